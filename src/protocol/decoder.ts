@@ -1,0 +1,221 @@
+/**
+ * The incremental Decoder: bytes in any fragmentation in, packets out.
+ *
+ * Packets wholly inside a pushed chunk are decoded in place (byte fields are copied out,
+ * since transports may reuse chunks). A packet that straddles chunks is assembled in a
+ * buffer of its own that grows geometrically up to the announced length, so a peer that
+ * announces a huge packet cannot make us allocate it before sending it, and a packet fed
+ * one byte at a time costs linear copying. The fixed header (at most 5 bytes) is kept
+ * apart until it is complete.
+ */
+import { decodePacket } from './decode-packet.js';
+import { MqttError } from './errors.js';
+import { checkFirstByte } from './fixed-header.js';
+import { MAX_PACKET_SIZE } from './limits.js';
+import type { Packet, ProtocolVersion } from './packets.js';
+import { Reader } from './reader.js';
+import { ReasonCode } from './reason-codes.js';
+import { malformed } from './wire-errors.js';
+
+/** Options of a {@link Decoder}. */
+export interface DecoderOptions {
+  /** Whole-packet limit in bytes, fixed header included (default: the protocol maximum). */
+  maximumPacketSize?: number;
+  /** Known protocol version (client side); a server learns it from CONNECT. */
+  protocolVersion?: ProtocolVersion;
+}
+
+/** Smallest buffer started for a packet that straddles chunks. */
+const MIN_ASSEMBLY = 16 * 1024;
+
+export class Decoder {
+  /** Known version; set from options (client side) or learned from the CONNECT decoded (server side). */
+  protocolVersion: ProtocolVersion | undefined;
+  /** Whole-packet limit (fixed header included); default 268435460 (the protocol max). Settable at any time. */
+  maximumPacketSize: number;
+
+  readonly #reader = new Reader();
+  #error: unknown;
+  #failed = false;
+  /** Partial fixed header. */
+  readonly #header = Buffer.alloc(5);
+  #headerLen = 0;
+  /** Packet being assembled across chunks. */
+  #body: Buffer | undefined;
+  #bodyFilled = 0;
+  #bodyLength = 0;
+  #bodyFirst = 0;
+  /** Remaining length found by the last successful #parseHeader. */
+  #remaining = 0;
+
+  constructor(options: DecoderOptions = {}) {
+    this.protocolVersion = options.protocolVersion;
+    this.maximumPacketSize = options.maximumPacketSize ?? MAX_PACKET_SIZE;
+  }
+
+  /** Bytes held for an incomplete packet. */
+  get bufferedBytes(): number {
+    return this.#headerLen + this.#bodyFilled;
+  }
+
+  /**
+   * Decodes every complete packet in `chunk`, calling onPacket for each, in order. On the
+   * first invalid packet it throws MqttError (after delivering the packets before it); the
+   * decoder is then failed and every later push throws the same error. If onPacket throws,
+   * the decoder is failed in the same way, with that error.
+   */
+  push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+    if (this.#failed) throw this.#error;
+    try {
+      this.#consume(chunk, onPacket);
+    } catch (err) {
+      this.#failed = true;
+      this.#error = err;
+      this.#body = undefined;
+      this.#bodyFilled = 0;
+      this.#headerLen = 0;
+      throw err;
+    }
+  }
+
+  #consume(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+    const len = chunk.length;
+    let pos = 0;
+    if (this.#body !== undefined) {
+      pos = this.#fillBody(chunk, onPacket);
+      if (this.#body !== undefined) return;
+    } else if (this.#headerLen > 0) {
+      pos = this.#fillHeader(chunk, onPacket);
+      if (pos < 0) return;
+    }
+    while (pos < len) {
+      const bodyStart = this.#parseHeader(chunk, pos, len);
+      if (bodyStart < 0) {
+        chunk.copy(this.#header, 0, pos, len);
+        this.#headerLen = len - pos;
+        return;
+      }
+      const first = chunk[pos];
+      const end = bodyStart + this.#remaining;
+      if (end > len) {
+        this.#startBody(first, chunk, bodyStart, len);
+        return;
+      }
+      this.#deliver(first, chunk, bodyStart, end, true, onPacket);
+      pos = end;
+    }
+  }
+
+  /**
+   * Parses a fixed header at `buf[pos, end)`. Returns the offset of the body and sets
+   * #remaining, or -1 when the header is not complete yet. Throws on an invalid first
+   * byte, a remaining length over 4 bytes, or a packet over maximumPacketSize.
+   */
+  #parseHeader(buf: Buffer, pos: number, end: number): number {
+    checkFirstByte(buf[pos], this.protocolVersion);
+    let i = pos + 1;
+    let value = 0;
+    let mul = 1;
+    for (;;) {
+      if (i >= end) return -1;
+      const b = buf[i++];
+      value += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (b === 0 && i - pos > 2) {
+          throw malformed('remaining length not minimally encoded', 'MQTT-1.5.5-1');
+        }
+        break;
+      }
+      if (i - pos === 5) throw malformed('remaining length longer than 4 bytes');
+      mul *= 128;
+    }
+    const total = i - pos + value;
+    if (total > this.maximumPacketSize) {
+      throw new MqttError(
+        ReasonCode.PacketTooLarge,
+        `packet of ${total} bytes exceeds the maximum packet size ${this.maximumPacketSize}`,
+      );
+    }
+    this.#remaining = value;
+    return i;
+  }
+
+  /** Completes a partial fixed header from `chunk`; returns bytes consumed, or -1 if still partial. */
+  #fillHeader(chunk: Buffer, onPacket: (packet: Packet) => void): number {
+    const header = this.#header;
+    let pos = 0;
+    while (pos < chunk.length) {
+      header[this.#headerLen++] = chunk[pos++];
+      const bodyStart = this.#parseHeader(header, 0, this.#headerLen);
+      if (bodyStart < 0) continue;
+      this.#headerLen = 0;
+      const first = header[0];
+      const rl = this.#remaining;
+      if (rl === 0) {
+        this.#deliver(first, header, bodyStart, bodyStart, true, onPacket);
+        return pos;
+      }
+      this.#startBody(first, chunk, pos, pos);
+      return this.#fillBody(chunk, onPacket, pos);
+    }
+    return -1;
+  }
+
+  /** Starts assembling a packet whose body begins with `chunk[from, to)`. */
+  #startBody(first: number, chunk: Buffer, from: number, to: number): void {
+    const rl = this.#remaining;
+    const have = to - from;
+    const capacity = Math.min(rl, Math.max(MIN_ASSEMBLY, have * 2));
+    const body = Buffer.allocUnsafe(capacity);
+    chunk.copy(body, 0, from, to);
+    this.#body = body;
+    this.#bodyFilled = have;
+    this.#bodyLength = rl;
+    this.#bodyFirst = first;
+  }
+
+  /** Adds `chunk[from...]` to the packet being assembled; returns the bytes of `chunk` consumed. */
+  #fillBody(chunk: Buffer, onPacket: (packet: Packet) => void, from = 0): number {
+    let body = this.#body as Buffer;
+    const filled = this.#bodyFilled;
+    const n = Math.min(this.#bodyLength - filled, chunk.length - from);
+    if (filled + n > body.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(this.#bodyLength, Math.max(body.length * 2, filled + n)),
+      );
+      body.copy(grown, 0, 0, filled);
+      body = grown;
+      this.#body = grown;
+    }
+    chunk.copy(body, filled, from, from + n);
+    this.#bodyFilled = filled + n;
+    if (this.#bodyFilled === this.#bodyLength) {
+      this.#body = undefined;
+      this.#bodyFilled = 0;
+      this.#deliver(this.#bodyFirst, body, 0, this.#bodyLength, false, onPacket);
+    }
+    return from + n;
+  }
+
+  /** Decodes one complete body and hands the packet over. */
+  #deliver(
+    first: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    copy: boolean,
+    onPacket: (packet: Packet) => void,
+  ): void {
+    const r = this.#reader;
+    r.reset(buf, start, end, copy);
+    const packet = decodePacket(r, first, this.protocolVersion);
+    // Drop the reference so a caller's chunk is not kept alive by the reader.
+    r.buf = EMPTY_BUFFER;
+    if (packet.type === 'connect' && this.protocolVersion === undefined) {
+      this.protocolVersion = packet.protocolVersion;
+    }
+    onPacket(packet);
+  }
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0);
