@@ -1,0 +1,337 @@
+/**
+ * BrokerCore: the broker engine without sockets. It owns the sessions, the router, the
+ * retained messages, wills and hooks; transports hand it connections through
+ * {@link BrokerCore.openConnection}.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, Logger, TimerHandle } from '../ports/index.js';
+import { silentLogger, systemClock } from '../ports/index.js';
+import type { DisconnectPacket, Properties, QoS, Will } from '../protocol/index.js';
+import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
+import { Connection } from './connection.js';
+import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
+import { HookChain } from './hook-chain.js';
+import type { ClientInfo, Hook } from './hooks.js';
+import type { Message } from './message.js';
+import { createMessage } from './message.js';
+import type { CoreMetrics, DropReason } from './metrics.js';
+import { createCoreMetrics } from './metrics.js';
+import type { CoreOptions } from './options.js';
+import { resolveCoreOptions } from './options.js';
+import { RetainedMessages } from './retained.js';
+import { minQos, Router } from './router.js';
+import type { SessionEnvironment } from './session.js';
+import { Session } from './session.js';
+import type { Subscription } from './subscription.js';
+import { WillScheduler } from './wills.js';
+
+/** What the core is built from. */
+export interface BrokerCoreDeps {
+  options?: Partial<CoreOptions>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A message published by the host application. */
+export interface HostPublish {
+  topic: string;
+  payload: Buffer | string;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+}
+
+/** The broker engine. */
+export class BrokerCore {
+  readonly options: CoreOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: CoreMetrics = createCoreMetrics();
+  readonly hooks: HookChain;
+  readonly router = new Router();
+  readonly retained: RetainedMessages;
+  readonly sessions = new Map<string, Session>();
+  readonly connections = new Set<Connection>();
+  private readonly expiryTimers = new Map<Session, TimerHandle>();
+  private readonly wills: WillScheduler;
+  private readonly sessionEnv: SessionEnvironment;
+  private clientIdCounter = 0;
+  private readonly instanceTag = randomBytes(3).toString('hex');
+  private closing = false;
+
+  constructor(deps: BrokerCoreDeps = {}) {
+    this.options = resolveCoreOptions(deps.options);
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? silentLogger;
+    this.hooks = new HookChain(this.logger);
+    this.retained = new RetainedMessages(this.options.maxRetainedMessages);
+    this.wills = new WillScheduler(this.clock, (will, client) => this.publishWill(will, client));
+    const options = this.options;
+    this.sessionEnv = {
+      now: () => this.clock.now(),
+      maxQueuedMessages: options.maxQueuedMessages,
+      maxQueuedBytes: options.maxQueuedBytes,
+      queueQos0Offline: options.queueQos0Offline,
+      dropped: (session, delivery, reason) =>
+        this.recordDrop(session.clientId, delivery.message, reason),
+    };
+  }
+
+  /** Installs a hook at the end of the chain. */
+  addHook(hook: Hook): void {
+    this.hooks.add(hook);
+  }
+
+  /** A transport accepted a connection: the returned Connection receives its bytes. */
+  openConnection(sink: ConnectionSink, info: ConnectionInfo): Connection {
+    const conn = new Connection(this, sink, info);
+    this.connections.add(conn);
+    this.metrics.connectionsAccepted++;
+    if (this.closing) conn.closeNow('server shutting down', ReasonCode.ServerShuttingDown);
+    return conn;
+  }
+
+  /** A unique client identifier for a client that sent an empty one [MQTT-3.1.3-6]. */
+  assignClientId(): string {
+    this.clientIdCounter++;
+    return `${this.options.assignedClientIdPrefix}${this.instanceTag}-${this.clientIdCounter.toString(36)}`;
+  }
+
+  /**
+   * Gives `conn` its session: takes over a connected one [MQTT-3.1.4-3], discards it on clean
+   * start [MQTT-3.1.2-4], or resumes it [MQTT-3.1.2-5]. Returns whether a session was present.
+   */
+  openSession(
+    conn: Connection,
+    clean: boolean,
+    expiry: number,
+  ): { session: Session; present: boolean } {
+    const clientId = conn.client.clientId;
+    let session = this.sessions.get(clientId);
+    const previous = session?.output;
+    if (previous instanceof Connection) {
+      this.logger.info({ clientId }, 'session taken over by a new connection');
+      previous.closeNow('session taken over', ReasonCode.SessionTakenOver); // [MQTT-3.1.4-3]
+      session = this.sessions.get(clientId);
+    }
+    if (session && clean) {
+      this.endSession(session);
+      session = undefined;
+    }
+    let present = false;
+    if (session) {
+      this.cancelExpiry(session);
+      this.wills.cancel(clientId); // [MQTT-3.1.3-9] resumed before the will delay passed.
+      present = true; // [MQTT-3.2.2-3]
+    } else {
+      this.wills.fire(clientId); // a previous session ended: its delayed will goes now.
+      session = new Session(clientId, this.sessionEnv);
+      this.sessions.set(clientId, session);
+    }
+    session.expiryInterval = expiry;
+    conn.session = session;
+    return { session, present };
+  }
+
+  /** CONNACK 0x00 was sent. */
+  connected(conn: Connection): void {
+    this.metrics.connectionsCurrent++;
+    this.logger.debug(
+      { clientId: conn.client.clientId, version: conn.version },
+      'client connected',
+    );
+    this.hooks.notify('onConnected', conn.client);
+  }
+
+  /** DISCONNECT from the client. */
+  clientDisconnect(conn: Connection, packet: DisconnectPacket): void {
+    const expiry = packet.properties?.sessionExpiryInterval;
+    if (conn.version === 5 && expiry !== undefined) {
+      if (conn.connectSessionExpiry === 0 && expiry !== 0) {
+        throw new MqttError(
+          ReasonCode.ProtocolError,
+          'session expiry raised from 0 at DISCONNECT',
+          'MQTT-3.14.2-2',
+        );
+      }
+      conn.session!.expiryInterval = Math.min(expiry, this.options.maxSessionExpiry);
+    }
+    const reasonCode = packet.reasonCode ?? 0;
+    // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be sent.
+    if (reasonCode !== ReasonCode.DisconnectWithWillMessage) conn.will = undefined;
+    conn.finish({ graceful: true, reasonCode, reason: 'client disconnected' });
+  }
+
+  /** A connection ended (any way). */
+  connectionClosed(conn: Connection, wasConnected: boolean): void {
+    this.connections.delete(conn);
+    if (!wasConnected) {
+      this.metrics.connectionsRejected++;
+      return;
+    }
+    this.metrics.connectionsCurrent--;
+    const session = conn.session!;
+    if (session.output === conn) {
+      session.detach();
+      for (const delivery of session.takeSharedDeliveries()) {
+        // Messages in flight to a shared member that left go to another member.
+        if (!this.router.redispatchShared(delivery, session)) session.enqueue(delivery);
+      }
+      if (conn.will && !this.closing) this.wills.schedule(conn.client, conn.will);
+      if (session.expiryInterval === 0) this.endSession(session);
+      else this.scheduleExpiry(session);
+    }
+    const reason = conn.closeReason!;
+    this.logger.debug(
+      { clientId: conn.client.clientId, reason: reason.reason },
+      'client disconnected',
+    );
+    this.hooks.notify('onDisconnected', conn.client, reason);
+  }
+
+  /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
+  publish(message: Message, client?: ClientInfo): number {
+    if (message.retain && !this.retained.set(message)) {
+      this.recordDrop(client?.clientId ?? '', message, 'retained-limit');
+    }
+    const delivered = this.router.route(message);
+    if (this.hooks.hasPublishedNotification) this.hooks.notify('onPublished', client, message);
+    return delivered;
+  }
+
+  /** Publishes from the host application (no authorization; onPublish transforms apply). */
+  async publishFromHost(request: HostPublish): Promise<number> {
+    validateTopicName(request.topic);
+    const payload =
+      typeof request.payload === 'string' ? Buffer.from(request.payload) : request.payload;
+    const message = createMessage(
+      {
+        topic: request.topic,
+        payload,
+        qos: request.qos ?? 0,
+        retain: request.retain ?? false,
+        properties: request.properties,
+      },
+      this.clock.now(),
+    );
+    const transformed = this.hooks.hasPublishTransform
+      ? await this.hooks.transformPublish(undefined, message)
+      : message;
+    if (transformed === null) return 0;
+    return this.publish(transformed);
+  }
+
+  /** Adds or replaces a subscription; true when it is new. */
+  subscribe(session: Session, subscription: Subscription): boolean {
+    const existed = session.subscriptions.has(subscription.filter);
+    session.subscriptions.set(subscription.filter, subscription);
+    this.router.add(subscription);
+    return !existed;
+  }
+
+  /** Removes a subscription; true when it existed. */
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!session.subscriptions.delete(filter)) return false;
+    this.router.remove(session, filter);
+    return true;
+  }
+
+  /**
+   * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
+   * [MQTT-3.3.1-10] [MQTT-3.3.1-11], with the RETAIN flag set [MQTT-3.3.1-8]; never for
+   * shared subscriptions [MQTT-3.8.4-?].
+   */
+  sendRetained(session: Session, subscription: Subscription, isNew: boolean): void {
+    if (subscription.shareGroup !== undefined) return;
+    if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
+    for (const message of this.retained.match(subscription.filter, this.clock.now())) {
+      session.deliver({
+        message,
+        qos: minQos(message.qos, subscription.qos),
+        retain: true,
+        subscriptionIds:
+          subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId],
+        shareFilter: undefined,
+      });
+    }
+  }
+
+  /** Counts (and notifies) a message not delivered to one client. */
+  recordDrop(clientId: string, message: Message, reason: DropReason): void {
+    this.metrics.dropped[reason]++;
+    if (this.hooks.hasDroppedNotification)
+      this.hooks.notify('onDropped', clientId, message, reason);
+  }
+
+  /** Stops: v5 clients get DISCONNECT 0x8B, every connection closes, timers are cleared. */
+  close(): void {
+    this.closing = true;
+    for (const conn of [...this.connections]) {
+      conn.will = undefined;
+      conn.closeNow('server shutting down', ReasonCode.ServerShuttingDown);
+    }
+    this.wills.clear();
+    for (const timer of this.expiryTimers.values()) this.clock.clearTimeout(timer);
+    this.expiryTimers.clear();
+  }
+
+  private publishWill(will: Will, client: ClientInfo): void {
+    const message = createMessage(
+      {
+        topic: will.topic,
+        payload: will.payload,
+        qos: will.qos,
+        retain: will.retain,
+        properties: will.properties,
+        origin: client.clientId,
+      },
+      this.clock.now(),
+    );
+    if (!this.hooks.hasAuthorizePublish && !this.hooks.hasPublishTransform) {
+      this.publish(message, client);
+      return;
+    }
+    void this.publishWillWithHooks(message, client);
+  }
+
+  private async publishWillWithHooks(message: Message, client: ClientInfo): Promise<void> {
+    try {
+      const allowed = await this.hooks.authorizePublish(client, message);
+      if (!allowed) {
+        this.logger.info(
+          { clientId: client.clientId, topic: message.topic },
+          'will not authorized',
+        );
+        return;
+      }
+      const transformed = await this.hooks.transformPublish(client, message);
+      if (transformed) this.publish(transformed, client);
+    } catch (err) {
+      this.logger.error({ err, clientId: client.clientId }, 'will publish failed');
+    }
+  }
+
+  private scheduleExpiry(session: Session): void {
+    if (session.expiryInterval >= 0xffffffff) return; // never expires
+    const timer = this.clock.setTimeout(() => {
+      this.expiryTimers.delete(session);
+      if (!session.output) this.endSession(session);
+    }, session.expiryInterval * 1000);
+    this.expiryTimers.set(session, timer);
+  }
+
+  private cancelExpiry(session: Session): void {
+    const timer = this.expiryTimers.get(session);
+    if (timer) this.clock.clearTimeout(timer);
+    this.expiryTimers.delete(session);
+  }
+
+  /** The session ends: its subscriptions go, and a delayed will is sent now [MQTT-3.1.3-9]. */
+  private endSession(session: Session): void {
+    this.cancelExpiry(session);
+    for (const filter of session.subscriptions.keys()) this.router.remove(session, filter);
+    session.subscriptions.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.wills.fire(session.clientId);
+  }
+}

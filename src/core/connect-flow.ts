@@ -1,0 +1,139 @@
+/**
+ * CONNECT handling: client identifier rules, keep alive, MQTT 5 limits, authentication
+ * (plain and enhanced), then the session and CONNACK.
+ */
+import type { ConnackPacket, ConnectPacket, Properties } from '../protocol/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
+import { authenticate } from './auth-flow.js';
+import type { Connection } from './connection.js';
+
+/** Handles the first CONNECT of a connection. */
+export function handleConnect(conn: Connection, packet: ConnectPacket): void | Promise<void> {
+  const options = conn.broker.options;
+  conn.version = packet.protocolVersion;
+  conn.state = 'authenticating';
+  let clientId = packet.clientId;
+  let assigned = false;
+  if (clientId === '') {
+    if (packet.protocolVersion === 5) {
+      assigned = true; // [MQTT-3.1.3-6] the server assigns a unique identifier.
+    } else if (packet.protocolVersion === 4 && packet.clean) {
+      assigned = true; // [MQTT-3.1.3-6] allowed with Clean Session = 1 ...
+    } else {
+      // [MQTT-3.1.3-8] ... and rejected with 0x02 when Clean Session = 0 (and always in 3.1).
+      throw new MqttError(
+        ReasonCode.ClientIdentifierNotValid,
+        'empty client id needs clean session',
+        'MQTT-3.1.3-8',
+      );
+    }
+    if (assigned) clientId = conn.broker.assignClientId();
+  }
+  if (packet.will) {
+    if (packet.will.qos > options.maximumQoS) {
+      throw new MqttError(ReasonCode.QoSNotSupported, 'will QoS above maximum', 'MQTT-3.2.2-12');
+    }
+    if (packet.will.retain && !options.retainAvailable) {
+      throw new MqttError(
+        ReasonCode.RetainNotSupported,
+        'retained will not supported',
+        'MQTT-3.2.2-13',
+      );
+    }
+  }
+  let serverKeepAlive: number | undefined;
+  conn.keepAlive = packet.keepAlive;
+  if (
+    options.maxKeepAlive > 0 &&
+    (packet.keepAlive > options.maxKeepAlive || packet.keepAlive === 0)
+  ) {
+    if (packet.protocolVersion === 5) {
+      serverKeepAlive = options.maxKeepAlive; // [MQTT-3.2.2-21] the client must use ours.
+      conn.keepAlive = serverKeepAlive;
+    } else {
+      // MQTT 3.x cannot be told a different keep alive: refuse, as Mosquitto does.
+      throw new MqttError(
+        ReasonCode.ClientIdentifierNotValid,
+        `keep alive above the maximum ${options.maxKeepAlive}`,
+      );
+    }
+  }
+  applyPeerLimits(conn, packet);
+  conn.will = packet.will;
+  conn.pendingConnect = packet;
+  conn.client = {
+    ...conn.client,
+    clientId,
+    username: packet.username,
+    protocolVersion: packet.protocolVersion,
+  };
+  if (conn.info.identityAsUsername && conn.info.certificateIdentity) {
+    conn.client = { ...conn.client, username: conn.info.certificateIdentity };
+  }
+  const context: ConnectContext = { assigned, serverKeepAlive };
+  return authenticate(conn, packet, context);
+}
+
+/** What the connect flow carries across an authentication exchange. */
+export interface ConnectContext {
+  assigned: boolean;
+  serverKeepAlive: number | undefined;
+  authenticationData?: Buffer | undefined;
+}
+
+function applyPeerLimits(conn: Connection, packet: ConnectPacket): void {
+  const options = conn.broker.options;
+  const props = packet.properties;
+  // MQTT 3.x: Clean Session 0 keeps the session for as long as the broker allows.
+  const v3Expiry = packet.clean ? 0 : 0xffffffff;
+  conn.connectSessionExpiry = conn.version === 5 ? (props?.sessionExpiryInterval ?? 0) : v3Expiry;
+  if (conn.version !== 5 || !props) {
+    conn.sendWindow = options.maxInflight;
+    return;
+  }
+  conn.peer = {
+    receiveMaximum: props.receiveMaximum ?? 65535,
+    maximumPacketSize: props.maximumPacketSize ?? 268435460,
+    topicAliasMaximum: props.topicAliasMaximum ?? 0,
+    requestProblemInformation: props.requestProblemInformation !== 0,
+  };
+  // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 PUBLISH than the client's Receive Maximum.
+  conn.sendWindow = Math.min(conn.peer.receiveMaximum, options.maxInflight);
+}
+
+/** Authentication succeeded: take over or create the session and send CONNACK 0x00. */
+export function completeConnect(conn: Connection, context: ConnectContext): void {
+  const packet = conn.pendingConnect!;
+  conn.pendingConnect = undefined;
+  const broker = conn.broker;
+  const options = broker.options;
+  const requestedExpiry = conn.connectSessionExpiry;
+  const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
+  conn.connectSessionExpiry = expiry;
+  const { session, present } = broker.openSession(conn, packet.clean, expiry);
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: 0 };
+  if (conn.version === 5) {
+    const p: Properties = {};
+    if (expiry !== requestedExpiry) p.sessionExpiryInterval = expiry; // [MQTT-3.2.2-?] server's value
+    if (options.receiveMaximum !== 65535) p.receiveMaximum = options.receiveMaximum;
+    if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
+    if (!options.retainAvailable) p.retainAvailable = 0;
+    p.maximumPacketSize = options.maximumPacketSize;
+    if (context.assigned) p.assignedClientIdentifier = conn.client.clientId; // [MQTT-3.2.2-16]
+    if (options.topicAliasMaximum > 0) p.topicAliasMaximum = options.topicAliasMaximum;
+    if (context.serverKeepAlive !== undefined) p.serverKeepAlive = context.serverKeepAlive;
+    if (packet.properties?.requestResponseInformation === 1 && options.responseInformation) {
+      p.responseInformation = options.responseInformation(conn.client.clientId);
+    }
+    if (conn.authMethod !== undefined) {
+      p.authenticationMethod = conn.authMethod;
+      if (context.authenticationData) p.authenticationData = context.authenticationData;
+    }
+    connack.properties = p;
+  }
+  // [MQTT-3.2.0-1] CONNACK is the first packet the server sends.
+  conn.send(connack);
+  conn.markConnected();
+  session.attach(conn);
+  broker.connected(conn);
+}

@@ -1,0 +1,365 @@
+/**
+ * Connection: one network connection's protocol state machine. It decodes bytes, handles
+ * packets strictly in order (pausing the transport while an async step runs), and writes
+ * packets back. The session it serves outlives it.
+ */
+
+import type { TimerHandle } from '../ports/index.js';
+import type {
+  ConnectPacket,
+  Packet,
+  Properties,
+  ProtocolVersion,
+  Will,
+} from '../protocol/index.js';
+import { Decoder, encode, MqttError, ReasonCode } from '../protocol/index.js';
+import { handleAuth } from './auth-flow.js';
+import type { BrokerCore } from './broker-core.js';
+import type { ConnectContext } from './connect-flow.js';
+import { handleConnect } from './connect-flow.js';
+import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
+import { mapErrorToWire, toMqttError } from './error-mapping.js';
+import type { ClientInfo } from './hooks.js';
+import type { Delivery } from './message.js';
+import { encodeDelivery } from './outbound.js';
+import {
+  handlePuback,
+  handlePubcomp,
+  handlePublish,
+  handlePubrec,
+  handlePubrel,
+} from './publish-flow.js';
+import type { DeliveryOutput, FanoutCache, Session } from './session.js';
+import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
+
+/** The one state field of a connection. */
+export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+/** Limits the client announced in its CONNECT (MQTT 5), with the defaults for 3.x. */
+export interface PeerLimits {
+  receiveMaximum: number;
+  maximumPacketSize: number;
+  topicAliasMaximum: number;
+  requestProblemInformation: boolean;
+}
+
+/** One network connection. */
+export class Connection implements DeliveryOutput {
+  state: ConnectionState = 'awaiting-connect';
+  version: ProtocolVersion | undefined;
+  client: ClientInfo;
+  session: Session | undefined;
+  /** The will of this connection, until it is published or discarded. */
+  will: Will | undefined;
+  keepAlive = 0;
+  /** Session Expiry Interval from CONNECT (a DISCONNECT may not raise it from 0 [MQTT-3.14.2-2]). */
+  connectSessionExpiry = 0;
+  peer: PeerLimits = {
+    receiveMaximum: 65535,
+    maximumPacketSize: 268435460,
+    topicAliasMaximum: 0,
+    requestProblemInformation: true,
+  };
+  sendWindow = 65535;
+  /** Enhanced authentication method in use (MQTT 5). */
+  authMethod: string | undefined;
+  authStep = 0;
+  /** Pending CONNECT while an enhanced authentication exchange runs. */
+  pendingConnect: ConnectPacket | undefined;
+  pendingContext: ConnectContext | undefined;
+  /** Server Reference for a redirecting CONNACK [MQTT-4.11]. */
+  redirectReference: string | undefined;
+  readonly topicAliasesIn = new Map<number, string>();
+  readonly topicAliasesOut = new Map<string, number>();
+  /** QoS 1 publishes being processed and not yet acknowledged (counts against Receive Maximum). */
+  inboundQos1Pending = 0;
+  /** How the connection ended; set once. */
+  closeReason: { graceful: boolean; reasonCode: number | undefined; reason: string } | undefined;
+  lastActivity: number;
+
+  private readonly decoder: Decoder;
+  private backlog: (Packet | MqttError)[] = [];
+  private busy = false;
+  private connectTimer: TimerHandle | undefined;
+  private keepAliveTimer: TimerHandle | undefined;
+
+  constructor(
+    readonly broker: BrokerCore,
+    readonly sink: ConnectionSink,
+    readonly info: ConnectionInfo,
+  ) {
+    this.decoder = new Decoder({ maximumPacketSize: broker.options.maximumPacketSize });
+    this.lastActivity = broker.clock.now();
+    this.client = {
+      clientId: '',
+      username: undefined,
+      protocolVersion: 4,
+      remoteAddress: info.remoteAddress,
+      listener: info.listener,
+      certificateIdentity: info.certificateIdentity,
+    };
+    this.connectTimer = broker.clock.setTimeout(() => {
+      if (this.state === 'awaiting-connect' || this.state === 'authenticating') {
+        this.closeNow('no CONNECT in time', ReasonCode.MaximumConnectTime);
+      }
+    }, broker.options.connectTimeoutMs);
+  }
+
+  /** Bytes from the transport. */
+  receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.broker.metrics.bytesReceived += chunk.length;
+    this.lastActivity = this.broker.clock.now();
+    try {
+      this.decoder.push(chunk, this.onPacket);
+    } catch (err) {
+      if (this.busy) this.backlog.push(toMqttError(err));
+      else this.fail(err);
+    }
+  }
+
+  /** The transport saw the socket close or fail. */
+  transportClosed(reason = 'connection lost'): void {
+    if (this.state === 'closed') return;
+    this.finish({ graceful: false, reasonCode: undefined, reason });
+  }
+
+  // --- DeliveryOutput ---------------------------------------------------------------------
+
+  isCongested(): boolean {
+    return this.sink.bufferedBytes > this.broker.options.maxSocketBufferBytes;
+  }
+
+  sendPublish(
+    delivery: Delivery,
+    packetId: number | undefined,
+    dup: boolean,
+    cache?: FanoutCache,
+  ): boolean {
+    if (this.state !== 'connected') return false;
+    const bytes = encodeDelivery(this, delivery, packetId, dup, cache);
+    if (bytes === undefined) return false;
+    this.writeBytes(bytes);
+    this.broker.metrics.messagesSent++;
+    if (this.broker.hooks.hasDeliveredNotification) {
+      this.broker.hooks.notify('onDelivered', this.client.clientId, delivery.message);
+    }
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 'pubrel', packetId });
+  }
+
+  // --- writing ----------------------------------------------------------------------------
+
+  /** Encodes and writes a packet in this connection's protocol version. */
+  send(packet: Packet): void {
+    if (this.state === 'closed') return;
+    let bytes = encode(packet, this.version ?? 4);
+    if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
+      // [MQTT-3.1.2-25] drop reason string and user properties rather than exceed the maximum.
+      const { reasonString, userProperties, ...rest } = packet.properties;
+      bytes = encode({ ...packet, properties: rest } as Packet, this.version ?? 4);
+    }
+    this.writeBytes(bytes);
+  }
+
+  writeBytes(bytes: Buffer): void {
+    this.broker.metrics.bytesSent += bytes.length;
+    this.broker.metrics.packetsSent++;
+    this.sink.write(bytes);
+  }
+
+  /** True once the connection has ended (checked after every await). */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** True when reason strings and user properties may be sent [MQTT-3.1.2-29]. */
+  get problemInformation(): boolean {
+    return this.peer.requestProblemInformation;
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------
+
+  /** Called by the connect flow once CONNACK 0x00 is sent. */
+  markConnected(): void {
+    this.state = 'connected';
+    if (this.connectTimer) this.broker.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.scheduleKeepAlive();
+  }
+
+  /** Fails the connection with a protocol error (after earlier packets were handled). */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    const error = toMqttError(err);
+    const phase =
+      this.state === 'awaiting-connect'
+        ? 'before-connect'
+        : this.state === 'authenticating'
+          ? 'connecting'
+          : 'connected';
+    const wire = mapErrorToWire(error, phase, this.version, this.problemInformation);
+    this.broker.metrics.protocolErrors++;
+    const level = error.reasonCode === ReasonCode.ImplementationSpecificError ? 'error' : 'info';
+    this.broker.logger[level](
+      {
+        clientId: this.client.clientId || undefined,
+        reasonCode: error.reasonCode,
+        specId: error.specId,
+        err: error.message,
+      },
+      'closing connection: protocol error',
+    );
+    if (wire.packet?.type === 'connack' && wire.version === 5 && this.redirectReference) {
+      wire.packet.properties = {
+        ...wire.packet.properties,
+        serverReference: this.redirectReference,
+      };
+    }
+    if (wire.packet) {
+      const bytes = encode(wire.packet, wire.version);
+      this.writeBytes(bytes);
+    }
+    this.finish({ graceful: false, reasonCode: error.reasonCode, reason: error.message });
+  }
+
+  /** Sends a v5 DISCONNECT with `reasonCode` (if v5) and closes. Wills are published unless graceful. */
+  closeNow(reason: string, reasonCode: number, properties?: Properties): void {
+    if (this.state === 'closed') return;
+    if (this.version === 5 && this.state === 'connected') {
+      this.send({ type: 'disconnect', reasonCode, properties });
+    }
+    this.finish({ graceful: false, reasonCode, reason });
+  }
+
+  /** Ends the connection once: flush, close the transport, tell the broker. */
+  finish(reason: { graceful: boolean; reasonCode: number | undefined; reason: string }): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.backlog = [];
+    if (this.connectTimer) this.broker.clock.clearTimeout(this.connectTimer);
+    if (this.keepAliveTimer) this.broker.clock.clearTimeout(this.keepAliveTimer);
+    this.sink.end();
+    this.broker.connectionClosed(this, wasConnected);
+  }
+
+  private scheduleKeepAlive(): void {
+    if (this.keepAlive === 0) return;
+    // [MQTT-3.1.2-22] close after one and a half times the keep alive without a packet.
+    const limit = this.keepAlive * 1500;
+    const check = (): void => {
+      if (this.state !== 'connected') return;
+      const idle = this.broker.clock.now() - this.lastActivity;
+      if (idle >= limit) {
+        this.closeNow('keep alive timeout', ReasonCode.KeepAliveTimeout);
+        return;
+      }
+      this.keepAliveTimer = this.broker.clock.setTimeout(check, limit - idle);
+    };
+    this.keepAliveTimer = this.broker.clock.setTimeout(check, limit);
+  }
+
+  // --- packet dispatch ----------------------------------------------------------------------
+
+  private readonly onPacket = (packet: Packet): void => {
+    this.broker.metrics.packetsReceived++;
+    if (this.busy) this.backlog.push(packet);
+    else this.run(packet);
+  };
+
+  private run(packet: Packet): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.dispatch(packet);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (pending) {
+      this.busy = true;
+      this.sink.pause();
+      pending.then(this.afterAsync, (err) => {
+        this.busy = false;
+        this.fail(err);
+      });
+    }
+  }
+
+  private readonly afterAsync = (): void => {
+    this.busy = false;
+    while (this.backlog.length > 0 && !this.busy && this.state !== 'closed') {
+      const next = this.backlog.shift()!;
+      if (next instanceof MqttError) this.fail(next);
+      else this.run(next);
+    }
+    if (!this.busy && this.state !== 'closed') this.sink.resume();
+  };
+
+  private dispatch(packet: Packet): void | Promise<void> {
+    switch (this.state) {
+      case 'awaiting-connect':
+        if (packet.type !== 'connect') {
+          throw new MqttError(
+            ReasonCode.ProtocolError,
+            'first packet must be CONNECT',
+            'MQTT-3.1.0-1',
+          );
+        }
+        return handleConnect(this, packet);
+      case 'authenticating':
+        if (packet.type === 'auth') return handleAuth(this, packet);
+        if (packet.type === 'disconnect') {
+          this.finish({
+            graceful: true,
+            reasonCode: packet.reasonCode,
+            reason: 'client disconnected',
+          });
+          return;
+        }
+        throw new MqttError(
+          ReasonCode.ProtocolError,
+          `${packet.type} during authentication`,
+          'MQTT-4.12.0-4',
+        );
+      case 'connected':
+        return this.dispatchConnected(packet);
+      case 'closed':
+        return;
+    }
+  }
+
+  private dispatchConnected(packet: Packet): void | Promise<void> {
+    switch (packet.type) {
+      case 'publish':
+        return handlePublish(this, packet);
+      case 'puback':
+        return handlePuback(this, packet);
+      case 'pubrec':
+        return handlePubrec(this, packet);
+      case 'pubrel':
+        return handlePubrel(this, packet);
+      case 'pubcomp':
+        return handlePubcomp(this, packet);
+      case 'subscribe':
+        return handleSubscribe(this, packet);
+      case 'unsubscribe':
+        return handleUnsubscribe(this, packet);
+      case 'pingreq':
+        this.send({ type: 'pingresp' }); // [MQTT-3.12.4-1]
+        return;
+      case 'disconnect':
+        return this.broker.clientDisconnect(this, packet);
+      case 'auth':
+        return handleAuth(this, packet);
+      case 'connect':
+        throw new MqttError(ReasonCode.ProtocolError, 'second CONNECT', 'MQTT-3.1.0-2');
+      default:
+        throw new MqttError(ReasonCode.ProtocolError, `${packet.type} is not sent by clients`);
+    }
+  }
+}

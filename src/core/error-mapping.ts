@@ -1,0 +1,83 @@
+/**
+ * The one place that maps an error to the wire: a CONNACK before the session exists, a
+ * DISCONNECT for MQTT 5 afterwards, and a plain close for MQTT 3.x.
+ */
+import type { Packet, ProtocolVersion } from '../protocol/index.js';
+import {
+  isMqttError,
+  MqttError,
+  REASON_CODE_NAMES,
+  ReasonCode,
+  toV3ConnackCode,
+} from '../protocol/index.js';
+
+/** Where in its life a connection failed. */
+export type FailurePhase = 'before-connect' | 'connecting' | 'connected';
+
+/** What to send before closing (undefined: close without a packet). */
+export interface WireFailure {
+  packet: Packet | undefined;
+  /** Version to encode `packet` with (a v3 CONNACK may answer an unknown level). */
+  version: ProtocolVersion;
+  reasonCode: number;
+}
+
+/** Converts anything thrown by a handler into an MqttError (unknown errors become 0x83). */
+export function toMqttError(err: unknown): MqttError {
+  if (isMqttError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new MqttError(ReasonCode.ImplementationSpecificError, `internal error: ${message}`);
+}
+
+/**
+ * Decides the packet that answers `error`.
+ * - Before a valid CONNECT: only an unsupported protocol level is answered, with a 3.1.1
+ *   CONNACK 0x01 [MQTT-3.1.2-2]; anything else closes silently [MQTT-3.1.4-1].
+ * - While connecting: CONNACK with the reason code (v5) or its v3 return code [MQTT-3.2.2-6].
+ * - Connected: v5 DISCONNECT with the reason code [MQTT-4.13.1-1]; v3 closes [MQTT-4.8.0-1].
+ */
+export function mapErrorToWire(
+  error: MqttError,
+  phase: FailurePhase,
+  version: ProtocolVersion | undefined,
+  includeReasonString: boolean,
+): WireFailure {
+  const code = error.reasonCode;
+  if (phase === 'before-connect') {
+    if (code === ReasonCode.UnsupportedProtocolVersion) {
+      return {
+        packet: { type: 'connack', sessionPresent: false, reasonCode: 0x01 },
+        version: 4,
+        reasonCode: code,
+      };
+    }
+    return { packet: undefined, version: version ?? 4, reasonCode: code };
+  }
+  const properties = includeReasonString ? { reasonString: describe(error) } : undefined;
+  if (phase === 'connecting') {
+    if (version === 5) {
+      return {
+        packet: { type: 'connack', sessionPresent: false, reasonCode: code, properties },
+        version: 5,
+        reasonCode: code,
+      };
+    }
+    return {
+      packet: { type: 'connack', sessionPresent: false, reasonCode: toV3ConnackCode(code) },
+      version: version ?? 4,
+      reasonCode: code,
+    };
+  }
+  if (version === 5) {
+    return {
+      packet: { type: 'disconnect', reasonCode: code, properties },
+      version: 5,
+      reasonCode: code,
+    };
+  }
+  return { packet: undefined, version: version ?? 4, reasonCode: code };
+}
+
+function describe(error: MqttError): string {
+  return error.message || (REASON_CODE_NAMES[error.reasonCode] ?? 'error');
+}

@@ -1,0 +1,132 @@
+/**
+ * Runs the installed hooks in order with the rules of each kind (see hooks.ts).
+ */
+
+import type { Logger } from '../ports/index.js';
+import type { QoS, SubscriptionRequest } from '../protocol/index.js';
+import type {
+  AuthenticateRequest,
+  AuthenticateResult,
+  ClientInfo,
+  Hook,
+  PublishRequest,
+} from './hooks.js';
+import type { Message } from './message.js';
+
+type NotificationName =
+  | 'onConnected'
+  | 'onDisconnected'
+  | 'onSubscribed'
+  | 'onUnsubscribed'
+  | 'onPublished'
+  | 'onDelivered'
+  | 'onDropped';
+
+/** The ordered hook list with one runner per hook kind. */
+export class HookChain {
+  private hooks: Hook[] = [];
+  /** True when some hook has onPublish (the publish path must then await). */
+  hasPublishTransform = false;
+  hasDeliverTransform = false;
+  hasAuthorizePublish = false;
+  hasAuthorizeSubscribe = false;
+  hasAuthenticate = false;
+  hasPublishedNotification = false;
+  hasDeliveredNotification = false;
+  hasDroppedNotification = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Installs a hook at the end of the chain. */
+  add(hook: Hook): void {
+    this.hooks.push(hook);
+    this.hasPublishTransform ||= typeof hook.onPublish === 'function';
+    this.hasDeliverTransform ||= typeof hook.onDeliver === 'function';
+    this.hasAuthorizePublish ||= typeof hook.authorizePublish === 'function';
+    this.hasAuthorizeSubscribe ||= typeof hook.authorizeSubscribe === 'function';
+    this.hasAuthenticate ||= typeof hook.authenticate === 'function';
+    this.hasPublishedNotification ||= typeof hook.onPublished === 'function';
+    this.hasDeliveredNotification ||= typeof hook.onDelivered === 'function';
+    this.hasDroppedNotification ||= typeof hook.onDropped === 'function';
+  }
+
+  /** First non-defer answer wins; all-defer is deny (only called when some hook authenticates). */
+  async authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
+    for (const hook of this.hooks) {
+      if (!hook.authenticate) continue;
+      const answer = await hook.authenticate(request);
+      const result = typeof answer === 'string' ? { result: answer } : answer;
+      if (result.result !== 'defer') return result;
+    }
+    return { result: 'deny' };
+  }
+
+  /** Allow when no hook authorizes publishes; else first non-defer wins, all-defer denies. */
+  async authorizePublish(client: ClientInfo, publish: PublishRequest): Promise<boolean> {
+    for (const hook of this.hooks) {
+      if (!hook.authorizePublish) continue;
+      const answer = await hook.authorizePublish(client, publish);
+      if (answer !== 'defer') return answer === 'allow';
+    }
+    return !this.hasAuthorizePublish;
+  }
+
+  /** Returns the granted QoS ceiling, or undefined when denied. */
+  async authorizeSubscribe(
+    client: ClientInfo,
+    subscription: SubscriptionRequest,
+  ): Promise<QoS | undefined> {
+    for (const hook of this.hooks) {
+      if (!hook.authorizeSubscribe) continue;
+      const answer = await hook.authorizeSubscribe(client, subscription);
+      if (answer === 'defer') continue;
+      if (answer === 'deny') return undefined;
+      if (answer === 'allow') return subscription.qos;
+      return Math.min(answer.qos, subscription.qos) as QoS;
+    }
+    return this.hasAuthorizeSubscribe ? undefined : subscription.qos;
+  }
+
+  /** Runs the onPublish transforms in order; null means dropped. */
+  async transformPublish(
+    client: ClientInfo | undefined,
+    message: Message,
+  ): Promise<Message | null> {
+    let current: Message | null = message;
+    for (const hook of this.hooks) {
+      if (!hook.onPublish || current === null) continue;
+      current = await hook.onPublish(client, current);
+    }
+    return current;
+  }
+
+  /** Runs the onDeliver transforms (synchronous: they sit on the fan-out path). */
+  transformDeliver(client: ClientInfo, message: Message): Message | null {
+    let current: Message | null = message;
+    for (const hook of this.hooks) {
+      if (!hook.onDeliver || current === null) continue;
+      try {
+        current = hook.onDeliver(client, current);
+      } catch (err) {
+        this.logger.error(
+          { err, hook: hook.name },
+          'onDeliver hook threw; message passed unchanged',
+        );
+      }
+    }
+    return current;
+  }
+
+  /** Calls a notification on every hook; a throwing hook is logged and isolated. */
+  notify<K extends NotificationName>(name: K, ...args: Parameters<NonNullable<Hook[K]>>): void {
+    for (const hook of this.hooks) {
+      const fn = hook[name] as ((...a: unknown[]) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.apply(hook, args);
+      } catch (err) {
+        this.logger.error({ err, hook: hook.name, notification: name }, 'hook threw; isolated');
+      }
+    }
+  }
+}

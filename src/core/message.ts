@@ -1,0 +1,90 @@
+/**
+ * Messages and deliveries. A message is stored once, immutable, and shared by every
+ * subscriber; a delivery is the small per-subscriber part.
+ */
+import type { Properties, QoS } from '../protocol/index.js';
+
+/** An application message as the broker holds it. */
+export interface Message {
+  /** Broker-wide sequence number, increasing. */
+  readonly id: number;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  /** The RETAIN flag as published. */
+  readonly retain: boolean;
+  /**
+   * Properties forwarded to subscribers unchanged ([MQTT-3.3.2-4] payload format, [MQTT-3.3.2-20]
+   * content type, [MQTT-3.3.2-15] response topic, [MQTT-3.3.2-16] correlation data,
+   * [MQTT-3.3.2-17] user properties). Never holds topicAlias, subscriptionIdentifiers or
+   * messageExpiryInterval: expiry lives in `expiresAt`.
+   */
+  readonly properties: Properties | undefined;
+  /** Absolute expiry time in ms since the epoch, from Message Expiry Interval. */
+  readonly expiresAt: number | undefined;
+  /** Client id of the publisher (for no-local), undefined for the host application. */
+  readonly origin: string | undefined;
+}
+
+/** One message on its way to one session. */
+export interface Delivery {
+  readonly message: Message;
+  /** min(message QoS, granted QoS) [MQTT-3.8.4-8]. */
+  readonly qos: QoS;
+  /** RETAIN flag as sent to this subscriber. */
+  readonly retain: boolean;
+  /** Identifiers of every matching subscription that has one [MQTT-3.3.4-4]. */
+  readonly subscriptionIds: readonly number[] | undefined;
+  /** The `$share/group/filter` this delivery came through, if any (re-dispatched if the member leaves). */
+  readonly shareFilter: string | undefined;
+}
+
+/** Next broker-wide message id. */
+let nextMessageId = 1;
+
+/** Builds a message; `messageExpiryInterval` in `properties` becomes the absolute `expiresAt`. */
+export function createMessage(
+  fields: {
+    topic: string;
+    payload: Buffer;
+    qos: QoS;
+    retain: boolean;
+    properties?: Properties | undefined;
+    origin?: string | undefined;
+  },
+  now: number,
+): Message {
+  let properties = fields.properties;
+  let expiresAt: number | undefined;
+  if (properties) {
+    const { topicAlias, subscriptionIdentifiers, messageExpiryInterval, ...rest } = properties;
+    if (messageExpiryInterval !== undefined) expiresAt = now + messageExpiryInterval * 1000;
+    properties = hasKeys(rest) ? rest : undefined;
+  }
+  return {
+    id: nextMessageId++,
+    topic: fields.topic,
+    payload: fields.payload,
+    qos: fields.qos,
+    retain: fields.retain,
+    properties,
+    expiresAt,
+    origin: fields.origin,
+  };
+}
+
+/** True when the message's expiry has passed [MQTT-3.3.2-5]. */
+export function isExpired(message: Message, now: number): boolean {
+  return message.expiresAt !== undefined && message.expiresAt <= now;
+}
+
+/** Seconds left of the message's expiry, rounded up, for the forwarded interval [MQTT-3.3.2-6]. */
+export function remainingExpirySeconds(message: Message, now: number): number | undefined {
+  if (message.expiresAt === undefined) return undefined;
+  return Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}

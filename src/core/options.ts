@@ -1,0 +1,79 @@
+/**
+ * The broker core's settings: limits with documented defaults. Every limit has a visible
+ * policy (what happens when it is reached) and a counter for every drop.
+ */
+
+/** Limits and protocol settings of the broker core. */
+export interface CoreOptions {
+  /** Largest packet accepted from a client, fixed header included (bytes). Default 1 MiB. */
+  maximumPacketSize: number;
+  /** Receive Maximum: QoS 1/2 publishes a client may have unacknowledged towards us. Default 100. */
+  receiveMaximum: number;
+  /** Outbound inflight window per session (QoS 1/2 sent, not yet acknowledged); the client's
+   *  Receive Maximum lowers it further. Default 100. */
+  maxInflight: number;
+  /** Queued messages per session beyond the inflight window; newer messages are dropped and
+   *  counted when full. Default 10000. */
+  maxQueuedMessages: number;
+  /** Queued payload bytes per session; same policy. Default 64 MiB. */
+  maxQueuedBytes: number;
+  /** Queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). Default false. */
+  queueQos0Offline: boolean;
+  /** Bytes written to a client's socket and not yet flushed, beyond which QoS 0 messages to
+   *  it are dropped (and counted) instead of buffered. Default 4 MiB. */
+  maxSocketBufferBytes: number;
+  /** Topic Alias Maximum we accept from clients. Default 64. */
+  topicAliasMaximum: number;
+  /** Upper bound for Session Expiry Interval in seconds; higher requests are lowered and the
+   *  CONNACK says so. Default 0xFFFFFFFF (no cap). MQTT 3.x persistent sessions use this too. */
+  maxSessionExpiry: number;
+  /** Upper bound for Keep Alive in seconds (v5: Server Keep Alive; v3: connection refused). 0 = no cap. Default 0. */
+  maxKeepAlive: number;
+  /** Time a new connection has to send CONNECT (ms). Default 10000. */
+  connectTimeoutMs: number;
+  /** Highest QoS granted to subscriptions and accepted from publishers. Default 2. */
+  maximumQoS: 0 | 1 | 2;
+  /** Retained messages supported. Default true. */
+  retainAvailable: boolean;
+  /** Maximum number of retained messages; new topics are refused (and counted) past it. Default 100000. */
+  maxRetainedMessages: number;
+  /** Subscriptions per client; more are refused with 0x97 Quota exceeded. Default 1000. */
+  maxSubscriptionsPerClient: number;
+  /** Allow clients without an authenticate hook's verdict (only used when no authenticate hook exists). Default true. */
+  allowAnonymous: boolean;
+  /** Response Information returned when a v5 client asks for it; `undefined` = not offered. */
+  responseInformation: ((clientId: string) => string) | undefined;
+  /** Prefix for assigned client identifiers. Default 'pipit-'. */
+  assignedClientIdPrefix: string;
+}
+
+/** Defaults of every {@link CoreOptions} field. */
+export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
+  maximumPacketSize: 1024 * 1024,
+  receiveMaximum: 100,
+  maxInflight: 100,
+  maxQueuedMessages: 10000,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  queueQos0Offline: false,
+  maxSocketBufferBytes: 4 * 1024 * 1024,
+  topicAliasMaximum: 64,
+  maxSessionExpiry: 0xffffffff,
+  maxKeepAlive: 0,
+  connectTimeoutMs: 10000,
+  maximumQoS: 2,
+  retainAvailable: true,
+  maxRetainedMessages: 100000,
+  maxSubscriptionsPerClient: 1000,
+  allowAnonymous: true,
+  responseInformation: undefined,
+  assignedClientIdPrefix: 'pipit-',
+};
+
+/** Fills unset fields with defaults. */
+export function resolveCoreOptions(partial: Partial<CoreOptions> = {}): CoreOptions {
+  const resolved: CoreOptions = { ...DEFAULT_CORE_OPTIONS };
+  for (const [key, value] of Object.entries(partial)) {
+    if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  return resolved;
+}

@@ -1,0 +1,115 @@
+/**
+ * Turns a delivery into PUBLISH bytes for one connection: its protocol version, topic
+ * aliases, remaining message expiry, subscription identifiers and maximum packet size.
+ * Identical wire forms within one fan-out are encoded once and shared.
+ */
+import type { Properties, PublishPacket } from '../protocol/index.js';
+import { encode, publishPacketIdOffset } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import type { Delivery, Message } from './message.js';
+import { isExpired, remainingExpirySeconds } from './message.js';
+import type { FanoutCache } from './session.js';
+
+/**
+ * Encodes `delivery` for `conn`, or returns undefined (and counts the drop) when it must not
+ * be sent: expired before onward delivery started [MQTT-3.3.2-5], dropped by an onDeliver hook,
+ * or larger than the client's Maximum Packet Size [MQTT-3.1.2-24].
+ */
+export function encodeDelivery(
+  conn: Connection,
+  delivery: Delivery,
+  packetId: number | undefined,
+  dup: boolean,
+  cache: FanoutCache | undefined,
+): Buffer | undefined {
+  const broker = conn.broker;
+  let message: Message | null = delivery.message;
+  const now = broker.clock.now();
+  if (!dup && isExpired(message, now)) {
+    broker.recordDrop(conn.client.clientId, message, 'expired');
+    return undefined;
+  }
+  if (broker.hooks.hasDeliverTransform) {
+    message = broker.hooks.transformDeliver(conn.client, message);
+    if (message === null) {
+      broker.recordDrop(conn.client.clientId, delivery.message, 'hook');
+      return undefined;
+    }
+  }
+  const version = conn.version ?? 4;
+  const shareable =
+    cache !== undefined &&
+    message === delivery.message &&
+    delivery.subscriptionIds === undefined &&
+    conn.peer.topicAliasMaximum === 0;
+  let bytes: Buffer;
+  if (shareable) {
+    const slot = (version - 3) * 16 + delivery.qos * 4 + (delivery.retain ? 2 : 0) + (dup ? 1 : 0);
+    let template = cache.slots[slot];
+    if (template === undefined) {
+      template = encode(
+        buildPacket(conn, message, delivery, packetId ?? 1, dup, now, false),
+        version,
+      );
+      cache.slots[slot] = template;
+    }
+    if (packetId === undefined) {
+      bytes = template; // QoS 0: the same bytes go to every subscriber of this form.
+    } else {
+      bytes = Buffer.allocUnsafe(template.length);
+      template.copy(bytes);
+      bytes.writeUInt16BE(packetId, publishPacketIdOffset(template));
+    }
+  } else {
+    bytes = encode(buildPacket(conn, message, delivery, packetId, dup, now, true), version);
+  }
+  if (bytes.length > conn.peer.maximumPacketSize) {
+    broker.recordDrop(conn.client.clientId, message, 'packet-too-large');
+    return undefined;
+  }
+  return bytes;
+}
+
+function buildPacket(
+  conn: Connection,
+  message: Message,
+  delivery: Delivery,
+  packetId: number | undefined,
+  dup: boolean,
+  now: number,
+  useAlias: boolean,
+): PublishPacket {
+  const packet: PublishPacket = {
+    type: 'publish',
+    topic: message.topic,
+    payload: message.payload,
+    qos: delivery.qos,
+    retain: delivery.retain,
+    dup,
+    packetId: delivery.qos > 0 ? packetId : undefined,
+  };
+  if (conn.version !== 5) return packet;
+  let properties: Properties | undefined = message.properties;
+  const remaining = remainingExpirySeconds(message, now);
+  if (remaining !== undefined || delivery.subscriptionIds !== undefined) {
+    properties = { ...properties };
+    if (remaining !== undefined) properties.messageExpiryInterval = remaining; // [MQTT-3.3.2-6]
+    if (delivery.subscriptionIds !== undefined) {
+      properties.subscriptionIdentifiers = delivery.subscriptionIds as number[]; // [MQTT-3.3.4-3]
+    }
+  }
+  if (useAlias && conn.peer.topicAliasMaximum > 0) {
+    const alias = conn.topicAliasesOut.get(message.topic);
+    if (alias !== undefined) {
+      packet.topic = ''; // [MQTT-3.3.2-?] a known alias replaces the topic name.
+      properties = { ...properties, topicAlias: alias };
+    } else if (conn.topicAliasesOut.size < conn.peer.topicAliasMaximum) {
+      // [MQTT-3.3.2-8] never above the client's Topic Alias Maximum.
+      const next = conn.topicAliasesOut.size + 1;
+      conn.topicAliasesOut.set(message.topic, next);
+      properties = { ...properties, topicAlias: next };
+    }
+  }
+  packet.properties = properties;
+  return packet;
+}

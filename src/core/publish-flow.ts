@@ -1,0 +1,193 @@
+/**
+ * Inbound PUBLISH and the acknowledgement packets of both directions.
+ */
+import { isUtf8 } from 'node:buffer';
+import type {
+  PubackPacket,
+  PubcompPacket,
+  PublishPacket,
+  PubrecPacket,
+  PubrelPacket,
+} from '../protocol/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import type { Message } from './message.js';
+import { createMessage } from './message.js';
+
+/** Handles a PUBLISH from the client: checks, authorization, routing, acknowledgement. */
+export function handlePublish(conn: Connection, packet: PublishPacket): void | Promise<void> {
+  const broker = conn.broker;
+  const options = broker.options;
+  const session = conn.session!;
+  if (packet.qos > options.maximumQoS) {
+    throw new MqttError(
+      ReasonCode.QoSNotSupported,
+      `QoS ${packet.qos} not supported`,
+      'MQTT-3.2.2-11',
+    );
+  }
+  if (packet.retain && !options.retainAvailable) {
+    throw new MqttError(ReasonCode.RetainNotSupported, 'retain not supported', 'MQTT-3.2.2-14');
+  }
+  const topic = resolveTopicAlias(conn, packet);
+  if (packet.qos === 2 && session.inboundQos2.has(packet.packetId!)) {
+    // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not routed again.
+    conn.send({ type: 'pubrec', packetId: packet.packetId! });
+    return;
+  }
+  if (packet.qos > 0) {
+    const unacknowledged = session.inboundQos2.size + conn.inboundQos1Pending;
+    if (unacknowledged >= options.receiveMaximum) {
+      // [MQTT-3.3.4-9] more unacknowledged QoS>0 PUBLISH than our Receive Maximum.
+      throw new MqttError(
+        ReasonCode.ReceiveMaximumExceeded,
+        'receive maximum exceeded',
+        'MQTT-3.3.4-9',
+      );
+    }
+  }
+  const props = packet.properties;
+  if (props?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
+    // [MQTT-3.3.2-?] payload declared UTF-8 but is not: 0x99 Payload format invalid.
+    if (packet.qos === 0)
+      throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8');
+    acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid);
+    return;
+  }
+  broker.metrics.messagesReceived++;
+  const message = createMessage(
+    {
+      topic,
+      payload: packet.payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      properties: props,
+      origin: conn.client.clientId,
+    },
+    broker.clock.now(),
+  );
+  if (broker.hooks.hasAuthorizePublish || broker.hooks.hasPublishTransform) {
+    return publishWithHooks(conn, packet, message);
+  }
+  const matched = broker.publish(message, conn.client);
+  acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+}
+
+async function publishWithHooks(
+  conn: Connection,
+  packet: PublishPacket,
+  message: Message,
+): Promise<void> {
+  const broker = conn.broker;
+  if (packet.qos === 1) conn.inboundQos1Pending++;
+  try {
+    const allowed = await broker.hooks.authorizePublish(conn.client, {
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      properties: packet.properties,
+    });
+    if (conn.closed) return;
+    if (!allowed) {
+      broker.logger.info(
+        { clientId: conn.client.clientId, topic: message.topic },
+        'publish not authorized',
+      );
+      // [MQTT-3.3.5-2] a 3.x client gets a normal acknowledgement; MQTT 5 gets 0x87.
+      acknowledge(conn, packet, ReasonCode.NotAuthorized);
+      return;
+    }
+    const transformed = await broker.hooks.transformPublish(conn.client, message);
+    if (conn.closed) return;
+    if (transformed === null) {
+      broker.recordDrop(conn.client.clientId, message, 'hook');
+      acknowledge(conn, packet, ReasonCode.Success);
+      return;
+    }
+    const matched = broker.publish(transformed, conn.client);
+    acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+  } finally {
+    if (packet.qos === 1) conn.inboundQos1Pending--;
+  }
+}
+
+/** Sends PUBACK (QoS 1) or PUBREC (QoS 2, remembering the id until PUBREL). */
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+  const packetId = packet.packetId!;
+  const code = conn.version === 5 ? reasonCode : undefined;
+  if (packet.qos === 1) {
+    conn.send({ type: 'puback', packetId, reasonCode: code }); // [MQTT-4.3.2-2]
+  } else if (packet.qos === 2) {
+    // [MQTT-4.3.3-9] remember the id so a resend is not routed twice; failures are not stored.
+    if (reasonCode < 0x80) conn.session!.inboundQos2.add(packetId);
+    conn.send({ type: 'pubrec', packetId, reasonCode: code });
+  }
+}
+
+/** MQTT 5 topic aliases from the client [MQTT-3.3.2-9] [MQTT-3.3.2-10]. */
+function resolveTopicAlias(conn: Connection, packet: PublishPacket): string {
+  const alias = packet.properties?.topicAlias;
+  if (alias === undefined) {
+    if (packet.topic === '') {
+      throw new MqttError(
+        ReasonCode.ProtocolError,
+        'empty topic without topic alias',
+        'MQTT-3.3.2-8',
+      );
+    }
+    return packet.topic;
+  }
+  if (alias === 0 || alias > conn.broker.options.topicAliasMaximum) {
+    throw new MqttError(
+      ReasonCode.TopicAliasInvalid,
+      `topic alias ${alias} out of range`,
+      'MQTT-3.3.2-9',
+    );
+  }
+  if (packet.topic !== '') {
+    conn.topicAliasesIn.set(alias, packet.topic);
+    return packet.topic;
+  }
+  const topic = conn.topicAliasesIn.get(alias);
+  if (topic === undefined) {
+    throw new MqttError(ReasonCode.ProtocolError, `unknown topic alias ${alias}`, 'MQTT-3.3.4-?');
+  }
+  return topic;
+}
+
+/** PUBREL: release the QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. */
+export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
+  const known = conn.session!.inboundQos2.delete(packet.packetId);
+  const reasonCode = known || conn.version !== 5 ? undefined : ReasonCode.PacketIdentifierNotFound;
+  conn.send({ type: 'pubcomp', packetId: packet.packetId, reasonCode });
+}
+
+/** PUBACK from the client ends a QoS 1 delivery. */
+export function handlePuback(conn: Connection, packet: PubackPacket): void {
+  if (!conn.session!.complete(packet.packetId, 'publish')) {
+    conn.broker.logger.debug(
+      { clientId: conn.client.clientId, packetId: packet.packetId },
+      'PUBACK for unknown id',
+    );
+  }
+}
+
+/** PUBREC from the client: answer PUBREL (or 0x92 for an unknown id). */
+export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
+  const refused = (packet.reasonCode ?? 0) >= 0x80;
+  if (!conn.session!.received(packet.packetId, refused) && !refused) {
+    const reasonCode = conn.version === 5 ? ReasonCode.PacketIdentifierNotFound : undefined;
+    conn.send({ type: 'pubrel', packetId: packet.packetId, reasonCode });
+  }
+}
+
+/** PUBCOMP from the client ends a QoS 2 delivery. */
+export function handlePubcomp(conn: Connection, packet: PubcompPacket): void {
+  if (!conn.session!.complete(packet.packetId, 'pubrel')) {
+    conn.broker.logger.debug(
+      { clientId: conn.client.clientId, packetId: packet.packetId },
+      'PUBCOMP for unknown id',
+    );
+  }
+}

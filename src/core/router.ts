@@ -1,0 +1,198 @@
+/**
+ * Router: matches a message against the subscription trie and hands one delivery to each
+ * matching session (merging overlapping subscriptions of one session), and one delivery per
+ * matching shared group to one of its members.
+ */
+import type { QoS } from '../protocol/index.js';
+import type { SharedGroup } from '../topic/index.js';
+import { SubscriptionTrie } from '../topic/index.js';
+import type { Delivery, Message } from './message.js';
+import type { FanoutCache, Session } from './session.js';
+import type { Subscription } from './subscription.js';
+
+/** Subscriptions of all local sessions, and message dispatch to them. */
+export class Router {
+  private readonly trie = new SubscriptionTrie<Subscription>();
+  private stamp = 0;
+  /** Sessions matched by the publish being routed (reused across publishes). */
+  private readonly touched: Session[] = [];
+  private current: Message | undefined;
+  private sharedDeliveries = 0;
+
+  /** Number of subscriptions, shared ones included. */
+  get size(): number {
+    return this.trie.size;
+  }
+
+  /** Adds or replaces a subscription; true when it is new [MQTT-3.8.4-3]. */
+  add(subscription: Subscription): boolean {
+    return this.trie.add(subscription.filter, subscription.session.clientId, subscription);
+  }
+
+  /** Removes one subscription of a session; true when it existed. */
+  remove(session: Session, filter: string): boolean {
+    return this.trie.remove(filter, session.clientId);
+  }
+
+  /** Routes a message to every matching subscription. Returns the number of deliveries made. */
+  route(message: Message): number {
+    const stamp = ++this.stamp;
+    this.current = message;
+    this.sharedDeliveries = 0;
+    const touched = this.touched;
+    touched.length = 0;
+    this.trie.match(message.topic, this.onEntry, this.onGroup);
+    const delivered = touched.length + this.sharedDeliveries;
+    if (touched.length > 0) this.deliverMerged(message, stamp);
+    this.current = undefined;
+    return delivered;
+  }
+
+  /** Gives a delivery that a leaving member did not take to another member of its group. */
+  redispatchShared(delivery: Delivery, leaving: Session): boolean {
+    let chosen: Subscription | undefined;
+    this.trie.match(
+      delivery.message.topic,
+      () => {},
+      (group) => {
+        if (chosen || group.shareFilter !== delivery.shareFilter) return;
+        chosen = pickMember(group, leaving);
+      },
+    );
+    if (!chosen) return false;
+    chosen.session.deliver({ ...delivery, qos: minQos(delivery.message.qos, chosen.qos) });
+    return true;
+  }
+
+  private readonly onEntry = (_key: string, sub: Subscription): void => {
+    const message = this.current!;
+    const session = sub.session;
+    if (sub.noLocal && message.origin === session.clientId) return; // [MQTT-3.8.3-3]
+    if (session.matchStamp !== this.stamp) {
+      session.matchStamp = this.stamp;
+      session.matchQos = sub.qos;
+      session.matchRetainAsPublished = sub.retainAsPublished;
+      session.matchSubscriptionIds =
+        sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
+      this.touched.push(session);
+      return;
+    }
+    // Overlapping subscriptions of one client: one copy at the highest QoS, carrying every
+    // matching subscription identifier [MQTT-3.3.4-2] [MQTT-3.3.4-4].
+    if (sub.qos > session.matchQos) session.matchQos = sub.qos;
+    session.matchRetainAsPublished ||= sub.retainAsPublished;
+    if (sub.subscriptionId !== undefined) {
+      (session.matchSubscriptionIds ??= []).push(sub.subscriptionId);
+    }
+  };
+
+  private readonly onGroup = (group: SharedGroup<Subscription>): void => {
+    const message = this.current!;
+    const member = pickMember(group, undefined);
+    if (!member) return;
+    this.sharedDeliveries++;
+    member.session.deliver({
+      message,
+      qos: minQos(message.qos, member.qos),
+      retain: member.retainAsPublished ? message.retain : false,
+      subscriptionIds: member.subscriptionId === undefined ? undefined : [member.subscriptionId],
+      shareFilter: group.shareFilter,
+    });
+  };
+
+  private deliverMerged(message: Message, stamp: number): void {
+    const touched = this.touched;
+    const cache: FanoutCache | undefined = touched.length > 1 ? { slots: [] } : undefined;
+    // Deliveries are immutable, so subscribers with the same QoS and retain flag and no
+    // subscription identifiers share one object (index qos*2 + retain).
+    const shared: (Delivery | undefined)[] = [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ];
+    for (let i = 0; i < touched.length; i++) {
+      const session = touched[i]!;
+      if (session.matchStamp !== stamp) continue;
+      const qos = minQos(message.qos, session.matchQos as QoS); // [MQTT-3.8.4-8]
+      // [MQTT-3.3.1-12] retain is cleared unless Retain As Published [MQTT-3.3.1-13].
+      const retain = session.matchRetainAsPublished ? message.retain : false;
+      const ids = session.matchSubscriptionIds;
+      let delivery: Delivery;
+      if (ids === undefined) {
+        const slot = qos * 2 + (retain ? 1 : 0);
+        delivery = shared[slot] ??= {
+          message,
+          qos,
+          retain,
+          subscriptionIds: undefined,
+          shareFilter: undefined,
+        };
+      } else {
+        delivery = { message, qos, retain, subscriptionIds: ids, shareFilter: undefined };
+      }
+      session.matchSubscriptionIds = undefined;
+      session.deliver(delivery, cache);
+    }
+    touched.length = 0;
+  }
+}
+
+/** Lower of two QoS levels. */
+export function minQos(a: QoS, b: QoS): QoS {
+  return a < b ? a : b;
+}
+
+/**
+ * Round-robin over the group's members, preferring connected ones; an offline persistent
+ * member is used only when no member is connected (its queue keeps the message).
+ */
+function pickMember(
+  group: SharedGroup<Subscription>,
+  exclude: Session | undefined,
+): Subscription | undefined {
+  const count = group.members.size;
+  if (count === 0) return undefined;
+  const start = group.cursor % count;
+  let index = 0;
+  let fallback: Subscription | undefined;
+  let chosen: Subscription | undefined;
+  let chosenIndex = -1;
+  // Two passes over the insertion-ordered map: from the cursor to the end, then the start.
+  for (const member of group.members.values()) {
+    if (member.session !== exclude) {
+      if (index >= start && member.session.output && !chosen) {
+        chosen = member;
+        chosenIndex = index;
+      }
+      if (index < start && member.session.output && !fallback) fallback = member;
+    }
+    index++;
+  }
+  if (!chosen && fallback) {
+    chosen = fallback;
+    chosenIndex = indexOf(group, fallback);
+  }
+  if (!chosen) {
+    for (const member of group.members.values()) {
+      if (member.session !== exclude) {
+        chosen = member;
+        chosenIndex = indexOf(group, member);
+        break;
+      }
+    }
+  }
+  if (chosen) group.cursor = chosenIndex + 1;
+  return chosen;
+}
+
+function indexOf(group: SharedGroup<Subscription>, member: Subscription): number {
+  let i = 0;
+  for (const m of group.members.values()) {
+    if (m === member) return i;
+    i++;
+  }
+  return -1;
+}

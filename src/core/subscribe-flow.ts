@@ -1,0 +1,119 @@
+/**
+ * SUBSCRIBE and UNSUBSCRIBE: authorization, granted QoS, retained messages on subscribe
+ * (Retain Handling), and the reason codes of SUBACK and UNSUBACK.
+ */
+import type {
+  QoS,
+  SubscribePacket,
+  SubscriptionRequest,
+  UnsubscribePacket,
+} from '../protocol/index.js';
+import { MqttError, ReasonCode, SUBACK_FAILURE_V3 } from '../protocol/index.js';
+import { parseSharedFilter } from '../topic/index.js';
+import type { Connection } from './connection.js';
+import type { Subscription } from './subscription.js';
+
+/** Handles SUBSCRIBE; async only when an authorizeSubscribe hook is installed. */
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): void | Promise<void> {
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
+  for (const request of packet.subscriptions) {
+    if (request.noLocal && parseSharedFilter(request.filter)) {
+      // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+      throw new MqttError(
+        ReasonCode.ProtocolError,
+        'no local on a shared subscription',
+        'MQTT-3.8.3-4',
+      );
+    }
+  }
+  if (conn.broker.hooks.hasAuthorizeSubscribe)
+    return subscribeWithHooks(conn, packet, subscriptionId);
+  const granted = packet.subscriptions.map((request) => request.qos);
+  finishSubscribe(conn, packet, granted, subscriptionId);
+}
+
+async function subscribeWithHooks(
+  conn: Connection,
+  packet: SubscribePacket,
+  subscriptionId: number | undefined,
+): Promise<void> {
+  const granted: (QoS | undefined)[] = [];
+  for (const request of packet.subscriptions) {
+    granted.push(await conn.broker.hooks.authorizeSubscribe(conn.client, request));
+  }
+  if (conn.state !== 'connected') return;
+  finishSubscribe(conn, packet, granted, subscriptionId);
+}
+
+function finishSubscribe(
+  conn: Connection,
+  packet: SubscribePacket,
+  allowed: (QoS | undefined)[],
+  subscriptionId: number | undefined,
+): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const reasonCodes: number[] = [];
+  const retainedToSend: { subscription: Subscription; isNew: boolean }[] = [];
+  packet.subscriptions.forEach((request, i) => {
+    const ceiling = allowed[i];
+    if (ceiling === undefined) {
+      reasonCodes.push(conn.version === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);
+      return;
+    }
+    if (
+      !session.subscriptions.has(request.filter) &&
+      session.subscriptions.size >= broker.options.maxSubscriptionsPerClient
+    ) {
+      reasonCodes.push(conn.version === 5 ? ReasonCode.QuotaExceeded : SUBACK_FAILURE_V3);
+      return;
+    }
+    const qos = Math.min(ceiling, broker.options.maximumQoS) as QoS; // [MQTT-3.8.4-6]
+    const subscription = makeSubscription(conn, request, qos, subscriptionId);
+    // [MQTT-3.8.4-3] a subscription with the same filter replaces the existing one.
+    const isNew = broker.subscribe(session, subscription);
+    reasonCodes.push(qos); // [MQTT-3.9.3-?] granted QoS as the reason code
+    retainedToSend.push({ subscription, isNew });
+  });
+  // [MQTT-3.8.4-1] SUBACK with the same packet id, one code per filter [MQTT-3.8.4-5].
+  conn.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  for (const { subscription, isNew } of retainedToSend) {
+    broker.sendRetained(session, subscription, isNew);
+  }
+  broker.hooks.notify('onSubscribed', conn.client, packet.subscriptions, reasonCodes);
+}
+
+function makeSubscription(
+  conn: Connection,
+  request: SubscriptionRequest,
+  qos: QoS,
+  subscriptionId: number | undefined,
+): Subscription {
+  const shared = parseSharedFilter(request.filter);
+  return {
+    session: conn.session!,
+    filter: request.filter,
+    qos,
+    noLocal: conn.version === 5 ? request.noLocal : false,
+    retainAsPublished: conn.version === 5 ? request.retainAsPublished : false,
+    retainHandling: conn.version === 5 ? request.retainHandling : 0,
+    subscriptionId,
+    shareGroup: shared?.group,
+  };
+}
+
+/** Handles UNSUBSCRIBE: 0x00 for each removed filter, 0x11 when there was none [MQTT-3.11.3-?]. */
+export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const reasonCodes = packet.filters.map((filter) =>
+    broker.unsubscribe(session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
+  );
+  // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; 3.x carries no codes.
+  conn.send({
+    type: 'unsuback',
+    packetId: packet.packetId,
+    reasonCodes: conn.version === 5 ? reasonCodes : [],
+  });
+  broker.hooks.notify('onUnsubscribed', conn.client, packet.filters);
+}

@@ -1,0 +1,21 @@
+/**
+ * A subscription as the broker keeps it: the session it belongs to and its options.
+ */
+import type { QoS } from '../protocol/index.js';
+import type { Session } from './session.js';
+
+/** One topic filter of one session, with its MQTT 5 options. */
+export interface Subscription {
+  readonly session: Session;
+  /** The filter exactly as subscribed (a `$share/group/...` filter included). */
+  readonly filter: string;
+  /** Granted QoS. */
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  /** MQTT 5 Subscription Identifier, if the SUBSCRIBE carried one. */
+  readonly subscriptionId: number | undefined;
+  /** Group name when `filter` is a shared subscription. */
+  readonly shareGroup: string | undefined;
+}

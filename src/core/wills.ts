@@ -1,0 +1,65 @@
+/**
+ * Will messages waiting for their Will Delay Interval (MQTT 5) or for the session's end.
+ */
+
+import type { Clock, TimerHandle } from '../ports/index.js';
+import type { Will } from '../protocol/index.js';
+import type { ClientInfo } from './hooks.js';
+
+interface PendingWill {
+  will: Will;
+  client: ClientInfo;
+  timer: TimerHandle | undefined;
+}
+
+/** Holds delayed wills by client id and publishes each at most once. */
+export class WillScheduler {
+  private readonly pending = new Map<string, PendingWill>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly publish: (will: Will, client: ClientInfo) => void,
+  ) {}
+
+  /** Number of wills waiting. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * A connection ended without a normal DISCONNECT: publish its will after the Will Delay
+   * Interval [MQTT-3.1.3-9] (at once when there is none).
+   */
+  schedule(client: ClientInfo, will: Will): void {
+    this.cancel(client.clientId);
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (delay === 0) {
+      this.publish(will, client);
+      return;
+    }
+    const entry: PendingWill = { will, client, timer: undefined };
+    entry.timer = this.clock.setTimeout(() => this.fire(client.clientId), delay * 1000);
+    this.pending.set(client.clientId, entry);
+  }
+
+  /** The session was resumed before the delay passed: the will is not sent [MQTT-3.1.3-9]. */
+  cancel(clientId: string): void {
+    const entry = this.pending.get(clientId);
+    if (!entry) return;
+    if (entry.timer) this.clock.clearTimeout(entry.timer);
+    this.pending.delete(clientId);
+  }
+
+  /** The delay passed or the session ended, whichever came first: publish now. */
+  fire(clientId: string): void {
+    const entry = this.pending.get(clientId);
+    if (!entry) return;
+    this.cancel(clientId);
+    this.publish(entry.will, entry.client);
+  }
+
+  /** Drops every pending will without publishing (broker shutdown). */
+  clear(): void {
+    for (const id of [...this.pending.keys()]) this.cancel(id);
+  }
+}

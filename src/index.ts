@@ -1,0 +1,30 @@
+/**
+ * Pipit's public API for embedding:
+ * `import { createBroker } from 'pipit'`.
+ */
+export type { BrokerEvents, BrokerOptions, ListenOptions } from './broker.js';
+export { Broker, createBroker } from './broker.js';
+export type {
+  AuthenticateRequest,
+  AuthenticateResult,
+  ClientInfo,
+  CoreOptions,
+  DisconnectInfo,
+  DropReason,
+  Hook,
+  HostPublish,
+  Message,
+  PublishRequest,
+  Verdict,
+} from './core/index.js';
+export { DEFAULT_CORE_OPTIONS } from './core/index.js';
+export type { Clock, Logger } from './ports/index.js';
+export type {
+  Packet,
+  Properties,
+  ProtocolVersion,
+  QoS,
+  SubscriptionRequest,
+} from './protocol/index.js';
+export { MqttError, ReasonCode } from './protocol/index.js';
+export type { ListenerAddress } from './transport/listener.js';

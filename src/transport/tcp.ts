@@ -1,0 +1,32 @@
+/**
+ * The plain TCP listener (mqtt://).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { BrokerCore } from '../core/index.js';
+import type { Listener, ListenerAddress } from './listener.js';
+import { closeServer, listenServer } from './listener.js';
+import { attachStreamSocket } from './stream-connection.js';
+
+/** Options of a TCP listener. */
+export interface TcpListenerOptions {
+  port: number;
+  host?: string;
+  /** Name used in logs and hooks; default 'tcp'. */
+  name?: string;
+}
+
+/** Starts a TCP listener that feeds `core`. */
+export async function startTcpListener(
+  core: BrokerCore,
+  options: TcpListenerOptions,
+): Promise<Listener> {
+  const name = options.name ?? 'tcp';
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    attachStreamSocket(core, socket, { remoteAddress: socket.remoteAddress, listener: name });
+  });
+  const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtt');
+  return { name, address, close: () => closeServer(server, sockets) };
+}
