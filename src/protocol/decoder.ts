@@ -45,6 +45,8 @@ export class Decoder {
   #bodyFilled = 0;
   #bodyLength = 0;
   #bodyFirst = 0;
+  /** Size of the fixed header of the packet being assembled (for bufferedBytes). */
+  #bodyHeaderSize = 0;
   /** Remaining length found by the last successful #parseHeader. */
   #remaining = 0;
 
@@ -55,7 +57,7 @@ export class Decoder {
 
   /** Bytes held for an incomplete packet. */
   get bufferedBytes(): number {
-    return this.#headerLen + this.#bodyFilled;
+    return this.#body === undefined ? this.#headerLen : this.#bodyHeaderSize + this.#bodyFilled;
   }
 
   /**
@@ -98,7 +100,7 @@ export class Decoder {
       const first = chunk[pos];
       const end = bodyStart + this.#remaining;
       if (end > len) {
-        this.#startBody(first, chunk, bodyStart, len);
+        this.#startBody(first, bodyStart - pos, chunk, bodyStart, len);
         return;
       }
       this.#deliver(first, chunk, bodyStart, end, true, onPacket);
@@ -155,14 +157,14 @@ export class Decoder {
         this.#deliver(first, header, bodyStart, bodyStart, true, onPacket);
         return pos;
       }
-      this.#startBody(first, chunk, pos, pos);
+      this.#startBody(first, bodyStart, chunk, pos, pos);
       return this.#fillBody(chunk, onPacket, pos);
     }
     return -1;
   }
 
   /** Starts assembling a packet whose body begins with `chunk[from, to)`. */
-  #startBody(first: number, chunk: Buffer, from: number, to: number): void {
+  #startBody(first: number, headerSize: number, chunk: Buffer, from: number, to: number): void {
     const rl = this.#remaining;
     const have = to - from;
     const capacity = Math.min(rl, Math.max(MIN_ASSEMBLY, have * 2));
@@ -172,6 +174,7 @@ export class Decoder {
     this.#bodyFilled = have;
     this.#bodyLength = rl;
     this.#bodyFirst = first;
+    this.#bodyHeaderSize = headerSize;
   }
 
   /** Adds `chunk[from...]` to the packet being assembled; returns the bytes of `chunk` consumed. */
