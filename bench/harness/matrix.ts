@@ -1,0 +1,60 @@
+/**
+ * The scenarios of the broker comparison: the same list for every broker.
+ */
+import type { BenchOptions } from '../../src/bench/index.js';
+
+/** One comparison scenario. */
+export interface ComparisonScenario {
+  id: string;
+  title: string;
+  /** The engine options (host, port, duration and hooks are added by the harness). */
+  options: Omit<BenchOptions, 'host' | 'port' | 'durationMs' | 'warmupMs'>;
+  /** Which figure leads the summary: throughput, latency at a fixed rate, or connections. */
+  kind: 'throughput' | 'latency' | 'conn';
+}
+
+/** Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k connections. */
+export const MATRIX: readonly ComparisonScenario[] = [
+  ...([0, 1, 2] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `fanin-q${qos}`,
+      title: `fan-in 10→1, QoS ${qos}`,
+      options: { scenario: 'fanin', count: 10, qos },
+      kind: 'throughput',
+    }),
+  ),
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `fanout-q${qos}`,
+      title: `fan-out 1→100, QoS ${qos}`,
+      options: { scenario: 'fanout', count: 100, qos },
+      kind: 'throughput',
+    }),
+  ),
+  ...([0, 1, 2] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `pairs-q${qos}`,
+      title: `100 pairs, QoS ${qos}`,
+      options: { scenario: 'pairs', count: 100, qos },
+      kind: 'throughput',
+    }),
+  ),
+  {
+    id: 'pairs-4k',
+    title: '100 pairs, QoS 0, 4 KiB payload',
+    options: { scenario: 'pairs', count: 100, qos: 0, payloadSize: 4096 },
+    kind: 'throughput',
+  },
+  {
+    id: 'latency-10k',
+    title: 'latency, 10 pairs at 10k msg/s total, QoS 1',
+    options: { scenario: 'pairs', count: 10, qos: 1, rate: 10_000 },
+    kind: 'latency',
+  },
+  {
+    id: 'conn-10k',
+    title: '10k idle connections',
+    options: { scenario: 'conn', count: 10_000 },
+    kind: 'conn',
+  },
+];

@@ -1,0 +1,94 @@
+/**
+ * Runs one comparison scenario against one freshly started broker and samples the broker
+ * process (CPU time while measuring, memory) around the load generator's phases.
+ */
+import { type BenchResult, runBench } from '../../src/bench/index.js';
+import { type BrokerName, startBroker } from './brokers.js';
+import type { ComparisonScenario } from './matrix.js';
+import { readCpuMs, readMemory } from './proc-stats.js';
+
+/** Settings shared by every run of a comparison. */
+export interface RunSettings {
+  cwd: string;
+  durationMs: number;
+  warmupMs: number;
+  /** How long the conn scenario holds its connections. */
+  holdMs: number;
+  /** Pin the broker to core 0 (the harness pins itself to core 1). */
+  pin: boolean;
+}
+
+/** One broker on one scenario in one round. */
+export interface Sample {
+  scenario: string;
+  broker: BrokerName;
+  round: number;
+  error?: string;
+  result?: BenchResult;
+  /** Broker CPU (user + system) per delivered message while measuring, in microseconds. */
+  brokerCpuUsPerMsg?: number;
+  /** Broker CPU while measuring, percent of one core. */
+  brokerCpuPercent?: number;
+  /** VmHWM at the end of the run. */
+  peakRssMiB?: number;
+  /** conn: (RSS with the connections open - RSS before) / connections. */
+  memPerConnKiB?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `broker`, runs `sc` against it, stops it; failures become a sample with `error`. */
+export async function runSample(
+  sc: ComparisonScenario,
+  broker: BrokerName,
+  round: number,
+  s: RunSettings,
+): Promise<Sample> {
+  const sample: Sample = { scenario: sc.id, broker, round };
+  let proc: Awaited<ReturnType<typeof startBroker>> | undefined;
+  try {
+    proc = await startBroker(broker, { cwd: s.cwd, core: s.pin ? 0 : undefined });
+    const pid = proc.pid;
+    await sleep(300);
+    const before = readMemory(pid).rssKiB;
+    let cpu0 = 0;
+    let cpu1 = 0;
+    let t0 = 0;
+    let t1 = 0;
+    let rssWithConns = 0;
+    const result = await runBench({
+      ...sc.options,
+      host: proc.host,
+      port: proc.port,
+      durationMs: sc.kind === 'conn' ? s.holdMs : s.durationMs,
+      warmupMs: s.warmupMs,
+      onMeasureStart: async () => {
+        if (sc.kind === 'conn') {
+          await sleep(500);
+          rssWithConns = readMemory(pid).rssKiB;
+        }
+        cpu0 = readCpuMs(pid);
+        t0 = performance.now();
+      },
+      onMeasureEnd: () => {
+        cpu1 = readCpuMs(pid);
+        t1 = performance.now();
+      },
+    });
+    sample.result = result;
+    sample.peakRssMiB = Math.round(readMemory(pid).peakKiB / 102.4) / 10;
+    sample.brokerCpuPercent = Math.round(((cpu1 - cpu0) / Math.max(1, t1 - t0)) * 1000) / 10;
+    if (result.delivered > 0) {
+      sample.brokerCpuUsPerMsg = Math.round(((cpu1 - cpu0) * 1000 * 100) / result.delivered) / 100;
+    }
+    const established = result.connections?.established ?? 0;
+    if (sc.kind === 'conn' && established > 0) {
+      sample.memPerConnKiB = Math.round(((rssWithConns - before) / established) * 100) / 100;
+    }
+  } catch (err) {
+    sample.error = (err as Error).message.split('\n')[0];
+  } finally {
+    await proc?.stop();
+  }
+  return sample;
+}

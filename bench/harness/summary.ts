@@ -1,0 +1,204 @@
+/**
+ * Medians over rounds, Pipit's ratios to the other brokers, and the Markdown section.
+ */
+import type { BrokerName } from './brokers.js';
+import type { ComparisonScenario } from './matrix.js';
+import type { Sample } from './runner.js';
+
+/** Median figures of one broker on one scenario. */
+export interface Summary {
+  scenario: string;
+  broker: BrokerName;
+  runs: number;
+  failures: number;
+  deliveredPerSec?: number;
+  sentPerSec?: number;
+  p50?: number;
+  p99?: number;
+  max?: number;
+  brokerCpuUsPerMsg?: number;
+  brokerCpuPercent?: number;
+  peakRssMiB?: number;
+  clientCpuPercent?: number;
+  /** Summed over rounds, not medians: any non-zero count matters. */
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  connectsPerSec?: number;
+  memPerConnKiB?: number;
+  established?: number;
+  error?: string;
+}
+
+/** The median of the defined values, or undefined when there are none. */
+export function median(values: readonly (number | undefined)[]): number | undefined {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  if (v.length === 0) return undefined;
+  v.sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** Summarizes the samples of one scenario and broker. */
+export function summarize(scenario: string, broker: BrokerName, samples: Sample[]): Summary {
+  const ok = samples.filter((s) => s.result);
+  const m = (f: (s: Sample) => number | undefined) => median(ok.map(f));
+  const sum = (f: (s: Sample) => number) => ok.reduce((a, s) => a + f(s), 0);
+  return {
+    scenario,
+    broker,
+    runs: ok.length,
+    failures: samples.length - ok.length,
+    deliveredPerSec: m((s) => s.result?.deliveredPerSec),
+    sentPerSec: m((s) => s.result?.sentPerSec),
+    p50: m((s) => s.result?.latency.p50),
+    p99: m((s) => s.result?.latency.p99),
+    max: m((s) => s.result?.latency.max),
+    brokerCpuUsPerMsg: m((s) => s.brokerCpuUsPerMsg),
+    brokerCpuPercent: m((s) => s.brokerCpuPercent),
+    peakRssMiB: m((s) => s.peakRssMiB),
+    clientCpuPercent: m((s) => s.result?.cpu.percent),
+    lost: sum((s) => s.result!.lost),
+    duplicated: sum((s) => s.result!.duplicated),
+    outOfOrder: sum((s) => s.result!.outOfOrder),
+    connectsPerSec: m((s) => s.result?.connections?.connectsPerSec),
+    memPerConnKiB: m((s) => s.memPerConnKiB),
+    established: m((s) => s.result?.connections?.established),
+    error: samples.find((s) => s.error)?.error,
+  };
+}
+
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined
+    ? 'n/a'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** a / b as "1.23×", or n/a. */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || b === 0) return 'n/a';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+function throughputTable(rows: Summary[], titles: Map<string, string>): string[] {
+  const out = [
+    '| scenario | broker | delivered msg/s | sent msg/s | p50 ms | p99 ms | broker CPU µs/msg | broker CPU % | peak RSS MiB | lost / dup / ooo | client CPU % |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const cells = r.runs
+      ? [
+          fmt(r.deliveredPerSec),
+          fmt(r.sentPerSec),
+          fmt(r.p50, 2),
+          fmt(r.p99, 2),
+          fmt(r.brokerCpuUsPerMsg, 2),
+          fmt(r.brokerCpuPercent),
+          fmt(r.peakRssMiB, 1),
+          `${r.lost} / ${r.duplicated} / ${r.outOfOrder}`,
+          fmt(r.clientCpuPercent),
+        ]
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', ''];
+    out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
+  }
+  return out;
+}
+
+function connTable(rows: Summary[], titles: Map<string, string>): string[] {
+  const out = [
+    '| scenario | broker | established | connects/s | broker KiB/conn | peak RSS MiB |',
+    '|---|---|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const cells = r.runs
+      ? [fmt(r.established), fmt(r.connectsPerSec), fmt(r.memPerConnKiB, 1), fmt(r.peakRssMiB, 1)]
+      : [`failed: ${r.error ?? 'no result'}`, '', '', ''];
+    out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
+  }
+  return out;
+}
+
+/** The headline figure of a scenario kind, and whether higher is better. */
+function headline(kind: ComparisonScenario['kind']): [string, (s: Summary) => number | undefined] {
+  if (kind === 'latency') return ['p99 latency (lower is better)', (s) => s.p99];
+  if (kind === 'conn') return ['connects/s (higher is better)', (s) => s.connectsPerSec];
+  return ['delivered msg/s (higher is better)', (s) => s.deliveredPerSec];
+}
+
+function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): string[] {
+  const out = ['| scenario | figure | Pipit/Mosquitto | Pipit/Aedes |', '|---|---|--:|--:|'];
+  const get = (id: string, b: BrokerName) => all.find((s) => s.scenario === id && s.broker === b);
+  for (const sc of scenarios) {
+    const [name, f] = headline(sc.kind);
+    const pick = (b: BrokerName) => {
+      const s = get(sc.id, b);
+      return s ? f(s) : undefined;
+    };
+    out.push(
+      `| ${sc.title} | ${name} | ${ratio(pick('pipit'), pick('mosquitto'))} | ${ratio(pick('pipit'), pick('aedes'))} |`,
+    );
+    if (sc.kind === 'conn') {
+      const mem = (b: BrokerName) => get(sc.id, b)?.memPerConnKiB;
+      out.push(
+        `| ${sc.title} | broker KiB/conn (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |`,
+      );
+    }
+  }
+  return out;
+}
+
+/** What the section says about how it was measured. */
+export interface RunInfo {
+  date: string;
+  machine: string;
+  software: string;
+  settings: string;
+  command: string;
+}
+
+/** The whole "## Broker comparison" section of bench/RESULTS.md. */
+export function renderSection(
+  info: RunInfo,
+  scenarios: readonly ComparisonScenario[],
+  summaries: Summary[],
+): string {
+  const titles = new Map(scenarios.map((s) => [s.id, s.title]));
+  const ids = new Set(scenarios.filter((s) => s.kind !== 'conn').map((s) => s.id));
+  const msgRows = summaries.filter((s) => ids.has(s.scenario));
+  const connRows = summaries.filter((s) => !ids.has(s.scenario));
+  return [
+    '## Broker comparison',
+    '',
+    `Measured ${info.date} on ${info.machine}.`,
+    `${info.software}. ${info.settings}`,
+    `Reproduce with \`${info.command}\`. Figures are medians over the rounds; lost / dup / ooo`,
+    'are summed over all rounds. Broker CPU is user + system time of the broker process while',
+    'measuring (from /proc/<pid>/stat); client CPU is the load generator own, and near 100%',
+    'means a figure is bounded by the client rather than the broker.',
+    '',
+    '### Messages',
+    '',
+    ...throughputTable(msgRows, titles),
+    '',
+    ...(connRows.length ? ['### Connections', '', ...connTable(connRows, titles), ''] : []),
+    '### Ratios',
+    '',
+    ...ratioTable(scenarios, summaries),
+    '',
+  ].join('\n');
+}
+
+/** Replaces (or appends) the "## Broker comparison" section of a Markdown document. */
+export function replaceSection(doc: string, section: string): string {
+  const lines = doc.split('\n');
+  const start = lines.findIndex((l) => l.trim() === '## Broker comparison');
+  const body = section.endsWith('\n') ? section : `${section}\n`;
+  if (start < 0) {
+    const base = doc.trimEnd();
+    return `${base ? `${base}\n\n` : '# Benchmark results\n\n'}${body}`;
+  }
+  let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+  if (end < 0) end = lines.length;
+  const before = lines.slice(0, start).join('\n');
+  const after = lines.slice(end).join('\n');
+  return `${before}${before ? '\n' : ''}${body}${after ? `\n${after}` : ''}`;
+}

@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: Pipit side by side with Mosquitto and Aedes.
+ *
+ * Each broker runs as a fresh process per scenario on a free loopback port (pinned to core
+ * 0), the load generator runs here (pinned to core 1), the broker order rotates every
+ * round, and the medians go to the "## Broker comparison" section of bench/RESULTS.md.
+ *
+ *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3]
+ *                    [--only pipit,mosquitto,fanin,conn-10k] [--no-write] [--json out.json]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BROKERS, type BrokerName, mosquittoPath, which } from './harness/brokers.js';
+import { type ComparisonScenario, MATRIX } from './harness/matrix.js';
+import { type RunSettings, runSample, type Sample } from './harness/runner.js';
+import { type RunInfo, renderSection, replaceSection, summarize } from './harness/summary.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function parse() {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      hold: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      json: { type: 'string' },
+    },
+  });
+  const num = (name: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min)
+      throw new RangeError(`--${name} must be a number >= ${min}`);
+    return n;
+  };
+  const only = (values.only ?? '').split(',').filter(Boolean);
+  const brokers = BROKERS.filter((b) => only.includes(b));
+  const picks = only.filter((o) => !BROKERS.includes(o as BrokerName));
+  const scenarios = MATRIX.filter(
+    (s) => picks.length === 0 || picks.some((p) => s.id === p || s.id.startsWith(`${p}-`)),
+  );
+  if (scenarios.length === 0)
+    throw new RangeError(`--only matches no scenario: ${picks.join(',')}`);
+  return {
+    rounds: Math.floor(num('rounds', values.rounds, 1)),
+    durationMs: num('duration', values.duration, 0.5) * 1000,
+    warmupMs: num('warmup', values.warmup, 0) * 1000,
+    holdMs: num('hold', values.hold, 0) * 1000,
+    brokers: brokers.length ? brokers : [...BROKERS],
+    scenarios,
+    write: !values['no-write'],
+    pin: !values['no-pin'],
+    json: values.json,
+  };
+}
+
+/** Pins this process (all its threads) to core 1 when taskset exists and there are 2+ cores. */
+function pinSelf(): boolean {
+  const taskset = which('taskset');
+  if (!taskset || os.cpus().length < 2) return false;
+  execFileSync(taskset, ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  return true;
+}
+
+function version(cmd: string, args: string[], pattern: RegExp): string {
+  try {
+    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return pattern.exec(out)?.[1] ?? '?';
+  } catch (err) {
+    const out = String((err as { stdout?: string }).stdout ?? '');
+    return pattern.exec(out)?.[1] ?? '?';
+  }
+}
+
+function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): RunInfo {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const mem = Math.round(os.totalmem() / 2 ** 30);
+  const mosq = mosquittoPath();
+  const aedes = JSON.parse(readFileSync(join(root, 'node_modules/aedes/package.json'), 'utf8'));
+  const pipit = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${cpu}, ${os.cpus().length} cores, ${mem} GiB, Linux ${os.release()}`,
+    software: [
+      `Pipit ${pipit.version}`,
+      `Mosquitto ${mosq ? version(mosq, ['-h'], /mosquitto version (\S+)/) : 'n/a'}`,
+      `Aedes ${aedes.version}`,
+      `Node ${process.version}`,
+    ].join(', '),
+    settings:
+      `${a.rounds} round(s), ${a.warmupMs / 1000} s warm-up + ${a.durationMs / 1000} s measured per run, ` +
+      `MQTT 3.1.1, fresh broker process per run${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+  };
+}
+
+function describe(s: Sample): string {
+  if (s.error) return `FAILED: ${s.error}`;
+  const r = s.result!;
+  if (r.connections) {
+    const c = r.connections;
+    return `${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ${s.memPerConnKiB ?? '?'} KiB/conn`;
+  }
+  return (
+    `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
+    `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
+    `client cpu ${r.cpu.percent}%`
+  );
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const a = parse();
+  const pinned = a.pin && pinSelf();
+  const settings: RunSettings = { cwd: root, ...a, pin: pinned };
+  const samples: Sample[] = [];
+  const total = a.rounds * a.scenarios.length * a.brokers.length;
+  for (let round = 1; round <= a.rounds; round++) {
+    for (const sc of a.scenarios) {
+      // Rotate the order each round so no broker always runs first (or on a warm machine).
+      const k = (round - 1) % a.brokers.length;
+      const order = [...a.brokers.slice(k), ...a.brokers.slice(0, k)];
+      for (const broker of order) {
+        const sample = await runSample(sc, broker, round, settings);
+        samples.push(sample);
+        console.log(
+          `[${samples.length}/${total}] round ${round} ${sc.id} ${broker}: ${describe(sample)}`,
+        );
+      }
+    }
+  }
+  report(a, pinned, argv, samples);
+}
+
+function report(
+  a: ReturnType<typeof parse>,
+  pinned: boolean,
+  argv: string[],
+  samples: Sample[],
+): void {
+  const scenarios: ComparisonScenario[] = a.scenarios;
+  const summaries = scenarios.flatMap((sc) =>
+    a.brokers.map((b) =>
+      summarize(
+        sc.id,
+        b,
+        samples.filter((s) => s.scenario === sc.id && s.broker === b),
+      ),
+    ),
+  );
+  const section = renderSection(runInfo(a, pinned, argv), scenarios, summaries);
+  console.log(`\n${section}`);
+  if (a.json) writeFileSync(a.json, JSON.stringify({ samples, summaries }, null, 2));
+  if (a.write) {
+    const file = join(root, 'bench', 'RESULTS.md');
+    const doc = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    writeFileSync(file, replaceSection(doc, section));
+    console.log(`wrote the "Broker comparison" section of ${file}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+/**
+ * The conn scenario: open many idle connections as fast as allowed, hold them, close them.
+ * `onMeasureStart` runs once all are up (the harness reads the broker's memory then).
+ */
+import { randomInt } from 'node:crypto';
+import type { ResolvedOptions } from './options.js';
+import { ProgressReporter } from './progress.js';
+import { RawConnection } from './raw-connection.js';
+import { mapLimit, sleep } from './topology.js';
+import type { BenchResult } from './types.js';
+
+const CONNECT_TIMEOUT_MS = 15_000;
+
+/** Runs the conn scenario. */
+export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> {
+  const tag = randomInt(1, 2 ** 32 - 1).toString(36);
+  const conns: RawConnection[] = [];
+  const counters = { sent: 0, delivered: 0 };
+  const progress = new ProgressReporter(o, counters, () => conns.length);
+  let failed = 0;
+  let firstError: string | undefined;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    progress.phase('setup', 0);
+    const ids = Array.from({ length: o.count }, (_, i) => `pbc-${tag}-${i}`);
+    await mapLimit(ids, o.connectConcurrency, async (clientId) => {
+      try {
+        const c = await RawConnection.open({
+          host: o.host,
+          port: o.port,
+          clientId,
+          protocolVersion: o.protocolVersion,
+          // Idle on purpose: no keepalive, so nothing flows while the connections are held.
+          keepAlive: 0,
+          username: o.username,
+          password: o.password,
+          timeoutMs: CONNECT_TIMEOUT_MS,
+        });
+        conns.push(c);
+      } catch (err) {
+        failed++;
+        firstError ??= (err as Error).message;
+      }
+    });
+    const connectMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await o.onMeasureStart?.();
+    progress.phase('hold', o.durationMs);
+    await sleep(o.durationMs);
+    const dropped = conns.filter((c) => c.closed).length;
+    await o.onMeasureEnd?.();
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    return {
+      scenario: 'conn',
+      host: o.host,
+      port: o.port,
+      protocolVersion: o.protocolVersion,
+      qos: 0,
+      payloadSize: 0,
+      publishers: 0,
+      subscribers: 0,
+      rate: undefined,
+      seconds: Math.round(connectMs) / 1000,
+      sent: 0,
+      delivered: 0,
+      sentPerSec: 0,
+      deliveredPerSec: 0,
+      latency: { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
+      totalSent: 0,
+      totalDelivered: 0,
+      lost: 0,
+      duplicated: 0,
+      outOfOrder: 0,
+      errors: failed + dropped,
+      cpu: {
+        userMs: cpu.user / 1000,
+        systemMs: cpu.system / 1000,
+        percent: Math.round((cpuMs / Math.max(1, connectMs)) * 1000) / 10,
+      },
+      clientBound: cpuMs / Math.max(1, connectMs) > 0.9,
+      connections: {
+        requested: o.count,
+        established: conns.length,
+        failed,
+        connectSeconds: Math.round(connectMs) / 1000,
+        connectsPerSec: Math.round(conns.length / (connectMs / 1000)),
+        ...(firstError === undefined ? {} : { firstError }),
+      },
+    };
+  } finally {
+    progress.stop();
+    await mapLimit(conns, 500, (c) => c.close());
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Runs fanin, fanout and pairs: open subscribers, then publishers, warm up, measure, drain,
+ * then count what was lost, duplicated or reordered.
+ */
+import { randomInt } from 'node:crypto';
+import { RunContext } from './context.js';
+import { startRateDriver, startWindowDriver } from './drivers.js';
+import type { ResolvedOptions } from './options.js';
+import { ProgressReporter } from './progress.js';
+import { BenchPublisher } from './publisher.js';
+import { RawConnection } from './raw-connection.js';
+import { BenchSubscriber } from './subscriber.js';
+import { buildTopology, mapLimit, sleep, type Topology } from './topology.js';
+import type { BenchResult, ClientCpu } from './types.js';
+
+const SETUP_CONCURRENCY = 50;
+const SETUP_TIMEOUT_MS = 10_000;
+
+interface Snapshot {
+  sent: number;
+  delivered: number;
+  cpu: NodeJS.CpuUsage;
+  ms: number;
+}
+
+function snapshot(ctx: RunContext): Snapshot {
+  return {
+    sent: ctx.sent,
+    delivered: ctx.delivered,
+    cpu: process.cpuUsage(),
+    ms: performance.now(),
+  };
+}
+
+async function openRoles(
+  o: ResolvedOptions,
+  topo: Topology,
+  ctx: RunContext,
+  conns: RawConnection[],
+): Promise<{ subs: BenchSubscriber[]; pubs: BenchPublisher[] }> {
+  const tag = ctx.runTag.toString(36);
+  const open = async (clientId: string): Promise<RawConnection> => {
+    const c = await RawConnection.open({
+      host: o.host,
+      port: o.port,
+      clientId,
+      protocolVersion: o.protocolVersion,
+      keepAlive: 60,
+      username: o.username,
+      password: o.password,
+      timeoutMs: SETUP_TIMEOUT_MS,
+    });
+    conns.push(c);
+    c.onClose = () => {
+      if (ctx.running) ctx.errors++;
+    };
+    return c;
+  };
+  const subs = await mapLimit(topo.subscriberFilters, SETUP_CONCURRENCY, async (filter, i) => {
+    const c = await open(`pb-${tag}-s${i}`);
+    await c.subscribe(filter, o.qos, SETUP_TIMEOUT_MS);
+    return new BenchSubscriber(c, ctx);
+  });
+  const pubs = await mapLimit(topo.publisherTopics, SETUP_CONCURRENCY, async (topic, index) => {
+    const c = await open(`pb-${tag}-p${index}`);
+    const cfg = {
+      index,
+      topic,
+      qos: o.qos,
+      payloadSize: o.payloadSize,
+      protocolVersion: o.protocolVersion,
+      window: o.window,
+      fanFactor: topo.fanFactor,
+    };
+    return new BenchPublisher(c, cfg, ctx);
+  });
+  return { subs, pubs };
+}
+
+async function drain(pubs: readonly BenchPublisher[], timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline && !pubs.every((p) => p.idle || p.conn.closed)) {
+    await sleep(10);
+  }
+}
+
+function cpuOf(a: Snapshot, b: Snapshot): ClientCpu {
+  const userMs = (b.cpu.user - a.cpu.user) / 1000;
+  const systemMs = (b.cpu.system - a.cpu.system) / 1000;
+  const wall = Math.max(1, b.ms - a.ms);
+  return { userMs, systemMs, percent: Math.round(((userMs + systemMs) / wall) * 1000) / 10 };
+}
+
+/** Runs one fanin, fanout or pairs benchmark. */
+export async function runMessageScenario(o: ResolvedOptions): Promise<BenchResult> {
+  const ctx = new RunContext(randomInt(1, 2 ** 32 - 1));
+  const scenario = o.scenario as Exclude<typeof o.scenario, 'conn'>;
+  const topo = buildTopology(scenario, o.count, `pipit-bench/${ctx.runTag.toString(36)}`);
+  const conns: RawConnection[] = [];
+  const progress = new ProgressReporter(o, ctx, () => conns.length);
+  try {
+    const { subs, pubs } = await openRoles(o, topo, ctx, conns);
+    ctx.running = true;
+    if (o.rate !== undefined) startRateDriver(ctx, pubs, o.rate);
+    else startWindowDriver(ctx, pubs);
+    progress.phase('warmup', o.warmupMs);
+    await sleep(o.warmupMs);
+    await o.onMeasureStart?.();
+    ctx.latency.reset();
+    const s0 = snapshot(ctx);
+    ctx.measuring = true;
+    progress.phase('measure', o.durationMs);
+    await sleep(o.durationMs);
+    ctx.measuring = false;
+    const s1 = snapshot(ctx);
+    await o.onMeasureEnd?.();
+    ctx.running = false;
+    progress.phase('drain', o.drainTimeoutMs);
+    await drain(pubs, o.drainTimeoutMs);
+    return buildResult(o, topo, ctx, subs, pubs, s0, s1);
+  } finally {
+    progress.stop();
+    ctx.running = false;
+    await Promise.all(conns.map((c) => c.close()));
+  }
+}
+
+function buildResult(
+  o: ResolvedOptions,
+  topo: Topology,
+  ctx: RunContext,
+  subs: readonly BenchSubscriber[],
+  pubs: readonly BenchPublisher[],
+  s0: Snapshot,
+  s1: Snapshot,
+): BenchResult {
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  subs.forEach((s, i) => {
+    for (const p of topo.sources[i]) lost += s.tracker.lost(p, pubs[p].sent);
+    duplicated += s.tracker.counts.duplicated;
+    outOfOrder += s.tracker.counts.outOfOrder;
+  });
+  const seconds = (s1.ms - s0.ms) / 1000;
+  const sent = s1.sent - s0.sent;
+  const delivered = s1.delivered - s0.delivered;
+  const cpu = cpuOf(s0, s1);
+  return {
+    scenario: o.scenario,
+    host: o.host,
+    port: o.port,
+    protocolVersion: o.protocolVersion,
+    qos: o.qos,
+    payloadSize: o.payloadSize,
+    publishers: pubs.length,
+    subscribers: subs.length,
+    rate: o.rate,
+    seconds: Math.round(seconds * 1000) / 1000,
+    sent,
+    delivered,
+    sentPerSec: Math.round(sent / seconds),
+    deliveredPerSec: Math.round(delivered / seconds),
+    latency: ctx.latency.summary(),
+    totalSent: ctx.sent,
+    totalDelivered: ctx.delivered,
+    lost,
+    duplicated,
+    outOfOrder,
+    errors: ctx.errors,
+    cpu,
+    clientBound: cpu.percent > 90,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Defaults and validation of the bench options.
+ */
+import type { QoS } from '../protocol/packets.js';
+import { PAYLOAD_HEADER_SIZE } from './payload.js';
+import type { BenchOptions, Scenario } from './types.js';
+
+/** Options with every default filled in. */
+export type ResolvedOptions = Required<
+  Omit<
+    BenchOptions,
+    'rate' | 'username' | 'password' | 'onProgress' | 'onMeasureStart' | 'onMeasureEnd'
+  >
+> &
+  Pick<
+    BenchOptions,
+    'rate' | 'username' | 'password' | 'onProgress' | 'onMeasureStart' | 'onMeasureEnd'
+  >;
+
+/** Default scale of each scenario (the `count` option). */
+export const DEFAULT_COUNT: Readonly<Record<Scenario, number>> = {
+  fanin: 10,
+  fanout: 100,
+  pairs: 100,
+  conn: 10_000,
+};
+
+/** The scenarios, for validation and help text. */
+export const SCENARIOS: readonly Scenario[] = ['fanin', 'fanout', 'pairs', 'conn'];
+
+function positiveInt(name: string, v: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer >= ${min}`);
+  return v;
+}
+
+/** Fills in defaults and rejects impossible values with a RangeError naming the option. */
+export function resolveOptions(o: BenchOptions): ResolvedOptions {
+  if (!SCENARIOS.includes(o.scenario)) {
+    throw new RangeError(`scenario must be one of ${SCENARIOS.join(', ')}`);
+  }
+  const qos = (o.qos ?? 0) as QoS;
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError('qos must be 0, 1 or 2');
+  const protocolVersion = o.protocolVersion ?? 4;
+  if (protocolVersion !== 4 && protocolVersion !== 5) {
+    throw new RangeError('protocolVersion must be 4 (3.1.1) or 5');
+  }
+  const payloadSize = positiveInt('payloadSize', o.payloadSize ?? 64, PAYLOAD_HEADER_SIZE);
+  if (o.rate !== undefined && !(o.rate > 0)) throw new RangeError('rate must be > 0');
+  return {
+    ...o,
+    host: o.host ?? '127.0.0.1',
+    port: positiveInt('port', o.port ?? 1883),
+    protocolVersion,
+    qos,
+    payloadSize,
+    count: positiveInt('count', o.count ?? DEFAULT_COUNT[o.scenario]),
+    durationMs: positiveInt('durationMs', o.durationMs ?? 10_000, 0),
+    warmupMs: positiveInt('warmupMs', o.warmupMs ?? 2000, 0),
+    window: Math.min(positiveInt('window', o.window ?? 100), 1_000_000),
+    drainTimeoutMs: positiveInt('drainTimeoutMs', o.drainTimeoutMs ?? 5000, 0),
+    connectConcurrency: positiveInt('connectConcurrency', o.connectConcurrency ?? 200),
+    progressIntervalMs: positiveInt('progressIntervalMs', o.progressIntervalMs ?? 250),
+  };
+}

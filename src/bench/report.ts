@@ -1,0 +1,47 @@
+/**
+ * Human-readable rendering of a bench result: a two-column table.
+ */
+import type { BenchResult } from './types.js';
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function rows(r: BenchResult): [string, string][] {
+  const version = r.protocolVersion === 5 ? '5.0' : '3.1.1';
+  const head: [string, string][] = [
+    ['scenario', r.scenario],
+    ['broker', `${r.host}:${r.port} (MQTT ${version})`],
+  ];
+  if (r.connections) {
+    const c = r.connections;
+    return [
+      ...head,
+      ['connections', `${int(c.established)} of ${int(c.requested)} (${int(c.failed)} failed)`],
+      ['connect time', `${c.connectSeconds.toFixed(2)} s`],
+      ['connect rate', `${int(c.connectsPerSec)} conn/s`],
+      ...(c.firstError ? [['first error', c.firstError] as [string, string]] : []),
+      ['dropped while held', int(r.errors - c.failed)],
+      ['client cpu', `${r.cpu.percent}%${r.clientBound ? ' (client-bound)' : ''}`],
+    ];
+  }
+  const l = r.latency;
+  return [
+    ...head,
+    ['clients', `${r.publishers} publishers, ${r.subscribers} subscribers`],
+    ['qos / payload', `QoS ${r.qos}, ${int(r.payloadSize)} bytes`],
+    ...(r.rate ? [['target rate', `${int(r.rate)} msg/s`] as [string, string]] : []),
+    ['measured', `${r.seconds.toFixed(2)} s`],
+    ['sent', `${int(r.sentPerSec)} msg/s (${int(r.sent)})`],
+    ['delivered', `${int(r.deliveredPerSec)} msg/s (${int(r.delivered)})`],
+    ['latency p50/p99/max', `${l.p50} / ${l.p99} / ${l.max} ms`],
+    ['lost / dup / out of order', `${int(r.lost)} / ${int(r.duplicated)} / ${int(r.outOfOrder)}`],
+    ['errors', int(r.errors)],
+    ['client cpu', `${r.cpu.percent}% of a core${r.clientBound ? ' (client-bound!)' : ''}`],
+  ];
+}
+
+/** Formats a result as an aligned text table (no trailing newline). */
+export function formatResult(r: BenchResult): string {
+  const table = rows(r);
+  const width = Math.max(...table.map(([k]) => k.length));
+  return table.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}

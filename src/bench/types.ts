@@ -1,0 +1,113 @@
+/**
+ * Options and results of the `pipit bench` load generator.
+ */
+import type { QoS } from '../protocol/packets.js';
+import type { LatencySummary } from './histogram.js';
+
+/** The load shapes the engine can run. */
+export type Scenario = 'fanin' | 'fanout' | 'pairs' | 'conn';
+
+/** The engine's inputs. Every field but `scenario` has a default (see `resolveOptions`). */
+export interface BenchOptions {
+  scenario: Scenario;
+  host?: string;
+  port?: number;
+  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
+  protocolVersion?: 4 | 5;
+  qos?: QoS;
+  /** Payload bytes, at least PAYLOAD_HEADER_SIZE. */
+  payloadSize?: number;
+  /**
+   * The scenario's scale: fanin publishers, fanout subscribers, pairs, or conn connections.
+   */
+  count?: number;
+  /** Measured time in milliseconds (for conn: how long the connections are held). */
+  durationMs?: number;
+  /** Time before measuring, in milliseconds; its messages are checked but not timed. */
+  warmupMs?: number;
+  /**
+   * Per publisher: messages sent but not yet delivered (or acknowledged) at most. Keeps the
+   * broker's queues short so the result is throughput, not buffering.
+   */
+  window?: number;
+  /** Total publish rate in msg/s across publishers; unset = as fast as the window allows. */
+  rate?: number;
+  /** Longest wait for the last messages after publishing stops. */
+  drainTimeoutMs?: number;
+  /** conn scenario: connection attempts in progress at once. */
+  connectConcurrency?: number;
+  username?: string;
+  password?: string;
+  /** Called about every `progressIntervalMs` with running counters. */
+  onProgress?: (p: BenchProgress) => void;
+  progressIntervalMs?: number;
+  /** Called when measuring starts and ends (the comparison harness samples the broker). */
+  onMeasureStart?: () => void | Promise<void>;
+  onMeasureEnd?: () => void | Promise<void>;
+}
+
+/** Running counters for a progress display. */
+export interface BenchProgress {
+  phase: 'setup' | 'warmup' | 'measure' | 'drain' | 'hold';
+  /** Milliseconds into the current phase, and the phase's planned length. */
+  elapsedMs: number;
+  plannedMs: number;
+  sent: number;
+  delivered: number;
+  connections: number;
+}
+
+/** CPU used by the load generator itself while measuring. */
+export interface ClientCpu {
+  userMs: number;
+  systemMs: number;
+  /** Percent of one core; near 100 means the result is bound by the client, not the broker. */
+  percent: number;
+}
+
+/** The outcome of one run. */
+export interface BenchResult {
+  scenario: Scenario;
+  host: string;
+  port: number;
+  protocolVersion: 4 | 5;
+  qos: QoS;
+  payloadSize: number;
+  publishers: number;
+  subscribers: number;
+  /** Requested total rate, if any. */
+  rate: number | undefined;
+  /** Actual measured seconds. */
+  seconds: number;
+  /** Messages published and deliveries received while measuring. */
+  sent: number;
+  delivered: number;
+  sentPerSec: number;
+  deliveredPerSec: number;
+  latency: LatencySummary;
+  /** Over the whole run (warm-up and drain included). */
+  totalSent: number;
+  totalDelivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  /** Negative acknowledgements (MQTT 5 reason >= 0x80) and protocol errors seen. */
+  errors: number;
+  cpu: ClientCpu;
+  /** True when the generator used more than 90% of its core while measuring. */
+  clientBound: boolean;
+  /** conn scenario only. */
+  connections?: ConnResult;
+}
+
+/** The conn scenario's figures. */
+export interface ConnResult {
+  requested: number;
+  established: number;
+  failed: number;
+  /** Seconds from the first attempt to the last CONNACK. */
+  connectSeconds: number;
+  connectsPerSec: number;
+  /** The first failure's message, when some connections failed. */
+  firstError?: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * Opening a client connection over TCP or TLS.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ConnectPacket } from '../protocol/packets.js';
+import { MqttClient } from './mqtt-client.js';
+import type { ClientOptions } from './options.js';
+
+function openSocket(o: ClientOptions, timeoutMs: number): Promise<net.Socket> {
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? (o.tls ? 8883 : 1883);
+  return new Promise((resolve, reject) => {
+    const socket = o.tls
+      ? tls.connect({
+          host,
+          port,
+          servername: net.isIP(host) ? undefined : host,
+          ...(o.tls === true ? {} : o.tls),
+        })
+      : net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const ready = o.tls ? 'secureConnect' : 'connect';
+    socket.once(ready, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function buildConnect(o: ClientOptions): ConnectPacket {
+  const version = o.protocolVersion ?? 4;
+  // MQTT 3.1 servers may refuse an empty client id, so one is made up for that version.
+  const clientId = o.clientId ?? (version === 3 ? `pipit-${randomBytes(6).toString('hex')}` : '');
+  return {
+    type: 'connect',
+    protocolName: version === 3 ? 'MQIsdp' : 'MQTT',
+    protocolVersion: version,
+    clean: o.clean ?? true,
+    keepAlive: o.keepAlive ?? 60,
+    clientId,
+    username: o.username,
+    password: typeof o.password === 'string' ? Buffer.from(o.password) : o.password,
+    will: o.will,
+    properties: version === 5 ? o.properties : undefined,
+  };
+}
+
+/**
+ * Connects to an MQTT server and resolves with a client once the server accepted the
+ * connection (CONNACK success). Rejects with MqttError carrying the server's reason code
+ * when refused, or with the socket's error.
+ */
+export async function connect(options: ClientOptions = {}): Promise<MqttClient> {
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const packet = buildConnect(options);
+  const socket = await openSocket(options, timeoutMs);
+  const client = new MqttClient(socket, packet.protocolVersion, packet, options.maximumPacketSize);
+  await client.start(timeoutMs);
+  return client;
+}
