@@ -276,13 +276,16 @@ export class BrokerCore {
   }
 
   private publishWill(will: Will, client: ClientInfo): void {
+    // Will Delay Interval belongs to the will, not to the PUBLISH [MQTT-3.1.3-9]: forwarding
+    // it would make the message unencodable.
+    const { willDelayInterval: _delay, ...properties } = will.properties ?? {};
     const message = createMessage(
       {
         topic: will.topic,
         payload: will.payload,
         qos: will.qos,
         retain: will.retain,
-        properties: will.properties,
+        properties,
         origin: client.clientId,
       },
       this.clock.now(),
