@@ -34,6 +34,8 @@ export interface InflightEntry {
   readonly delivery: Delivery;
   /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
+  /** Not yet resent on the current connection: its Receive Maximum was full at resume. */
+  awaitingResend?: boolean;
 }
 
 /** What a session needs from the broker around it. */
@@ -64,6 +66,8 @@ export class Session {
   private queueHead = 0;
   private queuedBytesTotal = 0;
   private nextPacketId = 1;
+  /** Inflight entries marked awaitingResend. */
+  private resendBacklog = 0;
 
   // Scratch fields used by the router to merge overlapping matches of one publish
   // without allocating (see router.ts).
@@ -129,6 +133,7 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (!entry || entry.state !== expected) return false;
     this.inflight.delete(packetId);
+    if (this.output) this.resendWaiting(this.output);
     this.drain();
     return true;
   }
@@ -140,6 +145,7 @@ export class Session {
     if (refused) {
       // [MQTT-4.3.3-4] (v5) a PUBREC with a failure reason ends the QoS 2 exchange.
       this.inflight.delete(packetId);
+      if (this.output) this.resendWaiting(this.output);
       this.drain();
       return true;
     }
@@ -154,12 +160,14 @@ export class Session {
    */
   attach(output: DeliveryOutput): void {
     this.output = output;
+    // [MQTT-3.3.4-9] the new connection's Receive Maximum may be lower than what is in
+    // flight: resend up to it now, the rest as acknowledgements free slots.
+    this.resendBacklog = 0;
     for (const entry of this.inflight.values()) {
-      if (entry.state === 'pubrel') output.sendPubrel(entry.packetId);
-      else if (!output.sendPublish(entry.delivery, entry.packetId, true)) {
-        this.inflight.delete(entry.packetId);
-      }
+      entry.awaitingResend = true;
+      this.resendBacklog++;
     }
+    this.resendWaiting(output);
     this.drain();
   }
 
@@ -212,6 +220,24 @@ export class Session {
   /** Queued deliveries in order (for persistence and inspection). */
   queuedDeliveries(): Delivery[] {
     return this.queue.slice(this.queueHead);
+  }
+
+  /** Resends entries awaiting resend, in order, while the inflight window has room. */
+  private resendWaiting(out: DeliveryOutput): void {
+    if (this.resendBacklog === 0) return;
+    let active = this.inflight.size - this.resendBacklog;
+    for (const entry of this.inflight.values()) {
+      if (active >= out.sendWindow || this.resendBacklog === 0) break;
+      if (!entry.awaitingResend) continue;
+      entry.awaitingResend = false;
+      this.resendBacklog--;
+      active++;
+      if (entry.state === 'pubrel') out.sendPubrel(entry.packetId);
+      else if (!out.sendPublish(entry.delivery, entry.packetId, true)) {
+        this.inflight.delete(entry.packetId);
+        active--;
+      }
+    }
   }
 
   private sendWithId(out: DeliveryOutput, delivery: Delivery, cache?: FanoutCache): void {
