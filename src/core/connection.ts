@@ -220,8 +220,9 @@ export class Connection implements DeliveryOutput {
       };
     }
     if (wire.packet) {
-      const bytes = encode(wire.packet, wire.version);
-      this.writeBytes(bytes);
+      // send() keeps within the client's Maximum Packet Size [MQTT-3.1.2-25].
+      if (wire.version === this.version) this.send(wire.packet);
+      else this.writeBytes(encode(wire.packet, wire.version));
     }
     this.finish({ graceful: false, reasonCode: error.reasonCode, reason: error.message });
   }
