@@ -17,6 +17,11 @@ import type { Clock, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 import { startTcpListener } from './transport/tcp.js';
+import { startTlsListener } from './transport/tls.js';
+import type { TlsOptions } from './transport/tls-context.js';
+import { startWsListener } from './transport/ws.js';
+
+export type { TlsOptions } from './transport/tls-context.js';
 
 /** Options of {@link createBroker}: core limits plus the logger and clock. */
 export interface BrokerOptions extends Partial<CoreOptions> {
@@ -26,14 +31,50 @@ export interface BrokerOptions extends Partial<CoreOptions> {
   clock?: Clock;
 }
 
-/** Where to listen. */
-export interface ListenOptions {
-  /** TCP port; 0 picks a free one. Default 1883. */
-  port?: number;
-  /** Interface; default 127.0.0.1 (localhost only, a secure default). */
-  host?: string;
-  /** Listener name for logs and hooks. */
-  name?: string;
+/**
+ * One listener. `port` 0 picks a free port; defaults: mqtt 1883, mqtts 8883, ws 8080,
+ * wss 8081. `host` defaults to 127.0.0.1 (localhost only, a secure default). `name` is the
+ * listener name hooks and logs see (default 'tcp', 'tls', 'ws' or 'wss').
+ */
+export type ListenerOptions =
+  | { type?: 'mqtt'; port?: number; host?: string; name?: string }
+  | { type: 'mqtts'; port?: number; host?: string; name?: string; tls: TlsOptions }
+  | { type: 'ws'; port?: number; host?: string; name?: string; path?: string /* default '/mqtt' */ }
+  | { type: 'wss'; port?: number; host?: string; name?: string; path?: string; tls: TlsOptions };
+
+/** @deprecated The TCP case of {@link ListenerOptions}, kept for existing callers. */
+export type ListenOptions = ListenerOptions;
+
+/** Default port of each listener type. */
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081 } as const;
+
+/** Starts the transport a listener option asks for. */
+function startListener(core: BrokerCore, options: ListenerOptions): Promise<Listener> {
+  const common = { host: options.host, name: options.name };
+  switch (options.type) {
+    case undefined:
+    case 'mqtt':
+      return startTcpListener(core, { ...common, port: options.port ?? DEFAULT_PORTS.mqtt });
+    case 'mqtts':
+      return startTlsListener(core, {
+        ...common,
+        port: options.port ?? DEFAULT_PORTS.mqtts,
+        tls: options.tls,
+      });
+    case 'ws':
+      return startWsListener(core, {
+        ...common,
+        port: options.port ?? DEFAULT_PORTS.ws,
+        path: options.path,
+      });
+    case 'wss':
+      return startWsListener(core, {
+        ...common,
+        port: options.port ?? DEFAULT_PORTS.wss,
+        path: options.path,
+        tls: options.tls,
+      });
+  }
 }
 
 /** Events a Broker emits. */
@@ -76,16 +117,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     );
   }
 
-  /** Starts a TCP listener; resolves with its address. */
-  async listen(options: ListenOptions = {}): Promise<ListenerAddress> {
-    const listener = await startTcpListener(this.core, {
-      port: options.port ?? 1883,
-      host: options.host,
-      name: options.name,
-    });
+  /** Starts a listener (TCP by default); resolves with its address. */
+  async listen(options: ListenerOptions = {}): Promise<ListenerAddress> {
+    const listener = await startListener(this.core, options);
     this.running.push(listener);
     this.core.logger.info({ address: listener.address.url, listener: listener.name }, 'listening');
     return listener.address;
+  }
+
+  /**
+   * Re-reads every TLS listener's certificate, key and CA from disk (e.g. on SIGHUP). Open
+   * connections stay up; new handshakes use the new files. A listener whose files fail to
+   * load keeps its old ones, and the first such error is thrown after all were tried.
+   */
+  async reloadTls(): Promise<void> {
+    const results = await Promise.allSettled(this.running.map((l) => l.reloadTls?.()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Addresses of the running listeners. */

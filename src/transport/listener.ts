@@ -18,6 +18,11 @@ export interface Listener {
   readonly address: ListenerAddress;
   /** Stops accepting and waits for its sockets to close (destroying stragglers). */
   close(): Promise<void>;
+  /**
+   * TLS listeners only: re-reads the certificate, key and CA files. Open connections stay
+   * up; new handshakes use the new files. On an error the old files stay in use.
+   */
+  reloadTls?(): Promise<void>;
 }
 
 /** Listens and resolves with the bound address (port 0 picks a free port). */

@@ -1,0 +1,96 @@
+/**
+ * A ConnectionSink over a `ws` WebSocket, and the glue that feeds its binary messages to
+ * a core Connection. Writes made in one tick go out as one binary frame.
+ */
+import type { WebSocket } from 'ws';
+import type { BrokerCore, ConnectionInfo, ConnectionSink } from '../core/index.js';
+
+/** How long a closing WebSocket may take for its close handshake before it is destroyed. */
+const END_GRACE_MS = 5000;
+/** WebSocket close code for data of a type the endpoint cannot accept (RFC 6455 7.4.1). */
+const UNSUPPORTED_DATA = 1003;
+
+/** Wraps a WebSocket as the core's byte sink. */
+export class WebSocketSink implements ConnectionSink {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+
+  constructor(private readonly ws: WebSocket) {}
+
+  write(data: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount + this.pendingBytes;
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  end(): void {
+    this.flush();
+    this.close(1000);
+  }
+
+  /** Starts the close handshake; a peer that never answers is cut off after a grace time. */
+  close(code: number, reason?: string): void {
+    if (this.ws.readyState === this.ws.CLOSED) return;
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), END_GRACE_MS).unref();
+  }
+
+  /** Sends what this tick wrote as a single frame (one header, one socket write). */
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const [first] = this.pending;
+    const data =
+      this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+  };
+}
+
+/** Connects an open WebSocket to a new core Connection. */
+export function attachWebSocket(core: BrokerCore, ws: WebSocket, info: ConnectionInfo): void {
+  const sink = new WebSocketSink(ws);
+  const conn = core.openConnection(sink, info);
+  let closed = false;
+  const closeTransport = (reason?: string): void => {
+    if (closed) return;
+    closed = true;
+    conn.transportClosed(reason);
+  };
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (closed) return;
+    if (!isBinary) {
+      // [MQTT-6.0.0-1] MQTT travels in binary frames only; any other data frame closes.
+      closeTransport('text WebSocket frame');
+      sink.close(UNSUPPORTED_DATA, 'MQTT needs binary frames');
+      return;
+    }
+    // [MQTT-6.0.0-2] Frames and packets need not align: the core's decoder reassembles.
+    conn.receive(data);
+  });
+  ws.on('error', (err) => {
+    core.logger.debug(
+      { err: err.message, clientId: conn.client.clientId || undefined },
+      'WebSocket error',
+    );
+  });
+  ws.on('close', () => closeTransport());
+}

@@ -1,0 +1,135 @@
+/**
+ * The WebSocket listeners (ws:// and wss://): an HTTP(S) server whose upgrades on one path
+ * become MQTT connections over the `mqtt` subprotocol.
+ */
+import { createServer as createHttpServer, type IncomingMessage, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import type { BrokerCore } from '../core/index.js';
+import type { Listener } from './listener.js';
+import { closeServer, listenServer } from './listener.js';
+import {
+  certificateIdentity,
+  loadSecureContextOptions,
+  loadServerTlsOptions,
+  type TlsOptions,
+} from './tls-context.js';
+import { attachWebSocket } from './ws-sink.js';
+
+/** Options of a WebSocket listener; with `tls` it is a wss listener. */
+export interface WsListenerOptions {
+  port: number;
+  host?: string | undefined;
+  /** Name used in logs and hooks; default 'ws' or 'wss'. */
+  name?: string | undefined;
+  /** The HTTP path that accepts MQTT; default '/mqtt'. Other paths get 404. */
+  path?: string | undefined;
+  tls?: TlsOptions | undefined;
+}
+
+/** Room above the broker's maximum packet size for frames that carry a packet and a bit. */
+const PAYLOAD_SLACK = 64 * 1024;
+
+/** Subprotocols accepted, in order of preference: 'mqtt' and the MQTT 3.1 era name. */
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+/** Picks the subprotocol to answer with; [MQTT-6.0.0-4] 'mqtt' whenever it is offered. */
+function pickSubprotocol(offered: Set<string>): string | false {
+  return SUBPROTOCOLS.find((p) => offered.has(p)) ?? false;
+}
+
+/**
+ * Why an upgrade is refused (status and text), or undefined to accept it. A request that
+ * offers no subprotocol is accepted, as by most brokers, though [MQTT-6.0.0-3] asks
+ * clients for 'mqtt'; one that offers only others is refused.
+ */
+function refuseUpgrade(req: IncomingMessage, path: string): [number, string] | undefined {
+  if (pathOf(req) !== path) return [404, `no MQTT endpoint here; try ${path}`];
+  const header = req.headers['sec-websocket-protocol'];
+  if (header === undefined) return undefined;
+  const offered = new Set(header.split(',').map((p) => p.trim()));
+  if (pickSubprotocol(offered) === false) {
+    return [400, `unsupported WebSocket subprotocol; use ${SUBPROTOCOLS.join(' or ')}`];
+  }
+  return undefined;
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
+function writeHttpError(socket: Duplex, status: number, text: string): void {
+  const body = `${text}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.once('finish', () => socket.destroy());
+}
+
+/** Starts a ws (or, with `tls`, wss) listener that feeds `core`. */
+export async function startWsListener(
+  core: BrokerCore,
+  options: WsListenerOptions,
+): Promise<Listener> {
+  const { tls } = options;
+  const name = options.name ?? (tls ? 'wss' : 'ws');
+  const path = options.path ?? '/mqtt';
+  const server = tls ? createHttpsServer(await loadServerTlsOptions(tls)) : createHttpServer();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: core.options.maximumPacketSize + PAYLOAD_SLACK,
+    handleProtocols: pickSubprotocol,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req, res) => {
+    // Plain HTTP: the MQTT path needs an upgrade; everything else does not exist.
+    const status = pathOf(req) === path ? 426 : 404;
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(`${STATUS_CODES[status]}\n`);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = refuseUpgrade(req, path);
+    if (refusal) {
+      writeHttpError(socket, ...refusal);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      attachWebSocket(core, ws, {
+        remoteAddress: req.socket.remoteAddress,
+        listener: name,
+        ...(tls && {
+          certificateIdentity: certificateIdentity(req.socket as TLSSocket, tls.identityFrom),
+          identityAsUsername: tls.useIdentityAsUsername,
+        }),
+      });
+    });
+  });
+  const address = await listenServer(server, options.port, options.host, tls ? 'wss' : 'ws', path);
+  const listener: Listener = {
+    name,
+    address,
+    close: () => {
+      wss.close();
+      server.closeIdleConnections();
+      return closeServer(server, sockets);
+    },
+  };
+  if (tls && 'setSecureContext' in server) {
+    listener.reloadTls = async () => server.setSecureContext(await loadSecureContextOptions(tls));
+  }
+  return listener;
+}
