@@ -1,0 +1,85 @@
+/**
+ * `pipit bench` as a process: JSON output and exit codes.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import type { BrokerProcess } from '../../bench/harness/brokers.js';
+import { repoRoot, startMosquitto } from '../client/brokers.js';
+
+const ENTRY = [
+  "import { Command } from 'commander';",
+  "import { registerBenchCommand } from './src/cli/bench-command.ts';",
+  "const program = new Command('pipit');",
+  'registerBenchCommand(program);',
+  "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
+].join('\n');
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', ENTRY, '--', 'bench', ...args],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+let broker: BrokerProcess;
+before(async () => {
+  broker = await startMosquitto();
+});
+after(() => broker.stop());
+
+test('bench pairs --json prints one result object and exits 0', { timeout: 60_000 }, async () => {
+  const run = await bench([
+    'pairs',
+    '-p',
+    String(broker.port),
+    '-n',
+    '3',
+    '-q',
+    '1',
+    '-d',
+    '0.5',
+    '-w',
+    '0.1',
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.equal(r.scenario, 'pairs');
+  assert.equal(r.publishers, 3);
+  assert.equal(r.qos, 1);
+  assert.equal(r.lost, 0);
+  assert.equal(r.duplicated, 0);
+  assert.equal(r.outOfOrder, 0);
+  assert.ok(r.delivered > 0);
+});
+
+test('bench prints a table without --json', { timeout: 60_000 }, async () => {
+  const run = await bench(['fanin', '-p', String(broker.port), '-n', '2', '-d', '0.3', '-w', '0']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^scenario\s+fanin$/m);
+  assert.match(run.stdout, /^lost \/ dup \/ out of order\s+0 \/ 0 \/ 0$/m);
+});
+
+test('bench refuses an unknown scenario and a bad QoS with exit 1', {
+  timeout: 60_000,
+}, async () => {
+  const unknown = await bench(['storm', '-p', String(broker.port)]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /scenario must be one of/);
+  const badQos = await bench(['pairs', '-p', String(broker.port), '-q', '5']);
+  assert.equal(badQos.code, 1);
+  assert.match(badQos.stderr, /qos/);
+});

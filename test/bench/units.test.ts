@@ -1,0 +1,193 @@
+/**
+ * The load generator's pure parts: payload header, latency histogram, sequence checks,
+ * topologies, option validation, and the comparison's medians and Markdown section.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { median, ratio, replaceSection } from '../../bench/harness/summary.js';
+import { LatencyHistogram } from '../../src/bench/histogram.js';
+import { resolveOptions } from '../../src/bench/options.js';
+import { PAYLOAD_HEADER_SIZE, readHeader, writeHeader } from '../../src/bench/payload.js';
+import { SequenceTracker } from '../../src/bench/sequence-tracker.js';
+import { buildTopology, mapLimit } from '../../src/bench/topology.js';
+import type { BenchResult } from '../../src/bench/types.js';
+import { integrityFailed } from '../../src/cli/bench-command.js';
+
+describe('payload header', () => {
+  test('round-trips run tag, publisher, sequence and send time', () => {
+    const buf = Buffer.alloc(40);
+    writeHeader(buf, 8, 0xdeadbeef, 7, 123456, 987654321.5);
+    assert.deepEqual(readHeader(buf.subarray(8)), {
+      runTag: 0xdeadbeef,
+      publisher: 7,
+      seq: 123456,
+      sentNs: 987654321.5,
+    });
+    assert.equal(readHeader(Buffer.alloc(PAYLOAD_HEADER_SIZE - 1)), undefined);
+  });
+});
+
+describe('LatencyHistogram', () => {
+  test('percentiles within 1% on a known distribution', () => {
+    const h = new LatencyHistogram();
+    for (let us = 1; us <= 100_000; us++) h.record(us);
+    assert.equal(h.count, 100_000);
+    const near = (got: number, want: number) =>
+      assert.ok(Math.abs(got - want) / want < 0.01, `${got} vs ${want}`);
+    near(h.percentile(50), 50_000);
+    near(h.percentile(99), 99_000);
+    assert.equal(h.summary().max, 100);
+    near(h.summary().mean, 50.0005);
+  });
+
+  test('small values are exact, reset forgets, merge adds', () => {
+    const a = new LatencyHistogram();
+    a.record(3);
+    a.record(3);
+    a.record(200);
+    assert.equal(a.percentile(50), 3.5);
+    const b = new LatencyHistogram();
+    b.record(10);
+    b.merge(a);
+    assert.equal(b.count, 4);
+    a.reset();
+    assert.equal(a.count, 0);
+    assert.equal(a.percentile(99), 0);
+  });
+});
+
+describe('SequenceTracker', () => {
+  test('in-order messages: nothing lost, duplicated or reordered', () => {
+    const t = new SequenceTracker();
+    for (let s = 0; s < 100; s++) assert.equal(t.record(0, s), 1);
+    assert.deepEqual(t.counts, { received: 100, duplicated: 0, outOfOrder: 0 });
+    assert.equal(t.lost(0, 100), 0);
+  });
+
+  test('a gap counts as lost until the late message arrives out of order', () => {
+    const t = new SequenceTracker();
+    t.record(1, 0);
+    assert.equal(t.record(1, 3), 3, 'settles the gap and itself');
+    assert.equal(t.lost(1, 4), 2);
+    assert.equal(t.record(1, 1), 0);
+    assert.equal(t.lost(1, 4), 1);
+    assert.equal(t.counts.outOfOrder, 1);
+  });
+
+  test('duplicates are counted, not received twice', () => {
+    const t = new SequenceTracker();
+    t.record(0, 0);
+    t.record(0, 1);
+    t.record(0, 1);
+    t.record(0, 0);
+    assert.equal(t.counts.duplicated, 2);
+    assert.equal(t.counts.received, 2);
+  });
+
+  test('the tail that never came, and a publisher never heard from, are lost', () => {
+    const t = new SequenceTracker();
+    t.record(0, 0);
+    assert.equal(t.lost(0, 10), 9);
+    assert.equal(t.lost(5, 3), 3);
+  });
+
+  test('publishers are tracked independently', () => {
+    const t = new SequenceTracker();
+    t.record(0, 0);
+    t.record(1, 0);
+    t.record(0, 1);
+    t.record(1, 1);
+    assert.deepEqual(t.counts, { received: 4, duplicated: 0, outOfOrder: 0 });
+  });
+});
+
+describe('topologies', () => {
+  test('fanin: P topics, one wildcard subscriber hearing all of them', () => {
+    const t = buildTopology('fanin', 3, 'x');
+    assert.deepEqual(t.publisherTopics, ['x/in/0', 'x/in/1', 'x/in/2']);
+    assert.deepEqual(t.subscriberFilters, ['x/in/+']);
+    assert.deepEqual(t.sources, [[0, 1, 2]]);
+    assert.equal(t.fanFactor, 1);
+  });
+
+  test('fanout: one topic, S subscribers, each message settles after S deliveries', () => {
+    const t = buildTopology('fanout', 4, 'x');
+    assert.deepEqual(t.publisherTopics, ['x/out']);
+    assert.equal(t.subscriberFilters.length, 4);
+    assert.equal(t.fanFactor, 4);
+  });
+
+  test('pairs: subscriber i hears publisher i only', () => {
+    const t = buildTopology('pairs', 2, 'x');
+    assert.deepEqual(t.sources, [[0], [1]]);
+    assert.deepEqual(t.subscriberFilters, t.publisherTopics);
+  });
+
+  test('mapLimit keeps order and never exceeds its limit', async () => {
+    let running = 0;
+    let peak = 0;
+    const out = await mapLimit([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return n * 10;
+    });
+    assert.deepEqual(out, [10, 20, 30, 40, 50, 60]);
+    assert.equal(peak, 2);
+  });
+});
+
+describe('options', () => {
+  test('defaults per scenario', () => {
+    const o = resolveOptions({ scenario: 'fanout' });
+    assert.equal(o.count, 100);
+    assert.equal(o.qos, 0);
+    assert.equal(o.protocolVersion, 4);
+    assert.equal(resolveOptions({ scenario: 'conn' }).count, 10_000);
+  });
+
+  test('impossible values are refused with the option name', () => {
+    assert.throws(() => resolveOptions({ scenario: 'nope' as 'conn' }), /scenario/);
+    assert.throws(() => resolveOptions({ scenario: 'pairs', qos: 3 as 0 }), /qos/);
+    assert.throws(() => resolveOptions({ scenario: 'pairs', payloadSize: 4 }), /payloadSize/);
+    assert.throws(() => resolveOptions({ scenario: 'pairs', rate: -1 }), /rate/);
+    assert.throws(() => resolveOptions({ scenario: 'pairs', count: 0 }), /count/);
+  });
+});
+
+describe('bench exit status', () => {
+  const base = { qos: 0, lost: 0, duplicated: 0, outOfOrder: 0 } as BenchResult;
+  test('QoS 0 may lose, QoS 1 may duplicate; nothing may be reordered', () => {
+    assert.equal(integrityFailed({ ...base, lost: 5 }), false);
+    assert.equal(integrityFailed({ ...base, qos: 1, duplicated: 5 }), false);
+    assert.equal(integrityFailed({ ...base, qos: 1, lost: 1 }), true);
+    assert.equal(integrityFailed({ ...base, qos: 2, duplicated: 1 }), true);
+    assert.equal(integrityFailed({ ...base, outOfOrder: 1 }), true);
+  });
+});
+
+describe('comparison summary', () => {
+  test('median of odd and even counts, ignoring missing values', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, undefined, 3, 2]), 2.5);
+    assert.equal(median([undefined]), undefined);
+    assert.equal(ratio(3, 2), '1.50×');
+    assert.equal(ratio(undefined, 2), 'n/a');
+  });
+
+  test('replaceSection replaces only its own section and keeps the others', () => {
+    const doc =
+      '# Results\n\n## Codec\n\ncodec text\n\n## Broker comparison\n\nold\n\n## Topic\n\ntopic text\n';
+    const out = replaceSection(doc, '## Broker comparison\n\nnew\n');
+    assert.equal(
+      out,
+      '# Results\n\n## Codec\n\ncodec text\n\n## Broker comparison\n\nnew\n\n## Topic\n\ntopic text\n',
+    );
+    const appended = replaceSection(
+      '# Results\n\n## Codec\n\nx\n',
+      '## Broker comparison\n\nnew\n',
+    );
+    assert.equal(appended, '# Results\n\n## Codec\n\nx\n\n## Broker comparison\n\nnew\n');
+  });
+});
