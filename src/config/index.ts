@@ -1,0 +1,35 @@
+/**
+ * The configuration layer: YAML file -> validated config -> broker options, listeners and
+ * security hooks. See docs/configuration.md.
+ */
+export { ConfigError, formatPath } from './errors.js';
+export { defaultListenerName, isLoopbackHost } from './listener-defaults.js';
+export { loadConfigFile, parseConfig } from './load.js';
+export {
+  ENV_VARS,
+  type LogLevel,
+  mergeOverrides,
+  type Overrides,
+  parseLogLevel,
+  parsePortText,
+  readEnvOverrides,
+} from './overrides.js';
+export { configSchema, type ListenerConfig, type PipitConfig } from './schema.js';
+export {
+  loadSecurity,
+  type ReloadResult,
+  type Security,
+  type SecurityOptions,
+} from './security.js';
+export { parseSize } from './sizes.js';
+export {
+  type BrokerPlan,
+  configToPlan,
+  DEFAULT_HOOK_TIMEOUT_MS,
+  type ListenerAuth,
+  type ListenerSpec,
+  type ListenerTls,
+  type PersistenceOptions,
+  type PlannedListener,
+  type ResolveContext,
+} from './to-options.js';

@@ -1,0 +1,151 @@
+/**
+ * The schema of Pipit's YAML configuration file (see docs/configuration.md). Every object is
+ * strict: an unknown key is an error, because a typo that is silently ignored is a security
+ * setting that silently does not apply. Messages say what was expected; the formatter adds
+ * the key path and the value that was found.
+ */
+import { z } from 'zod';
+import { parseSize } from './sizes.js';
+
+/** Upper bound for sizes with no natural limit (1 PiB). */
+const UNBOUNDED = 2 ** 50;
+
+/** A number that must be an integer in [min, max]. */
+function int(min: number, max: number, what = `an integer ${min}-${max}`) {
+  const error = `expected ${what}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A byte size: a number or a string like "64KiB", within [min, max]. */
+function size(min: number, max: number) {
+  const range = max >= UNBOUNDED ? `of at least ${min}` : `${min}-${max}`;
+  const expected = `expected a size in bytes ${range} (a number or a string like "64KiB", "1MiB")`;
+  return z.unknown().transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes === undefined || bytes < min || bytes > max) {
+      ctx.addIssue({ code: 'custom', message: expected, input: value });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+const bool = () => z.boolean({ error: 'expected true or false' });
+const text = () =>
+  z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `expected one of ${values.join(', ')}` });
+
+/** Largest MQTT packet: a 4-byte Remaining Length of 268 435 455 plus the fixed header. */
+const MAX_MQTT_PACKET = 268_435_460;
+const UINT32 = 0xffffffff;
+
+/** Listener types, in the order of the docs. */
+export const LISTENER_TYPES = ['mqtt', 'mqtts', 'ws', 'wss'] as const;
+/** Types that need `tls`. */
+export const TLS_TYPES: ReadonlySet<string> = new Set(['mqtts', 'wss']);
+/** Types that take a WebSocket `path`. */
+export const WS_TYPES: ReadonlySet<string> = new Set(['ws', 'wss']);
+
+/** Auth settings; at the top level they are the defaults of every listener. */
+const listenerAuthSchema = z.strictObject({
+  allowAnonymous: bool().optional(),
+  passwordFile: text().optional(),
+  aclFile: text().optional(),
+});
+
+const globalAuthSchema = listenerAuthSchema.extend({
+  hookTimeoutMs: int(1, 600_000).optional(),
+});
+
+const tlsSchema = z.strictObject({
+  // Optional here so that a missing one is reported with the listener type (see config-checks.ts).
+  cert: text().optional(),
+  key: text().optional(),
+  ca: text().optional(),
+  minVersion: oneOf(['TLSv1.2', 'TLSv1.3']).optional(),
+  requireCertificate: bool().optional(),
+  identityFrom: oneOf(['cn', 'san']).optional(),
+  useIdentityAsUsername: bool().optional(),
+});
+
+const listenerSchema = z.strictObject({
+  type: oneOf(LISTENER_TYPES).optional(),
+  port: int(0, 65535).optional(),
+  host: text().optional(),
+  name: text().optional(),
+  path: z
+    .string({ error: 'expected a string' })
+    .startsWith('/', { error: 'expected a path starting with "/"' })
+    .optional(),
+  tls: tlsSchema.optional(),
+  auth: listenerAuthSchema.optional(),
+});
+
+const limitsSchema = z.strictObject({
+  maxPacketSize: size(2, MAX_MQTT_PACKET).optional(),
+  receiveMaximum: int(1, 65535).optional(),
+  maxInflight: int(1, 65535).optional(),
+  maxQueuedMessages: int(0, 100_000_000).optional(),
+  maxQueuedBytes: size(0, UNBOUNDED).optional(),
+  maxSocketBuffer: size(0, UNBOUNDED).optional(),
+  topicAliasMaximum: int(0, 65535).optional(),
+  maxSessionExpiry: int(0, UINT32, 'a number of seconds 0-4294967295').optional(),
+  maxKeepAlive: int(0, 65535, 'a number of seconds 0-65535 (0 = no cap)').optional(),
+  connectTimeout: z
+    .number({ error: 'expected a number of seconds greater than 0' })
+    .positive({ error: 'expected a number of seconds greater than 0' })
+    .max(3600, { error: 'expected a number of seconds greater than 0, at most 3600' })
+    .optional(),
+  maxRetainedMessages: int(0, 100_000_000).optional(),
+  maxSubscriptionsPerClient: int(1, 10_000_000).optional(),
+});
+
+const mqttSchema = z.strictObject({
+  maximumQoS: z
+    .union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2' })
+    .optional(),
+  retainAvailable: bool().optional(),
+  queueQos0Offline: bool().optional(),
+  assignedClientIdPrefix: z.string({ error: 'expected a string' }).optional(),
+});
+
+const storageSchema = z.strictObject({
+  type: oneOf(['sqlite', 'memory']).optional(),
+  dataDir: text().optional(),
+  durability: oneOf(['fsync', 'batched', 'none']).optional(),
+});
+
+/** Log levels pino understands. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const logSchema = z.strictObject({ level: oneOf(LOG_LEVELS).optional() });
+
+/** The whole file. Every section is optional; an empty file is a valid configuration. */
+export const configSchema = z.strictObject(
+  {
+    listeners: z
+      .array(listenerSchema, { error: 'expected a list of listeners' })
+      .min(1, { error: 'expected at least one listener' })
+      .optional(),
+    auth: globalAuthSchema.optional(),
+    limits: limitsSchema.optional(),
+    mqtt: mqttSchema.optional(),
+    storage: storageSchema.optional(),
+    log: logSchema.optional(),
+  },
+  { error: 'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log)' },
+);
+
+/** A validated configuration file (before defaults are applied). */
+export type PipitConfig = z.output<typeof configSchema>;
+/** One validated `listeners` entry. */
+export type ListenerConfig = NonNullable<PipitConfig['listeners']>[number];
+/** `auth` of a listener, or the global one. */
+export type AuthConfig = z.output<typeof globalAuthSchema>;
+/** The schema of a port, shared with the --port flag and PIPIT_PORT. */
+export const portSchema = int(0, 65535);
+/** The schema of a log level, shared with --log-level and PIPIT_LOG_LEVEL. */
+export const logLevelSchema = oneOf(LOG_LEVELS);
+/** The schema of a host, shared with --host and PIPIT_HOST. */
+export const hostSchema = text();

@@ -1,0 +1,179 @@
+/**
+ * Turns the listeners' auth settings into hooks: loads each password and ACL file once
+ * (listeners that name the same file share it), and reloads them all on demand (SIGHUP).
+ *
+ * Chain order: `$SYS` guard, then per listener its password and ACL hooks, then custom hooks
+ * (bounded by hookTimeoutMs), then the listener policy that has the last word.
+ */
+import { access, constants } from 'node:fs/promises';
+import type { Hook } from '../core/index.js';
+import {
+  AclFile,
+  aclFileHook,
+  type ListenerPolicy,
+  listenerPolicyHook,
+  PasswordFile,
+  passwordFileHook,
+  Reloadable,
+  sysReadOnlyHook,
+  withTimeout,
+} from '../hooks/index.js';
+import type { Logger } from '../ports/index.js';
+import { silentLogger } from '../ports/index.js';
+import { ConfigError } from './errors.js';
+import type { PlannedListener } from './to-options.js';
+
+/** The outcome of reloading one file. */
+export interface ReloadResult {
+  path: string;
+  kind: 'password' | 'acl';
+  ok: boolean;
+  error?: string;
+}
+
+/** Loaded security: the hooks to install and how to reload their files. */
+export interface Security {
+  hooks: Hook[];
+  /** Re-reads every password and ACL file; a file that fails keeps its old contents. */
+  reload(): Promise<ReloadResult[]>;
+}
+
+/** Options of {@link loadSecurity}. */
+export interface SecurityOptions {
+  /** auth.hookTimeoutMs: bound for each answer of a custom hook. */
+  hookTimeoutMs: number;
+  logger?: Logger;
+  /** Custom hooks (e.g. an auth service), placed between the file hooks and the policy. */
+  customHooks?: readonly Hook[];
+}
+
+type Loaded =
+  | { kind: 'password'; file: Reloadable<PasswordFile> }
+  | { kind: 'acl'; file: Reloadable<AclFile> };
+
+function describeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'no such file';
+  if (e.code === 'EACCES') return 'permission denied';
+  return e.message;
+}
+
+/** Loads each distinct file once; problems name the key that points at the file. */
+async function loadFiles(listeners: readonly PlannedListener[], logger: Logger) {
+  const files = new Map<string, Loaded>();
+  const problems: string[] = [];
+  const load = async (kind: 'password' | 'acl', path: string, key: string) => {
+    const id = `${kind}:${path}`;
+    if (files.has(id)) return;
+    try {
+      if (kind === 'password') {
+        files.set(id, { kind, file: await Reloadable.load(path, PasswordFile.load) });
+      } else {
+        const file = await Reloadable.load(path, AclFile.load);
+        for (const warning of file.current.warnings) logger.warn({ file: path }, warning);
+        files.set(id, { kind, file });
+      }
+    } catch (err) {
+      const fileError = (err as Error).name === 'FileFormatError';
+      const text = fileError
+        ? (err as Error).message
+        : `cannot read "${path}" (${describeError(err)})`;
+      problems.push(`${key}: ${text}`);
+    }
+  };
+  for (const { auth } of listeners) {
+    if (auth.passwordFile) await load('password', auth.passwordFile, auth.sources.passwordFile);
+    if (auth.aclFile) await load('acl', auth.aclFile, auth.sources.aclFile);
+  }
+  return { files, problems };
+}
+
+/** Checks that every TLS file of every listener is readable. */
+async function checkTlsFiles(listeners: readonly PlannedListener[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [index, { listen }] of listeners.entries()) {
+    for (const key of ['cert', 'key', 'ca'] as const) {
+      const path = listen.tls?.[key];
+      if (path === undefined) continue;
+      try {
+        await access(path, constants.R_OK);
+      } catch (err) {
+        problems.push(
+          `listeners[${index}].tls.${key}: cannot read "${path}" (${describeError(err)})`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+function buildHooks(
+  listeners: readonly PlannedListener[],
+  files: Map<string, Loaded>,
+  options: SecurityOptions,
+): Hook[] {
+  const custom = (options.customHooks ?? []).map((hook) =>
+    withTimeout(hook, { timeoutMs: options.hookTimeoutMs, logger: options.logger }),
+  );
+  const otherAuth = custom.some((hook) => hook.authenticate !== undefined);
+  const hooks: Hook[] = [sysReadOnlyHook()];
+  const policies = new Map<string, ListenerPolicy>();
+  for (const { listen, auth } of listeners) {
+    const scope = { listeners: [listen.name] };
+    if (auth.passwordFile) {
+      const file = files.get(`password:${auth.passwordFile}`)!.file as Reloadable<PasswordFile>;
+      const skipCertificateClients = auth.identityAsUsername;
+      hooks.push(
+        passwordFileHook(file, { ...scope, deferUnknown: otherAuth, skipCertificateClients }),
+      );
+    }
+    if (auth.aclFile) {
+      hooks.push(aclFileHook(files.get(`acl:${auth.aclFile}`)!.file as Reloadable<AclFile>, scope));
+    }
+    policies.set(listen.name, {
+      allowAnonymous: auth.allowAnonymous,
+      hasPasswordFile: auth.passwordFile !== undefined,
+      hasAcl: auth.aclFile !== undefined,
+      identityAsUsername: auth.identityAsUsername,
+    });
+  }
+  return [...hooks, ...custom, listenerPolicyHook(policies)];
+}
+
+/**
+ * Loads the password and ACL files of `listeners`, checks their TLS files, and builds the
+ * hook chain.
+ * @throws ConfigError naming the key of each file that is missing, unreadable or malformed.
+ */
+export async function loadSecurity(
+  listeners: readonly PlannedListener[],
+  options: SecurityOptions,
+): Promise<Security> {
+  const logger = options.logger ?? silentLogger;
+  const { files, problems } = await loadFiles(listeners, logger);
+  problems.push(...(await checkTlsFiles(listeners)));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const reload = async (): Promise<ReloadResult[]> => {
+    const results: ReloadResult[] = [];
+    for (const { kind, file } of files.values()) {
+      try {
+        const loaded = await file.reload();
+        if (loaded instanceof AclFile) {
+          for (const warning of loaded.warnings) logger.warn({ file: file.path }, warning);
+        }
+        logger.info({ file: file.path }, `reloaded the ${kind} file`);
+        results.push({ path: file.path, kind, ok: true });
+      } catch (err) {
+        const error =
+          (err as Error).name === 'FileFormatError' ? (err as Error).message : describeError(err);
+        logger.error(
+          { file: file.path, error },
+          `could not reload the ${kind} file; keeping the previous one`,
+        );
+        results.push({ path: file.path, kind, ok: false, error });
+      }
+    }
+    return results;
+  };
+  return { hooks: buildHooks(listeners, files, options), reload };
+}

@@ -1,0 +1,223 @@
+/**
+ * A validated configuration (plus overrides) -> what the broker command needs: the broker
+ * options, the listeners to open, and each listener's auth settings. Applies the defaults,
+ * including the secure ones: without a file, one listener on 127.0.0.1:1883; anonymous
+ * clients are allowed by default only on loopback listeners without a password file.
+ */
+import { resolve } from 'node:path';
+import type { BrokerOptions } from '../broker.js';
+import type { CoreOptions } from '../core/index.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORTS,
+  DEFAULT_WS_PATH,
+  defaultListenerName,
+  isLoopbackHost,
+  type ListenerType,
+} from './listener-defaults.js';
+import type { LogLevel, Overrides } from './overrides.js';
+import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
+
+/** Persistence, as BrokerOptions.persistence takes it. */
+export type PersistenceOptions =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; dataDir: string; durability: 'fsync' | 'batched' | 'none' };
+
+/** TLS settings of a listener; file paths are absolute. */
+export interface ListenerTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  requireCertificate?: boolean;
+  identityFrom?: 'cn' | 'san';
+  useIdentityAsUsername?: boolean;
+}
+
+/** What `broker.listen()` is given for one listener. */
+export interface ListenerSpec {
+  type: ListenerType;
+  port: number;
+  host: string;
+  name: string;
+  path?: string;
+  tls?: ListenerTls;
+}
+
+/** A listener's effective auth settings. */
+export interface ListenerAuth {
+  allowAnonymous: boolean;
+  /** True when allowAnonymous was written in the file (listener or global). */
+  allowAnonymousExplicit: boolean;
+  passwordFile?: string;
+  aclFile?: string;
+  /** A client with a verified certificate identity is authenticated by it. */
+  identityAsUsername: boolean;
+  /** The keys the files came from, for error messages (`auth.passwordFile`, ...). */
+  sources: { passwordFile: string; aclFile: string };
+}
+
+/** One listener with its auth. */
+export interface PlannedListener {
+  listen: ListenerSpec;
+  auth: ListenerAuth;
+}
+
+/** Everything the broker command needs to start. */
+export interface BrokerPlan {
+  /** For createBroker (without logger and clock). */
+  options: BrokerOptions & { persistence: PersistenceOptions };
+  listeners: PlannedListener[];
+  hookTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Lines worth logging at start: what the secure defaults did and how to change them. */
+  notices: { level: 'info' | 'warn'; message: string }[];
+}
+
+/** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
+export interface ResolveContext {
+  /** Directory of the configuration file (cwd when there is none). */
+  baseDir: string;
+  /** Directory for paths given by flags and environment variables. */
+  cwd: string;
+  overrides?: Overrides;
+}
+
+/** Default of auth.hookTimeoutMs. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 5000;
+
+function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
+  const l = config.limits ?? {};
+  const m = config.mqtt ?? {};
+  const core: Partial<CoreOptions> = {
+    maximumPacketSize: l.maxPacketSize,
+    receiveMaximum: l.receiveMaximum,
+    maxInflight: l.maxInflight,
+    maxQueuedMessages: l.maxQueuedMessages,
+    maxQueuedBytes: l.maxQueuedBytes,
+    maxSocketBufferBytes: l.maxSocketBuffer,
+    topicAliasMaximum: l.topicAliasMaximum,
+    maxSessionExpiry: l.maxSessionExpiry,
+    maxKeepAlive: l.maxKeepAlive,
+    connectTimeoutMs:
+      l.connectTimeout === undefined ? undefined : Math.round(l.connectTimeout * 1000),
+    maxRetainedMessages: l.maxRetainedMessages,
+    maxSubscriptionsPerClient: l.maxSubscriptionsPerClient,
+    maximumQoS: m.maximumQoS,
+    retainAvailable: m.retainAvailable,
+    queueQos0Offline: m.queueQos0Offline,
+    assignedClientIdPrefix: m.assignedClientIdPrefix,
+  };
+  for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
+    if (core[key] === undefined) delete core[key];
+  }
+  return core;
+}
+
+function persistence(config: PipitConfig, ctx: ResolveContext): PersistenceOptions {
+  const storage = config.storage ?? {};
+  const o = ctx.overrides ?? {};
+  if (o.memory === true || storage.type === 'memory') return { kind: 'memory' };
+  let dataDir = resolve(ctx.cwd, 'data');
+  if (o.dataDir !== undefined) dataDir = resolve(ctx.cwd, o.dataDir);
+  else if (storage.dataDir !== undefined) dataDir = resolve(ctx.baseDir, storage.dataDir);
+  return { kind: 'sqlite', dataDir, durability: storage.durability ?? 'fsync' };
+}
+
+function listenerSpec(entry: ListenerConfig, baseDir: string): ListenerSpec {
+  const type = entry.type ?? 'mqtt';
+  const spec: ListenerSpec = {
+    type,
+    port: entry.port ?? DEFAULT_PORTS[type],
+    host: entry.host ?? DEFAULT_HOST,
+    name: entry.name ?? defaultListenerName(entry),
+  };
+  if (type === 'ws' || type === 'wss') spec.path = entry.path ?? DEFAULT_WS_PATH;
+  const tls = entry.tls;
+  if (tls?.cert !== undefined && tls.key !== undefined) {
+    const { cert, key, ca, ...rest } = tls;
+    spec.tls = { ...rest, cert: resolve(baseDir, cert), key: resolve(baseDir, key) };
+    if (ca !== undefined) spec.tls.ca = resolve(baseDir, ca);
+  }
+  return spec;
+}
+
+function listenerAuth(
+  entry: ListenerConfig,
+  index: number,
+  spec: ListenerSpec,
+  config: PipitConfig,
+  baseDir: string,
+): ListenerAuth {
+  const global: AuthConfig = config.auth ?? {};
+  const own = entry.auth ?? {};
+  const passwordFile = own.passwordFile ?? global.passwordFile;
+  const aclFile = own.aclFile ?? global.aclFile;
+  const explicit = own.allowAnonymous ?? global.allowAnonymous;
+  const identityAsUsername = spec.tls?.useIdentityAsUsername === true;
+  const auth: ListenerAuth = {
+    // Deny by default, except on loopback without a password file (the out-of-the-box case).
+    allowAnonymous: explicit ?? (isLoopbackHost(spec.host) && passwordFile === undefined),
+    allowAnonymousExplicit: explicit !== undefined,
+    identityAsUsername,
+    sources: {
+      passwordFile: own.passwordFile
+        ? `listeners[${index}].auth.passwordFile`
+        : 'auth.passwordFile',
+      aclFile: own.aclFile ? `listeners[${index}].auth.aclFile` : 'auth.aclFile',
+    },
+  };
+  if (passwordFile !== undefined) auth.passwordFile = resolve(baseDir, passwordFile);
+  if (aclFile !== undefined) auth.aclFile = resolve(baseDir, aclFile);
+  return auth;
+}
+
+function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
+  const notices: BrokerPlan['notices'] = [];
+  for (const { listen, auth } of listeners) {
+    if (isLoopbackHost(listen.host)) continue;
+    const where = `listener ${listen.name} (${listen.host}:${listen.port})`;
+    if (!auth.allowAnonymous && !auth.allowAnonymousExplicit && auth.passwordFile === undefined) {
+      notices.push({
+        level: 'warn',
+        message: `${where} is reachable from other machines and has no password file: anonymous clients are refused (deny by default); set auth.passwordFile to admit users, or auth.allowAnonymous: true to let anyone in`,
+      });
+    } else if (auth.allowAnonymous && auth.aclFile === undefined) {
+      notices.push({
+        level: 'warn',
+        message: `${where} is reachable from other machines and lets anonymous clients publish and subscribe to anything`,
+      });
+    }
+  }
+  if (listeners.every(({ listen }) => isLoopbackHost(listen.host))) {
+    notices.push({
+      level: 'info',
+      message:
+        'listening on this machine only; to accept other machines set a listener host (or --host 0.0.0.0) with auth.passwordFile (see docs/configuration.md)',
+    });
+  }
+  return notices;
+}
+
+/** Applies defaults and overrides to a validated configuration. */
+export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
+  const o = ctx.overrides ?? {};
+  const entries: ListenerConfig[] = config.listeners ?? [{}];
+  const listeners = entries.map((entry, index) => {
+    const spec = listenerSpec(entry, ctx.baseDir);
+    if (index === 0) {
+      // The first listener takes --port/--host; its default name follows the new port.
+      if (o.port !== undefined) spec.port = o.port;
+      if (o.host !== undefined) spec.host = o.host;
+      if (entry.name === undefined) spec.name = defaultListenerName({ ...entry, port: spec.port });
+    }
+    return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
+  });
+  return {
+    options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
+    listeners,
+    hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+    logLevel: o.logLevel ?? config.log?.level ?? 'info',
+    notices: noticesFor(listeners),
+  };
+}
