@@ -1,0 +1,18 @@
+/** Errors the stores raise, with stable codes the broker can test for. */
+
+/** A commit failed because the disk (or the database's page limit) is full. */
+export class StoreFullError extends Error {
+  /** Always 'STORE_FULL'. */
+  readonly code = 'STORE_FULL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreFullError';
+  }
+}
+
+/** True for an error whose `code` is 'STORE_FULL'. */
+export function isStoreFull(err: unknown): err is StoreFullError {
+  return (
+    typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'STORE_FULL'
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * Group commit over one SQLite connection.
+ *
+ * Mutations run at once inside an open transaction (so reads on the same connection see
+ * them: read-your-writes); the transaction is committed once per batch: on the next
+ * `setImmediate` in 'fsync' and 'none' modes (every mutation of the current tick, from
+ * every connection, shares one transaction and one fsync), `batchIntervalMs` later in
+ * 'batched' mode, or at once when the batch reaches `maxBatchOps`.
+ *
+ * When a statement or the COMMIT fails, the whole batch is rolled back and every
+ * `commit()` waiting on it rejects; the rest of that batch's mutations are skipped (they
+ * would be rolled back anyway) and the next batch starts clean. Lack of space (SQLITE_FULL)
+ * turns into a StoreFullError and sets `full` until a later transaction commits.
+ */
+import type { Durability, Logger } from '../../ports/index.js';
+import { StoreFullError } from '../shared/errors.js';
+
+/** What the batcher needs from the store. */
+export interface GroupCommitHost {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+  inTransaction(): boolean;
+  /** Runs inside the transaction just before COMMIT (message GC, last message id). */
+  beforeCommit(): void;
+}
+
+/** Settings of a GroupCommit. */
+export interface GroupCommitOptions {
+  durability: Durability;
+  batchIntervalMs: number;
+  maxBatchOps: number;
+  logger: Logger;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface Batch {
+  ops: number;
+  error: Error | undefined;
+  waiters: Waiter[];
+}
+
+/** SQLite result codes that mean "no space left" (the disk or max_page_count). */
+const FULL_CODES = new Set(['SQLITE_FULL', 'SQLITE_IOERR_WRITE']);
+
+/** Batches mutations into transactions and settles `commit()` calls. */
+export class GroupCommit {
+  /** Transactions committed. */
+  transactions = 0;
+  /** Batches rolled back after an error. */
+  failedTransactions = 0;
+  /** True while the last transaction failed for lack of space. */
+  full = false;
+  private batch: Batch | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: GroupCommitHost,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  /** Runs one mutation in the current batch (opening it if needed). Never throws. */
+  run(mutation: () => void): void {
+    const batch = this.current();
+    if (batch.error !== undefined) return;
+    try {
+      mutation();
+    } catch (err) {
+      this.fail(batch, err);
+      return;
+    }
+    if (++batch.ops >= this.options.maxBatchOps) this.flush();
+  }
+
+  /** Resolves when every earlier mutation is durable (per the durability mode). */
+  commit(): Promise<void> {
+    const batch = this.batch;
+    if (batch === undefined) return Promise.resolve();
+    if (batch.error !== undefined) return Promise.reject(batch.error);
+    if (this.options.durability !== 'fsync') return Promise.resolve();
+    return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+  }
+
+  /** Commits the current batch now (synchronously) and settles its waiters. */
+  flush(): void {
+    const batch = this.batch;
+    if (batch === undefined) return;
+    this.batch = undefined;
+    this.cancelSchedule();
+    if (batch.error === undefined) {
+      try {
+        this.host.beforeCommit();
+        this.host.commit();
+      } catch (err) {
+        this.fail(batch, err);
+      }
+    }
+    if (batch.error !== undefined) {
+      this.failedTransactions++;
+      if (batch.waiters.length === 0) {
+        // Nobody awaits this batch ('batched'/'none' modes): the log is the only trace.
+        this.options.logger.error({ err: batch.error }, 'store: a batch of writes was lost');
+      }
+      for (const w of batch.waiters) w.reject(batch.error);
+      return;
+    }
+    this.transactions++;
+    if (this.full) this.options.logger.info({}, 'store: writes succeed again (no longer full)');
+    this.full = false;
+    for (const w of batch.waiters) w.resolve();
+  }
+
+  /** True while a batch is open. */
+  get pending(): boolean {
+    return this.batch !== undefined;
+  }
+
+  private current(): Batch {
+    if (this.batch !== undefined) return this.batch;
+    const batch: Batch = { ops: 0, error: undefined, waiters: [] };
+    this.batch = batch;
+    try {
+      this.host.begin();
+    } catch (err) {
+      this.fail(batch, err);
+    }
+    this.schedule();
+    return batch;
+  }
+
+  private fail(batch: Batch, err: unknown): void {
+    batch.error = this.classify(err);
+    try {
+      if (this.host.inTransaction()) this.host.rollback();
+    } catch (rollbackErr) {
+      this.options.logger.error({ err: rollbackErr }, 'store: rollback failed');
+    }
+  }
+
+  private classify(err: unknown): Error {
+    const code = String((err as { code?: unknown }).code ?? '');
+    this.full = FULL_CODES.has(code);
+    if (this.full) {
+      this.options.logger.warn({ code }, 'store: full, refusing writes until space is freed');
+      return new StoreFullError(
+        `the store is full (${code}: ${(err as Error).message}): free disk space`,
+        { cause: err },
+      );
+    }
+    this.options.logger.error({ err }, 'store: write failed');
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  private schedule(): void {
+    if (this.options.durability === 'batched') {
+      this.timer = setTimeout(() => this.flush(), this.options.batchIntervalMs);
+    } else {
+      this.immediate = setImmediate(() => this.flush());
+    }
+  }
+
+  private cancelSchedule(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,156 @@
+/** The store contract, part 2: queues (seq, paging, read-your-writes, counts) and message GC. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MakeStore } from './store-contract.js';
+import { withStore } from './store-contract.js';
+import { delivery, plainMessage } from './store-fixtures.js';
+
+/** Registers the queue and GC tests. */
+export function runQueueContract(makeStore: MakeStore): void {
+  test('enqueue: seq increases per session, independently across sessions', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('a', 60, undefined);
+      store.putSession('b', 60, undefined);
+      store.putMessage(plainMessage(1));
+      const a = [store.enqueue('a', delivery(1)), store.enqueue('a', delivery(1))];
+      const b = [store.enqueue('b', delivery(1))];
+      a.push(store.enqueue('a', delivery(1)));
+      assert.ok(a[0] < a[1] && a[1] < a[2], `a: ${a}`);
+      store.dequeue('a', a[2]);
+      const next = store.enqueue('a', delivery(1));
+      assert.ok(next > a[2], 'seq keeps increasing after the queue empties');
+      assert.ok(Number.isInteger(b[0]));
+      await store.commit();
+    }));
+
+  test('readQueue: in order, paged by afterSeq and limit, deliveries round-trip', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      const seqs: number[] = [];
+      for (let id = 1; id <= 5; id++) {
+        store.putMessage(plainMessage(id));
+        const extra =
+          id === 2
+            ? {
+                subscriptionIds: [1, 268_435_455],
+                shareFilter: '$share/g/t/#',
+                qos: 2 as const,
+                retain: true,
+              }
+            : {};
+        seqs.push(store.enqueue('c', delivery(id, extra)));
+      }
+      await store.commit();
+      const first = await store.readQueue('c', 0, 2);
+      assert.deepEqual(first.entries, [
+        { seq: seqs[0], delivery: delivery(1) },
+        {
+          seq: seqs[1],
+          delivery: delivery(2, {
+            subscriptionIds: [1, 268_435_455],
+            shareFilter: '$share/g/t/#',
+            qos: 2,
+            retain: true,
+          }),
+        },
+      ]);
+      assert.deepEqual([...first.messages.keys()].sort(), [1, 2]);
+      const rest = await store.readQueue('c', seqs[1], 100);
+      assert.deepEqual(
+        rest.entries.map((e) => e.seq),
+        seqs.slice(2),
+      );
+      assert.deepEqual((await store.readQueue('c', seqs[4], 10)).entries, []);
+      assert.deepEqual((await store.readQueue('c', 0, 0)).entries, []);
+      assert.deepEqual((await store.readQueue('nobody', 0, 10)).entries, []);
+    }));
+
+  test('read-your-writes: readQueue and load see mutations before commit', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      store.putMessage(plainMessage(1));
+      const seq = store.enqueue('c', delivery(1));
+      const read = await store.readQueue('c', 0, 10);
+      assert.deepEqual(read.entries, [{ seq, delivery: delivery(1) }]);
+      assert.deepEqual(read.messages.get(1), plainMessage(1));
+      const state = await store.load();
+      assert.equal(state.sessions[0].queuedCount, 1);
+      store.dequeue('c', seq);
+      assert.deepEqual((await store.readQueue('c', 0, 10)).entries, []);
+      await store.commit();
+    }));
+
+  test('dequeue removes entries up to a seq; load counts what is left and its bytes', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      const seqs: number[] = [];
+      for (let id = 1; id <= 4; id++) {
+        store.putMessage(plainMessage(id, 'x'.repeat(id * 10)));
+        seqs.push(store.enqueue('c', delivery(id)));
+      }
+      store.dequeue('c', seqs[1]);
+      store.dequeue('c', seqs[0]); // already gone: no-op
+      await store.commit();
+      const [s] = (await store.load()).sessions;
+      assert.equal(s.queuedCount, 2);
+      assert.equal(s.queuedBytes, 30 + 40);
+      const left = await store.readQueue('c', 0, 10);
+      assert.deepEqual(
+        left.entries.map((e) => e.seq),
+        seqs.slice(2),
+      );
+    }));
+
+  test('one message shared by many queues is stored once and read by each', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putMessage(plainMessage(1, 'shared'));
+      for (const c of ['a', 'b', 'c']) {
+        store.putSession(c, 60, undefined);
+        store.enqueue(c, delivery(1));
+      }
+      await store.commit();
+      assert.equal(store.countMessages(), 1);
+      for (const c of ['a', 'b', 'c']) {
+        const { messages } = await store.readQueue(c, 0, 10);
+        assert.equal(messages.get(1)?.payload.toString(), 'shared');
+      }
+    }));
+
+  test('gc: a message goes once no queue or inflight entry references it', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      store.putSession('d', 60, undefined);
+      for (const id of [1, 2, 3, 4]) store.putMessage(plainMessage(id));
+      const s1 = store.enqueue('c', delivery(1));
+      store.enqueue('c', delivery(2));
+      store.enqueue('d', delivery(1));
+      store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(3) });
+      store.putInflight('d', { packetId: 1, state: 'publish', delivery: delivery(4) });
+      await store.commit();
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 4, 'all referenced');
+      store.dequeue('c', s1); // 1 is still queued for d
+      store.deleteInflight('c', 1); // 3 is unreferenced now
+      store.deleteSession('d'); // 1 and 4 are unreferenced now
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 1);
+      const { messages } = await store.readQueue('c', 0, 10);
+      assert.deepEqual([...messages.keys()], [2]);
+    }));
+
+  test('lastMessageId is the highest id ever stored, even after its message is collected', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      store.putMessage(plainMessage(41));
+      store.putMessage(plainMessage(42));
+      const seq = store.enqueue('c', delivery(42));
+      await store.commit();
+      store.dequeue('c', seq);
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 0);
+      assert.equal((await store.load()).lastMessageId, 42);
+    }));
+}
