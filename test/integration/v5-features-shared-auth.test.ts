@@ -15,7 +15,7 @@ const V5: IClientOptions = { protocolVersion: 5 };
 function countAcross(clients: MqttClient[], total: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const counts = clients.map(() => 0);
-    const handlers = clients.map((c, i) => () => {
+    const handlers = clients.map((_c, i) => () => {
       counts[i]!++;
       if (counts.reduce((a, b) => a + b, 0) === total) done();
     });
@@ -25,10 +25,14 @@ function countAcross(clients: MqttClient[], total: number): Promise<number[]> {
     }, 5000);
     const done = (): void => {
       clearTimeout(timer);
-      clients.forEach((c, i) => c.off('message', handlers[i]!));
+      clients.forEach((c, i) => {
+        c.off('message', handlers[i]!);
+      });
       resolve(counts);
     };
-    clients.forEach((c, i) => c.on('message', handlers[i]!));
+    clients.forEach((c, i) => {
+      c.on('message', handlers[i]!);
+    });
   });
 }
 
