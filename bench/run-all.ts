@@ -87,7 +87,9 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
   const pipit = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   return {
     date: new Date().toISOString().slice(0, 10),
-    machine: `${cpu}, ${os.cpus().length} cores, ${mem} GiB, Linux ${os.release()}`,
+    machine:
+      `${cpu}, ${os.cpus().length} cores, ${mem} GiB, Linux ${os.release()} ` +
+      `(load average ${os.loadavg()[0].toFixed(1)} at the start: other work on the machine skews figures)`,
     software: [
       `Pipit ${pipit.version}`,
       `Mosquitto ${mosq ? version(mosq, ['-h'], /mosquitto version (\S+)/) : 'n/a'}`,
@@ -96,7 +98,9 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
     ].join(', '),
     settings:
       `${a.rounds} round(s), ${a.warmupMs / 1000} s warm-up + ${a.durationMs / 1000} s measured per run, ` +
-      `MQTT 3.1.1, fresh broker process per run${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
+      `MQTT 3.1.1, 64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
+      `fan-in publisher, 10 per pair and for fan-out), fresh broker process per run` +
+      `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   };
 }

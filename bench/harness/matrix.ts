@@ -27,7 +27,8 @@ export const MATRIX: readonly ComparisonScenario[] = [
     (qos): ComparisonScenario => ({
       id: `fanout-q${qos}`,
       title: `fan-out 1→100, QoS ${qos}`,
-      options: { scenario: 'fanout', count: 100, qos },
+      // Window 10: at most 1,000 deliveries in flight, like the other scenarios.
+      options: { scenario: 'fanout', count: 100, qos, window: 10 },
       kind: 'throughput',
     }),
   ),
@@ -35,14 +36,15 @@ export const MATRIX: readonly ComparisonScenario[] = [
     (qos): ComparisonScenario => ({
       id: `pairs-q${qos}`,
       title: `100 pairs, QoS ${qos}`,
-      options: { scenario: 'pairs', count: 100, qos },
+      // Window 10 per pair: 1,000 messages in flight in all, as fan-in's 10 x 100.
+      options: { scenario: 'pairs', count: 100, qos, window: 10 },
       kind: 'throughput',
     }),
   ),
   {
     id: 'pairs-4k',
     title: '100 pairs, QoS 0, 4 KiB payload',
-    options: { scenario: 'pairs', count: 100, qos: 0, payloadSize: 4096 },
+    options: { scenario: 'pairs', count: 100, qos: 0, payloadSize: 4096, window: 10 },
     kind: 'throughput',
   },
   {
