@@ -31,6 +31,13 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
     });
   }
   const tls = listener.tls;
+  if (tls?.requireCertificate === true && tls.ca === undefined) {
+    problems.push({
+      path: at('tls', 'ca'),
+      message:
+        'required when tls.requireCertificate is true (client certificates are checked against it)',
+    });
+  }
   if (tls?.useIdentityAsUsername === true && tls.requireCertificate !== true) {
     problems.push({
       path: at('tls', 'useIdentityAsUsername'),

@@ -32,4 +32,5 @@ export {
   type PersistenceOptions,
   type PlannedListener,
   type ResolveContext,
+  toListenerOptions,
 } from './to-options.js';

@@ -7,12 +7,12 @@ import type { ListenerConfig } from './schema.js';
 /** Listener type. */
 export type ListenerType = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
-/** Default port per type: the IANA MQTT ports, and EMQX's usual WebSocket ports. */
+/** Default port per type: the IANA MQTT ports; 8080/8081 for WebSockets (as `broker.listen`). */
 export const DEFAULT_PORTS: Readonly<Record<ListenerType, number>> = {
   mqtt: 1883,
   mqtts: 8883,
-  ws: 8083,
-  wss: 8084,
+  ws: 8080,
+  wss: 8081,
 };
 
 /** Default interface: this machine only. */

@@ -5,7 +5,6 @@
  * Chain order: `$SYS` guard, then per listener its password and ACL hooks, then custom hooks
  * (bounded by hookTimeoutMs), then the listener policy that has the last word.
  */
-import { access, constants } from 'node:fs/promises';
 import type { Hook } from '../core/index.js';
 import {
   AclFile,
@@ -20,6 +19,7 @@ import {
 } from '../hooks/index.js';
 import type { Logger } from '../ports/index.js';
 import { silentLogger } from '../ports/index.js';
+import { loadSecureContextOptions } from '../transport/tls-context.js';
 import { ConfigError } from './errors.js';
 import type { PlannedListener } from './to-options.js';
 
@@ -88,20 +88,15 @@ async function loadFiles(listeners: readonly PlannedListener[], logger: Logger) 
   return { files, problems };
 }
 
-/** Checks that every TLS file of every listener is readable. */
+/** Loads every listener's TLS files once, as the transport will: readable, PEM, matching. */
 async function checkTlsFiles(listeners: readonly PlannedListener[]): Promise<string[]> {
   const problems: string[] = [];
   for (const [index, { listen }] of listeners.entries()) {
-    for (const key of ['cert', 'key', 'ca'] as const) {
-      const path = listen.tls?.[key];
-      if (path === undefined) continue;
-      try {
-        await access(path, constants.R_OK);
-      } catch (err) {
-        problems.push(
-          `listeners[${index}].tls.${key}: cannot read "${path}" (${describeError(err)})`,
-        );
-      }
+    if (listen.tls === undefined) continue;
+    try {
+      await loadSecureContextOptions(listen.tls);
+    } catch (err) {
+      problems.push(`listeners[${index}].tls: ${(err as Error).message}`);
     }
   }
   return problems;

@@ -5,7 +5,7 @@
  * clients are allowed by default only on loopback listeners without a password file.
  */
 import { resolve } from 'node:path';
-import type { BrokerOptions } from '../broker.js';
+import type { BrokerOptions, ListenerOptions } from '../broker.js';
 import type { CoreOptions } from '../core/index.js';
 import {
   DEFAULT_HOST,
@@ -197,6 +197,15 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
     });
   }
   return notices;
+}
+
+/** The argument of `broker.listen()` for a planned listener. */
+export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
+  const { type, port, host, name, path, tls } = spec;
+  if (type === 'mqtt') return { type, port, host, name };
+  if (type === 'ws') return { type, port, host, name, path };
+  if (tls === undefined) throw new Error(`listener ${name}: a ${type} listener needs tls`);
+  return type === 'mqtts' ? { type, port, host, name, tls } : { type, port, host, name, path, tls };
 }
 
 /** Applies defaults and overrides to a validated configuration. */
