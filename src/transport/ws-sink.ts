@@ -47,7 +47,7 @@ export class WebSocketSink implements ConnectionSink {
 
   /** Starts the close handshake; a peer that never answers is cut off after a grace time. */
   close(code: number, reason?: string): void {
-    if (this.ws.readyState === this.ws.CLOSED) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), END_GRACE_MS).unref();
   }
@@ -79,8 +79,8 @@ export function attachWebSocket(core: BrokerCore, ws: WebSocket, info: Connectio
     if (closed) return;
     if (!isBinary) {
       // [MQTT-6.0.0-1] MQTT travels in binary frames only; any other data frame closes.
-      closeTransport('text WebSocket frame');
       sink.close(UNSUPPORTED_DATA, 'MQTT needs binary frames');
+      closeTransport('text WebSocket frame');
       return;
     }
     // [MQTT-6.0.0-2] Frames and packets need not align: the core's decoder reassembles.
