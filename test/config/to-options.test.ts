@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type ConfigError,
+  configToPlan,
+  mergeOverrides,
+  parseConfig,
+  readEnvOverrides,
+  toListenerOptions,
+} from '../../src/config/index.js';
+
+const FULL = `
+listeners:
+  - type: mqtt
+    port: 1884
+    host: 0.0.0.0
+    name: public
+    auth:
+      passwordFile: users.txt
+      aclFile: public.acl
+  - type: mqtts
+    port: 8884
+    tls:
+      cert: tls/server.crt
+      key: tls/server.key
+      ca: /etc/pipit/ca.pem
+      minVersion: TLSv1.3
+      requireCertificate: true
+      identityFrom: san
+      useIdentityAsUsername: true
+  - type: ws
+    port: 8090
+    path: /ws
+auth:
+  allowAnonymous: false
+  aclFile: common.acl
+  hookTimeoutMs: 2000
+limits:
+  maxPacketSize: 256KiB
+  receiveMaximum: 50
+  maxInflight: 20
+  maxQueuedMessages: 500
+  maxQueuedBytes: 8MiB
+  maxSocketBuffer: 1MiB
+  topicAliasMaximum: 10
+  maxSessionExpiry: 86400
+  maxKeepAlive: 600
+  connectTimeout: 2.5
+  maxRetainedMessages: 1000
+  maxSubscriptionsPerClient: 50
+mqtt:
+  maximumQoS: 1
+  retainAvailable: false
+  queueQos0Offline: true
+  assignedClientIdPrefix: auto-
+storage:
+  type: sqlite
+  dataDir: state
+  durability: batched
+log:
+  level: debug
+`;
+
+const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
+
+describe('config: a valid file maps to broker options', () => {
+  it('maps every section of a full file', () => {
+    const plan = configToPlan(parseConfig(FULL, 'full.yaml'), CTX);
+    assert.deepEqual(plan.options, {
+      maximumPacketSize: 262144,
+      receiveMaximum: 50,
+      maxInflight: 20,
+      maxQueuedMessages: 500,
+      maxQueuedBytes: 8388608,
+      maxSocketBufferBytes: 1048576,
+      topicAliasMaximum: 10,
+      maxSessionExpiry: 86400,
+      maxKeepAlive: 600,
+      connectTimeoutMs: 2500,
+      maxRetainedMessages: 1000,
+      maxSubscriptionsPerClient: 50,
+      maximumQoS: 1,
+      retainAvailable: false,
+      queueQos0Offline: true,
+      assignedClientIdPrefix: 'auto-',
+      persistence: { kind: 'sqlite', dataDir: '/etc/pipit/state', durability: 'batched' },
+    });
+    assert.equal(plan.hookTimeoutMs, 2000);
+    assert.equal(plan.logLevel, 'debug');
+    assert.deepEqual(
+      plan.listeners.map((l) => toListenerOptions(l.listen)),
+      [
+        { type: 'mqtt', port: 1884, host: '0.0.0.0', name: 'public' },
+        {
+          type: 'mqtts',
+          port: 8884,
+          host: '127.0.0.1',
+          name: 'mqtts:8884',
+          tls: {
+            cert: '/etc/pipit/tls/server.crt',
+            key: '/etc/pipit/tls/server.key',
+            ca: '/etc/pipit/ca.pem',
+            minVersion: 'TLSv1.3',
+            requireCertificate: true,
+            identityFrom: 'san',
+            useIdentityAsUsername: true,
+          },
+        },
+        { type: 'ws', port: 8090, host: '127.0.0.1', name: 'ws:8090', path: '/ws' },
+      ],
+    );
+    const [pub, tls, ws] = plan.listeners.map((l) => l.auth);
+    assert.deepEqual(pub, {
+      allowAnonymous: false,
+      allowAnonymousExplicit: true,
+      identityAsUsername: false,
+      passwordFile: '/etc/pipit/users.txt',
+      aclFile: '/etc/pipit/public.acl',
+      sources: {
+        passwordFile: 'listeners[0].auth.passwordFile',
+        aclFile: 'listeners[0].auth.aclFile',
+      },
+    });
+    assert.equal(tls.identityAsUsername, true);
+    assert.equal(tls.aclFile, '/etc/pipit/common.acl', 'the global aclFile is the default');
+    assert.equal(ws.sources.aclFile, 'auth.aclFile');
+  });
+
+  it('without a file: one listener on 127.0.0.1:1883, anonymous allowed, sqlite in ./data, fsync', () => {
+    const plan = configToPlan({}, CTX);
+    assert.deepEqual(plan.listeners, [
+      {
+        listen: { type: 'mqtt', port: 1883, host: '127.0.0.1', name: 'mqtt:1883' },
+        auth: {
+          allowAnonymous: true,
+          allowAnonymousExplicit: false,
+          identityAsUsername: false,
+          sources: { passwordFile: 'auth.passwordFile', aclFile: 'auth.aclFile' },
+        },
+      },
+    ]);
+    assert.deepEqual(plan.options, {
+      persistence: { kind: 'sqlite', dataDir: '/home/op/data', durability: 'fsync' },
+    });
+    assert.equal(plan.hookTimeoutMs, 5000);
+    assert.equal(plan.logLevel, 'info');
+    assert.equal(plan.notices.length, 1);
+    assert.match(plan.notices[0].message, /this machine only; to accept other machines/);
+  });
+
+  it('a non-loopback listener without a password file refuses anonymous clients unless told, and says so', () => {
+    const plan = configToPlan(parseConfig('listeners:\n  - host: 0.0.0.0\n'), CTX);
+    assert.equal(plan.listeners[0].auth.allowAnonymous, false);
+    assert.deepEqual(
+      plan.notices.map((n) => n.level),
+      ['warn'],
+    );
+    assert.match(plan.notices[0].message, /anonymous clients are refused \(deny by default\)/);
+    const open = configToPlan(
+      parseConfig('listeners:\n  - host: 0.0.0.0\n    auth: { allowAnonymous: true }\n'),
+      CTX,
+    );
+    assert.equal(open.listeners[0].auth.allowAnonymous, true);
+    assert.match(open.notices[0].message, /lets anonymous clients publish and subscribe/);
+  });
+
+  it('a password file turns anonymous access off by default, even on loopback', () => {
+    const plan = configToPlan(parseConfig('auth:\n  passwordFile: users.txt\n'), CTX);
+    assert.equal(plan.listeners[0].auth.allowAnonymous, false);
+    assert.equal(plan.listeners[0].auth.passwordFile, '/etc/pipit/users.txt');
+  });
+
+  it('loopback covers 127.0.0.0/8, ::1 and localhost', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '[::1]']) {
+      const plan = configToPlan({ listeners: [{ host }] }, CTX);
+      assert.equal(plan.listeners[0].auth.allowAnonymous, true, host);
+    }
+    for (const host of ['0.0.0.0', '::', '192.168.1.5', 'broker.example']) {
+      const plan = configToPlan({ listeners: [{ host }] }, CTX);
+      assert.equal(plan.listeners[0].auth.allowAnonymous, false, host);
+    }
+  });
+
+  it('storage.type memory maps to the memory store', () => {
+    const plan = configToPlan(parseConfig('storage:\n  type: memory\n'), CTX);
+    assert.deepEqual(plan.options.persistence, { kind: 'memory' });
+  });
+});
+
+describe('config: flags > environment > file', () => {
+  const file = parseConfig(
+    'listeners:\n  - port: 2000\n    host: 127.0.0.2\n  - port: 2001\nstorage:\n  dataDir: fromfile\nlog:\n  level: warn\n',
+  );
+
+  it('the file alone', () => {
+    const plan = configToPlan(file, CTX);
+    assert.equal(plan.listeners[0].listen.port, 2000);
+    assert.equal(plan.listeners[0].listen.host, '127.0.0.2');
+    assert.equal(plan.logLevel, 'warn');
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'sqlite',
+      dataDir: '/etc/pipit/fromfile',
+      durability: 'fsync',
+    });
+  });
+
+  it('environment variables override the file; port and host apply to the first listener', () => {
+    const env = readEnvOverrides({
+      PIPIT_PORT: '3000',
+      PIPIT_HOST: '127.0.0.3',
+      PIPIT_LOG_LEVEL: 'ERROR',
+      PIPIT_DATA_DIR: 'fromenv',
+    });
+    const plan = configToPlan(file, { ...CTX, overrides: mergeOverrides({}, env) });
+    assert.deepEqual(plan.listeners[0].listen, {
+      type: 'mqtt',
+      port: 3000,
+      host: '127.0.0.3',
+      name: 'mqtt:3000',
+    });
+    assert.equal(plan.listeners[1].listen.port, 2001);
+    assert.equal(plan.logLevel, 'error');
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'sqlite',
+      dataDir: '/home/op/fromenv',
+      durability: 'fsync',
+    });
+  });
+
+  it('flags override environment variables', () => {
+    const env = readEnvOverrides({
+      PIPIT_PORT: '3000',
+      PIPIT_LOG_LEVEL: 'error',
+      PIPIT_DATA_DIR: 'e',
+    });
+    const flags = {
+      port: 4000,
+      logLevel: 'trace' as const,
+      dataDir: '/srv/flag',
+      memory: undefined,
+    };
+    const plan = configToPlan(file, { ...CTX, overrides: mergeOverrides(flags, env) });
+    assert.equal(plan.listeners[0].listen.port, 4000);
+    assert.equal(plan.logLevel, 'trace');
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'sqlite',
+      dataDir: '/srv/flag',
+      durability: 'fsync',
+    });
+    const memory = configToPlan(file, { ...CTX, overrides: { memory: true } });
+    assert.deepEqual(memory.options.persistence, { kind: 'memory' });
+  });
+
+  it('--host 0.0.0.0 makes the default listener deny anonymous clients', () => {
+    const plan = configToPlan({}, { ...CTX, overrides: { host: '0.0.0.0' } });
+    assert.equal(plan.listeners[0].auth.allowAnonymous, false);
+  });
+
+  it('bad environment values are named; empty ones are ignored', () => {
+    assert.throws(
+      () => readEnvOverrides({ PIPIT_PORT: 'abc', PIPIT_LOG_LEVEL: 'loud' }),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems, [
+          'PIPIT_PORT: expected an integer 0-65535, got "abc"',
+          'PIPIT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(readEnvOverrides({ PIPIT_PORT: '', PIPIT_HOST: ' ' }), {});
+  });
+});
