@@ -8,8 +8,10 @@
  * 'batched' mode, or at once when the batch reaches `maxBatchOps`.
  *
  * When a statement or the COMMIT fails, the whole batch is rolled back and every
- * `commit()` waiting on it rejects; the rest of that batch's mutations are skipped (they
- * would be rolled back anyway) and the next batch starts clean. Lack of space (SQLITE_FULL)
+ * `commit()` called on it rejects (in every mode) when the batch closes on the next tick;
+ * the rest of that tick's mutations are skipped (they would be rolled back anyway, and a
+ * write that depends on a failed one must not commit without it); the next batch starts
+ * clean. Lack of space (SQLITE_FULL)
  * turns into a StoreFullError and sets `full` until a later transaction commits.
  */
 import type { Durability, Logger } from '../../ports/index.js';
@@ -81,8 +83,9 @@ export class GroupCommit {
   commit(): Promise<void> {
     const batch = this.batch;
     if (batch === undefined) return Promise.resolve();
-    if (batch.error !== undefined) return Promise.reject(batch.error);
-    if (this.options.durability !== 'fsync') return Promise.resolve();
+    // A failed batch rejects at its flush (next tick), not now: the caller's next writes
+    // then start a clean batch instead of joining the failed one.
+    if (this.options.durability !== 'fsync' && batch.error === undefined) return Promise.resolve();
     return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
   }
 
@@ -101,7 +104,6 @@ export class GroupCommit {
       }
     }
     if (batch.error !== undefined) {
-      this.failedTransactions++;
       if (batch.waiters.length === 0) {
         // Nobody awaits this batch ('batched'/'none' modes): the log is the only trace.
         this.options.logger.error({ err: batch.error }, 'store: a batch of writes was lost');
@@ -134,11 +136,17 @@ export class GroupCommit {
   }
 
   private fail(batch: Batch, err: unknown): void {
+    this.failedTransactions++;
     batch.error = this.classify(err);
     try {
       if (this.host.inTransaction()) this.host.rollback();
     } catch (rollbackErr) {
       this.options.logger.error({ err: rollbackErr }, 'store: rollback failed');
+    }
+    if (this.timer !== undefined && this.batch === batch) {
+      // 'batched': report the failure on the next tick rather than after the interval.
+      this.cancelSchedule();
+      this.immediate = setImmediate(() => this.flush());
     }
   }
 

@@ -1,0 +1,95 @@
+/** Storage building blocks: the properties codec, GC candidates, createStore, GC at open. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Properties } from '../../src/protocol/index.js';
+import { createStore, MemoryStore, SqliteStore } from '../../src/storage/index.js';
+import { GcCandidates } from '../../src/storage/shared/message-gc.js';
+import { decodeProperties, encodeProperties } from '../../src/storage/shared/properties-codec.js';
+import { plainMessage } from '../contracts/store-fixtures.js';
+import { tempStore } from './helpers.js';
+
+describe('properties codec', () => {
+  test('round-trips every value kind exactly, keeping pair order and duplicates', () => {
+    const props: Properties = {
+      payloadFormatIndicator: 0,
+      messageExpiryInterval: 4_294_967_295,
+      contentType: '',
+      responseTopic: 'a/ü/𝄞',
+      correlationData: Buffer.from([0, 0xff, 0x80]),
+      subscriptionIdentifiers: [1, 268_435_455],
+      willDelayInterval: 0,
+      userProperties: [
+        ['a', '1'],
+        ['a', '1'],
+        ['', 'é'],
+      ],
+      authenticationData: Buffer.alloc(0),
+    };
+    assert.deepEqual(decodeProperties(encodeProperties(props)), props);
+  });
+
+  test('nothing to store is null, and null reads back as undefined', () => {
+    assert.equal(encodeProperties(undefined), null);
+    assert.equal(encodeProperties({}), null);
+    assert.equal(encodeProperties({ contentType: undefined }), null);
+    assert.equal(decodeProperties(null), undefined);
+  });
+
+  test('an empty list reads back as an empty list', () => {
+    assert.deepEqual(decodeProperties(encodeProperties({ userProperties: [] })), {
+      userProperties: [],
+    });
+  });
+
+  test('a decoded Buffer is a copy, not a view into the stored bytes', () => {
+    const stored = encodeProperties({ correlationData: Buffer.from('abc') })!;
+    const decoded = decodeProperties(stored)!;
+    stored.fill(0);
+    assert.equal(decoded.correlationData?.toString(), 'abc');
+  });
+});
+
+describe('GcCandidates', () => {
+  test('a candidate is due only after a whole interval has passed since it was added', () => {
+    let now = 0;
+    const gc = new GcCandidates(1000, () => now);
+    gc.add(1);
+    assert.deepEqual(gc.takeDue(), [], 'too early');
+    now = 1000;
+    assert.deepEqual(gc.takeDue(), [], 'added in the current generation: waits one more');
+    gc.add(2);
+    now = 2000;
+    assert.deepEqual(gc.takeDue(), [1]);
+    now = 3000;
+    assert.deepEqual(gc.takeDue(), [2]);
+    gc.add(3);
+    gc.clear();
+    now = 5000;
+    gc.takeDue();
+    now = 6000;
+    assert.deepEqual(gc.takeDue(), []);
+  });
+});
+
+describe('createStore', () => {
+  test('SQLite by default (needs a dataDir), memory on request', () => {
+    assert.ok(createStore({ kind: 'memory' }) instanceof MemoryStore);
+    assert.ok(createStore({ dataDir: '/tmp/x' }) instanceof SqliteStore);
+    assert.throws(() => createStore({}), /needs a data directory/);
+  });
+});
+
+describe('SQLite message GC', () => {
+  test('messages nothing references are collected at open', async () => {
+    const { store, dataDir, done } = await tempStore();
+    store.putMessage(plainMessage(1));
+    await store.commit();
+    await store.close();
+    const again = new SqliteStore({ dataDir });
+    await again.open();
+    assert.equal(again.countMessages(), 0);
+    assert.equal((await again.load()).lastMessageId, 1);
+    await again.close();
+    await done();
+  });
+});
