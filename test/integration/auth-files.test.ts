@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type ConfiguredBroker, startConfigured } from '../config/configured-broker.js';
 import { passwordFileText, type TempDir, tempDir } from '../config/fixtures.js';
-import { collectFor, connectClient, endClient, nextMessages } from '../helpers/broker.js';
+import { collectFor, connectClient, endClient } from '../helpers/broker.js';
 
 const ACL = `
 topic read $SYS/#
