@@ -1,7 +1,8 @@
 /**
  * What every transport listener shares: its address and how it closes.
  */
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Logger } from '../ports/index.js';
 
 /** Where a listener accepts connections. */
 export interface ListenerAddress {
@@ -64,5 +65,28 @@ export function closeServer(
       clearTimeout(timer);
       resolve();
     });
+  });
+}
+
+/**
+ * Keeps the set of a server's raw sockets, so close() can also end connections still in
+ * a TLS handshake or an HTTP exchange. Returns the set.
+ */
+export function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/** Logs failed TLS handshakes (refused client certificates, version mismatches) at debug. */
+export function logTlsClientErrors(server: Server, logger: Logger, listener: string): void {
+  server.on('tlsClientError', (err: Error, socket: Socket) => {
+    logger.debug(
+      { err: err.message, remoteAddress: socket.remoteAddress, listener },
+      'TLS handshake failed',
+    );
   });
 }

@@ -1,11 +1,10 @@
 /**
  * The TLS listener (mqtts://): a TCP listener behind node:tls, with optional mutual TLS.
  */
-import type { Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import type { BrokerCore } from '../core/index.js';
 import type { Listener, ListenerAddress } from './listener.js';
-import { closeServer, listenServer } from './listener.js';
+import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
 import { attachStreamSocket } from './stream-connection.js';
 import {
   certificateIdentity,
@@ -30,7 +29,6 @@ export async function startTlsListener(
 ): Promise<Listener> {
   const name = options.name ?? 'tls';
   const { tls } = options;
-  const sockets = new Set<Socket>();
   const server = createServer(await loadServerTlsOptions(tls), (socket: TLSSocket) => {
     attachStreamSocket(core, socket, {
       remoteAddress: socket.remoteAddress,
@@ -39,17 +37,8 @@ export async function startTlsListener(
       identityAsUsername: tls.useIdentityAsUsername,
     });
   });
-  // Track raw sockets, so close() can also end connections still in their handshake.
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', (err, socket) => {
-    core.logger.debug(
-      { err: err.message, remoteAddress: socket.remoteAddress, listener: name },
-      'TLS handshake failed',
-    );
-  });
+  const sockets = trackSockets(server);
+  logTlsClientErrors(server, core.logger, name);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtts');
   return {
     name,

@@ -2,15 +2,19 @@
  * The WebSocket listeners (ws:// and wss://): an HTTP(S) server whose upgrades on one path
  * become MQTT connections over the `mqtt` subprotocol.
  */
-import { createServer as createHttpServer, type IncomingMessage, STATUS_CODES } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { BrokerCore } from '../core/index.js';
 import type { Listener } from './listener.js';
-import { closeServer, listenServer } from './listener.js';
+import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
 import {
   certificateIdentity,
   loadSecureContextOptions,
@@ -74,15 +78,17 @@ function writeHttpError(socket: Duplex, status: number, text: string): void {
   socket.once('finish', () => socket.destroy());
 }
 
-/** Starts a ws (or, with `tls`, wss) listener that feeds `core`. */
-export async function startWsListener(
-  core: BrokerCore,
-  options: WsListenerOptions,
-): Promise<Listener> {
-  const { tls } = options;
-  const name = options.name ?? (tls ? 'wss' : 'ws');
-  const path = options.path ?? '/mqtt';
-  const server = tls ? createHttpsServer(await loadServerTlsOptions(tls)) : createHttpServer();
+/** Answers plain HTTP: the MQTT path needs an upgrade; everything else does not exist. */
+function answerHttp(path: string) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const status = pathOf(req) === path ? 426 : 404;
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(`${STATUS_CODES[status]}\n`);
+  };
+}
+
+/** Turns accepted upgrades into core connections, refusing wrong paths and subprotocols. */
+function upgradeHandler(core: BrokerCore, name: string, path: string, tls: TlsOptions | undefined) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: core.options.maximumPacketSize + PAYLOAD_SLACK,
@@ -90,18 +96,7 @@ export async function startWsListener(
     perMessageDeflate: false,
     clientTracking: false,
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('request', (req, res) => {
-    // Plain HTTP: the MQTT path needs an upgrade; everything else does not exist.
-    const status = pathOf(req) === path ? 426 : 404;
-    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(`${STATUS_CODES[status]}\n`);
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const refusal = refuseUpgrade(req, path);
     if (refusal) {
       writeHttpError(socket, ...refusal);
@@ -117,13 +112,28 @@ export async function startWsListener(
         }),
       });
     });
-  });
+  };
+}
+
+/** Starts a ws (or, with `tls`, wss) listener that feeds `core`. */
+export async function startWsListener(
+  core: BrokerCore,
+  options: WsListenerOptions,
+): Promise<Listener> {
+  const { tls } = options;
+  const name = options.name ?? (tls ? 'wss' : 'ws');
+  const path = options.path ?? '/mqtt';
+  const server = tls ? createHttpsServer(await loadServerTlsOptions(tls)) : createHttpServer();
+  const sockets = trackSockets(server);
+  if (tls) logTlsClientErrors(server, core.logger, name);
+  server.on('request', answerHttp(path));
+  server.on('upgrade', upgradeHandler(core, name, path, tls));
   const address = await listenServer(server, options.port, options.host, tls ? 'wss' : 'ws', path);
   const listener: Listener = {
     name,
     address,
     close: () => {
-      wss.close();
+      // Upgraded sockets are closed by the core (DISCONNECT, then close); idle HTTP ones here.
       server.closeIdleConnections();
       return closeServer(server, sockets);
     },
