@@ -12,6 +12,10 @@ import {
 } from './property-codec.js';
 import type { Reader } from './reader.js';
 import { topicNameSyntaxError } from './topic-validation.js';
+
+const wildcardInTopic = (): Error => topicNameSyntaxError('#', false) as Error;
+const emptyTopic = (): Error => topicNameSyntaxError('', false) as Error;
+
 import { cannotEncode, malformed, protocolError } from './wire-errors.js';
 import { allocPacket, headerSize, stringLength, writeString, writeU16 } from './writer.js';
 
@@ -29,10 +33,9 @@ export function decodePublish(r: Reader, flags: number, version: ProtocolVersion
   const qos = ((flags >> 1) & 3) as QoS;
   const retain = (flags & 1) !== 0;
   const dup = (flags & 8) !== 0;
-  const topic = r.utf8();
+  const topic = r.topicName(wildcardInTopic);
   // MQTT 5 allows an empty topic when a Topic Alias is present: checked after properties.
-  const err = topicNameSyntaxError(topic, version === 5);
-  if (err !== undefined) throw err;
+  if (topic.length === 0 && version !== 5) throw emptyTopic();
   let packet: PublishPacket;
   if (qos === 0) {
     if (version !== 5) return { type: 'publish', topic, payload: r.rest(), qos, retain, dup };
@@ -74,7 +77,7 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
   let pos = writeString(buf, headerSize(rl), p.topic, topicLen);
   if (qos > 0) pos = writeU16(buf, pos, p.packetId as number);
   if (version === 5) pos = writeProperties(buf, pos, p.properties, propsLen);
-  payload.copy(buf, pos);
+  buf.set(payload, pos);
   return buf;
 }
 

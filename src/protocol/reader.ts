@@ -3,7 +3,8 @@
  * Every read past `end` is a Malformed Packet (0x81), never a RangeError. One Reader is
  * reused by a Decoder for all its packets, so decoding allocates no cursor per packet.
  */
-import { decodeUtf8 } from './utf8.js';
+import { allocBytes } from './slab.js';
+import { decodeTopicName, decodeUtf8 } from './utf8.js';
 import { malformed } from './wire-errors.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -74,6 +75,16 @@ export class Reader {
     return decodeUtf8(this.buf, start, end);
   }
 
+  /** A UTF-8 string that must be a Topic Name: no wildcards (checked in the same pass). */
+  topicName(wildcardError: () => Error): string {
+    const len = this.u16();
+    const start = this.pos;
+    const end = start + len;
+    if (end > this.end) throw pastEnd();
+    this.pos = end;
+    return decodeTopicName(this.buf, start, end, wildcardError);
+  }
+
   /** Binary Data: 2-byte length then the bytes (copied unless the buffer is ours). */
   binary(): Buffer {
     const len = this.u16();
@@ -87,7 +98,7 @@ export class Reader {
     if (end > this.end) throw pastEnd();
     this.pos = end;
     if (!this.copy) return this.buf.subarray(start, end);
-    const out = Buffer.allocUnsafe(len);
+    const out = allocBytes(len);
     this.buf.copy(out, 0, start, end);
     return out;
   }

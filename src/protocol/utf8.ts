@@ -27,6 +27,31 @@ export function decodeUtf8(buf: Buffer, start: number, end: number): string {
   return (buf as unknown as BufferInternals).latin1Slice(start, end);
 }
 
+/**
+ * Decodes a Topic Name at `buf[start, end)`: the UTF-8 rules of {@link decodeUtf8}, and in
+ * the same pass, the wildcard check [MQTT-4.7.0-1], which throws `wildcardError()`.
+ */
+export function decodeTopicName(
+  buf: Buffer,
+  start: number,
+  end: number,
+  wildcardError: () => Error,
+): string {
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === 0) throw malformed('string contains U+0000', 'MQTT-1.5.4-2');
+    if (b === 0x23 || b === 0x2b) throw wildcardError();
+    if (b > 0x7f) {
+      // '+' and '#' are ASCII and never part of a multi-byte sequence: finish the scan.
+      for (let j = i + 1; j < end; j++) {
+        if (buf[j] === 0x23 || buf[j] === 0x2b) throw wildcardError();
+      }
+      return decodeNonAscii(buf, i, start, end);
+    }
+  }
+  return (buf as unknown as BufferInternals).latin1Slice(start, end);
+}
+
 function decodeNonAscii(buf: Buffer, from: number, start: number, end: number): string {
   for (let i = from; i < end; i++) {
     if (buf[i] === 0) throw malformed('string contains U+0000', 'MQTT-1.5.4-2');

@@ -3,6 +3,7 @@
  * the next position, so encoding allocates nothing but the output Buffer.
  */
 import { MAX_REMAINING_LENGTH } from './limits.js';
+import { allocBytes } from './slab.js';
 import { utf8Length, writeUtf8Bytes } from './utf8.js';
 import { cannotEncode } from './wire-errors.js';
 
@@ -66,7 +67,7 @@ export function allocPacket(firstByte: number, remainingLength: number): Buffer 
   if (remainingLength > MAX_REMAINING_LENGTH) {
     throw cannotEncode(`remaining length ${remainingLength} exceeds ${MAX_REMAINING_LENGTH}`);
   }
-  const buf = Buffer.allocUnsafe(1 + varIntSize(remainingLength) + remainingLength);
+  const buf = allocBytes(1 + varIntSize(remainingLength) + remainingLength);
   buf[0] = firstByte;
   writeVarInt(buf, 1, remainingLength);
   return buf;
