@@ -185,6 +185,51 @@ describe('ws listener', () => {
     }
   });
 
+  test('a packet just above maximumPacketSize still reaches the core, which answers DISCONNECT 0x95 (v5)', async () => {
+    const small = createBroker({ maximumPacketSize: 1024 });
+    try {
+      const address = await small.listen({ type: 'ws', port: 0 });
+      const ws = await openRaw(address.url);
+      const connect5 = encode(
+        {
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 5,
+          clean: true,
+          clientId: 'big',
+          keepalive: 30,
+        },
+        5,
+      );
+      const publish = encode(
+        {
+          cmd: 'publish',
+          topic: 'big',
+          payload: Buffer.alloc(2000),
+          qos: 0,
+          dup: false,
+          retain: false,
+        },
+        5,
+      );
+      const parser = mqttPacket.parser({ protocolVersion: 5 });
+      const got: mqttPacket.Packet[] = [];
+      parser.on('packet', (packet) => got.push(packet));
+      ws.on('message', (data: Buffer) => parser.parse(data));
+      const done = closed(ws);
+      ws.send(connect5);
+      ws.send(publish);
+      await done;
+      assert.deepEqual(
+        got.map((p) => p.cmd),
+        ['connack', 'disconnect'],
+      );
+      assert.equal((got[1] as mqttPacket.IDisconnectPacket).reasonCode, 0x95);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('a message larger than maximumPacketSize plus slack is refused by the WebSocket layer', async () => {
     const small = createBroker({ maximumPacketSize: 1024 });
     try {
