@@ -85,6 +85,8 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
   const mosq = mosquittoPath();
   const aedes = JSON.parse(readFileSync(join(root, 'node_modules/aedes/package.json'), 'utf8'));
   const pipit = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  // Where the raw samples went is not part of how to reproduce the figures.
+  const shown = argv.filter((x, i) => x !== '--json' && argv[i - 1] !== '--json' && x !== '--no-write');
   return {
     date: new Date().toISOString().slice(0, 10),
     machine:
@@ -101,7 +103,7 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
       `MQTT 3.1.1, 64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
       `fan-in publisher, 10 per pair and for fan-out), fresh broker process per run` +
       `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
-    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    command: `npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}`,
   };
 }
 
