@@ -172,7 +172,7 @@ export function renderSection(
     `${info.software}. ${info.settings}`,
     `Reproduce with \`${info.command}\`. Figures are medians over the rounds; lost / dup / ooo`,
     'are summed over all rounds. Broker CPU is user + system time of the broker process while',
-    'measuring (from /proc/<pid>/stat); client CPU is the load generator's own, and near 100%',
+    "measuring (from /proc/<pid>/stat); client CPU is the load generator's own, and near 100%",
     'means a figure is bounded by the client rather than the broker.',
     '',
     '### Messages',
