@@ -35,7 +35,9 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     conn.send({ type: 'pubrec', packetId: packet.packetId! });
     return;
   }
-  if (packet.qos > 0) {
+  // Receive Maximum is an MQTT 5 limit; a 3.x client may pipeline QoS 2 freely (its 65535
+  // packet ids bound the unreleased set).
+  if (packet.qos > 0 && conn.version === 5) {
     const unacknowledged = session.inboundQos2.size + conn.inboundQos1Pending;
     if (unacknowledged >= options.receiveMaximum) {
       // [MQTT-3.3.4-9] more unacknowledged QoS>0 PUBLISH than our Receive Maximum.

@@ -158,3 +158,11 @@ describe('config: bad files are refused with the key path, the expectation and t
     }
   });
 });
+
+describe('config: pipit.example.yaml', () => {
+  it('is a valid configuration', async () => {
+    const config = await loadConfigFile('pipit.example.yaml');
+    assert.equal(config.limits?.maxPacketSize, 1048576);
+    assert.equal(config.storage?.durability, 'fsync');
+  });
+});
