@@ -58,7 +58,7 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
     warmupMs: positiveInt('warmupMs', o.warmupMs ?? 2000, 0),
     window: Math.min(positiveInt('window', o.window ?? 100), 1_000_000),
     drainTimeoutMs: positiveInt('drainTimeoutMs', o.drainTimeoutMs ?? 5000, 0),
-    connectConcurrency: positiveInt('connectConcurrency', o.connectConcurrency ?? 200),
+    connectConcurrency: positiveInt('connectConcurrency', o.connectConcurrency ?? 100),
     progressIntervalMs: positiveInt('progressIntervalMs', o.progressIntervalMs ?? 250),
   };
 }

@@ -34,7 +34,10 @@ export interface BenchOptions {
   rate?: number;
   /** Longest wait for the last messages after publishing stops. */
   drainTimeoutMs?: number;
-  /** conn scenario: connection attempts in progress at once. */
+  /**
+   * conn scenario: connection attempts in progress at once (default 100: Mosquitto listens
+   * with a backlog of 100, and a full backlog costs a 1 s SYN retry, not broker speed).
+   */
   connectConcurrency?: number;
   username?: string;
   password?: string;
