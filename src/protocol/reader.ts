@@ -99,7 +99,9 @@ export class Reader {
     this.pos = end;
     if (!this.copy) return this.buf.subarray(start, end);
     const out = allocBytes(len);
-    this.buf.copy(out, 0, start, end);
+    // TypedArray#set is about twice as fast as Buffer#copy, whose argument checks dominate
+    // for fields of a few hundred bytes.
+    out.set(this.buf.subarray(start, end));
     return out;
   }
 

@@ -55,7 +55,7 @@ export function writeBinary(buf: Buffer, pos: number, data: Buffer): number {
   if (len > 0xffff) throw cannotEncode('binary field longer than 65535 bytes');
   buf[pos] = len >>> 8;
   buf[pos + 1] = len;
-  data.copy(buf, pos + 2);
+  buf.set(data, pos + 2);
   return pos + 2 + len;
 }
 
