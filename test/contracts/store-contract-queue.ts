@@ -140,6 +140,22 @@ export function runQueueContract(makeStore: MakeStore): void {
       assert.deepEqual([...messages.keys()], [2]);
     }));
 
+  test('a message put again after it was collected is stored again (putMessage before each reference)', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('c', 60, undefined);
+      store.putMessage(plainMessage(1));
+      const seq = store.enqueue('c', delivery(1));
+      await store.commit();
+      store.dequeue('c', seq);
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 0);
+      store.putMessage(plainMessage(1));
+      store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(1) });
+      await store.commit();
+      assert.deepEqual((await store.load()).messages.get(1), plainMessage(1));
+    }));
+
   test('lastMessageId is the highest id ever stored, even after its message is collected', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('c', 60, undefined);
