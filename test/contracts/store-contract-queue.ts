@@ -7,6 +7,12 @@ import { delivery, plainMessage } from './store-fixtures.js';
 
 /** Registers the queue and GC tests. */
 export function runQueueContract(makeStore: MakeStore): void {
+  runQueueOrderContract(makeStore);
+  runQueueCountsAndGcContract(makeStore);
+}
+
+/** Seq, paging and read-your-writes. */
+function runQueueOrderContract(makeStore: MakeStore): void {
   test('enqueue: seq increases per session, independently across sessions', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('a', 60, undefined);
@@ -79,7 +85,10 @@ export function runQueueContract(makeStore: MakeStore): void {
       assert.deepEqual((await store.readQueue('c', 0, 10)).entries, []);
       await store.commit();
     }));
+}
 
+/** Counts, shared messages and message GC. */
+function runQueueCountsAndGcContract(makeStore: MakeStore): void {
   test('dequeue removes entries up to a seq; load counts what is left and its bytes', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('c', 60, undefined);

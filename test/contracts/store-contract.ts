@@ -54,11 +54,14 @@ export async function withStore(
 export function runStoreContract(name: string, makeStore: MakeStore): void {
   describe(`BrokerStore contract: ${name}`, () => {
     runBasicContract(makeStore);
+    runMessageContract(makeStore);
+    runRecordContract(makeStore);
     runQueueContract(makeStore);
     runDurableContract(makeStore);
   });
 }
 
+/** New store, sessions, subscriptions, client ids without a session. */
 function runBasicContract(makeStore: MakeStore): void {
   test('a new store loads empty', () =>
     withStore(makeStore, async ({ store }) => {
@@ -115,7 +118,10 @@ function runBasicContract(makeStore: MakeStore): void {
       await store.commit();
       assert.deepEqual((await store.load()).sessions, []);
     }));
+}
 
+/** Messages and inflight entries. */
+function runMessageContract(makeStore: MakeStore): void {
   test('messages round-trip exactly: binary payload, Buffer and pair properties, expiry, origin', () =>
     withStore(makeStore, async ({ store }) => {
       const rich = richMessage(1);
@@ -175,7 +181,10 @@ function runBasicContract(makeStore: MakeStore): void {
       const order = (await store.load()).sessions[0].inflight.map((f) => f.delivery.messageId);
       assert.deepEqual(order, [2, 3]);
     }));
+}
 
+/** Inbound ids, wills, retained messages, cascades and commit. */
+function runRecordContract(makeStore: MakeStore): void {
   test('inbound QoS 2 ids: add (idempotent), delete, load', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('c', 60, undefined);
