@@ -25,6 +25,18 @@ export const DEFAULT_COUNT: Readonly<Record<Scenario, number>> = {
   conn: 10_000,
 };
 
+/**
+ * Most sockets one run opens. Each is a file descriptor and the limit here is 20000 per
+ * process: stay well below it, whatever the scenario.
+ */
+export const MAX_CONNECTIONS = 15_000;
+
+/** Sockets a scenario of this scale opens. */
+export function connectionsOf(scenario: Scenario, count: number): number {
+  if (scenario === 'pairs') return 2 * count;
+  return scenario === 'conn' ? count : count + 1;
+}
+
 /** The scenarios, for validation and help text. */
 export const SCENARIOS: readonly Scenario[] = ['fanin', 'fanout', 'pairs', 'conn'];
 
@@ -46,6 +58,12 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
   }
   const payloadSize = positiveInt('payloadSize', o.payloadSize ?? 64, PAYLOAD_HEADER_SIZE);
   if (o.rate !== undefined && !(o.rate > 0)) throw new RangeError('rate must be > 0');
+  const count = positiveInt('count', o.count ?? DEFAULT_COUNT[o.scenario]);
+  if (connectionsOf(o.scenario, count) > MAX_CONNECTIONS) {
+    throw new RangeError(
+      `count ${count} would open more than ${MAX_CONNECTIONS} connections from one process`,
+    );
+  }
   return {
     ...o,
     host: o.host ?? '127.0.0.1',
@@ -53,7 +71,7 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
     protocolVersion,
     qos,
     payloadSize,
-    count: positiveInt('count', o.count ?? DEFAULT_COUNT[o.scenario]),
+    count,
     durationMs: positiveInt('durationMs', o.durationMs ?? 10_000, 0),
     warmupMs: positiveInt('warmupMs', o.warmupMs ?? 2000, 0),
     window: Math.min(positiveInt('window', o.window ?? 100), 1_000_000),

@@ -153,6 +153,10 @@ describe('options', () => {
     assert.throws(() => resolveOptions({ scenario: 'pairs', payloadSize: 4 }), /payloadSize/);
     assert.throws(() => resolveOptions({ scenario: 'pairs', rate: -1 }), /rate/);
     assert.throws(() => resolveOptions({ scenario: 'pairs', count: 0 }), /count/);
+    // Well below the 20000 open files a process may have.
+    assert.throws(() => resolveOptions({ scenario: 'conn', count: 15_001 }), /15000 connections/);
+    assert.throws(() => resolveOptions({ scenario: 'pairs', count: 7501 }), /15000 connections/);
+    assert.equal(resolveOptions({ scenario: 'conn', count: 15_000 }).count, 15_000);
   });
 });
 
