@@ -51,7 +51,13 @@ function buildConnect(o: ClientOptions): ConnectPacket {
     username: o.username,
     password: typeof o.password === 'string' ? Buffer.from(o.password) : o.password,
     will: o.will,
-    properties: version === 5 ? o.properties : undefined,
+    // MQTT 5: tell the server our limit, so it drops what we would refuse [MQTT-3.1.2-24].
+    properties:
+      version !== 5
+        ? undefined
+        : o.maximumPacketSize === undefined
+          ? o.properties
+          : { ...o.properties, maximumPacketSize: o.maximumPacketSize },
   };
 }
 

@@ -156,6 +156,21 @@ test('MQTT 5: an empty client id gets the server-assigned one', { timeout: 10_00
   assert.equal(c.clientId, c.connack?.properties?.assignedClientIdentifier);
 });
 
+test('[MQTT-3.1.2-24] MQTT 5: the server holds back packets over our maximumPacketSize', {
+  timeout: 10_000,
+}, async () => {
+  const small = await client(5, { maximumPacketSize: 200 });
+  const pub = await client(5);
+  await small.subscribe('size/+', { qos: 1 });
+  const topics: string[] = [];
+  small.on('message', (t) => topics.push(t));
+  const marker = nextEvent(small, 'message');
+  await pub.publish('size/big', Buffer.alloc(1000), { qos: 1 });
+  await pub.publish('size/small', 'fits', { qos: 1 });
+  await marker;
+  assert.deepEqual(topics, ['size/small']);
+});
+
 test('MQTT 3.1 (MQIsdp) connects and round-trips QoS 1', { timeout: 10_000 }, async () => {
   const c = await connect({ port: broker.port, protocolVersion: 3 });
   open.push(c);
