@@ -6,6 +6,8 @@
  * and then several timed rounds; the median rate (packets per second) is reported with
  * the ratio pipit/mqtt-packet. Run with `npm run bench:codec`. Not a test.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt-packet';
 import { Decoder, encode, type Packet, type ProtocolVersion } from '../src/protocol/index.js';
 
@@ -231,30 +233,58 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`;
 }
 
+interface Result {
+  name: string;
+  op: 'decode' | 'encode';
+  pipit: number;
+  reference: number;
+}
+
+/** Child mode: measures one case and prints its results as JSON lines. */
+function runCase(name: string): void {
+  const c = CASES.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`unknown case ${name}`);
+  for (const [op, run] of [
+    ['decode', benchDecode],
+    ['encode', benchEncode],
+  ] as const) {
+    const [pipit, reference] = run(c);
+    console.log(JSON.stringify({ name, op, pipit, reference } satisfies Result));
+  }
+  if (sink === -1) console.log(sink);
+}
+
+/**
+ * Parent mode: each case runs in a fresh process, so one case's heap and JIT state do not
+ * skew the next (they did, by up to 2x, when all ran in one process).
+ */
 function main(): void {
-  const only = process.argv[2];
-  const rows: string[] = [];
-  const ratios: string[] = [];
+  const filter = process.argv[2];
   console.log(
-    `node ${process.version}, ${ROUNDS} rounds of ${ROUND_MS} ms (median), ${WARMUP_ROUNDS} warm-up`,
+    `node ${process.version}, ${ROUNDS} rounds of ${ROUND_MS} ms (median of packets per CPU second), ${WARMUP_ROUNDS} warm-up, one process per case`,
   );
+  const results: Result[] = [];
   for (const c of CASES) {
-    if (only && !c.name.includes(only)) continue;
-    for (const [op, run] of [
-      ['decode', benchDecode],
-      ['encode', benchEncode],
-    ] as const) {
-      const [pipit, reference] = run(c);
-      const ratio = pipit / reference;
-      rows.push(`| ${c.name} | ${op} | ${fmt(pipit)} | ${fmt(reference)} | ${ratio.toFixed(1)}x |`);
-      ratios.push(`${c.name} ${op}: pipit/mqtt-packet = ${ratio.toFixed(1)}x`);
-      console.log(ratios[ratios.length - 1]);
+    if (filter && !c.name.includes(filter)) continue;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--case', c.name],
+      { encoding: 'utf8', timeout: 600_000 },
+    );
+    if (child.status !== 0) throw new Error(`${c.name} failed: ${child.stderr}`);
+    for (const line of child.stdout.trim().split('\n')) {
+      const r = JSON.parse(line) as Result;
+      results.push(r);
+      console.log(`${r.name} ${r.op}: pipit/mqtt-packet = ${(r.pipit / r.reference).toFixed(1)}x`);
     }
   }
   console.log('\n| case | op | pipit pkt/s | mqtt-packet pkt/s | ratio |');
   console.log('|---|---|---:|---:|---:|');
-  for (const r of rows) console.log(r);
-  if (sink === -1) console.log(sink);
+  for (const r of results) {
+    const ratio = (r.pipit / r.reference).toFixed(1);
+    console.log(`| ${r.name} | ${r.op} | ${fmt(r.pipit)} | ${fmt(r.reference)} | ${ratio}x |`);
+  }
 }
 
-main();
+if (process.argv[2] === '--case') runCase(process.argv[3]);
+else main();
