@@ -13,8 +13,9 @@ import type {
   Message,
 } from './core/index.js';
 import { BrokerCore } from './core/index.js';
-import type { Clock, Logger } from './ports/index.js';
+import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
+import { createStore } from './storage/index.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 import { startTcpListener } from './transport/tcp.js';
 import { startTlsListener } from './transport/tls.js';
@@ -29,7 +30,20 @@ export interface BrokerOptions extends Partial<CoreOptions> {
   logger?: Logger;
   /** Time source; the system clock by default. */
   clock?: Clock;
+  /**
+   * Where state survives a restart. `sqlite` (what `pipit broker` uses by default) keeps
+   * sessions, queues, inflight messages, retained messages and wills in `<dataDir>/pipit.db`;
+   * `memory` keeps nothing across restarts. Embedding without this option means memory.
+   */
+  persistence?: PersistenceOptions;
+  /** A store of your own (implements the BrokerStore port); overrides `persistence`. */
+  store?: BrokerStore;
 }
+
+/** Persistence settings (see README, "Durability"). */
+export type PersistenceOptions =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; dataDir: string; durability?: Durability; batchIntervalMs?: number };
 
 /**
  * One listener. `port` 0 picks a free port; defaults: mqtt 1883, mqtts 8883, ws 8080,
@@ -105,11 +119,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly core: BrokerCore;
   private readonly running: Listener[] = [];
   private readonly wiredEvents = new Set<string>();
+  private readonly store: BrokerStore | undefined;
+  private started: Promise<void> | undefined;
+  private readonly persistenceKind: string;
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, ...core } = options;
-    this.core = new BrokerCore({ options: core, logger, clock });
+    const { logger, clock, persistence, store, ...core } = options;
+    this.store =
+      store ??
+      (persistence?.kind === 'sqlite'
+        ? createStore({
+            kind: 'sqlite',
+            dataDir: persistence.dataDir,
+            durability: persistence.durability,
+            batchIntervalMs: persistence.batchIntervalMs,
+            logger,
+          })
+        : undefined);
+    this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
+    this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
     (this as EventEmitter).on('newListener', (event: string | symbol) =>
@@ -117,8 +146,29 @@ export class Broker extends EventEmitter<BrokerEvents> {
     );
   }
 
+  /**
+   * Opens the store and restores its state (once; `listen` and `publish` call it). Rejects
+   * with an error naming the file and what to do when the store cannot be opened.
+   */
+  start(): Promise<void> {
+    this.started ??= this.open();
+    return this.started;
+  }
+
+  private async open(): Promise<void> {
+    if (this.persistenceKind === 'memory') {
+      this.core.logger.info(
+        {},
+        'persistence off (memory): sessions, queues and retained messages are lost on exit',
+      );
+    }
+    await this.core.start();
+    if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
+  }
+
   /** Starts a listener (TCP by default); resolves with its address. */
   async listen(options: ListenerOptions = {}): Promise<ListenerAddress> {
+    await this.start();
     const listener = await startListener(this.core, options);
     this.running.push(listener);
     this.core.logger.info({ address: listener.address.url, listener: listener.name }, 'listening');
@@ -148,7 +198,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Publishes a message from the host application. Resolves with the number of deliveries. */
-  publish(message: HostPublish): Promise<number> {
+  async publish(message: HostPublish): Promise<number> {
+    await this.start();
     return this.core.publishFromHost(message);
   }
 
@@ -156,6 +207,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     this.core.close();
     await Promise.all(this.running.splice(0).map((l) => l.close()));
+    const opened = this.started
+      ? await this.started.then(
+          () => true,
+          () => false,
+        )
+      : false;
+    if (this.store && opened) await this.store.close();
   }
 
   private wireEvent(event: string): void {

@@ -130,6 +130,12 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   const broker = createBroker({ ...plan.options, logger });
   for (const hook of security.hooks) broker.addHook(hook);
   try {
+    await broker.start();
+  } catch (err) {
+    process.stderr.write(`pipit broker: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  try {
     await listenAll(broker, plan);
   } catch (err) {
     process.stderr.write(`pipit broker: cannot listen: ${(err as Error).message}\n`);

@@ -4,7 +4,7 @@
  * {@link BrokerCore.openConnection}.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock, Logger, TimerHandle } from '../ports/index.js';
+import type { BrokerStore, Clock, Logger, TimerHandle } from '../ports/index.js';
 import { silentLogger, systemClock } from '../ports/index.js';
 import type { DisconnectPacket, Properties, QoS, Will } from '../protocol/index.js';
 import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
@@ -18,6 +18,8 @@ import type { CoreMetrics, DropReason } from './metrics.js';
 import { createCoreMetrics } from './metrics.js';
 import type { CoreOptions } from './options.js';
 import { resolveCoreOptions } from './options.js';
+import { Persistence } from './persistence.js';
+import { restoreState } from './restore.js';
 import { RetainedMessages } from './retained.js';
 import { minQos, Router } from './router.js';
 import type { SessionEnvironment } from './session.js';
@@ -30,6 +32,8 @@ export interface BrokerCoreDeps {
   options?: Partial<CoreOptions>;
   clock?: Clock;
   logger?: Logger;
+  /** Where persistent state goes; without one, everything lives in memory only. */
+  store?: BrokerStore;
 }
 
 /** A message published by the host application. */
@@ -53,7 +57,9 @@ export class BrokerCore {
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
   private readonly expiryTimers = new Map<Session, TimerHandle>();
-  private readonly wills: WillScheduler;
+  readonly wills: WillScheduler;
+  /** The store, when the broker persists its state. */
+  readonly persistence: Persistence | undefined;
   private readonly sessionEnv: SessionEnvironment;
   private clientIdCounter = 0;
   private readonly instanceTag = randomBytes(3).toString('hex');
@@ -64,8 +70,15 @@ export class BrokerCore {
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger;
     this.hooks = new HookChain(this.logger);
-    this.retained = new RetainedMessages(this.options.maxRetainedMessages);
-    this.wills = new WillScheduler(this.clock, (will, client) => this.publishWill(will, client));
+    this.persistence = deps.store
+      ? new Persistence(deps.store, (err) => this.logger.error({ err }, 'store commit failed'))
+      : undefined;
+    this.retained = new RetainedMessages(this.options.maxRetainedMessages, this.persistence);
+    this.wills = new WillScheduler(
+      this.clock,
+      (will, client) => this.publishWill(will, client),
+      this.persistence,
+    );
     const options = this.options;
     this.sessionEnv = {
       now: () => this.clock.now(),
@@ -74,6 +87,8 @@ export class BrokerCore {
       queueQos0Offline: options.queueQos0Offline,
       dropped: (session, delivery, reason) =>
         this.recordDrop(session.clientId, delivery.message, reason),
+      failed: (session, err) =>
+        this.logger.error({ err, clientId: session.clientId }, 'reading a stored queue failed'),
     };
   }
 
@@ -129,6 +144,12 @@ export class BrokerCore {
       this.sessions.set(clientId, session);
     }
     session.expiryInterval = expiry;
+    const persistence = this.persistence;
+    if (persistence && (expiry > 0 || session.persistence)) {
+      // A session that may outlive its connection is written, subscriptions and queue included.
+      session.persistTo(persistence);
+      persistence.putSession(clientId, expiry, undefined);
+    }
     conn.session = session;
     return { session, present };
   }
@@ -136,6 +157,13 @@ export class BrokerCore {
   /** CONNACK 0x00 was sent. */
   connected(conn: Connection): void {
     this.metrics.connectionsCurrent++;
+    if (this.persistence && conn.will) {
+      // Stored while connected: after a crash the connection counts as lost, so it is sent.
+      this.persistence.putWill(conn.client.clientId, {
+        will: conn.will,
+        username: conn.client.username,
+      });
+    }
     this.logger.debug(
       { clientId: conn.client.clientId, version: conn.version },
       'client connected',
@@ -158,7 +186,10 @@ export class BrokerCore {
     }
     const reasonCode = packet.reasonCode ?? 0;
     // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be sent.
-    if (reasonCode !== ReasonCode.DisconnectWithWillMessage) conn.will = undefined;
+    if (reasonCode !== ReasonCode.DisconnectWithWillMessage && conn.will) {
+      conn.will = undefined;
+      this.persistence?.deleteWill(conn.client.clientId);
+    }
     conn.finish({ graceful: true, reasonCode, reason: 'client disconnected' });
   }
 
@@ -179,7 +210,16 @@ export class BrokerCore {
       }
       if (conn.will && !this.closing) this.wills.schedule(conn.client, conn.will);
       if (session.expiryInterval === 0) this.endSession(session);
-      else this.scheduleExpiry(session);
+      else {
+        this.scheduleExpiry(session);
+        if (session.persistence) {
+          const expiresAt =
+            session.expiryInterval >= 0xffffffff
+              ? undefined
+              : this.clock.now() + session.expiryInterval * 1000;
+          session.persistence.putSession(session.clientId, session.expiryInterval, expiresAt);
+        }
+      }
     }
     const reason = conn.closeReason!;
     this.logger.debug(
@@ -187,6 +227,32 @@ export class BrokerCore {
       'client disconnected',
     );
     this.hooks.notify('onDisconnected', conn.client, reason);
+  }
+
+  /** Opens the store and restores what it holds (sessions, queues, retained, wills). */
+  async start(): Promise<void> {
+    const persistence = this.persistence;
+    if (!persistence) return;
+    await persistence.store.open();
+    const state = await persistence.store.load();
+    restoreState(this, persistence, state, this.sessionEnv);
+    await persistence.commit();
+  }
+
+  /** Registers a session restored from the store (restore.ts). */
+  adoptSession(session: Session, expiresAt: number): void {
+    this.sessions.set(session.clientId, session);
+    for (const subscription of session.subscriptions.values()) this.router.add(subscription);
+    if (session.expiryInterval < 0xffffffff) {
+      const timer = this.clock.setTimeout(
+        () => {
+          this.expiryTimers.delete(session);
+          if (!session.output) this.endSession(session);
+        },
+        Math.max(0, expiresAt - this.clock.now()),
+      );
+      this.expiryTimers.set(session, timer);
+    }
   }
 
   /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
@@ -226,6 +292,7 @@ export class BrokerCore {
     const existed = session.subscriptions.has(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
     this.router.add(subscription);
+    session.persistence?.putSubscription(session.clientId, subscription);
     return !existed;
   }
 
@@ -233,6 +300,7 @@ export class BrokerCore {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     this.router.remove(session, filter);
+    session.persistence?.deleteSubscription(session.clientId, filter);
     return true;
   }
 
@@ -267,6 +335,9 @@ export class BrokerCore {
   close(): void {
     this.closing = true;
     for (const conn of [...this.connections]) {
+      // A clean shutdown is not the clients' failure: their wills are not sent later either.
+      if (conn.will && conn.state === 'connected')
+        this.persistence?.deleteWill(conn.client.clientId);
       conn.will = undefined;
       conn.closeNow('server shutting down', ReasonCode.ServerShuttingDown);
     }
@@ -335,6 +406,10 @@ export class BrokerCore {
     for (const filter of session.subscriptions.keys()) this.router.remove(session, filter);
     session.subscriptions.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (session.persistence) {
+      session.persistence.deleteSession(session.clientId);
+      session.forget();
+    }
     this.wills.fire(session.clientId);
   }
 }

@@ -79,6 +79,8 @@ export class Connection implements DeliveryOutput {
 
   private readonly decoder: Decoder;
   private backlog: (Packet | MqttError)[] = [];
+  /** The last acknowledgement waiting for a commit, if any. */
+  private ackTail: Promise<void> | undefined;
   private busy = false;
   private connectTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined;
@@ -163,6 +165,75 @@ export class Connection implements DeliveryOutput {
       bytes = encode({ ...packet, properties: rest } as Packet, this.version ?? 4);
     }
     this.writeBytes(bytes);
+  }
+
+  /**
+   * Sends an acknowledgement after the store has made durable what the step that produced it
+   * wrote (`mutationsBefore` is `persistence.mutations` taken before the step): acknowledge
+   * after ownership. Acknowledgements keep their order [MQTT-4.6.0-2] [MQTT-4.6.0-3]: once one
+   * waits, the following ones wait behind it. `after` runs right after the packet is sent.
+   */
+  sendAck(packet: Packet, mutationsBefore: number, after?: () => void): void {
+    const persistence = this.broker.persistence;
+    const wrote = persistence !== undefined && persistence.mutations !== mutationsBefore;
+    if (!wrote && this.ackTail === undefined) {
+      this.send(packet);
+      after?.();
+      return;
+    }
+    const commit = wrote ? persistence.commit() : undefined;
+    commit?.catch(() => {}); // handled in the chain below, once the earlier acks are out
+    const previous = this.ackTail ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(() => commit)
+      .then(
+        () => {
+          this.send(packet);
+          after?.();
+        },
+        (err: unknown) => this.ackNotDurable(packet, err),
+      )
+      .finally(() => {
+        if (this.ackTail === next) this.ackTail = undefined;
+      });
+    this.ackTail = next;
+  }
+
+  /**
+   * The store could not make a step durable (e.g. disk full): MQTT 5 gets the failure reason
+   * code 0x97 in the acknowledgement; MQTT 3.x cannot express it, so the connection closes
+   * and the client sends again after reconnecting.
+   */
+  private ackNotDurable(packet: Packet, err: unknown): void {
+    this.broker.logger.error(
+      { err, clientId: this.client.clientId, packet: packet.type },
+      'store write failed: not acknowledging',
+    );
+    if (this.state === 'closed') return;
+    if (packet.type === 'pubrec') this.session?.releaseInboundQos2(packet.packetId);
+    if (this.version !== 5) {
+      this.finish({
+        graceful: false,
+        reasonCode: ReasonCode.QuotaExceeded,
+        reason: 'store write failed',
+      });
+      return;
+    }
+    switch (packet.type) {
+      case 'puback':
+      case 'pubrec':
+        this.send({ ...packet, reasonCode: ReasonCode.QuotaExceeded });
+        return;
+      case 'suback':
+        this.send({
+          ...packet,
+          reasonCode: undefined,
+          reasonCodes: packet.reasonCodes.map(() => ReasonCode.UnspecifiedError),
+        } as Packet);
+        return;
+      default:
+        this.closeNow('store write failed', ReasonCode.UnspecifiedError);
+    }
   }
 
   writeBytes(bytes: Buffer): void {

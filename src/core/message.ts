@@ -73,6 +73,35 @@ export function createMessage(
   };
 }
 
+/** A message read back from the store, keeping its id (ids stay unique across restarts). */
+export function restoreMessage(stored: {
+  id: number;
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties?: Properties | undefined;
+  expiresAt?: number | undefined;
+  origin?: string | undefined;
+}): Message {
+  if (stored.id >= nextMessageId) nextMessageId = stored.id + 1;
+  return {
+    id: stored.id,
+    topic: stored.topic,
+    payload: stored.payload,
+    qos: stored.qos,
+    retain: stored.retain,
+    properties: stored.properties,
+    expiresAt: stored.expiresAt,
+    origin: stored.origin,
+  };
+}
+
+/** Makes every new message id larger than `lastId` (the highest id in the store). */
+export function continueMessageIdsAfter(lastId: number): void {
+  if (lastId >= nextMessageId) nextMessageId = lastId + 1;
+}
+
 /** True when the message's expiry has passed [MQTT-3.3.2-5]. */
 export function isExpired(message: Message, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;

@@ -53,10 +53,20 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     // [MQTT-3.3.2-?] payload declared UTF-8 but is not: 0x99 Payload format invalid.
     if (packet.qos === 0)
       throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8');
-    acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid);
+    acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, storeMark(conn));
+    return;
+  }
+  if (packet.qos > 0 && broker.persistence?.full) {
+    // The disk is full: QoS 1/2 cannot be made durable, so it is refused (0x97) while QoS 0
+    // and everything else keeps working.
+    if (conn.version !== 5) {
+      throw new MqttError(ReasonCode.QuotaExceeded, 'store full: QoS 1/2 publish refused');
+    }
+    acknowledge(conn, packet, ReasonCode.QuotaExceeded, storeMark(conn));
     return;
   }
   broker.metrics.messagesReceived++;
+  const mark = storeMark(conn);
   const message = createMessage(
     {
       topic,
@@ -72,7 +82,12 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     return publishWithHooks(conn, packet, message);
   }
   const matched = broker.publish(message, conn.client);
-  acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+  acknowledge(
+    conn,
+    packet,
+    matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers,
+    mark,
+  );
 }
 
 async function publishWithHooks(
@@ -97,34 +112,47 @@ async function publishWithHooks(
         'publish not authorized',
       );
       // [MQTT-3.3.5-2] a 3.x client gets a normal acknowledgement; MQTT 5 gets 0x87.
-      acknowledge(conn, packet, ReasonCode.NotAuthorized);
+      acknowledge(conn, packet, ReasonCode.NotAuthorized, storeMark(conn));
       return;
     }
     const transformed = await broker.hooks.transformPublish(conn.client, message);
     if (conn.closed) return;
     if (transformed === null) {
       broker.recordDrop(conn.client.clientId, message, 'hook');
-      acknowledge(conn, packet, ReasonCode.Success);
+      acknowledge(conn, packet, ReasonCode.Success, storeMark(conn));
       return;
     }
+    const mark = storeMark(conn);
     const matched = broker.publish(transformed, conn.client);
-    acknowledge(conn, packet, matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers);
+    const code = matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers;
+    acknowledge(conn, packet, code, mark);
   } finally {
     if (packet.qos === 1) conn.inboundQos1Pending--;
   }
 }
 
 /** Sends PUBACK (QoS 1) or PUBREC (QoS 2, remembering the id until PUBREL). */
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+function acknowledge(
+  conn: Connection,
+  packet: PublishPacket,
+  reasonCode: number,
+  mutationsBefore: number,
+): void {
   const packetId = packet.packetId!;
   const code = conn.version === 5 ? reasonCode : undefined;
   if (packet.qos === 1) {
-    conn.send({ type: 'puback', packetId, reasonCode: code }); // [MQTT-4.3.2-2]
+    // [MQTT-4.3.2-2], sent once what routing stored is durable.
+    conn.sendAck({ type: 'puback', packetId, reasonCode: code }, mutationsBefore);
   } else if (packet.qos === 2) {
     // [MQTT-4.3.3-9] remember the id so a resend is not routed twice; failures are not stored.
-    if (reasonCode < 0x80) conn.session!.inboundQos2.add(packetId);
-    conn.send({ type: 'pubrec', packetId, reasonCode: code });
+    if (reasonCode < 0x80) conn.session!.addInboundQos2(packetId);
+    conn.sendAck({ type: 'pubrec', packetId, reasonCode: code }, mutationsBefore);
   }
+}
+
+/** Mutation count of the store now (0 without a store). */
+function storeMark(conn: Connection): number {
+  return conn.broker.persistence?.mutations ?? 0;
 }
 
 /** MQTT 5 topic aliases from the client [MQTT-3.3.2-9] [MQTT-3.3.2-10]. */
@@ -160,9 +188,11 @@ function resolveTopicAlias(conn: Connection, packet: PublishPacket): string {
 
 /** PUBREL: release the QoS 2 id and answer PUBCOMP [MQTT-4.3.3-11]. */
 export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
-  const known = conn.session!.inboundQos2.delete(packet.packetId);
+  const mark = storeMark(conn);
+  const known = conn.session!.releaseInboundQos2(packet.packetId);
   const reasonCode = known || conn.version !== 5 ? undefined : ReasonCode.PacketIdentifierNotFound;
-  conn.send({ type: 'pubcomp', packetId: packet.packetId, reasonCode });
+  // The released id must be durable first, or a restart would take a reused id for a resend.
+  conn.sendAck({ type: 'pubcomp', packetId: packet.packetId, reasonCode }, mark);
 }
 
 /** PUBACK from the client ends a QoS 1 delivery. */

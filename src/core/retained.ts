@@ -5,12 +5,21 @@
 import { TopicTree } from '../topic/index.js';
 import type { Message } from './message.js';
 import { isExpired } from './message.js';
+import type { Persistence } from './persistence.js';
 
 /** The in-memory retained message set. */
 export class RetainedMessages {
   private readonly tree = new TopicTree<Message>();
 
-  constructor(private readonly maxMessages: number) {}
+  constructor(
+    private readonly maxMessages: number,
+    private readonly persistence?: Persistence | undefined,
+  ) {}
+
+  /** Puts back a message read from the store (not written again). */
+  restore(message: Message): void {
+    this.tree.set(message.topic, message);
+  }
 
   get size(): number {
     return this.tree.size;
@@ -22,13 +31,14 @@ export class RetainedMessages {
    */
   set(message: Message): boolean {
     if (message.payload.length === 0) {
-      this.tree.delete(message.topic);
+      if (this.tree.delete(message.topic)) this.persistence?.deleteRetained(message.topic);
       return true;
     }
     if (this.tree.size >= this.maxMessages && this.tree.get(message.topic) === undefined) {
       return false;
     }
     this.tree.set(message.topic, message);
+    this.persistence?.putRetained(message);
     return true;
   }
 
@@ -40,7 +50,10 @@ export class RetainedMessages {
       if (isExpired(message, now)) expired.push(topic);
       else found.push(message);
     });
-    for (const topic of expired) this.tree.delete(topic);
+    for (const topic of expired) {
+      this.tree.delete(topic);
+      this.persistence?.deleteRetained(topic);
+    }
     return found;
   }
 

@@ -2,9 +2,12 @@
  * Session: the state of one client id that outlives its network connections:
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
  */
+import type { DeliveryQueue } from './delivery-queue.js';
+import { MemoryQueue, StoredQueue } from './delivery-queue.js';
 import type { Delivery } from './message.js';
 import { isExpired } from './message.js';
 import type { DropReason } from './metrics.js';
+import type { Persistence } from './persistence.js';
 import type { Subscription } from './subscription.js';
 
 /** What a session needs from the connection it is attached to. */
@@ -46,6 +49,8 @@ export interface SessionEnvironment {
   readonly queueQos0Offline: boolean;
   /** Records a drop (counter, hook notification). */
   dropped(session: Session, delivery: Delivery, reason: DropReason): void;
+  /** Reports a store read that failed (logged; the queue stays stored). */
+  failed(session: Session, err: unknown): void;
 }
 
 /** Per client id state. */
@@ -62,9 +67,9 @@ export class Session {
   /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released [MQTT-4.3.3-9]. */
   readonly inboundQos2 = new Set<number>();
   /** Deliveries waiting for the inflight window or for the client to come back. */
-  private queue: Delivery[] = [];
-  private queueHead = 0;
-  private queuedBytesTotal = 0;
+  private queue: DeliveryQueue = new MemoryQueue();
+  /** Set for persistent sessions when the broker has a store: every change is written. */
+  persistence: Persistence | undefined;
   private nextPacketId = 1;
   /** Inflight entries marked awaitingResend. */
   private resendBacklog = 0;
@@ -86,12 +91,50 @@ export class Session {
 
   /** Number of queued deliveries. */
   get queuedCount(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.count;
   }
 
   /** Payload bytes queued. */
   get queuedBytes(): number {
-    return this.queuedBytesTotal;
+    return this.queue.bytes;
+  }
+
+  /**
+   * Makes the session persistent: its queue moves to the store (`count`/`bytes` describe
+   * what the store already holds for it, after a restart).
+   */
+  persistTo(persistence: Persistence, storedCount = 0, storedBytes = 0): void {
+    if (this.persistence) return;
+    this.persistence = persistence;
+    const held = this.queue.held();
+    this.queue = new StoredQueue(this.clientId, persistence, storedCount, storedBytes);
+    for (const delivery of held) this.queue.push(delivery);
+    for (const entry of this.inflight.values()) persistence.putInflight(this.clientId, entry);
+    for (const id of this.inboundQos2) persistence.addInboundQos2(this.clientId, id);
+  }
+
+  /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
+  adoptStore(persistence: Persistence, storedCount: number, storedBytes: number): void {
+    this.persistence = persistence;
+    this.queue = new StoredQueue(this.clientId, persistence, storedCount, storedBytes);
+  }
+
+  /** Records an inbound QoS 2 packet id until its PUBREL [MQTT-4.3.3-9]. */
+  addInboundQos2(packetId: number): void {
+    this.inboundQos2.add(packetId);
+    this.persistence?.addInboundQos2(this.clientId, packetId);
+  }
+
+  /** PUBREL released an inbound QoS 2 id; false when it was not known. */
+  releaseInboundQos2(packetId: number): boolean {
+    if (!this.inboundQos2.delete(packetId)) return false;
+    this.persistence?.deleteInboundQos2(this.clientId, packetId);
+    return true;
+  }
+
+  /** Restores an inflight entry read from the store (resent on the next attach). */
+  restoreInflight(entry: InflightEntry): void {
+    this.inflight.set(entry.packetId, entry);
   }
 
   /** Takes one delivery: sends it now, queues it, or drops it (counted). */
@@ -118,21 +161,20 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const size = delivery.message.payload.length;
     if (
-      this.queuedCount >= this.env.maxQueuedMessages ||
-      this.queuedBytesTotal + size > this.env.maxQueuedBytes
+      this.queue.count >= this.env.maxQueuedMessages ||
+      this.queue.bytes + size > this.env.maxQueuedBytes
     ) {
       this.env.dropped(this, delivery, 'queue-full');
       return;
     }
     this.queue.push(delivery);
-    this.queuedBytesTotal += size;
   }
 
   /** A PUBACK (QoS 1) or PUBCOMP (QoS 2) ended an exchange. Returns false for an unknown id. */
   complete(packetId: number, expected: 'publish' | 'pubrel'): boolean {
     const entry = this.inflight.get(packetId);
     if (!entry || entry.state !== expected) return false;
-    this.inflight.delete(packetId);
+    this.deleteInflight(packetId);
     if (this.output) this.resendWaiting(this.output);
     this.drain();
     return true;
@@ -144,12 +186,13 @@ export class Session {
     if (entry?.delivery.qos !== 2) return false;
     if (refused) {
       // [MQTT-4.3.3-4] (v5) a PUBREC with a failure reason ends the QoS 2 exchange.
-      this.inflight.delete(packetId);
+      this.deleteInflight(packetId);
       if (this.output) this.resendWaiting(this.output);
       this.drain();
       return true;
     }
     entry.state = 'pubrel';
+    this.persistence?.putInflight(this.clientId, entry);
     this.output?.sendPubrel(packetId);
     return true;
   }
@@ -174,6 +217,7 @@ export class Session {
   /** The connection went away; the session keeps its state. */
   detach(): void {
     this.output = undefined;
+    this.queue.detached();
   }
 
   /** Sends queued deliveries while the inflight window has room. */
@@ -181,8 +225,12 @@ export class Session {
     const out = this.output;
     if (!out) return;
     const now = this.env.now();
-    while (this.queueHead < this.queue.length && this.inflight.size < out.sendWindow) {
-      const delivery = this.shiftQueue();
+    while (this.queue.count > 0 && this.inflight.size < out.sendWindow) {
+      const delivery = this.queue.shift();
+      if (delivery === undefined) {
+        this.pageIn();
+        return;
+      }
       if (isExpired(delivery.message, now)) {
         this.env.dropped(this, delivery, 'expired'); // [MQTT-3.3.2-5]
         continue;
@@ -201,25 +249,22 @@ export class Session {
     const taken: Delivery[] = [];
     for (const [id, entry] of this.inflight) {
       if (entry.state === 'publish' && entry.delivery.shareFilter !== undefined) {
-        this.inflight.delete(id);
+        this.deleteInflight(id);
         taken.push(entry.delivery);
       }
     }
-    const kept: Delivery[] = [];
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const d = this.queue[i]!;
-      if (d.shareFilter !== undefined) taken.push(d);
-      else kept.push(d);
-    }
-    this.queue = kept;
-    this.queueHead = 0;
-    this.queuedBytesTotal = kept.reduce((n, d) => n + d.message.payload.length, 0);
+    for (const delivery of this.queue.takeShared()) taken.push(delivery);
     return taken;
   }
 
   /** Queued deliveries in order (for persistence and inspection). */
   queuedDeliveries(): Delivery[] {
-    return this.queue.slice(this.queueHead);
+    return this.queue.held();
+  }
+
+  /** Ends the session's persistence (the broker deletes its stored state). */
+  forget(): void {
+    this.persistence = undefined;
   }
 
   /** Resends entries awaiting resend, in order, while the inflight window has room. */
@@ -234,7 +279,7 @@ export class Session {
       active++;
       if (entry.state === 'pubrel') out.sendPubrel(entry.packetId);
       else if (!out.sendPublish(entry.delivery, entry.packetId, true)) {
-        this.inflight.delete(entry.packetId);
+        this.deleteInflight(entry.packetId);
         active--;
       }
     }
@@ -242,20 +287,26 @@ export class Session {
 
   private sendWithId(out: DeliveryOutput, delivery: Delivery, cache?: FanoutCache): void {
     const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, { packetId, delivery, state: 'publish' });
-    if (!out.sendPublish(delivery, packetId, false, cache)) this.inflight.delete(packetId);
+    const entry: InflightEntry = { packetId, delivery, state: 'publish' };
+    this.inflight.set(packetId, entry);
+    this.persistence?.putInflight(this.clientId, entry);
+    if (!out.sendPublish(delivery, packetId, false, cache)) this.deleteInflight(packetId);
   }
 
-  private shiftQueue(): Delivery {
-    const delivery = this.queue[this.queueHead]!;
-    this.queue[this.queueHead] = undefined as unknown as Delivery;
-    this.queueHead++;
-    this.queuedBytesTotal -= delivery.message.payload.length;
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    return delivery;
+  private deleteInflight(packetId: number): void {
+    if (this.inflight.delete(packetId)) this.persistence?.deleteInflight(this.clientId, packetId);
+  }
+
+  /** Reads the next stored page, then drains again. */
+  private pageIn(): void {
+    const loading = this.queue.page();
+    if (!loading) return;
+    loading.then(
+      (loaded) => {
+        if (loaded) this.drain();
+      },
+      (err: unknown) => this.env.failed(this, err),
+    );
   }
 
   /** A packet id not used by any inflight message [MQTT-2.2.1-3]. */

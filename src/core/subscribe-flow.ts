@@ -53,6 +53,7 @@ function finishSubscribe(
 ): void {
   const broker = conn.broker;
   const session = conn.session!;
+  const mark = broker.persistence?.mutations ?? 0;
   const reasonCodes: number[] = [];
   const retainedToSend: { subscription: Subscription; isNew: boolean }[] = [];
   packet.subscriptions.forEach((request, i) => {
@@ -75,11 +76,13 @@ function finishSubscribe(
     reasonCodes.push(qos); // [MQTT-3.9.3-?] granted QoS as the reason code
     retainedToSend.push({ subscription, isNew });
   });
-  // [MQTT-3.8.4-1] SUBACK with the same packet id, one code per filter [MQTT-3.8.4-5].
-  conn.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
-  for (const { subscription, isNew } of retainedToSend) {
-    broker.sendRetained(session, subscription, isNew);
-  }
+  // [MQTT-3.8.4-1] SUBACK with the same packet id, one code per filter [MQTT-3.8.4-5],
+  // once a persistent session's new subscriptions are durable; retained messages follow it.
+  conn.sendAck({ type: 'suback', packetId: packet.packetId, reasonCodes }, mark, () => {
+    for (const { subscription, isNew } of retainedToSend) {
+      broker.sendRetained(session, subscription, isNew);
+    }
+  });
   broker.hooks.notify('onSubscribed', conn.client, packet.subscriptions, reasonCodes);
 }
 
@@ -106,14 +109,18 @@ function makeSubscription(
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
+  const mark = broker.persistence?.mutations ?? 0;
   const reasonCodes = packet.filters.map((filter) =>
     broker.unsubscribe(session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
   );
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; 3.x carries no codes.
-  conn.send({
-    type: 'unsuback',
-    packetId: packet.packetId,
-    reasonCodes: conn.version === 5 ? reasonCodes : [],
-  });
+  conn.sendAck(
+    {
+      type: 'unsuback',
+      packetId: packet.packetId,
+      reasonCodes: conn.version === 5 ? reasonCodes : [],
+    },
+    mark,
+  );
   broker.hooks.notify('onUnsubscribed', conn.client, packet.filters);
 }

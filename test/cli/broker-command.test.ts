@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectClient } from '../helpers/broker.js';
 
@@ -40,7 +43,16 @@ async function startCli(args: string[]): Promise<{ child: ChildProcess; output: 
 describe('pipit broker', () => {
   it('prints where it listens, and on SIGTERM sends v5 clients DISCONNECT 0x8B and exits 0', async () => {
     const port = await freePort();
-    const { child, output } = await startCli(['--port', String(port), '--host', '127.0.0.1']);
+    const dataDir = mkdtempSync(join(tmpdir(), 'pipit-cli-'));
+    const { child, output } = await startCli([
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.match(output(), /"store":"sqlite"/);
     assert.match(output(), new RegExp(`mqtt://127\\.0\\.0\\.1:${port}`));
     const client = await connectClient(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
     const disconnect = new Promise<number | undefined>((resolve) =>

@@ -1,0 +1,185 @@
+/**
+ * A session's queue of deliveries waiting for the inflight window or for the client to
+ * come back. Two kinds: in memory (sessions that end with their connection) and in the
+ * store (persistent sessions: only a page is held in memory while the client is connected,
+ * so a million queued messages do not need a million messages of heap).
+ */
+import type { Delivery } from './message.js';
+import type { Persistence } from './persistence.js';
+
+/** The queue a session drains. */
+export interface DeliveryQueue {
+  /** Deliveries queued (in memory and in the store). */
+  readonly count: number;
+  /** Payload bytes queued. */
+  readonly bytes: number;
+  /** Appends a delivery (the caller checked the limits). */
+  push(delivery: Delivery): void;
+  /** The next delivery held in memory, or undefined (then `count > 0` means: page in first). */
+  shift(): Delivery | undefined;
+  /** Loads the next page from the store; resolves false when there was nothing to load. */
+  page(): Promise<boolean> | undefined;
+  /** Removes and returns the queued deliveries that came through shared subscriptions. */
+  takeShared(): Delivery[];
+  /** Frees memory held for a connection that went away (stored entries stay stored). */
+  detached(): void;
+  /** Deliveries held in memory, in order (inspection and tests). */
+  held(): Delivery[];
+}
+
+/** The in-memory queue. */
+export class MemoryQueue implements DeliveryQueue {
+  private items: Delivery[] = [];
+  private head = 0;
+  bytes = 0;
+
+  get count(): number {
+    return this.items.length - this.head;
+  }
+
+  push(delivery: Delivery): void {
+    this.items.push(delivery);
+    this.bytes += delivery.message.payload.length;
+  }
+
+  shift(): Delivery | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const delivery = this.items[this.head]!;
+    this.items[this.head] = undefined as unknown as Delivery;
+    this.head++;
+    this.bytes -= delivery.message.payload.length;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return delivery;
+  }
+
+  page(): undefined {
+    return undefined;
+  }
+
+  takeShared(): Delivery[] {
+    const taken: Delivery[] = [];
+    const kept: Delivery[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const d = this.items[i]!;
+      (d.shareFilter !== undefined ? taken : kept).push(d);
+    }
+    this.items = kept;
+    this.head = 0;
+    this.bytes = kept.reduce((n, d) => n + d.message.payload.length, 0);
+    return taken;
+  }
+
+  detached(): void {}
+
+  held(): Delivery[] {
+    return this.items.slice(this.head);
+  }
+}
+
+/** How many stored deliveries are read into memory at a time. */
+const PAGE_SIZE = 256;
+
+/** A queue kept in the store; a page of it is held in memory while draining. */
+export class StoredQueue implements DeliveryQueue {
+  count: number;
+  bytes: number;
+  /** Paged-in entries, in order. */
+  private buffer: { seq: number; delivery: Delivery }[] = [];
+  private bufferHead = 0;
+  /** Highest seq read into memory (or dequeued): the next page starts after it. */
+  private readSeq = 0;
+  /** True when everything stored is also in `buffer` (new entries are then appended to it). */
+  private tailInMemory = false;
+  private loading: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly clientId: string,
+    private readonly persistence: Persistence,
+    count = 0,
+    bytes = 0,
+  ) {
+    this.count = count;
+    this.bytes = bytes;
+    this.tailInMemory = count === 0;
+  }
+
+  push(delivery: Delivery): void {
+    const seq = this.persistence.enqueue(this.clientId, delivery);
+    this.count++;
+    this.bytes += delivery.message.payload.length;
+    if (this.tailInMemory) {
+      this.buffer.push({ seq, delivery });
+      this.readSeq = seq;
+    }
+  }
+
+  shift(): Delivery | undefined {
+    if (this.bufferHead >= this.buffer.length) return undefined;
+    const entry = this.buffer[this.bufferHead]!;
+    this.buffer[this.bufferHead] = undefined as unknown as { seq: number; delivery: Delivery };
+    this.bufferHead++;
+    if (this.bufferHead === this.buffer.length) {
+      this.buffer = [];
+      this.bufferHead = 0;
+    }
+    this.persistence.dequeue(this.clientId, entry.seq);
+    this.count--;
+    this.bytes -= entry.delivery.message.payload.length;
+    return entry.delivery;
+  }
+
+  page(): Promise<boolean> | undefined {
+    if (this.count === 0 || this.bufferHead < this.buffer.length) return undefined;
+    this.loading ??= this.load().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  takeShared(): Delivery[] {
+    // Stored entries are not redistributed: only the page in memory is looked at.
+    const taken: Delivery[] = [];
+    const kept: { seq: number; delivery: Delivery }[] = [];
+    for (let i = this.bufferHead; i < this.buffer.length; i++) {
+      const entry = this.buffer[i]!;
+      if (entry.delivery.shareFilter !== undefined) {
+        taken.push(entry.delivery);
+        this.persistence.dequeue(this.clientId, entry.seq);
+        this.count--;
+        this.bytes -= entry.delivery.message.payload.length;
+      } else {
+        kept.push(entry);
+      }
+    }
+    this.buffer = kept;
+    this.bufferHead = 0;
+    return taken;
+  }
+
+  detached(): void {
+    // The page stays in the store; the next connection reads it again from the first
+    // entry not yet dequeued.
+    const first = this.buffer[this.bufferHead];
+    if (first) this.readSeq = first.seq - 1;
+    this.buffer = [];
+    this.bufferHead = 0;
+    this.tailInMemory = this.count === 0;
+  }
+
+  held(): Delivery[] {
+    return this.buffer.slice(this.bufferHead).map((e) => e.delivery);
+  }
+
+  private async load(): Promise<boolean> {
+    const entries = await this.persistence.readQueue(this.clientId, this.readSeq, PAGE_SIZE);
+    for (const entry of entries) this.buffer.push(entry);
+    if (entries.length > 0) this.readSeq = entries[entries.length - 1]!.seq;
+    // Entries pushed while the page was read are stored but not in memory: only when the
+    // counts agree is everything in memory, so that new entries may be appended directly.
+    this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
+    return entries.length > 0;
+  }
+}

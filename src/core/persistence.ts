@@ -1,0 +1,201 @@
+/**
+ * Persistence: the core's side of the storage port. It converts deliveries and messages to
+ * their stored form, writes each message once, counts mutations (so a handler can tell
+ * whether its work must be committed before it acknowledges), and reads pages back.
+ */
+import type {
+  BrokerStore,
+  StoredDelivery,
+  StoredMessage,
+  StoredSubscription,
+  StoredWill,
+} from '../ports/index.js';
+import type { Delivery, Message } from './message.js';
+import { restoreMessage } from './message.js';
+import type { InflightEntry } from './session.js';
+import type { Subscription } from './subscription.js';
+
+/** The store as the core uses it. */
+export class Persistence {
+  /** Increases with every mutation; compare before/after a step to know if it wrote. */
+  mutations = 0;
+  private commitQueued = false;
+
+  constructor(
+    readonly store: BrokerStore,
+    private readonly onBackgroundError: (err: unknown) => void,
+  ) {}
+
+  /** True while the store cannot write (disk full): new QoS 1/2 work is refused. */
+  get full(): boolean {
+    return this.store.full;
+  }
+
+  /** Commits every mutation so far (group commit in the store). */
+  commit(): Promise<void> {
+    return this.store.commit();
+  }
+
+  putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
+    this.touch();
+    this.store.putSession(clientId, expiryInterval, expiresAt);
+  }
+
+  deleteSession(clientId: string): void {
+    this.touch();
+    this.store.deleteSession(clientId);
+  }
+
+  putSubscription(clientId: string, subscription: Subscription): void {
+    this.touch();
+    const stored: StoredSubscription = {
+      filter: subscription.filter,
+      qos: subscription.qos,
+      noLocal: subscription.noLocal,
+      retainAsPublished: subscription.retainAsPublished,
+      retainHandling: subscription.retainHandling,
+      subscriptionId: subscription.subscriptionId,
+    };
+    this.store.putSubscription(clientId, stored);
+  }
+
+  deleteSubscription(clientId: string, filter: string): void {
+    this.touch();
+    this.store.deleteSubscription(clientId, filter);
+  }
+
+  enqueue(clientId: string, delivery: Delivery): number {
+    this.touch();
+    this.writeMessage(delivery.message);
+    return this.store.enqueue(clientId, toStoredDelivery(delivery));
+  }
+
+  dequeue(clientId: string, seq: number): void {
+    this.touch();
+    this.store.dequeue(clientId, seq);
+  }
+
+  /** A page of a stored queue, as deliveries. */
+  async readQueue(
+    clientId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; delivery: Delivery }[]> {
+    const { entries, messages } = await this.store.readQueue(clientId, afterSeq, limit);
+    const restored = new Map<number, Message>();
+    const out: { seq: number; delivery: Delivery }[] = [];
+    for (const entry of entries) {
+      const stored = messages.get(entry.delivery.messageId);
+      if (!stored) continue; // referenced message missing: nothing to deliver
+      let message = restored.get(stored.id);
+      if (!message) {
+        message = restoreMessage(stored);
+        restored.set(stored.id, message);
+      }
+      out.push({ seq: entry.seq, delivery: fromStoredDelivery(entry.delivery, message) });
+    }
+    return out;
+  }
+
+  putInflight(clientId: string, entry: InflightEntry): void {
+    this.touch();
+    this.writeMessage(entry.delivery.message);
+    this.store.putInflight(clientId, {
+      packetId: entry.packetId,
+      state: entry.state,
+      delivery: toStoredDelivery(entry.delivery),
+    });
+  }
+
+  deleteInflight(clientId: string, packetId: number): void {
+    this.touch();
+    this.store.deleteInflight(clientId, packetId);
+  }
+
+  addInboundQos2(clientId: string, packetId: number): void {
+    this.touch();
+    this.store.addInboundQos2(clientId, packetId);
+  }
+
+  deleteInboundQos2(clientId: string, packetId: number): void {
+    this.touch();
+    this.store.deleteInboundQos2(clientId, packetId);
+  }
+
+  putWill(clientId: string, will: StoredWill): void {
+    this.touch();
+    this.store.putWill(clientId, will);
+  }
+
+  deleteWill(clientId: string): void {
+    this.touch();
+    this.store.deleteWill(clientId);
+  }
+
+  putRetained(message: Message): void {
+    this.touch();
+    this.store.putRetained(toStoredMessage(message));
+  }
+
+  deleteRetained(topic: string): void {
+    this.touch();
+    this.store.deleteRetained(topic);
+  }
+
+  /**
+   * Counts a mutation and makes sure a commit follows even if no handler waits for one
+   * (e.g. a PUBACK from a subscriber deleting its inflight entry).
+   */
+  private touch(): void {
+    this.mutations++;
+    if (this.commitQueued) return;
+    this.commitQueued = true;
+    queueMicrotask(() => {
+      this.commitQueued = false;
+      this.store.commit().catch((err: unknown) => this.onBackgroundError(err));
+    });
+  }
+
+  /**
+   * Writes the message before an entry that references it. Always written (an idempotent
+   * insert): the store may have collected an earlier copy once its last reference went.
+   */
+  private writeMessage(message: Message): void {
+    this.store.putMessage(toStoredMessage(message));
+  }
+}
+
+/** The stored form of a message. */
+export function toStoredMessage(message: Message): StoredMessage {
+  return {
+    id: message.id,
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    retain: message.retain,
+    properties: message.properties,
+    expiresAt: message.expiresAt,
+    origin: message.origin,
+  };
+}
+
+function toStoredDelivery(delivery: Delivery): StoredDelivery {
+  return {
+    messageId: delivery.message.id,
+    qos: delivery.qos,
+    retain: delivery.retain,
+    subscriptionIds: delivery.subscriptionIds as number[] | undefined,
+    shareFilter: delivery.shareFilter,
+  };
+}
+
+/** A delivery from its stored form and its (restored) message. */
+export function fromStoredDelivery(stored: StoredDelivery, message: Message): Delivery {
+  return {
+    message,
+    qos: stored.qos,
+    retain: stored.retain,
+    subscriptionIds: stored.subscriptionIds,
+    shareFilter: stored.shareFilter,
+  };
+}
