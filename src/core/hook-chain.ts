@@ -61,11 +61,32 @@ export class HookChain {
     return { result: 'deny' };
   }
 
-  /** Allow when no hook authorizes publishes; else first non-defer wins, all-defer denies. */
-  async authorizePublish(client: ClientInfo, publish: PublishRequest): Promise<boolean> {
-    for (const hook of this.hooks) {
+  /**
+   * Allow when no hook authorizes publishes; else first non-defer wins, all-defer denies.
+   * Synchronous while every hook answers synchronously, so the publish path awaits nothing
+   * unless a hook really is asynchronous.
+   */
+  authorizePublish(client: ClientInfo, publish: PublishRequest): boolean | Promise<boolean> {
+    return this.authorizePublishFrom(0, client, publish);
+  }
+
+  private authorizePublishFrom(
+    start: number,
+    client: ClientInfo,
+    publish: PublishRequest,
+  ): boolean | Promise<boolean> {
+    const hooks = this.hooks;
+    for (let i = start; i < hooks.length; i++) {
+      const hook = hooks[i]!;
       if (!hook.authorizePublish) continue;
-      const answer = await hook.authorizePublish(client, publish);
+      const answer = hook.authorizePublish(client, publish);
+      if (isPromise(answer)) {
+        return answer.then((settled) =>
+          settled === 'defer'
+            ? this.authorizePublishFrom(i + 1, client, publish)
+            : settled === 'allow',
+        );
+      }
       if (answer !== 'defer') return answer === 'allow';
     }
     return !this.hasAuthorizePublish;
@@ -87,15 +108,31 @@ export class HookChain {
     return this.hasAuthorizeSubscribe ? undefined : subscription.qos;
   }
 
-  /** Runs the onPublish transforms in order; null means dropped. */
-  async transformPublish(
+  /** Runs the onPublish transforms in order; null means dropped. Synchronous when they all are. */
+  transformPublish(
     client: ClientInfo | undefined,
     message: Message,
-  ): Promise<Message | null> {
+  ): Message | null | Promise<Message | null> {
+    return this.transformPublishFrom(0, client, message);
+  }
+
+  private transformPublishFrom(
+    start: number,
+    client: ClientInfo | undefined,
+    message: Message,
+  ): Message | null | Promise<Message | null> {
+    const hooks = this.hooks;
     let current: Message | null = message;
-    for (const hook of this.hooks) {
-      if (!hook.onPublish || current === null) continue;
-      current = await hook.onPublish(client, current);
+    for (let i = start; i < hooks.length && current !== null; i++) {
+      const hook = hooks[i]!;
+      if (!hook.onPublish) continue;
+      const result: Message | null | Promise<Message | null> = hook.onPublish(client, current);
+      if (isPromise(result)) {
+        return result.then((next) =>
+          next === null ? null : this.transformPublishFrom(i + 1, client, next),
+        );
+      }
+      current = result;
     }
     return current;
   }
@@ -129,4 +166,8 @@ export class HookChain {
       }
     }
   }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

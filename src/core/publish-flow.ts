@@ -90,42 +90,95 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
   );
 }
 
-async function publishWithHooks(
+/**
+ * The publish path when authorization or transform hooks are installed. It stays
+ * synchronous while the hooks answer synchronously; only a hook that returns a promise
+ * makes the connection wait (and pause reading) for it.
+ */
+function publishWithHooks(
   conn: Connection,
   packet: PublishPacket,
   message: Message,
-): Promise<void> {
+): void | Promise<void> {
+  const allowed = conn.broker.hooks.authorizePublish(conn.client, {
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    retain: message.retain,
+    properties: packet.properties,
+  });
+  if (typeof allowed === 'boolean') return afterAuthorization(conn, packet, message, allowed);
+  return whilePending(
+    conn,
+    packet,
+    allowed.then((settled) =>
+      conn.closed ? undefined : afterAuthorization(conn, packet, message, settled),
+    ),
+  );
+}
+
+function afterAuthorization(
+  conn: Connection,
+  packet: PublishPacket,
+  message: Message,
+  allowed: boolean,
+): void | Promise<void> {
   const broker = conn.broker;
+  if (!allowed) {
+    broker.logger.info(
+      { clientId: conn.client.clientId, topic: message.topic },
+      'publish not authorized',
+    );
+    // [MQTT-3.3.5-2] a 3.x client gets a normal acknowledgement; MQTT 5 gets 0x87.
+    acknowledge(conn, packet, ReasonCode.NotAuthorized, storeMark(conn));
+    return;
+  }
+  const transformed = broker.hooks.hasPublishTransform
+    ? broker.hooks.transformPublish(conn.client, message)
+    : message;
+  if (
+    transformed === null ||
+    typeof (transformed as Partial<Promise<unknown>>).then !== 'function'
+  ) {
+    finishPublish(conn, packet, message, transformed as Message | null);
+    return;
+  }
+  return whilePending(
+    conn,
+    packet,
+    (transformed as Promise<Message | null>).then((settled) => {
+      if (!conn.closed) finishPublish(conn, packet, message, settled);
+    }),
+  );
+}
+
+function finishPublish(
+  conn: Connection,
+  packet: PublishPacket,
+  original: Message,
+  message: Message | null,
+): void {
+  const broker = conn.broker;
+  if (message === null) {
+    broker.recordDrop(conn.client.clientId, original, 'hook');
+    acknowledge(conn, packet, ReasonCode.Success, storeMark(conn));
+    return;
+  }
+  const mark = storeMark(conn);
+  const matched = broker.publish(message, conn.client);
+  const code = matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers;
+  acknowledge(conn, packet, code, mark);
+}
+
+/** Counts a QoS 1 publish as unacknowledged (Receive Maximum) while a hook works on it. */
+async function whilePending(
+  conn: Connection,
+  packet: PublishPacket,
+  work: Promise<void>,
+): Promise<void> {
   if (packet.qos === 1) conn.inboundQos1Pending++;
   try {
-    const allowed = await broker.hooks.authorizePublish(conn.client, {
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      properties: packet.properties,
-    });
-    if (conn.closed) return;
-    if (!allowed) {
-      broker.logger.info(
-        { clientId: conn.client.clientId, topic: message.topic },
-        'publish not authorized',
-      );
-      // [MQTT-3.3.5-2] a 3.x client gets a normal acknowledgement; MQTT 5 gets 0x87.
-      acknowledge(conn, packet, ReasonCode.NotAuthorized, storeMark(conn));
-      return;
-    }
-    const transformed = await broker.hooks.transformPublish(conn.client, message);
-    if (conn.closed) return;
-    if (transformed === null) {
-      broker.recordDrop(conn.client.clientId, message, 'hook');
-      acknowledge(conn, packet, ReasonCode.Success, storeMark(conn));
-      return;
-    }
-    const mark = storeMark(conn);
-    const matched = broker.publish(transformed, conn.client);
-    const code = matched > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers;
-    acknowledge(conn, packet, code, mark);
+    await work;
   } finally {
     if (packet.qos === 1) conn.inboundQos1Pending--;
   }
