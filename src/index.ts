@@ -2,7 +2,14 @@
  * Pipit's public API for embedding:
  * `import { createBroker } from 'pipit'`.
  */
-export type { BrokerEvents, BrokerOptions, ListenOptions } from './broker.js';
+export type {
+  BrokerEvents,
+  BrokerOptions,
+  ListenerOptions,
+  ListenOptions,
+  PersistenceOptions,
+  TlsOptions,
+} from './broker.js';
 export { Broker, createBroker } from './broker.js';
 export type {
   AuthenticateRequest,
@@ -18,7 +25,7 @@ export type {
   Verdict,
 } from './core/index.js';
 export { DEFAULT_CORE_OPTIONS } from './core/index.js';
-export type { Clock, Logger } from './ports/index.js';
+export type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 export type {
   Packet,
   Properties,
@@ -27,4 +34,5 @@ export type {
   SubscriptionRequest,
 } from './protocol/index.js';
 export { MqttError, ReasonCode } from './protocol/index.js';
+export { MemoryStore, SqliteStore } from './storage/index.js';
 export type { ListenerAddress } from './transport/listener.js';
