@@ -83,7 +83,7 @@ function closed(client: MqttClient): Promise<void> {
 
 const v4: IClientOptions = { protocolVersion: 4 };
 
-describe('integration v3.1.1: connect', () => {
+describe('integration v3.1.1: connect', { timeout: 60_000 }, () => {
   let b: TestBroker;
   before(async () => {
     b = await startBroker();
