@@ -12,6 +12,7 @@ import { Connection } from './connection.js';
 import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
 import { HookChain } from './hook-chain.js';
 import type { ClientInfo, Hook } from './hooks.js';
+import { withLongTimers } from './long-timer.js';
 import type { Message } from './message.js';
 import { createMessage } from './message.js';
 import type { CoreMetrics, DropReason } from './metrics.js';
@@ -67,7 +68,8 @@ export class BrokerCore {
 
   constructor(deps: BrokerCoreDeps = {}) {
     this.options = resolveCoreOptions(deps.options);
-    this.clock = deps.clock ?? systemClock;
+    // Session expiry and will delay may exceed a Node timer's range [MQTT-3.1.2-23].
+    this.clock = withLongTimers(deps.clock ?? systemClock);
     this.logger = deps.logger ?? silentLogger;
     this.hooks = new HookChain(this.logger);
     this.persistence = deps.store
