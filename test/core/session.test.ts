@@ -120,6 +120,16 @@ describe('core: sessions', () => {
     assert.equal(connect(core, 5, 's', false, 10).present, false);
   });
 
+  it('[MQTT-3.1.2-23] a session expiry beyond a Node timer range (30 days) is honoured', () => {
+    const { core, clock } = createTestCore();
+    const days30 = 30 * 24 * 3600;
+    connect(core, 5, 's', false, days30).client.connection.transportClosed();
+    clock.advance(days30 * 1000 - 1);
+    assert.equal(core.sessions.has('s'), true);
+    clock.advance(1);
+    assert.equal(core.sessions.has('s'), false);
+  });
+
   it('the expiry timer stops while the session is connected again', () => {
     const { core, clock } = createTestCore();
     connect(core, 5, 's', false, 10).client.connection.transportClosed();
