@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { median, ratio, replaceSection } from '../../bench/harness/summary.js';
+import { MATRIX } from '../../bench/harness/matrix.js';
+import type { Sample } from '../../bench/harness/runner.js';
+import {
+  median,
+  ratio,
+  renderSection,
+  replaceSection,
+  summarize,
+} from '../../bench/harness/summary.js';
 import { LatencyHistogram } from '../../src/bench/histogram.js';
 import { resolveOptions } from '../../src/bench/options.js';
 import { PAYLOAD_HEADER_SIZE, readHeader, writeHeader } from '../../src/bench/payload.js';
@@ -193,5 +201,43 @@ describe('comparison summary', () => {
       '## Broker comparison\n\nnew\n',
     );
     assert.equal(appended, '# Results\n\n## Codec\n\nx\n\n## Broker comparison\n\nnew\n');
+  });
+
+  test('summaries take medians over ok rounds and the section shows Pipit ratios', () => {
+    const sample = (broker: Sample['broker'], round: number, delivered: number): Sample => ({
+      scenario: 'fanin-q0',
+      broker,
+      round,
+      brokerCpuUsPerMsg: 2,
+      peakRssMiB: 50,
+      result: {
+        deliveredPerSec: delivered,
+        sentPerSec: delivered,
+        latency: { count: 1, p50: 1, p90: 1, p99: 2, max: 3, mean: 1 },
+        cpu: { userMs: 1, systemMs: 1, percent: 10 },
+        lost: 0,
+        duplicated: 1,
+        outOfOrder: 0,
+      } as Sample['result'],
+    });
+    const pipit = summarize('fanin-q0', 'pipit', [
+      sample('pipit', 1, 300),
+      sample('pipit', 2, 100),
+      sample('pipit', 3, 200),
+      { scenario: 'fanin-q0', broker: 'pipit', round: 4, error: 'boom' },
+    ]);
+    assert.equal(pipit.deliveredPerSec, 200);
+    assert.equal(pipit.runs, 3);
+    assert.equal(pipit.failures, 1);
+    assert.equal(pipit.duplicated, 3, 'counts are summed, not medians');
+    const mosquitto = summarize('fanin-q0', 'mosquitto', [sample('mosquitto', 1, 100)]);
+    const info = { date: 'd', machine: 'm', software: 's', settings: 'x.', command: 'c' };
+    const fanin = MATRIX.filter((s) => s.id === 'fanin-q0');
+    const text = renderSection(info, fanin, [pipit, mosquitto]);
+    assert.match(text, /^## Broker comparison\n/);
+    assert.match(
+      text,
+      /\| fan-in 10→1, QoS 0 \| delivered msg\/s \(higher is better\) \| 2\.00× \| n\/a \|/,
+    );
   });
 });
