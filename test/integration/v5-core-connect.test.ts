@@ -236,7 +236,10 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     dying.client.stream.destroy();
     const [msg] = await got;
     assert.equal(msg?.payload.toString(), 'late');
-    assert.equal(msg?.packet.properties?.willDelayInterval, undefined);
+    assert.equal(
+      (msg?.packet.properties as Record<string, unknown> | undefined)?.willDelayInterval,
+      undefined,
+    );
     await endClient(watcher);
     await endClient(dying.client, true);
   });
