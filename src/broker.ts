@@ -50,11 +50,25 @@ export type PersistenceOptions =
  * wss 8081. `host` defaults to 127.0.0.1 (localhost only, a secure default). `name` is the
  * listener name hooks and logs see (default 'tcp', 'tls', 'ws' or 'wss').
  */
-export type ListenerOptions =
-  | { type?: 'mqtt'; port?: number; host?: string; name?: string }
-  | { type: 'mqtts'; port?: number; host?: string; name?: string; tls: TlsOptions }
-  | { type: 'ws'; port?: number; host?: string; name?: string; path?: string /* default '/mqtt' */ }
-  | { type: 'wss'; port?: number; host?: string; name?: string; path?: string; tls: TlsOptions };
+export type ListenerOptions = ListenerCommon &
+  (
+    | { type?: 'mqtt' }
+    | { type: 'mqtts'; tls: TlsOptions }
+    | { type: 'ws'; path?: string /* default '/mqtt' */ }
+    | { type: 'wss'; path?: string; tls: TlsOptions }
+  );
+
+/** What every listener type takes. */
+export interface ListenerCommon {
+  port?: number;
+  host?: string;
+  name?: string;
+  /**
+   * Open sockets on this listener; a socket over it is closed at once, before anything is
+   * read (as for the broker-wide `maxConnections`). Default: no cap of its own.
+   */
+  maxConnections?: number;
+}
 
 /** @deprecated The TCP case of {@link ListenerOptions}, kept for existing callers. */
 export type ListenOptions = ListenerOptions;
@@ -64,7 +78,7 @@ const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081 } as const;
 
 /** Starts the transport a listener option asks for. */
 function startListener(core: BrokerCore, options: ListenerOptions): Promise<Listener> {
-  const common = { host: options.host, name: options.name };
+  const common = { host: options.host, name: options.name, maxConnections: options.maxConnections };
   switch (options.type) {
     case undefined:
     case 'mqtt':

@@ -80,6 +80,7 @@ const listenerSchema = z.strictObject({
     .optional(),
   tls: tlsSchema.optional(),
   auth: listenerAuthSchema.optional(),
+  maxConnections: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap of its own)').optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -99,6 +100,15 @@ const limitsSchema = z.strictObject({
     .optional(),
   maxRetainedMessages: int(0, 100_000_000).optional(),
   maxSubscriptionsPerClient: int(1, 10_000_000).optional(),
+  maxRetainedBytes: size(0, UNBOUNDED).optional(),
+  maxConnections: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
+  maxTopicLength: int(1, 65535).optional(),
+  maxTopicLevels: int(1, 65535).optional(),
+  maxPublishRate: z
+    .number({ error: 'expected a number of messages per second ≥ 0 (0 = no limit)' })
+    .min(0, { error: 'expected a number of messages per second ≥ 0 (0 = no limit)' })
+    .max(1_000_000, { error: 'expected a number of messages per second ≥ 0, at most 1000000' })
+    .optional(),
 });
 
 const mqttSchema = z.strictObject({

@@ -42,6 +42,8 @@ export interface ListenerSpec {
   name: string;
   path?: string;
   tls?: ListenerTls;
+  /** The listener's own connection cap (absent: only limits.maxConnections applies). */
+  maxConnections?: number;
 }
 
 /** A listener's effective auth settings. */
@@ -103,6 +105,11 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
       l.connectTimeout === undefined ? undefined : Math.round(l.connectTimeout * 1000),
     maxRetainedMessages: l.maxRetainedMessages,
     maxSubscriptionsPerClient: l.maxSubscriptionsPerClient,
+    maxRetainedBytes: l.maxRetainedBytes,
+    maxConnections: l.maxConnections,
+    maxTopicLength: l.maxTopicLength,
+    maxTopicLevels: l.maxTopicLevels,
+    maxPublishRate: l.maxPublishRate,
     maximumQoS: m.maximumQoS,
     retainAvailable: m.retainAvailable,
     queueQos0Offline: m.queueQos0Offline,
@@ -133,6 +140,7 @@ function listenerSpec(entry: ListenerConfig, baseDir: string): ListenerSpec {
     name: entry.name ?? defaultListenerName(entry),
   };
   if (type === 'ws' || type === 'wss') spec.path = entry.path ?? DEFAULT_WS_PATH;
+  if (entry.maxConnections !== undefined) spec.maxConnections = entry.maxConnections;
   const tls = entry.tls;
   if (tls?.cert !== undefined && tls.key !== undefined) {
     const { cert, key, ca, ...rest } = tls;
@@ -201,11 +209,12 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
 
 /** The argument of `broker.listen()` for a planned listener. */
 export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
-  const { type, port, host, name, path, tls } = spec;
-  if (type === 'mqtt') return { type, port, host, name };
-  if (type === 'ws') return { type, port, host, name, path };
+  const { type, port, host, name, path, tls, maxConnections } = spec;
+  const common = { port, host, name, ...(maxConnections === undefined ? {} : { maxConnections }) };
+  if (type === 'mqtt') return { type, ...common };
+  if (type === 'ws') return { type, ...common, path };
   if (tls === undefined) throw new Error(`listener ${name}: a ${type} listener needs tls`);
-  return type === 'mqtts' ? { type, port, host, name, tls } : { type, port, host, name, path, tls };
+  return type === 'mqtts' ? { type, ...common, tls } : { type, ...common, path, tls };
 }
 
 /** Applies defaults and overrides to a validated configuration. */

@@ -12,6 +12,7 @@ import { Connection } from './connection.js';
 import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
 import { HookChain } from './hook-chain.js';
 import type { ClientInfo, Hook } from './hooks.js';
+import { ConnectionAdmission, RefusalLog } from './limits.js';
 import { withLongTimers } from './long-timer.js';
 import type { Message } from './message.js';
 import { createMessage } from './message.js';
@@ -57,6 +58,10 @@ export class BrokerCore {
   readonly retained: RetainedMessages;
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
+  /** Counts and logs every limit refusal (throttled). */
+  readonly refusals: RefusalLog;
+  /** The global connection cap transports ask before serving a socket. */
+  readonly admission: ConnectionAdmission;
   private readonly expiryTimers = new Map<Session, TimerHandle>();
   readonly wills: WillScheduler;
   /** The store, when the broker persists its state. */
@@ -75,7 +80,13 @@ export class BrokerCore {
     this.persistence = deps.store
       ? new Persistence(deps.store, (err) => this.logger.error({ err }, 'store commit failed'))
       : undefined;
-    this.retained = new RetainedMessages(this.options.maxRetainedMessages, this.persistence);
+    this.refusals = new RefusalLog(this.metrics, this.logger, this.clock);
+    this.admission = new ConnectionAdmission(this.options.maxConnections, this.refusals);
+    this.retained = new RetainedMessages(
+      this.options.maxRetainedMessages,
+      this.persistence,
+      this.options.maxRetainedBytes,
+    );
     this.wills = new WillScheduler(
       this.clock,
       (will, client) => this.publishWill(will, client),
@@ -259,8 +270,9 @@ export class BrokerCore {
 
   /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
   publish(message: Message, client?: ClientInfo): number {
-    if (message.retain && !this.retained.set(message)) {
-      this.recordDrop(client?.clientId ?? '', message, 'retained-limit');
+    if (message.retain) {
+      const stored = this.retained.set(message);
+      if (stored !== true) this.refuseRetained(client?.clientId ?? '', message, stored);
     }
     const delivered = this.router.route(message);
     if (this.hooks.hasPublishedNotification) this.hooks.notify('onPublished', client, message);
@@ -323,6 +335,21 @@ export class BrokerCore {
           subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId],
         shareFilter: undefined,
       });
+    }
+  }
+
+  private refuseRetained(
+    clientId: string,
+    message: Message,
+    reason: 'retained-limit' | 'retained-bytes',
+  ): void {
+    this.recordDrop(clientId, message, reason);
+    if (reason === 'retained-bytes') {
+      this.refusals.note(
+        'retained-bytes',
+        { clientId, topic: message.topic, maxRetainedBytes: this.options.maxRetainedBytes },
+        'retained message refused: maxRetainedBytes reached',
+      );
     }
   }
 

@@ -6,6 +6,7 @@ import type { ConnackPacket, ConnectPacket, Properties } from '../protocol/index
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { authenticate } from './auth-flow.js';
 import type { Connection } from './connection.js';
+import { refuseTopic } from './limits.js';
 
 /** Handles the first CONNECT of a connection. */
 export function handleConnect(conn: Connection, packet: ConnectPacket): void | Promise<void> {
@@ -40,6 +41,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
         'MQTT-3.2.2-13',
       );
     }
+    const tooBig = refuseTopic(conn.broker.refusals, options, packet.will.topic, {
+      clientId,
+      what: 'will',
+    });
+    // CONNACK 0x90 Topic Name invalid (v3: the mapping's 0x03 Server unavailable).
+    if (tooBig) throw new MqttError(ReasonCode.TopicNameInvalid, `will topic ${tooBig}`);
   }
   let serverKeepAlive: number | undefined;
   conn.keepAlive = packet.keepAlive;

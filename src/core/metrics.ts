@@ -11,7 +11,28 @@ export type DropReason =
   | 'packet-too-large'
   | 'offline-qos0'
   | 'retained-limit'
+  /** Not retained: `maxRetainedBytes` would be exceeded. */
+  | 'retained-bytes'
+  /** QoS 0 publish over the publisher's `maxPublishRate`. */
+  | 'rate-limited'
   | 'hook';
+
+/** Which limit refused something (see limits.ts and rate-limit.ts). */
+export type RefusalKind =
+  /** A socket closed at once: `maxConnections` (all listeners) reached. */
+  | 'connections'
+  /** A socket closed at once: the listener's own `maxConnections` reached. */
+  | 'listener-connections'
+  /** A topic name, will topic or filter longer than `maxTopicLength` bytes. */
+  | 'topic-length'
+  /** A topic name, will topic or filter with more than `maxTopicLevels` levels. */
+  | 'topic-levels'
+  /** A retained message refused by `maxRetainedBytes`. */
+  | 'retained-bytes'
+  /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
+  | 'publish-rate'
+  /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
+  | 'publish-throttled';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -26,6 +47,8 @@ export interface CoreMetrics {
   messagesSent: number;
   /** Drops by reason; every message the broker declines to deliver is counted here. */
   dropped: Record<DropReason, number>;
+  /** Limit hits by kind; each is also logged (throttled). */
+  refused: Record<RefusalKind, number>;
   protocolErrors: number;
 }
 
@@ -48,7 +71,18 @@ export function createCoreMetrics(): CoreMetrics {
       'packet-too-large': 0,
       'offline-qos0': 0,
       'retained-limit': 0,
+      'retained-bytes': 0,
+      'rate-limited': 0,
       hook: 0,
+    },
+    refused: {
+      connections: 0,
+      'listener-connections': 0,
+      'topic-length': 0,
+      'topic-levels': 0,
+      'retained-bytes': 0,
+      'publish-rate': 0,
+      'publish-throttled': 0,
     },
     protocolErrors: 0,
   };

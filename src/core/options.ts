@@ -37,6 +37,32 @@ export interface CoreOptions {
   retainAvailable: boolean;
   /** Maximum number of retained messages; new topics are refused (and counted) past it. Default 100000. */
   maxRetainedMessages: number;
+  /**
+   * Total payload bytes of retained messages. A new retained topic that would pass it is
+   * refused; a replacement that would pass it is refused and the older message on that topic
+   * is removed (a stale value is worse than none). Counted in `dropped['retained-bytes']` and
+   * `refused['retained-bytes']`. Default 256 MiB.
+   */
+  maxRetainedBytes: number;
+  /**
+   * Open sockets on all listeners together (TLS handshakes and WebSocket upgrades included);
+   * a socket over the cap is closed at once, before a byte is read. 0 = no cap. Default 50000.
+   */
+  maxConnections: number;
+  /**
+   * Longest topic name, will topic or topic filter in UTF-8 bytes. A longer PUBLISH topic:
+   * v5 DISCONNECT 0x90 / v3 close; a longer will topic: CONNACK 0x90 (v3 0x03); a longer
+   * filter: SUBACK 0x8F (v3 0x80). Default 65535 (the protocol's own maximum).
+   */
+  maxTopicLength: number;
+  /** Most levels (`/`-separated) in a topic name, will topic or filter; same answers. Default 128. */
+  maxTopicLevels: number;
+  /**
+   * PUBLISH packets per second per connection (token bucket holding one second's worth).
+   * Over it: QoS 0 dropped; v5 QoS 1/2 PUBACK/PUBREC 0x97 Quota exceeded; v3 QoS 1/2 delayed (reading
+   * paused). 0 = no limit. Default 0.
+   */
+  maxPublishRate: number;
   /** Subscriptions per client; more are refused with 0x97 Quota exceeded. Default 1000. */
   maxSubscriptionsPerClient: number;
   /** Allow clients without an authenticate hook's verdict (only used when no authenticate hook exists). Default true. */
@@ -63,6 +89,11 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   maximumQoS: 2,
   retainAvailable: true,
   maxRetainedMessages: 100000,
+  maxRetainedBytes: 256 * 1024 * 1024,
+  maxConnections: 50000,
+  maxTopicLength: 65535,
+  maxTopicLevels: 128,
+  maxPublishRate: 0,
   maxSubscriptionsPerClient: 1000,
   allowAnonymous: true,
   responseInformation: undefined,

@@ -11,8 +11,10 @@ import type {
 } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import { refuseTopic } from './limits.js';
 import type { Message } from './message.js';
 import { createMessage } from './message.js';
+import { checkPublishRate, delay } from './rate-limit.js';
 
 /** Handles a PUBLISH from the client: checks, authorization, routing, acknowledgement. */
 export function handlePublish(conn: Connection, packet: PublishPacket): void | Promise<void> {
@@ -30,6 +32,15 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     throw new MqttError(ReasonCode.RetainNotSupported, 'retain not supported', 'MQTT-3.2.2-14');
   }
   const topic = resolveTopicAlias(conn, packet);
+  const tooBig = refuseTopic(broker.refusals, options, topic, {
+    clientId: conn.client.clientId,
+    what: 'publish',
+  });
+  if (tooBig !== undefined) {
+    // A topic past the configured size is refused like an invalid one: v5 DISCONNECT 0x90,
+    // v3 close [MQTT-4.13.1-1].
+    throw new MqttError(ReasonCode.TopicNameInvalid, `topic name ${tooBig}`);
+  }
   if (packet.qos === 2 && session.inboundQos2.has(packet.packetId!)) {
     // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not routed again.
     conn.send({ type: 'pubrec', packetId: packet.packetId! });
@@ -48,6 +59,48 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
       );
     }
   }
+  const verdict = checkPublishRate(conn, packet);
+  switch (verdict.kind) {
+    case 'pass':
+      return acceptPublish(conn, packet, topic);
+    case 'drop':
+      broker.recordDrop(conn.client.clientId, messageOf(conn, packet, topic), 'rate-limited');
+      return;
+    case 'refuse':
+      // MQTT 5: PUBACK/PUBREC 0x97 Quota exceeded, not routed. 0x96 Message rate too high is
+      // a DISCONNECT code only: PUBACK/PUBREC may not carry it (spec tables 3.4.2.1, 3.5.2.1).
+      acknowledge(conn, packet, ReasonCode.QuotaExceeded, storeMark(conn));
+      return;
+    case 'delay':
+      // MQTT 3.x QoS 1/2: the connection waits (reading paused) until the token is due.
+      return delay(conn, verdict.ms).then(() =>
+        conn.closed ? undefined : acceptPublish(conn, packet, topic),
+      );
+  }
+}
+
+/** The message a PUBLISH from `conn` carries. */
+function messageOf(conn: Connection, packet: PublishPacket, topic: string): Message {
+  return createMessage(
+    {
+      topic,
+      payload: packet.payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      properties: packet.properties,
+      origin: conn.client.clientId,
+    },
+    conn.broker.clock.now(),
+  );
+}
+
+/** A PUBLISH that passed the protocol checks and the rate limit: payload format, routing. */
+function acceptPublish(
+  conn: Connection,
+  packet: PublishPacket,
+  topic: string,
+): void | Promise<void> {
+  const broker = conn.broker;
   const props = packet.properties;
   if (props?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
     // [MQTT-3.3.2-?] payload declared UTF-8 but is not: 0x99 Payload format invalid.
@@ -67,17 +120,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
   }
   broker.metrics.messagesReceived++;
   const mark = storeMark(conn);
-  const message = createMessage(
-    {
-      topic,
-      payload: packet.payload,
-      qos: packet.qos,
-      retain: packet.retain,
-      properties: props,
-      origin: conn.client.clientId,
-    },
-    broker.clock.now(),
-  );
+  const message = messageOf(conn, packet, topic);
   if (broker.hooks.hasAuthorizePublish || broker.hooks.hasPublishTransform) {
     return publishWithHooks(conn, packet, message);
   }

@@ -11,6 +11,7 @@ import type {
 import { MqttError, ReasonCode, SUBACK_FAILURE_V3 } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { Connection } from './connection.js';
+import { refuseTopic } from './limits.js';
 import type { Subscription } from './subscription.js';
 
 /** Handles SUBSCRIBE; async only when an authorizeSubscribe hook is installed. */
@@ -26,23 +27,45 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       );
     }
   }
+  const refused = refuseFilters(conn, packet);
   if (conn.broker.hooks.hasAuthorizeSubscribe)
-    return subscribeWithHooks(conn, packet, subscriptionId);
+    return subscribeWithHooks(conn, packet, subscriptionId, refused);
   const granted = packet.subscriptions.map((request) => request.qos);
-  finishSubscribe(conn, packet, granted, subscriptionId);
+  finishSubscribe(conn, packet, granted, subscriptionId, refused);
+}
+
+/**
+ * Filters past `maxTopicLength` / `maxTopicLevels` (true at their index): answered 0x8F
+ * Topic Filter invalid (v3 0x80) without reaching the hooks or the subscription tree.
+ */
+function refuseFilters(conn: Connection, packet: SubscribePacket): boolean[] | undefined {
+  let refused: boolean[] | undefined;
+  packet.subscriptions.forEach((request, i) => {
+    const why = refuseTopic(conn.broker.refusals, conn.broker.options, request.filter, {
+      clientId: conn.client.clientId,
+      what: 'subscribe',
+    });
+    if (why === undefined) return;
+    refused ??= [];
+    refused[i] = true;
+  });
+  return refused;
 }
 
 async function subscribeWithHooks(
   conn: Connection,
   packet: SubscribePacket,
   subscriptionId: number | undefined,
+  refused: boolean[] | undefined,
 ): Promise<void> {
   const granted: (QoS | undefined)[] = [];
-  for (const request of packet.subscriptions) {
-    granted.push(await conn.broker.hooks.authorizeSubscribe(conn.client, request));
+  for (const [i, request] of packet.subscriptions.entries()) {
+    granted.push(
+      refused?.[i] ? undefined : await conn.broker.hooks.authorizeSubscribe(conn.client, request),
+    );
   }
   if (conn.state !== 'connected') return;
-  finishSubscribe(conn, packet, granted, subscriptionId);
+  finishSubscribe(conn, packet, granted, subscriptionId, refused);
 }
 
 function finishSubscribe(
@@ -50,6 +73,7 @@ function finishSubscribe(
   packet: SubscribePacket,
   allowed: (QoS | undefined)[],
   subscriptionId: number | undefined,
+  refused: boolean[] | undefined,
 ): void {
   const broker = conn.broker;
   const session = conn.session!;
@@ -57,6 +81,10 @@ function finishSubscribe(
   const reasonCodes: number[] = [];
   const retainedToSend: { subscription: Subscription; isNew: boolean }[] = [];
   packet.subscriptions.forEach((request, i) => {
+    if (refused?.[i]) {
+      reasonCodes.push(conn.version === 5 ? ReasonCode.TopicFilterInvalid : SUBACK_FAILURE_V3);
+      return;
+    }
     const ceiling = allowed[i];
     if (ceiling === undefined) {
       reasonCodes.push(conn.version === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);

@@ -3,6 +3,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { BrokerCore } from '../core/index.js';
+import { capConnections } from './connection-cap.js';
 import type { Listener, ListenerAddress } from './listener.js';
 import { closeServer, listenServer } from './listener.js';
 import { attachStreamSocket } from './stream-connection.js';
@@ -13,6 +14,8 @@ export interface TcpListenerOptions {
   host?: string;
   /** Name used in logs and hooks; default 'tcp'. */
   name?: string;
+  /** Open sockets on this listener; more are closed at once. Default: no listener cap. */
+  maxConnections?: number | undefined;
 }
 
 /** Starts a TCP listener that feeds `core`. */
@@ -27,6 +30,7 @@ export async function startTcpListener(
     socket.on('close', () => sockets.delete(socket));
     attachStreamSocket(core, socket, { remoteAddress: socket.remoteAddress, listener: name });
   });
+  capConnections(server, core, name, options.maxConnections);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtt');
   return { name, address, close: () => closeServer(server, sockets) };
 }

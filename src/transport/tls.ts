@@ -3,6 +3,7 @@
  */
 import { createServer, type TLSSocket } from 'node:tls';
 import type { BrokerCore } from '../core/index.js';
+import { capConnections } from './connection-cap.js';
 import type { Listener, ListenerAddress } from './listener.js';
 import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
 import { attachStreamSocket } from './stream-connection.js';
@@ -19,6 +20,8 @@ export interface TlsListenerOptions {
   host?: string | undefined;
   /** Name used in logs and hooks; default 'tls'. */
   name?: string | undefined;
+  /** Open sockets on this listener (handshakes included); more are closed at once. */
+  maxConnections?: number | undefined;
   tls: TlsOptions;
 }
 
@@ -39,6 +42,7 @@ export async function startTlsListener(
   });
   const sockets = trackSockets(server);
   logTlsClientErrors(server, core.logger, name);
+  capConnections(server, core, name, options.maxConnections);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtts');
   return {
     name,

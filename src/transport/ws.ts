@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { BrokerCore } from '../core/index.js';
+import { capConnections } from './connection-cap.js';
 import type { Listener } from './listener.js';
 import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
 import {
@@ -32,6 +33,8 @@ export interface WsListenerOptions {
   /** The HTTP path that accepts MQTT; default '/mqtt'. Other paths get 404. */
   path?: string | undefined;
   tls?: TlsOptions | undefined;
+  /** Open sockets on this listener (plain HTTP ones included); more are closed at once. */
+  maxConnections?: number | undefined;
 }
 
 /** Room above the broker's maximum packet size for frames that carry a packet and a bit. */
@@ -128,6 +131,7 @@ export async function startWsListener(
   if (tls) logTlsClientErrors(server, core.logger, name);
   server.on('request', answerHttp(path));
   server.on('upgrade', upgradeHandler(core, name, path, tls));
+  capConnections(server, core, name, options.maxConnections);
   const address = await listenServer(server, options.port, options.host, tls ? 'wss' : 'ws', path);
   const listener: Listener = {
     name,

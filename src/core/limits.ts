@@ -1,0 +1,136 @@
+/**
+ * The limits that guard the broker against hostile or runaway clients, apart from the
+ * per-session queue bounds: connection caps, topic size, and the one place that counts and
+ * logs every refusal. A refusal is logged at most once per {@link LOG_INTERVAL_MS} per kind
+ * (with the number left unlogged since), so a flood cannot turn into a log flood.
+ */
+import type { Clock, Logger } from '../ports/index.js';
+import type { CoreMetrics, RefusalKind } from './metrics.js';
+
+/** Shortest time between two log lines about the same kind of refusal. */
+export const LOG_INTERVAL_MS = 10_000;
+
+/** Counts refusals in `metrics.refused` and logs them, throttled per kind. */
+export class RefusalLog {
+  private readonly lastLogged = new Map<RefusalKind, number>();
+  private readonly unlogged = new Map<RefusalKind, number>();
+
+  constructor(
+    private readonly metrics: CoreMetrics,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. */
+  note(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
+    this.metrics.refused[kind]++;
+    const now = this.clock.now();
+    const last = this.lastLogged.get(kind);
+    if (last !== undefined && now - last < LOG_INTERVAL_MS) {
+      this.unlogged.set(kind, (this.unlogged.get(kind) ?? 0) + 1);
+      return;
+    }
+    const suppressed = this.unlogged.get(kind) ?? 0;
+    this.unlogged.delete(kind);
+    this.lastLogged.set(kind, now);
+    this.logger.warn(
+      { ...fields, limit: kind, total: this.metrics.refused[kind], suppressed },
+      message,
+    );
+  }
+}
+
+/**
+ * The global connection cap, shared by every listener. Transports ask before they read a
+ * byte from a new socket and release when it closes, so sockets still in a TLS handshake or
+ * an HTTP upgrade count too.
+ */
+export class ConnectionAdmission {
+  /** Sockets admitted and not yet closed, all listeners together. */
+  open = 0;
+
+  constructor(
+    private readonly maxConnections: number,
+    private readonly refusals: RefusalLog,
+  ) {}
+
+  /**
+   * True (and counted as open) when a new socket on `listener` may be served: below the
+   * global `maxConnections` (0 = no cap) and below the listener's own cap (0 or undefined =
+   * none). A refused socket is closed by the caller before anything is read from it.
+   */
+  admit(listener: string, listenerOpen: number, listenerMax: number | undefined): boolean {
+    if (this.maxConnections > 0 && this.open >= this.maxConnections) {
+      this.refusals.note(
+        'connections',
+        { listener, maxConnections: this.maxConnections },
+        'connection refused: maxConnections reached',
+      );
+      return false;
+    }
+    if (listenerMax !== undefined && listenerMax > 0 && listenerOpen >= listenerMax) {
+      this.refusals.note(
+        'listener-connections',
+        { listener, maxConnections: listenerMax },
+        'connection refused: the listener maxConnections reached',
+      );
+      return false;
+    }
+    this.open++;
+    return true;
+  }
+
+  /** An admitted socket closed. */
+  release(): void {
+    if (this.open > 0) this.open--;
+  }
+}
+
+/** Which topic limit a name or filter breaks. */
+export type TopicLimit = 'topic-length' | 'topic-levels';
+
+/**
+ * The limit `topic` breaks, or undefined: more than `maxLength` UTF-8 bytes or more than
+ * `maxLevels` levels (separated by `/`). Topics shorter than both limits are not scanned,
+ * so the common case costs two comparisons.
+ */
+export function topicLimitProblem(
+  topic: string,
+  maxLength: number,
+  maxLevels: number,
+): TopicLimit | undefined {
+  const chars = topic.length;
+  // A UTF-16 unit is at most 3 UTF-8 bytes; n characters have at most n + 1 levels.
+  if (chars * 3 > maxLength && Buffer.byteLength(topic) > maxLength) return 'topic-length';
+  if (chars + 1 <= maxLevels) return undefined;
+  let levels = 1;
+  for (let i = 0; i < chars; i++) {
+    if (topic.charCodeAt(i) === 0x2f && ++levels > maxLevels) return 'topic-levels';
+  }
+  return undefined;
+}
+
+/**
+ * Checks `topic` (a topic name, will topic or filter) against `maxTopicLength` and
+ * `maxTopicLevels`. When it breaks one, counts and logs the refusal and returns why, for the
+ * error or reason string; undefined when the topic is within the limits.
+ */
+export function refuseTopic(
+  refusals: RefusalLog,
+  limits: { maxTopicLength: number; maxTopicLevels: number },
+  topic: string,
+  fields: { clientId: string; what: 'publish' | 'will' | 'subscribe' },
+): string | undefined {
+  const problem = topicLimitProblem(topic, limits.maxTopicLength, limits.maxTopicLevels);
+  if (problem === undefined) return undefined;
+  const why =
+    problem === 'topic-length'
+      ? `longer than maxTopicLength (${limits.maxTopicLength} bytes)`
+      : `more levels than maxTopicLevels (${limits.maxTopicLevels})`;
+  refusals.note(
+    problem,
+    { ...fields, topicBytes: Buffer.byteLength(topic), topicStart: topic.slice(0, 64) },
+    `${fields.what} refused: topic ${why}`,
+  );
+  return why;
+}

@@ -1,0 +1,39 @@
+/**
+ * Connection caps at the socket: a socket over the broker's `maxConnections` (all listeners)
+ * or its listener's own `maxConnections` is destroyed as soon as it is accepted, before a
+ * byte is read, a TLS handshake is done or an HTTP upgrade is parsed. Answering an MQTT 5
+ * client with CONNACK 0x97/0x9F instead would mean reading its CONNECT first (up to
+ * maximumPacketSize bytes, for as long as the connect timeout), which is exactly the cost a
+ * connection flood wants to impose; before the CONNECT the broker does not even know which
+ * protocol version to answer in. Mosquitto's max_connections closes at once the same way.
+ */
+import type { Server, Socket } from 'node:net';
+import type { BrokerCore } from '../core/index.js';
+
+/**
+ * Puts the caps in front of every 'connection' listener `server` has now (the TLS and HTTP
+ * servers' own included), so call it after the server is fully set up and before it listens.
+ * `maxConnections` is the listener's cap (undefined or 0: only the broker's applies).
+ */
+export function capConnections(
+  server: Server,
+  core: BrokerCore,
+  listener: string,
+  maxConnections: number | undefined,
+): void {
+  const handlers = server.rawListeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    if (!core.admission.admit(listener, open, maxConnections)) {
+      socket.destroy();
+      return;
+    }
+    open++;
+    socket.once('close', () => {
+      open--;
+      core.admission.release();
+    });
+    for (const handler of handlers) handler.call(server, socket);
+  });
+}
