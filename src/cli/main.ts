@@ -1,12 +1,18 @@
 /**
- * The `pipit` command: broker, passwd (and pub, sub, bench as they land).
+ * The `pipit` command: broker, pub, sub, passwd, bench.
  */
 import { Command } from 'commander';
+import { registerBenchCommand } from './bench-command.js';
 import { registerBrokerCommand } from './broker-command.js';
 import { registerPasswdCommand } from './passwd-command.js';
+import { registerPubCommand } from './pub-command.js';
+import { registerSubCommand } from './sub-command.js';
 
 const program = new Command();
 program.name('pipit').description('Pipit: an MQTT 3.1, 3.1.1 and 5.0 broker').showHelpAfterError();
 registerBrokerCommand(program);
+registerPubCommand(program);
+registerSubCommand(program);
 registerPasswdCommand(program);
+registerBenchCommand(program);
 await program.parseAsync(process.argv);

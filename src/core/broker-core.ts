@@ -321,7 +321,7 @@ export class BrokerCore {
   /**
    * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
    * [MQTT-3.3.1-10] [MQTT-3.3.1-11], with the RETAIN flag set [MQTT-3.3.1-8]; never for
-   * shared subscriptions [MQTT-3.8.4-?].
+   * shared subscriptions (MQTT 5 section 4.8.2).
    */
   sendRetained(session: Session, subscription: Subscription, isNew: boolean): void {
     if (subscription.shareGroup !== undefined) return;

@@ -104,7 +104,7 @@ function applyPeerLimits(conn: Connection, packet: ConnectPacket): void {
     topicAliasMaximum: props.topicAliasMaximum ?? 0,
     requestProblemInformation: props.requestProblemInformation !== 0,
   };
-  // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 PUBLISH than the client's Receive Maximum.
+  // [MQTT-3.3.4-9] never more unacknowledged QoS 1/2 PUBLISH than the client's Receive Maximum.
   conn.sendWindow = Math.min(conn.peer.receiveMaximum, options.maxInflight);
 }
 
@@ -121,7 +121,7 @@ export function completeConnect(conn: Connection, context: ConnectContext): void
   const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: 0 };
   if (conn.version === 5) {
     const p: Properties = {};
-    if (expiry !== requestedExpiry) p.sessionExpiryInterval = expiry; // [MQTT-3.2.2-?] server's value
+    if (expiry !== requestedExpiry) p.sessionExpiryInterval = expiry; // the server's value (MQTT 5 section 3.2.2.3.2)
     if (options.receiveMaximum !== 65535) p.receiveMaximum = options.receiveMaximum;
     if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
     if (!options.retainAvailable) p.retainAvailable = 0;

@@ -105,10 +105,10 @@ function buildPacket(
   if (useAlias && conn.peer.topicAliasMaximum > 0) {
     const alias = conn.topicAliasesOut.get(message.topic);
     if (alias !== undefined) {
-      packet.topic = ''; // [MQTT-3.3.2-?] a known alias replaces the topic name.
+      packet.topic = ''; // a known alias replaces the topic name (MQTT 5 section 3.3.2.3.4)
       properties = { ...properties, topicAlias: alias };
     } else if (conn.topicAliasesOut.size < conn.peer.topicAliasMaximum) {
-      // [MQTT-3.3.2-8] never above the client's Topic Alias Maximum.
+      // [MQTT-3.3.2-11] never above the client's Topic Alias Maximum.
       const next = conn.topicAliasesOut.size + 1;
       conn.topicAliasesOut.set(message.topic, next);
       properties = { ...properties, topicAlias: next };

@@ -51,11 +51,11 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
   if (packet.qos > 0 && conn.version === 5) {
     const unacknowledged = session.inboundQos2.size + conn.inboundQos1Pending;
     if (unacknowledged >= options.receiveMaximum) {
-      // [MQTT-3.3.4-9] more unacknowledged QoS>0 PUBLISH than our Receive Maximum.
+      // [MQTT-3.3.4-7] more unacknowledged QoS>0 PUBLISH than our Receive Maximum.
       throw new MqttError(
         ReasonCode.ReceiveMaximumExceeded,
         'receive maximum exceeded',
-        'MQTT-3.3.4-9',
+        'MQTT-3.3.4-7',
       );
     }
   }
@@ -103,7 +103,7 @@ function acceptPublish(
   const broker = conn.broker;
   const props = packet.properties;
   if (props?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
-    // [MQTT-3.3.2-?] payload declared UTF-8 but is not: 0x99 Payload format invalid.
+    // MQTT 5 section 3.3.2.3.2: payload declared UTF-8 but is not: 0x99 Payload format invalid.
     if (packet.qos === 0)
       throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8');
     acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, storeMark(conn));
@@ -251,15 +251,14 @@ function storeMark(conn: Connection): number {
   return conn.broker.persistence?.mutations ?? 0;
 }
 
-/** MQTT 5 topic aliases from the client [MQTT-3.3.2-9] [MQTT-3.3.2-10]. */
+/** MQTT 5 topic aliases from the client [MQTT-3.3.2-8] [MQTT-3.3.2-9] [MQTT-3.3.2-12]. */
 function resolveTopicAlias(conn: Connection, packet: PublishPacket): string {
   const alias = packet.properties?.topicAlias;
   if (alias === undefined) {
     if (packet.topic === '') {
       throw new MqttError(
         ReasonCode.ProtocolError,
-        'empty topic without topic alias',
-        'MQTT-3.3.2-8',
+        'empty topic without topic alias (MQTT 5 section 3.3.2.1)',
       );
     }
     return packet.topic;
@@ -268,7 +267,7 @@ function resolveTopicAlias(conn: Connection, packet: PublishPacket): string {
     throw new MqttError(
       ReasonCode.TopicAliasInvalid,
       `topic alias ${alias} out of range`,
-      'MQTT-3.3.2-9',
+      alias === 0 ? 'MQTT-3.3.2-8' : 'MQTT-3.3.2-9',
     );
   }
   if (packet.topic !== '') {
@@ -277,7 +276,8 @@ function resolveTopicAlias(conn: Connection, packet: PublishPacket): string {
   }
   const topic = conn.topicAliasesIn.get(alias);
   if (topic === undefined) {
-    throw new MqttError(ReasonCode.ProtocolError, `unknown topic alias ${alias}`, 'MQTT-3.3.4-?');
+    // MQTT 5 section 3.3.2.3.4: an alias with no mapping on this connection is a protocol error.
+    throw new MqttError(ReasonCode.ProtocolError, `unknown topic alias ${alias}`);
   }
   return topic;
 }

@@ -101,7 +101,7 @@ function finishSubscribe(
     const subscription = makeSubscription(conn, request, qos, subscriptionId);
     // [MQTT-3.8.4-3] a subscription with the same filter replaces the existing one.
     const isNew = broker.subscribe(session, subscription);
-    reasonCodes.push(qos); // [MQTT-3.9.3-?] granted QoS as the reason code
+    reasonCodes.push(qos); // [MQTT-3.9.3-2] granted QoS as the reason code
     retainedToSend.push({ subscription, isNew });
   });
   // [MQTT-3.8.4-1] SUBACK with the same packet id, one code per filter [MQTT-3.8.4-5],
@@ -133,7 +133,7 @@ function makeSubscription(
   };
 }
 
-/** Handles UNSUBSCRIBE: 0x00 for each removed filter, 0x11 when there was none [MQTT-3.11.3-?]. */
+/** Handles UNSUBSCRIBE: 0x00 for each removed filter, 0x11 when there was none [MQTT-3.11.3-2]. */
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
