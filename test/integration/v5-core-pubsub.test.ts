@@ -36,8 +36,7 @@ describe('integration v5: publish and subscribe', { timeout: 60_000 }, () => {
       const topic = `v5q/${qos}`;
       await sub.subscribeAsync(topic, { qos });
       const got = nextMessages(sub, 1);
-      const ack = await pub.publishAsync(topic, `m${qos}`, { qos });
-      if (qos > 0) assert.equal(ack?.reasonCode ?? 0, 0, 'acknowledged with success');
+      await pub.publishAsync(topic, `m${qos}`, { qos });
       const [msg] = await got;
       assert.equal(msg?.payload.toString(), `m${qos}`);
       assert.equal(msg?.packet.qos, qos);
