@@ -109,6 +109,26 @@ describe('core: wills', () => {
     );
   });
 
+  it('[MQTT-3.2.2-21] the Server Keep Alive is enforced (1.5x) and the timeout publishes the will', () => {
+    const { core, clock } = createTestCore({ maxKeepAlive: 10 });
+    const w = watcher(core);
+    const client = new FakeClient(core, 5);
+    client.connect({ clientId: 'c', keepAlive: 0, will: will() });
+    const connack = client.received.shift();
+    assert.ok(connack?.type === 'connack');
+    assert.equal(connack.properties?.serverKeepAlive, 10);
+    clock.advance(14_999);
+    assert.equal(client.ended, false);
+    clock.advance(1);
+    const [disconnect] = client.take();
+    assert.ok(disconnect?.type === 'disconnect');
+    assert.equal(disconnect.reasonCode, 0x8d);
+    assert.deepEqual(
+      wills(w).map((p) => p.topic),
+      ['will/c'],
+    );
+  });
+
   it('[MQTT-3.1.4-3] publishes the will of a connection that is taken over', () => {
     const { core } = createTestCore();
     const w = watcher(core);
