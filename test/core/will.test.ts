@@ -119,6 +119,8 @@ describe('core: wills', () => {
     assert.equal(connack.properties?.serverKeepAlive, 10);
     clock.advance(14_999);
     assert.equal(client.ended, false);
+    w.send({ type: 'pingreq' }); // the watcher has the same Server Keep Alive: keep it alive
+    w.take();
     clock.advance(1);
     const [disconnect] = client.take();
     assert.ok(disconnect?.type === 'disconnect');
