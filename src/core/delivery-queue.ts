@@ -5,6 +5,7 @@
  * so a million queued messages do not need a million messages of heap).
  */
 import type { Delivery } from './message.js';
+import { detachDelivery } from './message.js';
 import type { Persistence } from './persistence.js';
 
 /** The queue a session drains. */
@@ -38,7 +39,7 @@ export class MemoryQueue implements DeliveryQueue {
   }
 
   push(delivery: Delivery): void {
-    this.items.push(delivery);
+    this.items.push(detachDelivery(delivery));
     this.bytes += delivery.message.payload.length;
   }
 

@@ -102,6 +102,30 @@ export function continueMessageIdsAfter(lastId: number): void {
   if (lastId >= nextMessageId) nextMessageId = lastId + 1;
 }
 
+const detached = new WeakMap<Message, Message>();
+
+/**
+ * The message with a payload of its own. Decoded payloads are views into a shared 64 KiB
+ * slab; a message kept for long (retained, queued for an offline client) must not keep a
+ * whole slab alive for a few bytes. The copy is made once per message and shared.
+ */
+export function detachPayload(message: Message): Message {
+  const payload = message.payload;
+  if (payload.byteLength === payload.buffer.byteLength) return message;
+  let copy = detached.get(message);
+  if (!copy) {
+    copy = { ...message, payload: Buffer.from(payload) };
+    detached.set(message, copy);
+  }
+  return copy;
+}
+
+/** The same delivery, its message detached from shared memory (see {@link detachPayload}). */
+export function detachDelivery<D extends { message: Message }>(delivery: D): D {
+  const message = detachPayload(delivery.message);
+  return message === delivery.message ? delivery : { ...delivery, message };
+}
+
 /** True when the message's expiry has passed [MQTT-3.3.2-5]. */
 export function isExpired(message: Message, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;

@@ -4,7 +4,7 @@
  */
 import { TopicTree } from '../topic/index.js';
 import type { Message } from './message.js';
-import { isExpired } from './message.js';
+import { detachPayload, isExpired } from './message.js';
 import type { Persistence } from './persistence.js';
 
 /** Why {@link RetainedMessages.set} refused a message. */
@@ -57,7 +57,7 @@ export class RetainedMessages {
       return 'retained-bytes';
     }
     this.payloadBytes = total;
-    this.tree.set(message.topic, message);
+    this.tree.set(message.topic, detachPayload(message));
     this.persistence?.putRetained(message);
     return true;
   }
