@@ -37,10 +37,12 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
     for (const topic of ['wc/a/x', 'wc/a/b/x', 'wc/x', 'deep', 'deep/1', 'deep/1/2', 'other']) {
       await pub.publishAsync(topic, topic, { qos: 1 });
     }
-    assert.deepEqual(
-      (await got).map((m) => m.topic).sort(),
-      ['deep', 'deep/1', 'deep/1/2', 'wc/a/x'],
-    );
+    assert.deepEqual((await got).map((m) => m.topic).sort(), [
+      'deep',
+      'deep/1',
+      'deep/1/2',
+      'wc/a/x',
+    ]);
     await sub.unsubscribeAsync(['wc/+/x', 'deep/#']);
   });
 
@@ -63,7 +65,11 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
   });
 
   it('[MQTT-3.8.4-5] [MQTT-3.9.3-1] SUBACK grants the requested QoS per filter', async () => {
-    const granted = await sub.subscribeAsync({ 'g/0': { qos: 0 }, 'g/1': { qos: 1 }, 'g/2': { qos: 2 } });
+    const granted = await sub.subscribeAsync({
+      'g/0': { qos: 0 },
+      'g/1': { qos: 1 },
+      'g/2': { qos: 2 },
+    });
     assert.deepEqual(
       granted.map((g) => [g.topic, g.qos]),
       [
@@ -181,7 +187,12 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
     await pub.publishAsync('persist/t', 'q1', { qos: 1 });
     await pub.publishAsync('persist/t', 'q2', { qos: 2 });
     // Listen before the CONNACK: queued messages follow it at once.
-    const again = mqtt.connect(b.url, { ...v4, clientId: 'persist', clean: false, reconnectPeriod: 0 });
+    const again = mqtt.connect(b.url, {
+      ...v4,
+      clientId: 'persist',
+      clean: false,
+      reconnectPeriod: 0,
+    });
     const got = nextMessages(again, 2);
     const messages = await got;
     assert.deepEqual(
