@@ -13,6 +13,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
   const options = conn.broker.options;
   conn.version = packet.protocolVersion;
   conn.state = 'authenticating';
+  if (packet.properties?.authenticationData && !packet.properties.authenticationMethod) {
+    // MQTT 5 section 3.1.2.11.10: Authentication Data without a method is a Protocol Error.
+    throw new MqttError(ReasonCode.ProtocolError, 'authentication data without a method');
+  }
   let clientId = packet.clientId;
   let assigned = false;
   if (clientId === '') {

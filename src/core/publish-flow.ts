@@ -31,6 +31,13 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
   if (packet.retain && !options.retainAvailable) {
     throw new MqttError(ReasonCode.RetainNotSupported, 'retain not supported', 'MQTT-3.2.2-14');
   }
+  if (packet.properties?.subscriptionIdentifiers !== undefined) {
+    throw new MqttError(
+      ReasonCode.ProtocolError,
+      'subscription identifier in a PUBLISH from a client',
+      'MQTT-3.3.4-6',
+    );
+  }
   const topic = resolveTopicAlias(conn, packet);
   const tooBig = refuseTopic(broker.refusals, options, topic, {
     clientId: conn.client.clientId,
