@@ -70,14 +70,7 @@ function applyResult(conn: Connection, result: AuthenticateResult, context: Conn
       conn.authStep++;
       conn.pendingContext = context;
       // [MQTT-4.12.0-2] the server continues with AUTH 0x18.
-      conn.send({
-        type: 'auth',
-        reasonCode: ReasonCode.ContinueAuthentication,
-        properties: {
-          authenticationMethod: conn.authMethod,
-          authenticationData: result.authenticationData,
-        },
-      });
+      sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
       return;
     case 'redirect':
       throw redirectError(conn, result);
@@ -147,24 +140,19 @@ async function reauthenticate(conn: Connection, data: Buffer | undefined): Promi
   });
   if (conn.state !== 'connected') return;
   if (result.result === 'allow') {
-    conn.send({
-      type: 'auth',
-      reasonCode: ReasonCode.Success,
-      properties: {
-        authenticationMethod: conn.authMethod,
-        authenticationData: result.authenticationData,
-      },
-    });
+    sendAuth(conn, ReasonCode.Success, result.authenticationData);
   } else if (result.result === 'continue') {
-    conn.send({
-      type: 'auth',
-      reasonCode: ReasonCode.ContinueAuthentication,
-      properties: {
-        authenticationMethod: conn.authMethod,
-        authenticationData: result.authenticationData,
-      },
-    });
+    sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
   } else {
     throw new MqttError(result.reasonCode ?? ReasonCode.NotAuthorized, 're-authentication failed');
   }
+}
+
+/** AUTH with the connection's method and the hook's data. */
+function sendAuth(conn: Connection, reasonCode: number, data: Buffer | undefined): void {
+  conn.send({
+    type: 'auth',
+    reasonCode,
+    properties: { authenticationMethod: conn.authMethod, authenticationData: data },
+  });
 }

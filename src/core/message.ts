@@ -2,6 +2,7 @@
  * Messages and deliveries. A message is stored once, immutable, and shared by every
  * subscriber; a delivery is the small per-subscriber part.
  */
+import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
 
 /** An application message as the broker holds it. */
@@ -74,16 +75,7 @@ export function createMessage(
 }
 
 /** A message read back from the store, keeping its id (ids stay unique across restarts). */
-export function restoreMessage(stored: {
-  id: number;
-  topic: string;
-  payload: Buffer;
-  qos: QoS;
-  retain: boolean;
-  properties?: Properties | undefined;
-  expiresAt?: number | undefined;
-  origin?: string | undefined;
-}): Message {
+export function restoreMessage(stored: StoredMessage): Message {
   if (stored.id >= nextMessageId) nextMessageId = stored.id + 1;
   return {
     id: stored.id,
