@@ -193,7 +193,10 @@ export class Session {
     }
     entry.state = 'pubrel';
     this.persistence?.putInflight(this.clientId, entry);
-    this.output?.sendPubrel(packetId);
+    const out = this.output;
+    // Once PUBREL is sent the PUBLISH must never be resent [MQTT-4.3.3-6]: not before the
+    // 'pubrel' state is durable, or a crash would resend it to a receiver that has released it.
+    if (out) this.whenDurable(out, entry, () => out.sendPubrel(packetId));
     return true;
   }
 
@@ -290,7 +293,37 @@ export class Session {
     const entry: InflightEntry = { packetId, delivery, state: 'publish' };
     this.inflight.set(packetId, entry);
     this.persistence?.putInflight(this.clientId, entry);
+    if (delivery.qos === 2 && this.persistence) {
+      // A QoS 2 receiver holds the packet id until PUBREL [MQTT-4.3.3-10]: if a crash made the
+      // broker forget a PUBLISH already sent, it would reuse the id and the receiver would
+      // drop the new message as a repeat. Sent once its inflight entry is durable.
+      this.whenDurable(out, entry, () => {
+        if (!out.sendPublish(delivery, packetId, false)) this.deleteInflight(packetId);
+      });
+      return;
+    }
     if (!out.sendPublish(delivery, packetId, false, cache)) this.deleteInflight(packetId);
+  }
+
+  /**
+   * Runs `send` once the store has committed what was written for `entry` (at once without
+   * a store), unless the entry moved on or another connection took over meanwhile (attach
+   * then resends it). A failed commit still sends: the store's failure is logged and
+   * holding the message back would only stall the client.
+   */
+  private whenDurable(out: DeliveryOutput, entry: InflightEntry, send: () => void): void {
+    const persistence = this.persistence;
+    if (!persistence) {
+      send();
+      return;
+    }
+    const state = entry.state;
+    const go = (): void => {
+      if (this.output !== out || this.inflight.get(entry.packetId) !== entry) return;
+      if (entry.state !== state || entry.awaitingResend) return;
+      send();
+    };
+    persistence.commit().then(go, go);
   }
 
   private deleteInflight(packetId: number): void {
