@@ -90,10 +90,23 @@ export class Publisher {
     this.pump();
   }
 
-  /** Resolves once `count` messages in total were acknowledged (or at once). */
-  whenAcknowledged(count: number): Promise<void> {
+  /** Resolves once `count` messages in total were acknowledged; rejects after `timeoutMs`. */
+  whenAcknowledged(count: number, timeoutMs = 20_000): Promise<void> {
     if (this.acknowledged.size >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`only ${this.acknowledged.size} of ${count} acknowledged`));
+      }, timeoutMs);
+      const waiter = {
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   /** Number of messages sent so far. */
@@ -174,7 +187,7 @@ export interface Received {
 
 /**
  * A persistent subscriber. Delivers each QoS 2 message to the "application" (`counts`)
- * once per packet id until PUBREL [MQTT-4.3.3-?] (method B of the spec).
+ * once per packet id until PUBREL [MQTT-4.3.3-10] (method B of the spec).
  */
 export class Subscriber {
   /** Deliveries to the application, by payload. */
@@ -232,6 +245,11 @@ export class Subscriber {
       subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
     });
     return (await suback).reasonCodes;
+  }
+
+  /** QoS 2 packet ids received and not yet released by PUBREL. */
+  get held(): number {
+    return this.qos2Held.size;
   }
 
   /** Number of distinct payloads delivered. */
