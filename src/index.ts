@@ -5,6 +5,7 @@
 export type {
   BrokerEvents,
   BrokerOptions,
+  ListenerCommon,
   ListenerOptions,
   ListenOptions,
   PersistenceOptions,

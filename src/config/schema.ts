@@ -118,6 +118,14 @@ const mqttSchema = z.strictObject({
   retainAvailable: bool().optional(),
   queueQos0Offline: bool().optional(),
   assignedClientIdPrefix: z.string({ error: 'expected a string' }).optional(),
+  redirect: z
+    .strictObject({
+      serverReference: z
+        .string({ error: 'expected a server reference such as "other-host:1883"' })
+        .min(1, { error: 'expected a server reference such as "other-host:1883"' }),
+      permanent: bool().optional(),
+    })
+    .optional(),
 });
 
 const storageSchema = z.strictObject({

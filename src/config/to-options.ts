@@ -114,6 +114,7 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     retainAvailable: m.retainAvailable,
     queueQos0Offline: m.queueQos0Offline,
     assignedClientIdPrefix: m.assignedClientIdPrefix,
+    serverRedirect: m.redirect,
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];

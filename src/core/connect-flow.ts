@@ -82,6 +82,13 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
     conn.client = { ...conn.client, username: conn.info.certificateIdentity };
   }
   const context: ConnectContext = { assigned, serverKeepAlive };
+  const redirect = options.serverRedirect;
+  if (redirect) {
+    // [MQTT-4.11] server redirection asked by the configuration.
+    conn.redirectReference = redirect.serverReference;
+    const code = redirect.permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
+    throw new MqttError(code, `redirected to ${redirect.serverReference}`);
+  }
   return authenticate(conn, packet, context);
 }
 

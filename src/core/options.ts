@@ -69,6 +69,12 @@ export interface CoreOptions {
   allowAnonymous: boolean;
   /** Response Information returned when a v5 client asks for it; `undefined` = not offered. */
   responseInformation: ((clientId: string) => string) | undefined;
+  /**
+   * Send every client elsewhere (maintenance, migration): MQTT 5 clients get CONNACK 0x9C Use
+   * another server (0x9D Server moved when `permanent`) with this Server Reference; MQTT 3.x
+   * clients get 0x03 Server unavailable. Hooks can redirect per client instead.
+   */
+  serverRedirect: { serverReference: string; permanent?: boolean | undefined } | undefined;
   /** Prefix for assigned client identifiers. Default 'pipit-'. */
   assignedClientIdPrefix: string;
 }
@@ -97,6 +103,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   maxSubscriptionsPerClient: 1000,
   allowAnonymous: true,
   responseInformation: undefined,
+  serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
 };
 
