@@ -43,8 +43,23 @@ export interface PeerLimits {
   requestProblemInformation: boolean;
 }
 
+/** What a client that announced no limits gets (all of 3.x); shared, never mutated. */
+const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
+  receiveMaximum: 65535,
+  maximumPacketSize: 268435460,
+  topicAliasMaximum: 0,
+  requestProblemInformation: true,
+});
+
 /** One network connection. */
 export class Connection implements DeliveryOutput {
+  /**
+   * The connection whose bytes the decoder is parsing right now: the decoder calls one
+   * shared function instead of a closure per connection (saved and restored, so a handler
+   * that feeds another connection synchronously is safe).
+   */
+  private static decoding: Connection | undefined;
+
   state: ConnectionState = 'awaiting-connect';
   version: ProtocolVersion | undefined;
   client: ClientInfo;
@@ -54,12 +69,7 @@ export class Connection implements DeliveryOutput {
   keepAlive = 0;
   /** Session Expiry Interval from CONNECT (a DISCONNECT may not raise it from 0 [MQTT-3.14.2-2]). */
   connectSessionExpiry = 0;
-  peer: PeerLimits = {
-    receiveMaximum: 65535,
-    maximumPacketSize: 268435460,
-    topicAliasMaximum: 0,
-    requestProblemInformation: true,
-  };
+  peer: Readonly<PeerLimits> = DEFAULT_PEER_LIMITS;
   sendWindow = 65535;
   /** Enhanced authentication method in use (MQTT 5). */
   authMethod: string | undefined;
@@ -69,8 +79,9 @@ export class Connection implements DeliveryOutput {
   pendingContext: ConnectContext | undefined;
   /** Server Reference for a redirecting CONNACK [MQTT-4.11]. */
   redirectReference: string | undefined;
-  readonly topicAliasesIn = new Map<number, string>();
-  readonly topicAliasesOut = new Map<string, number>();
+  // Created on first use: most connections never use topic aliases (MQTT 5 only).
+  private aliasesIn: Map<number, string> | undefined;
+  private aliasesOut: Map<string, number> | undefined;
   /** QoS 1 publishes being processed and not yet acknowledged (counts against Receive Maximum). */
   inboundQos1Pending = 0;
   /** How the connection ended; set once. */
@@ -78,7 +89,10 @@ export class Connection implements DeliveryOutput {
   lastActivity: number;
 
   private readonly decoder: Decoder;
-  private backlog: (Packet | MqttError)[] = [];
+  /** Packets decoded while an async step runs (created when first needed). */
+  private backlog: (Packet | MqttError)[] | undefined;
+  /** The continuation after an async step, made once per connection that has one. */
+  private resumeAfterAsync: (() => void) | undefined;
   /** The last acknowledgement waiting for a commit, if any. */
   private ackTail: Promise<void> | undefined;
   private busy = false;
@@ -112,12 +126,33 @@ export class Connection implements DeliveryOutput {
     if (this.state === 'closed') return;
     this.broker.metrics.bytesReceived += chunk.length;
     this.lastActivity = this.broker.clock.now();
+    const outer = Connection.decoding;
+    Connection.decoding = this;
     try {
-      this.decoder.push(chunk, this.onPacket);
+      this.decoder.push(chunk, Connection.onDecoded);
     } catch (err) {
-      if (this.busy) this.backlog.push(toMqttError(err));
+      if (this.busy) (this.backlog ??= []).push(toMqttError(err));
       else this.fail(err);
+    } finally {
+      Connection.decoding = outer;
     }
+  }
+
+  /** Topic aliases the client set (MQTT 5 inbound, [MQTT-3.3.2-10]). */
+  get topicAliasesIn(): Map<number, string> {
+    this.aliasesIn ??= new Map();
+    return this.aliasesIn;
+  }
+
+  /** Topic aliases the broker assigned towards the client. */
+  get topicAliasesOut(): Map<string, number> {
+    this.aliasesOut ??= new Map();
+    return this.aliasesOut;
+  }
+
+  /** Number of outbound topic aliases assigned (without creating the map). */
+  get topicAliasesOutCount(): number {
+    return this.aliasesOut?.size ?? 0;
   }
 
   /** The transport saw the socket close or fail. */
@@ -313,7 +348,7 @@ export class Connection implements DeliveryOutput {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.closeReason = reason;
-    this.backlog = [];
+    this.backlog = undefined;
     if (this.connectTimer) this.broker.clock.clearTimeout(this.connectTimer);
     if (this.keepAliveTimer) this.broker.clock.clearTimeout(this.keepAliveTimer);
     this.sink.end();
@@ -338,11 +373,15 @@ export class Connection implements DeliveryOutput {
 
   // --- packet dispatch ----------------------------------------------------------------------
 
-  private readonly onPacket = (packet: Packet): void => {
+  private static onDecoded(this: void, packet: Packet): void {
+    Connection.decoding?.onPacket(packet);
+  }
+
+  private onPacket(packet: Packet): void {
     this.broker.metrics.packetsReceived++;
-    if (this.busy) this.backlog.push(packet);
+    if (this.busy) (this.backlog ??= []).push(packet);
     else this.run(packet);
-  };
+  }
 
   private run(packet: Packet): void {
     let pending: void | Promise<void>;
@@ -355,22 +394,23 @@ export class Connection implements DeliveryOutput {
     if (pending) {
       this.busy = true;
       this.sink.pause();
-      pending.then(this.afterAsync, (err) => {
+      this.resumeAfterAsync ??= () => this.afterAsync();
+      pending.then(this.resumeAfterAsync, (err) => {
         this.busy = false;
         this.fail(err);
       });
     }
   }
 
-  private readonly afterAsync = (): void => {
+  private afterAsync(): void {
     this.busy = false;
-    while (this.backlog.length > 0 && !this.busy && this.state !== 'closed') {
+    while (this.backlog?.length && !this.busy && this.state !== 'closed') {
       const next = this.backlog.shift()!;
       if (next instanceof MqttError) this.fail(next);
       else this.run(next);
     }
     if (!this.busy && this.state !== 'closed') this.sink.resume();
-  };
+  }
 
   private dispatch(packet: Packet): void | Promise<void> {
     switch (this.state) {

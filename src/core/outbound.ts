@@ -42,7 +42,7 @@ export function encodeDelivery(
     message === delivery.message &&
     delivery.subscriptionIds === undefined &&
     conn.peer.topicAliasMaximum === 0;
-  const aliasesBefore = conn.topicAliasesOut.size;
+  const aliasesBefore = conn.topicAliasesOutCount;
   let bytes: Buffer;
   if (shareable) {
     const slot = (version - 3) * 16 + delivery.qos * 4 + (delivery.retain ? 2 : 0) + (dup ? 1 : 0);
@@ -67,7 +67,7 @@ export function encodeDelivery(
   if (bytes.length > conn.peer.maximumPacketSize) {
     // A new alias for a packet never sent must be forgotten, or the next PUBLISH would use an
     // alias the client never learned [MQTT-3.3.2-11].
-    if (conn.topicAliasesOut.size > aliasesBefore) conn.topicAliasesOut.delete(message.topic);
+    if (conn.topicAliasesOutCount > aliasesBefore) conn.topicAliasesOut.delete(message.topic);
     broker.recordDrop(conn.client.clientId, message, 'packet-too-large');
     return undefined;
   }

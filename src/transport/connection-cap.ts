@@ -24,16 +24,18 @@ export function capConnections(
   const handlers = server.rawListeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   let open = 0;
+  // Shared by every socket of the listener ('close' is emitted once): no closure per socket.
+  const release = (): void => {
+    open--;
+    core.admission.release();
+  };
   server.on('connection', (socket: Socket) => {
     if (!core.admission.admit(listener, open, maxConnections)) {
       socket.destroy();
       return;
     }
     open++;
-    socket.once('close', () => {
-      open--;
-      core.admission.release();
-    });
+    socket.on('close', release);
     for (const handler of handlers) handler.call(server, socket);
   });
 }

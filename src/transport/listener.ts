@@ -74,9 +74,12 @@ export function closeServer(
  */
 export function trackSockets(server: Server): Set<Socket> {
   const sockets = new Set<Socket>();
+  function untrack(this: Socket): void {
+    sockets.delete(this);
+  }
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', untrack);
   });
   return sockets;
 }

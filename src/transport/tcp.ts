@@ -25,9 +25,13 @@ export async function startTcpListener(
 ): Promise<Listener> {
   const name = options.name ?? 'tcp';
   const sockets = new Set<Socket>();
+  // One function per listener, not a closure per socket.
+  function untrack(this: Socket): void {
+    sockets.delete(this);
+  }
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', untrack);
     attachStreamSocket(core, socket, { remoteAddress: socket.remoteAddress, listener: name });
   });
   capConnections(server, core, name, options.maxConnections);
