@@ -432,8 +432,10 @@ export class BrokerCore {
   /** The session ends: its subscriptions go, and a delayed will is sent now [MQTT-3.1.3-9]. */
   private endSession(session: Session): void {
     this.cancelExpiry(session);
-    for (const filter of session.subscriptions.keys()) this.router.remove(session, filter);
-    session.subscriptions.clear();
+    if (session.subscriptionCount > 0) {
+      for (const filter of session.subscriptions.keys()) this.router.remove(session, filter);
+      session.subscriptions.clear();
+    }
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     if (session.persistence) {
       session.persistence.deleteSession(session.clientId);

@@ -28,6 +28,23 @@ export interface DeliveryQueue {
   held(): Delivery[];
 }
 
+/**
+ * The queue of a session that never queued anything: shared by all of them, so an idle
+ * session holds no queue of its own. It is never pushed to (Session replaces it first).
+ */
+export const EMPTY_QUEUE: DeliveryQueue = Object.freeze({
+  count: 0,
+  bytes: 0,
+  push(): void {
+    throw new Error('EMPTY_QUEUE is shared: replace it before pushing');
+  },
+  shift: (): undefined => undefined,
+  page: (): undefined => undefined,
+  takeShared: (): Delivery[] => [],
+  detached(): void {},
+  held: (): Delivery[] => [],
+});
+
 /** The in-memory queue. */
 export class MemoryQueue implements DeliveryQueue {
   private items: Delivery[] = [];

@@ -3,7 +3,7 @@
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
  */
 import type { DeliveryQueue } from './delivery-queue.js';
-import { MemoryQueue, StoredQueue } from './delivery-queue.js';
+import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
 import type { Delivery } from './message.js';
 import { isExpired } from './message.js';
 import type { DropReason } from './metrics.js';
@@ -60,14 +60,12 @@ export class Session {
   output: DeliveryOutput | undefined;
   /** Session Expiry Interval in seconds (0: ends with the connection; 0xFFFFFFFF: never). */
   expiryInterval = 0;
-  /** Subscriptions by filter as subscribed. */
-  readonly subscriptions = new Map<string, Subscription>();
-  /** Outbound QoS 1/2 messages by packet id, in send order. */
-  readonly inflight = new Map<number, InflightEntry>();
-  /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released [MQTT-4.3.3-9]. */
-  readonly inboundQos2 = new Set<number>();
+  // The collections below are created on first use: an idle session holds none of them.
+  private subs: Map<string, Subscription> | undefined;
+  private outbound: Map<number, InflightEntry> | undefined;
+  private inboundIds: Set<number> | undefined;
   /** Deliveries waiting for the inflight window or for the client to come back. */
-  private queue: DeliveryQueue = new MemoryQueue();
+  private queue: DeliveryQueue = EMPTY_QUEUE;
   /** Set for persistent sessions when the broker has a store: every change is written. */
   persistence: Persistence | undefined;
   private nextPacketId = 1;
@@ -87,6 +85,34 @@ export class Session {
     private readonly env: SessionEnvironment,
   ) {
     this.clientId = clientId;
+  }
+
+  /** Subscriptions by filter as subscribed. */
+  get subscriptions(): Map<string, Subscription> {
+    this.subs ??= new Map();
+    return this.subs;
+  }
+
+  /** Outbound QoS 1/2 messages by packet id, in send order. */
+  get inflight(): Map<number, InflightEntry> {
+    this.outbound ??= new Map();
+    return this.outbound;
+  }
+
+  /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released [MQTT-4.3.3-9]. */
+  get inboundQos2(): Set<number> {
+    this.inboundIds ??= new Set();
+    return this.inboundIds;
+  }
+
+  /** Number of subscriptions (without creating the map). */
+  get subscriptionCount(): number {
+    return this.subs?.size ?? 0;
+  }
+
+  /** Outbound QoS 1/2 messages in flight (without creating the map). */
+  get inflightCount(): number {
+    return this.outbound?.size ?? 0;
   }
 
   /** Number of queued deliveries. */
@@ -109,8 +135,12 @@ export class Session {
     const held = this.queue.held();
     this.queue = new StoredQueue(this.clientId, persistence, storedCount, storedBytes);
     for (const delivery of held) this.queue.push(delivery);
-    for (const entry of this.inflight.values()) persistence.putInflight(this.clientId, entry);
-    for (const id of this.inboundQos2) persistence.addInboundQos2(this.clientId, id);
+    if (this.outbound) {
+      for (const entry of this.outbound.values()) persistence.putInflight(this.clientId, entry);
+    }
+    if (this.inboundIds) {
+      for (const id of this.inboundIds) persistence.addInboundQos2(this.clientId, id);
+    }
   }
 
   /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
@@ -127,7 +157,7 @@ export class Session {
 
   /** PUBREL released an inbound QoS 2 id; false when it was not known. */
   releaseInboundQos2(packetId: number): boolean {
-    if (!this.inboundQos2.delete(packetId)) return false;
+    if (!this.inboundIds?.delete(packetId)) return false;
     this.persistence?.deleteInboundQos2(this.clientId, packetId);
     return true;
   }
@@ -146,7 +176,7 @@ export class Session {
         else out.sendPublish(delivery, undefined, false, cache);
         return;
       }
-      if (this.queuedCount === 0 && this.inflight.size < out.sendWindow) {
+      if (this.queuedCount === 0 && this.inflightCount < out.sendWindow) {
         this.sendWithId(out, delivery, cache);
         return;
       }
@@ -167,6 +197,7 @@ export class Session {
       this.env.dropped(this, delivery, 'queue-full');
       return;
     }
+    if (this.queue === EMPTY_QUEUE) this.queue = new MemoryQueue();
     this.queue.push(delivery);
   }
 
@@ -209,9 +240,11 @@ export class Session {
     // [MQTT-3.3.4-9] the new connection's Receive Maximum may be lower than what is in
     // flight: resend up to it now, the rest as acknowledgements free slots.
     this.resendBacklog = 0;
-    for (const entry of this.inflight.values()) {
-      entry.awaitingResend = true;
-      this.resendBacklog++;
+    if (this.outbound) {
+      for (const entry of this.outbound.values()) {
+        entry.awaitingResend = true;
+        this.resendBacklog++;
+      }
     }
     this.resendWaiting(output);
     this.drain();
@@ -228,7 +261,7 @@ export class Session {
     const out = this.output;
     if (!out) return;
     const now = this.env.now();
-    while (this.queue.count > 0 && this.inflight.size < out.sendWindow) {
+    while (this.queue.count > 0 && this.inflightCount < out.sendWindow) {
       const delivery = this.queue.shift();
       if (delivery === undefined) {
         this.pageIn();
@@ -250,7 +283,7 @@ export class Session {
    */
   takeSharedDeliveries(): Delivery[] {
     const taken: Delivery[] = [];
-    for (const [id, entry] of this.inflight) {
+    for (const [id, entry] of this.outbound ?? []) {
       if (entry.state === 'publish' && entry.delivery.shareFilter !== undefined) {
         this.deleteInflight(id);
         taken.push(entry.delivery);
@@ -327,7 +360,7 @@ export class Session {
   }
 
   private deleteInflight(packetId: number): void {
-    if (this.inflight.delete(packetId)) this.persistence?.deleteInflight(this.clientId, packetId);
+    if (this.outbound?.delete(packetId)) this.persistence?.deleteInflight(this.clientId, packetId);
   }
 
   /** Reads the next stored page, then drains again. */
