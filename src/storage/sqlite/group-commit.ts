@@ -25,7 +25,12 @@ export interface GroupCommitHost {
   inTransaction(): boolean;
   /** Runs inside the transaction just before COMMIT (message GC, last message id). */
   beforeCommit(): void;
+  /** A write that needs new pages and leaves nothing behind (to learn whether space is back). */
+  probe?(): void;
 }
+
+/** While full, space is probed at most this often (when someone asks, see `retryIfFull`). */
+const PROBE_INTERVAL_MS = 1000;
 
 /** Settings of a GroupCommit. */
 export interface GroupCommitOptions {
@@ -58,6 +63,7 @@ export class GroupCommit {
   /** True while the last transaction failed for lack of space. */
   full = false;
   private batch: Batch | undefined;
+  private lastProbe = 0;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -115,6 +121,33 @@ export class GroupCommit {
     if (this.full) this.options.logger.info({}, 'store: writes succeed again (no longer full)');
     this.full = false;
     for (const w of batch.waiters) w.resolve();
+  }
+
+  /**
+   * While full, tries (at most once per second, and only between batches) a write that needs
+   * new pages, in a transaction of its own that is not counted and not logged when it fails.
+   * The broker refuses the QoS 1/2 work that would otherwise be the next write, so without
+   * this probe `full` would never clear once space is back.
+   */
+  retryIfFull(now: number): void {
+    const probe = this.host.probe;
+    if (!this.full || probe === undefined || this.batch !== undefined) return;
+    if (now - this.lastProbe < PROBE_INTERVAL_MS) return;
+    this.lastProbe = now;
+    try {
+      this.host.begin();
+      probe.call(this.host);
+      this.host.commit();
+    } catch {
+      try {
+        if (this.host.inTransaction()) this.host.rollback();
+      } catch {
+        // The next batch reports a connection that cannot roll back.
+      }
+      return;
+    }
+    this.full = false;
+    this.options.logger.info({}, 'store: writes succeed again (no longer full)');
   }
 
   /** True while a batch is open. */

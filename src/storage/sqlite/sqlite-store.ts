@@ -97,7 +97,10 @@ export class SqliteStore implements BrokerStore {
   }
 
   get full(): boolean {
-    return this.live?.batcher.full ?? false;
+    const live = this.live;
+    if (live === undefined) return false;
+    live.batcher.retryIfFull(Date.now());
+    return live.batcher.full;
   }
 
   /** The open connection, for tests and maintenance tools (never for the broker). */
@@ -124,6 +127,13 @@ export class SqliteStore implements BrokerStore {
         rollback: () => stm.rollback.run(),
         inTransaction: () => db.inTransaction,
         beforeCommit: () => this.beforeCommit(stm),
+        probe: () => {
+          // 64 KiB of overflow pages, removed in the same transaction.
+          db.prepare(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('space_probe', zeroblob(65536))",
+          ).run();
+          db.prepare("DELETE FROM meta WHERE key = 'space_probe'").run();
+        },
       },
       {
         durability: this.durability,
