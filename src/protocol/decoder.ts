@@ -28,17 +28,23 @@ export interface DecoderOptions {
 /** Smallest buffer started for a packet that straddles chunks. */
 const MIN_ASSEMBLY = 16 * 1024;
 
+/**
+ * One Reader for every decoder: a body is decoded synchronously from reset to the end of
+ * decodePacket, before the packet is handed over, so decoders never share it at the same
+ * time. An idle connection then holds no Reader of its own.
+ */
+const sharedReader = new Reader();
+
 export class Decoder {
   /** Known version; set from options (client side) or learned from the CONNECT decoded (server side). */
   protocolVersion: ProtocolVersion | undefined;
   /** Whole-packet limit (fixed header included); default 268435460 (the protocol max). Settable at any time. */
   maximumPacketSize: number;
 
-  readonly #reader = new Reader();
   #error: unknown;
   #failed = false;
-  /** Partial fixed header. */
-  readonly #header = Buffer.alloc(5);
+  /** Partial fixed header; allocated the first time a header is split across chunks. */
+  #header: Buffer | undefined;
   #headerLen = 0;
   /** Packet being assembled across chunks. */
   #body: Buffer | undefined;
@@ -93,6 +99,7 @@ export class Decoder {
     while (pos < len) {
       const bodyStart = this.#parseHeader(chunk, pos, len);
       if (bodyStart < 0) {
+        this.#header ??= Buffer.alloc(5);
         chunk.copy(this.#header, 0, pos, len);
         this.#headerLen = len - pos;
         return;
@@ -144,7 +151,7 @@ export class Decoder {
 
   /** Completes a partial fixed header from `chunk`; returns bytes consumed, or -1 if still partial. */
   #fillHeader(chunk: Buffer, onPacket: (packet: Packet) => void): number {
-    const header = this.#header;
+    const header = this.#header as Buffer;
     let pos = 0;
     while (pos < chunk.length) {
       header[this.#headerLen++] = chunk[pos++];
@@ -209,7 +216,7 @@ export class Decoder {
     copy: boolean,
     onPacket: (packet: Packet) => void,
   ): void {
-    const r = this.#reader;
+    const r = sharedReader;
     r.reset(buf, start, end, copy);
     const packet = decodePacket(r, first, this.protocolVersion);
     // Drop the reference so a caller's chunk is not kept alive by the reader.
