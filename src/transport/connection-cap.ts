@@ -14,27 +14,32 @@ import type { BrokerCore } from '../core/index.js';
  * Puts the caps in front of every 'connection' listener `server` has now (the TLS and HTTP
  * servers' own included), so call it after the server is fully set up and before it listens.
  * `maxConnections` is the listener's cap (undefined or 0: only the broker's applies).
+ * `sockets`, when given, holds the admitted sockets until they close (for the listener's
+ * close); tracking them here keeps one 'close' listener per socket instead of two.
  */
 export function capConnections(
   server: Server,
   core: BrokerCore,
   listener: string,
   maxConnections: number | undefined,
+  sockets?: Set<Socket>,
 ): void {
   const handlers = server.rawListeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   let open = 0;
   // Shared by every socket of the listener ('close' is emitted once): no closure per socket.
-  const release = (): void => {
+  function release(this: Socket): void {
     open--;
     core.admission.release();
-  };
+    sockets?.delete(this);
+  }
   server.on('connection', (socket: Socket) => {
     if (!core.admission.admit(listener, open, maxConnections)) {
       socket.destroy();
       return;
     }
     open++;
+    sockets?.add(socket);
     socket.on('close', release);
     for (const handler of handlers) handler.call(server, socket);
   });

@@ -25,16 +25,10 @@ export async function startTcpListener(
 ): Promise<Listener> {
   const name = options.name ?? 'tcp';
   const sockets = new Set<Socket>();
-  // One function per listener, not a closure per socket.
-  function untrack(this: Socket): void {
-    sockets.delete(this);
-  }
   const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', untrack);
     attachStreamSocket(core, socket, { remoteAddress: socket.remoteAddress, listener: name });
   });
-  capConnections(server, core, name, options.maxConnections);
+  capConnections(server, core, name, options.maxConnections, sockets);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtt');
   return { name, address, close: () => closeServer(server, sockets) };
 }
