@@ -42,6 +42,12 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/** Every broker process spawned and not yet exited (killed when this process exits). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** One run of `pipit broker`. */
 export class BrokerProcess {
   private out = '';
@@ -50,7 +56,11 @@ export class BrokerProcess {
   private constructor(readonly child: ChildProcess) {
     child.stdout!.on('data', (d) => (this.out += d));
     child.stderr!.on('data', (d) => (this.out += d));
-    this.exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+    live.add(child);
+    this.exited = once(child, 'exit').then(([code, signal]) => {
+      live.delete(child);
+      return { code, signal };
+    });
   }
 
   /** Everything the process printed so far (stdout and stderr). */
@@ -84,7 +94,12 @@ export class BrokerProcess {
       dataDir,
       ...extra,
     ]);
-    await proc.waitForOutput('"msg":"listening"', timeoutMs);
+    try {
+      await proc.waitForOutput('"msg":"listening"', timeoutMs);
+    } catch (err) {
+      await proc.kill();
+      throw err;
+    }
     return proc;
   }
 
