@@ -30,7 +30,8 @@ interface ClientReport {
   established: number;
   failed: number;
   ms: number;
-  cpuMs: number;
+  userMs: number;
+  systemMs: number;
 }
 
 // --- client side (child process) ------------------------------------------------------------
@@ -94,7 +95,8 @@ async function runClients(port: number, count: number, concurrency: number): Pro
     established: sockets.length,
     failed,
     ms,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    userMs: cpu.user / 1000,
+    systemMs: cpu.system / 1000,
   };
   process.send?.(report);
   process.once('message', () => {
@@ -117,11 +119,18 @@ function memory(): { heap: number; rss: number; external: number } {
   return { heap: m.heapUsed, rss: m.rss, external: m.external + m.arrayBuffers };
 }
 
+/** "total (user + system)" microseconds of CPU per connection. */
+function cpuPerConn(userUs: number, systemUs: number, n: number): string {
+  const r = (us: number) => Math.round(us / n);
+  return `${r(userUs + systemUs)} (${r(userUs)}+${r(systemUs)})`;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function round(port: number, broker: ReturnType<typeof createBroker>, snapshot: boolean) {
   await sleep(200);
   const before = memory();
+  const cpu0 = process.cpuUsage();
   const child = fork(fileURLToPath(import.meta.url), ['--client', String(port)], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env },
@@ -130,6 +139,7 @@ async function round(port: number, broker: ReturnType<typeof createBroker>, snap
     child.once('message', (m) => resolve(m as ClientReport));
     child.once('exit', (code) => reject(new Error(`client exited with ${code}`)));
   });
+  const cpu = process.cpuUsage(cpu0);
   await sleep(300);
   const held = memory();
   const n = Math.max(1, report.established);
@@ -139,7 +149,11 @@ async function round(port: number, broker: ReturnType<typeof createBroker>, snap
     [
       `established ${report.established}/${CONNS} (failed ${report.failed})`,
       `connects/s ${Math.round(report.established / (report.ms / 1000))}`,
-      `client CPU ${Math.round((report.cpuMs / report.ms) * 100)}%`,
+      // CPU per connection does not depend on what else runs on the machine; the rate does.
+      `client CPU ${Math.round(((report.userMs + report.systemMs) / report.ms) * 100)}%`,
+      `client µs/conn ${cpuPerConn(report.userMs * 1000, report.systemMs * 1000, n)}`,
+      `broker CPU ${Math.round(((cpu.user + cpu.system) / 1000 / report.ms) * 100)}%`,
+      `broker µs/conn ${cpuPerConn(cpu.user, cpu.system, n)}`,
       `heap B/conn ${perConn(before.heap, held.heap)}`,
       `external B/conn ${perConn(before.external, held.external)}`,
       `RSS B/conn ${perConn(before.rss, held.rss)}`,

@@ -8,6 +8,7 @@ import type { BrokerStore, Clock, Logger, TimerHandle } from '../ports/index.js'
 import { silentLogger, systemClock } from '../ports/index.js';
 import type { DisconnectPacket, Properties, QoS, Will } from '../protocol/index.js';
 import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
+import { ConnectDeadlines } from './connect-deadlines.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
 import { HookChain } from './hook-chain.js';
@@ -63,6 +64,8 @@ export class BrokerCore {
   /** The global connection cap transports ask before serving a socket. */
   readonly admission: ConnectionAdmission;
   private readonly expiryTimers = new Map<Session, TimerHandle>();
+  /** The connect timeout of every new connection, behind one timer. */
+  readonly connectDeadlines: ConnectDeadlines<Connection>;
   readonly wills: WillScheduler;
   /** The store, when the broker persists its state. */
   readonly persistence: Persistence | undefined;
@@ -76,6 +79,9 @@ export class BrokerCore {
     // Session expiry and will delay may exceed a Node timer's range [MQTT-3.1.2-23].
     this.clock = withLongTimers(deps.clock ?? systemClock);
     this.logger = deps.logger ?? silentLogger;
+    this.connectDeadlines = new ConnectDeadlines(this.clock, this.options.connectTimeoutMs, (c) =>
+      c.connectTimedOut(),
+    );
     this.hooks = new HookChain(this.logger);
     this.persistence = deps.store
       ? new Persistence(deps.store, (err) => this.logger.error({ err }, 'store commit failed'))
@@ -371,6 +377,7 @@ export class BrokerCore {
       conn.closeNow('server shutting down', ReasonCode.ServerShuttingDown);
     }
     this.wills.clear();
+    this.connectDeadlines.stop();
     for (const timer of this.expiryTimers.values()) this.clock.clearTimeout(timer);
     this.expiryTimers.clear();
   }

@@ -96,8 +96,9 @@ export class Connection implements DeliveryOutput {
   /** The last acknowledgement waiting for a commit, if any. */
   private ackTail: Promise<void> | undefined;
   private busy = false;
-  private connectTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined;
+  /** This connection's place among the connect deadlines (-1 once it left them). */
+  private connectTicket = -1;
 
   constructor(
     readonly broker: BrokerCore,
@@ -114,11 +115,14 @@ export class Connection implements DeliveryOutput {
       listener: info.listener,
       certificateIdentity: info.certificateIdentity,
     };
-    this.connectTimer = broker.clock.setTimeout(() => {
-      if (this.state === 'awaiting-connect' || this.state === 'authenticating') {
-        this.closeNow('no CONNECT in time', ReasonCode.MaximumConnectTime);
-      }
-    }, broker.options.connectTimeoutMs);
+    this.connectTicket = broker.connectDeadlines.add(this);
+  }
+
+  /** The connect timeout passed (called for every connection; only a waiting one closes). */
+  connectTimedOut(): void {
+    if (this.state === 'awaiting-connect' || this.state === 'authenticating') {
+      this.closeNow('no CONNECT in time', ReasonCode.MaximumConnectTime);
+    }
   }
 
   /** Bytes from the transport. */
@@ -292,8 +296,7 @@ export class Connection implements DeliveryOutput {
   /** Called by the connect flow once CONNACK 0x00 is sent. */
   markConnected(): void {
     this.state = 'connected';
-    if (this.connectTimer) this.broker.clock.clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+    this.leaveConnectDeadlines();
     this.scheduleKeepAlive();
   }
 
@@ -349,10 +352,16 @@ export class Connection implements DeliveryOutput {
     this.state = 'closed';
     this.closeReason = reason;
     this.backlog = undefined;
-    if (this.connectTimer) this.broker.clock.clearTimeout(this.connectTimer);
+    this.leaveConnectDeadlines();
     if (this.keepAliveTimer) this.broker.clock.clearTimeout(this.keepAliveTimer);
     this.sink.end();
     this.broker.connectionClosed(this, wasConnected);
+  }
+
+  private leaveConnectDeadlines(): void {
+    if (this.connectTicket < 0) return;
+    this.broker.connectDeadlines.remove(this.connectTicket);
+    this.connectTicket = -1;
   }
 
   private scheduleKeepAlive(): void {
