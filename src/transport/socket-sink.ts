@@ -21,6 +21,9 @@ const END_GRACE_MS = 5000;
  */
 const COALESCE_MAX_BYTES = 16 * 1024;
 
+/** Pending bytes past which a sink writes at once instead of waiting for the turn's flush. */
+const EARLY_FLUSH_BYTES = 32 * 1024;
+
 /** Sinks with pending bytes, flushed together once per event-loop turn. */
 const dirty: SocketSink[] = [];
 let flushScheduled = false;
@@ -51,8 +54,13 @@ export class SocketSink implements ConnectionSink {
     }
     (this.pending ??= []).push(data);
     this.pendingBytes += data.length;
+    // One turn may carry megabytes for one socket: hand them to the socket as they come, so
+    // bytes held here stay few and congestion shows in the socket's own buffer (a reader that
+    // keeps up drains it; one that does not gets its QoS 0 dropped).
+    if (this.pendingBytes >= EARLY_FLUSH_BYTES) this.flush();
   }
 
+  /** Bytes written and not yet taken by the network, held ones included. */
   get bufferedBytes(): number {
     return this.socket.writableLength + this.pendingBytes;
   }
