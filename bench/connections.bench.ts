@@ -9,7 +9,7 @@
  * the same reading before, divided by N, is the cost of one idle connection.
  *
  * Run with `node --expose-gc --import tsx bench/connections.bench.ts` (BENCH_CONNS=10000,
- * BENCH_CONCURRENCY=500, BENCH_ROUNDS=3; BENCH_SNAPSHOT=1 also writes a heap snapshot with
+ * BENCH_CONCURRENCY=500, BENCH_ROUNDS=3, BENCH_KEEPALIVE=0 seconds; BENCH_SNAPSHOT=1 also writes a heap snapshot with
  * the connections held). Not a test.
  */
 import { fork } from 'node:child_process';
@@ -23,6 +23,8 @@ const HOST = '127.0.0.1';
 const CONNS = Number(process.env.BENCH_CONNS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Keep alive the clients announce (0: none; real clients typically use 30-60 s). */
+const KEEP_ALIVE = Number(process.env.BENCH_KEEPALIVE ?? 0);
 const CONNECT_TIMEOUT_MS = 30_000;
 
 /** What the client process reports once its connections are up. */
@@ -76,7 +78,7 @@ async function runClients(port: number, count: number, concurrency: number): Pro
           protocolName: 'MQTT',
           protocolVersion: 4,
           clean: true,
-          keepAlive: 0,
+          keepAlive: KEEP_ALIVE,
           clientId: `cb-${tag}-${i}`,
         },
         4,
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
   const broker = createBroker({ maxConnections: CONNS * 2 });
   const address = await broker.listen({ port: 0, host: HOST });
   console.log(
-    `Pipit connection cost: ${CONNS} idle connections, ${CONCURRENCY} connecting at once`,
+    `Pipit connection cost: ${CONNS} idle connections (keep alive ${KEEP_ALIVE} s), ${CONCURRENCY} connecting at once`,
   );
   for (let r = 0; r < ROUNDS; r++) {
     await round(address.port, broker, process.env.BENCH_SNAPSHOT === '1' && r === ROUNDS - 1);
