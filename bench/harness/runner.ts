@@ -33,6 +33,8 @@ export interface Sample {
   peakRssMiB?: number;
   /** conn: (RSS with the connections open - RSS before) / connections. */
   memPerConnKiB?: number;
+  /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
+  brokerCpuUsPerConn?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +58,8 @@ export async function runSample(
     let t0 = 0;
     let t1 = 0;
     let rssWithConns = 0;
+    const cpuStart = readCpuMs(pid);
+    let cpuConnecting = 0;
     const result = await runBench({
       ...sc.options,
       host: proc.host,
@@ -64,6 +68,7 @@ export async function runSample(
       warmupMs: s.warmupMs,
       onMeasureStart: async () => {
         if (sc.kind === 'conn') {
+          cpuConnecting = readCpuMs(pid) - cpuStart;
           await sleep(500);
           rssWithConns = readMemory(pid).rssKiB;
         }
@@ -84,6 +89,7 @@ export async function runSample(
     const established = result.connections?.established ?? 0;
     if (sc.kind === 'conn' && established > 0) {
       sample.memPerConnKiB = Math.round(((rssWithConns - before) / established) * 100) / 100;
+      sample.brokerCpuUsPerConn = Math.round((cpuConnecting * 1000) / established);
     }
   } catch (err) {
     sample.error = (err as Error).message.split('\n')[0];

@@ -26,6 +26,9 @@ export interface Summary {
   outOfOrder: number;
   connectsPerSec?: number;
   memPerConnKiB?: number;
+  brokerCpuUsPerConn?: number;
+  /** conn: the load generator's CPU while connecting, per connection, µs. */
+  clientCpuUsPerConn?: number;
   established?: number;
   error?: string;
 }
@@ -63,6 +66,12 @@ export function summarize(scenario: string, broker: BrokerName, samples: Sample[
     outOfOrder: sum((s) => s.result!.outOfOrder),
     connectsPerSec: m((s) => s.result?.connections?.connectsPerSec),
     memPerConnKiB: m((s) => s.memPerConnKiB),
+    brokerCpuUsPerConn: m((s) => s.brokerCpuUsPerConn),
+    clientCpuUsPerConn: m((s) => {
+      const r = s.result;
+      const n = r?.connections?.established;
+      return r && n ? Math.round(((r.cpu.userMs + r.cpu.systemMs) * 1000) / n) : undefined;
+    }),
     established: m((s) => s.result?.connections?.established),
     error: samples.find((s) => s.error)?.error,
   };
@@ -105,13 +114,21 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | broker | established | connects/s | broker KiB/conn | peak RSS MiB |',
-    '|---|---|--:|--:|--:|--:|',
+    '| scenario | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn | peak RSS MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
-      ? [fmt(r.established), fmt(r.connectsPerSec), fmt(r.memPerConnKiB, 1), fmt(r.peakRssMiB, 1)]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', ''];
+      ? [
+          fmt(r.established),
+          fmt(r.connectsPerSec),
+          fmt(r.brokerCpuUsPerConn),
+          fmt(r.clientCpuUsPerConn),
+          fmt(r.clientCpuPercent),
+          fmt(r.memPerConnKiB, 1),
+          fmt(r.peakRssMiB, 1),
+        ]
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
