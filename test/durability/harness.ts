@@ -29,10 +29,21 @@ export function tempDir(prefix = 'pipit-crash-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Writes a config file with the given storage durability (and limits) and returns its path. */
-export function writeConfig(dir: string, durability: 'fsync' | 'batched' | 'none'): string {
+/**
+ * Writes `pipit.yaml` in `dir` with the given storage durability and a queue limit (messages
+ * per session; the default 10000 would drop by policy what a long loop queues) and returns
+ * its path.
+ */
+export function writeConfig(
+  dir: string,
+  durability: 'fsync' | 'batched' | 'none' = 'fsync',
+  maxQueuedMessages = 10_000,
+): string {
   const file = join(dir, 'pipit.yaml');
-  writeFileSync(file, `storage:\n  durability: ${durability}\n`);
+  writeFileSync(
+    file,
+    `storage:\n  durability: ${durability}\nlimits:\n  maxQueuedMessages: ${maxQueuedMessages}\n`,
+  );
   return file;
 }
 

@@ -7,11 +7,17 @@ import { describe, it } from 'node:test';
 import { runKillLoop } from './kill-loop.js';
 
 describe('durability: a loop of kill -9', () => {
-  it('20 kills at random points: nothing acknowledged is lost, QoS 2 is delivered once', async () => {
-    const result = await runKillLoop({ kills: 20, seed: 2024 });
-    assert.ok(result.acked1 > 0 && result.acked2 > 0, 'traffic was acknowledged');
-    assert.deepEqual(result.lostQos1, [], 'PUBACKed QoS 1 messages lost');
-    assert.deepEqual(result.lostQos2, [], 'PUBRECed QoS 2 messages lost');
-    assert.deepEqual(result.duplicatedQos2, [], 'QoS 2 messages delivered twice');
-  });
+  // A broker start costs 1-3 s (more on a loaded machine): a longer limit than the default.
+  const options = { timeout: 240_000 };
+  it(
+    '20 kills at random points: nothing acknowledged is lost, QoS 2 is delivered once',
+    options,
+    async () => {
+      const result = await runKillLoop({ kills: 20, seed: 2024 });
+      assert.ok(result.acked1 > 0 && result.acked2 > 0, 'traffic was acknowledged');
+      assert.deepEqual(result.lostQos1, [], 'PUBACKed QoS 1 messages lost');
+      assert.deepEqual(result.lostQos2, [], 'PUBRECed QoS 2 messages lost');
+      assert.deepEqual(result.duplicatedQos2, [], 'QoS 2 messages delivered twice');
+    },
+  );
 });
