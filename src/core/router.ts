@@ -18,6 +18,15 @@ export class Router {
   private readonly touched: Session[] = [];
   private current: Message | undefined;
   private sharedDeliveries = 0;
+  /** Per publish: the Delivery shared by subscribers of one wire form (see deliverMerged). */
+  private readonly sharedSlots: (Delivery | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
 
   /** Number of subscriptions, shared ones included. */
   get size(): number {
@@ -104,15 +113,9 @@ export class Router {
     const touched = this.touched;
     const cache: FanoutCache | undefined = touched.length > 1 ? { slots: [] } : undefined;
     // Deliveries are immutable, so subscribers with the same QoS and retain flag and no
-    // subscription identifiers share one object (index qos*2 + retain).
-    const shared: (Delivery | undefined)[] = [
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-    ];
+    // subscription identifiers share one object (index qos*2 + retain). The slot array is
+    // the router's own, cleared below: no array per publish.
+    const shared = this.sharedSlots;
     for (let i = 0; i < touched.length; i++) {
       const session = touched[i]!;
       if (session.matchStamp !== stamp) continue;
@@ -137,6 +140,7 @@ export class Router {
       session.deliver(delivery, cache);
     }
     touched.length = 0;
+    shared.fill(undefined);
   }
 }
 
