@@ -55,9 +55,17 @@ export interface Exit {
 
 /** Every broker process spawned and not yet exited (killed when this process exits). */
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+function killLive(): void {
   for (const child of live) child.kill('SIGKILL');
-});
+}
+process.once('exit', killLive);
+// A test runner ends a file that ran out of time with a signal: 'exit' does not run then.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killLive();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 /** One run of `pipit broker`. */
 export class BrokerProcess {
