@@ -181,6 +181,7 @@ export class BrokerCore {
       this.persistence.putWill(conn.client.clientId, {
         will: conn.will,
         username: conn.client.username,
+        listener: conn.client.listener,
       });
     }
     this.logger.debug(

@@ -38,7 +38,7 @@ export function restoreState(
       username: stored.username,
       protocolVersion: 5,
       remoteAddress: undefined,
-      listener: 'restored',
+      listener: stored.listener ?? 'restored',
       certificateIdentity: undefined,
     };
     // A will whose client was connected at the crash lost its connection then: due now.

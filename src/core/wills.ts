@@ -43,7 +43,12 @@ export class WillScheduler {
       return;
     }
     const dueAt = this.clock.now() + delay * 1000;
-    this.persistence?.putWill(client.clientId, { will, username: client.username, dueAt });
+    this.persistence?.putWill(client.clientId, {
+      will,
+      username: client.username,
+      listener: client.listener,
+      dueAt,
+    });
     this.wait(client, will, dueAt);
   }
 

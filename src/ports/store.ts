@@ -57,6 +57,8 @@ export interface StoredInflight {
 export interface StoredWill {
   will: Will;
   username?: string | undefined;
+  /** Listener the client came through (hooks authorize the will as from that listener). */
+  listener?: string | undefined;
   /**
    * Absolute time the will falls due. Undefined while its client is connected: after a crash
    * such a will is due at once (the connection was lost without DISCONNECT).

@@ -67,6 +67,7 @@ export function richWill(): StoredWill {
       },
     },
     username: 'alice',
+    listener: 'tls',
     dueAt: 1_800_000_000_000,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * State other than queues across kill -9, seen by MQTT.js (an independent client):
  * retained messages, persistent subscriptions with their options, session expiry that keeps
- * counting while the broker is down. (Wills restored at start: see the report; a restored
- * will has no listener and the CLI's listener policy refuses it.)
+ * counting while the broker is down, and wills: one whose delay fell due while the broker was
+ * down, and one whose client was connected at the crash, are published at start.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -157,6 +157,42 @@ describe('durability: retained messages, subscriptions and session expiry across
     await sleep(Math.max(0, t0 + 11_000 - Date.now()));
     // Counted from t0, not from the restart: gone 10 s after its disconnect.
     assert.equal(await present('exp-10'), false, 'expiry counted across the restart');
+    await broker.stop();
+    running.delete(broker);
+  });
+
+  it('[MQTT-3.1.3-9] a delayed will that fell due while the broker was down, and the will of a client connected at the crash, are published at start', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    let broker = await start(port, dataDir);
+    // A watcher with a persistent session: wills published at the restart are queued for it.
+    const { client: watcher } = await connect(port, 'w-watch');
+    await watcher.subscribeAsync('will/#', { qos: 1 });
+    watcher.end(true);
+    // 'w-delayed' loses its connection with a 2 s will delay; 'w-live' is connected at the kill.
+    const { client: delayed } = await connect(port, 'w-delayed', {
+      will: {
+        topic: 'will/delayed',
+        payload: Buffer.from('d'),
+        qos: 1,
+        retain: false,
+        properties: { willDelayInterval: 2 },
+      },
+    });
+    const { client: live } = await connect(port, 'w-live', {
+      will: { topic: 'will/live', payload: Buffer.from('l'), qos: 1, retain: false },
+    });
+    delayed.stream.destroy(); // abnormal: the delayed will is stored with its due time
+    await sleep(300);
+    await kill(broker);
+    live.end(true);
+    await sleep(2500); // the delay passes while the broker is down
+    broker = await start(port, dataDir);
+    const { client: back, messages } = await connect(port, 'w-watch');
+    const deadline = Date.now() + 10_000;
+    while (messages.length < 2 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(messages.map((m) => m.topic).sort(), ['will/delayed', 'will/live']);
+    back.end(true);
     await broker.stop();
     running.delete(broker);
   });

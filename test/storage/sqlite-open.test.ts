@@ -119,8 +119,9 @@ describe('SqliteStore open', () => {
 });
 
 describe('SQLite migrations', () => {
+  const latest = SCHEMA_VERSION;
   const v2: Migration = {
-    version: 2,
+    version: latest + 1,
     description: 'test: a new column',
     up: (db) => db.exec('ALTER TABLE sessions ADD COLUMN note TEXT'),
   };
@@ -128,15 +129,15 @@ describe('SQLite migrations', () => {
   test('run in order from the recorded version, and only the missing ones', () => {
     const dataDir = freshDir();
     const first = openDatabase(dataDir, 'fsync', MIGRATIONS);
-    assert.deepEqual([first.fromVersion, first.version], [0, 1]);
+    assert.deepEqual([first.fromVersion, first.version], [0, latest]);
     first.db.close();
     const second = openDatabase(dataDir, 'fsync', [...MIGRATIONS, v2]);
-    assert.deepEqual([second.fromVersion, second.version], [1, 2]);
+    assert.deepEqual([second.fromVersion, second.version], [latest, latest + 1]);
     const columns = second.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
     assert.ok(columns.some((c) => c.name === 'note'));
     second.db.close();
     const third = openDatabase(dataDir, 'fsync', [...MIGRATIONS, v2]);
-    assert.deepEqual([third.fromVersion, third.version], [2, 2]);
+    assert.deepEqual([third.fromVersion, third.version], [latest + 1, latest + 1]);
     third.db.close();
   });
 
@@ -144,15 +145,35 @@ describe('SQLite migrations', () => {
     const dataDir = freshDir();
     openDatabase(dataDir, 'fsync', MIGRATIONS).db.close();
     const broken: Migration = {
-      version: 2,
+      version: latest + 1,
       description: 'test: fails half way',
       up: (db) => db.exec('CREATE TABLE half (x); SELECT * FROM no_such_table'),
     };
     assert.throws(() => openDatabase(dataDir, 'fsync', [...MIGRATIONS, broken]), /no such table/);
     const again = openDatabase(dataDir, 'fsync', MIGRATIONS);
-    assert.equal(again.fromVersion, 1);
+    assert.equal(again.fromVersion, latest);
     const half = again.db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").pluck();
     assert.equal(half.get(), 0);
     again.db.close();
+  });
+
+  test('a schema 1 file gains the wills.listener column, and its wills still load', async () => {
+    const dataDir = freshDir();
+    const v1 = openDatabase(dataDir, 'fsync', MIGRATIONS.slice(0, 1));
+    v1.db
+      .prepare(
+        'INSERT INTO wills (client_id, topic, payload, qos, retain, username) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run('old-client', 'gone/old', Buffer.from('bye'), 1, 0, 'bob');
+    v1.db.close();
+    const store = new SqliteStore({ dataDir });
+    await store.open();
+    const state = await store.load();
+    const will = state.wills.get('old-client');
+    assert.equal(will?.will.topic, 'gone/old');
+    assert.equal(will?.username, 'bob');
+    assert.equal(will?.listener, undefined);
+    assert.equal(store.database.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    await store.close();
   });
 });

@@ -75,6 +75,7 @@ export function copyWill(w: StoredWill): StoredWill {
   if (properties !== undefined) will.properties = properties;
   const out: StoredWill = { will };
   if (w.username !== undefined) out.username = w.username;
+  if (w.listener !== undefined) out.listener = w.listener;
   if (w.dueAt !== undefined) out.dueAt = w.dueAt;
   return out;
 }

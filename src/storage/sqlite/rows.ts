@@ -144,6 +144,7 @@ export interface WillRow {
   properties: Buffer | null;
   username: string | null;
   due_at: number | null;
+  listener: string | null;
 }
 
 /** The bind parameters of a will (after client_id). */
@@ -156,6 +157,7 @@ export function willParams(w: StoredWill): unknown[] {
     encodeProperties(w.will.properties),
     w.username ?? null,
     w.dueAt ?? null,
+    w.listener ?? null,
   ];
 }
 
@@ -172,5 +174,6 @@ export function toWill(r: WillRow): StoredWill {
   const w: StoredWill = { will };
   if (r.username !== null) w.username = r.username;
   if (r.due_at !== null) w.dueAt = r.due_at;
+  if (r.listener !== null) w.listener = r.listener;
   return w;
 }

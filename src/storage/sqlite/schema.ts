@@ -112,6 +112,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'sessions, subscriptions, queue, inflight, inbound QoS 2 ids, wills, retained',
     up: (db) => db.exec(V1),
   },
+  {
+    version: 2,
+    description: 'wills remember the listener their client came through',
+    up: (db) => db.exec('ALTER TABLE wills ADD COLUMN listener TEXT'),
+  },
 ];
 
 /** The schema version this build reads and writes. */

@@ -59,8 +59,8 @@ const SQL = {
   addInbound: 'INSERT OR IGNORE INTO inbound_qos2 (client_id, packet_id) VALUES (?, ?)',
   deleteInbound: 'DELETE FROM inbound_qos2 WHERE client_id = ? AND packet_id = ?',
 
-  putWill: `INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, username, due_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  putWill: `INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, username, due_at, listener)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deleteWill: 'DELETE FROM wills WHERE client_id = ?',
 
   putRetained: `INSERT OR REPLACE INTO retained (topic, id, payload, qos, retain, properties, expires_at, origin)
@@ -78,7 +78,7 @@ const SQL = {
   loadQueueStats: `SELECT q.client_id, count(*) AS n, coalesce(sum(m.size), 0) AS bytes
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id GROUP BY q.client_id`,
   loadWills:
-    'SELECT client_id, topic, payload, qos, retain, properties, username, due_at FROM wills',
+    'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
   loadRetained:
     'SELECT id, topic, payload, qos, retain, properties, expires_at, origin FROM retained',
 } as const;
