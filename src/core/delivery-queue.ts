@@ -22,6 +22,8 @@ export interface DeliveryQueue {
   page(): Promise<boolean> | undefined;
   /** Removes and returns the queued deliveries that came through shared subscriptions. */
   takeShared(): Delivery[];
+  /** A connection took the session: new entries may be held in memory for it. */
+  attached(): void;
   /** Frees memory held for a connection that went away (stored entries stay stored). */
   detached(): void;
   /** Deliveries held in memory, in order (inspection and tests). */
@@ -41,6 +43,7 @@ export const EMPTY_QUEUE: DeliveryQueue = Object.freeze({
   shift: (): undefined => undefined,
   page: (): undefined => undefined,
   takeShared: (): Delivery[] => [],
+  attached(): void {},
   detached(): void {},
   held: (): Delivery[] => [],
 });
@@ -90,6 +93,8 @@ export class MemoryQueue implements DeliveryQueue {
     return taken;
   }
 
+  attached(): void {}
+
   detached(): void {}
 
   held(): Delivery[] {
@@ -109,9 +114,15 @@ export class StoredQueue implements DeliveryQueue {
   private bufferHead = 0;
   /** Highest seq read into memory (or dequeued): the next page starts after it. */
   private readSeq = 0;
-  /** True when everything stored is also in `buffer` (new entries are then appended to it). */
+  /**
+   * True while a connection drains the queue and everything stored is also in `buffer`: new
+   * entries are then appended to it as well. Never true while the client is away, so an
+   * offline session's queue costs no heap.
+   */
   private tailInMemory = false;
   private loading: Promise<boolean> | undefined;
+  /** A connection is draining the queue. */
+  private connected = false;
 
   constructor(
     private readonly clientId: string,
@@ -121,7 +132,11 @@ export class StoredQueue implements DeliveryQueue {
   ) {
     this.count = count;
     this.bytes = bytes;
-    this.tailInMemory = count === 0;
+  }
+
+  attached(): void {
+    this.connected = true;
+    this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
   }
 
   push(delivery: Delivery): void {
@@ -184,7 +199,8 @@ export class StoredQueue implements DeliveryQueue {
     if (first) this.readSeq = first.seq - 1;
     this.buffer = [];
     this.bufferHead = 0;
-    this.tailInMemory = this.count === 0;
+    this.tailInMemory = false;
+    this.connected = false;
   }
 
   held(): Delivery[] {
@@ -193,6 +209,8 @@ export class StoredQueue implements DeliveryQueue {
 
   private async load(): Promise<boolean> {
     const entries = await this.persistence.readQueue(this.clientId, this.readSeq, PAGE_SIZE);
+    // The client left while the page was read: keep nothing (it stays stored).
+    if (!this.connected) return false;
     for (const entry of entries) this.buffer.push(entry);
     if (entries.length > 0) this.readSeq = entries[entries.length - 1]!.seq;
     // Entries pushed while the page was read are stored but not in memory: only when the

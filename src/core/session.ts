@@ -237,6 +237,7 @@ export class Session {
    */
   attach(output: DeliveryOutput): void {
     this.output = output;
+    this.queue.attached();
     // [MQTT-3.3.4-9] the new connection's Receive Maximum may be lower than what is in
     // flight: resend up to it now, the rest as acknowledgements free slots.
     this.resendBacklog = 0;
