@@ -49,12 +49,7 @@ export class RawConnection {
   private constructor(socket: net.Socket, version: 4 | 5) {
     this.socket = socket;
     this.version = version;
-    // Payloads are read (header only) before push returns: views save a copy per message.
-    this.decoder = new Decoder({
-      protocolVersion: version,
-      maximumPacketSize: 268_435_455,
-      viewFields: true,
-    });
+    this.decoder = new Decoder({ protocolVersion: version, maximumPacketSize: 268_435_455 });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => {

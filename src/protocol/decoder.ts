@@ -23,13 +23,6 @@ export interface DecoderOptions {
   maximumPacketSize?: number;
   /** Known protocol version (client side); a server learns it from CONNECT. */
   protocolVersion?: ProtocolVersion;
-  /**
-   * Let byte fields (payloads, binary properties) of packets wholly inside a pushed chunk
-   * be views into that chunk instead of copies. Only for a caller that is done with each
-   * packet before `push` returns and never reuses a chunk it pushed (the bench load
-   * generator: copying 4 KiB payloads it only reads a header of was a large part of its CPU).
-   */
-  viewFields?: boolean;
 }
 
 /** Smallest buffer started for a packet that straddles chunks. */
@@ -62,13 +55,10 @@ export class Decoder {
   #bodyHeaderSize = 0;
   /** Remaining length found by the last successful #parseHeader. */
   #remaining = 0;
-  /** False when byte fields may alias pushed chunks (see DecoderOptions.viewFields). */
-  readonly #copyFields: boolean;
 
   constructor(options: DecoderOptions = {}) {
     this.protocolVersion = options.protocolVersion;
     this.maximumPacketSize = options.maximumPacketSize ?? MAX_PACKET_SIZE;
-    this.#copyFields = options.viewFields !== true;
   }
 
   /** Bytes held for an incomplete packet. */
@@ -120,7 +110,7 @@ export class Decoder {
         this.#startBody(first, bodyStart - pos, chunk, bodyStart, len);
         return;
       }
-      this.#deliver(first, chunk, bodyStart, end, this.#copyFields, onPacket);
+      this.#deliver(first, chunk, bodyStart, end, true, onPacket);
       pos = end;
     }
   }

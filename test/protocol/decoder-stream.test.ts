@@ -180,22 +180,6 @@ describe('Decoder stream', () => {
     for (const p of out) assert.equal((p as { payload: Buffer }).payload.toString(), 'abc');
   });
 
-  it('with viewFields, an in-chunk payload is a view of the chunk; an assembled one is still whole', () => {
-    const bytes = pkt(0x30, `${str('t')} 616263`);
-    const decoder = new Decoder({ protocolVersion: 4, viewFields: true });
-    const out: Packet[] = [];
-    const chunk = Buffer.from(bytes);
-    decoder.push(chunk, (p) => out.push(p));
-    const split = Buffer.from(bytes);
-    decoder.push(split.subarray(0, 4), (p) => out.push(p));
-    decoder.push(split.subarray(4), (p) => out.push(p));
-    const [inChunk, assembled] = out as { payload: Buffer }[];
-    assert.equal(inChunk!.payload.buffer, chunk.buffer);
-    assert.equal(inChunk!.payload.toString(), 'abc');
-    split.fill(0);
-    assert.equal(assembled!.payload.toString(), 'abc');
-  });
-
   it('binary fields (password, will payload, correlation data) do not alias the chunk', () => {
     const connect = encode(
       {
