@@ -17,6 +17,8 @@ export class Router {
   /** Sessions matched by the publish being routed (reused across publishes). */
   private readonly touched: Session[] = [];
   private current: Message | undefined;
+  /** Publishes made by hooks during a fan-out, routed when it ends. */
+  private readonly nested: Message[] = [];
   private sharedDeliveries = 0;
   /** Per publish: the Delivery shared by subscribers of one wire form (see deliverMerged). */
   private readonly sharedSlots: (Delivery | undefined)[] = [
@@ -45,16 +47,32 @@ export class Router {
 
   /** Routes a message to every matching subscription. Returns the number of deliveries made. */
   route(message: Message): number {
+    if (this.current !== undefined) {
+      // A hook published while this router fans out (e.g. from onDelivered): the scratch
+      // state belongs to the outer publish, so the inner one is routed right after it.
+      // Its delivery count is not known yet: 0 is returned.
+      this.nested.push(message);
+      return 0;
+    }
+    const delivered = this.routeOne(message);
+    while (this.nested.length > 0) this.routeOne(this.nested.shift()!);
+    return delivered;
+  }
+
+  private routeOne(message: Message): number {
     const stamp = ++this.stamp;
     this.current = message;
     this.sharedDeliveries = 0;
     const touched = this.touched;
     touched.length = 0;
-    this.trie.match(message.topic, this.onEntry, this.onGroup);
-    const delivered = touched.length + this.sharedDeliveries;
-    if (touched.length > 0) this.deliverMerged(message, stamp);
-    this.current = undefined;
-    return delivered;
+    try {
+      this.trie.match(message.topic, this.onEntry, this.onGroup);
+      const delivered = touched.length + this.sharedDeliveries;
+      if (touched.length > 0) this.deliverMerged(message, stamp);
+      return delivered;
+    } finally {
+      this.current = undefined;
+    }
   }
 
   /** Gives a delivery that a leaving member did not take to another member of its group. */

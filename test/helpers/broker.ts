@@ -83,6 +83,35 @@ export function collectFor(
   });
 }
 
+/**
+ * Collects every message until one arrives on `sentinelTopic` (not included). Messages of one
+ * publisher reach a subscriber in order, so publishing the sentinel last proves that all the
+ * earlier messages that were going to arrive have arrived, with no time window.
+ */
+export function collectUntil(
+  client: MqttClient,
+  sentinelTopic: string,
+  timeoutMs = 10_000,
+): Promise<{ topic: string; payload: Buffer }[]> {
+  return new Promise((resolve, reject) => {
+    const got: { topic: string; payload: Buffer }[] = [];
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`timed out waiting for the sentinel ${sentinelTopic}`));
+    }, timeoutMs);
+    const onMessage = (topic: string, payload: Buffer): void => {
+      if (topic !== sentinelTopic) {
+        got.push({ topic, payload });
+        return;
+      }
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(got);
+    };
+    client.on('message', onMessage);
+  });
+}
+
 /** Ends a client and waits for the socket to close. */
 export function endClient(client: MqttClient, force = false): Promise<void> {
   return new Promise((resolve) => client.end(force, {}, () => resolve()));

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   collectFor,
+  collectUntil,
   connectClient,
   endClient,
   nextMessages,
@@ -32,11 +33,12 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
 
   it('[MQTT-4.7.1-2] [MQTT-4.7.1-3] + matches one level, # matches the rest (parent included)', async () => {
     await sub.subscribeAsync(['wc/+/x', 'deep/#']);
-    // Each PUBACK comes after routing, so the window has seen every delivery once it ends.
-    const got = collectFor(sub, 300);
+    // The sentinel (matched by deep/#) comes last: everything before it has arrived.
+    const got = collectUntil(sub, 'deep/zz-sentinel');
     for (const topic of ['wc/a/x', 'wc/a/b/x', 'wc/x', 'deep', 'deep/1', 'deep/1/2', 'other']) {
       await pub.publishAsync(topic, topic, { qos: 1 });
     }
+    await pub.publishAsync('deep/zz-sentinel', 'end', { qos: 1 });
     assert.deepEqual((await got).map((m) => m.topic).sort(), [
       'deep',
       'deep/1',
@@ -48,10 +50,11 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
 
   it('[MQTT-4.7.2-1] $-topics are not matched by filters starting with a wildcard', async () => {
     await sub.subscribeAsync(['#', '+/sys']);
-    const got = collectFor(sub, 150);
+    const got = collectUntil(sub, 'zz-sentinel');
     await pub.publishAsync('$SYS/x', 'hidden', { qos: 1 });
     await pub.publishAsync('$x/sys', 'hidden', { qos: 1 });
     await pub.publishAsync('seen', 'seen', { qos: 1 });
+    await pub.publishAsync('zz-sentinel', 'end', { qos: 1 });
     assert.deepEqual(
       (await got).map((m) => m.topic),
       ['seen'],
@@ -109,8 +112,9 @@ describe('integration v3.1.1: publish and subscribe', { timeout: 60_000 }, () =>
 
   it('[MQTT-3.3.4-1] overlapping subscriptions deliver one copy at the highest QoS', async () => {
     await sub.subscribeAsync({ 'ov/+': { qos: 0 }, 'ov/#': { qos: 2 }, 'ov/a': { qos: 1 } });
-    const got = collectFor(sub, 150);
+    const got = collectUntil(sub, 'ov/zz-sentinel');
     await pub.publishAsync('ov/a', 'once', { qos: 2 });
+    await pub.publishAsync('ov/zz-sentinel', 'end', { qos: 2 });
     assert.equal((await got).length, 1);
     await sub.unsubscribeAsync(['ov/+', 'ov/#', 'ov/a']);
   });
