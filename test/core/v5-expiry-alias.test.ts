@@ -4,57 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BrokerCore } from '../../src/core/index.js';
-import type {
-  ConnectPacket,
-  Packet,
-  Properties,
-  PublishPacket,
-  QoS,
-} from '../../src/protocol/index.js';
-import { createTestCore, FakeClient } from '../helpers/core-harness.js';
-
-function connectV5(
-  core: BrokerCore,
-  clientId: string,
-  properties?: Properties,
-  fields: Partial<ConnectPacket> = {},
-): FakeClient {
-  const client = new FakeClient(core, 5);
-  client.connect({ clientId, properties, ...fields });
-  const connack = client.received.shift(); // later packets (resumed deliveries) stay
-  assert.ok(connack?.type === 'connack' && connack.reasonCode === 0, 'CONNACK 0x00');
-  return client;
-}
-
-function subscribe(client: FakeClient, filter: string, qos: QoS): void {
-  client.send({
-    type: 'subscribe',
-    packetId: 1,
-    subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
-  });
-  const [suback] = client.take();
-  assert.ok(suback?.type === 'suback');
-  assert.deepEqual(suback.reasonCodes, [qos]);
-}
-
-function publish(client: FakeClient, fields: Partial<PublishPacket>): void {
-  const qos = fields.qos ?? 0;
-  client.send({
-    type: 'publish',
-    topic: 't',
-    payload: Buffer.from('x'),
-    qos,
-    retain: false,
-    dup: false,
-    packetId: qos > 0 ? 1 : undefined,
-    ...fields,
-  });
-}
-
-function publishes(packets: Packet[]): PublishPacket[] {
-  return packets.filter((p): p is PublishPacket => p.type === 'publish');
-}
+import {
+  connectV5,
+  createTestCore,
+  FakeClient,
+  publish,
+  publishes,
+  subscribe,
+} from '../helpers/core-harness.js';
 
 function disconnectCode(client: FakeClient): number | undefined {
   const packet = client.take().find((p) => p.type === 'disconnect');

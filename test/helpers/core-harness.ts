@@ -2,13 +2,21 @@
  * Drives a BrokerCore without sockets: a fake connection sink that decodes what the broker
  * writes, so core tests send packets and read packets back.
  */
+import assert from 'node:assert/strict';
 import {
   BrokerCore,
   type Connection,
   type ConnectionSink,
   type CoreOptions,
 } from '../../src/core/index.js';
-import type { ConnectPacket, Packet, ProtocolVersion } from '../../src/protocol/index.js';
+import type {
+  ConnectPacket,
+  Packet,
+  Properties,
+  ProtocolVersion,
+  PublishPacket,
+  QoS,
+} from '../../src/protocol/index.js';
 import { Decoder, encode } from '../../src/protocol/index.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -83,4 +91,50 @@ export function createTestCore(options: Partial<CoreOptions> = {}): {
 /** Lets pending promises (async hooks) settle. */
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A v5 client connected with CONNACK 0x00 taken off (later packets, e.g. resent ones, stay). */
+export function connectV5(
+  core: BrokerCore,
+  clientId: string,
+  properties?: Properties,
+  fields: Partial<ConnectPacket> = {},
+): FakeClient {
+  const client = new FakeClient(core, 5);
+  client.connect({ clientId, properties, ...fields });
+  const connack = client.received.shift();
+  assert.ok(connack?.type === 'connack' && connack.reasonCode === 0, 'CONNACK 0x00');
+  return client;
+}
+
+/** Subscribes one filter and checks the SUBACK granted `qos`. */
+export function subscribe(client: FakeClient, filter: string, qos: QoS): void {
+  client.send({
+    type: 'subscribe',
+    packetId: 1,
+    subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+  });
+  const [suback] = client.take();
+  assert.ok(suback?.type === 'suback');
+  assert.deepEqual(suback.reasonCodes, [qos]);
+}
+
+/** Sends a PUBLISH on topic 't' with payload 'x' unless `fields` say otherwise. */
+export function publish(client: FakeClient, fields: Partial<PublishPacket>): void {
+  const qos = fields.qos ?? 0;
+  client.send({
+    type: 'publish',
+    topic: 't',
+    payload: Buffer.from('x'),
+    qos,
+    retain: false,
+    dup: false,
+    packetId: qos > 0 ? 1 : undefined,
+    ...fields,
+  });
+}
+
+/** The PUBLISH packets among `packets`. */
+export function publishes(packets: Packet[]): PublishPacket[] {
+  return packets.filter((p): p is PublishPacket => p.type === 'publish');
 }
