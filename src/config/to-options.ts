@@ -5,8 +5,14 @@
  * clients are allowed by default only on loopback listeners without a password file.
  */
 import { resolve } from 'node:path';
-import type { BrokerOptions, ListenerOptions } from '../broker.js';
+import type {
+  BrokerOptions,
+  PersistenceOptions as BrokerPersistence,
+  ListenerOptions,
+  TlsOptions,
+} from '../broker.js';
 import type { CoreOptions } from '../core/index.js';
+import type { Durability } from '../ports/index.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORTS,
@@ -18,21 +24,13 @@ import {
 import type { LogLevel, Overrides } from './overrides.js';
 import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
 
-/** Persistence, as BrokerOptions.persistence takes it. */
+/** Persistence, as BrokerOptions.persistence takes it (with the durability always set). */
 export type PersistenceOptions =
   | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; durability: 'fsync' | 'batched' | 'none' };
+  | (Extract<BrokerPersistence, { kind: 'sqlite' }> & { durability: Durability });
 
 /** TLS settings of a listener; file paths are absolute. */
-export interface ListenerTls {
-  cert: string;
-  key: string;
-  ca?: string;
-  minVersion?: 'TLSv1.2' | 'TLSv1.3';
-  requireCertificate?: boolean;
-  identityFrom?: 'cn' | 'san';
-  useIdentityAsUsername?: boolean;
-}
+export type ListenerTls = TlsOptions;
 
 /** What `broker.listen()` is given for one listener. */
 export interface ListenerSpec {

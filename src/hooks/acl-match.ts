@@ -10,9 +10,6 @@
  * pattern substitution) are not subscription-trie matters.
  */
 
-/** Longest topic or filter, in UTF-8 bytes [MQTT-1.5.3]. */
-const MAX_TOPIC_BYTES = 65_535;
-
 /** Splits a topic name or filter into its levels ('a//b' has an empty middle level). */
 export function splitLevels(topic: string): string[] {
   return topic.split('/');
@@ -27,25 +24,11 @@ function isWildcard(level: string): boolean {
 }
 
 /**
- * A valid topic filter: non-empty [MQTT-4.7.3-1], `#` alone in the last level
- * [MQTT-4.7.1-2], `+` alone in its level [MQTT-4.7.1-3], no U+0000 [MQTT-1.5.3-2].
+ * A valid topic filter or topic name: the codec's rules (non-empty [MQTT-4.7.3-1], `#` last
+ * and alone [MQTT-4.7.1-2], `+` alone in its level [MQTT-4.7.1-3], no U+0000, at most 65535
+ * bytes), so an ACL accepts exactly what a client may send.
  */
-export function isValidFilter(filter: string): boolean {
-  if (filter.length === 0 || filter.includes('\u0000')) return false;
-  if (Buffer.byteLength(filter, 'utf8') > MAX_TOPIC_BYTES) return false;
-  const levels = splitLevels(filter);
-  return levels.every((level, i) => {
-    if (level === '#') return i === levels.length - 1;
-    return level === '+' || (!level.includes('+') && !level.includes('#'));
-  });
-}
-
-/** A valid topic name: non-empty [MQTT-4.7.3-1], no wildcard [MQTT-4.7.1-1], no U+0000. */
-export function isValidTopicName(topic: string): boolean {
-  if (topic.length === 0 || topic.includes('\u0000')) return false;
-  if (topic.includes('+') || topic.includes('#')) return false;
-  return Buffer.byteLength(topic, 'utf8') <= MAX_TOPIC_BYTES;
-}
+export { isValidTopicFilter as isValidFilter, isValidTopicName } from '../protocol/index.js';
 
 /**
  * Does `filter` match the topic name? `#` also matches the parent level ('a/#' matches 'a'),
