@@ -70,9 +70,6 @@ export interface ListenerCommon {
   maxConnections?: number;
 }
 
-/** @deprecated The TCP case of {@link ListenerOptions}, kept for existing callers. */
-export type ListenOptions = ListenerOptions;
-
 /** Default port of each listener type. */
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081 } as const;
 

@@ -7,7 +7,6 @@ export type {
   BrokerOptions,
   ListenerCommon,
   ListenerOptions,
-  ListenOptions,
   PersistenceOptions,
   TlsOptions,
 } from './broker.js';

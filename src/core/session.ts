@@ -78,7 +78,6 @@ export class Session {
   matchQos = 0;
   matchRetainAsPublished = false;
   matchSubscriptionIds: number[] | undefined = undefined;
-  matchNoLocalOnly = false;
 
   constructor(
     clientId: string,
