@@ -60,6 +60,36 @@ describe('engine against mosquitto', { timeout: 60_000 }, () => {
     assert.ok(r.totalSent <= Math.ceil(2000 * (r.seconds + 0.2 + 0.1)) + 2, `${r.totalSent}`);
   });
 
+  test('a window of 3 with 4 KiB payloads: the ring of encoded messages wraps and stays exact', async () => {
+    // Each publisher reuses 3 encoded slots; batches that cross the ring's end go out as two
+    // writes. A slot patched before its previous message left would show up as a gap or a
+    // reordering here.
+    const r = await run({ scenario: 'pairs', count: 3, qos: 1, window: 3, payloadSize: 4096 });
+    assertExact(r);
+    assert.ok(r.totalSent > 3 * 3, `the ring wrapped: ${r.totalSent} sent`);
+  });
+
+  test('a window too large for a ring (4 MiB) falls back to a buffer per batch, exact', async () => {
+    const r = await run({ scenario: 'fanin', count: 2, qos: 0, window: 1100, payloadSize: 4096 });
+    assertExact(r);
+  });
+
+  test('conn with onHalfConnected: opens in two halves and reports the first', async () => {
+    const seen: number[] = [];
+    const r = await runBench({
+      scenario: 'conn',
+      count: 201,
+      durationMs: 50,
+      port: broker.port,
+      onHalfConnected: (established) => {
+        seen.push(established);
+      },
+    });
+    assert.deepEqual(seen, [100], 'called once, after the first half (floor of 201 / 2)');
+    assert.equal(r.connections?.established, 201);
+    assert.equal(r.connections?.failed, 0);
+  });
+
   test('conn: opens, holds and closes the requested connections', async () => {
     let hookRuns = 0;
     let heldConnections = 0;
