@@ -33,6 +33,12 @@ export interface Sample {
   peakRssMiB?: number;
   /** conn: (RSS with the connections open - RSS before) / connections. */
   memPerConnKiB?: number;
+  /**
+   * conn: (RSS with all connections open - RSS with half of them open) / the second half:
+   * what one more connection costs, free of fixed growth at start (a Node process grows its
+   * young generation by ~19 MB while the first connections open).
+   */
+  marginalKiBPerConn?: number;
   /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
   brokerCpuUsPerConn?: number;
 }
@@ -58,6 +64,9 @@ export async function runSample(
     let t0 = 0;
     let t1 = 0;
     let rssWithConns = 0;
+    let rssHalf = 0;
+    let establishedHalf = 0;
+    let cpuPaused = 0;
     const cpuStart = readCpuMs(pid);
     let cpuConnecting = 0;
     const result = await runBench({
@@ -68,13 +77,23 @@ export async function runSample(
       warmupMs: s.warmupMs,
       onMeasureStart: async () => {
         if (sc.kind === 'conn') {
-          cpuConnecting = readCpuMs(pid) - cpuStart;
+          cpuConnecting = readCpuMs(pid) - cpuStart - cpuPaused;
           await sleep(500);
           rssWithConns = readMemory(pid).rssKiB;
         }
         cpu0 = readCpuMs(pid);
         t0 = performance.now();
       },
+      onHalfConnected:
+        sc.kind === 'conn'
+          ? async (established) => {
+              const cpuPause0 = readCpuMs(pid);
+              await sleep(500);
+              rssHalf = readMemory(pid).rssKiB;
+              establishedHalf = established;
+              cpuPaused = readCpuMs(pid) - cpuPause0;
+            }
+          : undefined,
       onMeasureEnd: () => {
         cpu1 = readCpuMs(pid);
         t1 = performance.now();
@@ -90,6 +109,10 @@ export async function runSample(
     if (sc.kind === 'conn' && established > 0) {
       sample.memPerConnKiB = Math.round(((rssWithConns - before) / established) * 100) / 100;
       sample.brokerCpuUsPerConn = Math.round((cpuConnecting * 1000) / established);
+      if (established > establishedHalf && establishedHalf > 0) {
+        const kib = (rssWithConns - rssHalf) / (established - establishedHalf);
+        sample.marginalKiBPerConn = Math.round(kib * 100) / 100;
+      }
     }
   } catch (err) {
     sample.error = (err as Error).message.split('\n')[0];

@@ -26,6 +26,7 @@ export interface Summary {
   outOfOrder: number;
   connectsPerSec?: number;
   memPerConnKiB?: number;
+  marginalKiBPerConn?: number;
   brokerCpuUsPerConn?: number;
   /** conn: the load generator's CPU while connecting, per connection, µs. */
   clientCpuUsPerConn?: number;
@@ -66,6 +67,7 @@ export function summarize(scenario: string, broker: BrokerName, samples: Sample[
     outOfOrder: sum((s) => s.result!.outOfOrder),
     connectsPerSec: m((s) => s.result?.connections?.connectsPerSec),
     memPerConnKiB: m((s) => s.memPerConnKiB),
+    marginalKiBPerConn: m((s) => s.marginalKiBPerConn),
     brokerCpuUsPerConn: m((s) => s.brokerCpuUsPerConn),
     clientCpuUsPerConn: m((s) => {
       const r = s.result;
@@ -114,8 +116,8 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn | peak RSS MiB |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 5k→10k | peak RSS MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
@@ -126,9 +128,10 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.clientCpuUsPerConn),
           fmt(r.clientCpuPercent),
           fmt(r.memPerConnKiB, 1),
+          fmt(r.marginalKiBPerConn, 2),
           fmt(r.peakRssMiB, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', ''];
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
@@ -155,8 +158,10 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
     );
     if (sc.kind === 'conn') {
       const mem = (b: BrokerName) => get(sc.id, b)?.memPerConnKiB;
+      const marginal = (b: BrokerName) => get(sc.id, b)?.marginalKiBPerConn;
       out.push(
-        `| ${sc.title} | broker KiB/conn (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |`,
+        `| ${sc.title} | broker KiB/conn from start (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |`,
+        `| ${sc.title} | broker KiB/conn 5k→10k (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |`,
       );
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The conn scenario: open many idle connections as fast as allowed, hold them, close them.
- * `onMeasureStart` runs once all are up (the harness reads the broker's memory then).
+ * `onMeasureStart` runs once all are up (the harness reads the broker's memory then);
+ * `onHalfConnected`, when given, between two halves of the connections.
  */
 import { randomInt } from 'node:crypto';
 import type { ResolvedOptions } from './options.js';
@@ -19,11 +20,12 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
   const progress = new ProgressReporter(o, counters, () => conns.length);
   let failed = 0;
   let firstError: string | undefined;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  try {
-    progress.phase('setup', 0);
-    const ids = Array.from({ length: o.count }, (_, i) => `pbc-${tag}-${i}`);
+  let connectMs = 0;
+  let cpu = { user: 0, system: 0 };
+  /** Opens one batch of client ids; its wall time and CPU add to the totals. */
+  const openAll = async (ids: readonly string[]): Promise<void> => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     await mapLimit(ids, o.connectConcurrency, async (clientId) => {
       try {
         const c = await RawConnection.open({
@@ -43,8 +45,19 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
         firstError ??= (err as Error).message;
       }
     });
-    const connectMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    connectMs += performance.now() - t0;
+    const used = process.cpuUsage(cpu0);
+    cpu = { user: cpu.user + used.user, system: cpu.system + used.system };
+  };
+  try {
+    progress.phase('setup', 0);
+    const ids = Array.from({ length: o.count }, (_, i) => `pbc-${tag}-${i}`);
+    const half = o.onHalfConnected === undefined ? 0 : Math.floor(o.count / 2);
+    if (half > 0) {
+      await openAll(ids.slice(0, half));
+      await o.onHalfConnected?.(conns.length);
+    }
+    await openAll(ids.slice(half));
     await o.onMeasureStart?.();
     progress.phase('hold', o.durationMs);
     await sleep(o.durationMs);

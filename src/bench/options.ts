@@ -6,16 +6,18 @@ import { PAYLOAD_HEADER_SIZE } from './payload.js';
 import type { BenchOptions, Scenario } from './types.js';
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<
-  Omit<
-    BenchOptions,
-    'rate' | 'username' | 'password' | 'onProgress' | 'onMeasureStart' | 'onMeasureEnd'
-  >
-> &
-  Pick<
-    BenchOptions,
-    'rate' | 'username' | 'password' | 'onProgress' | 'onMeasureStart' | 'onMeasureEnd'
-  >;
+export type ResolvedOptions = Required<Omit<BenchOptions, OptionalHooks>> &
+  Pick<BenchOptions, OptionalHooks>;
+
+/** Options that stay optional after resolution (no default makes sense for them). */
+type OptionalHooks =
+  | 'rate'
+  | 'username'
+  | 'password'
+  | 'onProgress'
+  | 'onMeasureStart'
+  | 'onMeasureEnd'
+  | 'onHalfConnected';
 
 /** Default scale of each scenario (the `count` option). */
 export const DEFAULT_COUNT: Readonly<Record<Scenario, number>> = {

@@ -47,6 +47,13 @@ export interface BenchOptions {
   /** Called when measuring starts and ends (the comparison harness samples the broker). */
   onMeasureStart?: () => void | Promise<void>;
   onMeasureEnd?: () => void | Promise<void>;
+  /**
+   * conn only: when given, the connections open in two halves and this runs in between,
+   * with the number established so far. The harness reads the broker's memory there, so the
+   * cost per connection can be taken between the halves, free of fixed start-up growth.
+   * The pause is left out of the connect rate and the CPU figures.
+   */
+  onHalfConnected?: (established: number) => void | Promise<void>;
 }
 
 /** Running counters for a progress display. */

@@ -203,6 +203,42 @@ describe('comparison summary', () => {
     assert.equal(appended, '# Results\n\n## Codec\n\nx\n\n## Broker comparison\n\nnew\n');
   });
 
+  test('conn: memory per connection from start and over the second half, with ratios', () => {
+    const conn = (broker: Sample['broker'], fromStart: number, marginal: number): Sample => ({
+      scenario: 'conn-10k',
+      broker,
+      round: 1,
+      memPerConnKiB: fromStart,
+      marginalKiBPerConn: marginal,
+      brokerCpuUsPerConn: 100,
+      peakRssMiB: 20,
+      result: {
+        latency: { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
+        cpu: { userMs: 500, systemMs: 500, percent: 80 },
+        connections: { requested: 10, established: 10, failed: 0, connectsPerSec: 5000 },
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+      } as unknown as Sample['result'],
+    });
+    const rows = [
+      summarize('conn-10k', 'pipit', [conn('pipit', 4.9, 1.8)]),
+      summarize('conn-10k', 'mosquitto', [conn('mosquitto', 0.7, 0.6)]),
+    ];
+    const info = { date: 'd', machine: 'm', software: 's', settings: 'x.', command: 'c' };
+    const text = renderSection(
+      info,
+      MATRIX.filter((s) => s.id === 'conn-10k'),
+      rows,
+    );
+    assert.match(
+      text,
+      /\| 10k idle connections \| pipit \| 10 \| 5,000 \|.*\| 4\.9 \| 1\.80 \| 20\.0 \|/,
+    );
+    assert.match(text, /KiB\/conn from start \(lower is better\) \| 7\.00× \|/);
+    assert.match(text, /KiB\/conn 5k→10k \(lower is better\) \| 3\.00× \|/);
+  });
+
   test('summaries take medians over ok rounds and the section shows Pipit ratios', () => {
     const sample = (broker: Sample['broker'], round: number, delivered: number): Sample => ({
       scenario: 'fanin-q0',
