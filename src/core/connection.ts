@@ -95,6 +95,10 @@ export class Connection implements DeliveryOutput {
   private resumeAfterAsync: (() => void) | undefined;
   /** The last acknowledgement waiting for a commit, if any. */
   private ackTail: Promise<void> | undefined;
+  /** Last outbound PUBLISH waiting for the store (see sendPublish); later ones queue behind. */
+  private publishTail: Promise<void> | undefined;
+  /** Bytes of outbound PUBLISH packets waiting for the store. */
+  private heldBytes = 0;
   private busy = false;
   private keepAliveTimer: TimerHandle | undefined;
   /** This connection's place among the connect deadlines (-1 once it left them). */
@@ -168,7 +172,7 @@ export class Connection implements DeliveryOutput {
   // --- DeliveryOutput ---------------------------------------------------------------------
 
   isCongested(): boolean {
-    return this.sink.bufferedBytes > this.broker.options.maxSocketBufferBytes;
+    return this.sink.bufferedBytes + this.heldBytes > this.broker.options.maxSocketBufferBytes;
   }
 
   sendPublish(
@@ -180,12 +184,40 @@ export class Connection implements DeliveryOutput {
     if (this.state !== 'connected') return false;
     const bytes = encodeDelivery(this, delivery, packetId, dup, cache);
     if (bytes === undefined) return false;
-    this.writeBytes(bytes);
+    const persistence = this.broker.persistence;
+    if (this.publishTail !== undefined || (delivery.message.qos === 2 && persistence)) {
+      this.writeAfterCommit(bytes);
+    } else {
+      this.writeBytes(bytes);
+    }
     this.broker.metrics.messagesSent++;
     if (this.broker.hooks.hasDeliveredNotification) {
       this.broker.hooks.notify('onDelivered', this.client.clientId, delivery.message);
     }
     return true;
+  }
+
+  /**
+   * [MQTT-4.3.3-9] A message published at QoS 2 goes onward only once the store has made
+   * durable what routing it wrote, its inbound packet id among them (the spec's "Method B":
+   * store the packet id, then initiate onward delivery). Sent before that commit, a crash
+   * in between would let the publisher's resend, unknown to the restarted broker, deliver
+   * it a second time. PUBLISH packets written after a held one wait behind it, so the
+   * order of deliveries on this connection stays as routed [MQTT-4.6.0-6]. The packet was
+   * encoded already: only the write waits. A failed commit still releases it (the store's
+   * failure is reported to the publisher by its PUBREC; this delivery is already counted).
+   */
+  private writeAfterCommit(bytes: Buffer): void {
+    const commit = this.broker.persistence?.commit().catch(() => {});
+    this.heldBytes += bytes.length;
+    const next: Promise<void> = (this.publishTail ?? Promise.resolve())
+      .then(() => commit)
+      .then(() => {
+        this.heldBytes -= bytes.length;
+        if (this.state !== 'closed') this.writeBytes(bytes);
+        if (this.publishTail === next) this.publishTail = undefined;
+      });
+    this.publishTail = next;
   }
 
   sendPubrel(packetId: number): void {
