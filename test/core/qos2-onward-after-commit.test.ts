@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BrokerCore } from '../../src/core/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
-import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
+import { FakeClient, flush, publishes, publish as publishFields } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** A memory store whose commits wait, once the test holds them, until it releases them. */
@@ -74,6 +74,7 @@ async function subscribe(client: FakeClient, filter: string, qos: 0 | 1 | 2): Pr
   assert.deepEqual(suback.reasonCodes, [qos]);
 }
 
+/** A PUBLISH on `topic` (its payload the topic unless given) through the shared helper. */
 function publish(
   client: FakeClient,
   topic: string,
@@ -81,15 +82,7 @@ function publish(
   packetId?: number,
   payload = topic,
 ): void {
-  client.send({
-    type: 'publish',
-    topic,
-    payload: Buffer.from(payload),
-    qos,
-    retain: false,
-    dup: false,
-    packetId,
-  });
+  publishFields(client, { topic, qos, packetId, payload: Buffer.from(payload) });
 }
 
 describe('QoS 2 messages go onward after the commit', () => {
@@ -165,15 +158,7 @@ describe('QoS 2 messages go onward after the commit', () => {
     pub.take();
     await flush();
     store.gateOpen = false;
-    pub.send({
-      type: 'publish',
-      topic: 'q2',
-      payload: Buffer.alloc(200),
-      qos: 2,
-      retain: false,
-      dup: false,
-      packetId: 1,
-    });
+    publishFields(pub, { topic: 'q2', qos: 2, packetId: 1, payload: Buffer.alloc(200) });
     publish(pub, 'q0', 0);
     assert.equal(core.metrics.dropped['socket-congested'], 1, 'QoS 0 dropped: 200 bytes held');
     store.release();
