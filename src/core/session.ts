@@ -16,7 +16,11 @@ export interface DeliveryOutput {
   readonly sendWindow: number;
   /** True while the socket holds more unsent bytes than allowed (QoS 0 is then dropped). */
   isCongested(): boolean;
-  /** Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum). */
+  /**
+   * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
+   * With a store, a copy of a QoS 2 message (and every PUBLISH after it) is written only once
+   * what was stored before the call is committed.
+   */
   sendPublish(
     delivery: Delivery,
     packetId: number | undefined,
@@ -327,15 +331,10 @@ export class Session {
     const entry: InflightEntry = { packetId, delivery, state: 'publish' };
     this.inflight.set(packetId, entry);
     this.persistence?.putInflight(this.clientId, entry);
-    if (delivery.qos === 2 && this.persistence) {
-      // A QoS 2 receiver holds the packet id until PUBREL [MQTT-4.3.3-10]: if a crash made the
-      // broker forget a PUBLISH already sent, it would reuse the id and the receiver would
-      // drop the new message as a repeat. Sent once its inflight entry is durable.
-      this.whenDurable(out, entry, () => {
-        if (!out.sendPublish(delivery, packetId, false)) this.deleteInflight(packetId);
-      });
-      return;
-    }
+    // A QoS 2 receiver holds the packet id until PUBREL [MQTT-4.3.3-10]: if a crash made the
+    // broker forget a PUBLISH already sent, it would reuse the id and the receiver would drop
+    // the new message as a repeat. The output writes no copy of a QoS 2 message before the
+    // store's next commit (Connection.sendPublish), which includes this inflight entry.
     if (!out.sendPublish(delivery, packetId, false, cache)) this.deleteInflight(packetId);
   }
 
