@@ -42,7 +42,7 @@ function serve(): void {
     process.send?.({ port: (server.address() as net.AddressInfo).port });
   });
   process.on('message', (m: { cmd: string }) => {
-    if (m.cmd === 'cpu') process.send?.({ cpuMs: cpuMs(), held: held.length });
+    if (m.cmd === 'cpu') process.send?.({ cpuMs: cpuMs() });
     if (m.cmd === 'drop') {
       for (const s of held) s.destroy();
       held.length = 0;
@@ -83,12 +83,14 @@ function ask<T>(child: ReturnType<typeof fork>, cmd: string): Promise<T> {
   });
 }
 
-function pin(pid: number, core: number): void {
-  if (os.cpus().length < 2) return;
+/** Pins every thread of `pid` to `core`; false without taskset or a second core. */
+function pin(pid: number, core: number): boolean {
+  if (os.cpus().length < 2) return false;
   try {
     execFileSync('taskset', ['-a', '-cp', String(core), String(pid)], { stdio: 'ignore' });
+    return true;
   } catch {
-    // No taskset: the figures are unpinned, which the output says.
+    return false;
   }
 }
 
@@ -97,10 +99,9 @@ async function main(): Promise<void> {
   const { port } = await new Promise<{ port: number }>((r) =>
     child.once('message', (m) => r(m as { port: number })),
   );
-  pin(child.pid ?? 0, 0);
-  pin(process.pid, 1);
+  const pinned = pin(child.pid ?? 0, 0) && pin(process.pid, 1);
   console.log(
-    `bare Node TCP, ${CONNS} connections, ${CONCURRENCY} in flight, 1-byte request + answer each`,
+    `bare Node TCP, ${CONNS} connections, ${CONCURRENCY} in flight, 1-byte request + answer each, ${pinned ? 'server on core 0 and client on core 1' : 'unpinned (no taskset or one core)'}`,
   );
   console.log('round | connects/s | server CPU µs/conn | client CPU µs/conn');
   for (let round = 1; round <= ROUNDS; round++) {
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     const sockets = await openAll(port);
     const ms = performance.now() - t0;
     const client = cpuMs() - client0;
-    const server1 = await ask<{ cpuMs: number; held: number }>(child, 'cpu');
+    const server1 = await ask<{ cpuMs: number }>(child, 'cpu');
     const perConn = (cpu: number) => Math.round((cpu * 1000) / sockets.length);
     console.log(
       `${round} | ${Math.round(sockets.length / (ms / 1000))} | ${perConn(server1.cpuMs - server0.cpuMs)} | ${perConn(client)}`,
