@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrokerCore, Hook } from '../../src/core/index.js';
 import type { Packet, ProtocolVersion, PublishPacket, QoS } from '../../src/protocol/index.js';
-import { createTestCore, FakeClient, flush } from '../helpers/core-harness.js';
+import {
+  createTestCore,
+  FakeClient,
+  flush,
+  publish as sendPublish,
+} from '../helpers/core-harness.js';
 
 async function connect(core: BrokerCore, clientId: string, version: ProtocolVersion = 5) {
   const client = new FakeClient(core, version);
@@ -35,18 +40,9 @@ async function subscribe(client: FakeClient, filter: string, qos: QoS = 0): Prom
   return suback.reasonCodes[0]!;
 }
 
+/** Publishes through the harness (topic 't', payload 'x' by default) and lets hooks settle. */
 async function publish(client: FakeClient, fields: Partial<PublishPacket> = {}): Promise<void> {
-  const qos = fields.qos ?? 0;
-  client.send({
-    type: 'publish',
-    topic: 't',
-    payload: Buffer.from('x'),
-    qos,
-    retain: false,
-    dup: false,
-    packetId: qos > 0 ? 1 : undefined,
-    ...fields,
-  });
+  sendPublish(client, fields);
   await flush();
 }
 
