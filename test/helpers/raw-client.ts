@@ -98,8 +98,20 @@ export class RawClient {
 
   /** Opens a TCP connection to 127.0.0.1:`port` (rejects when refused). */
   static open(port: number, version: ProtocolVersion = 4): Promise<RawClient> {
+    return RawClient.openFrom(port, version, undefined);
+  }
+
+  /**
+   * Opens a TCP connection to 127.0.0.1:`port` from `localAddress` (another loopback address
+   * such as 127.0.0.7 looks like another source to per-address limits).
+   */
+  static openFrom(
+    port: number,
+    version: ProtocolVersion,
+    localAddress: string | undefined,
+  ): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ port, host: '127.0.0.1' });
+      const socket = netConnect({ port, host: '127.0.0.1', localAddress });
       socket.setNoDelay(true);
       socket.once('connect', () => {
         socket.off('error', reject);
