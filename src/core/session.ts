@@ -204,10 +204,14 @@ export class Session {
     this.queue.push(delivery);
   }
 
-  /** A PUBACK (QoS 1) or PUBCOMP (QoS 2) ended an exchange. Returns false for an unknown id. */
+  /**
+   * A PUBACK (QoS 1, `expected` 'publish') or PUBCOMP (QoS 2, 'pubrel') ended an exchange.
+   * Returns false for an unknown id or one in another state (a PUBACK for a QoS 2 message).
+   */
   complete(packetId: number, expected: 'publish' | 'pubrel'): boolean {
     const entry = this.inflight.get(packetId);
     if (!entry || entry.state !== expected) return false;
+    if (expected === 'publish' && entry.delivery.qos !== 1) return false;
     this.deleteInflight(packetId);
     if (this.output) this.resendWaiting(this.output);
     this.drain();
