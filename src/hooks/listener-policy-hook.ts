@@ -29,6 +29,12 @@ export interface ListenerPolicy {
 
 function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): AuthenticateResult {
   const { client } = request;
+  if (request.authenticationMethod !== undefined) {
+    // No built-in hook does enhanced authentication, and a custom hook that does answered
+    // before this one: the method is not supported. Refused with 0x8C and closed, never
+    // accepted without an exchange [MQTT-4.12.0-1].
+    return { result: 'deny', reasonCode: ReasonCode.BadAuthenticationMethod };
+  }
   if (policy.identityAsUsername && client.certificateIdentity !== undefined) {
     return { result: 'allow', username: client.certificateIdentity };
   }
