@@ -289,6 +289,15 @@ export class BrokerCore {
   /** Publishes from the host application (no authorization; onPublish transforms apply). */
   async publishFromHost(request: HostPublish): Promise<number> {
     validateTopicName(request.topic);
+    const responseTopic = request.properties?.responseTopic;
+    if (responseTopic !== undefined && /[+#]/.test(responseTopic)) {
+      // Subscribers would receive a Response Topic with wildcards [MQTT-3.3.2-14].
+      throw new MqttError(
+        ReasonCode.ProtocolError,
+        'response topic contains a wildcard',
+        'MQTT-3.3.2-14',
+      );
+    }
     const payload =
       typeof request.payload === 'string' ? Buffer.from(request.payload) : request.payload;
     const message = createMessage(
