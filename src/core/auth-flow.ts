@@ -57,6 +57,9 @@ function applyResult(conn: Connection, result: AuthenticateResult, context: Conn
   if (result.username !== undefined) conn.client = { ...conn.client, username: result.username };
   switch (result.result) {
     case 'allow':
+      if (conn.client.username !== undefined && result.anonymous !== true) {
+        conn.client = { ...conn.client, usernameVerified: true };
+      }
       context.authenticationData = result.authenticationData;
       completeConnect(conn, context);
       return;

@@ -180,7 +180,8 @@ export class BrokerCore {
       // Stored while connected: after a crash the connection counts as lost, so it is sent.
       this.persistence.putWill(conn.client.clientId, {
         will: conn.will,
-        username: conn.client.username,
+        // The restored will is authorized as this user: only a verified username counts.
+        username: conn.client.usernameVerified ? conn.client.username : undefined,
         listener: conn.client.listener,
       });
     }

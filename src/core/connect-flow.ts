@@ -76,6 +76,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
     ...conn.client,
     clientId,
     username: packet.username,
+    usernameVerified: false, // until an authenticate hook accepts it
     protocolVersion: packet.protocolVersion,
   };
   if (conn.info.identityAsUsername && conn.info.certificateIdentity) {

@@ -114,6 +114,7 @@ export class Connection implements DeliveryOutput {
     this.client = {
       clientId: '',
       username: undefined,
+      usernameVerified: false,
       protocolVersion: 4,
       remoteAddress: info.remoteAddress,
       listener: info.listener,

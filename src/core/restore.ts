@@ -36,6 +36,8 @@ export function restoreState(
     const client: ClientInfo = {
       clientId,
       username: stored.username,
+      // Only a verified username is stored with a will (BrokerCore.connected).
+      usernameVerified: stored.username !== undefined,
       protocolVersion: 5,
       remoteAddress: undefined,
       listener: stored.listener ?? 'restored',

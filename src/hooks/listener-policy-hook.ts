@@ -44,8 +44,11 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
       : { result: 'deny', reasonCode: ReasonCode.NotAuthorized };
   }
   // A username that no hook accepted. Without a password file there is nothing to check it
-  // against, so it counts as anonymous (as in Mosquitto).
-  if (!policy.hasPasswordFile && policy.allowAnonymous) return { result: 'allow' };
+  // against: the client is let in as anonymous, its username unverified, so ACL `user`
+  // blocks and %u do not apply to it (Mosquitto would grant that user's rights).
+  if (!policy.hasPasswordFile && policy.allowAnonymous) {
+    return { result: 'allow', anonymous: true };
+  }
   return { result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword };
 }
 

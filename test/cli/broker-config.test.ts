@@ -87,6 +87,26 @@ describe('pipit broker -c', () => {
     assert.equal(result.stdout, 'configuration OK\n');
   });
 
+  it('--test-config warns about an ACL file that no authentication backs (and still says OK)', async () => {
+    await tmp.write('identity.acl', 'user admin\ntopic readwrite #\npattern read clients/%c/#\n');
+    const unauthenticated = await tmp.write(
+      'acl-only.yaml',
+      'listeners:\n  - port: 0\n    name: plain\nauth:\n  aclFile: identity.acl\nstorage:\n  type: memory\n',
+    );
+    const result = await run(['--test-config', '-c', unauthenticated]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'configuration OK\n');
+    assert.equal(
+      result.stderr,
+      'warning: listener plain: auth.aclFile has 1 user block, 1 %c pattern, but no password file ' +
+        'or certificate identity authenticates clients there: a username a client claims is not ' +
+        'trusted (user blocks and %u never apply, every client gets the anonymous rules) and any ' +
+        'client may pick a client id (%c grants go to whoever does); set auth.passwordFile\n',
+    );
+    const backed = await run(['--test-config', '-c', good]);
+    assert.equal(backed.stderr, '', 'no warning with a password file');
+  });
+
   it('--test-config refuses a bad file: exit 1, each problem named by key on stderr', async () => {
     const bad = await tmp.write(
       'bad.yaml',
