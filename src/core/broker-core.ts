@@ -27,6 +27,7 @@ import { RetainedMessages } from './retained.js';
 import { minQos, Router } from './router.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
+import { claimSession } from './session-owner.js';
 import type { Subscription } from './subscription.js';
 import { WillScheduler } from './wills.js';
 
@@ -142,6 +143,13 @@ export class BrokerCore {
   ): { session: Session; present: boolean } {
     const clientId = conn.client.clientId;
     let session = this.sessions.get(clientId);
+    // Before anything is taken over or discarded: another user's session stays theirs.
+    const owner = claimSession(
+      session,
+      conn.client,
+      this.options.bindClientIdToUser,
+      this.refusals,
+    );
     const previous = session?.output;
     if (previous instanceof Connection) {
       this.logger.info({ clientId }, 'session taken over by a new connection');
@@ -163,11 +171,13 @@ export class BrokerCore {
       this.sessions.set(clientId, session);
     }
     session.expiryInterval = expiry;
+    session.owner = owner;
     const persistence = this.persistence;
     if (persistence && (expiry > 0 || session.persistence)) {
       // A session that may outlive its connection is written, subscriptions and queue included.
       session.persistTo(persistence);
       persistence.putSession(clientId, expiry, undefined);
+      persistence.setSessionOwner(clientId, owner);
     }
     conn.session = session;
     return { session, present };

@@ -32,7 +32,9 @@ export type RefusalKind =
   /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
   | 'publish-rate'
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
-  | 'publish-throttled';
+  | 'publish-throttled'
+  /** A CONNECT refused: its client id's session belongs to another user (`bindClientIdToUser`). */
+  | 'client-id-owner';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -83,6 +85,7 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'publish-rate': 0,
       'publish-throttled': 0,
+      'client-id-owner': 0,
     },
     protocolErrors: 0,
   };

@@ -77,6 +77,14 @@ export interface CoreOptions {
   serverRedirect: { serverReference: string; permanent?: boolean | undefined } | undefined;
   /** Prefix for assigned client identifiers. Default 'pipit-'. */
   assignedClientIdPrefix: string;
+  /**
+   * A session belongs to the verified username (or "anonymous") of the client that created
+   * it: a client of another identity that connects with its client id, to take it over or
+   * to start clean, is refused with CONNACK 0x85 (v3 0x02), counted in
+   * `refused['client-id-owner']`. False: any client may take any client id's session (the
+   * MQTT default). Default true. See session-owner.ts.
+   */
+  bindClientIdToUser: boolean;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -105,6 +113,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   responseInformation: undefined,
   serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
+  bindClientIdToUser: true,
 };
 
 /** Fills unset fields with defaults. */

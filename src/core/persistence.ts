@@ -5,6 +5,7 @@
  */
 import type {
   BrokerStore,
+  SessionOwner,
   StoredDelivery,
   StoredMessage,
   StoredSubscription,
@@ -39,6 +40,11 @@ export class Persistence {
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     this.touch();
     this.store.putSession(clientId, expiryInterval, expiresAt);
+  }
+
+  setSessionOwner(clientId: string, owner: SessionOwner): void {
+    this.touch();
+    this.store.setSessionOwner(clientId, owner);
   }
 
   deleteSession(clientId: string): void {

@@ -73,6 +73,7 @@ function restoreSession(
   }
   const session = new Session(stored.clientId, env);
   session.expiryInterval = stored.expiryInterval;
+  session.owner = stored.owner;
   for (const sub of stored.subscriptions) {
     session.subscriptions.set(sub.filter, {
       session,

@@ -2,6 +2,7 @@
  * Session: the state of one client id that outlives its network connections:
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
  */
+import type { SessionOwner } from '../ports/index.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
 import type { Delivery } from './message.js';
@@ -60,6 +61,8 @@ export interface SessionEnvironment {
 /** Per client id state. */
 export class Session {
   readonly clientId: string;
+  /** Who the session belongs to (session-owner.ts); undefined: not bound yet. */
+  owner: SessionOwner | undefined;
   /** The live connection, if the client is connected. */
   output: DeliveryOutput | undefined;
   /** Session Expiry Interval in seconds (0: ends with the connection; 0xFFFFFFFF: never). */

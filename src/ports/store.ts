@@ -66,9 +66,19 @@ export interface StoredWill {
   dueAt?: number | undefined;
 }
 
+/**
+ * Who a session belongs to: the verified username of the client that made it, or null for
+ * a client without one (anonymous). Another identity may not take the session over.
+ */
+export interface SessionOwner {
+  readonly username: string | null;
+}
+
 /** A persistent session as stored. */
 export interface StoredSession {
   clientId: string;
+  /** Its owner; absent when the session is not bound (stored before owners were recorded). */
+  owner?: SessionOwner | undefined;
   /** Session Expiry Interval in seconds. */
   expiryInterval: number;
   /**
@@ -118,6 +128,11 @@ export interface BrokerStore {
   putMessage(message: StoredMessage): void;
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void;
+  /**
+   * Records the owner of the session `clientId` (put before); later `putSession` calls keep
+   * it. No effect when there is no session record.
+   */
+  setSessionOwner(clientId: string, owner: SessionOwner): void;
   /** Removes the session with its subscriptions, queue, inflight, inbound ids and will. */
   deleteSession(clientId: string): void;
   putSubscription(clientId: string, subscription: StoredSubscription): void;

@@ -35,6 +35,7 @@ auth:
   allowAnonymous: false
   aclFile: common.acl
   hookTimeoutMs: 2000
+  bindClientIdToUser: false
 limits:
   maxPacketSize: 256KiB
   receiveMaximum: 50
@@ -83,6 +84,7 @@ describe('config: a valid file maps to broker options', () => {
       retainAvailable: false,
       queueQos0Offline: true,
       assignedClientIdPrefix: 'auto-',
+      bindClientIdToUser: false,
       persistence: { kind: 'sqlite', dataDir: '/etc/pipit/state', durability: 'batched' },
     });
     assert.equal(plan.hookTimeoutMs, 2000);

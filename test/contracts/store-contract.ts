@@ -90,6 +90,33 @@ function runBasicContract(makeStore: MakeStore): void {
       ]);
     }));
 
+  test('sessions: the owner is recorded, kept by later puts, and goes with the session', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('alice-dev', 60, undefined);
+      store.setSessionOwner('alice-dev', { username: 'alice' });
+      store.putSession('alice-dev', 60, 1_700_000_000_000); // disconnect: the owner stays
+      store.putSession('anon', 60, undefined);
+      store.setSessionOwner('anon', { username: null });
+      store.putSession('legacy', 60, undefined); // never bound
+      store.setSessionOwner('no-session', { username: 'x' }); // no record: no effect
+      store.putSession('gone', 60, undefined);
+      store.setSessionOwner('gone', { username: 'bob' });
+      store.deleteSession('gone');
+      store.putSession('gone', 60, undefined); // a new session under the same id: unbound
+      await store.commit();
+      const { sessions } = await store.load();
+      assert.deepEqual(canonical(sessions), [
+        emptySession('alice-dev', {
+          expiryInterval: 60,
+          expiresAt: 1_700_000_000_000,
+          owner: { username: 'alice' },
+        }),
+        emptySession('anon', { expiryInterval: 60, owner: { username: null } }),
+        emptySession('gone', { expiryInterval: 60 }),
+        emptySession('legacy', { expiryInterval: 60 }),
+      ]);
+    }));
+
   test('subscriptions: every option round-trips; a filter is replaced, then deleted', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('c', 60, undefined);

@@ -24,6 +24,7 @@ const SQL = {
        ON CONFLICT (client_id) DO UPDATE SET
          expiry_interval = excluded.expiry_interval, expires_at = excluded.expires_at`,
   deleteSession: 'DELETE FROM sessions WHERE client_id = ?',
+  setSessionOwner: 'UPDATE sessions SET owner_bound = 1, owner_username = ? WHERE client_id = ?',
   deleteSubscriptions: 'DELETE FROM subscriptions WHERE client_id = ?',
   deleteQueue: 'DELETE FROM queue WHERE client_id = ? RETURNING message_id',
   deleteAllInflight: 'DELETE FROM inflight WHERE client_id = ? RETURNING message_id',
@@ -67,7 +68,8 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   deleteRetained: 'DELETE FROM retained WHERE topic = ?',
 
-  loadSessions: 'SELECT client_id, expiry_interval, expires_at FROM sessions',
+  loadSessions:
+    'SELECT client_id, expiry_interval, expires_at, owner_bound, owner_username FROM sessions',
   loadSubscriptions: `SELECT client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id
        FROM subscriptions ORDER BY client_id, filter`,
   loadInflight: `SELECT client_id, packet_id, state, message_id, qos, retain, subscription_ids, share_filter
