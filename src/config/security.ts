@@ -29,6 +29,8 @@ export interface ReloadResult {
   kind: 'password' | 'acl';
   ok: boolean;
   error?: string;
+  /** Password files reloaded: the users removed or whose password changed. */
+  revoked?: string[];
 }
 
 /** Loaded security: the hooks to install and how to reload their files. */
@@ -199,12 +201,17 @@ export async function loadSecurity(
     const results: ReloadResult[] = [];
     for (const { kind, file } of files.values()) {
       try {
+        const previous = file.current;
         const loaded = await file.reload();
         if (loaded instanceof AclFile) {
           for (const warning of loaded.warnings) logger.warn({ file: file.path }, warning);
         }
         logger.info({ file: file.path }, `reloaded the ${kind} file`);
-        results.push({ path: file.path, kind, ok: true });
+        const result: ReloadResult = { path: file.path, kind, ok: true };
+        if (previous instanceof PasswordFile && loaded instanceof PasswordFile) {
+          result.revoked = previous.revokedIn(loaded);
+        }
+        results.push(result);
       } catch (err) {
         const error =
           (err as Error).name === 'FileFormatError' ? (err as Error).message : describeError(err);
