@@ -57,6 +57,7 @@ const listenerAuthSchema = z.strictObject({
 const globalAuthSchema = listenerAuthSchema.extend({
   hookTimeoutMs: int(1, 600_000).optional(),
   bindClientIdToUser: bool().optional(),
+  checkRetainSource: bool().optional(),
 });
 
 const tlsSchema = z.strictObject({

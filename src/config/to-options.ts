@@ -114,6 +114,7 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     assignedClientIdPrefix: m.assignedClientIdPrefix,
     serverRedirect: m.redirect,
     bindClientIdToUser: config.auth?.bindClientIdToUser,
+    checkRetainSource: config.auth?.checkRetainSource,
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];

@@ -24,7 +24,8 @@ import { resolveCoreOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
 import { RetainedMessages } from './retained.js';
-import { minQos, Router } from './router.js';
+import { sendRetained } from './retained-delivery.js';
+import { Router } from './router.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 import { claimSession } from './session-owner.js';
@@ -345,24 +346,9 @@ export class BrokerCore {
     return true;
   }
 
-  /**
-   * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
-   * [MQTT-3.3.1-10] [MQTT-3.3.1-11], with the RETAIN flag set [MQTT-3.3.1-8]; never for
-   * shared subscriptions (MQTT 5 section 4.8.2).
-   */
+  /** Retained messages for a new subscription (retained-delivery.ts). */
   sendRetained(session: Session, subscription: Subscription, isNew: boolean): void {
-    if (subscription.shareGroup !== undefined) return;
-    if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
-    for (const message of this.retained.match(subscription.filter, this.clock.now())) {
-      session.deliver({
-        message,
-        qos: minQos(message.qos, subscription.qos),
-        retain: true,
-        subscriptionIds:
-          subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId],
-        shareFilter: undefined,
-      });
-    }
+    sendRetained(this, session, subscription, isNew);
   }
 
   private refuseRetained(
@@ -415,6 +401,7 @@ export class BrokerCore {
         retain: will.retain,
         properties,
         origin: client.clientId,
+        publisher: client,
       },
       this.clock.now(),
     );

@@ -85,6 +85,13 @@ export interface CoreOptions {
    * MQTT default). Default true. See session-owner.ts.
    */
   bindClientIdToUser: boolean;
+  /**
+   * Mosquitto's check_retain_source: a retained message is sent to a new subscriber only
+   * while the authorizePublish hooks still let its publisher publish it; one they refuse is
+   * not sent (it stays retained), counted in `dropped['retained-source']`. Only when some
+   * authorizePublish hook is installed. Default true. See retained-delivery.ts.
+   */
+  checkRetainSource: boolean;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -114,6 +121,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
   bindClientIdToUser: true,
+  checkRetainSource: true,
 };
 
 /** Fills unset fields with defaults. */

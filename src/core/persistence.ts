@@ -140,7 +140,16 @@ export class Persistence {
 
   putRetained(message: Message): void {
     this.touch();
-    this.store.putRetained(toStoredMessage(message));
+    const stored = toStoredMessage(message);
+    const publisher = message.publisher;
+    if (publisher !== undefined) {
+      // Kept so that a restart re-checks the retained message against the same publisher.
+      stored.publisher = { listener: publisher.listener };
+      if (publisher.usernameVerified && publisher.username !== undefined) {
+        stored.publisher.username = publisher.username;
+      }
+    }
+    this.store.putRetained(stored);
   }
 
   deleteRetained(topic: string): void {

@@ -96,6 +96,7 @@ function messageOf(conn: Connection, packet: PublishPacket, topic: string): Mess
       retain: packet.retain,
       properties: packet.properties,
       origin: conn.client.clientId,
+      publisher: conn.client,
     },
     // The time matters only for a Message Expiry Interval (clock reads cost in the profile).
     packet.properties?.messageExpiryInterval === undefined ? 0 : conn.broker.clock.now(),

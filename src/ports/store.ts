@@ -11,6 +11,18 @@
  */
 import type { Properties, QoS, Will } from '../protocol/index.js';
 
+/**
+ * Who published a message, as far as authorization needs it again (a retained message is
+ * re-checked against its publisher's rights when it is served). The client id is the
+ * message's `origin`.
+ */
+export interface StoredPublisher {
+  /** The listener the publisher came through. */
+  listener: string;
+  /** Its verified username; absent for an anonymous publisher. */
+  username?: string | undefined;
+}
+
 /** A message as stored: written once, referenced by every queue/inflight entry that carries it. */
 export interface StoredMessage {
   /** Unique and increasing across restarts (the core continues from `LoadedState.lastMessageId`). */
@@ -25,6 +37,11 @@ export interface StoredMessage {
   expiresAt?: number | undefined;
   /** Publisher client id. */
   origin?: string | undefined;
+  /**
+   * Who published it (the broker writes it with retained messages). Absent: unknown (the
+   * host application, or a message stored before publishers were recorded).
+   */
+  publisher?: StoredPublisher | undefined;
 }
 
 /** The per-subscriber part of a queued or inflight message. */

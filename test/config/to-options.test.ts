@@ -36,6 +36,7 @@ auth:
   aclFile: common.acl
   hookTimeoutMs: 2000
   bindClientIdToUser: false
+  checkRetainSource: false
 limits:
   maxPacketSize: 256KiB
   receiveMaximum: 50
@@ -85,6 +86,7 @@ describe('config: a valid file maps to broker options', () => {
       queueQos0Offline: true,
       assignedClientIdPrefix: 'auto-',
       bindClientIdToUser: false,
+      checkRetainSource: false,
       persistence: { kind: 'sqlite', dataDir: '/etc/pipit/state', durability: 'batched' },
     });
     assert.equal(plan.hookTimeoutMs, 2000);

@@ -262,6 +262,23 @@ function runRecordContract(makeStore: MakeStore): void {
       assert.equal(state.lastMessageId, 9);
     }));
 
+  test('retained: the publisher round-trips, anonymous or named; absent stays absent', () =>
+    withStore(makeStore, async ({ store }) => {
+      const anonymous = { ...plainMessage(1, 'a', 'r/anon'), publisher: { listener: 'tcp' } };
+      const named = {
+        ...plainMessage(2, 'n', 'r/named'),
+        publisher: { listener: 'ws', username: 'bob' },
+      };
+      store.putRetained(anonymous);
+      store.putRetained(named);
+      store.putRetained(plainMessage(3, 'h', 'r/host'));
+      await store.commit();
+      const byTopic = new Map((await store.load()).retained.map((m) => [m.topic, m]));
+      assert.deepEqual(byTopic.get('r/anon'), anonymous);
+      assert.deepEqual(byTopic.get('r/named'), named);
+      assert.equal(byTopic.get('r/host')?.publisher, undefined);
+    }));
+
   test('deleteSession cascades: subscriptions, queue, inflight, inbound ids and will', () =>
     withStore(makeStore, async ({ store }) => {
       for (const id of ['gone', 'kept']) {

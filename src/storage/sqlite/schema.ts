@@ -128,6 +128,18 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE sessions ADD COLUMN owner_username TEXT;
       `),
   },
+  {
+    version: 4,
+    // publisher_listener NULL: publisher unknown (host application, or stored before this).
+    description: 'messages remember their publisher (retained messages are re-checked against it)',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN publisher_listener TEXT;
+        ALTER TABLE messages ADD COLUMN publisher_username TEXT;
+        ALTER TABLE retained ADD COLUMN publisher_listener TEXT;
+        ALTER TABLE retained ADD COLUMN publisher_username TEXT;
+      `),
+  },
 ];
 
 /** The schema version this build reads and writes. */
