@@ -147,7 +147,12 @@ async function reauthenticate(conn: Connection, data: Buffer | undefined): Promi
   } else if (result.result === 'continue') {
     sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
   } else {
-    throw new MqttError(result.reasonCode ?? ReasonCode.NotAuthorized, 're-authentication failed');
+    // 0x8C (every hook deferred the method) is a CONNACK code, not a DISCONNECT one.
+    const code =
+      result.reasonCode === undefined || result.reasonCode === ReasonCode.BadAuthenticationMethod
+        ? ReasonCode.NotAuthorized
+        : result.reasonCode;
+    throw new MqttError(code, 're-authentication failed');
   }
 }
 

@@ -98,4 +98,27 @@ describe('unsupported Authentication Method', () => {
       await server.close();
     }
   });
+
+  test('[MQTT-4.12.1-2] a re-authentication that every hook defers gets DISCONNECT 0x87, never the CONNACK-only 0x8C', async () => {
+    const server = await startBroker();
+    server.broker.addHook({
+      name: 'token-once',
+      authenticate: (request: AuthenticateRequest) =>
+        request.authenticationMethod === 'TOKEN' && request.step === 0 ? 'allow' : 'defer',
+    });
+    try {
+      const client = await RawClient.open(server.port, 5);
+      client.write(connectBytes(5, 'reauth', { properties: { authenticationMethod: 'TOKEN' } }));
+      assert.equal((await client.next('connack')).reasonCode, 0);
+      client.send({
+        type: 'auth',
+        reasonCode: 0x19,
+        properties: { authenticationMethod: 'TOKEN', authenticationData: Buffer.from('again') },
+      });
+      assert.equal((await client.next('disconnect')).reasonCode, 0x87);
+      await client.waitClose();
+    } finally {
+      await server.close();
+    }
+  });
 });
