@@ -7,12 +7,13 @@ import type {
   ClientInfo,
   CoreOptions,
   DisconnectInfo,
+  DisconnectOptions,
   DropReason,
   Hook,
   HostPublish,
   Message,
 } from './core/index.js';
-import { BrokerCore } from './core/index.js';
+import { BrokerCore, disconnectClients } from './core/index.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import { createStore } from './storage/index.js';
@@ -212,6 +213,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async publish(message: HostPublish): Promise<number> {
     await this.start();
     return this.core.publishFromHost(message);
+  }
+
+  /**
+   * Disconnects the clients `match` selects (MQTT 5: DISCONNECT 0x98 Administrative action
+   * unless `options.reasonCode` says otherwise; 3.x: closed), without their wills unless
+   * `options.sendWill`. Their sessions stay. Returns how many were disconnected.
+   */
+  disconnect(match: (client: ClientInfo) => boolean, options: DisconnectOptions = {}): number {
+    return disconnectClients(this.core, match, options);
   }
 
   /** Disconnects every client (MQTT 5: DISCONNECT 0x8B) and stops the listeners. */

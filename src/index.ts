@@ -17,6 +17,7 @@ export type {
   ClientInfo,
   CoreOptions,
   DisconnectInfo,
+  DisconnectOptions,
   DropReason,
   Hook,
   HostPublish,

@@ -11,6 +11,7 @@ import { type Broker, createBroker } from '../broker.js';
 import {
   type BrokerPlan,
   ConfigError,
+  closeRevokedLogins,
   configToPlan,
   type LogLevel,
   loadConfigFile,
@@ -100,10 +101,19 @@ async function listenAll(broker: Broker, plan: BrokerPlan): Promise<void> {
   }
 }
 
-/** SIGHUP: password and ACL files, then TLS certificates. Errors are logged, never fatal. */
-async function reloadAll(broker: Broker, security: Security, logger: Logger): Promise<void> {
+/**
+ * SIGHUP: password and ACL files (closing the connections of users removed from a password
+ * file or whose password changed), then TLS certificates. Errors are logged, never fatal.
+ */
+async function reloadAll(
+  broker: Broker,
+  plan: BrokerPlan,
+  security: Security,
+  logger: Logger,
+): Promise<void> {
   logger.info({}, 'SIGHUP: reloading password, ACL and TLS files');
-  await security.reload();
+  const results = await security.reload();
+  closeRevokedLogins(broker, plan.listeners, results, logger);
   try {
     await broker.reloadTls();
   } catch (err) {
@@ -152,12 +162,25 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void reloadAll(broker, security, logger));
+  process.on('SIGHUP', () => void reloadAll(broker, plan, security, logger));
+}
+
+/** What --test-config shows of the log: the warnings, one `warning: ...` line each on stderr. */
+function warningsToStderr(): Logger {
+  const logger: Logger = {
+    error: (_fields, message) => process.stderr.write(`error: ${message}\n`),
+    warn: (_fields, message) => process.stderr.write(`warning: ${message}\n`),
+    info: () => {},
+    debug: () => {},
+    child: () => logger,
+  };
+  return logger;
 }
 
 async function testConfig(flags: BrokerFlags): Promise<void> {
   try {
-    await prepare(flags);
+    // ACL lines that look wrong, and ACL rules that no authentication backs, are warned about.
+    await prepare(flags, warningsToStderr());
   } catch (err) {
     reportConfigError(err, flags.config);
   }

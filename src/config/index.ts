@@ -14,6 +14,7 @@ export {
   parsePortText,
   readEnvOverrides,
 } from './overrides.js';
+export { closeRevokedLogins, revokedLogins } from './revocation.js';
 export { configSchema, type ListenerConfig, type PipitConfig } from './schema.js';
 export {
   loadSecurity,

@@ -56,6 +56,8 @@ const listenerAuthSchema = z.strictObject({
 
 const globalAuthSchema = listenerAuthSchema.extend({
   hookTimeoutMs: int(1, 600_000).optional(),
+  bindClientIdToUser: bool().optional(),
+  checkRetainSource: bool().optional(),
 });
 
 const tlsSchema = z.strictObject({

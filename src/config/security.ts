@@ -29,6 +29,8 @@ export interface ReloadResult {
   kind: 'password' | 'acl';
   ok: boolean;
   error?: string;
+  /** Password files reloaded: the users removed or whose password changed. */
+  revoked?: string[];
 }
 
 /** Loaded security: the hooks to install and how to reload their files. */
@@ -136,6 +138,52 @@ function buildHooks(
 }
 
 /**
+ * The warning for a listener whose ACL file names users or client ids while nothing on the
+ * listener verifies who a client is (no password file, no certificate identity, no custom
+ * authenticate hook), or undefined. Such rules protect nothing there: `user` blocks and
+ * `%u` never apply to a username a client merely claims, and a `%c` grant goes to whoever
+ * picks that client id.
+ */
+export function aclWithoutAuthentication(
+  { listen, auth }: PlannedListener,
+  acl: AclFile,
+  customAuthentication: boolean,
+): string | undefined {
+  if (auth.passwordFile !== undefined || auth.identityAsUsername || customAuthentication) {
+    return undefined;
+  }
+  const { users, usernamePatterns, clientIdPatterns } = acl.identityRules;
+  const parts: string[] = [];
+  if (users > 0) parts.push(`${users} user block${users === 1 ? '' : 's'}`);
+  if (usernamePatterns > 0)
+    parts.push(`${usernamePatterns} %u pattern${usernamePatterns === 1 ? '' : 's'}`);
+  if (clientIdPatterns > 0)
+    parts.push(`${clientIdPatterns} %c pattern${clientIdPatterns === 1 ? '' : 's'}`);
+  if (parts.length === 0) return undefined;
+  return (
+    `listener ${listen.name}: ${auth.sources.aclFile} has ${parts.join(', ')}, but no password ` +
+    'file or certificate identity authenticates clients there: a username a client claims is ' +
+    'not trusted (user blocks and %u never apply, every client gets the anonymous rules) and ' +
+    'any client may pick a client id (%c grants go to whoever does); set auth.passwordFile'
+  );
+}
+
+function warnAboutAcls(
+  listeners: readonly PlannedListener[],
+  files: Map<string, Loaded>,
+  options: SecurityOptions,
+  logger: Logger,
+): void {
+  const custom = (options.customHooks ?? []).some((hook) => hook.authenticate !== undefined);
+  for (const listener of listeners) {
+    if (listener.auth.aclFile === undefined) continue;
+    const acl = files.get(`acl:${listener.auth.aclFile}`)!.file as Reloadable<AclFile>;
+    const warning = aclWithoutAuthentication(listener, acl.current, custom);
+    if (warning !== undefined) logger.warn({ listener: listener.listen.name }, warning);
+  }
+}
+
+/**
  * Loads the password and ACL files of `listeners`, checks their TLS files, and builds the
  * hook chain.
  * @throws ConfigError naming the key of each file that is missing, unreadable or malformed.
@@ -148,16 +196,22 @@ export async function loadSecurity(
   const { files, problems } = await loadFiles(listeners, logger);
   problems.push(...(await checkTlsFiles(listeners)));
   if (problems.length > 0) throw new ConfigError(problems);
+  warnAboutAcls(listeners, files, options, logger);
   const reload = async (): Promise<ReloadResult[]> => {
     const results: ReloadResult[] = [];
     for (const { kind, file } of files.values()) {
       try {
+        const previous = file.current;
         const loaded = await file.reload();
         if (loaded instanceof AclFile) {
           for (const warning of loaded.warnings) logger.warn({ file: file.path }, warning);
         }
         logger.info({ file: file.path }, `reloaded the ${kind} file`);
-        results.push({ path: file.path, kind, ok: true });
+        const result: ReloadResult = { path: file.path, kind, ok: true };
+        if (previous instanceof PasswordFile && loaded instanceof PasswordFile) {
+          result.revoked = previous.revokedIn(loaded);
+        }
+        results.push(result);
       } catch (err) {
         const error =
           (err as Error).name === 'FileFormatError' ? (err as Error).message : describeError(err);

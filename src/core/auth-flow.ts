@@ -57,6 +57,9 @@ function applyResult(conn: Connection, result: AuthenticateResult, context: Conn
   if (result.username !== undefined) conn.client = { ...conn.client, username: result.username };
   switch (result.result) {
     case 'allow':
+      if (conn.client.username !== undefined && result.anonymous !== true) {
+        conn.client = { ...conn.client, usernameVerified: true };
+      }
       context.authenticationData = result.authenticationData;
       completeConnect(conn, context);
       return;
@@ -144,7 +147,12 @@ async function reauthenticate(conn: Connection, data: Buffer | undefined): Promi
   } else if (result.result === 'continue') {
     sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
   } else {
-    throw new MqttError(result.reasonCode ?? ReasonCode.NotAuthorized, 're-authentication failed');
+    // 0x8C (every hook deferred the method) is a CONNACK code, not a DISCONNECT one.
+    const code =
+      result.reasonCode === undefined || result.reasonCode === ReasonCode.BadAuthenticationMethod
+        ? ReasonCode.NotAuthorized
+        : result.reasonCode;
+    throw new MqttError(code, 're-authentication failed');
   }
 }
 

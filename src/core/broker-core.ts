@@ -24,9 +24,11 @@ import { resolveCoreOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
 import { RetainedMessages } from './retained.js';
-import { minQos, Router } from './router.js';
+import { sendRetained } from './retained-delivery.js';
+import { Router } from './router.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
+import { claimSession } from './session-owner.js';
 import type { Subscription } from './subscription.js';
 import { WillScheduler } from './wills.js';
 
@@ -142,6 +144,13 @@ export class BrokerCore {
   ): { session: Session; present: boolean } {
     const clientId = conn.client.clientId;
     let session = this.sessions.get(clientId);
+    // Before anything is taken over or discarded: another user's session stays theirs.
+    const owner = claimSession(
+      session,
+      conn.client,
+      this.options.bindClientIdToUser,
+      this.refusals,
+    );
     const previous = session?.output;
     if (previous instanceof Connection) {
       this.logger.info({ clientId }, 'session taken over by a new connection');
@@ -163,11 +172,13 @@ export class BrokerCore {
       this.sessions.set(clientId, session);
     }
     session.expiryInterval = expiry;
+    session.owner = owner;
     const persistence = this.persistence;
     if (persistence && (expiry > 0 || session.persistence)) {
       // A session that may outlive its connection is written, subscriptions and queue included.
       session.persistTo(persistence);
       persistence.putSession(clientId, expiry, undefined);
+      persistence.setSessionOwner(clientId, owner);
     }
     conn.session = session;
     return { session, present };
@@ -180,7 +191,8 @@ export class BrokerCore {
       // Stored while connected: after a crash the connection counts as lost, so it is sent.
       this.persistence.putWill(conn.client.clientId, {
         will: conn.will,
-        username: conn.client.username,
+        // The restored will is authorized as this user: only a verified username counts.
+        username: conn.client.usernameVerified ? conn.client.username : undefined,
         listener: conn.client.listener,
       });
     }
@@ -289,6 +301,15 @@ export class BrokerCore {
   /** Publishes from the host application (no authorization; onPublish transforms apply). */
   async publishFromHost(request: HostPublish): Promise<number> {
     validateTopicName(request.topic);
+    const responseTopic = request.properties?.responseTopic;
+    if (responseTopic !== undefined && /[+#]/.test(responseTopic)) {
+      // Subscribers would receive a Response Topic with wildcards [MQTT-3.3.2-14].
+      throw new MqttError(
+        ReasonCode.ProtocolError,
+        'response topic contains a wildcard',
+        'MQTT-3.3.2-14',
+      );
+    }
     const payload =
       typeof request.payload === 'string' ? Buffer.from(request.payload) : request.payload;
     const message = createMessage(
@@ -325,24 +346,9 @@ export class BrokerCore {
     return true;
   }
 
-  /**
-   * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
-   * [MQTT-3.3.1-10] [MQTT-3.3.1-11], with the RETAIN flag set [MQTT-3.3.1-8]; never for
-   * shared subscriptions (MQTT 5 section 4.8.2).
-   */
+  /** Retained messages for a new subscription (retained-delivery.ts). */
   sendRetained(session: Session, subscription: Subscription, isNew: boolean): void {
-    if (subscription.shareGroup !== undefined) return;
-    if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
-    for (const message of this.retained.match(subscription.filter, this.clock.now())) {
-      session.deliver({
-        message,
-        qos: minQos(message.qos, subscription.qos),
-        retain: true,
-        subscriptionIds:
-          subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId],
-        shareFilter: undefined,
-      });
-    }
+    sendRetained(this, session, subscription, isNew);
   }
 
   private refuseRetained(
@@ -395,6 +401,7 @@ export class BrokerCore {
         retain: will.retain,
         properties,
         origin: client.clientId,
+        publisher: client,
       },
       this.clock.now(),
     );

@@ -3,7 +3,7 @@
  * (plain and enhanced), then the session and CONNACK.
  */
 import type { ConnackPacket, ConnectPacket, Properties } from '../protocol/index.js';
-import { MqttError, ReasonCode } from '../protocol/index.js';
+import { encode, MqttError, ReasonCode } from '../protocol/index.js';
 import { authenticate } from './auth-flow.js';
 import type { Connection } from './connection.js';
 import { refuseTopic } from './limits.js';
@@ -76,6 +76,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
     ...conn.client,
     clientId,
     username: packet.username,
+    usernameVerified: false, // until an authenticate hook accepts it
     protocolVersion: packet.protocolVersion,
   };
   if (conn.info.identityAsUsername && conn.info.certificateIdentity) {
@@ -124,34 +125,66 @@ export function completeConnect(conn: Connection, context: ConnectContext): void
   const packet = conn.pendingConnect!;
   conn.pendingConnect = undefined;
   const broker = conn.broker;
-  const options = broker.options;
   const requestedExpiry = conn.connectSessionExpiry;
-  const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
+  const expiry = Math.min(requestedExpiry, broker.options.maxSessionExpiry);
   conn.connectSessionExpiry = expiry;
-  const { session, present } = broker.openSession(conn, packet.clean, expiry);
-  const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: 0 };
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: 0 };
   if (conn.version === 5) {
-    const p: Properties = {};
-    if (expiry !== requestedExpiry) p.sessionExpiryInterval = expiry; // the server's value (MQTT 5 section 3.2.2.3.2)
-    if (options.receiveMaximum !== 65535) p.receiveMaximum = options.receiveMaximum;
-    if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
-    if (!options.retainAvailable) p.retainAvailable = 0;
-    p.maximumPacketSize = options.maximumPacketSize;
-    if (context.assigned) p.assignedClientIdentifier = conn.client.clientId; // [MQTT-3.2.2-16]
-    if (options.topicAliasMaximum > 0) p.topicAliasMaximum = options.topicAliasMaximum;
-    if (context.serverKeepAlive !== undefined) p.serverKeepAlive = context.serverKeepAlive;
-    if (packet.properties?.requestResponseInformation === 1 && options.responseInformation) {
-      p.responseInformation = options.responseInformation(conn.client.clientId);
-    }
-    if (conn.authMethod !== undefined) {
-      p.authenticationMethod = conn.authMethod;
-      if (context.authenticationData) p.authenticationData = context.authenticationData;
-    }
-    connack.properties = p;
+    connack.properties = connackProperties(conn, packet, context, expiry !== requestedExpiry);
+    checkConnackFits(conn, connack);
   }
+  const { session, present } = broker.openSession(conn, packet.clean, expiry);
+  connack.sessionPresent = present;
   // [MQTT-3.2.0-1] CONNACK is the first packet the server sends.
   conn.send(connack);
   conn.markConnected();
   session.attach(conn);
   broker.connected(conn);
+}
+
+/** The properties of a v5 CONNACK 0x00. */
+function connackProperties(
+  conn: Connection,
+  packet: ConnectPacket,
+  context: ConnectContext,
+  expiryLowered: boolean,
+): Properties {
+  const options = conn.broker.options;
+  const p: Properties = {};
+  // The server's value when it differs (MQTT 5 section 3.2.2.3.2).
+  if (expiryLowered) p.sessionExpiryInterval = conn.connectSessionExpiry;
+  if (options.receiveMaximum !== 65535) p.receiveMaximum = options.receiveMaximum;
+  if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
+  if (!options.retainAvailable) p.retainAvailable = 0;
+  p.maximumPacketSize = options.maximumPacketSize;
+  if (context.assigned) p.assignedClientIdentifier = conn.client.clientId; // [MQTT-3.2.2-16]
+  if (options.topicAliasMaximum > 0) p.topicAliasMaximum = options.topicAliasMaximum;
+  if (context.serverKeepAlive !== undefined) p.serverKeepAlive = context.serverKeepAlive;
+  if (packet.properties?.requestResponseInformation === 1 && options.responseInformation) {
+    p.responseInformation = options.responseInformation(conn.client.clientId);
+  }
+  if (conn.authMethod !== undefined) {
+    p.authenticationMethod = conn.authMethod;
+    if (context.authenticationData) p.authenticationData = context.authenticationData;
+  }
+  return p;
+}
+
+/**
+ * [MQTT-3.1.2-24] the server never sends a packet over the client's Maximum Packet Size. A
+ * CONNACK 0x00 has no property the server may leave out (Reason String and User Property,
+ * [MQTT-3.2.2-19] [MQTT-3.2.2-20], it does not carry), so one that does not fit cannot be
+ * sent, and without it there is no connection: refused before the session is touched. The
+ * failure CONNACK that follows goes out only if it fits (Connection.send), else the
+ * connection just closes.
+ */
+function checkConnackFits(conn: Connection, connack: ConnackPacket): void {
+  const size = encode(connack, 5).length;
+  const limit = conn.peer.maximumPacketSize;
+  if (size <= limit) return;
+  throw new MqttError(
+    ReasonCode.PacketTooLarge,
+    `a CONNACK of ${size} bytes exceeds the client's Maximum Packet Size ${limit}`,
+    'MQTT-3.1.2-24',
+  );
 }

@@ -114,6 +114,7 @@ export class Connection implements DeliveryOutput {
     this.client = {
       clientId: '',
       username: undefined,
+      usernameVerified: false,
       protocolVersion: 4,
       remoteAddress: info.remoteAddress,
       listener: info.listener,
@@ -230,10 +231,19 @@ export class Connection implements DeliveryOutput {
   send(packet: Packet): void {
     if (this.state === 'closed') return;
     let bytes = encode(packet, this.version ?? 4);
-    if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
+    const limit = this.peer.maximumPacketSize;
+    if (bytes.length > limit && 'properties' in packet && packet.properties) {
       // [MQTT-3.1.2-25] drop reason string and user properties rather than exceed the maximum.
       const { reasonString, userProperties, ...rest } = packet.properties;
       bytes = encode({ ...packet, properties: rest } as Packet, this.version ?? 4);
+    }
+    if (bytes.length > limit) {
+      // [MQTT-3.1.2-24] never over the client's Maximum Packet Size: not sent at all.
+      this.broker.logger.debug(
+        { clientId: this.client.clientId, packet: packet.type, bytes: bytes.length, limit },
+        "packet over the client's Maximum Packet Size not sent",
+      );
+      return;
     }
     this.writeBytes(bytes);
   }

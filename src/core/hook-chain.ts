@@ -4,6 +4,7 @@
 
 import type { Logger } from '../ports/index.js';
 import type { QoS, SubscriptionRequest } from '../protocol/index.js';
+import { ReasonCode } from '../protocol/index.js';
 import type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -50,13 +51,20 @@ export class HookChain {
     this.hasDroppedNotification ||= typeof hook.onDropped === 'function';
   }
 
-  /** First non-defer answer wins; all-defer is deny (only called when some hook authenticates). */
+  /**
+   * First non-defer answer wins; all-defer is deny (only called when some hook
+   * authenticates). When every hook deferred a request with an MQTT 5 Authentication
+   * Method, no hook supports that method: 0x8C Bad authentication method [MQTT-4.12.0-1].
+   */
   async authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
     for (const hook of this.hooks) {
       if (!hook.authenticate) continue;
       const answer = await hook.authenticate(request);
       const result = typeof answer === 'string' ? { result: answer } : answer;
       if (result.result !== 'defer') return result;
+    }
+    if (request.authenticationMethod !== undefined) {
+      return { result: 'deny', reasonCode: ReasonCode.BadAuthenticationMethod };
     }
     return { result: 'deny' };
   }

@@ -14,7 +14,16 @@ import type { DropReason } from './metrics.js';
 /** Who a connection is, as hooks see it. */
 export interface ClientInfo {
   readonly clientId: string;
+  /** The username as the client gave it (or as an authenticate hook replaced it). */
   readonly username: string | undefined;
+  /**
+   * True once an authenticate hook accepted this username: a password file checked it, a
+   * verified certificate identity became it, or a custom hook allowed the client (and did
+   * not say `anonymous`). False for a username the client only claimed: with no
+   * authenticate hook, or on a listener that lets it in as anonymous. Authorization by
+   * username (the ACL file's `user` blocks and `%u`) must use only a verified one.
+   */
+  readonly usernameVerified: boolean;
   readonly protocolVersion: ProtocolVersion;
   readonly remoteAddress: string | undefined;
   /** Listener/transport name ('tcp', 'tls', 'ws', 'wss', or a configured listener name). */
@@ -48,6 +57,12 @@ export interface AuthenticateResult {
   serverReference?: string;
   /** Replaces the username the client is known by (e.g. from a certificate or a token). */
   username?: string;
+  /**
+   * With 'allow': let the client in as anonymous. Its username, if any, stays as claimed
+   * but is not verified (ClientInfo.usernameVerified false). Default: an allowed client's
+   * username counts as verified.
+   */
+  anonymous?: boolean;
   reasonString?: string;
 }
 

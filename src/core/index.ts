@@ -1,4 +1,5 @@
 /** The broker engine, without sockets. */
+export * from './admin-disconnect.js';
 export * from './broker-core.js';
 export * from './connection.js';
 export * from './connection-sink.js';

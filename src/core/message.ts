@@ -4,6 +4,7 @@
  */
 import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
+import type { ClientInfo } from './hooks.js';
 
 /** An application message as the broker holds it. */
 export interface Message {
@@ -25,6 +26,12 @@ export interface Message {
   readonly expiresAt: number | undefined;
   /** Client id of the publisher (for no-local), undefined for the host application. */
   readonly origin: string | undefined;
+  /**
+   * The publishing client as authorization saw it (a retained message is re-checked against
+   * it when served, see retained-source.ts); undefined for the host application and for
+   * messages restored without one. A reference to the connection's ClientInfo: no copy.
+   */
+  readonly publisher: ClientInfo | undefined;
 }
 
 /** One message on its way to one session. */
@@ -52,6 +59,7 @@ export function createMessage(
     retain: boolean;
     properties?: Properties | undefined;
     origin?: string | undefined;
+    publisher?: ClientInfo | undefined;
   },
   now: number,
 ): Message {
@@ -71,6 +79,7 @@ export function createMessage(
     properties,
     expiresAt,
     origin: fields.origin,
+    publisher: fields.publisher,
   };
 }
 
@@ -86,6 +95,25 @@ export function restoreMessage(stored: StoredMessage): Message {
     properties: stored.properties,
     expiresAt: stored.expiresAt,
     origin: stored.origin,
+    publisher: storedPublisher(stored),
+  };
+}
+
+/**
+ * The publisher of a stored message as a ClientInfo for the authorization hooks (as for a
+ * restored will): its client id, listener and verified username, nothing else.
+ */
+function storedPublisher(stored: StoredMessage): ClientInfo | undefined {
+  const publisher = stored.publisher;
+  if (publisher === undefined) return undefined;
+  return {
+    clientId: stored.origin ?? '',
+    username: publisher.username,
+    usernameVerified: publisher.username !== undefined,
+    protocolVersion: 5,
+    remoteAddress: undefined,
+    listener: publisher.listener,
+    certificateIdentity: undefined,
   };
 }
 
@@ -122,6 +150,7 @@ export function detachPayload(message: Message): Message {
     properties: message.properties,
     expiresAt: message.expiresAt,
     origin: message.origin,
+    publisher: message.publisher,
   };
   lastOriginal = message;
   lastCopy = copy;

@@ -15,7 +15,9 @@ export type DropReason =
   | 'retained-bytes'
   /** QoS 0 publish over the publisher's `maxPublishRate`. */
   | 'rate-limited'
-  | 'hook';
+  | 'hook'
+  /** A retained message not sent on subscribe: its publisher may no longer publish it (`checkRetainSource`). */
+  | 'retained-source';
 
 /** Which limit refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
@@ -32,7 +34,11 @@ export type RefusalKind =
   /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
   | 'publish-rate'
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
-  | 'publish-throttled';
+  | 'publish-throttled'
+  /** A CONNECT refused: its client id's session belongs to another user (`bindClientIdToUser`). */
+  | 'client-id-owner'
+  /** A retained message not served: its publisher may no longer publish it (`checkRetainSource`). */
+  | 'retained-source';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -74,6 +80,7 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'rate-limited': 0,
       hook: 0,
+      'retained-source': 0,
     },
     refused: {
       connections: 0,
@@ -83,6 +90,8 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'publish-rate': 0,
       'publish-throttled': 0,
+      'client-id-owner': 0,
+      'retained-source': 0,
     },
     protocolErrors: 0,
   };

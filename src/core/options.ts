@@ -77,6 +77,21 @@ export interface CoreOptions {
   serverRedirect: { serverReference: string; permanent?: boolean | undefined } | undefined;
   /** Prefix for assigned client identifiers. Default 'pipit-'. */
   assignedClientIdPrefix: string;
+  /**
+   * A session belongs to the verified username (or "anonymous") of the client that created
+   * it: a client of another identity that connects with its client id, to take it over or
+   * to start clean, is refused with CONNACK 0x85 (v3 0x02), counted in
+   * `refused['client-id-owner']`. False: any client may take any client id's session (the
+   * MQTT default). Default true. See session-owner.ts.
+   */
+  bindClientIdToUser: boolean;
+  /**
+   * Mosquitto's check_retain_source: a retained message is sent to a new subscriber only
+   * while the authorizePublish hooks still let its publisher publish it; one they refuse is
+   * not sent (it stays retained), counted in `dropped['retained-source']`. Only when some
+   * authorizePublish hook is installed. Default true. See retained-delivery.ts.
+   */
+  checkRetainSource: boolean;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -105,6 +120,8 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   responseInformation: undefined,
   serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
+  bindClientIdToUser: true,
+  checkRetainSource: true,
 };
 
 /** Fills unset fields with defaults. */

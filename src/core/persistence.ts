@@ -5,6 +5,7 @@
  */
 import type {
   BrokerStore,
+  SessionOwner,
   StoredDelivery,
   StoredMessage,
   StoredSubscription,
@@ -39,6 +40,11 @@ export class Persistence {
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     this.touch();
     this.store.putSession(clientId, expiryInterval, expiresAt);
+  }
+
+  setSessionOwner(clientId: string, owner: SessionOwner): void {
+    this.touch();
+    this.store.setSessionOwner(clientId, owner);
   }
 
   deleteSession(clientId: string): void {
@@ -134,7 +140,16 @@ export class Persistence {
 
   putRetained(message: Message): void {
     this.touch();
-    this.store.putRetained(toStoredMessage(message));
+    const stored = toStoredMessage(message);
+    const publisher = message.publisher;
+    if (publisher !== undefined) {
+      // Kept so that a restart re-checks the retained message against the same publisher.
+      stored.publisher = { listener: publisher.listener };
+      if (publisher.usernameVerified && publisher.username !== undefined) {
+        stored.publisher.username = publisher.username;
+      }
+    }
+    this.store.putRetained(stored);
   }
 
   deleteRetained(topic: string): void {

@@ -96,6 +96,7 @@ function messageOf(conn: Connection, packet: PublishPacket, topic: string): Mess
       retain: packet.retain,
       properties: packet.properties,
       origin: conn.client.clientId,
+      publisher: conn.client,
     },
     // The time matters only for a Message Expiry Interval (clock reads cost in the profile).
     packet.properties?.messageExpiryInterval === undefined ? 0 : conn.broker.clock.now(),
@@ -301,18 +302,17 @@ export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
 
 /** PUBACK from the client ends a QoS 1 delivery. */
 export function handlePuback(conn: Connection, packet: PubackPacket): void {
-  if (!conn.session!.complete(packet.packetId, 'publish')) {
-    conn.broker.logger.debug(
-      { clientId: conn.client.clientId, packetId: packet.packetId },
-      'PUBACK for unknown id',
-    );
-  }
+  if (conn.session!.complete(packet.packetId, 'publish')) return;
+  refuseAckInAnotherState(conn, 'PUBACK', packet.packetId);
 }
 
 /** PUBREC from the client: answer PUBREL (or 0x92 for an unknown id). */
 export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
   const refused = (packet.reasonCode ?? 0) >= 0x80;
-  if (!conn.session!.received(packet.packetId, refused) && !refused) {
+  if (conn.session!.received(packet.packetId, refused)) return;
+  refuseAckInAnotherState(conn, 'PUBREC', packet.packetId);
+  if (!refused) {
+    // MQTT 5 section 4.3.3: a PUBREC for an id not in flight gets PUBREL 0x92.
     const reasonCode = conn.version === 5 ? ReasonCode.PacketIdentifierNotFound : undefined;
     conn.send({ type: 'pubrel', packetId: packet.packetId, reasonCode });
   }
@@ -320,10 +320,36 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
 
 /** PUBCOMP from the client ends a QoS 2 delivery. */
 export function handlePubcomp(conn: Connection, packet: PubcompPacket): void {
-  if (!conn.session!.complete(packet.packetId, 'pubrel')) {
+  if (conn.session!.complete(packet.packetId, 'pubrel')) return;
+  refuseAckInAnotherState(conn, 'PUBCOMP', packet.packetId);
+}
+
+/**
+ * An acknowledgement the session could not use. For an id with nothing in flight (a late
+ * duplicate, a session that ended) it is logged and ignored. For an id that is in flight in
+ * another state (a PUBACK or PUBCOMP for a QoS 2 message still waiting for PUBREC, a PUBACK
+ * or PUBREC for a QoS 1 message, a PUBCOMP before the PUBREL) the client breaks the QoS
+ * flow: a protocol violation, answered with v5 DISCONNECT 0x82 [MQTT-4.13.1-1] or a v3
+ * close [MQTT-4.8.0-1]. Answering or ignoring it would leave the message in flight forever.
+ */
+function refuseAckInAnotherState(
+  conn: Connection,
+  what: 'PUBACK' | 'PUBREC' | 'PUBCOMP',
+  packetId: number,
+): void {
+  const entry = conn.session!.inflight.get(packetId);
+  if (entry === undefined) {
     conn.broker.logger.debug(
-      { clientId: conn.client.clientId, packetId: packet.packetId },
-      'PUBCOMP for unknown id',
+      { clientId: conn.client.clientId, packetId },
+      `${what} for unknown id`,
     );
+    return;
   }
+  const awaited =
+    entry.state === 'pubrel' ? 'PUBCOMP' : entry.delivery.qos === 1 ? 'PUBACK' : 'PUBREC';
+  throw new MqttError(
+    ReasonCode.ProtocolError,
+    `${what} for packet id ${packetId}, a QoS ${entry.delivery.qos} message awaiting ${awaited}`,
+    conn.version === 5 ? 'MQTT-4.13.1-1' : 'MQTT-4.8.0-1',
+  );
 }

@@ -36,6 +36,8 @@ export function restoreState(
     const client: ClientInfo = {
       clientId,
       username: stored.username,
+      // Only a verified username is stored with a will (BrokerCore.connected).
+      usernameVerified: stored.username !== undefined,
       protocolVersion: 5,
       remoteAddress: undefined,
       listener: stored.listener ?? 'restored',
@@ -71,6 +73,7 @@ function restoreSession(
   }
   const session = new Session(stored.clientId, env);
   session.expiryInterval = stored.expiryInterval;
+  session.owner = stored.owner;
   for (const sub of stored.subscriptions) {
     session.subscriptions.set(sub.filter, {
       session,

@@ -2,6 +2,7 @@
  * Session: the state of one client id that outlives its network connections:
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
  */
+import type { SessionOwner } from '../ports/index.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
 import type { Delivery } from './message.js';
@@ -60,6 +61,8 @@ export interface SessionEnvironment {
 /** Per client id state. */
 export class Session {
   readonly clientId: string;
+  /** Who the session belongs to (session-owner.ts); undefined: not bound yet. */
+  owner: SessionOwner | undefined;
   /** The live connection, if the client is connected. */
   output: DeliveryOutput | undefined;
   /** Session Expiry Interval in seconds (0: ends with the connection; 0xFFFFFFFF: never). */
@@ -204,10 +207,14 @@ export class Session {
     this.queue.push(delivery);
   }
 
-  /** A PUBACK (QoS 1) or PUBCOMP (QoS 2) ended an exchange. Returns false for an unknown id. */
+  /**
+   * A PUBACK (QoS 1, `expected` 'publish') or PUBCOMP (QoS 2, 'pubrel') ended an exchange.
+   * Returns false for an unknown id or one in another state (a PUBACK for a QoS 2 message).
+   */
   complete(packetId: number, expected: 'publish' | 'pubrel'): boolean {
     const entry = this.inflight.get(packetId);
     if (!entry || entry.state !== expected) return false;
+    if (expected === 'publish' && entry.delivery.qos !== 1) return false;
     this.deleteInflight(packetId);
     if (this.output) this.resendWaiting(this.output);
     this.drain();

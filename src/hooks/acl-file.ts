@@ -156,15 +156,37 @@ function parseLine(line: string, state: ParseState, lineNo: number): void {
   }
 }
 
+/** How many rules of a file depend on who the client is (see {@link AclFile.identityRules}). */
+export interface AclIdentityRules {
+  /** `user` blocks. */
+  users: number;
+  /** `pattern` rules with a `%u` level. */
+  usernamePatterns: number;
+  /** `pattern` rules with a `%c` level. */
+  clientIdPatterns: number;
+}
+
 /** A parsed ACL file, answering access questions for one client at a time. */
 export class AclFile {
   /** Lines that loaded but look like mistakes, as `<source>:<line>: <text>`. */
   readonly warnings: readonly string[];
+  /**
+   * Rules that depend on a username or client id. Without authentication on the listener
+   * they protect nothing: `user` blocks and `%u` never apply to an unverified username,
+   * and a `%c` grant goes to whoever picks that client id.
+   */
+  readonly identityRules: AclIdentityRules;
   private readonly tables: AclTables;
 
   private constructor(tables: AclTables) {
     this.tables = tables;
     this.warnings = tables.warnings;
+    const has = (level: string) => tables.patterns.filter((r) => r.levels.includes(level)).length;
+    this.identityRules = {
+      users: tables.users.size,
+      usernamePatterns: has('%u'),
+      clientIdPatterns: has('%c'),
+    };
   }
 
   /** Reads and parses a file. Errors name the file, the line and the problem. */
@@ -197,9 +219,15 @@ export class AclFile {
    * May this client publish to `topic` (write), receive a message on `topic` (read), or
    * subscribe with `filter` (subscribe: one read/readwrite rule must cover the whole filter
    * and no deny rule may cover it)? `$share/<group>/` is stripped from a subscribe filter.
-   * Malformed topics and filters are refused.
+   * Malformed topics and filters are refused. A client whose username is not verified
+   * (`usernameVerified: false`) is checked as an anonymous client.
    */
-  check(access: AclAccess, client: AclClient, topicOrFilter: string): boolean {
+  check(access: AclAccess, claimed: AclClient, topicOrFilter: string): boolean {
+    // An unverified username is no identity: such a client gets what anonymous clients get.
+    const client: AclClient =
+      claimed.usernameVerified === false && claimed.username !== undefined
+        ? { clientId: claimed.clientId }
+        : claimed;
     const target = access === 'subscribe' ? stripShare(topicOrFilter) : topicOrFilter;
     if (target === null) return false;
     const valid = access === 'subscribe' ? isValidFilter(target) : isValidTopicName(target);

@@ -70,7 +70,13 @@ export function filterCoversFilter(acl: readonly string[], sub: readonly string[
 /** The identity that `%c` and `%u` stand for. */
 export interface AclClient {
   clientId: string;
-  username?: string;
+  username?: string | undefined;
+  /**
+   * False when the username was only claimed, never checked (see ClientInfo): the client is
+   * then anonymous to the ACL, its `user` block and `%u` never apply. Absent: the username
+   * is taken as given (callers outside the hook chain).
+   */
+  usernameVerified?: boolean;
 }
 
 /** What a pattern rule turns into for one client. */

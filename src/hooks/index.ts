@@ -2,7 +2,7 @@
  * Built-in hooks: password file authentication, ACL file authorization, per-listener policy,
  * the `$SYS` guard and time bounds for custom hooks.
  */
-export { type AclAccess, AclFile } from './acl-file.js';
+export { type AclAccess, AclFile, type AclIdentityRules } from './acl-file.js';
 export { type AclHookOptions, aclFileHook } from './acl-hook.js';
 export { type TimeoutOptions, withTimeout } from './auth-timeout.js';
 export { FileFormatError } from './file-error.js';

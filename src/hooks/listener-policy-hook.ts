@@ -29,6 +29,12 @@ export interface ListenerPolicy {
 
 function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): AuthenticateResult {
   const { client } = request;
+  if (request.authenticationMethod !== undefined) {
+    // No built-in hook does enhanced authentication, and a custom hook that does answered
+    // before this one: the method is not supported. Refused with 0x8C and closed, never
+    // accepted without an exchange [MQTT-4.12.0-1].
+    return { result: 'deny', reasonCode: ReasonCode.BadAuthenticationMethod };
+  }
   if (policy.identityAsUsername && client.certificateIdentity !== undefined) {
     return { result: 'allow', username: client.certificateIdentity };
   }
@@ -38,8 +44,11 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
       : { result: 'deny', reasonCode: ReasonCode.NotAuthorized };
   }
   // A username that no hook accepted. Without a password file there is nothing to check it
-  // against, so it counts as anonymous (as in Mosquitto).
-  if (!policy.hasPasswordFile && policy.allowAnonymous) return { result: 'allow' };
+  // against: the client is let in as anonymous, its username unverified, so ACL `user`
+  // blocks and %u do not apply to it (Mosquitto would grant that user's rights).
+  if (!policy.hasPasswordFile && policy.allowAnonymous) {
+    return { result: 'allow', anonymous: true };
+  }
   return { result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword };
 }
 

@@ -128,6 +128,18 @@ export class PasswordFile {
     return this.entries.delete(username);
   }
 
+  /**
+   * The users of this file whose login `next` no longer accepts as it was: removed, or with
+   * another hash (a new password). A reload closes their open connections.
+   */
+  revokedIn(next: PasswordFile): string[] {
+    const revoked: string[] = [];
+    for (const [username, hash] of this.entries) {
+      if (next.entries.get(username) !== hash) revoked.push(username);
+    }
+    return revoked;
+  }
+
   /** The usernames, in file order (new users last). */
   usernames(): string[] {
     return [...this.entries.keys()];

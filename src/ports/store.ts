@@ -11,6 +11,18 @@
  */
 import type { Properties, QoS, Will } from '../protocol/index.js';
 
+/**
+ * Who published a message, as far as authorization needs it again (a retained message is
+ * re-checked against its publisher's rights when it is served). The client id is the
+ * message's `origin`.
+ */
+export interface StoredPublisher {
+  /** The listener the publisher came through. */
+  listener: string;
+  /** Its verified username; absent for an anonymous publisher. */
+  username?: string | undefined;
+}
+
 /** A message as stored: written once, referenced by every queue/inflight entry that carries it. */
 export interface StoredMessage {
   /** Unique and increasing across restarts (the core continues from `LoadedState.lastMessageId`). */
@@ -25,6 +37,11 @@ export interface StoredMessage {
   expiresAt?: number | undefined;
   /** Publisher client id. */
   origin?: string | undefined;
+  /**
+   * Who published it (the broker writes it with retained messages). Absent: unknown (the
+   * host application, or a message stored before publishers were recorded).
+   */
+  publisher?: StoredPublisher | undefined;
 }
 
 /** The per-subscriber part of a queued or inflight message. */
@@ -66,9 +83,19 @@ export interface StoredWill {
   dueAt?: number | undefined;
 }
 
+/**
+ * Who a session belongs to: the verified username of the client that made it, or null for
+ * a client without one (anonymous). Another identity may not take the session over.
+ */
+export interface SessionOwner {
+  readonly username: string | null;
+}
+
 /** A persistent session as stored. */
 export interface StoredSession {
   clientId: string;
+  /** Its owner; absent when the session is not bound (stored before owners were recorded). */
+  owner?: SessionOwner | undefined;
   /** Session Expiry Interval in seconds. */
   expiryInterval: number;
   /**
@@ -118,6 +145,11 @@ export interface BrokerStore {
   putMessage(message: StoredMessage): void;
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void;
+  /**
+   * Records the owner of the session `clientId` (put before); later `putSession` calls keep
+   * it. No effect when there is no session record.
+   */
+  setSessionOwner(clientId: string, owner: SessionOwner): void;
   /** Removes the session with its subscriptions, queue, inflight, inbound ids and will. */
   deleteSession(clientId: string): void;
   putSubscription(clientId: string, subscription: StoredSubscription): void;

@@ -3,6 +3,7 @@
  * before anything else is known about the connection, and encoding.
  */
 import { MqttError } from './errors.js';
+import { checkConnectHeaderFlags } from './fixed-header.js';
 import type { ConnackPacket, ConnectPacket, ProtocolVersion, QoS, Will } from './packets.js';
 import {
   decodeProperties,
@@ -45,10 +46,15 @@ function readVersion(r: Reader): ProtocolVersion {
   return level as ProtocolVersion;
 }
 
-/** Checks the Connect Flags byte ([MQTT-3.1.2-3], will flag consistency, 3.x password rule). */
+/**
+ * Checks the Connect Flags byte ([MQTT-3.1.2-3], will flag consistency, 3.x password rule).
+ * MQTT 3.1 says of bit 0 only that it is "not used": a 3.1 client setting it is not refused.
+ */
 function checkConnectFlags(flags: number, version: ProtocolVersion): void {
   const v5 = version === 5;
-  if (flags & 0x01) throw malformed('CONNECT reserved flag is set', 'MQTT-3.1.2-3');
+  if (flags & 0x01 && version !== 3) {
+    throw malformed('CONNECT reserved flag is set', 'MQTT-3.1.2-3');
+  }
   const willQos = (flags >> 3) & 3;
   if ((flags & 0x04) === 0) {
     if (willQos !== 0) {
@@ -65,9 +71,10 @@ function checkConnectFlags(flags: number, version: ProtocolVersion): void {
   }
 }
 
-/** Decodes a CONNECT body. */
-export function decodeConnect(r: Reader): ConnectPacket {
+/** Decodes a CONNECT body; `first` is its fixed header's first byte. */
+export function decodeConnect(r: Reader, first: number): ConnectPacket {
   const version = readVersion(r);
+  checkConnectHeaderFlags(first, version);
   const flags = r.u8();
   checkConnectFlags(flags, version);
   const keepAlive = r.u16();

@@ -19,7 +19,7 @@ export function decodePacket(
 ): Packet {
   const type = first >> 4;
   if (type === 3) return decodePublish(r, first & 0x0f, version as ProtocolVersion);
-  if (type === 1) return decodeConnect(r);
+  if (type === 1) return decodeConnect(r, first);
   const v = version as ProtocolVersion;
   switch (type) {
     case 2:

@@ -118,6 +118,11 @@ function readProperty(r: Reader, def: PropertyDefinition, props: MutableProps, c
       break;
     case 'utf8':
       value = r.utf8();
+      if (id === 0x08 && (value.includes('+') || value.includes('#'))) {
+        // A Response Topic is the Topic Name of the answer: no wildcards [MQTT-3.3.2-14]
+        // (also in a will, which becomes a PUBLISH). A Protocol Error: 0x82.
+        throw protocolError('response topic contains a wildcard', 'MQTT-3.3.2-14');
+      }
       break;
     default:
       value = r.binary();

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { passwordFileText, type TempDir, tempDir } from '../config/fixtures.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { connectBytes, RawClient } from '../helpers/raw-client.js';
 
 /** Runs `pipit broker ...args` to completion (bounded); resolves with code and output. */
 async function run(args: string[], env: Record<string, string> = {}) {
@@ -87,6 +88,26 @@ describe('pipit broker -c', () => {
     assert.equal(result.stdout, 'configuration OK\n');
   });
 
+  it('--test-config warns about an ACL file that no authentication backs (and still says OK)', async () => {
+    await tmp.write('identity.acl', 'user admin\ntopic readwrite #\npattern read clients/%c/#\n');
+    const unauthenticated = await tmp.write(
+      'acl-only.yaml',
+      'listeners:\n  - port: 0\n    name: plain\nauth:\n  aclFile: identity.acl\nstorage:\n  type: memory\n',
+    );
+    const result = await run(['--test-config', '-c', unauthenticated]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'configuration OK\n');
+    assert.equal(
+      result.stderr,
+      'warning: listener plain: auth.aclFile has 1 user block, 1 %c pattern, but no password file ' +
+        'or certificate identity authenticates clients there: a username a client claims is not ' +
+        'trusted (user blocks and %u never apply, every client gets the anonymous rules) and any ' +
+        'client may pick a client id (%c grants go to whoever does); set auth.passwordFile\n',
+    );
+    const backed = await run(['--test-config', '-c', good]);
+    assert.equal(backed.stderr, '', 'no warning with a password file');
+  });
+
   it('--test-config refuses a bad file: exit 1, each problem named by key on stderr', async () => {
     const bad = await tmp.write(
       'bad.yaml',
@@ -161,6 +182,42 @@ describe('pipit broker -c', () => {
       });
       await endClient(still);
       assert.equal(child.exitCode, null, 'a bad file on SIGHUP does not stop the broker');
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('SIGHUP closes the connection of a user removed from the password file: DISCONNECT 0x98', async () => {
+    await tmp.write('hup-users.txt', passwordFileText({ alice: 'a-pw', bob: 'b-pw' }));
+    const config = await tmp.write(
+      'hup.yaml',
+      'listeners:\n  - port: 0\nauth:\n  passwordFile: hup-users.txt\nstorage:\n  type: memory\n',
+    );
+    const { child, port, log } = await start(['-c', config]);
+    try {
+      const login = async (username: string, password: string) => {
+        const client = await RawClient.open(port, 5);
+        client.write(connectBytes(5, username, { username, password: Buffer.from(password) }));
+        assert.equal((await client.next('connack')).reasonCode, 0);
+        return client;
+      };
+      const alice = await login('alice', 'a-pw');
+      const bob = await login('bob', 'b-pw');
+      const lines = (await readFile(`${tmp.dir}/hup-users.txt`, 'utf8')).split('\n');
+      await writeFile(
+        `${tmp.dir}/hup-users.txt`,
+        `${lines.filter((l) => l.startsWith('bob:'))[0]}\n`,
+      );
+      child.kill('SIGHUP');
+      const disconnect = await alice.next('disconnect', 10_000);
+      assert.equal(disconnect.reasonCode, 0x98);
+      await alice.waitClose();
+      await waitFor(() => /"closed":1,"users":\["alice"\]/.test(log()), 10000, 'the log line');
+      bob.send({ type: 'pingreq' });
+      await bob.next('pingresp');
+      bob.destroy();
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');

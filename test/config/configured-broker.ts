@@ -4,6 +4,7 @@
  */
 import { type Broker, createBroker } from '../../src/broker.js';
 import {
+  type BrokerPlan,
   configToPlan,
   loadSecurity,
   parseConfig,
@@ -16,6 +17,7 @@ import type { Hook } from '../../src/core/index.js';
 export interface ConfiguredBroker {
   broker: Broker;
   security: Security;
+  plan: BrokerPlan;
   /** mqtt://127.0.0.1:<port> per listener, in configuration order. */
   urls: string[];
   close(): Promise<void>;
@@ -47,5 +49,5 @@ export async function startConfigured(
     const address = await broker.listen(toListenerOptions({ ...listen, port: 0 }));
     urls.push(`mqtt://127.0.0.1:${address.port}`);
   }
-  return { broker, security, urls, close: () => broker.close() };
+  return { broker, security, plan, urls, close: () => broker.close() };
 }

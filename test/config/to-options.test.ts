@@ -35,6 +35,8 @@ auth:
   allowAnonymous: false
   aclFile: common.acl
   hookTimeoutMs: 2000
+  bindClientIdToUser: false
+  checkRetainSource: false
 limits:
   maxPacketSize: 256KiB
   receiveMaximum: 50
@@ -83,6 +85,8 @@ describe('config: a valid file maps to broker options', () => {
       retainAvailable: false,
       queueQos0Offline: true,
       assignedClientIdPrefix: 'auto-',
+      bindClientIdToUser: false,
+      checkRetainSource: false,
       persistence: { kind: 'sqlite', dataDir: '/etc/pipit/state', durability: 'batched' },
     });
     assert.equal(plan.hookTimeoutMs, 2000);

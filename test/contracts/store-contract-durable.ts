@@ -20,6 +20,7 @@ export function runDurableContract(makeStore: MakeStore): void {
   test('close commits what is pending; a reopened store loads the same state', () =>
     withStore(makeStore, async ({ store, reopen }) => {
       store.putSession('c', 120, 1_700_000_000_000);
+      store.setSessionOwner('c', { username: 'alice' });
       store.putSubscription('c', subscription('a/#', { subscriptionId: 7 }));
       store.putMessage(richMessage(1));
       store.putMessage(plainMessage(2));
@@ -35,6 +36,7 @@ export function runDurableContract(makeStore: MakeStore): void {
       const again = await reopen();
       const after = await again.load();
       assert.deepEqual(canonical(after.sessions), canonical(before.sessions));
+      assert.deepEqual(after.sessions[0].owner, { username: 'alice' });
       assert.deepEqual(after.messages, before.messages);
       assert.deepEqual(after.retained, before.retained);
       assert.deepEqual(after.wills, before.wills);

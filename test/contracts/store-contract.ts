@@ -90,6 +90,33 @@ function runBasicContract(makeStore: MakeStore): void {
       ]);
     }));
 
+  test('sessions: the owner is recorded, kept by later puts, and goes with the session', () =>
+    withStore(makeStore, async ({ store }) => {
+      store.putSession('alice-dev', 60, undefined);
+      store.setSessionOwner('alice-dev', { username: 'alice' });
+      store.putSession('alice-dev', 60, 1_700_000_000_000); // disconnect: the owner stays
+      store.putSession('anon', 60, undefined);
+      store.setSessionOwner('anon', { username: null });
+      store.putSession('legacy', 60, undefined); // never bound
+      store.setSessionOwner('no-session', { username: 'x' }); // no record: no effect
+      store.putSession('gone', 60, undefined);
+      store.setSessionOwner('gone', { username: 'bob' });
+      store.deleteSession('gone');
+      store.putSession('gone', 60, undefined); // a new session under the same id: unbound
+      await store.commit();
+      const { sessions } = await store.load();
+      assert.deepEqual(canonical(sessions), [
+        emptySession('alice-dev', {
+          expiryInterval: 60,
+          expiresAt: 1_700_000_000_000,
+          owner: { username: 'alice' },
+        }),
+        emptySession('anon', { expiryInterval: 60, owner: { username: null } }),
+        emptySession('gone', { expiryInterval: 60 }),
+        emptySession('legacy', { expiryInterval: 60 }),
+      ]);
+    }));
+
   test('subscriptions: every option round-trips; a filter is replaced, then deleted', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('c', 60, undefined);
@@ -233,6 +260,23 @@ function runRecordContract(makeStore: MakeStore): void {
       const retained = [...state.retained].sort((a, b) => (a.topic < b.topic ? -1 : 1));
       assert.deepEqual(retained, [richMessage(9, 'r/1'), plainMessage(4, 'two', 'r/2')]);
       assert.equal(state.lastMessageId, 9);
+    }));
+
+  test('retained: the publisher round-trips, anonymous or named; absent stays absent', () =>
+    withStore(makeStore, async ({ store }) => {
+      const anonymous = { ...plainMessage(1, 'a', 'r/anon'), publisher: { listener: 'tcp' } };
+      const named = {
+        ...plainMessage(2, 'n', 'r/named'),
+        publisher: { listener: 'ws', username: 'bob' },
+      };
+      store.putRetained(anonymous);
+      store.putRetained(named);
+      store.putRetained(plainMessage(3, 'h', 'r/host'));
+      await store.commit();
+      const byTopic = new Map((await store.load()).retained.map((m) => [m.topic, m]));
+      assert.deepEqual(byTopic.get('r/anon'), anonymous);
+      assert.deepEqual(byTopic.get('r/named'), named);
+      assert.equal(byTopic.get('r/host')?.publisher, undefined);
     }));
 
   test('deleteSession cascades: subscriptions, queue, inflight, inbound ids and will', () =>

@@ -29,6 +29,7 @@ export function richMessage(id: number, topic = `t/${id}`): StoredMessage {
     },
     expiresAt: 1_900_000_000_123,
     origin: 'publisher-1',
+    publisher: { listener: 'tls', username: 'alice' },
   };
 }
 

@@ -169,7 +169,8 @@ describe('core v5: Maximum Packet Size', () => {
 
   it('[MQTT-3.1.2-25] drops the reason string rather than exceed the client maximum', () => {
     const { core } = createTestCore();
-    const client = connectV5(core, 'c', { maximumPacketSize: 8 });
+    // 16 bytes: the CONNACK 0x00 just fits [MQTT-3.1.2-24]; a reason string would not.
+    const client = connectV5(core, 'c', { maximumPacketSize: 16 });
     publish(client, { topic: '', properties: { topicAlias: 9 } });
     const [disconnect] = client.take();
     assert.ok(disconnect?.type === 'disconnect');

@@ -19,6 +19,7 @@ function client(listener: string, username?: string, extra: Partial<ClientInfo> 
   return {
     clientId: 'c1',
     username,
+    usernameVerified: username !== undefined, // a user the tests take as authenticated
     protocolVersion: 5,
     remoteAddress: '127.0.0.1',
     listener,
@@ -106,6 +107,20 @@ describe('aclFileHook', () => {
     assert.equal(hook.onDeliver!(client('x', 'u'), ok), ok);
   });
 
+  it('an unverified username is anonymous to the ACL: no user block, no %u', () => {
+    const rules = AclFile.parse(
+      'topic read public/#\npattern readwrite users/%u/#\nuser admin\ntopic readwrite #\n',
+    );
+    const acl = aclFileHook(rules);
+    const claimed = client('x', 'admin', { usernameVerified: false });
+    const verified = client('x', 'admin');
+    assert.equal(acl.authorizePublish!(verified, publish('anything')), 'allow');
+    assert.equal(acl.authorizePublish!(claimed, publish('anything')), 'deny');
+    assert.equal(acl.authorizePublish!(claimed, publish('users/admin/x')), 'deny');
+    assert.equal(acl.onDeliver!(claimed, message('public/news'))?.topic, 'public/news');
+    assert.equal(acl.onDeliver!(claimed, message('secret/x')), null);
+  });
+
   it('leaves other listeners alone', () => {
     assert.equal(hook.authorizePublish!(client('y', 'u'), publish('b')), 'defer');
     const m = message('a/secret');
@@ -138,6 +153,18 @@ describe('listenerPolicyHook and sysReadOnlyHook', () => {
       reasonCode: 0x86,
     });
     assert.deepEqual(await policy.authenticate!(request(client('other'))), { result: 'defer' });
+  });
+
+  it('a claimed username with no password file is let in as anonymous (not verified)', async () => {
+    assert.deepEqual(await policy.authenticate!(request(client('open', 'admin'))), {
+      result: 'allow',
+      anonymous: true,
+    });
+  });
+
+  it('[MQTT-4.12.0-1] an Authentication Method is refused with 0x8C on every listener', async () => {
+    const scram = { ...request(client('open')), authenticationMethod: 'SCRAM-SHA-1' };
+    assert.deepEqual(await policy.authenticate!(scram), { result: 'deny', reasonCode: 0x8c });
   });
 
   it('a verified certificate identity becomes the username where configured', async () => {

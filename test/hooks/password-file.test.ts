@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FileFormatError } from '../../src/hooks/file-error.js';
 import { PasswordFile, usernameProblem } from '../../src/hooks/password-file.js';
+import { passwordFileText } from '../config/fixtures.js';
 
 // mosquitto_passwd 2.0.11 output for alice / 's3cret pass' and carol / 'hunter2' (-H sha512).
 const ALICE =
@@ -100,6 +101,18 @@ describe('PasswordFile set / delete / verify', () => {
       assert.equal(await file.verify('nobody', 'pw'), false);
       assert.equal(ranMeanwhile, true);
     }
+  });
+});
+
+describe('PasswordFile.revokedIn', () => {
+  test('names the users removed or whose hash changed, not the ones kept or added', async () => {
+    const old = PasswordFile.parse(passwordFileText({ a: '1', b: '2', c: '3' }));
+    const next = PasswordFile.parse(old.serialize());
+    next.delete('a');
+    await next.set('b', 'new');
+    await next.set('d', '4');
+    assert.deepEqual(old.revokedIn(next), ['a', 'b']);
+    assert.deepEqual(next.revokedIn(next), []);
   });
 });
 

@@ -61,7 +61,8 @@ function propertyValue(id: number, wireType: string, ctx: PropertyContext): fc.A
         maxLength: ctx === 'subscribe' ? 1 : 3,
       });
     case 'utf8':
-      return mqttString();
+      // A Response Topic is a topic name: no wildcards [MQTT-3.3.2-14].
+      return id === 0x08 ? topicName : mqttString();
     case 'binary':
       return buffer(20);
     default:

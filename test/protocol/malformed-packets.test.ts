@@ -24,6 +24,14 @@ const CASES: Case[] = [
     specId: 'MQTT-4.7.0-1',
   },
   {
+    name: 'PUBLISH Response Topic with a wildcard',
+    // properties: length 6, 0x08 Response Topic "r/+"
+    bytes: pkt(0x30, `${str('a')} 06 08 ${str('r/+')} 61`),
+    version: 5,
+    code: 0x82,
+    specId: 'MQTT-3.3.2-14',
+  },
+  {
     name: 'PUBLISH empty topic (3.1.1)',
     bytes: pkt(0x30, '0000 61'),
     version: 4,

@@ -176,4 +176,22 @@ describe('SQLite migrations', () => {
     assert.equal(store.database.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     await store.close();
   });
+
+  test('a schema 2 file gains session owners: its sessions load unbound, then can be bound', async () => {
+    const dataDir = freshDir();
+    const v2file = openDatabase(dataDir, 'fsync', MIGRATIONS.slice(0, 2));
+    v2file.db
+      .prepare('INSERT INTO sessions (client_id, expiry_interval, expires_at) VALUES (?, ?, ?)')
+      .run('old-session', 3600, null);
+    v2file.db.close();
+    const store = new SqliteStore({ dataDir });
+    await store.open();
+    const [loaded] = (await store.load()).sessions;
+    assert.equal(loaded.clientId, 'old-session');
+    assert.equal(loaded.owner, undefined, 'stored before owners were recorded: not bound');
+    store.setSessionOwner('old-session', { username: 'alice' });
+    await store.commit();
+    assert.deepEqual((await store.load()).sessions[0].owner, { username: 'alice' });
+    await store.close();
+  });
 });

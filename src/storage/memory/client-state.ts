@@ -1,6 +1,7 @@
 /** The memory store's per-client record: session, subscriptions, queue, inflight, inbound ids. */
 import type {
   QueuedEntry,
+  SessionOwner,
   StoredInflight,
   StoredSession,
   StoredSubscription,
@@ -9,7 +10,9 @@ import { copyDelivery, copySubscription } from '../shared/copy.js';
 
 /** Everything held for one client id (with or without a session record). */
 export class ClientState {
-  session: { expiryInterval: number; expiresAt: number | undefined } | undefined;
+  session:
+    | { expiryInterval: number; expiresAt: number | undefined; owner?: SessionOwner | undefined }
+    | undefined;
   readonly subscriptions = new Map<string, StoredSubscription>();
   /** Queue entries in seq order; entries before `head` are already dequeued. */
   private queue: QueuedEntry[] = [];
@@ -83,6 +86,7 @@ export class ClientState {
       queuedBytes: this.queuedBytes,
     };
     if (this.session.expiresAt !== undefined) out.expiresAt = this.session.expiresAt;
+    if (this.session.owner !== undefined) out.owner = { username: this.session.owner.username };
     return out;
   }
 }

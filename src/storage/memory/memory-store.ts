@@ -6,6 +6,7 @@ import type {
   BrokerStore,
   LoadedState,
   QueuedEntry,
+  SessionOwner,
   StoredDelivery,
   StoredInflight,
   StoredMessage,
@@ -71,7 +72,14 @@ export class MemoryStore implements BrokerStore {
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     this.check();
-    this.client(clientId).session = { expiryInterval, expiresAt };
+    const state = this.client(clientId);
+    state.session = { expiryInterval, expiresAt, owner: state.session?.owner };
+  }
+
+  setSessionOwner(clientId: string, owner: SessionOwner): void {
+    this.check();
+    const session = this.clients.get(clientId)?.session;
+    if (session !== undefined) session.owner = { username: owner.username };
   }
 
   deleteSession(clientId: string): void {

@@ -38,6 +38,10 @@ export function copyMessage(m: StoredMessage): StoredMessage {
   if (properties !== undefined) out.properties = properties;
   if (m.expiresAt !== undefined) out.expiresAt = m.expiresAt;
   if (m.origin !== undefined) out.origin = m.origin;
+  if (m.publisher !== undefined) {
+    out.publisher = { listener: m.publisher.listener };
+    if (m.publisher.username !== undefined) out.publisher.username = m.publisher.username;
+  }
   return out;
 }
 

@@ -16,6 +16,8 @@ interface SessionRow {
   client_id: string;
   expiry_interval: number;
   expires_at: number | null;
+  owner_bound: number;
+  owner_username: string | null;
 }
 
 interface InflightRow extends DeliveryRow {
@@ -41,6 +43,7 @@ export function loadState(stm: Statements): LoadedState {
       queuedBytes: 0,
     };
     if (r.expires_at !== null) s.expiresAt = r.expires_at;
+    if (r.owner_bound === 1) s.owner = { username: r.owner_username };
     sessions.set(r.client_id, s);
   }
   for (const r of stm.loadSubscriptions.all() as SubscriptionRow[]) {

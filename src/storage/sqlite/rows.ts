@@ -18,6 +18,8 @@ export interface MessageRow {
   properties: Buffer | null;
   expires_at: number | null;
   origin: string | null;
+  publisher_listener: string | null;
+  publisher_username: string | null;
 }
 
 /** A queue / inflight row's delivery columns. */
@@ -46,6 +48,8 @@ export function messageParams(m: StoredMessage): unknown[] {
     encodeProperties(m.properties),
     m.expiresAt ?? null,
     m.origin ?? null,
+    m.publisher?.listener ?? null,
+    m.publisher?.username ?? null,
   ];
 }
 
@@ -60,6 +64,8 @@ export function retainedParams(m: StoredMessage): unknown[] {
     encodeProperties(m.properties),
     m.expiresAt ?? null,
     m.origin ?? null,
+    m.publisher?.listener ?? null,
+    m.publisher?.username ?? null,
   ];
 }
 
@@ -87,6 +93,10 @@ export function toMessage(r: MessageRow): StoredMessage {
   if (properties !== undefined) m.properties = properties;
   if (r.expires_at !== null) m.expiresAt = r.expires_at;
   if (r.origin !== null) m.origin = r.origin;
+  if (r.publisher_listener !== null) {
+    m.publisher = { listener: r.publisher_listener };
+    if (r.publisher_username !== null) m.publisher.username = r.publisher_username;
+  }
   return m;
 }
 

@@ -117,6 +117,29 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'wills remember the listener their client came through',
     up: (db) => db.exec('ALTER TABLE wills ADD COLUMN listener TEXT'),
   },
+  {
+    version: 3,
+    // owner_bound 0: a session stored before owners were recorded (the next client binds it);
+    // 1: owner_username is the owner's verified username, NULL for an anonymous owner.
+    description: 'sessions remember the user that owns them',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE sessions ADD COLUMN owner_bound INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN owner_username TEXT;
+      `),
+  },
+  {
+    version: 4,
+    // publisher_listener NULL: publisher unknown (host application, or stored before this).
+    description: 'messages remember their publisher (retained messages are re-checked against it)',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN publisher_listener TEXT;
+        ALTER TABLE messages ADD COLUMN publisher_username TEXT;
+        ALTER TABLE retained ADD COLUMN publisher_listener TEXT;
+        ALTER TABLE retained ADD COLUMN publisher_username TEXT;
+      `),
+  },
 ];
 
 /** The schema version this build reads and writes. */

@@ -20,6 +20,7 @@ import {
   type LoadedState,
   type Logger,
   type QueuedEntry,
+  type SessionOwner,
   type StoredDelivery,
   type StoredInflight,
   type StoredMessage,
@@ -176,6 +177,11 @@ export class SqliteStore implements BrokerStore {
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     const { stm, batcher } = this.conn();
     batcher.run(() => stm.putSession.run(clientId, expiryInterval, expiresAt ?? null));
+  }
+
+  setSessionOwner(clientId: string, owner: SessionOwner): void {
+    const { stm, batcher } = this.conn();
+    batcher.run(() => stm.setSessionOwner.run(owner.username, clientId));
   }
 
   deleteSession(clientId: string): void {

@@ -6,8 +6,9 @@ const SQL = {
   commit: 'COMMIT',
   rollback: 'ROLLBACK',
 
-  putMessage: `INSERT OR IGNORE INTO messages (id, topic, payload, size, qos, retain, properties, expires_at, origin)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  putMessage: `INSERT OR IGNORE INTO messages (id, topic, payload, size, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   lastMessageId: `SELECT value FROM meta WHERE key = 'last_message_id'`,
   setLastMessageId: `UPDATE meta SET value = @id WHERE key = 'last_message_id' AND value < @id`,
   maxMessageId:
@@ -24,6 +25,7 @@ const SQL = {
        ON CONFLICT (client_id) DO UPDATE SET
          expiry_interval = excluded.expiry_interval, expires_at = excluded.expires_at`,
   deleteSession: 'DELETE FROM sessions WHERE client_id = ?',
+  setSessionOwner: 'UPDATE sessions SET owner_bound = 1, owner_username = ? WHERE client_id = ?',
   deleteSubscriptions: 'DELETE FROM subscriptions WHERE client_id = ?',
   deleteQueue: 'DELETE FROM queue WHERE client_id = ? RETURNING message_id',
   deleteAllInflight: 'DELETE FROM inflight WHERE client_id = ? RETURNING message_id',
@@ -39,7 +41,7 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
   readQueue: `SELECT q.seq, q.message_id, q.qos AS d_qos, q.retain AS d_retain, q.subscription_ids,
               q.share_filter, m.id, m.topic, m.payload, m.qos, m.retain, m.properties,
-              m.expires_at, m.origin
+              m.expires_at, m.origin, m.publisher_listener, m.publisher_username
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id
        WHERE q.client_id = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`,
   dequeue: 'DELETE FROM queue WHERE client_id = ? AND seq <= ? RETURNING message_id',
@@ -63,24 +65,27 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deleteWill: 'DELETE FROM wills WHERE client_id = ?',
 
-  putRetained: `INSERT OR REPLACE INTO retained (topic, id, payload, qos, retain, properties, expires_at, origin)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  putRetained: `INSERT OR REPLACE INTO retained (topic, id, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deleteRetained: 'DELETE FROM retained WHERE topic = ?',
 
-  loadSessions: 'SELECT client_id, expiry_interval, expires_at FROM sessions',
+  loadSessions:
+    'SELECT client_id, expiry_interval, expires_at, owner_bound, owner_username FROM sessions',
   loadSubscriptions: `SELECT client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id
        FROM subscriptions ORDER BY client_id, filter`,
   loadInflight: `SELECT client_id, packet_id, state, message_id, qos, retain, subscription_ids, share_filter
        FROM inflight ORDER BY client_id, ord`,
-  loadInflightMessages: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin FROM messages
+  loadInflightMessages: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM messages
        WHERE id IN (SELECT message_id FROM inflight)`,
   loadInbound: 'SELECT client_id, packet_id FROM inbound_qos2 ORDER BY client_id, packet_id',
   loadQueueStats: `SELECT q.client_id, count(*) AS n, coalesce(sum(m.size), 0) AS bytes
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id GROUP BY q.client_id`,
   loadWills:
     'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
-  loadRetained:
-    'SELECT id, topic, payload, qos, retain, properties, expires_at, origin FROM retained',
+  loadRetained: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM retained`,
 } as const;
 
 /** Statements that return the first column's value rather than a row object. */

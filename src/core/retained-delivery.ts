@@ -1,0 +1,111 @@
+/**
+ * Retained messages for a new subscription, and Mosquitto's `check_retain_source`: a
+ * retained message is served only while its publisher would still be allowed to publish
+ * it. Rights change (an ACL line removed, a user moved to another block) and a retained
+ * message outlives the publish that was checked; without this check it would keep speaking
+ * with a right its publisher no longer has, to every future subscriber.
+ *
+ * With `checkRetainSource` (default true) and some authorizePublish hook installed, each
+ * matching retained message that has a publisher (a client; the host application's have
+ * none) is put to the authorizePublish hooks again, as from that publisher (its client id,
+ * listener and verified username, kept in the store too). A refused one is not sent to this
+ * subscriber, counted in `dropped['retained-source']` and `refused['retained-source']` and
+ * logged (throttled); it stays retained, and is served again if the right comes back.
+ * Messages the broker has not checked before (stored by an older Pipit) are served as they
+ * were. A connection is never closed for this.
+ */
+import type { BrokerCore } from './broker-core.js';
+import type { Message } from './message.js';
+import { minQos } from './router.js';
+import type { Session } from './session.js';
+import type { Subscription } from './subscription.js';
+
+/**
+ * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
+ * [MQTT-3.3.1-10] [MQTT-3.3.1-11], with the RETAIN flag set [MQTT-3.3.1-8]; never for
+ * shared subscriptions (MQTT 5 section 4.8.2). Sent at once when the hooks answer
+ * synchronously (the built-in ones do); after them otherwise.
+ */
+export function sendRetained(
+  core: BrokerCore,
+  session: Session,
+  subscription: Subscription,
+  isNew: boolean,
+): void {
+  if (subscription.shareGroup !== undefined) return;
+  if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
+  const found = core.retained.match(subscription.filter, core.clock.now());
+  if (found.length === 0) return;
+  const servable = servableRetained(core, session.clientId, found);
+  if (Array.isArray(servable)) {
+    deliverRetained(session, subscription, servable);
+    return;
+  }
+  servable.then(
+    (messages) => deliverRetained(session, subscription, messages),
+    (err: unknown) =>
+      core.logger.error(
+        { err, clientId: session.clientId, filter: subscription.filter },
+        'checking the publishers of retained messages failed: not sent',
+      ),
+  );
+}
+
+function deliverRetained(session: Session, subscription: Subscription, messages: Message[]): void {
+  const subscriptionIds =
+    subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+  for (const message of messages) {
+    session.deliver({
+      message,
+      qos: minQos(message.qos, subscription.qos),
+      retain: true,
+      subscriptionIds,
+      shareFilter: undefined,
+    });
+  }
+}
+
+/** The messages whose publisher may still publish them (all of them when the check is off). */
+function servableRetained(
+  core: BrokerCore,
+  subscriberId: string,
+  messages: Message[],
+): Message[] | Promise<Message[]> {
+  const hooks = core.hooks;
+  if (!core.options.checkRetainSource || !hooks.hasAuthorizePublish) return messages;
+  let async = false;
+  const verdicts = messages.map((message) => {
+    if (message.publisher === undefined) return true;
+    // The message is its own PublishRequest (topic, payload, qos, retain, properties).
+    const verdict = hooks.authorizePublish(message.publisher, message);
+    if (typeof verdict !== 'boolean') async = true;
+    return verdict;
+  });
+  if (!async) return keepAllowed(core, subscriberId, messages, verdicts as boolean[]);
+  return Promise.all(verdicts).then((settled) =>
+    keepAllowed(core, subscriberId, messages, settled),
+  );
+}
+
+function keepAllowed(
+  core: BrokerCore,
+  subscriberId: string,
+  messages: Message[],
+  allowed: boolean[],
+): Message[] {
+  if (!allowed.includes(false)) return messages;
+  const kept: Message[] = [];
+  messages.forEach((message, i) => {
+    if (allowed[i]) {
+      kept.push(message);
+      return;
+    }
+    core.recordDrop(subscriberId, message, 'retained-source');
+    core.refusals.note(
+      'retained-source',
+      { clientId: subscriberId, topic: message.topic, publisher: message.origin },
+      'retained message not sent: its publisher may no longer publish it (checkRetainSource)',
+    );
+  });
+  return kept;
+}
