@@ -136,7 +136,7 @@ describe('core v5: shared subscriptions', () => {
     assert.equal(core.sessions.get('leaving')?.queuedCount, 0, 'the persistent session keeps none');
   });
 
-  it('[MQTT-3.8.4-?] no retained messages are sent on a shared subscribe', () => {
+  it('(spec 4.8.2, no numbered statement) no retained messages are sent on a shared subscribe', () => {
     const { core } = createTestCore();
     const pub = connectV5(core, 'pub');
     publish(pub, { retain: true, payload: Buffer.from('kept') });
