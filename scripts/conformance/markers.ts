@@ -31,6 +31,10 @@ export function findBracketedTags(text: string): TagMatch[] {
   return out;
 }
 
+/** A tag with the version qualifier that may follow it: neither names the text's version. */
+const TAG_AND_QUALIFIER =
+  /\[MQTT(?:31)?-[^\]\s]*\](?:\s*\((?:v5|5\.0|v3|v3\.1\.1|3\.1\.1|v3\.1|3\.1)(?: ids?)?\))?/g;
+
 const NAMES_V5 = /\bv5\b|\b5\.0\b|\bMQTT ?5\b/i;
 const NAMES_V3 = /\bv3(?:\.1(?:\.1)?)?\b|\b3\.1\.1\b|\bMQTT ?3\.1(?:\.1)?\b|\bv311\b|\bMQIsdp\b/i;
 
@@ -38,11 +42,11 @@ const NAMES_V3 = /\bv3(?:\.1(?:\.1)?)?\b|\b3\.1\.1\b|\bMQTT ?3\.1(?:\.1)?\b|\bv3
 export type VersionMention = '3.1.1' | '5.0' | 'both' | undefined;
 
 /**
- * The version a text names, tags removed first. MQTT 3.1 counts as 3.1.1 here: the 3.1.1
+ * The version a text names, tags and their qualifiers removed first. MQTT 3.1 counts as 3.1.1 here: the 3.1.1
  * statements apply to 3.1 connections, and the 3.1 differences have ids of their own.
  */
 export function mentionedVersion(text: string): VersionMention {
-  const plain = text.replace(BRACKETED, ' ');
+  const plain = text.replace(TAG_AND_QUALIFIER, ' ');
   const v5 = NAMES_V5.test(plain);
   const v3 = NAMES_V3.test(plain);
   if (v5 && v3) return 'both';

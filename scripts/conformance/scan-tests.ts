@@ -113,8 +113,8 @@ export function scanTestFile(file: string, text: string): TestSite[] {
         qualified[i],
         ctx.row?.version,
         own,
+        mentionedVersion(title),
         ctx.row ? ctx.declaration : undefined,
-        ctx.test === undefined ? undefined : mentionedVersion(ctx.test),
         ...ctx.suites.map(mentionedVersion),
         fromFile,
       ]);
