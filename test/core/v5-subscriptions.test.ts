@@ -228,7 +228,7 @@ describe('core v5: No Local, Subscription Identifiers, Retain As Published', () 
     assert.deepEqual([...(got[0]!.properties?.subscriptionIdentifiers ?? [])].sort(), [1, 2]);
   });
 
-  it('[MQTT-3.3.4-5] a delivery through a subscription without identifier carries none', () => {
+  it('[MQTT-3.3.4-3] a delivery through a subscription without identifier carries none', () => {
     const { core } = createTestCore();
     const sub = connectV5(core, 'sub');
     subscribe(sub, 'jobs/#', 0);
