@@ -91,6 +91,51 @@ function literalText(node: ts.Node, source: ts.SourceFile): string | undefined {
   return undefined;
 }
 
+/** The context for `node`'s children: a test, a suite, a table row or a documented table. */
+function enter(node: ts.Node, ctx: Context, source: ts.SourceFile): Context {
+  if (ts.isCallExpression(node)) {
+    const { kind, skipped } = classify(node);
+    const title = titleText(node.arguments[0], source);
+    if (kind === 'test') return { ...ctx, test: title, skipped: ctx.skipped || skipped };
+    if (kind === 'suite') {
+      return { ...ctx, suites: [title, ...ctx.suites], skipped: ctx.skipped || skipped };
+    }
+  } else if (ctx.test === undefined && ts.isObjectLiteralExpression(node)) {
+    const row = tableRow(node, source);
+    if (row) return { ...ctx, row };
+  } else if (ctx.test === undefined && ts.isArrayLiteralExpression(node)) {
+    // A tuple row, `['<tag> second CONNECT (5.0)', bytes, code]`: named by its first string.
+    const first = node.elements[0];
+    const name = first === undefined ? undefined : literalText(first, source);
+    if (name?.includes('[MQTT')) return { ...ctx, row: { name, version: undefined } };
+  } else if (ts.isVariableStatement(node)) {
+    const text = source.text;
+    const comments = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
+    const doc = comments.map((c) => text.slice(c.pos, c.end)).join(' ');
+    return { ...ctx, declaration: mentionedVersion(doc) };
+  }
+  return ctx;
+}
+
+/** The versions a tag counts for: the first level, innermost first, that names one. */
+function versionsOf(
+  ctx: Context,
+  content: string,
+  title: string,
+  qualifier: VersionMention,
+  fromFile: VersionMention,
+): Version[] | undefined {
+  return firstMention([
+    qualifier,
+    ctx.row?.version,
+    content === title ? undefined : mentionedVersion(content),
+    mentionedVersion(title),
+    ctx.row ? ctx.declaration : undefined,
+    ...ctx.suites.map(mentionedVersion),
+    fromFile,
+  ]);
+}
+
 /** Every tag a test in `file` checks. */
 export function scanTestFile(file: string, text: string): TestSite[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
@@ -108,50 +153,16 @@ export function scanTestFile(file: string, text: string): TestSite[] {
     const qualified = qualifiers(content, tags);
     const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
     tags.forEach((tag, i) => {
-      const own = content === title ? undefined : mentionedVersion(content);
-      const versions = firstMention([
-        qualified[i],
-        ctx.row?.version,
-        own,
-        mentionedVersion(title),
-        ctx.row ? ctx.declaration : undefined,
-        ...ctx.suites.map(mentionedVersion),
-        fromFile,
-      ]);
+      const versions = versionsOf(ctx, content, title, qualified[i], fromFile);
       sites.push({ file, line, id: tag.id, title, versions });
     });
   };
 
   const visit = (node: ts.Node, ctx: Context): void => {
-    let inner = ctx;
-    if (ts.isCallExpression(node)) {
-      const { kind, skipped } = classify(node);
-      const title = titleText(node.arguments[0], source);
-      if (kind === 'test') inner = { ...ctx, test: title, skipped: ctx.skipped || skipped };
-      if (kind === 'suite') {
-        inner = { ...ctx, suites: [title, ...ctx.suites], skipped: ctx.skipped || skipped };
-      }
-    } else if (ctx.test === undefined && ts.isObjectLiteralExpression(node)) {
-      const row = tableRow(node, source);
-      if (row) inner = { ...ctx, row };
-    } else if (ctx.test === undefined && ts.isArrayLiteralExpression(node)) {
-      // A tuple row, `['[MQTT-3.1.0-2] second CONNECT (5.0)', bytes, code]`: named by its first string.
-      const first = node.elements[0];
-      const name = first === undefined ? undefined : literalText(first, source);
-      if (name?.includes('[MQTT')) {
-        inner = { ...ctx, row: { name, version: undefined } };
-      }
-    } else if (ts.isVariableStatement(node)) {
-      const comments = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
-      const doc = comments.map((c) => text.slice(c.pos, c.end)).join(' ');
-      inner = { ...ctx, declaration: mentionedVersion(doc) };
-    }
+    const inner = enter(node, ctx, source);
     const content = literalText(node, source);
-    if (content !== undefined) {
-      record(node, content, inner);
-      return;
-    }
-    ts.forEachChild(node, (child) => visit(child, inner));
+    if (content !== undefined) record(node, content, inner);
+    else ts.forEachChild(node, (child) => visit(child, inner));
   };
   visit(source, { suites: [], skipped: false });
   return sites;
