@@ -91,7 +91,7 @@ function versionSection(vm: VersionMatrix): string[] {
     for (const r of deviations) {
       const option = r.statement.option ? ` Option: \`${r.statement.option}\`.` : '';
       lines.push(
-        `- **${r.statement.id}** ${r.statement.summary} Pipit: ${r.statement.note}${option}`,
+        `- **${r.statement.id}** ${r.statement.summary} What happens: ${r.statement.note}${option}`,
       );
     }
     lines.push('');
