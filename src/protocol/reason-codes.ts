@@ -66,7 +66,7 @@ export const SUBACK_FAILURE_V3 = 0x80;
 
 /**
  * The closest MQTT 3.x CONNACK return code for an MQTT 5 CONNACK reason code, for
- * refusing a 3.x client with a v5-style decision ([MQTT-3.2.2-*] lists only six codes).
+ * refusing a 3.x client with a v5-style decision (3.1.1 section 3.2.2.3 lists only six codes).
  */
 export function toV3ConnackCode(reasonCode: number): number {
   switch (reasonCode) {

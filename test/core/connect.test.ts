@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createTestCore, FakeClient } from '../helpers/core-harness.js';
 
 describe('core: CONNECT', () => {
-  it('[MQTT-3.2.0-1] answers CONNECT with CONNACK 0x00 and no session present for a clean start', () => {
+  it('[MQTT-3.2.0-1] [MQTT-3.2.2-2] (v5) answers CONNECT with CONNACK 0x00 and no session present for a clean start', () => {
     const { core } = createTestCore();
     const client = new FakeClient(core, 5);
     client.connect();

@@ -97,7 +97,7 @@ describe('core hooks: decisions', () => {
     assert.deepEqual(seen, ['alice']);
   });
 
-  it('[MQTT-3.3.5-2] authorizePublish deny: v5 PUBACK 0x87, message not routed', async () => {
+  it('authorizePublish deny: v5 PUBACK 0x87, message not routed', async () => {
     const { core } = createTestCore();
     core.addHook({ authorizePublish: (_c, p) => (p.topic === 'open' ? 'allow' : 'deny') });
     const sub = await connected(core, 'sub');
@@ -136,7 +136,7 @@ describe('core hooks: decisions', () => {
     assert.equal(pubackCode(pub), 0x87);
   });
 
-  it('[MQTT-3.9.3-?] authorizeSubscribe deny: v5 SUBACK 0x87, v3 SUBACK 0x80', async () => {
+  it('[MQTT-3.9.3-2] authorizeSubscribe deny: v5 SUBACK 0x87, v3 SUBACK 0x80', async () => {
     const { core } = createTestCore();
     core.addHook({ authorizeSubscribe: (_c, s) => (s.filter === 'ok' ? 'allow' : 'defer') });
     const v5 = await connected(core, 'v5');
@@ -147,7 +147,7 @@ describe('core hooks: decisions', () => {
     assert.equal(await subscribe(v3, 'ok', 1), 1);
   });
 
-  it('[MQTT-3.8.4-6] authorizeSubscribe may lower the granted QoS', async () => {
+  it('[MQTT-3.8.4-7] (v5) authorizeSubscribe may lower the granted QoS', async () => {
     const { core } = createTestCore();
     core.addHook({ authorizeSubscribe: () => ({ result: 'allow', qos: 0 }) });
     const client = await connected(core, 'c');

@@ -43,7 +43,7 @@ function publishes(client: FakeClient): PublishPacket[] {
 
 describe('core: QoS', () => {
   for (const version of [4, 5] as const) {
-    it(`[MQTT-4.3.2-2] QoS 1 PUBLISH is answered with PUBACK of the same id (v${version})`, () => {
+    it(`[MQTT-4.3.2-2] (3.1.1) [MQTT-4.3.2-4] (5.0) QoS 1 PUBLISH is answered with PUBACK of the same id (v${version})`, () => {
       const { core } = createTestCore();
       const pub = connect(core, version, 'p');
       pub.send(publishPacket('t', 'x', 1, 7));
@@ -52,7 +52,7 @@ describe('core: QoS', () => {
       assert.equal(ack?.type === 'puback' && ack.packetId, 7);
     });
 
-    it(`[MQTT-4.3.3-9] [MQTT-4.3.3-11] QoS 2: PUBREC, then PUBCOMP for PUBREL (v${version})`, () => {
+    it(`[MQTT-4.3.3-2] (3.1.1) [MQTT-4.3.3-8] [MQTT-4.3.3-11] (5.0) QoS 2: PUBREC, then PUBCOMP for PUBREL (v${version})`, () => {
       const { core } = createTestCore();
       const pub = connect(core, version, 'p');
       pub.send(publishPacket('t', 'x', 2, 9));
@@ -68,7 +68,7 @@ describe('core: QoS', () => {
     });
   }
 
-  it('[MQTT-4.3.3-9] a QoS 2 PUBLISH resent with the same id before PUBREL is routed once', () => {
+  it('[MQTT-4.3.3-2] (3.1.1) a QoS 2 PUBLISH resent with the same id before PUBREL is routed once', () => {
     const { core } = createTestCore();
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 2);
@@ -91,7 +91,7 @@ describe('core: QoS', () => {
     );
   });
 
-  it('[MQTT-4.3.3-9] the QoS 2 id survives a reconnect of a persistent session: a resend is not routed again', () => {
+  it('[MQTT-4.3.3-2] (3.1.1) the QoS 2 id survives a reconnect of a persistent session: a resend is not routed again', () => {
     const { core } = createTestCore();
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 2);
@@ -157,7 +157,7 @@ describe('core: QoS', () => {
     assert.equal(session.inflight.size, 0);
   });
 
-  it('[MQTT-4.6.0-6] messages of one publisher on one topic keep their order', () => {
+  it('[MQTT-4.6.0-6] (3.1.1) messages of one publisher on one topic keep their order', () => {
     const { core } = createTestCore({ maxInflight: 10 });
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 1);

@@ -86,7 +86,7 @@ function publish(
 }
 
 describe('QoS 2 messages go onward after the commit', () => {
-  it('[MQTT-4.3.3-9] a QoS 2 message reaches no subscriber (and no PUBREC) before its commit', async () => {
+  it('[MQTT-4.3.3-8] (v5) a QoS 2 message reaches no subscriber (and no PUBREC) before its commit', async () => {
     const { store, pub, sub, clean } = await setup();
     publish(pub, 'q2', 2, 7);
     await flush();
@@ -106,7 +106,7 @@ describe('QoS 2 messages go onward after the commit', () => {
     );
   });
 
-  it('[MQTT-4.6.0-6] later messages to the same subscriber wait behind a held one, in order', async () => {
+  it('[MQTT-4.6.0-5] (v5) later messages to the same subscriber wait behind a held one, in order', async () => {
     const { store, pub, sub } = await setup();
     publish(pub, 'q2', 2, 8, 'first');
     publish(pub, 'q2', 2, 10, 'second');

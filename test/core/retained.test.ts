@@ -70,7 +70,7 @@ function publishes(client: FakeClient): PublishPacket[] {
 }
 
 describe('core: retained messages', () => {
-  it('[MQTT-3.3.1-6] [MQTT-3.3.1-8] a new subscription gets the retained message with RETAIN set', () => {
+  it('[MQTT-3.3.1-6] [MQTT-3.3.1-8] (3.1.1) a new subscription gets the retained message with RETAIN set', () => {
     const { core } = createTestCore();
     retain(connect(core, 4, 'p'), 'a/b', 'r', 1);
     const got = subscribe(connect(core, 4, 's'), 'a/+');
@@ -80,7 +80,7 @@ describe('core: retained messages', () => {
     );
   });
 
-  it('[MQTT-3.3.1-5] a retained message replaces the previous one on its topic', () => {
+  it('[MQTT-3.3.1-5] (3.1.1) a retained message replaces the previous one on its topic', () => {
     const { core } = createTestCore();
     const pub = connect(core, 4, 'p');
     retain(pub, 't', 'old');
@@ -106,7 +106,7 @@ describe('core: retained messages', () => {
     assert.deepEqual(subscribe(connect(core, 4, 's'), 't'), []);
   });
 
-  it('[MQTT-3.3.1-12] a live message is forwarded with RETAIN 0 to existing subscribers', () => {
+  it('[MQTT-3.3.1-9] (3.1.1) a live message is forwarded with RETAIN 0 to existing subscribers', () => {
     const { core } = createTestCore();
     const live = connect(core, 4, 'live');
     subscribe(live, 't');
@@ -128,7 +128,7 @@ describe('core: retained messages', () => {
     );
   });
 
-  it('[MQTT-3.3.1-9] Retain Handling 0 sends retained messages on every subscribe', () => {
+  it('[MQTT-3.3.1-9] (v5) Retain Handling 0 sends retained messages on every subscribe', () => {
     const { core } = createTestCore();
     retain(connect(core, 5, 'p'), 't', 'r');
     const s = connect(core, 5, 's');
@@ -136,7 +136,7 @@ describe('core: retained messages', () => {
     assert.equal(subscribe(s, 't', { retainHandling: 0 }).length, 1);
   });
 
-  it('[MQTT-3.3.1-10] Retain Handling 1 sends them only when the subscription is new', () => {
+  it('[MQTT-3.3.1-10] (v5) Retain Handling 1 sends them only when the subscription is new', () => {
     const { core } = createTestCore();
     retain(connect(core, 5, 'p'), 't', 'r');
     const s = connect(core, 5, 's');
@@ -144,7 +144,7 @@ describe('core: retained messages', () => {
     assert.equal(subscribe(s, 't', { retainHandling: 1 }).length, 0);
   });
 
-  it('[MQTT-3.3.1-11] Retain Handling 2 never sends them', () => {
+  it('[MQTT-3.3.1-11] (v5) Retain Handling 2 never sends them', () => {
     const { core } = createTestCore();
     retain(connect(core, 5, 'p'), 't', 'r');
     assert.equal(subscribe(connect(core, 5, 's'), 't', { retainHandling: 2 }).length, 0);

@@ -57,7 +57,7 @@ function publishes(client: FakeClient): PublishPacket[] {
 }
 
 describe('core: sessions', () => {
-  it('[MQTT-3.1.2-4] clean start discards an existing session', () => {
+  it('[MQTT-3.1.2-4] (v5) clean start discards an existing session', () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     subscribe(first.client, 't', 1);
@@ -69,7 +69,7 @@ describe('core: sessions', () => {
     assert.deepEqual(publishes(again.client), []);
   });
 
-  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] clean start 0 resumes the session: present = 1, subscriptions kept', () => {
+  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] (v5) clean start 0 resumes the session: present = 1, subscriptions kept', () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     assert.equal(first.present, false);
@@ -98,7 +98,7 @@ describe('core: sessions', () => {
     assert.equal(connect(core, 4, 's', false).present, false);
   });
 
-  it('[MQTT-3.1.2-23] session expiry 0 (the default) ends the session with the connection', () => {
+  it('[MQTT-3.1.2-23] (v5) session expiry 0 (the default) ends the session with the connection', () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false);
     subscribe(first.client, 't', 1);
@@ -107,7 +107,7 @@ describe('core: sessions', () => {
     assert.equal(connect(core, 5, 's', false).present, false);
   });
 
-  it('[MQTT-3.1.2-23] the session ends when its expiry interval passes after the disconnect', () => {
+  it('[MQTT-3.1.2-23] (v5) the session ends when its expiry interval passes after the disconnect', () => {
     const { core, clock } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
     subscribe(first.client, 't', 1);
@@ -120,7 +120,7 @@ describe('core: sessions', () => {
     assert.equal(connect(core, 5, 's', false, 10).present, false);
   });
 
-  it('[MQTT-3.1.2-23] a session expiry beyond a Node timer range (30 days) is honoured', () => {
+  it('[MQTT-3.1.2-23] (v5) a session expiry beyond a Node timer range (30 days) is honoured', () => {
     const { core, clock } = createTestCore();
     const days30 = 30 * 24 * 3600;
     connect(core, 5, 's', false, days30).client.connection.transportClosed();
@@ -140,7 +140,7 @@ describe('core: sessions', () => {
     assert.equal(core.sessions.has('s'), true);
   });
 
-  it('[MQTT-3.14.2-2] DISCONNECT may lower the session expiry (to 0: the session ends)', () => {
+  it('DISCONNECT may lower the session expiry (to 0: the session ends)', () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     first.client.send({
@@ -152,7 +152,7 @@ describe('core: sessions', () => {
     assert.equal(core.sessions.has('s'), false);
   });
 
-  it('[MQTT-3.14.2-2] DISCONNECT may set a new non-zero session expiry', () => {
+  it('DISCONNECT may set a new non-zero session expiry', () => {
     const { core, clock } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
     first.client.send({
@@ -166,7 +166,7 @@ describe('core: sessions', () => {
     assert.equal(core.sessions.has('s'), false);
   });
 
-  it('[MQTT-3.14.2-2] DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', () => {
+  it('DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 0);
     first.client.send({
@@ -239,7 +239,7 @@ describe('core: sessions', () => {
     );
   });
 
-  it('[MQTT-4.4.0-1] [MQTT-4.3.3-?] a PUBREL awaiting PUBCOMP is resent on reconnect', () => {
+  it('[MQTT-4.4.0-1] [MQTT-4.3.3-5] (v5) a PUBREL awaiting PUBCOMP is resent on reconnect', () => {
     const { core } = createTestCore();
     const sub = connect(core, 5, 's', false, 60);
     subscribe(sub.client, 't', 2);

@@ -150,7 +150,7 @@ describe('core v5: topic aliases from the client', () => {
     );
   });
 
-  it('[MQTT-3.2.2-?] CONNACK announces our Topic Alias Maximum', () => {
+  it('CONNACK announces our Topic Alias Maximum', () => {
     const { core } = createTestCore({ topicAliasMaximum: 7 });
     const client = new FakeClient(core, 5);
     client.connect();

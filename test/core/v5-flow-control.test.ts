@@ -167,7 +167,7 @@ describe('core v5: Maximum Packet Size', () => {
     assert.equal(core.metrics.dropped['packet-too-large'], 1);
   });
 
-  it('[MQTT-3.1.2-25] drops the reason string rather than exceed the client maximum', () => {
+  it('[MQTT-3.14.2-3] drops the reason string rather than exceed the client maximum', () => {
     const { core } = createTestCore();
     // 16 bytes: the CONNACK 0x00 just fits [MQTT-3.1.2-24]; a reason string would not.
     const client = connectV5(core, 'c', { maximumPacketSize: 16 });

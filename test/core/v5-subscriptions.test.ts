@@ -136,7 +136,7 @@ describe('core v5: shared subscriptions', () => {
     assert.equal(core.sessions.get('leaving')?.queuedCount, 0, 'the persistent session keeps none');
   });
 
-  it('[MQTT-3.8.4-?] no retained messages are sent on a shared subscribe', () => {
+  it('(spec 4.8.2, no numbered statement) no retained messages are sent on a shared subscribe', () => {
     const { core } = createTestCore();
     const pub = connectV5(core, 'pub');
     publish(pub, { retain: true, payload: Buffer.from('kept') });
@@ -228,7 +228,7 @@ describe('core v5: No Local, Subscription Identifiers, Retain As Published', () 
     assert.deepEqual([...(got[0]!.properties?.subscriptionIdentifiers ?? [])].sort(), [1, 2]);
   });
 
-  it('[MQTT-3.3.4-5] a delivery through a subscription without identifier carries none', () => {
+  it('[MQTT-3.3.4-3] a delivery through a subscription without identifier carries none', () => {
     const { core } = createTestCore();
     const sub = connectV5(core, 'sub');
     subscribe(sub, 'jobs/#', 0);

@@ -55,7 +55,7 @@ function will(delay?: number, fields: Partial<Will> = {}): Will {
 }
 
 describe('core: wills', () => {
-  it('[MQTT-3.1.2-8] publishes the will when the connection is lost', () => {
+  it('[MQTT-3.1.2-8] (3.1.1) publishes the will when the connection is lost', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 4, { clientId: 'c', will: will() });
@@ -84,7 +84,7 @@ describe('core: wills', () => {
     assert.deepEqual(wills(w), []);
   });
 
-  it('[MQTT-3.14.2-1] DISCONNECT 0x04 (with will message) publishes the will', () => {
+  it('[MQTT-3.1.2-8] (v5) DISCONNECT 0x04 (with will message) publishes the will', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, { clientId: 'c', will: will() });
@@ -95,7 +95,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.2-8] publishes the will on keep alive timeout', () => {
+  it('[MQTT-3.1.2-8] (3.1.1) publishes the will on keep alive timeout', () => {
     const { core, clock } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 4, { clientId: 'c', keepAlive: 2, will: will() });
@@ -131,7 +131,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.4-3] publishes the will of a connection that is taken over', () => {
+  it('[MQTT-3.1.4-3] (v5) publishes the will of a connection that is taken over', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const first = connect(core, 5, {
@@ -147,7 +147,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.2-9] [MQTT-3.1.2-17] will QoS and retain are honoured (retained will reaches later subscribers)', () => {
+  it('[MQTT-3.1.2-17] (3.1.1) will QoS and retain are honoured (retained will reaches later subscribers)', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 4, {
@@ -175,7 +175,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.3-9] Will Delay: the will is sent when the delay passes', () => {
+  it('[MQTT-3.1.3-9] (v5) Will Delay: the will is sent when the delay passes', () => {
     const { core, clock } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, {
@@ -193,7 +193,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.3-9] Will Delay: resuming the session in time cancels the will', () => {
+  it('[MQTT-3.1.3-9] (v5) Will Delay: resuming the session in time cancels the will', () => {
     const { core, clock } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, {
@@ -213,7 +213,7 @@ describe('core: wills', () => {
     assert.deepEqual(wills(w), []);
   });
 
-  it('[MQTT-3.1.3-9] Will Delay: the will is sent when the session ends first', () => {
+  it('[MQTT-3.1.3-9] (v5) Will Delay: the will is sent when the session ends first', () => {
     const { core, clock } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, {
@@ -231,7 +231,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.3-9] Will Delay with session expiry 0: the will goes at once', () => {
+  it('[MQTT-3.1.3-9] (v5) Will Delay with session expiry 0: the will goes at once', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, { clientId: 'c', will: will(30) });
@@ -242,7 +242,7 @@ describe('core: wills', () => {
     );
   });
 
-  it('[MQTT-3.1.3-9] Will Delay: a clean start of the same client id ends the session and sends the will', () => {
+  it('[MQTT-3.1.3-9] (v5) Will Delay: a clean start of the same client id ends the session and sends the will', () => {
     const { core } = createTestCore();
     const w = watcher(core);
     const { client } = connect(core, 5, {

@@ -48,7 +48,7 @@ const variants: Variant[] = [
   },
 ];
 
-describe('durability: QoS 1 across kill -9 [MQTT-4.3.2-2]', () => {
+describe('durability: QoS 1 across kill -9 [MQTT-4.3.2-2] (3.1.1) [MQTT-4.3.2-4] (5.0)', () => {
   for (const v of variants) {
     it(`every PUBACKed message reaches the persistent subscriber (${v.name})`, async () => {
       const rnd = random(v.seed);

@@ -58,7 +58,7 @@ function duplicates(sub: Subscriber): string[] {
 
 describe('durability: QoS 2 across kill -9', () => {
   for (const v of variants) {
-    it(`every PUBRECed message is delivered exactly once [MQTT-4.3.3-10] (${v.name})`, async () => {
+    it(`every PUBRECed message is delivered exactly once [MQTT-4.3.3-2] (3.1.1) [MQTT-4.3.3-10] (5.0) (${v.name})`, async () => {
       const rnd = random(v.seed);
       const dataDir = tempDir();
       const port = await freePort();
@@ -114,7 +114,7 @@ describe('durability: QoS 2 across kill -9', () => {
       running.delete(broker);
     });
   }
-  it('[MQTT-4.3.3-9] a QoS 2 message taken at QoS 0 by an online WebSocket subscriber is not delivered twice across the kill', async () => {
+  it('[MQTT-4.3.3-10] (v5) a QoS 2 message taken at QoS 0 by an online WebSocket subscriber is not delivered twice across the kill', async () => {
     // Onward delivery waits for the commit that stores the inbound packet id. Sent before it
     // (a WebSocket sink writes on the next tick, before the store's commit), a message whose
     // commit the kill cut off would come again when the publisher resent it after the

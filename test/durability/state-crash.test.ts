@@ -116,7 +116,7 @@ describe('durability: retained messages, subscriptions and session expiry across
     const [a, b] = await got;
     assert.equal(a.payload.toString(), 'theirs');
     assert.equal(a.packet.qos, 1);
-    assert.equal(a.packet.retain, true, 'retain-as-published [MQTT-3.3.1-12]');
+    assert.equal(a.packet.retain, true, 'retain-as-published [MQTT-3.3.1-13]');
     assert.deepEqual(a.packet.properties?.subscriptionIdentifier, 7);
     assert.equal(b.payload.toString(), 'to-b');
     assert.equal(b.packet.qos, 0, 'granted QoS 0 kept');
@@ -127,7 +127,7 @@ describe('durability: retained messages, subscriptions and session expiry across
     running.delete(broker);
   });
 
-  it('session expiry keeps counting while the broker is down [MQTT-3.1.2-23]', async () => {
+  it('session expiry keeps counting while the broker is down [MQTT-3.1.2-23] (v5)', async () => {
     const dataDir = tempDir();
     const port = await freePort();
     let broker = await start(port, dataDir);
@@ -161,7 +161,7 @@ describe('durability: retained messages, subscriptions and session expiry across
     running.delete(broker);
   });
 
-  it('[MQTT-3.1.3-9] a delayed will that fell due while the broker was down, and the will of a client connected at the crash, are published at start', async () => {
+  it('[MQTT-3.1.3-9] (v5) a delayed will that fell due while the broker was down, and the will of a client connected at the crash, are published at start', async () => {
     const dataDir = tempDir();
     const port = await freePort();
     let broker = await start(port, dataDir);

@@ -39,7 +39,7 @@ describe('filterMatchesTopic', () => {
   for (const [f, t] of no)
     test(`'${f}' does not match '${t}'`, () => assert.equal(matches(f, t), false));
 
-  test('[MQTT-4.7.2-1] a leading wildcard does not match a $ topic', () => {
+  test('a leading wildcard does not match a $ topic (as spec 4.7.2)', () => {
     assert.equal(matches('#', '$SYS/bar'), false);
     assert.equal(matches('+/bar', '$SYS/bar'), false);
   });
@@ -76,7 +76,7 @@ describe('filterCoversFilter (does the ACL cover the whole subscription?)', () =
 });
 
 describe('topic and filter syntax', () => {
-  test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] [MQTT-4.7.3-1] filter validity', () => {
+  test('filter validity (the topic filter rules of spec 4.7)', () => {
     for (const ok of ['a', '#', '+', 'a/+/b', 'a/#', '/', '+/+', '$SYS/#']) {
       assert.equal(isValidFilter(ok), true, ok);
     }
@@ -85,7 +85,7 @@ describe('topic and filter syntax', () => {
     }
   });
 
-  test('[MQTT-4.7.1-1] topic names carry no wildcard', () => {
+  test('topic names carry no wildcard (as spec 4.7.1)', () => {
     assert.equal(isValidTopicName('a/b'), true);
     for (const bad of ['', 'a/+', 'a/#', 'a+b', 'x\u0000'])
       assert.equal(isValidTopicName(bad), false, bad);

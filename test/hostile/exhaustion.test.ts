@@ -236,7 +236,7 @@ describe('hostile: resource exhaustion', () => {
     await assertHealthy('retained-bytes');
   });
 
-  it('[MQTT-3.1.4-3] a takeover storm: 50 connections with one client id leave exactly one session and one connection', async () => {
+  it('[MQTT-3.1.4-3] (v5) a takeover storm: 50 connections with one client id leave exactly one session and one connection', async () => {
     const { port, broker } = await start({});
     const storm = await Promise.all(Array.from({ length: 50 }, () => RawClient.open(port, 5)));
     raws.push(...storm);

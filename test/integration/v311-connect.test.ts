@@ -90,7 +90,7 @@ describe('integration v3.1.1: connect', { timeout: 60_000 }, () => {
   });
   after(() => b.close());
 
-  it('[MQTT-3.1.2-2] accepts protocol level 3 (MQIsdp) and level 4 (MQTT)', async () => {
+  it('[MQTT31-1] [MQTT-3.1.4-4] accepts protocol level 3 (MQIsdp) and level 4 (MQTT)', async () => {
     const v31 = await connectClient(b.url, {
       protocolVersion: 3,
       protocolId: 'MQIsdp',
@@ -126,7 +126,7 @@ describe('integration v3.1.1: connect', { timeout: 60_000 }, () => {
     assert.equal(reply.closed, true, '[MQTT-3.2.2-5] the connection is closed');
   });
 
-  it('[MQTT-3.1.3-8] MQTT 3.1 refuses an empty client id (0x02)', async () => {
+  it('[MQTT31-3] MQTT 3.1 refuses an empty client id (0x02)', async () => {
     const reply = await rawConnect(b.port, {
       protocolName: 'MQIsdp',
       protocolVersion: 3,
@@ -235,7 +235,7 @@ describe('integration v3.1.1: connect', { timeout: 60_000 }, () => {
     const [msg] = await got;
     assert.equal(msg?.topic, 'will/dying');
     assert.equal(msg?.payload.toString(), 'bye');
-    assert.equal(msg?.packet.qos, 2, '[MQTT-3.1.2-16] will QoS');
+    assert.equal(msg?.packet.qos, 2, 'will QoS');
     await endClient(watcher);
     await endClient(dying, true);
   });

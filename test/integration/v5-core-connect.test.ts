@@ -74,7 +74,7 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     await endClient(client);
   });
 
-  it('[MQTT-3.2.2-6] CONNACK carries the refusal reason code (0x86, 0x87) and the connection closes', async () => {
+  it('[MQTT-3.2.2-7] CONNACK carries the refusal reason code (0x86, 0x87) and the connection closes', async () => {
     const other = await startBroker();
     other.broker.addHook({
       authenticate: ({ client }) =>
@@ -244,7 +244,7 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     await endClient(dying.client, true);
   });
 
-  it('[MQTT-3.14.2-2] DISCONNECT setting a session expiry after connecting with 0 is a protocol error', async () => {
+  it('DISCONNECT setting a session expiry after connecting with 0 is a protocol error', async () => {
     const { client } = await connect5(b.url, { clientId: 'raise', clean: false });
     const gone = serverDisconnect(client);
     // DISCONNECT 0x00 with Session Expiry Interval 30, written raw (MQTT.js is closing otherwise).

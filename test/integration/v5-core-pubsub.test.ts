@@ -179,7 +179,7 @@ describe('integration v5: publish and subscribe', { timeout: 60_000 }, () => {
       await Promise.all([endClient(rap), endClient(plain)]);
     });
 
-    it('[MQTT-3.3.1-10] (3.1.1 id) an empty retained payload clears the topic', async () => {
+    it('[MQTT-3.3.1-6] an empty retained payload clears the topic', async () => {
       await pub.publishAsync('r5/gone', 'x', { qos: 1, retain: true });
       await pub.publishAsync('r5/gone', '', { qos: 1, retain: true });
       const client = await connectClient(b.url, { ...v5, clientId: 'rclr' });

@@ -93,7 +93,7 @@ describe('integration v5: shared subscriptions', () => {
     assert.deepEqual([...stayingGot].sort(), ['0', '1', '2', '3', '4', '5']);
   });
 
-  it('[MQTT-3.8.4-?] a shared subscribe gets no retained message', async () => {
+  it('(spec 4.8.2, no numbered statement) a shared subscribe gets no retained message', async () => {
     const pub = await connect();
     await pub.publishAsync('shr/t', 'kept', { retain: true });
     const member = await connect();

@@ -63,7 +63,7 @@ describe('interop: mosquitto_sub / mosquitto_pub through Pipit', { timeout: 60_0
 
   for (const version of ['mqttv311', 'mqttv5'] as const) {
     for (const qos of [0, 1, 2] as const) {
-      it(`mosquitto_pub -> mosquitto_sub, ${version}, QoS ${qos}`, async () => {
+      it(`[MQTT-7.0.0-2] mosquitto_pub -> mosquitto_sub, ${version}, QoS ${qos}`, async () => {
         const topic = `interop/${version}/${qos}`;
         const id = `msub-${version}-${qos}`;
         const common = ['-h', '127.0.0.1', '-p', String(b.port), '-V', version, '-q', String(qos)];

@@ -15,7 +15,7 @@ import { decodeAll } from './helpers.js';
 const hexOf = (p: Packet, v: 3 | 4 | 5) => encode(p, v).toString('hex');
 
 describe('encode', () => {
-  it('[MQTT-3.4.2-1] PUBACK family: reason 0 and no properties use the 2-byte form', () => {
+  it('(spec 3.4.2.1) PUBACK family: reason 0 and no properties use the 2-byte form', () => {
     assert.equal(
       hexOf({ type: 'puback', packetId: 1, reasonCode: 0, properties: {} }, 5),
       '40020001',
@@ -25,7 +25,7 @@ describe('encode', () => {
     assert.equal(hexOf({ type: 'pubcomp', packetId: 2, reasonCode: 0x92 }, 4), '70020002');
   });
 
-  it('[MQTT-3.14.2-1] DISCONNECT with reason 0 and no properties has remaining length 0', () => {
+  it('(spec 3.14.2.1) DISCONNECT with reason 0 and no properties has remaining length 0', () => {
     assert.equal(hexOf({ type: 'disconnect', reasonCode: 0, properties: {} }, 5), 'e000');
     assert.equal(hexOf({ type: 'disconnect', reasonCode: 0x8e }, 5), 'e0018e');
     assert.equal(hexOf({ type: 'disconnect', reasonCode: 0x8e }, 4), 'e000');

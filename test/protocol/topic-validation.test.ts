@@ -27,7 +27,7 @@ describe('topic names', () => {
       validateTopicName(t);
     }
   });
-  it('[MQTT-4.7.0-1] rejects wildcards in topic names (0x90)', () => {
+  it('[MQTT-4.7.0-1] (5.0) [MQTT-4.7.1-1] (3.1.1) rejects wildcards in topic names (0x90)', () => {
     for (const t of ['+', 'a/#', 'a+b', 'sport/tennis/#']) {
       const err = rejection(() => validateTopicName(t));
       assert.equal(err.reasonCode, 0x90);
@@ -39,7 +39,7 @@ describe('topic names', () => {
     validateTopicName('', true);
     assert.equal(isValidTopicName(''), false);
   });
-  it('[MQTT-1.5.4-1] [MQTT-1.5.4-2] rejects U+0000, lone surrogates and names over 65535 bytes', () => {
+  it('[MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-4.7.3-3] rejects U+0000, lone surrogates and names over 65535 bytes', () => {
     for (const t of ['a\0b', 'a\ud800', '\udc00x', 'é'.repeat(32_768)]) {
       assert.equal(rejection(() => validateTopicName(t)).reasonCode, 0x90);
       assert.equal(isValidTopicName(t), false);
@@ -67,14 +67,14 @@ describe('topic filters', () => {
       validateTopicFilter(f);
     }
   });
-  it('[MQTT-4.7.1-1] rejects # that is not alone in the last level (0x8F)', () => {
+  it('[MQTT-4.7.1-1] (5.0) [MQTT-4.7.1-2] (3.1.1) rejects # that is not alone in the last level (0x8F)', () => {
     for (const f of ['a/#/b', 'a#', '#/', 'a/b#']) {
       const err = rejection(() => validateTopicFilter(f));
       assert.equal(err.reasonCode, 0x8f, f);
       assert.equal(err.specId, 'MQTT-4.7.1-1', f);
     }
   });
-  it('[MQTT-4.7.1-2] rejects + that does not occupy a whole level', () => {
+  it('[MQTT-4.7.1-2] (5.0) [MQTT-4.7.1-3] (3.1.1) rejects + that does not occupy a whole level', () => {
     for (const f of ['a+', '+a', 'a/b+/c', '++']) {
       assert.equal(rejection(() => validateTopicFilter(f)).specId, 'MQTT-4.7.1-2', f);
     }
@@ -98,7 +98,7 @@ describe('topic filters', () => {
       assert.equal(err.specId, id, f);
     }
   });
-  it('[MQTT-1.5.4-2] rejects U+0000 in a filter', () => {
+  it('[MQTT-1.5.4-2] [MQTT-1.5.3-2] [MQTT-4.7.3-2] rejects U+0000 in a filter', () => {
     assert.equal(isValidTopicFilter('a/\0'), false);
   });
 });
