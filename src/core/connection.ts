@@ -238,11 +238,16 @@ export class Connection implements DeliveryOutput {
       bytes = encode({ ...packet, properties: rest } as Packet, this.version ?? 4);
     }
     if (bytes.length > limit) {
-      // [MQTT-3.1.2-24] never over the client's Maximum Packet Size: not sent at all.
-      this.broker.logger.debug(
+      // [MQTT-3.1.2-24] never over the client's Maximum Packet Size: not sent at all. A control
+      // packet the client waits for (SUBACK, UNSUBACK, AUTH...) cannot be left out without
+      // stalling it, so the connection ends with DISCONNECT 0x95 (when even that fits).
+      this.broker.logger.info(
         { clientId: this.client.clientId, packet: packet.type, bytes: bytes.length, limit },
         "packet over the client's Maximum Packet Size not sent",
       );
+      if (packet.type !== 'disconnect' && packet.type !== 'connack') {
+        this.closeNow("a reply over the client's Maximum Packet Size", ReasonCode.PacketTooLarge);
+      }
       return;
     }
     this.writeBytes(bytes);

@@ -13,6 +13,7 @@ import {
   rawPackets,
   recordBytes,
   settle,
+  splitPackets,
   sub,
   subscribe,
   takePublishes,
@@ -219,26 +220,38 @@ describe('conformance v5: the wire', () => {
     client.destroy();
   });
 
-  it('[MQTT-3.1.2-24] (5.0) deviation: a SUBACK larger than the client Maximum Packet Size is sent anyway', async () => {
+  it('[MQTT-3.1.2-24] (5.0) a SUBACK larger than the client Maximum Packet Size is not sent: DISCONNECT 0x95 instead', async () => {
     const client = await RawClient.connected(tb.port, 5, 'big-suback', {
       properties: { maximumPacketSize: 20 },
     });
     const bytes = recordBytes(client);
     const filters = Array.from({ length: 30 }, (_, i) => sub(`bigsuback/${i}`));
-    const ack = await subscribe(client, filters);
-    assert.equal(ack.reasonCodes.length, 30);
-    assert.ok(rawPackets(bytes(), 9)[0]!.length > 20, 'the SUBACK is over the limit');
-    client.destroy();
+    client.send({ type: 'subscribe', packetId: 9, subscriptions: filters });
+    assert.equal((await client.next('disconnect')).reasonCode, 0x95);
+    await client.waitClose();
+    assert.ok(
+      splitPackets(bytes()).every((p) => p.length <= 20),
+      'every packet within the limit',
+    );
+    assert.equal(
+      client.received.some((p) => p.type === 'suback'),
+      false,
+    );
   });
 
-  it('[MQTT-3.3.2-14] (5.0) deviation: a Response Topic with a wildcard is accepted and forwarded', async () => {
+  it('[MQTT-3.3.2-14] (5.0) a Response Topic with a wildcard is a Protocol Error: DISCONNECT 0x82, nothing routed', async () => {
     const client = await RawClient.connected(tb.port, 5, 'wild-response');
     await subscribe(client, [sub('wildresp/t')]);
     const p = await RawClient.connected(tb.port, 5, 'wild-response-pub');
     p.send(publishPacket('wildresp/t', 'p', 1, { properties: { responseTopic: 'replies/#' } }));
-    assert.equal((await p.next('puback')).reasonCode, 0x00);
-    assert.equal((await client.next('publish')).properties?.responseTopic, 'replies/#');
+    assert.equal((await p.next('disconnect')).reasonCode, 0x82);
+    await p.waitClose();
+    // A PUBLISH sent after it on another connection arrives first and alone.
+    const q = await RawClient.connected(tb.port, 5, 'wild-response-pub2');
+    q.send(publishPacket('wildresp/t', 'q', 0));
+    const got = await client.next('publish');
+    assert.equal(got.payload.toString(), 'q');
     client.destroy();
-    p.destroy();
+    q.destroy();
   });
 });
