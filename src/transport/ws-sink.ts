@@ -10,11 +10,16 @@ const END_GRACE_MS = 5000;
 /** WebSocket close code for data of a type the endpoint cannot accept (RFC 6455 7.4.1). */
 const UNSUPPORTED_DATA = 1003;
 
+/** Options of every frame sent (one object, not one per send). */
+const BINARY = { binary: true } as const;
+
 /** Wraps a WebSocket as the core's byte sink. */
 export class WebSocketSink implements ConnectionSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  /** The core's callback for when everything written has left (see notifyWhenDrained). */
+  private drainWaiter: (() => void) | undefined;
 
   constructor(private readonly ws: WebSocket) {}
 
@@ -40,6 +45,12 @@ export class WebSocketSink implements ConnectionSink {
     this.ws.resume();
   }
 
+  notifyWhenDrained(drained: () => void): void {
+    this.drainWaiter = drained;
+    // With frames in the socket, the callback of the last one checks (see `sent`).
+    if (this.pendingBytes === 0 && this.ws.bufferedAmount === 0) setImmediate(this.sent);
+  }
+
   end(): void {
     this.flush();
     this.close(1000);
@@ -61,7 +72,21 @@ export class WebSocketSink implements ConnectionSink {
       this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, BINARY, this.sent);
+  };
+
+  /** A frame was written out (or failed): calls the drain waiter once nothing is left. */
+  private readonly sent = (): void => {
+    const waiter = this.drainWaiter;
+    if (waiter === undefined) return;
+    if (this.ws.readyState !== this.ws.OPEN) {
+      this.drainWaiter = undefined;
+      return;
+    }
+    // Pending bytes and queued frames each end with a send whose callback comes back here.
+    if (this.pendingBytes > 0 || this.ws.bufferedAmount > 0) return;
+    this.drainWaiter = undefined;
+    waiter();
   };
 }
 

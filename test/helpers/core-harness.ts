@@ -49,6 +49,18 @@ export class FakeClient implements ConnectionSink {
   end(): void {
     this.ended = true;
   }
+  /** The core's drain callback, until {@link drainOutput} calls it. */
+  drainWaiter: (() => void) | undefined;
+  notifyWhenDrained(drained: () => void): void {
+    this.drainWaiter = drained;
+  }
+  /** The client read everything: nothing is buffered, and the core hears of it if it asked. */
+  drainOutput(): void {
+    this.bufferedBytes = 0;
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.();
+  }
 
   /** Sends one packet to the broker. */
   send(packet: Packet): void {
