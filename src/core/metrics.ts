@@ -32,7 +32,9 @@ export type RefusalKind =
   /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
   | 'publish-rate'
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
-  | 'publish-throttled';
+  | 'publish-throttled'
+  /** A connection closed: output over `maxSocketBufferBytes`, none taken for `outputStallTimeoutMs`. */
+  | 'output-stalled';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -50,6 +52,8 @@ export interface CoreMetrics {
   /** Limit hits by kind; each is also logged (throttled). */
   refused: Record<RefusalKind, number>;
   protocolErrors: number;
+  /** Times a connection's output went over `maxSocketBufferBytes` and its reading was held. */
+  outputHolds: number;
 }
 
 /** Fresh zeroed counters. */
@@ -83,7 +87,9 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'publish-rate': 0,
       'publish-throttled': 0,
+      'output-stalled': 0,
     },
     protocolErrors: 0,
+    outputHolds: 0,
   };
 }

@@ -19,8 +19,10 @@ export interface CoreOptions {
   maxQueuedBytes: number;
   /** Queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). Default false. */
   queueQos0Offline: boolean;
-  /** Bytes written to a client's socket and not yet flushed, beyond which QoS 0 messages to
-   *  it are dropped (and counted) instead of buffered. Default 4 MiB. */
+  /** Bytes written to a client's socket and not yet flushed (output backpressure): beyond it,
+   *  QoS 0 messages to the client are dropped (and counted), QoS 1/2 messages and retained
+   *  messages wait in its session, and the connection is not read until the socket has
+   *  taken its bytes. Default 4 MiB. */
   maxSocketBufferBytes: number;
   /** Topic Alias Maximum we accept from clients. Default 64. */
   topicAliasMaximum: number;
@@ -77,6 +79,12 @@ export interface CoreOptions {
   serverRedirect: { serverReference: string; permanent?: boolean | undefined } | undefined;
   /** Prefix for assigned client identifiers. Default 'pipit-'. */
   assignedClientIdPrefix: string;
+  /**
+   * How long a connection whose unsent output is over `maxSocketBufferBytes` may go without
+   * the client taking any of it (ms); then it is closed (MQTT 5: DISCONNECT 0x97) and counted
+   * in `refused['output-stalled']`. 0 = never. Default 60000.
+   */
+  outputStallTimeoutMs: number;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -105,6 +113,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   responseInformation: undefined,
   serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
+  outputStallTimeoutMs: 60_000,
 };
 
 /** Fills unset fields with defaults. */

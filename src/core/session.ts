@@ -14,7 +14,11 @@ import type { Subscription } from './subscription.js';
 export interface DeliveryOutput {
   /** Outbound QoS 1/2 window: min(the client's Receive Maximum, our inflight limit). */
   readonly sendWindow: number;
-  /** True while the socket holds more unsent bytes than allowed (QoS 0 is then dropped). */
+  /**
+   * True while the socket holds more unsent bytes than allowed: QoS 0 is then dropped, and
+   * QoS 1/2 waits. Seeing it true makes the output call {@link Session.outputReady} once it
+   * has drained.
+   */
   isCongested(): boolean;
   /**
    * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
@@ -179,7 +183,9 @@ export class Session {
         else out.sendPublish(delivery, undefined, false, cache);
         return;
       }
-      if (this.queuedCount === 0 && this.inflightCount < out.sendWindow) {
+      // QoS 1/2 waits in the queue (holding the shared message, not an encoded copy) while
+      // the inflight window is full or the output congested; outputReady() sends it later.
+      if (this.queuedCount === 0 && this.inflightCount < out.sendWindow && !out.isCongested()) {
         this.sendWithId(out, delivery, cache);
         return;
       }
@@ -260,13 +266,24 @@ export class Session {
     this.queue.detached();
   }
 
-  /** Sends queued deliveries while the inflight window has room. */
+  /** The output drained after it was congested: resend and send what waited. */
+  outputReady(): void {
+    const out = this.output;
+    if (out === undefined) return;
+    this.resendWaiting(out);
+    this.drain();
+  }
+
+  /**
+   * Sends queued deliveries while the inflight window has room and the output takes them
+   * (when it is congested, it calls outputReady() once drained).
+   */
   drain(): void {
     const out = this.output;
     // Every PUBACK drains: with nothing queued, skip the clock read (a cost in the profile).
     if (!out || this.queue.count === 0) return;
     const now = this.env.now();
-    while (this.queue.count > 0 && this.inflightCount < out.sendWindow) {
+    while (this.queue.count > 0 && this.inflightCount < out.sendWindow && !out.isCongested()) {
       const delivery = this.queue.shift();
       if (delivery === undefined) {
         this.pageIn();
@@ -313,7 +330,7 @@ export class Session {
     if (this.resendBacklog === 0) return;
     let active = this.inflight.size - this.resendBacklog;
     for (const entry of this.inflight.values()) {
-      if (active >= out.sendWindow || this.resendBacklog === 0) break;
+      if (active >= out.sendWindow || this.resendBacklog === 0 || out.isCongested()) break;
       if (!entry.awaitingResend) continue;
       entry.awaitingResend = false;
       this.resendBacklog--;
