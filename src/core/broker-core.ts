@@ -24,7 +24,7 @@ import { resolveCoreOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
 import { RetainedMessages } from './retained.js';
-import { minQos, Router } from './router.js';
+import { Router } from './router.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 import type { Subscription } from './subscription.js';
@@ -333,16 +333,23 @@ export class BrokerCore {
   sendRetained(session: Session, subscription: Subscription, isNew: boolean): void {
     if (subscription.shareGroup !== undefined) return;
     if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) return;
-    for (const message of this.retained.match(subscription.filter, this.clock.now())) {
-      session.deliver({
-        message,
-        qos: minQos(message.qos, subscription.qos),
-        retain: true,
-        subscriptionIds:
-          subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId],
-        shareFilter: undefined,
-      });
+    const messages = this.retained.match(subscription.filter, this.clock.now());
+    // They go out as the client reads (session.sendRetained). What waits is bounded per
+    // session by maxRetainedMessages: one subscription to '#' always fits, but repeated
+    // SUBSCRIBEs from a client that does not acknowledge cannot pile up copies of the list.
+    const room = this.options.maxRetainedMessages - session.retainedBacklog;
+    if (messages.length > room) {
+      const refused = messages.splice(Math.max(0, room));
+      for (const message of refused) this.recordDrop(session.clientId, message, 'retained-backlog');
+      this.refusals.note(
+        'retained-backlog',
+        { clientId: session.clientId, filter: subscription.filter, notSent: refused.length },
+        'retained messages not sent: the session has maxRetainedMessages waiting already',
+      );
     }
+    const ids =
+      subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+    session.sendRetained(messages, subscription.qos, ids);
   }
 
   private refuseRetained(

@@ -15,7 +15,13 @@ export type DropReason =
   | 'retained-bytes'
   /** QoS 0 publish over the publisher's `maxPublishRate`. */
   | 'rate-limited'
-  | 'hook';
+  | 'hook'
+  /**
+   * A retained message for a new subscription not sent: over the session's retained backlog
+   * (`maxRetainedMessages` waiting), or superseded by a newer message on its topic queued
+   * behind it when the client left before it went out.
+   */
+  | 'retained-backlog';
 
 /** Which limit refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
@@ -34,7 +40,9 @@ export type RefusalKind =
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
   | 'publish-throttled'
   /** A connection closed: output over `maxSocketBufferBytes`, none taken for `outputStallTimeoutMs`. */
-  | 'output-stalled';
+  | 'output-stalled'
+  /** Retained messages for a new subscription not sent: the session's retained backlog is full. */
+  | 'retained-backlog';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -78,6 +86,7 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'rate-limited': 0,
       hook: 0,
+      'retained-backlog': 0,
     },
     refused: {
       connections: 0,
@@ -88,6 +97,7 @@ export function createCoreMetrics(): CoreMetrics {
       'publish-rate': 0,
       'publish-throttled': 0,
       'output-stalled': 0,
+      'retained-backlog': 0,
     },
     protocolErrors: 0,
     outputHolds: 0,

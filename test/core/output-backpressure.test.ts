@@ -14,15 +14,6 @@ import { encode } from '../../src/protocol/index.js';
 import { FakeClient, flush, publish, publishes, subscribe } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
-/** A client that can stop reading: then every byte written to it stays buffered. */
-class SlowClient extends FakeClient {
-  reading = true;
-  override write(data: Buffer): void {
-    super.write(data);
-    if (!this.reading) this.bufferedBytes += data.length;
-  }
-}
-
 /** Log lines at warn, as `message` strings. */
 function recordingLogger(lines: string[]): Logger {
   const logger: Logger = {
@@ -39,8 +30,8 @@ function setup(options: Partial<CoreOptions> = {}) {
   const clock = new FakeClock();
   const warnings: string[] = [];
   const core = new BrokerCore({ options, clock, logger: recordingLogger(warnings) });
-  const connect = (clientId: string, version: ProtocolVersion = 5, keepAlive = 0): SlowClient => {
-    const client = new SlowClient(core, version);
+  const connect = (clientId: string, version: ProtocolVersion = 5, keepAlive = 0): FakeClient => {
+    const client = new FakeClient(core, version);
     client.connect({ clientId, keepAlive });
     const [connack] = client.take();
     assert.ok(connack?.type === 'connack' && connack.reasonCode === 0, 'CONNACK 0x00');

@@ -37,8 +37,12 @@ export class FakeClient implements ConnectionSink {
     this.connection = core.openConnection(this, { listener: 'test', remoteAddress: '127.0.0.1' });
   }
 
+  /** False: the client stops reading, and everything written to it stays buffered. */
+  reading = true;
+
   write(data: Buffer): void {
     this.decoder.push(data, (p) => this.received.push(p));
+    if (!this.reading) this.bufferedBytes += data.length;
   }
   pause(): void {
     this.paused = true;
