@@ -113,6 +113,8 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     queueQos0Offline: m.queueQos0Offline,
     assignedClientIdPrefix: m.assignedClientIdPrefix,
     serverRedirect: m.redirect,
+    outputStallTimeoutMs:
+      l.outputStallTimeout === undefined ? undefined : Math.round(l.outputStallTimeout * 1000),
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];
