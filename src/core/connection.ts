@@ -531,6 +531,18 @@ export class Connection implements DeliveryOutput {
     this.backpressure.hold();
   }
 
+  /** The session paused after a batch: call it back once the transport took it. */
+  sendLater(): void {
+    this.backpressure ??= new OutputBackpressure(this);
+    this.backpressure.later();
+  }
+
+  /** The transport took the batch: the session sends more. */
+  sendMore(): void {
+    const session = this.session;
+    if (session?.output === this) session.outputReady();
+  }
+
   /**
    * The output drained below its bound: the session sends what waited for it, then the
    * packets that arrived meanwhile are handled and reading resumes.

@@ -25,6 +25,8 @@ export interface BackpressuredOutput {
   heldWrites(): Promise<void> | undefined;
   /** The output went below the bound: read and send again. */
   outputReleased(): void;
+  /** The transport took what was written after a send batch: the session sends more. */
+  sendMore(): void;
   /** Closes the connection with a reason code (DISCONNECT for MQTT 5). */
   closeNow(reason: string, reasonCode: number): void;
 }
@@ -33,6 +35,8 @@ export interface BackpressuredOutput {
 export class OutputBackpressure {
   /** True from {@link hold} until the output is released. */
   holding = false;
+  /** The session asked to send more once the transport has taken a batch (see {@link later}). */
+  private laterWanted = false;
   private stallTimer: TimerHandle | undefined;
   /** Sink bytes at the last stall check: less at the next one means the client read some. */
   private stallMark = 0;
@@ -55,9 +59,21 @@ export class OutputBackpressure {
     }
   }
 
+  /**
+   * The session stopped after a batch so that one connection's backlog (100,000 retained
+   * messages) does not keep the event loop from every other connection: it is called back
+   * once the transport has taken the batch, on a later turn. Reading is not held for it.
+   */
+  later(): void {
+    if (this.laterWanted || this.holding || this.conn.closed) return;
+    this.laterWanted = true;
+    this.conn.sink.notifyWhenDrained(this.onDrained);
+  }
+
   /** The connection ended: no more timers or callbacks. */
   stop(): void {
     this.holding = false;
+    this.laterWanted = false;
     this.clearStallTimer();
   }
 
@@ -73,7 +89,14 @@ export class OutputBackpressure {
   }
 
   private drained(): void {
-    if (!this.holding || this.conn.closed) return;
+    if (this.conn.closed) return;
+    if (!this.holding) {
+      if (this.laterWanted) {
+        this.laterWanted = false;
+        this.conn.sendMore();
+      }
+      return;
+    }
     if (this.conn.outputOverBound()) {
       this.waitForOutput();
       return;
@@ -83,6 +106,7 @@ export class OutputBackpressure {
 
   private release(): void {
     this.holding = false;
+    this.laterWanted = false; // the release sends what waits
     this.clearStallTimer();
     this.conn.outputReleased();
   }

@@ -34,6 +34,11 @@ export interface DeliveryOutput {
     cache?: FanoutCache,
   ): boolean;
   sendPubrel(packetId: number): void;
+  /**
+   * The session stopped sending after a batch (fairness): call {@link Session.outputReady}
+   * once the transport has taken what was written, on a later turn.
+   */
+  sendLater(): void;
 }
 
 /** Encoded PUBLISH bytes shared across the subscribers of one fan-out, by wire form. */
@@ -62,6 +67,13 @@ export interface SessionEnvironment {
   /** Reports a store read that failed (logged; the queue stays stored). */
   failed(session: Session, err: unknown): void;
 }
+
+/**
+ * Most deliveries one drain sends in one go. A drain can have 100,000 retained messages to
+ * send; in one synchronous loop that held the event loop for a third of a second while the
+ * kernel took megabytes. After a batch the session waits for the transport (a later turn).
+ */
+const DRAIN_BATCH = 1024;
 
 /** Per client id state. */
 export class Session {
@@ -316,7 +328,11 @@ export class Session {
     // Every PUBACK drains: with nothing waiting, skip the clock read (a cost in the profile).
     if (!out || (this.queue.count === 0 && this.retained === undefined)) return;
     const now = this.env.now();
-    while (!out.isCongested()) {
+    for (let sent = 0; !out.isCongested(); sent++) {
+      if (sent === DRAIN_BATCH) {
+        out.sendLater();
+        return;
+      }
       const retained = this.retained;
       const retainedQos = retained === undefined ? -1 : retained.nextDue(this.queueShifts);
       if (retainedQos >= 0) {

@@ -101,6 +101,21 @@ describe('core: retained messages as the client reads', () => {
     assert.equal(core.sessions.get('sub')!.retainedBacklog, 0);
   });
 
+  it('a client that reads gets them in batches of 1024, one per turn, so other connections are served meanwhile', () => {
+    const { core } = setup({ maxSocketBufferBytes: 64 * 1024 * 1024 });
+    retainMany(core, 3000);
+    const sub = connect(core, 'sub');
+    subscribe(sub, 'r/#', 0);
+    assert.equal(publishes(sub.take()).length, 1024);
+    assert.equal(sub.paused, false, 'reading is not held for a batch');
+    assert.ok(sub.drainWaiter !== undefined, 'the rest once the transport took the batch');
+    sub.drainOutput();
+    assert.equal(publishes(sub.take()).length, 1024);
+    sub.drainOutput();
+    assert.equal(publishes(sub.take()).length, 952);
+    assert.equal(core.metrics.outputHolds, 0);
+  });
+
   it('[MQTT-4.6.0-6] a live message routed after the SUBSCRIBE comes after the retained message of its topic', () => {
     const { core } = setup({});
     retainMany(core, 100);
