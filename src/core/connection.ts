@@ -207,6 +207,31 @@ export class Connection implements DeliveryOutput {
     return this.publishTail;
   }
 
+  /** The session paused after a batch: call it back once the transport took it. */
+  sendLater(): void {
+    this.backpressure ??= new OutputBackpressure(this);
+    this.backpressure.later();
+  }
+
+  /** The transport took the batch: the session sends more. */
+  sendMore(): void {
+    const session = this.session;
+    if (session?.output === this) session.outputReady();
+  }
+
+  /**
+   * The output drained below its bound: the session sends what waited for it, then the
+   * packets that arrived meanwhile are handled and reading resumes.
+   */
+  outputReleased(): void {
+    this.holds &= ~HOLD_OUTPUT;
+    // Packets the client sent while it was not read are still to come: the gap was ours.
+    this.lastActivity = this.broker.clock.now();
+    const session = this.session;
+    if (session?.output === this) session.outputReady();
+    this.handleBacklog();
+  }
+
   sendPublish(
     delivery: Delivery,
     packetId: number | undefined,
@@ -529,31 +554,6 @@ export class Connection implements DeliveryOutput {
     this.updateReading();
     this.backpressure ??= new OutputBackpressure(this);
     this.backpressure.hold();
-  }
-
-  /** The session paused after a batch: call it back once the transport took it. */
-  sendLater(): void {
-    this.backpressure ??= new OutputBackpressure(this);
-    this.backpressure.later();
-  }
-
-  /** The transport took the batch: the session sends more. */
-  sendMore(): void {
-    const session = this.session;
-    if (session?.output === this) session.outputReady();
-  }
-
-  /**
-   * The output drained below its bound: the session sends what waited for it, then the
-   * packets that arrived meanwhile are handled and reading resumes.
-   */
-  outputReleased(): void {
-    this.holds &= ~HOLD_OUTPUT;
-    // Packets the client sent while it was not read are still to come: the gap was ours.
-    this.lastActivity = this.broker.clock.now();
-    const session = this.session;
-    if (session?.output === this) session.outputReady();
-    this.handleBacklog();
   }
 
   private dispatch(packet: Packet): void | Promise<void> {
