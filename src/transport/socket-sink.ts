@@ -16,12 +16,18 @@ import type { ConnectionSink } from '../core/index.js';
 const END_GRACE_MS = 5000;
 
 /**
- * Pending chunks are copied into buffers of up to this many bytes; a chunk this large or
- * larger goes out as it is, and several buffers go out as one writev. Copying small chunks is
- * cheaper than a writev entry for each (bench/RESULTS.md), and an entry costs ~80 bytes in
- * the socket's queue: 2-byte PINGRESPs queued one by one cost 40 times their size.
+ * Up to this many pending bytes are copied into one buffer; above it the chunks go out as a
+ * writev (copying 4 KiB payloads costs more than the writev's per-chunk bookkeeping), with
+ * runs of small chunks copied into buffers of up to this size (see SMALL_CHUNK_BYTES).
  */
 const COALESCE_MAX_BYTES = 16 * 1024;
+
+/**
+ * Chunks below this size are never a writev entry of their own: an entry costs ~80 bytes in
+ * the socket's queue, so 2-byte PINGRESPs queued one by one to a client that does not read
+ * cost 40 times their size (and each is a separate entry for the kernel).
+ */
+const SMALL_CHUNK_BYTES = 1024;
 
 /** Pending bytes past which a sink writes at once instead of waiting for the turn's flush. */
 const EARLY_FLUSH_BYTES = 32 * 1024;
@@ -149,21 +155,28 @@ export class SocketSink implements ConnectionSink {
 }
 
 /**
- * Writes `chunks` (to a corked socket) with runs of consecutive small chunks copied into one
- * buffer of up to {@link COALESCE_MAX_BYTES}; larger chunks are written as they are.
+ * Writes `chunks` (to a corked socket): runs of consecutive chunks below
+ * {@link SMALL_CHUNK_BYTES} copied into buffers of up to {@link COALESCE_MAX_BYTES}, other
+ * chunks as they are.
  */
 function writeCoalesced(socket: Socket, chunks: Buffer[]): void {
   let runStart = 0;
   let runBytes = 0;
   for (let i = 0; i < chunks.length; i++) {
     const size = chunks[i]!.length;
-    if (runBytes + size <= COALESCE_MAX_BYTES) {
+    if (size < SMALL_CHUNK_BYTES && runBytes + size <= COALESCE_MAX_BYTES) {
       runBytes += size;
       continue;
     }
     writeRun(socket, chunks, runStart, i, runBytes);
-    runStart = i;
-    runBytes = size;
+    if (size < SMALL_CHUNK_BYTES) {
+      runStart = i;
+      runBytes = size;
+    } else {
+      socket.write(chunks[i]!);
+      runStart = i + 1;
+      runBytes = 0;
+    }
   }
   writeRun(socket, chunks, runStart, chunks.length, runBytes);
 }

@@ -115,6 +115,18 @@ describe('SocketSink', () => {
     near.destroy();
   });
 
+  test('small and large chunks mixed past the copy threshold keep their order', async () => {
+    const { near, far } = await pair();
+    const sink = new SocketSink(near);
+    const parts = Array.from({ length: 40 }, (_, i) => Buffer.alloc(i % 2 ? 5000 : 100, i));
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const received = readBytes(far, total);
+    for (const part of parts) sink.write(part);
+    assert.deepEqual(await received, Buffer.concat(parts));
+    far.destroy();
+    near.destroy();
+  });
+
   test('notifyWhenDrained waits while the peer reads nothing, and calls back once it has read', async () => {
     const { near, far } = await pair();
     const sink = new SocketSink(near);
