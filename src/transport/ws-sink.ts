@@ -20,6 +20,8 @@ export class WebSocketSink implements ConnectionSink {
   private scheduled = false;
   /** The core's callback for when everything written has left (see notifyWhenDrained). */
   private drainWaiter: (() => void) | undefined;
+  /** Frames handed to `ws` whose write has not completed yet. */
+  private unsentFrames = 0;
 
   constructor(private readonly ws: WebSocket) {}
 
@@ -47,8 +49,8 @@ export class WebSocketSink implements ConnectionSink {
 
   notifyWhenDrained(drained: () => void): void {
     this.drainWaiter = drained;
-    // With frames in the socket, the callback of the last one checks (see `sent`).
-    if (this.pendingBytes === 0 && this.ws.bufferedAmount === 0) setImmediate(this.sent);
+    // With frames on their way, the callback of the last one checks (see `frameSent`).
+    if (this.pendingBytes === 0 && this.unsentFrames === 0) setImmediate(this.checkDrained);
   }
 
   end(): void {
@@ -72,19 +74,30 @@ export class WebSocketSink implements ConnectionSink {
       this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, BINARY, this.sent);
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.unsentFrames++;
+    this.ws.send(data, BINARY, this.frameSent);
   };
 
-  /** A frame was written out (or failed): calls the drain waiter once nothing is left. */
-  private readonly sent = (): void => {
+  /** A frame was written out (or failed). */
+  private readonly frameSent = (): void => {
+    this.unsentFrames--;
+    if (this.drainWaiter !== undefined) this.checkDrained();
+  };
+
+  /**
+   * Calls the drain waiter once none of our frames is left to write. Control frames `ws`
+   * queues on its own (pongs, the close) are not waited for: they are tiny, and no callback
+   * of ours would follow them.
+   */
+  private readonly checkDrained = (): void => {
     const waiter = this.drainWaiter;
     if (waiter === undefined) return;
     if (this.ws.readyState !== this.ws.OPEN) {
       this.drainWaiter = undefined;
       return;
     }
-    // Pending bytes and queued frames each end with a send whose callback comes back here.
-    if (this.pendingBytes > 0 || this.ws.bufferedAmount > 0) return;
+    if (this.pendingBytes > 0 || this.unsentFrames > 0) return;
     this.drainWaiter = undefined;
     waiter();
   };
