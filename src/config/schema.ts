@@ -111,6 +111,11 @@ const limitsSchema = z.strictObject({
     .min(0, { error: 'expected a number of messages per second ≥ 0 (0 = no limit)' })
     .max(1_000_000, { error: 'expected a number of messages per second ≥ 0, at most 1000000' })
     .optional(),
+  outputStallTimeout: z
+    .number({ error: 'expected a number of seconds ≥ 0 (0 = never)' })
+    .min(0, { error: 'expected a number of seconds ≥ 0 (0 = never)' })
+    .max(86_400, { error: 'expected a number of seconds ≥ 0 (0 = never), at most 86400' })
+    .optional(),
 });
 
 const mqttSchema = z.strictObject({

@@ -115,6 +115,8 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     serverRedirect: m.redirect,
     bindClientIdToUser: config.auth?.bindClientIdToUser,
     checkRetainSource: config.auth?.checkRetainSource,
+    outputStallTimeoutMs:
+      l.outputStallTimeout === undefined ? undefined : Math.round(l.outputStallTimeout * 1000),
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];

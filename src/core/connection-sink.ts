@@ -9,10 +9,21 @@ export interface ConnectionSink {
   write(data: Buffer): void;
   /** Bytes written and not yet flushed to the network (for slow-subscriber protection). */
   readonly bufferedBytes: number;
-  /** Stops reading from the peer (while a batch of packets is being handled asynchronously). */
+  /**
+   * Stops reading from the peer: while a packet is handled asynchronously, or while the
+   * peer's unsent output is over its bound (output backpressure).
+   */
   pause(): void;
   /** Resumes reading. */
   resume(): void;
+  /**
+   * Calls `drained` once, later (never from inside this call or a `write`), when the bytes
+   * written so far have been handed to the network: nothing is left in this sink, and the
+   * socket's user-space buffer is empty or below its own small high-water mark. The kernel's
+   * buffer may still hold some; it keeps the link busy while the core writes more. A later
+   * call replaces an earlier callback. Not called once the socket is gone.
+   */
+  notifyWhenDrained(drained: () => void): void;
   /** Flushes what was written, then closes the connection. */
   end(): void;
 }

@@ -22,6 +22,7 @@ import { mapErrorToWire, toMqttError } from './error-mapping.js';
 import type { ClientInfo } from './hooks.js';
 import type { Delivery } from './message.js';
 import { encodeDelivery } from './outbound.js';
+import { OutputBackpressure } from './output-backpressure.js';
 import {
   handlePuback,
   handlePubcomp,
@@ -50,6 +51,11 @@ const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   topicAliasMaximum: 0,
   requestProblemInformation: true,
 });
+
+/** Why a connection is not read (bits of `holds`): an async step runs. */
+const HOLD_ASYNC = 1;
+/** Why a connection is not read: its unsent output is over `maxSocketBufferBytes`. */
+const HOLD_OUTPUT = 2;
 
 /** One network connection. */
 export class Connection implements DeliveryOutput {
@@ -99,7 +105,15 @@ export class Connection implements DeliveryOutput {
   private publishTail: Promise<void> | undefined;
   /** Bytes of outbound PUBLISH packets waiting for the store. */
   private heldBytes = 0;
-  private busy = false;
+  /**
+   * Why packets are not handled now (HOLD_* bits): an async step runs, or the output is over
+   * its bound. Packets decoded meanwhile wait in `backlog`; the transport is paused.
+   */
+  private holds = 0;
+  /** Whether the transport is paused (follows `holds`). */
+  private readPaused = false;
+  /** Output backpressure, made the first time the output goes over its bound. */
+  private backpressure: OutputBackpressure | undefined;
   private keepAliveTimer: TimerHandle | undefined;
   /** This connection's place among the connect deadlines (-1 once it left them). */
   private connectTicket = -1;
@@ -140,7 +154,7 @@ export class Connection implements DeliveryOutput {
     try {
       this.decoder.push(chunk, Connection.onDecoded);
     } catch (err) {
-      if (this.busy) (this.backlog ??= []).push(toMqttError(err));
+      if (this.holds !== 0) (this.backlog ??= []).push(toMqttError(err));
       else this.fail(err);
     } finally {
       Connection.decoding = outer;
@@ -172,8 +186,51 @@ export class Connection implements DeliveryOutput {
 
   // --- DeliveryOutput ---------------------------------------------------------------------
 
+  /**
+   * True while the unsent output is over `maxSocketBufferBytes`; seeing it true also starts
+   * output backpressure (reading held, the session called back once the output drains).
+   */
   isCongested(): boolean {
+    if (this.sink.bufferedBytes + this.heldBytes <= this.broker.options.maxSocketBufferBytes) {
+      return false;
+    }
+    this.holdOutput();
+    return true;
+  }
+
+  /** True while the unsent output is over its bound (no side effect). */
+  outputOverBound(): boolean {
     return this.sink.bufferedBytes + this.heldBytes > this.broker.options.maxSocketBufferBytes;
+  }
+
+  /** Settles once the PUBLISH packets held for a commit are written; undefined if none are. */
+  heldWrites(): Promise<void> | undefined {
+    return this.publishTail;
+  }
+
+  /** The session paused after a batch: call it back once the transport took it. */
+  sendLater(): void {
+    this.backpressure ??= new OutputBackpressure(this);
+    this.backpressure.later();
+  }
+
+  /** The transport took the batch: the session sends more. */
+  sendMore(): void {
+    const session = this.session;
+    if (session?.output === this) session.outputReady();
+  }
+
+  /**
+   * The output drained below its bound: the session sends what waited for it, then the
+   * packets that arrived meanwhile are handled and reading resumes.
+   */
+  outputReleased(): void {
+    this.holds &= ~HOLD_OUTPUT;
+    // Packets the client sent while it was not read are still to come: the gap was ours.
+    this.lastActivity = this.broker.clock.now();
+    const session = this.session;
+    if (session?.output === this) session.outputReady();
+    this.handleBacklog();
   }
 
   sendPublish(
@@ -401,6 +458,7 @@ export class Connection implements DeliveryOutput {
     this.backlog = undefined;
     this.leaveConnectDeadlines();
     if (this.keepAliveTimer) this.broker.clock.clearTimeout(this.keepAliveTimer);
+    this.backpressure?.stop();
     this.sink.end();
     this.broker.connectionClosed(this, wasConnected);
   }
@@ -429,6 +487,12 @@ export class Connection implements DeliveryOutput {
     if (this.state !== 'connected') return;
     // [MQTT-3.1.2-22] close after one and a half times the keep alive without a packet.
     const limit = this.keepAlive * 1500;
+    if ((this.holds & HOLD_OUTPUT) !== 0) {
+      // The broker is not reading this client: its silence is ours. The output stall
+      // timeout bounds how long that lasts.
+      this.armKeepAlive(limit);
+      return;
+    }
     const idle = this.broker.clock.now() - this.lastActivity;
     if (idle >= limit) {
       this.closeNow('keep alive timeout', ReasonCode.KeepAliveTimeout);
@@ -445,7 +509,7 @@ export class Connection implements DeliveryOutput {
 
   private onPacket(packet: Packet): void {
     this.broker.metrics.packetsReceived++;
-    if (this.busy) (this.backlog ??= []).push(packet);
+    if (this.holds !== 0) (this.backlog ??= []).push(packet);
     else this.run(packet);
   }
 
@@ -458,24 +522,53 @@ export class Connection implements DeliveryOutput {
       return;
     }
     if (pending) {
-      this.busy = true;
-      this.sink.pause();
+      this.holds |= HOLD_ASYNC;
+      this.updateReading();
       this.resumeAfterAsync ??= () => this.afterAsync();
       pending.then(this.resumeAfterAsync, (err) => {
-        this.busy = false;
+        this.holds &= ~HOLD_ASYNC;
         this.fail(err);
       });
+    } else if (this.outputOverBound()) {
+      // What this packet made us send filled the output: the packets after it wait until the
+      // client has read, so a client that sends but does not read cannot grow our memory.
+      this.holdOutput();
     }
   }
 
   private afterAsync(): void {
-    this.busy = false;
-    while (this.backlog?.length && !this.busy && this.state !== 'closed') {
+    this.holds &= ~HOLD_ASYNC;
+    if (this.outputOverBound()) this.holdOutput();
+    this.handleBacklog();
+  }
+
+  /** Handles the packets that waited, while nothing holds the connection; then reads again. */
+  private handleBacklog(): void {
+    while (this.backlog?.length && this.holds === 0 && this.state !== 'closed') {
       const next = this.backlog.shift()!;
       if (next instanceof MqttError) this.fail(next);
       else this.run(next);
     }
-    if (!this.busy && this.state !== 'closed') this.sink.resume();
+    this.updateReading();
+  }
+
+  /** Pauses or resumes the transport to match `holds`. */
+  private updateReading(): void {
+    if (this.state === 'closed') return;
+    const paused = this.holds !== 0;
+    if (paused === this.readPaused) return;
+    this.readPaused = paused;
+    if (paused) this.sink.pause();
+    else this.sink.resume();
+  }
+
+  /** The output went over its bound: hold reading until it drains (output-backpressure.ts). */
+  private holdOutput(): void {
+    if ((this.holds & HOLD_OUTPUT) !== 0 || this.state === 'closed') return;
+    this.holds |= HOLD_OUTPUT;
+    this.updateReading();
+    this.backpressure ??= new OutputBackpressure(this);
+    this.backpressure.hold();
   }
 
   private dispatch(packet: Packet): void | Promise<void> {

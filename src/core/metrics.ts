@@ -17,7 +17,13 @@ export type DropReason =
   | 'rate-limited'
   | 'hook'
   /** A retained message not sent on subscribe: its publisher may no longer publish it (`checkRetainSource`). */
-  | 'retained-source';
+  | 'retained-source'
+  /**
+   * A retained message for a new subscription not sent: over the session's retained backlog
+   * (`maxRetainedMessages` waiting), or superseded by a newer message on its topic queued
+   * behind it when the client left before it went out.
+   */
+  | 'retained-backlog';
 
 /** Which limit refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
@@ -38,7 +44,11 @@ export type RefusalKind =
   /** A CONNECT refused: its client id's session belongs to another user (`bindClientIdToUser`). */
   | 'client-id-owner'
   /** A retained message not served: its publisher may no longer publish it (`checkRetainSource`). */
-  | 'retained-source';
+  | 'retained-source'
+  /** A connection closed: output over `maxSocketBufferBytes`, none taken for `outputStallTimeoutMs`. */
+  | 'output-stalled'
+  /** Retained messages for a new subscription not sent: the session's retained backlog is full. */
+  | 'retained-backlog';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -56,6 +66,8 @@ export interface CoreMetrics {
   /** Limit hits by kind; each is also logged (throttled). */
   refused: Record<RefusalKind, number>;
   protocolErrors: number;
+  /** Times a connection's output went over `maxSocketBufferBytes` and its reading was held. */
+  outputHolds: number;
 }
 
 /** Fresh zeroed counters. */
@@ -81,6 +93,7 @@ export function createCoreMetrics(): CoreMetrics {
       'rate-limited': 0,
       hook: 0,
       'retained-source': 0,
+      'retained-backlog': 0,
     },
     refused: {
       connections: 0,
@@ -92,7 +105,10 @@ export function createCoreMetrics(): CoreMetrics {
       'publish-throttled': 0,
       'client-id-owner': 0,
       'retained-source': 0,
+      'output-stalled': 0,
+      'retained-backlog': 0,
     },
     protocolErrors: 0,
+    outputHolds: 0,
   };
 }

@@ -19,8 +19,10 @@ export interface CoreOptions {
   maxQueuedBytes: number;
   /** Queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). Default false. */
   queueQos0Offline: boolean;
-  /** Bytes written to a client's socket and not yet flushed, beyond which QoS 0 messages to
-   *  it are dropped (and counted) instead of buffered. Default 4 MiB. */
+  /** Bytes written to a client's socket and not yet flushed (output backpressure): beyond it,
+   *  QoS 0 messages to the client are dropped (and counted), QoS 1/2 messages and retained
+   *  messages wait in its session, and the connection is not read until the socket has
+   *  taken its bytes. Default 4 MiB. */
   maxSocketBufferBytes: number;
   /** Topic Alias Maximum we accept from clients. Default 64. */
   topicAliasMaximum: number;
@@ -92,6 +94,12 @@ export interface CoreOptions {
    * authorizePublish hook is installed. Default true. See retained-delivery.ts.
    */
   checkRetainSource: boolean;
+  /**
+   * How long a connection whose unsent output is over `maxSocketBufferBytes` may go without
+   * the client taking any of it (ms); then it is closed (MQTT 5: DISCONNECT 0x97) and counted
+   * in `refused['output-stalled']`. 0 = never. Default 60000.
+   */
+  outputStallTimeoutMs: number;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -122,6 +130,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   assignedClientIdPrefix: 'pipit-',
   bindClientIdToUser: true,
   checkRetainSource: true,
+  outputStallTimeoutMs: 60_000,
 };
 
 /** Fills unset fields with defaults. */

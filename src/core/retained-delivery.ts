@@ -16,7 +16,6 @@
  */
 import type { BrokerCore } from './broker-core.js';
 import type { Message } from './message.js';
-import { minQos } from './router.js';
 import type { Session } from './session.js';
 import type { Subscription } from './subscription.js';
 
@@ -38,11 +37,11 @@ export function sendRetained(
   if (found.length === 0) return;
   const servable = servableRetained(core, session.clientId, found);
   if (Array.isArray(servable)) {
-    deliverRetained(session, subscription, servable);
+    deliverRetained(core, session, subscription, servable);
     return;
   }
   servable.then(
-    (messages) => deliverRetained(session, subscription, messages),
+    (messages) => deliverRetained(core, session, subscription, messages),
     (err: unknown) =>
       core.logger.error(
         { err, clientId: session.clientId, filter: subscription.filter },
@@ -51,18 +50,30 @@ export function sendRetained(
   );
 }
 
-function deliverRetained(session: Session, subscription: Subscription, messages: Message[]): void {
-  const subscriptionIds =
-    subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
-  for (const message of messages) {
-    session.deliver({
-      message,
-      qos: minQos(message.qos, subscription.qos),
-      retain: true,
-      subscriptionIds,
-      shareFilter: undefined,
-    });
+/**
+ * Hands the servable messages to the session, which sends them as the client reads
+ * (session.sendRetained). What waits is bounded per session by maxRetainedMessages: one
+ * subscription to '#' always fits, but repeated SUBSCRIBEs from a client that does not
+ * acknowledge cannot pile up copies of the list.
+ */
+function deliverRetained(
+  core: BrokerCore,
+  session: Session,
+  subscription: Subscription,
+  messages: Message[],
+): void {
+  const room = core.options.maxRetainedMessages - session.retainedBacklog;
+  if (messages.length > room) {
+    const refused = messages.splice(Math.max(0, room));
+    for (const message of refused) core.recordDrop(session.clientId, message, 'retained-backlog');
+    core.refusals.note(
+      'retained-backlog',
+      { clientId: session.clientId, filter: subscription.filter, notSent: refused.length },
+      'retained messages not sent: the session has maxRetainedMessages waiting already',
+    );
   }
+  const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+  session.sendRetained(messages, subscription.qos, ids);
 }
 
 /** The messages whose publisher may still publish them (all of them when the check is off). */

@@ -3,19 +3,25 @@
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
  */
 import type { SessionOwner } from '../ports/index.js';
+import type { QoS } from '../protocol/index.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
-import type { Delivery } from './message.js';
+import type { Delivery, Message } from './message.js';
 import { isExpired } from './message.js';
 import type { DropReason } from './metrics.js';
 import type { Persistence } from './persistence.js';
+import { RetainedBacklog } from './retained-cursor.js';
 import type { Subscription } from './subscription.js';
 
 /** What a session needs from the connection it is attached to. */
 export interface DeliveryOutput {
   /** Outbound QoS 1/2 window: min(the client's Receive Maximum, our inflight limit). */
   readonly sendWindow: number;
-  /** True while the socket holds more unsent bytes than allowed (QoS 0 is then dropped). */
+  /**
+   * True while the socket holds more unsent bytes than allowed: QoS 0 is then dropped, and
+   * QoS 1/2 and retained messages wait. Seeing it true makes the output call
+   * {@link Session.outputReady} once it has drained.
+   */
   isCongested(): boolean;
   /**
    * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
@@ -29,6 +35,11 @@ export interface DeliveryOutput {
     cache?: FanoutCache,
   ): boolean;
   sendPubrel(packetId: number): void;
+  /**
+   * The session stopped sending after a batch (fairness): call {@link Session.outputReady}
+   * once the transport has taken what was written, on a later turn.
+   */
+  sendLater(): void;
 }
 
 /** Encoded PUBLISH bytes shared across the subscribers of one fan-out, by wire form. */
@@ -58,6 +69,13 @@ export interface SessionEnvironment {
   failed(session: Session, err: unknown): void;
 }
 
+/**
+ * Most deliveries one drain sends in one go. A drain can have 100,000 retained messages to
+ * send; in one synchronous loop that held the event loop for a third of a second while the
+ * kernel took megabytes. After a batch the session waits for the transport (a later turn).
+ */
+const DRAIN_BATCH = 1024;
+
 /** Per client id state. */
 export class Session {
   readonly clientId: string;
@@ -78,6 +96,10 @@ export class Session {
   private nextPacketId = 1;
   /** Inflight entries marked awaitingResend. */
   private resendBacklog = 0;
+  /** Retained messages of new subscriptions still to be sent (while there are any). */
+  private retained: RetainedBacklog | undefined;
+  /** Deliveries taken off the queue so far: retained messages go after those queued before. */
+  private queueShifts = 0;
 
   // Scratch fields used by the router to merge overlapping matches of one publish
   // without allocating (see router.ts).
@@ -176,19 +198,28 @@ export class Session {
   /** Takes one delivery: sends it now, queues it, or drops it (counted). */
   deliver(delivery: Delivery, cache?: FanoutCache): void {
     const out = this.output;
-    if (out) {
+    if (out !== undefined && this.retained === undefined) {
       if (delivery.qos === 0) {
         if (out.isCongested()) this.env.dropped(this, delivery, 'socket-congested');
         else out.sendPublish(delivery, undefined, false, cache);
         return;
       }
-      if (this.queuedCount === 0 && this.inflightCount < out.sendWindow) {
+      // QoS 1/2 waits in the queue (holding the shared message, not an encoded copy) while
+      // the inflight window is full or the output congested; outputReady() sends it later.
+      if (this.queuedCount === 0 && this.inflightCount < out.sendWindow && !out.isCongested()) {
         this.sendWithId(out, delivery, cache);
         return;
       }
-    } else if (delivery.qos === 0 && !this.env.queueQos0Offline) {
-      this.env.dropped(this, delivery, 'offline-qos0');
-      return;
+    } else if (out === undefined) {
+      if (delivery.qos === 0 && !this.env.queueQos0Offline) {
+        this.env.dropped(this, delivery, 'offline-qos0');
+        return;
+      }
+    } else {
+      // Retained messages of a new subscription are going out: what is routed after the
+      // SUBSCRIBE waits behind them, so a live message never overtakes the retained one of
+      // its topic [MQTT-4.6.0-6].
+      this.retained!.queuedBehind(delivery.message.topic);
     }
     this.enqueue(delivery);
   }
@@ -265,27 +296,94 @@ export class Session {
   detach(): void {
     this.output = undefined;
     this.queue.detached();
+    this.parkRetained();
   }
 
-  /** Sends queued deliveries while the inflight window has room. */
+  /**
+   * Starts sending the retained messages of a new subscription (`messages`, taken over):
+   * after the deliveries queued before it, before those routed after it, and only as fast
+   * as the client reads.
+   */
+  sendRetained(messages: Message[], grantedQos: QoS, subscriptionIds: number[] | undefined): void {
+    if (messages.length === 0 || this.output === undefined) return;
+    this.retained ??= new RetainedBacklog();
+    this.retained.add(messages, grantedQos, subscriptionIds, this.queueShifts + this.queue.count);
+    this.drain();
+  }
+
+  /** Retained messages of new subscriptions not yet sent. */
+  get retainedBacklog(): number {
+    return this.retained?.remaining ?? 0;
+  }
+
+  /** The output drained after it was congested: resend and send what waited. */
+  outputReady(): void {
+    const out = this.output;
+    if (out === undefined) return;
+    this.resendWaiting(out);
+    this.drain();
+  }
+
+  /**
+   * Sends what waits, in order, while the output takes it: queued deliveries while the
+   * inflight window has room, and the retained messages of new subscriptions once what was
+   * queued before them is out. Stops when the output is congested (it calls outputReady()
+   * once drained) or the window is full (a PUBACK or PUBCOMP drains again).
+   */
   drain(): void {
     const out = this.output;
-    // Every PUBACK drains: with nothing queued, skip the clock read (a cost in the profile).
-    if (!out || this.queue.count === 0) return;
+    // Every PUBACK drains: with nothing waiting, skip the clock read (a cost in the profile).
+    if (!out || (this.queue.count === 0 && this.retained === undefined)) return;
     const now = this.env.now();
-    while (this.queue.count > 0 && this.inflightCount < out.sendWindow) {
+    for (let sent = 0; !out.isCongested(); sent++) {
+      if (sent === DRAIN_BATCH) {
+        out.sendLater();
+        return;
+      }
+      const retained = this.retained;
+      const retainedQos = retained === undefined ? -1 : retained.nextDue(this.queueShifts);
+      if (retainedQos >= 0) {
+        if (retainedQos > 0 && this.inflightCount >= out.sendWindow) return;
+        this.sendDelivery(out, retained!.take());
+        if (retained!.empty) this.retained = undefined;
+        continue;
+      }
+      if (this.queue.count === 0 || this.inflightCount >= out.sendWindow) return;
       const delivery = this.queue.shift();
       if (delivery === undefined) {
         this.pageIn();
         return;
       }
+      this.queueShifts++;
       if (isExpired(delivery.message, now)) {
         this.env.dropped(this, delivery, 'expired'); // [MQTT-3.3.2-5]
         continue;
       }
-      if (delivery.qos === 0) out.sendPublish(delivery, undefined, false);
-      else this.sendWithId(out, delivery);
+      this.sendDelivery(out, delivery);
     }
+  }
+
+  /** Sends a delivery that waited: QoS 0 as it is, QoS 1/2 with a packet id. */
+  private sendDelivery(out: DeliveryOutput, delivery: Delivery): void {
+    if (delivery.qos === 0) out.sendPublish(delivery, undefined, false);
+    else this.sendWithId(out, delivery);
+  }
+
+  /**
+   * The client left while retained messages were still going out. A session that ends with
+   * its connection keeps nothing. Otherwise each one takes the way of a message routed while
+   * the client is away (QoS 1/2 queued, QoS 0 dropped unless queued offline), except where a
+   * newer message on its topic is queued already: sending the older one after it would break
+   * the topic's order [MQTT-4.6.0-6], so it is dropped (counted as superseded by that one).
+   */
+  private parkRetained(): void {
+    const retained = this.retained;
+    this.retained = undefined;
+    if (retained === undefined || this.expiryInterval === 0) return;
+    retained.takeAll((delivery, superseded) => {
+      if (superseded) this.env.dropped(this, delivery, 'retained-backlog');
+      else this.deliver(delivery);
+    });
   }
 
   /**
@@ -320,7 +418,7 @@ export class Session {
     if (this.resendBacklog === 0) return;
     let active = this.inflight.size - this.resendBacklog;
     for (const entry of this.inflight.values()) {
-      if (active >= out.sendWindow || this.resendBacklog === 0) break;
+      if (active >= out.sendWindow || this.resendBacklog === 0 || out.isCongested()) break;
       if (!entry.awaitingResend) continue;
       entry.awaitingResend = false;
       this.resendBacklog--;

@@ -16,10 +16,18 @@ import type { ConnectionSink } from '../core/index.js';
 const END_GRACE_MS = 5000;
 
 /**
- * Up to this many pending bytes are copied into one buffer; above it the chunks go out as
- * a writev (copying 4 KiB payloads costs more than the writev's per-chunk bookkeeping).
+ * Up to this many pending bytes are copied into one buffer; above it the chunks go out as a
+ * writev (copying 4 KiB payloads costs more than the writev's per-chunk bookkeeping), with
+ * runs of small chunks copied into buffers of up to this size (see SMALL_CHUNK_BYTES).
  */
 const COALESCE_MAX_BYTES = 16 * 1024;
+
+/**
+ * Chunks below this size are never a writev entry of their own: an entry costs ~80 bytes in
+ * the socket's queue, so 2-byte PINGRESPs queued one by one to a client that does not read
+ * cost 40 times their size (and each is a separate entry for the kernel).
+ */
+const SMALL_CHUNK_BYTES = 1024;
 
 /** Pending bytes past which a sink writes at once instead of waiting for the turn's flush. */
 const EARLY_FLUSH_BYTES = 32 * 1024;
@@ -40,6 +48,11 @@ export class SocketSink implements ConnectionSink {
   /** Pending chunks (allocated on the first write, then reused). */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
+  /** The core's callback for when everything written has left (see notifyWhenDrained). */
+  private drainWaiter: (() => void) | undefined;
+  /** Listens for the socket's 'drain' (made on first use: most sockets never need it). */
+  private drainListener: (() => void) | undefined;
+  private watchingDrain = false;
 
   constructor(private readonly socket: Socket) {}
 
@@ -73,6 +86,12 @@ export class SocketSink implements ConnectionSink {
     this.socket.resume();
   }
 
+  notifyWhenDrained(drained: () => void): void {
+    this.drainWaiter = drained;
+    // Pending bytes are watched for once flush() has handed them to the socket.
+    if (this.pendingBytes === 0) this.watchDrain();
+  }
+
   end(): void {
     if (this.socket.destroyed) return;
     this.flush();
@@ -99,9 +118,77 @@ export class SocketSink implements ConnectionSink {
       socket.write(Buffer.concat(pending, bytes));
     } else {
       socket.cork();
-      for (let i = 0; i < count; i++) socket.write(pending[i]!);
+      writeCoalesced(socket, pending);
       socket.uncork();
     }
     pending.length = 0;
+    if (this.drainWaiter !== undefined) this.watchDrain();
   }
+
+  /**
+   * Waits for the socket to take what it queued: its 'drain' when a write returned false,
+   * otherwise the next turn (the bytes are with the kernel already).
+   */
+  private watchDrain(): void {
+    if (this.watchingDrain) return;
+    this.watchingDrain = true;
+    this.drainListener ??= () => this.socketDrained();
+    if (this.socket.writableNeedDrain) this.socket.once('drain', this.drainListener);
+    else setImmediate(this.drainListener);
+  }
+
+  private socketDrained(): void {
+    this.watchingDrain = false;
+    const waiter = this.drainWaiter;
+    if (waiter === undefined || this.socket.destroyed) {
+      this.drainWaiter = undefined;
+      return;
+    }
+    if (this.pendingBytes > 0) return; // flush() watches again after handing them over
+    if (this.socket.writableNeedDrain) {
+      this.watchDrain();
+      return;
+    }
+    this.drainWaiter = undefined;
+    waiter();
+  }
+}
+
+/**
+ * Writes `chunks` (to a corked socket): runs of consecutive chunks below
+ * {@link SMALL_CHUNK_BYTES} copied into buffers of up to {@link COALESCE_MAX_BYTES}, other
+ * chunks as they are.
+ */
+function writeCoalesced(socket: Socket, chunks: Buffer[]): void {
+  let runStart = 0;
+  let runBytes = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const size = chunks[i]!.length;
+    if (size < SMALL_CHUNK_BYTES && runBytes + size <= COALESCE_MAX_BYTES) {
+      runBytes += size;
+      continue;
+    }
+    writeRun(socket, chunks, runStart, i, runBytes);
+    if (size < SMALL_CHUNK_BYTES) {
+      runStart = i;
+      runBytes = size;
+    } else {
+      socket.write(chunks[i]!);
+      runStart = i + 1;
+      runBytes = 0;
+    }
+  }
+  writeRun(socket, chunks, runStart, chunks.length, runBytes);
+}
+
+/** Writes chunks[start..end) as one buffer (a copy only when there are several). */
+function writeRun(
+  socket: Socket,
+  chunks: Buffer[],
+  start: number,
+  end: number,
+  bytes: number,
+): void {
+  if (end - start === 1) socket.write(chunks[start]!);
+  else if (end > start) socket.write(Buffer.concat(chunks.slice(start, end), bytes));
 }

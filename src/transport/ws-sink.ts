@@ -10,11 +10,18 @@ const END_GRACE_MS = 5000;
 /** WebSocket close code for data of a type the endpoint cannot accept (RFC 6455 7.4.1). */
 const UNSUPPORTED_DATA = 1003;
 
+/** Options of every frame sent (one object, not one per send). */
+const BINARY = { binary: true } as const;
+
 /** Wraps a WebSocket as the core's byte sink. */
 export class WebSocketSink implements ConnectionSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  /** The core's callback for when everything written has left (see notifyWhenDrained). */
+  private drainWaiter: (() => void) | undefined;
+  /** Frames handed to `ws` whose write has not completed yet. */
+  private unsentFrames = 0;
 
   constructor(private readonly ws: WebSocket) {}
 
@@ -40,6 +47,12 @@ export class WebSocketSink implements ConnectionSink {
     this.ws.resume();
   }
 
+  notifyWhenDrained(drained: () => void): void {
+    this.drainWaiter = drained;
+    // With frames on their way, the callback of the last one checks (see `frameSent`).
+    if (this.pendingBytes === 0 && this.unsentFrames === 0) setImmediate(this.checkDrained);
+  }
+
   end(): void {
     this.flush();
     this.close(1000);
@@ -61,7 +74,32 @@ export class WebSocketSink implements ConnectionSink {
       this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.unsentFrames++;
+    this.ws.send(data, BINARY, this.frameSent);
+  };
+
+  /** A frame was written out (or failed). */
+  private readonly frameSent = (): void => {
+    this.unsentFrames--;
+    if (this.drainWaiter !== undefined) this.checkDrained();
+  };
+
+  /**
+   * Calls the drain waiter once none of our frames is left to write. Control frames `ws`
+   * queues on its own (pongs, the close) are not waited for: they are tiny, and no callback
+   * of ours would follow them.
+   */
+  private readonly checkDrained = (): void => {
+    const waiter = this.drainWaiter;
+    if (waiter === undefined) return;
+    if (this.ws.readyState !== this.ws.OPEN) {
+      this.drainWaiter = undefined;
+      return;
+    }
+    if (this.pendingBytes > 0 || this.unsentFrames > 0) return;
+    this.drainWaiter = undefined;
+    waiter();
   };
 }
 

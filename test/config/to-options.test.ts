@@ -274,3 +274,25 @@ describe('config: flags > environment > file', () => {
     assert.deepEqual(readEnvOverrides({ PIPIT_PORT: '', PIPIT_HOST: ' ' }), {});
   });
 });
+
+describe('config: limits.outputStallTimeout', () => {
+  it('maps seconds to outputStallTimeoutMs; 0 means never', () => {
+    const options = (text: string) => configToPlan(parseConfig(text, 'p.yaml'), CTX).options;
+    assert.equal(options('limits:\n  outputStallTimeout: 2.5\n').outputStallTimeoutMs, 2500);
+    assert.equal(options('limits:\n  outputStallTimeout: 0\n').outputStallTimeoutMs, 0);
+    assert.equal(options('limits: {}\n').outputStallTimeoutMs, undefined);
+  });
+
+  it('a negative or too long time is named with its key and line', () => {
+    assert.throws(
+      () => parseConfig('limits:\n  outputStallTimeout: -1\n', 'p.yaml'),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems, [
+          'limits.outputStallTimeout: expected a number of seconds ≥ 0 (0 = never), got -1 (line 2)',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => parseConfig('limits:\n  outputStallTimeout: 100000\n', 'p.yaml'));
+  });
+});

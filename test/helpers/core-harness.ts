@@ -37,8 +37,12 @@ export class FakeClient implements ConnectionSink {
     this.connection = core.openConnection(this, { listener: 'test', remoteAddress: '127.0.0.1' });
   }
 
+  /** False: the client stops reading, and everything written to it stays buffered. */
+  reading = true;
+
   write(data: Buffer): void {
     this.decoder.push(data, (p) => this.received.push(p));
+    if (!this.reading) this.bufferedBytes += data.length;
   }
   pause(): void {
     this.paused = true;
@@ -48,6 +52,18 @@ export class FakeClient implements ConnectionSink {
   }
   end(): void {
     this.ended = true;
+  }
+  /** The core's drain callback, until {@link drainOutput} calls it. */
+  drainWaiter: (() => void) | undefined;
+  notifyWhenDrained(drained: () => void): void {
+    this.drainWaiter = drained;
+  }
+  /** The client read everything: nothing is buffered, and the core hears of it if it asked. */
+  drainOutput(): void {
+    this.bufferedBytes = 0;
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.();
   }
 
   /** Sends one packet to the broker. */

@@ -1,7 +1,8 @@
 /**
  * SocketSink over a real loopback TCP pair: writes of one event-loop turn reach the peer
- * together and in order (small ones copied into one buffer, large ones as a writev),
- * bufferedBytes counts what is pending, end flushes before closing.
+ * together and in order (small ones copied into buffers of up to 16 KiB, large ones as a
+ * writev), bufferedBytes counts what is pending, end flushes before closing, and the core
+ * hears when a peer that stopped reading has taken its bytes.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -45,6 +46,14 @@ function readBytes(far: Socket, length: number): Promise<Buffer> {
   });
 }
 
+/** Waits until `done()` holds, checking every 5 ms; rejects after 5 s naming `what`. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited >= 5000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('SocketSink', () => {
   test('writes made in one turn arrive in order; bufferedBytes counts them until flushed', async () => {
     const { near, far } = await pair();
@@ -80,6 +89,77 @@ describe('SocketSink', () => {
     assert.deepEqual(await received, Buffer.from([0xe0, 0x00]));
     await closed;
     far.destroy();
+  });
+
+  test('thousands of tiny packets in one turn reach the socket as a few 16 KiB buffers, in order', async () => {
+    const { near, far } = await pair();
+    const sink = new SocketSink(near);
+    // Count what the sink hands to the real socket (each write is an entry in its queue).
+    let socketWrites = 0;
+    const write = near.write.bind(near) as (chunk: Buffer) => boolean;
+    near.write = ((chunk: Buffer) => {
+      socketWrites++;
+      return write(chunk);
+    }) as typeof near.write;
+    const count = 40_000; // 80,000 bytes of 2-byte PINGRESP-sized chunks
+    const received = readBytes(far, count * 2);
+    const expected = Buffer.alloc(count * 2);
+    for (let i = 0; i < count; i++) {
+      const chunk = Buffer.from([0xd0, i & 0xff]);
+      chunk.copy(expected, i * 2);
+      sink.write(chunk);
+    }
+    assert.deepEqual(await received, expected);
+    assert.ok(socketWrites <= 8, `${socketWrites} socket writes for ${count} chunks`);
+    far.destroy();
+    near.destroy();
+  });
+
+  test('small and large chunks mixed past the copy threshold keep their order', async () => {
+    const { near, far } = await pair();
+    const sink = new SocketSink(near);
+    const parts = Array.from({ length: 40 }, (_, i) => Buffer.alloc(i % 2 ? 5000 : 100, i));
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const received = readBytes(far, total);
+    for (const part of parts) sink.write(part);
+    assert.deepEqual(await received, Buffer.concat(parts));
+    far.destroy();
+    near.destroy();
+  });
+
+  test('notifyWhenDrained waits while the peer reads nothing, and calls back once it has read', async () => {
+    const { near, far } = await pair();
+    const sink = new SocketSink(near);
+    far.pause();
+    const total = 16 * 1024 * 1024; // well past what the kernel buffers on loopback
+    const block = Buffer.alloc(64 * 1024, 1);
+    for (let sent = 0; sent < total; sent += block.length) sink.write(block);
+    let drained = 0;
+    sink.notifyWhenDrained(() => drained++);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(drained, 0, 'not called while the peer reads nothing');
+    assert.ok(sink.bufferedBytes > 1024 * 1024, `${sink.bufferedBytes} bytes buffered`);
+    const read = readBytes(far, total);
+    far.resume();
+    await read;
+    await until(() => drained > 0, 'the drain callback');
+    assert.equal(drained, 1);
+    assert.ok(sink.bufferedBytes < 16 * 1024, 'at most the socket high-water mark is left');
+    far.destroy();
+    near.destroy();
+  });
+
+  test('notifyWhenDrained with nothing buffered calls back on a later turn, not at once', async () => {
+    const { near, far } = await pair();
+    const sink = new SocketSink(near);
+    let drained = 0;
+    sink.notifyWhenDrained(() => drained++);
+    assert.equal(drained, 0);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(drained, 1);
+    far.destroy();
+    near.destroy();
   });
 
   test('writes after the socket is destroyed are ignored', async () => {

@@ -1,6 +1,7 @@
 /**
  * WebSocketSink over a real `ws` pair: writes of one tick become one binary frame,
- * bufferedBytes counts what is not yet sent, pause/resume hold back reading, end closes.
+ * bufferedBytes counts what is not yet sent, pause/resume hold back reading, end closes, and
+ * the core hears when a peer that stopped reading has taken its frames.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,14 @@ function nextFrame(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> 
       resolve({ data, isBinary });
     });
   });
+}
+
+/** Waits until `done()` holds, checking every 5 ms; rejects after 5 s naming `what`. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited >= 5000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 describe('WebSocketSink', () => {
@@ -67,6 +76,44 @@ describe('WebSocketSink', () => {
     while (got.length === 0 && Date.now() - start < 5000)
       await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(got, ['held']);
+    far.terminate();
+  });
+
+  test('notifyWhenDrained waits while the peer reads nothing, and calls back once it has read', async () => {
+    const { near, far } = await pair();
+    const sink = new WebSocketSink(near);
+    far.pause();
+    let bytes = 0;
+    far.on('message', (data: Buffer) => {
+      bytes += data.length;
+    });
+    const total = 16 * 1024 * 1024;
+    const block = Buffer.alloc(256 * 1024, 1);
+    for (let sent = 0; sent < total; sent += block.length) {
+      sink.write(block);
+      await new Promise((r) => process.nextTick(r)); // one frame per block
+    }
+    let drained = 0;
+    sink.notifyWhenDrained(() => drained++);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(drained, 0, 'not called while the peer reads nothing');
+    assert.ok(sink.bufferedBytes > 1024 * 1024, `${sink.bufferedBytes} bytes buffered`);
+    far.resume();
+    await until(() => drained > 0, 'the drain callback');
+    assert.equal(drained, 1);
+    assert.equal(sink.bufferedBytes, 0);
+    await until(() => bytes >= total, 'every byte at the peer');
+    far.terminate();
+  });
+
+  test('notifyWhenDrained with nothing buffered calls back on a later turn, not at once', async () => {
+    const { near, far } = await pair();
+    const sink = new WebSocketSink(near);
+    let drained = 0;
+    sink.notifyWhenDrained(() => drained++);
+    assert.equal(drained, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(drained, 1);
     far.terminate();
   });
 

@@ -1,0 +1,156 @@
+/**
+ * Output backpressure of one connection: while the bytes written to a client and not yet
+ * taken by the network are over `maxSocketBufferBytes`, the connection is not read (so a
+ * client that sends but does not read cannot grow the broker's memory with replies) and its
+ * QoS 1/2 deliveries and retained messages wait in its session. Once the transport has handed
+ * everything to the network, reading and sending resume. A client that takes none of its
+ * pending output for `outputStallTimeoutMs` is disconnected: MQTT 5 gets DISCONNECT 0x97
+ * Quota exceeded (queued behind what it did not read), MQTT 3.x a close.
+ *
+ * Made for a connection the first time its output goes over the bound; most never need one.
+ */
+import type { TimerHandle } from '../ports/index.js';
+import { ReasonCode } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+
+/** The output side of a connection as the backpressure sees it. */
+export interface BackpressuredOutput {
+  readonly broker: Connection['broker'];
+  readonly sink: Connection['sink'];
+  readonly client: Connection['client'];
+  readonly closed: boolean;
+  /** True while unsent bytes (in the sink and held for a commit) are over the bound. */
+  outputOverBound(): boolean;
+  /** Settles once held QoS 2 copies are written; undefined when none are held. */
+  heldWrites(): Promise<void> | undefined;
+  /** The output went below the bound: read and send again. */
+  outputReleased(): void;
+  /** The transport took what was written after a send batch: the session sends more. */
+  sendMore(): void;
+  /** Closes the connection with a reason code (DISCONNECT for MQTT 5). */
+  closeNow(reason: string, reasonCode: number): void;
+}
+
+/** Holds a connection's input while its output is over the bound, and times out a stall. */
+export class OutputBackpressure {
+  /** True from {@link hold} until the output is released. */
+  holding = false;
+  /** The session asked to send more once the transport has taken a batch (see {@link later}). */
+  private laterWanted = false;
+  private stallTimer: TimerHandle | undefined;
+  /** Sink bytes at the last stall check: less at the next one means the client read some. */
+  private stallMark = 0;
+  private readonly onDrained = (): void => this.drained();
+  private readonly onStallCheck = (): void => this.checkStall();
+
+  constructor(private readonly conn: BackpressuredOutput) {}
+
+  /** The output went over the bound: wait for the transport to drain, start the stall clock. */
+  hold(): void {
+    if (this.holding || this.conn.closed) return;
+    this.holding = true;
+    const broker = this.conn.broker;
+    broker.metrics.outputHolds++;
+    this.waitForOutput();
+    const timeout = broker.options.outputStallTimeoutMs;
+    if (timeout > 0) {
+      this.stallMark = this.conn.sink.bufferedBytes;
+      this.stallTimer = broker.clock.setTimeout(this.onStallCheck, timeout);
+    }
+  }
+
+  /**
+   * The session stopped after a batch so that one connection's backlog (100,000 retained
+   * messages) does not keep the event loop from every other connection: it is called back
+   * once the transport has taken the batch, on a later turn. Reading is not held for it.
+   */
+  later(): void {
+    if (this.laterWanted || this.holding || this.conn.closed) return;
+    this.laterWanted = true;
+    this.conn.sink.notifyWhenDrained(this.onDrained);
+  }
+
+  /** The connection ended: no more timers or callbacks. */
+  stop(): void {
+    this.holding = false;
+    this.laterWanted = false;
+    this.clearStallTimer();
+  }
+
+  /** Waits for the sink to drain or, when only held QoS 2 copies keep it over, for them. */
+  private waitForOutput(): void {
+    const held = this.conn.heldWrites();
+    const limit = this.conn.broker.options.maxSocketBufferBytes;
+    if (held !== undefined && this.conn.sink.bufferedBytes <= limit) {
+      held.then(this.onDrained, this.onDrained);
+    } else {
+      this.conn.sink.notifyWhenDrained(this.onDrained);
+    }
+  }
+
+  private drained(): void {
+    if (this.conn.closed) return;
+    if (!this.holding) {
+      if (this.laterWanted) {
+        this.laterWanted = false;
+        this.conn.sendMore();
+      }
+      return;
+    }
+    if (this.conn.outputOverBound()) {
+      this.waitForOutput();
+      return;
+    }
+    this.release();
+  }
+
+  private release(): void {
+    this.holding = false;
+    this.laterWanted = false; // the release sends what waits
+    this.clearStallTimer();
+    this.conn.outputReleased();
+  }
+
+  /**
+   * The stall time passed while holding: the client read some of its output meanwhile (the
+   * sink holds less than at the last check), so it gets another period; it read nothing, so
+   * it is disconnected: MQTT 5 DISCONNECT with 0x97 Quota exceeded, one of the codes a
+   * Server may send [MQTT-3.14.2-1]; MQTT 3.x has no server DISCONNECT, so the socket closes.
+   */
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (!this.holding || this.conn.closed) return;
+    if (!this.conn.outputOverBound()) {
+      this.release(); // below the bound without a drain notification: nothing to wait for
+      return;
+    }
+    const broker = this.conn.broker;
+    const buffered = this.conn.sink.bufferedBytes;
+    if (buffered < this.stallMark) {
+      this.stallMark = buffered;
+      this.stallTimer = broker.clock.setTimeout(
+        this.onStallCheck,
+        broker.options.outputStallTimeoutMs,
+      );
+      return;
+    }
+    broker.refusals.note(
+      'output-stalled',
+      {
+        clientId: this.conn.client.clientId || undefined,
+        unsentBytes: buffered,
+        maxSocketBufferBytes: broker.options.maxSocketBufferBytes,
+        outputStallTimeoutMs: broker.options.outputStallTimeoutMs,
+      },
+      'closing connection: the client read none of its pending output within outputStallTimeout',
+    );
+    this.holding = false;
+    this.conn.closeNow('output stalled: the client does not read', ReasonCode.QuotaExceeded);
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer === undefined) return;
+    this.conn.broker.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+}
