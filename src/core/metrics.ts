@@ -32,7 +32,17 @@ export type RefusalKind =
   /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
   | 'publish-rate'
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
-  | 'publish-throttled';
+  | 'publish-throttled'
+  /** A socket closed at once: its source address has `maxConnectionsPerAddress` open. */
+  | 'address-connections'
+  /** A TLS handshake or WebSocket upgrade not done within `connectTimeoutMs`: closed. */
+  | 'handshake-timeout'
+  /** A WebSocket upgrade from a browser page of another origin: HTTP 403. */
+  | 'ws-origin'
+  /** A login refused without checking: its address failed too often (backing off). */
+  | 'login-throttled'
+  /** A login refused without checking: too many logins wait for a password hash. */
+  | 'login-busy';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -83,6 +93,11 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'publish-rate': 0,
       'publish-throttled': 0,
+      'address-connections': 0,
+      'handshake-timeout': 0,
+      'ws-origin': 0,
+      'login-throttled': 0,
+      'login-busy': 0,
     },
     protocolErrors: 0,
   };

@@ -77,6 +77,19 @@ export interface CoreOptions {
   serverRedirect: { serverReference: string; permanent?: boolean | undefined } | undefined;
   /** Prefix for assigned client identifiers. Default 'pipit-'. */
   assignedClientIdPrefix: string;
+  /**
+   * Open sockets per source address (IPv6: per /64), all listeners together, handshakes
+   * included; a socket over it is closed at once, before a byte is read, and counted in
+   * `refused['address-connections']`. 0 = no cap. Loopback sources are exempt unless
+   * `addressLimitsOnLoopback`. Default 1000.
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Apply the per-address limits (`maxConnectionsPerAddress`, and the login failure
+   * throttle of the password file) to loopback sources too. Off by default: local services
+   * share 127.0.0.1, and one of them misbehaving should not shut out the others. Default false.
+   */
+  addressLimitsOnLoopback: boolean;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -105,6 +118,8 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   responseInformation: undefined,
   serverRedirect: undefined,
   assignedClientIdPrefix: 'pipit-',
+  maxConnectionsPerAddress: 1000,
+  addressLimitsOnLoopback: false,
 };
 
 /** Fills unset fields with defaults. */
