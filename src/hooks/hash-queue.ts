@@ -9,10 +9,13 @@
  *    with the jobs it still has waiting);
  * 2. fewest pending jobs of the same source (so a source that opens thirty logins at once
  *    waits behind one that opens one: a fair share of hashing per source);
- * 3. arrival.
+ * 3. newest first. Under a backlog the oldest logins are the ones whose clients are about to
+ *    give up (the connect timeout); serving the newest first answers someone in time rather
+ *    than everyone too late (adaptive LIFO, as request queues under overload do).
  *
- * When the queue is full, a newcomer that ranks better than the worst waiting job takes its
- * place (that one is turned away as 'busy'); otherwise the newcomer is. Jobs whose connection
+ * When the queue is full, a newcomer that ranks at least as well as the worst waiting job
+ * takes its place (the oldest among the worst is turned away as 'busy'); otherwise the
+ * newcomer is. Jobs whose connection
  * closed are dropped unrun. Every job has a gate (its username); while a gate is closed (the
  * username is under attack; asked anew at every pick), its jobs run one at a time, each once
  * the gate's wait has passed, and at most `maxQueuedPerGate` of them wait (same rule when
@@ -154,8 +157,8 @@ export class HashQueue {
   }
 
   /**
-   * Turns away the worst waiting job (of `gate`, when given; the newest among equals) if
-   * `rank` is better than it; false when no waiting job ranks below `rank`.
+   * Turns away the worst waiting job (of `gate`, when given; the oldest among equals) if
+   * `rank` is at least as good; false when every waiting job ranks above `rank`.
    */
   private evictWorse(rank: Rank, gate: string | undefined): boolean {
     let worst = -1;
@@ -164,12 +167,12 @@ export class HashQueue {
       const entry = this.waiting[i]!;
       if (gate !== undefined && entry.job.gate !== gate) continue;
       const r = this.rankOf(entry);
-      if (worstRank === undefined || !better(r, worstRank)) {
+      if (worstRank === undefined || better(worstRank, r)) {
         worst = i;
         worstRank = r;
       }
     }
-    if (worstRank === undefined || !better(rank, worstRank)) return false;
+    if (worstRank === undefined || better(worstRank, rank)) return false;
     this.removeAt(worst).settle('busy');
     return true;
   }
@@ -237,7 +240,8 @@ export class HashQueue {
         }
       }
       const rank = this.rankOf(entry);
-      if (bestRank === undefined || better(rank, bestRank)) {
+      // `!better(bestRank, rank)`: among equals the later (newer) one wins.
+      if (bestRank === undefined || !better(bestRank, rank)) {
         best = i;
         bestRank = rank;
       }

@@ -102,12 +102,14 @@ const MAX_QUEUED_PER_USERNAME = 4;
 const MAX_TRACKED_KEYS = 100_000;
 
 /**
- * Hashes run at once by default: one per CPU core, leaving at least one libuv pool thread
- * (UV_THREADPOOL_SIZE, 4 by default) for file I/O, DNS and logging.
+ * Hashes run at once by default: one per CPU core but one, so that the event loop keeps a
+ * core to answer everyone else while a flood keeps the hashes busy, and at most the libuv
+ * pool size (UV_THREADPOOL_SIZE, 4 by default) less one, left for file I/O, DNS and
+ * logging. At least one.
  */
 export function defaultHashConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(availableParallelism(), pool - 1));
+  return Math.max(1, Math.min(availableParallelism() - 1, pool - 1));
 }
 
 /** Throttling, caching and queueing of password checks (see the file comment). */

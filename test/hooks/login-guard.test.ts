@@ -185,7 +185,7 @@ describe('HashQueue', () => {
     assert.deepEqual(await Promise.all(outcomes), ['done', 'done', 'done']);
   });
 
-  it('picks the best lane, then the source with fewer pending checks, then arrival', async () => {
+  it('picks the best lane, then the source with fewer pending checks, then the newest', async () => {
     const log: string[] = [];
     const q = queue();
     const first = job(log, 'first');
@@ -202,7 +202,8 @@ describe('HashQueue', () => {
       j.finish();
       await tick();
     }
-    assert.deepEqual(log, ['first', 'known', 'single', 'flood-1', 'flood-2', 'suspect']);
+    // flood-2 before flood-1: newest first; then flood-1 has the fewer pending (flood-2 ran).
+    assert.deepEqual(log, ['first', 'known', 'single', 'flood-2', 'flood-1', 'suspect']);
   });
 
   it('asks a waiting check its lane anew: a source that failed meanwhile drops back', async () => {
@@ -235,18 +236,19 @@ describe('HashQueue', () => {
     assert.equal(q.queued, 0);
   });
 
-  it('full: a better newcomer takes the place of the worst waiting check, a worse one is busy', async () => {
+  it('full: a newcomer at least as good takes the place of the worst (oldest) waiting check, a worse one is busy', async () => {
     const log: string[] = [];
     const q = queue({ maxQueued: 2 });
     void q.submit(job(log, 'running').spec);
     const worst = q.submit(job(log, 'worst', { lane: 2 }).spec);
-    void q.submit(job(log, 'fresh').spec);
-    const known = q.submit(job(log, 'known', { lane: 0 }).spec);
+    const fresh = q.submit(job(log, 'fresh').spec);
+    void q.submit(job(log, 'known', { lane: 0 }).spec);
     assert.equal(await worst, 'busy', 'the suspect one made room');
     const another = q.submit(job(log, 'another', { lane: 2 }).spec);
     assert.equal(await another, 'busy', 'nothing ranks below it');
+    void q.submit(job(log, 'fresh-2').spec);
+    assert.equal(await fresh, 'busy', 'an equal newcomer replaces the oldest of the worst');
     assert.equal(q.queued, 2);
-    void known;
   });
 
   it('full: checks whose connection closed make room first', async () => {
@@ -278,13 +280,13 @@ describe('HashQueue', () => {
     void q.submit(bob.spec);
     assert.deepEqual(log, ['bob'], 'an open gate runs at once; alice waits her turn');
     await new Promise((r) => setTimeout(r, 60));
-    assert.deepEqual(log, ['bob', 'a1']);
+    assert.deepEqual(log, ['bob', 'a2'], 'the newer of two equals first');
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(log, ['bob', 'a1'], 'one alice check at a time');
-    a1.finish();
-    await tick();
-    assert.deepEqual(log, ['bob', 'a1', 'a2']);
+    assert.deepEqual(log, ['bob', 'a2'], 'one alice check at a time');
     a2.finish();
+    await tick();
+    assert.deepEqual(log, ['bob', 'a2', 'a1']);
+    a1.finish();
     bob.finish();
     assert.deepEqual(await Promise.all(outcomes), ['done', 'done']);
   });
@@ -426,18 +428,21 @@ describe('LoginGuard', () => {
     assert.equal(g.stats.abandoned, 1);
   });
 
-  it('a full queue refuses with busy, counted', async () => {
+  it('a full queue refuses with busy, counted: a worse newcomer, or the oldest for an equal one', async () => {
     const { g, refused } = guard({ maxQueuedLogins: 1 });
     const c = { hashes: 0 };
     const slow = deferred<boolean>();
     const running = g.check({ ...attempt(c, { user: 'bob' }), verify: () => slow.promise });
-    const queued = g.check(attempt(c, { user: 'carol', from: '192.0.2.3' }));
-    assert.deepEqual(await g.check(attempt(c, { user: 'dave', from: '192.0.2.4' })), {
-      result: 'busy',
-    });
-    assert.deepEqual(refused, ['login-busy']);
+    const oldest = g.check(attempt(c, { user: 'carol', from: '192.0.2.3' }));
+    const newest = g.check(attempt(c, { user: 'dave', from: '192.0.2.4' }));
+    assert.deepEqual(await oldest, { result: 'busy' });
+    // A second login from a source that already has one waiting ranks below it: refused.
+    const second = g.check(attempt(c, { user: 'erin', from: '192.0.2.4' }));
+    assert.deepEqual(await second, { result: 'busy' });
+    assert.deepEqual(refused, ['login-busy', 'login-busy']);
     slow.resolve(false);
-    await Promise.all([running, queued]);
+    assert.deepEqual(await running, { result: 'deny' });
+    assert.deepEqual(await newest, { result: 'deny' });
   });
 
   it('clearCache forgets every success; so does a new file snapshot', async () => {
