@@ -34,7 +34,8 @@ export interface TlsOptions {
  * TLS 1.2 suites of the default: ECDHE key exchange (forward secrecy) with an AEAD cipher
  * only, for ECDSA and RSA certificates. Left out: static RSA key exchange (no forward
  * secrecy, ROBOT-style oracles), CBC modes (Lucky13-style padding oracles) and SHA-1 MACs,
- * finite-field DHE. Every TLS 1.2 client of the last decade offers at least one of these.
+ * finite-field DHE. Current TLS stacks offer these; a listener for old devices that only
+ * speak static-RSA CBC suites (axTLS on early ESP8266 firmware) can set `ciphers`.
  */
 const MODERN_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
