@@ -46,9 +46,7 @@ async function login(
   let client: RawClient | undefined;
   try {
     client = await RawClient.openFrom(port, 4, from);
-    client.write(
-      connectBytes(4, '', { clean: true, username, password: Buffer.from(password) } as never),
-    );
+    client.write(connectBytes(4, '', { clean: true, username, password: Buffer.from(password) }));
     const connack = await client.next('connack', GIVE_UP_MS);
     return { code: connack.reasonCode, ms: performance.now() - started };
   } catch {

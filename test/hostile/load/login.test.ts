@@ -211,7 +211,8 @@ describe('hostile load: bad-login floods', () => {
     broker = await startBroker('cacheSize: 0');
     const attack = flood(broker, 30, 8, (i) => `nobody-${i}`);
     const { result } = await during(attack, () =>
-      serveWhile(broker!, 8000, 500, (i) => USERS[i % USERS.length]!, 'uncached'),
+      // One a second: each needs a full check, and a check takes ~100 ms of a core.
+      serveWhile(broker!, 10_000, 1000, (i) => USERS[i % USERS.length]!, 'uncached'),
     );
     await assertServed(broker, 'uncached-after', {
       username: 'carol',
