@@ -146,7 +146,7 @@ describe('hostile load: bad-login floods', () => {
   let broker: LoadBroker | undefined;
   after(async () => broker?.stop());
 
-  it('40 bad logins/s from 4 sources: good logins are served within a second during and after; no backlog', async () => {
+  it('40 bad logins/s from 4 sources: good logins are served within a second during and after; no backlog', async (t) => {
     broker = await startBroker();
     const attack = flood(broker, 40, 4, (i) => `nobody-${i}`);
     // alice again and again (cached after her first login), and every few rounds a user
@@ -173,11 +173,12 @@ describe('hostile load: bad-login floods', () => {
     assert.ok((result.answers['0x3'] ?? 0) > result.sent / 2, JSON.stringify(result.answers));
     assert.ok(times.every((ms) => ms <= SERVED_WITHIN_MS) && afterwards <= SERVED_WITHIN_MS);
     assert.match(broker.proc.output, /"limit":"login-throttled"/);
+    t.diagnostic(`broker peak RSS ${broker.peakRssMiB().toFixed(0)} MiB`);
     await broker.stop();
     broker = undefined;
   });
 
-  it('bad logins aimed at alice from 16 sources lock out neither alice nor the others', async () => {
+  it('bad logins aimed at alice from 16 sources lock out neither alice nor the others', async (t) => {
     broker = await startBroker();
     await assertServed(broker, 'alice-before', {
       username: 'alice',
@@ -203,11 +204,12 @@ describe('hostile load: bad-login floods', () => {
     assert.ok(result.sent >= 250, `only ${result.sent} bad logins were sent`);
     assert.ok(broker.alive);
     assertRssBelow(broker, RSS_BOUND_MIB, 'after the flood on alice');
+    t.diagnostic(`broker peak RSS ${broker.peakRssMiB().toFixed(0)} MiB`);
     await broker.stop();
     broker = undefined;
   });
 
-  it('with the success cache off, 8 sources: logins that all need a full check are still served', async () => {
+  it('with the success cache off, 8 sources: logins that all need a full check are still served', async (t) => {
     broker = await startBroker('cacheSize: 0');
     const attack = flood(broker, 30, 8, (i) => `nobody-${i}`);
     const { result } = await during(attack, () =>
@@ -222,6 +224,7 @@ describe('hostile load: bad-login floods', () => {
     assert.ok(result.sent >= 200, `only ${result.sent} bad logins were sent`);
     assert.ok(broker.alive);
     assertRssBelow(broker, RSS_BOUND_MIB, 'after the uncached flood');
+    t.diagnostic(`broker peak RSS ${broker.peakRssMiB().toFixed(0)} MiB`);
     await broker.stop();
     broker = undefined;
   });
