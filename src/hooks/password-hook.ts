@@ -44,14 +44,15 @@ function refusal(verdict: Exclude<LoginVerdict, { result: 'allow' }>): Authentic
     case 'throttled':
       return {
         result: 'deny',
-        // v5 CONNACK 0x9F; MQTT 3.1.1 has no such code: 0x03 Server unavailable.
+        // v5 CONNACK 0x9F, a Connect Reason Code [MQTT-3.2.2-8]; MQTT 3.1.1 has no such
+        // code: 0x03 Server unavailable.
         reasonCode: ReasonCode.ConnectionRateExceeded,
         reasonString: `too many failed logins from this address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
       };
     case 'busy':
       return {
         result: 'deny',
-        // v5 CONNACK 0x89; v3 0x03 Server unavailable.
+        // v5 CONNACK 0x89 [MQTT-3.2.2-8]; v3 0x03 Server unavailable.
         reasonCode: ReasonCode.ServerBusy,
         reasonString: 'too many logins are waiting for a password check; retry later',
       };

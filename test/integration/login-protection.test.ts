@@ -71,7 +71,7 @@ describe('login protection over TCP', () => {
     await tmp.remove();
   });
 
-  it('an address that failed freeFailures times is refused unhashed: v5 0x9F with a reason, v3.1.1 0x03', async () => {
+  it('an address that failed freeFailures times is refused unhashed: v5 0x9F with a reason [MQTT-3.2.2-8], v3.1.1 0x03', async () => {
     const from = '127.0.0.31';
     assert.equal((await connack(url, from, 5, 'alice', 'guess-1')).reasonCode, 0x86);
     assert.equal((await connack(url, from, 4, 'alice', 'guess-2')).reasonCode, 0x04);
@@ -126,7 +126,7 @@ describe('a full hash queue', () => {
     await tmp.remove();
   });
 
-  it('answers 0x89 Server busy (v5) to logins that find no room, counted', async () => {
+  it('answers 0x89 Server busy (v5) to logins that find no room, counted [MQTT-3.2.2-8]', async () => {
     const [url] = server.urls as [string];
     const froms = ['127.0.0.41', '127.0.0.42', '127.0.0.43', '127.0.0.44', '127.0.0.45'];
     const codes = await Promise.all(
