@@ -55,9 +55,19 @@ export type ListenerOptions = ListenerCommon &
   (
     | { type?: 'mqtt' }
     | { type: 'mqtts'; tls: TlsOptions }
-    | { type: 'ws'; path?: string /* default '/mqtt' */ }
-    | { type: 'wss'; path?: string; tls: TlsOptions }
+    | ({ type: 'ws'; path?: string /* default '/mqtt' */ } & WebSocketOptions)
+    | ({ type: 'wss'; path?: string; tls: TlsOptions } & WebSocketOptions)
   );
+
+/** What WebSocket listeners take besides their path. */
+export interface WebSocketOptions {
+  /**
+   * Browser origins allowed to connect (`https://host[:port]`, `null`, `*` for any), besides
+   * pages served by the listener's own host and port (the Origin's host equals the Host
+   * header) and clients that send no Origin (not browsers). Others get HTTP 403. Default none.
+   */
+  allowedOrigins?: readonly string[];
+}
 
 /** What every listener type takes. */
 export interface ListenerCommon {
@@ -92,6 +102,7 @@ function startListener(core: BrokerCore, options: ListenerOptions): Promise<List
         ...common,
         port: options.port ?? DEFAULT_PORTS.ws,
         path: options.path,
+        allowedOrigins: options.allowedOrigins,
       });
     case 'wss':
       return startWsListener(core, {
@@ -99,6 +110,7 @@ function startListener(core: BrokerCore, options: ListenerOptions): Promise<List
         port: options.port ?? DEFAULT_PORTS.wss,
         path: options.path,
         tls: options.tls,
+        allowedOrigins: options.allowedOrigins,
       });
   }
 }

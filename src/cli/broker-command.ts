@@ -79,6 +79,7 @@ async function prepare(
   const security = await loadSecurity(plan.listeners, {
     hookTimeoutMs: plan.hookTimeoutMs,
     logger,
+    login: plan.login,
   });
   return { plan, security };
 }
@@ -138,6 +139,7 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   }
   const { plan, security } = prepared;
   const broker = createBroker({ ...plan.options, logger });
+  security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
   try {
     await broker.start();

@@ -30,6 +30,12 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
       message: `only allowed on ws and wss listeners (this one is ${type})`,
     });
   }
+  if (listener.allowedOrigins !== undefined && !WS_TYPES.has(type)) {
+    problems.push({
+      path: at('allowedOrigins'),
+      message: `only allowed on ws and wss listeners (this one is ${type})`,
+    });
+  }
   const tls = listener.tls;
   if (tls?.requireCertificate === true && tls.ca === undefined) {
     problems.push({

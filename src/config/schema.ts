@@ -5,6 +5,7 @@
  * the key path and the value that was found.
  */
 import { z } from 'zod';
+import { normalizeOrigin } from '../transport/ws-origin.js';
 import { parseSize } from './sizes.js';
 
 /** Upper bound for sizes with no natural limit (1 PiB). */
@@ -54,11 +55,31 @@ const listenerAuthSchema = z.strictObject({
   aclFile: text().optional(),
 });
 
+/** A number of seconds greater than 0, at most `max`. */
+function seconds(max: number) {
+  const error = `expected a number of seconds greater than 0, at most ${max}`;
+  return z.number({ error }).positive({ error }).max(max, { error });
+}
+
+/** Login protection of the password file (see docs/configuration.md, "auth.login"). */
+const loginSchema = z.strictObject({
+  maxConcurrentHashes: int(1, 64).optional(),
+  maxQueued: int(1, 100_000).optional(),
+  freeFailures: int(1, 1000).optional(),
+  failureDelay: seconds(3600).optional(),
+  maxFailureDelay: seconds(86_400).optional(),
+  cacheSize: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cache)').optional(),
+  cacheTtl: seconds(30 * 86_400).optional(),
+});
+
 const globalAuthSchema = listenerAuthSchema.extend({
   hookTimeoutMs: int(1, 600_000).optional(),
   bindClientIdToUser: bool().optional(),
   checkRetainSource: bool().optional(),
+  login: loginSchema.optional(),
 });
+
+const ORIGIN_ERROR = 'expected an origin such as "https://example.com:8443", "null" or "*"';
 
 const tlsSchema = z.strictObject({
   // Optional here so that a missing one is reported with the listener type (see config-checks.ts).
@@ -69,6 +90,7 @@ const tlsSchema = z.strictObject({
   requireCertificate: bool().optional(),
   identityFrom: oneOf(['cn', 'san']).optional(),
   useIdentityAsUsername: bool().optional(),
+  ciphers: text().optional(),
 });
 
 const listenerSchema = z.strictObject({
@@ -83,6 +105,14 @@ const listenerSchema = z.strictObject({
   tls: tlsSchema.optional(),
   auth: listenerAuthSchema.optional(),
   maxConnections: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap of its own)').optional(),
+  allowedOrigins: z
+    .array(
+      z
+        .string({ error: ORIGIN_ERROR })
+        .refine((entry) => normalizeOrigin(entry) !== undefined, { error: ORIGIN_ERROR }),
+      { error: 'expected a list of origins' },
+    )
+    .optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -116,6 +146,8 @@ const limitsSchema = z.strictObject({
     .min(0, { error: 'expected a number of seconds ≥ 0 (0 = never)' })
     .max(86_400, { error: 'expected a number of seconds ≥ 0 (0 = never), at most 86400' })
     .optional(),
+  maxConnectionsPerAddress: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
+  addressLimitsOnLoopback: bool().optional(),
 });
 
 const mqttSchema = z.strictObject({

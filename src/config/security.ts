@@ -10,6 +10,8 @@ import {
   AclFile,
   aclFileHook,
   type ListenerPolicy,
+  LoginGuard,
+  type LoginGuardOptions,
   listenerPolicyHook,
   PasswordFile,
   passwordFileHook,
@@ -36,8 +38,16 @@ export interface ReloadResult {
 /** Loaded security: the hooks to install and how to reload their files. */
 export interface Security {
   hooks: Hook[];
-  /** Re-reads every password and ACL file; a file that fails keeps its old contents. */
+  /**
+   * Re-reads every password and ACL file; a file that fails keeps its old contents. A
+   * reloaded password file also empties the login cache.
+   */
   reload(): Promise<ReloadResult[]>;
+  /**
+   * The one login guard every password file hook shares (one hash queue per process).
+   * Hand it the broker's refusal log with `reportTo(broker.core.refusals)`.
+   */
+  loginGuard: LoginGuard;
 }
 
 /** Options of {@link loadSecurity}. */
@@ -47,6 +57,8 @@ export interface SecurityOptions {
   logger?: Logger;
   /** Custom hooks (e.g. an auth service), placed between the file hooks and the policy. */
   customHooks?: readonly Hook[];
+  /** Settings of the login guard (auth.login); defaults otherwise. */
+  login?: LoginGuardOptions;
 }
 
 type Loaded =
@@ -108,6 +120,7 @@ function buildHooks(
   listeners: readonly PlannedListener[],
   files: Map<string, Loaded>,
   options: SecurityOptions,
+  guard: LoginGuard,
 ): Hook[] {
   const custom = (options.customHooks ?? []).map((hook) =>
     withTimeout(hook, { timeoutMs: options.hookTimeoutMs, logger: options.logger }),
@@ -121,7 +134,12 @@ function buildHooks(
       const file = files.get(`password:${auth.passwordFile}`)!.file as Reloadable<PasswordFile>;
       const skipCertificateClients = auth.identityAsUsername;
       hooks.push(
-        passwordFileHook(file, { ...scope, deferUnknown: otherAuth, skipCertificateClients }),
+        passwordFileHook(file, {
+          ...scope,
+          deferUnknown: otherAuth,
+          skipCertificateClients,
+          guard,
+        }),
       );
     }
     if (auth.aclFile) {
@@ -197,12 +215,14 @@ export async function loadSecurity(
   problems.push(...(await checkTlsFiles(listeners)));
   if (problems.length > 0) throw new ConfigError(problems);
   warnAboutAcls(listeners, files, options, logger);
+  const loginGuard = new LoginGuard({ ...options.login, logger });
   const reload = async (): Promise<ReloadResult[]> => {
     const results: ReloadResult[] = [];
     for (const { kind, file } of files.values()) {
       try {
         const previous = file.current;
         const loaded = await file.reload();
+        if (kind === 'password') loginGuard.clearCache();
         if (loaded instanceof AclFile) {
           for (const warning of loaded.warnings) logger.warn({ file: file.path }, warning);
         }
@@ -224,5 +244,5 @@ export async function loadSecurity(
     }
     return results;
   };
-  return { hooks: buildHooks(listeners, files, options), reload };
+  return { hooks: buildHooks(listeners, files, options, loginGuard), reload, loginGuard };
 }

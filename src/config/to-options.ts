@@ -12,6 +12,7 @@ import type {
   TlsOptions,
 } from '../broker.js';
 import type { CoreOptions } from '../core/index.js';
+import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
 import {
   DEFAULT_HOST,
@@ -42,6 +43,8 @@ export interface ListenerSpec {
   tls?: ListenerTls;
   /** The listener's own connection cap (absent: only limits.maxConnections applies). */
   maxConnections?: number;
+  /** ws/wss: browser origins allowed besides the same-host rule. */
+  allowedOrigins?: string[];
 }
 
 /** A listener's effective auth settings. */
@@ -69,6 +72,8 @@ export interface BrokerPlan {
   options: BrokerOptions & { persistence: PersistenceOptions };
   listeners: PlannedListener[];
   hookTimeoutMs: number;
+  /** Login protection of the password files (auth.login and limits.addressLimitsOnLoopback). */
+  login: LoginGuardOptions;
   logLevel: LogLevel;
   /** Lines worth logging at start: what the secure defaults did and how to change them. */
   notices: { level: 'info' | 'warn'; message: string }[];
@@ -117,6 +122,8 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     checkRetainSource: config.auth?.checkRetainSource,
     outputStallTimeoutMs:
       l.outputStallTimeout === undefined ? undefined : Math.round(l.outputStallTimeout * 1000),
+    maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+    addressLimitsOnLoopback: l.addressLimitsOnLoopback,
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];
@@ -144,6 +151,7 @@ function listenerSpec(entry: ListenerConfig, baseDir: string): ListenerSpec {
   };
   if (type === 'ws' || type === 'wss') spec.path = entry.path ?? DEFAULT_WS_PATH;
   if (entry.maxConnections !== undefined) spec.maxConnections = entry.maxConnections;
+  if (entry.allowedOrigins !== undefined) spec.allowedOrigins = entry.allowedOrigins;
   const tls = entry.tls;
   if (tls?.cert !== undefined && tls.key !== undefined) {
     const { cert, key, ca, ...rest } = tls;
@@ -212,12 +220,33 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
 
 /** The argument of `broker.listen()` for a planned listener. */
 export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
-  const { type, port, host, name, path, tls, maxConnections } = spec;
+  const { type, port, host, name, path, tls, maxConnections, allowedOrigins } = spec;
   const common = { port, host, name, ...(maxConnections === undefined ? {} : { maxConnections }) };
+  const ws = allowedOrigins === undefined ? {} : { allowedOrigins };
   if (type === 'mqtt') return { type, ...common };
-  if (type === 'ws') return { type, ...common, path };
+  if (type === 'ws') return { type, ...common, path, ...ws };
   if (tls === undefined) throw new Error(`listener ${name}: a ${type} listener needs tls`);
-  return type === 'mqtts' ? { type, ...common, tls } : { type, ...common, path, tls };
+  return type === 'mqtts' ? { type, ...common, tls } : { type, ...common, path, tls, ...ws };
+}
+
+/** auth.login (seconds in the file, milliseconds here) and the loopback switch. */
+function loginOptions(config: PipitConfig): LoginGuardOptions {
+  const l = config.auth?.login ?? {};
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const login: LoginGuardOptions = {
+    maxConcurrentHashes: l.maxConcurrentHashes,
+    maxQueuedLogins: l.maxQueued,
+    freeFailures: l.freeFailures,
+    failureDelayMs: ms(l.failureDelay),
+    maxFailureDelayMs: ms(l.maxFailureDelay),
+    cacheSize: l.cacheSize,
+    cacheTtlMs: ms(l.cacheTtl),
+    addressLimitsOnLoopback: config.limits?.addressLimitsOnLoopback,
+  };
+  for (const key of Object.keys(login) as (keyof LoginGuardOptions)[]) {
+    if (login[key] === undefined) delete login[key];
+  }
+  return login;
 }
 
 /** Applies defaults and overrides to a validated configuration. */
@@ -238,6 +267,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+    login: loginOptions(config),
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
     notices: noticesFor(listeners),
   };

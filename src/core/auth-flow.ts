@@ -48,6 +48,9 @@ async function runAuthenticate(
     authenticationMethod: conn.authMethod,
     authenticationData: data,
     step: conn.authStep,
+    get closed() {
+      return conn.closed;
+    },
   });
   if (conn.closed) return;
   applyResult(conn, result, context);
@@ -140,6 +143,9 @@ async function reauthenticate(conn: Connection, data: Buffer | undefined): Promi
     authenticationMethod: conn.authMethod,
     authenticationData: data,
     step: conn.authStep,
+    get closed() {
+      return conn.closed;
+    },
   });
   if (conn.state !== 'connected') return;
   if (result.result === 'allow') {

@@ -89,7 +89,10 @@ export class BrokerCore {
       ? new Persistence(deps.store, (err) => this.logger.error({ err }, 'store commit failed'))
       : undefined;
     this.refusals = new RefusalLog(this.metrics, this.logger, this.clock);
-    this.admission = new ConnectionAdmission(this.options.maxConnections, this.refusals);
+    this.admission = new ConnectionAdmission(this.options.maxConnections, this.refusals, {
+      maxConnectionsPerAddress: this.options.maxConnectionsPerAddress,
+      onLoopback: this.options.addressLimitsOnLoopback,
+    });
     this.retained = new RetainedMessages(
       this.options.maxRetainedMessages,
       this.persistence,

@@ -44,6 +44,12 @@ export interface AuthenticateRequest {
   readonly authenticationData: Buffer | undefined;
   /** 0 for CONNECT, 1.. for each further AUTH step, and re-authentication. */
   readonly step: number;
+  /**
+   * True once the connection has ended (the core reads it live): a hook that queues
+   * expensive work (hashing, a call to an auth service) can drop it, since nobody will
+   * read the answer. Undefined when the caller does not track it (treat as open).
+   */
+  readonly closed?: boolean;
 }
 
 /** A detailed answer of authenticate. */

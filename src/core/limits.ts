@@ -5,6 +5,7 @@
  * (with the number left unlogged since), so a flood cannot turn into a log flood.
  */
 import type { Clock, Logger } from '../ports/index.js';
+import { addressKey, isLoopbackAddress } from './address-key.js';
 import type { CoreMetrics, RefusalKind } from './metrics.js';
 
 /** Shortest time between two log lines about the same kind of refusal. */
@@ -40,26 +41,48 @@ export class RefusalLog {
   }
 }
 
+/** Per-address connection limit settings of {@link ConnectionAdmission}. */
+export interface AddressLimit {
+  /** Open sockets per source address (IPv6: per /64); 0 = no cap. */
+  maxConnectionsPerAddress: number;
+  /** Count loopback sources too. */
+  onLoopback: boolean;
+}
+
 /**
- * The global connection cap, shared by every listener. Transports ask before they read a
- * byte from a new socket and release when it closes, so sockets still in a TLS handshake or
- * an HTTP upgrade count too.
+ * The global connection cap, shared by every listener, and the per-address cap. Transports
+ * ask before they read a byte from a new socket and release when it closes, so sockets
+ * still in a TLS handshake or an HTTP upgrade count too.
  */
 export class ConnectionAdmission {
   /** Sockets admitted and not yet closed, all listeners together. */
   open = 0;
+  /** Open sockets per address key, for addresses with at least one (see address-key.ts). */
+  private readonly perAddress = new Map<string, number>();
 
   constructor(
     private readonly maxConnections: number,
     private readonly refusals: RefusalLog,
+    private readonly addressLimit: AddressLimit = {
+      maxConnectionsPerAddress: 0,
+      onLoopback: false,
+    },
   ) {}
 
   /**
-   * True (and counted as open) when a new socket on `listener` may be served: below the
-   * global `maxConnections` (0 = no cap) and below the listener's own cap (0 or undefined =
-   * none). A refused socket is closed by the caller before anything is read from it.
+   * Decides on a new socket on `listener` from `remoteAddress`: below the global
+   * `maxConnections` (0 = no cap), below the listener's own cap (0 or undefined = none) and
+   * below `maxConnectionsPerAddress` for its source. Returns `false` when refused (the caller
+   * closes the socket before anything is read); otherwise the socket counts as open and the
+   * result is what {@link release} takes when it closes: its address key, or `null` when its
+   * address is not counted (no per-address cap, a loopback source, no address).
    */
-  admit(listener: string, listenerOpen: number, listenerMax: number | undefined): boolean {
+  admit(
+    listener: string,
+    listenerOpen: number,
+    listenerMax: number | undefined,
+    remoteAddress?: string,
+  ): string | null | false {
     if (this.maxConnections > 0 && this.open >= this.maxConnections) {
       this.refusals.note(
         'connections',
@@ -76,13 +99,37 @@ export class ConnectionAdmission {
       );
       return false;
     }
+    const key = this.addressKeyOf(remoteAddress);
+    if (key !== null) {
+      const count = this.perAddress.get(key) ?? 0;
+      const max = this.addressLimit.maxConnectionsPerAddress;
+      if (count >= max) {
+        this.refusals.note(
+          'address-connections',
+          { listener, remoteAddress, maxConnectionsPerAddress: max },
+          'connection refused: maxConnectionsPerAddress reached for this source address',
+        );
+        return false;
+      }
+      this.perAddress.set(key, count + 1);
+    }
     this.open++;
-    return true;
+    return key;
   }
 
-  /** An admitted socket closed. */
-  release(): void {
+  /** An admitted socket closed; `key` is what {@link admit} returned for it. */
+  release(key: string | null = null): void {
     if (this.open > 0) this.open--;
+    if (key === null) return;
+    const count = this.perAddress.get(key) ?? 0;
+    if (count <= 1) this.perAddress.delete(key);
+    else this.perAddress.set(key, count - 1);
+  }
+
+  private addressKeyOf(remoteAddress: string | undefined): string | null {
+    if (this.addressLimit.maxConnectionsPerAddress <= 0 || remoteAddress === undefined) return null;
+    if (!this.addressLimit.onLoopback && isLoopbackAddress(remoteAddress)) return null;
+    return addressKey(remoteAddress);
   }
 }
 

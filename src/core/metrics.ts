@@ -48,7 +48,17 @@ export type RefusalKind =
   /** A connection closed: output over `maxSocketBufferBytes`, none taken for `outputStallTimeoutMs`. */
   | 'output-stalled'
   /** Retained messages for a new subscription not sent: the session's retained backlog is full. */
-  | 'retained-backlog';
+  | 'retained-backlog'
+  /** A socket closed at once: its source address has `maxConnectionsPerAddress` open. */
+  | 'address-connections'
+  /** A TLS handshake or WebSocket upgrade not done within `connectTimeoutMs`: closed. */
+  | 'handshake-timeout'
+  /** A WebSocket upgrade from a browser page of another origin: HTTP 403. */
+  | 'ws-origin'
+  /** A login refused without checking: its address failed too often (backing off). */
+  | 'login-throttled'
+  /** A login refused without checking: too many logins wait for a password hash. */
+  | 'login-busy';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -107,6 +117,11 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-source': 0,
       'output-stalled': 0,
       'retained-backlog': 0,
+      'address-connections': 0,
+      'handshake-timeout': 0,
+      'ws-origin': 0,
+      'login-throttled': 0,
+      'login-busy': 0,
     },
     protocolErrors: 0,
     outputHolds: 0,

@@ -100,6 +100,19 @@ export interface CoreOptions {
    * in `refused['output-stalled']`. 0 = never. Default 60000.
    */
   outputStallTimeoutMs: number;
+  /**
+   * Open sockets per source address (IPv6: per /64), all listeners together, handshakes
+   * included; a socket over it is closed at once, before a byte is read, and counted in
+   * `refused['address-connections']`. 0 = no cap. Loopback sources are exempt unless
+   * `addressLimitsOnLoopback`. Default 1000.
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * Apply the per-address limits (`maxConnectionsPerAddress`, and the login failure
+   * throttle of the password file) to loopback sources too. Off by default: local services
+   * share 127.0.0.1, and one of them misbehaving should not shut out the others. Default false.
+   */
+  addressLimitsOnLoopback: boolean;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -131,6 +144,8 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   bindClientIdToUser: true,
   checkRetainSource: true,
   outputStallTimeoutMs: 60_000,
+  maxConnectionsPerAddress: 1000,
+  addressLimitsOnLoopback: false,
 };
 
 /** Fills unset fields with defaults. */

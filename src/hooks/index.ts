@@ -11,6 +11,15 @@ export {
   listenerPolicyHook,
   sysReadOnlyHook,
 } from './listener-policy-hook.js';
+export {
+  defaultHashConcurrency,
+  type LoginAttempt,
+  LoginGuard,
+  type LoginGuardOptions,
+  type LoginGuardStats,
+  type LoginVerdict,
+  type RefusalSink,
+} from './login-guard.js';
 export { PasswordFile } from './password-file.js';
 export { type PasswordHookOptions, passwordFileHook } from './password-hook.js';
 export { type Current, fixed, Reloadable } from './reloadable.js';

@@ -1,8 +1,10 @@
 /**
- * Authentication against a password file (Mosquitto's `password_file`).
+ * Authentication against a password file (Mosquitto's `password_file`), every check going
+ * through a {@link LoginGuard} (throttling, a success cache and a bounded hash queue).
  */
 import type { AuthenticateRequest, AuthenticateResult, Hook } from '../core/index.js';
 import { ReasonCode } from '../protocol/index.js';
+import { LoginGuard, type LoginVerdict } from './login-guard.js';
 import type { PasswordFile } from './password-file.js';
 import { type Current, fixed } from './reloadable.js';
 
@@ -20,13 +22,45 @@ export interface PasswordHookOptions {
    * the certificate identity as username). Default false.
    */
   skipCertificateClients?: boolean;
+  /**
+   * Throttles, caches and queues the password checks. Hooks of one broker should share one
+   * (one hash queue for the whole process). Default: a guard of this hook's own, with the
+   * default settings and no refusal counters.
+   */
+  guard?: LoginGuard;
 }
+
+const ALLOWED: AuthenticateResult = { result: 'allow' };
 
 const BAD_CREDENTIALS: AuthenticateResult = {
   result: 'deny',
   // v5 CONNACK 0x86; MQTT 3.1.1 return code 0x04 [MQTT-3.2.2-6].
   reasonCode: ReasonCode.BadUserNameOrPassword,
 };
+
+/** The answer to a guard verdict other than 'allow'. */
+function refusal(verdict: Exclude<LoginVerdict, { result: 'allow' }>): AuthenticateResult {
+  switch (verdict.result) {
+    case 'throttled':
+      return {
+        result: 'deny',
+        // v5 CONNACK 0x9F, a Connect Reason Code [MQTT-3.2.2-8]; MQTT 3.1.1 has no such
+        // code: 0x03 Server unavailable.
+        reasonCode: ReasonCode.ConnectionRateExceeded,
+        reasonString: `too many failed logins from this address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+      };
+    case 'busy':
+      return {
+        result: 'deny',
+        // v5 CONNACK 0x89 [MQTT-3.2.2-8]; v3 0x03 Server unavailable.
+        reasonCode: ReasonCode.ServerBusy,
+        reasonString: 'too many logins are waiting for a password check; retry later',
+      };
+    default:
+      // A wrong password, or a connection gone before its check (nobody reads the answer).
+      return BAD_CREDENTIALS;
+  }
+}
 
 /**
  * A hook that checks username and password against `file` (a {@link PasswordFile}, or a
@@ -35,7 +69,10 @@ const BAD_CREDENTIALS: AuthenticateResult = {
  * It answers only for clients that give a username without an MQTT 5 authentication method;
  * it defers the others (anonymous clients, enhanced authentication) to the next hooks. A
  * wrong or missing password is refused with 0x86 (v3: 0x04); an unknown user too, unless
- * `deferUnknown` is set. Unknown users cost the same hashing time as known ones.
+ * `deferUnknown` is set: such users are passed on at once, unhashed (the next hook answers
+ * in its own time anyway). Otherwise unknown users cost the same hashing time as known ones.
+ * A source address that failed too often is refused with 0x9F (v3 0x03), and a login that
+ * finds the hash queue full with 0x89 (v3 0x03); see login-guard.ts.
  */
 export function passwordFileHook(
   file: PasswordFile | Current<PasswordFile>,
@@ -43,6 +80,7 @@ export function passwordFileHook(
 ): Hook {
   const source: Current<PasswordFile> = 'current' in file ? file : fixed(file);
   const listeners = options.listeners === undefined ? undefined : new Set(options.listeners);
+  const guard = options.guard ?? new LoginGuard();
   return {
     name: 'password-file',
     async authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
@@ -56,12 +94,18 @@ export function passwordFileHook(
       }
       if (request.password === undefined) return BAD_CREDENTIALS;
       const passwords = source.current; // one snapshot for the whole check, even across a reload
-      const ok = await passwords.verify(client.username, request.password.toString('utf8'));
-      if (ok) return { result: 'allow' };
-      if (options.deferUnknown === true && !passwords.has(client.username)) {
-        return { result: 'defer' };
-      }
-      return BAD_CREDENTIALS;
+      const username = client.username;
+      if (options.deferUnknown === true && !passwords.has(username)) return { result: 'defer' };
+      const password = request.password.toString('utf8');
+      const verdict = await guard.check({
+        remoteAddress: client.remoteAddress,
+        username,
+        password,
+        scope: passwords,
+        isClosed: () => request.closed === true,
+        verify: () => passwords.verify(username, password),
+      });
+      return verdict.result === 'allow' ? ALLOWED : refusal(verdict);
     },
   };
 }

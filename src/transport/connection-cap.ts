@@ -1,6 +1,6 @@
 /**
- * Connection caps at the socket: a socket over the broker's `maxConnections` (all listeners)
- * or its listener's own `maxConnections` is destroyed as soon as it is accepted, before a
+ * Connection caps at the socket: a socket over the broker's `maxConnections` (all listeners),
+ * its listener's own `maxConnections` or `maxConnectionsPerAddress` is destroyed as soon as it is accepted, before a
  * byte is read, a TLS handshake is done or an HTTP upgrade is parsed. Answering an MQTT 5
  * client with CONNACK 0x97/0x9F instead would mean reading its CONNECT first (up to
  * maximumPacketSize bytes, for as long as the connect timeout), which is exactly the cost a
@@ -9,6 +9,11 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { BrokerCore } from '../core/index.js';
+
+/** Where an admitted socket keeps the address key it is counted under (see ConnectionAdmission). */
+const kAddressKey = Symbol('pipit.addressKey');
+
+type AdmittedSocket = Socket & { [kAddressKey]?: string };
 
 /**
  * Puts the caps in front of every 'connection' listener `server` has now (the TLS and HTTP
@@ -28,16 +33,18 @@ export function capConnections(
   server.removeAllListeners('connection');
   let open = 0;
   // Shared by every socket of the listener ('close' is emitted once): no closure per socket.
-  function release(this: Socket): void {
+  function release(this: AdmittedSocket): void {
     open--;
-    core.admission.release();
+    core.admission.release(this[kAddressKey]);
     sockets?.delete(this);
   }
-  server.on('connection', (socket: Socket) => {
-    if (!core.admission.admit(listener, open, maxConnections)) {
+  server.on('connection', (socket: AdmittedSocket) => {
+    const key = core.admission.admit(listener, open, maxConnections, socket.remoteAddress);
+    if (key === false) {
       socket.destroy();
       return;
     }
+    if (key !== null) socket[kAddressKey] = key;
     open++;
     sockets?.add(socket);
     socket.on('close', release);

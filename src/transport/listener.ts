@@ -2,7 +2,6 @@
  * What every transport listener shares: its address and how it closes.
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { Logger } from '../ports/index.js';
 
 /** Where a listener accepts connections. */
 export interface ListenerAddress {
@@ -82,14 +81,4 @@ export function trackSockets(server: Server): Set<Socket> {
     socket.on('close', untrack);
   });
   return sockets;
-}
-
-/** Logs failed TLS handshakes (refused client certificates, version mismatches) at debug. */
-export function logTlsClientErrors(server: Server, logger: Logger, listener: string): void {
-  server.on('tlsClientError', (err: Error, socket: Socket) => {
-    logger.debug(
-      { err: err.message, remoteAddress: socket.remoteAddress, listener },
-      'TLS handshake failed',
-    );
-  });
 }

@@ -5,7 +5,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TlsOptions as NodeTlsOptions, SecureContextOptions, TLSSocket } from 'node:tls';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 
 /** TLS settings of an mqtts or wss listener. */
 export interface TlsOptions {
@@ -23,7 +23,37 @@ export interface TlsOptions {
   identityFrom?: 'cn' | 'san';
   /** The identity becomes the username that hooks see. */
   useIdentityAsUsername?: boolean;
+  /**
+   * Cipher suites, an OpenSSL cipher list (TLS 1.3 suites by their `TLS_` names in the same
+   * string; without any, TLS 1.3 is off). Default {@link MODERN_TLS_CIPHERS}.
+   */
+  ciphers?: string;
 }
+
+/**
+ * TLS 1.2 suites of the default: ECDHE key exchange (forward secrecy) with an AEAD cipher
+ * only, for ECDSA and RSA certificates. Left out: static RSA key exchange (no forward
+ * secrecy, ROBOT-style oracles), CBC modes (Lucky13-style padding oracles) and SHA-1 MACs,
+ * finite-field DHE. Current TLS stacks offer these; a listener for old devices that only
+ * speak static-RSA CBC suites (axTLS on early ESP8266 firmware) can set `ciphers`.
+ */
+const MODERN_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+];
+
+/**
+ * The default `ciphers` of TLS listeners: Node's TLS 1.3 suites (those of its default list,
+ * all AEAD) followed by {@link MODERN_TLS12_CIPHERS}.
+ */
+export const MODERN_TLS_CIPHERS = [
+  ...DEFAULT_CIPHERS.split(':').filter((suite) => suite.startsWith('TLS_')),
+  ...MODERN_TLS12_CIPHERS,
+].join(':');
 
 /** An error about a TLS setting, naming the file concerned. */
 export class TlsConfigError extends Error {
@@ -68,10 +98,13 @@ export async function loadSecureContextOptions(tls: TlsOptions): Promise<SecureC
   check('certificate', tls.cert, () => new X509Certificate(cert));
   check('key', tls.key, () => createPrivateKey(key));
   if (ca !== undefined && tls.ca !== undefined) check('CA', tls.ca, () => new X509Certificate(ca));
+  const ciphers = tls.ciphers ?? MODERN_TLS_CIPHERS;
+  checkCiphers(ciphers);
   const options: SecureContextOptions = {
     cert,
     key,
     minVersion: tls.minVersion ?? 'TLSv1.2',
+    ciphers,
     ...(ca === undefined ? {} : { ca }),
   };
   try {
@@ -83,6 +116,15 @@ export async function loadSecureContextOptions(tls: TlsOptions): Promise<SecureC
     );
   }
   return options;
+}
+
+/** Throws a TlsConfigError when OpenSSL knows none of the suites in `ciphers`. */
+function checkCiphers(ciphers: string): void {
+  try {
+    createSecureContext({ ciphers });
+  } catch (err) {
+    throw new TlsConfigError(`invalid TLS ciphers "${ciphers}": ${(err as Error).message}`);
+  }
 }
 
 /** Server options: the secure context plus whether client certificates are asked for. */

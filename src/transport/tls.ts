@@ -1,11 +1,13 @@
 /**
- * The TLS listener (mqtts://): a TCP listener behind node:tls, with optional mutual TLS.
+ * The TLS listener (mqtts://): a TCP listener behind node:tls, with optional mutual TLS. A
+ * handshake not done within the connect timeout, or failed, closes its socket.
  */
 import { createServer, type TLSSocket } from 'node:tls';
 import type { BrokerCore } from '../core/index.js';
 import { capConnections } from './connection-cap.js';
+import { closeFailedTlsHandshakes, tlsHandshakeOptions } from './handshake-timeout.js';
 import type { Listener, ListenerAddress } from './listener.js';
-import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
+import { closeServer, listenServer, trackSockets } from './listener.js';
 import { attachStreamSocket } from './stream-connection.js';
 import {
   certificateIdentity,
@@ -32,7 +34,8 @@ export async function startTlsListener(
 ): Promise<Listener> {
   const name = options.name ?? 'tls';
   const { tls } = options;
-  const server = createServer(await loadServerTlsOptions(tls), (socket: TLSSocket) => {
+  const serverOptions = { ...(await loadServerTlsOptions(tls)), ...tlsHandshakeOptions(core) };
+  const server = createServer(serverOptions, (socket: TLSSocket) => {
     attachStreamSocket(core, socket, {
       remoteAddress: socket.remoteAddress,
       listener: name,
@@ -41,7 +44,7 @@ export async function startTlsListener(
     });
   });
   const sockets = trackSockets(server);
-  logTlsClientErrors(server, core.logger, name);
+  closeFailedTlsHandshakes(server, core, name);
   capConnections(server, core, name, options.maxConnections);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtts');
   return {

@@ -1,6 +1,7 @@
 /**
  * The WebSocket listeners (ws:// and wss://): an HTTP(S) server whose upgrades on one path
- * become MQTT connections over the `mqtt` subprotocol.
+ * become MQTT connections over the `mqtt` subprotocol. The TLS handshake and the upgrade
+ * request each have the connect timeout; browser pages of other origins are refused.
  */
 import {
   createServer as createHttpServer,
@@ -14,14 +15,20 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { BrokerCore } from '../core/index.js';
 import { capConnections } from './connection-cap.js';
+import {
+  closeFailedHttpHandshakes,
+  httpHandshakeOptions,
+  tlsHandshakeOptions,
+} from './handshake-timeout.js';
 import type { Listener } from './listener.js';
-import { closeServer, listenServer, logTlsClientErrors, trackSockets } from './listener.js';
+import { closeServer, listenServer, trackSockets } from './listener.js';
 import {
   certificateIdentity,
   loadSecureContextOptions,
   loadServerTlsOptions,
   type TlsOptions,
 } from './tls-context.js';
+import { type OriginPolicy, originAllowed, originPolicy } from './ws-origin.js';
 import { attachWebSocket } from './ws-sink.js';
 
 /** Options of a WebSocket listener; with `tls` it is a wss listener. */
@@ -35,6 +42,13 @@ export interface WsListenerOptions {
   tls?: TlsOptions | undefined;
   /** Open sockets on this listener (plain HTTP ones included); more are closed at once. */
   maxConnections?: number | undefined;
+  /**
+   * Browser origins (`https://host[:port]`, `null`, or `*` for any) allowed besides the
+   * same-host rule: an upgrade without an Origin header (not a browser) or whose Origin has
+   * the host and port of its Host header is accepted; another Origin gets HTTP 403 unless it
+   * is listed here (see ws-origin.ts). Default: none.
+   */
+  allowedOrigins?: readonly string[] | undefined;
 }
 
 /** Room above the broker's maximum packet size for frames that carry a packet and a bit. */
@@ -90,8 +104,32 @@ function answerHttp(path: string) {
   };
 }
 
-/** Turns accepted upgrades into core connections, refusing wrong paths and subprotocols. */
-function upgradeHandler(core: BrokerCore, name: string, path: string, tls: TlsOptions | undefined) {
+/** Refuses (403, counted and logged) an upgrade from a browser page of a foreign origin. */
+function refuseOrigin(
+  core: BrokerCore,
+  name: string,
+  req: IncomingMessage,
+  origins: OriginPolicy,
+  secure: boolean,
+): [number, string] | undefined {
+  const { origin, host } = req.headers;
+  if (originAllowed(origin, host, origins, secure)) return undefined;
+  core.refusals.note(
+    'ws-origin',
+    { listener: name, origin, host, remoteAddress: req.socket.remoteAddress },
+    'WebSocket upgrade refused: Origin not allowed on this listener',
+  );
+  return [403, 'this origin may not connect; see allowedOrigins'];
+}
+
+/** Turns accepted upgrades into core connections, refusing wrong paths, subprotocols and origins. */
+function upgradeHandler(
+  core: BrokerCore,
+  name: string,
+  path: string,
+  tls: TlsOptions | undefined,
+  origins: OriginPolicy,
+) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: core.options.maximumPacketSize + PAYLOAD_SLACK,
@@ -100,7 +138,7 @@ function upgradeHandler(core: BrokerCore, name: string, path: string, tls: TlsOp
     clientTracking: false,
   });
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refusal = refuseUpgrade(req, path);
+    const refusal = refuseUpgrade(req, path) ?? refuseOrigin(core, name, req, origins, !!tls);
     if (refusal) {
       writeHttpError(socket, ...refusal);
       return;
@@ -126,11 +164,19 @@ export async function startWsListener(
   const { tls } = options;
   const name = options.name ?? (tls ? 'wss' : 'ws');
   const path = options.path ?? '/mqtt';
-  const server = tls ? createHttpsServer(await loadServerTlsOptions(tls)) : createHttpServer();
+  const origins = originPolicy(options.allowedOrigins);
+  const http = httpHandshakeOptions(core);
+  const server = tls
+    ? createHttpsServer({
+        ...(await loadServerTlsOptions(tls)),
+        ...tlsHandshakeOptions(core),
+        ...http,
+      })
+    : createHttpServer(http);
   const sockets = trackSockets(server);
-  if (tls) logTlsClientErrors(server, core.logger, name);
+  closeFailedHttpHandshakes(server, core, name);
   server.on('request', answerHttp(path));
-  server.on('upgrade', upgradeHandler(core, name, path, tls));
+  server.on('upgrade', upgradeHandler(core, name, path, tls, origins));
   capConnections(server, core, name, options.maxConnections);
   const address = await listenServer(server, options.port, options.host, tls ? 'wss' : 'ws', path);
   const listener: Listener = {

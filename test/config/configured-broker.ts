@@ -40,9 +40,11 @@ export async function startConfigured(
   const security = await loadSecurity(plan.listeners, {
     hookTimeoutMs: plan.hookTimeoutMs,
     customHooks,
+    login: plan.login,
   });
   const { persistence: _memory, ...options } = plan.options;
   const broker = createBroker(options);
+  security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
   const urls: string[] = [];
   for (const { listen } of plan.listeners) {
