@@ -4,6 +4,7 @@
  */
 import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
+import { copyToOwnMemory, ownsItsMemory } from './payload-memory.js';
 
 /** An application message as the broker holds it. */
 export interface Message {
@@ -25,6 +26,11 @@ export interface Message {
   readonly expiresAt: number | undefined;
   /** Client id of the publisher (for no-local), undefined for the host application. */
   readonly origin: string | undefined;
+  /**
+   * Bookkeeping of the memory budget: how many in-memory queue entries hold this message, so
+   * that its payload is counted once however many sessions queue it. Not part of the message.
+   */
+  queueRefs?: number;
 }
 
 /** One message on its way to one session. */
@@ -71,6 +77,7 @@ export function createMessage(
     properties,
     expiresAt,
     origin: fields.origin,
+    queueRefs: 0,
   };
 }
 
@@ -86,6 +93,7 @@ export function restoreMessage(stored: StoredMessage): Message {
     properties: stored.properties,
     expiresAt: stored.expiresAt,
     origin: stored.origin,
+    queueRefs: 0,
   };
 }
 
@@ -95,43 +103,55 @@ export function continueMessageIdsAfter(lastId: number): void {
 }
 
 /**
- * The last message detached and its copy. A fan-out queues the same message for many
- * sessions one after another, so remembering one pair shares the copy among them. (A
- * WeakMap of every message did the same, but its set per message and the ephemeron work
- * it gave the GC were a third of the broker's CPU in fan-in at QoS 1; see bench/RESULTS.md
- * "Hot path profile".)
+ * The last message detached and its copy (and the same for deliveries). A fan-out queues
+ * the same message, mostly in the same delivery object, for many sessions one after another,
+ * so remembering one pair shares the copy among them: N queued entries of one publish hold
+ * one message and one delivery. (A WeakMap of every message did the same, but its set per
+ * message and the ephemeron work it gave the GC were a third of the broker's CPU in fan-in
+ * at QoS 1; see bench/RESULTS.md "Hot path profile".)
  */
 let lastOriginal: Message | undefined;
 let lastCopy: Message | undefined;
+let lastDelivery: object | undefined;
+let lastDetachedDelivery: object | undefined;
 
 /**
  * The message with a payload of its own. Decoded payloads are views into a shared 64 KiB
  * slab; a message kept for long (retained, queued for an offline client) must not keep a
- * whole slab alive for a few bytes. Consecutive calls for one message share one copy.
+ * whole slab alive for a few bytes, so its payload is copied into memory sized for it
+ * (payload-memory.ts). Consecutive calls for one message share one copy.
  */
 export function detachPayload(message: Message): Message {
-  const payload = message.payload;
-  if (payload.byteLength === payload.buffer.byteLength) return message;
   if (message === lastOriginal) return lastCopy!;
+  const payload = message.payload;
+  if (ownsItsMemory(payload)) return message;
   const copy: Message = {
     id: message.id,
     topic: message.topic,
-    payload: Buffer.from(payload),
+    payload: copyToOwnMemory(payload),
     qos: message.qos,
     retain: message.retain,
     properties: message.properties,
     expiresAt: message.expiresAt,
     origin: message.origin,
+    queueRefs: 0,
   };
   lastOriginal = message;
   lastCopy = copy;
   return copy;
 }
 
-/** The same delivery, its message detached from shared memory (see {@link detachPayload}). */
+/**
+ * The same delivery, its message detached from shared memory (see {@link detachPayload}).
+ * Deliveries are immutable: consecutive calls for one delivery share one result.
+ */
 export function detachDelivery<D extends { message: Message }>(delivery: D): D {
+  if (delivery === lastDelivery) return lastDetachedDelivery as D;
   const message = detachPayload(delivery.message);
-  return message === delivery.message ? delivery : { ...delivery, message };
+  const detached = message === delivery.message ? delivery : { ...delivery, message };
+  lastDelivery = delivery;
+  lastDetachedDelivery = detached;
+  return detached;
 }
 
 /** True when the message's expiry has passed [MQTT-3.3.2-5]. */
