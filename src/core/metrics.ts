@@ -2,6 +2,7 @@
  * Counters the core keeps. Plain numbers on one object: cheap on the hot path, read by
  * $SYS, the Prometheus exporter and tests.
  */
+import { emptyMemoryUsage, type MemoryUsage } from './memory-budget.js';
 
 /** Why a message was not delivered to a subscriber. */
 export type DropReason =
@@ -15,7 +16,11 @@ export type DropReason =
   | 'retained-bytes'
   /** QoS 0 publish over the publisher's `maxPublishRate`. */
   | 'rate-limited'
-  | 'hook';
+  | 'hook'
+  /** Not queued or not retained: the memory budget (`memoryBudget`) has no room. */
+  | 'memory-budget'
+  /** Not queued: `maxQueuedMessagesTotal` deliveries are queued already. */
+  | 'queued-total';
 
 /** Which limit refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
@@ -32,7 +37,17 @@ export type RefusalKind =
   /** A publish over `maxPublishRate`: QoS 0 dropped, MQTT 5 QoS 1/2 answered 0x97. */
   | 'publish-rate'
   /** An MQTT 3.x QoS 1/2 publish over `maxPublishRate`, delayed. */
-  | 'publish-throttled';
+  | 'publish-throttled'
+  /** A new session refused: the memory budget is full (CONNACK 0x97 / v3 0x03). */
+  | 'budget-session'
+  /** A new subscription refused: the memory budget is full (SUBACK 0x97 / v3 0x80). */
+  | 'budget-subscription'
+  /** A delivery not queued: the memory budget is full. */
+  | 'budget-queued'
+  /** A retained message not kept: the memory budget is full. */
+  | 'budget-retained'
+  /** A delivery not queued: `maxQueuedMessagesTotal` reached. */
+  | 'queued-total';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -50,6 +65,8 @@ export interface CoreMetrics {
   /** Limit hits by kind; each is also logged (throttled). */
   refused: Record<RefusalKind, number>;
   protocolErrors: number;
+  /** The memory budget's usage (gauges; see memory-budget.ts). */
+  memory: MemoryUsage;
 }
 
 /** Fresh zeroed counters. */
@@ -74,6 +91,8 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'rate-limited': 0,
       hook: 0,
+      'memory-budget': 0,
+      'queued-total': 0,
     },
     refused: {
       connections: 0,
@@ -83,7 +102,13 @@ export function createCoreMetrics(): CoreMetrics {
       'retained-bytes': 0,
       'publish-rate': 0,
       'publish-throttled': 0,
+      'budget-session': 0,
+      'budget-subscription': 0,
+      'budget-queued': 0,
+      'budget-retained': 0,
+      'queued-total': 0,
     },
     protocolErrors: 0,
+    memory: emptyMemoryUsage(),
   };
 }

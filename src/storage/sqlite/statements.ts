@@ -79,8 +79,11 @@ const SQL = {
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id GROUP BY q.client_id`,
   loadWills:
     'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
-  loadRetained:
-    'SELECT id, topic, payload, qos, retain, properties, expires_at, origin FROM retained',
+  iterateRetained: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin FROM retained
+       WHERE expires_at IS NULL OR expires_at > ? ORDER BY topic`,
+  deleteExpiredRetained: 'DELETE FROM retained WHERE expires_at <= ?',
+  deleteRetainedFrom: 'DELETE FROM retained WHERE topic >= ?',
+  countRetained: 'SELECT count(*) FROM retained',
 } as const;
 
 /** Statements that return the first column's value rather than a row object. */
@@ -95,6 +98,7 @@ const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
   'maxOrd',
   'inflightMessage',
   'deleteInflight',
+  'countRetained',
 ] as const);
 
 /** The prepared statements of one connection, by name. */
