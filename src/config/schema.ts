@@ -109,6 +109,13 @@ const limitsSchema = z.strictObject({
     .min(0, { error: 'expected a number of messages per second ≥ 0 (0 = no limit)' })
     .max(1_000_000, { error: 'expected a number of messages per second ≥ 0, at most 1000000' })
     .optional(),
+  memoryBudget: size(1024 * 1024, UNBOUNDED).optional(),
+  maxQueuedMessagesTotal: int(0, 1_000_000_000).optional(),
+  v3SessionExpiry: int(
+    0,
+    UINT32,
+    'a number of seconds 0-4294967295 (4294967295 = never)',
+  ).optional(),
 });
 
 const mqttSchema = z.strictObject({

@@ -113,6 +113,9 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     queueQos0Offline: m.queueQos0Offline,
     assignedClientIdPrefix: m.assignedClientIdPrefix,
     serverRedirect: m.redirect,
+    memoryBudget: l.memoryBudget,
+    maxQueuedMessagesTotal: l.maxQueuedMessagesTotal,
+    v3SessionExpiry: l.v3SessionExpiry,
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];
