@@ -382,8 +382,8 @@ export class BrokerCore {
     if (reason === 'memory-budget') {
       this.budget.refuse(
         'budget-retained',
-        { clientId, topicBytes: Buffer.byteLength(message.topic) },
-        'retained message not kept',
+        () => ({ clientId, topicBytes: Buffer.byteLength(message.topic) }),
+        'retained message not kept: memoryBudget reached',
       );
     } else if (reason === 'retained-bytes') {
       this.refusals.note(
@@ -420,12 +420,19 @@ export class BrokerCore {
   /** Counts and logs a delivery not queued for the budget or `maxQueuedMessagesTotal`. */
   private refuseQueued(session: Session, reason: 'memory-budget' | 'queued-total'): void {
     if (reason === 'memory-budget') {
-      this.budget.refuse('budget-queued', { clientId: session.clientId }, 'message not queued');
+      this.budget.refuse(
+        'budget-queued',
+        () => ({ clientId: session.clientId }),
+        'message not queued: memoryBudget reached',
+      );
       return;
     }
     this.refusals.note(
       'queued-total',
-      { clientId: session.clientId, maxQueuedMessagesTotal: this.options.maxQueuedMessagesTotal },
+      () => ({
+        clientId: session.clientId,
+        maxQueuedMessagesTotal: this.options.maxQueuedMessagesTotal,
+      }),
       'message not queued: maxQueuedMessagesTotal reached',
     );
   }

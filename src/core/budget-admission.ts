@@ -20,7 +20,11 @@ export class BudgetAdmission {
   admitSession(clientId: string, durable: boolean): boolean {
     const cost = MemoryBudget.sessionCost(clientId);
     if (!this.budget.fits(cost, durable)) {
-      this.refuse('budget-session', { clientId, durable }, 'session refused');
+      this.refuse(
+        'budget-session',
+        () => ({ clientId, durable }),
+        'session refused: memoryBudget reached',
+      );
       return false;
     }
     this.budget.charge('session', cost);
@@ -43,8 +47,8 @@ export class BudgetAdmission {
     if (!this.budget.fits(cost, durable)) {
       this.refuse(
         'budget-subscription',
-        { clientId, durable, filterStart: filter.slice(0, 64) },
-        'subscription refused',
+        () => ({ clientId, durable, filterStart: filter.slice(0, 64) }),
+        'subscription refused: memoryBudget reached',
       );
       return false;
     }
@@ -62,17 +66,20 @@ export class BudgetAdmission {
     this.budget.charge('subscription', -MemoryBudget.subscriptionCost(filter));
   }
 
-  /** Counts and logs a refusal of `kind` with the budget's state. */
+  /**
+   * Counts and logs (throttled) a refusal of `kind` with the budget's state; `fields` is
+   * called only when the line is logged, so a flood of refusals allocates nothing.
+   */
   refuse(
     kind: 'budget-session' | 'budget-subscription' | 'budget-queued' | 'budget-retained',
-    fields: Record<string, unknown>,
-    what: string,
+    fields: () => Record<string, unknown>,
+    message: string,
   ): void {
     const usage = this.budget.usage;
     this.refusals.note(
       kind,
-      { ...fields, memoryBudget: usage.limitBytes, usedBytes: usage.usedBytes },
-      `${what}: memoryBudget reached`,
+      () => ({ ...fields(), memoryBudget: usage.limitBytes, usage: { ...usage } }),
+      message,
     );
   }
 }

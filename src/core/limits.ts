@@ -21,8 +21,16 @@ export class RefusalLog {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. */
-  note(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
+  /**
+   * Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. `fields`
+   * may be a function, called only when the line is logged (a flood of refusals then
+   * allocates nothing).
+   */
+  note(
+    kind: RefusalKind,
+    fields: Record<string, unknown> | (() => Record<string, unknown>),
+    message: string,
+  ): void {
     this.metrics.refused[kind]++;
     const now = this.clock.now();
     const last = this.lastLogged.get(kind);
@@ -33,8 +41,9 @@ export class RefusalLog {
     const suppressed = this.unlogged.get(kind) ?? 0;
     this.unlogged.delete(kind);
     this.lastLogged.set(kind, now);
+    const logged = typeof fields === 'function' ? fields() : fields;
     this.logger.warn(
-      { ...fields, limit: kind, total: this.metrics.refused[kind], suppressed },
+      { ...logged, limit: kind, total: this.metrics.refused[kind], suppressed },
       message,
     );
   }
