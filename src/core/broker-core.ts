@@ -127,9 +127,8 @@ export class BrokerCore {
       budget,
       dropped: (session, delivery, reason) => {
         this.recordDrop(session.clientId, delivery.message, reason);
-        if (reason === 'memory-budget' || reason === 'queued-total') {
-          this.refuseQueued(session, reason);
-        }
+        if (reason === 'memory-budget') this.budget.refuseQueued(session.clientId);
+        else if (reason === 'queued-total') this.budget.refuseQueuedTotal(session.clientId);
       },
       failed: (session, err) =>
         this.logger.error({ err, clientId: session.clientId }, 'reading a stored queue failed'),
@@ -380,11 +379,7 @@ export class BrokerCore {
   ): void {
     this.recordDrop(clientId, message, reason);
     if (reason === 'memory-budget') {
-      this.budget.refuse(
-        'budget-retained',
-        () => ({ clientId, topicBytes: Buffer.byteLength(message.topic) }),
-        'retained message not kept: memoryBudget reached',
-      );
+      this.budget.refuseRetained(message);
     } else if (reason === 'retained-bytes') {
       this.refusals.note(
         'retained-bytes',
@@ -415,26 +410,6 @@ export class BrokerCore {
     this.connectDeadlines.stop();
     this.sessionExpiry.stop();
     this.retained.stop();
-  }
-
-  /** Counts and logs a delivery not queued for the budget or `maxQueuedMessagesTotal`. */
-  private refuseQueued(session: Session, reason: 'memory-budget' | 'queued-total'): void {
-    if (reason === 'memory-budget') {
-      this.budget.refuse(
-        'budget-queued',
-        () => ({ clientId: session.clientId }),
-        'message not queued: memoryBudget reached',
-      );
-      return;
-    }
-    this.refusals.note(
-      'queued-total',
-      () => ({
-        clientId: session.clientId,
-        maxQueuedMessagesTotal: this.options.maxQueuedMessagesTotal,
-      }),
-      'message not queued: maxQueuedMessagesTotal reached',
-    );
   }
 
   private publishWill(will: Will, client: ClientInfo): void {

@@ -23,13 +23,14 @@ export class RefusalLog {
 
   /**
    * Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. `fields`
-   * may be a function, called only when the line is logged (a flood of refusals then
-   * allocates nothing).
+   * may be a function of `context`, called only when the line is logged: with a function
+   * that is not a closure, a flood of refusals allocates nothing.
    */
-  note(
+  note<C>(
     kind: RefusalKind,
-    fields: Record<string, unknown> | (() => Record<string, unknown>),
+    fields: Record<string, unknown> | ((context: C) => Record<string, unknown>),
     message: string,
+    context?: C,
   ): void {
     this.metrics.refused[kind]++;
     const now = this.clock.now();
@@ -41,7 +42,7 @@ export class RefusalLog {
     const suppressed = this.unlogged.get(kind) ?? 0;
     this.unlogged.delete(kind);
     this.lastLogged.set(kind, now);
-    const logged = typeof fields === 'function' ? fields() : fields;
+    const logged = typeof fields === 'function' ? fields(context as C) : fields;
     this.logger.warn(
       { ...logged, limit: kind, total: this.metrics.refused[kind], suppressed },
       message,
