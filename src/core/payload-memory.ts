@@ -9,9 +9,10 @@
  *
  * So long-lived payloads get slabs of their own, sized for them: a payload of up to 4 KiB
  * goes into the slab of its size class (the next power of two, at least 64 B), and a class's
- * slab holds 8 payloads of that class. A survivor then keeps at most 16 times its own size
- * alive (1 KiB for payloads under 64 B), whatever else happens; larger payloads get a buffer
- * of exactly their size.
+ * slab holds 8 payloads of that class (16 of the 64 B class: 1 KiB, so that the ArrayBuffer's
+ * own cost is shared by more of the smallest payloads). A survivor then keeps at most 16
+ * times its own size alive (1 KiB for payloads under 64 B), whatever else happens; larger
+ * payloads get a buffer of exactly their size.
  */
 
 /** Smallest size class (a payload below it is placed as if it were this size). */
@@ -20,6 +21,8 @@ const MIN_CLASS = 64;
 const MAX_SLAB_PAYLOAD = 4096;
 /** Payloads of one class a slab holds. */
 const SLOTS_PER_SLAB = 8;
+/** Smallest slab: 1 KiB, the most a small payload may pin (see {@link ownsItsMemory}). */
+const MIN_SLAB = 1024;
 /**
  * How much larger than its payload (or than {@link MIN_CLASS}) the memory behind a buffer
  * may be for the buffer to be kept as it is: 16, the worst case of the slabs here.
@@ -58,7 +61,7 @@ export function copyToOwnMemory(payload: Buffer): Buffer {
   let position = positions[index]!;
   // Every slot of a slab is aligned to 8 bytes, as Node's pool does.
   if (slab === undefined || position + length > slab.byteLength) {
-    slab = Buffer.allocUnsafeSlow((1 << bits) * SLOTS_PER_SLAB);
+    slab = Buffer.allocUnsafeSlow(Math.max((1 << bits) * SLOTS_PER_SLAB, MIN_SLAB));
     slabs[index] = slab;
     position = 0;
   }
