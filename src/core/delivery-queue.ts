@@ -79,8 +79,7 @@ export class MemoryQueue implements DeliveryQueue {
     const cost = refs === 0 ? entryCost + message.payload.length : entryCost;
     if (!this.budget.fits(cost, durable)) return false;
     message.queueRefs = refs + 1;
-    this.budget.charge('queued', cost);
-    this.budget.countQueued(1);
+    this.budget.chargeQueued(cost, 1);
     this.items.push(held);
     this.bytes += message.payload.length;
     return true;
@@ -141,8 +140,7 @@ export class MemoryQueue implements DeliveryQueue {
     const refs = (message.queueRefs ?? 1) - 1;
     message.queueRefs = refs;
     const entryCost = MemoryBudget.queuedEntryCost(delivery);
-    this.budget.charge('queued', refs === 0 ? -(entryCost + length) : -entryCost);
-    this.budget.countQueued(-1);
+    this.budget.chargeQueued(refs === 0 ? -(entryCost + length) : -entryCost, -1);
     this.bytes -= length;
   }
 }

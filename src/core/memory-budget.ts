@@ -130,6 +130,17 @@ export class MemoryBudget {
     this.usage.queuedMessages += entries;
   }
 
+  /**
+   * Counts `entries` in-memory queued deliveries costing `bytes` (both negative when they
+   * leave): `charge('queued')` and `countQueued` in one step, for the queue's hot path.
+   */
+  chargeQueued(bytes: number, entries: number): void {
+    const usage = this.usage;
+    usage.usedBytes += bytes;
+    usage.queuedBytes += bytes;
+    usage.queuedMessages += entries;
+  }
+
   /** The cost of a session with this client id. */
   static sessionCost(clientId: string): number {
     return COSTS.session + Buffer.byteLength(clientId);

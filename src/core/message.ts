@@ -112,8 +112,8 @@ export function continueMessageIdsAfter(lastId: number): void {
  */
 let lastOriginal: Message | undefined;
 let lastCopy: Message | undefined;
-let lastDelivery: object | undefined;
-let lastDetachedDelivery: object | undefined;
+let lastDelivery: Delivery | undefined;
+let lastDetachedDelivery: Delivery | undefined;
 
 /**
  * The message with a payload of its own. Decoded payloads are views into a shared 64 KiB
@@ -145,10 +145,20 @@ export function detachPayload(message: Message): Message {
  * The same delivery, its message detached from shared memory (see {@link detachPayload}).
  * Deliveries are immutable: consecutive calls for one delivery share one result.
  */
-export function detachDelivery<D extends { message: Message }>(delivery: D): D {
-  if (delivery === lastDelivery) return lastDetachedDelivery as D;
+export function detachDelivery(delivery: Delivery): Delivery {
+  if (delivery === lastDelivery) return lastDetachedDelivery!;
   const message = detachPayload(delivery.message);
-  const detached = message === delivery.message ? delivery : { ...delivery, message };
+  // A literal of the delivery's own shape (not a spread): this runs once per queued message.
+  const detached: Delivery =
+    message === delivery.message
+      ? delivery
+      : {
+          message,
+          qos: delivery.qos,
+          retain: delivery.retain,
+          subscriptionIds: delivery.subscriptionIds,
+          shareFilter: delivery.shareFilter,
+        };
   lastDelivery = delivery;
   lastDetachedDelivery = detached;
   return detached;

@@ -2,32 +2,37 @@
  * Memory for payloads that outlive their packet (retained messages, queued deliveries).
  *
  * Why not `Buffer.from(payload)`: below 4 KiB it copies into Node's shared 8 KiB pool, where
- * short-lived buffers (log lines, encodings) sit next to it, so one surviving payload keeps a
- * whole 8 KiB block alive (a 380 B retained payload cost ~5.7 KB of RSS). Why not a buffer of
- * its own for every payload: each ArrayBuffer costs ~200-300 B of bookkeeping and a malloc,
- * which made 1 KiB copies 3-4x slower than the pool's.
+ * short-lived buffers (the copies of each QoS 1 delivery, socket writes) sit next to it, so
+ * one surviving payload keeps a whole 8 KiB block alive: with ten QoS 1 subscribers, a
+ * retained 1 KiB payload cost 9.2 KB of RSS (bench/RESULTS.md "Retained message memory").
+ * Why not a buffer of its own for every payload: each ArrayBuffer costs ~200 B of
+ * bookkeeping, a malloc and GC work; a slab of 1 KiB for sixteen 64 B payloads already made
+ * the copy twice as slow as the pool's, on the QoS 1 path where a busy subscriber's
+ * deliveries are queued.
  *
- * So long-lived payloads get slabs of their own, sized for them: a payload of up to 4 KiB
- * goes into the slab of its size class (the next power of two, at least 64 B), and a class's
- * slab holds 8 payloads of that class (16 of the 64 B class: 1 KiB, so that the ArrayBuffer's
- * own cost is shared by more of the smallest payloads). A survivor then keeps at most 16
- * times its own size alive (1 KiB for payloads under 64 B), whatever else happens; larger
- * payloads get a buffer of exactly their size.
+ * So long-lived payloads get slabs of their own, shared with nothing short-lived: a payload
+ * of up to 4 KiB goes into the slab of its size class (the next power of two, at least
+ * 64 B), which holds 16 payloads of that class and is at least 4 KiB (64 payloads of 64 B).
+ * That allocates an ArrayBuffer about as often as Node's pool, and a survivor keeps at most
+ * 32 times its own size alive (4 KiB for payloads under 128 B), whatever else happens.
+ * Larger payloads get a buffer of exactly their size.
  */
 
 /** Smallest size class (a payload below it is placed as if it were this size). */
 const MIN_CLASS = 64;
 /** Largest payload placed in a slab; larger ones get a buffer of their own. */
 const MAX_SLAB_PAYLOAD = 4096;
-/** Payloads of one class a slab holds. */
-const SLOTS_PER_SLAB = 8;
-/** Smallest slab: 1 KiB, the most a small payload may pin (see {@link ownsItsMemory}). */
-const MIN_SLAB = 1024;
+/** Payloads of one class a slab holds (more for small classes, see {@link MIN_SLAB}). */
+const SLOTS_PER_SLAB = 16;
+/** Smallest slab, and so the most a payload under 128 B may pin. */
+const MIN_SLAB = 4096;
 /**
- * How much larger than its payload (or than {@link MIN_CLASS}) the memory behind a buffer
- * may be for the buffer to be kept as it is: 16, the worst case of the slabs here.
+ * How much larger than its payload the memory behind a buffer may be for the buffer to be
+ * kept as it is: 32 (a payload fills more than half of its class's slot), or {@link MIN_SLAB}
+ * for a payload under 128 B. A decoded payload of 4 KiB in the codec's 64 KiB slab passes.
  */
 const MAX_PIN_RATIO = 2 * SLOTS_PER_SLAB;
+const SMALL_PAYLOAD = MIN_SLAB / MAX_PIN_RATIO;
 
 /** The current slab and its fill position, per size class (index: log2(class) - 6). */
 const slabs: (Buffer | undefined)[] = [];
@@ -37,12 +42,12 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * True when `payload` holds its own bytes plus a bounded overhead: the memory behind it is
- * at most 16 times its size (or 1 KiB for a small payload). Such a payload is not copied
- * again (a payload of its own, a slab payload from here, a large decoded payload).
+ * at most 32 times its size (or 4 KiB for a payload under 128 B). Such a payload is not
+ * copied again (a payload of its own, a slab payload from here, a large decoded payload).
  */
 export function ownsItsMemory(payload: Buffer): boolean {
   const length = payload.byteLength;
-  return payload.buffer.byteLength <= MAX_PIN_RATIO * Math.max(length, MIN_CLASS);
+  return payload.buffer.byteLength <= MAX_PIN_RATIO * Math.max(length, SMALL_PAYLOAD);
 }
 
 /** A copy of `payload` in memory sized for it (see the file comment). */
@@ -50,7 +55,7 @@ export function copyToOwnMemory(payload: Buffer): Buffer {
   const length = payload.byteLength;
   if (length > MAX_SLAB_PAYLOAD) {
     const own = Buffer.allocUnsafeSlow(length);
-    payload.copy(own, 0, 0, length);
+    own.set(payload);
     return own;
   }
   if (length === 0) return EMPTY;
@@ -67,6 +72,6 @@ export function copyToOwnMemory(payload: Buffer): Buffer {
   }
   positions[index] = (position + length + 7) & ~7;
   const copy = slab.subarray(position, position + length);
-  payload.copy(copy, 0, 0, length);
+  copy.set(payload);
   return copy;
 }

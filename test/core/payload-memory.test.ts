@@ -9,13 +9,13 @@ import { createMessage, detachPayload } from '../../src/core/message.js';
 import { copyToOwnMemory, ownsItsMemory } from '../../src/core/payload-memory.js';
 
 describe('payload memory', () => {
-  it('a copy holds at most 16 times its size (1 KiB for small payloads), from 1 byte to 64 KiB', () => {
+  it('a copy holds at most 32 times its size (4 KiB for payloads under 128 B), from 1 byte to 64 KiB', () => {
     for (const size of [1, 15, 63, 64, 65, 100, 380, 513, 1024, 1025, 4095, 4096, 4097, 65536]) {
       const source = Buffer.alloc(size, size & 0xff);
       const copy = copyToOwnMemory(source);
       assert.ok(copy.equals(source), `${size}: same bytes`);
       const pinned = copy.buffer.byteLength;
-      assert.ok(pinned <= 16 * Math.max(size, 64), `${size} B pins ${pinned} B`);
+      assert.ok(pinned <= 32 * Math.max(size, 128), `${size} B pins ${pinned} B`);
       assert.ok(ownsItsMemory(copy), `${size}: not copied again`);
     }
     assert.equal(copyToOwnMemory(Buffer.alloc(0)).buffer.byteLength, 0);
@@ -28,6 +28,7 @@ describe('payload memory', () => {
     const slab = Buffer.allocUnsafeSlow(65536).subarray(100, 480);
     assert.equal(ownsItsMemory(slab), false);
     assert.equal(ownsItsMemory(Buffer.allocUnsafeSlow(65536).subarray(0, 4096)), true, '16x');
+    assert.equal(ownsItsMemory(Buffer.allocUnsafeSlow(65536).subarray(0, 1024)), false, '64x');
   });
 
   it('detachPayload copies a shared payload once per message, and a copy is not copied again', () => {
