@@ -11,6 +11,7 @@
  * bench/RESULTS.md "Memory budget").
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { COSTS } from '../../../src/core/memory-budget.js';
 import {
@@ -31,7 +32,11 @@ const HUGE_RETAINED_COST = COSTS.retained + TOPIC_BYTES + 1;
 
 const running: LoadBroker[] = [];
 after(async () => {
-  for (const broker of running) await broker.stop().catch(() => {});
+  for (const broker of running) {
+    await broker.stop().catch(() => {});
+    // The stores of these cases reach hundreds of MB: not left in the temp directory.
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  }
 });
 
 async function start(options: Parameters<typeof LoadBroker.start>[0]): Promise<LoadBroker> {
