@@ -14,6 +14,7 @@ import type {
   Message,
 } from './core/index.js';
 import { BrokerCore, disconnectClients } from './core/index.js';
+import { defaultMemoryBudget } from './default-budget.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import { createStore } from './storage/index.js';
@@ -146,6 +147,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly store: BrokerStore | undefined;
   private started: Promise<void> | undefined;
   private readonly persistenceKind: string;
+  /** What the default memory budget was computed from (undefined when it was configured). */
+  private readonly budgetSource: ReturnType<typeof defaultMemoryBudget> | undefined;
 
   constructor(options: BrokerOptions = {}) {
     super();
@@ -162,6 +165,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
           })
         : undefined);
     this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
+    // The budget's default is sized to this process (the core cannot see it).
+    this.budgetSource = core.memoryBudget === undefined ? defaultMemoryBudget() : undefined;
+    if (this.budgetSource) core.memoryBudget = this.budgetSource.bytes;
     this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
@@ -180,6 +186,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   private async open(): Promise<void> {
+    const options = this.core.options;
+    this.core.logger.info(
+      {
+        memoryBudget: options.memoryBudget,
+        ...(this.budgetSource
+          ? { from: 'half the heap limit', heapLimit: this.budgetSource.heapLimit }
+          : { from: 'configuration' }),
+        maxRetainedBytes: options.maxRetainedBytes,
+        maxQueuedMessagesTotal: options.maxQueuedMessagesTotal,
+      },
+      'memory budget',
+    );
     if (this.persistenceKind === 'memory') {
       this.core.logger.info(
         {},

@@ -148,6 +148,13 @@ const limitsSchema = z.strictObject({
     .optional(),
   maxConnectionsPerAddress: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
   addressLimitsOnLoopback: bool().optional(),
+  memoryBudget: size(1024 * 1024, UNBOUNDED).optional(),
+  maxQueuedMessagesTotal: int(0, 1_000_000_000).optional(),
+  v3SessionExpiry: int(
+    0,
+    UINT32,
+    'a number of seconds 0-4294967295 (4294967295 = never)',
+  ).optional(),
 });
 
 const mqttSchema = z.strictObject({

@@ -124,6 +124,9 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
       l.outputStallTimeout === undefined ? undefined : Math.round(l.outputStallTimeout * 1000),
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
     addressLimitsOnLoopback: l.addressLimitsOnLoopback,
+    memoryBudget: l.memoryBudget,
+    maxQueuedMessagesTotal: l.maxQueuedMessagesTotal,
+    v3SessionExpiry: l.v3SessionExpiry,
   };
   for (const key of Object.keys(core) as (keyof CoreOptions)[]) {
     if (core[key] === undefined) delete core[key];

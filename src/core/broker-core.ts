@@ -4,17 +4,20 @@
  * {@link BrokerCore.openConnection}.
  */
 import { randomBytes } from 'node:crypto';
-import type { BrokerStore, Clock, Logger, TimerHandle } from '../ports/index.js';
+import type { BrokerStore, Clock, Logger } from '../ports/index.js';
 import { silentLogger, systemClock } from '../ports/index.js';
 import type { DisconnectPacket, Properties, QoS, Will } from '../protocol/index.js';
 import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
+import { BudgetAdmission } from './budget-admission.js';
 import { ConnectDeadlines } from './connect-deadlines.js';
 import { Connection } from './connection.js';
 import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { HookChain } from './hook-chain.js';
 import type { ClientInfo, Hook } from './hooks.js';
 import { ConnectionAdmission, RefusalLog } from './limits.js';
 import { withLongTimers } from './long-timer.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { Message } from './message.js';
 import { createMessage } from './message.js';
 import type { CoreMetrics, DropReason } from './metrics.js';
@@ -65,7 +68,10 @@ export class BrokerCore {
   readonly refusals: RefusalLog;
   /** The global connection cap transports ask before serving a socket. */
   readonly admission: ConnectionAdmission;
-  private readonly expiryTimers = new Map<Session, TimerHandle>();
+  /** The memory budget (usage also in `metrics.memory`) and its session/subscription gate. */
+  readonly budget: BudgetAdmission;
+  /** Offline sessions' expiry deadlines, behind one timer (no timer per session). */
+  private readonly sessionExpiry: ExpiryIndex<Session>;
   /** The connect timeout of every new connection, behind one timer. */
   readonly connectDeadlines: ConnectDeadlines<Connection>;
   readonly wills: WillScheduler;
@@ -84,6 +90,13 @@ export class BrokerCore {
     this.connectDeadlines = new ConnectDeadlines(this.clock, this.options.connectTimeoutMs, (c) =>
       c.connectTimedOut(),
     );
+    this.sessionExpiry = new ExpiryIndex(
+      this.clock,
+      (session) => {
+        if (!session.output) this.endSession(session);
+      },
+      0,
+    );
     this.hooks = new HookChain(this.logger);
     this.persistence = deps.store
       ? new Persistence(deps.store, (err) => this.logger.error({ err }, 'store commit failed'))
@@ -93,10 +106,17 @@ export class BrokerCore {
       maxConnectionsPerAddress: this.options.maxConnectionsPerAddress,
       onLoopback: this.options.addressLimitsOnLoopback,
     });
+    const budget = new MemoryBudget(
+      this.options.memoryBudget,
+      this.options.maxQueuedMessagesTotal,
+      this.metrics.memory,
+    );
+    this.budget = new BudgetAdmission(budget, this.refusals);
     this.retained = new RetainedMessages(
-      this.options.maxRetainedMessages,
+      { maxMessages: this.options.maxRetainedMessages, maxBytes: this.options.maxRetainedBytes },
+      budget,
+      this.clock,
       this.persistence,
-      this.options.maxRetainedBytes,
     );
     this.wills = new WillScheduler(
       this.clock,
@@ -109,8 +129,12 @@ export class BrokerCore {
       maxQueuedMessages: options.maxQueuedMessages,
       maxQueuedBytes: options.maxQueuedBytes,
       queueQos0Offline: options.queueQos0Offline,
-      dropped: (session, delivery, reason) =>
-        this.recordDrop(session.clientId, delivery.message, reason),
+      budget,
+      dropped: (session, delivery, reason) => {
+        this.recordDrop(session.clientId, delivery.message, reason);
+        if (reason === 'memory-budget') this.budget.refuseQueued(session.clientId);
+        else if (reason === 'queued-total') this.budget.refuseQueuedTotal(session.clientId);
+      },
       failed: (session, err) =>
         this.logger.error({ err, clientId: session.clientId }, 'reading a stored queue failed'),
     };
@@ -170,6 +194,10 @@ export class BrokerCore {
       this.wills.cancel(clientId); // [MQTT-3.1.3-9] resumed before the will delay passed.
       present = true; // [MQTT-3.2.2-3]
     } else {
+      if (!this.budget.admitSession(clientId, expiry > 0)) {
+        // CONNACK 0x97 Quota exceeded (v3: 0x03 Server unavailable).
+        throw new MqttError(ReasonCode.QuotaExceeded, 'memory budget reached: no new session');
+      }
       this.wills.fire(clientId); // a previous session ended: its delayed will goes now.
       session = new Session(clientId, this.sessionEnv);
       this.sessions.set(clientId, session);
@@ -270,24 +298,19 @@ export class BrokerCore {
     if (!persistence) return;
     await persistence.store.open();
     const state = await persistence.store.load();
-    restoreState(this, persistence, state, this.sessionEnv);
+    await restoreState(this, persistence, state, this.sessionEnv);
     await persistence.commit();
   }
 
   /** Registers a session restored from the store (restore.ts). */
   adoptSession(session: Session, expiresAt: number): void {
     this.sessions.set(session.clientId, session);
-    for (const subscription of session.subscriptions.values()) this.router.add(subscription);
-    if (session.expiryInterval < 0xffffffff) {
-      const timer = this.clock.setTimeout(
-        () => {
-          this.expiryTimers.delete(session);
-          if (!session.output) this.endSession(session);
-        },
-        Math.max(0, expiresAt - this.clock.now()),
-      );
-      this.expiryTimers.set(session, timer);
+    this.budget.chargeSession(session.clientId);
+    for (const subscription of session.subscriptions.values()) {
+      this.router.add(subscription);
+      this.budget.chargeSubscription(subscription.filter);
     }
+    if (session.expiryInterval < 0xffffffff) this.sessionExpiry.set(session, expiresAt);
   }
 
   /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
@@ -332,7 +355,10 @@ export class BrokerCore {
     return this.publish(transformed);
   }
 
-  /** Adds or replaces a subscription; true when it is new. */
+  /**
+   * Adds or replaces a subscription; true when it is new. A new one must have been admitted
+   * by `budget.admitSubscription` (which charged it).
+   */
   subscribe(session: Session, subscription: Subscription): boolean {
     const existed = session.subscriptions.has(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
@@ -345,6 +371,7 @@ export class BrokerCore {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     this.router.remove(session, filter);
+    this.budget.releaseSubscription(filter);
     session.persistence?.deleteSubscription(session.clientId, filter);
     return true;
   }
@@ -357,10 +384,12 @@ export class BrokerCore {
   private refuseRetained(
     clientId: string,
     message: Message,
-    reason: 'retained-limit' | 'retained-bytes',
+    reason: 'retained-limit' | 'retained-bytes' | 'memory-budget',
   ): void {
     this.recordDrop(clientId, message, reason);
-    if (reason === 'retained-bytes') {
+    if (reason === 'memory-budget') {
+      this.budget.refuseRetained(message);
+    } else if (reason === 'retained-bytes') {
       this.refusals.note(
         'retained-bytes',
         { clientId, topic: message.topic, maxRetainedBytes: this.options.maxRetainedBytes },
@@ -388,8 +417,8 @@ export class BrokerCore {
     }
     this.wills.clear();
     this.connectDeadlines.stop();
-    for (const timer of this.expiryTimers.values()) this.clock.clearTimeout(timer);
-    this.expiryTimers.clear();
+    this.sessionExpiry.stop();
+    this.retained.stop();
   }
 
   private publishWill(will: Will, client: ClientInfo): void {
@@ -434,27 +463,28 @@ export class BrokerCore {
 
   private scheduleExpiry(session: Session): void {
     if (session.expiryInterval >= 0xffffffff) return; // never expires
-    const timer = this.clock.setTimeout(() => {
-      this.expiryTimers.delete(session);
-      if (!session.output) this.endSession(session);
-    }, session.expiryInterval * 1000);
-    this.expiryTimers.set(session, timer);
+    this.sessionExpiry.set(session, this.clock.now() + session.expiryInterval * 1000);
   }
 
   private cancelExpiry(session: Session): void {
-    const timer = this.expiryTimers.get(session);
-    if (timer) this.clock.clearTimeout(timer);
-    this.expiryTimers.delete(session);
+    this.sessionExpiry.delete(session);
   }
 
   /** The session ends: its subscriptions go, and a delayed will is sent now [MQTT-3.1.3-9]. */
   private endSession(session: Session): void {
     this.cancelExpiry(session);
     if (session.subscriptionCount > 0) {
-      for (const filter of session.subscriptions.keys()) this.router.remove(session, filter);
+      for (const filter of session.subscriptions.keys()) {
+        this.router.remove(session, filter);
+        this.budget.releaseSubscription(filter);
+      }
       session.subscriptions.clear();
     }
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    session.end();
+    if (this.sessions.get(session.clientId) === session) {
+      this.sessions.delete(session.clientId);
+      this.budget.releaseSession(session.clientId);
+    }
     if (session.persistence) {
       session.persistence.deleteSession(session.clientId);
       session.forget();

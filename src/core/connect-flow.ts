@@ -103,8 +103,9 @@ export interface ConnectContext {
 function applyPeerLimits(conn: Connection, packet: ConnectPacket): void {
   const options = conn.broker.options;
   const props = packet.properties;
-  // MQTT 3.x: Clean Session 0 keeps the session for as long as the broker allows.
-  const v3Expiry = packet.clean ? 0 : 0xffffffff;
+  // MQTT 3.x: Clean Session 0 keeps the session for `v3SessionExpiry` (capped by
+  // maxSessionExpiry in completeConnect), as Mosquitto's persistent_client_expiration.
+  const v3Expiry = packet.clean ? 0 : options.v3SessionExpiry;
   conn.connectSessionExpiry = conn.version === 5 ? (props?.sessionExpiryInterval ?? 0) : v3Expiry;
   if (conn.version !== 5 || !props) {
     conn.sendWindow = options.maxInflight;

@@ -2,8 +2,10 @@
  * A session's queue of deliveries waiting for the inflight window or for the client to
  * come back. Two kinds: in memory (sessions that end with their connection) and in the
  * store (persistent sessions: only a page is held in memory while the client is connected,
- * so a million queued messages do not need a million messages of heap).
+ * so a million queued messages do not need a million messages of heap). Both count their
+ * entries against `maxQueuedMessagesTotal`; the in-memory one charges the memory budget.
  */
+import { MemoryBudget } from './memory-budget.js';
 import type { Delivery } from './message.js';
 import { detachDelivery } from './message.js';
 import type { Persistence } from './persistence.js';
@@ -14,8 +16,11 @@ export interface DeliveryQueue {
   readonly count: number;
   /** Payload bytes queued. */
   readonly bytes: number;
-  /** Appends a delivery (the caller checked the limits). */
-  push(delivery: Delivery): void;
+  /**
+   * Appends a delivery (the caller checked the per-session limits). False when the memory
+   * budget has no room for it (`durable`: the entry outlives the connection).
+   */
+  push(delivery: Delivery, durable: boolean): boolean;
   /** The next delivery held in memory, or undefined (then `count > 0` means: page in first). */
   shift(): Delivery | undefined;
   /** Loads the next page from the store; resolves false when there was nothing to load. */
@@ -28,6 +33,8 @@ export interface DeliveryQueue {
   detached(): void;
   /** Deliveries held in memory, in order (inspection and tests). */
   held(): Delivery[];
+  /** Empties the queue's account (the session ended or moved its queue to the store). */
+  release(): void;
 }
 
 /**
@@ -37,7 +44,7 @@ export interface DeliveryQueue {
 export const EMPTY_QUEUE: DeliveryQueue = Object.freeze({
   count: 0,
   bytes: 0,
-  push(): void {
+  push(): boolean {
     throw new Error('EMPTY_QUEUE is shared: replace it before pushing');
   },
   shift: (): undefined => undefined,
@@ -46,21 +53,36 @@ export const EMPTY_QUEUE: DeliveryQueue = Object.freeze({
   attached(): void {},
   detached(): void {},
   held: (): Delivery[] => [],
+  release(): void {},
 });
 
-/** The in-memory queue. */
+/**
+ * The in-memory queue. Each entry is charged {@link MemoryBudget.queuedEntryCost}, and each
+ * message's payload once however many queues hold it (`Message.queueRefs` counts them).
+ */
 export class MemoryQueue implements DeliveryQueue {
   private items: Delivery[] = [];
   private head = 0;
   bytes = 0;
 
+  constructor(private readonly budget: MemoryBudget) {}
+
   get count(): number {
     return this.items.length - this.head;
   }
 
-  push(delivery: Delivery): void {
-    this.items.push(detachDelivery(delivery));
-    this.bytes += delivery.message.payload.length;
+  push(delivery: Delivery, durable: boolean): boolean {
+    const held = detachDelivery(delivery);
+    const message = held.message;
+    const refs = message.queueRefs ?? 0;
+    const entryCost = MemoryBudget.queuedEntryCost(held);
+    const cost = refs === 0 ? entryCost + message.payload.length : entryCost;
+    if (!this.budget.fits(cost, durable)) return false;
+    message.queueRefs = refs + 1;
+    this.budget.chargeQueued(cost, 1);
+    this.items.push(held);
+    this.bytes += message.payload.length;
+    return true;
   }
 
   shift(): Delivery | undefined {
@@ -68,7 +90,7 @@ export class MemoryQueue implements DeliveryQueue {
     const delivery = this.items[this.head]!;
     this.items[this.head] = undefined as unknown as Delivery;
     this.head++;
-    this.bytes -= delivery.message.payload.length;
+    this.unhold(delivery);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -85,11 +107,15 @@ export class MemoryQueue implements DeliveryQueue {
     const kept: Delivery[] = [];
     for (let i = this.head; i < this.items.length; i++) {
       const d = this.items[i]!;
-      (d.shareFilter !== undefined ? taken : kept).push(d);
+      if (d.shareFilter === undefined) {
+        kept.push(d);
+      } else {
+        taken.push(d);
+        this.unhold(d);
+      }
     }
     this.items = kept;
     this.head = 0;
-    this.bytes = kept.reduce((n, d) => n + d.message.payload.length, 0);
     return taken;
   }
 
@@ -99,6 +125,23 @@ export class MemoryQueue implements DeliveryQueue {
 
   held(): Delivery[] {
     return this.items.slice(this.head);
+  }
+
+  release(): void {
+    for (let i = this.head; i < this.items.length; i++) this.unhold(this.items[i]!);
+    this.items = [];
+    this.head = 0;
+  }
+
+  /** An entry left the queue: its charges go back to the budget. */
+  private unhold(delivery: Delivery): void {
+    const message = delivery.message;
+    const length = message.payload.length;
+    const refs = (message.queueRefs ?? 1) - 1;
+    message.queueRefs = refs;
+    const entryCost = MemoryBudget.queuedEntryCost(delivery);
+    this.budget.chargeQueued(refs === 0 ? -(entryCost + length) : -entryCost, -1);
+    this.bytes -= length;
   }
 }
 
@@ -127,11 +170,13 @@ export class StoredQueue implements DeliveryQueue {
   constructor(
     private readonly clientId: string,
     private readonly persistence: Persistence,
+    private readonly budget: MemoryBudget,
     count = 0,
     bytes = 0,
   ) {
     this.count = count;
     this.bytes = bytes;
+    budget.countQueued(count);
   }
 
   attached(): void {
@@ -139,14 +184,16 @@ export class StoredQueue implements DeliveryQueue {
     this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
   }
 
-  push(delivery: Delivery): void {
+  push(delivery: Delivery): boolean {
     const seq = this.persistence.enqueue(this.clientId, delivery);
     this.count++;
     this.bytes += delivery.message.payload.length;
+    this.budget.countQueued(1);
     if (this.tailInMemory) {
       this.buffer.push({ seq, delivery });
       this.readSeq = seq;
     }
+    return true;
   }
 
   shift(): Delivery | undefined {
@@ -161,6 +208,7 @@ export class StoredQueue implements DeliveryQueue {
     this.persistence.dequeue(this.clientId, entry.seq);
     this.count--;
     this.bytes -= entry.delivery.message.payload.length;
+    this.budget.countQueued(-1);
     return entry.delivery;
   }
 
@@ -183,6 +231,7 @@ export class StoredQueue implements DeliveryQueue {
         this.persistence.dequeue(this.clientId, entry.seq);
         this.count--;
         this.bytes -= entry.delivery.message.payload.length;
+        this.budget.countQueued(-1);
       } else {
         kept.push(entry);
       }
@@ -205,6 +254,15 @@ export class StoredQueue implements DeliveryQueue {
 
   held(): Delivery[] {
     return this.buffer.slice(this.bufferHead).map((e) => e.delivery);
+  }
+
+  release(): void {
+    // The store deletes the entries with the session; only the count goes back.
+    this.budget.countQueued(-this.count);
+    this.count = 0;
+    this.bytes = 0;
+    this.buffer = [];
+    this.bufferHead = 0;
   }
 
   private async load(): Promise<boolean> {

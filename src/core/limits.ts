@@ -22,8 +22,17 @@ export class RefusalLog {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. */
-  note(kind: RefusalKind, fields: Record<string, unknown>, message: string): void {
+  /**
+   * Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. `fields`
+   * may be a function of `context`, called only when the line is logged: with a function
+   * that is not a closure, a flood of refusals allocates nothing.
+   */
+  note<C>(
+    kind: RefusalKind,
+    fields: Record<string, unknown> | ((context: C) => Record<string, unknown>),
+    message: string,
+    context?: C,
+  ): void {
     this.metrics.refused[kind]++;
     const now = this.clock.now();
     const last = this.lastLogged.get(kind);
@@ -34,8 +43,9 @@ export class RefusalLog {
     const suppressed = this.unlogged.get(kind) ?? 0;
     this.unlogged.delete(kind);
     this.lastLogged.set(kind, now);
+    const logged = typeof fields === 'function' ? fields(context as C) : fields;
     this.logger.warn(
-      { ...fields, limit: kind, total: this.metrics.refused[kind], suppressed },
+      { ...logged, limit: kind, total: this.metrics.refused[kind], suppressed },
       message,
     );
   }

@@ -5,6 +5,7 @@
 import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
 import type { ClientInfo } from './hooks.js';
+import { copyToOwnMemory, ownsItsMemory } from './payload-memory.js';
 
 /** An application message as the broker holds it. */
 export interface Message {
@@ -32,6 +33,11 @@ export interface Message {
    * messages restored without one. A reference to the connection's ClientInfo: no copy.
    */
   readonly publisher: ClientInfo | undefined;
+  /**
+   * Bookkeeping of the memory budget: how many in-memory queue entries hold this message, so
+   * that its payload is counted once however many sessions queue it. Not part of the message.
+   */
+  queueRefs?: number;
 }
 
 /** One message on its way to one session. */
@@ -80,6 +86,7 @@ export function createMessage(
     expiresAt,
     origin: fields.origin,
     publisher: fields.publisher,
+    queueRefs: 0,
   };
 }
 
@@ -96,6 +103,7 @@ export function restoreMessage(stored: StoredMessage): Message {
     expiresAt: stored.expiresAt,
     origin: stored.origin,
     publisher: storedPublisher(stored),
+    queueRefs: 0,
   };
 }
 
@@ -123,44 +131,66 @@ export function continueMessageIdsAfter(lastId: number): void {
 }
 
 /**
- * The last message detached and its copy. A fan-out queues the same message for many
- * sessions one after another, so remembering one pair shares the copy among them. (A
- * WeakMap of every message did the same, but its set per message and the ephemeron work
- * it gave the GC were a third of the broker's CPU in fan-in at QoS 1; see bench/RESULTS.md
- * "Hot path profile".)
+ * The last message detached and its copy (and the same for deliveries). A fan-out queues
+ * the same message, mostly in the same delivery object, for many sessions one after another,
+ * so remembering one pair shares the copy among them: N queued entries of one publish hold
+ * one message and one delivery. (A WeakMap of every message did the same, but its set per
+ * message and the ephemeron work it gave the GC were a third of the broker's CPU in fan-in
+ * at QoS 1; see bench/RESULTS.md "Hot path profile".)
  */
 let lastOriginal: Message | undefined;
 let lastCopy: Message | undefined;
+let lastDelivery: Delivery | undefined;
+let lastDetachedDelivery: Delivery | undefined;
 
 /**
  * The message with a payload of its own. Decoded payloads are views into a shared 64 KiB
  * slab; a message kept for long (retained, queued for an offline client) must not keep a
- * whole slab alive for a few bytes. Consecutive calls for one message share one copy.
+ * whole slab alive for a few bytes, so its payload is copied into memory sized for it
+ * (payload-memory.ts). Consecutive calls for one message share one copy.
  */
 export function detachPayload(message: Message): Message {
-  const payload = message.payload;
-  if (payload.byteLength === payload.buffer.byteLength) return message;
   if (message === lastOriginal) return lastCopy!;
+  const payload = message.payload;
+  if (ownsItsMemory(payload)) return message;
   const copy: Message = {
     id: message.id,
     topic: message.topic,
-    payload: Buffer.from(payload),
+    payload: copyToOwnMemory(payload),
     qos: message.qos,
     retain: message.retain,
     properties: message.properties,
     expiresAt: message.expiresAt,
     origin: message.origin,
     publisher: message.publisher,
+    queueRefs: 0,
   };
   lastOriginal = message;
   lastCopy = copy;
   return copy;
 }
 
-/** The same delivery, its message detached from shared memory (see {@link detachPayload}). */
-export function detachDelivery<D extends { message: Message }>(delivery: D): D {
+/**
+ * The same delivery, its message detached from shared memory (see {@link detachPayload}).
+ * Deliveries are immutable: consecutive calls for one delivery share one result.
+ */
+export function detachDelivery(delivery: Delivery): Delivery {
+  if (delivery === lastDelivery) return lastDetachedDelivery!;
   const message = detachPayload(delivery.message);
-  return message === delivery.message ? delivery : { ...delivery, message };
+  // A literal of the delivery's own shape (not a spread): this runs once per queued message.
+  const detached: Delivery =
+    message === delivery.message
+      ? delivery
+      : {
+          message,
+          qos: delivery.qos,
+          retain: delivery.retain,
+          subscriptionIds: delivery.subscriptionIds,
+          shareFilter: delivery.shareFilter,
+        };
+  lastDelivery = delivery;
+  lastDetachedDelivery = detached;
+  return detached;
 }
 
 /** True when the message's expiry has passed [MQTT-3.3.2-5]. */

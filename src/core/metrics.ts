@@ -2,6 +2,7 @@
  * Counters the core keeps. Plain numbers on one object: cheap on the hot path, read by
  * $SYS, the Prometheus exporter and tests.
  */
+import { emptyMemoryUsage, type MemoryUsage } from './memory-budget.js';
 
 /** Why a message was not delivered to a subscriber. */
 export type DropReason =
@@ -23,7 +24,11 @@ export type DropReason =
    * (`maxRetainedMessages` waiting), or superseded by a newer message on its topic queued
    * behind it when the client left before it went out.
    */
-  | 'retained-backlog';
+  | 'retained-backlog'
+  /** Not queued or not retained: the memory budget (`memoryBudget`) has no room. */
+  | 'memory-budget'
+  /** Not queued: `maxQueuedMessagesTotal` deliveries are queued already. */
+  | 'queued-total';
 
 /** Which limit refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
@@ -58,7 +63,17 @@ export type RefusalKind =
   /** A login refused without checking: its address failed too often (backing off). */
   | 'login-throttled'
   /** A login refused without checking: too many logins wait for a password hash. */
-  | 'login-busy';
+  | 'login-busy'
+  /** A new session refused: the memory budget is full (CONNACK 0x97 / v3 0x03). */
+  | 'budget-session'
+  /** A new subscription refused: the memory budget is full (SUBACK 0x97 / v3 0x80). */
+  | 'budget-subscription'
+  /** A delivery not queued: the memory budget is full. */
+  | 'budget-queued'
+  /** A retained message not kept: the memory budget is full. */
+  | 'budget-retained'
+  /** A delivery not queued: `maxQueuedMessagesTotal` reached. */
+  | 'queued-total';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -78,6 +93,8 @@ export interface CoreMetrics {
   protocolErrors: number;
   /** Times a connection's output went over `maxSocketBufferBytes` and its reading was held. */
   outputHolds: number;
+  /** The memory budget's usage (gauges; see memory-budget.ts). */
+  memory: MemoryUsage;
 }
 
 /** Fresh zeroed counters. */
@@ -104,6 +121,8 @@ export function createCoreMetrics(): CoreMetrics {
       hook: 0,
       'retained-source': 0,
       'retained-backlog': 0,
+      'memory-budget': 0,
+      'queued-total': 0,
     },
     refused: {
       connections: 0,
@@ -122,8 +141,14 @@ export function createCoreMetrics(): CoreMetrics {
       'ws-origin': 0,
       'login-throttled': 0,
       'login-busy': 0,
+      'budget-session': 0,
+      'budget-subscription': 0,
+      'budget-queued': 0,
+      'budget-retained': 0,
+      'queued-total': 0,
     },
     protocolErrors: 0,
     outputHolds: 0,
+    memory: emptyMemoryUsage(),
   };
 }

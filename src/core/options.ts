@@ -40,10 +40,11 @@ export interface CoreOptions {
   /** Maximum number of retained messages; new topics are refused (and counted) past it. Default 100000. */
   maxRetainedMessages: number;
   /**
-   * Total payload bytes of retained messages. A new retained topic that would pass it is
-   * refused; a replacement that would pass it is refused and the older message on that topic
-   * is removed (a stale value is worse than none). Counted in `dropped['retained-bytes']` and
-   * `refused['retained-bytes']`. Default 256 MiB.
+   * Total size of the retained messages: topic + payload + 512 B of overhead each (what they
+   * cost in memory). A new retained topic that would pass it is refused; a replacement that
+   * would pass it is refused and the older message on that topic is removed (a stale value is
+   * worse than none). Counted in `dropped['retained-bytes']` and `refused['retained-bytes']`.
+   * Default 256 MiB.
    */
   maxRetainedBytes: number;
   /**
@@ -113,6 +114,27 @@ export interface CoreOptions {
    * share 127.0.0.1, and one of them misbehaving should not shut out the others. Default false.
    */
   addressLimitsOnLoopback: boolean;
+  /**
+   * The memory budget in bytes: everything clients can make the broker hold (sessions,
+   * subscriptions, in-memory queued deliveries, retained messages with their topics), as
+   * measured costs (see memory-budget.ts). State that outlives its connection may use 7/8 of
+   * it; the rest is kept for clients with clean sessions. When full: a new session gets
+   * CONNACK 0x97 (v3 0x03), a subscription SUBACK 0x97 (v3 0x80), a message to queue is
+   * dropped (`dropped['memory-budget']`), a retained message is not kept. `createBroker`
+   * sizes it to the machine (half the V8 heap limit); the core alone defaults to 1 GiB.
+   */
+  memoryBudget: number;
+  /**
+   * Queued deliveries of all sessions together, in memory and in the store: past it, messages
+   * to queue are dropped and counted (`dropped['queued-total']`). Default 5,000,000.
+   */
+  maxQueuedMessagesTotal: number;
+  /**
+   * Session expiry (seconds) of MQTT 3.x Clean Session 0 sessions, which cannot state one
+   * (Mosquitto's `persistent_client_expiration`); `maxSessionExpiry` still caps it.
+   * 0xFFFFFFFF = never. Default 86400 (one day).
+   */
+  v3SessionExpiry: number;
 }
 
 /** Defaults of every {@link CoreOptions} field. */
@@ -146,6 +168,9 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   outputStallTimeoutMs: 60_000,
   maxConnectionsPerAddress: 1000,
   addressLimitsOnLoopback: false,
+  memoryBudget: 1024 * 1024 * 1024,
+  maxQueuedMessagesTotal: 5_000_000,
+  v3SessionExpiry: 86_400,
 };
 
 /** Fills unset fields with defaults. */

@@ -2,35 +2,56 @@
  * Restoring the broker from its store at start: sessions with their subscriptions, inflight
  * messages, inbound QoS 2 ids and stored queues; retained messages; wills. Deadlines are
  * absolute, so session expiry, message expiry and will delay keep counting across a restart.
+ *
+ * Within the memory budget: a store can hold more than the budget allows (written by an older
+ * version, or under a larger budget). Sessions are restored while the budget's durable share
+ * has room for them, then retained messages while their limits and the budget have room; what
+ * does not fit is deleted from the store and the log says how much, so the broker starts and
+ * serves instead of running out of memory on every start.
  */
-import type { LoadedState, StoredSession } from '../ports/index.js';
+import type { LoadedState, RetainedLoad, StoredSession } from '../ports/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { BrokerCore } from './broker-core.js';
 import type { ClientInfo } from './hooks.js';
-import { continueMessageIdsAfter, isExpired, restoreMessage } from './message.js';
+import { MemoryBudget } from './memory-budget.js';
+import { continueMessageIdsAfter, restoreMessage } from './message.js';
 import type { Persistence } from './persistence.js';
 import { fromStoredDelivery } from './persistence.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 
-/** Rebuilds the core's state from what the store loaded. */
-export function restoreState(
+/** What did not fit the budget at start. */
+interface Dropped {
+  sessions: number;
+  subscriptions: number;
+  queued: number;
+}
+
+/** Rebuilds the core's state from what the store loaded, then streams the retained messages. */
+export async function restoreState(
   core: BrokerCore,
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
-): void {
+): Promise<void> {
   continueMessageIdsAfter(state.lastMessageId);
   const now = core.clock.now();
-  for (const stored of state.retained) {
-    const message = restoreMessage(stored);
-    if (isExpired(message, now)) persistence.deleteRetained(message.topic);
-    else core.retained.restore(message);
-  }
   let sessions = 0;
+  const dropped: Dropped = { sessions: 0, subscriptions: 0, queued: 0 };
   for (const stored of state.sessions) {
-    if (restoreSession(core, persistence, state, env, stored, now)) sessions++;
+    if (!fitsBudget(core, stored)) {
+      persistence.deleteSession(stored.clientId);
+      dropped.sessions++;
+      dropped.subscriptions += stored.subscriptions.length;
+      dropped.queued += stored.queuedCount;
+    } else if (restoreSession(core, persistence, state, env, stored, now)) {
+      sessions++;
+    }
   }
+  const retained = await persistence.store.loadRetained(now, (stored) =>
+    core.retained.restore(restoreMessage(stored)),
+  );
+  reportOverBudget(core, dropped, retained);
   let wills = 0;
   for (const [clientId, stored] of state.wills) {
     const client: ClientInfo = {
@@ -48,9 +69,52 @@ export function restoreState(
     wills++;
   }
   core.logger.info(
-    { sessions, retained: core.retained.size, wills, store: persistence.store.kind },
+    {
+      sessions,
+      retained: core.retained.size,
+      expiredRetained: retained.expired,
+      wills,
+      store: persistence.store.kind,
+      memory: core.metrics.memory,
+    },
     'restored state from the store',
   );
+}
+
+/** True when a stored session with its subscriptions fits the budget's durable share. */
+function fitsBudget(core: BrokerCore, stored: StoredSession): boolean {
+  let cost = MemoryBudget.sessionCost(stored.clientId);
+  for (const sub of stored.subscriptions) cost += MemoryBudget.subscriptionCost(sub.filter);
+  return core.budget.budget.fits(cost, true);
+}
+
+/** Says what did not fit at start (a warning: it was deleted from the store). */
+function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: RetainedLoad): void {
+  const options = core.options;
+  const usage = core.metrics.memory;
+  if (dropped.sessions > 0 || retained.dropped > 0) {
+    core.logger.warn(
+      {
+        droppedSessions: dropped.sessions,
+        droppedSubscriptions: dropped.subscriptions,
+        droppedQueuedMessages: dropped.queued,
+        droppedRetained: retained.dropped,
+        memoryBudget: options.memoryBudget,
+        maxRetainedMessages: options.maxRetainedMessages,
+        maxRetainedBytes: options.maxRetainedBytes,
+      },
+      'the store held more than the memory budget and retained limits allow: what did not fit was deleted',
+    );
+  }
+  if (usage.queuedMessages > options.maxQueuedMessagesTotal) {
+    core.logger.warn(
+      {
+        queuedMessages: usage.queuedMessages,
+        maxQueuedMessagesTotal: options.maxQueuedMessagesTotal,
+      },
+      'stored queues hold more than maxQueuedMessagesTotal: they are kept, and new messages for queues are dropped until they drain',
+    );
+  }
 }
 
 function restoreSession(

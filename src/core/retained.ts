@@ -1,71 +1,87 @@
 /**
  * Retained messages, one per topic, in a topic tree that walks only the branches a filter
- * can match.
+ * can match. Each is charged to the memory budget with its topic and payload; expired ones
+ * are removed on time by one timer over an expiry index, from memory and from the store.
  */
+import type { Clock } from '../ports/index.js';
 import { TopicTree } from '../topic/index.js';
+import { ExpiryIndex } from './expiry-index.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { Message } from './message.js';
 import { detachPayload, isExpired } from './message.js';
 import type { Persistence } from './persistence.js';
 
 /** Why {@link RetainedMessages.set} refused a message. */
-export type RetainRefusal = 'retained-limit' | 'retained-bytes';
+export type RetainRefusal = 'retained-limit' | 'retained-bytes' | 'memory-budget';
+
+/** The limits retained messages are kept within. */
+export interface RetainedLimits {
+  /** `maxRetainedMessages`. */
+  maxMessages: number;
+  /** `maxRetainedBytes`: topics, payloads and overhead ({@link MemoryBudget.retainedCost}). */
+  maxBytes: number;
+}
 
 /** The in-memory retained message set. */
 export class RetainedMessages {
   private readonly tree = new TopicTree<Message>();
-  /** Sum of the payload sizes held (for `maxRetainedBytes`). */
-  private payloadBytes = 0;
+  /** Sum of {@link MemoryBudget.retainedCost} of the messages held. */
+  private heldBytes = 0;
+  private readonly expiry: ExpiryIndex<string>;
 
   constructor(
-    private readonly maxMessages: number,
+    private readonly limits: RetainedLimits,
+    private readonly budget: MemoryBudget,
+    private readonly clock: Clock,
     private readonly persistence?: Persistence | undefined,
-    private readonly maxBytes = Number.POSITIVE_INFINITY,
-  ) {}
-
-  /** Puts back a message read from the store (not written again, never refused). */
-  restore(message: Message): void {
-    const old = this.tree.get(message.topic);
-    this.payloadBytes += message.payload.length - (old?.payload.length ?? 0);
-    this.tree.set(message.topic, message);
+  ) {
+    this.expiry = new ExpiryIndex(clock, (topic, now) => this.expireIfDue(topic, now));
   }
 
   get size(): number {
     return this.tree.size;
   }
 
-  /** Total payload bytes of the retained messages. */
+  /** What the retained messages are charged: topics, payloads and overhead. */
   get bytes(): number {
-    return this.payloadBytes;
+    return this.heldBytes;
+  }
+
+  /** Retained messages that have an expiry (each has an entry in the expiry index). */
+  get expiring(): number {
+    return this.expiry.size;
+  }
+
+  /**
+   * Puts back a message read from the store (not written again). False when it does not fit
+   * the limits or the budget: the caller stops restoring there.
+   */
+  restore(message: Message): boolean {
+    if (this.check(message) !== undefined) return false;
+    this.hold(message, this.growth(message));
+    return true;
   }
 
   /**
    * Stores, replaces [MQTT-3.3.1-5], or clears with an empty payload [MQTT-3.3.1-10]
    * [MQTT-3.3.1-11]. Returns true, or why the message was refused: a new topic past
-   * `maxMessages`, or a payload that would take the total past `maxBytes`. A replacement
-   * refused for size removes the older message too: a stale value is worse than none.
+   * `maxMessages`, a message that would take the total past `maxBytes`, or a memory budget
+   * without room. A replacement refused for size removes the older message too: a stale
+   * value is worse than none. Expired messages never count: they are swept before a refusal.
    */
   set(message: Message): true | RetainRefusal {
+    let refusal = this.check(message);
+    if (refusal !== undefined && this.expiry.sweep(this.clock.now()) > 0) {
+      refusal = this.check(message);
+    }
     const old = this.tree.get(message.topic);
-    if (message.payload.length === 0) {
+    if (message.payload.length === 0 || refusal !== undefined) {
       if (old !== undefined) this.remove(message.topic, old);
-      return true;
+      return refusal ?? true;
     }
-    if (old === undefined && this.tree.size >= this.maxMessages) return 'retained-limit';
-    const total = this.payloadBytes - (old?.payload.length ?? 0) + message.payload.length;
-    if (total > this.maxBytes) {
-      if (old !== undefined) this.remove(message.topic, old);
-      return 'retained-bytes';
-    }
-    this.payloadBytes = total;
-    this.tree.set(message.topic, detachPayload(message));
+    this.hold(detachPayload(message), this.growth(message));
     this.persistence?.putRetained(message);
     return true;
-  }
-
-  private remove(topic: string, old: Message): void {
-    this.tree.delete(topic);
-    this.payloadBytes -= old.payload.length;
-    this.persistence?.deleteRetained(topic);
   }
 
   /** Live retained messages matching `filter`; expired ones are removed on the way [MQTT-3.3.2-5]. */
@@ -83,5 +99,55 @@ export class RetainedMessages {
   /** Every retained message (for persistence and inspection). */
   all(): Message[] {
     return [...this.tree.entries()].map(([, m]) => m);
+  }
+
+  /** Stops the expiry timer (the broker closes). */
+  stop(): void {
+    this.expiry.stop();
+  }
+
+  /** Why `message` cannot be retained now, or undefined when it can (or clears). */
+  private check(message: Message): RetainRefusal | undefined {
+    if (message.payload.length === 0) return undefined;
+    if (this.tree.size >= this.limits.maxMessages && this.tree.get(message.topic) === undefined) {
+      return 'retained-limit';
+    }
+    const delta = this.growth(message);
+    if (this.heldBytes + delta > this.limits.maxBytes) return 'retained-bytes';
+    if (delta > 0 && !this.budget.fits(delta, true)) return 'memory-budget';
+    return undefined;
+  }
+
+  /** How much more `message` costs than the message it would replace (its cost if none). */
+  private growth(message: Message): number {
+    const old = this.tree.get(message.topic);
+    const cost = MemoryBudget.retainedCost(message.topic, message.payload.length);
+    return old === undefined
+      ? cost
+      : cost - MemoryBudget.retainedCost(old.topic, old.payload.length);
+  }
+
+  /** Puts `message` in the tree, charged `delta` more than what it replaces. */
+  private hold(message: Message, delta: number): void {
+    this.tree.set(message.topic, message);
+    this.heldBytes += delta;
+    this.budget.charge('retained', delta);
+    if (message.expiresAt === undefined) this.expiry.delete(message.topic);
+    else this.expiry.set(message.topic, message.expiresAt);
+  }
+
+  private remove(topic: string, old: Message): void {
+    this.tree.delete(topic);
+    const cost = MemoryBudget.retainedCost(old.topic, old.payload.length);
+    this.heldBytes -= cost;
+    this.budget.charge('retained', -cost);
+    this.expiry.delete(topic);
+    this.persistence?.deleteRetained(topic);
+  }
+
+  /** The expiry index says `topic`'s deadline passed: removed if its message has expired. */
+  private expireIfDue(topic: string, now: number): void {
+    const message = this.tree.get(topic);
+    if (message !== undefined && isExpired(message, now)) this.remove(topic, message);
   }
 }

@@ -6,6 +6,7 @@ import type { SessionOwner } from '../ports/index.js';
 import type { QoS } from '../protocol/index.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { Delivery, Message } from './message.js';
 import { isExpired } from './message.js';
 import type { DropReason } from './metrics.js';
@@ -63,6 +64,8 @@ export interface SessionEnvironment {
   readonly maxQueuedMessages: number;
   readonly maxQueuedBytes: number;
   readonly queueQos0Offline: boolean;
+  /** The broker's memory budget (queued deliveries are charged to it). */
+  readonly budget: MemoryBudget;
   /** Records a drop (counter, hook notification). */
   dropped(session: Session, delivery: Delivery, reason: DropReason): void;
   /** Reports a store read that failed (logged; the queue stays stored). */
@@ -100,6 +103,8 @@ export class Session {
   private retained: RetainedBacklog | undefined;
   /** Deliveries taken off the queue so far: retained messages go after those queued before. */
   private queueShifts = 0;
+  /** Set once the broker ended the session: nothing is queued for it any more. */
+  private ended = false;
 
   // Scratch fields used by the router to merge overlapping matches of one publish
   // without allocating (see router.ts).
@@ -161,8 +166,15 @@ export class Session {
     if (this.persistence) return;
     this.persistence = persistence;
     const held = this.queue.held();
-    this.queue = new StoredQueue(this.clientId, persistence, storedCount, storedBytes);
-    for (const delivery of held) this.queue.push(delivery);
+    this.queue.release();
+    this.queue = new StoredQueue(
+      this.clientId,
+      persistence,
+      this.env.budget,
+      storedCount,
+      storedBytes,
+    );
+    for (const delivery of held) this.queue.push(delivery, true);
     if (this.outbound) {
       for (const entry of this.outbound.values()) persistence.putInflight(this.clientId, entry);
     }
@@ -174,7 +186,13 @@ export class Session {
   /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
   adoptStore(persistence: Persistence, storedCount: number, storedBytes: number): void {
     this.persistence = persistence;
-    this.queue = new StoredQueue(this.clientId, persistence, storedCount, storedBytes);
+    this.queue = new StoredQueue(
+      this.clientId,
+      persistence,
+      this.env.budget,
+      storedCount,
+      storedBytes,
+    );
   }
 
   /** Records an inbound QoS 2 packet id until its PUBREL [MQTT-4.3.3-9]. */
@@ -224,18 +242,28 @@ export class Session {
     this.enqueue(delivery);
   }
 
-  /** Puts a delivery at the end of the queue, or drops it when the queue is full. */
+  /**
+   * Puts a delivery at the end of the queue, or drops it (counted) when the queue is full,
+   * when `maxQueuedMessagesTotal` deliveries are queued broker-wide, or when the memory
+   * budget has no room for it.
+   */
   enqueue(delivery: Delivery): void {
+    if (this.ended) return;
     const size = delivery.message.payload.length;
-    if (
-      this.queue.count >= this.env.maxQueuedMessages ||
-      this.queue.bytes + size > this.env.maxQueuedBytes
-    ) {
-      this.env.dropped(this, delivery, 'queue-full');
+    const env = this.env;
+    if (this.queue.count >= env.maxQueuedMessages || this.queue.bytes + size > env.maxQueuedBytes) {
+      env.dropped(this, delivery, 'queue-full');
       return;
     }
-    if (this.queue === EMPTY_QUEUE) this.queue = new MemoryQueue();
-    this.queue.push(delivery);
+    if (!env.budget.queueHasRoom) {
+      env.dropped(this, delivery, 'queued-total');
+      return;
+    }
+    if (this.queue === EMPTY_QUEUE) this.queue = new MemoryQueue(env.budget);
+    // A persistent session's queue outlives the connection: the budget's durable share.
+    if (!this.queue.push(delivery, this.expiryInterval > 0)) {
+      env.dropped(this, delivery, 'memory-budget');
+    }
   }
 
   /**
@@ -411,6 +439,13 @@ export class Session {
   /** Ends the session's persistence (the broker deletes its stored state). */
   forget(): void {
     this.persistence = undefined;
+  }
+
+  /** The broker ended the session: its queue's charges go back and nothing more is queued. */
+  end(): void {
+    this.ended = true;
+    this.queue.release();
+    this.queue = EMPTY_QUEUE;
   }
 
   /** Resends entries awaiting resend, in order, while the inflight window has room. */

@@ -90,9 +90,17 @@ function finishSubscribe(
       reasonCodes.push(conn.version === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);
       return;
     }
+    const isNewFilter = !session.subscriptions.has(request.filter);
     if (
-      !session.subscriptions.has(request.filter) &&
-      session.subscriptions.size >= broker.options.maxSubscriptionsPerClient
+      isNewFilter &&
+      (session.subscriptions.size >= broker.options.maxSubscriptionsPerClient ||
+        // The memory budget (charged here when admitted); a persistent session's
+        // subscriptions outlive the connection and get the budget's durable share.
+        !broker.budget.admitSubscription(
+          conn.client.clientId,
+          request.filter,
+          session.expiryInterval > 0,
+        ))
     ) {
       reasonCodes.push(conn.version === 5 ? ReasonCode.QuotaExceeded : SUBACK_FAILURE_V3);
       return;

@@ -4,8 +4,8 @@
  * Mutations are synchronous calls that add to the current batch; `commit()` resolves once
  * every mutation made before it is durable (group commit: all writes of a short window go
  * in one transaction). The core sends PUBACK/PUBREC/SUBACK for persistent state only after
- * that promise resolves. Reads happen at start (`load`) and when a session's queue is paged
- * in (`readQueue`). Reads see every mutation made before them, committed or not
+ * that promise resolves. Reads happen at start (`load`, `loadRetained`) and when a session's
+ * queue is paged in (`readQueue`). Reads see every mutation made before them, committed or not
  * (read-your-writes). Every implementation (memory, SQLite, later Redis) passes the same
  * contract suite in test/contracts/.
  */
@@ -121,15 +121,24 @@ export interface QueuedEntry {
   delivery: StoredDelivery;
 }
 
-/** Everything read at start. */
+/** Everything read at start but the retained messages (see `loadRetained`). */
 export interface LoadedState {
   sessions: StoredSession[];
   /** Messages referenced by inflight entries (queued ones are read with `readQueue`). */
   messages: Map<number, StoredMessage>;
-  retained: StoredMessage[];
   wills: Map<string, StoredWill>;
   /** Highest message id ever stored (0 if none). */
   lastMessageId: number;
+}
+
+/** What {@link BrokerStore.loadRetained} did. */
+export interface RetainedLoad {
+  /** Messages offered to `accept` and accepted. */
+  restored: number;
+  /** Messages expired at `now`: deleted without being offered. */
+  expired: number;
+  /** Messages deleted because `accept` refused them (the first refused one and every later one). */
+  dropped: number;
 }
 
 /** The storage port. */
@@ -138,8 +147,16 @@ export interface BrokerStore {
   readonly kind: string;
   /** Opens (creating or migrating) the store; a clear error names the file and what to do. */
   open(): Promise<void>;
-  /** Reads every persistent session, retained message and will. */
+  /** Reads every persistent session and will (retained messages: `loadRetained`). */
   load(): Promise<LoadedState>;
+  /**
+   * Reads the retained messages one at a time in topic order (never all at once: a store may
+   * hold more than the broker's memory), deleting in the current batch those expired at `now`.
+   * Every other one is offered to `accept`; from the first one it refuses, that one and every
+   * later one are deleted, so that a store holding more than the broker's budget (written by
+   * an older version, or under a larger budget) starts within the budget.
+   */
+  loadRetained(now: number, accept: (message: StoredMessage) => boolean): Promise<RetainedLoad>;
 
   /** Stores a message once (idempotent by id). Call before any entry that references it. */
   putMessage(message: StoredMessage): void;

@@ -185,6 +185,35 @@ describe('config: a valid file maps to broker options', () => {
     }
   });
 
+  it('the memory budget keys map to memoryBudget, maxQueuedMessagesTotal and v3SessionExpiry; bad values are named', () => {
+    const plan = configToPlan(
+      parseConfig(
+        'limits:\n  memoryBudget: 512MiB\n  maxQueuedMessagesTotal: 100000\n  v3SessionExpiry: 3600\n',
+      ),
+      CTX,
+    );
+    assert.equal(plan.options.memoryBudget, 512 * 1024 * 1024);
+    assert.equal(plan.options.maxQueuedMessagesTotal, 100000);
+    assert.equal(plan.options.v3SessionExpiry, 3600);
+    const unset = configToPlan({}, CTX).options;
+    assert.equal(unset.memoryBudget, undefined, 'absent: createBroker sizes it to the machine');
+    assert.throws(
+      () => parseConfig('limits:\n  memoryBudget: 1KiB\n  v3SessionExpiry: -1\n'),
+      (err: ConfigError) => {
+        assert.equal(err.problems.length, 2);
+        assert.match(
+          err.problems[0]!,
+          /^limits\.memoryBudget: expected a size in bytes of at least 1048576/,
+        );
+        assert.match(
+          err.problems[1]!,
+          /^limits\.v3SessionExpiry: expected a number of seconds 0-4294967295/,
+        );
+        return true;
+      },
+    );
+  });
+
   it('storage.type memory maps to the memory store', () => {
     const plan = configToPlan(parseConfig('storage:\n  type: memory\n'), CTX);
     assert.deepEqual(plan.options.persistence, { kind: 'memory' });

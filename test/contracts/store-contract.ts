@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { BrokerStore } from '../../src/ports/index.js';
+import type { BrokerStore, StoredMessage } from '../../src/ports/index.js';
 import { runDurableContract } from './store-contract-durable.js';
 import { runQueueContract } from './store-contract-queue.js';
 import {
@@ -50,6 +50,16 @@ export async function withStore(
   }
 }
 
+/** Every live retained message the store holds, in the order `loadRetained` reads them. */
+export async function retainedOf(store: BrokerStore, now = 0): Promise<StoredMessage[]> {
+  const all: StoredMessage[] = [];
+  await store.loadRetained(now, (message) => {
+    all.push(message);
+    return true;
+  });
+  return all;
+}
+
 /** Registers the whole contract suite for one implementation. */
 export function runStoreContract(name: string, makeStore: MakeStore): void {
   describe(`BrokerStore contract: ${name}`, () => {
@@ -67,7 +77,7 @@ function runBasicContract(makeStore: MakeStore): void {
     withStore(makeStore, async ({ store }) => {
       const state = await store.load();
       assert.deepEqual(state.sessions, []);
-      assert.deepEqual(state.retained, []);
+      assert.deepEqual(await retainedOf(store), []);
       assert.equal(state.messages.size, 0);
       assert.equal(state.wills.size, 0);
       assert.equal(state.lastMessageId, 0);
@@ -257,7 +267,7 @@ function runRecordContract(makeStore: MakeStore): void {
       store.deleteRetained('r/none');
       await store.commit();
       const state = await store.load();
-      const retained = [...state.retained].sort((a, b) => (a.topic < b.topic ? -1 : 1));
+      const retained = await retainedOf(store);
       assert.deepEqual(retained, [richMessage(9, 'r/1'), plainMessage(4, 'two', 'r/2')]);
       assert.equal(state.lastMessageId, 9);
     }));
@@ -273,10 +283,39 @@ function runRecordContract(makeStore: MakeStore): void {
       store.putRetained(named);
       store.putRetained(plainMessage(3, 'h', 'r/host'));
       await store.commit();
-      const byTopic = new Map((await store.load()).retained.map((m) => [m.topic, m]));
+      const byTopic = new Map((await retainedOf(store)).map((m) => [m.topic, m]));
       assert.deepEqual(byTopic.get('r/anon'), anonymous);
       assert.deepEqual(byTopic.get('r/named'), named);
       assert.equal(byTopic.get('r/host')?.publisher, undefined);
+    }));
+
+  test('loadRetained: topic order, expired ones deleted, the refused one and every later one deleted', () =>
+    withStore(makeStore, async ({ store }) => {
+      const expiring = (id: number, topic: string, expiresAt: number): StoredMessage => ({
+        ...plainMessage(id, `e${id}`, topic),
+        expiresAt,
+      });
+      store.putRetained(plainMessage(1, 'd', 'r/d'));
+      store.putRetained(plainMessage(2, 'a', 'r/a'));
+      store.putRetained(expiring(3, 'r/b', 1000));
+      store.putRetained(plainMessage(4, 'c', 'r/c'));
+      store.putRetained(expiring(5, 'r/e', 5000));
+      store.putRetained(expiring(6, 'r/f', 900));
+      await store.commit();
+      const offered: string[] = [];
+      const result = await store.loadRetained(1000, (message) => {
+        offered.push(message.topic);
+        return message.topic !== 'r/d';
+      });
+      // r/b (expires at 1000) and r/f are expired at 1000; r/d is refused, r/e comes after it.
+      assert.deepEqual(offered, ['r/a', 'r/c', 'r/d']);
+      assert.deepEqual(result, { restored: 2, expired: 2, dropped: 2 });
+      await store.commit();
+      assert.deepEqual(
+        (await retainedOf(store)).map((m) => m.topic),
+        ['r/a', 'r/c'],
+        'what was not restored is gone from the store',
+      );
     }));
 
   test('deleteSession cascades: subscriptions, queue, inflight, inbound ids and will', () =>

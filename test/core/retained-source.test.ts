@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrokerCore, ClientInfo, Hook } from '../../src/core/index.js';
 import { BrokerCore as Core } from '../../src/core/index.js';
+import type { StoredMessage } from '../../src/ports/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -74,7 +75,9 @@ describe('checkRetainSource (core)', () => {
     await retain(first, 'alice', 'r/alice');
     await first.persistence!.commit();
     first.close();
-    assert.deepEqual((await store.load()).retained[0].publisher, {
+    const stored: StoredMessage[] = [];
+    await store.loadRetained(0, (message) => stored.push(message) > 0);
+    assert.deepEqual(stored[0]?.publisher, {
       listener: 'test',
       username: 'alice',
     });

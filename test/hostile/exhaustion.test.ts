@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { MemoryBudget } from '../../src/core/memory-budget.js';
 import type { BrokerOptions } from '../../src/index.js';
 import type { TestBroker } from '../helpers/broker.js';
 import { startBroker, waitFor } from '../helpers/broker.js';
@@ -213,8 +214,9 @@ describe('hostile: resource exhaustion', () => {
     await assertHealthy('retained');
   });
 
-  it('maxRetainedBytes: retained payloads past the total are refused and counted', async () => {
-    const { port, broker } = await start({ maxRetainedBytes: 10 * 1024 });
+  it('maxRetainedBytes: retained messages past the total (topic, payload, overhead) are refused and counted', async () => {
+    const each = MemoryBudget.retainedCost('rb/10', 1024);
+    const { port, broker } = await start({ maxRetainedBytes: 10 * each });
     const raw = await RawClient.connected(port, 4, 'retainer');
     raws.push(raw);
     for (let i = 0; i < 30; i++) {
@@ -229,8 +231,9 @@ describe('hostile: resource exhaustion', () => {
     }
     raw.send({ type: 'pingreq' });
     await raw.next('pingresp');
+    // rb/0 .. rb/9 have shorter topics than rb/10: the eleventh (rb/10) does not fit.
     assert.equal(broker.core.retained.size, 10);
-    assert.equal(broker.core.retained.bytes, 10 * 1024);
+    assert.equal(broker.core.retained.bytes, 10 * each - 10);
     assert.equal(broker.core.metrics.dropped['retained-bytes'], 20);
     assert.equal(broker.core.metrics.refused['retained-bytes'], 20);
     await assertHealthy('retained-bytes');

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { topicLimitProblem } from '../../src/core/limits.js';
+import { MemoryBudget } from '../../src/core/memory-budget.js';
 import { TokenBucket } from '../../src/core/rate-limit.js';
 import type { ProtocolVersion, QoS } from '../../src/protocol/index.js';
 import { createTestCore, FakeClient } from '../helpers/core-harness.js';
@@ -89,8 +90,9 @@ describe('limits in the core', () => {
     assert.equal(topicLimitProblem('ü'.repeat(3), 5, 10), 'topic-length', 'UTF-8 bytes count');
   });
 
-  it('maxRetainedBytes: a replacement that would pass the budget removes the older message', () => {
-    const { core } = createTestCore({ maxRetainedBytes: 100 });
+  it('maxRetainedBytes: topics, payloads and overhead count; a replacement that would pass it removes the older message', () => {
+    const cost = (topic: string, size: number): number => MemoryBudget.retainedCost(topic, size);
+    const { core } = createTestCore({ maxRetainedBytes: cost('a', 60) + cost('b', 40) });
     const client = new FakeClient(core, 5);
     client.connect();
     const retain = (topic: string, size: number): void =>
@@ -104,12 +106,14 @@ describe('limits in the core', () => {
       });
     retain('a', 60);
     retain('b', 40);
-    assert.equal(core.retained.bytes, 100);
+    assert.equal(core.retained.bytes, cost('a', 60) + cost('b', 40));
+    assert.equal(core.metrics.memory.retainedBytes, core.retained.bytes, 'charged to the budget');
     retain('a', 70);
     assert.equal(core.retained.size, 1, 'a was removed rather than kept stale');
-    assert.equal(core.retained.bytes, 40);
+    assert.equal(core.retained.bytes, cost('b', 40));
     assert.equal(core.metrics.dropped['retained-bytes'], 1);
     retain('b', 0);
     assert.equal(core.retained.bytes, 0, 'an empty payload clears and frees');
+    assert.equal(core.metrics.memory.retainedBytes, 0);
   });
 });

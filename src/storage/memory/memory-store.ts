@@ -6,6 +6,7 @@ import type {
   BrokerStore,
   LoadedState,
   QueuedEntry,
+  RetainedLoad,
   SessionOwner,
   StoredDelivery,
   StoredInflight,
@@ -56,10 +57,33 @@ export class MemoryStore implements BrokerStore {
     return {
       sessions,
       messages,
-      retained: [...this.retained.values()],
       wills: new Map([...this.wills].map(([id, w]) => [id, copyWill(w)])),
       lastMessageId: this.lastMessageId,
     };
+  }
+
+  async loadRetained(
+    now: number,
+    accept: (message: StoredMessage) => boolean,
+  ): Promise<RetainedLoad> {
+    this.check();
+    const result: RetainedLoad = { restored: 0, expired: 0, dropped: 0 };
+    const topics = [...this.retained.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let refused = false;
+    for (const topic of topics) {
+      const message = this.retained.get(topic)!;
+      if (message.expiresAt !== undefined && message.expiresAt <= now) {
+        this.retained.delete(topic);
+        result.expired++;
+      } else if (refused || !accept(copyMessage(message))) {
+        refused = true;
+        this.retained.delete(topic);
+        result.dropped++;
+      } else {
+        result.restored++;
+      }
+    }
+    return result;
   }
 
   putMessage(message: StoredMessage): void {
@@ -215,6 +239,11 @@ export class MemoryStore implements BrokerStore {
   gc(): void {
     for (const id of this.messages.keys()) this.collect(id);
     this.gcCandidates.clear();
+  }
+
+  /** Number of retained messages stored. */
+  countRetained(): number {
+    return this.retained.size;
   }
 
   /** Number of stored messages (retained ones excluded): for tests and metrics. */

@@ -1,4 +1,4 @@
-/** `load()` for the SQLite store: every session with its parts, retained messages and wills. */
+/** `load()` for the SQLite store: every session with its parts, and the wills. */
 import type { LoadedState, StoredMessage, StoredSession, StoredWill } from '../../ports/index.js';
 import {
   type DeliveryRow,
@@ -75,10 +75,9 @@ export function loadState(stm: Statements): LoadedState {
   }
   const wills = new Map<string, StoredWill>();
   for (const r of stm.loadWills.iterate() as Iterable<WillRow>) wills.set(r.client_id, toWill(r));
-  const retained = (stm.loadRetained.all() as MessageRow[]).map(toMessage);
   const lastMessageId = Math.max(
     stm.lastMessageId.get() as number,
     stm.maxMessageId.get() as number,
   );
-  return { sessions: [...sessions.values()], messages, retained, wills, lastMessageId };
+  return { sessions: [...sessions.values()], messages, wills, lastMessageId };
 }

@@ -20,6 +20,7 @@ import {
   type LoadedState,
   type Logger,
   type QueuedEntry,
+  type RetainedLoad,
   type SessionOwner,
   type StoredDelivery,
   type StoredInflight,
@@ -31,6 +32,7 @@ import {
 import { GcCandidates } from '../shared/message-gc.js';
 import { GroupCommit } from './group-commit.js';
 import { INFLIGHT_STATE, loadState } from './load.js';
+import { loadRetainedRows } from './load-retained.js';
 import { DB_FILE_NAME, explain, openDatabase } from './open-database.js';
 import { readQueueRows } from './read-queue.js';
 import {
@@ -162,6 +164,18 @@ export class SqliteStore implements BrokerStore {
       // Ids of this batch are written to meta only at commit (read-your-writes).
       state.lastMessageId = Math.max(state.lastMessageId, this.lastMessageId);
       return state;
+    } catch (err) {
+      throw explain(err, this.file);
+    }
+  }
+
+  async loadRetained(
+    now: number,
+    accept: (message: StoredMessage) => boolean,
+  ): Promise<RetainedLoad> {
+    const { stm, batcher } = this.conn();
+    try {
+      return loadRetainedRows(stm, batcher, now, accept);
     } catch (err) {
       throw explain(err, this.file);
     }
@@ -313,6 +327,11 @@ export class SqliteStore implements BrokerStore {
     const { stm, batcher } = this.conn();
     batcher.run(() => stm.collectAll.run());
     this.gcCandidates.clear();
+  }
+
+  /** Number of retained messages stored, committed or not. */
+  countRetained(): number {
+    return this.conn().stm.countRetained.get() as number;
   }
 
   /** Number of stored messages (retained ones excluded), committed or not. */

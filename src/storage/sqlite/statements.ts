@@ -84,8 +84,12 @@ const SQL = {
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id GROUP BY q.client_id`,
   loadWills:
     'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
-  loadRetained: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
-         publisher_listener, publisher_username FROM retained`,
+  iterateRetained: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM retained
+       WHERE expires_at IS NULL OR expires_at > ? ORDER BY topic`,
+  deleteExpiredRetained: 'DELETE FROM retained WHERE expires_at <= ?',
+  deleteRetainedFrom: 'DELETE FROM retained WHERE topic >= ?',
+  countRetained: 'SELECT count(*) FROM retained',
 } as const;
 
 /** Statements that return the first column's value rather than a row object. */
@@ -100,6 +104,7 @@ const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
   'maxOrd',
   'inflightMessage',
   'deleteInflight',
+  'countRetained',
 ] as const);
 
 /** The prepared statements of one connection, by name. */

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
+import { connectBytes, RawClient } from '../../helpers/raw-client.js';
 import { assertRssBelow, assertServed, freePort, LoadBroker, sleep } from './harness.js';
 
 /** The connect timeout the brokers run with (seconds). */
@@ -101,6 +102,24 @@ async function attack(
 }
 
 /** Waits until the broker has closed every attack socket (bounded), then checks the rest. */
+/**
+ * Waits until the broker has handled the closes of a source's sockets: a CONNECT from
+ * `localAddress` is answered with CONNACK instead of the cap's close (the client side sees
+ * its sockets closed before the broker has counted them out).
+ */
+async function waitUntilAdmitted(port: number, localAddress: string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const client = await RawClient.openFrom(port, 4, localAddress);
+    client.write(connectBytes(4, 'admitted-probe'));
+    const answered = await client.until(() => client.received.length > 0, 5000, 'CONNACK');
+    client.destroy();
+    if (answered) return;
+    if (performance.now() > deadline) throw new Error(`${localAddress} still refused after 10 s`);
+    await sleep(100);
+  }
+}
+
 async function afterAttack(broker: LoadBroker, held: Held, rssBoundMiB: number): Promise<void> {
   const deadline = performance.now() + HELD_BOUND_MS;
   while (held.closed < held.opened && performance.now() < deadline) await sleep(100);
@@ -186,6 +205,7 @@ describe('hostile load: handshakes that never finish', () => {
       held.destroyAll();
     }
     assert.ok(broker.alive);
+    await waitUntilAdmitted(broker.port, '127.0.0.60');
     await assertServed(broker, 'per-address-after', { localAddress: '127.0.0.60' });
     t.diagnostic(`broker peak RSS ${broker.peakRssMiB().toFixed(0)} MiB`);
     await broker.stop();
