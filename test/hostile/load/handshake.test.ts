@@ -101,7 +101,6 @@ async function attack(
   return held;
 }
 
-/** Waits until the broker has closed every attack socket (bounded), then checks the rest. */
 /**
  * Waits until the broker has handled the closes of a source's sockets: a CONNECT from
  * `localAddress` is answered with CONNACK instead of the cap's close (the client side sees
@@ -120,6 +119,7 @@ async function waitUntilAdmitted(port: number, localAddress: string): Promise<vo
   }
 }
 
+/** Waits until the broker has closed every attack socket (bounded), then checks the rest. */
 async function afterAttack(broker: LoadBroker, held: Held, rssBoundMiB: number): Promise<void> {
   const deadline = performance.now() + HELD_BOUND_MS;
   while (held.closed < held.opened && performance.now() < deadline) await sleep(100);
