@@ -5,11 +5,39 @@
  * for its acknowledgements, so what grows is the broker's state, not its socket buffers.
  * Not a test file.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
+import { COSTS } from '../../../src/core/memory-budget.js';
 import type { ConnectPacket, Packet, ProtocolVersion } from '../../../src/protocol/index.js';
 import { connectBytes, RawClient } from '../../helpers/raw-client.js';
-import { assertServed, type LoadBroker, sleep } from './harness.js';
+import { assertServed, LoadBroker, sleep } from './harness.js';
+
+/** The topic size of the huge-topic attacks. */
+export const TOPIC_BYTES = 65_000;
+/** What one retained message with a 65,000-byte topic and a 1-byte payload is charged. */
+export const HUGE_RETAINED_COST = COSTS.retained + TOPIC_BYTES + 1;
+
+/**
+ * A `start` for one test file: every broker it starts is stopped after the file, and its data
+ * directory removed (the stores of these cases reach hundreds of MB).
+ */
+export function brokerStarter(): (
+  options: Parameters<typeof LoadBroker.start>[0],
+) => Promise<LoadBroker> {
+  const running: LoadBroker[] = [];
+  after(async () => {
+    for (const broker of running) {
+      await broker.stop().catch(() => {});
+      rmSync(broker.dataDir, { recursive: true, force: true });
+    }
+  });
+  return async (options) => {
+    const broker = await LoadBroker.start(options);
+    running.push(broker);
+    return broker;
+  };
+}
 
 /** What the broker answered to the requests of an attack. */
 export interface Answers {

@@ -7,11 +7,11 @@
  * second during the attack and after the restart.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, describe, it } from 'node:test';
-import { COSTS } from '../../../src/core/memory-budget.js';
+import { describe, it } from 'node:test';
 import {
+  brokerStarter,
   connectAs,
+  HUGE_RETAINED_COST,
   logLines,
   persistentSubscribers,
   publishPaced,
@@ -19,28 +19,12 @@ import {
   retainedCount,
   retainHugeTopics,
   servedDuring,
+  TOPIC_BYTES,
   withHeapLimit,
 } from './budget-attacks.js';
-import { assertRssBelow, assertServed, LoadBroker } from './harness.js';
+import { assertRssBelow, assertServed, type LoadBroker } from './harness.js';
 
-const TOPIC_BYTES = 65_000;
-/** What one retained message with a 65,000-byte topic and a 1-byte payload is charged. */
-const HUGE_RETAINED_COST = COSTS.retained + TOPIC_BYTES + 1;
-
-const running: LoadBroker[] = [];
-after(async () => {
-  for (const broker of running) {
-    await broker.stop().catch(() => {});
-    // The stores of these cases reach hundreds of MB: not left in the temp directory.
-    rmSync(broker.dataDir, { recursive: true, force: true });
-  }
-});
-
-async function start(options: Parameters<typeof LoadBroker.start>[0]): Promise<LoadBroker> {
-  const broker = await LoadBroker.start(options);
-  running.push(broker);
-  return broker;
-}
+const start = brokerStarter();
 
 /** The `restored state from the store` log line of the broker's current run. */
 function restored(broker: LoadBroker): Record<string, unknown> {
