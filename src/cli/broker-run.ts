@@ -1,11 +1,11 @@
 /**
- * `pipit broker`: runs a broker from a configuration file (optional), flags and environment
- * variables, until SIGINT/SIGTERM. SIGHUP reloads the password and ACL files and the TLS
- * certificates. `--test-config` only validates.
+ * What `pipit broker` does once its flags are parsed: run a broker from a configuration file
+ * (optional), flags and environment variables until SIGINT/SIGTERM (SIGHUP reloads the
+ * password and ACL files and the TLS certificates), or with `--test-config` only validate.
+ * Loaded only when `broker` runs: the broker, its store and the config schema take a while to
+ * load, and `pipit pub` should not pay for them.
  */
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { type Broker, createBroker } from '../broker.js';
 import {
@@ -26,11 +26,28 @@ import {
 } from '../config/index.js';
 import type { Logger } from '../ports/index.js';
 
+/** The command's options as commander hands them over (port and level still text). */
+export interface BrokerFlags {
+  config?: string;
+  testConfig?: boolean;
+  port?: string;
+  host?: string;
+  memory?: boolean;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** Flags with the port and log level parsed. */
+interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel'> {
+  port?: number;
+  logLevel?: LogLevel;
+}
+
 /** Parses a TCP port option. */
 function parsePort(value: string): number {
   const port = parsePortText(value);
   if (port === undefined) {
-    throw new InvalidArgumentError(`"${value}" is not a port number (0-65535)`);
+    throw new Error(`--port: "${value}" is not a port number (0-65535)`);
   }
   return port;
 }
@@ -38,27 +55,27 @@ function parsePort(value: string): number {
 function parseLevel(value: string): LogLevel {
   const level = parseLogLevel(value);
   if (level === undefined) {
-    throw new InvalidArgumentError(
-      `"${value}" is not a log level (fatal, error, warn, info, debug, trace, silent)`,
+    throw new Error(
+      `--log-level: "${value}" is not a log level (fatal, error, warn, info, debug, trace, silent)`,
     );
   }
   return level;
 }
 
-/** The command's options as commander hands them over. */
-interface BrokerFlags {
-  config?: string;
-  testConfig?: boolean;
-  port?: number;
-  host?: string;
-  memory?: boolean;
-  dataDir?: string;
-  logLevel?: LogLevel;
+/**
+ * Parses the port and log level flags.
+ * @throws Error naming the flag and the value.
+ */
+export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
+  const parsed: ParsedFlags = { ...flags, port: undefined, logLevel: undefined };
+  if (flags.port !== undefined) parsed.port = parsePort(flags.port);
+  if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
+  return parsed;
 }
 
 /** Reads the file (if any), applies env and flags, loads the security files. */
 async function prepare(
-  flags: BrokerFlags,
+  flags: ParsedFlags,
   logger?: Logger,
 ): Promise<{ plan: BrokerPlan; security: Security }> {
   const cwd = process.cwd();
@@ -111,7 +128,8 @@ async function reloadAll(broker: Broker, security: Security, logger: Logger): Pr
   }
 }
 
-async function runBroker(flags: BrokerFlags): Promise<void> {
+/** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
+export async function runBroker(flags: ParsedFlags): Promise<void> {
   // Parse the level first (env or flag) so that loading can already log, e.g. ACL warnings.
   let prepared: { plan: BrokerPlan; security: Security };
   let logger: Logger;
@@ -155,7 +173,8 @@ async function runBroker(flags: BrokerFlags): Promise<void> {
   process.on('SIGHUP', () => void reloadAll(broker, security, logger));
 }
 
-async function testConfig(flags: BrokerFlags): Promise<void> {
+/** `--test-config`: loads and checks everything, prints `configuration OK` or the problems. */
+export async function testConfig(flags: ParsedFlags): Promise<void> {
   try {
     await prepare(flags);
   } catch (err) {
@@ -163,40 +182,4 @@ async function testConfig(flags: BrokerFlags): Promise<void> {
   }
   process.stdout.write('configuration OK\n');
   process.exit(0);
-}
-
-/** Registers `broker` on the root program. */
-export function registerBrokerCommand(program: Command): void {
-  program
-    .command('broker')
-    .description('run the MQTT broker')
-    .option('-c, --config <file>', 'YAML configuration file (see pipit.example.yaml)')
-    .option('--test-config', 'validate the configuration (and the files it names), then exit')
-    .option(
-      '-p, --port <port>',
-      'port of the first listener (default 1883) [env PIPIT_PORT]',
-      parsePort,
-    )
-    .option(
-      '-H, --host <host>',
-      'interface of the first listener, 0.0.0.0 for every one (default 127.0.0.1) [env PIPIT_HOST]',
-    )
-    .option('--memory', 'keep everything in memory (no persistence)')
-    .option(
-      '--data-dir <dir>',
-      'directory of the SQLite store (default ./data) [env PIPIT_DATA_DIR]',
-    )
-    .option(
-      '--log-level <level>',
-      'fatal, error, warn, info, debug, trace or silent [env PIPIT_LOG_LEVEL]',
-      parseLevel,
-    )
-    .addHelpText(
-      'after',
-      '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file and the TLS certificates.',
-    )
-    .action(async (flags: BrokerFlags) => {
-      if (flags.testConfig === true) await testConfig(flags);
-      else await runBroker(flags);
-    });
 }
