@@ -20,7 +20,7 @@ import {
   SCENARIOS,
   type Scenario,
 } from '../bench/index.js';
-import { parseIntFlag, parseQos, parseVersion } from './pub-command.js';
+import { parseIntFlag, parseQos, parseVersion } from './flag-values.js';
 
 interface BenchFlags {
   host: string;

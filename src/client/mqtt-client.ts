@@ -21,7 +21,7 @@ import type {
   SubscriptionRequest,
 } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
-import { topicFilterSyntaxError, topicNameSyntaxError } from '../protocol/topic-validation.js';
+import { validateTopicFilter, validateTopicName } from '../protocol/topic-validation.js';
 import type { ConnectionSettings, MqttClientEvents } from './client-types.js';
 import { ConnectRefusedError, ServerDisconnectError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
@@ -139,8 +139,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     };
     this.assertOpen();
     // An empty topic is allowed only with a topic alias [MQTT-3.3.2-1, MQTT-3.3.4-11].
-    const invalid = topicNameSyntaxError(topic, o.properties?.topicAlias !== undefined);
-    if (invalid) throw invalid;
+    validateTopicName(topic, o.properties?.topicAlias !== undefined);
     if (qos === 0) {
       await this.sendAndFlush(
         encodePublish(packet, this.protocolVersion, this.serverMaximumPacketSize),
@@ -177,9 +176,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     o: SubscribeOptions = {},
   ): Promise<number[]> {
     const list = typeof filters === 'string' ? [filters] : filters;
-    for (const f of list) {
-      const invalid = topicFilterSyntaxError(typeof f === 'string' ? f : f.filter);
-      if (invalid) return Promise.reject(invalid);
+    try {
+      for (const f of list) validateTopicFilter(typeof f === 'string' ? f : f.filter);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const subscriptions = list.map(
       (f): SubscriptionRequest =>
@@ -204,9 +204,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Unsubscribes; resolves with the MQTT 5 reason codes (empty for 3.x). */
   unsubscribe(filters: string | readonly string[], o: UnsubscribeOptions = {}): Promise<number[]> {
     const list = typeof filters === 'string' ? [filters] : [...filters];
-    for (const f of list) {
-      const invalid = topicFilterSyntaxError(f);
-      if (invalid) return Promise.reject(invalid);
+    try {
+      for (const f of list) validateTopicFilter(f);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.request('unsubscribe', (packetId) => ({
       type: 'unsubscribe',
