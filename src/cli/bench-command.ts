@@ -6,12 +6,16 @@
  *       [-u user] [-P password] [--json]
  *
  * A progress bar on a terminal, a table at the end, or one JSON object with --json.
+ * Ctrl-C (or SIGTERM) stops the run: the bar is removed and the cursor shown again, and
+ * what was measured so far is printed; a second Ctrl-C quits at once.
  * Exit codes: 0 done, 1 failure (could not connect, bad option), 3 the run completed but
- * messages were lost (QoS 1/2), reordered, or duplicated where that is not allowed.
+ * messages were lost (QoS 1/2), reordered, or duplicated where that is not allowed,
+ * 130 interrupted.
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import {
+  BenchInterruptedError,
   type BenchProgress,
   type BenchResult,
   DEFAULT_COUNT,
@@ -41,6 +45,8 @@ interface BenchFlags {
 
 /** Exit code for a completed run whose message checks failed. */
 export const EXIT_INTEGRITY = 3;
+/** Exit code after Ctrl-C (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
 
 /** True when the counts show a broker fault for this QoS (QoS 1 may duplicate, QoS 0 may drop). */
 export function integrityFailed(r: BenchResult): boolean {
@@ -85,9 +91,59 @@ function progressBar(): { onProgress: (p: BenchProgress) => void; stop: () => vo
       phase = p.phase;
       bar.update(Math.min(p.elapsedMs, total), payload);
     },
+    // Stopping shows the cursor again; a second stop does nothing.
     stop: () => {
       if (started) bar.stop();
+      started = false;
     },
+  };
+}
+
+/**
+ * Ctrl-C handling for a run: the first signal aborts it (and takes the bar off the
+ * terminal); a second one quits at once. Returns the signal and a function that removes the
+ * handlers.
+ */
+function interruptible(bar: { stop: () => void } | undefined): {
+  signal: AbortSignal;
+  release: () => void;
+} {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    bar?.stop();
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    process.stderr.write('\nInterrupted: printing what was measured (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const release = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: controller.signal, release };
+}
+
+function benchOptions(scenario: string, f: BenchFlags): Parameters<typeof runBench>[0] {
+  if (!SCENARIOS.includes(scenario as Scenario)) {
+    throw new Error(`scenario must be one of ${SCENARIOS.join(', ')}`);
+  }
+  const version = parseVersion(f.protocolVersion);
+  if (version === 3) throw new Error('bench speaks MQTT 3.1.1 or 5');
+  return {
+    scenario: scenario as Scenario,
+    host: f.host,
+    port: parseIntFlag('port', f.port, 1, 65535),
+    qos: parseQos(f.qos),
+    payloadSize: parseIntFlag('size', f.size, 1, 256 * 1024 * 1024),
+    count: f.count === undefined ? undefined : parseIntFlag('count', f.count, 1, 1_000_000),
+    durationMs: seconds('duration', f.duration),
+    warmupMs: seconds('warmup', f.warmup),
+    window: parseIntFlag('window', f.window, 1, 1_000_000),
+    rate: f.rate === undefined ? undefined : Number(f.rate),
+    protocolVersion: version,
+    username: f.username,
+    password: f.password,
   };
 }
 
@@ -95,35 +151,28 @@ function progressBar(): { onProgress: (p: BenchProgress) => void; stop: () => vo
 export async function runBenchCommand(scenario: string, f: BenchFlags): Promise<number> {
   const showBar = f.progress && !f.json && process.stderr.isTTY === true;
   const bar = showBar ? progressBar() : undefined;
+  const { signal, release } = interruptible(bar);
   try {
-    if (!SCENARIOS.includes(scenario as Scenario)) {
-      throw new Error(`scenario must be one of ${SCENARIOS.join(', ')}`);
-    }
-    const version = parseVersion(f.protocolVersion);
-    if (version === 3) throw new Error('bench speaks MQTT 3.1.1 or 5');
     const result = await runBench({
-      scenario: scenario as Scenario,
-      host: f.host,
-      port: parseIntFlag('port', f.port, 1, 65535),
-      qos: parseQos(f.qos),
-      payloadSize: parseIntFlag('size', f.size, 1, 256 * 1024 * 1024),
-      count: f.count === undefined ? undefined : parseIntFlag('count', f.count, 1, 1_000_000),
-      durationMs: seconds('duration', f.duration),
-      warmupMs: seconds('warmup', f.warmup),
-      window: parseIntFlag('window', f.window, 1, 1_000_000),
-      rate: f.rate === undefined ? undefined : Number(f.rate),
-      protocolVersion: version,
-      username: f.username,
-      password: f.password,
-      onProgress: bar?.onProgress,
+      ...benchOptions(scenario, f),
+      signal,
+      // After Ctrl-C the bar stays off the screen.
+      onProgress: bar
+        ? (p) => {
+            if (!signal.aborted) bar.onProgress(p);
+          }
+        : undefined,
     });
     bar?.stop();
     process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
+    if (result.interrupted) return EXIT_INTERRUPTED;
     return integrityFailed(result) ? EXIT_INTEGRITY : 0;
   } catch (err) {
     bar?.stop();
     process.stderr.write(`Error: ${(err as Error).message}\n`);
-    return 1;
+    return err instanceof BenchInterruptedError ? EXIT_INTERRUPTED : 1;
+  } finally {
+    release();
   }
 }
 
