@@ -111,7 +111,7 @@ describe('the npm package', { timeout: 240_000 }, () => {
     assert.equal(out.trim(), version);
   });
 
-  it('has public types that compile with skipLibCheck off and no better-sqlite3 or ws types', () => {
+  it('has public types that compile with skipLibCheck off and no better-sqlite3 or ws types; the configuration example of the docs compiles', () => {
     addDevPackage(project, '@types/node');
     addDevPackage(project, 'undici-types'); // @types/node's own dependency
     writeFileSync(
@@ -126,19 +126,28 @@ describe('the npm package', { timeout: 240_000 }, () => {
           noEmit: true,
           types: ['node'],
         },
-        files: ['check.ts'],
+        files: ['check.ts', 'config-example.ts'],
       }),
     );
     writeFileSync(
       join(project, 'check.ts'),
       [
         "import { AclFile, aclFileHook, connect as connectFromRoot, createBroker, loadConfigFile, loadSecurity, PasswordFile, passwordFileHook, SqliteStore } from 'pipit';",
-        "import { connect, MqttClient } from 'pipit/client';",
+        "import { connect, MqttClient, ReconnectingClient } from 'pipit/client';",
         'const broker = createBroker({ persistence: { kind: "memory" } });',
         'const hooks = [passwordFileHook(PasswordFile.parse("")), aclFileHook(AclFile.parse(""))];',
-        'void [broker, hooks, connect, connectFromRoot, MqttClient, loadConfigFile, loadSecurity, SqliteStore];',
+        'void [broker, hooks, connect, connectFromRoot, MqttClient, ReconnectingClient, loadConfigFile, loadSecurity, SqliteStore];',
         '',
       ].join('\n'),
+    );
+    // The example of docs/configuration.md, with the user store it leaves to the reader.
+    const docs = readFileSync(join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## The same configuration from code'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(snippet, 'docs/configuration.md has the example');
+    writeFileSync(
+      join(project, 'config-example.ts'),
+      `declare const myUsers: { check(user?: string, password?: Buffer): Promise<boolean> };\n${snippet}`,
     );
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], {
