@@ -10,23 +10,14 @@
  * what was measured so far is printed; a second Ctrl-C quits at once.
  * Exit codes: 0 done, 1 failure (could not connect, bad option), 3 the run completed but
  * messages were lost (QoS 1/2), reordered, or duplicated where that is not allowed,
- * 130 interrupted.
+ * 130 interrupted. The run itself (bench-run.ts) is loaded when the command runs.
  */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import {
-  BenchInterruptedError,
-  type BenchProgress,
-  type BenchResult,
-  DEFAULT_COUNT,
-  formatResult,
-  runBench,
-  SCENARIOS,
-  type Scenario,
-} from '../bench/index.js';
-import { parseIntFlag, parseQos, parseVersion } from './flag-values.js';
+import { DEFAULT_COUNT, SCENARIOS } from '../bench/options.js';
+import type { BenchResult } from '../bench/types.js';
 
-interface BenchFlags {
+/** `bench`'s flags as commander hands them over. */
+export interface BenchFlags {
   host: string;
   port: string;
   qos: string;
@@ -55,127 +46,6 @@ export function integrityFailed(r: BenchResult): boolean {
   return r.qos !== 1 && r.duplicated > 0;
 }
 
-function seconds(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of seconds >= 0`);
-  return Math.round(n * 1000);
-}
-
-/** A cli-progress bar fed by the engine's progress snapshots. */
-function progressBar(): { onProgress: (p: BenchProgress) => void; stop: () => void } {
-  const bar = new cliProgress.SingleBar(
-    {
-      format:
-        '{phase} [{bar}] {percentage}% | conns {connections} | sent {sent} | delivered {delivered}',
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let phase = '';
-  let started = false;
-  return {
-    onProgress: (p) => {
-      const payload = {
-        phase: p.phase.padEnd(7),
-        sent: p.sent,
-        delivered: p.delivered,
-        connections: p.connections,
-      };
-      const total = Math.max(1, p.plannedMs);
-      if (!started) {
-        bar.start(total, 0, payload);
-        started = true;
-      } else if (p.phase !== phase) bar.setTotal(total);
-      phase = p.phase;
-      bar.update(Math.min(p.elapsedMs, total), payload);
-    },
-    // Stopping shows the cursor again; a second stop does nothing.
-    stop: () => {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
-}
-
-/**
- * Ctrl-C handling for a run: the first signal aborts it (and takes the bar off the
- * terminal); a second one quits at once. Returns the signal and a function that removes the
- * handlers.
- */
-function interruptible(bar: { stop: () => void } | undefined): {
-  signal: AbortSignal;
-  release: () => void;
-} {
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    bar?.stop();
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    process.stderr.write('\nInterrupted: printing what was measured (Ctrl-C again to quit now)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const release = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  return { signal: controller.signal, release };
-}
-
-function benchOptions(scenario: string, f: BenchFlags): Parameters<typeof runBench>[0] {
-  if (!SCENARIOS.includes(scenario as Scenario)) {
-    throw new Error(`scenario must be one of ${SCENARIOS.join(', ')}`);
-  }
-  const version = parseVersion(f.protocolVersion);
-  if (version === 3) throw new Error('bench speaks MQTT 3.1.1 or 5');
-  return {
-    scenario: scenario as Scenario,
-    host: f.host,
-    port: parseIntFlag('port', f.port, 1, 65535),
-    qos: parseQos(f.qos),
-    payloadSize: parseIntFlag('size', f.size, 1, 256 * 1024 * 1024),
-    count: f.count === undefined ? undefined : parseIntFlag('count', f.count, 1, 1_000_000),
-    durationMs: seconds('duration', f.duration),
-    warmupMs: seconds('warmup', f.warmup),
-    window: parseIntFlag('window', f.window, 1, 1_000_000),
-    rate: f.rate === undefined ? undefined : Number(f.rate),
-    protocolVersion: version,
-    username: f.username,
-    password: f.password,
-  };
-}
-
-/** Runs `bench` with parsed flags; resolves with the exit code. */
-export async function runBenchCommand(scenario: string, f: BenchFlags): Promise<number> {
-  const showBar = f.progress && !f.json && process.stderr.isTTY === true;
-  const bar = showBar ? progressBar() : undefined;
-  const { signal, release } = interruptible(bar);
-  try {
-    const result = await runBench({
-      ...benchOptions(scenario, f),
-      signal,
-      // After Ctrl-C the bar stays off the screen.
-      onProgress: bar
-        ? (p) => {
-            if (!signal.aborted) bar.onProgress(p);
-          }
-        : undefined,
-    });
-    bar?.stop();
-    process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
-    if (result.interrupted) return EXIT_INTERRUPTED;
-    return integrityFailed(result) ? EXIT_INTEGRITY : 0;
-  } catch (err) {
-    bar?.stop();
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-    return err instanceof BenchInterruptedError ? EXIT_INTERRUPTED : 1;
-  } finally {
-    release();
-  }
-}
-
 /** Registers `pipit bench`. */
 export function registerBenchCommand(program: Command): void {
   const counts = SCENARIOS.map((s) => `${s} ${DEFAULT_COUNT[s]}`).join(', ');
@@ -199,6 +69,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the result as one JSON object')
     .option('--no-progress', 'no progress bar')
     .action(async (scenario: string, flags: BenchFlags) => {
+      const { runBenchCommand } = await import('./bench-run.js');
       process.exitCode = await runBenchCommand(scenario, flags);
     });
 }

@@ -15,13 +15,11 @@ import {
   describeTarget,
   ServerDisconnectError,
 } from '../client/index.js';
+import { EXIT_CONNECTION_LOST, EXIT_TLS } from './exit-codes.js';
 import { UsageError } from './flag-values.js';
-import { describeTlsError, EXIT_TLS, TlsConnectionLost, TlsFailure } from './tls-errors.js';
+import { describeTlsError, TlsConnectionLost, TlsFailure } from './tls-errors.js';
 
-/** Exit code: the connection was lost while working. */
-export const EXIT_CONNECTION_LOST = 7;
-/** Exit code of `sub -W` when the time runs out. */
-export const EXIT_TIMEOUT = 27;
+export { EXIT_CONNECTION_LOST, EXIT_TIMEOUT } from './exit-codes.js';
 
 /** A connection that closed before the work was done (wraps the reason). */
 export class ConnectionLostError extends Error {

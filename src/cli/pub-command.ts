@@ -8,7 +8,6 @@
  */
 import type { Command } from 'commander';
 import { addConnectionFlags } from './client-flags.js';
-import { runPub } from './pub-run.js';
 
 /** Registers `pipit pub`. */
 export function registerPubCommand(program: Command): void {
@@ -26,6 +25,8 @@ export function registerPubCommand(program: Command): void {
     .option('--repeat-delay <seconds>', 'wait this long between repeats (may be fractional)')
     .option('-M, --max-inflight <n>', 'most QoS 1/2 messages awaiting acknowledgement', '20')
     .action(async (flags) => {
+      // Loaded here, so that other commands do not load the client.
+      const { runPub } = await import('./pub-run.js');
       process.exitCode = await runPub(flags);
     });
 }

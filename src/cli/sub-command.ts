@@ -10,9 +10,8 @@
  * fresh message with --retained-only, or Ctrl-C; 27 when -W runs out; see cli-errors.ts.
  */
 import type { Command } from 'commander';
-import { EXIT_TIMEOUT } from './cli-errors.js';
 import { addConnectionFlags } from './client-flags.js';
-import { runSub } from './sub-run.js';
+import { EXIT_TIMEOUT } from './exit-codes.js';
 
 const repeatable = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -46,6 +45,8 @@ export function registerSubCommand(program: Command): void {
     .option('--remove-retained', 'clear every retained message received (not those of -T)')
     .option('--retain-as-published', 'MQTT 5: keep the retain flag as published')
     .action(async (flags) => {
+      // Loaded here, so that other commands do not load the client and the output code.
+      const { runSub } = await import('./sub-run.js');
       process.exitCode = await runSub(flags);
     });
 }

@@ -5,9 +5,6 @@
  */
 import { UsageError } from './flag-values.js';
 
-/** Exit code of a failed TLS handshake. */
-export const EXIT_TLS = 8;
-
 /** The TLS handshake failed. */
 export class TlsFailure extends Error {
   override readonly name = 'TlsFailure';
