@@ -1,6 +1,8 @@
 /**
- * Pipit's public API for embedding:
- * `import { createBroker } from 'pipit'`.
+ * Pipit's public API for embedding: `import { createBroker } from 'pipit'`. Besides the
+ * broker: the built-in password-file and ACL hooks, the configuration loader that
+ * `pipit broker` uses, and the MQTT client (also on its own as `pipit/client`, which does not
+ * load the broker or its SQLite store).
  */
 export type {
   BrokerEvents,
@@ -11,6 +13,26 @@ export type {
   TlsOptions,
 } from './broker.js';
 export { Broker, createBroker } from './broker.js';
+export * from './client/index.js';
+export {
+  type BrokerPlan,
+  ConfigError,
+  configToPlan,
+  type ListenerAuth,
+  type ListenerConfig,
+  type ListenerSpec,
+  loadConfigFile,
+  loadSecurity,
+  type Overrides,
+  type PipitConfig,
+  type PlannedListener,
+  parseConfig,
+  type ReloadResult,
+  type ResolveContext,
+  type Security,
+  type SecurityOptions,
+  toListenerOptions,
+} from './config/index.js';
 export type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -26,6 +48,21 @@ export type {
   Verdict,
 } from './core/index.js';
 export { DEFAULT_CORE_OPTIONS } from './core/index.js';
+export {
+  type AclAccess,
+  AclFile,
+  type AclHookOptions,
+  aclFileHook,
+  type Current,
+  FileFormatError,
+  fixed,
+  PasswordFile,
+  type PasswordHookOptions,
+  passwordFileHook,
+  Reloadable,
+  type TimeoutOptions,
+  withTimeout,
+} from './hooks/index.js';
 export type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 export type {
   Packet,

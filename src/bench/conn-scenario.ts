@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { ResolvedOptions } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { RawConnection } from './raw-connection.js';
-import { mapLimit, sleep } from './topology.js';
+import { mapLimit, pause } from './topology.js';
 import type { BenchResult } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -27,6 +27,8 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await mapLimit(ids, o.connectConcurrency, async (clientId) => {
+      // After Ctrl-C no new attempt starts; those in progress finish.
+      if (o.signal?.aborted) return;
       try {
         const c = await RawConnection.open({
           host: o.host,
@@ -58,9 +60,11 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
       await o.onHalfConnected?.(conns.length);
     }
     await openAll(ids.slice(half));
+    const stoppedInSetup = o.signal?.aborted === true;
     await o.onMeasureStart?.();
     progress.phase('hold', o.durationMs);
-    await sleep(o.durationMs);
+    await pause(o.durationMs, o.signal);
+    const interrupted = stoppedInSetup ? 'setup' : o.signal?.aborted ? 'hold' : undefined;
     const dropped = conns.filter((c) => c.closed).length;
     await o.onMeasureEnd?.();
     const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -100,6 +104,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
         connectsPerSec: Math.round(conns.length / (connectMs / 1000)),
         ...(firstError === undefined ? {} : { firstError }),
       },
+      ...(interrupted ? { interrupted } : {}),
     };
   } finally {
     progress.stop();

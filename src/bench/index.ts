@@ -11,6 +11,7 @@ export { LatencyHistogram, type LatencySummary } from './histogram.js';
 export { DEFAULT_COUNT, resolveOptions, SCENARIOS } from './options.js';
 export { formatResult } from './report.js';
 export type * from './types.js';
+export { BenchInterruptedError } from './types.js';
 
 /** Runs one benchmark scenario against the broker at `options.host`:`options.port`. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {

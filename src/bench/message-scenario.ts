@@ -10,8 +10,8 @@ import { ProgressReporter } from './progress.js';
 import { BenchPublisher } from './publisher.js';
 import { RawConnection } from './raw-connection.js';
 import { BenchSubscriber } from './subscriber.js';
-import { buildTopology, mapLimit, sleep, type Topology } from './topology.js';
-import type { BenchResult, ClientCpu } from './types.js';
+import { buildTopology, mapLimit, pause, sleep, type Topology } from './topology.js';
+import { BenchInterruptedError, type BenchResult, type ClientCpu } from './types.js';
 
 const SETUP_CONCURRENCY = 50;
 const SETUP_TIMEOUT_MS = 10_000;
@@ -91,6 +91,32 @@ function cpuOf(a: Snapshot, b: Snapshot): ClientCpu {
   return { userMs, systemMs, percent: Math.round(((userMs + systemMs) / wall) * 1000) / 10 };
 }
 
+/** Short drain after Ctrl-C: in-flight messages get a moment, the user does not wait long. */
+const INTERRUPTED_DRAIN_MS = 1000;
+
+/** The measured window; stops early when `signal` aborts. Returns the phase it stopped in. */
+async function measure(
+  o: ResolvedOptions,
+  ctx: RunContext,
+  progress: ProgressReporter,
+): Promise<{ s0: Snapshot; s1: Snapshot; interrupted?: 'warmup' | 'measure' }> {
+  const warm = snapshot(ctx);
+  progress.phase('warmup', o.warmupMs);
+  await pause(o.warmupMs, o.signal);
+  // Stopped during the warm-up: what ran so far is all there is to report.
+  if (o.signal?.aborted) return { s0: warm, s1: snapshot(ctx), interrupted: 'warmup' };
+  await o.onMeasureStart?.();
+  ctx.latency.reset();
+  const s0 = snapshot(ctx);
+  ctx.measuring = true;
+  progress.phase('measure', o.durationMs);
+  await pause(o.durationMs, o.signal);
+  ctx.measuring = false;
+  const s1 = snapshot(ctx);
+  await o.onMeasureEnd?.();
+  return o.signal?.aborted ? { s0, s1, interrupted: 'measure' } : { s0, s1 };
+}
+
 /** Runs one fanin, fanout or pairs benchmark. */
 export async function runMessageScenario(o: ResolvedOptions): Promise<BenchResult> {
   const ctx = new RunContext(randomInt(1, 2 ** 32 - 1));
@@ -100,24 +126,20 @@ export async function runMessageScenario(o: ResolvedOptions): Promise<BenchResul
   const progress = new ProgressReporter(o, ctx, () => conns.length);
   try {
     const { subs, pubs } = await openRoles(o, topo, ctx, conns);
+    if (o.signal?.aborted) throw new BenchInterruptedError(conns.length);
     ctx.running = true;
     if (o.rate !== undefined) startRateDriver(ctx, pubs, o.rate);
     else startWindowDriver(ctx, pubs);
-    progress.phase('warmup', o.warmupMs);
-    await sleep(o.warmupMs);
-    await o.onMeasureStart?.();
-    ctx.latency.reset();
-    const s0 = snapshot(ctx);
-    ctx.measuring = true;
-    progress.phase('measure', o.durationMs);
-    await sleep(o.durationMs);
-    ctx.measuring = false;
-    const s1 = snapshot(ctx);
-    await o.onMeasureEnd?.();
+    const { s0, s1, interrupted } = await measure(o, ctx, progress);
     ctx.running = false;
-    progress.phase('drain', o.drainTimeoutMs);
-    await drain(pubs, o.drainTimeoutMs);
-    return buildResult(o, topo, ctx, subs, pubs, s0, s1);
+    const drainMs = interrupted
+      ? Math.min(o.drainTimeoutMs, INTERRUPTED_DRAIN_MS)
+      : o.drainTimeoutMs;
+    progress.phase('drain', drainMs);
+    await drain(pubs, drainMs);
+    const result = buildResult(o, topo, ctx, subs, pubs, s0, s1);
+    const stoppedIn = interrupted ?? (o.signal?.aborted ? 'drain' : undefined);
+    return stoppedIn ? { ...result, interrupted: stoppedIn } : result;
   } finally {
     progress.stop();
     ctx.running = false;

@@ -17,7 +17,8 @@ type OptionalHooks =
   | 'onProgress'
   | 'onMeasureStart'
   | 'onMeasureEnd'
-  | 'onHalfConnected';
+  | 'onHalfConnected'
+  | 'signal';
 
 /** Default scale of each scenario (the `count` option). */
 export const DEFAULT_COUNT: Readonly<Record<Scenario, number>> = {

@@ -5,11 +5,26 @@ import type { BenchResult } from './types.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Why messages can go missing when the broker itself is fine. */
+const LOST_NOTE =
+  'published but never delivered. A broker drops by its own limits too: a subscriber queue ' +
+  'that is full (Mosquitto max_queued_messages, 1000 by default; Pipit ' +
+  'limits.maxQueuedMessages) or, at QoS 0, a slow subscriber. Check its drop counters, or ' +
+  'lower --window or -n.';
+
+function interruptedRow(r: BenchResult): [string, string][] {
+  if (!r.interrupted) return [];
+  const what =
+    r.interrupted === 'warmup' ? 'the figures cover the warm-up' : 'the figures cover what ran';
+  return [['interrupted', `by Ctrl-C during ${r.interrupted}: ${what}`]];
+}
+
 function rows(r: BenchResult): [string, string][] {
   const version = r.protocolVersion === 5 ? '5.0' : '3.1.1';
   const head: [string, string][] = [
     ['scenario', r.scenario],
     ['broker', `${r.host}:${r.port} (MQTT ${version})`],
+    ...interruptedRow(r),
   ];
   if (r.connections) {
     const c = r.connections;
@@ -34,6 +49,7 @@ function rows(r: BenchResult): [string, string][] {
     ['delivered', `${int(r.deliveredPerSec)} msg/s (${int(r.delivered)})`],
     ['latency p50/p99/max', `${l.p50} / ${l.p99} / ${l.max} ms`],
     ['lost / dup / out of order', `${int(r.lost)} / ${int(r.duplicated)} / ${int(r.outOfOrder)}`],
+    ...(r.lost > 0 ? [['lost means', LOST_NOTE] as [string, string]] : []),
     ['errors', int(r.errors)],
     ['client cpu', `${r.cpu.percent}% of a core${r.clientBound ? ' (client-bound!)' : ''}`],
   ];

@@ -44,6 +44,11 @@ export interface BenchOptions {
   /** Called about every `progressIntervalMs` with running counters. */
   onProgress?: (p: BenchProgress) => void;
   progressIntervalMs?: number;
+  /**
+   * Stops the run early (Ctrl-C): the phase under way ends at once, in-flight messages get
+   * a short drain, and the result covers what ran, with `interrupted` set.
+   */
+  signal?: AbortSignal;
   /** Called when measuring starts and ends (the comparison harness samples the broker). */
   onMeasureStart?: () => void | Promise<void>;
   onMeasureEnd?: () => void | Promise<void>;
@@ -108,6 +113,11 @@ export interface BenchResult {
   clientBound: boolean;
   /** conn scenario only. */
   connections?: ConnResult;
+  /**
+   * Set when `signal` stopped the run: the phase it stopped. After 'warmup' the figures
+   * cover the warm-up (no measuring had started).
+   */
+  interrupted?: 'setup' | 'warmup' | 'measure' | 'drain' | 'hold';
 }
 
 /** The conn scenario's figures. */
@@ -120,4 +130,13 @@ export interface ConnResult {
   connectsPerSec: number;
   /** The first failure's message, when some connections failed. */
   firstError?: string;
+}
+
+/** Ctrl-C came while the connections were still being opened: there is nothing to report. */
+export class BenchInterruptedError extends Error {
+  override readonly name = 'BenchInterruptedError';
+
+  constructor(readonly connectionsOpen: number) {
+    super(`interrupted while opening connections (${connectionsOpen} open): nothing measured`);
+  }
 }

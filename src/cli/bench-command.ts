@@ -6,23 +6,18 @@
  *       [-u user] [-P password] [--json]
  *
  * A progress bar on a terminal, a table at the end, or one JSON object with --json.
+ * Ctrl-C (or SIGTERM) stops the run: the bar is removed and the cursor shown again, and
+ * what was measured so far is printed; a second Ctrl-C quits at once.
  * Exit codes: 0 done, 1 failure (could not connect, bad option), 3 the run completed but
- * messages were lost (QoS 1/2), reordered, or duplicated where that is not allowed.
+ * messages were lost (QoS 1/2), reordered, or duplicated where that is not allowed,
+ * 130 interrupted. The run itself (bench-run.ts) is loaded when the command runs.
  */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import {
-  type BenchProgress,
-  type BenchResult,
-  DEFAULT_COUNT,
-  formatResult,
-  runBench,
-  SCENARIOS,
-  type Scenario,
-} from '../bench/index.js';
-import { parseIntFlag, parseQos, parseVersion } from './pub-command.js';
+import { DEFAULT_COUNT, SCENARIOS } from '../bench/options.js';
+import type { BenchResult } from '../bench/types.js';
 
-interface BenchFlags {
+/** `bench`'s flags as commander hands them over. */
+export interface BenchFlags {
   host: string;
   port: string;
   qos: string;
@@ -41,90 +36,14 @@ interface BenchFlags {
 
 /** Exit code for a completed run whose message checks failed. */
 export const EXIT_INTEGRITY = 3;
+/** Exit code after Ctrl-C (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
 
 /** True when the counts show a broker fault for this QoS (QoS 1 may duplicate, QoS 0 may drop). */
 export function integrityFailed(r: BenchResult): boolean {
   if (r.outOfOrder > 0) return true;
   if (r.qos > 0 && r.lost > 0) return true;
   return r.qos !== 1 && r.duplicated > 0;
-}
-
-function seconds(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of seconds >= 0`);
-  return Math.round(n * 1000);
-}
-
-/** A cli-progress bar fed by the engine's progress snapshots. */
-function progressBar(): { onProgress: (p: BenchProgress) => void; stop: () => void } {
-  const bar = new cliProgress.SingleBar(
-    {
-      format:
-        '{phase} [{bar}] {percentage}% | conns {connections} | sent {sent} | delivered {delivered}',
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let phase = '';
-  let started = false;
-  return {
-    onProgress: (p) => {
-      const payload = {
-        phase: p.phase.padEnd(7),
-        sent: p.sent,
-        delivered: p.delivered,
-        connections: p.connections,
-      };
-      const total = Math.max(1, p.plannedMs);
-      if (!started) {
-        bar.start(total, 0, payload);
-        started = true;
-      } else if (p.phase !== phase) bar.setTotal(total);
-      phase = p.phase;
-      bar.update(Math.min(p.elapsedMs, total), payload);
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
-}
-
-/** Runs `bench` with parsed flags; resolves with the exit code. */
-export async function runBenchCommand(scenario: string, f: BenchFlags): Promise<number> {
-  const showBar = f.progress && !f.json && process.stderr.isTTY === true;
-  const bar = showBar ? progressBar() : undefined;
-  try {
-    if (!SCENARIOS.includes(scenario as Scenario)) {
-      throw new Error(`scenario must be one of ${SCENARIOS.join(', ')}`);
-    }
-    const version = parseVersion(f.protocolVersion);
-    if (version === 3) throw new Error('bench speaks MQTT 3.1.1 or 5');
-    const result = await runBench({
-      scenario: scenario as Scenario,
-      host: f.host,
-      port: parseIntFlag('port', f.port, 1, 65535),
-      qos: parseQos(f.qos),
-      payloadSize: parseIntFlag('size', f.size, 1, 256 * 1024 * 1024),
-      count: f.count === undefined ? undefined : parseIntFlag('count', f.count, 1, 1_000_000),
-      durationMs: seconds('duration', f.duration),
-      warmupMs: seconds('warmup', f.warmup),
-      window: parseIntFlag('window', f.window, 1, 1_000_000),
-      rate: f.rate === undefined ? undefined : Number(f.rate),
-      protocolVersion: version,
-      username: f.username,
-      password: f.password,
-      onProgress: bar?.onProgress,
-    });
-    bar?.stop();
-    process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
-    return integrityFailed(result) ? EXIT_INTEGRITY : 0;
-  } catch (err) {
-    bar?.stop();
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-    return 1;
-  }
 }
 
 /** Registers `pipit bench`. */
@@ -150,6 +69,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the result as one JSON object')
     .option('--no-progress', 'no progress bar')
     .action(async (scenario: string, flags: BenchFlags) => {
+      const { runBenchCommand } = await import('./bench-run.js');
       process.exitCode = await runBenchCommand(scenario, flags);
     });
 }

@@ -1,10 +1,13 @@
 /**
- * `pipit passwd [-c] [-b] [-D] <file> <username> [password]`: manage a password file, with
- * the options of `mosquitto_passwd`.
+ * `pipit passwd [-c | -D] [-b] [-H hash] <file> <username> [password]` and
+ * `pipit passwd -U <file>`: manage a password file, with the options of `mosquitto_passwd`.
  *
  *   -c  create the file (overwriting an existing one)
  *   -D  delete the user
  *   -b  take the password from the command line (batch mode)
+ *   -H  the hash for new passwords: pbkdf2-sha512 (default), sha512-pbkdf2 (Mosquitto 2's
+ *       $7$), sha512 (Mosquitto 1.6's $6$); see passwd-hashes.ts
+ *   -U  hash the plain-text passwords of a file in place (see passwd-upgrade.ts)
  *
  * Without -b the password is asked twice on the terminal, without echo. When stdin is not a
  * terminal, it is read from there: one line, or two that must match (what piping into
@@ -14,6 +17,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { FileFormatError } from '../hooks/file-error.js';
 import { PasswordFile, usernameProblem } from '../hooks/password-file.js';
+import { HASH_ALGORITHMS, type HashAlgorithm, hashWith, withEntry } from './passwd-hashes.js';
+import { UpgradeError, upgradePasswordFile } from './passwd-upgrade.js';
 
 /** An error meant for the user: printed as is, exit code 1. */
 export class PasswdError extends Error {
@@ -25,6 +30,10 @@ export interface PasswdOptions {
   create?: boolean;
   batch?: boolean;
   delete?: boolean;
+  /** -U: hash the plain-text passwords of the file. */
+  upgrade?: boolean;
+  /** -H: the hash for new passwords (default pbkdf2-sha512). */
+  hash?: string;
 }
 
 /** A readable stream that may be a terminal (process.stdin, or a fake one in tests). */
@@ -138,7 +147,29 @@ async function readNewPassword(io: PasswdIo): Promise<string> {
   return lines[0];
 }
 
-function checkArguments(username: string, password: string | undefined, opts: PasswdOptions): void {
+function hashAlgorithm(opts: PasswdOptions): HashAlgorithm {
+  const hash = opts.hash ?? 'pbkdf2-sha512';
+  if (!(HASH_ALGORITHMS as readonly string[]).includes(hash)) {
+    throw new PasswdError(`-H must be one of ${HASH_ALGORITHMS.join(', ')}, got "${hash}"`);
+  }
+  return hash as HashAlgorithm;
+}
+
+function checkUpgrade(username: string | undefined, opts: PasswdOptions): void {
+  if (opts.create || opts.delete || opts.batch) {
+    throw new PasswdError('-U takes only the file (and -H): not -c, -D or -b');
+  }
+  if (username !== undefined) throw new PasswdError('-U takes only the file, no username');
+}
+
+function checkArguments(
+  username: string | undefined,
+  password: string | undefined,
+  opts: PasswdOptions,
+): asserts username is string {
+  if (username === undefined) {
+    throw new PasswdError('a username is needed (or -U to hash a plain-text file)');
+  }
   if (opts.create && opts.delete) throw new PasswdError('-c and -D cannot be used together');
   if (opts.delete && (opts.batch || password !== undefined)) {
     throw new PasswdError('-D takes no password');
@@ -172,26 +203,34 @@ async function openFile(file: string, create: boolean): Promise<PasswordFile> {
  */
 export async function runPasswd(
   file: string,
-  username: string,
+  username: string | undefined,
   password: string | undefined,
   opts: PasswdOptions,
   io: PasswdIo,
 ): Promise<void> {
+  const algorithm = hashAlgorithm(opts);
+  if (opts.upgrade) {
+    checkUpgrade(username, opts);
+    await upgradePasswordFile(file, algorithm);
+    return;
+  }
   checkArguments(username, password, opts);
-  const passwords = await openFile(file, opts.create === true);
+  let passwords = await openFile(file, opts.create === true);
   if (opts.delete) {
     if (!passwords.delete(username))
       throw new PasswdError(`user "${username}" not found in ${file}`);
   } else {
     const secret = password ?? (await readNewPassword(io));
     if (secret === '') throw new PasswdError('empty password');
-    await passwords.set(username, secret);
+    passwords = withEntry(passwords, username, await hashWith(algorithm, secret));
   }
   await passwords.save(file);
 }
 
 function errorMessage(err: unknown): string {
-  if (err instanceof PasswdError || err instanceof FileFormatError) return err.message;
+  if (err instanceof PasswdError || err instanceof FileFormatError || err instanceof UpgradeError) {
+    return err.message;
+  }
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message;
   return String(err);
@@ -203,13 +242,20 @@ export function registerPasswdCommand(program: Command): void {
     .command('passwd')
     .description('manage a password file (same options as mosquitto_passwd)')
     .argument('<file>', 'password file')
-    .argument('<username>', 'user to add, update or delete')
+    .argument('[username]', 'user to add, update or delete (not with -U)')
     .argument('[password]', 'the password, with -b (it shows in ps and shell history)')
     .option('-c, --create', 'create the file, overwriting an existing one')
     .option('-b, --batch', 'take the password from the command line')
     .option('-D, --delete', 'delete the user')
+    .option('-H, --hash <hash>', `hash for new passwords: ${HASH_ALGORITHMS.join(', ')}`)
+    .option('-U, --upgrade', 'hash the plain-text passwords of the file in place')
     .action(
-      async (file: string, username: string, password: string | undefined, opts: PasswdOptions) => {
+      async (
+        file: string,
+        username: string | undefined,
+        password: string | undefined,
+        opts: PasswdOptions,
+      ) => {
         try {
           await runPasswd(file, username, password, opts, {
             input: process.stdin,

@@ -1,5 +1,5 @@
 /**
- * Opening a client connection over TCP or TLS.
+ * Opening a client connection over TCP, TLS or a Unix domain socket.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -8,26 +8,37 @@ import type { ConnectPacket } from '../protocol/packets.js';
 import { MqttClient } from './mqtt-client.js';
 import type { ClientOptions } from './options.js';
 
+/** Where a connection goes, for error messages. */
+export function describeTarget(o: ClientOptions): string {
+  if (o.socketPath !== undefined) return o.socketPath;
+  return `${o.host ?? '127.0.0.1'}:${o.port ?? (o.tls ? 8883 : 1883)}`;
+}
+
 function openSocket(o: ClientOptions, timeoutMs: number): Promise<net.Socket> {
   const host = o.host ?? '127.0.0.1';
   const port = o.port ?? (o.tls ? 8883 : 1883);
+  // A Unix socket takes the path instead of host and port; TCP may bind a local address.
+  const where: net.NetConnectOpts =
+    o.socketPath !== undefined
+      ? { path: o.socketPath }
+      : { host, port, ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }) };
   return new Promise((resolve, reject) => {
     const socket = o.tls
       ? tls.connect({
-          host,
-          port,
-          servername: net.isIP(host) ? undefined : host,
+          ...(where as tls.ConnectionOptions),
+          servername: o.socketPath !== undefined || net.isIP(host) ? undefined : host,
           ...(o.tls === true ? {} : o.tls),
         })
-      : net.connect({ host, port });
+      : net.connect(where);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      reject(new Error(`connect to ${describeTarget(o)} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     const ready = o.tls ? 'secureConnect' : 'connect';
     socket.once(ready, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
+      socket.setNoDelay(o.noDelay ?? true);
       resolve(socket);
     });
     socket.once('error', (err) => {
@@ -63,14 +74,26 @@ function buildConnect(o: ClientOptions): ConnectPacket {
 
 /**
  * Connects to an MQTT server and resolves with a client once the server accepted the
- * connection (CONNACK success). Rejects with MqttError carrying the server's reason code
- * when refused, or with the socket's error.
+ * connection (CONNACK success). Rejects with a ConnectRefusedError carrying the server's
+ * code when refused, or with the socket's error.
+ *
+ * `setup` runs on the client before CONNECT is sent: listeners added there see everything,
+ * including the messages of a resumed session, which may arrive in the same read as the
+ * CONNACK, before this promise resolves.
  */
-export async function connect(options: ClientOptions = {}): Promise<MqttClient> {
+export async function connect(
+  options: ClientOptions = {},
+  setup?: (client: MqttClient) => void,
+): Promise<MqttClient> {
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const packet = buildConnect(options);
   const socket = await openSocket(options, timeoutMs);
-  const client = new MqttClient(socket, packet.protocolVersion, packet, options.maximumPacketSize);
+  const client = new MqttClient(socket, packet, {
+    maximumPacketSize: options.maximumPacketSize,
+    maxInflight: options.maxInflight,
+    trace: options.trace,
+  });
+  setup?.(client);
   await client.start(timeoutMs);
   return client;
 }

@@ -1,6 +1,22 @@
 /**
- * Pipit's MQTT client: `connect(options)` resolves with an `MqttClient`.
+ * Pipit's MQTT client: `connect(options)` resolves with an `MqttClient` (one connection);
+ * a `ReconnectingClient` connects again by itself when the connection is lost.
  */
-export { connect } from './connect.js';
-export { MqttClient, type MqttClientEvents } from './mqtt-client.js';
-export type { ClientOptions, PublishOptions, SubscribeOptions } from './options.js';
+export { connect, describeTarget } from './connect.js';
+export { ConnectRefusedError, ServerDisconnectError } from './errors.js';
+export { type ConnectionSettings, MqttClient, type MqttClientEvents } from './mqtt-client.js';
+export type {
+  ClientOptions,
+  PublishOptions,
+  SubscribeOptions,
+  TraceDirection,
+  UnsubscribeOptions,
+} from './options.js';
+export { describeConnackCode, describeReasonCode } from './reason-names.js';
+export {
+  defaultShouldReconnect,
+  ReconnectingClient,
+  type ReconnectingClientEvents,
+  type ReconnectingClientOptions,
+  type ReconnectOptions,
+} from './reconnecting-client.js';

@@ -1,7 +1,8 @@
 /**
  * A small MQTT 3.1 / 3.1.1 / 5.0 client on Pipit's codec: publish at QoS 0/1/2,
  * subscribe, unsubscribe, receive with QoS 1/2 acknowledgements, keepalive, clean
- * disconnect. Create one with `connect()` (connect.ts).
+ * disconnect. Create one with `connect()` (connect.ts), or keep one connected across
+ * failures with `ReconnectingClient`.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -13,32 +14,24 @@ import type {
   DisconnectPacket,
   Packet,
   ProtocolVersion,
+  PubackPacket,
+  PubcompPacket,
   PublishPacket,
+  PubrecPacket,
   SubscriptionRequest,
 } from '../protocol/packets.js';
+import type { Properties } from '../protocol/properties.js';
+import { validateTopicFilter, validateTopicName } from '../protocol/topic-validation.js';
+import type { ConnectionSettings, MqttClientEvents } from './client-types.js';
+import { ConnectRefusedError, ServerDisconnectError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
-import type { PublishOptions, SubscribeOptions } from './options.js';
-import { PacketIdAllocator } from './packet-ids.js';
+import type { PublishOptions, SubscribeOptions, UnsubscribeOptions } from './options.js';
+import { PendingOperations } from './pending-operations.js';
+import { encodePublish } from './publish-encoding.js';
+import { describeWithReasonString } from './reason-names.js';
+import { SendQuota } from './send-quota.js';
 
-/** The events a client emits. */
-export interface MqttClientEvents {
-  /** An application message from the server (emitted once per QoS 2 message). */
-  message: [topic: string, payload: Buffer, packet: PublishPacket];
-  /** The server sent DISCONNECT (MQTT 5); 'close' follows. */
-  disconnect: [packet: DisconnectPacket];
-  /** Emitted only when listened to: a failure that closes the connection. */
-  error: [error: Error];
-  /** The connection is gone; `error` is why, undefined after a clean `end()`. */
-  close: [error: Error | undefined];
-}
-
-type Pending =
-  | { kind: 'publish'; resolve: () => void; reject: (e: Error) => void }
-  | {
-      kind: 'subscribe' | 'unsubscribe';
-      resolve: (c: number[]) => void;
-      reject: (e: Error) => void;
-    };
+export type { ConnectionSettings, MqttClientEvents } from './client-types.js';
 
 type State = 'connecting' | 'connected' | 'closing' | 'closed';
 
@@ -52,13 +45,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   connack: ConnackPacket | undefined;
   private state: State = 'connecting';
   private readonly decoder: Decoder;
-  private readonly ids = new PacketIdAllocator();
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingOperations();
   /** Inbound QoS 2 packet ids delivered but not yet released (PUBREL). */
   private readonly inboundQos2 = new Set<number>();
-  /** Outgoing QoS 1/2 publishes allowed before an acknowledgement (MQTT 5 Receive Maximum). */
-  private sendQuota = 65535;
-  private readonly quotaWaiters: (() => void)[] = [];
+  private readonly maxInflight: number;
+  private readonly quota: SendQuota;
+  private readonly trace: ConnectionSettings['trace'];
+  /** Protocol level of the connection (3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0). */
+  readonly protocolVersion: ProtocolVersion;
   private keepAlive: KeepAlive | undefined;
   private closeError: Error | undefined;
   private handshake: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -66,17 +60,25 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Use `connect()`; the constructor only wires a socket that is already open. */
   constructor(
     private readonly socket: Socket,
-    readonly protocolVersion: ProtocolVersion,
     private readonly connectPacket: ConnectPacket,
-    maximumPacketSize?: number,
+    settings: ConnectionSettings = {},
   ) {
     super();
     this.clientId = connectPacket.clientId;
-    this.decoder = new Decoder({ protocolVersion, maximumPacketSize });
-    socket.setNoDelay(true);
+    this.protocolVersion = connectPacket.protocolVersion;
+    this.maxInflight = settings.maxInflight ?? 65535;
+    this.quota = new SendQuota(this.maxInflight);
+    this.trace = settings.trace;
+    this.decoder = new Decoder({
+      protocolVersion: this.protocolVersion,
+      maximumPacketSize: settings.maximumPacketSize,
+    });
     socket.on('data', (chunk: Buffer) => {
       try {
-        this.decoder.push(chunk, (p) => this.handle(p));
+        this.decoder.push(chunk, (p) => {
+          this.trace?.('received', p);
+          this.handle(p);
+        });
       } catch (err) {
         this.destroy(err as Error);
       }
@@ -113,9 +115,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
   }
 
+  /** The server's MQTT 5 Maximum Packet Size, when it announced one. */
+  get serverMaximumPacketSize(): number | undefined {
+    return this.connack?.properties?.maximumPacketSize;
+  }
+
   /**
    * Publishes a message. QoS 0 resolves once written; QoS 1 on PUBACK; QoS 2 on PUBCOMP.
-   * Rejects with MqttError when an MQTT 5 server answers with a failure reason code.
+   * Rejects with MqttError, sending nothing, for a topic that is not a valid topic name
+   * (0x90) or a packet over the server's Maximum Packet Size (0x95); and when an MQTT 5
+   * server answers with a failure reason code.
    */
   async publish(topic: string, payload: string | Buffer, o: PublishOptions = {}): Promise<void> {
     const qos = o.qos ?? 0;
@@ -129,17 +138,33 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       properties: o.properties,
     };
     this.assertOpen();
+    // An empty topic is allowed only with a topic alias [MQTT-3.3.2-1, MQTT-3.3.4-11].
+    validateTopicName(topic, o.properties?.topicAlias !== undefined);
     if (qos === 0) {
-      await this.sendAndFlush(packet);
+      await this.sendAndFlush(
+        encodePublish(packet, this.protocolVersion, this.serverMaximumPacketSize),
+        packet,
+      );
       return;
     }
-    await this.acquireQuota();
+    await this.quota.acquire();
     this.assertOpen();
-    const packetId = this.ids.allocate();
-    await new Promise<void>((resolve, reject) => {
-      this.pending.set(packetId, { kind: 'publish', resolve, reject });
-      this.send({ ...packet, packetId });
-    });
+    const packetId = this.pending.allocate();
+    let bytes: Buffer;
+    try {
+      bytes = encodePublish(
+        { ...packet, packetId },
+        this.protocolVersion,
+        this.serverMaximumPacketSize,
+      );
+    } catch (err) {
+      this.pending.release(packetId);
+      this.quota.release();
+      throw err;
+    }
+    const acknowledged = this.pending.addPublish(packetId);
+    this.write(bytes, { ...packet, packetId });
+    await acknowledged;
   }
 
   /**
@@ -151,6 +176,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     o: SubscribeOptions = {},
   ): Promise<number[]> {
     const list = typeof filters === 'string' ? [filters] : filters;
+    try {
+      for (const f of list) validateTopicFilter(typeof f === 'string' ? f : f.filter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const subscriptions = list.map(
       (f): SubscriptionRequest =>
         typeof f === 'string'
@@ -172,23 +202,35 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   /** Unsubscribes; resolves with the MQTT 5 reason codes (empty for 3.x). */
-  unsubscribe(filters: string | readonly string[]): Promise<number[]> {
+  unsubscribe(filters: string | readonly string[], o: UnsubscribeOptions = {}): Promise<number[]> {
     const list = typeof filters === 'string' ? [filters] : [...filters];
+    try {
+      for (const f of list) validateTopicFilter(f);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.request('unsubscribe', (packetId) => ({
       type: 'unsubscribe',
       packetId,
       filters: list,
+      properties: o.properties,
     }));
   }
 
-  /** Sends DISCONNECT and closes the connection [MQTT-3.14.4-1]; resolves once closed. */
-  async end(reasonCode = 0): Promise<void> {
+  /**
+   * Sends DISCONNECT (MQTT 5: with `reasonCode` and `properties`, such as a new Session
+   * Expiry Interval) and closes the connection [MQTT-3.14.4-1]; resolves once closed.
+   */
+  async end(reasonCode = 0, properties?: Properties): Promise<void> {
     if (this.state === 'closed') return;
     const closed = new Promise<void>((resolve) => this.once('close', () => resolve()));
     if (this.state === 'connected') {
       this.state = 'closing';
       const packet: DisconnectPacket = { type: 'disconnect' };
-      if (this.protocolVersion === 5 && reasonCode !== 0) packet.reasonCode = reasonCode;
+      if (this.protocolVersion === 5 && (reasonCode !== 0 || properties !== undefined)) {
+        packet.reasonCode = reasonCode;
+      }
+      if (this.protocolVersion === 5 && properties !== undefined) packet.properties = properties;
       this.send(packet);
       this.socket.end();
       const timer = setTimeout(() => this.socket.destroy(), 2000);
@@ -208,11 +250,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     build: (packetId: number) => Packet,
   ): Promise<number[]> {
     this.assertOpen();
-    const packetId = this.ids.allocate();
-    return new Promise((resolve, reject) => {
-      this.pending.set(packetId, { kind, resolve, reject });
-      this.send(build(packetId));
-    });
+    const packetId = this.pending.allocate();
+    const answered = this.pending.addRequest(kind, packetId);
+    this.send(build(packetId));
+    return answered;
   }
 
   private assertOpen(): void {
@@ -220,31 +261,20 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   private send(packet: Packet): void {
-    this.socket.write(encode(packet, this.protocolVersion));
+    this.write(encode(packet, this.protocolVersion), packet);
+  }
+
+  private write(bytes: Buffer, packet: Packet, done?: (err?: Error | null) => void): void {
+    this.trace?.('sending', packet);
+    this.socket.write(bytes, done);
     this.keepAlive?.sent();
   }
 
-  private sendAndFlush(packet: Packet): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.write(encode(packet, this.protocolVersion), (err) =>
-        err ? reject(err) : resolve(),
-      );
-      this.keepAlive?.sent();
-    });
-  }
-
-  private acquireQuota(): Promise<void> {
-    if (this.sendQuota > 0) {
-      this.sendQuota--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.quotaWaiters.push(resolve));
-  }
-
-  private releaseQuota(): void {
-    const next = this.quotaWaiters.shift();
-    if (next) next();
-    else this.sendQuota++;
+  /** Writes an encoded packet; resolves once the socket took it. */
+  private sendAndFlush(bytes: Buffer, packet: Packet): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.write(bytes, packet, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   private handle(p: Packet): void {
@@ -263,22 +293,29 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         break;
       case 'puback':
       case 'pubcomp':
-        this.settlePublish(p.packetId, p.reasonCode, p.type);
+        this.settlePublish(p);
         break;
       case 'pubrec':
-        if (isFailure(p.reasonCode)) this.settlePublish(p.packetId, p.reasonCode, 'pubrec');
+        if (isFailure(p.reasonCode)) this.settlePublish(p);
         // [MQTT-4.3.3-1] the sender answers PUBREC with PUBREL.
         else this.send({ type: 'pubrel', packetId: p.packetId });
         break;
       case 'suback':
       case 'unsuback':
-        this.settleRequest(p.packetId, p.type, p.reasonCodes);
+        this.pending.settleRequest(
+          p.packetId,
+          p.type === 'suback' ? 'subscribe' : 'unsubscribe',
+          p.reasonCodes,
+        );
         break;
       case 'pingresp':
         this.keepAlive?.pong();
         break;
       case 'disconnect':
-        this.closeError ??= new MqttError(p.reasonCode ?? 0, 'server sent DISCONNECT');
+        this.closeError ??= new ServerDisconnectError(
+          p.reasonCode ?? 0,
+          p.properties?.reasonString,
+        );
         this.emit('disconnect', p);
         this.socket.end();
         break;
@@ -294,16 +331,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return;
     }
     if (p.reasonCode !== 0) {
-      this.destroy(
-        new MqttError(p.reasonCode, `connection refused (0x${p.reasonCode.toString(16)})`),
-      );
+      const reasonString = p.properties?.reasonString;
+      this.destroy(new ConnectRefusedError(p.reasonCode, this.protocolVersion, reasonString));
       return;
     }
     this.connack = p;
     this.state = 'connected';
     const props = p.properties;
     if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier;
-    this.sendQuota = props?.receiveMaximum ?? 65535;
+    this.quota.reset(Math.min(this.maxInflight, props?.receiveMaximum ?? 65535));
     // [MQTT-3.2.2-21] a Server Keep Alive replaces the client's own value.
     const seconds = props?.serverKeepAlive ?? this.connectPacket.keepAlive;
     this.keepAlive = new KeepAlive(
@@ -312,6 +348,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       () => this.destroy(new Error('keepalive timeout: no PINGRESP')),
     );
     this.keepAlive.start();
+    this.emit('connack', p);
     this.handshake?.resolve();
     this.handshake = undefined;
   }
@@ -330,25 +367,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (p.qos === 1) this.send({ type: 'puback', packetId: p.packetId! });
   }
 
-  private settlePublish(packetId: number, reasonCode: number | undefined, via: string): void {
-    const op = this.pending.get(packetId);
-    if (op?.kind !== 'publish') return;
-    this.pending.delete(packetId);
-    this.ids.release(packetId);
-    this.releaseQuota();
-    if (isFailure(reasonCode)) {
-      op.reject(
-        new MqttError(reasonCode!, `publish refused by ${via} (0x${reasonCode!.toString(16)})`),
-      );
-    } else op.resolve();
-  }
-
-  private settleRequest(packetId: number, via: 'suback' | 'unsuback', codes: number[]): void {
-    const op = this.pending.get(packetId);
-    if (!op || op.kind !== (via === 'suback' ? 'subscribe' : 'unsubscribe')) return;
-    this.pending.delete(packetId);
-    this.ids.release(packetId);
-    (op.resolve as (c: number[]) => void)(codes);
+  private settlePublish(ack: PubackPacket | PubrecPacket | PubcompPacket): void {
+    const code = ack.reasonCode ?? 0;
+    const why = isFailure(code)
+      ? describeWithReasonString(code, ack.properties?.reasonString)
+      : undefined;
+    const failure = why
+      ? new MqttError(code, `publish refused (${ack.type.toUpperCase()}): ${why}`)
+      : undefined;
+    if (this.pending.settlePublish(ack.packetId, failure)) this.quota.release();
   }
 
   private onSocketClose(): void {
@@ -357,10 +384,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.keepAlive?.stop();
     const err = this.closeError ?? (wasClosing ? undefined : new Error('connection closed'));
     const failure = err ?? new Error('connection closed');
-    for (const op of this.pending.values()) op.reject(failure);
-    this.pending.clear();
+    this.pending.rejectAll(failure);
     // Publishes waiting for quota wake up and fail on the closed state.
-    for (const wake of this.quotaWaiters.splice(0)) wake();
+    this.quota.wakeAll();
     this.handshake?.reject(failure);
     this.handshake = undefined;
     if (err && this.listenerCount('error') > 0) this.emit('error', err);

@@ -2,8 +2,11 @@
  * Options of the MQTT client and of its operations.
  */
 import type tls from 'node:tls';
-import type { ProtocolVersion, QoS, Will } from '../protocol/packets.js';
+import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
+
+/** Which way a traced packet went. */
+export type TraceDirection = 'sending' | 'received';
 
 /** How to reach and greet the server. */
 export interface ClientOptions {
@@ -11,6 +14,12 @@ export interface ClientOptions {
   host?: string;
   /** Default 1883, or 8883 with TLS. */
   port?: number;
+  /** Path of a Unix domain socket to connect to instead of host and port. */
+  socketPath?: string;
+  /** Local address to bind the socket to (which interface the connection leaves from). */
+  localAddress?: string;
+  /** Send small packets at once (TCP_NODELAY, Nagle's algorithm off). Default true. */
+  noDelay?: boolean;
   /** 3 = MQTT 3.1, 4 = MQTT 3.1.1 (default), 5 = MQTT 5.0. */
   protocolVersion?: ProtocolVersion;
   /** Empty asks the server to assign one (3.1.1 with clean session, and 5.0). */
@@ -30,6 +39,13 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Largest packet accepted from the server, in bytes. */
   maximumPacketSize?: number;
+  /**
+   * Most QoS 1/2 publishes sent and not yet acknowledged; further publishes wait. The
+   * server's MQTT 5 Receive Maximum lowers it further. Default 65535.
+   */
+  maxInflight?: number;
+  /** Called with every packet sent and received (a debug trace, e.g. `pipit sub -d`). */
+  trace?: (direction: TraceDirection, packet: Packet) => void;
 }
 
 /** Options of one publish. */
@@ -47,5 +63,11 @@ export interface SubscribeOptions {
   retainAsPublished?: boolean;
   retainHandling?: 0 | 1 | 2;
   /** MQTT 5 SUBSCRIBE properties (subscription identifier, user properties). */
+  properties?: Properties;
+}
+
+/** Options of one unsubscribe call. */
+export interface UnsubscribeOptions {
+  /** MQTT 5 UNSUBSCRIBE properties (user properties). */
   properties?: Properties;
 }

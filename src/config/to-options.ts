@@ -212,10 +212,11 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
     }
   }
   if (listeners.every(({ listen }) => isLoopbackHost(listen.host))) {
+    // Point at auth.passwordFile only when it is not set yet: the advice is about what is missing.
+    const needsPasswords = listeners.some(({ auth }) => auth.passwordFile === undefined);
     notices.push({
       level: 'info',
-      message:
-        'listening on this machine only; to accept other machines set a listener host (or --host 0.0.0.0) with auth.passwordFile (see docs/configuration.md)',
+      message: `listening on this machine only; to accept other machines set a listener host (or --host 0.0.0.0)${needsPasswords ? ' with auth.passwordFile' : ''} (see docs/configuration.md)`,
     });
   }
   return notices;

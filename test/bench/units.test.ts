@@ -16,6 +16,7 @@ import {
 import { LatencyHistogram } from '../../src/bench/histogram.js';
 import { resolveOptions } from '../../src/bench/options.js';
 import { PAYLOAD_HEADER_SIZE, readHeader, writeHeader } from '../../src/bench/payload.js';
+import { formatResult } from '../../src/bench/report.js';
 import { SequenceTracker } from '../../src/bench/sequence-tracker.js';
 import { buildTopology, mapLimit } from '../../src/bench/topology.js';
 import type { BenchResult } from '../../src/bench/types.js';
@@ -176,6 +177,50 @@ describe('bench exit status', () => {
     assert.equal(integrityFailed({ ...base, qos: 1, lost: 1 }), true);
     assert.equal(integrityFailed({ ...base, qos: 2, duplicated: 1 }), true);
     assert.equal(integrityFailed({ ...base, outOfOrder: 1 }), true);
+  });
+});
+
+describe('bench report', () => {
+  const result = {
+    scenario: 'fanin',
+    host: '127.0.0.1',
+    port: 1883,
+    protocolVersion: 4,
+    qos: 1,
+    payloadSize: 64,
+    publishers: 10,
+    subscribers: 1,
+    rate: undefined,
+    seconds: 2,
+    sent: 100,
+    delivered: 90,
+    sentPerSec: 50,
+    deliveredPerSec: 45,
+    latency: { count: 90, p50: 1, p90: 2, p99: 3, max: 4, mean: 1.5 },
+    totalSent: 100,
+    totalDelivered: 90,
+    lost: 10,
+    duplicated: 0,
+    outOfOrder: 0,
+    errors: 0,
+    cpu: { userMs: 1, systemMs: 1, percent: 10 },
+    clientBound: false,
+  } as BenchResult;
+
+  test('lost messages come with what a broker may drop by its own limits', () => {
+    assert.match(
+      formatResult(result),
+      /^lost means +published but never delivered\. .*max_queued_messages/m,
+    );
+    assert.doesNotMatch(formatResult({ ...result, lost: 0 }), /lost means/);
+  });
+
+  test('an interrupted run says so, and which phase it stopped in', () => {
+    assert.match(
+      formatResult({ ...result, interrupted: 'warmup' }),
+      /^interrupted +by Ctrl-C during warmup: the figures cover the warm-up$/m,
+    );
+    assert.doesNotMatch(formatResult(result), /interrupted/);
   });
 });
 

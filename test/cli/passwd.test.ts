@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/harness/brokers.js';
 import {
   type PasswdOptions,
   readHiddenLines,
@@ -137,8 +138,73 @@ describe('pipit passwd through the CLI entry', { concurrency: 4 }, () => {
   });
 });
 
+describe('-H and -U', { concurrency: 2 }, () => {
+  test('-H sha512-pbkdf2 ($7$) and -H sha512 ($6$) lines let a real Mosquitto in', async () => {
+    const file = join(dir, 'mosquitto.txt');
+    const made = [
+      await pipitPasswd(['-c', '-b', '-H', 'sha512-pbkdf2', file, 'alice', 'pw one']),
+      await pipitPasswd(['-b', '-H', 'sha512', file, 'bob', 'pw two']),
+    ];
+    for (const run of made) assert.equal(run.code, 0, run.stderr);
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /^alice:\$7\$210000\$[A-Za-z0-9+/]{16}\$/m);
+    assert.match(text, /^bob:\$6\$[A-Za-z0-9+/]{16}\$/m);
+    const port = await freePort();
+    const conf = join(dir, 'mosquitto.conf');
+    // As root, Mosquitto drops to its own user and could not read the 0600 file.
+    const user = process.getuid?.() === 0 ? 'user root\n' : '';
+    await writeFile(
+      conf,
+      `${user}listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file}\n`,
+    );
+    const broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    try {
+      const pub = (u: string, pw: string) =>
+        spawnSync('mosquitto_pub', ['-p', String(port), '-u', u, '-P', pw, '-t', 't', '-m', 'm'])
+          .status;
+      for (let i = 0; i < 50 && pub('alice', 'pw one') !== 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(pub('alice', 'pw one'), 0);
+      assert.equal(pub('bob', 'pw two'), 0);
+      assert.equal(pub('alice', 'pw two'), 5); // MQTT 3.1.1 CONNACK 5: not authorised
+    } finally {
+      broker.kill();
+    }
+  });
+
+  test('-U hashes the plain-text passwords in place; hashed lines are kept; twice is harmless', async () => {
+    const file = join(dir, 'plain.txt');
+    // A Mosquitto $7$ line (12-byte salt, 64-byte key): -U must leave it as it is.
+    const kept = `keep:$7$101$q0r8k1o2S8cY0t4w$${'A'.repeat(86)}==`;
+    await writeFile(file, `dave:plain one\n# a comment\neve:with:colons\n${kept}\n`);
+    const first = await pipitPasswd(['-U', file]);
+    assert.equal(first.code, 0, first.stderr);
+    const upgraded = await readFile(file, 'utf8');
+    assert.ok(!upgraded.includes('plain one') && !upgraded.includes('with:colons'));
+    assert.ok(upgraded.includes(kept));
+    const pw = await PasswordFile.load(file);
+    assert.deepEqual(pw.usernames(), ['dave', 'eve', 'keep']);
+    assert.equal(await pw.verify('dave', 'plain one'), true);
+    assert.equal(await pw.verify('eve', 'with:colons'), true);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await pipitPasswd(['-U', file])).code, 0);
+    assert.equal(await readFile(file, 'utf8'), upgraded);
+  });
+
+  test('-U names the line of a bad entry and leaves the file as it was', async () => {
+    const file = join(dir, 'bad-plain.txt');
+    await writeFile(file, 'ok:pw\nno colon here\n');
+    const run = await pipitPasswd(['-U', file]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, `pipit passwd: ${file}:2: expected 'username:password'\n`);
+    assert.equal(await readFile(file, 'utf8'), 'ok:pw\nno colon here\n');
+  });
+});
+
 describe('runPasswd argument and input errors (in process)', () => {
-  const cases: Array<[string, string, string | undefined, PasswdOptions, string, RegExp]> = [
+  const cases: Array<
+    [string, string | undefined, string | undefined, PasswdOptions, string, RegExp]
+  > = [
     ['a username with a control char', 'a\tb', 'pw', { batch: true }, '', /control character/],
     ['an empty password', 'dave', undefined, {}, '\n', /^empty password$/],
     ['no password on stdin', 'dave', undefined, {}, '', /^no password given on stdin$/],
@@ -146,6 +212,30 @@ describe('runPasswd argument and input errors (in process)', () => {
     ['-b without a password', 'dave', undefined, { batch: true }, '', /-b needs the password/],
     ['-c with -D', 'dave', undefined, { create: true, delete: true }, '', /-c and -D cannot/],
     ['-D with a password', 'dave', 'pw', { delete: true, batch: true }, '', /-D takes no password/],
+    [
+      'an unknown -H',
+      'dave',
+      'pw',
+      { batch: true, hash: 'md5' },
+      '',
+      /-H must be one of pbkdf2-sha512, sha512-pbkdf2, sha512, got "md5"/,
+    ],
+    [
+      '-U with a username',
+      'dave',
+      undefined,
+      { upgrade: true },
+      '',
+      /-U takes only the file, no username/,
+    ],
+    [
+      '-U with -c',
+      undefined,
+      undefined,
+      { upgrade: true, create: true },
+      '',
+      /-U takes only the file/,
+    ],
   ];
   for (const [name, username, password, opts, stdin, message] of cases) {
     test(`${name} is refused and the file is unchanged`, async () => {

@@ -174,6 +174,15 @@ describe('config: a valid file maps to broker options', () => {
     assert.equal(plan.listeners[0].auth.passwordFile, '/etc/pipit/users.txt');
   });
 
+  it('the loopback notice asks for auth.passwordFile only while one is missing', () => {
+    const without = configToPlan({}, CTX);
+    assert.match(without.notices[0].message, /--host 0\.0\.0\.0\) with auth\.passwordFile/);
+    const withFile = configToPlan(parseConfig('auth:\n  passwordFile: users.txt\n'), CTX);
+    assert.equal(withFile.notices.length, 1);
+    assert.match(withFile.notices[0].message, /^listening on this machine only/);
+    assert.doesNotMatch(withFile.notices[0].message, /passwordFile/);
+  });
+
   it('loopback covers 127.0.0.0/8, ::1 and localhost', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '[::1]']) {
       const plan = configToPlan({ listeners: [{ host }] }, CTX);

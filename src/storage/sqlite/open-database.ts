@@ -12,7 +12,7 @@ import { APPLICATION_ID, MIGRATIONS, type Migration } from './schema.js';
 /** Name of the database file inside the data directory. */
 export const DB_FILE_NAME = 'pipit.db';
 
-/** What `openDatabase` found and did. */
+/** What `openDatabase` found and did. @internal */
 export interface OpenedDatabase {
   db: Database.Database;
   file: string;
@@ -40,7 +40,7 @@ export class StoreOpenError extends Error {
   }
 }
 
-/** Opens (creating and migrating as needed) the database in `dataDir`. */
+/** Opens (creating and migrating as needed) the database in `dataDir`. @internal */
 export function openDatabase(
   dataDir: string,
   durability: Durability,
@@ -150,7 +150,7 @@ function migrate(db: Database.Database, from: number, migrations: readonly Migra
   return version;
 }
 
-/** Turns an SQLite error at open into one that names the file and the remedy. */
+/** Turns an SQLite error at open into one that names the file and the remedy. @internal */
 export function explain(err: unknown, file: string): Error {
   if (err instanceof StoreOpenError) return err;
   const code = String((err as { code?: unknown }).code ?? '');

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 
-/** One schema step: brings a database from `version - 1` to `version`. */
+/** One schema step: brings a database from `version - 1` to `version`. @internal */
 export interface Migration {
   version: number;
   description: string;
@@ -105,7 +105,7 @@ CREATE TABLE retained (
 ) WITHOUT ROWID;
 `;
 
-/** Every migration, in order; the last one's version is the schema this build writes. */
+/** Every migration, in order; the last one's version is the schema this build writes. @internal */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

@@ -106,7 +106,10 @@ export class SqliteStore implements BrokerStore {
     return live.batcher.full;
   }
 
-  /** The open connection, for tests and maintenance tools (never for the broker). */
+  /**
+   * The open connection, for tests and maintenance tools (never for the broker).
+   * @internal Left out of the published types, which must not need better-sqlite3's.
+   */
   get database(): Database.Database {
     return this.conn().db;
   }

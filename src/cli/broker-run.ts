@@ -1,0 +1,210 @@
+/**
+ * What `pipit broker` does once its flags are parsed: run a broker from a configuration file
+ * (optional), flags and environment variables until SIGINT/SIGTERM (SIGHUP reloads the
+ * password and ACL files and the TLS certificates), or with `--test-config` only validate.
+ * Loaded only when `broker` runs: the broker, its store and the config schema take a while to
+ * load, and `pipit pub` should not pay for them.
+ */
+import { dirname, resolve } from 'node:path';
+import pino from 'pino';
+import { type Broker, createBroker } from '../broker.js';
+import {
+  type BrokerPlan,
+  ConfigError,
+  closeRevokedLogins,
+  configToPlan,
+  type LogLevel,
+  loadConfigFile,
+  loadSecurity,
+  mergeOverrides,
+  type Overrides,
+  type PipitConfig,
+  parseLogLevel,
+  parsePortText,
+  readEnvOverrides,
+  type Security,
+  toListenerOptions,
+} from '../config/index.js';
+import type { Logger } from '../ports/index.js';
+
+/** The command's options as commander hands them over (port and level still text). */
+export interface BrokerFlags {
+  config?: string;
+  testConfig?: boolean;
+  port?: string;
+  host?: string;
+  memory?: boolean;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** Flags with the port and log level parsed. */
+interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel'> {
+  port?: number;
+  logLevel?: LogLevel;
+}
+
+/** Parses a TCP port option. */
+function parsePort(value: string): number {
+  const port = parsePortText(value);
+  if (port === undefined) {
+    throw new Error(`--port: "${value}" is not a port number (0-65535)`);
+  }
+  return port;
+}
+
+function parseLevel(value: string): LogLevel {
+  const level = parseLogLevel(value);
+  if (level === undefined) {
+    throw new Error(
+      `--log-level: "${value}" is not a log level (fatal, error, warn, info, debug, trace, silent)`,
+    );
+  }
+  return level;
+}
+
+/**
+ * Parses the port and log level flags.
+ * @throws Error naming the flag and the value.
+ */
+export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
+  const parsed: ParsedFlags = { ...flags, port: undefined, logLevel: undefined };
+  if (flags.port !== undefined) parsed.port = parsePort(flags.port);
+  if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
+  return parsed;
+}
+
+/** Reads the file (if any), applies env and flags, loads the security files. */
+async function prepare(
+  flags: ParsedFlags,
+  logger?: Logger,
+): Promise<{ plan: BrokerPlan; security: Security }> {
+  const cwd = process.cwd();
+  const overrides: Overrides = mergeOverrides(
+    {
+      port: flags.port,
+      host: flags.host,
+      memory: flags.memory,
+      dataDir: flags.dataDir,
+      logLevel: flags.logLevel,
+    },
+    readEnvOverrides(process.env),
+  );
+  const file = flags.config === undefined ? undefined : resolve(cwd, flags.config);
+  const config: PipitConfig = file === undefined ? {} : await loadConfigFile(file);
+  const plan = configToPlan(config, { baseDir: file ? dirname(file) : cwd, cwd, overrides });
+  const security = await loadSecurity(plan.listeners, {
+    hookTimeoutMs: plan.hookTimeoutMs,
+    logger,
+    login: plan.login,
+  });
+  return { plan, security };
+}
+
+function reportConfigError(err: unknown, file: string | undefined): never {
+  if (!(err instanceof ConfigError)) throw err;
+  const where = file === undefined ? '' : ` in ${file}`;
+  process.stderr.write(`pipit broker: invalid configuration${where}:\n`);
+  for (const problem of err.problems) process.stderr.write(`  ${problem}\n`);
+  process.exit(1);
+}
+
+/** Opens every listener; on a failure closes what is open and rethrows. */
+async function listenAll(broker: Broker, plan: BrokerPlan): Promise<void> {
+  try {
+    for (const { listen } of plan.listeners) await broker.listen(toListenerOptions(listen));
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+}
+
+/**
+ * SIGHUP: password and ACL files (closing the connections of users removed from a password
+ * file or whose password changed), then TLS certificates. Errors are logged, never fatal.
+ */
+async function reloadAll(
+  broker: Broker,
+  plan: BrokerPlan,
+  security: Security,
+  logger: Logger,
+): Promise<void> {
+  logger.info({}, 'SIGHUP: reloading password, ACL and TLS files');
+  const results = await security.reload();
+  closeRevokedLogins(broker, plan.listeners, results, logger);
+  try {
+    await broker.reloadTls();
+  } catch (err) {
+    logger.error({ err }, 'could not reload the TLS files; keeping the previous ones');
+  }
+}
+
+/** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
+export async function runBroker(flags: ParsedFlags): Promise<void> {
+  // Parse the level first (env or flag) so that loading can already log, e.g. ACL warnings.
+  let prepared: { plan: BrokerPlan; security: Security };
+  let logger: Logger;
+  try {
+    const early = mergeOverrides({ logLevel: flags.logLevel }, readEnvOverrides(process.env));
+    const bootstrap = pino({
+      level: early.logLevel ?? 'info',
+      base: undefined,
+    }) as unknown as Logger;
+    prepared = await prepare(flags, bootstrap);
+    logger = pino({ level: prepared.plan.logLevel, base: undefined }) as unknown as Logger;
+  } catch (err) {
+    reportConfigError(err, flags.config);
+  }
+  const { plan, security } = prepared;
+  const broker = createBroker({ ...plan.options, logger });
+  security.loginGuard.reportTo(broker.core.refusals);
+  for (const hook of security.hooks) broker.addHook(hook);
+  try {
+    await broker.start();
+  } catch (err) {
+    process.stderr.write(`pipit broker: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  try {
+    await listenAll(broker, plan);
+  } catch (err) {
+    process.stderr.write(`pipit broker: cannot listen: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  for (const notice of plan.notices) logger[notice.level]({}, notice.message);
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await broker.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void reloadAll(broker, plan, security, logger));
+}
+
+/** What --test-config shows of the log: the warnings, one `warning: ...` line each on stderr. */
+function warningsToStderr(): Logger {
+  const logger: Logger = {
+    error: (_fields, message) => process.stderr.write(`error: ${message}\n`),
+    warn: (_fields, message) => process.stderr.write(`warning: ${message}\n`),
+    info: () => {},
+    debug: () => {},
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** `--test-config`: loads and checks everything, prints `configuration OK` or the problems. */
+export async function testConfig(flags: ParsedFlags): Promise<void> {
+  try {
+    // ACL lines that look wrong, and ACL rules that no authentication backs, are warned about.
+    await prepare(flags, warningsToStderr());
+  } catch (err) {
+    reportConfigError(err, flags.config);
+  }
+  process.stdout.write('configuration OK\n');
+  process.exit(0);
+}

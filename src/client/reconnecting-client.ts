@@ -1,0 +1,198 @@
+/**
+ * A client that stays connected: when the connection is lost it connects again after a
+ * growing delay, with the same options (so a persistent session resumes), and says so in
+ * events. One object outlives its connections, so listeners are added once, before the
+ * first CONNECT, and see every message, the queued ones of a resumed session included.
+ *
+ * Built for `pipit sub` and for bridges. Not here yet: an offline queue (while
+ * disconnected, publish/subscribe reject at once).
+ */
+import { EventEmitter } from 'node:events';
+import type { ConnackPacket, DisconnectPacket, PublishPacket } from '../protocol/packets.js';
+import type { Properties } from '../protocol/properties.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { connect } from './connect.js';
+import { ConnectRefusedError, ServerDisconnectError } from './errors.js';
+import type { MqttClient } from './mqtt-client.js';
+import type {
+  ClientOptions,
+  PublishOptions,
+  SubscribeOptions,
+  UnsubscribeOptions,
+} from './options.js';
+
+/** When and whether to connect again. */
+export interface ReconnectOptions {
+  /** Delay before the first attempt after a loss, in ms. Default 1000. */
+  initialDelayMs?: number;
+  /** The delay doubles per failed attempt up to this, in ms. Default 30000. */
+  maxDelayMs?: number;
+  /**
+   * Whether a loss should be followed by a new attempt. The default gives up after a
+   * refused CONNACK (the same credentials would be refused again) and after MQTT 5
+   * DISCONNECT 0x8E Session taken over (another client now owns the session: taking it
+   * back would start a takeover loop), and tries again after anything else.
+   */
+  shouldReconnect?: (error: Error | undefined) => boolean;
+}
+
+/** Options of a {@link ReconnectingClient}: those of `connect()`, and the policy. */
+export interface ReconnectingClientOptions extends ClientOptions {
+  reconnect?: ReconnectOptions;
+}
+
+/** The events of a {@link ReconnectingClient}. */
+export interface ReconnectingClientEvents {
+  /** A connection was accepted; emitted before any message it carries. */
+  connect: [connack: ConnackPacket, client: MqttClient];
+  /** An application message (from whichever connection is current). */
+  message: [topic: string, payload: Buffer, packet: PublishPacket];
+  /** The server sent DISCONNECT (MQTT 5); 'offline' follows. */
+  disconnect: [packet: DisconnectPacket];
+  /** The connection was lost; `error` says why. A reconnect follows unless 'close' does. */
+  offline: [error: Error | undefined];
+  /** An attempt is scheduled after `delayMs` (attempt 1 is the first after a loss). */
+  reconnecting: [attempt: number, delayMs: number];
+  /** An attempt failed; the next one is scheduled unless the policy gives up. */
+  reconnectFailed: [error: Error];
+  /** Stopped for good: after `end()` (no error) or when the policy gave up. */
+  close: [error: Error | undefined];
+}
+
+/** The default policy: see {@link ReconnectOptions.shouldReconnect}. */
+export function defaultShouldReconnect(error: Error | undefined): boolean {
+  if (error instanceof ConnectRefusedError) return false;
+  return !(
+    error instanceof ServerDisconnectError && error.reasonCode === ReasonCode.SessionTakenOver
+  );
+}
+
+/** A connection to an MQTT server that reconnects by itself. */
+export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
+  private client: MqttClient | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly policy: Required<ReconnectOptions>;
+
+  constructor(private readonly options: ReconnectingClientOptions = {}) {
+    super();
+    const r = options.reconnect ?? {};
+    this.policy = {
+      initialDelayMs: r.initialDelayMs ?? 1000,
+      maxDelayMs: r.maxDelayMs ?? 30_000,
+      shouldReconnect: r.shouldReconnect ?? defaultShouldReconnect,
+    };
+  }
+
+  /** The current connection, when there is one. */
+  get current(): MqttClient | undefined {
+    return this.client?.connected ? this.client : undefined;
+  }
+
+  /** True while a connection is up. */
+  get connected(): boolean {
+    return this.current !== undefined;
+  }
+
+  /**
+   * Makes the first connection. Rejects when it fails (nothing is retried then: a wrong
+   * address or credentials should be reported, not retried forever).
+   */
+  async start(): Promise<void> {
+    if (this.client) throw new Error('start() was already called');
+    await this.open();
+  }
+
+  /** Publishes on the current connection (see MqttClient.publish); rejects when offline. */
+  publish(topic: string, payload: string | Buffer, o?: PublishOptions): Promise<void> {
+    return this.online().publish(topic, payload, o);
+  }
+
+  /** Subscribes on the current connection; rejects when offline. */
+  subscribe(
+    filters: Parameters<MqttClient['subscribe']>[0],
+    o?: SubscribeOptions,
+  ): Promise<number[]> {
+    return this.online().subscribe(filters, o);
+  }
+
+  /** Unsubscribes on the current connection; rejects when offline. */
+  unsubscribe(filters: string | readonly string[], o?: UnsubscribeOptions): Promise<number[]> {
+    return this.online().unsubscribe(filters, o);
+  }
+
+  /** Stops reconnecting and ends the current connection with DISCONNECT. */
+  async end(reasonCode = 0, properties?: Properties): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    if (client?.connected) await client.end(reasonCode, properties);
+    else client?.destroy();
+    this.emit('close', undefined);
+  }
+
+  private online(): MqttClient {
+    const client = this.current;
+    if (!client) throw new Error('not connected (the client is reconnecting)');
+    return client;
+  }
+
+  /** Connects, forwarding the new connection's events from before its CONNECT. */
+  private open(): Promise<MqttClient> {
+    return connect(this.options, (client) => {
+      client.on('connack', (packet) => {
+        if (this.stopped) {
+          client.destroy();
+          return;
+        }
+        // Current from here on, so a 'connect' listener can subscribe through this object.
+        this.client = client;
+        this.attempt = 0;
+        this.emit('connect', packet, client);
+      });
+      client.on('message', (topic, payload, packet) =>
+        this.emit('message', topic, payload, packet),
+      );
+      client.on('disconnect', (packet) => this.emit('disconnect', packet));
+      client.on('close', (error) => {
+        // Only the close of a connection that was up means "lost"; a failed attempt
+        // rejects open() instead.
+        if (client.connack !== undefined) this.lost(error);
+      });
+    });
+  }
+
+  private lost(error: Error | undefined): void {
+    if (this.stopped) return;
+    this.emit('offline', error);
+    this.scheduleOrGiveUp(error);
+  }
+
+  private scheduleOrGiveUp(error: Error | undefined): void {
+    if (!this.policy.shouldReconnect(error)) {
+      this.stopped = true;
+      this.emit('close', error);
+      return;
+    }
+    this.attempt++;
+    const delay = Math.min(
+      this.policy.maxDelayMs,
+      this.policy.initialDelayMs * 2 ** (this.attempt - 1),
+    );
+    this.emit('reconnecting', this.attempt, delay);
+    this.timer = setTimeout(() => void this.retry(), delay);
+  }
+
+  private async retry(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.open();
+    } catch (err) {
+      if (this.stopped) return;
+      this.emit('reconnectFailed', err as Error);
+      this.scheduleOrGiveUp(err as Error);
+    }
+  }
+}
