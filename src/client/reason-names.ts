@@ -7,7 +7,7 @@
 import type { ProtocolVersion } from '../protocol/packets.js';
 import { REASON_CODE_NAMES } from '../protocol/reason-codes.js';
 
-/** MQTT 3.1 / 3.1.1 CONNACK return codes [MQTT-3.2.2-*], by value. */
+/** MQTT 3.1 / 3.1.1 CONNACK return codes (MQTT 3.1.1 table 3.1), by value. */
 const V3_CONNACK_NAMES: Readonly<Record<number, string>> = {
   1: 'unacceptable protocol version',
   2: 'identifier rejected',
