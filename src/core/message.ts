@@ -4,7 +4,7 @@
  */
 import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
-import type { ClientInfo } from './hooks.js';
+import type { ClientInfo } from './client-info.js';
 import { copyToOwnMemory, ownsItsMemory } from './payload-memory.js';
 
 /** An application message as the broker holds it. */
