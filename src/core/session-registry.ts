@@ -7,9 +7,9 @@
  * time, published when the delay passes or the session ends [MQTT-3.1.3-9].
  *
  * A claim is a step that may wait: `claim` returns the session at once when nothing has to
- * be waited for (always, on a single node: a local connection lets go synchronously), or a
- * promise when a holder elsewhere (another node) must let go first; the caller then claims
- * again. Claiming again, rather than resuming a half-done claim, keeps each claim one
+ * be waited for (always, on a single node with its sessions in memory: a local connection
+ * lets go synchronously), or a promise when a holder elsewhere (another node) must let go
+ * first, or a session must be loaded first (SessionLoader); the caller then claims again. Claiming again, rather than resuming a half-done claim, keeps each claim one
  * synchronous step that sees the registry as it is: a connection that claimed meanwhile is
  * simply taken over in turn, and the last CONNECT wins, as on one node.
  */
@@ -41,6 +41,21 @@ export interface SessionClaim {
   readonly present: boolean;
 }
 
+/**
+ * Where a session that is not in memory may come from: a store read per client id, or a
+ * store shared with other nodes. The registry asks before every claim of a client id it holds
+ * no session for.
+ */
+export interface SessionLoader {
+  /**
+   * Starts loading `clientId`'s session, if the store has one, into the registry
+   * ({@link SessionRegistry.adopt}); the claim waits for the promise, then claims again.
+   * Returns undefined when there is nothing to load or wait for (so the claim goes on): at
+   * the latest for the claim made after the promise settled.
+   */
+  load(clientId: string): Promise<void> | undefined;
+}
+
 /** What the registry is built from. */
 export interface SessionRegistryParts {
   readonly options: CoreOptions;
@@ -66,6 +81,7 @@ export class SessionRegistry {
   private readonly elsewhere = new Map<string, SessionHolder>();
   /** Offline sessions' expiry deadlines, behind one timer (no timer per session). */
   private readonly expiry: ExpiryIndex<Session>;
+  private loader: SessionLoader | undefined;
   private clientIdCounter = 0;
   /** Makes assigned client ids unique across processes and restarts. */
   private readonly instanceTag: string;
@@ -111,6 +127,10 @@ export class SessionRegistry {
     const client = claimant.client;
     const clientId = client.clientId;
     let session = this.byClientId.get(clientId);
+    if (session === undefined && this.loader !== undefined) {
+      const loading = this.loader.load(clientId);
+      if (loading !== undefined) return loading;
+    }
     const { options, refusals } = this.parts;
     const owner = claimSession(session, client, options.bindClientIdToUser, refusals);
     const remote = this.elsewhere.get(clientId);
@@ -147,6 +167,11 @@ export class SessionRegistry {
       persistence.setSessionOwner(clientId, owner);
     }
     return { session, present };
+  }
+
+  /** Sessions not in memory are asked of `loader` before a claim (per-client loading). */
+  loadWith(loader: SessionLoader): void {
+    this.loader = loader;
   }
 
   /**

@@ -3,7 +3,9 @@
  * node a claim never waits: a local connection lets go synchronously, so CONNACK goes out in
  * the same call as the CONNECT. A session held elsewhere (a remote node: a SessionHolder the
  * test implements, as a cluster will) makes the claim wait, with the connection not read,
- * until the holder has let go; the holder may hand the session over first. [MQTT-3.1.4-3]
+ * until the holder has let go; the holder may hand the session over first. A session loaded
+ * on demand (a SessionLoader, as per-client loading from a store will be) makes it wait the
+ * same way. [MQTT-3.1.4-3]
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -186,6 +188,35 @@ describe('core: claiming a session', () => {
     await flush();
     assert.deepEqual(client.received, []);
     assert.equal(core.sessions.has('slow'), false);
+  });
+
+  it('a session not in memory is asked of the loader first: the claim waits for it, then resumes what it loaded', async () => {
+    const { core, clock } = createTestCore();
+    const asked: string[] = [];
+    core.registry.loadWith({
+      load: (clientId) => {
+        if (asked.includes(clientId)) return undefined; // checked already: nothing to wait for
+        asked.push(clientId);
+        if (clientId !== 'stored') return Promise.resolve();
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          const session = new Session('stored', core.registry.environment);
+          session.expiryInterval = 3600;
+          session.owner = { username: null };
+          core.adoptSession(session, clock.now() + 3_600_000);
+        });
+      },
+    });
+    const stored = connecting(core, 'stored', false);
+    assert.deepEqual(stored.received, [], 'waits for the load');
+    await flush();
+    assert.equal(connack(stored).sessionPresent, true, '[MQTT-3.2.2-3] the loaded session resumed');
+    const fresh = connecting(core, 'fresh', false);
+    await flush();
+    assert.equal(connack(fresh).sessionPresent, false, 'nothing stored: a new session');
+    assert.deepEqual(asked, ['stored', 'fresh']);
+    const again = connecting(core, 'stored', false);
+    assert.equal(connack(again).sessionPresent, true, 'in memory now: no load, no wait');
+    assert.deepEqual(asked, ['stored', 'fresh']);
   });
 
   it('a holder elsewhere that fails to let go: CONNACK 0x83 and the connection closes', async () => {
