@@ -121,7 +121,7 @@ export class SessionRegistry {
    * without one gets a new session (if the memory budget admits it, else MqttError 0x97).
    * Before anything is taken over or discarded, another user's session stays theirs
    * (session-owner.ts, MqttError 0x85). Returns a promise instead when a holder elsewhere
-   * must let go first: claim again once it settles.
+   * must let go first, or the loader reads the session first: claim again once it settles.
    */
   claim(claimant: SessionClaimant, clean: boolean, expiry: number): SessionClaim | Promise<void> {
     const client = claimant.client;
