@@ -35,10 +35,7 @@ export function disconnectClients(
   let closed = 0;
   for (const conn of [...core.connections]) {
     if (conn.closed || !match(conn.client)) continue;
-    if (options.sendWill !== true && conn.will !== undefined) {
-      if (conn.state === 'connected') core.persistence?.deleteWill(conn.client.clientId);
-      conn.will = undefined;
-    }
+    if (options.sendWill !== true) conn.discardWill();
     core.logger.info({ clientId: conn.client.clientId, reasonCode }, `disconnecting: ${reason}`);
     conn.closeNow(reason, reasonCode);
     closed++;

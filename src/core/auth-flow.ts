@@ -2,107 +2,106 @@
  * Authentication: plain (username/password through the authenticate hooks) and MQTT 5
  * enhanced authentication (AUTH exchanges), re-authentication, and server redirection.
  */
-import type { AuthPacket, ConnectPacket } from '../protocol/index.js';
+import type { AuthPacket } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
-import type { ConnectContext } from './connect-flow.js';
-import { completeConnect } from './connect-flow.js';
-import type { Connection } from './connection.js';
+import { completeConnect } from './connack-flow.js';
+import type { HandshakeContext } from './handler-context.js';
+import type { Handshake } from './handshake.js';
 import type { AuthenticateResult } from './hooks.js';
 
 /** The step of authentication run for CONNECT. */
-export function authenticate(
-  conn: Connection,
-  packet: ConnectPacket,
-  context: ConnectContext,
-): void | Promise<void> {
-  const broker = conn.broker;
+export function authenticate(conn: HandshakeContext, handshake: Handshake): void | Promise<void> {
+  const core = conn.core;
+  const packet = handshake.connect!;
   const method = packet.properties?.authenticationMethod;
   if (method !== undefined) {
-    conn.authMethod = method;
-    if (!broker.hooks.hasAuthenticate) {
+    handshake.authMethod = method;
+    if (!core.hooks.hasAuthenticate) {
       throw new MqttError(
         ReasonCode.BadAuthenticationMethod,
         `authentication method ${method} not supported`,
       );
     }
   }
-  if (!broker.hooks.hasAuthenticate) {
-    if (!broker.options.allowAnonymous) {
+  if (!core.hooks.hasAuthenticate) {
+    if (!core.options.allowAnonymous) {
       throw new MqttError(ReasonCode.NotAuthorized, 'anonymous clients are not allowed');
     }
-    completeConnect(conn, context);
-    return;
+    return completeConnect(conn);
   }
-  return runAuthenticate(conn, packet.password, packet.properties?.authenticationData, context);
+  return runAuthenticate(conn, handshake, packet.password, packet.properties?.authenticationData);
 }
 
 async function runAuthenticate(
-  conn: Connection,
+  conn: HandshakeContext,
+  handshake: Handshake,
   password: Buffer | undefined,
   data: Buffer | undefined,
-  context: ConnectContext,
 ): Promise<void> {
-  const result = await conn.broker.hooks.authenticate({
+  const result = await conn.core.hooks.authenticate({
     client: conn.client,
     password,
-    authenticationMethod: conn.authMethod,
+    authenticationMethod: handshake.authMethod,
     authenticationData: data,
-    step: conn.authStep,
+    step: handshake.authStep,
     get closed() {
       return conn.closed;
     },
   });
   if (conn.closed) return;
-  applyResult(conn, result, context);
+  return applyResult(conn, handshake, result);
 }
 
-function applyResult(conn: Connection, result: AuthenticateResult, context: ConnectContext): void {
-  if (result.username !== undefined) conn.client = { ...conn.client, username: result.username };
+function applyResult(
+  conn: HandshakeContext,
+  handshake: Handshake,
+  result: AuthenticateResult,
+): void | Promise<void> {
+  if (result.username !== undefined) conn.identify({ ...conn.client, username: result.username });
   switch (result.result) {
     case 'allow':
       if (conn.client.username !== undefined && result.anonymous !== true) {
-        conn.client = { ...conn.client, usernameVerified: true };
+        conn.identify({ ...conn.client, usernameVerified: true });
       }
-      context.authenticationData = result.authenticationData;
-      completeConnect(conn, context);
-      return;
+      handshake.authenticationData = result.authenticationData;
+      return completeConnect(conn);
     case 'continue':
-      if (conn.authMethod === undefined) {
+      if (handshake.authMethod === undefined) {
         throw new MqttError(
           ReasonCode.BadAuthenticationMethod,
           'hook asked to continue without an authentication method',
         );
       }
-      conn.authStep++;
-      conn.pendingContext = context;
+      handshake.authStep++;
       // [MQTT-4.12.0-2] the server continues with AUTH 0x18.
-      sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
+      sendAuth(conn, handshake, ReasonCode.ContinueAuthentication, result.authenticationData);
       return;
     case 'redirect':
-      throw redirectError(conn, result);
+      throw redirectError(handshake, result);
     default: {
       const code =
         result.reasonCode ??
-        (conn.authMethod ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword);
+        (handshake.authMethod ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword);
       throw new MqttError(code, result.reasonString ?? 'authentication failed');
     }
   }
 }
 
 /** Server redirection [MQTT-4.11]: CONNACK 0x9C (use another server) or 0x9D (moved) with a Server Reference. */
-function redirectError(conn: Connection, result: AuthenticateResult): MqttError {
+function redirectError(handshake: Handshake, result: AuthenticateResult): MqttError {
   const code =
     result.reasonCode === ReasonCode.ServerMoved
       ? ReasonCode.ServerMoved
       : ReasonCode.UseAnotherServer;
-  conn.redirectReference = result.serverReference;
+  handshake.redirectReference = result.serverReference;
   return new MqttError(code, `redirected to ${result.serverReference ?? 'another server'}`);
 }
 
 /** AUTH from the client: the next step of an exchange, or re-authentication once connected. */
-export function handleAuth(conn: Connection, packet: AuthPacket): void | Promise<void> {
+export function handleAuth(conn: HandshakeContext, packet: AuthPacket): void | Promise<void> {
+  const handshake = conn.handshake!;
   const method = packet.properties?.authenticationMethod;
-  if (conn.authMethod === undefined || method !== conn.authMethod) {
+  if (handshake.authMethod === undefined || method !== handshake.authMethod) {
     // [MQTT-4.12.0-5] the method must match the one in CONNECT.
     throw new MqttError(
       ReasonCode.ProtocolError,
@@ -118,40 +117,36 @@ export function handleAuth(conn: Connection, packet: AuthPacket): void | Promise
         'AUTH during connect must continue authentication',
       );
     }
-    return runAuthenticate(
-      conn,
-      undefined,
-      packet.properties?.authenticationData,
-      conn.pendingContext ?? {
-        assigned: false,
-        serverKeepAlive: undefined,
-      },
-    );
+    return runAuthenticate(conn, handshake, undefined, packet.properties?.authenticationData);
   }
   if (code !== ReasonCode.ReAuthenticate && code !== ReasonCode.ContinueAuthentication) {
     throw new MqttError(ReasonCode.ProtocolError, 'unexpected AUTH reason code');
   }
-  return reauthenticate(conn, packet.properties?.authenticationData);
+  return reauthenticate(conn, handshake, packet.properties?.authenticationData);
 }
 
 /** [MQTT-4.12.1] re-authentication while connected; failure closes with 0x87. */
-async function reauthenticate(conn: Connection, data: Buffer | undefined): Promise<void> {
-  conn.authStep++;
-  const result = await conn.broker.hooks.authenticate({
+async function reauthenticate(
+  conn: HandshakeContext,
+  handshake: Handshake,
+  data: Buffer | undefined,
+): Promise<void> {
+  handshake.authStep++;
+  const result = await conn.core.hooks.authenticate({
     client: conn.client,
     password: undefined,
-    authenticationMethod: conn.authMethod,
+    authenticationMethod: handshake.authMethod,
     authenticationData: data,
-    step: conn.authStep,
+    step: handshake.authStep,
     get closed() {
       return conn.closed;
     },
   });
   if (conn.state !== 'connected') return;
   if (result.result === 'allow') {
-    sendAuth(conn, ReasonCode.Success, result.authenticationData);
+    sendAuth(conn, handshake, ReasonCode.Success, result.authenticationData);
   } else if (result.result === 'continue') {
-    sendAuth(conn, ReasonCode.ContinueAuthentication, result.authenticationData);
+    sendAuth(conn, handshake, ReasonCode.ContinueAuthentication, result.authenticationData);
   } else {
     // 0x8C (every hook deferred the method) is a CONNACK code, not a DISCONNECT one.
     const code =
@@ -163,10 +158,15 @@ async function reauthenticate(conn: Connection, data: Buffer | undefined): Promi
 }
 
 /** AUTH with the connection's method and the hook's data. */
-function sendAuth(conn: Connection, reasonCode: number, data: Buffer | undefined): void {
+function sendAuth(
+  conn: HandshakeContext,
+  handshake: Handshake,
+  reasonCode: number,
+  data: Buffer | undefined,
+): void {
   conn.send({
     type: 'auth',
     reasonCode,
-    properties: { authenticationMethod: conn.authMethod, authenticationData: data },
+    properties: { authenticationMethod: handshake.authMethod, authenticationData: data },
   });
 }

@@ -2,14 +2,17 @@
  * The one place that maps an error to the wire: a CONNACK before the session exists, a
  * DISCONNECT for MQTT 5 afterwards, and a plain close for MQTT 3.x.
  */
+import type { Logger } from '../ports/index.js';
 import type { Packet, ProtocolVersion } from '../protocol/index.js';
 import {
+  encode,
   isMqttError,
   MqttError,
   REASON_CODE_NAMES,
   ReasonCode,
   toV3ConnackCode,
 } from '../protocol/index.js';
+import type { CloseReason, ConnectionState } from './handler-context.js';
 
 /** Where in its life a connection failed. */
 export type FailurePhase = 'before-connect' | 'connecting' | 'connected';
@@ -80,4 +83,56 @@ export function mapErrorToWire(
 
 function describe(error: MqttError): string {
   return error.message || (REASON_CODE_NAMES[error.reasonCode] ?? 'error');
+}
+
+/** A connection as {@link failConnection} sees it. */
+export interface FailingConnection {
+  readonly state: ConnectionState;
+  readonly version: ProtocolVersion | undefined;
+  readonly client: { readonly clientId: string };
+  readonly peer: { readonly requestProblemInformation: boolean };
+  readonly handshake: { readonly redirectReference: string | undefined } | undefined;
+  readonly core: { readonly metrics: { protocolErrors: number }; readonly logger: Logger };
+  send(packet: Packet): void;
+  writeBytes(bytes: Buffer): void;
+  finish(reason: CloseReason): void;
+}
+
+/**
+ * Fails a connection that has not ended with `err`: counts and logs it, sends what
+ * {@link mapErrorToWire} decides (with the Server Reference of a redirection [MQTT-4.11],
+ * within the client's Maximum Packet Size [MQTT-3.1.2-25]) and ends the connection.
+ */
+export function failConnection(conn: FailingConnection, err: unknown): void {
+  const error = toMqttError(err);
+  const state = conn.state;
+  const phase =
+    state === 'awaiting-connect'
+      ? 'before-connect'
+      : state === 'authenticating'
+        ? 'connecting'
+        : 'connected';
+  const version = conn.version;
+  // A reason string only when the client did not ask for no problem information [MQTT-3.1.2-29].
+  const wire = mapErrorToWire(error, phase, version, conn.peer.requestProblemInformation);
+  conn.core.metrics.protocolErrors++;
+  const level = error.reasonCode === ReasonCode.ImplementationSpecificError ? 'error' : 'info';
+  conn.core.logger[level](
+    {
+      clientId: conn.client.clientId || undefined,
+      reasonCode: error.reasonCode,
+      specId: error.specId,
+      err: error.message,
+    },
+    'closing connection: protocol error',
+  );
+  const redirect = conn.handshake?.redirectReference;
+  if (wire.packet?.type === 'connack' && wire.version === 5 && redirect) {
+    wire.packet.properties = { ...wire.packet.properties, serverReference: redirect };
+  }
+  if (wire.packet) {
+    if (wire.version === version) conn.send(wire.packet);
+    else conn.writeBytes(encode(wire.packet, wire.version));
+  }
+  conn.finish({ graceful: false, reasonCode: error.reasonCode, reason: error.message });
 }

@@ -7,30 +7,12 @@
  * - notifications (onConnected, onDisconnected, ...): after the fact; a hook that throws is
  *   logged and isolated.
  */
-import type { Properties, ProtocolVersion, QoS, SubscriptionRequest } from '../protocol/index.js';
+import type { Properties, QoS, SubscriptionRequest } from '../protocol/index.js';
+import type { ClientInfo } from './client-info.js';
 import type { Message } from './message.js';
 import type { DropReason } from './metrics.js';
 
-/** Who a connection is, as hooks see it. */
-export interface ClientInfo {
-  readonly clientId: string;
-  /** The username as the client gave it (or as an authenticate hook replaced it). */
-  readonly username: string | undefined;
-  /**
-   * True once an authenticate hook accepted this username: a password file checked it, a
-   * verified certificate identity became it, or a custom hook allowed the client (and did
-   * not say `anonymous`). False for a username the client only claimed: with no
-   * authenticate hook, or on a listener that lets it in as anonymous. Authorization by
-   * username (the ACL file's `user` blocks and `%u`) must use only a verified one.
-   */
-  readonly usernameVerified: boolean;
-  readonly protocolVersion: ProtocolVersion;
-  readonly remoteAddress: string | undefined;
-  /** Listener/transport name ('tcp', 'tls', 'ws', 'wss', or a configured listener name). */
-  readonly listener: string;
-  /** Identity from a verified TLS client certificate, if any. */
-  readonly certificateIdentity: string | undefined;
-}
+export type { ClientInfo } from './client-info.js';
 
 /** A decision hook's plain answer. */
 export type Verdict = 'allow' | 'deny' | 'defer';

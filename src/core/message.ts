@@ -4,12 +4,12 @@
  */
 import type { StoredMessage } from '../ports/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
-import type { ClientInfo } from './hooks.js';
+import type { ClientInfo } from './client-info.js';
 import { copyToOwnMemory, ownsItsMemory } from './payload-memory.js';
 
 /** An application message as the broker holds it. */
 export interface Message {
-  /** Broker-wide sequence number, increasing. */
+  /** Unique across the nodes sharing state, increasing per node (message-ids.ts). */
   readonly id: number;
   readonly topic: string;
   readonly payload: Buffer;
@@ -53,11 +53,12 @@ export interface Delivery {
   readonly shareFilter: string | undefined;
 }
 
-/** Next broker-wide message id. */
-let nextMessageId = 1;
-
-/** Builds a message; `messageExpiryInterval` in `properties` becomes the absolute `expiresAt`. */
+/**
+ * Builds a message with id `id` (from the broker's MessageIds); `messageExpiryInterval` in
+ * `properties` becomes the absolute `expiresAt`.
+ */
 export function createMessage(
+  id: number,
   fields: {
     topic: string;
     payload: Buffer;
@@ -77,7 +78,7 @@ export function createMessage(
     properties = hasKeys(rest) ? rest : undefined;
   }
   return {
-    id: nextMessageId++,
+    id,
     topic: fields.topic,
     payload: fields.payload,
     qos: fields.qos,
@@ -90,9 +91,11 @@ export function createMessage(
   };
 }
 
-/** A message read back from the store, keeping its id (ids stay unique across restarts). */
+/**
+ * A message read back from the store, keeping its id (the broker's MessageIds continue after
+ * the store's last id, so new ids stay unique across restarts).
+ */
 export function restoreMessage(stored: StoredMessage): Message {
-  if (stored.id >= nextMessageId) nextMessageId = stored.id + 1;
   return {
     id: stored.id,
     topic: stored.topic,
@@ -123,11 +126,6 @@ function storedPublisher(stored: StoredMessage): ClientInfo | undefined {
     listener: publisher.listener,
     certificateIdentity: undefined,
   };
-}
-
-/** Makes every new message id larger than `lastId` (the highest id in the store). */
-export function continueMessageIdsAfter(lastId: number): void {
-  if (lastId >= nextMessageId) nextMessageId = lastId + 1;
 }
 
 /**

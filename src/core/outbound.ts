@@ -3,12 +3,24 @@
  * aliases, remaining message expiry, subscription identifiers and maximum packet size.
  * Identical wire forms within one fan-out are encoded once and shared.
  */
-import type { Properties, PublishPacket } from '../protocol/index.js';
+import type { Properties, ProtocolVersion, PublishPacket } from '../protocol/index.js';
 import { encode, publishPacketIdOffset } from '../protocol/index.js';
-import type { Connection } from './connection.js';
+import type { ClientInfo } from './client-info.js';
+import type { CoreServices } from './core-services.js';
+import type { PeerLimits } from './handshake.js';
 import type { Delivery, Message } from './message.js';
 import { isExpired, remainingExpirySeconds } from './message.js';
-import type { FanoutCache } from './session.js';
+import type { FanoutCache } from './subscriber.js';
+
+/** The connection a delivery is encoded for. */
+export interface OutboundTarget {
+  readonly core: Pick<CoreServices, 'clock' | 'hooks' | 'recordDrop'>;
+  readonly client: ClientInfo;
+  readonly version: ProtocolVersion | undefined;
+  readonly peer: Readonly<PeerLimits>;
+  readonly topicAliasesOut: Map<string, number>;
+  readonly topicAliasesOutCount: number;
+}
 
 /**
  * Encodes `delivery` for `conn`, or returns undefined (and counts the drop) when it must not
@@ -16,26 +28,26 @@ import type { FanoutCache } from './session.js';
  * or larger than the client's Maximum Packet Size [MQTT-3.1.2-24].
  */
 export function encodeDelivery(
-  conn: Connection,
+  conn: OutboundTarget,
   delivery: Delivery,
   packetId: number | undefined,
   dup: boolean,
   cache: FanoutCache | undefined,
 ): Buffer | undefined {
-  const broker = conn.broker;
+  const core = conn.core;
   let message: Message | null = delivery.message;
   // The clock is read only for a message that expires (or a hook that may make it one):
   // reading it per delivery was the top core cost in the QoS 0 profiles.
   const now =
-    message.expiresAt !== undefined || broker.hooks.hasDeliverTransform ? broker.clock.now() : 0;
+    message.expiresAt !== undefined || core.hooks.hasDeliverTransform ? core.clock.now() : 0;
   if (!dup && isExpired(message, now)) {
-    broker.recordDrop(conn.client.clientId, message, 'expired');
+    core.recordDrop(conn.client.clientId, message, 'expired');
     return undefined;
   }
-  if (broker.hooks.hasDeliverTransform) {
-    message = broker.hooks.transformDeliver(conn.client, message);
+  if (core.hooks.hasDeliverTransform) {
+    message = core.hooks.transformDeliver(conn.client, message);
     if (message === null) {
-      broker.recordDrop(conn.client.clientId, delivery.message, 'hook');
+      core.recordDrop(conn.client.clientId, delivery.message, 'hook');
       return undefined;
     }
   }
@@ -71,14 +83,14 @@ export function encodeDelivery(
     // A new alias for a packet never sent must be forgotten, or the next PUBLISH would use an
     // alias the client never learned [MQTT-3.3.2-11].
     if (conn.topicAliasesOutCount > aliasesBefore) conn.topicAliasesOut.delete(message.topic);
-    broker.recordDrop(conn.client.clientId, message, 'packet-too-large');
+    core.recordDrop(conn.client.clientId, message, 'packet-too-large');
     return undefined;
   }
   return bytes;
 }
 
 function buildPacket(
-  conn: Connection,
+  conn: OutboundTarget,
   message: Message,
   delivery: Delivery,
   packetId: number | undefined,

@@ -11,13 +11,15 @@
  */
 import type { TimerHandle } from '../ports/index.js';
 import { ReasonCode } from '../protocol/index.js';
-import type { Connection } from './connection.js';
+import type { ClientInfo } from './client-info.js';
+import type { ConnectionSink } from './connection-sink.js';
+import type { CoreServices } from './core-services.js';
 
 /** The output side of a connection as the backpressure sees it. */
 export interface BackpressuredOutput {
-  readonly broker: Connection['broker'];
-  readonly sink: Connection['sink'];
-  readonly client: Connection['client'];
+  readonly core: Pick<CoreServices, 'metrics' | 'options' | 'clock' | 'refusals'>;
+  readonly sink: ConnectionSink;
+  readonly client: ClientInfo;
   readonly closed: boolean;
   /** True while unsent bytes (in the sink and held for a commit) are over the bound. */
   outputOverBound(): boolean;
@@ -49,13 +51,13 @@ export class OutputBackpressure {
   hold(): void {
     if (this.holding || this.conn.closed) return;
     this.holding = true;
-    const broker = this.conn.broker;
-    broker.metrics.outputHolds++;
+    const core = this.conn.core;
+    core.metrics.outputHolds++;
     this.waitForOutput();
-    const timeout = broker.options.outputStallTimeoutMs;
+    const timeout = core.options.outputStallTimeoutMs;
     if (timeout > 0) {
       this.stallMark = this.conn.sink.bufferedBytes;
-      this.stallTimer = broker.clock.setTimeout(this.onStallCheck, timeout);
+      this.stallTimer = core.clock.setTimeout(this.onStallCheck, timeout);
     }
   }
 
@@ -80,7 +82,7 @@ export class OutputBackpressure {
   /** Waits for the sink to drain or, when only held QoS 2 copies keep it over, for them. */
   private waitForOutput(): void {
     const held = this.conn.heldWrites();
-    const limit = this.conn.broker.options.maxSocketBufferBytes;
+    const limit = this.conn.core.options.maxSocketBufferBytes;
     if (held !== undefined && this.conn.sink.bufferedBytes <= limit) {
       held.then(this.onDrained, this.onDrained);
     } else {
@@ -124,23 +126,20 @@ export class OutputBackpressure {
       this.release(); // below the bound without a drain notification: nothing to wait for
       return;
     }
-    const broker = this.conn.broker;
+    const core = this.conn.core;
     const buffered = this.conn.sink.bufferedBytes;
     if (buffered < this.stallMark) {
       this.stallMark = buffered;
-      this.stallTimer = broker.clock.setTimeout(
-        this.onStallCheck,
-        broker.options.outputStallTimeoutMs,
-      );
+      this.stallTimer = core.clock.setTimeout(this.onStallCheck, core.options.outputStallTimeoutMs);
       return;
     }
-    broker.refusals.note(
+    core.refusals.note(
       'output-stalled',
       {
         clientId: this.conn.client.clientId || undefined,
         unsentBytes: buffered,
-        maxSocketBufferBytes: broker.options.maxSocketBufferBytes,
-        outputStallTimeoutMs: broker.options.outputStallTimeoutMs,
+        maxSocketBufferBytes: core.options.maxSocketBufferBytes,
+        outputStallTimeoutMs: core.options.outputStallTimeoutMs,
       },
       'closing connection: the client read none of its pending output within outputStallTimeout',
     );
@@ -150,7 +149,7 @@ export class OutputBackpressure {
 
   private clearStallTimer(): void {
     if (this.stallTimer === undefined) return;
-    this.conn.broker.clock.clearTimeout(this.stallTimer);
+    this.conn.core.clock.clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
   }
 }

@@ -11,9 +11,9 @@ import type {
   StoredSubscription,
   StoredWill,
 } from '../ports/index.js';
+import type { InflightEntry } from './inflight.js';
 import type { Delivery, Message } from './message.js';
 import { restoreMessage } from './message.js';
-import type { InflightEntry } from './session.js';
 import type { Subscription } from './subscription.js';
 
 /** The store as the core uses it. */

@@ -14,8 +14,16 @@
  *   connection stops reading until the token is due (counted as `publish-throttled`); TCP
  *   pushes back on the client.
  */
-import type { PublishPacket } from '../protocol/index.js';
-import type { Connection } from './connection.js';
+import type { ProtocolVersion, PublishPacket } from '../protocol/index.js';
+import type { ClientInfo } from './client-info.js';
+import type { CoreServices } from './core-services.js';
+
+/** The connection a PUBLISH came on, as the rate limit sees it. */
+export interface RateLimited {
+  readonly core: Pick<CoreServices, 'options' | 'clock' | 'refusals'>;
+  readonly client: ClientInfo;
+  readonly version: ProtocolVersion | undefined;
+}
 
 /** A token bucket refilled continuously from the clock. */
 export class TokenBucket {
@@ -66,14 +74,14 @@ const DROP: RateVerdict = { kind: 'drop' };
 const REFUSE: RateVerdict = { kind: 'refuse' };
 
 /** Buckets by connection (kept off the Connection so the limit stays in this file). */
-const buckets = new WeakMap<Connection, TokenBucket>();
+const buckets = new WeakMap<RateLimited, TokenBucket>();
 
 /** Applies `maxPublishRate` to a PUBLISH from `conn` (see the file comment for the policy). */
-export function checkPublishRate(conn: Connection, packet: PublishPacket): RateVerdict {
-  const broker = conn.broker;
-  const rate = broker.options.maxPublishRate;
+export function checkPublishRate(conn: RateLimited, packet: PublishPacket): RateVerdict {
+  const core = conn.core;
+  const rate = core.options.maxPublishRate;
   if (rate <= 0) return PASS;
-  const now = broker.clock.now();
+  const now = core.clock.now();
   let bucket = buckets.get(conn);
   if (bucket === undefined) {
     bucket = new TokenBucket(rate, now);
@@ -90,8 +98,8 @@ export function checkPublishRate(conn: Connection, packet: PublishPacket): RateV
   return packet.qos === 0 ? DROP : REFUSE;
 }
 
-function note(conn: Connection, kind: 'publish-rate' | 'publish-throttled', rate: number): void {
-  conn.broker.refusals.note(
+function note(conn: RateLimited, kind: 'publish-rate' | 'publish-throttled', rate: number): void {
+  conn.core.refusals.note(
     kind,
     { clientId: conn.client.clientId, maxPublishRate: rate },
     kind === 'publish-rate'
@@ -101,6 +109,6 @@ function note(conn: Connection, kind: 'publish-rate' | 'publish-throttled', rate
 }
 
 /** Waits `ms` on the broker's clock (the connection is paused meanwhile). */
-export function delay(conn: Connection, ms: number): Promise<void> {
-  return new Promise((resolve) => conn.broker.clock.setTimeout(resolve, ms));
+export function delay(conn: RateLimited, ms: number): Promise<void> {
+  return new Promise((resolve) => conn.core.clock.setTimeout(resolve, ms));
 }

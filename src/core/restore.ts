@@ -11,10 +11,10 @@
  */
 import type { LoadedState, RetainedLoad, StoredSession } from '../ports/index.js';
 import { parseSharedFilter } from '../topic/index.js';
-import type { BrokerCore } from './broker-core.js';
+import type { CoreServices } from './core-services.js';
 import type { ClientInfo } from './hooks.js';
 import { MemoryBudget } from './memory-budget.js';
-import { continueMessageIdsAfter, restoreMessage } from './message.js';
+import { restoreMessage } from './message.js';
 import type { Persistence } from './persistence.js';
 import { fromStoredDelivery } from './persistence.js';
 import type { SessionEnvironment } from './session.js';
@@ -29,12 +29,12 @@ interface Dropped {
 
 /** Rebuilds the core's state from what the store loaded, then streams the retained messages. */
 export async function restoreState(
-  core: BrokerCore,
+  core: CoreServices,
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
 ): Promise<void> {
-  continueMessageIdsAfter(state.lastMessageId);
+  core.messageIds.continueAfter(state.lastMessageId);
   const now = core.clock.now();
   let sessions = 0;
   const dropped: Dropped = { sessions: 0, subscriptions: 0, queued: 0 };
@@ -82,14 +82,14 @@ export async function restoreState(
 }
 
 /** True when a stored session with its subscriptions fits the budget's durable share. */
-function fitsBudget(core: BrokerCore, stored: StoredSession): boolean {
+function fitsBudget(core: CoreServices, stored: StoredSession): boolean {
   let cost = MemoryBudget.sessionCost(stored.clientId);
   for (const sub of stored.subscriptions) cost += MemoryBudget.subscriptionCost(sub.filter);
   return core.budget.budget.fits(cost, true);
 }
 
 /** Says what did not fit at start (a warning: it was deleted from the store). */
-function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: RetainedLoad): void {
+function reportOverBudget(core: CoreServices, dropped: Dropped, retained: RetainedLoad): void {
   const options = core.options;
   const usage = core.metrics.memory;
   if (dropped.sessions > 0 || retained.dropped > 0) {
@@ -118,7 +118,7 @@ function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: Retained
 }
 
 function restoreSession(
-  core: BrokerCore,
+  core: CoreServices,
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
@@ -140,7 +140,7 @@ function restoreSession(
   session.owner = stored.owner;
   for (const sub of stored.subscriptions) {
     session.subscriptions.set(sub.filter, {
-      session,
+      subscriber: session,
       filter: sub.filter,
       qos: sub.qos,
       noLocal: sub.noLocal,

@@ -14,7 +14,7 @@
  * Messages the broker has not checked before (stored by an older Pipit) are served as they
  * were. A connection is never closed for this.
  */
-import type { BrokerCore } from './broker-core.js';
+import type { RetainedServices } from './core-services.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 import type { Subscription } from './subscription.js';
@@ -26,7 +26,7 @@ import type { Subscription } from './subscription.js';
  * synchronously (the built-in ones do); after them otherwise.
  */
 export function sendRetained(
-  core: BrokerCore,
+  core: RetainedServices,
   session: Session,
   subscription: Subscription,
   isNew: boolean,
@@ -57,7 +57,7 @@ export function sendRetained(
  * acknowledge cannot pile up copies of the list.
  */
 function deliverRetained(
-  core: BrokerCore,
+  core: RetainedServices,
   session: Session,
   subscription: Subscription,
   messages: Message[],
@@ -78,7 +78,7 @@ function deliverRetained(
 
 /** The messages whose publisher may still publish them (all of them when the check is off). */
 function servableRetained(
-  core: BrokerCore,
+  core: RetainedServices,
   subscriberId: string,
   messages: Message[],
 ): Message[] | Promise<Message[]> {
@@ -99,7 +99,7 @@ function servableRetained(
 }
 
 function keepAllowed(
-  core: BrokerCore,
+  core: RetainedServices,
   subscriberId: string,
   messages: Message[],
   allowed: boolean[],

@@ -1,21 +1,22 @@
 /**
  * Router: matches a message against the subscription trie and hands one delivery to each
- * matching session (merging overlapping subscriptions of one session), and one delivery per
- * matching shared group to one of its members.
+ * matching subscriber (merging overlapping subscriptions of one subscriber), and one delivery
+ * per matching shared group to one of its members. Subscribers are local sessions today, and
+ * may be remote targets (subscriber.ts): the router does not tell them apart.
  */
 import type { QoS } from '../protocol/index.js';
 import type { SharedGroup } from '../topic/index.js';
 import { SubscriptionTrie } from '../topic/index.js';
 import type { Delivery, Message } from './message.js';
-import type { FanoutCache, Session } from './session.js';
+import type { FanoutCache, Subscriber } from './subscriber.js';
 import type { Subscription } from './subscription.js';
 
-/** Subscriptions of all local sessions, and message dispatch to them. */
+/** Subscriptions of every subscriber, and message dispatch to them. */
 export class Router {
   private readonly trie = new SubscriptionTrie<Subscription>();
   private stamp = 0;
-  /** Sessions matched by the publish being routed (reused across publishes). */
-  private readonly touched: Session[] = [];
+  /** Subscribers matched by the publish being routed (reused across publishes). */
+  private readonly touched: Subscriber[] = [];
   private current: Message | undefined;
   /** Publishes made by hooks during a fan-out, routed when it ends. */
   private readonly nested: Message[] = [];
@@ -37,12 +38,12 @@ export class Router {
 
   /** Adds or replaces a subscription; true when it is new [MQTT-3.8.4-3]. */
   add(subscription: Subscription): boolean {
-    return this.trie.add(subscription.filter, subscription.session.clientId, subscription);
+    return this.trie.add(subscription.filter, subscription.subscriber.subscriberId, subscription);
   }
 
-  /** Removes one subscription of a session; true when it existed. */
-  remove(session: Session, filter: string): boolean {
-    return this.trie.remove(filter, session.clientId);
+  /** Removes one subscription of a subscriber; true when it existed. */
+  remove(subscriber: Subscriber, filter: string): boolean {
+    return this.trie.remove(filter, subscriber.subscriberId);
   }
 
   /** Routes a message to every matching subscription. Returns the number of deliveries made. */
@@ -76,7 +77,7 @@ export class Router {
   }
 
   /** Gives a delivery that a leaving member did not take to another member of its group. */
-  redispatchShared(delivery: Delivery, leaving: Session): boolean {
+  redispatchShared(delivery: Delivery, leaving: Subscriber): boolean {
     let chosen: Subscription | undefined;
     this.trie.match(
       delivery.message.topic,
@@ -87,29 +88,29 @@ export class Router {
       },
     );
     if (!chosen) return false;
-    chosen.session.deliver({ ...delivery, qos: minQos(delivery.message.qos, chosen.qos) });
+    chosen.subscriber.deliver({ ...delivery, qos: minQos(delivery.message.qos, chosen.qos) });
     return true;
   }
 
   private readonly onEntry = (_key: string, sub: Subscription): void => {
     const message = this.current!;
-    const session = sub.session;
-    if (sub.noLocal && message.origin === session.clientId) return; // [MQTT-3.8.3-3]
-    if (session.matchStamp !== this.stamp) {
-      session.matchStamp = this.stamp;
-      session.matchQos = sub.qos;
-      session.matchRetainAsPublished = sub.retainAsPublished;
-      session.matchSubscriptionIds =
+    const target = sub.subscriber;
+    if (sub.noLocal && message.origin === target.subscriberId) return; // [MQTT-3.8.3-3]
+    if (target.matchStamp !== this.stamp) {
+      target.matchStamp = this.stamp;
+      target.matchQos = sub.qos;
+      target.matchRetainAsPublished = sub.retainAsPublished;
+      target.matchSubscriptionIds =
         sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
-      this.touched.push(session);
+      this.touched.push(target);
       return;
     }
     // Overlapping subscriptions of one client: one copy at the highest QoS, carrying every
     // matching subscription identifier [MQTT-3.3.4-2] [MQTT-3.3.4-4].
-    if (sub.qos > session.matchQos) session.matchQos = sub.qos;
-    session.matchRetainAsPublished ||= sub.retainAsPublished;
+    if (sub.qos > target.matchQos) target.matchQos = sub.qos;
+    target.matchRetainAsPublished ||= sub.retainAsPublished;
     if (sub.subscriptionId !== undefined) {
-      (session.matchSubscriptionIds ??= []).push(sub.subscriptionId);
+      (target.matchSubscriptionIds ??= []).push(sub.subscriptionId);
     }
   };
 
@@ -118,7 +119,7 @@ export class Router {
     const member = pickMember(group, undefined);
     if (!member) return;
     this.sharedDeliveries++;
-    member.session.deliver({
+    member.subscriber.deliver({
       message,
       qos: minQos(message.qos, member.qos),
       retain: member.retainAsPublished ? message.retain : false,
@@ -135,12 +136,12 @@ export class Router {
     // the router's own, cleared below: no array per publish.
     const shared = this.sharedSlots;
     for (let i = 0; i < touched.length; i++) {
-      const session = touched[i]!;
-      if (session.matchStamp !== stamp) continue;
-      const qos = minQos(message.qos, session.matchQos as QoS); // [MQTT-3.8.4-8]
+      const target = touched[i]!;
+      if (target.matchStamp !== stamp) continue;
+      const qos = minQos(message.qos, target.matchQos as QoS); // [MQTT-3.8.4-8]
       // [MQTT-3.3.1-12] retain is cleared unless Retain As Published [MQTT-3.3.1-13].
-      const retain = session.matchRetainAsPublished ? message.retain : false;
-      const ids = session.matchSubscriptionIds;
+      const retain = target.matchRetainAsPublished ? message.retain : false;
+      const ids = target.matchSubscriptionIds;
       let delivery: Delivery;
       if (ids === undefined) {
         const slot = qos * 2 + (retain ? 1 : 0);
@@ -154,8 +155,8 @@ export class Router {
       } else {
         delivery = { message, qos, retain, subscriptionIds: ids, shareFilter: undefined };
       }
-      session.matchSubscriptionIds = undefined;
-      session.deliver(delivery, cache);
+      target.matchSubscriptionIds = undefined;
+      target.deliver(delivery, cache);
     }
     touched.length = 0;
     shared.fill(undefined);
@@ -168,12 +169,13 @@ export function minQos(a: QoS, b: QoS): QoS {
 }
 
 /**
- * Round-robin over the group's members, preferring connected ones; an offline persistent
- * member is used only when no member is connected (its queue keeps the message).
+ * Round-robin over the group's members, preferring online ones (a connected session, a
+ * reachable remote target); an offline member is used only when no member is online (a
+ * persistent session's queue keeps the message).
  */
 function pickMember(
   group: SharedGroup<Subscription>,
-  exclude: Session | undefined,
+  exclude: Subscriber | undefined,
 ): Subscription | undefined {
   const count = group.members.size;
   if (count === 0) return undefined;
@@ -184,12 +186,13 @@ function pickMember(
   let chosenIndex = -1;
   // Two passes over the insertion-ordered map: from the cursor to the end, then the start.
   for (const member of group.members.values()) {
-    if (member.session !== exclude) {
-      if (index >= start && member.session.output && !chosen) {
+    if (member.subscriber !== exclude) {
+      const online = member.subscriber.online;
+      if (index >= start && online && !chosen) {
         chosen = member;
         chosenIndex = index;
       }
-      if (index < start && member.session.output && !fallback) fallback = member;
+      if (index < start && online && !fallback) fallback = member;
     }
     index++;
   }
@@ -199,7 +202,7 @@ function pickMember(
   }
   if (!chosen) {
     for (const member of group.members.values()) {
-      if (member.session !== exclude) {
+      if (member.subscriber !== exclude) {
         chosen = member;
         chosenIndex = indexOf(group, member);
         break;

@@ -1,76 +1,26 @@
 /**
  * Session: the state of one client id that outlives its network connections:
  * subscriptions, outbound inflight window, offline queue, inbound QoS 2 ids, packet ids.
+ * A session is the router's local subscriber (subscriber.ts).
  */
-import type { SessionOwner } from '../ports/index.js';
 import type { QoS } from '../protocol/index.js';
+import type { DeliveryOutput } from './delivery-output.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
-import type { MemoryBudget } from './memory-budget.js';
+import type { InflightEntry } from './inflight.js';
+import { InflightWindow } from './inflight.js';
 import type { Delivery, Message } from './message.js';
 import { isExpired } from './message.js';
-import type { DropReason } from './metrics.js';
 import type { Persistence } from './persistence.js';
 import { RetainedBacklog } from './retained-cursor.js';
-import type { Subscription } from './subscription.js';
+import type { SessionEnvironment } from './session-environment.js';
+import { SessionRecord } from './session-record.js';
+import type { FanoutCache, Subscriber } from './subscriber.js';
 
-/** What a session needs from the connection it is attached to. */
-export interface DeliveryOutput {
-  /** Outbound QoS 1/2 window: min(the client's Receive Maximum, our inflight limit). */
-  readonly sendWindow: number;
-  /**
-   * True while the socket holds more unsent bytes than allowed: QoS 0 is then dropped, and
-   * QoS 1/2 and retained messages wait. Seeing it true makes the output call
-   * {@link Session.outputReady} once it has drained.
-   */
-  isCongested(): boolean;
-  /**
-   * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
-   * With a store, a copy of a QoS 2 message (and every PUBLISH after it) is written only once
-   * what was stored before the call is committed.
-   */
-  sendPublish(
-    delivery: Delivery,
-    packetId: number | undefined,
-    dup: boolean,
-    cache?: FanoutCache,
-  ): boolean;
-  sendPubrel(packetId: number): void;
-  /**
-   * The session stopped sending after a batch (fairness): call {@link Session.outputReady}
-   * once the transport has taken what was written, on a later turn.
-   */
-  sendLater(): void;
-}
-
-/** Encoded PUBLISH bytes shared across the subscribers of one fan-out, by wire form. */
-export interface FanoutCache {
-  slots: (Buffer | undefined)[];
-}
-
-/** State of one outbound QoS 1/2 message. */
-export interface InflightEntry {
-  readonly packetId: number;
-  readonly delivery: Delivery;
-  /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
-  state: 'publish' | 'pubrel';
-  /** Not yet resent on the current connection: its Receive Maximum was full at resume. */
-  awaitingResend?: boolean;
-}
-
-/** What a session needs from the broker around it. */
-export interface SessionEnvironment {
-  now(): number;
-  readonly maxQueuedMessages: number;
-  readonly maxQueuedBytes: number;
-  readonly queueQos0Offline: boolean;
-  /** The broker's memory budget (queued deliveries are charged to it). */
-  readonly budget: MemoryBudget;
-  /** Records a drop (counter, hook notification). */
-  dropped(session: Session, delivery: Delivery, reason: DropReason): void;
-  /** Reports a store read that failed (logged; the queue stays stored). */
-  failed(session: Session, err: unknown): void;
-}
+export type { DeliveryOutput } from './delivery-output.js';
+export type { InflightEntry } from './inflight.js';
+export type { SessionEnvironment } from './session-environment.js';
+export type { FanoutCache } from './subscriber.js';
 
 /**
  * Most deliveries one drain sends in one go. A drain can have 100,000 retained messages to
@@ -79,26 +29,16 @@ export interface SessionEnvironment {
  */
 const DRAIN_BATCH = 1024;
 
-/** Per client id state. */
-export class Session {
-  readonly clientId: string;
-  /** Who the session belongs to (session-owner.ts); undefined: not bound yet. */
-  owner: SessionOwner | undefined;
-  /** The live connection, if the client is connected. */
+/**
+ * Per client id state: what it holds (SessionRecord) and the messages on their way to it.
+ */
+export class Session extends SessionRecord implements Subscriber {
+  /** The live connection, if the client is connected here (it also holds the session). */
   output: DeliveryOutput | undefined;
-  /** Session Expiry Interval in seconds (0: ends with the connection; 0xFFFFFFFF: never). */
-  expiryInterval = 0;
-  // The collections below are created on first use: an idle session holds none of them.
-  private subs: Map<string, Subscription> | undefined;
-  private outbound: Map<number, InflightEntry> | undefined;
-  private inboundIds: Set<number> | undefined;
+  // Created on first use: an idle session holds none of them.
+  private outbound: InflightWindow | undefined;
   /** Deliveries waiting for the inflight window or for the client to come back. */
   private queue: DeliveryQueue = EMPTY_QUEUE;
-  /** Set for persistent sessions when the broker has a store: every change is written. */
-  persistence: Persistence | undefined;
-  private nextPacketId = 1;
-  /** Inflight entries marked awaitingResend. */
-  private resendBacklog = 0;
   /** Retained messages of new subscriptions still to be sent (while there are any). */
   private retained: RetainedBacklog | undefined;
   /** Deliveries taken off the queue so far: retained messages go after those queued before. */
@@ -117,30 +57,22 @@ export class Session {
     clientId: string,
     private readonly env: SessionEnvironment,
   ) {
-    this.clientId = clientId;
+    super(clientId);
   }
 
-  /** Subscriptions by filter as subscribed. */
-  get subscriptions(): Map<string, Subscription> {
-    this.subs ??= new Map();
-    return this.subs;
+  /** The router's key for its subscriptions: the client id. */
+  get subscriberId(): string {
+    return this.clientId;
+  }
+
+  /** Connected here: a shared group prefers it to offline members. */
+  get online(): boolean {
+    return this.output !== undefined;
   }
 
   /** Outbound QoS 1/2 messages by packet id, in send order. */
-  get inflight(): Map<number, InflightEntry> {
-    this.outbound ??= new Map();
-    return this.outbound;
-  }
-
-  /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released [MQTT-4.3.3-9]. */
-  get inboundQos2(): Set<number> {
-    this.inboundIds ??= new Set();
-    return this.inboundIds;
-  }
-
-  /** Number of subscriptions (without creating the map). */
-  get subscriptionCount(): number {
-    return this.subs?.size ?? 0;
+  get inflight(): ReadonlyMap<number, InflightEntry> {
+    return this.window().asMap();
   }
 
   /** Outbound QoS 1/2 messages in flight (without creating the map). */
@@ -175,12 +107,8 @@ export class Session {
       storedBytes,
     );
     for (const delivery of held) this.queue.push(delivery, true);
-    if (this.outbound) {
-      for (const entry of this.outbound.values()) persistence.putInflight(this.clientId, entry);
-    }
-    if (this.inboundIds) {
-      for (const id of this.inboundIds) persistence.addInboundQos2(this.clientId, id);
-    }
+    this.outbound?.persistAll(persistence);
+    this.persistInboundQos2(persistence);
   }
 
   /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
@@ -195,22 +123,9 @@ export class Session {
     );
   }
 
-  /** Records an inbound QoS 2 packet id until its PUBREL [MQTT-4.3.3-9]. */
-  addInboundQos2(packetId: number): void {
-    this.inboundQos2.add(packetId);
-    this.persistence?.addInboundQos2(this.clientId, packetId);
-  }
-
-  /** PUBREL released an inbound QoS 2 id; false when it was not known. */
-  releaseInboundQos2(packetId: number): boolean {
-    if (!this.inboundIds?.delete(packetId)) return false;
-    this.persistence?.deleteInboundQos2(this.clientId, packetId);
-    return true;
-  }
-
   /** Restores an inflight entry read from the store (resent on the next attach). */
   restoreInflight(entry: InflightEntry): void {
-    this.inflight.set(entry.packetId, entry);
+    this.window().restore(entry);
   }
 
   /** Takes one delivery: sends it now, queues it, or drops it (counted). */
@@ -271,10 +186,10 @@ export class Session {
    * Returns false for an unknown id or one in another state (a PUBACK for a QoS 2 message).
    */
   complete(packetId: number, expected: 'publish' | 'pubrel'): boolean {
-    const entry = this.inflight.get(packetId);
+    const entry = this.outbound?.get(packetId);
     if (!entry || entry.state !== expected) return false;
     if (expected === 'publish' && entry.delivery.qos !== 1) return false;
-    this.deleteInflight(packetId);
+    this.outbound!.end(entry);
     if (this.output) this.resendWaiting(this.output);
     this.drain();
     return true;
@@ -282,21 +197,20 @@ export class Session {
 
   /** PUBREC received: move to PUBREL, or end the exchange if the receiver refused (reason >= 0x80). */
   received(packetId: number, refused: boolean): boolean {
-    const entry = this.inflight.get(packetId);
+    const entry = this.outbound?.get(packetId);
     if (entry?.delivery.qos !== 2) return false;
     if (refused) {
       // [MQTT-4.3.3-4] (v5) a PUBREC with a failure reason ends the QoS 2 exchange.
-      this.deleteInflight(packetId);
+      this.outbound!.end(entry);
       if (this.output) this.resendWaiting(this.output);
       this.drain();
       return true;
     }
-    entry.state = 'pubrel';
-    this.persistence?.putInflight(this.clientId, entry);
+    this.outbound!.released(entry);
     const out = this.output;
     // Once PUBREL is sent the PUBLISH must never be resent [MQTT-4.3.3-6]: not before the
     // 'pubrel' state is durable, or a crash would resend it to a receiver that has released it.
-    if (out) this.whenDurable(out, entry, () => out.sendPubrel(packetId));
+    if (out) this.outbound!.whenDurable(out, entry, () => out.sendPubrel(packetId));
     return true;
   }
 
@@ -309,13 +223,7 @@ export class Session {
     this.queue.attached();
     // [MQTT-3.3.4-9] the new connection's Receive Maximum may be lower than what is in
     // flight: resend up to it now, the rest as acknowledgements free slots.
-    this.resendBacklog = 0;
-    if (this.outbound) {
-      for (const entry of this.outbound.values()) {
-        entry.awaitingResend = true;
-        this.resendBacklog++;
-      }
-    }
+    this.outbound?.markAllForResend();
     this.resendWaiting(output);
     this.drain();
   }
@@ -421,12 +329,7 @@ export class Session {
    */
   takeSharedDeliveries(): Delivery[] {
     const taken: Delivery[] = [];
-    for (const [id, entry] of this.outbound ?? []) {
-      if (entry.state === 'publish' && entry.delivery.shareFilter !== undefined) {
-        this.deleteInflight(id);
-        taken.push(entry.delivery);
-      }
-    }
+    this.outbound?.takeShared(taken);
     for (const delivery of this.queue.takeShared()) taken.push(delivery);
     return taken;
   }
@@ -434,11 +337,6 @@ export class Session {
   /** Queued deliveries in order (for persistence and inspection). */
   queuedDeliveries(): Delivery[] {
     return this.queue.held();
-  }
-
-  /** Ends the session's persistence (the broker deletes its stored state). */
-  forget(): void {
-    this.persistence = undefined;
   }
 
   /** The broker ended the session: its queue's charges go back and nothing more is queued. */
@@ -450,57 +348,18 @@ export class Session {
 
   /** Resends entries awaiting resend, in order, while the inflight window has room. */
   private resendWaiting(out: DeliveryOutput): void {
-    if (this.resendBacklog === 0) return;
-    let active = this.inflight.size - this.resendBacklog;
-    for (const entry of this.inflight.values()) {
-      if (active >= out.sendWindow || this.resendBacklog === 0 || out.isCongested()) break;
-      if (!entry.awaitingResend) continue;
-      entry.awaitingResend = false;
-      this.resendBacklog--;
-      active++;
-      if (entry.state === 'pubrel') out.sendPubrel(entry.packetId);
-      else if (!out.sendPublish(entry.delivery, entry.packetId, true)) {
-        this.deleteInflight(entry.packetId);
-        active--;
-      }
-    }
+    this.outbound?.resendWaiting(out);
   }
 
   private sendWithId(out: DeliveryOutput, delivery: Delivery, cache?: FanoutCache): void {
-    const packetId = this.allocatePacketId();
-    const entry: InflightEntry = { packetId, delivery, state: 'publish' };
-    this.inflight.set(packetId, entry);
-    this.persistence?.putInflight(this.clientId, entry);
+    // Written to the store with the entry (inflight.ts).
+    const window = this.window();
+    const entry = window.open(delivery);
     // A QoS 2 receiver holds the packet id until PUBREL [MQTT-4.3.3-10]: if a crash made the
     // broker forget a PUBLISH already sent, it would reuse the id and the receiver would drop
     // the new message as a repeat. The output writes no copy of a QoS 2 message before the
     // store's next commit (Connection.sendPublish), which includes this inflight entry.
-    if (!out.sendPublish(delivery, packetId, false, cache)) this.deleteInflight(packetId);
-  }
-
-  /**
-   * Runs `send` once the store has committed what was written for `entry` (at once without
-   * a store), unless the entry moved on or another connection took over meanwhile (attach
-   * then resends it). A failed commit still sends: the store's failure is logged and
-   * holding the message back would only stall the client.
-   */
-  private whenDurable(out: DeliveryOutput, entry: InflightEntry, send: () => void): void {
-    const persistence = this.persistence;
-    if (!persistence) {
-      send();
-      return;
-    }
-    const state = entry.state;
-    const go = (): void => {
-      if (this.output !== out || this.inflight.get(entry.packetId) !== entry) return;
-      if (entry.state !== state || entry.awaitingResend) return;
-      send();
-    };
-    persistence.commit().then(go, go);
-  }
-
-  private deleteInflight(packetId: number): void {
-    if (this.outbound?.delete(packetId)) this.persistence?.deleteInflight(this.clientId, packetId);
+    if (!out.sendPublish(delivery, entry.packetId, false, cache)) window.end(entry);
   }
 
   /** Reads the next stored page, then drains again. */
@@ -515,11 +374,9 @@ export class Session {
     );
   }
 
-  /** A packet id not used by any inflight message [MQTT-2.2.1-3]. */
-  private allocatePacketId(): number {
-    let id = this.nextPacketId;
-    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1;
-    this.nextPacketId = id === 65535 ? 1 : id + 1;
-    return id;
+  /** The inflight window, made on first use. */
+  private window(): InflightWindow {
+    this.outbound ??= new InflightWindow(this);
+    return this.outbound;
   }
 }

@@ -10,12 +10,16 @@ import type {
 } from '../protocol/index.js';
 import { MqttError, ReasonCode, SUBACK_FAILURE_V3 } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
-import type { Connection } from './connection.js';
+import type { ClientContext } from './handler-context.js';
 import { refuseTopic } from './limits.js';
+import { sendRetained } from './retained-delivery.js';
 import type { Subscription } from './subscription.js';
 
 /** Handles SUBSCRIBE; async only when an authorizeSubscribe hook is installed. */
-export function handleSubscribe(conn: Connection, packet: SubscribePacket): void | Promise<void> {
+export function handleSubscribe(
+  conn: ClientContext,
+  packet: SubscribePacket,
+): void | Promise<void> {
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
   for (const request of packet.subscriptions) {
     if (request.noLocal && parseSharedFilter(request.filter)) {
@@ -28,7 +32,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
     }
   }
   const refused = refuseFilters(conn, packet);
-  if (conn.broker.hooks.hasAuthorizeSubscribe)
+  if (conn.core.hooks.hasAuthorizeSubscribe)
     return subscribeWithHooks(conn, packet, subscriptionId, refused);
   const granted = packet.subscriptions.map((request) => request.qos);
   finishSubscribe(conn, packet, granted, subscriptionId, refused);
@@ -38,10 +42,10 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
  * Filters past `maxTopicLength` / `maxTopicLevels` (true at their index): answered 0x8F
  * Topic Filter invalid (v3 0x80) without reaching the hooks or the subscription tree.
  */
-function refuseFilters(conn: Connection, packet: SubscribePacket): boolean[] | undefined {
+function refuseFilters(conn: ClientContext, packet: SubscribePacket): boolean[] | undefined {
   let refused: boolean[] | undefined;
   packet.subscriptions.forEach((request, i) => {
-    const why = refuseTopic(conn.broker.refusals, conn.broker.options, request.filter, {
+    const why = refuseTopic(conn.core.refusals, conn.core.options, request.filter, {
       clientId: conn.client.clientId,
       what: 'subscribe',
     });
@@ -53,7 +57,7 @@ function refuseFilters(conn: Connection, packet: SubscribePacket): boolean[] | u
 }
 
 async function subscribeWithHooks(
-  conn: Connection,
+  conn: ClientContext,
   packet: SubscribePacket,
   subscriptionId: number | undefined,
   refused: boolean[] | undefined,
@@ -61,7 +65,7 @@ async function subscribeWithHooks(
   const granted: (QoS | undefined)[] = [];
   for (const [i, request] of packet.subscriptions.entries()) {
     granted.push(
-      refused?.[i] ? undefined : await conn.broker.hooks.authorizeSubscribe(conn.client, request),
+      refused?.[i] ? undefined : await conn.core.hooks.authorizeSubscribe(conn.client, request),
     );
   }
   if (conn.state !== 'connected') return;
@@ -69,15 +73,15 @@ async function subscribeWithHooks(
 }
 
 function finishSubscribe(
-  conn: Connection,
+  conn: ClientContext,
   packet: SubscribePacket,
   allowed: (QoS | undefined)[],
   subscriptionId: number | undefined,
   refused: boolean[] | undefined,
 ): void {
-  const broker = conn.broker;
+  const core = conn.core;
   const session = conn.session!;
-  const mark = broker.persistence?.mutations ?? 0;
+  const mark = core.persistence?.mutations ?? 0;
   const reasonCodes: number[] = [];
   const retainedToSend: { subscription: Subscription; isNew: boolean }[] = [];
   packet.subscriptions.forEach((request, i) => {
@@ -93,10 +97,10 @@ function finishSubscribe(
     const isNewFilter = !session.subscriptions.has(request.filter);
     if (
       isNewFilter &&
-      (session.subscriptions.size >= broker.options.maxSubscriptionsPerClient ||
+      (session.subscriptions.size >= core.options.maxSubscriptionsPerClient ||
         // The memory budget (charged here when admitted); a persistent session's
         // subscriptions outlive the connection and get the budget's durable share.
-        !broker.budget.admitSubscription(
+        !core.budget.admitSubscription(
           conn.client.clientId,
           request.filter,
           session.expiryInterval > 0,
@@ -105,10 +109,10 @@ function finishSubscribe(
       reasonCodes.push(conn.version === 5 ? ReasonCode.QuotaExceeded : SUBACK_FAILURE_V3);
       return;
     }
-    const qos = Math.min(ceiling, broker.options.maximumQoS) as QoS; // [MQTT-3.8.4-6]
+    const qos = Math.min(ceiling, core.options.maximumQoS) as QoS; // [MQTT-3.8.4-6]
     const subscription = makeSubscription(conn, request, qos, subscriptionId);
     // [MQTT-3.8.4-3] a subscription with the same filter replaces the existing one.
-    const isNew = broker.subscribe(session, subscription);
+    const isNew = core.subscriptions.add(session, subscription);
     reasonCodes.push(qos); // [MQTT-3.9.3-2] granted QoS as the reason code
     retainedToSend.push({ subscription, isNew });
   });
@@ -116,21 +120,21 @@ function finishSubscribe(
   // once a persistent session's new subscriptions are durable; retained messages follow it.
   conn.sendAck({ type: 'suback', packetId: packet.packetId, reasonCodes }, mark, () => {
     for (const { subscription, isNew } of retainedToSend) {
-      broker.sendRetained(session, subscription, isNew);
+      sendRetained(core, session, subscription, isNew);
     }
   });
-  broker.hooks.notify('onSubscribed', conn.client, packet.subscriptions, reasonCodes);
+  core.hooks.notify('onSubscribed', conn.client, packet.subscriptions, reasonCodes);
 }
 
 function makeSubscription(
-  conn: Connection,
+  conn: ClientContext,
   request: SubscriptionRequest,
   qos: QoS,
   subscriptionId: number | undefined,
 ): Subscription {
   const shared = parseSharedFilter(request.filter);
   return {
-    session: conn.session!,
+    subscriber: conn.session!,
     filter: request.filter,
     qos,
     noLocal: conn.version === 5 ? request.noLocal : false,
@@ -142,12 +146,14 @@ function makeSubscription(
 }
 
 /** Handles UNSUBSCRIBE: 0x00 for each removed filter, 0x11 when there was none [MQTT-3.11.3-2]. */
-export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
-  const broker = conn.broker;
+export function handleUnsubscribe(conn: ClientContext, packet: UnsubscribePacket): void {
+  const core = conn.core;
   const session = conn.session!;
-  const mark = broker.persistence?.mutations ?? 0;
+  const mark = core.persistence?.mutations ?? 0;
   const reasonCodes = packet.filters.map((filter) =>
-    broker.unsubscribe(session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
+    core.subscriptions.remove(session, filter)
+      ? ReasonCode.Success
+      : ReasonCode.NoSubscriptionExisted,
   );
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; 3.x carries no codes.
   conn.sendAck(
@@ -158,5 +164,5 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
     },
     mark,
   );
-  broker.hooks.notify('onUnsubscribed', conn.client, packet.filters);
+  core.hooks.notify('onUnsubscribed', conn.client, packet.filters);
 }

@@ -1,12 +1,13 @@
 /**
- * A subscription as the broker keeps it: the session it belongs to and its options.
+ * A subscription as the broker keeps it: the subscriber it belongs to and its options.
  */
 import type { QoS } from '../protocol/index.js';
-import type { Session } from './session.js';
+import type { Subscriber } from './subscriber.js';
 
-/** One topic filter of one session, with its MQTT 5 options. */
+/** One topic filter of one subscriber, with its MQTT 5 options. */
 export interface Subscription {
-  readonly session: Session;
+  /** Who it delivers to: a local session (or a remote target, see subscriber.ts). */
+  readonly subscriber: Subscriber;
   /** The filter exactly as subscribed (a `$share/group/...` filter included). */
   readonly filter: string;
   /** Granted QoS. */

@@ -23,4 +23,4 @@ export {
   validateTopicFilter,
   validateTopicName,
 } from './topic-validation.js';
-export { isValidMqttString, mqttStringProblem, utf8Length } from './utf8.js';
+export { isValidMqttString, isWellFormedUtf8, mqttStringProblem, utf8Length } from './utf8.js';

@@ -63,6 +63,14 @@ function decodeNonAscii(buf: Buffer, from: number, start: number, end: number): 
   return (buf as unknown as BufferInternals).utf8Slice(start, end);
 }
 
+/**
+ * True when `bytes` are well-formed UTF-8 (no overlong forms, surrogates or code points above
+ * U+10FFFF); U+0000 is allowed. For payloads declared UTF-8 (MQTT 5 section 3.3.2.3.2).
+ */
+export function isWellFormedUtf8(bytes: Uint8Array): boolean {
+  return isUtf8(bytes);
+}
+
 /** UTF-8 byte length of `s` (a lone surrogate counts as the 3-byte U+FFFD Node writes). */
 export function utf8Length(s: string): number {
   const n = s.length;

@@ -18,7 +18,7 @@ function onData(this: AttachedSocket, chunk: Buffer): void {
 
 function onError(this: AttachedSocket, err: Error): void {
   const conn = this[kConnection];
-  conn.broker.logger.debug(
+  conn.core.logger.debug(
     { err: err.message, clientId: conn.client.clientId || undefined },
     'socket error',
   );

@@ -109,7 +109,9 @@ describe('core fan-out: one encoding per wire form', () => {
     // Give each session a different next packet id.
     subs.forEach((s, i) => {
       const session = core.sessions.get(s.connection.client.clientId)!;
-      (session as unknown as { nextPacketId: number }).nextPacketId = 100 + i;
+      // The next packet id lives in the session's inflight window (inflight.ts).
+      const inflight = (session as unknown as { window(): { nextPacketId: number } }).window();
+      inflight.nextPacketId = 100 + i;
     });
     publishFrom(publisher(core), 1);
     subs.forEach((s, i) => {

@@ -35,6 +35,7 @@ describe('payload memory', () => {
     const shared = Buffer.allocUnsafeSlow(65536).subarray(0, 10);
     shared.write('0123456789');
     const message: Message = createMessage(
+      1,
       { topic: 't', payload: shared, qos: 1, retain: true },
       0,
     );

@@ -1,0 +1,36 @@
+/**
+ * What a session needs from the connection it is attached to. Connection is the one class
+ * that implements it, so the calls below stay monomorphic on the fan-out path.
+ */
+import type { Delivery } from './message.js';
+import type { SessionHolder } from './session-holder.js';
+import type { FanoutCache } from './subscriber.js';
+
+/** The live output of a session: a connection, which also holds the session. */
+export interface DeliveryOutput extends SessionHolder {
+  /** Outbound QoS 1/2 window: min(the client's Receive Maximum, our inflight limit). */
+  readonly sendWindow: number;
+  /**
+   * True while the socket holds more unsent bytes than allowed: QoS 0 is then dropped, and
+   * QoS 1/2 and retained messages wait. Seeing it true makes the output call
+   * `Session.outputReady` once it has drained.
+   */
+  isCongested(): boolean;
+  /**
+   * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
+   * With a store, a copy of a QoS 2 message (and every PUBLISH after it) is written only once
+   * what was stored before the call is committed.
+   */
+  sendPublish(
+    delivery: Delivery,
+    packetId: number | undefined,
+    dup: boolean,
+    cache?: FanoutCache,
+  ): boolean;
+  sendPubrel(packetId: number): void;
+  /**
+   * The session stopped sending after a batch (fairness): call `Session.outputReady` once
+   * the transport has taken what was written, on a later turn.
+   */
+  sendLater(): void;
+}

@@ -1,0 +1,243 @@
+/**
+ * The message pipeline: every message enters the broker here, whatever its source (a client's
+ * PUBLISH, the host application, a will; later a bridge or another node), and goes through
+ * the same steps: authorization (for messages of a client), the onPublish transforms, the
+ * retained store, the router, and the onPublished notification.
+ *
+ * The path stays synchronous while the hooks answer synchronously (none installed: no hook
+ * is even asked), so a client's QoS 0 publish awaits nothing; only a hook that returns a
+ * promise makes its source wait.
+ */
+import type { Clock, Logger } from '../ports/index.js';
+import type { Properties, QoS, Will } from '../protocol/index.js';
+import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
+import type { BudgetAdmission } from './budget-admission.js';
+import type { ClientInfo } from './client-info.js';
+import type { DropCounter } from './drops.js';
+import type { HookChain } from './hook-chain.js';
+import type { PublishRequest } from './hooks.js';
+import type { RefusalLog } from './limits.js';
+import type { Message } from './message.js';
+import { createMessage } from './message.js';
+import type { MessageIds } from './message-ids.js';
+import type { CoreOptions } from './options.js';
+import type { RetainedMessages } from './retained.js';
+import type { Router } from './router.js';
+
+/** A message published by the host application. */
+export interface HostPublish {
+  topic: string;
+  payload: Buffer | string;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+}
+
+/** A client's publish was not routed: no authorizePublish hook allowed it. */
+export const NOT_AUTHORIZED = -1;
+/** A client's publish was not routed: an onPublish transform dropped it (counted). */
+export const DROPPED_BY_HOOK = -2;
+/** A client's publish was not routed: its connection closed while a hook worked on it. */
+export const ABANDONED = -3;
+
+/** What a client's publish came to: deliveries made (>= 0), or one of the codes above. */
+export type PublishOutcome = number;
+
+/** What the pipeline is built from. */
+export interface PipelineParts {
+  readonly options: CoreOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hooks: HookChain;
+  readonly router: Router;
+  readonly retained: RetainedMessages;
+  readonly budget: BudgetAdmission;
+  readonly refusals: RefusalLog;
+  readonly drops: DropCounter;
+  readonly messageIds: MessageIds;
+}
+
+/** The one way into the broker for a message. */
+export class MessagePipeline {
+  private readonly hooks: HookChain;
+  private readonly router: Router;
+
+  constructor(private readonly parts: PipelineParts) {
+    this.hooks = parts.hooks;
+    this.router = parts.router;
+  }
+
+  /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
+  route(message: Message, publisher?: ClientInfo): number {
+    if (message.retain) {
+      const stored = this.parts.retained.set(message);
+      if (stored !== true) this.refuseRetained(publisher?.clientId ?? '', message, stored);
+    }
+    const delivered = this.router.route(message);
+    if (this.hooks.hasPublishedNotification) this.hooks.notify('onPublished', publisher, message);
+    return delivered;
+  }
+
+  /**
+   * A client's message: authorized (with `properties` as the PUBLISH carried them),
+   * transformed, then routed. Synchronous while the hooks are; `source.closed` is checked
+   * after each hook that made it wait. A hook that throws (or rejects) fails the caller's step.
+   */
+  fromClient(
+    message: Message,
+    client: ClientInfo,
+    properties: Properties | undefined,
+    source: { readonly closed: boolean },
+  ): PublishOutcome | Promise<PublishOutcome> {
+    const hooks = this.hooks;
+    if (!hooks.hasAuthorizePublish && !hooks.hasPublishTransform) {
+      return this.route(message, client);
+    }
+    const request: PublishRequest = {
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      properties,
+    };
+    const allowed = hooks.authorizePublish(client, request);
+    if (typeof allowed === 'boolean')
+      return this.afterAuthorization(message, client, allowed, source);
+    return allowed.then((settled) =>
+      source.closed ? ABANDONED : this.afterAuthorization(message, client, settled, source),
+    );
+  }
+
+  /** Publishes from the host application (no authorization; onPublish transforms apply). */
+  async fromHost(request: HostPublish): Promise<number> {
+    validateTopicName(request.topic);
+    const responseTopic = request.properties?.responseTopic;
+    if (responseTopic !== undefined && /[+#]/.test(responseTopic)) {
+      // Subscribers would receive a Response Topic with wildcards [MQTT-3.3.2-14].
+      throw new MqttError(
+        ReasonCode.ProtocolError,
+        'response topic contains a wildcard',
+        'MQTT-3.3.2-14',
+      );
+    }
+    const payload =
+      typeof request.payload === 'string' ? Buffer.from(request.payload) : request.payload;
+    const message = createMessage(
+      this.parts.messageIds.take(),
+      {
+        topic: request.topic,
+        payload,
+        qos: request.qos ?? 0,
+        retain: request.retain ?? false,
+        properties: request.properties,
+      },
+      this.parts.clock.now(),
+    );
+    const transformed = this.hooks.hasPublishTransform
+      ? await this.hooks.transformPublish(undefined, message)
+      : message;
+    if (transformed === null) return 0;
+    return this.route(transformed);
+  }
+
+  /**
+   * A will fell due: published as from its client, authorized like the client's own
+   * messages (a will it may no longer publish is not sent, and logged).
+   */
+  fromWill(will: Will, client: ClientInfo): void {
+    // Will Delay Interval belongs to the will, not to the PUBLISH [MQTT-3.1.3-9]: forwarding
+    // it would make the message unencodable.
+    const { willDelayInterval: _delay, ...properties } = will.properties ?? {};
+    const message = createMessage(
+      this.parts.messageIds.take(),
+      {
+        topic: will.topic,
+        payload: will.payload,
+        qos: will.qos,
+        retain: will.retain,
+        properties,
+        origin: client.clientId,
+        publisher: client,
+      },
+      this.parts.clock.now(),
+    );
+    if (!this.hooks.hasAuthorizePublish && !this.hooks.hasPublishTransform) {
+      this.route(message, client);
+      return;
+    }
+    void this.willWithHooks(message, client);
+  }
+
+  private afterAuthorization(
+    message: Message,
+    client: ClientInfo,
+    allowed: boolean,
+    source: { readonly closed: boolean },
+  ): PublishOutcome | Promise<PublishOutcome> {
+    if (!allowed) {
+      this.parts.logger.info(
+        { clientId: client.clientId, topic: message.topic },
+        'publish not authorized',
+      );
+      return NOT_AUTHORIZED;
+    }
+    if (!this.hooks.hasPublishTransform) return this.route(message, client);
+    const transformed = this.hooks.transformPublish(client, message);
+    if (transformed === null || !isPromise(transformed)) {
+      return this.afterTransform(message, transformed, client);
+    }
+    return transformed.then((settled) =>
+      source.closed ? ABANDONED : this.afterTransform(message, settled, client),
+    );
+  }
+
+  private afterTransform(
+    original: Message,
+    message: Message | null,
+    client: ClientInfo,
+  ): PublishOutcome {
+    if (message === null) {
+      this.parts.drops.record(client.clientId, original, 'hook');
+      return DROPPED_BY_HOOK;
+    }
+    return this.route(message, client);
+  }
+
+  private async willWithHooks(message: Message, client: ClientInfo): Promise<void> {
+    try {
+      const allowed = await this.hooks.authorizePublish(client, message);
+      if (!allowed) {
+        this.parts.logger.info(
+          { clientId: client.clientId, topic: message.topic },
+          'will not authorized',
+        );
+        return;
+      }
+      const transformed = await this.hooks.transformPublish(client, message);
+      if (transformed) this.route(transformed, client);
+    } catch (err) {
+      this.parts.logger.error({ err, clientId: client.clientId }, 'will publish failed');
+    }
+  }
+
+  private refuseRetained(
+    clientId: string,
+    message: Message,
+    reason: 'retained-limit' | 'retained-bytes' | 'memory-budget',
+  ): void {
+    this.parts.drops.record(clientId, message, reason);
+    if (reason === 'memory-budget') {
+      this.parts.budget.refuseRetained(message);
+    } else if (reason === 'retained-bytes') {
+      this.parts.refusals.note(
+        'retained-bytes',
+        { clientId, topic: message.topic, maxRetainedBytes: this.parts.options.maxRetainedBytes },
+        'retained message refused: maxRetainedBytes reached',
+      );
+    }
+  }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Partial<Promise<T>> | null)?.then === 'function';
+}

@@ -1,0 +1,162 @@
+/**
+ * The input side of a connection: bytes from the transport are decoded, and packets are
+ * handled strictly in order. While a packet's step runs asynchronously (an async hook, a
+ * claim waiting for another node), or while the connection's unsent output is over its bound
+ * (output-backpressure.ts), later packets wait in a backlog and the transport is paused, so a
+ * slow step pushes back on the client instead of filling memory.
+ *
+ * A base class of Connection rather than an object it holds: every idle connection would pay
+ * for one more object (bench/RESULTS.md "Connection cost" tracks the bytes per connection),
+ * and the per-packet path stays calls on one monomorphic receiver.
+ */
+
+import type { Clock } from '../ports/index.js';
+import type { Packet } from '../protocol/index.js';
+import { Decoder, MqttError } from '../protocol/index.js';
+import type { ConnectionSink } from './connection-sink.js';
+import { toMqttError } from './error-mapping.js';
+import type { CoreMetrics } from './metrics.js';
+
+/** Why a connection is not read (bits of `holds`): an async step runs. */
+export const HOLD_ASYNC = 1;
+/** Why a connection is not read: its unsent output is over `maxSocketBufferBytes`. */
+export const HOLD_OUTPUT = 2;
+
+/** What the input side reads from the core. */
+export interface InputServices {
+  readonly metrics: CoreMetrics;
+  readonly clock: Clock;
+}
+
+/** Decoding and in-order handling of one connection's packets. */
+export abstract class PacketInput {
+  /**
+   * The connection whose bytes the decoder is parsing right now: the decoder calls one
+   * shared function instead of a closure per connection (saved and restored, so a handler
+   * that feeds another connection synchronously is safe).
+   */
+  private static decoding: PacketInput | undefined;
+
+  /** When the client last sent something (or when the broker last stopped not reading it). */
+  protected lastActivity: number;
+  /**
+   * Why packets are not handled now (HOLD_* bits): an async step runs, or the output is over
+   * its bound. Packets decoded meanwhile wait in `backlog`; the transport is paused.
+   */
+  protected holds = 0;
+  private readonly decoder: Decoder;
+  /** Packets decoded while something holds the connection (created when first needed). */
+  private backlog: (Packet | MqttError)[] | undefined;
+  /** The continuation after an async step, made once per connection that has one. */
+  private resumeAfterAsync: (() => void) | undefined;
+  /** Whether the transport is paused (follows `holds`). */
+  private readPaused = false;
+
+  protected abstract readonly core: InputServices;
+  /** The transport's side of the connection. */
+  abstract readonly sink: ConnectionSink;
+  /** True once the connection has ended. */
+  abstract get closed(): boolean;
+
+  constructor(maximumPacketSize: number, now: number) {
+    this.decoder = new Decoder({ maximumPacketSize });
+    this.lastActivity = now;
+  }
+
+  /** Bytes from the transport. */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    this.core.metrics.bytesReceived += chunk.length;
+    this.lastActivity = this.core.clock.now();
+    const outer = PacketInput.decoding;
+    PacketInput.decoding = this;
+    try {
+      this.decoder.push(chunk, PacketInput.onDecoded);
+    } catch (err) {
+      if (this.holds !== 0) (this.backlog ??= []).push(toMqttError(err));
+      else this.fail(err);
+    } finally {
+      PacketInput.decoding = outer;
+    }
+  }
+
+  /** Handles one packet: synchronously, or a promise while its step runs. */
+  protected abstract dispatch(packet: Packet): void | Promise<void>;
+  /** Fails the connection with a protocol error (after earlier packets were handled). */
+  abstract fail(err: unknown): void;
+  /** True while the unsent output is over its bound. */
+  abstract outputOverBound(): boolean;
+  /** The output went over its bound: hold reading until it drains. */
+  protected abstract holdOutput(): void;
+
+  /** The output is below its bound again: handle what waited and read again. */
+  protected releaseOutputHold(): void {
+    this.holds &= ~HOLD_OUTPUT;
+    // Packets the client sent while it was not read are still to come: the gap was ours.
+    this.lastActivity = this.core.clock.now();
+  }
+
+  /** The connection ended: what waited is dropped. */
+  protected dropBacklog(): void {
+    this.backlog = undefined;
+  }
+
+  /** Handles the packets that waited, while nothing holds the connection; then reads again. */
+  protected handleBacklog(): void {
+    while (this.backlog?.length && this.holds === 0 && !this.closed) {
+      const next = this.backlog.shift()!;
+      if (next instanceof MqttError) this.fail(next);
+      else this.run(next);
+    }
+    this.updateReading();
+  }
+
+  /** Pauses or resumes the transport to match `holds`. */
+  protected updateReading(): void {
+    if (this.closed) return;
+    const paused = this.holds !== 0;
+    if (paused === this.readPaused) return;
+    this.readPaused = paused;
+    if (paused) this.sink.pause();
+    else this.sink.resume();
+  }
+
+  private static onDecoded(this: void, packet: Packet): void {
+    PacketInput.decoding?.onPacket(packet);
+  }
+
+  private onPacket(packet: Packet): void {
+    this.core.metrics.packetsReceived++;
+    if (this.holds !== 0) (this.backlog ??= []).push(packet);
+    else this.run(packet);
+  }
+
+  private run(packet: Packet): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.dispatch(packet);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (pending) {
+      this.holds |= HOLD_ASYNC;
+      this.updateReading();
+      this.resumeAfterAsync ??= () => this.afterAsync();
+      pending.then(this.resumeAfterAsync, (err) => {
+        this.holds &= ~HOLD_ASYNC;
+        this.fail(err);
+      });
+    } else if (this.outputOverBound()) {
+      // What this packet made us send filled the output: the packets after it wait until the
+      // client has read, so a client that sends but does not read cannot grow our memory.
+      this.holdOutput();
+    }
+  }
+
+  private afterAsync(): void {
+    this.holds &= ~HOLD_ASYNC;
+    if (this.outputOverBound()) this.holdOutput();
+    this.handleBacklog();
+  }
+}
