@@ -1,13 +1,15 @@
 /**
- * Persistence: the core's side of the storage port. It converts deliveries and messages to
+ * Persistence: the core's side of the store ports. It converts deliveries and messages to
  * their stored form, writes each message once, counts mutations (so a handler can tell
- * whether its work must be committed before it acknowledges), and reads pages back.
+ * whether its work must be committed before it acknowledges), and reads sessions and queue
+ * pages back.
  */
 import type {
   BrokerStore,
   SessionOwner,
   StoredDelivery,
   StoredMessage,
+  StoredSession,
   StoredSubscription,
   StoredWill,
 } from '../ports/index.js';
@@ -16,7 +18,10 @@ import { restoreMessage } from './message.js';
 import type { InflightEntry } from './session.js';
 import type { Subscription } from './subscription.js';
 
-/** The store as the core uses it. */
+/**
+ * The store as the core uses it. One store implements the three ports today (`store`); the
+ * session, message and retained writes go to it through the port they belong to.
+ */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
@@ -47,9 +52,28 @@ export class Persistence {
     this.store.setSessionOwner(clientId, owner);
   }
 
+  /** Removes the session with everything of it: record, subscriptions, will, queue, inflight. */
   deleteSession(clientId: string): void {
     this.touch();
     this.store.deleteSession(clientId);
+    this.store.deleteQueue(clientId);
+  }
+
+  /**
+   * One client's stored session with its queue state, or undefined when it has none (read
+   * when a client connects whose session is not in memory: restore.ts `loadStoredSession`).
+   */
+  async loadSession(clientId: string): Promise<
+    | {
+        session: StoredSession;
+        messages: Map<number, StoredMessage>;
+      }
+    | undefined
+  > {
+    const record = await this.store.loadSession(clientId);
+    if (record === undefined) return undefined;
+    const { state, messages } = await this.store.loadQueue(clientId);
+    return { session: { ...record, ...state }, messages };
   }
 
   putSubscription(clientId: string, subscription: Subscription): void {
@@ -70,10 +94,11 @@ export class Persistence {
     this.store.deleteSubscription(clientId, filter);
   }
 
-  enqueue(clientId: string, delivery: Delivery): number {
+  /** Queues a delivery at `seq` (above every seq of the client's queue: StoredQueue numbers them). */
+  enqueue(clientId: string, seq: number, delivery: Delivery): void {
     this.touch();
     this.writeMessage(delivery.message);
-    return this.store.enqueue(clientId, toStoredDelivery(delivery));
+    this.store.enqueue(clientId, seq, toStoredDelivery(delivery));
   }
 
   dequeue(clientId: string, seq: number): void {

@@ -9,7 +9,8 @@
  * does not fit is deleted from the store and the log says how much, so the broker starts and
  * serves instead of running out of memory on every start.
  */
-import type { LoadedState, RetainedLoad, StoredSession } from '../ports/index.js';
+import type { LoadedState, RetainedLoad, StoredMessage, StoredSession } from '../ports/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { BrokerCore } from './broker-core.js';
 import type { ClientInfo } from './hooks.js';
@@ -44,7 +45,7 @@ export async function restoreState(
       dropped.sessions++;
       dropped.subscriptions += stored.subscriptions.length;
       dropped.queued += stored.queuedCount;
-    } else if (restoreSession(core, persistence, state, env, stored, now)) {
+    } else if (restoreSession(core, persistence, state.messages, env, stored, now)) {
       sessions++;
     }
   }
@@ -117,10 +118,40 @@ function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: Retained
   }
 }
 
+/**
+ * Reads one client's session from the store and adopts it (subscriptions routed, stored queue
+ * attached, inflight entries resent on attach), for a client that connects while its session
+ * is not in memory: one another node wrote, in a cluster. Undefined when the store holds no
+ * live session for it (an expired one is deleted). A session that does not fit the memory
+ * budget is refused as a new one would be: CONNACK 0x97 (v3: 0x03).
+ */
+export async function loadStoredSession(
+  core: BrokerCore,
+  persistence: Persistence,
+  env: SessionEnvironment,
+  clientId: string,
+): Promise<Session | undefined> {
+  const loaded = await persistence.loadSession(clientId);
+  // Another caller may have put a session in place while the store was read.
+  const current = core.sessions.get(clientId);
+  if (current !== undefined || loaded === undefined) return current;
+  if (!fitsBudget(core, loaded.session)) {
+    throw new MqttError(
+      ReasonCode.QuotaExceeded,
+      'memory budget reached: stored session not loaded',
+    );
+  }
+  const { session, messages } = loaded;
+  if (!restoreSession(core, persistence, messages, env, session, core.clock.now()))
+    return undefined;
+  return core.sessions.get(clientId);
+}
+
+/** Adopts a stored session unless it has expired (then it is deleted); true when adopted. */
 function restoreSession(
   core: BrokerCore,
   persistence: Persistence,
-  state: LoadedState,
+  messages: Map<number, StoredMessage>,
   env: SessionEnvironment,
   stored: StoredSession,
   now: number,
@@ -151,7 +182,7 @@ function restoreSession(
     });
   }
   for (const inflight of stored.inflight) {
-    const storedMessage = state.messages.get(inflight.delivery.messageId);
+    const storedMessage = messages.get(inflight.delivery.messageId);
     if (!storedMessage) continue;
     const message = restoreMessage(storedMessage);
     session.restoreInflight({
@@ -162,7 +193,7 @@ function restoreSession(
   }
   for (const id of stored.inboundQos2) session.inboundQos2.add(id);
   // Attach the stored queue without writing anything back (it is already stored).
-  session.adoptStore(persistence, stored.queuedCount, stored.queuedBytes);
+  session.adoptStore(persistence, stored.queuedCount, stored.queuedBytes, stored.lastSeq);
   if (stored.expiresAt === undefined && stored.expiryInterval < 0xffffffff) {
     persistence.putSession(stored.clientId, stored.expiryInterval, expiresAt);
   }

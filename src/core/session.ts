@@ -183,8 +183,16 @@ export class Session {
     }
   }
 
-  /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
-  adoptStore(persistence: Persistence, storedCount: number, storedBytes: number): void {
+  /**
+   * Attaches a session restored from the store to its stored queue (nothing is rewritten);
+   * new entries are numbered above `lastSeq`, the highest the store holds.
+   */
+  adoptStore(
+    persistence: Persistence,
+    storedCount: number,
+    storedBytes: number,
+    lastSeq = 0,
+  ): void {
     this.persistence = persistence;
     this.queue = new StoredQueue(
       this.clientId,
@@ -192,6 +200,7 @@ export class Session {
       this.env.budget,
       storedCount,
       storedBytes,
+      lastSeq,
     );
   }
 
