@@ -18,6 +18,7 @@ import { MemoryBudget } from './memory-budget.js';
 import { continueMessageIdsAfter, restoreMessage } from './message.js';
 import type { Persistence } from './persistence.js';
 import { fromStoredDelivery } from './persistence.js';
+import { restoreRetained } from './retained-restore.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 
@@ -49,8 +50,8 @@ export async function restoreState(
       sessions++;
     }
   }
-  const retained = await persistence.store.loadRetained(now, (stored) =>
-    core.retained.restore(restoreMessage(stored)),
+  const retained = await restoreRetained(persistence.store, now, (message) =>
+    core.retained.restore(message),
   );
   reportOverBudget(core, dropped, retained);
   let wills = 0;
