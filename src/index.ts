@@ -26,7 +26,16 @@ export type {
   Verdict,
 } from './core/index.js';
 export { DEFAULT_CORE_OPTIONS } from './core/index.js';
-export type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
+export type {
+  BrokerStore,
+  Clock,
+  Durability,
+  Logger,
+  MessageStore,
+  RetainedStore,
+  SessionStore,
+  StorePort,
+} from './ports/index.js';
 export type {
   Packet,
   Properties,

@@ -2,6 +2,8 @@
  * Restoring the broker from its store at start: sessions with their subscriptions, inflight
  * messages, inbound QoS 2 ids and stored queues; retained messages; wills. Deadlines are
  * absolute, so session expiry, message expiry and will delay keep counting across a restart.
+ * Also one session at a time (`loadStoredSession`), for a client whose session the store
+ * holds and the core does not.
  *
  * Within the memory budget: a store can hold more than the budget allows (written by an older
  * version, or under a larger budget). Sessions are restored while the budget's durable share
