@@ -14,15 +14,22 @@
  * - metrics: `devices/<6 digits>/<metric>` (four per device: temp, hum, battery, status)
  *
  * Then the mean time of one `RetainedMessages.match` call (warmed up, repeated for 200 ms)
- * for an exact topic, a `+` level and `#` filters over part or all of the set.
+ * for an exact topic, a `+` level and `#` filters over part or all of the set. Last, the
+ * heap of the flat shape's messages restored at start from a SQLite store (the topics come
+ * from the store then: counted, with the store's own heap).
  *
  * Run with `node --expose-gc --import tsx bench/retained-heap.bench.ts` (BENCH_RETAINED=
  * 100000, BENCH_PAYLOAD=64). Not a test.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrokerCore } from '../src/core/broker-core.js';
 import { MemoryBudget } from '../src/core/memory-budget.js';
 import { createMessage } from '../src/core/message.js';
 import { RetainedMessages } from '../src/core/retained.js';
 import { systemClock } from '../src/ports/index.js';
+import { SqliteStore } from '../src/storage/index.js';
 
 const COUNT = Number(process.env.BENCH_RETAINED ?? 100_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD ?? 64);
@@ -118,5 +125,40 @@ function measure(shape: string): void {
   if (retained.size !== COUNT) throw new Error(`retained ${retained.size} of ${COUNT}`);
 }
 
+/** Heap per retained message restored from a SQLite store by BrokerCore.start. */
+async function measureRestored(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pipit-retained-heap-'));
+  try {
+    const writer = new SqliteStore({ dataDir, durability: 'none' });
+    await writer.open();
+    const payload = Buffer.alloc(PAYLOAD, 0x61);
+    for (let i = 0; i < COUNT; i++) {
+      writer.putRetained({
+        id: i + 1,
+        topic: SHAPES.flat!(i),
+        payload,
+        qos: 1,
+        retain: true,
+        origin: publisher.clientId,
+        publisher: { listener: publisher.listener },
+      });
+    }
+    await writer.close();
+    const store = new SqliteStore({ dataDir, durability: 'none' });
+    const core = new BrokerCore({ store, options: { memoryBudget: Number.MAX_SAFE_INTEGER } });
+    const before = used();
+    await core.start();
+    const perMessage = (used() - before) / core.retained.size;
+    console.log(
+      `restored (flat, from SQLite): ${perMessage.toFixed(0)} B per retained message with its 21 B topic and ${PAYLOAD} B payload`,
+    );
+    core.close();
+    await store.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 console.log(`retained messages: ${COUNT}, payload ${PAYLOAD} B, Node ${process.version}`);
 for (const shape of Object.keys(SHAPES)) measure(shape);
+await measureRestored();

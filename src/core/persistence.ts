@@ -18,10 +18,13 @@ import { restoreMessage } from './message.js';
 import type { InflightEntry } from './session.js';
 import type { Subscription } from './subscription.js';
 
-/**
- * The store as the core uses it. One store implements the three ports today (`store`); the
- * session, message and retained writes go to it through the port they belong to.
- */
+/** One client's stored session with its queue state, and the messages its inflight entries carry. */
+export interface LoadedSession {
+  session: StoredSession;
+  messages: Map<number, StoredMessage>;
+}
+
+/** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
@@ -63,13 +66,7 @@ export class Persistence {
    * One client's stored session with its queue state, or undefined when it has none (read
    * when a client connects whose session is not in memory: restore.ts `loadStoredSession`).
    */
-  async loadSession(clientId: string): Promise<
-    | {
-        session: StoredSession;
-        messages: Map<number, StoredMessage>;
-      }
-    | undefined
-  > {
+  async loadSession(clientId: string): Promise<LoadedSession | undefined> {
     const record = await this.store.loadSession(clientId);
     if (record === undefined) return undefined;
     const { state, messages } = await this.store.loadQueue(clientId);

@@ -29,6 +29,11 @@ import {
 export type { Topical } from './retained-level.js';
 
 const DOLLAR = 0x24;
+const SLASH = 0x2f;
+/** Filter levels in a match's place (up to 32,767; deeper filters are tested value by value). */
+const DEPTH_BITS = 15;
+const DEPTH_MASK = (1 << DEPTH_BITS) - 1;
+// Offsets in a topic (at most 65,535 bytes) take the other 16 bits of a small integer.
 
 /** One value per topic, found by exact topic or by topic filter. */
 export class RetainedIndex<V extends Topical> {
@@ -136,11 +141,18 @@ export class RetainedIndex<V extends Topical> {
       return;
     }
     const levels = filter.split('/');
-    const walk: Walk<V> = { filter, levels, nodes: [this.root], depths: [0], starts: [0], out };
+    if (levels.length > DEPTH_MASK) {
+      // Too deep for a place's bits (a filter of 32,767 '/' or more): test every value.
+      for (const value of this.values())
+        if (topicMatchesFilter(value.topic, filter)) out.push(value);
+      return;
+    }
+    const walk: Walk<V> = { filter, levels, nodes: [this.root], places: [0], out };
     while (walk.nodes.length > 0) {
       const node = walk.nodes.pop()!;
-      const i = walk.depths.pop()!;
-      const start = walk.starts.pop()!;
+      const place = walk.places.pop()!;
+      const i = place & DEPTH_MASK;
+      const start = place >>> DEPTH_BITS;
       if (i === levels.length) {
         if (node.value !== undefined) out.push(node.value);
         continue;
@@ -189,9 +201,11 @@ interface Walk<V extends Topical> {
   readonly levels: string[];
   /** Levels to visit, with the index of the filter level their children are matched to. */
   readonly nodes: Level<V>[];
-  readonly depths: number[];
-  /** Where the levels of each node's children begin in their topics. */
-  readonly starts: number[];
+  /**
+   * For each of `nodes`: the filter level its children are matched to (low bits) and where
+   * their levels begin in their topics (high bits): one array instead of two on a hot loop.
+   */
+  readonly places: number[];
   readonly out: V[];
 }
 
@@ -215,20 +229,26 @@ function step<V extends Topical>(
       return;
     }
     walk.nodes.push(kid);
-    walk.depths.push(i + 1);
-    walk.starts.push(start + kid.name.length + 1);
+    walk.places.push(((start + kid.name.length + 1) << DEPTH_BITS) | (i + 1));
     return;
   }
   const topic = kid.topic;
-  const slash = topic.indexOf('/', start);
-  const end = slash === -1 ? topic.length : slash;
+  let end: number;
   if (level === '+') {
     if (i === 0 && topic.charCodeAt(0) === DOLLAR) return; // [MQTT-4.7.2-1]
-  } else if (end - start !== level.length || !sameAt(topic, start, level)) {
-    return;
+    end = topic.indexOf('/', start);
+    if (end === -1) end = topic.length;
+  } else {
+    // Its level must be `level` and end there: the length first, then the characters.
+    end = start + level.length;
+    if (end > topic.length || (end < topic.length && topic.charCodeAt(end) !== SLASH)) return;
+    if (!sameAt(topic, start, level)) return;
   }
   // Its last level fits the filter's last: a match. Otherwise what follows decides ('a/#' matches 'a').
-  if ((slash === -1 && i === walk.levels.length - 1) || topicMatchesFilter(topic, walk.filter)) {
+  if (
+    (end === topic.length && i === walk.levels.length - 1) ||
+    topicMatchesFilter(topic, walk.filter)
+  ) {
     walk.out.push(kid);
   }
 }

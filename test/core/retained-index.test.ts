@@ -131,4 +131,21 @@ describe('RetainedIndex', () => {
     assert.deepEqual(matched('+/+'), ['a/$SYS']);
     assert.deepEqual(matched('$SYS/#'), ['$SYS/a', '$SYS/b/c']);
   });
+
+  test('a filter of more than 32,767 levels is matched too (value by value)', () => {
+    const index = new RetainedIndex<Entry>();
+    const deep = '/'.repeat(40_000); // 40,001 empty levels
+    index.set({ topic: deep, n: 1 });
+    index.set({ topic: 'a', n: 2 });
+    index.set({ topic: `${'/'.repeat(39_999)}x`, n: 3 });
+    const matched = (filter: string): number[] => {
+      const out: Entry[] = [];
+      index.match(filter, out);
+      return out.map((e) => e.n).sort();
+    };
+    assert.deepEqual(matched(`${'/'.repeat(32_767)}#`), [1, 3]);
+    assert.deepEqual(matched(`${'+/'.repeat(40_000)}+`), [1]);
+    assert.deepEqual(matched(deep), [1]);
+    assert.deepEqual(matched(`${'/'.repeat(39_999)}+`), [3]);
+  });
 });
