@@ -15,14 +15,25 @@ import type {
 } from '../ports/index.js';
 import type { Delivery, Message } from './message.js';
 import { restoreMessage } from './message.js';
-import type { InflightEntry } from './session.js';
-import type { Subscription } from './subscription.js';
 
 /** One client's stored session with its queue state, and the messages its inflight entries carry. */
 export interface LoadedSession {
   session: StoredSession;
   messages: Map<number, StoredMessage>;
 }
+
+/**
+ * An inflight entry as persistence reads it (a Session's InflightEntry: named here by its
+ * fields, so that persistence, which the session uses, does not import the session).
+ */
+export interface InflightRecord {
+  readonly packetId: number;
+  readonly state: 'publish' | 'pubrel';
+  readonly delivery: Delivery;
+}
+
+/** A subscription as persistence reads it (a Subscription, by its fields, as above). */
+export type SubscriptionRecord = Readonly<StoredSubscription>;
 
 /** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
@@ -73,7 +84,7 @@ export class Persistence {
     return { session: { ...record, ...state }, messages };
   }
 
-  putSubscription(clientId: string, subscription: Subscription): void {
+  putSubscription(clientId: string, subscription: SubscriptionRecord): void {
     this.touch();
     const stored: StoredSubscription = {
       filter: subscription.filter,
@@ -125,7 +136,7 @@ export class Persistence {
     return out;
   }
 
-  putInflight(clientId: string, entry: InflightEntry): void {
+  putInflight(clientId: string, entry: InflightRecord): void {
     this.touch();
     this.writeMessage(entry.delivery.message);
     this.store.putInflight(clientId, {

@@ -11,18 +11,46 @@
  * does not fit is deleted from the store and the log says how much, so the broker starts and
  * serves instead of running out of memory on every start.
  */
-import type { LoadedState, RetainedLoad, StoredMessage, StoredSession } from '../ports/index.js';
+import type {
+  Clock,
+  LoadedState,
+  Logger,
+  RetainedLoad,
+  StoredMessage,
+  StoredSession,
+} from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
-import type { BrokerCore } from './broker-core.js';
+import type { BudgetAdmission } from './budget-admission.js';
 import type { ClientInfo } from './hooks.js';
 import { MemoryBudget } from './memory-budget.js';
 import { continueMessageIdsAfter, restoreMessage } from './message.js';
+import type { CoreMetrics } from './metrics.js';
+import type { CoreOptions } from './options.js';
 import type { Persistence } from './persistence.js';
 import { fromStoredDelivery } from './persistence.js';
+import type { RetainedMessages } from './retained.js';
 import { restoreRetained } from './retained-restore.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
+import type { WillScheduler } from './wills.js';
+
+/**
+ * What restoring needs of the broker (BrokerCore is one): named here rather than imported
+ * from broker-core.ts, which imports this file.
+ */
+export interface RestoreTarget {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: CoreOptions;
+  readonly metrics: CoreMetrics;
+  readonly retained: RetainedMessages;
+  readonly wills: WillScheduler;
+  readonly budget: BudgetAdmission;
+  readonly sessions: { get(clientId: string): Session | undefined };
+  /** Registers a restored session: routes its subscriptions, charges it, schedules its expiry. */
+  adoptSession(session: Session, expiresAt: number): void;
+}
 
 /** What did not fit the budget at start. */
 interface Dropped {
@@ -33,7 +61,7 @@ interface Dropped {
 
 /** Rebuilds the core's state from what the store loaded, then streams the retained messages. */
 export async function restoreState(
-  core: BrokerCore,
+  core: RestoreTarget,
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
@@ -86,14 +114,14 @@ export async function restoreState(
 }
 
 /** True when a stored session with its subscriptions fits the budget's durable share. */
-function fitsBudget(core: BrokerCore, stored: StoredSession): boolean {
+function fitsBudget(core: RestoreTarget, stored: StoredSession): boolean {
   let cost = MemoryBudget.sessionCost(stored.clientId);
   for (const sub of stored.subscriptions) cost += MemoryBudget.subscriptionCost(sub.filter);
   return core.budget.budget.fits(cost, true);
 }
 
 /** Says what did not fit at start (a warning: it was deleted from the store). */
-function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: RetainedLoad): void {
+function reportOverBudget(core: RestoreTarget, dropped: Dropped, retained: RetainedLoad): void {
   const options = core.options;
   const usage = core.metrics.memory;
   if (dropped.sessions > 0 || retained.dropped > 0) {
@@ -129,7 +157,7 @@ function reportOverBudget(core: BrokerCore, dropped: Dropped, retained: Retained
  * budget is refused as a new one would be: CONNACK 0x97 (v3: 0x03).
  */
 export async function loadStoredSession(
-  core: BrokerCore,
+  core: RestoreTarget,
   persistence: Persistence,
   env: SessionEnvironment,
   clientId: string,
@@ -152,7 +180,7 @@ export async function loadStoredSession(
 
 /** Adopts a stored session unless it has expired (then it is deleted); true when adopted. */
 function restoreSession(
-  core: BrokerCore,
+  core: RestoreTarget,
   persistence: Persistence,
   messages: Map<number, StoredMessage>,
   env: SessionEnvironment,

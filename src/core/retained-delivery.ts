@@ -14,10 +14,30 @@
  * Messages the broker has not checked before (stored by an older Pipit) are served as they
  * were. A connection is never closed for this.
  */
-import type { BrokerCore } from './broker-core.js';
+import type { Clock, Logger } from '../ports/index.js';
+import type { HookChain } from './hook-chain.js';
+import type { RefusalLog } from './limits.js';
 import type { Message } from './message.js';
+import type { DropReason } from './metrics.js';
+import type { CoreOptions } from './options.js';
+import type { RetainedMessages } from './retained.js';
 import type { Session } from './session.js';
 import type { Subscription } from './subscription.js';
+
+/**
+ * What serving retained messages needs of the broker (BrokerCore is one): named here rather
+ * than imported from broker-core.ts, which imports this file.
+ */
+export interface RetainedServer {
+  readonly retained: Pick<RetainedMessages, 'match'>;
+  readonly clock: Clock;
+  readonly options: Pick<CoreOptions, 'checkRetainSource' | 'maxRetainedMessages'>;
+  readonly hooks: HookChain;
+  readonly logger: Logger;
+  readonly refusals: RefusalLog;
+  /** Counts (and notifies) a message not delivered to one client. */
+  recordDrop(clientId: string, message: Message, reason: DropReason): void;
+}
 
 /**
  * Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9]
@@ -26,7 +46,7 @@ import type { Subscription } from './subscription.js';
  * synchronously (the built-in ones do); after them otherwise.
  */
 export function sendRetained(
-  core: BrokerCore,
+  core: RetainedServer,
   session: Session,
   subscription: Subscription,
   isNew: boolean,
@@ -57,7 +77,7 @@ export function sendRetained(
  * acknowledge cannot pile up copies of the list.
  */
 function deliverRetained(
-  core: BrokerCore,
+  core: RetainedServer,
   session: Session,
   subscription: Subscription,
   messages: Message[],
@@ -78,7 +98,7 @@ function deliverRetained(
 
 /** The messages whose publisher may still publish them (all of them when the check is off). */
 function servableRetained(
-  core: BrokerCore,
+  core: RetainedServer,
   subscriberId: string,
   messages: Message[],
 ): Message[] | Promise<Message[]> {
@@ -99,7 +119,7 @@ function servableRetained(
 }
 
 function keepAllowed(
-  core: BrokerCore,
+  core: RetainedServer,
   subscriberId: string,
   messages: Message[],
   allowed: boolean[],
