@@ -85,7 +85,8 @@ async function produce(store: BrokerStore, writers: number, ms: number, firstId:
         qos: 1,
         retain: false,
       });
-      store.enqueue(clientId, { messageId: id, qos: 1, retain: false });
+      // The message id doubles as the queue position: it increases in every client's queue.
+      store.enqueue(clientId, id, { messageId: id, qos: 1, retain: false });
       const t = performance.now();
       await store.commit();
       latencies.push(performance.now() - t);

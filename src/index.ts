@@ -63,7 +63,16 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
-export type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
+export type {
+  BrokerStore,
+  Clock,
+  Durability,
+  Logger,
+  MessageStore,
+  RetainedStore,
+  SessionStore,
+  StorePort,
+} from './ports/index.js';
 export type {
   Packet,
   Properties,

@@ -158,6 +158,11 @@ export class StoredQueue implements DeliveryQueue {
   /** Highest seq read into memory (or dequeued): the next page starts after it. */
   private readSeq = 0;
   /**
+   * Highest seq given to an entry: the queue numbers its own entries (the session's owner
+   * does, not the store, so a store never has to answer a write synchronously).
+   */
+  private lastSeq: number;
+  /**
    * True while a connection drains the queue and everything stored is also in `buffer`: new
    * entries are then appended to it as well. Never true while the client is away, so an
    * offline session's queue costs no heap.
@@ -173,9 +178,11 @@ export class StoredQueue implements DeliveryQueue {
     private readonly budget: MemoryBudget,
     count = 0,
     bytes = 0,
+    lastSeq = 0,
   ) {
     this.count = count;
     this.bytes = bytes;
+    this.lastSeq = lastSeq;
     budget.countQueued(count);
   }
 
@@ -185,7 +192,8 @@ export class StoredQueue implements DeliveryQueue {
   }
 
   push(delivery: Delivery): boolean {
-    const seq = this.persistence.enqueue(this.clientId, delivery);
+    const seq = ++this.lastSeq;
+    this.persistence.enqueue(this.clientId, seq, delivery);
     this.count++;
     this.bytes += delivery.message.payload.length;
     this.budget.countQueued(1);

@@ -1,22 +1,41 @@
 /**
- * Persistence: the core's side of the storage port. It converts deliveries and messages to
+ * Persistence: the core's side of the store ports. It converts deliveries and messages to
  * their stored form, writes each message once, counts mutations (so a handler can tell
- * whether its work must be committed before it acknowledges), and reads pages back.
+ * whether its work must be committed before it acknowledges), and reads sessions and queue
+ * pages back.
  */
 import type {
   BrokerStore,
   SessionOwner,
   StoredDelivery,
   StoredMessage,
+  StoredSession,
   StoredSubscription,
   StoredWill,
 } from '../ports/index.js';
-import type { InflightEntry } from './inflight.js';
 import type { Delivery, Message } from './message.js';
 import { restoreMessage } from './message.js';
-import type { Subscription } from './subscription.js';
 
-/** The store as the core uses it. */
+/** One client's stored session with its queue state, and the messages its inflight entries carry. */
+export interface LoadedSession {
+  session: StoredSession;
+  messages: Map<number, StoredMessage>;
+}
+
+/**
+ * An inflight entry as persistence reads it (a Session's InflightEntry: named here by its
+ * fields, so that persistence, which the session uses, does not import the session).
+ */
+export interface InflightRecord {
+  readonly packetId: number;
+  readonly state: 'publish' | 'pubrel';
+  readonly delivery: Delivery;
+}
+
+/** A subscription as persistence reads it (a Subscription, by its fields, as above). */
+export type SubscriptionRecord = Readonly<StoredSubscription>;
+
+/** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
@@ -47,12 +66,25 @@ export class Persistence {
     this.store.setSessionOwner(clientId, owner);
   }
 
+  /** Removes the session with everything of it: record, subscriptions, will, queue, inflight. */
   deleteSession(clientId: string): void {
     this.touch();
     this.store.deleteSession(clientId);
+    this.store.deleteQueue(clientId);
   }
 
-  putSubscription(clientId: string, subscription: Subscription): void {
+  /**
+   * One client's stored session with its queue state, or undefined when it has none (read
+   * when a client connects whose session is not in memory: restore.ts `loadStoredSession`).
+   */
+  async loadSession(clientId: string): Promise<LoadedSession | undefined> {
+    const record = await this.store.loadSession(clientId);
+    if (record === undefined) return undefined;
+    const { state, messages } = await this.store.loadQueue(clientId);
+    return { session: { ...record, ...state }, messages };
+  }
+
+  putSubscription(clientId: string, subscription: SubscriptionRecord): void {
     this.touch();
     const stored: StoredSubscription = {
       filter: subscription.filter,
@@ -70,10 +102,11 @@ export class Persistence {
     this.store.deleteSubscription(clientId, filter);
   }
 
-  enqueue(clientId: string, delivery: Delivery): number {
+  /** Queues a delivery at `seq` (above every seq of the client's queue: StoredQueue numbers them). */
+  enqueue(clientId: string, seq: number, delivery: Delivery): void {
     this.touch();
     this.writeMessage(delivery.message);
-    return this.store.enqueue(clientId, toStoredDelivery(delivery));
+    this.store.enqueue(clientId, seq, toStoredDelivery(delivery));
   }
 
   dequeue(clientId: string, seq: number): void {
@@ -103,7 +136,7 @@ export class Persistence {
     return out;
   }
 
-  putInflight(clientId: string, entry: InflightEntry): void {
+  putInflight(clientId: string, entry: InflightRecord): void {
     this.touch();
     this.writeMessage(entry.delivery.message);
     this.store.putInflight(clientId, {

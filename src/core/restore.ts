@@ -2,6 +2,8 @@
  * Restoring the broker from its store at start: sessions with their subscriptions, inflight
  * messages, inbound QoS 2 ids and stored queues; retained messages; wills. Deadlines are
  * absolute, so session expiry, message expiry and will delay keep counting across a restart.
+ * Also one session at a time (`loadStoredSession`), for a client whose session the store
+ * holds and the core does not.
  *
  * Within the memory budget: a store can hold more than the budget allows (written by an older
  * version, or under a larger budget). Sessions are restored while the budget's durable share
@@ -9,7 +11,8 @@
  * does not fit is deleted from the store and the log says how much, so the broker starts and
  * serves instead of running out of memory on every start.
  */
-import type { LoadedState, RetainedLoad, StoredSession } from '../ports/index.js';
+import type { LoadedState, RetainedLoad, StoredMessage, StoredSession } from '../ports/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { CoreServices } from './core-services.js';
 import type { ClientInfo } from './hooks.js';
@@ -17,8 +20,24 @@ import { MemoryBudget } from './memory-budget.js';
 import { restoreMessage } from './message.js';
 import type { Persistence } from './persistence.js';
 import { fromStoredDelivery } from './persistence.js';
+import { restoreRetained } from './retained-restore.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
+
+/** What restoring needs of the broker (BrokerCore provides it, as CoreServices). */
+export type RestoreTarget = Pick<
+  CoreServices,
+  | 'clock'
+  | 'logger'
+  | 'options'
+  | 'metrics'
+  | 'retained'
+  | 'wills'
+  | 'budget'
+  | 'registry'
+  | 'messageIds'
+  | 'adoptSession'
+>;
 
 /** What did not fit the budget at start. */
 interface Dropped {
@@ -29,7 +48,7 @@ interface Dropped {
 
 /** Rebuilds the core's state from what the store loaded, then streams the retained messages. */
 export async function restoreState(
-  core: CoreServices,
+  core: RestoreTarget,
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
@@ -44,12 +63,12 @@ export async function restoreState(
       dropped.sessions++;
       dropped.subscriptions += stored.subscriptions.length;
       dropped.queued += stored.queuedCount;
-    } else if (restoreSession(core, persistence, state, env, stored, now)) {
+    } else if (restoreSession(core, persistence, state.messages, env, stored, now)) {
       sessions++;
     }
   }
-  const retained = await persistence.store.loadRetained(now, (stored) =>
-    core.retained.restore(restoreMessage(stored)),
+  const retained = await restoreRetained(persistence.store, now, (message) =>
+    core.retained.restore(message),
   );
   reportOverBudget(core, dropped, retained);
   let wills = 0;
@@ -82,14 +101,14 @@ export async function restoreState(
 }
 
 /** True when a stored session with its subscriptions fits the budget's durable share. */
-function fitsBudget(core: CoreServices, stored: StoredSession): boolean {
+function fitsBudget(core: RestoreTarget, stored: StoredSession): boolean {
   let cost = MemoryBudget.sessionCost(stored.clientId);
   for (const sub of stored.subscriptions) cost += MemoryBudget.subscriptionCost(sub.filter);
   return core.budget.budget.fits(cost, true);
 }
 
 /** Says what did not fit at start (a warning: it was deleted from the store). */
-function reportOverBudget(core: CoreServices, dropped: Dropped, retained: RetainedLoad): void {
+function reportOverBudget(core: RestoreTarget, dropped: Dropped, retained: RetainedLoad): void {
   const options = core.options;
   const usage = core.metrics.memory;
   if (dropped.sessions > 0 || retained.dropped > 0) {
@@ -117,10 +136,40 @@ function reportOverBudget(core: CoreServices, dropped: Dropped, retained: Retain
   }
 }
 
-function restoreSession(
-  core: CoreServices,
+/**
+ * Reads one client's session from the store and adopts it (subscriptions routed, stored queue
+ * attached, inflight entries resent on attach), for a client that connects while its session
+ * is not in memory: one another node wrote, in a cluster. Undefined when the store holds no
+ * live session for it (an expired one is deleted). A session that does not fit the memory
+ * budget is refused as a new one would be: CONNACK 0x97 (v3: 0x03).
+ */
+export async function loadStoredSession(
+  core: RestoreTarget,
   persistence: Persistence,
-  state: LoadedState,
+  env: SessionEnvironment,
+  clientId: string,
+): Promise<Session | undefined> {
+  const loaded = await persistence.loadSession(clientId);
+  // Another caller may have put a session in place while the store was read.
+  const current = core.registry.sessions.get(clientId);
+  if (current !== undefined || loaded === undefined) return current;
+  if (!fitsBudget(core, loaded.session)) {
+    throw new MqttError(
+      ReasonCode.QuotaExceeded,
+      'memory budget reached: stored session not loaded',
+    );
+  }
+  const { session, messages } = loaded;
+  if (!restoreSession(core, persistence, messages, env, session, core.clock.now()))
+    return undefined;
+  return core.registry.sessions.get(clientId);
+}
+
+/** Adopts a stored session unless it has expired (then it is deleted); true when adopted. */
+function restoreSession(
+  core: RestoreTarget,
+  persistence: Persistence,
+  messages: Map<number, StoredMessage>,
   env: SessionEnvironment,
   stored: StoredSession,
   now: number,
@@ -151,7 +200,7 @@ function restoreSession(
     });
   }
   for (const inflight of stored.inflight) {
-    const storedMessage = state.messages.get(inflight.delivery.messageId);
+    const storedMessage = messages.get(inflight.delivery.messageId);
     if (!storedMessage) continue;
     const message = restoreMessage(storedMessage);
     session.restoreInflight({
@@ -162,7 +211,7 @@ function restoreSession(
   }
   for (const id of stored.inboundQos2) session.inboundQos2.add(id);
   // Attach the stored queue without writing anything back (it is already stored).
-  session.adoptStore(persistence, stored.queuedCount, stored.queuedBytes);
+  session.adoptStore(persistence, stored.queuedCount, stored.queuedBytes, stored.lastSeq);
   if (stored.expiresAt === undefined && stored.expiryInterval < 0xffffffff) {
     persistence.putSession(stored.clientId, stored.expiryInterval, expiresAt);
   }

@@ -7,7 +7,6 @@
  */
 import type { QoS } from '../protocol/index.js';
 import type { Delivery, Message } from './message.js';
-import { minQos } from './router.js';
 
 /** A position in the retained messages for one subscription. */
 class RetainedCursor {
@@ -27,7 +26,9 @@ class RetainedCursor {
 
   /** QoS of the next delivery: min(message QoS, granted QoS) [MQTT-3.8.4-8]. */
   nextQos(): QoS {
-    return minQos(this.messages[this.index]!.qos, this.grantedQos);
+    // Not router.ts's minQos: the cursor (a part of the session) imports nothing that
+    // imports the session.
+    return Math.min(this.messages[this.index]!.qos, this.grantedQos) as QoS;
   }
 
   /**

@@ -1,15 +1,16 @@
 /**
- * Retained messages, one per topic, in a topic tree that walks only the branches a filter
- * can match. Each is charged to the memory budget with its topic and payload; expired ones
- * are removed on time by one timer over an expiry index, from memory and from the store.
+ * Retained messages, one per topic, held in memory in a compact index that walks only the
+ * branches a filter can match (retained-index.ts) and written through to the store's
+ * retained port. Each is charged to the memory budget with its topic and payload; expired
+ * ones are removed on time by one timer over an expiry index, from memory and from the store.
  */
 import type { Clock } from '../ports/index.js';
-import { TopicTree } from '../topic/index.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Message } from './message.js';
 import { detachPayload, isExpired } from './message.js';
 import type { Persistence } from './persistence.js';
+import { RetainedIndex } from './retained-index.js';
 
 /** Why {@link RetainedMessages.set} refused a message. */
 export type RetainRefusal = 'retained-limit' | 'retained-bytes' | 'memory-budget';
@@ -24,7 +25,7 @@ export interface RetainedLimits {
 
 /** The in-memory retained message set. */
 export class RetainedMessages {
-  private readonly tree = new TopicTree<Message>();
+  private readonly index = new RetainedIndex<Message>();
   /** Sum of {@link MemoryBudget.retainedCost} of the messages held. */
   private heldBytes = 0;
   private readonly expiry: ExpiryIndex<string>;
@@ -39,7 +40,7 @@ export class RetainedMessages {
   }
 
   get size(): number {
-    return this.tree.size;
+    return this.index.size;
   }
 
   /** What the retained messages are charged: topics, payloads and overhead. */
@@ -74,7 +75,7 @@ export class RetainedMessages {
     if (refusal !== undefined && this.expiry.sweep(this.clock.now()) > 0) {
       refusal = this.check(message);
     }
-    const old = this.tree.get(message.topic);
+    const old = this.index.get(message.topic);
     if (message.payload.length === 0 || refusal !== undefined) {
       if (old !== undefined) this.remove(message.topic, old);
       return refusal ?? true;
@@ -87,18 +88,19 @@ export class RetainedMessages {
   /** Live retained messages matching `filter`; expired ones are removed on the way [MQTT-3.3.2-5]. */
   match(filter: string, now: number): Message[] {
     const found: Message[] = [];
-    const expired: Message[] = [];
-    this.tree.matchFilter(filter, (_topic, message) => {
-      if (isExpired(message, now)) expired.push(message);
-      else found.push(message);
-    });
-    for (const message of expired) this.remove(message.topic, message);
+    this.index.match(filter, found);
+    let live = 0;
+    for (const message of found) {
+      if (isExpired(message, now)) this.remove(message.topic, message);
+      else found[live++] = message;
+    }
+    found.length = live;
     return found;
   }
 
   /** Every retained message (for persistence and inspection). */
   all(): Message[] {
-    return [...this.tree.entries()].map(([, m]) => m);
+    return this.index.values();
   }
 
   /** Stops the expiry timer (the broker closes). */
@@ -109,7 +111,7 @@ export class RetainedMessages {
   /** Why `message` cannot be retained now, or undefined when it can (or clears). */
   private check(message: Message): RetainRefusal | undefined {
     if (message.payload.length === 0) return undefined;
-    if (this.tree.size >= this.limits.maxMessages && this.tree.get(message.topic) === undefined) {
+    if (this.index.size >= this.limits.maxMessages && this.index.get(message.topic) === undefined) {
       return 'retained-limit';
     }
     const delta = this.growth(message);
@@ -120,7 +122,7 @@ export class RetainedMessages {
 
   /** How much more `message` costs than the message it would replace (its cost if none). */
   private growth(message: Message): number {
-    const old = this.tree.get(message.topic);
+    const old = this.index.get(message.topic);
     const cost = MemoryBudget.retainedCost(message.topic, message.payload.length);
     return old === undefined
       ? cost
@@ -129,7 +131,7 @@ export class RetainedMessages {
 
   /** Puts `message` in the tree, charged `delta` more than what it replaces. */
   private hold(message: Message, delta: number): void {
-    this.tree.set(message.topic, message);
+    this.index.set(message);
     this.heldBytes += delta;
     this.budget.charge('retained', delta);
     if (message.expiresAt === undefined) this.expiry.delete(message.topic);
@@ -137,7 +139,7 @@ export class RetainedMessages {
   }
 
   private remove(topic: string, old: Message): void {
-    this.tree.delete(topic);
+    this.index.delete(topic);
     const cost = MemoryBudget.retainedCost(old.topic, old.payload.length);
     this.heldBytes -= cost;
     this.budget.charge('retained', -cost);
@@ -147,7 +149,7 @@ export class RetainedMessages {
 
   /** The expiry index says `topic`'s deadline passed: removed if its message has expired. */
   private expireIfDue(topic: string, now: number): void {
-    const message = this.tree.get(topic);
+    const message = this.index.get(topic);
     if (message !== undefined && isExpired(message, now)) this.remove(topic, message);
   }
 }

@@ -111,8 +111,16 @@ export class Session extends SessionRecord implements Subscriber {
     this.persistInboundQos2(persistence);
   }
 
-  /** Attaches a session restored from the store to its stored queue (nothing is rewritten). */
-  adoptStore(persistence: Persistence, storedCount: number, storedBytes: number): void {
+  /**
+   * Attaches a session restored from the store to its stored queue (nothing is rewritten);
+   * new entries are numbered above `lastSeq`, the highest the store holds.
+   */
+  adoptStore(
+    persistence: Persistence,
+    storedCount: number,
+    storedBytes: number,
+    lastSeq = 0,
+  ): void {
     this.persistence = persistence;
     this.queue = new StoredQueue(
       this.clientId,
@@ -120,6 +128,7 @@ export class Session extends SessionRecord implements Subscriber {
       this.env.budget,
       storedCount,
       storedBytes,
+      lastSeq,
     );
   }
 

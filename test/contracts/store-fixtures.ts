@@ -3,6 +3,7 @@ import type {
   StoredDelivery,
   StoredMessage,
   StoredSession,
+  StoredSessionRecord,
   StoredSubscription,
   StoredWill,
 } from '../../src/ports/index.js';
@@ -83,12 +84,13 @@ export function emptySession(clientId: string, extra: Partial<StoredSession> = {
     inboundQos2: [],
     queuedCount: 0,
     queuedBytes: 0,
+    lastSeq: 0,
     ...extra,
   };
 }
 
 /** Sessions sorted by client id, with their unordered parts sorted, for comparison. */
-export function canonical(sessions: StoredSession[]): StoredSession[] {
+export function canonical<S extends StoredSessionRecord>(sessions: S[]): S[] {
   return [...sessions]
     .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
     .map((s) => ({

@@ -1,7 +1,8 @@
 /**
  * Child process for the kill -9 test: opens the SQLite store in argv[2] ('fsync' mode),
- * and runs `CLIENTS` concurrent loops that each store a message, queue it and await
- * commit(); only then does a loop print "clientId seq messageId" (the acknowledgement).
+ * and runs `CLIENTS` concurrent loops that each store a message, queue it (numbered above
+ * the client's last stored seq, as a session's owner does) and await commit(); only then
+ * does a loop print "clientId seq messageId" (the acknowledgement).
  * It runs until killed, or for at most 30 s.
  */
 import { SqliteStore } from '../../src/storage/index.js';
@@ -16,6 +17,7 @@ const deadline = Date.now() + 30_000;
 
 async function client(clientId: string): Promise<void> {
   store.putSession(clientId, 3600, undefined);
+  let seq = state.sessions.find((s) => s.clientId === clientId)?.lastSeq ?? 0;
   while (Date.now() < deadline) {
     const id = ++nextId;
     store.putMessage({
@@ -25,7 +27,7 @@ async function client(clientId: string): Promise<void> {
       qos: 1,
       retain: false,
     });
-    const seq = store.enqueue(clientId, { messageId: id, qos: 1, retain: false });
+    store.enqueue(clientId, ++seq, { messageId: id, qos: 1, retain: false });
     await store.commit();
     process.stdout.write(`${clientId} ${seq} ${id}\n`);
   }

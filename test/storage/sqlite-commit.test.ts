@@ -15,7 +15,7 @@ describe('group commit', () => {
         await Promise.resolve();
         store.putSession(`c${i}`, 60, undefined);
         store.putMessage(plainMessage(i + 1));
-        store.enqueue(`c${i}`, delivery(i + 1));
+        store.enqueue(`c${i}`, 1, delivery(i + 1));
         await store.commit();
       });
       await Promise.all(clients);
@@ -123,14 +123,15 @@ describe('a full disk', () => {
     try {
       store.putSession('c', 60, undefined);
       store.putMessage(plainMessage(1));
-      const kept = store.enqueue('c', delivery(1));
+      const kept = 1;
+      store.enqueue('c', kept, delivery(1));
       await store.commit();
       const db = store.database;
       db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 4}`);
 
       for (let id = 2; id < 10; id++) {
         store.putMessage(big(id));
-        store.enqueue('c', delivery(id));
+        store.enqueue('c', id, delivery(id));
       }
       const err = await store.commit().then(
         () => assert.fail('commit should fail'),
@@ -149,7 +150,7 @@ describe('a full disk', () => {
 
       db.pragma('max_page_count = 1073741823');
       store.putMessage(big(20));
-      store.enqueue('c', delivery(20));
+      store.enqueue('c', 20, delivery(20));
       await store.commit();
       assert.equal(store.full, false);
       assert.equal((await store.readQueue('c', 0, 100)).entries.length, 2);

@@ -22,6 +22,9 @@ export interface MessageRow {
   publisher_username: string | null;
 }
 
+/** Inflight `state` column values. */
+export const INFLIGHT_STATE = { publish: 0, pubrel: 1 } as const;
+
 /** A queue / inflight row's delivery columns. */
 export interface DeliveryRow {
   message_id: number;

@@ -1,5 +1,5 @@
 /**
- * The SQLite store: the BrokerStore port in `<dataDir>/pipit.db` (WAL mode, one
+ * The SQLite store: the three store ports in `<dataDir>/pipit.db` (WAL mode, one
  * connection, an exclusive lock while open), with group commit and three durability modes.
  *
  * - 'fsync' (default): synchronous=FULL; `commit()` resolves after the batch's transaction
@@ -10,39 +10,38 @@
  *   process crash loses at most a tick; an OS crash or power loss may lose more.
  *
  * better-sqlite3 is synchronous: a COMMIT (and its fsync) runs on the event loop, once per
- * batch rather than once per message.
+ * batch rather than once per message. Each port is implemented by its own part
+ * (sqlite-sessions.ts, sqlite-messages.ts, sqlite-retained.ts) over one connection, so the
+ * writes of all three share each batch's transaction.
  */
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   type BrokerStore,
   type Durability,
+  type LoadedQueue,
+  type LoadedQueues,
   type LoadedState,
   type Logger,
-  type QueuedEntry,
+  type QueuePage,
   type RetainedLoad,
   type SessionOwner,
   type StoredDelivery,
   type StoredInflight,
   type StoredMessage,
+  type StoredSessionRecord,
   type StoredSubscription,
   type StoredWill,
   silentLogger,
 } from '../../ports/index.js';
-import { GcCandidates } from '../shared/message-gc.js';
+import { loadState } from '../shared/load-state.js';
 import { GroupCommit } from './group-commit.js';
-import { INFLIGHT_STATE, loadState } from './load.js';
-import { loadRetainedRows } from './load-retained.js';
-import { DB_FILE_NAME, explain, openDatabase } from './open-database.js';
-import { readQueueRows } from './read-queue.js';
-import {
-  deliveryParams,
-  messageParams,
-  retainedParams,
-  subscriptionParams,
-  willParams,
-} from './rows.js';
-import { prepareStatements, type Statements } from './statements.js';
+import { DB_FILE_NAME, openDatabase } from './open-database.js';
+import { SqliteContext } from './sqlite-context.js';
+import { SqliteMessages } from './sqlite-messages.js';
+import { SqliteRetained } from './sqlite-retained.js';
+import { SqliteSessions } from './sqlite-sessions.js';
+import { prepareStatements } from './statements.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -57,15 +56,6 @@ export interface SqliteStoreOptions {
   logger?: Logger;
 }
 
-/** How long an unreferenced message waits before it is collected (see GcCandidates). */
-const GC_DELAY_MS = 1000;
-
-interface Live {
-  db: Database.Database;
-  stm: Statements;
-  batcher: GroupCommit;
-}
-
 /** A BrokerStore in SQLite. */
 export class SqliteStore implements BrokerStore {
   readonly kind = 'sqlite';
@@ -74,33 +64,34 @@ export class SqliteStore implements BrokerStore {
   readonly durability: Durability;
   private readonly options: SqliteStoreOptions;
   private readonly logger: Logger;
-  private live: Live | undefined;
-  /** Last seq handed out per client (filled from the table on a client's first enqueue). */
-  private readonly seqs = new Map<string, number>();
-  private nextOrd = 0;
-  private lastMessageId = 0;
-  private lastMessageIdWritten = 0;
-  private readonly gcCandidates = new GcCandidates(GC_DELAY_MS);
+  private readonly ctx: SqliteContext;
+  private readonly sessions: SqliteSessions;
+  private readonly messages: SqliteMessages;
+  private readonly retained: SqliteRetained;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
     this.durability = options.durability ?? 'fsync';
     this.logger = options.logger ?? silentLogger;
     this.file = join(options.dataDir, DB_FILE_NAME);
+    this.ctx = new SqliteContext(this.file);
+    this.sessions = new SqliteSessions(this.ctx);
+    this.messages = new SqliteMessages(this.ctx);
+    this.retained = new SqliteRetained(this.ctx);
   }
 
   /** Transactions committed since open (a group commit counts once). */
   get transactions(): number {
-    return this.live?.batcher.transactions ?? 0;
+    return this.ctx.live?.batcher.transactions ?? 0;
   }
 
   /** Batches rolled back after an error since open. */
   get failedTransactions(): number {
-    return this.live?.batcher.failedTransactions ?? 0;
+    return this.ctx.live?.batcher.failedTransactions ?? 0;
   }
 
   get full(): boolean {
-    const live = this.live;
+    const live = this.ctx.live;
     if (live === undefined) return false;
     live.batcher.retryIfFull(Date.now());
     return live.batcher.full;
@@ -111,28 +102,27 @@ export class SqliteStore implements BrokerStore {
    * @internal Left out of the published types, which must not need better-sqlite3's.
    */
   get database(): Database.Database {
-    return this.conn().db;
+    return this.ctx.conn().db;
   }
 
   async open(): Promise<void> {
-    if (this.live !== undefined) return;
+    if (this.ctx.live !== undefined) return;
     const opened = openDatabase(this.options.dataDir, this.durability);
     const { db } = opened;
     const stm = prepareStatements(db);
     const collected = stm.collectAll.run().changes;
-    this.nextOrd = stm.maxOrd.get() as number;
-    this.lastMessageId = Math.max(
+    this.messages.opened(stm.maxOrd.get() as number);
+    const lastMessageId = Math.max(
       stm.lastMessageId.get() as number,
       stm.maxMessageId.get() as number,
     );
-    this.lastMessageIdWritten = this.lastMessageId;
     const batcher = new GroupCommit(
       {
         begin: () => stm.begin.run(),
         commit: () => stm.commit.run(),
         rollback: () => stm.rollback.run(),
         inTransaction: () => db.inTransaction,
-        beforeCommit: () => this.beforeCommit(stm),
+        beforeCommit: () => this.ctx.beforeCommit(stm),
         probe: () => {
           // 64 KiB of overflow pages, removed in the same transaction.
           db.prepare(
@@ -148,7 +138,7 @@ export class SqliteStore implements BrokerStore {
         logger: this.logger,
       },
     );
-    this.live = { db, stm, batcher };
+    this.ctx.opened({ db, stm, batcher }, lastMessageId);
     this.logger.info(
       {
         file: opened.file,
@@ -161,197 +151,126 @@ export class SqliteStore implements BrokerStore {
     );
   }
 
-  async load(): Promise<LoadedState> {
-    try {
-      const state = loadState(this.conn().stm);
-      // Ids of this batch are written to meta only at commit (read-your-writes).
-      state.lastMessageId = Math.max(state.lastMessageId, this.lastMessageId);
-      return state;
-    } catch (err) {
-      throw explain(err, this.file);
-    }
-  }
-
-  async loadRetained(
-    now: number,
-    accept: (message: StoredMessage) => boolean,
-  ): Promise<RetainedLoad> {
-    const { stm, batcher } = this.conn();
-    try {
-      return loadRetainedRows(stm, batcher, now, accept);
-    } catch (err) {
-      throw explain(err, this.file);
-    }
-  }
-
-  putMessage(message: StoredMessage): void {
-    const { stm, batcher } = this.conn();
-    if (message.id > this.lastMessageId) this.lastMessageId = message.id;
-    batcher.run(() => stm.putMessage.run(...messageParams(message)));
-    this.gcCandidates.add(message.id);
-  }
-
-  putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.putSession.run(clientId, expiryInterval, expiresAt ?? null));
-  }
-
-  setSessionOwner(clientId: string, owner: SessionOwner): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.setSessionOwner.run(owner.username, clientId));
-  }
-
-  deleteSession(clientId: string): void {
-    const { stm, batcher } = this.conn();
-    this.seqs.delete(clientId);
-    batcher.run(() => {
-      stm.deleteSession.run(clientId);
-      stm.deleteSubscriptions.run(clientId);
-      for (const id of stm.deleteQueue.all(clientId) as number[]) this.gcCandidates.add(id);
-      for (const id of stm.deleteAllInflight.all(clientId) as number[]) this.gcCandidates.add(id);
-      stm.deleteAllInbound.run(clientId);
-      stm.deleteWill.run(clientId);
-    });
-  }
-
-  putSubscription(clientId: string, s: StoredSubscription): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.putSubscription.run(clientId, ...subscriptionParams(s)));
-  }
-
-  deleteSubscription(clientId: string, filter: string): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.deleteSubscription.run(clientId, filter));
-  }
-
-  enqueue(clientId: string, delivery: StoredDelivery): number {
-    const { stm, batcher } = this.conn();
-    let last = this.seqs.get(clientId);
-    if (last === undefined) last = (stm.maxSeq.get(clientId) as number | null) ?? 0;
-    const seq = last + 1;
-    this.seqs.set(clientId, seq);
-    batcher.run(() => stm.enqueue.run(clientId, seq, ...deliveryParams(delivery)));
-    return seq;
-  }
-
-  async readQueue(
-    clientId: string,
-    afterSeq: number,
-    limit: number,
-  ): Promise<{ entries: QueuedEntry[]; messages: Map<number, StoredMessage> }> {
-    return readQueueRows(this.conn().stm, clientId, afterSeq, limit);
-  }
-
-  dequeue(clientId: string, uptoSeq: number): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => {
-      for (const id of stm.dequeue.all(clientId, uptoSeq) as number[]) this.gcCandidates.add(id);
-    });
-  }
-
-  putInflight(clientId: string, inflight: StoredInflight): void {
-    const { stm, batcher } = this.conn();
-    const d = inflight.delivery;
-    batcher.run(() => {
-      const old = stm.inflightMessage.get(clientId, inflight.packetId) as number | undefined;
-      if (old !== undefined && old !== d.messageId) this.gcCandidates.add(old);
-      stm.putInflight.run(
-        clientId,
-        inflight.packetId,
-        ++this.nextOrd,
-        INFLIGHT_STATE[inflight.state],
-        ...deliveryParams(d),
-      );
-    });
-  }
-
-  deleteInflight(clientId: string, packetId: number): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => {
-      const id = stm.deleteInflight.get(clientId, packetId) as number | undefined;
-      if (id !== undefined) this.gcCandidates.add(id);
-    });
-  }
-
-  addInboundQos2(clientId: string, packetId: number): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.addInbound.run(clientId, packetId));
-  }
-
-  deleteInboundQos2(clientId: string, packetId: number): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.deleteInbound.run(clientId, packetId));
-  }
-
-  putWill(clientId: string, will: StoredWill): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.putWill.run(clientId, ...willParams(will)));
-  }
-
-  deleteWill(clientId: string): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.deleteWill.run(clientId));
-  }
-
-  putRetained(message: StoredMessage): void {
-    const { stm, batcher } = this.conn();
-    if (message.id > this.lastMessageId) this.lastMessageId = message.id;
-    batcher.run(() => stm.putRetained.run(...retainedParams(message)));
-  }
-
-  deleteRetained(topic: string): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.deleteRetained.run(topic));
-  }
-
   commit(): Promise<void> {
-    if (this.live === undefined)
-      return Promise.reject(new Error(`${this.file}: the store is not open`));
-    return this.live.batcher.commit();
+    const live = this.ctx.live;
+    if (live === undefined) return Promise.reject(new Error(`${this.file}: the store is not open`));
+    return live.batcher.commit();
   }
 
   /** Commits the current batch now instead of on the next tick or interval. */
   flush(): void {
-    this.live?.batcher.flush();
+    this.ctx.live?.batcher.flush();
   }
 
   async close(): Promise<void> {
-    const live = this.live;
+    const live = this.ctx.live;
     if (live === undefined) return;
     live.batcher.flush();
-    this.live = undefined;
-    this.seqs.clear();
+    this.ctx.live = undefined;
     live.db.close();
     this.logger.info({ file: this.file }, 'store: SQLite closed');
   }
 
+  load(): Promise<LoadedState> {
+    return loadState(this);
+  }
+
   /** Deletes, in the current batch, every message no queue or inflight entry references. */
   gc(): void {
-    const { stm, batcher } = this.conn();
-    batcher.run(() => stm.collectAll.run());
-    this.gcCandidates.clear();
+    this.messages.gc();
   }
 
   /** Number of retained messages stored, committed or not. */
   countRetained(): number {
-    return this.conn().stm.countRetained.get() as number;
+    return this.retained.countRetained();
   }
 
   /** Number of stored messages (retained ones excluded), committed or not. */
   countMessages(): number {
-    return this.conn().stm.countMessages.get() as number;
+    return this.ctx.conn().stm.countMessages.get() as number;
   }
 
-  private beforeCommit(stm: Statements): void {
-    for (const id of this.gcCandidates.takeDue()) stm.collectMessage.run({ id });
-    if (this.lastMessageId > this.lastMessageIdWritten) {
-      stm.setLastMessageId.run({ id: this.lastMessageId });
-      this.lastMessageIdWritten = this.lastMessageId;
-    }
+  // The session port (sqlite-sessions.ts).
+
+  putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
+    this.sessions.putSession(clientId, expiryInterval, expiresAt);
+  }
+  setSessionOwner(clientId: string, owner: SessionOwner): void {
+    this.sessions.setSessionOwner(clientId, owner);
+  }
+  deleteSession(clientId: string): void {
+    this.sessions.deleteSession(clientId);
+  }
+  putSubscription(clientId: string, subscription: StoredSubscription): void {
+    this.sessions.putSubscription(clientId, subscription);
+  }
+  deleteSubscription(clientId: string, filter: string): void {
+    this.sessions.deleteSubscription(clientId, filter);
+  }
+  addInboundQos2(clientId: string, packetId: number): void {
+    this.sessions.addInboundQos2(clientId, packetId);
+  }
+  deleteInboundQos2(clientId: string, packetId: number): void {
+    this.sessions.deleteInboundQos2(clientId, packetId);
+  }
+  putWill(clientId: string, will: StoredWill): void {
+    this.sessions.putWill(clientId, will);
+  }
+  deleteWill(clientId: string): void {
+    this.sessions.deleteWill(clientId);
+  }
+  loadSessions(): Promise<StoredSessionRecord[]> {
+    return this.sessions.loadSessions();
+  }
+  loadSession(clientId: string): Promise<StoredSessionRecord | undefined> {
+    return this.sessions.loadSession(clientId);
+  }
+  loadWills(): Promise<Map<string, StoredWill>> {
+    return this.sessions.loadWills();
   }
 
-  private conn(): Live {
-    if (this.live === undefined) throw new Error(`${this.file}: the store is not open`);
-    return this.live;
+  // The message port (sqlite-messages.ts).
+
+  putMessage(message: StoredMessage): void {
+    this.messages.putMessage(message);
+  }
+  enqueue(clientId: string, seq: number, delivery: StoredDelivery): void {
+    this.messages.enqueue(clientId, seq, delivery);
+  }
+  readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuePage> {
+    return this.messages.readQueue(clientId, afterSeq, limit);
+  }
+  dequeue(clientId: string, uptoSeq: number): void {
+    this.messages.dequeue(clientId, uptoSeq);
+  }
+  putInflight(clientId: string, inflight: StoredInflight): void {
+    this.messages.putInflight(clientId, inflight);
+  }
+  deleteInflight(clientId: string, packetId: number): void {
+    this.messages.deleteInflight(clientId, packetId);
+  }
+  deleteQueue(clientId: string): void {
+    this.messages.deleteQueue(clientId);
+  }
+  loadQueues(): Promise<LoadedQueues> {
+    return this.messages.loadQueues();
+  }
+  loadQueue(clientId: string): Promise<LoadedQueue> {
+    return this.messages.loadQueue(clientId);
+  }
+
+  // The retained port (sqlite-retained.ts).
+
+  putRetained(message: StoredMessage): void {
+    this.retained.putRetained(message);
+  }
+  deleteRetained(topic: string): void {
+    this.retained.deleteRetained(topic);
+  }
+  matchRetained(filter: string, now: number): Promise<StoredMessage[]> {
+    return this.retained.matchRetained(filter, now);
+  }
+  loadRetained(now: number, accept: (message: StoredMessage) => boolean): Promise<RetainedLoad> {
+    return this.retained.loadRetained(now, accept);
   }
 }

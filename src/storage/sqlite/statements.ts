@@ -36,7 +36,6 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
   deleteSubscription: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
 
-  maxSeq: 'SELECT max(seq) FROM queue WHERE client_id = ?',
   enqueue: `INSERT INTO queue (client_id, seq, message_id, qos, retain, subscription_ids, share_filter)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
   readQueue: `SELECT q.seq, q.message_id, q.qos AS d_qos, q.retain AS d_retain, q.subscription_ids,
@@ -74,19 +73,41 @@ const SQL = {
     'SELECT client_id, expiry_interval, expires_at, owner_bound, owner_username FROM sessions',
   loadSubscriptions: `SELECT client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id
        FROM subscriptions ORDER BY client_id, filter`,
+  loadInbound: 'SELECT client_id, packet_id FROM inbound_qos2 ORDER BY client_id, packet_id',
+  loadWills:
+    'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
+  loadSessionOf: `SELECT client_id, expiry_interval, expires_at, owner_bound, owner_username FROM sessions
+       WHERE client_id = ?`,
+  loadSubscriptionsOf: `SELECT client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id
+       FROM subscriptions WHERE client_id = ? ORDER BY filter`,
+  loadInboundOf: 'SELECT packet_id FROM inbound_qos2 WHERE client_id = ? ORDER BY packet_id',
+
   loadInflight: `SELECT client_id, packet_id, state, message_id, qos, retain, subscription_ids, share_filter
        FROM inflight ORDER BY client_id, ord`,
   loadInflightMessages: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
          publisher_listener, publisher_username FROM messages
        WHERE id IN (SELECT message_id FROM inflight)`,
-  loadInbound: 'SELECT client_id, packet_id FROM inbound_qos2 ORDER BY client_id, packet_id',
-  loadQueueStats: `SELECT q.client_id, count(*) AS n, coalesce(sum(m.size), 0) AS bytes
+  loadQueueStats: `SELECT q.client_id, count(*) AS n, coalesce(sum(m.size), 0) AS bytes, max(q.seq) AS last
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id GROUP BY q.client_id`,
-  loadWills:
-    'SELECT client_id, topic, payload, qos, retain, properties, username, due_at, listener FROM wills',
+  loadInflightOf: `SELECT client_id, packet_id, state, message_id, qos, retain, subscription_ids, share_filter
+       FROM inflight WHERE client_id = ? ORDER BY ord`,
+  loadInflightMessagesOf: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM messages
+       WHERE id IN (SELECT message_id FROM inflight WHERE client_id = ?)`,
+  loadQueueStatsOf: `SELECT count(*) AS n, coalesce(sum(m.size), 0) AS bytes, coalesce(max(q.seq), 0) AS last
+       FROM queue q LEFT JOIN messages m ON m.id = q.message_id WHERE q.client_id = ?`,
+
   iterateRetained: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
          publisher_listener, publisher_username FROM retained
        WHERE expires_at IS NULL OR expires_at > ? ORDER BY topic`,
+  matchRetainedTopic: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM retained WHERE topic = ?`,
+  matchRetainedRange: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM retained
+       WHERE topic >= ? AND topic < ? ORDER BY topic`,
+  matchRetainedAll: `SELECT id, topic, payload, qos, retain, properties, expires_at, origin,
+         publisher_listener, publisher_username FROM retained ORDER BY topic`,
+  deleteRetainedIfExpired: 'DELETE FROM retained WHERE topic = ? AND expires_at <= ?',
   deleteExpiredRetained: 'DELETE FROM retained WHERE expires_at <= ?',
   deleteRetainedFrom: 'DELETE FROM retained WHERE topic >= ?',
   countRetained: 'SELECT count(*) FROM retained',
@@ -99,7 +120,7 @@ const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
   'countMessages',
   'deleteQueue',
   'deleteAllInflight',
-  'maxSeq',
+  'loadInboundOf',
   'dequeue',
   'maxOrd',
   'inflightMessage',

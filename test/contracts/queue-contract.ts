@@ -1,9 +1,24 @@
-/** The store contract, part 2: queues (seq, paging, read-your-writes, counts) and message GC. */
+/** The store contract, message port: queues (seq, paging, read-your-writes, counts) and message GC. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { MessageStore, StoredDelivery } from '../../src/ports/index.js';
 import type { MakeStore } from './store-contract.js';
 import { withStore } from './store-contract.js';
 import { delivery, plainMessage } from './store-fixtures.js';
+
+/**
+ * Enqueues as a session's owner does: each client's entries numbered 1, 2, 3... (StoredQueue
+ * in the core); returns the seq given.
+ */
+function owner(store: MessageStore): (clientId: string, d: StoredDelivery) => number {
+  const last = new Map<string, number>();
+  return (clientId, d) => {
+    const seq = (last.get(clientId) ?? 0) + 1;
+    last.set(clientId, seq);
+    store.enqueue(clientId, seq, d);
+    return seq;
+  };
+}
 
 /** Registers the queue and GC tests. */
 export function runQueueContract(makeStore: MakeStore): void {
@@ -13,24 +28,35 @@ export function runQueueContract(makeStore: MakeStore): void {
 
 /** Seq, paging and read-your-writes. */
 function runQueueOrderContract(makeStore: MakeStore): void {
-  test('enqueue: seq increases per session, independently across sessions', () =>
+  test('enqueue: entries keep the seqs their owner gives, per session; lastSeq is the highest queued', () =>
     withStore(makeStore, async ({ store }) => {
       store.putSession('a', 60, undefined);
       store.putSession('b', 60, undefined);
       store.putMessage(plainMessage(1));
-      const a = [store.enqueue('a', delivery(1)), store.enqueue('a', delivery(1))];
-      const b = [store.enqueue('b', delivery(1))];
-      a.push(store.enqueue('a', delivery(1)));
-      assert.ok(a[0] < a[1] && a[1] < a[2], `a: ${a}`);
-      store.dequeue('a', a[2]);
-      const next = store.enqueue('a', delivery(1));
-      assert.ok(next > a[2], 'seq keeps increasing after the queue empties');
-      assert.ok(Number.isInteger(b[0]));
+      store.enqueue('a', 3, delivery(1));
+      store.enqueue('b', 3, delivery(1)); // the same seq in another session
+      store.enqueue('a', 10, delivery(1)); // gaps are allowed
+      store.enqueue('a', 11, delivery(1));
+      assert.deepEqual(
+        (await store.readQueue('a', 0, 10)).entries.map((e) => e.seq),
+        [3, 10, 11],
+      );
+      assert.deepEqual(
+        (await store.readQueue('b', 0, 10)).entries.map((e) => e.seq),
+        [3],
+      );
+      assert.equal((await store.loadQueue('a')).state.lastSeq, 11);
+      store.dequeue('a', 11);
+      assert.equal((await store.loadQueue('a')).state.lastSeq, 0, 'an emptied queue');
+      store.enqueue('a', 12, delivery(1));
       await store.commit();
+      assert.equal((await store.loadQueue('a')).state.lastSeq, 12);
+      assert.equal((await store.load()).sessions.find((s) => s.clientId === 'a')?.lastSeq, 12);
     }));
 
   test('readQueue: in order, paged by afterSeq and limit, deliveries round-trip', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       const seqs: number[] = [];
       for (let id = 1; id <= 5; id++) {
@@ -44,7 +70,7 @@ function runQueueOrderContract(makeStore: MakeStore): void {
                 retain: true,
               }
             : {};
-        seqs.push(store.enqueue('c', delivery(id, extra)));
+        seqs.push(enqueue('c', delivery(id, extra)));
       }
       await store.commit();
       const first = await store.readQueue('c', 0, 2);
@@ -73,9 +99,10 @@ function runQueueOrderContract(makeStore: MakeStore): void {
 
   test('read-your-writes: readQueue and load see mutations before commit', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       store.putMessage(plainMessage(1));
-      const seq = store.enqueue('c', delivery(1));
+      const seq = enqueue('c', delivery(1));
       const read = await store.readQueue('c', 0, 10);
       assert.deepEqual(read.entries, [{ seq, delivery: delivery(1) }]);
       assert.deepEqual(read.messages.get(1), plainMessage(1));
@@ -91,11 +118,12 @@ function runQueueOrderContract(makeStore: MakeStore): void {
 function runQueueCountsAndGcContract(makeStore: MakeStore): void {
   test('dequeue removes entries up to a seq; load counts what is left and its bytes', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       const seqs: number[] = [];
       for (let id = 1; id <= 4; id++) {
         store.putMessage(plainMessage(id, 'x'.repeat(id * 10)));
-        seqs.push(store.enqueue('c', delivery(id)));
+        seqs.push(enqueue('c', delivery(id)));
       }
       store.dequeue('c', seqs[1]);
       store.dequeue('c', seqs[0]); // already gone: no-op
@@ -112,10 +140,11 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
 
   test('one message shared by many queues is stored once and read by each', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putMessage(plainMessage(1, 'shared'));
       for (const c of ['a', 'b', 'c']) {
         store.putSession(c, 60, undefined);
-        store.enqueue(c, delivery(1));
+        enqueue(c, delivery(1));
       }
       await store.commit();
       assert.equal(store.countMessages(), 1);
@@ -127,12 +156,13 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
 
   test('gc: a message goes once no queue or inflight entry references it', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       store.putSession('d', 60, undefined);
       for (const id of [1, 2, 3, 4]) store.putMessage(plainMessage(id));
-      const s1 = store.enqueue('c', delivery(1));
-      store.enqueue('c', delivery(2));
-      store.enqueue('d', delivery(1));
+      const s1 = enqueue('c', delivery(1));
+      enqueue('c', delivery(2));
+      enqueue('d', delivery(1));
       store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(3) });
       store.putInflight('d', { packetId: 1, state: 'publish', delivery: delivery(4) });
       await store.commit();
@@ -141,7 +171,8 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
       assert.equal(store.countMessages(), 4, 'all referenced');
       store.dequeue('c', s1); // 1 is still queued for d
       store.deleteInflight('c', 1); // 3 is unreferenced now
-      store.deleteSession('d'); // 1 and 4 are unreferenced now
+      store.deleteSession('d');
+      store.deleteQueue('d'); // 1 and 4 are unreferenced now
       store.gc();
       await store.commit();
       assert.equal(store.countMessages(), 1);
@@ -151,9 +182,10 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
 
   test('a message put again after it was collected is stored again (putMessage before each reference)', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       store.putMessage(plainMessage(1));
-      const seq = store.enqueue('c', delivery(1));
+      const seq = enqueue('c', delivery(1));
       await store.commit();
       store.dequeue('c', seq);
       store.gc();
@@ -167,10 +199,11 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
 
   test('lastMessageId is the highest id ever stored, even after its message is collected', () =>
     withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
       store.putSession('c', 60, undefined);
       store.putMessage(plainMessage(41));
       store.putMessage(plainMessage(42));
-      const seq = store.enqueue('c', delivery(42));
+      const seq = enqueue('c', delivery(42));
       await store.commit();
       store.dequeue('c', seq);
       store.gc();

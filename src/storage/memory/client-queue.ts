@@ -1,34 +1,35 @@
-/** The memory store's per-client record: session, subscriptions, queue, inflight, inbound ids. */
-import type {
-  QueuedEntry,
-  SessionOwner,
-  StoredInflight,
-  StoredSession,
-  StoredSubscription,
-} from '../../ports/index.js';
-import { copyDelivery, copySubscription } from '../shared/copy.js';
+/** The memory store's per-client entries of the message port: the queue and the inflight window. */
+import type { QueuedEntry, StoredInflight, StoredQueueState } from '../../ports/index.js';
+import { copyDelivery } from '../shared/copy.js';
 
-/** Everything held for one client id (with or without a session record). */
-export class ClientState {
-  session:
-    | { expiryInterval: number; expiresAt: number | undefined; owner?: SessionOwner | undefined }
-    | undefined;
-  readonly subscriptions = new Map<string, StoredSubscription>();
+/** One client's queued and inflight entries. */
+export class ClientQueue {
   /** Queue entries in seq order; entries before `head` are already dequeued. */
   private queue: QueuedEntry[] = [];
   private head = 0;
-  lastSeq = 0;
   queuedBytes = 0;
   /** Map order is send order: re-putting the same packet id keeps its place. */
   readonly inflight = new Map<number, StoredInflight>();
-  readonly inboundQos2 = new Set<number>();
 
   get queuedCount(): number {
     return this.queue.length - this.head;
   }
 
-  /** Appends an entry (its seq is above every earlier one). */
+  /** Highest seq queued, 0 when the queue is empty. */
+  get lastSeq(): number {
+    return this.queuedCount === 0 ? 0 : this.queue[this.queue.length - 1].seq;
+  }
+
+  /** True when the client has neither queued nor inflight entries. */
+  get empty(): boolean {
+    return this.queuedCount === 0 && this.inflight.size === 0;
+  }
+
+  /** Appends an entry; its seq must be above every queued one (the owner numbers them). */
   push(entry: QueuedEntry): void {
+    if (entry.seq <= this.lastSeq) {
+      throw new Error(`enqueue: seq ${entry.seq} is not above the last queued seq ${this.lastSeq}`);
+    }
     this.queue.push(entry);
   }
 
@@ -57,6 +58,20 @@ export class ClientState {
     return this.queue.slice(this.head);
   }
 
+  /** The queue state as `loadQueue` returns it. */
+  toState(): StoredQueueState {
+    return {
+      inflight: [...this.inflight.values()].map((f) => ({
+        packetId: f.packetId,
+        state: f.state,
+        delivery: copyDelivery(f.delivery),
+      })),
+      queuedCount: this.queuedCount,
+      queuedBytes: this.queuedBytes,
+      lastSeq: this.lastSeq,
+    };
+  }
+
   /** Index of the first live entry with seq > afterSeq (binary search: seqs increase). */
   private firstAfter(afterSeq: number): number {
     let lo = this.head;
@@ -67,26 +82,5 @@ export class ClientState {
       else hi = mid;
     }
     return lo;
-  }
-
-  /** The session as `load()` returns it; undefined without a session record. */
-  toStored(clientId: string): StoredSession | undefined {
-    if (this.session === undefined) return undefined;
-    const out: StoredSession = {
-      clientId,
-      expiryInterval: this.session.expiryInterval,
-      subscriptions: [...this.subscriptions.values()].map(copySubscription),
-      inflight: [...this.inflight.values()].map((f) => ({
-        packetId: f.packetId,
-        state: f.state,
-        delivery: copyDelivery(f.delivery),
-      })),
-      inboundQos2: [...this.inboundQos2],
-      queuedCount: this.queuedCount,
-      queuedBytes: this.queuedBytes,
-    };
-    if (this.session.expiresAt !== undefined) out.expiresAt = this.session.expiresAt;
-    if (this.session.owner !== undefined) out.owner = { username: this.session.owner.username };
-    return out;
   }
 }
