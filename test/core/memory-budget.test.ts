@@ -12,9 +12,11 @@ import {
   connectV5,
   createTestCore,
   FakeClient,
+  flush,
   publish,
   publishes,
   subscribe,
+  subscribeSettled,
 } from '../helpers/core-harness.js';
 
 const session = (id: string): number => MemoryBudget.sessionCost(id);
@@ -105,8 +107,9 @@ describe('memory budget: accounting', () => {
     assert.equal(usage(core).usedBytes, 0);
   });
 
+  // The queues of offline sessions are in memory here: a store keeps them out of the heap.
   it('queued: each entry charged, each payload once however many sessions queue it; released as the queue drains and when the session ends', () => {
-    const { core } = createTestCore();
+    const { core } = createTestCore({}, { store: 'none' });
     const offline = ['q1', 'q2', 'q3'].map((id) => {
       const c = connect(core, 5, id, true);
       subscribe(c, 'q/#', 1);
@@ -143,7 +146,7 @@ describe('memory budget: accounting', () => {
   });
 
   it('queued: an entry with subscription identifiers has a delivery object of its own and is charged for it', () => {
-    const { core } = createTestCore();
+    const { core } = createTestCore({}, { store: 'none' });
     const sub = connect(core, 5, 'with-ids', true);
     sub.send({
       type: 'subscribe',
@@ -250,7 +253,8 @@ describe('memory budget: limits', () => {
     assert.equal(DURABLE - core.metrics.memory.usedBytes, room);
   }
 
-  function subscribeAll(client: FakeClient, filters: string[]): number[] {
+  /** Subscribes; a persistent session's SUBACK waits for the store's commit, if any. */
+  async function subscribeAll(client: FakeClient, filters: string[]): Promise<number[]> {
     client.send({
       type: 'subscribe',
       packetId: 3,
@@ -262,6 +266,7 @@ describe('memory budget: limits', () => {
         retainHandling: 0 as const,
       })),
     });
+    await flush();
     const suback = client.take().find((p) => p.type === 'suback');
     assert.ok(suback?.type === 'suback');
     return suback.reasonCodes;
@@ -292,21 +297,22 @@ describe('memory budget: limits', () => {
     connect(core, 4, 'clean-v3', false);
   });
 
-  it('subscriptions of a persistent session over the durable share: SUBACK 0x97 (v3 0x80), the filters that fit are granted; a clean session still subscribes [MQTT-3.9.3-1] [MQTT-3.8.4-5]', () => {
+  it('subscriptions of a persistent session over the durable share: SUBACK 0x97 (v3 0x80), the filters that fit are granted; a clean session still subscribes [MQTT-3.9.3-1] [MQTT-3.8.4-5]', async () => {
     const { core } = createTestCore({ memoryBudget: BUDGET });
     const v5 = connect(core, 5, 'persistent-v5', true);
     const v3 = connect(core, 4, 'persistent-v3', true);
     fill(core, v5, MemoryBudget.subscriptionCost('fits') + 10);
-    assert.deepEqual(subscribeAll(v5, ['fits', 'no/room']), [1, 0x97]);
-    assert.deepEqual(subscribeAll(v3, ['no/room/either']), [0x80]);
+    assert.deepEqual(await subscribeAll(v5, ['fits', 'no/room']), [1, 0x97]);
+    assert.deepEqual(await subscribeAll(v3, ['no/room/either']), [0x80]);
     assert.equal(core.metrics.refused['budget-subscription'], 2);
     assert.equal(core.router.size, 1);
     const clean = connect(core, 5, 'clean', false);
-    assert.deepEqual(subscribeAll(clean, ['in/the/reserve']), [1]);
+    assert.deepEqual(await subscribeAll(clean, ['in/the/reserve']), [1]);
   });
 
+  // An offline session's queue in memory: a store keeps it out of the heap (and the budget).
   it('a message to queue for an offline session over the budget is dropped and counted; the publisher is acknowledged', () => {
-    const { core } = createTestCore({ memoryBudget: BUDGET });
+    const { core } = createTestCore({ memoryBudget: BUDGET }, { store: 'none' });
     const offline = connect(core, 5, 'offline', true);
     subscribe(offline, 'q/#', 1);
     offline.send({ type: 'disconnect' });
@@ -337,11 +343,11 @@ describe('memory budget: limits', () => {
     assert.equal(core.metrics.refused['budget-retained'], 1);
   });
 
-  it('maxQueuedMessagesTotal counts every session queue; past it a message to queue is dropped (queued-total)', () => {
+  it('maxQueuedMessagesTotal counts every session queue; past it a message to queue is dropped (queued-total)', async () => {
     const { core } = createTestCore({ maxQueuedMessagesTotal: 5 });
     for (const id of ['a', 'b']) {
       const c = connect(core, 5, id, true);
-      subscribe(c, 't/#', 1);
+      await subscribeSettled(c, 't/#', 1);
       c.send({ type: 'disconnect' });
     }
     const publisher = connectV5(core, 'publisher');

@@ -11,7 +11,14 @@ import { BrokerCore, type CoreOptions, type Verdict } from '../../src/core/index
 import type { Logger } from '../../src/ports/index.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/index.js';
 import { encode } from '../../src/protocol/index.js';
-import { FakeClient, flush, publish, publishes, subscribe } from '../helpers/core-harness.js';
+import {
+  FakeClient,
+  flush,
+  openTestStore,
+  publish,
+  publishes,
+  subscribe,
+} from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** Log lines at warn, as `message` strings. */
@@ -29,7 +36,12 @@ function recordingLogger(lines: string[]): Logger {
 function setup(options: Partial<CoreOptions> = {}) {
   const clock = new FakeClock();
   const warnings: string[] = [];
-  const core = new BrokerCore({ options, clock, logger: recordingLogger(warnings) });
+  const core = new BrokerCore({
+    options,
+    clock,
+    logger: recordingLogger(warnings),
+    store: openTestStore(),
+  });
   const connect = (clientId: string, version: ProtocolVersion = 5, keepAlive = 0): FakeClient => {
     const client = new FakeClient(core, version);
     client.connect({ clientId, keepAlive });

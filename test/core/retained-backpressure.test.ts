@@ -14,7 +14,7 @@ import type {
   QoS,
   SubscriptionRequest,
 } from '../../src/protocol/index.js';
-import { createTestCore, FakeClient, publishes } from '../helpers/core-harness.js';
+import { createTestCore, FakeClient, flush, publishes } from '../helpers/core-harness.js';
 
 function connect(
   core: BrokerCore,
@@ -30,6 +30,18 @@ function connect(
 }
 
 function subscribe(client: FakeClient, filter: string, qos: QoS, packetId = 1): void {
+  sendSubscribe(client, filter, qos, packetId);
+  takeSuback(client);
+}
+
+/** {@link subscribe} for a persistent session: with a store, its SUBACK waits for the commit. */
+async function subscribeSettled(client: FakeClient, filter: string, qos: QoS): Promise<void> {
+  sendSubscribe(client, filter, qos, 1);
+  await flush();
+  takeSuback(client);
+}
+
+function sendSubscribe(client: FakeClient, filter: string, qos: QoS, packetId: number): void {
   const request: SubscriptionRequest = {
     filter,
     qos,
@@ -38,6 +50,9 @@ function subscribe(client: FakeClient, filter: string, qos: QoS, packetId = 1): 
     retainHandling: 0,
   };
   client.send({ type: 'subscribe', packetId, subscriptions: [request] });
+}
+
+function takeSuback(client: FakeClient): void {
   assert.equal(client.received[0]?.type, 'suback', '[MQTT-3.8.4-1] SUBACK comes first');
   client.received.shift();
 }
@@ -215,11 +230,11 @@ describe('core: retained messages as the client reads', () => {
     assert.equal(core.metrics.dropped.expired, 30 - first);
   });
 
-  it('a persistent session whose client leaves keeps the QoS 1 retained messages not sent, except those a newer queued message supersedes', () => {
+  it('a persistent session whose client leaves keeps the QoS 1 retained messages not sent, except those a newer queued message supersedes', async () => {
     const { core } = setup({ maxSocketBufferBytes: 1_000_000 });
     retainMany(core, 4, 1);
     const sub = connect(core, 'keeper', { sessionExpiryInterval: 300, receiveMaximum: 1 });
-    subscribe(sub, 'r/#', 1);
+    await subscribeSettled(sub, 'r/#', 1);
     const order = retainedOrder(core, 'r/#');
     const [first] = publishes(sub.take());
     assert.equal(first?.topic, order[0]);
@@ -236,6 +251,7 @@ describe('core: retained messages as the client reads', () => {
     sub.send({ type: 'disconnect', reasonCode: 0 });
     assert.equal(core.metrics.dropped['retained-backlog'], 1, 'the older one is superseded');
     const back = connect(core, 'keeper', { sessionExpiryInterval: 300, receiveMaximum: 10 });
+    await flush();
     const again = publishes(back.take());
     assert.deepEqual(
       again.map((p) => `${p.topic} ${p.payload.toString() === 'newer' ? 'newer' : 'retained'}`),
