@@ -2,6 +2,30 @@
  * Pipit's public API for embedding:
  * `import { createBroker } from 'pipit'`.
  */
+
+export type {
+  AdminApi,
+  BrokerCounters,
+  ClientDetails,
+  ClientQuery,
+  ClientSummary,
+  DeleteSessionOptions,
+  Page,
+  PageRequest,
+  RetainedMessageInfo,
+  RetainedQuery,
+  SessionQuery,
+  SessionSummary,
+  SubscriptionInfo,
+  SubscriptionQuery,
+  WillInfo,
+} from './admin/index.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  InvalidRequestError,
+  MAX_PAGE_SIZE,
+  PAYLOAD_PREVIEW_BYTES,
+} from './admin/index.js';
 export type {
   BrokerEvents,
   BrokerOptions,

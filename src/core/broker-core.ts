@@ -470,8 +470,11 @@ export class BrokerCore {
     this.sessionExpiry.delete(session);
   }
 
-  /** The session ends: its subscriptions go, and a delayed will is sent now [MQTT-3.1.3-9]. */
-  private endSession(session: Session): void {
+  /**
+   * The session ends: its subscriptions go, and a delayed will is sent now [MQTT-3.1.3-9].
+   * Also the admin API's deleteSession (after it closed the session's connection).
+   */
+  endSession(session: Session): void {
     this.cancelExpiry(session);
     if (session.subscriptionCount > 0) {
       for (const filter of session.subscriptions.keys()) {

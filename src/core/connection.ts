@@ -93,6 +93,8 @@ export class Connection implements DeliveryOutput {
   /** How the connection ended; set once. */
   closeReason: { graceful: boolean; reasonCode: number | undefined; reason: string } | undefined;
   lastActivity: number;
+  /** When CONNACK 0x00 was sent (clock ms); undefined before (read by the admin API). */
+  connectedAt: number | undefined;
 
   private readonly decoder: Decoder;
   /** Packets decoded while an async step runs (created when first needed). */
@@ -400,6 +402,7 @@ export class Connection implements DeliveryOutput {
   /** Called by the connect flow once CONNACK 0x00 is sent. */
   markConnected(): void {
     this.state = 'connected';
+    this.connectedAt = this.broker.clock.now();
     this.leaveConnectDeadlines();
     this.scheduleKeepAlive();
   }
