@@ -62,13 +62,15 @@ export function clearRetained(core: BrokerCore, topic: string): boolean {
   return true;
 }
 
-/** How many sessions, subscriptions and retained messages the broker holds. */
+/** How many connections, sessions, subscriptions and retained messages the broker holds. */
 export function sizes(core: BrokerCore): {
+  connectionsOpen: number;
   sessions: number;
   subscriptions: number;
   retainedMessages: number;
 } {
   return {
+    connectionsOpen: core.connections.size,
     sessions: core.sessions.size,
     subscriptions: core.router.size,
     retainedMessages: core.retained.size,

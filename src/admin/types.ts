@@ -188,6 +188,11 @@ export const PAYLOAD_PREVIEW_BYTES = 256;
  * refusals by reason, memory budget usage) plus the sizes of what it holds.
  */
 export interface BrokerCounters extends CoreMetrics {
+  /**
+   * Network connections open, also those that have not completed CONNECT yet
+   * (`connectionsCurrent` counts the connected clients only).
+   */
+  connectionsOpen: number;
   /** Sessions held, connected or not. */
   sessions: number;
   /** Subscriptions of every session, shared ones included. */

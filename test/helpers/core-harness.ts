@@ -3,6 +3,7 @@
  * writes, so core tests send packets and read packets back.
  */
 import assert from 'node:assert/strict';
+import { AdminApi } from '../../src/admin/index.js';
 import {
   BrokerCore,
   type Connection,
@@ -120,10 +121,13 @@ export function createTestCore(
 ): {
   core: BrokerCore;
   clock: FakeClock;
+  /** The read and command API over `core`, for what a test reads of the broker's state. */
+  admin: AdminApi;
 } {
   const clock = new FakeClock();
   const store = setup.store === 'none' ? undefined : openTestStore();
-  return { core: new BrokerCore({ options, clock, store }), clock };
+  const core = new BrokerCore({ options, clock, store });
+  return { core, clock, admin: new AdminApi(core) };
 }
 
 /** Lets pending promises (async hooks) settle. */

@@ -221,6 +221,7 @@ describe('admin API: counters and refused requests', () => {
     const counters = await b.admin.counters();
     assert.equal(JSON.stringify(JSON.parse(JSON.stringify(counters))), JSON.stringify(counters));
     assert.equal(counters.connectionsCurrent, 1);
+    assert.equal(counters.connectionsOpen, 1);
     assert.equal(counters.sessions, 1);
     assert.equal(counters.subscriptions, 1);
     assert.equal(counters.retainedMessages, 1);
