@@ -96,8 +96,8 @@ function setup(options: Partial<CoreOptions>) {
 }
 
 describe('core: retained messages as the client reads', () => {
-  it('[MQTT-3.3.1-9] retained messages go out as the client reads, none dropped by the QoS 0 congestion policy', () => {
-    const { core } = setup({});
+  it('[MQTT-3.3.1-9] retained messages go out as the client reads, none dropped by the QoS 0 congestion policy', async () => {
+    const { core, admin } = setup({});
     retainMany(core, 100);
     const sub = connect(core, 'sub');
     sub.reading = false;
@@ -113,7 +113,7 @@ describe('core: retained messages as the client reads', () => {
       '[MQTT-3.3.1-8] RETAIN set',
     );
     assert.equal(core.metrics.dropped['socket-congested'], 0);
-    assert.equal(core.sessions.get('sub')!.retainedBacklog, 0);
+    assert.equal((await admin.client('sub'))?.retainedBacklog, 0);
   });
 
   it('a client that reads gets them in batches of 1024, one per turn, so other connections are served meanwhile', () => {
@@ -204,16 +204,16 @@ describe('core: retained messages as the client reads', () => {
     assert.equal(seen.length, 5);
   });
 
-  it('the retained messages waiting per session are bounded by maxRetainedMessages; the rest are counted, not sent', () => {
-    const { core } = setup({ maxRetainedMessages: 10, maxSocketBufferBytes: 1_000_000 });
+  it('the retained messages waiting per session are bounded by maxRetainedMessages; the rest are counted, not sent', async () => {
+    const { core, admin } = setup({ maxRetainedMessages: 10, maxSocketBufferBytes: 1_000_000 });
     retainMany(core, 10, 1);
     // A client that reads but never acknowledges: its window stays full, its backlog waits.
     const sub = connect(core, 'greedy', { receiveMaximum: 1 });
     subscribe(sub, 'r/#', 1);
     assert.equal(publishes(sub.take()).length, 1);
-    assert.equal(core.sessions.get('greedy')!.retainedBacklog, 9);
+    assert.equal((await admin.client('greedy'))?.retainedBacklog, 9);
     subscribe(sub, 'r/+', 1, 2);
-    assert.equal(core.sessions.get('greedy')!.retainedBacklog, 10);
+    assert.equal((await admin.client('greedy'))?.retainedBacklog, 10);
     assert.equal(core.metrics.dropped['retained-backlog'], 9);
     assert.equal(core.metrics.refused['retained-backlog'], 1);
   });

@@ -106,49 +106,49 @@ describe('core: sessions', () => {
   });
 
   it('[MQTT-3.1.2-23] (v5) session expiry 0 (the default) ends the session with the connection', async () => {
-    const { core } = createTestCore();
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false);
     await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
     assert.equal(connect(core, 5, 's', false).present, false);
   });
 
   it('[MQTT-3.1.2-23] (v5) the session ends when its expiry interval passes after the disconnect', async () => {
-    const { core, clock } = createTestCore();
+    const { core, clock, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
     await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
     clock.advance(9_999);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(1);
-    assert.equal(core.sessions.has('s'), false);
-    assert.equal(core.router.size, 0, 'its subscriptions are gone');
+    assert.equal(await admin.session('s'), undefined);
+    assert.equal((await admin.counters()).subscriptions, 0, 'its subscriptions are gone');
     assert.equal(connect(core, 5, 's', false, 10).present, false);
   });
 
-  it('[MQTT-3.1.2-23] (v5) a session expiry beyond a Node timer range (30 days) is honoured', () => {
-    const { core, clock } = createTestCore();
+  it('[MQTT-3.1.2-23] (v5) a session expiry beyond a Node timer range (30 days) is honoured', async () => {
+    const { core, clock, admin } = createTestCore();
     const days30 = 30 * 24 * 3600;
     connect(core, 5, 's', false, days30).client.connection.transportClosed();
     clock.advance(days30 * 1000 - 1);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(1);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('the expiry timer stops while the session is connected again', () => {
-    const { core, clock } = createTestCore();
+  it('the expiry timer stops while the session is connected again', async () => {
+    const { core, clock, admin } = createTestCore();
     connect(core, 5, 's', false, 10).client.connection.transportClosed();
     clock.advance(5_000);
     const again = connect(core, 5, 's', false, 10);
     assert.equal(again.present, true);
     clock.advance(60_000);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT may lower the session expiry (to 0: the session ends)', () => {
-    const { core } = createTestCore();
+  it('DISCONNECT may lower the session expiry (to 0: the session ends)', async () => {
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     first.client.send({
       type: 'disconnect',
@@ -156,11 +156,11 @@ describe('core: sessions', () => {
       properties: { sessionExpiryInterval: 0 },
     });
     assert.equal(first.client.ended, true);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT may set a new non-zero session expiry', () => {
-    const { core, clock } = createTestCore();
+  it('DISCONNECT may set a new non-zero session expiry', async () => {
+    const { core, clock, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
     first.client.send({
       type: 'disconnect',
@@ -168,13 +168,13 @@ describe('core: sessions', () => {
       properties: { sessionExpiryInterval: 100 },
     });
     clock.advance(50_000);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(50_000);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', () => {
-    const { core } = createTestCore();
+  it('DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', async () => {
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 0);
     first.client.send({
       type: 'disconnect',
@@ -185,11 +185,11 @@ describe('core: sessions', () => {
     assert.ok(disconnect?.type === 'disconnect');
     assert.equal(disconnect.reasonCode, 0x82);
     assert.equal(first.client.ended, true);
-    assert.equal(core.sessions.has('s'), false, 'the session still ends with expiry 0');
+    assert.equal(await admin.session('s'), undefined, 'the session still ends with expiry 0');
   });
 
   it('[MQTT-3.1.2-5] a persistent session queues QoS 1 and 2 while offline (QoS 0 is not kept)', async () => {
-    const { core } = createTestCore();
+    const { core, admin } = createTestCore();
     const sub = connect(core, 4, 's', false);
     await subscribe(sub.client, 't', 2);
     sub.client.connection.transportClosed();
@@ -197,7 +197,7 @@ describe('core: sessions', () => {
     publish(pub, 't', 'q0', 0);
     publish(pub, 't', 'q1', 1, 1);
     publish(pub, 't', 'q2', 2, 2);
-    assert.equal(core.sessions.get('s')?.queuedCount, 2);
+    assert.equal((await admin.session('s'))?.queuedMessages, 2);
     const again = connect(core, 4, 's', false);
     const got = await publishes(again.client);
     assert.deepEqual(
@@ -247,7 +247,7 @@ describe('core: sessions', () => {
   });
 
   it('[MQTT-4.4.0-1] [MQTT-4.3.3-5] (v5) a PUBREL awaiting PUBCOMP is resent on reconnect', async () => {
-    const { core } = createTestCore();
+    const { core, admin } = createTestCore();
     const sub = connect(core, 5, 's', false, 60);
     await subscribe(sub.client, 't', 2);
     const pub = connect(core, 5, 'p', true).client;
@@ -268,6 +268,6 @@ describe('core: sessions', () => {
     );
     assert.equal(packets[0]?.type === 'pubrel' && packets[0].packetId, delivered.packetId);
     again.client.send({ type: 'pubcomp', packetId: delivered.packetId });
-    assert.equal(core.sessions.get('s')?.inflight.size, 0);
+    assert.equal((await admin.session('s'))?.inflight, 0);
   });
 });
