@@ -3,6 +3,7 @@
  * cluster) and exposes the embedding API with typed events.
  */
 import { EventEmitter } from 'node:events';
+import { AdminApi } from './admin/index.js';
 import type {
   ClientInfo,
   CoreOptions,
@@ -142,6 +143,12 @@ const EVENT_HOOKS: { [K in keyof BrokerEvents]: keyof Hook } = {
 export class Broker extends EventEmitter<BrokerEvents> {
   /** The engine (sessions, router, metrics). */
   readonly core: BrokerCore;
+  /**
+   * The read and command API for operators and tools: list clients, sessions, subscriptions
+   * and retained messages, disconnect a client, delete a session, clear a retained message,
+   * read the counters (docs/api.md).
+   */
+  readonly admin: AdminApi;
   private readonly running: Listener[] = [];
   private readonly wiredEvents = new Set<string>();
   private readonly store: BrokerStore | undefined;
@@ -169,6 +176,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.budgetSource = core.memoryBudget === undefined ? defaultMemoryBudget() : undefined;
     if (this.budgetSource) core.memoryBudget = this.budgetSource.bytes;
     this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
+    // Answers wait until the store's state is restored (and open it, as publish() does).
+    this.admin = new AdminApi(this.core, () => this.start());
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
     (this as EventEmitter).on('newListener', (event: string | symbol) =>

@@ -4,6 +4,30 @@
  * `pipit broker` uses, and the MQTT client (also on its own as `pipit/client`, which does not
  * load the broker or its SQLite store).
  */
+
+export type {
+  AdminApi,
+  BrokerCounters,
+  ClientDetails,
+  ClientQuery,
+  ClientSummary,
+  DeleteSessionOptions,
+  Page,
+  PageRequest,
+  RetainedMessageInfo,
+  RetainedQuery,
+  SessionQuery,
+  SessionSummary,
+  SubscriptionInfo,
+  SubscriptionQuery,
+  WillInfo,
+} from './admin/index.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  InvalidRequestError,
+  MAX_PAGE_SIZE,
+  PAYLOAD_PREVIEW_BYTES,
+} from './admin/index.js';
 export type {
   BrokerEvents,
   BrokerOptions,

@@ -103,6 +103,18 @@ export class Connection
   get will(): Will | undefined {
     return this.shake?.will;
   }
+  /** When CONNACK 0x00 went out (clock ms); undefined before. */
+  get connectedAt(): number | undefined {
+    return this.shake?.connectedAt;
+  }
+  /** Keep alive in seconds as granted (0 before CONNECT, or none). */
+  get keepAlive(): number {
+    return this.shake?.keepAlive ?? 0;
+  }
+  /** When a packet last arrived (clock ms), for the keep alive and the read API. */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
   protected get connected(): boolean {
     return this.connState === 'connected';
   }
@@ -128,6 +140,7 @@ export class Connection
     this.served = session;
     this.connState = 'connected';
     this.leaveConnectDeadlines();
+    if (this.shake !== undefined) this.shake.connectedAt = this.core.clock.now();
     const keepAlive = this.shake?.keepAlive ?? 0;
     if (keepAlive !== 0) this.armKeepAlive(keepAlive * 1500);
     session.attach(this);

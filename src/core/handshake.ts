@@ -48,6 +48,8 @@ export class Handshake {
   authenticationData: Buffer | undefined;
   /** Server Reference for a redirecting CONNACK [MQTT-4.11]. */
   redirectReference: string | undefined;
+  /** When CONNACK 0x00 went out (clock ms), for the read API; undefined before. */
+  connectedAt: number | undefined;
 
   constructor(connect: ConnectPacket) {
     this.connect = connect;

@@ -1,6 +1,7 @@
 /**
  * A broker started from configuration text the way `pipit broker` does it (plan, security
- * hooks, listeners), on free loopback ports and in memory.
+ * hooks, listeners), on free loopback ports, with the store PIPIT_TEST_STORE asks for (none by
+ * default) rather than the configured one.
  */
 import { type Broker, createBroker } from '../../src/broker.js';
 import {
@@ -12,6 +13,7 @@ import {
   toListenerOptions,
 } from '../../src/config/index.js';
 import type { Hook } from '../../src/core/index.js';
+import { createTestStore } from '../helpers/test-store.js';
 
 /** A running configured broker. */
 export interface ConfiguredBroker {
@@ -25,7 +27,7 @@ export interface ConfiguredBroker {
 
 /**
  * Starts a broker from YAML `text`; relative paths resolve against `baseDir`. Every listener
- * gets port 0 (a free one) and storage is forced to memory.
+ * gets port 0 (a free one) and the configured storage is replaced by the test store.
  */
 export async function startConfigured(
   text: string,
@@ -43,7 +45,7 @@ export async function startConfigured(
     login: plan.login,
   });
   const { persistence: _memory, ...options } = plan.options;
-  const broker = createBroker(options);
+  const broker = createBroker({ ...options, store: createTestStore() });
   security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
   const urls: string[] = [];

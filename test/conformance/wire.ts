@@ -154,7 +154,11 @@ export function rawPackets(bytes: Buffer, type: number): Buffer[] {
 
 /** Waits until the broker holds no connection (every close has been handled). */
 export async function allClosed(tb: TestBroker): Promise<void> {
-  await waitFor(() => tb.broker.core.connections.size === 0, 5000, 'every connection closed');
+  await waitFor(
+    async () => (await tb.broker.admin.counters()).connectionsOpen === 0,
+    5000,
+    'every connection closed',
+  );
 }
 
 /** Waits until the broker holds no connection for `clientId` (its close has been handled). */
@@ -165,7 +169,11 @@ export async function gone(tb: TestBroker, clientId: string): Promise<void> {
 
 /** Waits until the broker holds exactly `n` connections. */
 export async function connectionsAre(tb: TestBroker, n: number): Promise<void> {
-  await waitFor(() => tb.broker.core.connections.size === n, 5000, `${n} connections`);
+  await waitFor(
+    async () => (await tb.broker.admin.counters()).connectionsOpen === n,
+    5000,
+    `${n} connections`,
+  );
 }
 
 /** The packet types a client received, in order. */

@@ -12,9 +12,11 @@ import {
   connectV5,
   createTestCore,
   FakeClient,
+  flush,
   publish,
   publishes,
   subscribe,
+  subscribeSettled,
 } from '../helpers/core-harness.js';
 
 const session = (id: string): number => MemoryBudget.sessionCost(id);
@@ -56,8 +58,8 @@ function assertConsistent(core: BrokerCore): void {
 }
 
 describe('memory budget: accounting', () => {
-  it('sessions: charged with their client id; released when a clean session ends, when a session expires, and on clean start', () => {
-    const { core, clock } = createTestCore();
+  it('sessions: charged with their client id; released when a clean session ends, when a session expires, and on clean start', async () => {
+    const { core, clock, admin } = createTestCore();
     const clean = connect(core, 4, 'clean-one', false);
     assert.equal(usage(core).sessionBytes, session('clean-one'));
     clean.send({ type: 'disconnect' });
@@ -79,7 +81,7 @@ describe('memory budget: accounting', () => {
     );
     again.send({ type: 'disconnect' });
     clock.advance(60_000);
-    assert.equal(core.sessions.size, 0, '[MQTT-3.1.2-23] expired');
+    assert.equal((await admin.counters()).sessions, 0, '[MQTT-3.1.2-23] expired');
     assert.equal(usage(core).sessionBytes, 0, 'released at expiry');
 
     connect(core, 5, 'restarted', true).send({ type: 'disconnect' });
@@ -105,8 +107,9 @@ describe('memory budget: accounting', () => {
     assert.equal(usage(core).usedBytes, 0);
   });
 
+  // The queues of offline sessions are in memory here: a store keeps them out of the heap.
   it('queued: each entry charged, each payload once however many sessions queue it; released as the queue drains and when the session ends', () => {
-    const { core } = createTestCore();
+    const { core } = createTestCore({}, { store: 'none' });
     const offline = ['q1', 'q2', 'q3'].map((id) => {
       const c = connect(core, 5, id, true);
       subscribe(c, 'q/#', 1);
@@ -143,7 +146,7 @@ describe('memory budget: accounting', () => {
   });
 
   it('queued: an entry with subscription identifiers has a delivery object of its own and is charged for it', () => {
-    const { core } = createTestCore();
+    const { core } = createTestCore({}, { store: 'none' });
     const sub = connect(core, 5, 'with-ids', true);
     sub.send({
       type: 'subscribe',
@@ -159,8 +162,8 @@ describe('memory budget: accounting', () => {
     assert.equal(usage(core).queuedBytes, COSTS.queuedEntry + COSTS.queuedOwnDelivery + 10);
   });
 
-  it('retained: a replacement charges the difference, an empty payload and the expiry release it [MQTT-3.3.1-10] [MQTT-3.3.2-5]', () => {
-    const { core, clock } = createTestCore();
+  it('retained: a replacement charges the difference, an empty payload and the expiry release it [MQTT-3.3.1-10] [MQTT-3.3.2-5]', async () => {
+    const { core, clock, admin } = createTestCore();
     const client = connectV5(core, 'retainer');
     const base = usage(core).usedBytes;
     const retain = (topic: string, size: number, expiry?: number): void =>
@@ -180,14 +183,18 @@ describe('memory budget: accounting', () => {
     assert.equal(usage(core).retainedBytes, cost('r/two', 50));
     assert.equal(core.retained.expiring, 1);
     clock.advance(5_000);
-    assert.equal(core.retained.size, 0, 'removed on time with no subscription to match it');
+    assert.equal(
+      (await admin.counters()).retainedMessages,
+      0,
+      'removed on time with no subscription to match it',
+    );
     assert.equal(core.retained.expiring, 0);
     assert.equal(usage(core).retainedBytes, 0);
     assert.equal(usage(core).usedBytes, base);
   });
 
-  it('retained: a replacement without expiry leaves no stale deadline behind', () => {
-    const { core, clock } = createTestCore();
+  it('retained: a replacement without expiry leaves no stale deadline behind', async () => {
+    const { core, clock, admin } = createTestCore();
     const client = connectV5(core, 'retainer');
     publish(client, {
       topic: 'r/x',
@@ -198,7 +205,12 @@ describe('memory budget: accounting', () => {
     publish(client, { topic: 'r/x', payload: Buffer.from('new'), retain: true });
     assert.equal(core.retained.expiring, 0);
     clock.advance(3_000);
-    assert.equal(core.retained.all()[0]?.payload.toString(), 'new', 'the new value stays');
+    const kept = await admin.retainedMessage('r/x');
+    assert.equal(
+      Buffer.from(kept!.payloadBase64, 'base64').toString(),
+      'new',
+      'the new value stays',
+    );
   });
 
   it('expired retained messages never count: a new topic is accepted at maxRetainedMessages once the others expired', () => {
@@ -222,19 +234,19 @@ describe('memory budget: accounting', () => {
     assert.equal(core.metrics.dropped['retained-limit'], 0);
   });
 
-  it('v3 Clean Session 0 sessions end after v3SessionExpiry offline (default one day); 4294967295 keeps them', () => {
-    const { core, clock } = createTestCore();
+  it('v3 Clean Session 0 sessions end after v3SessionExpiry offline (default one day); 4294967295 keeps them', async () => {
+    const { core, clock, admin } = createTestCore();
     connect(core, 4, 'v3-device', true).send({ type: 'disconnect' });
     clock.advance(86_400_000 - 1);
-    assert.equal(core.sessions.size, 1, 'still there just before a day');
+    assert.equal((await admin.counters()).sessions, 1, 'still there just before a day');
     clock.advance(1);
-    assert.equal(core.sessions.size, 0, 'gone after a day offline');
+    assert.equal((await admin.counters()).sessions, 0, 'gone after a day offline');
     assert.equal(usage(core).usedBytes, 0);
 
     const forever = createTestCore({ v3SessionExpiry: 0xffffffff });
     connect(forever.core, 4, 'v3-device', true).send({ type: 'disconnect' });
     forever.clock.advance(365 * 86_400_000);
-    assert.equal(forever.core.sessions.size, 1);
+    assert.equal((await forever.admin.counters()).sessions, 1);
   });
 });
 
@@ -250,7 +262,8 @@ describe('memory budget: limits', () => {
     assert.equal(DURABLE - core.metrics.memory.usedBytes, room);
   }
 
-  function subscribeAll(client: FakeClient, filters: string[]): number[] {
+  /** Subscribes; a persistent session's SUBACK waits for the store's commit, if any. */
+  async function subscribeAll(client: FakeClient, filters: string[]): Promise<number[]> {
     client.send({
       type: 'subscribe',
       packetId: 3,
@@ -262,13 +275,14 @@ describe('memory budget: limits', () => {
         retainHandling: 0 as const,
       })),
     });
+    await flush();
     const suback = client.take().find((p) => p.type === 'suback');
     assert.ok(suback?.type === 'suback');
     return suback.reasonCodes;
   }
 
-  it('a new persistent session over the durable share (7/8): CONNACK 0x97, v3 0x03, closed; a clean session still fits [MQTT-3.2.2-6] [MQTT-3.2.2-7] (5.0) [MQTT-3.2.2-4] [MQTT-3.2.2-5]', () => {
-    const { core } = createTestCore({ memoryBudget: BUDGET });
+  it('a new persistent session over the durable share (7/8): CONNACK 0x97, v3 0x03, closed; a clean session still fits [MQTT-3.2.2-6] [MQTT-3.2.2-7] (5.0) [MQTT-3.2.2-4] [MQTT-3.2.2-5]', async () => {
+    const { core, admin } = createTestCore({ memoryBudget: BUDGET });
     fill(core, connectV5(core, 'filler'), 100);
     for (const [version, code] of [
       [5, 0x97],
@@ -285,28 +299,29 @@ describe('memory budget: limits', () => {
       assert.equal(connack.reasonCode, code);
       assert.equal(connack.sessionPresent, false, 'Session Present 0 with a failure');
       assert.equal(refused.ended, true, 'then closed');
-      assert.equal(core.sessions.has(`persistent-v${version}`), false);
+      assert.equal(await admin.session(`persistent-v${version}`), undefined);
     }
     assert.equal(core.metrics.refused['budget-session'], 2);
     connect(core, 5, 'clean-v5', false);
     connect(core, 4, 'clean-v3', false);
   });
 
-  it('subscriptions of a persistent session over the durable share: SUBACK 0x97 (v3 0x80), the filters that fit are granted; a clean session still subscribes [MQTT-3.9.3-1] [MQTT-3.8.4-5]', () => {
-    const { core } = createTestCore({ memoryBudget: BUDGET });
+  it('subscriptions of a persistent session over the durable share: SUBACK 0x97 (v3 0x80), the filters that fit are granted; a clean session still subscribes [MQTT-3.9.3-1] [MQTT-3.8.4-5]', async () => {
+    const { core, admin } = createTestCore({ memoryBudget: BUDGET });
     const v5 = connect(core, 5, 'persistent-v5', true);
     const v3 = connect(core, 4, 'persistent-v3', true);
     fill(core, v5, MemoryBudget.subscriptionCost('fits') + 10);
-    assert.deepEqual(subscribeAll(v5, ['fits', 'no/room']), [1, 0x97]);
-    assert.deepEqual(subscribeAll(v3, ['no/room/either']), [0x80]);
+    assert.deepEqual(await subscribeAll(v5, ['fits', 'no/room']), [1, 0x97]);
+    assert.deepEqual(await subscribeAll(v3, ['no/room/either']), [0x80]);
     assert.equal(core.metrics.refused['budget-subscription'], 2);
-    assert.equal(core.router.size, 1);
+    assert.equal((await admin.counters()).subscriptions, 1);
     const clean = connect(core, 5, 'clean', false);
-    assert.deepEqual(subscribeAll(clean, ['in/the/reserve']), [1]);
+    assert.deepEqual(await subscribeAll(clean, ['in/the/reserve']), [1]);
   });
 
+  // An offline session's queue in memory: a store keeps it out of the heap (and the budget).
   it('a message to queue for an offline session over the budget is dropped and counted; the publisher is acknowledged', () => {
-    const { core } = createTestCore({ memoryBudget: BUDGET });
+    const { core } = createTestCore({ memoryBudget: BUDGET }, { store: 'none' });
     const offline = connect(core, 5, 'offline', true);
     subscribe(offline, 'q/#', 1);
     offline.send({ type: 'disconnect' });
@@ -324,24 +339,24 @@ describe('memory budget: limits', () => {
     assert.equal(core.metrics.refused['budget-queued'], 1);
   });
 
-  it('a retained message over the budget is not kept but delivered; counted', () => {
-    const { core } = createTestCore({ memoryBudget: BUDGET });
+  it('a retained message over the budget is not kept but delivered; counted', async () => {
+    const { core, admin } = createTestCore({ memoryBudget: BUDGET });
     const subscriber = connectV5(core, 'subscriber');
     subscribe(subscriber, 'r/#', 0);
     const publisher = connectV5(core, 'publisher');
     fill(core, publisher, 10);
     publish(publisher, { topic: 'r/1', payload: Buffer.from('v'), retain: true });
     assert.equal(publishes(subscriber.take()).length, 1, 'delivered');
-    assert.equal(core.retained.size, 1, 'only the filler is retained');
+    assert.equal((await admin.counters()).retainedMessages, 1, 'only the filler is retained');
     assert.equal(core.metrics.dropped['memory-budget'], 1);
     assert.equal(core.metrics.refused['budget-retained'], 1);
   });
 
-  it('maxQueuedMessagesTotal counts every session queue; past it a message to queue is dropped (queued-total)', () => {
+  it('maxQueuedMessagesTotal counts every session queue; past it a message to queue is dropped (queued-total)', async () => {
     const { core } = createTestCore({ maxQueuedMessagesTotal: 5 });
     for (const id of ['a', 'b']) {
       const c = connect(core, 5, id, true);
-      subscribe(c, 't/#', 1);
+      await subscribeSettled(c, 't/#', 1);
       c.send({ type: 'disconnect' });
     }
     const publisher = connectV5(core, 'publisher');

@@ -7,11 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AdminApi } from '../../src/admin/index.js';
 import { BrokerCore, type CoreOptions, type Verdict } from '../../src/core/index.js';
 import type { Logger } from '../../src/ports/index.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/index.js';
 import { encode } from '../../src/protocol/index.js';
-import { FakeClient, flush, publish, publishes, subscribe } from '../helpers/core-harness.js';
+import {
+  FakeClient,
+  flush,
+  openTestStore,
+  publish,
+  publishes,
+  subscribe,
+} from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** Log lines at warn, as `message` strings. */
@@ -29,7 +37,12 @@ function recordingLogger(lines: string[]): Logger {
 function setup(options: Partial<CoreOptions> = {}) {
   const clock = new FakeClock();
   const warnings: string[] = [];
-  const core = new BrokerCore({ options, clock, logger: recordingLogger(warnings) });
+  const core = new BrokerCore({
+    options,
+    clock,
+    logger: recordingLogger(warnings),
+    store: openTestStore(),
+  });
   const connect = (clientId: string, version: ProtocolVersion = 5, keepAlive = 0): FakeClient => {
     const client = new FakeClient(core, version);
     client.connect({ clientId, keepAlive });
@@ -37,7 +50,7 @@ function setup(options: Partial<CoreOptions> = {}) {
     assert.ok(connack?.type === 'connack' && connack.reasonCode === 0, 'CONNACK 0x00');
     return client;
   };
-  return { core, clock, warnings, connect };
+  return { core, clock, warnings, connect, admin: new AdminApi(core) };
 }
 
 /** Sends `count` PINGREQs in one chunk, as a flooding client does. */
@@ -79,8 +92,8 @@ describe('core: output backpressure', () => {
     assert.equal(client.paused, false, 'the transport reads again');
   });
 
-  it('[MQTT-3.14.2-1] MQTT 5: a client that reads none of its output for outputStallTimeoutMs gets DISCONNECT 0x97 and is closed; counted and logged', () => {
-    const { core, clock, warnings, connect } = setup({
+  it('[MQTT-3.14.2-1] MQTT 5: a client that reads none of its output for outputStallTimeoutMs gets DISCONNECT 0x97 and is closed; counted and logged', async () => {
+    const { core, clock, warnings, connect, admin } = setup({
       maxSocketBufferBytes: 8,
       outputStallTimeoutMs: 30_000,
     });
@@ -101,7 +114,7 @@ describe('core: output backpressure', () => {
       warnings.some((w) => w.includes('outputStallTimeout')),
       warnings.join('\n'),
     );
-    assert.equal(core.connections.size, 0);
+    assert.equal((await admin.counters()).connectionsOpen, 0);
   });
 
   it('MQTT 3.1.1: the same stall closes the connection without a DISCONNECT', () => {
@@ -170,8 +183,8 @@ describe('core: output backpressure', () => {
     assert.equal(disconnect.reasonCode, 0x8d);
   });
 
-  it('QoS 1 deliveries to a congested subscriber wait in its session and go out in order once it drains', () => {
-    const { core, connect } = setup({ maxSocketBufferBytes: 1000 });
+  it('QoS 1 deliveries to a congested subscriber wait in its session and go out in order once it drains', async () => {
+    const { connect, admin } = setup({ maxSocketBufferBytes: 1000 });
     const sub = connect('sub');
     subscribe(sub, 't', 1);
     const pub = connect('pub');
@@ -180,9 +193,9 @@ describe('core: output backpressure', () => {
       publish(pub, { qos: 1, packetId: i + 1, payload: Buffer.from(`m${i}`) });
     }
     assert.equal(publishes(sub.take()).length, 0, 'nothing written while congested');
-    const session = core.sessions.get('sub')!;
-    assert.equal(session.queuedCount, 3);
-    assert.equal(session.inflightCount, 0, 'no packet id taken, nothing encoded');
+    const waiting = await admin.session('sub');
+    assert.equal(waiting?.queuedMessages, 3);
+    assert.equal(waiting?.inflight, 0, 'no packet id taken, nothing encoded');
     assert.equal(sub.paused, true, 'the congested subscriber is not read either');
     sub.drainOutput();
     const sent = publishes(sub.take());
@@ -190,12 +203,12 @@ describe('core: output backpressure', () => {
       sent.map((p) => p.payload.toString()),
       ['m0', 'm1', 'm2'],
     );
-    assert.equal(session.queuedCount, 0);
+    assert.equal((await admin.session('sub'))?.queuedMessages, 0);
     assert.equal(sub.paused, false);
   });
 
-  it('QoS 1 deliveries stop at the bound: each waits until the one before has drained', () => {
-    const { core, connect } = setup({ maxSocketBufferBytes: 1000 });
+  it('QoS 1 deliveries stop at the bound: each waits until the one before has drained', async () => {
+    const { connect, admin } = setup({ maxSocketBufferBytes: 1000 });
     const sub = connect('sub');
     subscribe(sub, 't', 1);
     sub.reading = false;
@@ -204,7 +217,7 @@ describe('core: output backpressure', () => {
     for (let i = 0; i < 4; i++) publish(pub, { qos: 1, packetId: i + 1, payload });
     // The second PUBLISH takes the output over 1000 bytes; the others wait.
     assert.equal(publishes(sub.take()).length, 2);
-    assert.equal(core.sessions.get('sub')!.queuedCount, 2);
+    assert.equal((await admin.session('sub'))?.queuedMessages, 2);
     sub.drainOutput();
     assert.equal(publishes(sub.take()).length, 2);
   });

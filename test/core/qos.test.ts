@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrokerCore } from '../../src/core/index.js';
 import type { ProtocolVersion, PublishPacket, QoS } from '../../src/protocol/index.js';
-import { createTestCore, FakeClient } from '../helpers/core-harness.js';
+import { createTestCore, FakeClient, flush } from '../helpers/core-harness.js';
 
 function connect(core: BrokerCore, version: ProtocolVersion, clientId: string): FakeClient {
   const client = new FakeClient(core, version);
@@ -37,7 +37,12 @@ function publishPacket(topic: string, payload: string, qos: QoS, packetId?: numb
   };
 }
 
-function publishes(client: FakeClient): PublishPacket[] {
+/**
+ * The PUBLISH packets received, once what waits for a store commit went out (a QoS 2 copy
+ * leaves only once its inbound packet id is durable [MQTT-4.3.3-9]).
+ */
+async function publishes(client: FakeClient): Promise<PublishPacket[]> {
+  await flush();
   return client.take().filter((p): p is PublishPacket => p.type === 'publish');
 }
 
@@ -68,7 +73,7 @@ describe('core: QoS', () => {
     });
   }
 
-  it('[MQTT-4.3.3-2] (3.1.1) a QoS 2 PUBLISH resent with the same id before PUBREL is routed once', () => {
+  it('[MQTT-4.3.3-2] (3.1.1) a QoS 2 PUBLISH resent with the same id before PUBREL is routed once', async () => {
     const { core } = createTestCore();
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 2);
@@ -80,18 +85,18 @@ describe('core: QoS', () => {
       pub.take().map((p) => p.type),
       ['pubrec', 'pubrec', 'pubrec'],
     );
-    assert.equal(publishes(sub).length, 1);
+    assert.equal((await publishes(sub)).length, 1);
     pub.send({ type: 'pubrel', packetId: 5 });
     assert.equal(pub.take()[0]?.type, 'pubcomp');
     // Released: the same id now starts a new message [MQTT-4.3.3-10].
     pub.send(publishPacket('t', 'again', 2, 5));
     assert.deepEqual(
-      publishes(sub).map((p) => p.payload.toString()),
+      (await publishes(sub)).map((p) => p.payload.toString()),
       ['again'],
     );
   });
 
-  it('[MQTT-4.3.3-2] (3.1.1) the QoS 2 id survives a reconnect of a persistent session: a resend is not routed again', () => {
+  it('[MQTT-4.3.3-2] (3.1.1) the QoS 2 id survives a reconnect of a persistent session: a resend is not routed again', async () => {
     const { core } = createTestCore();
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 2);
@@ -104,13 +109,15 @@ describe('core: QoS', () => {
     again.connect({ clientId: 'p', clean: false });
     again.take();
     again.send({ ...publishPacket('t', 'once', 2, 3), dup: true });
+    await flush(); // with a store, PUBREC and PUBCOMP of a persistent session wait for commits
     assert.equal(again.take()[0]?.type, 'pubrec');
     again.send({ type: 'pubrel', packetId: 3 });
+    await flush();
     assert.equal(again.take()[0]?.type, 'pubcomp');
-    assert.equal(publishes(sub).length, 1);
+    assert.equal((await publishes(sub)).length, 1);
   });
 
-  it('[MQTT-3.8.4-8] delivers at the lower of the published and the granted QoS', () => {
+  it('[MQTT-3.8.4-8] delivers at the lower of the published and the granted QoS', async () => {
     const { core } = createTestCore();
     const subs = ([0, 1, 2] as const).map((granted) => {
       const client = connect(core, 5, `s${granted}`);
@@ -123,7 +130,7 @@ describe('core: QoS', () => {
     });
     for (const { granted, client } of subs) {
       assert.deepEqual(
-        publishes(client).map((p) => [p.payload.toString(), p.qos]),
+        (await publishes(client)).map((p) => [p.payload.toString(), p.qos]),
         [
           ['q0', 0],
           ['q1', Math.min(1, granted)],
@@ -134,30 +141,29 @@ describe('core: QoS', () => {
     }
   });
 
-  it('[MQTT-4.3.2-1] [MQTT-4.3.3-1] outbound QoS 1 and 2 use fresh ids and end on PUBACK / PUBCOMP', () => {
-    const { core } = createTestCore();
+  it('[MQTT-4.3.2-1] [MQTT-4.3.3-1] outbound QoS 1 and 2 use fresh ids and end on PUBACK / PUBCOMP', async () => {
+    const { core, admin } = createTestCore();
     const sub = connect(core, 5, 's');
     subscribe(sub, 't', 2);
     const pub = connect(core, 5, 'p');
     pub.send(publishPacket('t', 'a', 1, 1));
     pub.send(publishPacket('t', 'b', 2, 2));
-    const [a, b] = publishes(sub);
+    const [a, b] = await publishes(sub);
     assert.ok(a?.packetId && b?.packetId);
     assert.notEqual(a.packetId, b.packetId);
-    const session = core.sessions.get('s')!;
-    assert.equal(session.inflight.size, 2);
+    assert.equal((await admin.session('s'))?.inflight, 2);
     sub.send({ type: 'puback', packetId: a.packetId });
     sub.send({ type: 'pubrec', packetId: b.packetId });
     assert.deepEqual(
       sub.take().map((p) => [p.type, 'packetId' in p ? p.packetId : undefined]),
       [['pubrel', b.packetId]],
     );
-    assert.equal(session.inflight.size, 1);
+    assert.equal((await admin.session('s'))?.inflight, 1);
     sub.send({ type: 'pubcomp', packetId: b.packetId });
-    assert.equal(session.inflight.size, 0);
+    assert.equal((await admin.session('s'))?.inflight, 0);
   });
 
-  it('[MQTT-4.6.0-6] (3.1.1) messages of one publisher on one topic keep their order', () => {
+  it('[MQTT-4.6.0-6] (3.1.1) messages of one publisher on one topic keep their order', async () => {
     const { core } = createTestCore({ maxInflight: 10 });
     const sub = connect(core, 4, 's');
     subscribe(sub, 't', 1);
@@ -166,7 +172,7 @@ describe('core: QoS', () => {
     const got: string[] = [];
     // Acknowledge as they come: the window of 10 refills from the queue in order.
     for (let round = 0; round < 100 && got.length < 200; round++) {
-      for (const p of publishes(sub)) {
+      for (const p of await publishes(sub)) {
         got.push(p.payload.toString());
         sub.send({ type: 'puback', packetId: p.packetId! });
       }

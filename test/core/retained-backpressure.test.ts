@@ -14,7 +14,7 @@ import type {
   QoS,
   SubscriptionRequest,
 } from '../../src/protocol/index.js';
-import { createTestCore, FakeClient, publishes } from '../helpers/core-harness.js';
+import { createTestCore, FakeClient, flush, publishes } from '../helpers/core-harness.js';
 
 function connect(
   core: BrokerCore,
@@ -30,6 +30,18 @@ function connect(
 }
 
 function subscribe(client: FakeClient, filter: string, qos: QoS, packetId = 1): void {
+  sendSubscribe(client, filter, qos, packetId);
+  takeSuback(client);
+}
+
+/** {@link subscribe} for a persistent session: with a store, its SUBACK waits for the commit. */
+async function subscribeSettled(client: FakeClient, filter: string, qos: QoS): Promise<void> {
+  sendSubscribe(client, filter, qos, 1);
+  await flush();
+  takeSuback(client);
+}
+
+function sendSubscribe(client: FakeClient, filter: string, qos: QoS, packetId: number): void {
   const request: SubscriptionRequest = {
     filter,
     qos,
@@ -38,6 +50,9 @@ function subscribe(client: FakeClient, filter: string, qos: QoS, packetId = 1): 
     retainHandling: 0,
   };
   client.send({ type: 'subscribe', packetId, subscriptions: [request] });
+}
+
+function takeSuback(client: FakeClient): void {
   assert.equal(client.received[0]?.type, 'suback', '[MQTT-3.8.4-1] SUBACK comes first');
   client.received.shift();
 }
@@ -81,8 +96,8 @@ function setup(options: Partial<CoreOptions>) {
 }
 
 describe('core: retained messages as the client reads', () => {
-  it('[MQTT-3.3.1-9] retained messages go out as the client reads, none dropped by the QoS 0 congestion policy', () => {
-    const { core } = setup({});
+  it('[MQTT-3.3.1-9] retained messages go out as the client reads, none dropped by the QoS 0 congestion policy', async () => {
+    const { core, admin } = setup({});
     retainMany(core, 100);
     const sub = connect(core, 'sub');
     sub.reading = false;
@@ -98,7 +113,7 @@ describe('core: retained messages as the client reads', () => {
       '[MQTT-3.3.1-8] RETAIN set',
     );
     assert.equal(core.metrics.dropped['socket-congested'], 0);
-    assert.equal(core.sessions.get('sub')!.retainedBacklog, 0);
+    assert.equal((await admin.client('sub'))?.retainedBacklog, 0);
   });
 
   it('a client that reads gets them in batches of 1024, one per turn, so other connections are served meanwhile', () => {
@@ -189,16 +204,16 @@ describe('core: retained messages as the client reads', () => {
     assert.equal(seen.length, 5);
   });
 
-  it('the retained messages waiting per session are bounded by maxRetainedMessages; the rest are counted, not sent', () => {
-    const { core } = setup({ maxRetainedMessages: 10, maxSocketBufferBytes: 1_000_000 });
+  it('the retained messages waiting per session are bounded by maxRetainedMessages; the rest are counted, not sent', async () => {
+    const { core, admin } = setup({ maxRetainedMessages: 10, maxSocketBufferBytes: 1_000_000 });
     retainMany(core, 10, 1);
     // A client that reads but never acknowledges: its window stays full, its backlog waits.
     const sub = connect(core, 'greedy', { receiveMaximum: 1 });
     subscribe(sub, 'r/#', 1);
     assert.equal(publishes(sub.take()).length, 1);
-    assert.equal(core.sessions.get('greedy')!.retainedBacklog, 9);
+    assert.equal((await admin.client('greedy'))?.retainedBacklog, 9);
     subscribe(sub, 'r/+', 1, 2);
-    assert.equal(core.sessions.get('greedy')!.retainedBacklog, 10);
+    assert.equal((await admin.client('greedy'))?.retainedBacklog, 10);
     assert.equal(core.metrics.dropped['retained-backlog'], 9);
     assert.equal(core.metrics.refused['retained-backlog'], 1);
   });
@@ -215,11 +230,11 @@ describe('core: retained messages as the client reads', () => {
     assert.equal(core.metrics.dropped.expired, 30 - first);
   });
 
-  it('a persistent session whose client leaves keeps the QoS 1 retained messages not sent, except those a newer queued message supersedes', () => {
+  it('a persistent session whose client leaves keeps the QoS 1 retained messages not sent, except those a newer queued message supersedes', async () => {
     const { core } = setup({ maxSocketBufferBytes: 1_000_000 });
     retainMany(core, 4, 1);
     const sub = connect(core, 'keeper', { sessionExpiryInterval: 300, receiveMaximum: 1 });
-    subscribe(sub, 'r/#', 1);
+    await subscribeSettled(sub, 'r/#', 1);
     const order = retainedOrder(core, 'r/#');
     const [first] = publishes(sub.take());
     assert.equal(first?.topic, order[0]);
@@ -236,6 +251,7 @@ describe('core: retained messages as the client reads', () => {
     sub.send({ type: 'disconnect', reasonCode: 0 });
     assert.equal(core.metrics.dropped['retained-backlog'], 1, 'the older one is superseded');
     const back = connect(core, 'keeper', { sessionExpiryInterval: 300, receiveMaximum: 10 });
+    await flush();
     const again = publishes(back.take());
     assert.deepEqual(
       again.map((p) => `${p.topic} ${p.payload.toString() === 'newer' ? 'newer' : 'retained'}`),

@@ -8,7 +8,7 @@ import type { BrokerCore, ClientInfo, Hook } from '../../src/core/index.js';
 import { BrokerCore as Core } from '../../src/core/index.js';
 import type { StoredMessage } from '../../src/ports/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
-import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
+import { FakeClient, flush, openTestStore, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** Users alice and bob (password `<name>-pw`); publishing allowed unless `revoked` says no. */
@@ -98,7 +98,7 @@ describe('checkRetainSource (core)', () => {
 
   it('asynchronous hooks: the check is awaited, then the allowed messages are sent', async () => {
     const revoked = new Set(['alice']);
-    const core = new Core({ clock: new FakeClock() });
+    const core = new Core({ clock: new FakeClock(), store: openTestStore() });
     core.addHook(hooks(revoked, [], true));
     await retain(core, 'alice', 'r/alice');
     await retain(core, 'bob', 'r/bob');
@@ -107,7 +107,11 @@ describe('checkRetainSource (core)', () => {
 
   it('checkRetainSource: false skips the check', async () => {
     const seen: ClientInfo[] = [];
-    const core = new Core({ clock: new FakeClock(), options: { checkRetainSource: false } });
+    const core = new Core({
+      clock: new FakeClock(),
+      options: { checkRetainSource: false },
+      store: openTestStore(),
+    });
     core.addHook(hooks(new Set(['alice']), seen));
     await retain(core, 'bob', 'r/bob');
     seen.length = 0;

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AdminApi } from '../../src/admin/index.js';
 import type { AuthenticateRequest, BrokerCore, CoreOptions } from '../../src/core/index.js';
 import { BrokerCore as Core } from '../../src/core/index.js';
 import type { ConnectPacket, ProtocolVersion } from '../../src/protocol/index.js';
@@ -135,7 +136,7 @@ describe('client ids bound to their owner', () => {
     assert.equal(bob.connack.sessionPresent, true);
     const [disconnect] = alice.client.take();
     assert.equal(disconnect?.type === 'disconnect' && disconnect.reasonCode, 0x8e);
-    assert.deepEqual(core.sessions.get('alice-dev')?.owner, { username: 'bob' });
+    assert.deepEqual((await new AdminApi(core).session('alice-dev'))?.owner, { username: 'bob' });
     assert.equal(core.metrics.refused['client-id-owner'], 0);
   });
 
@@ -149,7 +150,9 @@ describe('client ids bound to their owner', () => {
     first.close();
     const second = coreWithUsers({}, new Core({ clock: new FakeClock(), store }));
     await second.start();
-    assert.deepEqual(second.sessions.get('alice-dev')?.owner, { username: 'alice' });
+    assert.deepEqual((await new AdminApi(second).session('alice-dev'))?.owner, {
+      username: 'alice',
+    });
     const bob = await connectAs(second, 'alice-dev', 'bob', persistent);
     assert.equal(bob.connack.reasonCode, 0x85);
     const back = await connectAs(second, 'alice-dev', 'alice', persistent);
@@ -163,7 +166,7 @@ describe('client ids bound to their owner', () => {
     await store.commit();
     const core = coreWithUsers({}, new Core({ clock: new FakeClock(), store }));
     await core.start();
-    assert.equal(core.sessions.get('legacy')?.owner, undefined);
+    assert.equal((await new AdminApi(core).session('legacy'))?.owner, null, 'not bound');
     const bob = await connectAs(core, 'legacy', 'bob', persistent);
     assert.equal(bob.connack.sessionPresent, true);
     assert.deepEqual((await store.load()).sessions[0].owner, { username: 'bob' });

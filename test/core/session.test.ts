@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrokerCore } from '../../src/core/index.js';
 import type { ProtocolVersion, PublishPacket, QoS } from '../../src/protocol/index.js';
-import { createTestCore, FakeClient } from '../helpers/core-harness.js';
+import { createTestCore, FakeClient, flush } from '../helpers/core-harness.js';
 
 /** Connects a client and returns it with its CONNACK's session present flag. */
 function connect(
@@ -29,12 +29,14 @@ function connect(
   return { client, present: connack.sessionPresent };
 }
 
-function subscribe(client: FakeClient, filter: string, qos: QoS): void {
+/** Subscribes; with a store, a persistent session's SUBACK waits for the commit. */
+async function subscribe(client: FakeClient, filter: string, qos: QoS): Promise<void> {
   client.send({
     type: 'subscribe',
     packetId: 1,
     subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
   });
+  await flush();
   const suback = client.take()[0];
   assert.ok(suback?.type === 'suback');
   assert.deepEqual(suback.reasonCodes, [qos]);
@@ -52,43 +54,48 @@ function publish(client: FakeClient, topic: string, payload: string, qos: QoS, i
   });
 }
 
-function publishes(client: FakeClient): PublishPacket[] {
+/**
+ * The PUBLISH packets received, once what waits for a store commit went out (a QoS 2 copy
+ * leaves only once its inbound packet id is durable [MQTT-4.3.3-9]).
+ */
+async function publishes(client: FakeClient): Promise<PublishPacket[]> {
+  await flush();
   return client.take().filter((p): p is PublishPacket => p.type === 'publish');
 }
 
 describe('core: sessions', () => {
-  it('[MQTT-3.1.2-4] (v5) clean start discards an existing session', () => {
+  it('[MQTT-3.1.2-4] (v5) clean start discards an existing session', async () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
-    subscribe(first.client, 't', 1);
+    await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
     const again = connect(core, 5, 's', true, 60);
     assert.equal(again.present, false);
     const pub = connect(core, 5, 'p', true).client;
     publish(pub, 't', 'x', 1);
-    assert.deepEqual(publishes(again.client), []);
+    assert.deepEqual(await publishes(again.client), []);
   });
 
-  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] (v5) clean start 0 resumes the session: present = 1, subscriptions kept', () => {
+  it('[MQTT-3.1.2-5] [MQTT-3.2.2-3] (v5) clean start 0 resumes the session: present = 1, subscriptions kept', async () => {
     const { core } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     assert.equal(first.present, false);
-    subscribe(first.client, 't', 1);
+    await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
     const again = connect(core, 5, 's', false, 60);
     assert.equal(again.present, true);
     const pub = connect(core, 5, 'p', true).client;
     publish(pub, 't', 'x', 1);
     assert.deepEqual(
-      publishes(again.client).map((p) => p.payload.toString()),
+      (await publishes(again.client)).map((p) => p.payload.toString()),
       ['x'],
     );
   });
 
-  it('[MQTT-3.1.2-6] v3.1.1 clean session 0 keeps the session; clean session 1 ends it', () => {
+  it('[MQTT-3.1.2-6] v3.1.1 clean session 0 keeps the session; clean session 1 ends it', async () => {
     const { core } = createTestCore();
     const first = connect(core, 4, 's', false);
-    subscribe(first.client, 't', 1);
+    await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
     assert.equal(connect(core, 4, 's', false).present, true);
     // [MQTT-3.1.2-6] clean session 1: the session lasts only as long as the connection.
@@ -98,50 +105,50 @@ describe('core: sessions', () => {
     assert.equal(connect(core, 4, 's', false).present, false);
   });
 
-  it('[MQTT-3.1.2-23] (v5) session expiry 0 (the default) ends the session with the connection', () => {
-    const { core } = createTestCore();
+  it('[MQTT-3.1.2-23] (v5) session expiry 0 (the default) ends the session with the connection', async () => {
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false);
-    subscribe(first.client, 't', 1);
+    await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
     assert.equal(connect(core, 5, 's', false).present, false);
   });
 
-  it('[MQTT-3.1.2-23] (v5) the session ends when its expiry interval passes after the disconnect', () => {
-    const { core, clock } = createTestCore();
+  it('[MQTT-3.1.2-23] (v5) the session ends when its expiry interval passes after the disconnect', async () => {
+    const { core, clock, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
-    subscribe(first.client, 't', 1);
+    await subscribe(first.client, 't', 1);
     first.client.connection.transportClosed();
     clock.advance(9_999);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(1);
-    assert.equal(core.sessions.has('s'), false);
-    assert.equal(core.router.size, 0, 'its subscriptions are gone');
+    assert.equal(await admin.session('s'), undefined);
+    assert.equal((await admin.counters()).subscriptions, 0, 'its subscriptions are gone');
     assert.equal(connect(core, 5, 's', false, 10).present, false);
   });
 
-  it('[MQTT-3.1.2-23] (v5) a session expiry beyond a Node timer range (30 days) is honoured', () => {
-    const { core, clock } = createTestCore();
+  it('[MQTT-3.1.2-23] (v5) a session expiry beyond a Node timer range (30 days) is honoured', async () => {
+    const { core, clock, admin } = createTestCore();
     const days30 = 30 * 24 * 3600;
     connect(core, 5, 's', false, days30).client.connection.transportClosed();
     clock.advance(days30 * 1000 - 1);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(1);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('the expiry timer stops while the session is connected again', () => {
-    const { core, clock } = createTestCore();
+  it('the expiry timer stops while the session is connected again', async () => {
+    const { core, clock, admin } = createTestCore();
     connect(core, 5, 's', false, 10).client.connection.transportClosed();
     clock.advance(5_000);
     const again = connect(core, 5, 's', false, 10);
     assert.equal(again.present, true);
     clock.advance(60_000);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT may lower the session expiry (to 0: the session ends)', () => {
-    const { core } = createTestCore();
+  it('DISCONNECT may lower the session expiry (to 0: the session ends)', async () => {
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 60);
     first.client.send({
       type: 'disconnect',
@@ -149,11 +156,11 @@ describe('core: sessions', () => {
       properties: { sessionExpiryInterval: 0 },
     });
     assert.equal(first.client.ended, true);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT may set a new non-zero session expiry', () => {
-    const { core, clock } = createTestCore();
+  it('DISCONNECT may set a new non-zero session expiry', async () => {
+    const { core, clock, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 10);
     first.client.send({
       type: 'disconnect',
@@ -161,13 +168,13 @@ describe('core: sessions', () => {
       properties: { sessionExpiryInterval: 100 },
     });
     clock.advance(50_000);
-    assert.equal(core.sessions.has('s'), true);
+    assert.notEqual(await admin.session('s'), undefined);
     clock.advance(50_000);
-    assert.equal(core.sessions.has('s'), false);
+    assert.equal(await admin.session('s'), undefined);
   });
 
-  it('DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', () => {
-    const { core } = createTestCore();
+  it('DISCONNECT raising the session expiry from 0 is a protocol error (0x82)', async () => {
+    const { core, admin } = createTestCore();
     const first = connect(core, 5, 's', false, 0);
     first.client.send({
       type: 'disconnect',
@@ -178,21 +185,21 @@ describe('core: sessions', () => {
     assert.ok(disconnect?.type === 'disconnect');
     assert.equal(disconnect.reasonCode, 0x82);
     assert.equal(first.client.ended, true);
-    assert.equal(core.sessions.has('s'), false, 'the session still ends with expiry 0');
+    assert.equal(await admin.session('s'), undefined, 'the session still ends with expiry 0');
   });
 
-  it('[MQTT-3.1.2-5] a persistent session queues QoS 1 and 2 while offline (QoS 0 is not kept)', () => {
-    const { core } = createTestCore();
+  it('[MQTT-3.1.2-5] a persistent session queues QoS 1 and 2 while offline (QoS 0 is not kept)', async () => {
+    const { core, admin } = createTestCore();
     const sub = connect(core, 4, 's', false);
-    subscribe(sub.client, 't', 2);
+    await subscribe(sub.client, 't', 2);
     sub.client.connection.transportClosed();
     const pub = connect(core, 4, 'p', true).client;
     publish(pub, 't', 'q0', 0);
     publish(pub, 't', 'q1', 1, 1);
     publish(pub, 't', 'q2', 2, 2);
-    assert.equal(core.sessions.get('s')?.queuedCount, 2);
+    assert.equal((await admin.session('s'))?.queuedMessages, 2);
     const again = connect(core, 4, 's', false);
-    const got = publishes(again.client);
+    const got = await publishes(again.client);
     assert.deepEqual(
       got.map((p) => [p.payload.toString(), p.qos, p.dup]),
       [
@@ -202,15 +209,15 @@ describe('core: sessions', () => {
     );
   });
 
-  it('[MQTT-4.4.0-1] unacknowledged PUBLISH are resent with DUP, same ids, in order, before queued ones', () => {
+  it('[MQTT-4.4.0-1] unacknowledged PUBLISH are resent with DUP, same ids, in order, before queued ones', async () => {
     const { core } = createTestCore();
     const sub = connect(core, 4, 's', false);
-    subscribe(sub.client, 't', 2);
+    await subscribe(sub.client, 't', 2);
     const pub = connect(core, 4, 'p', true).client;
     publish(pub, 't', 'a', 1, 1);
     publish(pub, 't', 'b', 2, 2);
     publish(pub, 't', 'c', 1, 3);
-    const first = publishes(sub.client);
+    const first = await publishes(sub.client);
     assert.deepEqual(
       first.map((p) => [p.payload.toString(), p.dup]),
       [
@@ -223,7 +230,7 @@ describe('core: sessions', () => {
     publish(pub, 't', 'd', 1, 4); // queued while offline
     const again = connect(core, 4, 's', false);
     assert.equal(again.present, true);
-    const resent = publishes(again.client);
+    const resent = await publishes(again.client);
     assert.deepEqual(
       resent.map((p) => [p.payload.toString(), p.dup, p.qos]),
       [
@@ -239,15 +246,16 @@ describe('core: sessions', () => {
     );
   });
 
-  it('[MQTT-4.4.0-1] [MQTT-4.3.3-5] (v5) a PUBREL awaiting PUBCOMP is resent on reconnect', () => {
-    const { core } = createTestCore();
+  it('[MQTT-4.4.0-1] [MQTT-4.3.3-5] (v5) a PUBREL awaiting PUBCOMP is resent on reconnect', async () => {
+    const { core, admin } = createTestCore();
     const sub = connect(core, 5, 's', false, 60);
-    subscribe(sub.client, 't', 2);
+    await subscribe(sub.client, 't', 2);
     const pub = connect(core, 5, 'p', true).client;
     publish(pub, 't', 'one', 2, 1);
-    const [delivered] = publishes(sub.client);
+    const [delivered] = await publishes(sub.client);
     assert.ok(delivered?.packetId !== undefined);
     sub.client.send({ type: 'pubrec', packetId: delivered.packetId });
+    await flush(); // with a store, PUBREL leaves once the 'pubrel' state is durable
     const [pubrel] = sub.client.take();
     assert.equal(pubrel?.type, 'pubrel');
     sub.client.connection.transportClosed(); // PUBCOMP never sent
@@ -260,6 +268,6 @@ describe('core: sessions', () => {
     );
     assert.equal(packets[0]?.type === 'pubrel' && packets[0].packetId, delivered.packetId);
     again.client.send({ type: 'pubcomp', packetId: delivered.packetId });
-    assert.equal(core.sessions.get('s')?.inflight.size, 0);
+    assert.equal((await admin.session('s'))?.inflight, 0);
   });
 });

@@ -169,7 +169,11 @@ describe('fuzz: mutated packet streams against a live broker', () => {
     );
     assert.ok(runs >= 50, `only ${runs} runs`);
     assert.deepEqual(failures, [], 'no uncaught exception or unhandled rejection');
-    await waitFor(() => tb.broker.core.connections.size === 0, 10_000, 'every connection closed');
+    await waitFor(
+      async () => (await tb.broker.admin.counters()).connectionsOpen === 0,
+      10_000,
+      'every connection closed',
+    );
     await waitFor(() => tb.broker.core.admission.open === 0, 10_000, 'every socket released');
     await roundTrip(tb.port, 'after-fuzz');
     const growth = growthMiB(baseline);

@@ -4,6 +4,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Broker, BrokerOptions } from '../../src/index.js';
 import { createBroker } from '../../src/index.js';
+import { createTestStore } from './test-store.js';
 
 /** A running broker and what a test needs to reach it. */
 export interface TestBroker {
@@ -13,9 +14,13 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** Starts a broker on 127.0.0.1 with a free port. */
+/**
+ * Starts a broker on 127.0.0.1 with a free port. Unless `options` name a store or a
+ * persistence kind, it gets the store PIPIT_TEST_STORE asks for (test-store.ts).
+ */
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
-  const broker = createBroker(options);
+  const ownStore = options.store !== undefined || options.persistence !== undefined;
+  const broker = createBroker(ownStore ? options : { ...options, store: createTestStore() });
   const address = await broker.listen({ port: 0, host: '127.0.0.1' });
   return {
     broker,
@@ -117,14 +122,14 @@ export function endClient(client: MqttClient, force = false): Promise<void> {
   return new Promise((resolve) => client.end(force, {}, () => resolve()));
 }
 
-/** Waits until `predicate` is true (polling), failing after `timeoutMs`. */
+/** Waits until `predicate` is true (polling; it may be async), failing after `timeoutMs`. */
 export async function waitFor(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

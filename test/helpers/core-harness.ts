@@ -3,12 +3,14 @@
  * writes, so core tests send packets and read packets back.
  */
 import assert from 'node:assert/strict';
+import { AdminApi } from '../../src/admin/index.js';
 import {
   BrokerCore,
   type Connection,
   type ConnectionSink,
   type CoreOptions,
 } from '../../src/core/index.js';
+import type { BrokerStore } from '../../src/ports/index.js';
 import type {
   ConnectPacket,
   Packet,
@@ -19,6 +21,7 @@ import type {
 } from '../../src/protocol/index.js';
 import { Decoder, encode } from '../../src/protocol/index.js';
 import { FakeClock } from './fake-clock.js';
+import { createTestStore } from './test-store.js';
 
 /** A client as seen from the core: it sends packets and keeps what came back. */
 export class FakeClient implements ConnectionSink {
@@ -95,13 +98,36 @@ export class FakeClient implements ConnectionSink {
   }
 }
 
-/** A core on a fake clock. */
-export function createTestCore(options: Partial<CoreOptions> = {}): {
+/**
+ * The store PIPIT_TEST_STORE asks for (test-store.ts), opened, or undefined. Both stores open
+ * synchronously (better-sqlite3 is synchronous), so a core can use it at once: a store that
+ * did not would make the first write throw. A new store holds nothing, so the core needs no
+ * `start()` (which would only restore an empty state).
+ */
+export function openTestStore(): BrokerStore | undefined {
+  const store = createTestStore();
+  void store?.open();
+  return store;
+}
+
+/**
+ * A core on a fake clock, with the store PIPIT_TEST_STORE asks for; `{ store: 'none' }` for a
+ * test of what the broker holds in memory when nothing is stored (e.g. an offline session's
+ * queue, which a store keeps out of the heap).
+ */
+export function createTestCore(
+  options: Partial<CoreOptions> = {},
+  setup: { store?: 'none' } = {},
+): {
   core: BrokerCore;
   clock: FakeClock;
+  /** The read and command API over `core`, for what a test reads of the broker's state. */
+  admin: AdminApi;
 } {
   const clock = new FakeClock();
-  return { core: new BrokerCore({ options, clock }), clock };
+  const store = setup.store === 'none' ? undefined : openTestStore();
+  const core = new BrokerCore({ options, clock, store });
+  return { core, clock, admin: new AdminApi(core) };
 }
 
 /** Lets pending promises (async hooks) settle. */
@@ -123,15 +149,41 @@ export function connectV5(
   return client;
 }
 
-/** Subscribes one filter and checks the SUBACK granted `qos`. */
+/**
+ * Subscribes one filter and checks the SUBACK granted `qos`, sent at once: for a session that
+ * writes nothing to a store (a clean one, or any without a store). A persistent session's
+ * SUBACK waits for the store's commit: use {@link subscribeSettled}.
+ */
 export function subscribe(client: FakeClient, filter: string, qos: QoS): void {
+  sendSubscribe(client, filter, qos);
+  checkSuback(client, qos);
+}
+
+/** Subscribes one filter and checks the SUBACK once what waits for a store commit went out. */
+export async function subscribeSettled(
+  client: FakeClient,
+  filter: string,
+  qos: QoS,
+): Promise<void> {
+  sendSubscribe(client, filter, qos);
+  await flush();
+  checkSuback(client, qos);
+}
+
+function sendSubscribe(client: FakeClient, filter: string, qos: QoS): void {
   client.send({
     type: 'subscribe',
     packetId: 1,
     subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
   });
+}
+
+function checkSuback(client: FakeClient, qos: QoS): void {
   const [suback] = client.take();
-  assert.ok(suback?.type === 'suback');
+  assert.ok(
+    suback?.type === 'suback',
+    'SUBACK expected (with a store, a persistent session needs subscribeSettled)',
+  );
   assert.deepEqual(suback.reasonCodes, [qos]);
 }
 

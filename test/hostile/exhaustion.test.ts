@@ -138,7 +138,6 @@ describe('hostile: resource exhaustion', () => {
     const publisher = await RawClient.connected(port, 4, 'publisher');
     raws.push(publisher);
     const payload = Buffer.alloc(4096, 1);
-    const conn = [...broker.core.connections].find((c) => c.client.clientId === 'stalled')!;
     let maxBuffered = 0;
     for (let i = 0; i < 2000; i++) {
       publisher.send({
@@ -151,7 +150,8 @@ describe('hostile: resource exhaustion', () => {
       });
       if (i % 100 === 99) {
         await new Promise((r) => setImmediate(r));
-        maxBuffered = Math.max(maxBuffered, conn.sink.bufferedBytes);
+        const stalledClient = await broker.admin.client('stalled');
+        maxBuffered = Math.max(maxBuffered, stalledClient!.outputBufferedBytes);
       }
     }
     await reader.until(
@@ -189,7 +189,7 @@ describe('hostile: resource exhaustion', () => {
     }
     assert.equal(codes.filter((c) => c === 0).length, 1000);
     assert.equal(codes.filter((c) => c === 0x97).length, 9000);
-    assert.equal(broker.core.sessions.get('greedy')?.subscriptions.size, 1000);
+    assert.equal((await broker.admin.session('greedy'))?.subscriptions, 1000);
     await assertHealthy('subscriptions');
   });
 
@@ -209,7 +209,7 @@ describe('hostile: resource exhaustion', () => {
     }
     raw.send({ type: 'pingreq' });
     await raw.next('pingresp', 10_000);
-    assert.equal(broker.core.retained.size, 1000);
+    assert.equal((await broker.admin.counters()).retainedMessages, 1000);
     assert.equal(broker.core.metrics.dropped['retained-limit'], 4000);
     await assertHealthy('retained');
   });
@@ -232,8 +232,8 @@ describe('hostile: resource exhaustion', () => {
     raw.send({ type: 'pingreq' });
     await raw.next('pingresp');
     // rb/0 .. rb/9 have shorter topics than rb/10: the eleventh (rb/10) does not fit.
-    assert.equal(broker.core.retained.size, 10);
-    assert.equal(broker.core.retained.bytes, 10 * each - 10);
+    assert.equal((await broker.admin.counters()).retainedMessages, 10);
+    assert.equal((await broker.admin.counters()).memory.retainedBytes, 10 * each - 10);
     assert.equal(broker.core.metrics.dropped['retained-bytes'], 20);
     assert.equal(broker.core.metrics.refused['retained-bytes'], 20);
     await assertHealthy('retained-bytes');
@@ -257,8 +257,9 @@ describe('hostile: resource exhaustion', () => {
         `a taken-over connection got ${types.join(', ')}`,
       );
     }
-    assert.equal(broker.core.connections.size, 1);
-    assert.equal([...broker.core.sessions.keys()].filter((id) => id === 'same-id').length, 1);
+    assert.equal((await broker.admin.counters()).connectionsOpen, 1);
+    const sessions = (await broker.admin.sessions()).items;
+    assert.equal(sessions.filter((s) => s.clientId === 'same-id').length, 1);
     await assertHealthy('takeover');
   });
 
@@ -283,7 +284,11 @@ describe('hostile: resource exhaustion', () => {
     await v5.waitClose(5000);
     const disconnect = v5.received.find((p) => p.type === 'disconnect');
     assert.equal(disconnect?.reasonCode, 0x95, 'DISCONNECT 0x95 Packet too large');
-    await waitFor(() => broker.core.connections.size === 0, 5000, 'connections closed');
+    await waitFor(
+      async () => (await broker.admin.counters()).connectionsOpen === 0,
+      5000,
+      'connections closed',
+    );
     await assertHealthy('announce');
   });
 });

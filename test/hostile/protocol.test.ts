@@ -53,8 +53,11 @@ describe('hostile input over TCP: exact answers, and the broker keeps serving', 
     it(`${c.name} (${version})`, async () => {
       await runCase(tb.port, c, index);
       await roundTrip(tb.port, String(index));
-      const core = tb.broker.core;
-      await waitFor(() => core.connections.size === 0, 5000, 'every connection closed');
+      await waitFor(
+        async () => (await tb.broker.admin.counters()).connectionsOpen === 0,
+        5000,
+        'every connection closed',
+      );
     });
   });
 

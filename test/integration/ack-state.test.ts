@@ -104,7 +104,7 @@ describe('a CONNACK over the client Maximum Packet Size', () => {
     const { client, bytes } = await connectWithMaximum(2, 'mps-2');
     await client.waitClose();
     assert.equal(bytes().length, 0);
-    assert.equal(server.broker.core.sessions.has('mps-2'), false);
+    assert.equal(await server.broker.admin.session('mps-2'), undefined);
   });
 
   test('[MQTT-3.1.2-24] a CONNACK 0x00 one byte too big: CONNACK 0x95 without properties instead', async () => {

@@ -14,6 +14,7 @@ import type { ConnackPacket, ProtocolVersion } from '../../src/protocol/index.js
 import { type ConfiguredBroker, startConfigured } from '../config/configured-broker.js';
 import { passwordFileText, type TempDir, tempDir } from '../config/fixtures.js';
 import { connectBytes, RawClient } from '../helpers/raw-client.js';
+import { createTestStore } from '../helpers/test-store.js';
 
 /** The CONNACK a login from `from` gets (version `v`). */
 async function connack(
@@ -141,7 +142,7 @@ describe('a full hash queue', () => {
 
 describe('AuthenticateRequest.closed', () => {
   it('turns true once the connection has ended, while the hook still works', async () => {
-    const broker = createBroker();
+    const broker = createBroker({ store: createTestStore() });
     let seen: { closed?: boolean } | undefined;
     let release!: () => void;
     const held = new Promise<void>((r) => {

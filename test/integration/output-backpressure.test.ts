@@ -79,7 +79,7 @@ describe('output backpressure over TCP', () => {
       answers.every((p) => p.type === 'pingresp'),
       '[MQTT-3.12.4-1] PINGRESPs before it',
     );
-    assert.equal(core.connections.size, 0);
+    assert.equal((await tb.broker.admin.counters()).connectionsOpen, 0);
   });
 
   it('MQTT 3.1.1: a subscriber that never reads is closed after outputStallTimeoutMs, without a DISCONNECT', async () => {
@@ -100,7 +100,11 @@ describe('output backpressure over TCP', () => {
     await sub.waitClose(10_000);
     assert.ok(sub.received.length > 0, 'what was sent before the close arrives');
     assert.ok(sub.received.every((p) => p.type === 'publish'));
-    assert.equal(core.connections.size, 1, 'the publisher is still connected');
+    assert.equal(
+      (await tb.broker.admin.counters()).connectionsOpen,
+      1,
+      'the publisher is still connected',
+    );
   });
 
   it('a QoS 1 subscriber that stops reading loses nothing: its messages wait and arrive in order once it reads', async () => {
@@ -112,7 +116,7 @@ describe('output backpressure over TCP', () => {
     raws.push(pub);
     const count = 100;
     const payload = Buffer.alloc(64 * 1024, 7);
-    const conn = [...core.connections].find((c) => c.client.clientId === 'paused-sub')!;
+    const admin = tb.broker.admin;
     let maxBuffered = 0;
     for (let i = 0; i < count; i++) {
       payload.writeUInt32BE(i, 0);
@@ -126,10 +130,10 @@ describe('output backpressure over TCP', () => {
         packetId: i + 1,
       });
       await pub.next('puback');
-      maxBuffered = Math.max(maxBuffered, conn.sink.bufferedBytes);
+      maxBuffered = Math.max(maxBuffered, (await admin.client('paused-sub'))!.outputBufferedBytes);
     }
-    const session = core.sessions.get('paused-sub')!;
-    assert.ok(session.queuedCount > 0, 'deliveries wait in the session');
+    const session = await admin.session('paused-sub');
+    assert.ok(session!.queuedMessages > 0, 'deliveries wait in the session');
     assert.ok(
       maxBuffered <= maxSocketBufferBytes + payload.length + 64,
       `buffered ${maxBuffered}: the bound plus one message`,
@@ -183,8 +187,13 @@ describe('output backpressure over TCP', () => {
     const held = heldPayloads(core, ids);
     assert.ok(held.length >= 5 * 19, `${held.length} messages held for the stalled subscribers`);
     for (const sub of stalled) sub.destroy();
-    await waitFor(() => core.connections.size === 1, 10_000, 'the stalled connections closed');
-    assert.equal(core.sessions.size, 1, 'their sessions ended');
+    const admin = tb.broker.admin;
+    await waitFor(
+      async () => (await admin.counters()).connectionsOpen === 1,
+      10_000,
+      'the stalled connections closed',
+    );
+    assert.equal((await admin.counters()).sessions, 1, 'their sessions ended');
     await new Promise((r) => setImmediate(r));
     gc();
     await new Promise((r) => setTimeout(r, 10));

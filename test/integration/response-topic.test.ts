@@ -96,7 +96,7 @@ describe('Response Topic with wildcards', () => {
     );
     await client.waitClose();
     assert.deepEqual(client.received, []);
-    assert.equal(server.broker.core.sessions.has('rt-will'), false);
+    assert.equal(await server.broker.admin.session('rt-will'), undefined);
   });
 
   test('[MQTT-3.3.2-14] the host application cannot publish a wildcard Response Topic either', async () => {

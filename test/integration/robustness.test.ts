@@ -93,7 +93,7 @@ describe('integration: robustness and limits', () => {
     clients.push(pub);
     for (let i = 0; i < 12; i++) await pub.publishAsync('q/t', String(i), { qos: 1 });
     assert.equal(tb.broker.core.metrics.dropped['queue-full'], 7);
-    assert.equal(tb.broker.core.sessions.get('offline')?.queuedCount, 5);
+    assert.equal((await tb.broker.admin.session('offline'))?.queuedMessages, 5);
     // Listen before CONNACK: the queued messages follow it at once.
     const back = mqtt.connect(tb.url, { ...options, reconnectPeriod: 0 });
     clients.push(back);
@@ -126,11 +126,11 @@ describe('integration: robustness and limits', () => {
     const payload = Buffer.alloc(64 * 1024, 7);
     const got = nextMessages(fast, count, 20_000);
     let maxBuffered = 0;
-    const slowConn = [...tb.broker.core.connections].find((c) => c.client.clientId === 'slow');
-    assert.ok(slowConn, 'the slow connection is known');
+    const admin = tb.broker.admin;
+    assert.ok(await admin.client('slow'), 'the slow connection is known');
     for (let i = 0; i < count; i++) {
       await pub.publishAsync('flood/t', payload, { qos: 1 }); // routed before the PUBACK
-      maxBuffered = Math.max(maxBuffered, slowConn.sink.bufferedBytes);
+      maxBuffered = Math.max(maxBuffered, (await admin.client('slow'))!.outputBufferedBytes);
     }
     assert.equal((await got).length, count, 'the reading subscriber got every message');
     assert.ok(slowDrops.length > 0, 'messages to the stalled subscriber were dropped');
@@ -140,7 +140,7 @@ describe('integration: robustness and limits', () => {
       maxBuffered <= maxSocketBufferBytes + payload.length + 16,
       `buffered ${maxBuffered} stays within the limit plus one message`,
     );
-    assert.equal(slowConn.state, 'connected', 'a slow reader is not disconnected for QoS 0');
+    assert.ok(await admin.client('slow'), 'a slow reader is not disconnected for QoS 0');
   });
 
   it('§3.2.2.3.6 a raw v5 PUBLISH above our Maximum Packet Size: DISCONNECT 0x95 over TCP', async () => {
@@ -196,9 +196,13 @@ describe('integration: robustness and limits', () => {
       await c.subscribeAsync(`cyc/${i}`);
       await endClient(c, i % 3 === 0);
     }
-    await waitFor(() => tb!.broker.core.connections.size === 0, 5000, 'all connections closed');
-    assert.equal(tb.broker.core.sessions.size, 0);
-    assert.equal(tb.broker.core.router.size, 0);
+    await waitFor(
+      async () => (await tb!.broker.admin.counters()).connectionsOpen === 0,
+      5000,
+      'all connections closed',
+    );
+    assert.equal((await tb.broker.admin.counters()).sessions, 0);
+    assert.equal((await tb.broker.admin.counters()).subscriptions, 0);
     assert.equal(tb.broker.core.metrics.connectionsCurrent, 0);
   });
 });

@@ -70,7 +70,7 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     const { client, connack } = await connect5(b.url, { clientId: '' });
     const assigned = connack.properties?.assignedClientIdentifier;
     assert.ok(assigned && assigned.length > 0);
-    assert.equal(b.broker.core.sessions.has(assigned), true);
+    assert.notEqual(await b.broker.admin.session(assigned), undefined);
     await endClient(client);
   });
 
@@ -83,7 +83,11 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     try {
       assert.equal(await refusalCode(other.url, { clientId: 'x', username: 'u' }), 0x86);
       assert.equal(await refusalCode(other.url, { clientId: 'x', username: 'banned' }), 0x87);
-      await waitFor(() => other.broker.core.connections.size === 0, 5000, 'connections closed');
+      await waitFor(
+        async () => (await other.broker.admin.counters()).connectionsOpen === 0,
+        5000,
+        'connections closed',
+      );
     } finally {
       await other.close();
     }
@@ -250,7 +254,11 @@ describe('integration v5: connect and sessions', { timeout: 60_000 }, () => {
     // DISCONNECT 0x00 with Session Expiry Interval 30, written raw (MQTT.js is closing otherwise).
     client.stream.write(Buffer.from([0xe0, 0x07, 0x00, 0x05, 0x11, 0, 0, 0, 30]));
     assert.equal(await gone, 0x82);
-    await waitFor(() => !b.broker.core.sessions.has('raise'), 5000, 'session ended');
+    await waitFor(
+      async () => (await b.broker.admin.session('raise')) === undefined,
+      5000,
+      'session ended',
+    );
     await endClient(client, true);
   });
 

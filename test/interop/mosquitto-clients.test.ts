@@ -49,8 +49,8 @@ function run(command: string, args: string[], timeoutMs = 10_000): Promise<RunRe
 }
 
 /** True once the broker holds a subscription of `clientId` on `filter`. */
-function subscribed(b: TestBroker, clientId: string, filter: string): boolean {
-  return b.broker.core.sessions.get(clientId)?.subscriptions.has(filter) === true;
+async function subscribed(b: TestBroker, clientId: string, filter: string): Promise<boolean> {
+  return (await b.broker.admin.subscriptions({ clientId, filter })).items.length === 1;
 }
 
 describe('interop: mosquitto_sub / mosquitto_pub through Pipit', { timeout: 60_000 }, () => {
