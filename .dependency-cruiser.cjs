@@ -81,29 +81,10 @@ module.exports = {
     {
       name: 'core-no-node',
       comment:
-        'The engine imports nothing from node: (time, randomness and I/O come through ports). ' +
-        'Two exceptions exist today and are listed in the next two rules.',
+        'The engine imports nothing from node: (time, randomness and I/O come through ports).',
       severity: 'error',
-      from: { path: '^src/core/', pathNot: '^src/core/(broker-core|publish-flow)\\.ts$' },
+      from: { path: '^src/core/' },
       to: { dependencyTypes: ['core'] },
-    },
-    {
-      // TODO(#10 core reshape): remove once the client id tag comes from an injected port.
-      name: 'core-no-node-exception-broker-core',
-      comment:
-        'Exception, to remove after the core reshape: broker-core.ts may use node:crypto only.',
-      severity: 'error',
-      from: { path: '^src/core/broker-core\\.ts$' },
-      to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
-    },
-    {
-      // TODO(#10 core reshape): remove once UTF-8 validation comes from protocol/utf8.ts.
-      name: 'core-no-node-exception-publish-flow',
-      comment:
-        'Exception, to remove after the core reshape: publish-flow.ts may use node:buffer only.',
-      severity: 'error',
-      from: { path: '^src/core/publish-flow\\.ts$' },
-      to: { dependencyTypes: ['core'], pathNot: '^(node:)?buffer$' },
     },
     {
       name: 'no-folder-cycles',
@@ -123,11 +104,11 @@ module.exports = {
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
-      // TODO(#10 core reshape): make this an error once the core's cycle is broken (each one
-      // left must be justified in a comment and listed here by path).
+      // Type-only cycles count too: the core's files name each other through core-services.ts
+      // and handler-context.ts interfaces, never through a class of another file.
       name: 'no-module-cycles-in-core',
-      comment: 'Import cycles between core files: reported, not yet failing (issue #10, part 1).',
-      severity: 'warn',
+      comment: 'No import cycle between core files, type-only imports included.',
+      severity: 'error',
       from: { path: '^src/core/' },
       to: { circular: true },
     },

@@ -16,7 +16,7 @@ import {
   EXIT_INTEGRITY,
   EXIT_INTERRUPTED,
   integrityFailed,
-} from './bench-command.js';
+} from './bench-outcome.js';
 import { parseIntFlag, parseQos, parseVersion } from './flag-values.js';
 
 function seconds(name: string, v: string): number {

@@ -20,7 +20,7 @@ import { formatResult } from '../../src/bench/report.js';
 import { SequenceTracker } from '../../src/bench/sequence-tracker.js';
 import { buildTopology, mapLimit } from '../../src/bench/topology.js';
 import type { BenchResult } from '../../src/bench/types.js';
-import { integrityFailed } from '../../src/cli/bench-command.js';
+import { integrityFailed } from '../../src/cli/bench-outcome.js';
 
 describe('payload header', () => {
   test('round-trips run tag, publisher, sequence and send time', () => {
