@@ -15,5 +15,6 @@ export * from './options.js';
 export * from './session.js';
 export * from './session-holder.js';
 export * from './session-registry.js';
+export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';

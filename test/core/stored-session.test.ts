@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokerCore, type SessionEnvironment } from '../../src/core/index.js';
+import { BrokerCore, type SessionEnvironment, StoredSessionLoader } from '../../src/core/index.js';
 import { loadStoredSession } from '../../src/core/restore.js';
 import { ReasonCode } from '../../src/protocol/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
@@ -194,6 +194,70 @@ describe('sessions read from the store', () => {
       loadStoredSession(core, core.persistence!, environmentOf(core), 'big'),
       (err: { reasonCode?: number }) => err.reasonCode === ReasonCode.QuotaExceeded,
     );
+    assert.equal(core.sessions.has('big'), false);
+    assert.notEqual(await store.loadSession('big'), undefined, 'it stays stored');
+  });
+
+  it('with a StoredSessionLoader, a client whose session another wrote after start resumes it [MQTT-3.2.2-3]', async () => {
+    const store = new MemoryStore();
+    const core = await startCore(store);
+    core.registry.loadWith(new StoredSessionLoader(core, core.persistence!));
+    // Written by another node after this one started: this core has never seen it.
+    store.putSession('late', 3600, undefined);
+    store.setSessionOwner('late', { username: null });
+    store.putSubscription('late', {
+      filter: 'l/#',
+      qos: 1,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 0,
+    });
+    store.putMessage({
+      id: 7000,
+      topic: 'l/q',
+      payload: Buffer.from('waiting'),
+      qos: 1,
+      retain: false,
+    });
+    store.enqueue('late', 1, { messageId: 7000, qos: 1, retain: false });
+    await store.commit();
+
+    const client = await connect(core, 'late');
+    const connack = client.received.shift();
+    assert.ok(connack?.type === 'connack' && connack.sessionPresent, 'Session Present 1');
+    assert.deepEqual(receive(client), ['waiting']);
+    // Its subscription is routed here now.
+    await publishQos1(core, 'l/next', 'next');
+    await flush();
+    assert.deepEqual(receive(client), ['next']);
+
+    // A client id the store has nothing for gets a new session (Session Present 0).
+    const fresh = await connect(core, 'nobody-stored');
+    const freshAck = fresh.received.shift();
+    assert.ok(freshAck?.type === 'connack' && !freshAck.sessionPresent);
+    assert.equal(freshAck.reasonCode, 0);
+  });
+
+  it('with a StoredSessionLoader, a stored session over the memory budget refuses the client with 0x97, and stays stored', async () => {
+    const store = new MemoryStore();
+    const core = new BrokerCore({ options: { memoryBudget: 4096 }, clock: new FakeClock(), store });
+    await core.start();
+    core.registry.loadWith(new StoredSessionLoader(core, core.persistence!));
+    store.putSession('big', 3600, undefined);
+    for (let i = 0; i < 20; i++) {
+      store.putSubscription('big', {
+        filter: `f/${i}`,
+        qos: 0,
+        noLocal: false,
+        retainAsPublished: false,
+        retainHandling: 0,
+      });
+    }
+    await store.commit();
+    const client = await connect(core, 'big');
+    const connack = client.received.shift();
+    assert.ok(connack?.type === 'connack');
+    assert.equal(connack.reasonCode, ReasonCode.QuotaExceeded);
     assert.equal(core.sessions.has('big'), false);
     assert.notEqual(await store.loadSession('big'), undefined, 'it stays stored');
   });
