@@ -38,11 +38,12 @@ describe('the npm package', { timeout: 240_000 }, () => {
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  it('carries the compiled code, its types, the bin and the README: no sources, maps or tests', () => {
+  it('carries the compiled code, its types, the bin, the README and the licence: no sources, maps or tests', () => {
     const paths = pack.files.map((f) => f.path);
     for (const needed of [
       'package.json',
       'README.md',
+      'LICENSE',
       'bin/pipit.js',
       'dist/index.js',
       'dist/index.d.ts',
@@ -53,7 +54,11 @@ describe('the npm package', { timeout: 240_000 }, () => {
       assert.ok(paths.includes(needed), `${needed} is missing from the tarball`);
     }
     const unexpected = paths.filter(
-      (p) => !(p.startsWith('dist/') || ['package.json', 'README.md', 'bin/pipit.js'].includes(p)),
+      (p) =>
+        !(
+          p.startsWith('dist/') ||
+          ['package.json', 'README.md', 'LICENSE', 'bin/pipit.js'].includes(p)
+        ),
     );
     assert.deepEqual(unexpected, []);
     assert.deepEqual(
