@@ -55,6 +55,21 @@ function receive(client: FakeClient): string[] {
   return got.map((p) => p.payload.toString());
 }
 
+/** Stores a session 'big' with 20 subscriptions: more than a 4 KiB memory budget admits. */
+async function storeBigSession(store: MemoryStore): Promise<void> {
+  store.putSession('big', 3600, undefined);
+  for (let i = 0; i < 20; i++) {
+    store.putSubscription('big', {
+      filter: `f/${i}`,
+      qos: 0,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 0,
+    });
+  }
+  await store.commit();
+}
+
 describe('sessions read from the store', () => {
   it('after a restart, a stored queue takes new entries above the ones it holds, in order', async () => {
     const store = new MemoryStore();
@@ -179,17 +194,7 @@ describe('sessions read from the store', () => {
     const store = new MemoryStore();
     const core = new BrokerCore({ options: { memoryBudget: 4096 }, clock: new FakeClock(), store });
     await core.start();
-    store.putSession('big', 3600, undefined);
-    for (let i = 0; i < 20; i++) {
-      store.putSubscription('big', {
-        filter: `f/${i}`,
-        qos: 0,
-        noLocal: false,
-        retainAsPublished: false,
-        retainHandling: 0,
-      });
-    }
-    await store.commit();
+    await storeBigSession(store);
     await assert.rejects(
       loadStoredSession(core, core.persistence!, environmentOf(core), 'big'),
       (err: { reasonCode?: number }) => err.reasonCode === ReasonCode.QuotaExceeded,
@@ -243,17 +248,7 @@ describe('sessions read from the store', () => {
     const core = new BrokerCore({ options: { memoryBudget: 4096 }, clock: new FakeClock(), store });
     await core.start();
     core.registry.loadWith(new StoredSessionLoader(core, core.persistence!));
-    store.putSession('big', 3600, undefined);
-    for (let i = 0; i < 20; i++) {
-      store.putSubscription('big', {
-        filter: `f/${i}`,
-        qos: 0,
-        noLocal: false,
-        retainAsPublished: false,
-        retainHandling: 0,
-      });
-    }
-    await store.commit();
+    await storeBigSession(store);
     const client = await connect(core, 'big');
     const connack = client.received.shift();
     assert.ok(connack?.type === 'connack');
