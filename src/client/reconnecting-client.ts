@@ -9,8 +9,8 @@
  * `run()` keeps trying from the very first attempt (a bridge must come up whenever its remote
  * does); `start()` reports a failed first attempt instead.
  *
- * Built for `pipit sub` and for bridges. Not here yet: an offline queue (while
- * disconnected, publish/subscribe reject at once).
+ * Built for `pipit sub` and for bridges. With `offlineQueue`, publishes made while
+ * disconnected wait (bounded) for the next connection; subscribe and unsubscribe fail at once.
  */
 import { EventEmitter } from 'node:events';
 import type { ConnackPacket, DisconnectPacket, PublishPacket } from '../protocol/packets.js';
@@ -26,6 +26,7 @@ import {
   ServerList,
 } from './failover.js';
 import type { MqttClient } from './mqtt-client.js';
+import { OfflineQueue } from './offline-queue.js';
 import type {
   ClientOptions,
   PublishOptions,
@@ -63,6 +64,11 @@ export interface ReconnectingClientOptions extends ClientOptions {
    * 60000; 0 never checks.
    */
   primaryProbeMs?: number;
+  /**
+   * Publishes kept while disconnected (sent in order on the next connection; more are refused
+   * at once). Default 0: publishing while disconnected fails at once.
+   */
+  offlineQueue?: number;
 }
 
 /** The events of a {@link ReconnectingClient}. */
@@ -102,6 +108,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   private probeTimer: NodeJS.Timeout | undefined;
   /** The next attempt follows at once (moving back to the preferred address). */
   private switching = false;
+  private readonly queue: OfflineQueue | undefined;
 
   constructor(private options: ReconnectingClientOptions = {}) {
     super();
@@ -118,6 +125,8 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
       port: options.port ?? (options.tls ? 8883 : 1883),
     };
     this.servers = new ServerList(options.servers?.length ? options.servers : [first]);
+    const limit = options.offlineQueue ?? 0;
+    this.queue = limit > 0 ? new OfflineQueue(limit) : undefined;
   }
 
   /** Changes connection options for the next attempts (a bridge dropping its bridge flag). */
@@ -158,9 +167,21 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
     void this.retry();
   }
 
-  /** Publishes on the current connection (see MqttClient.publish); rejects when offline. */
+  /**
+   * Publishes on the current connection (see MqttClient.publish). While disconnected, the
+   * publish waits in the offline queue (`offlineQueue`), or fails at once without one.
+   */
   publish(topic: string, payload: string | Buffer, o?: PublishOptions): Promise<void> {
+    const client = this.current;
+    if (client === undefined && this.queue !== undefined && !this.stopped) {
+      return this.queue.add(topic, payload, o);
+    }
     return this.online().publish(topic, payload, o);
+  }
+
+  /** Publishes waiting in the offline queue. */
+  get queued(): number {
+    return this.queue?.size ?? 0;
   }
 
   /** Subscribes on the current connection; rejects when offline. */
@@ -182,6 +203,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.probeTimer) clearInterval(this.probeTimer);
+    this.queue?.rejectAll(new Error('the client was ended before it could send'));
     const client = this.client;
     if (client?.connected) await client.end(reasonCode, properties);
     else client?.destroy();
@@ -207,6 +229,8 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
         this.client = client;
         this.attempt = 0;
         this.watchPrimary(client);
+        // What waited goes first, before anything the 'connect' listeners publish.
+        this.queue?.flush(client);
         this.emit('connect', packet, client);
       });
       client.on('message', (topic, payload, packet) =>

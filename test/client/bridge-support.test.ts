@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelay, connect, ReconnectingClient, ServerList } from '../../src/client/index.js';
+import { createBroker } from '../../src/index.js';
 import type { PublishPacket } from '../../src/protocol/index.js';
 import { freePort, waitUntil } from '../durability/harness.js';
 import { startBroker } from '../helpers/broker.js';
@@ -127,6 +128,42 @@ describe('deferred acknowledgements', () => {
         () => 'the PUBACK',
       );
       assert.deepEqual(acks, [4242]);
+    } finally {
+      await client.end();
+      await broker.close();
+    }
+  });
+});
+
+describe('offline queue', () => {
+  test('publishes made while disconnected wait (bounded) and go out in order on the next connection', async () => {
+    const port = await freePort();
+    let broker = createBroker();
+    await broker.listen({ port, host: '127.0.0.1' });
+    const client = new ReconnectingClient({
+      port,
+      clientId: 'queued-pub',
+      offlineQueue: 3,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    });
+    await client.start();
+    await broker.close();
+    await waitUntil(
+      () => !client.connected,
+      5000,
+      () => 'the loss',
+    );
+    const sent = [1, 2, 3].map((i) => client.publish('q/x', String(i), { qos: 1 }));
+    await assert.rejects(client.publish('q/x', '4', { qos: 1 }), /offline queue full \(3/);
+    assert.equal(client.queued, 3);
+    broker = createBroker();
+    const got: string[] = [];
+    broker.on('published', (_client, message) => got.push(message.payload.toString()));
+    await broker.listen({ port, host: '127.0.0.1' });
+    try {
+      await Promise.all(sent);
+      assert.deepEqual(got, ['1', '2', '3']);
+      assert.equal(client.queued, 0);
     } finally {
       await client.end();
       await broker.close();
