@@ -51,6 +51,8 @@ export class Bridge {
   private output: BridgeOutput | undefined;
   private remote: ReconnectingClient | undefined;
   private stopped = false;
+  /** Failed attempts since the last connection (the first few of an outage are warnings). */
+  private failuresInARow = 0;
   /** The last acknowledgement of an incoming message still waiting (they go out in order). */
   private acks: Promise<void> | undefined;
 
@@ -167,6 +169,7 @@ export class Bridge {
   private async up(connack: ConnackPacket, client: MqttClient): Promise<void> {
     const counters = this.counters;
     counters.connects++;
+    this.failuresInARow = 0;
     if (counters.connects > 1) counters.reconnects++;
     try {
       await this.subscribeRemote(client);
@@ -269,7 +272,7 @@ export class Bridge {
       );
     }
     // Logged at debug after the first few: a remote down for hours fails every 30 s.
-    const level = this.counters.connectFailures <= 3 ? 'warn' : 'debug';
+    const level = ++this.failuresInARow <= 3 ? 'warn' : 'debug';
     this.logger[level](
       { reason: error.message, address: `${remote.server.host}:${remote.server.port}` },
       'bridge: connection attempt failed',
