@@ -113,6 +113,23 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'bridge-over-client-and-core',
+      comment:
+        'A bridge is a local session (core) and a remote connection (client): it imports ' +
+        'core, client, ports, protocol and topic, never transports, storage, config, the ' +
+        'CLI, hooks, admin, bench or the composition root (which starts it).',
+      severity: 'error',
+      from: { path: '^src/bridge/' },
+      to: { path: '^src/(transport|storage|config|cli|hooks|admin|bench|http)/' },
+    },
+    {
+      name: 'bridge-used-from-the-top',
+      comment: 'Only the composition root, config (its options) and the CLI import bridges.',
+      severity: 'error',
+      from: { path: '^src/(?!bridge/|config/|cli/)[^/]+/' },
+      to: { path: '^src/bridge/' },
+    },
+    {
       name: 'no-unresolvable',
       comment: 'Every import resolves to a file or an installed package.',
       severity: 'error',

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
+import { type BridgeOptions, BridgeSet, type BridgeStatus } from './bridge/index.js';
 import type {
   ClientInfo,
   CoreOptions,
@@ -41,6 +42,8 @@ export interface BrokerOptions extends Partial<CoreOptions> {
   persistence?: PersistenceOptions;
   /** A store of your own (implements the BrokerStore port); overrides `persistence`. */
   store?: BrokerStore;
+  /** Bridges to other MQTT brokers, started with the broker (docs/bridges.md). */
+  bridges?: readonly BridgeOptions[];
 }
 
 /** Persistence settings (see README, "Durability"). */
@@ -156,10 +159,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly persistenceKind: string;
   /** What the default memory budget was computed from (undefined when it was configured). */
   private readonly budgetSource: ReturnType<typeof defaultMemoryBudget> | undefined;
+  private readonly bridgeSet: BridgeSet;
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, persistence, store, ...core } = options;
+    const { logger, clock, persistence, store, bridges, ...core } = options;
     this.store =
       store ??
       (persistence?.kind === 'sqlite'
@@ -176,6 +180,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.budgetSource = core.memoryBudget === undefined ? defaultMemoryBudget() : undefined;
     if (this.budgetSource) core.memoryBudget = this.budgetSource.bytes;
     this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
+    this.bridgeSet = new BridgeSet(this.core, bridges ?? []);
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
     // Notification hooks are installed only for events someone listens to, so the
@@ -215,6 +220,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     await this.core.start();
     if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
+    // After the restore: a bridge resumes its stored session, queue and inflight messages.
+    await this.bridgeSet.start();
+  }
+
+  /** State and counters of each bridge (docs/bridges.md), read when called. */
+  bridges(): BridgeStatus[] {
+    return this.bridgeSet.statuses();
   }
 
   /** Starts a listener (TCP by default); resolves with its address. */
@@ -265,6 +277,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Disconnects every client (MQTT 5: DISCONNECT 0x8B) and stops the listeners. */
   async close(): Promise<void> {
+    await this.bridgeSet.stop();
     this.core.close();
     await Promise.all(this.running.splice(0).map((l) => l.close()));
     const opened = this.started

@@ -29,6 +29,12 @@ export {
   PAYLOAD_PREVIEW_BYTES,
 } from './admin/index.js';
 export type {
+  BridgeDirection,
+  BridgeOptions,
+  BridgeStatus,
+  TopicRule,
+} from './bridge/index.js';
+export type {
   BrokerEvents,
   BrokerOptions,
   ListenerCommon,

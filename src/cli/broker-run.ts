@@ -97,6 +97,7 @@ async function prepare(
     hookTimeoutMs: plan.hookTimeoutMs,
     logger,
     login: plan.login,
+    bridgeAuth: plan.bridgeAuth,
   });
   return { plan, security };
 }

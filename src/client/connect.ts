@@ -62,6 +62,7 @@ function buildConnect(o: ClientOptions): ConnectPacket {
     username: o.username,
     password: typeof o.password === 'string' ? Buffer.from(o.password) : o.password,
     will: o.will,
+    ...(o.bridgeFlag === true && version !== 5 ? { bridge: true } : {}),
     // MQTT 5: tell the server our limit, so it drops what we would refuse [MQTT-3.1.2-24].
     properties:
       version !== 5
@@ -92,6 +93,7 @@ export async function connect(
     maximumPacketSize: options.maximumPacketSize,
     maxInflight: options.maxInflight,
     trace: options.trace,
+    deferAcks: options.deferAcks,
   });
   setup?.(client);
   await client.start(timeoutMs);

@@ -4,6 +4,13 @@
  */
 export { connect, describeTarget } from './connect.js';
 export { ConnectRefusedError, ServerDisconnectError } from './errors.js';
+export {
+  type BackoffPolicy,
+  backoffDelay,
+  probe,
+  type ServerAddress,
+  ServerList,
+} from './failover.js';
 export { type ConnectionSettings, MqttClient, type MqttClientEvents } from './mqtt-client.js';
 export type {
   ClientOptions,

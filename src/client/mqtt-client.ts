@@ -24,6 +24,8 @@ import type { Properties } from '../protocol/properties.js';
 import { validateTopicFilter, validateTopicName } from '../protocol/topic-validation.js';
 import type { ConnectionSettings, MqttClientEvents } from './client-types.js';
 import { ConnectRefusedError, ServerDisconnectError } from './errors.js';
+import { HandshakeWait } from './handshake-wait.js';
+import { InboundPublishes } from './inbound-publishes.js';
 import { KeepAlive } from './keepalive.js';
 import type { PublishOptions, SubscribeOptions, UnsubscribeOptions } from './options.js';
 import { PendingOperations } from './pending-operations.js';
@@ -46,8 +48,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   private state: State = 'connecting';
   private readonly decoder: Decoder;
   private readonly pending = new PendingOperations();
-  /** Inbound QoS 2 packet ids delivered but not yet released (PUBREL). */
-  private readonly inboundQos2 = new Set<number>();
+  private readonly inbound: InboundPublishes;
   private readonly maxInflight: number;
   private readonly quota: SendQuota;
   private readonly trace: ConnectionSettings['trace'];
@@ -55,7 +56,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly protocolVersion: ProtocolVersion;
   private keepAlive: KeepAlive | undefined;
   private closeError: Error | undefined;
-  private handshake: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private handshake: HandshakeWait | undefined;
 
   /** Use `connect()`; the constructor only wires a socket that is already open. */
   constructor(
@@ -69,6 +70,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.maxInflight = settings.maxInflight ?? 65535;
     this.quota = new SendQuota(this.maxInflight);
     this.trace = settings.trace;
+    this.inbound = new InboundPublishes(
+      (packet) => this.send(packet),
+      (p) => this.emit('message', p.topic, p.payload, p),
+      settings.deferAcks === true,
+    );
     this.decoder = new Decoder({
       protocolVersion: this.protocolVersion,
       maximumPacketSize: settings.maximumPacketSize,
@@ -83,10 +89,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         this.destroy(err as Error);
       }
     });
-    socket.on('error', (err) => {
-      this.closeError ??= err;
-    });
+    socket.on('error', (err) => void (this.closeError ??= err));
     socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => this.emit('drain'));
   }
 
   /** True between a successful CONNACK and the start of closing. */
@@ -96,23 +101,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** Sends CONNECT and resolves on a successful CONNACK (rejects with MqttError otherwise). */
   start(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.destroy(new Error(`no CONNACK within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.handshake = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.send(this.connectPacket);
-    });
+    this.handshake = new HandshakeWait(timeoutMs, () =>
+      this.destroy(new Error(`no CONNACK within ${timeoutMs} ms`)),
+    );
+    this.send(this.connectPacket);
+    return this.handshake.promise;
   }
 
   /** The server's MQTT 5 Maximum Packet Size, when it announced one. */
@@ -239,6 +232,27 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     await closed;
   }
 
+  /**
+   * Writes a packet as it is, or its `bytes` when encoded already (a bridge's PUBLISH under its
+   * own packet id: acks come as 'ack' events). False when the socket holds more than its
+   * high-water mark ('drain' follows).
+   */
+  sendPacket(packet: Packet, bytes = encode(packet, this.protocolVersion)): boolean {
+    this.trace?.('sending', packet);
+    this.keepAlive?.sent();
+    return this.socket.write(bytes);
+  }
+
+  /** With `deferAcks`: sends the PUBACK (QoS 1) or PUBREC (QoS 2) of a received message. */
+  acknowledge(packet: PublishPacket): void {
+    if (this.state === 'connected') this.inbound.acknowledge(packet);
+  }
+
+  /** Bytes written and not yet taken by the kernel. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
   /** Closes the connection at once, without DISCONNECT (the server then sends the will). */
   destroy(err?: Error): void {
     if (err) this.closeError ??= err;
@@ -284,19 +298,18 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     switch (p.type) {
       case 'publish':
-        this.handlePublish(p);
+        this.inbound.received(p);
         break;
       case 'pubrel':
-        // [MQTT-4.3.3-2] release the id and answer PUBREL with PUBCOMP.
-        this.inboundQos2.delete(p.packetId);
-        this.send({ type: 'pubcomp', packetId: p.packetId });
+        this.inbound.released(p.packetId);
         break;
       case 'puback':
-      case 'pubcomp':
-        this.settlePublish(p);
-        break;
       case 'pubrec':
-        if (isFailure(p.reasonCode)) this.settlePublish(p);
+      case 'pubcomp':
+        // The acknowledgement of a PUBLISH written with sendPacket goes to its 'ack' listener.
+        if (this.listenerCount('ack') > 0 && !this.pending.waitsForPublish(p.packetId)) {
+          this.emit('ack', p);
+        } else if (p.type !== 'pubrec' || isFailure(p.reasonCode)) this.settlePublish(p);
         // [MQTT-4.3.3-1] the sender answers PUBREC with PUBREL.
         else this.send({ type: 'pubrel', packetId: p.packetId });
         break;
@@ -351,20 +364,6 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.emit('connack', p);
     this.handshake?.resolve();
     this.handshake = undefined;
-  }
-
-  private handlePublish(p: PublishPacket): void {
-    if (p.qos === 2) {
-      // Exactly once: a re-sent PUBLISH whose id is not yet released is not delivered again.
-      const fresh = !this.inboundQos2.has(p.packetId!);
-      this.inboundQos2.add(p.packetId!);
-      if (fresh) this.emit('message', p.topic, p.payload, p);
-      this.send({ type: 'pubrec', packetId: p.packetId! });
-      return;
-    }
-    this.emit('message', p.topic, p.payload, p);
-    // [MQTT-4.3.2-2] acknowledge QoS 1 with PUBACK carrying the same packet id.
-    if (p.qos === 1) this.send({ type: 'puback', packetId: p.packetId! });
   }
 
   private settlePublish(ack: PubackPacket | PubrecPacket | PubcompPacket): void {

@@ -44,6 +44,16 @@ export interface ClientOptions {
    * server's MQTT 5 Receive Maximum lowers it further. Default 65535.
    */
   maxInflight?: number;
+  /**
+   * MQTT 3.x: send Mosquitto's bridge flag (protocol level | 0x80, `try_private`), so that a
+   * Mosquitto server does not send this client back the messages it published. Default false.
+   */
+  bridgeFlag?: boolean;
+  /**
+   * Received QoS 1/2 messages are acknowledged (PUBACK / PUBREC) only when the application
+   * calls `acknowledge(packet)`, not on receipt. Default false.
+   */
+  deferAcks?: boolean;
   /** Called with every packet sent and received (a debug trace, e.g. `pipit sub -d`). */
   trace?: (direction: TraceDirection, packet: Packet) => void;
 }

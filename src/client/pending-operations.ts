@@ -20,6 +20,11 @@ export class PendingOperations {
     return this.ids.allocate();
   }
 
+  /** True while a publish of this client waits under `packetId`. */
+  waitsForPublish(packetId: number): boolean {
+    return this.pending.get(packetId)?.kind === 'publish';
+  }
+
   /** Frees an identifier that was allocated but never sent. */
   release(packetId: number): void {
     this.ids.release(packetId);

@@ -4,8 +4,13 @@
  * events. One object outlives its connections, so listeners are added once, before the
  * first CONNECT, and see every message, the queued ones of a resumed session included.
  *
- * Built for `pipit sub` and for bridges. Not here yet: an offline queue (while
- * disconnected, publish/subscribe reject at once).
+ * With `servers`, it fails over along a list of addresses (the next after a failed attempt,
+ * the first again after a loss, and back to the first once it is reachable: failover.ts).
+ * `run()` keeps trying from the very first attempt (a bridge must come up whenever its remote
+ * does); `start()` reports a failed first attempt instead.
+ *
+ * Built for `pipit sub` and for bridges. With `offlineQueue`, publishes made while
+ * disconnected wait (bounded) for the next connection; subscribe and unsubscribe fail at once.
  */
 import { EventEmitter } from 'node:events';
 import type { ConnackPacket, DisconnectPacket, PublishPacket } from '../protocol/packets.js';
@@ -13,7 +18,15 @@ import type { Properties } from '../protocol/properties.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { connect } from './connect.js';
 import { ConnectRefusedError, ServerDisconnectError } from './errors.js';
+import {
+  type BackoffPolicy,
+  backoffDelay,
+  probe,
+  type ServerAddress,
+  ServerList,
+} from './failover.js';
 import type { MqttClient } from './mqtt-client.js';
+import { OfflineQueue } from './offline-queue.js';
 import type {
   ClientOptions,
   PublishOptions,
@@ -27,6 +40,10 @@ export interface ReconnectOptions {
   initialDelayMs?: number;
   /** The delay doubles per failed attempt up to this, in ms. Default 30000. */
   maxDelayMs?: number;
+  /** Random fraction of each delay, 0-1 (failover.ts, `backoffDelay`). Default 0. */
+  jitter?: number;
+  /** A random number in [0, 1) for the jitter. Default Math.random. */
+  random?: () => number;
   /**
    * Whether a loss should be followed by a new attempt. The default gives up after a
    * refused CONNACK (the same credentials would be refused again) and after MQTT 5
@@ -39,14 +56,27 @@ export interface ReconnectOptions {
 /** Options of a {@link ReconnectingClient}: those of `connect()`, and the policy. */
 export interface ReconnectingClientOptions extends ClientOptions {
   reconnect?: ReconnectOptions;
+  /** Addresses to fail over along, the preferred first (they replace `host` and `port`). */
+  servers?: readonly ServerAddress[];
+  /**
+   * While connected to another address than the first, how often to check (a TCP connect)
+   * whether the first is back, in ms; when it is, the client moves back to it. Default
+   * 60000; 0 never checks.
+   */
+  primaryProbeMs?: number;
+  /**
+   * Publishes kept while disconnected (sent in order on the next connection; more are refused
+   * at once). Default 0: publishing while disconnected fails at once.
+   */
+  offlineQueue?: number;
 }
 
 /** The events of a {@link ReconnectingClient}. */
 export interface ReconnectingClientEvents {
   /** A connection was accepted; emitted before any message it carries. */
   connect: [connack: ConnackPacket, client: MqttClient];
-  /** An application message (from whichever connection is current). */
-  message: [topic: string, payload: Buffer, packet: PublishPacket];
+  /** An application message, and the connection it came on (to `acknowledge` it there). */
+  message: [topic: string, payload: Buffer, packet: PublishPacket, client: MqttClient];
   /** The server sent DISCONNECT (MQTT 5); 'offline' follows. */
   disconnect: [packet: DisconnectPacket];
   /** The connection was lost; `error` says why. A reconnect follows unless 'close' does. */
@@ -73,16 +103,40 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   private stopped = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly policy: Required<ReconnectOptions>;
+  private readonly policy: BackoffPolicy & Pick<Required<ReconnectOptions>, 'shouldReconnect'>;
+  private readonly servers: ServerList;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** The next attempt follows at once (moving back to the preferred address). */
+  private switching = false;
+  private readonly queue: OfflineQueue | undefined;
 
-  constructor(private readonly options: ReconnectingClientOptions = {}) {
+  constructor(private options: ReconnectingClientOptions = {}) {
     super();
     const r = options.reconnect ?? {};
     this.policy = {
       initialDelayMs: r.initialDelayMs ?? 1000,
       maxDelayMs: r.maxDelayMs ?? 30_000,
+      jitter: r.jitter ?? 0,
+      random: r.random ?? Math.random,
       shouldReconnect: r.shouldReconnect ?? defaultShouldReconnect,
     };
+    const first = {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? (options.tls ? 8883 : 1883),
+    };
+    this.servers = new ServerList(options.servers?.length ? options.servers : [first]);
+    const limit = options.offlineQueue ?? 0;
+    this.queue = limit > 0 ? new OfflineQueue(limit) : undefined;
+  }
+
+  /** Changes connection options for the next attempts (a bridge dropping its bridge flag). */
+  reconfigure(change: Partial<ClientOptions>): void {
+    this.options = { ...this.options, ...change };
+  }
+
+  /** The address of the current connection, or of the next attempt while offline. */
+  get server(): ServerAddress {
+    return this.servers.current;
   }
 
   /** The current connection, when there is one. */
@@ -104,9 +158,30 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
     await this.open();
   }
 
-  /** Publishes on the current connection (see MqttClient.publish); rejects when offline. */
+  /**
+   * Connects, and keeps trying (with the backoff and failover) until a connection is up:
+   * failed attempts are reported as 'reconnectFailed' events, never as a rejection.
+   */
+  run(): void {
+    if (this.client) throw new Error('run() was called after start()');
+    void this.retry();
+  }
+
+  /**
+   * Publishes on the current connection (see MqttClient.publish). While disconnected, the
+   * publish waits in the offline queue (`offlineQueue`), or fails at once without one.
+   */
   publish(topic: string, payload: string | Buffer, o?: PublishOptions): Promise<void> {
+    const client = this.current;
+    if (client === undefined && this.queue !== undefined && !this.stopped) {
+      return this.queue.add(topic, payload, o);
+    }
     return this.online().publish(topic, payload, o);
+  }
+
+  /** Publishes waiting in the offline queue. */
+  get queued(): number {
+    return this.queue?.size ?? 0;
   }
 
   /** Subscribes on the current connection; rejects when offline. */
@@ -127,6 +202,8 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.queue?.rejectAll(new Error('the client was ended before it could send'));
     const client = this.client;
     if (client?.connected) await client.end(reasonCode, properties);
     else client?.destroy();
@@ -141,7 +218,8 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
 
   /** Connects, forwarding the new connection's events from before its CONNECT. */
   private open(): Promise<MqttClient> {
-    return connect(this.options, (client) => {
+    const { host, port } = this.servers.current;
+    return connect({ ...this.options, host, port }, (client) => {
       client.on('connack', (packet) => {
         if (this.stopped) {
           client.destroy();
@@ -150,10 +228,13 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
         // Current from here on, so a 'connect' listener can subscribe through this object.
         this.client = client;
         this.attempt = 0;
+        this.watchPrimary(client);
+        // What waited goes first, before anything the 'connect' listeners publish.
+        this.queue?.flush(client);
         this.emit('connect', packet, client);
       });
       client.on('message', (topic, payload, packet) =>
-        this.emit('message', topic, payload, packet),
+        this.emit('message', topic, payload, packet, client),
       );
       client.on('disconnect', (packet) => this.emit('disconnect', packet));
       client.on('close', (error) => {
@@ -165,9 +246,36 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   }
 
   private lost(error: Error | undefined): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
     if (this.stopped) return;
     this.emit('offline', error);
+    // After a loss, the preferred address first.
+    this.servers.rewind();
+    if (this.switching) {
+      this.switching = false;
+      this.timer = setTimeout(() => void this.retry(), 0);
+      return;
+    }
     this.scheduleOrGiveUp(error);
+  }
+
+  /**
+   * Connected to a fallback address: probe the first one now and then, and once it answers,
+   * end this connection (DISCONNECT) to connect to the first at once.
+   */
+  private watchPrimary(client: MqttClient): void {
+    const every = this.options.primaryProbeMs ?? 60_000;
+    if (!this.servers.onFallback || every <= 0) return;
+    const primary = this.servers.servers[0]!;
+    this.probeTimer = setInterval(() => {
+      void probe(primary, Math.min(every, 5000)).then((up) => {
+        if (!up || this.stopped || this.client !== client || !client.connected) return;
+        if (this.probeTimer) clearInterval(this.probeTimer);
+        this.switching = true;
+        void client.end();
+      });
+    }, every);
+    this.probeTimer.unref();
   }
 
   private scheduleOrGiveUp(error: Error | undefined): void {
@@ -177,10 +285,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
       return;
     }
     this.attempt++;
-    const delay = Math.min(
-      this.policy.maxDelayMs,
-      this.policy.initialDelayMs * 2 ** (this.attempt - 1),
-    );
+    const delay = backoffDelay(this.policy, this.attempt);
     this.emit('reconnecting', this.attempt, delay);
     this.timer = setTimeout(() => void this.retry(), delay);
   }
@@ -191,6 +296,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
       await this.open();
     } catch (err) {
       if (this.stopped) return;
+      this.servers.failed(); // failover: the next attempt goes to the next address
       this.emit('reconnectFailed', err as Error);
       this.scheduleOrGiveUp(err as Error);
     }

@@ -3,6 +3,7 @@
  * a listener needs or cannot use them, the WebSocket path, and unique listener names (hooks
  * tell listeners apart by name).
  */
+import { checkBridges } from './bridge-schema.js';
 import type { ConfigProblem } from './errors.js';
 import { defaultListenerName } from './listener-defaults.js';
 import type { ListenerConfig, PipitConfig } from './schema.js';
@@ -70,5 +71,6 @@ export function checkConfig(config: PipitConfig): ConfigProblem[] {
       message: `duplicate listener name "${name}" (also listeners[${first}]); give each listener its own name`,
     });
   });
+  problems.push(...checkBridges(config.bridges));
   return problems;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { normalizeOrigin } from '../transport/ws-origin.js';
+import { bridgesSchema } from './bridge-schema.js';
 import { parseSize } from './sizes.js';
 
 /** Upper bound for sizes with no natural limit (1 PiB). */
@@ -197,6 +198,7 @@ export const configSchema = z.strictObject(
     mqtt: mqttSchema.optional(),
     storage: storageSchema.optional(),
     log: logSchema.optional(),
+    bridges: bridgesSchema.optional(),
   },
   { error: 'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log)' },
 );

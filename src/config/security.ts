@@ -5,6 +5,7 @@
  * Chain order: `$SYS` guard, then per listener its password and ACL hooks, then custom hooks
  * (bounded by hookTimeoutMs), then the listener policy that has the last word.
  */
+import { BRIDGE_LISTENER } from '../bridge/index.js';
 import type { Hook } from '../core/index.js';
 import {
   AclFile,
@@ -23,7 +24,7 @@ import type { Logger } from '../ports/index.js';
 import { silentLogger } from '../ports/index.js';
 import { loadSecureContextOptions } from '../transport/tls-context.js';
 import { ConfigError } from './errors.js';
-import type { PlannedListener } from './to-options.js';
+import type { ListenerAuth, PlannedListener } from './to-options.js';
 
 /** The outcome of reloading one file. */
 export interface ReloadResult {
@@ -59,7 +60,12 @@ export interface SecurityOptions {
   customHooks?: readonly Hook[];
   /** Settings of the login guard (auth.login); defaults otherwise. */
   login?: LoginGuardOptions;
+  /** With bridges: the auth of their incoming messages (BrokerPlan.bridgeAuth). */
+  bridgeAuth?: ListenerAuth;
 }
+
+/** The listener entry that scopes the bridges' hooks (never listened on). */
+const BRIDGE_SCOPE = { type: 'mqtt', port: 0, host: '', name: BRIDGE_LISTENER } as const;
 
 type Loaded =
   | { kind: 'password'; file: Reloadable<PasswordFile> }
@@ -211,7 +217,11 @@ export async function loadSecurity(
   options: SecurityOptions,
 ): Promise<Security> {
   const logger = options.logger ?? silentLogger;
-  const { files, problems } = await loadFiles(listeners, logger);
+  // Bridged messages are authorized like a listener's clients, under the bridges' name.
+  const scoped: PlannedListener[] = options.bridgeAuth
+    ? [...listeners, { listen: BRIDGE_SCOPE, auth: options.bridgeAuth }]
+    : [...listeners];
+  const { files, problems } = await loadFiles(scoped, logger);
   problems.push(...(await checkTlsFiles(listeners)));
   if (problems.length > 0) throw new ConfigError(problems);
   warnAboutAcls(listeners, files, options, logger);
@@ -244,5 +254,5 @@ export async function loadSecurity(
     }
     return results;
   };
-  return { hooks: buildHooks(listeners, files, options, loginGuard), reload, loginGuard };
+  return { hooks: buildHooks(scoped, files, options, loginGuard), reload, loginGuard };
 }

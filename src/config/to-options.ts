@@ -14,6 +14,7 @@ import type {
 import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
+import { toBridgeOptions } from './bridges.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORTS,
@@ -75,6 +76,11 @@ export interface BrokerPlan {
   /** Login protection of the password files (auth.login and limits.addressLimitsOnLoopback). */
   login: LoginGuardOptions;
   logLevel: LogLevel;
+  /**
+   * With bridges: how their incoming messages are authorized (the global `auth.aclFile`,
+   * scoped to the bridges' listener name; without one they are allowed).
+   */
+  bridgeAuth?: ListenerAuth;
   /** Lines worth logging at start: what the secure defaults did and how to change them. */
   notices: { level: 'info' | 'warn'; message: string }[];
 }
@@ -268,11 +274,30 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
   });
   return {
-    options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
+    options: {
+      ...limitsToCore(config),
+      persistence: persistence(config, ctx),
+      ...(config.bridges === undefined
+        ? {}
+        : { bridges: toBridgeOptions(config.bridges, ctx.baseDir) }),
+    },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     login: loginOptions(config),
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
     notices: noticesFor(listeners),
+    ...(config.bridges === undefined ? {} : { bridgeAuth: bridgeAuth(config, ctx.baseDir) }),
+  };
+}
+
+/** The auth of bridged messages: the global ACL file, nothing to log in with. */
+function bridgeAuth(config: PipitConfig, baseDir: string): ListenerAuth {
+  const aclFile = config.auth?.aclFile;
+  return {
+    allowAnonymous: true,
+    allowAnonymousExplicit: false,
+    identityAsUsername: false,
+    sources: { passwordFile: 'auth.passwordFile', aclFile: 'auth.aclFile' },
+    ...(aclFile === undefined ? {} : { aclFile: resolve(baseDir, aclFile) }),
   };
 }

@@ -24,3 +24,10 @@ export interface ClientInfo {
   /** Identity from a verified TLS client certificate, if any. */
   readonly certificateIdentity: string | undefined;
 }
+
+/**
+ * Client ids under this prefix belong to bridges (their local sessions): a client that
+ * asks for one is refused (0x85 Client Identifier not valid), so none can take a bridge's
+ * session and its queue over.
+ */
+export const BRIDGE_CLIENT_ID_PREFIX = '$bridge/';

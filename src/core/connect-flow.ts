@@ -6,6 +6,7 @@
 import type { ConnectPacket } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { authenticate } from './auth-flow.js';
+import { BRIDGE_CLIENT_ID_PREFIX } from './client-info.js';
 import type { HandshakeContext } from './handler-context.js';
 import { Handshake } from './handshake.js';
 import { refuseTopic } from './limits.js';
@@ -34,6 +35,12 @@ export function handleConnect(conn: HandshakeContext, packet: ConnectPacket): vo
     }
     handshake.assignedClientId = true;
     clientId = core.registry.assignClientId();
+  } else if (clientId.startsWith(BRIDGE_CLIENT_ID_PREFIX)) {
+    // The broker's bridges own these sessions: a client must not take one over.
+    throw new MqttError(
+      ReasonCode.ClientIdentifierNotValid,
+      `client id '${clientId}' is reserved for bridges (prefix ${BRIDGE_CLIENT_ID_PREFIX})`,
+    );
   }
   if (packet.will) checkWill(conn, packet, clientId);
   grantKeepAlive(conn, handshake, packet);

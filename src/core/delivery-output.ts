@@ -1,6 +1,8 @@
 /**
- * What a session needs from the connection it is attached to. Connection is the one class
- * that implements it, so the calls below stay monomorphic on the fan-out path.
+ * What a session needs from the connection it is attached to. Connection implements it, and
+ * a bridge's remote connection (src/bridge/bridge-output.ts) does for the bridge's session:
+ * without bridges the calls below stay monomorphic on the fan-out path, with them they see
+ * two classes (polymorphic, never megamorphic).
  */
 import type { Delivery } from './message.js';
 import type { SessionHolder } from './session-holder.js';

@@ -162,7 +162,8 @@ export function encodeConnect(p: ConnectPacket, version: ProtocolVersion): Buffe
 
   const buf = allocPacket(CONNECT << 4, rl);
   let pos = writeString(buf, headerSize(rl), name, name.length);
-  buf[pos++] = version;
+  // Mosquitto's bridge flag: protocol level | 0x80 (3.x only; MQTT 5 has No Local instead).
+  buf[pos++] = p.bridge === true && !v5 ? version | 0x80 : version;
   let flags = p.clean ? 0x02 : 0;
   if (will !== undefined) flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
   if (p.password !== undefined) flags |= 0x40;

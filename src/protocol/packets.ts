@@ -37,6 +37,12 @@ export interface ConnectPacket {
   password?: Buffer;
   will?: Will;
   properties?: Properties;
+  /**
+   * MQTT 3.x only, not in the standard: sets the top bit of the protocol level (level | 0x80),
+   * Mosquitto's bridge flag (`try_private`): the server then sends a bridge none of the
+   * messages it published itself.
+   */
+  bridge?: boolean;
 }
 
 /** CONNACK: server to client. `reasonCode` holds the v3 return code for levels 3 and 4. */

@@ -43,6 +43,7 @@ export async function startConfigured(
     hookTimeoutMs: plan.hookTimeoutMs,
     customHooks,
     login: plan.login,
+    bridgeAuth: plan.bridgeAuth,
   });
   const { persistence: _memory, ...options } = plan.options;
   const broker = createBroker({ ...options, store: createTestStore() });
