@@ -253,6 +253,13 @@ function loginOptions(config: PipitConfig): LoginGuardOptions {
   return login;
 }
 
+/** `cluster:` with --cluster's URL over the file's; nothing without either. */
+function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
+  const url = o.cluster ?? config.cluster?.url;
+  if (url === undefined) return {};
+  return { cluster: { ...config.cluster, url } };
+}
+
 /** Applies defaults and overrides to a validated configuration. */
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
@@ -268,7 +275,11 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
   });
   return {
-    options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
+    options: {
+      ...limitsToCore(config),
+      persistence: persistence(config, ctx),
+      ...clusterOptions(config, o),
+    },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     login: loginOptions(config),
