@@ -149,13 +149,34 @@ export class ClientOwnership implements SessionLoader {
     }
   }
 
-  /** A client connected here: this node holds its id (when the loader was not asked). */
+  /**
+   * A client connected here without the loader being asked (this node had its session, e.g.
+   * an offline persistent one): this node takes the lock, and a live node that held it is
+   * told to close its connection, after the fact [MQTT-3.1.4-3].
+   */
   connected(clientId: string): void {
     if (this.owned.has(clientId)) return;
     this.owned.add(clientId);
-    this.redis.set(this.keys.owner(clientId), this.ownerValue).catch((err: unknown) => {
+    void this.takeLock(clientId);
+  }
+
+  private async takeLock(clientId: string): Promise<void> {
+    try {
+      const previous = parseOwner(
+        (await this.redis.set(this.keys.owner(clientId), this.ownerValue, 'GET')) as string | null,
+      );
+      if (previous === undefined || previous.nodeId === this.self.nodeId) return;
+      if (!(await this.self.isLive(previous.nodeId, previous.instance))) return;
+      const request: ControlMessage = {
+        t: 'takeover',
+        clientId,
+        from: this.self.nodeId,
+        req: `${this.self.nodeId}-${++this.requests}`,
+      };
+      await this.redis.publish(this.keys.control(previous.nodeId), JSON.stringify(request));
+    } catch (err) {
       this.logger.warn({ err: String(err), clientId }, 'cluster: recording the owner failed');
-    });
+    }
   }
 
   /** A client's connection here ended: the lock is let go unless a new connection took it. */

@@ -104,4 +104,24 @@ describe('cluster: routes, shared subscriptions and takeover', () => {
     assert.equal(moved.connected, true);
     assert.equal(b.broker.core.sessions.get('roaming-v3')?.output, undefined);
   });
+
+  it('closes the connection on another node when a client resumes a session this node still had [MQTT-3.1.4-3]', async () => {
+    const persistent = {
+      protocolVersion: 5,
+      clientId: 'sticky',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    } as const;
+    const first = await connectClient(b.url, persistent);
+    await endClient(first);
+    // b keeps the offline session; the client now connects to a (a new session there).
+    const onA = await client(a, persistent);
+    const disconnected = new Promise<number | undefined>((resolve) =>
+      onA.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const back = await client(b, persistent);
+    assert.equal(back.connected, true);
+    assert.equal(await disconnected, 0x8e);
+    assert.match((await redis.redis.get('pipit:owner:sticky')) ?? '', new RegExp(`^${b.nodeId}/`));
+  });
 });
