@@ -16,6 +16,7 @@ import { Inbox, type InboxCounters } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
 import { Membership } from './membership.js';
+import { NodeWills } from './node-wills.js';
 import {
   type ClusterOptions,
   type ResolvedClusterOptions,
@@ -48,6 +49,7 @@ export class ClusterNode {
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
   private readonly ownership: ClientOwnership;
+  private readonly wills: NodeWills;
   private joined = false;
   /** The last connection error, for a precise reason when joining fails. */
   private lastError: string | undefined;
@@ -88,8 +90,10 @@ export class ClusterNode {
         joined: (node) => void this.remoteRoutes.resync(node),
         left: (node) => this.remoteRoutes.drop(node),
         restored: () => void this.localRoutes.republish(),
+        orphaned: (node, wills) => this.wills.adopt(node, wills),
       },
     );
+    this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
     this.ownership = new ClientOwnership(
       core,
       this.commands,
@@ -231,8 +235,14 @@ export class ClusterNode {
   private hook(): Hook {
     return {
       name: 'cluster',
-      onConnected: (client) => this.ownership.connected(client.clientId),
-      onDisconnected: (client) => this.ownership.disconnected(client.clientId),
+      onConnected: (client) => {
+        this.ownership.connected(client.clientId);
+        this.wills.connected(client);
+      },
+      onDisconnected: (client) => {
+        this.ownership.disconnected(client.clientId);
+        this.wills.disconnected(client.clientId);
+      },
     };
   }
 }

@@ -6,7 +6,8 @@
  * - `routes`       the channel where nodes announce changes of their route tables;
  * - `inbox:<id>`   the stream of messages other nodes forward to a node;
  * - `control:<id>` the channel of requests to a node (takeover) and their answers;
- * - `owner:<client id>` which node holds a client id's connection (node id/instance).
+ * - `owner:<client id>` which node holds a client id's connection (node id/instance);
+ * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies.
  */
 
 /** Key and channel names under one prefix. */
@@ -35,6 +36,10 @@ export class ClusterKeys {
 
   control(nodeId: number): string {
     return `${this.prefix}control:${nodeId}`;
+  }
+
+  wills(nodeId: number): string {
+    return `${this.prefix}wills:${nodeId}`;
   }
 
   owner(clientId: string): string {

@@ -21,6 +21,8 @@ export interface MembershipEvents {
   left(nodeId: number): void;
   /** Our lease had vanished (Redis lost its data) and was set again: republish our state. */
   restored(): void;
+  /** We removed a dead peer's traces: the wills its clients left (serialized). */
+  orphaned(nodeId: number, wills: Buffer[]): void;
 }
 
 // Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
@@ -37,13 +39,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 // Removes a node's traces only if no one holds its id again meanwhile (a new node that
-// claimed it must keep its fresh route table).
+// claimed it must keep its fresh route table). Returns the wills its clients left (only to
+// the one caller that removed them), or 0.
 const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[3], KEYS[4])
+local wills = redis.call('HVALS', KEYS[6])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
 redis.call('PUBLISH', KEYS[5], ARGV[2])
-return 1`;
+return wills`;
 
 /** One node's lease and its view of the others'. */
 export class Membership {
@@ -123,7 +127,7 @@ export class Membership {
     this.timer = undefined;
     if (this.id < 0) return;
     await this.redis.eval(RELEASE, 1, this.keys.lease(this.id), this.instance);
-    await this.removeTraces(this.id);
+    await this.removeTraces(this.id); // our own clients' wills were discarded at close
   }
 
   /** Renews the lease, then looks at the peers' (one beat at a time). */
@@ -181,22 +185,30 @@ export class Membership {
       }
     }
     for (const member of others) {
-      if (!now.has(member)) await this.removeTraces(member);
+      if (now.has(member)) continue;
+      const wills = await this.removeTraces(member);
+      if (wills.length > 0) this.events.orphaned(member, wills);
     }
   }
 
-  /** What a node that left keeps in Redis: removed by itself or the first survivor. */
-  private async removeTraces(nodeId: number): Promise<void> {
-    await this.redis.eval(
+  /**
+   * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
+   * the wills its clients left.
+   */
+  private async removeTraces(nodeId: number): Promise<Buffer[]> {
+    const result = await this.redis.callBuffer(
+      'EVAL',
       REMOVE_TRACES,
-      5,
+      6,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
       this.keys.inbox(nodeId),
       this.keys.routeChanges,
+      this.keys.wills(nodeId),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
     );
+    return Array.isArray(result) ? (result as Buffer[]) : [];
   }
 }

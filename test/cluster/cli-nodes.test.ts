@@ -109,11 +109,23 @@ describe('cluster: pipit broker --cluster child processes', () => {
     }
   });
 
-  it('removes the routes and Redis traces of a node killed with SIGKILL once its lease expired', async () => {
-    const sub = await connectClient(byFile.url, { protocolVersion: 5, clientId: 'doomed' });
+  it("removes the routes and Redis traces of a node killed with SIGKILL once its lease expired, and a survivor sends its clients' wills [MQTT-3.1.2-8]", async () => {
+    const watcherSub = await connectClient(watcher.url, { protocolVersion: 5 });
+    await watcherSub.subscribeAsync('doomed/will', { qos: 1 });
+    const sub = await connectClient(byFile.url, {
+      protocolVersion: 5,
+      clientId: 'doomed',
+      will: { topic: 'doomed/will', payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    sub.on('error', () => {});
     await sub.subscribeAsync('doomed/#', { qos: 1 });
     await waitForRoute(watcher, byFile.nodeId, 'doomed/#');
-    sub.on('error', () => {});
+    await waitFor(
+      async () => (await redis.redis.hexists(`pipit:wills:${byFile.nodeId}`, 'doomed')) === 1,
+      5000,
+      'the will copied to Redis',
+    );
+    const will = nextMessages(watcherSub, 1, 15_000);
     await killNode(byFile);
     await endClient(sub, true);
     await waitFor(
@@ -124,8 +136,12 @@ describe('cluster: pipit broker --cluster child processes', () => {
     assert.deepEqual(routesOf(watcher, byFile.nodeId), []);
     assert.equal(await redis.redis.exists(`pipit:routes:${byFile.nodeId}`), 0);
     assert.equal(await redis.redis.sismember('pipit:nodes', String(byFile.nodeId)), 0);
+    const [message] = await will;
+    assert.equal(message!.payload.toString(), 'gone');
+    assert.equal(await redis.redis.exists(`pipit:wills:${byFile.nodeId}`), 0);
     // The survivors still serve each other.
     assert.ok(watcher.broker.cluster!.status().peers.some((p) => p.nodeId === byFlag.nodeId));
+    await endClient(watcherSub, true);
   });
 });
 
