@@ -33,6 +33,10 @@ export interface ClusterStatus {
   readonly peers: { nodeId: number; filters: string[] }[];
   readonly outbox: Readonly<OutboxCounters>;
   readonly inbox: Readonly<InboxCounters>;
+  /** Clients refused with 0x88 because Redis was unreachable. */
+  readonly refusedUnreachable: number;
+  /** The command connection's state (`ready` when Redis answers). */
+  readonly redis: string;
 }
 
 /** One node's part in the cluster. */
@@ -175,6 +179,8 @@ export class ClusterNode {
       })),
       outbox: { ...this.outbox.counters },
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
+      refusedUnreachable: this.ownership.refusedUnreachable,
+      redis: this.commands.status,
     };
   }
 

@@ -42,6 +42,8 @@ export class ClientOwnership implements SessionLoader {
   private readonly passed = new Set<string>();
   private readonly waiting = new Map<string, () => void>();
   private requests = 0;
+  /** Clients refused because Redis was unreachable (0x88). */
+  refusedUnreachable = 0;
 
   constructor(
     private readonly core: BrokerCore,
@@ -62,8 +64,34 @@ export class ClientOwnership implements SessionLoader {
     return this.check(clientId);
   }
 
-  /** Takes the lock when free (or its owner is dead), else registers the live owner. */
+  /**
+   * Takes the lock when free (or its owner is dead), else registers the live owner. Without
+   * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
+   * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
+   */
   private async check(clientId: string): Promise<void> {
+    if (this.redis.status !== 'ready') throw this.unavailable(clientId);
+    try {
+      await this.checkOwner(clientId);
+    } catch (err) {
+      if (err instanceof MqttError) throw err;
+      throw this.unavailable(clientId, err);
+    }
+  }
+
+  private unavailable(clientId: string, err?: unknown): MqttError {
+    this.refusedUnreachable++;
+    this.logger.warn(
+      { clientId, err: err === undefined ? undefined : String(err) },
+      'cluster: client refused: Redis unreachable, the owner of its client id is unknown',
+    );
+    return new MqttError(
+      ReasonCode.ServerUnavailable,
+      'cluster state (Redis) unreachable: the owner of this client id is unknown',
+    );
+  }
+
+  private async checkOwner(clientId: string): Promise<void> {
     const key = this.keys.owner(clientId);
     const current = await this.redis.get(key);
     const owner = parseOwner(current);

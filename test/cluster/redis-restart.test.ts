@@ -35,7 +35,7 @@ describe('cluster: Redis restart', () => {
     await redis.stop();
   });
 
-  it('keeps local traffic flowing while Redis is down, and resynchronises routes when it is back', async () => {
+  it('keeps local traffic flowing while Redis is down, refuses new clients with 0x88, and resynchronises routes when it is back', async () => {
     const remoteSub = await connectClient(b.url, { protocolVersion: 5 });
     const localSub = await connectClient(a.url, { protocolVersion: 5 });
     const pub = await connectClient(a.url, { protocolVersion: 5 });
@@ -48,6 +48,15 @@ describe('cluster: Redis restart', () => {
     const local = nextMessages(localSub, 1);
     await pub.publishAsync('restart/local', 'still here', { qos: 1 });
     assert.equal((await local)[0]!.payload.toString(), 'still here');
+    // Who holds a new client's id cannot be known without Redis: refused with a reason.
+    await waitFor(() => a.broker.cluster!.status().redis !== 'ready', 5000, 'a to see Redis gone');
+    await assert.rejects(
+      connectClient(a.url, { protocolVersion: 5, clientId: 'newcomer' }),
+      (err: Error & { code?: number }) => {
+        assert.equal(err.code, 0x88);
+        return true;
+      },
+    );
 
     await redis.restart();
     // Redis came back empty: each node sets its lease and writes its route table again.
