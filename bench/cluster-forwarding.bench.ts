@@ -41,7 +41,10 @@ async function startRedis(port: number): Promise<ChildProcess> {
 
 async function client(port: number): Promise<MqttClient> {
   const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-  await once(c, 'connect');
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
   return c;
 }
 
