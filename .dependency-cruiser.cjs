@@ -63,6 +63,18 @@ module.exports = {
       to: { path: '^src/(transport|storage|config|cli|client|bench|hooks)/|^src/broker\\.ts$' },
     },
     {
+      name: 'cluster-below-the-root',
+      comment:
+        "The cluster (src/cluster) joins the engine to Redis through the core's seams: it " +
+        'imports core, ports, protocol, topic, node: modules and ioredis, never transports, ' +
+        'storage, config, the CLI, hooks, admin or the composition root.',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: {
+        path: '^src/(transport|storage|config|cli|client|bench|hooks|admin|http)/|^src/(broker|index)\\.ts$',
+      },
+    },
+    {
       name: 'only-the-top-imports-the-root',
       comment:
         'src/broker.ts and src/index.ts wire everything: only config and the CLI (above ' +

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { type BridgeOptions, BridgeSet, type BridgeStatus } from './bridge/index.js';
+import { ClusterNode, type ClusterOptions } from './cluster/index.js';
 import type {
   ClientInfo,
   CoreOptions,
@@ -44,6 +45,11 @@ export interface BrokerOptions extends Partial<CoreOptions> {
   store?: BrokerStore;
   /** Bridges to other MQTT brokers, started with the broker (docs/bridges.md). */
   bridges?: readonly BridgeOptions[];
+  /**
+   * Runs this broker as a node of a cluster over Redis (docs/cluster.md): messages reach
+   * subscribers on every node, a client id is held by one node at a time. Off by default.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** Persistence settings (see README, "Durability"). */
@@ -155,6 +161,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly running: Listener[] = [];
   private readonly wiredEvents = new Set<string>();
   private readonly store: BrokerStore | undefined;
+  /** This node's part in a cluster, when `cluster` is set. */
+  readonly cluster: ClusterNode | undefined;
   private started: Promise<void> | undefined;
   private readonly persistenceKind: string;
   /** What the default memory budget was computed from (undefined when it was configured). */
@@ -163,7 +171,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, persistence, store, bridges, ...core } = options;
+    const { logger, clock, persistence, store, bridges, cluster, ...core } = options;
     this.store =
       store ??
       (persistence?.kind === 'sqlite'
@@ -181,6 +189,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.budgetSource) core.memoryBudget = this.budgetSource.bytes;
     this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
     this.bridgeSet = new BridgeSet(this.core, bridges ?? []);
+    // Without a store shared by the nodes, a session does not move between them: the
+    // cluster's ownership check is the only loader (C1's Redis store adds its loader here).
+    this.cluster = cluster ? new ClusterNode(this.core, cluster, this.core.logger) : undefined;
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
     // Notification hooks are installed only for events someone listens to, so the
@@ -217,6 +228,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
         {},
         'persistence off (memory): sessions, queues and retained messages are lost on exit',
       );
+    }
+    if (this.cluster) {
+      try {
+        // Before the store is read: the node id numbers the messages this node makes.
+        await this.cluster.start();
+      } catch (err) {
+        await this.cluster.stop();
+        throw new Error(
+          `cannot join the cluster at ${this.cluster.options.url}: ${(err as Error).message}`,
+        );
+      }
     }
     await this.core.start();
     if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
@@ -286,6 +308,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           () => false,
         )
       : false;
+    if (this.cluster && opened) await this.cluster.stop();
     if (this.store && opened) await this.store.close();
   }
 

@@ -44,6 +44,7 @@ export type {
 } from './broker.js';
 export { Broker, createBroker } from './broker.js';
 export * from './client/index.js';
+export type { ClusterNode, ClusterOptions, ClusterStatus } from './cluster/index.js';
 export {
   type BrokerPlan,
   ConfigError,

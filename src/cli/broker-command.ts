@@ -26,6 +26,10 @@ export function registerBrokerCommand(program: Command): void {
       '--log-level <level>',
       'fatal, error, warn, info, debug, trace or silent [env PIPIT_LOG_LEVEL]',
     )
+    .option(
+      '--cluster <url>',
+      'join the cluster of nodes sharing this Redis, e.g. redis://127.0.0.1:6379 (docs/cluster.md)',
+    )
     .addHelpText(
       'after',
       '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file and the TLS certificates.',

@@ -36,6 +36,7 @@ export interface BrokerFlags {
   memory?: boolean;
   dataDir?: string;
   logLevel?: string;
+  cluster?: string;
 }
 
 /** Flags with the port and log level parsed. */
@@ -71,6 +72,11 @@ export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
   const parsed: ParsedFlags = { ...flags, port: undefined, logLevel: undefined };
   if (flags.port !== undefined) parsed.port = parsePort(flags.port);
   if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
+  if (flags.cluster !== undefined && !/^rediss?:\/\/./.test(flags.cluster)) {
+    throw new Error(
+      `--cluster: "${flags.cluster}" is not a Redis URL (redis://host:port or rediss://host:port)`,
+    );
+  }
   return parsed;
 }
 
@@ -87,6 +93,7 @@ async function prepare(
       memory: flags.memory,
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
+      cluster: flags.cluster,
     },
     readEnvOverrides(process.env),
   );

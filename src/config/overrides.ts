@@ -18,6 +18,8 @@ export interface Overrides {
   memory?: boolean;
   dataDir?: string;
   logLevel?: LogLevel;
+  /** Redis URL of the cluster to join (flag only: --cluster). */
+  cluster?: string;
 }
 
 /** The environment variables read, by setting. */

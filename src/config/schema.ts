@@ -181,6 +181,28 @@ const storageSchema = z.strictObject({
   durability: oneOf(['fsync', 'batched', 'none']).optional(),
 });
 
+/** `cluster:` (docs/cluster.md): join a cluster of nodes over Redis. */
+const clusterSchema = z
+  .strictObject({
+    url: z
+      .string({ error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' })
+      .regex(/^rediss?:\/\/./, { error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' }),
+    nodeId: int(0, 255).optional(),
+    leaseMs: int(100, 3_600_000).optional(),
+    heartbeatMs: int(10, 3_600_000).optional(),
+    keyPrefix: text().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.heartbeatMs !== undefined && c.heartbeatMs >= (c.leaseMs ?? 10_000)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected heartbeatMs below leaseMs (default 10000)',
+        path: ['heartbeatMs'],
+        input: c.heartbeatMs,
+      });
+    }
+  });
+
 /** Log levels pino understands. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -199,8 +221,12 @@ export const configSchema = z.strictObject(
     storage: storageSchema.optional(),
     log: logSchema.optional(),
     bridges: bridgesSchema.optional(),
+    cluster: clusterSchema.optional(),
   },
-  { error: 'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log)' },
+  {
+    error:
+      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster)',
+  },
 );
 
 /** A validated configuration file (before defaults are applied). */

@@ -259,6 +259,13 @@ function loginOptions(config: PipitConfig): LoginGuardOptions {
   return login;
 }
 
+/** `cluster:` with --cluster's URL over the file's; nothing without either. */
+function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
+  const url = o.cluster ?? config.cluster?.url;
+  if (url === undefined) return {};
+  return { cluster: { ...config.cluster, url } };
+}
+
 /** Applies defaults and overrides to a validated configuration. */
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
@@ -280,6 +287,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
       ...(config.bridges === undefined
         ? {}
         : { bridges: toBridgeOptions(config.bridges, ctx.baseDir) }),
+      ...clusterOptions(config, o),
     },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,

@@ -21,22 +21,43 @@ const NODE_SPAN = 2 ** COUNTER_BITS;
 
 /** Hands out the ids of the messages one node creates. */
 export class MessageIds {
-  /** The node this generator numbers for. */
-  readonly nodeId: number;
-  /** Lowest id of this node. */
-  readonly first: number;
-  /** Highest id of this node. */
-  readonly last: number;
-  private nextId: number;
+  private node = 0;
+  private firstId = 1;
+  private lastId = NODE_SPAN - 1;
+  private nextId = 1;
 
   constructor(nodeId = 0) {
+    this.renumber(nodeId);
+  }
+
+  /** The node this generator numbers for. */
+  get nodeId(): number {
+    return this.node;
+  }
+
+  /** Lowest id of this node. */
+  get first(): number {
+    return this.firstId;
+  }
+
+  /** Highest id of this node. */
+  get last(): number {
+    return this.lastId;
+  }
+
+  /**
+   * Numbers for node `nodeId` from now on, from the first id of its range. A cluster node
+   * learns its node id when it claims one in the shared state, after the core was built and
+   * before it makes a message.
+   */
+  renumber(nodeId: number): void {
     if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > MAX_NODE_ID) {
       throw new RangeError(`node id must be an integer from 0 to ${MAX_NODE_ID}, not ${nodeId}`);
     }
-    this.nodeId = nodeId;
-    this.first = nodeId * NODE_SPAN + 1;
-    this.last = (nodeId + 1) * NODE_SPAN - 1;
-    this.nextId = this.first;
+    this.node = nodeId;
+    this.firstId = nodeId * NODE_SPAN + 1;
+    this.lastId = (nodeId + 1) * NODE_SPAN - 1;
+    this.nextId = this.firstId;
   }
 
   /**
@@ -45,7 +66,7 @@ export class MessageIds {
    */
   take(): number {
     const id = this.nextId;
-    this.nextId = id === this.last ? this.first : id + 1;
+    this.nextId = id === this.lastId ? this.firstId : id + 1;
     return id;
   }
 

@@ -22,7 +22,7 @@ import { createMessage } from './message.js';
 import type { MessageIds } from './message-ids.js';
 import type { CoreOptions } from './options.js';
 import type { RetainedMessages } from './retained.js';
-import type { Router } from './router.js';
+import type { ForwardedScope, Router } from './router.js';
 
 /** A message published by the host application. */
 export interface HostPublish {
@@ -76,6 +76,15 @@ export class MessagePipeline {
     const delivered = this.router.route(message);
     if (this.hooks.hasPublishedNotification) this.hooks.notify('onPublished', publisher, message);
     return delivered;
+  }
+
+  /**
+   * A message another node of a cluster accepted (authorized, transformed and retained
+   * there) and sent here: delivered to this node's matching subscribers only, never
+   * retained again nor handed to a remote target (see {@link Router.routeForwarded}).
+   */
+  fromNode(message: Message, scope: ForwardedScope): number {
+    return this.router.routeForwarded(message, scope);
   }
 
   /**

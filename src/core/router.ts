@@ -11,6 +11,27 @@ import type { Delivery, Message } from './message.js';
 import type { FanoutCache, Subscriber } from './subscriber.js';
 import type { Subscription } from './subscription.js';
 
+/**
+ * Told when a subscriber's first subscription to a filter enters the router, and when it
+ * leaves (a cluster announces its nodes' filters to the others this way). Called on
+ * subscribe, unsubscribe and session end: never while a message is routed.
+ */
+export interface RouteObserver {
+  added(subscription: Subscription): void;
+  removed(subscriber: Subscriber, filter: string): void;
+}
+
+/**
+ * How a message accepted by another node is routed here (see {@link Router.routeForwarded}):
+ * which shared groups this node was chosen for, and which members are this node's own.
+ */
+export interface ForwardedScope {
+  /** The `$share/group/filter`s whose delivery the sending node gave to this node. */
+  readonly shareFilters: readonly string[] | undefined;
+  /** True for a member this node cannot deliver to itself (a remote node's target). */
+  isRemote(subscriber: Subscriber): boolean;
+}
+
 /** Subscriptions of every subscriber, and message dispatch to them. */
 export class Router {
   private readonly trie = new SubscriptionTrie<Subscription>();
@@ -21,6 +42,9 @@ export class Router {
   /** Publishes made by hooks during a fan-out, routed when it ends. */
   private readonly nested: Message[] = [];
   private sharedDeliveries = 0;
+  private observer: RouteObserver | undefined;
+  /** Set while a message from another node is routed (routeForwarded). */
+  private scope: ForwardedScope | undefined;
   /** Per publish: the Delivery shared by subscribers of one wire form (see deliverMerged). */
   private readonly sharedSlots: (Delivery | undefined)[] = [
     undefined,
@@ -38,12 +62,40 @@ export class Router {
 
   /** Adds or replaces a subscription; true when it is new [MQTT-3.8.4-3]. */
   add(subscription: Subscription): boolean {
-    return this.trie.add(subscription.filter, subscription.subscriber.subscriberId, subscription);
+    const added = this.trie.add(
+      subscription.filter,
+      subscription.subscriber.subscriberId,
+      subscription,
+    );
+    if (added && this.observer !== undefined) this.observer.added(subscription);
+    return added;
   }
 
   /** Removes one subscription of a subscriber; true when it existed. */
   remove(subscriber: Subscriber, filter: string): boolean {
-    return this.trie.remove(filter, subscriber.subscriberId);
+    const removed = this.trie.remove(filter, subscriber.subscriberId);
+    if (removed && this.observer !== undefined) this.observer.removed(subscriber, filter);
+    return removed;
+  }
+
+  /** Tells `observer` of every subscription added or removed from now on (one observer). */
+  observe(observer: RouteObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Routes a message another node accepted and sent here: to every matching subscriber as
+   * {@link route} does, but a shared group takes part only when `scope.shareFilters` names
+   * it (the sending node chose this node for it) and then picks one of this node's own
+   * members. Remote targets must drop what they are handed meanwhile (no forwarding loops).
+   */
+  routeForwarded(message: Message, scope: ForwardedScope): number {
+    this.scope = scope;
+    try {
+      return this.route(message);
+    } finally {
+      this.scope = undefined;
+    }
   }
 
   /** Routes a message to every matching subscription. Returns the number of deliveries made. */
@@ -116,7 +168,9 @@ export class Router {
 
   private readonly onGroup = (group: SharedGroup<Subscription>): void => {
     const message = this.current!;
-    const member = pickMember(group, undefined);
+    const scope = this.scope;
+    if (scope !== undefined && !scope.shareFilters?.includes(group.shareFilter)) return;
+    const member = pickMember(group, undefined, scope);
     if (!member) return;
     this.sharedDeliveries++;
     member.subscriber.deliver({
@@ -176,7 +230,9 @@ export function minQos(a: QoS, b: QoS): QoS {
 function pickMember(
   group: SharedGroup<Subscription>,
   exclude: Subscriber | undefined,
+  scope?: ForwardedScope,
 ): Subscription | undefined {
+  if (scope !== undefined) return pickLocalMember(group, scope);
   const count = group.members.size;
   if (count === 0) return undefined;
   const start = group.cursor % count;
@@ -210,6 +266,34 @@ function pickMember(
     }
   }
   if (chosen) group.cursor = chosenIndex + 1;
+  return chosen;
+}
+
+/**
+ * Round-robin over this node's own members of a group (a message another node sent here for
+ * the group): the first online member from the cursor on, else the first online one, else
+ * the first offline one (its session queues the message).
+ */
+function pickLocalMember(
+  group: SharedGroup<Subscription>,
+  scope: ForwardedScope,
+): Subscription | undefined {
+  const start = group.cursor % Math.max(1, group.members.size);
+  let afterCursor: Subscription | undefined;
+  let beforeCursor: Subscription | undefined;
+  let offline: Subscription | undefined;
+  let index = 0;
+  for (const member of group.members.values()) {
+    const subscriber = member.subscriber;
+    if (!scope.isRemote(subscriber)) {
+      if (!subscriber.online) offline ??= member;
+      else if (index >= start) afterCursor ??= member;
+      else beforeCursor ??= member;
+    }
+    index++;
+  }
+  const chosen = afterCursor ?? beforeCursor ?? offline;
+  if (chosen) group.cursor = indexOf(group, chosen) + 1;
   return chosen;
 }
 

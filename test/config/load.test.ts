@@ -104,13 +104,32 @@ describe('config: bad files are refused with the key path, the expectation and t
       'a list where a mapping belongs',
       '- port: 1883\n',
       [
-        '(top level): expected a mapping of sections (listeners, auth, limits, mqtt, storage, log), got a list',
+        '(top level): expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster), got a list',
       ],
     ],
     [
       'a bad hook timeout',
       'auth:\n  hookTimeoutMs: 0\n',
       ['auth.hookTimeoutMs: expected an integer 1-600000, got 0 (line 2)'],
+    ],
+    [
+      'a cluster URL that is not a Redis URL',
+      'cluster:\n  url: http://127.0.0.1:6379\n',
+      [
+        'cluster.url: expected a Redis URL such as "redis://127.0.0.1:6379", got "http://127.0.0.1:6379" (line 2)',
+      ],
+    ],
+    [
+      'a cluster heartbeat not below the lease',
+      'cluster:\n  url: redis://127.0.0.1:6379\n  leaseMs: 1000\n  heartbeatMs: 1000\n',
+      [
+        'cluster.heartbeatMs: expected heartbeatMs below leaseMs (default 10000), got 1000 (line 4)',
+      ],
+    ],
+    [
+      'a cluster node id out of range',
+      'cluster:\n  url: redis://127.0.0.1:6379\n  nodeId: 256\n',
+      ['cluster.nodeId: expected an integer 0-255, got 256 (line 3)'],
     ],
   ];
   for (const [what, text, expected] of cases) {

@@ -334,3 +334,28 @@ describe('config: limits.outputStallTimeout', () => {
     assert.throws(() => parseConfig('limits:\n  outputStallTimeout: 100000\n', 'p.yaml'));
   });
 });
+
+describe('config: cluster', () => {
+  it('maps cluster: to BrokerOptions.cluster, --cluster replaces its url, and nothing without either', () => {
+    const file = parseConfig(
+      'cluster:\n  url: redis://10.0.0.5:6379\n  nodeId: 3\n  leaseMs: 5000\n  heartbeatMs: 1000\n',
+    );
+    assert.deepEqual(configToPlan(file, CTX).options.cluster, {
+      url: 'redis://10.0.0.5:6379',
+      nodeId: 3,
+      leaseMs: 5000,
+      heartbeatMs: 1000,
+    });
+    const flagged = configToPlan(file, {
+      ...CTX,
+      overrides: { cluster: 'redis://127.0.0.1:7000' },
+    });
+    assert.equal(flagged.options.cluster?.url, 'redis://127.0.0.1:7000');
+    assert.equal(flagged.options.cluster?.nodeId, 3);
+    assert.deepEqual(
+      configToPlan({}, { ...CTX, overrides: { cluster: 'redis://h:1' } }).options.cluster,
+      { url: 'redis://h:1' },
+    );
+    assert.equal(configToPlan({}, CTX).options.cluster, undefined);
+  });
+});

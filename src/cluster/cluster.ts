@@ -1,0 +1,254 @@
+/**
+ * A node of a Pipit cluster over Redis: membership (a lease per node), the route table at
+ * node granularity (each peer one subscriber in the router), forwarding (batched per turn
+ * to each node's inbox stream), and ownership of client ids with takeover across nodes.
+ *
+ * Three Redis connections: commands, pub/sub (route announcements and this node's control
+ * channel), and the inbox's blocking reader. Redis going away crashes nothing: commands
+ * wait or fail and are logged; when the connection is back, the node writes its route table
+ * again and reads its peers' whole tables.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
+import type { Logger } from '../ports/index.js';
+import { Inbox, type InboxCounters } from './inbox.js';
+import { ClusterKeys } from './keys.js';
+import { LocalRoutes } from './local-routes.js';
+import { Membership } from './membership.js';
+import { NodeWills } from './node-wills.js';
+import {
+  type ClusterOptions,
+  type ResolvedClusterOptions,
+  resolveClusterOptions,
+} from './options.js';
+import { Outbox, type OutboxCounters } from './outbox.js';
+import { RemoteRoutes } from './remote-routes.js';
+import { ClientOwnership, type NodeIdentity } from './takeover.js';
+
+/** What a node reports of the cluster (tests, the admin API). */
+export interface ClusterStatus {
+  readonly nodeId: number;
+  /** Peers with their filters, as this node's router has them. */
+  readonly peers: { nodeId: number; filters: string[] }[];
+  readonly outbox: Readonly<OutboxCounters>;
+  readonly inbox: Readonly<InboxCounters>;
+  /** Clients refused with 0x88 because Redis was unreachable. */
+  readonly refusedUnreachable: number;
+  /** The command connection's state (`ready` when Redis answers). */
+  readonly redis: string;
+}
+
+/** One node's part in the cluster. */
+export class ClusterNode {
+  readonly options: ResolvedClusterOptions;
+  private readonly instance = randomUUID();
+  private readonly keys: ClusterKeys;
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly reader: Redis;
+  private readonly membership: Membership;
+  private readonly outbox: Outbox;
+  private readonly localRoutes: LocalRoutes;
+  private readonly remoteRoutes: RemoteRoutes;
+  private inbox: Inbox | undefined;
+  private readonly ownership: ClientOwnership;
+  private readonly wills: NodeWills;
+  private joined = false;
+  /** The last connection error, for a precise reason when joining fails. */
+  private lastError: string | undefined;
+
+  /**
+   * Wires the node to `core` (the router observer, the session loader before `next`, a
+   * hook for connections); nothing talks to Redis before {@link start}.
+   * @throws RangeError for a bad option.
+   */
+  constructor(
+    private readonly core: BrokerCore,
+    options: ClusterOptions,
+    private readonly logger: Logger,
+    next?: SessionLoader,
+  ) {
+    this.options = resolveClusterOptions(options);
+    this.keys = new ClusterKeys(this.options.keyPrefix);
+    this.commands = this.connect('commands');
+    this.subscriber = this.connect('subscriber');
+    this.reader = this.connect('inbox');
+    this.outbox = new Outbox(this.commands, this.keys, logger);
+    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger);
+    this.remoteRoutes = new RemoteRoutes(
+      this.commands,
+      this.keys,
+      core.router,
+      this.outbox,
+      logger,
+      () => this.membership.nodeId,
+    );
+    this.membership = new Membership(
+      this.commands,
+      this.keys,
+      this.options,
+      this.instance,
+      logger,
+      {
+        joined: (node) => void this.remoteRoutes.resync(node),
+        left: (node) => this.remoteRoutes.drop(node),
+        restored: () => void this.localRoutes.republish(),
+        orphaned: (node, wills) => this.wills.adopt(node, wills),
+      },
+    );
+    this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
+    this.ownership = new ClientOwnership(
+      core,
+      this.commands,
+      this.keys,
+      this.identity(),
+      this.options.leaseMs,
+      logger,
+      next,
+    );
+    core.router.observe(this.localRoutes);
+    core.registry.loadWith(this.ownership);
+    core.addHook(this.hook());
+  }
+
+  /** This node's id (after start). */
+  get nodeId(): number {
+    return this.membership.nodeId;
+  }
+
+  /**
+   * Joins: claims a node id (the core numbers its messages with it), listens for route
+   * announcements and control requests, writes this node's route table, reads the peers',
+   * and starts reading the inbox.
+   * @throws Error when Redis cannot be reached or the node id is taken.
+   */
+  async start(): Promise<void> {
+    try {
+      await Promise.all([
+        this.commands.connect(),
+        this.subscriber.connect(),
+        this.reader.connect(),
+      ]);
+    } catch (err) {
+      // ioredis rejects with "Connection is closed"; the socket's error says why.
+      throw new Error(this.lastError ?? (err as Error).message);
+    }
+    const nodeId = await this.membership.join();
+    this.core.messageIds.renumber(nodeId);
+    this.subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
+    await this.subscriber.subscribe(this.keys.routeChanges, this.keys.control(nodeId));
+    await this.localRoutes.announceAs(nodeId);
+    await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
+    this.inbox = new Inbox(
+      this.reader,
+      this.keys.inbox(nodeId),
+      this.core.pipeline,
+      this.outbox,
+      this.logger,
+    );
+    this.inbox.start();
+    this.joined = true;
+    this.logger.info({ nodeId, peers: [...this.membership.peers] }, 'cluster: joined');
+  }
+
+  /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
+  async stop(): Promise<void> {
+    if (this.joined) {
+      this.joined = false;
+      this.localRoutes.stop();
+      await this.inbox?.stop();
+      try {
+        await this.membership.leave();
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'cluster: leaving failed (Redis unreachable?)');
+      }
+    }
+    this.commands.disconnect();
+    this.subscriber.disconnect();
+    this.reader.disconnect();
+  }
+
+  /** The peers and counters as this node sees them. */
+  status(): ClusterStatus {
+    return {
+      nodeId: this.membership.nodeId,
+      peers: [...this.remoteRoutes.peers.values()].map((node) => ({
+        nodeId: node.nodeId,
+        filters: [...node.filters].sort(),
+      })),
+      outbox: { ...this.outbox.counters },
+      inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
+      refusedUnreachable: this.ownership.refusedUnreachable,
+      redis: this.commands.status,
+    };
+  }
+
+  private connect(role: string): Redis {
+    const redis = new Redis(this.options.url, {
+      lazyConnect: true,
+      protocol: 2,
+      connectionName: `pipit-${role}`,
+      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    });
+    let warned = false;
+    redis.on('error', (err: Error) => {
+      this.lastError = err.message;
+      // ioredis reconnects by itself; one line per outage, not one per attempt.
+      if (!warned) this.logger.warn({ err: err.message, role }, 'cluster: Redis connection error');
+      warned = true;
+    });
+    redis.on('ready', () => {
+      if (warned) this.logger.info({ role }, 'cluster: Redis connection back');
+      warned = false;
+      if (role === 'subscriber') this.reconnected();
+    });
+    redis.on('close', () => {
+      if (role === 'subscriber') this.remoteRoutes.setOnline(false);
+    });
+    return redis;
+  }
+
+  /** The pub/sub connection is back: announcements may have been missed, resync both ways. */
+  private reconnected(): void {
+    this.remoteRoutes.setOnline(true);
+    if (!this.joined) return;
+    void this.localRoutes.republish().catch(() => {});
+    for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
+  }
+
+  private onMessage(channel: string, text: string): void {
+    if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
+    else this.ownership.onControl(text);
+  }
+
+  /** This node as takeover sees it (its id known after start). */
+  private identity(): NodeIdentity {
+    const membership = (): Membership => this.membership;
+    return {
+      get nodeId() {
+        return membership().nodeId;
+      },
+      instance: this.instance,
+      isLive: (node, instance) => this.isLive(node, instance),
+    };
+  }
+
+  private async isLive(nodeId: number, instance: string): Promise<boolean> {
+    return (await this.commands.get(this.keys.lease(nodeId))) === instance;
+  }
+
+  private hook(): Hook {
+    return {
+      name: 'cluster',
+      onConnected: (client) => {
+        this.ownership.connected(client.clientId);
+        this.wills.connected(client);
+      },
+      onDisconnected: (client) => {
+        this.ownership.disconnected(client.clientId);
+        this.wills.disconnected(client.clientId);
+      },
+    };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The names of the cluster's keys and channels in Redis, in one place:
+ * - `node:<id>`    a node's lease: its instance id, with an expiry (PX) its heartbeat renews;
+ * - `nodes`        the set of node ids that joined (a member whose lease is gone has left);
+ * - `routes:<id>`  a node's route table: a hash of the filters its sessions subscribe to;
+ * - `routes`       the channel where nodes announce changes of their route tables;
+ * - `inbox:<id>`   the stream of messages other nodes forward to a node;
+ * - `control:<id>` the channel of requests to a node (takeover) and their answers;
+ * - `owner:<client id>` which node holds a client id's connection (node id/instance);
+ * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies.
+ */
+
+/** Key and channel names under one prefix. */
+export class ClusterKeys {
+  constructor(readonly prefix: string) {}
+
+  lease(nodeId: number): string {
+    return `${this.prefix}node:${nodeId}`;
+  }
+
+  get members(): string {
+    return `${this.prefix}nodes`;
+  }
+
+  routes(nodeId: number): string {
+    return `${this.prefix}routes:${nodeId}`;
+  }
+
+  get routeChanges(): string {
+    return `${this.prefix}routes`;
+  }
+
+  inbox(nodeId: number): string {
+    return `${this.prefix}inbox:${nodeId}`;
+  }
+
+  control(nodeId: number): string {
+    return `${this.prefix}control:${nodeId}`;
+  }
+
+  wills(nodeId: number): string {
+    return `${this.prefix}wills:${nodeId}`;
+  }
+
+  owner(clientId: string): string {
+    return `${this.prefix}owner:${clientId}`;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * This node's route table in Redis: the filters its sessions subscribe to (a hash per node,
+ * `routes:<id>`), announced on the `routes` channel when one appears or goes. Changes are
+ * seen by observing the router (first subscriber of a filter here, last one gone), batched
+ * per event-loop turn, and written with their announcement in one MULTI, so a node that
+ * reads the hash after subscribing to the channel misses nothing.
+ */
+import type { Redis } from 'ioredis';
+import type { RouteObserver, Subscriber, Subscription } from '../core/index.js';
+import type { Logger } from '../ports/index.js';
+import type { ClusterKeys } from './keys.js';
+import { isRemoteNode } from './remote-node.js';
+
+/** A route change as announced: `{ node, add: [...], remove: [...] }` or `{ node, left }`. */
+export interface RouteAnnouncement {
+  node: number;
+  add?: string[];
+  remove?: string[];
+  /** The node's whole table was rewritten: read it again. */
+  resync?: boolean;
+  /** The node left. */
+  left?: boolean;
+}
+
+/** Keeps this node's route table in Redis in step with its local subscriptions. */
+export class LocalRoutes implements RouteObserver {
+  /** Local subscribers per filter (sessions only; remote nodes are not announced back). */
+  private readonly counts = new Map<string, number>();
+  /** Filters whose presence changed since the last write: true present, false gone. */
+  private readonly pending = new Map<string, boolean>();
+  private scheduled = false;
+  private nodeId = -1;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Filters this node's sessions subscribe to. */
+  get filters(): IterableIterator<string> {
+    return this.counts.keys();
+  }
+
+  /** Starts announcing as node `nodeId`, writing the whole table first. */
+  async announceAs(nodeId: number): Promise<void> {
+    this.nodeId = nodeId;
+    await this.republish();
+  }
+
+  /** Stops announcing (the node is leaving: membership removes the table). */
+  stop(): void {
+    this.nodeId = -1;
+    this.pending.clear();
+  }
+
+  added(subscription: Subscription): void {
+    if (isRemoteNode(subscription.subscriber)) return;
+    const filter = subscription.filter;
+    const count = (this.counts.get(filter) ?? 0) + 1;
+    this.counts.set(filter, count);
+    if (count === 1) this.change(filter, true);
+  }
+
+  removed(subscriber: Subscriber, filter: string): void {
+    if (isRemoteNode(subscriber)) return;
+    const count = (this.counts.get(filter) ?? 0) - 1;
+    if (count > 0) {
+      this.counts.set(filter, count);
+      return;
+    }
+    this.counts.delete(filter);
+    this.change(filter, false);
+  }
+
+  /**
+   * Writes the whole table again and tells the others to read it (after Redis lost it, or
+   * at start).
+   */
+  async republish(): Promise<void> {
+    if (this.nodeId < 0) return;
+    this.pending.clear();
+    const key = this.keys.routes(this.nodeId);
+    const multi = this.redis.multi().del(key);
+    const fields: string[] = [];
+    for (const filter of this.counts.keys()) fields.push(filter, '1');
+    if (fields.length > 0) multi.hset(key, ...fields);
+    multi.publish(this.keys.routeChanges, JSON.stringify({ node: this.nodeId, resync: true }));
+    await multi.exec();
+  }
+
+  private change(filter: string, present: boolean): void {
+    if (this.nodeId < 0) return;
+    this.pending.set(filter, present);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.nodeId < 0 || this.pending.size === 0) return;
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const [filter, present] of this.pending) (present ? add : remove).push(filter);
+    this.pending.clear();
+    const key = this.keys.routes(this.nodeId);
+    const multi = this.redis.multi();
+    if (add.length > 0) multi.hset(key, ...add.flatMap((filter) => [filter, '1']));
+    if (remove.length > 0) multi.hdel(key, ...remove);
+    const announcement: RouteAnnouncement = { node: this.nodeId, add, remove };
+    multi.publish(this.keys.routeChanges, JSON.stringify(announcement));
+    try {
+      await multi.exec();
+    } catch (err) {
+      // Redis will be back: the membership heartbeat republishes the whole table then.
+      this.logger.warn({ err: String(err) }, 'cluster: route table update failed');
+    }
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * A node's membership of the cluster: it claims a node id (a lease key set with NX PX), renews
+ * the lease on a heartbeat, and on the same beat checks its peers' leases. A peer whose lease
+ * is gone has left (it stopped, or died and its lease expired); the first survivor to notice
+ * removes what it left in Redis (route table, inbox, membership). No consensus of our own:
+ * Redis's single-key atomicity decides who holds a node id.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../ports/index.js';
+import type { ClusterKeys } from './keys.js';
+import type { ResolvedClusterOptions } from './options.js';
+
+/** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
+export const NODE_ID_COUNT = 256;
+
+/** What membership tells the rest of the cluster code. */
+export interface MembershipEvents {
+  /** A peer's lease appeared. */
+  joined(nodeId: number): void;
+  /** A peer's lease is gone. */
+  left(nodeId: number): void;
+  /** Our lease had vanished (Redis lost its data) and was set again: republish our state. */
+  restored(): void;
+  /** We removed a dead peer's traces: the wills its clients left (serialized). */
+  orphaned(nodeId: number, wills: Buffer[]): void;
+}
+
+// Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
+// Returns 1 renewed, 2 set again, 0 held by another instance.
+const RENEW = `
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) return 2 end
+return 0`;
+
+// Deletes our lease only if it is still ours.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// Removes a node's traces only if no one holds its id again meanwhile (a new node that
+// claimed it must keep its fresh route table). Returns the wills its clients left (only to
+// the one caller that removed them), or 0.
+const REMOVE_TRACES = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+local wills = redis.call('HVALS', KEYS[6])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
+redis.call('PUBLISH', KEYS[5], ARGV[2])
+return wills`;
+
+/** One node's lease and its view of the others'. */
+export class Membership {
+  private id = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly alive = new Set<number>();
+  private beating = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly options: ResolvedClusterOptions,
+    private readonly instance: string,
+    private readonly logger: Logger,
+    private readonly events: MembershipEvents,
+  ) {}
+
+  /** This node's id (after {@link join}). */
+  get nodeId(): number {
+    return this.id;
+  }
+
+  /** The peers whose lease is current, as of the last heartbeat. */
+  get peers(): ReadonlySet<number> {
+    return this.alive;
+  }
+
+  /**
+   * Claims a node id (the configured one, or the first free one from a random start),
+   * clears what a previous holder of that id left, and starts the heartbeat.
+   * @throws Error when the configured id is held, or every id is.
+   */
+  async join(): Promise<number> {
+    const wanted = this.options.nodeId;
+    const candidates =
+      wanted !== undefined
+        ? [wanted]
+        : Array.from(
+            { length: NODE_ID_COUNT },
+            (_, i) => (i + Math.floor(Math.random() * NODE_ID_COUNT)) % NODE_ID_COUNT,
+          );
+    for (const candidate of candidates) {
+      const taken = await this.redis.set(
+        this.keys.lease(candidate),
+        this.instance,
+        'PX',
+        this.options.leaseMs,
+        'NX',
+      );
+      if (taken === 'OK') {
+        this.id = candidate;
+        break;
+      }
+    }
+    if (this.id < 0) {
+      throw new Error(
+        wanted !== undefined
+          ? `cluster node id ${wanted} is held by another live node: choose another or leave nodeId out`
+          : `every cluster node id (0-${NODE_ID_COUNT - 1}) is held by a live node`,
+      );
+    }
+    // A previous holder of this id died: its routes and inbox are stale.
+    await this.redis
+      .multi()
+      .del(this.keys.routes(this.id), this.keys.inbox(this.id))
+      .sadd(this.keys.members, String(this.id))
+      .exec();
+    await this.checkPeers();
+    this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
+    this.timer.unref();
+    return this.id;
+  }
+
+  /** Stops the heartbeat and gives up the lease, the route table and the inbox. */
+  async leave(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.id < 0) return;
+    await this.redis.eval(RELEASE, 1, this.keys.lease(this.id), this.instance);
+    await this.removeTraces(this.id); // our own clients' wills were discarded at close
+  }
+
+  /** Renews the lease, then looks at the peers' (one beat at a time). */
+  private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const renewed = await this.redis.eval(
+        RENEW,
+        2,
+        this.keys.lease(this.id),
+        this.keys.members,
+        this.instance,
+        String(this.options.leaseMs),
+        String(this.id),
+      );
+      if (renewed === 0) {
+        this.logger.error(
+          { nodeId: this.id },
+          'cluster: another node holds this node id (our lease expired): messages may go astray until restart',
+        );
+      } else if (renewed === 2) {
+        this.logger.warn(
+          { nodeId: this.id },
+          'cluster: lease was lost (Redis restarted?): set again',
+        );
+        this.events.restored();
+      }
+      await this.checkPeers();
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: heartbeat failed (Redis unreachable?)');
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** Compares the members' leases with what we knew: reports joins and departures. */
+  private async checkPeers(): Promise<void> {
+    const members = (await this.redis.smembers(this.keys.members)).map(Number);
+    const others = members.filter((m) => m !== this.id && Number.isInteger(m));
+    const leases =
+      others.length === 0 ? [] : await this.redis.mget(others.map((m) => this.keys.lease(m)));
+    const now = new Set<number>();
+    for (let i = 0; i < others.length; i++) if (leases[i] !== null) now.add(others[i]!);
+    for (const peer of now) {
+      if (!this.alive.has(peer)) {
+        this.alive.add(peer);
+        this.events.joined(peer);
+      }
+    }
+    for (const peer of [...this.alive]) {
+      if (!now.has(peer)) {
+        this.alive.delete(peer);
+        this.events.left(peer);
+      }
+    }
+    for (const member of others) {
+      if (now.has(member)) continue;
+      const wills = await this.removeTraces(member);
+      if (wills.length > 0) this.events.orphaned(member, wills);
+    }
+  }
+
+  /**
+   * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
+   * the wills its clients left.
+   */
+  private async removeTraces(nodeId: number): Promise<Buffer[]> {
+    const result = await this.redis.callBuffer(
+      'EVAL',
+      REMOVE_TRACES,
+      6,
+      this.keys.lease(nodeId),
+      this.keys.members,
+      this.keys.routes(nodeId),
+      this.keys.inbox(nodeId),
+      this.keys.routeChanges,
+      this.keys.wills(nodeId),
+      String(nodeId),
+      JSON.stringify({ node: nodeId, left: true }),
+    );
+    return Array.isArray(result) ? (result as Buffer[]) : [];
+  }
+}

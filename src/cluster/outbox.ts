@@ -1,0 +1,103 @@
+/**
+ * Messages on their way to other nodes. A delivery to a remote node joins that node's batch;
+ * once per event-loop turn (as the store's group commit) every batch is written to its node's
+ * inbox stream, all in one pipelined round trip. A message matching a node through ordinary
+ * subscriptions and shared groups alike travels once, with the groups listed.
+ *
+ * Order: a publisher's messages are handled in order and appended to one batch per node,
+ * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
+ */
+import type { Redis } from 'ioredis';
+import type { Delivery } from '../core/index.js';
+import type { Logger } from '../ports/index.js';
+import { encodeBatch, type ForwardedMessage } from './envelope.js';
+import type { ClusterKeys } from './keys.js';
+import type { ForwardSink, RemoteNode } from './remote-node.js';
+
+/** Entries an inbox stream keeps at most (approximately): a bound on Redis memory. */
+export const INBOX_MAX_LENGTH = 100_000;
+
+/** Counters of forwarding, read by whoever reports them. */
+export interface OutboxCounters {
+  /** Messages sent to other nodes' inboxes (one per message per node). */
+  forwarded: number;
+  /** Stream entries (batches) sent. */
+  batches: number;
+  /** Writes that failed (Redis unreachable): messages, or batches when Redis answered an error. Logged. */
+  failed: number;
+}
+
+/** Batches deliveries per remote node and writes them once per turn. */
+export class Outbox implements ForwardSink {
+  receiving = false;
+  readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0 };
+  private readonly batches = new Map<RemoteNode, ForwardedMessage[]>();
+  private scheduled = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly logger: Logger,
+  ) {}
+
+  forward(node: RemoteNode, delivery: Delivery): void {
+    let batch = this.batches.get(node);
+    if (batch === undefined) {
+      batch = [];
+      this.batches.set(node, batch);
+    }
+    const last = batch.length > 0 ? batch[batch.length - 1] : undefined;
+    const shareFilter = delivery.shareFilter;
+    if (last !== undefined && last.message === delivery.message) {
+      // The same publish again for this node: through a shared group (or the merged rest).
+      if (shareFilter !== undefined) (last.shareFilters ??= []).push(shareFilter);
+    } else {
+      batch.push({
+        message: delivery.message,
+        shareFilters: shareFilter === undefined ? undefined : [shareFilter],
+      });
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Writes every batch to its node's inbox (one pipelined round trip). */
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.batches.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    let count = 0;
+    for (const [node, batch] of this.batches) {
+      pipeline.xadd(
+        this.keys.inbox(node.nodeId),
+        'MAXLEN',
+        '~',
+        INBOX_MAX_LENGTH,
+        '*',
+        'm',
+        encodeBatch(batch),
+      );
+      count += batch.length;
+    }
+    this.counters.batches += this.batches.size;
+    this.counters.forwarded += count;
+    this.batches.clear();
+    pipeline.exec().then(
+      (results) => {
+        const failed = results?.filter(([err]) => err !== null).length ?? 0;
+        if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
+      },
+      (err: unknown) => this.fail(err, count),
+    );
+  };
+
+  private fail(err: unknown, messages: number): void {
+    this.counters.failed += messages;
+    this.logger.warn(
+      { err: String(err), messages },
+      'cluster: forwarding to other nodes failed (Redis unreachable?)',
+    );
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * One owner per client id across the cluster, and takeover across nodes [MQTT-3.1.4-3].
+ *
+ * `owner:<client id>` names the node (id/instance) holding the client's connection. It is a
+ * lock whose lease is its node's lease: an owner whose node lease is gone (the node died)
+ * holds nothing. Before a claim of a client id this node has no session for, the registry
+ * asks this loader: if a live peer owns the id, the peer is registered as the holder
+ * elsewhere (`registry.heldElsewhere`), and the claim's `takeOver()` asks that node over its
+ * control channel to close the connection (v5 DISCONNECT 0x8E) and waits for its answer;
+ * then this node takes the lock. The session itself moves through the shared store: the
+ * next loader (C1's StoredSessionLoader, when the store is shared) reads it afterwards.
+ */
+import type { Redis } from 'ioredis';
+import type { BrokerCore, SessionHolder, SessionLoader } from '../core/index.js';
+import type { Logger } from '../ports/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { ClusterKeys } from './keys.js';
+
+/** A request or answer on a node's control channel. */
+export type ControlMessage =
+  | { t: 'takeover'; clientId: string; from: number; req: string }
+  | { t: 'released'; req: string };
+
+/** What takeover needs of membership. */
+export interface NodeIdentity {
+  readonly nodeId: number;
+  readonly instance: string;
+  /** True while `nodeId`'s lease is held by `instance`. */
+  isLive(nodeId: number, instance: string): Promise<boolean>;
+}
+
+// Deletes the owner key only when it still names us.
+const RELEASE_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Ownership of client ids, takeover requests out and in. */
+export class ClientOwnership implements SessionLoader {
+  /** Client ids whose lock this node took. */
+  private readonly owned = new Set<string>();
+  /** Client ids whose ownership check passed: the registry's next ask goes on. */
+  private readonly passed = new Set<string>();
+  private readonly waiting = new Map<string, () => void>();
+  private requests = 0;
+  /** Clients refused because Redis was unreachable (0x88). */
+  refusedUnreachable = 0;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly self: NodeIdentity,
+    private readonly timeoutMs: number,
+    private readonly logger: Logger,
+    private readonly next: SessionLoader | undefined,
+  ) {}
+
+  private get ownerValue(): string {
+    return `${this.self.nodeId}/${this.self.instance}`;
+  }
+
+  load(clientId: string): Promise<void> | undefined {
+    if (this.passed.delete(clientId) || this.owned.has(clientId)) return this.next?.load(clientId);
+    return this.check(clientId);
+  }
+
+  /**
+   * Takes the lock when free (or its owner is dead), else registers the live owner. Without
+   * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
+   * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
+   */
+  private async check(clientId: string): Promise<void> {
+    if (this.redis.status !== 'ready') throw this.unavailable(clientId);
+    try {
+      await this.checkOwner(clientId);
+    } catch (err) {
+      if (err instanceof MqttError) throw err;
+      throw this.unavailable(clientId, err);
+    }
+  }
+
+  private unavailable(clientId: string, err?: unknown): MqttError {
+    this.refusedUnreachable++;
+    this.logger.warn(
+      { clientId, err: err === undefined ? undefined : String(err) },
+      'cluster: client refused: Redis unreachable, the owner of its client id is unknown',
+    );
+    return new MqttError(
+      ReasonCode.ServerUnavailable,
+      'cluster state (Redis) unreachable: the owner of this client id is unknown',
+    );
+  }
+
+  private async checkOwner(clientId: string): Promise<void> {
+    const key = this.keys.owner(clientId);
+    const current = await this.redis.get(key);
+    const owner = parseOwner(current);
+    if (
+      owner &&
+      owner.nodeId !== this.self.nodeId &&
+      (await this.self.isLive(owner.nodeId, owner.instance))
+    ) {
+      this.core.registry.heldElsewhere(clientId, new RemoteHolder(this, clientId, owner.nodeId));
+    } else {
+      await this.redis.set(key, this.ownerValue);
+      this.owned.add(clientId);
+    }
+    this.passed.add(clientId);
+  }
+
+  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
+  async requestRelease(clientId: string, nodeId: number): Promise<void> {
+    const req = `${this.self.nodeId}-${++this.requests}`;
+    const released = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(req);
+        resolve(false);
+      }, this.timeoutMs);
+      this.waiting.set(req, () => {
+        clearTimeout(timer);
+        this.waiting.delete(req);
+        resolve(true);
+      });
+    });
+    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req };
+    await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
+    if (!(await released)) {
+      const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
+      if (
+        owner &&
+        owner.nodeId === nodeId &&
+        (await this.self.isLive(owner.nodeId, owner.instance))
+      ) {
+        throw new MqttError(
+          ReasonCode.ServerUnavailable,
+          `client id is held by cluster node ${nodeId}, which did not let go in time`,
+        );
+      }
+    }
+    await this.redis.set(this.keys.owner(clientId), this.ownerValue);
+    this.owned.add(clientId);
+  }
+
+  /** A takeover request failed: the next claim checks the owner again. */
+  forgetHolder(clientId: string, holder: SessionHolder): void {
+    this.core.registry.leftElsewhere(clientId, holder);
+  }
+
+  /** A message on this node's control channel. */
+  onControl(text: string): void {
+    let message: ControlMessage;
+    try {
+      message = JSON.parse(text) as ControlMessage;
+    } catch {
+      this.logger.warn({ text: text.slice(0, 200) }, 'cluster: malformed control message');
+      return;
+    }
+    if (message.t === 'released') this.waiting.get(message.req)?.();
+    else if (message.t === 'takeover')
+      void this.release(message.clientId, message.from, message.req);
+  }
+
+  /** Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], then answer. */
+  private async release(clientId: string, from: number, req: string): Promise<void> {
+    this.owned.delete(clientId);
+    const session = this.core.sessions.get(clientId);
+    if (session?.output !== undefined) {
+      this.logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
+      session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
+    }
+    try {
+      await this.redis.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
+      const answer: ControlMessage = { t: 'released', req };
+      await this.redis.publish(this.keys.control(from), JSON.stringify(answer));
+    } catch (err) {
+      this.logger.warn({ err: String(err), clientId }, 'cluster: answering a takeover failed');
+    }
+  }
+
+  /**
+   * A client connected here without the loader being asked (this node had its session, e.g.
+   * an offline persistent one): this node takes the lock, and a live node that held it is
+   * told to close its connection, after the fact [MQTT-3.1.4-3].
+   */
+  connected(clientId: string): void {
+    if (this.owned.has(clientId)) return;
+    this.owned.add(clientId);
+    void this.takeLock(clientId);
+  }
+
+  private async takeLock(clientId: string): Promise<void> {
+    try {
+      const previous = parseOwner(
+        (await this.redis.set(this.keys.owner(clientId), this.ownerValue, 'GET')) as string | null,
+      );
+      if (previous === undefined || previous.nodeId === this.self.nodeId) return;
+      if (!(await this.self.isLive(previous.nodeId, previous.instance))) return;
+      const request: ControlMessage = {
+        t: 'takeover',
+        clientId,
+        from: this.self.nodeId,
+        req: `${this.self.nodeId}-${++this.requests}`,
+      };
+      await this.redis.publish(this.keys.control(previous.nodeId), JSON.stringify(request));
+    } catch (err) {
+      this.logger.warn({ err: String(err), clientId }, 'cluster: recording the owner failed');
+    }
+  }
+
+  /** A client's connection here ended: the lock is let go unless a new connection took it. */
+  disconnected(clientId: string): void {
+    if (this.core.sessions.get(clientId)?.output !== undefined) return;
+    if (!this.owned.delete(clientId)) return;
+    this.redis
+      .eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue)
+      .catch((err: unknown) => {
+        this.logger.warn({ err: String(err), clientId }, 'cluster: releasing the owner failed');
+      });
+  }
+}
+
+/** A client id held by a connection on another node. */
+class RemoteHolder implements SessionHolder {
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly ownership: ClientOwnership,
+    private readonly clientId: string,
+    private readonly nodeId: number,
+  ) {}
+
+  takeOver(): Promise<void> {
+    this.pending ??= this.ownership
+      .requestRelease(this.clientId, this.nodeId)
+      .catch((err: unknown) => {
+        this.ownership.forgetHolder(this.clientId, this);
+        throw err;
+      });
+    return this.pending;
+  }
+}
+
+function parseOwner(value: string | null): { nodeId: number; instance: string } | undefined {
+  if (value === null) return undefined;
+  const slash = value.indexOf('/');
+  const nodeId = Number(value.slice(0, slash));
+  if (slash < 0 || !Number.isInteger(nodeId)) return undefined;
+  return { nodeId, instance: value.slice(slash + 1) };
+}
