@@ -148,6 +148,19 @@ module.exports = {
       from: {},
       to: { couldNotResolve: true },
     },
+    {
+      name: 'admin-http-over-the-admin-api',
+      comment:
+        'The admin HTTP API (src/http/admin) maps requests to broker.admin and the broker it ' +
+        'is given (structurally): it may import admin, core types, protocol, hooks (token ' +
+        'hashing, the login guard), ports and src/http; never storage, config, the CLI, ' +
+        'transports, client, bench or the composition root.',
+      severity: 'error',
+      from: { path: '^src/http/admin/' },
+      to: {
+        path: '^src/(transport|storage|config|cli|client|bench|cluster|topic)/|^src/(broker|index)\\.ts$',
+      },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -94,6 +94,17 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
+export {
+  ADMIN_API_PREFIX,
+  type AdminRouteOptions,
+  type AdminTarget,
+  type AdminToken,
+  createAdminRoute,
+  type NodeInfo,
+  type ProblemBody,
+  type ReloadReport,
+  type TokenScope,
+} from './http/admin/index.js';
 export type {
   BrokerStore,
   Clock,

@@ -11,7 +11,6 @@ import { type Broker, createBroker } from '../broker.js';
 import {
   type BrokerPlan,
   ConfigError,
-  closeRevokedLogins,
   configToPlan,
   type LogLevel,
   loadConfigFile,
@@ -22,6 +21,7 @@ import {
   parseLogLevel,
   parsePortText,
   readEnvOverrides,
+  reloadConfigured,
   type Security,
   toListenerOptions,
 } from '../config/index.js';
@@ -127,26 +127,6 @@ async function listenAll(broker: Broker, plan: BrokerPlan): Promise<void> {
   }
 }
 
-/**
- * SIGHUP: password and ACL files (closing the connections of users removed from a password
- * file or whose password changed), then TLS certificates. Errors are logged, never fatal.
- */
-async function reloadAll(
-  broker: Broker,
-  plan: BrokerPlan,
-  security: Security,
-  logger: Logger,
-): Promise<void> {
-  logger.info({}, 'SIGHUP: reloading password, ACL and TLS files');
-  const results = await security.reload();
-  closeRevokedLogins(broker, plan.listeners, results, logger);
-  try {
-    await broker.reloadTls();
-  } catch (err) {
-    logger.error({ err }, 'could not reload the TLS files; keeping the previous ones');
-  }
-}
-
 /** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
 export async function runBroker(flags: ParsedFlags): Promise<void> {
   // Parse the level first (env or flag) so that loading can already log, e.g. ACL warnings.
@@ -190,7 +170,11 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void reloadAll(broker, plan, security, logger));
+  // The admin API's POST /reload calls the same function (see admin-route.ts).
+  process.on(
+    'SIGHUP',
+    () => void reloadConfigured(broker, plan.listeners, security, logger, 'SIGHUP'),
+  );
 }
 
 /** What --test-config shows of the log: the warnings, one `warning: ...` line each on stderr. */

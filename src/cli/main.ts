@@ -1,5 +1,5 @@
 /**
- * The `pipit` command: broker, pub, sub, passwd, bench, and `--version`.
+ * The `pipit` command: broker, pub, sub, passwd, bench, token, and `--version`.
  */
 import { Command } from 'commander';
 import { registerBenchCommand } from './bench-command.js';
@@ -7,6 +7,7 @@ import { registerBrokerCommand } from './broker-command.js';
 import { registerPasswdCommand } from './passwd-command.js';
 import { registerPubCommand } from './pub-command.js';
 import { registerSubCommand } from './sub-command.js';
+import { registerTokenCommand } from './token-command.js';
 import { packageVersion } from './version.js';
 
 const program = new Command();
@@ -20,4 +21,5 @@ registerPubCommand(program);
 registerSubCommand(program);
 registerPasswdCommand(program);
 registerBenchCommand(program);
+registerTokenCommand(program);
 await program.parseAsync(process.argv);

@@ -14,6 +14,7 @@ export {
   parsePortText,
   readEnvOverrides,
 } from './overrides.js';
+export { reloadConfigured } from './reload.js';
 export { closeRevokedLogins, revokedLogins } from './revocation.js';
 export { configSchema, type ListenerConfig, type PipitConfig } from './schema.js';
 export {
@@ -24,6 +25,7 @@ export {
 } from './security.js';
 export { parseSize } from './sizes.js';
 export {
+  type AdminApiPlan,
   type BrokerPlan,
   configToPlan,
   DEFAULT_HOOK_TIMEOUT_MS,

@@ -5,6 +5,7 @@
  * the key path and the value that was found.
  */
 import { z } from 'zod';
+import { isSupportedHash } from '../hooks/password-hash.js';
 import { normalizeOrigin } from '../transport/ws-origin.js';
 import { bridgesSchema } from './bridge-schema.js';
 import { parseSize } from './sizes.js';
@@ -208,6 +209,46 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 const logSchema = z.strictObject({ level: oneOf(LOG_LEVELS).optional() });
 
+const TOKEN_HASH_ERROR =
+  'expected a token hash as `pipit token` prints it ($pbkdf2-sha512$..., or $7$ / $6$); ' +
+  'the value is not shown: it may be a token';
+
+/** One admin API token: a name for the logs, the token's hash, what it may do. */
+const adminTokenSchema = z.strictObject({
+  name: text(),
+  // Checked without echoing the value (it might be the token itself, pasted by mistake).
+  hash: z.unknown().transform((value, ctx) => {
+    if (typeof value !== 'string' || !isSupportedHash(value)) {
+      ctx.addIssue({ code: 'custom', message: TOKEN_HASH_ERROR, input: '(hidden)' });
+      return z.NEVER;
+    }
+    return value;
+  }),
+  scope: oneOf(['read', 'full']).optional(),
+});
+
+/** The admin HTTP API (docs/operations-api.md). */
+const adminApiSchema = z.strictObject({
+  tokens: z
+    .array(adminTokenSchema, { error: 'expected a list of tokens ({ name, hash, scope })' })
+    .superRefine((tokens, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, token] of tokens.entries()) {
+        if (seen.has(token.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: 'expected a name no other token has',
+            input: token.name,
+          });
+        }
+        seen.add(token.name);
+      }
+    })
+    .optional(),
+  maxBodySize: size(1024, 256 * 1024 * 1024).optional(),
+});
+
 /** The whole file. Every section is optional; an empty file is a valid configuration. */
 export const configSchema = z.strictObject(
   {
@@ -222,10 +263,11 @@ export const configSchema = z.strictObject(
     log: logSchema.optional(),
     bridges: bridgesSchema.optional(),
     cluster: clusterSchema.optional(),
+    adminApi: adminApiSchema.optional(),
   },
   {
     error:
-      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster)',
+      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi)',
   },
 );
 

@@ -13,6 +13,7 @@ import type {
 } from '../broker.js';
 import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
+import type { AdminToken } from '../http/admin/index.js';
 import type { Durability } from '../ports/index.js';
 import { toBridgeOptions } from './bridges.js';
 import {
@@ -83,6 +84,15 @@ export interface BrokerPlan {
   bridgeAuth?: ListenerAuth;
   /** Lines worth logging at start: what the secure defaults did and how to change them. */
   notices: { level: 'info' | 'warn'; message: string }[];
+  /** The admin HTTP API: its tokens (none: every request is refused) and body limit. */
+  adminApi: AdminApiPlan;
+}
+
+/** The admin HTTP API's settings (config `adminApi`). */
+export interface AdminApiPlan {
+  tokens: AdminToken[];
+  /** Largest request body in bytes; undefined: the API's default (1 MiB). */
+  maxBodyBytes?: number;
 }
 
 /** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
@@ -295,6 +305,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
     notices: noticesFor(listeners),
     ...(config.bridges === undefined ? {} : { bridgeAuth: bridgeAuth(config, ctx.baseDir) }),
+    adminApi: adminApiPlan(config),
   };
 }
 
@@ -308,4 +319,15 @@ function bridgeAuth(config: PipitConfig, baseDir: string): ListenerAuth {
     sources: { passwordFile: 'auth.passwordFile', aclFile: 'auth.aclFile' },
     ...(aclFile === undefined ? {} : { aclFile: resolve(baseDir, aclFile) }),
   };
+}
+
+/** `adminApi`: the tokens as configured (scope full unless read), and the body limit. */
+function adminApiPlan(config: PipitConfig): AdminApiPlan {
+  const api = config.adminApi ?? {};
+  const tokens = (api.tokens ?? []).map(({ name, hash, scope }) => ({
+    name,
+    hash,
+    scope: scope ?? 'full',
+  }));
+  return api.maxBodySize === undefined ? { tokens } : { tokens, maxBodyBytes: api.maxBodySize };
 }

@@ -1,0 +1,48 @@
+/**
+ * Reloading what a configured broker reads from files: the password and ACL files (closing
+ * the connections of users removed from a password file or whose password changed), then the
+ * TLS certificates. SIGHUP and the admin API's `POST /reload` both call this one function.
+ */
+import type { Broker } from '../broker.js';
+import type { ReloadReport } from '../http/admin/index.js';
+import type { Logger } from '../ports/index.js';
+import { closeRevokedLogins } from './revocation.js';
+import type { Security } from './security.js';
+import type { PlannedListener } from './to-options.js';
+
+/**
+ * Reloads every password, ACL and TLS file of a configured broker. Errors are logged and
+ * reported, never thrown: a file that fails keeps its previous contents.
+ * @param trigger what asked for it, for the log (`SIGHUP`, `admin API`).
+ */
+export async function reloadConfigured(
+  broker: Broker,
+  listeners: readonly PlannedListener[],
+  security: Security,
+  logger: Logger,
+  trigger: string,
+): Promise<ReloadReport> {
+  logger.info({ trigger }, `${trigger}: reloading password, ACL and TLS files`);
+  const results = await security.reload();
+  const revokedConnections = closeRevokedLogins(broker, listeners, results, logger);
+  let tls: ReloadReport['tls'] = { ok: true, error: null };
+  try {
+    await broker.reloadTls();
+  } catch (err) {
+    logger.error({ err }, 'could not reload the TLS files; keeping the previous ones');
+    tls = { ok: false, error: (err as Error).message };
+  }
+  const files = results.map((r) => ({
+    path: r.path,
+    kind: r.kind,
+    ok: r.ok,
+    error: r.error ?? null,
+    revoked: r.revoked ?? [],
+  }));
+  const failed = files.filter((f) => !f.ok).length + (tls.ok ? 0 : 1);
+  logger.info(
+    { trigger, files: files.length, failed, revokedConnections },
+    failed === 0 ? `${trigger}: reload done` : `${trigger}: reload done with ${failed} failure(s)`,
+  );
+  return { files, revokedConnections, tls };
+}

@@ -1,0 +1,135 @@
+/**
+ * The shapes of the admin API: what it is built from (the broker, seen through the few
+ * members it uses), the route table's entries (from which both the router and the OpenAPI
+ * document are made, so the two cannot drift), and the results it adds to `broker.admin`'s.
+ */
+import type { AdminApi } from '../../admin/index.js';
+import type { HostPublish } from '../../core/index.js';
+import type { LoginGuard } from '../../hooks/index.js';
+import type { Logger } from '../../ports/index.js';
+import type { QueryParam, QueryValues } from './request-input.js';
+import type { JsonSchema } from './schemas.js';
+import type { AdminToken, TokenScope } from './token-auth.js';
+
+/** The broker as the admin API sees it (a `Broker` is one). */
+export interface AdminTarget {
+  /** The read and command API the routes map to. */
+  readonly admin: AdminApi;
+  /** Publishes as the host application. */
+  publish(message: HostPublish): Promise<number>;
+  /** The running MQTT listeners. */
+  readonly addresses: readonly ListenerInfo[];
+}
+
+/** One MQTT listener of a node. */
+export interface ListenerInfo {
+  protocol: string;
+  host: string;
+  port: number;
+  url: string;
+}
+
+/** What `POST /reload` reports (what SIGHUP does, see config/reload.ts). */
+export interface ReloadReport {
+  /** Each password and ACL file, in configuration order. */
+  files: ReloadedFile[];
+  /** Connections closed because their login was revoked (user removed, password changed). */
+  revokedConnections: number;
+  /** The TLS certificates and keys of every TLS listener. */
+  tls: { ok: boolean; error: string | null };
+}
+
+/** The outcome of reloading one file. */
+export interface ReloadedFile {
+  path: string;
+  kind: 'password' | 'acl';
+  /** False: the file could not be read or parsed; its previous contents stay in force. */
+  ok: boolean;
+  error: string | null;
+  /** Password files: the users removed or whose password changed. */
+  revoked: string[];
+}
+
+/** One broker node (`GET /nodes`). */
+export interface NodeInfo {
+  nodeId: string;
+  /** True for the node that answers. */
+  self: boolean;
+  version: string;
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+  uptimeSeconds: number;
+  listeners: ListenerInfo[];
+}
+
+/** Options of `createAdminRoute`. */
+export interface AdminRouteOptions {
+  broker: AdminTarget;
+  /** The accepted tokens (config `adminApi.tokens`); none: every request is refused. */
+  tokens: readonly AdminToken[];
+  /**
+   * Throttles, queues and caches token checks (hashing is slow). Pass the broker's login
+   * guard to have one hash queue per process; default: one of the API's own.
+   */
+  guard?: LoginGuard;
+  /** What SIGHUP does; without it `POST /reload` answers 501. */
+  reload?: () => Promise<ReloadReport>;
+  /** This node's id (default: the host name), version and start time (default: now). */
+  node?: { id?: string; version?: string; startedAt?: number };
+  /** Largest request body in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  logger?: Logger;
+  /** Milliseconds since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+/** What a route handler gets. */
+export interface RouteContext {
+  /** Path parameters, decoded. */
+  params: Record<string, string>;
+  query: QueryValues;
+  /** The parsed JSON body (undefined when there is none or the route takes none). */
+  body: unknown;
+  options: AdminRouteOptions;
+}
+
+/** What a route handler answers: a status and a JSON body (undefined: no content). */
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+}
+
+/** A documented answer of a route. */
+export interface RouteResponse {
+  description: string;
+  /** The body's schema (a `$ref` into the document's components, or inline). */
+  schema?: JsonSchema;
+}
+
+/** One operation of the API: how it is matched, checked, documented and answered. */
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Under the prefix, with `{name}` parameters: `/clients/{clientId}/disconnect`. */
+  path: string;
+  /**
+   * The parameter that takes the rest of the path, `/` included (a retained topic): raw or
+   * URL-encoded slashes both work.
+   */
+  restParam?: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** `read` routes accept read-only tokens; `full` ones need a full token. */
+  scope: TokenScope;
+  /** Descriptions of the path parameters. */
+  pathParams?: Readonly<Record<string, string>>;
+  query?: readonly QueryParam[];
+  /** The JSON body a route takes (all of its fields optional or not, as the schema says). */
+  body?: { schema: JsonSchema; required: boolean };
+  /** The success answer; errors are documented for every route from `errors`. */
+  success: { status: number } & RouteResponse;
+  /** The statuses of the problems this route may answer besides the common ones. */
+  errors: readonly number[];
+  handle(ctx: RouteContext): Promise<RouteResult>;
+}
