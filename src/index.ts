@@ -31,6 +31,7 @@ export {
 export type {
   BrokerEvents,
   BrokerOptions,
+  HttpServeOptions,
   ListenerCommon,
   ListenerOptions,
   PersistenceOptions,
@@ -87,9 +88,21 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
+export type { ReadinessCheck, ReadinessReport } from './http/health.js';
+export {
+  checkMethod,
+  checkPath,
+  HttpProblem,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemOf,
+  sendProblem,
+} from './http/problem.js';
+export type { HttpRoute } from './http/route.js';
 export type {
   BrokerStore,
   Clock,
+  CommitObserver,
   Durability,
   Logger,
   MessageStore,
