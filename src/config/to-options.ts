@@ -15,6 +15,12 @@ import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
 import {
+  type HttpListenerSpec,
+  httpListenerSpec,
+  httpNotices,
+  isHttpEntry,
+} from './http-listeners.js';
+import {
   DEFAULT_HOST,
   DEFAULT_PORTS,
   DEFAULT_WS_PATH,
@@ -77,6 +83,8 @@ export interface BrokerPlan {
   logLevel: LogLevel;
   /** Lines worth logging at start: what the secure defaults did and how to change them. */
   notices: { level: 'info' | 'warn'; message: string }[];
+  /** HTTP listeners (metrics, health checks), in configuration order; not in `listeners`. */
+  httpListeners: HttpListenerSpec[];
 }
 
 /** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
@@ -225,6 +233,9 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
 /** The argument of `broker.listen()` for a planned listener. */
 export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
   const { type, port, host, name, path, tls, maxConnections, allowedOrigins } = spec;
+  if (type === 'http' || type === 'https') {
+    throw new Error(`listener ${name}: an ${type} listener is planned in httpListeners`);
+  }
   const common = { port, host, name, ...(maxConnections === undefined ? {} : { maxConnections }) };
   const ws = allowedOrigins === undefined ? {} : { allowedOrigins };
   if (type === 'mqtt') return { type, ...common };
@@ -257,15 +268,20 @@ function loginOptions(config: PipitConfig): LoginGuardOptions {
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
   const entries: ListenerConfig[] = config.listeners ?? [{}];
-  const listeners = entries.map((entry, index) => {
+  const firstMqtt = entries.findIndex((entry) => !isHttpEntry(entry));
+  const httpListeners = entries
+    .filter(isHttpEntry)
+    .map((entry) => httpListenerSpec(entry, listenerSpec(entry, ctx.baseDir)));
+  const listeners = entries.flatMap((entry, index) => {
+    if (isHttpEntry(entry)) return [];
     const spec = listenerSpec(entry, ctx.baseDir);
-    if (index === 0) {
-      // The first listener takes --port/--host; its default name follows the new port.
+    if (index === firstMqtt) {
+      // The first MQTT listener takes --port/--host; its default name follows the new port.
       if (o.port !== undefined) spec.port = o.port;
       if (o.host !== undefined) spec.host = o.host;
       if (entry.name === undefined) spec.name = defaultListenerName({ ...entry, port: spec.port });
     }
-    return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
+    return [{ listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) }];
   });
   return {
     options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
@@ -273,6 +289,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     login: loginOptions(config),
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
-    notices: noticesFor(listeners),
+    notices: [...noticesFor(listeners), ...httpNotices(httpListeners)],
+    httpListeners,
   };
 }
