@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { startHttpListener } from '../../src/http/http-listener.js';
 import { checkMethod, HttpProblem } from '../../src/http/problem.js';
 import type { HttpRoute } from '../../src/http/route.js';
+import { createBroker } from '../../src/index.js';
 import type { Listener } from '../../src/transport/listener.js';
+import { makeTestCerts } from '../helpers/certs.js';
 import { assertProblem, rawHttp, recordingLogger } from '../helpers/http.js';
 
 /** Routes that answer what they were asked, for dispatch tests. */
@@ -142,5 +145,53 @@ describe('HTTP listener: closing', () => {
     assert.equal((await fetch(url)).status, 200); // leaves a keep-alive connection open
     await listener.close();
     await assert.rejects(fetch(url), TypeError);
+  });
+});
+
+/** GET over HTTPS trusting `ca`; resolves with the status and the body. */
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('HTTPS listener', () => {
+  it('serves the routes over TLS with the configured certificate', async () => {
+    const certs = makeTestCerts();
+    const tls = { cert: certs.server.cert, key: certs.server.key };
+    const listener = await startHttpListener({ port: 0, tls }, echoRoutes(), recordingLogger());
+    try {
+      assert.equal(listener.address.protocol, 'https');
+      assert.equal(listener.name, 'https');
+      const { status, body } = await httpsGet(`${listener.address.url}/a/b`, certs.ca.certPem);
+      assert.equal(status, 200);
+      assert.equal(JSON.parse(body).route, '/a/b');
+      await listener.reloadTls?.();
+      assert.equal((await httpsGet(`${listener.address.url}/a`, certs.ca.certPem)).status, 200);
+    } finally {
+      await listener.close();
+      certs.cleanup();
+    }
+  });
+
+  it('broker.listen({ type: "https" }) serves /healthz over TLS', async () => {
+    const certs = makeTestCerts();
+    const broker = createBroker();
+    try {
+      const tls = { cert: certs.server.cert, key: certs.server.key };
+      const address = await broker.listen({ type: 'https', port: 0, tls });
+      assert.equal(address.protocol, 'https');
+      const { status, body } = await httpsGet(`${address.url}/healthz`, certs.ca.certPem);
+      assert.equal(status, 200);
+      assert.deepEqual(JSON.parse(body), { status: 'alive' });
+    } finally {
+      await broker.close();
+      certs.cleanup();
+    }
   });
 });
