@@ -75,6 +75,29 @@ module.exports = {
       },
     },
     {
+      name: 'http-is-thin',
+      comment:
+        'The HTTP listener (src/http) serves routes it is given: it imports only the ports ' +
+        '(the logger) and the transport helpers it shares (addresses, closing, TLS files), ' +
+        'never the engine, storage, config, metrics or the admin API.',
+      severity: 'error',
+      // src/http/admin is the admin API's route, with its own rule (admin-http-over-the-admin-api).
+      from: { path: '^src/http/', pathNot: '^src/http/admin/' },
+      to: {
+        path: '^src/',
+        pathNot: '^src/(http|ports)/|^src/transport/(listener|tls-context)\\.ts$',
+      },
+    },
+    {
+      name: 'metrics-read-the-engine',
+      comment:
+        'Metrics (src/metrics) read the engine and the ports at scrape time and serve them as ' +
+        'an HTTP route: they import core, ports and http, nothing else of the broker.',
+      severity: 'error',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/', pathNot: '^src/(metrics|core|ports|http)/' },
+    },
+    {
       name: 'only-the-top-imports-the-root',
       comment:
         'src/broker.ts and src/index.ts wire everything: only config and the CLI (above ' +

@@ -7,6 +7,9 @@
  *
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3]
  *                    [--only pipit,mosquitto,fanin,conn-10k] [--no-write] [--json out.json]
+ *
+ * `--only pipit,pipit-ops,...` adds Pipit with its HTTP listener on and /metrics scraped
+ * every second: the cost of metrics on the hot path (the "Pipit ops/Pipit" ratio).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BROKERS, type BrokerName, mosquittoPath, which } from './harness/brokers.js';
+import { ALL_BROKERS, BROKERS, type BrokerName, mosquittoPath, which } from './harness/brokers.js';
 import { type ComparisonScenario, MATRIX } from './harness/matrix.js';
 import { type RunSettings, runSample, type Sample } from './harness/runner.js';
 import { type RunInfo, renderSection, replaceSection, summarize } from './harness/summary.js';
@@ -41,8 +44,8 @@ function parse() {
     return n;
   };
   const only = (values.only ?? '').split(',').filter(Boolean);
-  const brokers = BROKERS.filter((b) => only.includes(b));
-  const picks = only.filter((o) => !BROKERS.includes(o as BrokerName));
+  const brokers = ALL_BROKERS.filter((b) => only.includes(b));
+  const picks = only.filter((o) => !ALL_BROKERS.includes(o as BrokerName));
   const scenarios = MATRIX.filter(
     (s) => picks.length === 0 || picks.some((p) => s.id === p || s.id.startsWith(`${p}-`)),
   );
@@ -116,10 +119,13 @@ function describe(s: Sample): string {
     const c = r.connections;
     return `${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ${s.memPerConnKiB ?? '?'} KiB/conn`;
   }
+  const scrapes = s.scrapes
+    ? `, /metrics scraped ${s.scrapes.ok}x (${s.scrapes.failed} failed, ${s.scrapes.bytes} B)`
+    : '';
   return (
     `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
     `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
-    `client cpu ${r.cpu.percent}%`
+    `client cpu ${r.cpu.percent}%${scrapes}`
   );
 }
 

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { type BridgeOptions, BridgeSet, type BridgeStatus } from './bridge/index.js';
 import { ClusterNode, type ClusterOptions } from './cluster/index.js';
+import { BrokerHttp, type BrokerStatus } from './broker-http.js';
 import type {
   ClientInfo,
   CoreOptions,
@@ -18,6 +19,9 @@ import type {
 } from './core/index.js';
 import { BrokerCore, disconnectClients } from './core/index.js';
 import { defaultMemoryBudget } from './default-budget.js';
+import type { ReadinessCheck } from './http/health.js';
+import { type HttpServeOptions, startHttpListener } from './http/http-listener.js';
+import type { HttpRoute } from './http/route.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import { createStore } from './storage/index.js';
@@ -27,6 +31,7 @@ import { startTlsListener } from './transport/tls.js';
 import type { TlsOptions } from './transport/tls-context.js';
 import { startWsListener } from './transport/ws.js';
 
+export type { HttpServeOptions } from './http/http-listener.js';
 export type { TlsOptions } from './transport/tls-context.js';
 
 /** Options of {@link createBroker}: core limits plus the logger and clock. */
@@ -59,8 +64,10 @@ export type PersistenceOptions =
 
 /**
  * One listener. `port` 0 picks a free port; defaults: mqtt 1883, mqtts 8883, ws 8080,
- * wss 8081. `host` defaults to 127.0.0.1 (localhost only, a secure default). `name` is the
- * listener name hooks and logs see (default 'tcp', 'tls', 'ws' or 'wss').
+ * wss 8081, http 8088, https 8443. `host` defaults to 127.0.0.1 (localhost only, a secure
+ * default). `name` is the listener name hooks and logs see (default 'tcp', 'tls', 'ws',
+ * 'wss', 'http' or 'https'). An http(s) listener serves `/metrics`, `/healthz`, `/readyz`
+ * and the routes added with `addHttpRoute`, not MQTT.
  */
 export type ListenerOptions = ListenerCommon &
   (
@@ -68,6 +75,8 @@ export type ListenerOptions = ListenerCommon &
     | { type: 'mqtts'; tls: TlsOptions }
     | ({ type: 'ws'; path?: string /* default '/mqtt' */ } & WebSocketOptions)
     | ({ type: 'wss'; path?: string; tls: TlsOptions } & WebSocketOptions)
+    | ({ type: 'http' } & HttpServeOptions)
+    | ({ type: 'https'; tls: TlsOptions } & HttpServeOptions)
   );
 
 /** What WebSocket listeners take besides their path. */
@@ -93,10 +102,20 @@ export interface ListenerCommon {
 }
 
 /** Default port of each listener type. */
-const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081 } as const;
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081, http: 8088, https: 8443 };
 
-/** Starts the transport a listener option asks for. */
-function startListener(core: BrokerCore, options: ListenerOptions): Promise<Listener> {
+/** Options of an HTTP(S) listener. */
+type HttpListenerOptions = Extract<ListenerOptions, { type: 'http' | 'https' }>;
+
+function isHttpListener(options: ListenerOptions): options is HttpListenerOptions {
+  return options.type === 'http' || options.type === 'https';
+}
+
+/** Starts the transport an MQTT listener option asks for. */
+function startListener(
+  core: BrokerCore,
+  options: Exclude<ListenerOptions, HttpListenerOptions>,
+): Promise<Listener> {
   const common = { host: options.host, name: options.name, maxConnections: options.maxConnections };
   switch (options.type) {
     case undefined:
@@ -159,6 +178,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   readonly admin: AdminApi;
   private readonly running: Listener[] = [];
+  /** HTTP listeners: closed last, so that `/readyz` answers 503 while the broker closes. */
+  private readonly httpRunning: Listener[] = [];
+  private readonly status: BrokerStatus = {
+    store: 'not-started',
+    storeError: undefined,
+    listenersStarting: 0,
+    listenersUp: 0,
+    closing: false,
+  };
+  /** Routes, metrics and readiness checks of the HTTP listeners. */
+  private readonly http: BrokerHttp;
   private readonly wiredEvents = new Set<string>();
   private readonly store: BrokerStore | undefined;
   /** This node's part in a cluster, when `cluster` is set. */
@@ -194,6 +224,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.cluster = cluster ? new ClusterNode(this.core, cluster, this.core.logger) : undefined;
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
+    this.http = new BrokerHttp(this.core, this.store, this.status, () =>
+      this.running.map((l) => l.name),
+    );
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
     (this as EventEmitter).on('newListener', (event: string | symbol) =>
@@ -240,7 +273,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
         );
       }
     }
-    await this.core.start();
+    this.status.store = 'opening';
+    try {
+      await this.core.start();
+    } catch (err) {
+      this.status.store = 'failed';
+      this.status.storeError = (err as Error).message;
+      throw err;
+    }
+    this.status.store = 'open';
     if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
     // After the restore: a bridge resumes its stored session, queue and inflight messages.
     await this.bridgeSet.start();
@@ -251,13 +292,61 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.bridgeSet.statuses();
   }
 
-  /** Starts a listener (TCP by default); resolves with its address. */
+  /**
+   * Starts a listener (TCP by default); resolves with its address. An MQTT listener opens the
+   * store first; an HTTP one starts at once, so that `/healthz` answers (and `/readyz` says
+   * what is not ready) while the store restores.
+   */
   async listen(options: ListenerOptions = {}): Promise<ListenerAddress> {
-    await this.start();
-    const listener = await startListener(this.core, options);
+    if (isHttpListener(options)) return this.listenHttp(options);
+    this.status.listenersStarting++;
+    let listener: Listener;
+    try {
+      await this.start();
+      listener = await startListener(this.core, options);
+    } finally {
+      this.status.listenersStarting--;
+    }
     this.running.push(listener);
+    this.status.listenersUp = this.running.length;
     this.core.logger.info({ address: listener.address.url, listener: listener.name }, 'listening');
     return listener.address;
+  }
+
+  private async listenHttp(options: HttpListenerOptions): Promise<ListenerAddress> {
+    await this.http.mountMetrics();
+    const { type, port, ...rest } = options;
+    const listener = await startHttpListener(
+      { ...rest, port: port ?? DEFAULT_PORTS[type] },
+      this.http.routes,
+      this.core.logger,
+    );
+    this.httpRunning.push(listener);
+    this.core.logger.info({ address: listener.address.url, listener: listener.name }, 'listening');
+    return listener.address;
+  }
+
+  /**
+   * Serves `route` on the HTTP listeners (e.g. the admin API under `/api/v1`), besides
+   * `/metrics`, `/healthz` and `/readyz`. Throws when its prefix is served already.
+   */
+  addHttpRoute(route: HttpRoute): this {
+    this.http.addRoute(route);
+    return this;
+  }
+
+  /** Adds a condition to `/readyz` (e.g. a cluster's "Redis reachable"). */
+  addReadinessCheck(check: ReadinessCheck): this {
+    this.http.checks.push(check);
+    return this;
+  }
+
+  /**
+   * This broker's metrics in the Prometheus text format, as `/metrics` serves them (without
+   * an HTTP listener, e.g. to push them elsewhere). Its registry is this broker's own.
+   */
+  metricsText(): Promise<string> {
+    return this.http.metricsText();
   }
 
   /**
@@ -266,14 +355,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * load keeps its old ones, and the first such error is thrown after all were tried.
    */
   async reloadTls(): Promise<void> {
-    const results = await Promise.allSettled(this.running.map((l) => l.reloadTls?.()));
+    const listeners = [...this.running, ...this.httpRunning];
+    const results = await Promise.allSettled(listeners.map((l) => l.reloadTls?.()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  /** Addresses of the running listeners. */
+  /** Addresses of the running listeners (MQTT ones, then HTTP ones). */
   get addresses(): ListenerAddress[] {
-    return this.running.map((l) => l.address);
+    return [...this.running, ...this.httpRunning].map((l) => l.address);
   }
 
   /** Adds a hook (authentication, authorization, transforms, notifications). */
@@ -297,11 +387,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return disconnectClients(this.core, match, options);
   }
 
-  /** Disconnects every client (MQTT 5: DISCONNECT 0x8B) and stops the listeners. */
+  /**
+   * Disconnects every client (MQTT 5: DISCONNECT 0x8B) and stops the listeners; the HTTP
+   * ones last, after the store closed (`/readyz` answers 503 meanwhile).
+   */
   async close(): Promise<void> {
+    this.status.closing = true;
     await this.bridgeSet.stop();
     this.core.close();
     await Promise.all(this.running.splice(0).map((l) => l.close()));
+    this.status.listenersUp = 0;
     const opened = this.started
       ? await this.started.then(
           () => true,
@@ -310,6 +405,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       : false;
     if (this.cluster && opened) await this.cluster.stop();
     if (this.store && opened) await this.store.close();
+    await Promise.all(this.httpRunning.splice(0).map((l) => l.close()));
   }
 
   private wireEvent(event: string): void {

@@ -37,6 +37,7 @@ export type {
 export type {
   BrokerEvents,
   BrokerOptions,
+  HttpServeOptions,
   ListenerCommon,
   ListenerOptions,
   PersistenceOptions,
@@ -105,9 +106,21 @@ export {
   type ReloadReport,
   type TokenScope,
 } from './http/admin/index.js';
+export type { ReadinessCheck, ReadinessReport } from './http/health.js';
+export {
+  checkMethod,
+  checkPath,
+  HttpProblem,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemOf,
+  sendProblem,
+} from './http/problem.js';
+export type { HttpRoute } from './http/route.js';
 export type {
   BrokerStore,
   Clock,
+  CommitObserver,
   Durability,
   Logger,
   MessageStore,

@@ -8,9 +8,16 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The brokers the comparison knows. */
-export type BrokerName = 'pipit' | 'mosquitto' | 'aedes';
+/**
+ * The brokers the comparison knows. `pipit-ops` is Pipit with its operations surface on (the
+ * HTTP listener, `/metrics` scraped every second during the measured run): compared with
+ * `pipit`, it shows what metrics cost the hot path. It runs only when `--only` names it.
+ */
+export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops';
+/** The brokers a run compares by default. */
 export const BROKERS: readonly BrokerName[] = ['pipit', 'mosquitto', 'aedes'];
+/** Every broker `--only` may name. */
+export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops'];
 
 /** A running broker. */
 export interface BrokerProcess {
@@ -18,6 +25,8 @@ export interface BrokerProcess {
   pid: number;
   host: string;
   port: number;
+  /** Where the broker serves Prometheus metrics, if it does (`pipit-ops`). */
+  metricsUrl?: string;
   /** Last lines the broker printed (for error messages). */
   output(): string;
   stop(): Promise<void>;
@@ -74,8 +83,38 @@ export function mosquittoConf(port: number): string {
   ].join('\n');
 }
 
-function commandFor(name: BrokerName, port: number, dir: string): [string, string[]] {
+/**
+ * Pipit's configuration for `pipit-ops`: the MQTT listener and the HTTP listener (metrics,
+ * health checks).
+ */
+export function pipitOpsConf(port: number, httpPort: number): string {
+  // TODO(#12): add `sysInterval: 1` once $SYS topics are merged, to count their cost too.
+  return [
+    'listeners:',
+    `  - port: ${port}`,
+    `    host: ${HOST}`,
+    '  - type: http',
+    `    port: ${httpPort}`,
+    `    host: ${HOST}`,
+    '',
+  ].join('\n');
+}
+
+function commandFor(
+  name: BrokerName,
+  port: number,
+  dir: string,
+  httpPort: number,
+): [string, string[]] {
   switch (name) {
+    case 'pipit-ops': {
+      const conf = join(dir, 'pipit.yaml');
+      writeFileSync(conf, pipitOpsConf(port, httpPort));
+      return [
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--config', conf, '--memory'],
+      ];
+    }
     case 'pipit':
       return [
         process.execPath,
@@ -149,8 +188,9 @@ export async function startBroker(
   opts: { cwd: string; core?: number; startTimeoutMs?: number },
 ): Promise<BrokerProcess> {
   const port = await freePort();
+  const httpPort = name === 'pipit-ops' ? await freePort() : 0;
   const dir = mkdtempSync(join(tmpdir(), `pipit-bench-${name}-`));
-  let [cmd, args] = commandFor(name, port, dir);
+  let [cmd, args] = commandFor(name, port, dir, httpPort);
   const taskset = opts.core !== undefined ? which('taskset') : undefined;
   if (taskset) [cmd, args] = [taskset, ['-c', String(opts.core), cmd, ...args]];
   // taskset execs the command, so the child's pid is the broker's own.
@@ -167,6 +207,7 @@ export async function startBroker(
     pid: child.pid ?? -1,
     host: HOST,
     port,
+    ...(httpPort ? { metricsUrl: `http://${HOST}:${httpPort}/metrics` } : {}),
     output: () => tail,
     stop: async () => {
       await stopChild(child);

@@ -6,6 +6,7 @@ import { type BenchResult, runBench } from '../../src/bench/index.js';
 import { type BrokerName, startBroker } from './brokers.js';
 import type { ComparisonScenario } from './matrix.js';
 import { readCpuMs, readMemory } from './proc-stats.js';
+import { type Scraper, startScraper } from './scraper.js';
 
 /** Settings shared by every run of a comparison. */
 export interface RunSettings {
@@ -41,6 +42,8 @@ export interface Sample {
   marginalKiBPerConn?: number;
   /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
   brokerCpuUsPerConn?: number;
+  /** `pipit-ops`: /metrics scrapes during the measured run, and how many failed. */
+  scrapes?: { ok: number; failed: number; bytes: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +72,8 @@ export async function runSample(
     let cpuPaused = 0;
     const cpuStart = readCpuMs(pid);
     let cpuConnecting = 0;
+    let scraper: Scraper | undefined;
+    const metricsUrl = proc.metricsUrl;
     const result = await runBench({
       ...sc.options,
       host: proc.host,
@@ -83,6 +88,7 @@ export async function runSample(
         }
         cpu0 = readCpuMs(pid);
         t0 = performance.now();
+        if (metricsUrl) scraper = startScraper(metricsUrl, 1000);
       },
       onHalfConnected:
         sc.kind === 'conn'
@@ -94,9 +100,12 @@ export async function runSample(
               cpuPaused = readCpuMs(pid) - cpuPause0;
             }
           : undefined,
-      onMeasureEnd: () => {
+      onMeasureEnd: async () => {
         cpu1 = readCpuMs(pid);
         t1 = performance.now();
+        const stats = await scraper?.stop();
+        if (stats)
+          sample.scrapes = { ok: stats.scrapes, failed: stats.failures, bytes: stats.lastBytes };
       },
     });
     sample.result = result;

@@ -145,7 +145,14 @@ function headline(kind: ComparisonScenario['kind']): [string, (s: Summary) => nu
 }
 
 function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): string[] {
-  const out = ['| scenario | figure | Pipit/Mosquitto | Pipit/Aedes |', '|---|---|--:|--:|'];
+  // Pipit with metrics scraped against Pipit without: shown when the run had pipit-ops.
+  const ops = all.some((s) => s.broker === 'pipit-ops');
+  const out = ops
+    ? [
+        '| scenario | figure | Pipit/Mosquitto | Pipit/Aedes | Pipit ops/Pipit |',
+        '|---|---|--:|--:|--:|',
+      ]
+    : ['| scenario | figure | Pipit/Mosquitto | Pipit/Aedes |', '|---|---|--:|--:|'];
   const get = (id: string, b: BrokerName) => all.find((s) => s.scenario === id && s.broker === b);
   for (const sc of scenarios) {
     const [name, f] = headline(sc.kind);
@@ -153,15 +160,18 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
       const s = get(sc.id, b);
       return s ? f(s) : undefined;
     };
+    const opsCell = ops ? ` ${ratio(pick('pipit-ops'), pick('pipit'))} |` : '';
     out.push(
-      `| ${sc.title} | ${name} | ${ratio(pick('pipit'), pick('mosquitto'))} | ${ratio(pick('pipit'), pick('aedes'))} |`,
+      `| ${sc.title} | ${name} | ${ratio(pick('pipit'), pick('mosquitto'))} | ${ratio(pick('pipit'), pick('aedes'))} |${opsCell}`,
     );
     if (sc.kind === 'conn') {
       const mem = (b: BrokerName) => get(sc.id, b)?.memPerConnKiB;
       const marginal = (b: BrokerName) => get(sc.id, b)?.marginalKiBPerConn;
+      const opsOf = (read: (b: BrokerName) => number | undefined) =>
+        ops ? ` ${ratio(read('pipit-ops'), read('pipit'))} |` : '';
       out.push(
-        `| ${sc.title} | broker KiB/conn from start (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |`,
-        `| ${sc.title} | broker KiB/conn 5k→10k (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |`,
+        `| ${sc.title} | broker KiB/conn from start (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |${opsOf(mem)}`,
+        `| ${sc.title} | broker KiB/conn 5k→10k (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |${opsOf(marginal)}`,
       );
     }
   }

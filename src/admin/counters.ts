@@ -21,6 +21,9 @@ export function readCounters(core: BrokerCore): BrokerCounters {
     protocolErrors: m.protocolErrors,
     outputHolds: m.outputHolds,
     memory: { ...m.memory },
+    messagesReceivedByQos: [...m.messagesReceivedByQos],
+    messagesSentByQos: [...m.messagesSentByQos],
+    authFailures: m.authFailures,
     ...sizes(core),
   };
 }

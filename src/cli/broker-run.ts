@@ -23,9 +23,11 @@ import {
   readEnvOverrides,
   reloadConfigured,
   type Security,
+  toHttpListenerOptions,
   toListenerOptions,
 } from '../config/index.js';
 import type { Logger } from '../ports/index.js';
+import { configuredAdminRoute } from './admin-route.js';
 
 /** The command's options as commander hands them over (port and level still text). */
 export interface BrokerFlags {
@@ -117,13 +119,27 @@ function reportConfigError(err: unknown, file: string | undefined): never {
   process.exit(1);
 }
 
-/** Opens every listener; on a failure closes what is open and rethrows. */
+/** Opens every MQTT listener; on a failure closes what is open and rethrows. */
 async function listenAll(broker: Broker, plan: BrokerPlan): Promise<void> {
   try {
     for (const { listen } of plan.listeners) await broker.listen(toListenerOptions(listen));
   } catch (err) {
     await broker.close();
     throw err;
+  }
+}
+
+/**
+ * Opens the HTTP listeners before the store, so that `/healthz` answers and `/readyz` says
+ * "restoring" during a long start; exits 1 when one cannot listen.
+ */
+async function listenHttp(broker: Broker, plan: BrokerPlan): Promise<void> {
+  try {
+    for (const spec of plan.httpListeners) await broker.listen(toHttpListenerOptions(spec));
+  } catch (err) {
+    process.stderr.write(`pipit broker: cannot listen: ${(err as Error).message}\n`);
+    await broker.close();
+    process.exit(1);
   }
 }
 
@@ -147,6 +163,9 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   const broker = createBroker({ ...plan.options, logger });
   security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
+  // The admin API answers on every HTTP listener (refusing all requests when no token is set).
+  broker.addHttpRoute(configuredAdminRoute({ broker, plan, security, logger }));
+  await listenHttp(broker, plan);
   try {
     await broker.start();
   } catch (err) {

@@ -7,7 +7,7 @@ import { checkBridges } from './bridge-schema.js';
 import type { ConfigProblem } from './errors.js';
 import { defaultListenerName } from './listener-defaults.js';
 import type { ListenerConfig, PipitConfig } from './schema.js';
-import { TLS_TYPES, WS_TYPES } from './schema.js';
+import { HTTP_TYPES, TLS_TYPES, WS_TYPES } from './schema.js';
 
 function checkListener(listener: ListenerConfig, index: number): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -22,7 +22,7 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
   } else if (listener.tls !== undefined) {
     problems.push({
       path: at('tls'),
-      message: `only allowed on mqtts and wss listeners (this one is ${type})`,
+      message: `only allowed on mqtts, wss and https listeners (this one is ${type})`,
     });
   }
   if (listener.path !== undefined && !WS_TYPES.has(type)) {
@@ -37,6 +37,7 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
       message: `only allowed on ws and wss listeners (this one is ${type})`,
     });
   }
+  problems.push(...checkHttpKeys(listener, type, at));
   const tls = listener.tls;
   if (tls?.requireCertificate === true && tls.ca === undefined) {
     problems.push({
@@ -54,10 +55,50 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
   return problems;
 }
 
+/** Keys of HTTP listeners only, and MQTT keys an HTTP listener has no use for. */
+function checkHttpKeys(
+  listener: ListenerConfig,
+  type: string,
+  at: (...keys: string[]) => (string | number)[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (HTTP_TYPES.has(type)) {
+    if (listener.auth !== undefined) {
+      problems.push({
+        path: at('auth'),
+        message: `not allowed on ${type} listeners: they serve metrics and health checks, not MQTT clients`,
+      });
+    }
+    return problems;
+  }
+  for (const key of ['maxBodySize', 'requestTimeout'] as const) {
+    if (listener[key] !== undefined) {
+      problems.push({
+        path: at(key),
+        message: `only allowed on http and https listeners (this one is ${type})`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** The listeners given, when they are all HTTP ones: no MQTT client could connect. */
+function checkSomeMqtt(listeners: readonly ListenerConfig[]): ConfigProblem[] {
+  if (listeners.length === 0 || listeners.some((l) => !HTTP_TYPES.has(l.type ?? 'mqtt'))) {
+    return [];
+  }
+  return [
+    {
+      path: ['listeners'],
+      message: 'needs at least one MQTT listener (mqtt, mqtts, ws or wss) besides http ones',
+    },
+  ];
+}
+
 /** Problems that involve more than one key; empty when there are none. */
 export function checkConfig(config: PipitConfig): ConfigProblem[] {
   const listeners = config.listeners ?? [];
-  const problems = listeners.flatMap(checkListener);
+  const problems = [...listeners.flatMap(checkListener), ...checkSomeMqtt(listeners)];
   const seen = new Map<string, number>();
   listeners.forEach((listener, index) => {
     const name = listener.name ?? defaultListenerName(listener);

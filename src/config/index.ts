@@ -3,6 +3,7 @@
  * security hooks. See docs/configuration.md.
  */
 export { ConfigError, formatPath } from './errors.js';
+export { type HttpListenerSpec, toHttpListenerOptions } from './http-listeners.js';
 export { defaultListenerName, isLoopbackHost } from './listener-defaults.js';
 export { loadConfigFile, parseConfig } from './load.js';
 export {

@@ -5,14 +5,19 @@
 import type { ListenerConfig } from './schema.js';
 
 /** Listener type. */
-export type ListenerType = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+export type ListenerType = 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'http' | 'https';
 
-/** Default port per type: the IANA MQTT ports; 8080/8081 for WebSockets (as `broker.listen`). */
+/**
+ * Default port per type: the IANA MQTT ports; 8080/8081 for WebSockets; 8088/8443 for the
+ * HTTP listener (metrics, health checks), clear of the WebSocket ones (as `broker.listen`).
+ */
 export const DEFAULT_PORTS: Readonly<Record<ListenerType, number>> = {
   mqtt: 1883,
   mqtts: 8883,
   ws: 8080,
   wss: 8081,
+  http: 8088,
+  https: 8443,
 };
 
 /** Default interface: this machine only. */

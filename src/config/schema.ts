@@ -44,11 +44,13 @@ const MAX_MQTT_PACKET = 268_435_460;
 const UINT32 = 0xffffffff;
 
 /** Listener types, in the order of the docs. */
-export const LISTENER_TYPES = ['mqtt', 'mqtts', 'ws', 'wss'] as const;
+export const LISTENER_TYPES = ['mqtt', 'mqtts', 'ws', 'wss', 'http', 'https'] as const;
 /** Types that need `tls`. */
-export const TLS_TYPES: ReadonlySet<string> = new Set(['mqtts', 'wss']);
+export const TLS_TYPES: ReadonlySet<string> = new Set(['mqtts', 'wss', 'https']);
 /** Types that take a WebSocket `path`. */
 export const WS_TYPES: ReadonlySet<string> = new Set(['ws', 'wss']);
+/** Types that serve HTTP (metrics, health checks, the admin API), not MQTT. */
+export const HTTP_TYPES: ReadonlySet<string> = new Set(['http', 'https']);
 
 /** Auth settings; at the top level they are the defaults of every listener. */
 const listenerAuthSchema = z.strictObject({
@@ -115,6 +117,9 @@ const listenerSchema = z.strictObject({
       { error: 'expected a list of origins' },
     )
     .optional(),
+  // http and https listeners only (see checks.ts).
+  maxBodySize: size(1, 2 ** 30).optional(),
+  requestTimeout: seconds(3600).optional(),
 });
 
 const limitsSchema = z.strictObject({

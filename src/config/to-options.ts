@@ -17,6 +17,12 @@ import type { AdminToken } from '../http/admin/index.js';
 import type { Durability } from '../ports/index.js';
 import { toBridgeOptions } from './bridges.js';
 import {
+  type HttpListenerSpec,
+  httpListenerSpec,
+  httpNotices,
+  isHttpEntry,
+} from './http-listeners.js';
+import {
   DEFAULT_HOST,
   DEFAULT_PORTS,
   DEFAULT_WS_PATH,
@@ -86,6 +92,8 @@ export interface BrokerPlan {
   notices: { level: 'info' | 'warn'; message: string }[];
   /** The admin HTTP API: its tokens (none: every request is refused) and body limit. */
   adminApi: AdminApiPlan;
+  /** HTTP listeners (metrics, health checks), in configuration order; not in `listeners`. */
+  httpListeners: HttpListenerSpec[];
 }
 
 /** The admin HTTP API's settings (config `adminApi`). */
@@ -241,6 +249,9 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
 /** The argument of `broker.listen()` for a planned listener. */
 export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
   const { type, port, host, name, path, tls, maxConnections, allowedOrigins } = spec;
+  if (type === 'http' || type === 'https') {
+    throw new Error(`listener ${name}: an ${type} listener is planned in httpListeners`);
+  }
   const common = { port, host, name, ...(maxConnections === undefined ? {} : { maxConnections }) };
   const ws = allowedOrigins === undefined ? {} : { allowedOrigins };
   if (type === 'mqtt') return { type, ...common };
@@ -280,15 +291,20 @@ function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
   const entries: ListenerConfig[] = config.listeners ?? [{}];
-  const listeners = entries.map((entry, index) => {
+  const firstMqtt = entries.findIndex((entry) => !isHttpEntry(entry));
+  const httpListeners = entries
+    .filter(isHttpEntry)
+    .map((entry) => httpListenerSpec(entry, listenerSpec(entry, ctx.baseDir)));
+  const listeners = entries.flatMap((entry, index) => {
+    if (isHttpEntry(entry)) return [];
     const spec = listenerSpec(entry, ctx.baseDir);
-    if (index === 0) {
-      // The first listener takes --port/--host; its default name follows the new port.
+    if (index === firstMqtt) {
+      // The first MQTT listener takes --port/--host; its default name follows the new port.
       if (o.port !== undefined) spec.port = o.port;
       if (o.host !== undefined) spec.host = o.host;
       if (entry.name === undefined) spec.name = defaultListenerName({ ...entry, port: spec.port });
     }
-    return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
+    return [{ listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) }];
   });
   return {
     options: {
@@ -303,9 +319,10 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     login: loginOptions(config),
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
-    notices: noticesFor(listeners),
     ...(config.bridges === undefined ? {} : { bridgeAuth: bridgeAuth(config, ctx.baseDir) }),
     adminApi: adminApiPlan(config),
+    notices: [...noticesFor(listeners), ...httpNotices(httpListeners)],
+    httpListeners,
   };
 }
 

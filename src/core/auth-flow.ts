@@ -25,6 +25,7 @@ export function authenticate(conn: HandshakeContext, handshake: Handshake): void
   }
   if (!core.hooks.hasAuthenticate) {
     if (!core.options.allowAnonymous) {
+      core.metrics.authFailures++;
       throw new MqttError(ReasonCode.NotAuthorized, 'anonymous clients are not allowed');
     }
     return completeConnect(conn);
@@ -79,6 +80,7 @@ function applyResult(
     case 'redirect':
       throw redirectError(handshake, result);
     default: {
+      conn.core.metrics.authFailures++;
       const code =
         result.reasonCode ??
         (handshake.authMethod ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword);
@@ -148,6 +150,7 @@ async function reauthenticate(
   } else if (result.result === 'continue') {
     sendAuth(conn, handshake, ReasonCode.ContinueAuthentication, result.authenticationData);
   } else {
+    conn.core.metrics.authFailures++;
     // 0x8C (every hook deferred the method) is a CONNACK code, not a DISCONNECT one.
     const code =
       result.reasonCode === undefined || result.reasonCode === ReasonCode.BadAuthenticationMethod

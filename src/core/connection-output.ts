@@ -124,6 +124,7 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
       this.writeBytes(bytes);
     }
     core.metrics.messagesSent++;
+    core.metrics.messagesSentByQos[delivery.qos]++;
     if (core.hooks.hasDeliveredNotification) {
       core.hooks.notify('onDelivered', this.client.clientId, delivery.message);
     }

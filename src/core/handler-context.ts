@@ -39,7 +39,10 @@ interface ConnectionBasics<S> {
 }
 
 /** The core as the connect and auth flows use it. */
-export type HandshakeServices = Pick<CoreServices, 'options' | 'refusals' | 'hooks' | 'registry'>;
+export type HandshakeServices = Pick<
+  CoreServices,
+  'options' | 'refusals' | 'hooks' | 'registry' | 'metrics'
+>;
 
 /** A connection during its handshake (connect-flow, auth-flow, connack-flow). */
 export interface HandshakeContext extends ConnectionBasics<HandshakeServices>, SessionClaimant {

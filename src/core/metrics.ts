@@ -95,6 +95,15 @@ export interface CoreMetrics {
   outputHolds: number;
   /** The memory budget's usage (gauges; see memory-budget.ts). */
   memory: MemoryUsage;
+  /** Messages received by their QoS (index 0, 1, 2); they add up to `messagesReceived`. */
+  messagesReceivedByQos: [number, number, number];
+  /** Messages sent by the QoS they went out with (index 0, 1, 2); they add up to `messagesSent`. */
+  messagesSentByQos: [number, number, number];
+  /**
+   * Logins refused by authentication: an anonymous client where anonymous clients are not
+   * allowed, credentials an authenticate hook denied, a failed re-authentication.
+   */
+  authFailures: number;
 }
 
 /** Fresh zeroed counters. */
@@ -150,5 +159,8 @@ export function createCoreMetrics(): CoreMetrics {
     protocolErrors: 0,
     outputHolds: 0,
     memory: emptyMemoryUsage(),
+    messagesReceivedByQos: [0, 0, 0],
+    messagesSentByQos: [0, 0, 0],
+    authFailures: 0,
   };
 }

@@ -138,6 +138,7 @@ function acceptPublish(
     return;
   }
   core.metrics.messagesReceived++;
+  core.metrics.messagesReceivedByQos[packet.qos]++;
   // Taken before routing: if the ack must wait for an async hook, a mark this early only
   // makes it wait for one more commit (what others wrote meanwhile), never for one less.
   const mark = storeMark(conn);

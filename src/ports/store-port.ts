@@ -23,4 +23,24 @@ export interface StorePort {
   readonly full: boolean;
   /** Commits what is pending and closes. */
   close(): Promise<void>;
+  /**
+   * Reports the timing of every committed batch to `observer` (undefined stops it), for the
+   * metrics. Optional: a store without batches to time (memory) leaves it out.
+   */
+  observeCommits?(observer: CommitObserver | undefined): void;
+}
+
+/**
+ * Hears of each batch a store commits (once per batch, never per write: a group commit of a
+ * thousand writes is one call).
+ */
+export interface CommitObserver {
+  /**
+   * @param batchSeconds From the batch's first write until it was committed: the longest an
+   *   acknowledgement waiting for this batch waited for the store.
+   * @param commitSeconds The COMMIT itself: writing the batch to the log and syncing it to
+   *   disk (durability `fsync` and `batched`; `none` does not sync).
+   * @param writes Mutations in the batch.
+   */
+  committed(batchSeconds: number, commitSeconds: number, writes: number): void;
 }

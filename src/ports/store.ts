@@ -12,7 +12,7 @@ import type { StoredMessage, StoredSession, StoredWill } from './store-records.j
 export type { LoadedQueue, LoadedQueues, MessageStore } from './message-store.js';
 export type { RetainedLoad, RetainedStore } from './retained-store.js';
 export type { SessionStore } from './session-store.js';
-export type { Durability, StorePort } from './store-port.js';
+export type { CommitObserver, Durability, StorePort } from './store-port.js';
 export type * from './store-records.js';
 
 /** Everything read at start but the retained messages (see `loadRetained`). */

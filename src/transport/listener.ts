@@ -5,7 +5,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 
 /** Where a listener accepts connections. */
 export interface ListenerAddress {
-  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'http' | 'https';
   host: string;
   port: number;
   /** e.g. mqtt://127.0.0.1:1883 */

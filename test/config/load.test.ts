@@ -62,7 +62,7 @@ describe('config: bad files are refused with the key path, the expectation and t
     [
       'an unknown listener type',
       'listeners:\n  - type: quic\n',
-      ['listeners[0].type: expected one of mqtt, mqtts, ws, wss, got "quic" (line 2)'],
+      ['listeners[0].type: expected one of mqtt, mqtts, ws, wss, http, https, got "quic" (line 2)'],
     ],
     [
       'a negative limit',

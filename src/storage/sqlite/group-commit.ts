@@ -14,7 +14,7 @@
  * clean. Lack of space (SQLITE_FULL)
  * turns into a StoreFullError and sets `full` until a later transaction commits.
  */
-import type { Durability, Logger } from '../../ports/index.js';
+import type { CommitObserver, Durability, Logger } from '../../ports/index.js';
 import { StoreFullError } from '../shared/errors.js';
 
 /** What the batcher needs from the store. */
@@ -47,6 +47,8 @@ interface Waiter {
 
 interface Batch {
   ops: number;
+  /** performance.now() at the batch's first write; 0 when no observer was set. */
+  openedAt: number;
   error: Error | undefined;
   waiters: Waiter[];
 }
@@ -62,6 +64,8 @@ export class GroupCommit {
   failedTransactions = 0;
   /** True while the last transaction failed for lack of space. */
   full = false;
+  /** Hears each committed batch's timing (read once per batch; unset: no clock is read). */
+  observer: CommitObserver | undefined;
   private batch: Batch | undefined;
   private lastProbe = 0;
   private immediate: NodeJS.Immediate | undefined;
@@ -101,10 +105,13 @@ export class GroupCommit {
     if (batch === undefined) return;
     this.batch = undefined;
     this.cancelSchedule();
+    let commitSeconds = 0;
     if (batch.error === undefined) {
       try {
         this.host.beforeCommit();
+        const started = batch.openedAt === 0 ? 0 : performance.now();
         this.host.commit();
+        if (started !== 0) commitSeconds = (performance.now() - started) / 1000;
       } catch (err) {
         this.fail(batch, err);
       }
@@ -118,6 +125,13 @@ export class GroupCommit {
       return;
     }
     this.transactions++;
+    if (batch.openedAt !== 0) {
+      this.observer?.committed(
+        (performance.now() - batch.openedAt) / 1000,
+        commitSeconds,
+        batch.ops,
+      );
+    }
     if (this.full) this.options.logger.info({}, 'store: writes succeed again (no longer full)');
     this.full = false;
     for (const w of batch.waiters) w.resolve();
@@ -157,7 +171,8 @@ export class GroupCommit {
 
   private current(): Batch {
     if (this.batch !== undefined) return this.batch;
-    const batch: Batch = { ops: 0, error: undefined, waiters: [] };
+    const openedAt = this.observer === undefined ? 0 : performance.now();
+    const batch: Batch = { ops: 0, openedAt, error: undefined, waiters: [] };
     this.batch = batch;
     try {
       this.host.begin();

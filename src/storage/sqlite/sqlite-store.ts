@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   type BrokerStore,
+  type CommitObserver,
   type Durability,
   type LoadedQueue,
   type LoadedQueues,
@@ -68,6 +69,7 @@ export class SqliteStore implements BrokerStore {
   private readonly sessions: SqliteSessions;
   private readonly messages: SqliteMessages;
   private readonly retained: SqliteRetained;
+  private commitObserver: CommitObserver | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.options = options;
@@ -138,6 +140,7 @@ export class SqliteStore implements BrokerStore {
         logger: this.logger,
       },
     );
+    batcher.observer = this.commitObserver;
     this.ctx.opened({ db, stm, batcher }, lastMessageId);
     this.logger.info(
       {
@@ -155,6 +158,13 @@ export class SqliteStore implements BrokerStore {
     const live = this.ctx.live;
     if (live === undefined) return Promise.reject(new Error(`${this.file}: the store is not open`));
     return live.batcher.commit();
+  }
+
+  /** Reports each committed batch's timing to `observer` (see CommitObserver). */
+  observeCommits(observer: CommitObserver | undefined): void {
+    this.commitObserver = observer;
+    const live = this.ctx.live;
+    if (live !== undefined) live.batcher.observer = observer;
   }
 
   /** Commits the current batch now instead of on the next tick or interval. */
