@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { type BridgeOptions, BridgeSet, type BridgeStatus } from './bridge/index.js';
-import { ClusterNode, type ClusterOptions } from './cluster/index.js';
 import { BrokerHttp, type BrokerStatus } from './broker-http.js';
+import { ClusterNode, type ClusterOptions } from './cluster/index.js';
 import type {
   ClientInfo,
   CoreOptions,
