@@ -7,7 +7,9 @@
 // that every behaviour holds with each store. With PIPIT_TEST_STORE set, there is one run,
 // with that store. The last lines are the summary of all runs; any failing run fails.
 // PIPIT_TEST_STORE=redis runs them with the Redis store, on a redis-server this script
-// starts (unless PIPIT_TEST_REDIS_URL names one).
+// starts (unless PIPIT_TEST_REDIS_URL names one): for test/integration (brokers, which await
+// the store's open); the core harness of test/core needs a store that opens synchronously.
+// It is not one of the default runs (it adds about 3 minutes).
 //
 //   node scripts/run-tests.mjs [substring...]   files whose path contains one of them
 import { spawn, spawnSync } from 'node:child_process';
