@@ -165,6 +165,23 @@ module.exports = {
       to: { path: '^src/bridge/' },
     },
     {
+      name: 'redis-store-is-a-storage-leaf',
+      comment:
+        'src/storage/redis/ implements the store ports over ioredis: it imports ports, the ' +
+        "storage folder's shared code, topic matching and protocol types, never core, " +
+        'transport, config or the CLI (the composition root picks it).',
+      severity: 'error',
+      from: { path: '^src/storage/redis/' },
+      to: { path: '^src/(?!ports/|storage/shared/|storage/redis/|topic/|protocol/)' },
+    },
+    {
+      name: 'ioredis-only-in-redis-code',
+      comment: 'Only the Redis store (and later the Redis cluster bus) talks to ioredis.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(storage/redis|cluster)/' },
+      to: { path: '(^|/)node_modules/ioredis/|^ioredis$' },
+    },
+    {
       name: 'no-unresolvable',
       comment: 'Every import resolves to a file or an installed package.',
       severity: 'error',

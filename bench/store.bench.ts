@@ -11,7 +11,11 @@
  * Every case runs `--rounds` times (default 3, the stores in turn each round) and the
  * median round is reported.
  *
- *   node --import tsx bench/store.bench.ts [--ms 2000] [--rounds 3] [--no-write]
+ * The Redis store runs too when `redis-server` is installed: against a local redis-server
+ * started for the run (loopback, its data in a temp dir), with `appendfsync always` (the
+ * settings the acknowledgement promise needs) and `appendfsync everysec`.
+ *
+ *   node --import tsx bench/store.bench.ts [--ms 2000] [--rounds 3] [--no-write] [--only redis]
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -31,7 +35,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { BrokerStore, Durability } from '../src/ports/index.js';
-import { MemoryStore, SqliteStore } from '../src/storage/index.js';
+import { MemoryStore, RedisStore, SqliteStore } from '../src/storage/index.js';
+import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PAYLOAD = Buffer.alloc(128, 0x61);
@@ -65,7 +70,44 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function transactions(store: BrokerStore): number | undefined {
-  return store instanceof SqliteStore ? store.transactions : undefined;
+  return store instanceof SqliteStore || store instanceof RedisStore
+    ? store.transactions
+    : undefined;
+}
+
+/** True when `redis-server` can be run. */
+function hasRedisServer(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Redis store configs, each on its own redis-server (stopped by the returned function). */
+async function redisConfigs(): Promise<{ configs: Config[]; stop: () => Promise<void> }> {
+  if (!hasRedisServer()) {
+    console.warn('redis-server is not installed: the Redis store is not measured');
+    return { configs: [], stop: async () => {} };
+  }
+  const servers: RedisServer[] = [];
+  const configs: Config[] = [];
+  let stores = 0;
+  for (const fsync of ['always', 'everysec']) {
+    const server = await startRedisServer({ args: ['--appendfsync', fsync] });
+    servers.push(server);
+    configs.push({
+      name: `redis ${fsync}`,
+      make: () => new RedisStore({ url: server.url, prefix: `bench${++stores}:` }),
+    });
+  }
+  return {
+    configs,
+    stop: async () => {
+      for (const server of servers) await server.destroy();
+    },
+  };
 }
 
 /** `writers` loops storing and committing messages for `ms`; returns messages and latencies. */
@@ -209,6 +251,11 @@ function render(rows: Row[], ms: number, fsyncMs: number, rounds: number): strin
       '`batched` (50 ms window) and `none` acknowledge at once and write in the background: ' +
       'they trade a bounded loss window on a crash for throughput.',
     '',
+    'Redis: a local redis-server (loopback, data in the temp dir), `appendonly yes` with ' +
+      '`appendfsync always` (the reply waits for the fsync: nothing acknowledged is lost) or ' +
+      '`everysec` (a Redis crash may lose about a second). Each batch is one MULTI/EXEC round ' +
+      'trip; "msg per transaction" counts messages per batch.',
+    '',
     'Command: `node --import tsx bench/store.bench.ts`',
     '',
   ];
@@ -246,6 +293,7 @@ async function main(): Promise<void> {
       ms: { type: 'string', default: '2000' },
       rounds: { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
   });
   const ms = Number(values.ms);
@@ -254,9 +302,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new RangeError('--rounds must be an integer >= 1');
   const fsyncMs = fsyncLatency();
+  const redis = await redisConfigs();
+  const only = values.only;
+  const configs = [...CONFIGS, ...redis.configs].filter(
+    (c) => only === undefined || c.name.includes(only),
+  );
   const samples = new Map<string, Row[]>();
   for (let round = 1; round <= rounds; round++) {
-    for (const config of CONFIGS) {
+    for (const config of configs) {
       for (const row of await runConfig(config, ms)) {
         const key = `${row.store}|${row.scenario}`;
         samples.set(key, [...(samples.get(key) ?? []), row]);
@@ -266,6 +319,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  await redis.stop();
   const rows = [...samples.values()].map((list) => {
     const sorted = [...list].sort((a, b) => a.perSec - b.perSec);
     return sorted[Math.floor((sorted.length - 1) / 2)];

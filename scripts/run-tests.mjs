@@ -6,10 +6,15 @@
 // store and with the SQLite store (PIPIT_TEST_STORE, read by test/helpers/test-store.ts), so
 // that every behaviour holds with each store. With PIPIT_TEST_STORE set, there is one run,
 // with that store. The last lines are the summary of all runs; any failing run fails.
+// PIPIT_TEST_STORE=redis runs them with the Redis store, on a redis-server this script
+// starts (unless PIPIT_TEST_REDIS_URL names one): for test/integration (brokers, which await
+// the store's open); the core harness of test/core needs a store that opens synchronously.
+// It is not one of the default runs (it adds about 3 minutes).
 //
 //   node scripts/run-tests.mjs [substring...]   files whose path contains one of them
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,6 +85,54 @@ function run(label, files, store, tapFile) {
   };
 }
 
+/** A free loopback port. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a redis-server (append-only, fsync always, data in a temp dir) for a run with the
+ * Redis store; resolves with its URL and how to stop it. Its log goes to a file, read until
+ * it is ready (this script then blocks in spawnSync, so nothing may wait on a pipe).
+ */
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'pipit-run-tests-redis-'));
+  const log = join(dir, 'redis.log');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  args.push('--appendonly', 'yes', '--appendfsync', 'always', '--logfile', log);
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let text = '';
+    try {
+      text = readFileSync(log, 'utf8');
+    } catch {
+      // Not written yet.
+    }
+    if (text.includes('Ready to accept connections')) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`run-tests: redis-server did not start:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const filter = process.argv.slice(2);
 let files = findTests('test').sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((p) => f.includes(p)));
@@ -98,9 +151,15 @@ if (fixedStore === undefined && behaviour.length > 0) {
   plan.push({ label: 'behaviour suites, store: sqlite', files: behaviour, store: 'sqlite' });
 }
 
+const needsRedis =
+  process.env.PIPIT_TEST_REDIS_URL === undefined &&
+  (fixedStore === 'redis' || plan.some((p) => p.store === 'redis'));
+const redis = needsRedis ? await startRedis() : undefined;
+if (redis !== undefined) process.env.PIPIT_TEST_REDIS_URL = redis.url;
 const tapDir = mkdtempSync(join(tmpdir(), 'pipit-run-tests-'));
 const runs = plan.map((p, i) => run(p.label, p.files, p.store, join(tapDir, `run-${i}.tap`)));
 rmSync(tapDir, { recursive: true, force: true });
+redis?.stop();
 
 // One summary for every run, last, in node:test's own form.
 const total = Object.fromEntries(COUNTERS.map((c) => [c, 0]));

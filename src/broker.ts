@@ -24,7 +24,7 @@ import { type HttpServeOptions, startHttpListener } from './http/http-listener.j
 import type { HttpRoute } from './http/route.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
-import { createStore } from './storage/index.js';
+import { createStore, type RedisStoreOptions } from './storage/index.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 import { startTcpListener } from './transport/tcp.js';
 import { startTlsListener } from './transport/tls.js';
@@ -60,7 +60,8 @@ export interface BrokerOptions extends Partial<CoreOptions> {
 /** Persistence settings (see README, "Durability"). */
 export type PersistenceOptions =
   | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; durability?: Durability; batchIntervalMs?: number };
+  | { kind: 'sqlite'; dataDir: string; durability?: Durability; batchIntervalMs?: number }
+  | ({ kind: 'redis' } & Omit<RedisStoreOptions, 'logger'>);
 
 /**
  * One listener. `port` 0 picks a free port; defaults: mqtt 1883, mqtts 8883, ws 8080,
@@ -109,6 +110,27 @@ type HttpListenerOptions = Extract<ListenerOptions, { type: 'http' | 'https' }>;
 
 function isHttpListener(options: ListenerOptions): options is HttpListenerOptions {
   return options.type === 'http' || options.type === 'https';
+}
+
+/** The store `persistence` names (undefined for memory or none: the core keeps state itself). */
+function storeFor(
+  persistence: PersistenceOptions | undefined,
+  logger: Logger | undefined,
+): BrokerStore | undefined {
+  if (persistence?.kind === 'sqlite') {
+    return createStore({
+      kind: 'sqlite',
+      dataDir: persistence.dataDir,
+      durability: persistence.durability,
+      batchIntervalMs: persistence.batchIntervalMs,
+      logger,
+    });
+  }
+  if (persistence?.kind === 'redis') {
+    const { kind, ...redis } = persistence;
+    return createStore({ kind, redis, logger });
+  }
+  return undefined;
 }
 
 /** Starts the transport an MQTT listener option asks for. */
@@ -202,17 +224,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   constructor(options: BrokerOptions = {}) {
     super();
     const { logger, clock, persistence, store, bridges, cluster, ...core } = options;
-    this.store =
-      store ??
-      (persistence?.kind === 'sqlite'
-        ? createStore({
-            kind: 'sqlite',
-            dataDir: persistence.dataDir,
-            durability: persistence.durability,
-            batchIntervalMs: persistence.batchIntervalMs,
-            logger,
-          })
-        : undefined);
+    this.store = store ?? storeFor(persistence, logger);
     this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
     // The budget's default is sized to this process (the core cannot see it).
     this.budgetSource = core.memoryBudget === undefined ? defaultMemoryBudget() : undefined;

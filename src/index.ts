@@ -136,5 +136,13 @@ export type {
   SubscriptionRequest,
 } from './protocol/index.js';
 export { MqttError, ReasonCode } from './protocol/index.js';
-export { MemoryStore, SqliteStore } from './storage/index.js';
+// The Redis store (issue #11, part 1).
+export {
+  isStoreUnavailable,
+  MemoryStore,
+  RedisStore,
+  type RedisStoreOptions,
+  SqliteStore,
+  StoreUnavailableError,
+} from './storage/index.js';
 export type { ListenerAddress } from './transport/listener.js';

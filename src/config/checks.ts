@@ -3,6 +3,8 @@
  * a listener needs or cannot use them, the WebSocket path, and unique listener names (hooks
  * tell listeners apart by name).
  */
+
+import { checkRedisUrl } from '../storage/redis/redis-url.js';
 import { checkBridges } from './bridge-schema.js';
 import type { ConfigProblem } from './errors.js';
 import { defaultListenerName } from './listener-defaults.js';
@@ -99,6 +101,7 @@ function checkSomeMqtt(listeners: readonly ListenerConfig[]): ConfigProblem[] {
 export function checkConfig(config: PipitConfig): ConfigProblem[] {
   const listeners = config.listeners ?? [];
   const problems = [...listeners.flatMap(checkListener), ...checkSomeMqtt(listeners)];
+  problems.push(...checkRedisStorage(config));
   const seen = new Map<string, number>();
   listeners.forEach((listener, index) => {
     const name = listener.name ?? defaultListenerName(listener);
@@ -113,5 +116,41 @@ export function checkConfig(config: PipitConfig): ConfigProblem[] {
     });
   });
   problems.push(...checkBridges(config.bridges));
+  return problems;
+}
+
+/** The Redis store's keys: a URL for type redis, and only for it. */
+function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
+  const storage = config.storage;
+  if (storage === undefined) return [];
+  const problems: ConfigProblem[] = [];
+  if (storage.type === 'redis') {
+    if (storage.url === undefined) {
+      problems.push({
+        path: ['storage', 'url'],
+        message: 'required for storage type redis (e.g. "redis://127.0.0.1:6379")',
+      });
+    } else {
+      const wrong = checkRedisUrl(storage.url);
+      if (wrong !== undefined) problems.push({ path: ['storage', 'url'], message: wrong });
+    }
+    for (const key of ['dataDir', 'durability'] as const) {
+      if (storage[key] !== undefined) {
+        problems.push({
+          path: ['storage', key],
+          message: 'only for the SQLite store (Redis settings decide what a commit is worth)',
+        });
+      }
+    }
+    return problems;
+  }
+  for (const key of ['url', 'prefix', 'wait'] as const) {
+    if (storage[key] !== undefined) {
+      problems.push({
+        path: ['storage', key],
+        message: `only for storage type redis (this one is ${storage.type ?? 'sqlite'})`,
+      });
+    }
+  }
   return problems;
 }

@@ -182,9 +182,21 @@ const mqttSchema = z.strictObject({
 });
 
 const storageSchema = z.strictObject({
-  type: oneOf(['sqlite', 'memory']).optional(),
+  type: oneOf(['sqlite', 'memory', 'redis']).optional(),
   dataDir: text().optional(),
   durability: oneOf(['fsync', 'batched', 'none']).optional(),
+  // The Redis store (type: redis).
+  url: text().optional(),
+  prefix: z
+    .string({ error: 'expected a string' })
+    .regex(/^[^{}]*$/, { error: "expected a key prefix without '{' or '}' (they mark hash tags)" })
+    .optional(),
+  wait: z
+    .strictObject({
+      replicas: int(1, 100),
+      timeout: seconds(60).optional(),
+    })
+    .optional(),
 });
 
 /** `cluster:` (docs/cluster.md): join a cluster of nodes over Redis. */

@@ -36,7 +36,8 @@ import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
 /** Persistence, as BrokerOptions.persistence takes it (with the durability always set). */
 export type PersistenceOptions =
   | { kind: 'memory' }
-  | (Extract<BrokerPersistence, { kind: 'sqlite' }> & { durability: Durability });
+  | (Extract<BrokerPersistence, { kind: 'sqlite' }> & { durability: Durability })
+  | Extract<BrokerPersistence, { kind: 'redis' }>;
 
 /** TLS settings of a listener; file paths are absolute. */
 export type ListenerTls = TlsOptions;
@@ -162,10 +163,28 @@ function persistence(config: PipitConfig, ctx: ResolveContext): PersistenceOptio
   const storage = config.storage ?? {};
   const o = ctx.overrides ?? {};
   if (o.memory === true || storage.type === 'memory') return { kind: 'memory' };
+  if (storage.type === 'redis') return redisPersistence(storage);
   let dataDir = resolve(ctx.cwd, 'data');
   if (o.dataDir !== undefined) dataDir = resolve(ctx.cwd, o.dataDir);
   else if (storage.dataDir !== undefined) dataDir = resolve(ctx.baseDir, storage.dataDir);
   return { kind: 'sqlite', dataDir, durability: storage.durability ?? 'fsync' };
+}
+
+function redisPersistence(
+  storage: NonNullable<PipitConfig['storage']>,
+): Extract<PersistenceOptions, { kind: 'redis' }> {
+  // checkConfig made sure there is a URL.
+  const out: Extract<PersistenceOptions, { kind: 'redis' }> = {
+    kind: 'redis',
+    url: storage.url ?? '',
+  };
+  if (storage.prefix !== undefined) out.prefix = storage.prefix;
+  if (storage.wait !== undefined) {
+    out.wait = { replicas: storage.wait.replicas };
+    if (storage.wait.timeout !== undefined)
+      out.wait.timeoutMs = Math.round(storage.wait.timeout * 1000);
+  }
+  return out;
 }
 
 function listenerSpec(entry: ListenerConfig, baseDir: string): ListenerSpec {

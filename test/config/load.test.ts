@@ -185,3 +185,40 @@ describe('config: pipit.example.yaml', () => {
     assert.equal(config.storage?.durability, 'fsync');
   });
 });
+
+describe('config: the Redis store keys (storage.type redis)', () => {
+  it('type redis needs a url', () => {
+    const found = problems('storage:\n  type: redis\n');
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.match(found[0], /^storage\.url: required for storage type redis/);
+  });
+
+  it('a url that is not redis:// or rediss:// is refused, naming the key', () => {
+    const found = problems('storage:\n  type: redis\n  url: http://127.0.0.1:6379\n');
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.match(found[0], /^storage\.url: .*expected a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('url, prefix and wait without type redis, dataDir and durability with it, are refused', () => {
+    const sqlite = problems('storage:\n  url: redis://127.0.0.1:6379\n  prefix: "x:"\n');
+    assert.deepEqual(
+      sqlite.map((p) => p.split(':')[0]),
+      ['storage.url', 'storage.prefix'],
+    );
+    assert.match(sqlite[0], /only for storage type redis \(this one is sqlite\)/);
+    const redis = problems(
+      'storage:\n  type: redis\n  url: redis://127.0.0.1:6379\n  durability: fsync\n',
+    );
+    assert.equal(redis.length, 1, redis.join('\n'));
+    assert.match(redis[0], /^storage\.durability: only for the SQLite store/);
+  });
+
+  it('a prefix with a brace and a wait without replicas are refused', () => {
+    const found = problems(
+      'storage:\n  type: redis\n  url: redis://h:1\n  prefix: "a{b}"\n  wait:\n    timeout: 1\n',
+    );
+    assert.equal(found.length, 2, found.join('\n'));
+    assert.match(found[0], /^storage\.prefix: expected a key prefix without '\{' or '\}'/);
+    assert.match(found[1], /^storage\.wait\.replicas: /);
+  });
+});

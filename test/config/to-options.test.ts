@@ -227,6 +227,20 @@ describe('config: a valid file maps to broker options', () => {
     const plan = configToPlan(parseConfig('storage:\n  type: memory\n'), CTX);
     assert.deepEqual(plan.options.persistence, { kind: 'memory' });
   });
+
+  it('storage.type redis maps to the Redis store: url, prefix, wait (timeout in seconds)', () => {
+    const text =
+      'storage:\n  type: redis\n  url: redis://:secret@10.0.0.5:6380/2\n  prefix: "edge:"\n  wait: { replicas: 1, timeout: 0.5 }\n';
+    const plan = configToPlan(parseConfig(text), CTX);
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'redis',
+      url: 'redis://:secret@10.0.0.5:6380/2',
+      prefix: 'edge:',
+      wait: { replicas: 1, timeoutMs: 500 },
+    });
+    const plain = configToPlan(parseConfig('storage:\n  type: redis\n  url: redis://h:1\n'), CTX);
+    assert.deepEqual(plain.options.persistence, { kind: 'redis', url: 'redis://h:1' });
+  });
 });
 
 describe('config: flags > environment > file', () => {

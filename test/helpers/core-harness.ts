@@ -21,7 +21,7 @@ import type {
 } from '../../src/protocol/index.js';
 import { Decoder, encode } from '../../src/protocol/index.js';
 import { FakeClock } from './fake-clock.js';
-import { createTestStore } from './test-store.js';
+import { createTestStore, testStoreKind } from './test-store.js';
 
 /** A client as seen from the core: it sends packets and keeps what came back. */
 export class FakeClient implements ConnectionSink {
@@ -105,6 +105,13 @@ export class FakeClient implements ConnectionSink {
  * `start()` (which would only restore an empty state).
  */
 export function openTestStore(): BrokerStore | undefined {
+  if (testStoreKind() === 'redis') {
+    // Redis opens over the network: the first write would throw, and an unclosed connection
+    // would hold the test process open. Brokers (test/integration) await open(); this does not.
+    throw new Error(
+      'the core harness needs a store that opens synchronously (memory or sqlite), not redis',
+    );
+  }
   const store = createTestStore();
   void store?.open();
   return store;

@@ -16,3 +16,26 @@ export function isStoreFull(err: unknown): err is StoreFullError {
     typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'STORE_FULL'
   );
 }
+
+/**
+ * A commit failed because the store could not be reached (a shared store such as Redis:
+ * connection lost, refused or timed out). Nothing of the batch may be acknowledged; the
+ * store reconnects on its own and later commits succeed once it is back.
+ */
+export class StoreUnavailableError extends Error {
+  /** Always 'STORE_UNAVAILABLE'. */
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** True for an error whose `code` is 'STORE_UNAVAILABLE'. */
+export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { code?: unknown }).code === 'STORE_UNAVAILABLE'
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * Opening the Redis store's connection: the ioredis settings that make a lost Redis fail
+ * commits at once (instead of queueing them until it is back), the URL checks, and the log
+ * lines for a connection lost and regained.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from '../../ports/index.js';
+import { checkRedisUrl, redactUrl } from './redis-url.js';
+
+/** Connection settings. */
+export interface ConnectOptions {
+  url: string;
+  /** A command not answered within this fails (its commit rejects). */
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Connects (rejecting with a message that names the server when it cannot). */
+export async function connectRedis(options: ConnectOptions): Promise<Redis> {
+  const problem = checkRedisUrl(options.url);
+  if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
+  const server = redactUrl(options.url);
+  const client = new Redis(options.url, {
+    lazyConnect: true,
+    // Fail commands at once while disconnected, and those in flight when the connection
+    // drops: a commit must reject (nothing acknowledged) rather than wait for Redis.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // A transaction whose reply was lost may have run: never send it twice.
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: options.connectTimeoutMs,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  watchConnection(client, server, options.logger);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(
+      `the Redis store cannot reach ${server} (${(err as Error).message}): is redis-server running there?`,
+      { cause: err },
+    );
+  }
+  return client;
+}
+
+/** Clients being closed on purpose: their connection's end is not "lost". */
+const closing = new WeakSet<Redis>();
+
+/** Closes `client`: QUIT, bounded by `timeoutMs`, then drops the socket and stops reconnecting. */
+export async function closeRedis(client: Redis, timeoutMs: number): Promise<void> {
+  closing.add(client);
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.quit().then(
+    () => {},
+    () => {},
+  );
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([quit, timeout]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+/** Logs a lost connection once (not every reconnect attempt) and its return. */
+function watchConnection(client: Redis, server: string, logger: Logger): void {
+  let lost = false;
+  client.on('error', (err: Error) => {
+    if (lost || closing.has(client)) return;
+    lost = true;
+    logger.error({ server, err }, 'store: Redis connection lost; reconnecting');
+  });
+  client.on('close', () => {
+    if (lost || closing.has(client)) return;
+    lost = true;
+    logger.error({ server }, 'store: Redis connection lost; reconnecting');
+  });
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    logger.info({ server }, 'store: Redis connection back');
+  });
+}

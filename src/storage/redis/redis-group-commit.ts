@@ -1,0 +1,288 @@
+/**
+ * Group commit over one Redis connection.
+ *
+ * Mutations add commands to the current batch; the batch is sent on the next `setImmediate`
+ * (or, once it holds `maxBatchCommands`, right after the current mutation) as one MULTI/EXEC,
+ * so every mutation of a tick, from every MQTT connection, costs one round trip and lands
+ * all or nothing. With a
+ * `wait` setting, `WAIT replicas timeout` follows the EXEC in the same write: the batch counts
+ * as committed only once that many replicas have it.
+ *
+ * Batches are pipelined (a batch does not wait for the one before it), and Redis runs them in
+ * order. `commit()` settles with the current batch, or, when nothing is pending, with every
+ * batch still in flight; a batch fails when any batch sent before it fails, so nothing is
+ * acknowledged after a write it may depend on was lost. A lost connection fails the batches
+ * in flight at once (a StoreUnavailableError) rather than holding them until Redis is back,
+ * and Redis out of memory (OOM) is a StoreFullError that sets `full` until a later write
+ * succeeds.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../ports/index.js';
+import { StoreFullError, StoreUnavailableError } from '../shared/errors.js';
+
+/** A command argument. */
+export type Arg = string | Buffer | number;
+
+/** One command of a batch, and what to do with its reply (script results). */
+export interface Command {
+  /** A Redis command or a script defined on the client (redis-scripts.ts). */
+  name: string;
+  args: Arg[];
+  onReply?: (reply: unknown) => void;
+}
+
+/** `WAIT` after each batch: the replicas that must have it, and how long to wait for them. */
+export interface RedisWait {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** Settings of a RedisGroupCommit. */
+export interface RedisGroupCommitOptions {
+  wait?: RedisWait | undefined;
+  maxBatchCommands: number;
+  logger: Logger;
+  /** The server, for messages (the URL without its password). */
+  server: string;
+  /** Runs just before a batch is sent (to add the last message id). */
+  beforeSend(): void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+type Callable = Record<string, (...args: Arg[]) => unknown>;
+
+/** Replies of a Redis that cannot serve for now (loading, failing over, busy). */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** While full, space is probed at most this often (when someone asks, see `retryIfFull`). */
+const PROBE_INTERVAL_MS = 1000;
+
+/** Batches commands into transactions and settles `commit()` calls. */
+export class RedisGroupCommit {
+  /** Batches committed. */
+  transactions = 0;
+  /** Batches that failed. */
+  failedTransactions = 0;
+  /** True while the last batch failed because Redis is out of memory. */
+  full = false;
+  private commands: Command[] = [];
+  private waiters: Waiter[] = [];
+  /** A caller asked that the references this batch takes back be taken before it settles. */
+  private collect = false;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failing = false;
+  private earlyFlush = false;
+  private lastProbe = 0;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly options: RedisGroupCommitOptions,
+  ) {}
+
+  /** Adds a command to the current batch. */
+  add(command: Command): void {
+    this.commands.push(command);
+    this.schedule();
+    if (this.commands.length >= this.options.maxBatchCommands && !this.earlyFlush) {
+      // Sent after the current mutation's commands (a microtask), never between them.
+      this.earlyFlush = true;
+      queueMicrotask(() => {
+        this.earlyFlush = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * Makes the current batch's `commit()` callers also wait for the references it takes back
+   * (the next batch), so that a message no entry references is gone when they resume.
+   */
+  requestCollect(): void {
+    this.collect = true;
+    this.schedule();
+  }
+
+  /** True while commands wait to be sent. */
+  get pending(): boolean {
+    return this.commands.length > 0;
+  }
+
+  /** Resolves once every command added before the call is committed. */
+  commit(): Promise<void> {
+    if (this.commands.length > 0 || this.collect) {
+      return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    }
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return Promise.all([...this.inFlight]).then(() => undefined);
+  }
+
+  /** Sends the current batch now (reads call this first: Redis runs them after it). */
+  flush(): void {
+    this.cancelSchedule();
+    if (this.commands.length === 0 && !this.collect && this.waiters.length === 0) return;
+    this.options.beforeSend();
+    const { commands, waiters, collect } = this;
+    this.commands = [];
+    this.waiters = [];
+    this.collect = false;
+    const earlier = [...this.inFlight];
+    const settled = Promise.all([this.send(commands), ...earlier]).then(() => undefined);
+    this.inFlight.add(settled);
+    settled.then(
+      () => {
+        this.inFlight.delete(settled);
+        this.settle(waiters, collect);
+      },
+      (err: Error) => {
+        this.inFlight.delete(settled);
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  }
+
+  /** Waits (at most `timeoutMs`) for every batch sent so far; never rejects. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * While full, tries (at most once a second, between batches) a 64 KiB write that leaves
+   * nothing behind. The broker refuses the QoS 1/2 work that would otherwise be the next
+   * write, so without this probe `full` would never clear once Redis has room again.
+   */
+  retryIfFull(now: number, probeKey: string): void {
+    if (!this.full || this.pending || now - this.lastProbe < PROBE_INTERVAL_MS) return;
+    this.lastProbe = now;
+    this.client
+      .multi()
+      .set(probeKey, Buffer.alloc(65536))
+      .del(probeKey)
+      .exec()
+      .then(
+        (results) => {
+          if (results?.every(([err]) => err === null) !== true || !this.full) return;
+          this.full = false;
+          this.options.logger.info({}, 'store: Redis writes succeed again (no longer full)');
+        },
+        () => {},
+      );
+  }
+
+  /** The batch and every batch before it are in: resolve, or first take back references. */
+  private settle(waiters: Waiter[], collect: boolean): void {
+    if (collect && this.commands.length > 0) {
+      this.waiters.push(...waiters);
+      this.collect = true;
+      this.flush();
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  private async send(commands: Command[]): Promise<void> {
+    if (commands.length === 0) return;
+    const tx = this.client.multi();
+    for (const c of commands) (tx as unknown as Callable)[c.name](...c.args);
+    const exec = tx.exec();
+    const wait = this.options.wait;
+    // Sent right after the EXEC: the reply comes once the replicas have the batch.
+    const replicas = wait ? this.client.wait(wait.replicas, wait.timeoutMs) : undefined;
+    replicas?.catch(() => {}); // reported through exec's failure when both fail
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await exec;
+    } catch (err) {
+      throw this.failed(err);
+    }
+    if (results === null) throw this.failed(new Error('the transaction was aborted'));
+    let firstError: Error | undefined;
+    for (let i = 0; i < results.length; i++) {
+      const [err, reply] = results[i];
+      // The replies of the commands that ran are used even when another failed (references).
+      if (err !== null) firstError ??= err;
+      else commands[i].onReply?.(reply);
+    }
+    if (firstError !== undefined) throw this.failed(firstError);
+    if (replicas !== undefined && wait !== undefined) {
+      const acked = await replicas.catch((err: unknown) => {
+        throw this.failed(err);
+      });
+      if (acked < wait.replicas) {
+        throw this.failed(
+          new StoreUnavailableError(
+            `only ${acked} of ${wait.replicas} Redis replicas acknowledged the batch within ${wait.timeoutMs} ms`,
+          ),
+        );
+      }
+    }
+    this.succeeded();
+  }
+
+  private succeeded(): void {
+    this.transactions++;
+    if (this.failing) {
+      this.failing = false;
+      this.options.logger.info(
+        { server: this.options.server },
+        'store: Redis writes succeed again',
+      );
+    }
+    if (this.full) {
+      this.full = false;
+      this.options.logger.info({}, 'store: Redis writes succeed again (no longer full)');
+    }
+  }
+
+  /** Counts and logs a failed batch (the first of a run at error level), typed for the core. */
+  private failed(err: unknown): Error {
+    this.failedTransactions++;
+    const typed = this.classify(err);
+    if (!this.failing) {
+      this.failing = true;
+      this.options.logger.error(
+        { err: typed, server: this.options.server },
+        'store: Redis write failed',
+      );
+    }
+    return typed;
+  }
+
+  private classify(err: unknown): Error {
+    if (err instanceof StoreUnavailableError || err instanceof StoreFullError) return err;
+    const e = err instanceof Error ? err : new Error(String(err));
+    const previous = (e as { previousErrors?: Error[] }).previousErrors ?? [];
+    if ([e, ...previous].some((x) => x.message.startsWith('OOM'))) {
+      this.full = true;
+      return new StoreFullError(
+        `the Redis store at ${this.options.server} is full (maxmemory reached): raise maxmemory or free memory`,
+        { cause: e },
+      );
+    }
+    // Redis answered, but for now cannot serve (loading its data, a failover): unavailable.
+    if (e.name === 'ReplyError' && !TRANSIENT_REPLIES.test(e.message)) return e;
+    return new StoreUnavailableError(
+      `the Redis store at ${this.options.server} is unavailable (${e.message}); not acknowledged`,
+      { cause: e },
+    );
+  }
+
+  private schedule(): void {
+    if (this.immediate === undefined) this.immediate = setImmediate(() => this.flush());
+  }
+
+  private cancelSchedule(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The Redis store's key layout, built for Redis Cluster as much as for one server.
+ *
+ * - One client's keys share the hash tag `{c:<clientId>}`, so they live in one slot and every
+ *   multi-key command or script on one client (dequeue, inflight, deleting a queue) is legal
+ *   on a cluster: `<prefix>{c:<id>}:s` (session record), `:sub` (subscriptions), `:in`
+ *   (inbound QoS 2 ids), `:q` (queue, a sorted set by seq), `:qm` (queued bytes, inflight
+ *   order counter), `:f` (inflight entries).
+ * - A message is one hash `<prefix>m:<id>` (body and reference count), in a slot of its own,
+ *   so a fan-out to many clients spreads over the cluster rather than loading one master.
+ * - Retained messages: `<prefix>{r}:m` (topic -> message) and `<prefix>{r}:t` (the topics in
+ *   byte order, for prefix ranges), one slot.
+ * - Indexes read at start: `<prefix>sessions` and `<prefix>queues` (sets of client ids),
+ *   `<prefix>wills` (client id -> will), `<prefix>meta` (the last message id).
+ *
+ * A client id may hold any character: the tag ends at its first '}', and since no key suffix
+ * holds a '}', the last '}' before a suffix still tells every client's keys apart.
+ */
+
+/** The default namespace of every key. */
+export const DEFAULT_PREFIX = 'pipit:';
+
+/** One client's keys. */
+export interface ClientKeys {
+  session: string;
+  subscriptions: string;
+  inbound: string;
+  queue: string;
+  queueMeta: string;
+  inflight: string;
+}
+
+/** Checks a prefix: a '{' or '}' in it would break the hash tags. Returns an error or undefined. */
+export function checkPrefix(prefix: string): string | undefined {
+  if (/[{}]/.test(prefix)) {
+    return `the Redis key prefix "${prefix}" may not contain '{' or '}' (they mark hash tags)`;
+  }
+  return undefined;
+}
+
+/** Every key name of one store, under its prefix. */
+export class RedisKeys {
+  readonly sessions: string;
+  readonly queues: string;
+  readonly wills: string;
+  readonly meta: string;
+  readonly retained: string;
+  readonly retainedTopics: string;
+  /** A SCAN pattern that matches every message key (the prefix's glob characters escaped). */
+  readonly messagePattern: string;
+
+  constructor(readonly prefix: string) {
+    this.sessions = `${prefix}sessions`;
+    this.queues = `${prefix}queues`;
+    this.wills = `${prefix}wills`;
+    this.meta = `${prefix}meta`;
+    this.retained = `${prefix}{r}:m`;
+    this.retainedTopics = `${prefix}{r}:t`;
+    this.messagePattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}m:*`;
+  }
+
+  /** The keys of one client (one slot). */
+  client(clientId: string): ClientKeys {
+    const base = `${this.prefix}{c:${clientId}}:`;
+    return {
+      session: `${base}s`,
+      subscriptions: `${base}sub`,
+      inbound: `${base}in`,
+      queue: `${base}q`,
+      queueMeta: `${base}qm`,
+      inflight: `${base}f`,
+    };
+  }
+
+  /** The hash of one message (fields `b`: body, `r`: references). */
+  message(id: number): string {
+    return `${this.prefix}m:${id}`;
+  }
+}
