@@ -21,6 +21,9 @@ export function readCounters(core: BrokerCore): BrokerCounters {
     protocolErrors: m.protocolErrors,
     outputHolds: m.outputHolds,
     memory: { ...m.memory },
+    connectionsEstablished: m.connectionsEstablished,
+    connectionsMaximum: m.connectionsMaximum,
+    sessionsExpired: m.sessionsExpired,
     ...sizes(core),
   };
 }
