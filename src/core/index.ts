@@ -17,3 +17,4 @@ export * from './session-holder.js';
 export * from './session-registry.js';
 export * from './subscriber.js';
 export * from './subscription.js';
+export * from './sys-topic.js';
