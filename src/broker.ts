@@ -16,6 +16,7 @@ import type {
 } from './core/index.js';
 import { BrokerCore, disconnectClients } from './core/index.js';
 import { defaultMemoryBudget } from './default-budget.js';
+import { packageVersion, SysTopics } from './ops/index.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import { createStore } from './storage/index.js';
@@ -41,6 +42,27 @@ export interface BrokerOptions extends Partial<CoreOptions> {
   persistence?: PersistenceOptions;
   /** A store of your own (implements the BrokerStore port); overrides `persistence`. */
   store?: BrokerStore;
+  /**
+   * Seconds between two updates of the `$SYS/broker/...` topics (docs/operations-sys-logs.md);
+   * 0 publishes none. At most {@link MAX_SYS_INTERVAL}. Default 10.
+   */
+  sysInterval?: number;
+}
+
+/** Default of {@link BrokerOptions.sysInterval} (Mosquitto's `sys_interval`). */
+export const DEFAULT_SYS_INTERVAL = 10;
+/** Largest {@link BrokerOptions.sysInterval}: one day. */
+export const MAX_SYS_INTERVAL = 86_400;
+
+/** `sysInterval` checked: a number of seconds 0 to a day (0: no `$SYS` topics). */
+function checkSysInterval(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_SYS_INTERVAL;
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_SYS_INTERVAL)) {
+    throw new TypeError(
+      `sysInterval: expected a number of seconds 0-${MAX_SYS_INTERVAL} (0 = no $SYS topics), got ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Persistence settings (see README, "Durability"). */
@@ -156,10 +178,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly persistenceKind: string;
   /** What the default memory budget was computed from (undefined when it was configured). */
   private readonly budgetSource: ReturnType<typeof defaultMemoryBudget> | undefined;
+  /** Seconds between `$SYS` updates (0: none). */
+  private readonly sysInterval: number;
+  private sys: SysTopics | undefined;
+  private closed = false;
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, persistence, store, ...core } = options;
+    const { logger, clock, persistence, store, sysInterval, ...core } = options;
+    this.sysInterval = checkSysInterval(sysInterval);
     this.store =
       store ??
       (persistence?.kind === 'sqlite'
@@ -215,6 +242,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     await this.core.start();
     if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
+    if (this.sysInterval > 0 && !this.closed) {
+      this.sys = new SysTopics(this.core, {
+        intervalSeconds: this.sysInterval,
+        version: packageVersion(),
+      });
+      this.sys.start();
+    }
   }
 
   /** Starts a listener (TCP by default); resolves with its address. */
@@ -265,6 +299,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Disconnects every client (MQTT 5: DISCONNECT 0x8B) and stops the listeners. */
   async close(): Promise<void> {
+    this.closed = true;
+    this.sys?.stop();
     this.core.close();
     await Promise.all(this.running.splice(0).map((l) => l.close()));
     const opened = this.started

@@ -36,7 +36,8 @@ export type {
   PersistenceOptions,
   TlsOptions,
 } from './broker.js';
-export { Broker, createBroker } from './broker.js';
+// Operations ($SYS and logs, issue #12 O1).
+export { Broker, createBroker, DEFAULT_SYS_INTERVAL, MAX_SYS_INTERVAL } from './broker.js';
 export * from './client/index.js';
 export {
   type BrokerPlan,
@@ -87,6 +88,7 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
+export { SYS_PREFIX } from './ops/index.js';
 export type {
   BrokerStore,
   Clock,
