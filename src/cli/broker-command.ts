@@ -26,6 +26,10 @@ export function registerBrokerCommand(program: Command): void {
       '--log-level <level>',
       'fatal, error, warn, info, debug, trace or silent [env PIPIT_LOG_LEVEL]',
     )
+    .option(
+      '--sys-interval <seconds>',
+      'seconds between updates of the $SYS topics, 0 for none (default 10)',
+    )
     .addHelpText(
       'after',
       '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file and the TLS certificates.',

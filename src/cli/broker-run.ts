@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import pino from 'pino';
-import { type Broker, createBroker } from '../broker.js';
+import { type Broker, createBroker, DEFAULT_SYS_INTERVAL } from '../broker.js';
 import {
   type BrokerPlan,
   ConfigError,
@@ -23,9 +23,12 @@ import {
   parsePortText,
   readEnvOverrides,
   type Security,
+  sysIntervalSchema,
   toListenerOptions,
 } from '../config/index.js';
+import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
+import { createBrokerLogger } from './log-setup.js';
 
 /** The command's options as commander hands them over (port and level still text). */
 export interface BrokerFlags {
@@ -36,12 +39,14 @@ export interface BrokerFlags {
   memory?: boolean;
   dataDir?: string;
   logLevel?: string;
+  sysInterval?: string;
 }
 
-/** Flags with the port and log level parsed. */
-interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel'> {
+/** Flags with the port, log level and $SYS interval parsed. */
+interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel' | 'sysInterval'> {
   port?: number;
   logLevel?: LogLevel;
+  sysInterval?: number;
 }
 
 /** Parses a TCP port option. */
@@ -63,14 +68,30 @@ function parseLevel(value: string): LogLevel {
   return level;
 }
 
+function parseSysInterval(value: string): number {
+  const seconds = value.trim() === '' ? Number.NaN : Number(value);
+  if (!sysIntervalSchema.safeParse(seconds).success) {
+    throw new Error(
+      `--sys-interval: "${value}" is not a number of seconds 0-86400 (0 = no $SYS topics)`,
+    );
+  }
+  return seconds;
+}
+
 /**
- * Parses the port and log level flags.
+ * Parses the port, log level and $SYS interval flags.
  * @throws Error naming the flag and the value.
  */
 export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
-  const parsed: ParsedFlags = { ...flags, port: undefined, logLevel: undefined };
+  const parsed: ParsedFlags = {
+    ...flags,
+    port: undefined,
+    logLevel: undefined,
+    sysInterval: undefined,
+  };
   if (flags.port !== undefined) parsed.port = parsePort(flags.port);
   if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
+  if (flags.sysInterval !== undefined) parsed.sysInterval = parseSysInterval(flags.sysInterval);
   return parsed;
 }
 
@@ -87,6 +108,7 @@ async function prepare(
       memory: flags.memory,
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
+      sysInterval: flags.sysInterval,
     },
     readEnvOverrides(process.env),
   );
@@ -121,7 +143,8 @@ async function listenAll(broker: Broker, plan: BrokerPlan): Promise<void> {
 
 /**
  * SIGHUP: password and ACL files (closing the connections of users removed from a password
- * file or whose password changed), then TLS certificates. Errors are logged, never fatal.
+ * file or whose password changed), then TLS certificates. Errors are logged, never fatal; the
+ * last line sums up what was reloaded and what failed.
  */
 async function reloadAll(
   broker: Broker,
@@ -131,12 +154,47 @@ async function reloadAll(
 ): Promise<void> {
   logger.info({}, 'SIGHUP: reloading password, ACL and TLS files');
   const results = await security.reload();
-  closeRevokedLogins(broker, plan.listeners, results, logger);
+  const closed = closeRevokedLogins(broker, plan.listeners, results, logger);
+  let tls = 'reloaded';
   try {
     await broker.reloadTls();
   } catch (err) {
+    tls = 'failed';
     logger.error({ err }, 'could not reload the TLS files; keeping the previous ones');
   }
+  const failed = results.filter((r) => !r.ok).map((r) => r.path);
+  const level = failed.length > 0 || tls === 'failed' ? 'warn' : 'info';
+  logger[level](
+    { files: results.length, failed, tls, clientsClosed: closed },
+    failed.length > 0 || tls === 'failed'
+      ? 'SIGHUP: reload finished with errors (the previous files stay in force)'
+      : 'SIGHUP: reload finished',
+  );
+}
+
+/** Where the store is, as the start banner says it. */
+function describeStore(plan: BrokerPlan): string {
+  const persistence = plan.options.persistence;
+  return persistence.kind === 'memory'
+    ? 'memory (nothing survives a restart)'
+    : `sqlite ${persistence.dataDir} (durability ${persistence.durability})`;
+}
+
+/** The start banner: what runs, on which Node, where it listens, where it keeps its state. */
+function logBanner(broker: Broker, plan: BrokerPlan, logger: Logger): void {
+  const version = packageVersion();
+  logger.info(
+    {
+      name: 'pipit',
+      version,
+      node: process.version,
+      pid: process.pid,
+      listeners: broker.addresses.map((address) => address.url),
+      store: describeStore(plan),
+      sysInterval: plan.options.sysInterval ?? DEFAULT_SYS_INTERVAL,
+    },
+    `pipit ${version} running`,
+  );
 }
 
 /** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
@@ -151,9 +209,14 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
       base: undefined,
     }) as unknown as Logger;
     prepared = await prepare(flags, bootstrap);
-    logger = pino({ level: prepared.plan.logLevel, base: undefined }) as unknown as Logger;
   } catch (err) {
     reportConfigError(err, flags.config);
+  }
+  try {
+    logger = createBrokerLogger(prepared.plan.logLevel, prepared.plan.log);
+  } catch (err) {
+    process.stderr.write(`pipit broker: ${(err as Error).message}\n`);
+    process.exit(1);
   }
   const { plan, security } = prepared;
   const broker = createBroker({ ...plan.options, logger });
@@ -172,6 +235,7 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
     process.exit(1);
   }
   for (const notice of plan.notices) logger[notice.level]({}, notice.message);
+  logBanner(broker, plan, logger);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -53,10 +53,27 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
   return problems;
 }
 
+/** `log.rotate` and `log.stdout: false` need a file to apply to. */
+function checkLog(config: PipitConfig): ConfigProblem[] {
+  const log = config.log;
+  if (log === undefined || log.file !== undefined) return [];
+  const problems: ConfigProblem[] = [];
+  if (log.rotate !== undefined) {
+    problems.push({ path: ['log', 'rotate'], message: 'only applies with log.file' });
+  }
+  if (log.stdout === false) {
+    problems.push({
+      path: ['log', 'stdout'],
+      message: 'false needs log.file (otherwise nothing would be logged)',
+    });
+  }
+  return problems;
+}
+
 /** Problems that involve more than one key; empty when there are none. */
 export function checkConfig(config: PipitConfig): ConfigProblem[] {
   const listeners = config.listeners ?? [];
-  const problems = listeners.flatMap(checkListener);
+  const problems = [...listeners.flatMap(checkListener), ...checkLog(config)];
   const seen = new Map<string, number>();
   listeners.forEach((listener, index) => {
     const name = listener.name ?? defaultListenerName(listener);

@@ -15,7 +15,12 @@ export {
   readEnvOverrides,
 } from './overrides.js';
 export { closeRevokedLogins, revokedLogins } from './revocation.js';
-export { configSchema, type ListenerConfig, type PipitConfig } from './schema.js';
+export {
+  configSchema,
+  type ListenerConfig,
+  type PipitConfig,
+  sysIntervalSchema,
+} from './schema.js';
 export {
   loadSecurity,
   type ReloadResult,
@@ -27,9 +32,11 @@ export {
   type BrokerPlan,
   configToPlan,
   DEFAULT_HOOK_TIMEOUT_MS,
+  DEFAULT_LOG_ROTATE,
   type ListenerAuth,
   type ListenerSpec,
   type ListenerTls,
+  type LogPlan,
   type PersistenceOptions,
   type PlannedListener,
   type ResolveContext,

@@ -18,6 +18,8 @@ export interface Overrides {
   memory?: boolean;
   dataDir?: string;
   logLevel?: LogLevel;
+  /** Seconds between `$SYS` updates (flag only: --sys-interval). */
+  sysInterval?: number;
 }
 
 /** The environment variables read, by setting. */

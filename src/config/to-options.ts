@@ -23,7 +23,13 @@ import {
   type ListenerType,
 } from './listener-defaults.js';
 import type { LogLevel, Overrides } from './overrides.js';
-import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
+import type {
+  AuthConfig,
+  ListenerConfig,
+  LOG_FORMATS,
+  LOG_FREQUENCIES,
+  PipitConfig,
+} from './schema.js';
 
 /** Persistence, as BrokerOptions.persistence takes it (with the durability always set). */
 export type PersistenceOptions =
@@ -77,7 +83,34 @@ export interface BrokerPlan {
   logLevel: LogLevel;
   /** Lines worth logging at start: what the secure defaults did and how to change them. */
   notices: { level: 'info' | 'warn'; message: string }[];
+  /** Where log lines go and in which format (`log`). */
+  log: LogPlan;
 }
+
+/** `log` with its defaults: the format, the file and its rotation. */
+export interface LogPlan {
+  /** `undefined`: pretty when stdout is a terminal, JSON otherwise. */
+  format: (typeof LOG_FORMATS)[number] | undefined;
+  /** Absolute path of the log file (JSON lines), if any. */
+  file: string | undefined;
+  /** Rotation of the file. */
+  rotate: {
+    /** A new file past this many bytes (0: no size limit). */
+    sizeBytes: number;
+    frequency: (typeof LOG_FREQUENCIES)[number];
+    /** Rotated files kept besides the current one. */
+    keep: number;
+  };
+  /** Lines go to stdout too (default: only when there is no file). */
+  stdout: boolean;
+}
+
+/** Defaults of `log.rotate`. */
+export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
+  sizeBytes: 10 * 1024 * 1024,
+  frequency: 'daily',
+  keep: 7,
+};
 
 /** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
 export interface ResolveContext {
@@ -253,6 +286,28 @@ function loginOptions(config: PipitConfig): LoginGuardOptions {
   return login;
 }
 
+function logPlan(config: PipitConfig, baseDir: string): LogPlan {
+  const log = config.log ?? {};
+  const rotate = log.rotate ?? {};
+  const file = log.file === undefined ? undefined : resolve(baseDir, log.file);
+  return {
+    format: log.format,
+    file,
+    rotate: {
+      sizeBytes: rotate.size ?? DEFAULT_LOG_ROTATE.sizeBytes,
+      frequency: rotate.frequency ?? DEFAULT_LOG_ROTATE.frequency,
+      keep: rotate.keep ?? DEFAULT_LOG_ROTATE.keep,
+    },
+    stdout: log.stdout ?? file === undefined,
+  };
+}
+
+/** `sysInterval`: the flag over the file; absent, the broker's default applies. */
+function sysInterval(config: PipitConfig, o: Overrides): { sysInterval?: number } {
+  const value = o.sysInterval ?? config.sysInterval;
+  return value === undefined ? {} : { sysInterval: value };
+}
+
 /** Applies defaults and overrides to a validated configuration. */
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
@@ -268,11 +323,16 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     return { listen: spec, auth: listenerAuth(entry, index, spec, config, ctx.baseDir) };
   });
   return {
-    options: { ...limitsToCore(config), persistence: persistence(config, ctx) },
+    options: {
+      ...limitsToCore(config),
+      persistence: persistence(config, ctx),
+      ...sysInterval(config, o),
+    },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     login: loginOptions(config),
     logLevel: o.logLevel ?? config.log?.level ?? 'info',
     notices: noticesFor(listeners),
+    log: logPlan(config, ctx.baseDir),
   };
 }
