@@ -114,9 +114,9 @@ export class RetainedMessages {
     return found;
   }
 
-  /** Every retained message (for persistence and inspection). */
+  /** Every retained message of clients and the host (for inspection; `$SYS` ones left out, as from `size`). */
   all(): Message[] {
-    return this.index.values();
+    return this.index.values().filter((m) => !isSysTopic(m.topic));
   }
 
   /** Stops the expiry timer (the broker closes). */
