@@ -201,6 +201,15 @@ module.exports = {
         path: '^src/(transport|storage|config|cli|client|bench|cluster|topic)/|^src/(broker|index)\\.ts$',
       },
     },
+    {
+      name: 'ops-reads-the-engine',
+      comment:
+        'Operations ($SYS topics, the version) read the engine and the read API and publish ' +
+        'through the core: never transports, storage, config, the CLI, hooks or HTTP.',
+      severity: 'error',
+      from: { path: '^src/ops/' },
+      to: { path: '^src/(transport|storage|config|cli|client|bench|hooks|http)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -22,6 +22,7 @@ import { defaultMemoryBudget } from './default-budget.js';
 import type { ReadinessCheck } from './http/health.js';
 import { type HttpServeOptions, startHttpListener } from './http/http-listener.js';
 import type { HttpRoute } from './http/route.js';
+import { packageVersion, SysTopics } from './ops/index.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
 import { createStore, type RedisStoreOptions } from './storage/index.js';
@@ -55,6 +56,27 @@ export interface BrokerOptions extends Partial<CoreOptions> {
    * subscribers on every node, a client id is held by one node at a time. Off by default.
    */
   cluster?: ClusterOptions;
+  /**
+   * Seconds between two updates of the `$SYS/broker/...` topics (docs/operations-sys-logs.md);
+   * 0 publishes none. At most {@link MAX_SYS_INTERVAL}. Default 10.
+   */
+  sysInterval?: number;
+}
+
+/** Default of {@link BrokerOptions.sysInterval} (Mosquitto's `sys_interval`). */
+export const DEFAULT_SYS_INTERVAL = 10;
+/** Largest {@link BrokerOptions.sysInterval}: one day. */
+export const MAX_SYS_INTERVAL = 86_400;
+
+/** `sysInterval` checked: a number of seconds 0 to a day (0: no `$SYS` topics). */
+function checkSysInterval(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_SYS_INTERVAL;
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_SYS_INTERVAL)) {
+    throw new TypeError(
+      `sysInterval: expected a number of seconds 0-${MAX_SYS_INTERVAL} (0 = no $SYS topics), got ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Persistence settings (see README, "Durability"). */
@@ -220,10 +242,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** What the default memory budget was computed from (undefined when it was configured). */
   private readonly budgetSource: ReturnType<typeof defaultMemoryBudget> | undefined;
   private readonly bridgeSet: BridgeSet;
+  /** Seconds between `$SYS` updates (0: none). */
+  private readonly sysInterval: number;
+  private sys: SysTopics | undefined;
+  private closed = false;
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, persistence, store, bridges, cluster, ...core } = options;
+    const { logger, clock, persistence, store, bridges, cluster, sysInterval, ...core } = options;
+    this.sysInterval = checkSysInterval(sysInterval);
     this.store = store ?? storeFor(persistence, logger);
     this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
     // The budget's default is sized to this process (the core cannot see it).
@@ -297,6 +324,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.store) this.core.logger.info({ store: this.store.kind }, 'store opened');
     // After the restore: a bridge resumes its stored session, queue and inflight messages.
     await this.bridgeSet.start();
+    if (this.sysInterval > 0 && !this.closed) {
+      this.sys = new SysTopics(this.core, {
+        intervalSeconds: this.sysInterval,
+        version: packageVersion(),
+      });
+      this.sys.start();
+    }
   }
 
   /** State and counters of each bridge (docs/bridges.md), read when called. */
@@ -405,6 +439,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   async close(): Promise<void> {
     this.status.closing = true;
+    this.closed = true;
+    this.sys?.stop();
     await this.bridgeSet.stop();
     this.core.close();
     await Promise.all(this.running.splice(0).map((l) => l.close()));

@@ -43,7 +43,8 @@ export type {
   PersistenceOptions,
   TlsOptions,
 } from './broker.js';
-export { Broker, createBroker } from './broker.js';
+// Operations ($SYS and logs, issue #12 O1).
+export { Broker, createBroker, DEFAULT_SYS_INTERVAL, MAX_SYS_INTERVAL } from './broker.js';
 export * from './client/index.js';
 export type { ClusterNode, ClusterOptions, ClusterStatus } from './cluster/index.js';
 export {
@@ -117,6 +118,7 @@ export {
   sendProblem,
 } from './http/problem.js';
 export type { HttpRoute } from './http/route.js';
+export { SYS_PREFIX } from './ops/index.js';
 export type {
   BrokerStore,
   Clock,

@@ -84,12 +84,13 @@ export function mosquittoConf(port: number): string {
 }
 
 /**
- * Pipit's configuration for `pipit-ops`: the MQTT listener and the HTTP listener (metrics,
- * health checks).
+ * Pipit's configuration for `pipit-ops`: the MQTT listener, the HTTP listener (metrics,
+ * health checks) and `$SYS` updates every second.
  */
 export function pipitOpsConf(port: number, httpPort: number): string {
-  // TODO(#12): add `sysInterval: 1` once $SYS topics are merged, to count their cost too.
+  // $SYS every second (the plain variant keeps the default, every 10 s), to count its cost too.
   return [
+    'sysInterval: 1',
     'listeners:',
     `  - port: ${port}`,
     `    host: ${HOST}`,

@@ -24,6 +24,9 @@ export function readCounters(core: BrokerCore): BrokerCounters {
     messagesReceivedByQos: [...m.messagesReceivedByQos],
     messagesSentByQos: [...m.messagesSentByQos],
     authFailures: m.authFailures,
+    connectionsEstablished: m.connectionsEstablished,
+    connectionsMaximum: m.connectionsMaximum,
+    sessionsExpired: m.sessionsExpired,
     ...sizes(core),
   };
 }

@@ -30,6 +30,10 @@ export function registerBrokerCommand(program: Command): void {
       '--cluster <url>',
       'join the cluster of nodes sharing this Redis, e.g. redis://127.0.0.1:6379 (docs/cluster.md)',
     )
+    .option(
+      '--sys-interval <seconds>',
+      'seconds between updates of the $SYS topics, 0 for none (default 10)',
+    )
     .addHelpText(
       'after',
       '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file and the TLS certificates.',

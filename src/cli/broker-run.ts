@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import pino from 'pino';
-import { type Broker, createBroker } from '../broker.js';
+import { type Broker, createBroker, DEFAULT_SYS_INTERVAL } from '../broker.js';
 import {
   type BrokerPlan,
   ConfigError,
@@ -23,11 +23,14 @@ import {
   readEnvOverrides,
   reloadConfigured,
   type Security,
+  sysIntervalSchema,
   toHttpListenerOptions,
   toListenerOptions,
 } from '../config/index.js';
+import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
 import { configuredAdminRoute } from './admin-route.js';
+import { createBrokerLogger } from './log-setup.js';
 
 /** The command's options as commander hands them over (port and level still text). */
 export interface BrokerFlags {
@@ -39,12 +42,14 @@ export interface BrokerFlags {
   dataDir?: string;
   logLevel?: string;
   cluster?: string;
+  sysInterval?: string;
 }
 
-/** Flags with the port and log level parsed. */
-interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel'> {
+/** Flags with the port, log level and $SYS interval parsed. */
+interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel' | 'sysInterval'> {
   port?: number;
   logLevel?: LogLevel;
+  sysInterval?: number;
 }
 
 /** Parses a TCP port option. */
@@ -66,12 +71,27 @@ function parseLevel(value: string): LogLevel {
   return level;
 }
 
+function parseSysInterval(value: string): number {
+  const seconds = value.trim() === '' ? Number.NaN : Number(value);
+  if (!sysIntervalSchema.safeParse(seconds).success) {
+    throw new Error(
+      `--sys-interval: "${value}" is not a number of seconds 0-86400 (0 = no $SYS topics)`,
+    );
+  }
+  return seconds;
+}
+
 /**
- * Parses the port and log level flags.
+ * Parses the port, log level and $SYS interval flags.
  * @throws Error naming the flag and the value.
  */
 export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
-  const parsed: ParsedFlags = { ...flags, port: undefined, logLevel: undefined };
+  const parsed: ParsedFlags = {
+    ...flags,
+    port: undefined,
+    logLevel: undefined,
+    sysInterval: undefined,
+  };
   if (flags.port !== undefined) parsed.port = parsePort(flags.port);
   if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
   if (flags.cluster !== undefined && !/^rediss?:\/\/./.test(flags.cluster)) {
@@ -79,6 +99,7 @@ export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
       `--cluster: "${flags.cluster}" is not a Redis URL (redis://host:port or rediss://host:port)`,
     );
   }
+  if (flags.sysInterval !== undefined) parsed.sysInterval = parseSysInterval(flags.sysInterval);
   return parsed;
 }
 
@@ -96,6 +117,7 @@ async function prepare(
       dataDir: flags.dataDir,
       logLevel: flags.logLevel,
       cluster: flags.cluster,
+      sysInterval: flags.sysInterval,
     },
     readEnvOverrides(process.env),
   );
@@ -143,6 +165,31 @@ async function listenHttp(broker: Broker, plan: BrokerPlan): Promise<void> {
   }
 }
 
+/** Where the store is, as the start banner says it. */
+function describeStore(plan: BrokerPlan): string {
+  const persistence = plan.options.persistence;
+  if (persistence.kind === 'memory') return 'memory (nothing survives a restart)';
+  if (persistence.kind === 'redis') return `redis (prefix ${persistence.prefix ?? 'pipit:'})`;
+  return `sqlite ${persistence.dataDir} (durability ${persistence.durability})`;
+}
+
+/** The start banner: what runs, on which Node, where it listens, where it keeps its state. */
+function logBanner(broker: Broker, plan: BrokerPlan, logger: Logger): void {
+  const version = packageVersion();
+  logger.info(
+    {
+      name: 'pipit',
+      version,
+      node: process.version,
+      pid: process.pid,
+      listeners: broker.addresses.map((address) => address.url),
+      store: describeStore(plan),
+      sysInterval: plan.options.sysInterval ?? DEFAULT_SYS_INTERVAL,
+    },
+    `pipit ${version} running`,
+  );
+}
+
 /** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
 export async function runBroker(flags: ParsedFlags): Promise<void> {
   // Parse the level first (env or flag) so that loading can already log, e.g. ACL warnings.
@@ -155,9 +202,14 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
       base: undefined,
     }) as unknown as Logger;
     prepared = await prepare(flags, bootstrap);
-    logger = pino({ level: prepared.plan.logLevel, base: undefined }) as unknown as Logger;
   } catch (err) {
     reportConfigError(err, flags.config);
+  }
+  try {
+    logger = createBrokerLogger(prepared.plan.logLevel, prepared.plan.log);
+  } catch (err) {
+    process.stderr.write(`pipit broker: ${(err as Error).message}\n`);
+    process.exit(1);
   }
   const { plan, security } = prepared;
   const broker = createBroker({ ...plan.options, logger });
@@ -179,6 +231,7 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
     process.exit(1);
   }
   for (const notice of plan.notices) logger[notice.level]({}, notice.message);
+  logBanner(broker, plan, logger);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -1,10 +1,2 @@
-/**
- * The package version, read from package.json (two levels up from both src/cli and dist/cli).
- */
-import { readFileSync } from 'node:fs';
-
-/** The `version` field of Pipit's package.json. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return String(pkg.version);
-}
+/** The package version (read in src/ops/version.ts, shared with the broker's `$SYS` tree). */
+export { packageVersion } from '../ops/version.js';

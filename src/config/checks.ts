@@ -84,6 +84,23 @@ function checkHttpKeys(
   return problems;
 }
 
+/** `log.rotate` and `log.stdout: false` need a file to apply to. */
+function checkLog(config: PipitConfig): ConfigProblem[] {
+  const log = config.log;
+  if (log === undefined || log.file !== undefined) return [];
+  const problems: ConfigProblem[] = [];
+  if (log.rotate !== undefined) {
+    problems.push({ path: ['log', 'rotate'], message: 'only applies with log.file' });
+  }
+  if (log.stdout === false) {
+    problems.push({
+      path: ['log', 'stdout'],
+      message: 'false needs log.file (otherwise nothing would be logged)',
+    });
+  }
+  return problems;
+}
+
 /** The listeners given, when they are all HTTP ones: no MQTT client could connect. */
 function checkSomeMqtt(listeners: readonly ListenerConfig[]): ConfigProblem[] {
   if (listeners.length === 0 || listeners.some((l) => !HTTP_TYPES.has(l.type ?? 'mqtt'))) {
@@ -100,7 +117,11 @@ function checkSomeMqtt(listeners: readonly ListenerConfig[]): ConfigProblem[] {
 /** Problems that involve more than one key; empty when there are none. */
 export function checkConfig(config: PipitConfig): ConfigProblem[] {
   const listeners = config.listeners ?? [];
-  const problems = [...listeners.flatMap(checkListener), ...checkSomeMqtt(listeners)];
+  const problems = [
+    ...listeners.flatMap(checkListener),
+    ...checkSomeMqtt(listeners),
+    ...checkLog(config),
+  ];
   problems.push(...checkRedisStorage(config));
   const seen = new Map<string, number>();
   listeners.forEach((listener, index) => {

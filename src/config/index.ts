@@ -17,7 +17,12 @@ export {
 } from './overrides.js';
 export { reloadConfigured } from './reload.js';
 export { closeRevokedLogins, revokedLogins } from './revocation.js';
-export { configSchema, type ListenerConfig, type PipitConfig } from './schema.js';
+export {
+  configSchema,
+  type ListenerConfig,
+  type PipitConfig,
+  sysIntervalSchema,
+} from './schema.js';
 export {
   loadSecurity,
   type ReloadResult,
@@ -30,9 +35,11 @@ export {
   type BrokerPlan,
   configToPlan,
   DEFAULT_HOOK_TIMEOUT_MS,
+  DEFAULT_LOG_ROTATE,
   type ListenerAuth,
   type ListenerSpec,
   type ListenerTls,
+  type LogPlan,
   type PersistenceOptions,
   type PlannedListener,
   type ResolveContext,

@@ -20,6 +20,8 @@ export interface Overrides {
   logLevel?: LogLevel;
   /** Redis URL of the cluster to join (flag only: --cluster). */
   cluster?: string;
+  /** Seconds between `$SYS` updates (flag only: --sys-interval). */
+  sysInterval?: number;
 }
 
 /** The environment variables read, by setting. */

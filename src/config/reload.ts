@@ -39,10 +39,20 @@ export async function reloadConfigured(
     error: r.error ?? null,
     revoked: r.revoked ?? [],
   }));
-  const failed = files.filter((f) => !f.ok).length + (tls.ok ? 0 : 1);
-  logger.info(
-    { trigger, files: files.length, failed, revokedConnections },
-    failed === 0 ? `${trigger}: reload done` : `${trigger}: reload done with ${failed} failure(s)`,
+  // One line sums it up: an operator reads whether the reload took, and what did not.
+  const failed = files.filter((f) => !f.ok).map((f) => f.path);
+  const ok = failed.length === 0 && tls.ok;
+  logger[ok ? 'info' : 'warn'](
+    {
+      trigger,
+      files: files.length,
+      failed,
+      tls: tls.ok ? 'reloaded' : 'failed',
+      clientsClosed: revokedConnections,
+    },
+    ok
+      ? `${trigger}: reload finished`
+      : `${trigger}: reload finished with errors (the previous files stay in force)`,
   );
   return { files, revokedConnections, tls };
 }

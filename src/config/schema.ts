@@ -224,7 +224,32 @@ const clusterSchema = z
 /** Log levels pino understands. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const logSchema = z.strictObject({ level: oneOf(LOG_LEVELS).optional() });
+/** Log formats: pino-pretty's lines for people, or JSON lines for machines. */
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+/** How often `log.file` starts a new file besides its size (pino-roll's frequency). */
+export const LOG_FREQUENCIES = ['daily', 'hourly', 'never'] as const;
+
+/** Rotation of `log.file` (see docs/operations-sys-logs.md). */
+const logRotateSchema = z.strictObject({
+  size: size(0, UNBOUNDED).optional(),
+  frequency: oneOf(LOG_FREQUENCIES).optional(),
+  keep: int(1, 100_000, 'a number of rotated files 1-100000').optional(),
+});
+
+const logSchema = z.strictObject({
+  level: oneOf(LOG_LEVELS).optional(),
+  format: oneOf(LOG_FORMATS).optional(),
+  file: text().optional(),
+  rotate: logRotateSchema.optional(),
+  stdout: bool().optional(),
+});
+
+/** `sysInterval`: seconds between `$SYS` updates (same bound as the embedded option). */
+const SYS_INTERVAL_ERROR = 'expected a number of seconds 0-86400 (0 = no $SYS topics)';
+const sysIntervalSchema = z
+  .number({ error: SYS_INTERVAL_ERROR })
+  .min(0, { error: SYS_INTERVAL_ERROR })
+  .max(86_400, { error: SYS_INTERVAL_ERROR });
 
 const TOKEN_HASH_ERROR =
   'expected a token hash as `pipit token` prints it ($pbkdf2-sha512$..., or $7$ / $6$); ' +
@@ -281,6 +306,7 @@ export const configSchema = z.strictObject(
     bridges: bridgesSchema.optional(),
     cluster: clusterSchema.optional(),
     adminApi: adminApiSchema.optional(),
+    sysInterval: sysIntervalSchema.optional(),
   },
   {
     error:
@@ -300,3 +326,5 @@ export const portSchema = int(0, 65535);
 export const logLevelSchema = oneOf(LOG_LEVELS);
 /** The schema of a host, shared with --host and PIPIT_HOST. */
 export const hostSchema = text();
+/** The schema of `sysInterval`, shared with --sys-interval. */
+export { sysIntervalSchema };

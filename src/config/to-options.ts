@@ -31,7 +31,13 @@ import {
   type ListenerType,
 } from './listener-defaults.js';
 import type { LogLevel, Overrides } from './overrides.js';
-import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
+import type {
+  AuthConfig,
+  ListenerConfig,
+  LOG_FORMATS,
+  LOG_FREQUENCIES,
+  PipitConfig,
+} from './schema.js';
 
 /** Persistence, as BrokerOptions.persistence takes it (with the durability always set). */
 export type PersistenceOptions =
@@ -95,6 +101,8 @@ export interface BrokerPlan {
   adminApi: AdminApiPlan;
   /** HTTP listeners (metrics, health checks), in configuration order; not in `listeners`. */
   httpListeners: HttpListenerSpec[];
+  /** Where log lines go and in which format (`log`). */
+  log: LogPlan;
 }
 
 /** The admin HTTP API's settings (config `adminApi`). */
@@ -103,6 +111,31 @@ export interface AdminApiPlan {
   /** Largest request body in bytes; undefined: the API's default (1 MiB). */
   maxBodyBytes?: number;
 }
+
+/** `log` with its defaults: the format, the file and its rotation. */
+export interface LogPlan {
+  /** `undefined`: pretty when stdout is a terminal, JSON otherwise. */
+  format: (typeof LOG_FORMATS)[number] | undefined;
+  /** Absolute path of the log file (JSON lines), if any. */
+  file: string | undefined;
+  /** Rotation of the file. */
+  rotate: {
+    /** A new file past this many bytes (0: no size limit). */
+    sizeBytes: number;
+    frequency: (typeof LOG_FREQUENCIES)[number];
+    /** Rotated files kept besides the current one. */
+    keep: number;
+  };
+  /** Lines go to stdout too (default: only when there is no file). */
+  stdout: boolean;
+}
+
+/** Defaults of `log.rotate`. */
+export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
+  sizeBytes: 10 * 1024 * 1024,
+  frequency: 'daily',
+  keep: 7,
+};
 
 /** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
 export interface ResolveContext {
@@ -306,6 +339,29 @@ function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 
   return { cluster: { ...config.cluster, url } };
 }
 
+/** `log`: where lines go and in which format. */
+function logPlan(config: PipitConfig, baseDir: string): LogPlan {
+  const log = config.log ?? {};
+  const rotate = log.rotate ?? {};
+  const file = log.file === undefined ? undefined : resolve(baseDir, log.file);
+  return {
+    format: log.format,
+    file,
+    rotate: {
+      sizeBytes: rotate.size ?? DEFAULT_LOG_ROTATE.sizeBytes,
+      frequency: rotate.frequency ?? DEFAULT_LOG_ROTATE.frequency,
+      keep: rotate.keep ?? DEFAULT_LOG_ROTATE.keep,
+    },
+    stdout: log.stdout ?? file === undefined,
+  };
+}
+
+/** `sysInterval`: the flag over the file; absent, the broker's default applies. */
+function sysInterval(config: PipitConfig, o: Overrides): { sysInterval?: number } {
+  const value = o.sysInterval ?? config.sysInterval;
+  return value === undefined ? {} : { sysInterval: value };
+}
+
 /** Applies defaults and overrides to a validated configuration. */
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
@@ -333,6 +389,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
         ? {}
         : { bridges: toBridgeOptions(config.bridges, ctx.baseDir) }),
       ...clusterOptions(config, o),
+      ...sysInterval(config, o),
     },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
@@ -342,6 +399,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
     adminApi: adminApiPlan(config),
     notices: [...noticesFor(listeners), ...httpNotices(httpListeners)],
     httpListeners,
+    log: logPlan(config, ctx.baseDir),
   };
 }
 

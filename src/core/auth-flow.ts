@@ -4,6 +4,7 @@
  */
 import type { AuthPacket } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
+import { AuthenticationFailure, describeRefusal } from './auth-failure.js';
 import { completeConnect } from './connack-flow.js';
 import type { HandshakeContext } from './handler-context.js';
 import type { Handshake } from './handshake.js';
@@ -17,7 +18,7 @@ export function authenticate(conn: HandshakeContext, handshake: Handshake): void
   if (method !== undefined) {
     handshake.authMethod = method;
     if (!core.hooks.hasAuthenticate) {
-      throw new MqttError(
+      throw new AuthenticationFailure(
         ReasonCode.BadAuthenticationMethod,
         `authentication method ${method} not supported`,
       );
@@ -26,7 +27,10 @@ export function authenticate(conn: HandshakeContext, handshake: Handshake): void
   if (!core.hooks.hasAuthenticate) {
     if (!core.options.allowAnonymous) {
       core.metrics.authFailures++;
-      throw new MqttError(ReasonCode.NotAuthorized, 'anonymous clients are not allowed');
+      throw new AuthenticationFailure(
+        ReasonCode.NotAuthorized,
+        'anonymous clients are not allowed',
+      );
     }
     return completeConnect(conn);
   }
@@ -84,7 +88,11 @@ function applyResult(
       const code =
         result.reasonCode ??
         (handshake.authMethod ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword);
-      throw new MqttError(code, result.reasonString ?? 'authentication failed');
+      throw new AuthenticationFailure(
+        code,
+        result.reasonString ?? 'authentication failed',
+        result.logReason ?? describeRefusal(code, result.reasonString),
+      );
     }
   }
 }
@@ -156,7 +164,11 @@ async function reauthenticate(
       result.reasonCode === undefined || result.reasonCode === ReasonCode.BadAuthenticationMethod
         ? ReasonCode.NotAuthorized
         : result.reasonCode;
-    throw new MqttError(code, 're-authentication failed');
+    throw new AuthenticationFailure(
+      code,
+      're-authentication failed',
+      `re-authentication failed: ${result.logReason ?? describeRefusal(code, result.reasonString)}`,
+    );
   }
 }
 

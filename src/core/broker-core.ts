@@ -123,13 +123,28 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
 
   /** CONNACK 0x00 was sent and the session attached. */
   connected(conn: Connection): void {
-    this.metrics.connectionsCurrent++;
+    const metrics = this.metrics;
+    metrics.connectionsEstablished++;
+    if (++metrics.connectionsCurrent > metrics.connectionsMaximum) {
+      metrics.connectionsMaximum = metrics.connectionsCurrent;
+    }
     this.registry.connected(conn.client, conn.will);
-    this.logger.debug(
-      { clientId: conn.client.clientId, version: conn.version },
+    const client = conn.client;
+    // One line per connection (never per message), what an operator looks for first.
+    this.logger.info(
+      {
+        clientId: client.clientId,
+        username: client.username,
+        address: client.remoteAddress,
+        listener: client.listener,
+        protocolVersion: conn.version,
+        keepAlive: conn.keepAlive,
+        cleanStart: conn.handshake?.cleanStart,
+        sessionExpiry: conn.session?.expiryInterval,
+      },
       'client connected',
     );
-    this.hooks.notify('onConnected', conn.client);
+    this.hooks.notify('onConnected', client);
   }
 
   /** A connection ended (any way). */
@@ -142,8 +157,15 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     this.metrics.connectionsCurrent--;
     this.registry.released(conn.session!, conn, conn.client, conn.will);
     const reason = conn.closeReason!;
-    this.logger.debug(
-      { clientId: conn.client.clientId, reason: reason.reason },
+    this.logger.info(
+      {
+        clientId: conn.client.clientId,
+        username: conn.client.username,
+        address: conn.client.remoteAddress,
+        reason: reason.reason,
+        reasonCode: reason.reasonCode,
+        graceful: reason.graceful,
+      },
       'client disconnected',
     );
     this.hooks.notify('onDisconnected', conn.client, reason);

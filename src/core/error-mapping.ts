@@ -12,7 +12,10 @@ import {
   ReasonCode,
   toV3ConnackCode,
 } from '../protocol/index.js';
+import { AuthenticationFailure } from './auth-failure.js';
+import type { ClientInfo } from './client-info.js';
 import type { CloseReason, ConnectionState } from './handler-context.js';
+import type { RefusalLog } from './limits.js';
 
 /** Where in its life a connection failed. */
 export type FailurePhase = 'before-connect' | 'connecting' | 'connected';
@@ -89,10 +92,14 @@ function describe(error: MqttError): string {
 export interface FailingConnection {
   readonly state: ConnectionState;
   readonly version: ProtocolVersion | undefined;
-  readonly client: { readonly clientId: string };
+  readonly client: Pick<ClientInfo, 'clientId' | 'username' | 'remoteAddress' | 'listener'>;
   readonly peer: { readonly requestProblemInformation: boolean };
   readonly handshake: { readonly redirectReference: string | undefined } | undefined;
-  readonly core: { readonly metrics: { protocolErrors: number }; readonly logger: Logger };
+  readonly core: {
+    readonly metrics: { protocolErrors: number };
+    readonly logger: Logger;
+    readonly refusals: Pick<RefusalLog, 'note'>;
+  };
   send(packet: Packet): void;
   writeBytes(bytes: Buffer): void;
   finish(reason: CloseReason): void;
@@ -116,16 +123,7 @@ export function failConnection(conn: FailingConnection, err: unknown): void {
   // A reason string only when the client did not ask for no problem information [MQTT-3.1.2-29].
   const wire = mapErrorToWire(error, phase, version, conn.peer.requestProblemInformation);
   conn.core.metrics.protocolErrors++;
-  const level = error.reasonCode === ReasonCode.ImplementationSpecificError ? 'error' : 'info';
-  conn.core.logger[level](
-    {
-      clientId: conn.client.clientId || undefined,
-      reasonCode: error.reasonCode,
-      specId: error.specId,
-      err: error.message,
-    },
-    'closing connection: protocol error',
-  );
+  logFailure(conn, error, phase);
   const redirect = conn.handshake?.redirectReference;
   if (wire.packet?.type === 'connack' && wire.version === 5 && redirect) {
     wire.packet.properties = { ...wire.packet.properties, serverReference: redirect };
@@ -135,4 +133,56 @@ export function failConnection(conn: FailingConnection, err: unknown): void {
     else conn.writeBytes(encode(wire.packet, wire.version));
   }
   conn.finish({ graceful: false, reasonCode: error.reasonCode, reason: error.message });
+}
+
+/** A failed login: who (client id, username, address, listener) and why, for the operator. */
+function authFailureFields(failure: {
+  conn: FailingConnection;
+  error: AuthenticationFailure;
+}): Record<string, unknown> {
+  const { conn, error } = failure;
+  return {
+    clientId: conn.client.clientId || undefined,
+    username: conn.client.username,
+    address: conn.client.remoteAddress,
+    listener: conn.client.listener,
+    protocolVersion: conn.version,
+    reasonCode: error.reasonCode,
+    reason: error.logReason,
+  };
+}
+
+/**
+ * One log line per failed connection: a refused login at warn (counted in
+ * `refused['auth-failed']`, throttled), a refused CONNECT or a redirection at info, a
+ * protocol error at info (an internal error at error).
+ */
+function logFailure(conn: FailingConnection, error: MqttError, phase: FailurePhase): void {
+  if (error instanceof AuthenticationFailure) {
+    conn.core.refusals.note('auth-failed', authFailureFields, 'authentication failed', {
+      conn,
+      error,
+    });
+    return;
+  }
+  const code = error.reasonCode;
+  const level = code === ReasonCode.ImplementationSpecificError ? 'error' : 'info';
+  const redirected = code === ReasonCode.UseAnotherServer || code === ReasonCode.ServerMoved;
+  const message =
+    phase !== 'connecting'
+      ? 'closing connection: protocol error'
+      : redirected
+        ? 'client redirected'
+        : 'connection refused';
+  conn.core.logger[level](
+    {
+      clientId: conn.client.clientId || undefined,
+      address: conn.client.remoteAddress,
+      listener: conn.client.listener,
+      reasonCode: code,
+      specId: error.specId,
+      err: error.message,
+    },
+    message,
+  );
 }

@@ -50,8 +50,11 @@ export class Handshake {
   redirectReference: string | undefined;
   /** When CONNACK 0x00 went out (clock ms), for the read API; undefined before. */
   connectedAt: number | undefined;
+  /** Clean Start (MQTT 5) / Clean Session (3.x) as the CONNECT asked, for the connect log line. */
+  readonly cleanStart: boolean;
 
   constructor(connect: ConnectPacket) {
     this.connect = connect;
+    this.cleanStart = connect.clean;
   }
 }

@@ -64,9 +64,13 @@ export class HookChain {
       if (result.result !== 'defer') return result;
     }
     if (request.authenticationMethod !== undefined) {
-      return { result: 'deny', reasonCode: ReasonCode.BadAuthenticationMethod };
+      return {
+        result: 'deny',
+        reasonCode: ReasonCode.BadAuthenticationMethod,
+        logReason: `no hook supports the authentication method ${request.authenticationMethod}`,
+      };
     }
-    return { result: 'deny' };
+    return { result: 'deny', logReason: 'no authenticate hook accepted the client' };
   }
 
   /**

@@ -51,7 +51,13 @@ export interface AuthenticateResult {
    * username counts as verified.
    */
   anonymous?: boolean;
+  /** With 'deny': the Reason String a v5 client gets (CONNACK). */
   reasonString?: string;
+  /**
+   * With 'deny': why, for the broker's log only (never sent to the client), e.g. 'unknown
+   * user' where the client just gets 0x86. Default: `reasonString`, else the reason code's name.
+   */
+  logReason?: string;
 }
 
 /** What authorizePublish sees. */

@@ -19,3 +19,4 @@ export * from './session-registry.js';
 export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';
+export * from './sys-topic.js';

@@ -1,19 +1,34 @@
 /**
  * The limits that guard the broker against hostile or runaway clients, apart from the
  * per-session queue bounds: connection caps, topic size, and the one place that counts and
- * logs every refusal. A refusal is logged at most once per {@link LOG_INTERVAL_MS} per kind
- * (with the number left unlogged since), so a flood cannot turn into a log flood.
+ * logs every refusal. Refusals of one kind are logged at most once (a few for failed logins
+ * and denied publishes) per {@link LOG_INTERVAL_MS}, with the number left unlogged since, so
+ * a flood cannot turn into a log flood.
  */
 import type { Clock, Logger } from '../ports/index.js';
 import { addressKey, isLoopbackAddress } from './address-key.js';
 import type { CoreMetrics, RefusalKind } from './metrics.js';
 
-/** Shortest time between two log lines about the same kind of refusal. */
+/** The window within which log lines about one kind of refusal are counted. */
 export const LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Lines logged per kind and window: one for limits (a flood of one kind says the same thing
+ * again and again), more for what an operator reads one by one (each failed login or denied
+ * publish names another client). Past the burst, the refusals are counted and the next
+ * logged line says how many were not (`suppressed`).
+ */
+const LOG_BURST: Partial<Record<RefusalKind, number>> = {
+  'auth-failed': 20,
+  'publish-denied': 10,
+  'subscribe-denied': 10,
+  'tls-handshake': 10,
+};
 
 /** Counts refusals in `metrics.refused` and logs them, throttled per kind. */
 export class RefusalLog {
-  private readonly lastLogged = new Map<RefusalKind, number>();
+  /** Per kind: when its window began and the lines logged in it. */
+  private readonly windows = new Map<RefusalKind, { start: number; logged: number }>();
   private readonly unlogged = new Map<RefusalKind, number>();
 
   constructor(
@@ -23,9 +38,10 @@ export class RefusalLog {
   ) {}
 
   /**
-   * Counts one refusal of `kind`; logs it unless one was logged less than 10 s ago. `fields`
-   * may be a function of `context`, called only when the line is logged: with a function
-   * that is not a closure, a flood of refusals allocates nothing.
+   * Counts one refusal of `kind`; logs it (at warn) unless the kind's lines for this 10 s
+   * window were logged already. `fields` may be a function of `context`, called only when
+   * the line is logged: with a function that is not a closure, a flood of refusals
+   * allocates nothing.
    */
   note<C>(
     kind: RefusalKind,
@@ -34,20 +50,30 @@ export class RefusalLog {
     context?: C,
   ): void {
     this.metrics.refused[kind]++;
-    const now = this.clock.now();
-    const last = this.lastLogged.get(kind);
-    if (last !== undefined && now - last < LOG_INTERVAL_MS) {
+    if (!this.mayLog(kind)) {
       this.unlogged.set(kind, (this.unlogged.get(kind) ?? 0) + 1);
       return;
     }
     const suppressed = this.unlogged.get(kind) ?? 0;
     this.unlogged.delete(kind);
-    this.lastLogged.set(kind, now);
     const logged = typeof fields === 'function' ? fields(context as C) : fields;
     this.logger.warn(
       { ...logged, limit: kind, total: this.metrics.refused[kind], suppressed },
       message,
     );
+  }
+
+  /** True when one more line of `kind` fits its window (starting a new window when due). */
+  private mayLog(kind: RefusalKind): boolean {
+    const now = this.clock.now();
+    const window = this.windows.get(kind);
+    if (window === undefined || now - window.start >= LOG_INTERVAL_MS) {
+      this.windows.set(kind, { start: now, logged: 1 });
+      return true;
+    }
+    if (window.logged >= (LOG_BURST[kind] ?? 1)) return false;
+    window.logged++;
+    return true;
   }
 }
 

@@ -23,6 +23,7 @@ import type { MessageIds } from './message-ids.js';
 import type { CoreOptions } from './options.js';
 import type { RetainedMessages } from './retained.js';
 import type { ForwardedScope, Router } from './router.js';
+import { isSysTopic } from './sys-topic.js';
 
 /** A message published by the host application. */
 export interface HostPublish {
@@ -98,6 +99,12 @@ export class MessagePipeline {
     properties: Properties | undefined,
     source: { readonly closed: boolean },
   ): PublishOutcome | Promise<PublishOutcome> {
+    if (isSysTopic(message.topic)) {
+      // $SYS is the broker's voice: refused whatever the hooks say (v5 PUBACK/PUBREC 0x87;
+      // 3.x acknowledged as usual and dropped, see publish-flow.ts, as Mosquitto does).
+      this.denyPublish(client, message.topic, '$SYS is read-only');
+      return NOT_AUTHORIZED;
+    }
     const hooks = this.hooks;
     if (!hooks.hasAuthorizePublish && !hooks.hasPublishTransform) {
       return this.route(message, client);
@@ -154,6 +161,10 @@ export class MessagePipeline {
    * messages (a will it may no longer publish is not sent, and logged).
    */
   fromWill(will: Will, client: ClientInfo): void {
+    if (isSysTopic(will.topic)) {
+      this.denyPublish(client, will.topic, 'will: $SYS is read-only');
+      return;
+    }
     // Will Delay Interval belongs to the will, not to the PUBLISH [MQTT-3.1.3-9]: forwarding
     // it would make the message unencodable.
     const { willDelayInterval: _delay, ...properties } = will.properties ?? {};
@@ -184,10 +195,7 @@ export class MessagePipeline {
     source: { readonly closed: boolean },
   ): PublishOutcome | Promise<PublishOutcome> {
     if (!allowed) {
-      this.parts.logger.info(
-        { clientId: client.clientId, topic: message.topic },
-        'publish not authorized',
-      );
+      this.denyPublish(client, message.topic, 'not authorized');
       return NOT_AUTHORIZED;
     }
     if (!this.hooks.hasPublishTransform) return this.route(message, client);
@@ -216,10 +224,7 @@ export class MessagePipeline {
     try {
       const allowed = await this.hooks.authorizePublish(client, message);
       if (!allowed) {
-        this.parts.logger.info(
-          { clientId: client.clientId, topic: message.topic },
-          'will not authorized',
-        );
+        this.denyPublish(client, message.topic, 'will: not authorized');
         return;
       }
       const transformed = await this.hooks.transformPublish(client, message);
@@ -227,6 +232,15 @@ export class MessagePipeline {
     } catch (err) {
       this.parts.logger.error({ err, clientId: client.clientId }, 'will publish failed');
     }
+  }
+
+  /** Counts and logs (throttled, at warn) a client's publish that is not routed. */
+  private denyPublish(client: ClientInfo, topic: string, reason: string): void {
+    this.parts.refusals.note('publish-denied', deniedPublishFields, 'publish denied', {
+      client,
+      topic,
+      reason,
+    });
   }
 
   private refuseRetained(
@@ -245,6 +259,22 @@ export class MessagePipeline {
       );
     }
   }
+}
+
+/** The log fields of a denied publish (built only when the line is logged). */
+function deniedPublishFields(denied: {
+  client: ClientInfo;
+  topic: string;
+  reason: string;
+}): Record<string, unknown> {
+  const { client, topic, reason } = denied;
+  return {
+    clientId: client.clientId,
+    username: client.username,
+    address: client.remoteAddress,
+    topic,
+    reason,
+  };
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {

@@ -30,7 +30,7 @@ export type DropReason =
   /** Not queued: `maxQueuedMessagesTotal` deliveries are queued already. */
   | 'queued-total';
 
-/** Which limit refused something (see limits.ts and rate-limit.ts). */
+/** Which limit or rule refused something (see limits.ts and rate-limit.ts). */
 export type RefusalKind =
   /** A socket closed at once: `maxConnections` (all listeners) reached. */
   | 'connections'
@@ -73,7 +73,15 @@ export type RefusalKind =
   /** A retained message not kept: the memory budget is full. */
   | 'budget-retained'
   /** A delivery not queued: `maxQueuedMessagesTotal` reached. */
-  | 'queued-total';
+  | 'queued-total'
+  /** A CONNECT (or re-authentication) refused by authentication: bad password, unknown user, ... */
+  | 'auth-failed'
+  /** A client's PUBLISH not authorized (hooks, ACL), or aimed at the read-only `$SYS` tree. */
+  | 'publish-denied'
+  /** A SUBSCRIBE filter not authorized (hooks, ACL). */
+  | 'subscribe-denied'
+  /** A TLS handshake that failed (bad certificate, no shared cipher or version, ...). */
+  | 'tls-handshake';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -104,6 +112,12 @@ export interface CoreMetrics {
    * allowed, credentials an authenticate hook denied, a failed re-authentication.
    */
   authFailures: number;
+  /** Connections that completed CONNECT (CONNACK 0x00 sent), since start. */
+  connectionsEstablished: number;
+  /** The most clients connected at once since start (a peak of `connectionsCurrent`). */
+  connectionsMaximum: number;
+  /** Sessions ended by their expiry while their client was away, since start. */
+  sessionsExpired: number;
 }
 
 /** Fresh zeroed counters. */
@@ -155,6 +169,10 @@ export function createCoreMetrics(): CoreMetrics {
       'budget-queued': 0,
       'budget-retained': 0,
       'queued-total': 0,
+      'auth-failed': 0,
+      'publish-denied': 0,
+      'subscribe-denied': 0,
+      'tls-handshake': 0,
     },
     protocolErrors: 0,
     outputHolds: 0,
@@ -162,5 +180,8 @@ export function createCoreMetrics(): CoreMetrics {
     messagesReceivedByQos: [0, 0, 0],
     messagesSentByQos: [0, 0, 0],
     authFailures: 0,
+    connectionsEstablished: 0,
+    connectionsMaximum: 0,
+    sessionsExpired: 0,
   };
 }

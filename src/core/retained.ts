@@ -3,6 +3,11 @@
  * branches a filter can match (retained-index.ts) and written through to the store's
  * retained port. Each is charged to the memory budget with its topic and payload; expired
  * ones are removed on time by one timer over an expiry index, from memory and from the store.
+ *
+ * The broker's own `$SYS` messages are held in the same index (subscribers get them like any
+ * retained message) but are not the clients' state: they count against no limit nor the
+ * budget, are not written to the store (the broker publishes them afresh at start) and are
+ * left out of {@link RetainedMessages.size}.
  */
 import type { Clock } from '../ports/index.js';
 import { ExpiryIndex } from './expiry-index.js';
@@ -11,6 +16,7 @@ import type { Message } from './message.js';
 import { detachPayload, isExpired } from './message.js';
 import type { Persistence } from './persistence.js';
 import { RetainedIndex } from './retained-index.js';
+import { isSysTopic } from './sys-topic.js';
 
 /** Why {@link RetainedMessages.set} refused a message. */
 export type RetainRefusal = 'retained-limit' | 'retained-bytes' | 'memory-budget';
@@ -29,6 +35,8 @@ export class RetainedMessages {
   /** Sum of {@link MemoryBudget.retainedCost} of the messages held. */
   private heldBytes = 0;
   private readonly expiry: ExpiryIndex<string>;
+  /** `$SYS` topics held (in the index, outside the limits and the count). */
+  private sysHeld = 0;
 
   constructor(
     private readonly limits: RetainedLimits,
@@ -39,8 +47,9 @@ export class RetainedMessages {
     this.expiry = new ExpiryIndex(clock, (topic, now) => this.expireIfDue(topic, now));
   }
 
+  /** Retained messages of clients and the host application (`$SYS` ones left out). */
   get size(): number {
-    return this.index.size;
+    return this.index.size - this.sysHeld;
   }
 
   /** What the retained messages are charged: topics, payloads and overhead. */
@@ -58,6 +67,12 @@ export class RetainedMessages {
    * the limits or the budget: the caller stops restoring there.
    */
   restore(message: Message): boolean {
+    if (isSysTopic(message.topic)) {
+      // Written by a client of an older Pipit that let clients publish there: $SYS is the
+      // broker's own now, published afresh at start.
+      this.persistence?.deleteRetained(message.topic);
+      return true;
+    }
     if (this.check(message) !== undefined) return false;
     this.hold(message, this.growth(message));
     return true;
@@ -71,6 +86,7 @@ export class RetainedMessages {
    * value is worse than none. Expired messages never count: they are swept before a refusal.
    */
   set(message: Message): true | RetainRefusal {
+    if (isSysTopic(message.topic)) return this.setSys(message);
     let refusal = this.check(message);
     if (refusal !== undefined && this.expiry.sweep(this.clock.now()) > 0) {
       refusal = this.check(message);
@@ -98,9 +114,9 @@ export class RetainedMessages {
     return found;
   }
 
-  /** Every retained message (for persistence and inspection). */
+  /** Every retained message of clients and the host (for inspection; `$SYS` ones left out, as from `size`). */
   all(): Message[] {
-    return this.index.values();
+    return this.index.values().filter((m) => !isSysTopic(m.topic));
   }
 
   /** Stops the expiry timer (the broker closes). */
@@ -108,10 +124,25 @@ export class RetainedMessages {
     this.expiry.stop();
   }
 
+  /** Holds (or clears) a `$SYS` message: no limit, no budget, no store. */
+  private setSys(message: Message): true {
+    const held = this.index.get(message.topic) !== undefined;
+    if (message.payload.length === 0) {
+      if (held) {
+        this.index.delete(message.topic);
+        this.sysHeld--;
+      }
+      return true;
+    }
+    if (!held) this.sysHeld++;
+    this.index.set(detachPayload(message));
+    return true;
+  }
+
   /** Why `message` cannot be retained now, or undefined when it can (or clears). */
   private check(message: Message): RetainRefusal | undefined {
     if (message.payload.length === 0) return undefined;
-    if (this.index.size >= this.limits.maxMessages && this.index.get(message.topic) === undefined) {
+    if (this.size >= this.limits.maxMessages && this.index.get(message.topic) === undefined) {
       return 'retained-limit';
     }
     const delta = this.growth(message);
@@ -140,6 +171,10 @@ export class RetainedMessages {
 
   private remove(topic: string, old: Message): void {
     this.index.delete(topic);
+    if (isSysTopic(topic)) {
+      this.sysHeld--; // an expired $SYS message (the broker's own have no expiry)
+      return;
+    }
     const cost = MemoryBudget.retainedCost(old.topic, old.payload.length);
     this.heldBytes -= cost;
     this.budget.charge('retained', -cost);

@@ -20,6 +20,7 @@ import type { BudgetAdmission } from './budget-admission.js';
 import type { ClientInfo } from './client-info.js';
 import { ExpiryIndex } from './expiry-index.js';
 import type { RefusalLog } from './limits.js';
+import type { CoreMetrics } from './metrics.js';
 import type { CoreOptions } from './options.js';
 import type { Persistence } from './persistence.js';
 import type { Router } from './router.js';
@@ -69,6 +70,8 @@ export interface SessionRegistryParts {
   readonly subscriptions: SubscriptionService;
   readonly wills: WillScheduler;
   readonly environment: SessionEnvironment;
+  /** Where expired sessions are counted (`sessionsExpired`). */
+  readonly metrics: Pick<CoreMetrics, 'sessionsExpired'>;
 }
 
 /** Never expires (Session Expiry Interval 0xFFFFFFFF). */
@@ -91,7 +94,9 @@ export class SessionRegistry {
     this.expiry = new ExpiryIndex(
       parts.clock,
       (session) => {
-        if (!session.output) this.end(session);
+        if (session.output) return;
+        this.parts.metrics.sessionsExpired++;
+        this.end(session);
       },
       0,
     );

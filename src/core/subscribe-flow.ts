@@ -10,6 +10,7 @@ import type {
 } from '../protocol/index.js';
 import { MqttError, ReasonCode, SUBACK_FAILURE_V3 } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
+import type { ClientInfo } from './client-info.js';
 import type { ClientContext } from './handler-context.js';
 import { refuseTopic } from './limits.js';
 import { sendRetained } from './retained-delivery.js';
@@ -91,6 +92,10 @@ function finishSubscribe(
     }
     const ceiling = allowed[i];
     if (ceiling === undefined) {
+      core.refusals.note('subscribe-denied', deniedSubscribeFields, 'subscribe denied', {
+        client: conn.client,
+        filter: request.filter,
+      });
       reasonCodes.push(conn.version === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);
       return;
     }
@@ -124,6 +129,21 @@ function finishSubscribe(
     }
   });
   core.hooks.notify('onSubscribed', conn.client, packet.subscriptions, reasonCodes);
+}
+
+/** The log fields of a denied filter (built only when the line is logged). */
+function deniedSubscribeFields(denied: {
+  client: ClientInfo;
+  filter: string;
+}): Record<string, unknown> {
+  const { client, filter } = denied;
+  return {
+    clientId: client.clientId,
+    username: client.username,
+    address: client.remoteAddress,
+    filter,
+    reason: 'not authorized',
+  };
 }
 
 function makeSubscription(

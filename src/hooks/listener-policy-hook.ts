@@ -33,7 +33,11 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
     // No built-in hook does enhanced authentication, and a custom hook that does answered
     // before this one: the method is not supported. Refused with 0x8C and closed, never
     // accepted without an exchange [MQTT-4.12.0-1].
-    return { result: 'deny', reasonCode: ReasonCode.BadAuthenticationMethod };
+    return {
+      result: 'deny',
+      reasonCode: ReasonCode.BadAuthenticationMethod,
+      logReason: `authentication method ${request.authenticationMethod} not supported`,
+    };
   }
   if (policy.identityAsUsername && client.certificateIdentity !== undefined) {
     return { result: 'allow', username: client.certificateIdentity };
@@ -41,7 +45,11 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
   if (client.username === undefined) {
     return policy.allowAnonymous
       ? { result: 'allow' }
-      : { result: 'deny', reasonCode: ReasonCode.NotAuthorized };
+      : {
+          result: 'deny',
+          reasonCode: ReasonCode.NotAuthorized,
+          logReason: 'anonymous clients are not allowed on this listener',
+        };
   }
   // A username that no hook accepted. Without a password file there is nothing to check it
   // against: the client is let in as anonymous, its username unverified, so ACL `user`
@@ -49,7 +57,13 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
   if (!policy.hasPasswordFile && policy.allowAnonymous) {
     return { result: 'allow', anonymous: true };
   }
-  return { result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword };
+  return {
+    result: 'deny',
+    reasonCode: ReasonCode.BadUserNameOrPassword,
+    logReason: policy.hasPasswordFile
+      ? 'unknown user'
+      : 'this listener has no password file and does not allow anonymous clients',
+  };
 }
 
 /**

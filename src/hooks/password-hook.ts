@@ -32,14 +32,25 @@ export interface PasswordHookOptions {
 
 const ALLOWED: AuthenticateResult = { result: 'allow' };
 
-const BAD_CREDENTIALS: AuthenticateResult = {
-  result: 'deny',
-  // v5 CONNACK 0x86; MQTT 3.1.1 return code 0x04 [MQTT-3.2.2-6].
-  reasonCode: ReasonCode.BadUserNameOrPassword,
-};
+/**
+ * A refused login: v5 CONNACK 0x86, MQTT 3.1.1 return code 0x04 [MQTT-3.2.2-6], the same for
+ * every cause (telling them apart would let a client probe for user names); the broker's log
+ * says which (`logReason`).
+ */
+function badCredentials(logReason: string): AuthenticateResult {
+  return { result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword, logReason };
+}
 
-/** The answer to a guard verdict other than 'allow'. */
-function refusal(verdict: Exclude<LoginVerdict, { result: 'allow' }>): AuthenticateResult {
+const NO_PASSWORD = badCredentials('no password');
+const UNKNOWN_USER = badCredentials('unknown user');
+const BAD_PASSWORD = badCredentials('bad password');
+const ABANDONED = badCredentials('connection closed before its password was checked');
+
+/** The answer to a guard verdict other than 'allow', for a user the file has (`known`) or not. */
+function refusal(
+  verdict: Exclude<LoginVerdict, { result: 'allow' }>,
+  known: boolean,
+): AuthenticateResult {
   switch (verdict.result) {
     case 'throttled':
       return {
@@ -56,9 +67,10 @@ function refusal(verdict: Exclude<LoginVerdict, { result: 'allow' }>): Authentic
         reasonCode: ReasonCode.ServerBusy,
         reasonString: 'too many logins are waiting for a password check; retry later',
       };
+    case 'abandoned':
+      return ABANDONED; // nobody reads the answer
     default:
-      // A wrong password, or a connection gone before its check (nobody reads the answer).
-      return BAD_CREDENTIALS;
+      return known ? BAD_PASSWORD : UNKNOWN_USER;
   }
 }
 
@@ -92,10 +104,11 @@ export function passwordFileHook(
       if (options.skipCertificateClients === true && client.certificateIdentity !== undefined) {
         return { result: 'defer' };
       }
-      if (request.password === undefined) return BAD_CREDENTIALS;
+      if (request.password === undefined) return NO_PASSWORD;
       const passwords = source.current; // one snapshot for the whole check, even across a reload
       const username = client.username;
-      if (options.deferUnknown === true && !passwords.has(username)) return { result: 'defer' };
+      const known = passwords.has(username);
+      if (options.deferUnknown === true && !known) return { result: 'defer' };
       const password = request.password.toString('utf8');
       const verdict = await guard.check({
         remoteAddress: client.remoteAddress,
@@ -105,7 +118,7 @@ export function passwordFileHook(
         isClosed: () => request.closed === true,
         verify: () => passwords.verify(username, password),
       });
-      return verdict.result === 'allow' ? ALLOWED : refusal(verdict);
+      return verdict.result === 'allow' ? ALLOWED : refusal(verdict, known);
     },
   };
 }

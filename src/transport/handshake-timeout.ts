@@ -45,7 +45,15 @@ const TIMEOUT_CODES: ReadonlySet<string | undefined> = new Set([
   'ERR_HTTP_REQUEST_TIMEOUT',
 ]);
 
-/** Counts a timed-out handshake (throttled log) or logs another failure at debug. */
+/** A peer that went away mid-handshake: nothing an operator can act on (port scans, probes). */
+const HANGUP_CODES: ReadonlySet<string | undefined> = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Counts a timed-out handshake; counts and logs (at warn, throttled) a failed TLS handshake
+ * with the peer's address and OpenSSL's reason (a client certificate refused, no shared
+ * version or cipher, plain MQTT sent to a TLS port); logs other failures (a hang-up, a bad
+ * HTTP request) at debug.
+ */
 function report(core: BrokerCore, listener: string, err: Error, socket: Duplex): void {
   const remoteAddress = (socket as Socket).remoteAddress;
   const code = (err as NodeJS.ErrnoException).code;
@@ -57,7 +65,25 @@ function report(core: BrokerCore, listener: string, err: Error, socket: Duplex):
     );
     return;
   }
+  if (isTlsError(err) && !HANGUP_CODES.has(code)) {
+    core.refusals.note(
+      'tls-handshake',
+      { listener, address: remoteAddress, code, err: err.message },
+      'TLS handshake failed',
+    );
+    return;
+  }
   core.logger.debug({ err: err.message, code, remoteAddress, listener }, 'handshake failed');
+}
+
+/** An error of the TLS layer (OpenSSL's, or Node's TLS checks), not of HTTP or the socket. */
+function isTlsError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return (
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    (err as { library?: unknown }).library !== undefined
+  );
 }
 
 /**

@@ -44,7 +44,7 @@ describe('config: bad files are refused with the key path, the expectation and t
     [
       'an unknown key with nothing close',
       'log:\n  colour: true\n',
-      ['log.colour: unknown key (expected one of level) (line 2)'],
+      ['log.colour: unknown key (expected one of level, format, file, rotate, stdout) (line 2)'],
     ],
     [
       'mqtts without a certificate',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import type { Page } from '../../src/index.js';
+import type { BrokerOptions, Page } from '../../src/index.js';
 import type { QoS, SubscriptionRequest } from '../../src/protocol/index.js';
 import { connectClient, endClient, startBroker, type TestBroker } from './broker.js';
 import { RawClient } from './raw-client.js';
@@ -24,8 +24,8 @@ export function adminFixture() {
   });
   return {
     /** Starts the test's broker (with the store PIPIT_TEST_STORE names). */
-    async broker(): Promise<TestBroker> {
-      tb = await startBroker();
+    async broker(options: BrokerOptions = {}): Promise<TestBroker> {
+      tb = await startBroker(options);
       return tb;
     },
     /** An MQTT.js client, closed after the test. */

@@ -49,7 +49,7 @@ const publish = (topic: string) => ({
 describe('passwordFileHook', () => {
   const file = PasswordFile.parse(passwordFileText({ alice: 'pw' }));
 
-  it('allows a good password, refuses a bad one and an unknown user with 0x86', async () => {
+  it('allows a good password, refuses a bad one and an unknown user with 0x86 (the log tells them apart)', async () => {
     const hook = passwordFileHook(file);
     assert.deepEqual(await hook.authenticate!(request(client('a', 'alice'), 'pw')), {
       result: 'allow',
@@ -57,10 +57,17 @@ describe('passwordFileHook', () => {
     assert.deepEqual(await hook.authenticate!(request(client('a', 'alice'), 'no')), {
       result: 'deny',
       reasonCode: 0x86,
+      logReason: 'bad password',
     });
     assert.deepEqual(await hook.authenticate!(request(client('a', 'eve'), 'pw')), {
       result: 'deny',
       reasonCode: 0x86,
+      logReason: 'unknown user',
+    });
+    assert.deepEqual(await hook.authenticate!(request(client('a', 'alice'))), {
+      result: 'deny',
+      reasonCode: 0x86,
+      logReason: 'no password',
     });
   });
 
@@ -72,6 +79,7 @@ describe('passwordFileHook', () => {
     assert.deepEqual(await hook.authenticate!(request(client('a', 'alice'), 'no')), {
       result: 'deny',
       reasonCode: 0x86,
+      logReason: 'bad password',
     });
   });
 
@@ -147,10 +155,12 @@ describe('listenerPolicyHook and sysReadOnlyHook', () => {
     assert.deepEqual(await policy.authenticate!(request(client('closed'))), {
       result: 'deny',
       reasonCode: 0x87,
+      logReason: 'anonymous clients are not allowed on this listener',
     });
     assert.deepEqual(await policy.authenticate!(request(client('closed', 'eve'), 'x')), {
       result: 'deny',
       reasonCode: 0x86,
+      logReason: 'unknown user',
     });
     assert.deepEqual(await policy.authenticate!(request(client('other'))), { result: 'defer' });
   });
@@ -164,7 +174,11 @@ describe('listenerPolicyHook and sysReadOnlyHook', () => {
 
   it('[MQTT-4.12.0-1] an Authentication Method is refused with 0x8C on every listener', async () => {
     const scram = { ...request(client('open')), authenticationMethod: 'SCRAM-SHA-1' };
-    assert.deepEqual(await policy.authenticate!(scram), { result: 'deny', reasonCode: 0x8c });
+    assert.deepEqual(await policy.authenticate!(scram), {
+      result: 'deny',
+      reasonCode: 0x8c,
+      logReason: 'authentication method SCRAM-SHA-1 not supported',
+    });
   });
 
   it('a verified certificate identity becomes the username where configured', async () => {
