@@ -4,12 +4,19 @@
  */
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
-import { type BridgeOptions, BridgeSet, type BridgeStatus } from './bridge/index.js';
+import { BridgeSet, type BridgeStatus } from './bridge/index.js';
 import { BrokerHttp, type BrokerStatus } from './broker-http.js';
-import { ClusterNode, type ClusterOptions } from './cluster/index.js';
+import {
+  DEFAULT_PORTS,
+  type HttpListenerOptions,
+  isHttpListener,
+  startListener,
+  storeFor,
+} from './broker-listeners.js';
+import { type BrokerOptions, checkSysInterval, type ListenerOptions } from './broker-options.js';
+import { ClusterNode } from './cluster/index.js';
 import type {
   ClientInfo,
-  CoreOptions,
   DisconnectInfo,
   DisconnectOptions,
   DropReason,
@@ -20,174 +27,24 @@ import type {
 import { BrokerCore, disconnectClients } from './core/index.js';
 import { defaultMemoryBudget } from './default-budget.js';
 import type { ReadinessCheck } from './http/health.js';
-import { type HttpServeOptions, startHttpListener } from './http/http-listener.js';
+import { startHttpListener } from './http/http-listener.js';
 import type { HttpRoute } from './http/route.js';
 import { packageVersion, SysTopics } from './ops/index.js';
-import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
+import type { BrokerStore } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
-import { createStore, type RedisStoreOptions } from './storage/index.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
-import { startTcpListener } from './transport/tcp.js';
-import { startTlsListener } from './transport/tls.js';
-import type { TlsOptions } from './transport/tls-context.js';
-import { startWsListener } from './transport/ws.js';
 
+export {
+  type BrokerOptions,
+  DEFAULT_SYS_INTERVAL,
+  type ListenerCommon,
+  type ListenerOptions,
+  MAX_SYS_INTERVAL,
+  type PersistenceOptions,
+  type WebSocketOptions,
+} from './broker-options.js';
 export type { HttpServeOptions } from './http/http-listener.js';
 export type { TlsOptions } from './transport/tls-context.js';
-
-/** Options of {@link createBroker}: core limits plus the logger and clock. */
-export interface BrokerOptions extends Partial<CoreOptions> {
-  /** A pino (or compatible) logger; silent by default when embedding. */
-  logger?: Logger;
-  /** Time source; the system clock by default. */
-  clock?: Clock;
-  /**
-   * Where state survives a restart. `sqlite` (what `pipit broker` uses by default) keeps
-   * sessions, queues, inflight messages, retained messages and wills in `<dataDir>/pipit.db`;
-   * `memory` keeps nothing across restarts. Embedding without this option means memory.
-   */
-  persistence?: PersistenceOptions;
-  /** A store of your own (implements the BrokerStore port); overrides `persistence`. */
-  store?: BrokerStore;
-  /** Bridges to other MQTT brokers, started with the broker (docs/bridges.md). */
-  bridges?: readonly BridgeOptions[];
-  /**
-   * Runs this broker as a node of a cluster over Redis (docs/cluster.md): messages reach
-   * subscribers on every node, a client id is held by one node at a time. Off by default.
-   */
-  cluster?: ClusterOptions;
-  /**
-   * Seconds between two updates of the `$SYS/broker/...` topics (docs/operations-sys-logs.md);
-   * 0 publishes none. At most {@link MAX_SYS_INTERVAL}. Default 10.
-   */
-  sysInterval?: number;
-}
-
-/** Default of {@link BrokerOptions.sysInterval} (Mosquitto's `sys_interval`). */
-export const DEFAULT_SYS_INTERVAL = 10;
-/** Largest {@link BrokerOptions.sysInterval}: one day. */
-export const MAX_SYS_INTERVAL = 86_400;
-
-/** `sysInterval` checked: a number of seconds 0 to a day (0: no `$SYS` topics). */
-function checkSysInterval(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_SYS_INTERVAL;
-  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_SYS_INTERVAL)) {
-    throw new TypeError(
-      `sysInterval: expected a number of seconds 0-${MAX_SYS_INTERVAL} (0 = no $SYS topics), got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Persistence settings (see README, "Durability"). */
-export type PersistenceOptions =
-  | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; durability?: Durability; batchIntervalMs?: number }
-  | ({ kind: 'redis' } & Omit<RedisStoreOptions, 'logger'>);
-
-/**
- * One listener. `port` 0 picks a free port; defaults: mqtt 1883, mqtts 8883, ws 8080,
- * wss 8081, http 8088, https 8443. `host` defaults to 127.0.0.1 (localhost only, a secure
- * default). `name` is the listener name hooks and logs see (default 'tcp', 'tls', 'ws',
- * 'wss', 'http' or 'https'). An http(s) listener serves `/metrics`, `/healthz`, `/readyz`
- * and the routes added with `addHttpRoute`, not MQTT.
- */
-export type ListenerOptions = ListenerCommon &
-  (
-    | { type?: 'mqtt' }
-    | { type: 'mqtts'; tls: TlsOptions }
-    | ({ type: 'ws'; path?: string /* default '/mqtt' */ } & WebSocketOptions)
-    | ({ type: 'wss'; path?: string; tls: TlsOptions } & WebSocketOptions)
-    | ({ type: 'http' } & HttpServeOptions)
-    | ({ type: 'https'; tls: TlsOptions } & HttpServeOptions)
-  );
-
-/** What WebSocket listeners take besides their path. */
-export interface WebSocketOptions {
-  /**
-   * Browser origins allowed to connect (`https://host[:port]`, `null`, `*` for any), besides
-   * pages served by the listener's own host and port (the Origin's host equals the Host
-   * header) and clients that send no Origin (not browsers). Others get HTTP 403. Default none.
-   */
-  allowedOrigins?: readonly string[];
-}
-
-/** What every listener type takes. */
-export interface ListenerCommon {
-  port?: number;
-  host?: string;
-  name?: string;
-  /**
-   * Open sockets on this listener; a socket over it is closed at once, before anything is
-   * read (as for the broker-wide `maxConnections`). Default: no cap of its own.
-   */
-  maxConnections?: number;
-}
-
-/** Default port of each listener type. */
-const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 8080, wss: 8081, http: 8088, https: 8443 };
-
-/** Options of an HTTP(S) listener. */
-type HttpListenerOptions = Extract<ListenerOptions, { type: 'http' | 'https' }>;
-
-function isHttpListener(options: ListenerOptions): options is HttpListenerOptions {
-  return options.type === 'http' || options.type === 'https';
-}
-
-/** The store `persistence` names (undefined for memory or none: the core keeps state itself). */
-function storeFor(
-  persistence: PersistenceOptions | undefined,
-  logger: Logger | undefined,
-): BrokerStore | undefined {
-  if (persistence?.kind === 'sqlite') {
-    return createStore({
-      kind: 'sqlite',
-      dataDir: persistence.dataDir,
-      durability: persistence.durability,
-      batchIntervalMs: persistence.batchIntervalMs,
-      logger,
-    });
-  }
-  if (persistence?.kind === 'redis') {
-    const { kind, ...redis } = persistence;
-    return createStore({ kind, redis, logger });
-  }
-  return undefined;
-}
-
-/** Starts the transport an MQTT listener option asks for. */
-function startListener(
-  core: BrokerCore,
-  options: Exclude<ListenerOptions, HttpListenerOptions>,
-): Promise<Listener> {
-  const common = { host: options.host, name: options.name, maxConnections: options.maxConnections };
-  switch (options.type) {
-    case undefined:
-    case 'mqtt':
-      return startTcpListener(core, { ...common, port: options.port ?? DEFAULT_PORTS.mqtt });
-    case 'mqtts':
-      return startTlsListener(core, {
-        ...common,
-        port: options.port ?? DEFAULT_PORTS.mqtts,
-        tls: options.tls,
-      });
-    case 'ws':
-      return startWsListener(core, {
-        ...common,
-        port: options.port ?? DEFAULT_PORTS.ws,
-        path: options.path,
-        allowedOrigins: options.allowedOrigins,
-      });
-    case 'wss':
-      return startWsListener(core, {
-        ...common,
-        port: options.port ?? DEFAULT_PORTS.wss,
-        path: options.path,
-        tls: options.tls,
-        allowedOrigins: options.allowedOrigins,
-      });
-  }
-}
 
 /** Events a Broker emits. */
 export interface BrokerEvents {

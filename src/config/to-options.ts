@@ -13,7 +13,6 @@ import type {
 } from '../broker.js';
 import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
-import type { AdminToken } from '../http/admin/index.js';
 import type { Durability } from '../ports/index.js';
 import { toBridgeOptions } from './bridges.js';
 import {
@@ -31,13 +30,17 @@ import {
   type ListenerType,
 } from './listener-defaults.js';
 import type { LogLevel, Overrides } from './overrides.js';
-import type {
-  AuthConfig,
-  ListenerConfig,
-  LOG_FORMATS,
-  LOG_FREQUENCIES,
-  PipitConfig,
-} from './schema.js';
+import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
+import {
+  type AdminApiPlan,
+  adminApiPlan,
+  clusterOptions,
+  type LogPlan,
+  logPlan,
+  sysInterval,
+} from './section-plans.js';
+
+export { type AdminApiPlan, DEFAULT_LOG_ROTATE, type LogPlan } from './section-plans.js';
 
 /** Persistence, as BrokerOptions.persistence takes it (with the durability always set). */
 export type PersistenceOptions =
@@ -104,38 +107,6 @@ export interface BrokerPlan {
   /** Where log lines go and in which format (`log`). */
   log: LogPlan;
 }
-
-/** The admin HTTP API's settings (config `adminApi`). */
-export interface AdminApiPlan {
-  tokens: AdminToken[];
-  /** Largest request body in bytes; undefined: the API's default (1 MiB). */
-  maxBodyBytes?: number;
-}
-
-/** `log` with its defaults: the format, the file and its rotation. */
-export interface LogPlan {
-  /** `undefined`: pretty when stdout is a terminal, JSON otherwise. */
-  format: (typeof LOG_FORMATS)[number] | undefined;
-  /** Absolute path of the log file (JSON lines), if any. */
-  file: string | undefined;
-  /** Rotation of the file. */
-  rotate: {
-    /** A new file past this many bytes (0: no size limit). */
-    sizeBytes: number;
-    frequency: (typeof LOG_FREQUENCIES)[number];
-    /** Rotated files kept besides the current one. */
-    keep: number;
-  };
-  /** Lines go to stdout too (default: only when there is no file). */
-  stdout: boolean;
-}
-
-/** Defaults of `log.rotate`. */
-export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
-  sizeBytes: 10 * 1024 * 1024,
-  frequency: 'daily',
-  keep: 7,
-};
 
 /** Where relative paths point: the file's directory for paths in it, cwd for overrides. */
 export interface ResolveContext {
@@ -332,36 +303,6 @@ function loginOptions(config: PipitConfig): LoginGuardOptions {
   return login;
 }
 
-/** `cluster:` with --cluster's URL over the file's; nothing without either. */
-function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
-  const url = o.cluster ?? config.cluster?.url;
-  if (url === undefined) return {};
-  return { cluster: { ...config.cluster, url } };
-}
-
-/** `log`: where lines go and in which format. */
-function logPlan(config: PipitConfig, baseDir: string): LogPlan {
-  const log = config.log ?? {};
-  const rotate = log.rotate ?? {};
-  const file = log.file === undefined ? undefined : resolve(baseDir, log.file);
-  return {
-    format: log.format,
-    file,
-    rotate: {
-      sizeBytes: rotate.size ?? DEFAULT_LOG_ROTATE.sizeBytes,
-      frequency: rotate.frequency ?? DEFAULT_LOG_ROTATE.frequency,
-      keep: rotate.keep ?? DEFAULT_LOG_ROTATE.keep,
-    },
-    stdout: log.stdout ?? file === undefined,
-  };
-}
-
-/** `sysInterval`: the flag over the file; absent, the broker's default applies. */
-function sysInterval(config: PipitConfig, o: Overrides): { sysInterval?: number } {
-  const value = o.sysInterval ?? config.sysInterval;
-  return value === undefined ? {} : { sysInterval: value };
-}
-
 /** Applies defaults and overrides to a validated configuration. */
 export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPlan {
   const o = ctx.overrides ?? {};
@@ -413,15 +354,4 @@ function bridgeAuth(config: PipitConfig, baseDir: string): ListenerAuth {
     sources: { passwordFile: 'auth.passwordFile', aclFile: 'auth.aclFile' },
     ...(aclFile === undefined ? {} : { aclFile: resolve(baseDir, aclFile) }),
   };
-}
-
-/** `adminApi`: the tokens as configured (scope full unless read), and the body limit. */
-function adminApiPlan(config: PipitConfig): AdminApiPlan {
-  const api = config.adminApi ?? {};
-  const tokens = (api.tokens ?? []).map(({ name, hash, scope }) => ({
-    name,
-    hash,
-    scope: scope ?? 'full',
-  }));
-  return api.maxBodySize === undefined ? { tokens } : { tokens, maxBodyBytes: api.maxBodySize };
 }

@@ -1,0 +1,83 @@
+/**
+ * The plans of the configuration sections that are not listeners, limits or the store:
+ * `log`, `sysInterval`, `cluster` and `adminApi`, each with its defaults (to-options.ts puts
+ * them in the BrokerPlan).
+ */
+import { resolve } from 'node:path';
+import type { BrokerOptions } from '../broker.js';
+import type { AdminToken } from '../http/admin/index.js';
+import type { Overrides } from './overrides.js';
+import type { LOG_FORMATS, LOG_FREQUENCIES, PipitConfig } from './schema.js';
+
+/** The admin HTTP API's settings (config `adminApi`). */
+export interface AdminApiPlan {
+  tokens: AdminToken[];
+  /** Largest request body in bytes; undefined: the API's default (1 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** `log` with its defaults: the format, the file and its rotation. */
+export interface LogPlan {
+  /** `undefined`: pretty when stdout is a terminal, JSON otherwise. */
+  format: (typeof LOG_FORMATS)[number] | undefined;
+  /** Absolute path of the log file (JSON lines), if any. */
+  file: string | undefined;
+  /** Rotation of the file. */
+  rotate: {
+    /** A new file past this many bytes (0: no size limit). */
+    sizeBytes: number;
+    frequency: (typeof LOG_FREQUENCIES)[number];
+    /** Rotated files kept besides the current one. */
+    keep: number;
+  };
+  /** Lines go to stdout too (default: only when there is no file). */
+  stdout: boolean;
+}
+
+/** Defaults of `log.rotate`. */
+export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
+  sizeBytes: 10 * 1024 * 1024,
+  frequency: 'daily',
+  keep: 7,
+};
+
+/** `cluster:` with --cluster's URL over the file's; nothing without either. */
+export function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
+  const url = o.cluster ?? config.cluster?.url;
+  if (url === undefined) return {};
+  return { cluster: { ...config.cluster, url } };
+}
+
+/** `log`: where lines go and in which format. */
+export function logPlan(config: PipitConfig, baseDir: string): LogPlan {
+  const log = config.log ?? {};
+  const rotate = log.rotate ?? {};
+  const file = log.file === undefined ? undefined : resolve(baseDir, log.file);
+  return {
+    format: log.format,
+    file,
+    rotate: {
+      sizeBytes: rotate.size ?? DEFAULT_LOG_ROTATE.sizeBytes,
+      frequency: rotate.frequency ?? DEFAULT_LOG_ROTATE.frequency,
+      keep: rotate.keep ?? DEFAULT_LOG_ROTATE.keep,
+    },
+    stdout: log.stdout ?? file === undefined,
+  };
+}
+
+/** `sysInterval`: the flag over the file; absent, the broker's default applies. */
+export function sysInterval(config: PipitConfig, o: Overrides): { sysInterval?: number } {
+  const value = o.sysInterval ?? config.sysInterval;
+  return value === undefined ? {} : { sysInterval: value };
+}
+
+/** `adminApi`: the tokens as configured (scope full unless read), and the body limit. */
+export function adminApiPlan(config: PipitConfig): AdminApiPlan {
+  const api = config.adminApi ?? {};
+  const tokens = (api.tokens ?? []).map(({ name, hash, scope }) => ({
+    name,
+    hash,
+    scope: scope ?? 'full',
+  }));
+  return api.maxBodySize === undefined ? { tokens } : { tokens, maxBodyBytes: api.maxBodySize };
+}
