@@ -28,7 +28,7 @@ export interface BrokerOptions extends Partial<CoreOptions> {
    */
   cluster?: ClusterOptions;
   /**
-   * Seconds between two updates of the `$SYS/broker/...` topics (docs/operations-sys-logs.md);
+   * Seconds between two updates of the `$SYS/broker/...` topics (docs/operations.md);
    * 0 publishes none. At most {@link MAX_SYS_INTERVAL}. Default 10.
    */
   sysInterval?: number;

@@ -229,7 +229,7 @@ export const LOG_FORMATS = ['pretty', 'json'] as const;
 /** How often `log.file` starts a new file besides its size (pino-roll's frequency). */
 export const LOG_FREQUENCIES = ['daily', 'hourly', 'never'] as const;
 
-/** Rotation of `log.file` (see docs/operations-sys-logs.md). */
+/** Rotation of `log.file` (see docs/operations.md). */
 const logRotateSchema = z.strictObject({
   size: size(0, UNBOUNDED).optional(),
   frequency: oneOf(LOG_FREQUENCIES).optional(),
@@ -269,7 +269,7 @@ const adminTokenSchema = z.strictObject({
   scope: oneOf(['read', 'full']).optional(),
 });
 
-/** The admin HTTP API (docs/operations-api.md). */
+/** The admin HTTP API (docs/operations.md). */
 const adminApiSchema = z.strictObject({
   tokens: z
     .array(adminTokenSchema, { error: 'expected a list of tokens ({ name, hash, scope })' })

@@ -1,6 +1,6 @@
 /**
  * What the `$SYS` tree says, read from the broker's counters at one moment: Mosquitto's topic
- * names and units where Mosquitto has them (docs/operations-sys-logs.md has the table), then
+ * names and units where Mosquitto has them (docs/operations.md has the table), then
  * Pipit's own under `$SYS/broker/pipit/`. Counters are read, never pushed: the hot path only
  * bumps its plain counter fields (src/core/metrics.ts).
  */

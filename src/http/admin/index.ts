@@ -1,5 +1,5 @@
 /**
- * The admin HTTP API under `/api/v1` (docs/operations-api.md): one route for the HTTP
+ * The admin HTTP API under `/api/v1` (docs/operations.md): one route for the HTTP
  * listener, over `broker.admin`, with bearer tokens, problem+json errors and an OpenAPI
  * document built from the same route table as the router.
  */
