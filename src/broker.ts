@@ -123,6 +123,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.http = new BrokerHttp(this.core, this.store, this.status, () =>
       this.running.map((l) => l.name),
     );
+    const node = this.cluster;
+    if (node) {
+      // A node that cannot reach Redis cannot tell who holds a client id (new clients get
+      // 0x88): a load balancer should send them elsewhere.
+      this.addReadinessCheck({
+        name: 'redis',
+        check: () => {
+          const state = node.status().redis;
+          return state === 'ready' ? undefined : `Redis connection ${state}`;
+        },
+      });
+    }
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
     (this as EventEmitter).on('newListener', (event: string | symbol) =>

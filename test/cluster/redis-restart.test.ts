@@ -35,7 +35,7 @@ describe('cluster: Redis restart', () => {
     await redis.stop();
   });
 
-  it('keeps local traffic flowing while Redis is down, refuses new clients with 0x88, and resynchronises routes when it is back', async () => {
+  it('keeps local traffic flowing while Redis is down, refuses new clients with 0x88, and resynchronises routes when it is back; /readyz is 503 (redis) meanwhile', async () => {
     const remoteSub = await connectClient(b.url, { protocolVersion: 5 });
     const localSub = await connectClient(a.url, { protocolVersion: 5 });
     const pub = await connectClient(a.url, { protocolVersion: 5 });
@@ -43,6 +43,12 @@ describe('cluster: Redis restart', () => {
     await remoteSub.subscribeAsync('restart/t', { qos: 1 });
     await localSub.subscribeAsync('restart/local', { qos: 1 });
     await waitForRoute(a, b.nodeId, 'restart/t');
+    const http = await a.broker.listen({ type: 'http', port: 0 });
+    const readyz = async (): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`${http.url}/readyz`);
+      return { status: res.status, body: await res.text() };
+    };
+    assert.equal((await readyz()).status, 200);
 
     await redis.kill();
     const local = nextMessages(localSub, 1);
@@ -50,6 +56,11 @@ describe('cluster: Redis restart', () => {
     assert.equal((await local)[0]!.payload.toString(), 'still here');
     // Who holds a new client's id cannot be known without Redis: refused with a reason.
     await waitFor(() => a.broker.cluster!.status().redis !== 'ready', 5000, 'a to see Redis gone');
+    // /readyz says so, naming Redis, while /healthz (the process serves) stays 200.
+    const notReady = await readyz();
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /"name":"redis","ready":false/);
+    assert.equal((await fetch(`${http.url}/healthz`)).status, 200);
     await assert.rejects(
       connectClient(a.url, { protocolVersion: 5, clientId: 'newcomer' }),
       (err: Error & { code?: number }) => {
@@ -75,5 +86,6 @@ describe('cluster: Redis restart', () => {
     const remote = nextMessages(remoteSub, 1, 10_000);
     await pub.publishAsync('restart/t', 'across again', { qos: 1 });
     assert.equal((await remote)[0]!.payload.toString(), 'across again');
+    await waitFor(async () => (await readyz()).status === 200, 10_000, '/readyz ready again');
   });
 });
