@@ -29,7 +29,17 @@ export function configuredAdminRoute(parts: ConfiguredAdminApi): HttpRoute {
     tokens: plan.adminApi.tokens,
     guard: security.loginGuard,
     reload: () => reloadConfigured(broker, plan.listeners, security, logger, 'admin API'),
-    node: { version: packageVersion(), startedAt: parts.startedAt },
+    node: {
+      version: packageVersion(),
+      startedAt: parts.startedAt,
+      // In a cluster a node is named by its cluster id, as its peers are.
+      ...(broker.cluster ? { id: () => `node-${broker.cluster?.nodeId}` } : {}),
+    },
+    ...(broker.cluster
+      ? {
+          peers: () => broker.cluster?.status().peers.map((p) => `node-${p.nodeId}`) ?? [],
+        }
+      : {}),
     maxBodyBytes: plan.adminApi.maxBodyBytes,
     logger: logger.child({ component: 'admin-api' }),
   });

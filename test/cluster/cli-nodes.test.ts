@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hashPassword } from '../../src/hooks/password-hash.js';
 import {
   connectClient,
   endClient,
@@ -42,7 +43,8 @@ async function startCliNode(args: string[]): Promise<CliNode> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 20_000);
     const check = (): void => {
-      if (out.includes('"msg":"listening"')) {
+      // The MQTT listener's line (an HTTP listener, if any, says "listening" first).
+      if (/"address":"mqtt:\/\/[^\n]*"msg":"listening"/.test(out)) {
         clearTimeout(timer);
         resolve();
       }
@@ -67,6 +69,8 @@ describe('cluster: pipit broker --cluster child processes', () => {
   let watcher: TestBroker & { nodeId: number };
   let byFlag: CliNode;
   let byFile: CliNode;
+  let httpPort: number;
+  const TOKEN = 'pipit_cluster-nodes-test';
 
   before(async () => {
     redis = await RedisFixture.start();
@@ -74,7 +78,17 @@ describe('cluster: pipit broker --cluster child processes', () => {
     byFlag = await startCliNode(['--cluster', redis.url]);
     const dir = mkdtempSync(join(tmpdir(), 'pipit-cluster-'));
     const file = join(dir, 'pipit.yaml');
-    writeFileSync(file, `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100\n`);
+    httpPort = await freePort();
+    writeFileSync(
+      file,
+      [
+        `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100`,
+        // --port sets the MQTT listener's port; the admin API answers on the http one.
+        `listeners:\n  - port: 1883\n  - type: http\n    port: ${httpPort}`,
+        `adminApi:\n  tokens:\n    - { name: ci, hash: '${await hashPassword(TOKEN)}', scope: read }`,
+        '',
+      ].join('\n'),
+    );
     byFile = await startCliNode(['-c', file]);
   });
 
@@ -107,6 +121,29 @@ describe('cluster: pipit broker --cluster child processes', () => {
       await endClient(sub, true);
       await endClient(pub, true);
     }
+  });
+
+  it('GET /api/v1/nodes lists the node that answers, then the other nodes of the cluster', async () => {
+    const expected = [byFlag.nodeId, watcher.nodeId].map((id) => `node-${id}`).sort();
+    let items: { nodeId: string; self: boolean; version: string | null }[] = [];
+    await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        assert.equal(res.status, 200);
+        items = ((await res.json()) as { items: typeof items }).items;
+        return items.length === 3;
+      },
+      10_000,
+      'three nodes listed',
+    );
+    assert.deepEqual(items[0]!.nodeId, `node-${byFile.nodeId}`);
+    assert.equal(items[0]!.self, true);
+    assert.equal(typeof items[0]!.version, 'string');
+    const peers = items.slice(1);
+    assert.deepEqual(peers.map((n) => n.nodeId).sort(), expected);
+    assert.ok(peers.every((n) => !n.self && n.version === null));
   });
 
   it("removes the routes and Redis traces of a node killed with SIGKILL once its lease expired, and a survivor sends its clients' wills [MQTT-3.1.2-8]", async () => {

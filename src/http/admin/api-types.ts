@@ -55,10 +55,12 @@ export interface NodeInfo {
   nodeId: string;
   /** True for the node that answers. */
   self: boolean;
-  version: string;
-  /** Milliseconds since the epoch. */
-  startedAt: number;
-  uptimeSeconds: number;
+  /** Null for another node of a cluster: only a node knows its own version, start and listeners. */
+  version: string | null;
+  /** Milliseconds since the epoch; null for another node. */
+  startedAt: number | null;
+  uptimeSeconds: number | null;
+  /** The node's MQTT listeners; empty for another node. */
   listeners: ListenerInfo[];
 }
 
@@ -75,7 +77,12 @@ export interface AdminRouteOptions {
   /** What SIGHUP does; without it `POST /reload` answers 501. */
   reload?: () => Promise<ReloadReport>;
   /** This node's id (default: the host name), version and start time (default: now). */
-  node?: { id?: string; version?: string; startedAt?: number };
+  node?: { id?: string | (() => string); version?: string; startedAt?: number };
+  /**
+   * The other nodes of the cluster this node is part of, by id (listed by `GET /nodes` after
+   * this one); none when it runs alone.
+   */
+  peers?: () => readonly string[];
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   logger?: Logger;

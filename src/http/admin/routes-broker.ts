@@ -1,17 +1,23 @@
 /**
  * Routes over the broker as a whole: its counters, reloading its files (what SIGHUP does),
- * and its nodes (this one only until the cluster issue adds the others).
+ * and its nodes (this one, then the other nodes of its cluster).
  */
 import { hostname } from 'node:os';
 import type { AdminRouteOptions, ApiRoute, NodeInfo } from './api-types.js';
 import { ApiProblem } from './problem.js';
 import { ref } from './schemas.js';
 
+/** This node's id: as configured (read when asked: a cluster node learns it at start). */
+function nodeIdOf(options: AdminRouteOptions): string {
+  const id = options.node?.id;
+  return (typeof id === 'function' ? id() : id) ?? hostname();
+}
+
 /** This node as `GET /nodes` lists it. */
 export function thisNode(options: AdminRouteOptions, startedAt: number): NodeInfo {
   const now = (options.now ?? Date.now)();
   return {
-    nodeId: options.node?.id ?? hostname(),
+    nodeId: nodeIdOf(options),
     self: true,
     version: options.node?.version ?? 'unknown',
     startedAt,
@@ -23,6 +29,19 @@ export function thisNode(options: AdminRouteOptions, startedAt: number): NodeInf
       url,
     })),
   };
+}
+
+/** The other nodes of the cluster, as far as this node knows them (their ids). */
+function peerNodes(options: AdminRouteOptions): NodeInfo[] {
+  const peers = options.peers?.() ?? [];
+  return peers.map((nodeId) => ({
+    nodeId,
+    self: false,
+    version: null,
+    startedAt: null,
+    uptimeSeconds: null,
+    listeners: [],
+  }));
 }
 
 /**
@@ -71,13 +90,16 @@ export function brokerRoutes(startedAt: number): ApiRoute[] {
       path: '/nodes',
       operationId: 'listNodes',
       tag: 'broker',
-      summary: 'The broker nodes (this node only, until clustering)',
+      summary: 'The broker nodes: this one, then the other nodes of its cluster',
       scope: 'read',
       success: { status: 200, description: 'the nodes', schema: ref('NodeInfoPage') },
       errors: [400],
       handle: async (ctx) => ({
         status: 200,
-        body: { items: [thisNode(ctx.options, startedAt)], nextCursor: null },
+        body: {
+          items: [thisNode(ctx.options, startedAt), ...peerNodes(ctx.options)],
+          nextCursor: null,
+        },
       }),
     },
   ];

@@ -212,9 +212,12 @@ export const SCHEMAS = {
   NodeInfo: record({
     nodeId: str(),
     self: bool('true for the node that answered'),
-    version: str(),
-    startedAt: time('when the node started'),
-    uptimeSeconds: int(),
+    version: nullable('string', 'null for another node of the cluster'),
+    startedAt: nullable(
+      'integer',
+      'when the node started (ms since the epoch); null for another node',
+    ),
+    uptimeSeconds: nullable('integer', 'null for another node'),
     listeners: {
       type: 'array',
       items: record({ protocol: str(), host: str(), port: int(), url: str() }),
