@@ -175,7 +175,9 @@ describe('a mosquitto restart in the middle of a stream', () => {
         await publisher.publishAsync(`edge/up/stream/${i % 7}`, String(i), { qos: 1 });
       }
       await endClient(publisher, true);
-      await waitUntilAll(inbox, total);
+      await waitUntilAll(inbox, total, () =>
+        JSON.stringify({ bridge: local.broker.bridges()[0], mosquitto: mosquitto.output }),
+      );
       const status = local.broker.bridges()[0]!;
       assert.ok(status.reconnects >= 1, `the bridge reconnected: ${JSON.stringify(status)}`);
     } finally {
@@ -187,13 +189,15 @@ describe('a mosquitto restart in the middle of a stream', () => {
 });
 
 /** Waits until `inbox` holds payloads 0..total-1 (duplicates allowed at QoS 1). */
-async function waitUntilAll(inbox: Inbox, total: number): Promise<void> {
+async function waitUntilAll(inbox: Inbox, total: number, state?: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (inbox.distinct('site1/up/stream/').size < total) {
     if (Date.now() > deadline) {
       const got = inbox.distinct('site1/up/stream/');
       const missing = [...Array(total).keys()].filter((i) => !got.has(String(i)));
-      assert.fail(`missing ${missing.length} of ${total}: ${missing.slice(0, 20).join(',')}`);
+      assert.fail(
+        `missing ${missing.length} of ${total}: ${missing.slice(0, 20).join(',')}; ${state?.() ?? ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -47,6 +47,9 @@ export class Mosquitto {
   /** Starts mosquitto on a free port (or `port`), persistent, anonymous clients allowed. */
   static async start(port?: number): Promise<Mosquitto> {
     const m = new Mosquitto(port ?? (await freePort()), tempDir('pipit-mosq-'));
+    // Started as root, mosquitto drops to its own user: without this it could not write its
+    // persistence file, and a restart would lose its sessions (and messages sent meanwhile).
+    chmodSync(m.dir, 0o777);
     writeFileSync(
       join(m.dir, 'mosquitto.conf'),
       [
