@@ -128,10 +128,11 @@ describe('Redis store: Redis lost and back', () => {
       // Writes pause on the server, so the next batch is held there when Redis dies.
       await admin(s).call('CLIENT', 'PAUSE', '30000', 'WRITE');
       store.putSession('during', 60, undefined);
-      const during = store.commit();
+      // Its rejection is awaited from now on: it may come while the kill is still awaited.
+      const during = assert.rejects(store.commit(), (err) => isStoreUnavailable(err));
       await new Promise((r) => setTimeout(r, 50));
       await s.kill();
-      await assert.rejects(during, (err) => isStoreUnavailable(err));
+      await during;
       await s.start();
       await commitOnceBack(store, () => store.putSession('after', 60, undefined));
       assert.deepEqual(await sessionIds(store), ['after', 'before']);
