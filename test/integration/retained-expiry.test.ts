@@ -13,7 +13,12 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 /** Publishes `count` retained messages on `prefix/<i>` with a 1 s expiry; resolves once handled. */
-async function retainExpiring(port: number, prefix: string, count: number): Promise<void> {
+async function retainExpiring(
+  port: number,
+  prefix: string,
+  count: number,
+  expirySeconds = 1,
+): Promise<void> {
   const client = await RawClient.connected(port, 5, `retainer-${prefix}`);
   try {
     for (let i = 0; i < count; i++) {
@@ -24,7 +29,7 @@ async function retainExpiring(port: number, prefix: string, count: number): Prom
         qos: 0,
         retain: true,
         dup: false,
-        properties: { messageExpiryInterval: 1 },
+        properties: { messageExpiryInterval: expirySeconds },
       });
     }
     client.send({ type: 'pingreq' });
@@ -75,17 +80,22 @@ describe('retained messages expire on time (issue #19)', () => {
     return tb;
   }
 
-  it('[MQTT-3.3.2-5] 10,000 retained messages with a 1 s expiry: after 2 s, none in memory or in the store, with no subscription', async () => {
+  it('[MQTT-3.3.2-5] 10,000 retained messages with a 5 s expiry: once expired, none in memory or in the store, with no subscription', async () => {
     const dataDir = tempDir('pipit-retained-expiry-');
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const tb = await start(dataDir);
-    await retainExpiring(tb.port, 'exp', 10_000);
+    // 5 s: long enough that all are still there when counted, on a loaded machine too.
+    await retainExpiring(tb.port, 'exp', 10_000, 5);
     const store = storeOf(tb.broker);
     assert.equal((await tb.broker.admin.counters()).retainedMessages, 10_000);
     store.flush();
     assert.equal(store.countRetained(), 10_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    assert.equal((await tb.broker.admin.counters()).retainedMessages, 0, 'none left in memory');
+    const inMemory = async (): Promise<number> =>
+      (await tb.broker.admin.counters()).retainedMessages;
+    for (let waited = 0; (await inMemory()) > 0 && waited < 30_000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await inMemory(), 0, 'none left in memory');
     assert.equal(tb.broker.core.metrics.memory.retainedBytes, 0, 'none charged');
     await waitUntil(
       () => {
