@@ -62,6 +62,11 @@ export class BridgeOutput implements DeliveryOutput {
     parts.client.on('ack', (ack) => this.acknowledged(ack));
   }
 
+  /** The remote's QoS 0 messages are dropped while congested: no publisher is held for it. */
+  admitsQos0OverBound(): boolean {
+    return false;
+  }
+
   isCongested(): boolean {
     const congested =
       this.parts.client.writableLength > HIGH_WATER_BYTES ||

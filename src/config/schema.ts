@@ -153,6 +153,11 @@ const limitsSchema = z.strictObject({
     .min(0, { error: 'expected a number of seconds ≥ 0 (0 = never)' })
     .max(86_400, { error: 'expected a number of seconds ≥ 0 (0 = never), at most 86400' })
     .optional(),
+  qos0DrainWait: z
+    .number({ error: 'expected a number of seconds ≥ 0 (0 = never hold a publisher)' })
+    .min(0, { error: 'expected a number of seconds ≥ 0 (0 = never hold a publisher)' })
+    .max(60, { error: 'expected a number of seconds ≥ 0, at most 60' })
+    .optional(),
   maxConnectionsPerAddress: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
   addressLimitsOnLoopback: bool().optional(),
   memoryBudget: size(1024 * 1024, UNBOUNDED).optional(),

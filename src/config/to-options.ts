@@ -151,6 +151,7 @@ function limitsToCore(config: PipitConfig): Partial<CoreOptions> {
     checkRetainSource: config.auth?.checkRetainSource,
     outputStallTimeoutMs:
       l.outputStallTimeout === undefined ? undefined : Math.round(l.outputStallTimeout * 1000),
+    qos0DrainWaitMs: l.qos0DrainWait === undefined ? undefined : Math.round(l.qos0DrainWait * 1000),
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
     addressLimitsOnLoopback: l.addressLimitsOnLoopback,
     memoryBudget: l.memoryBudget,

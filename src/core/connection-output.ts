@@ -72,6 +72,10 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
     return true;
   }
 
+  admitsQos0OverBound(): boolean {
+    return this.backpressure?.admitOverBound(PacketInput.handlingNow()) === true;
+  }
+
   /** True while the unsent output (in the sink, and held for a commit) is over its bound. */
   outputOverBound(): boolean {
     const commits = this.commits;

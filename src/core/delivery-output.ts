@@ -19,6 +19,12 @@ export interface DeliveryOutput extends SessionHolder {
    */
   isCongested(): boolean;
   /**
+   * Asked for a QoS 0 message while congested: true when it is sent anyway because the client
+   * is reading and the publisher is held until it has caught up instead (a subscriber that
+   * drains loses nothing); false when it is dropped.
+   */
+  admitsQos0OverBound(): boolean;
+  /**
    * Writes a PUBLISH; false when it could not be sent (e.g. larger than the client's maximum).
    * With a store, a copy of a QoS 2 message (and every PUBLISH after it) is written only once
    * what was stored before the call is committed.

@@ -102,6 +102,15 @@ export interface CoreOptions {
    */
   outputStallTimeoutMs: number;
   /**
+   * QoS 0 flow control (output-backpressure.ts): a QoS 0 message for a client whose output is
+   * over `maxSocketBufferBytes` is still sent (up to twice that) while the client reads, and
+   * its publisher is not read until that output has drained, for at most this long (ms);
+   * after that the client counts as behind and its QoS 0 messages are dropped
+   * (`dropped['socket-congested']`) until it has drained. 0 = drop at once, never hold a
+   * publisher. Default 1000.
+   */
+  qos0DrainWaitMs: number;
+  /**
    * Open sockets per source address (IPv6: per /64), all listeners together, handshakes
    * included; a socket over it is closed at once, before a byte is read, and counted in
    * `refused['address-connections']`. 0 = no cap. Loopback sources are exempt unless
@@ -146,6 +155,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<CoreOptions> = {
   maxQueuedBytes: 64 * 1024 * 1024,
   queueQos0Offline: false,
   maxSocketBufferBytes: 4 * 1024 * 1024,
+  qos0DrainWaitMs: 1000,
   topicAliasMaximum: 64,
   maxSessionExpiry: 0xffffffff,
   maxKeepAlive: 0,

@@ -7,6 +7,14 @@
  * pending output for `outputStallTimeoutMs` is disconnected: MQTT 5 gets DISCONNECT 0x97
  * Quota exceeded (queued behind what it did not read), MQTT 3.x a close.
  *
+ * QoS 0 messages for a congested connection are dropped, unless the client is reading: then
+ * (issue #17) a message a client publishes is sent anyway, up to twice the bound, and that
+ * publisher is not read until this output has drained, so a subscriber that keeps reading
+ * loses nothing and the publishers slow down to its pace. A client that has not drained
+ * within `qos0DrainWaitMs` of being waited for is behind for good: its publishers are let go
+ * and its QoS 0 messages dropped (counted) until it has drained, so no slow reader can hold
+ * the publishers for longer than that.
+ *
  * Made for a connection the first time its output goes over the bound; most never need one.
  */
 import type { TimerHandle } from '../ports/index.js';
@@ -14,6 +22,7 @@ import { ReasonCode } from '../protocol/index.js';
 import type { ClientInfo } from './client-info.js';
 import type { ConnectionSink } from './connection-sink.js';
 import type { CoreServices } from './core-services.js';
+import type { PublishingInput } from './packet-input.js';
 
 /** The output side of a connection as the backpressure sees it. */
 export interface BackpressuredOutput {
@@ -42,8 +51,14 @@ export class OutputBackpressure {
   private stallTimer: TimerHandle | undefined;
   /** Sink bytes at the last stall check: less at the next one means the client read some. */
   private stallMark = 0;
+  /** Publishers held until this output drains (QoS 0 flow control). */
+  private waiters: PublishingInput[] | undefined;
+  private drainWaitTimer: TimerHandle | undefined;
+  /** Did not drain within `qos0DrainWaitMs` of holding publishers: QoS 0 is dropped. */
+  private behind = false;
   private readonly onDrained = (): void => this.drained();
   private readonly onStallCheck = (): void => this.checkStall();
+  private readonly onDrainWaitOver = (): void => this.drainWaitOver();
 
   constructor(private readonly conn: BackpressuredOutput) {}
 
@@ -72,11 +87,34 @@ export class OutputBackpressure {
     this.conn.sink.notifyWhenDrained(this.onDrained);
   }
 
-  /** The connection ended: no more timers or callbacks. */
+  /**
+   * A QoS 0 message published by `source` (the connection whose packet is being handled, if
+   * any) finds this output over its bound: true when it is sent anyway and `source` waits
+   * until this output has drained; false when it is to be dropped (no publisher to slow
+   * down, twice the bound reached, the client fell behind, or `qos0DrainWaitMs` is 0).
+   */
+  admitOverBound(source: PublishingInput | undefined): boolean {
+    const conn = this.conn;
+    const wait = conn.core.options.qos0DrainWaitMs;
+    if (source === undefined || wait === 0 || this.behind || !this.holding) return false;
+    if (conn.sink.bufferedBytes > 2 * conn.core.options.maxSocketBufferBytes) return false;
+    // A client publishing to itself is held by its own output already.
+    if ((source as unknown) === conn) return true;
+    const waiters = (this.waiters ??= []);
+    if (waiters.at(-1) !== source) {
+      waiters.push(source);
+      source.waitForSubscriber();
+    }
+    this.drainWaitTimer ??= conn.core.clock.setTimeout(this.onDrainWaitOver, wait);
+    return true;
+  }
+
+  /** The connection ended: no more timers or callbacks; held publishers go on. */
   stop(): void {
     this.holding = false;
     this.laterWanted = false;
     this.clearStallTimer();
+    this.releaseWaiters();
   }
 
   /** Waits for the sink to drain or, when only held QoS 2 copies keep it over, for them. */
@@ -109,8 +147,30 @@ export class OutputBackpressure {
   private release(): void {
     this.holding = false;
     this.laterWanted = false; // the release sends what waits
+    this.behind = false;
     this.clearStallTimer();
     this.conn.outputReleased();
+    this.releaseWaiters();
+  }
+
+  /** Held publishers waited `qos0DrainWaitMs` and this output has not drained: let them go. */
+  private drainWaitOver(): void {
+    this.drainWaitTimer = undefined;
+    if (!this.holding || this.conn.closed) return;
+    this.behind = true;
+    this.releaseWaiters();
+  }
+
+  /** Lets every held publisher go (each reads again once no other subscriber holds it). */
+  private releaseWaiters(): void {
+    if (this.drainWaitTimer !== undefined) {
+      this.conn.core.clock.clearTimeout(this.drainWaitTimer);
+      this.drainWaitTimer = undefined;
+    }
+    const waiters = this.waiters;
+    if (waiters === undefined || waiters.length === 0) return;
+    this.waiters = undefined;
+    for (const waiter of waiters) waiter.subscriberCaughtUp();
   }
 
   /**

@@ -21,6 +21,19 @@ import type { CoreMetrics } from './metrics.js';
 export const HOLD_ASYNC = 1;
 /** Why a connection is not read: its unsent output is over `maxSocketBufferBytes`. */
 export const HOLD_OUTPUT = 2;
+/**
+ * Why a connection is not read: it published QoS 0 messages to subscribers that read but are
+ * behind, and waits for them to catch up (output-backpressure.ts, `qos0DrainWaitMs`).
+ */
+export const HOLD_SUBSCRIBERS = 4;
+
+/** A connection that can be held until the subscribers it published to have caught up. */
+export interface PublishingInput {
+  /** Stops handling this connection's packets until {@link subscriberCaughtUp} balances it. */
+  waitForSubscriber(): void;
+  /** One subscriber it waited for caught up (or gave up on): read again once none is left. */
+  subscriberCaughtUp(): void;
+}
 
 /** What the input side reads from the core. */
 export interface InputServices {
@@ -36,6 +49,8 @@ export abstract class PacketInput {
    * that feeds another connection synchronously is safe).
    */
   private static decoding: PacketInput | undefined;
+  /** The connection whose packet is being handled right now (synchronously). */
+  private static handling: PacketInput | undefined;
 
   /** When the client last sent something (or when the broker last stopped not reading it). */
   protected lastActivity: number;
@@ -51,6 +66,8 @@ export abstract class PacketInput {
   private resumeAfterAsync: (() => void) | undefined;
   /** Whether the transport is paused (follows `holds`). */
   private readPaused = false;
+  /** Subscribers this connection waits for (HOLD_SUBSCRIBERS while above 0). */
+  private subscriberWaits = 0;
 
   protected abstract readonly core: InputServices;
   /** The transport's side of the connection. */
@@ -78,6 +95,30 @@ export abstract class PacketInput {
     } finally {
       PacketInput.decoding = outer;
     }
+  }
+
+  /**
+   * The connection whose packet the broker is handling at this moment, if any: the publisher
+   * of a message being routed synchronously (not one routed after an async hook, a will, a
+   * host or cluster publish).
+   */
+  static handlingNow(): PublishingInput | undefined {
+    return PacketInput.handling;
+  }
+
+  waitForSubscriber(): void {
+    if (this.closed) return;
+    this.subscriberWaits++;
+    this.holds |= HOLD_SUBSCRIBERS;
+    this.updateReading();
+  }
+
+  subscriberCaughtUp(): void {
+    if (this.subscriberWaits === 0 || --this.subscriberWaits > 0) return;
+    this.holds &= ~HOLD_SUBSCRIBERS;
+    // Packets the client sent while it was not read are still to come: the gap was ours.
+    this.lastActivity = this.core.clock.now();
+    this.handleBacklog();
   }
 
   /** Handles one packet: synchronously, or a promise while its step runs. */
@@ -133,11 +174,15 @@ export abstract class PacketInput {
 
   private run(packet: Packet): void {
     let pending: void | Promise<void>;
+    const outer = PacketInput.handling;
+    PacketInput.handling = this;
     try {
       pending = this.dispatch(packet);
     } catch (err) {
       this.fail(err);
       return;
+    } finally {
+      PacketInput.handling = outer;
     }
     if (pending) {
       this.holds |= HOLD_ASYNC;

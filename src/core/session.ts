@@ -142,8 +142,11 @@ export class Session extends SessionRecord implements Subscriber {
     const out = this.output;
     if (out !== undefined && this.retained === undefined) {
       if (delivery.qos === 0) {
-        if (out.isCongested()) this.env.dropped(this, delivery, 'socket-congested');
-        else out.sendPublish(delivery, undefined, false, cache);
+        if (out.isCongested() && !out.admitsQos0OverBound()) {
+          this.env.dropped(this, delivery, 'socket-congested');
+          return;
+        }
+        out.sendPublish(delivery, undefined, false, cache);
         return;
       }
       // QoS 1/2 waits in the queue (holding the shared message, not an encoded copy) while

@@ -349,6 +349,28 @@ describe('config: limits.outputStallTimeout', () => {
   });
 });
 
+describe('config: limits.qos0DrainWait', () => {
+  it('maps seconds to qos0DrainWaitMs; 0 means never hold a publisher', () => {
+    const options = (text: string) => configToPlan(parseConfig(text, 'p.yaml'), CTX).options;
+    assert.equal(options('limits:\n  qos0DrainWait: 0.25\n').qos0DrainWaitMs, 250);
+    assert.equal(options('limits:\n  qos0DrainWait: 0\n').qos0DrainWaitMs, 0);
+    assert.equal(options('limits: {}\n').qos0DrainWaitMs, undefined);
+  });
+
+  it('a negative or too long wait is named with its key and line', () => {
+    assert.throws(
+      () => parseConfig('limits:\n  qos0DrainWait: -1\n', 'p.yaml'),
+      (err: ConfigError) => {
+        assert.deepEqual(err.problems, [
+          'limits.qos0DrainWait: expected a number of seconds ≥ 0 (0 = never hold a publisher), got -1 (line 2)',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => parseConfig('limits:\n  qos0DrainWait: 61\n', 'p.yaml'));
+  });
+});
+
 describe('config: cluster', () => {
   it('maps cluster: to BrokerOptions.cluster, --cluster replaces its url, and nothing without either', () => {
     const file = parseConfig(

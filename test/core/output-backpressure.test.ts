@@ -222,8 +222,63 @@ describe('core: output backpressure', () => {
     assert.equal(publishes(sub.take()).length, 2);
   });
 
-  it('QoS 0 to a congested subscriber is dropped and counted, and its reading is held', () => {
+  it('QoS 0 to a congested subscriber that may be reading is sent, and its publisher is not read until it has drained', () => {
     const { core, connect } = setup({ maxSocketBufferBytes: 1000 });
+    const sub = connect('sub');
+    subscribe(sub, 't', 0);
+    const pub = connect('pub');
+    sub.bufferedBytes = 1001;
+    publish(pub, { qos: 0 });
+    assert.equal(publishes(sub.take()).length, 1, 'sent over the bound');
+    assert.equal(core.metrics.dropped['socket-congested'], 0);
+    assert.equal(pub.paused, true, 'the publisher is held');
+    publish(pub, { qos: 0 }); // it was on its way: it waits
+    assert.equal(publishes(sub.take()).length, 0);
+    sub.drainOutput();
+    assert.equal(pub.paused, false, 'read again once the subscriber has drained');
+    assert.equal(publishes(sub.take()).length, 1, 'the waiting message went out');
+    assert.equal(core.metrics.dropped['socket-congested'], 0);
+  });
+
+  it('a subscriber that has not drained within qos0DrainWaitMs lets its publisher go and loses QoS 0 messages until it drains', () => {
+    const { core, clock, connect } = setup({ maxSocketBufferBytes: 1000, qos0DrainWaitMs: 500 });
+    const sub = connect('sub');
+    subscribe(sub, 't', 0);
+    const pub = connect('pub');
+    sub.bufferedBytes = 1001;
+    publish(pub, { qos: 0 });
+    assert.equal(publishes(sub.take()).length, 1);
+    clock.advance(499);
+    assert.equal(pub.paused, true, 'held for qos0DrainWaitMs');
+    clock.advance(1);
+    assert.equal(pub.paused, false, 'then let go');
+    publish(pub, { qos: 0 });
+    assert.equal(publishes(sub.take()).length, 0);
+    assert.equal(core.metrics.dropped['socket-congested'], 1, 'behind: dropped and counted');
+    assert.equal(pub.paused, false, 'and the publisher is not held again');
+    sub.drainOutput();
+    publish(pub, { qos: 0 });
+    assert.equal(publishes(sub.take()).length, 1, 'drained: sent again');
+  });
+
+  it('QoS 0 is dropped past twice the bound, and when a subscriber closes its held publishers go on', () => {
+    const { core, connect } = setup({ maxSocketBufferBytes: 1000 });
+    const sub = connect('sub');
+    subscribe(sub, 't', 0);
+    const pub = connect('pub');
+    sub.bufferedBytes = 2001;
+    publish(pub, { qos: 0 });
+    assert.equal(core.metrics.dropped['socket-congested'], 1, 'over twice the bound');
+    assert.equal(pub.paused, false);
+    sub.bufferedBytes = 1001;
+    publish(pub, { qos: 0 });
+    assert.equal(pub.paused, true);
+    sub.connection.transportClosed();
+    assert.equal(pub.paused, false, 'the closed subscriber no longer holds it');
+  });
+
+  it('with qos0DrainWaitMs 0, QoS 0 to a congested subscriber is dropped and counted, and its reading is held', () => {
+    const { core, connect } = setup({ maxSocketBufferBytes: 1000, qos0DrainWaitMs: 0 });
     const sub = connect('sub');
     subscribe(sub, 't', 0);
     const pub = connect('pub');

@@ -136,9 +136,11 @@ describe('integration: robustness and limits', () => {
     assert.ok(slowDrops.length > 0, 'messages to the stalled subscriber were dropped');
     assert.ok(slowDrops.every((r) => r === 'socket-congested'));
     assert.equal(tb.broker.core.metrics.dropped['socket-congested'], slowDrops.length);
+    // A QoS 0 message may go over the bound while the subscriber might be reading (it holds
+    // the publisher instead, qos0DrainWaitMs): never past twice the bound plus one message.
     assert.ok(
-      maxBuffered <= maxSocketBufferBytes + payload.length + 16,
-      `buffered ${maxBuffered} stays within the limit plus one message`,
+      maxBuffered <= 2 * maxSocketBufferBytes + payload.length + 16,
+      `buffered ${maxBuffered} stays within twice the limit plus one message`,
     );
     assert.ok(await admin.client('slow'), 'a slow reader is not disconnected for QoS 0');
   });
