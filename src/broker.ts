@@ -232,7 +232,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await this.http.mountMetrics();
     const { type, port, ...rest } = options;
     const listener = await startHttpListener(
-      { ...rest, port: port ?? DEFAULT_PORTS[type] },
+      { ...rest, port: port ?? DEFAULT_PORTS[type], refusals: this.core.refusals },
       this.http.routes,
       this.core.logger,
     );

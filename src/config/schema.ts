@@ -120,6 +120,10 @@ const listenerSchema = z.strictObject({
   // http and https listeners only (see checks.ts).
   maxBodySize: size(1, 2 ** 30).optional(),
   requestTimeout: seconds(3600).optional(),
+  maxConnectionsPerAddress: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
+  headersTimeout: seconds(3600).optional(),
+  keepAliveTimeout: seconds(3600).optional(),
+  maxHeaderSize: size(1024, 1024 * 1024).optional(),
 });
 
 const limitsSchema = z.strictObject({
