@@ -126,6 +126,10 @@ export interface CoreMetrics {
   connectionsMaximum: number;
   /** Sessions ended by their expiry while their client was away, since start. */
   sessionsExpired: number;
+  /** Payload bytes of the PUBLISH packets counted in `messagesReceived` (Mosquitto's publish/bytes). */
+  publishBytesReceived: number;
+  /** Payload bytes of the PUBLISH packets counted in `messagesSent`. */
+  publishBytesSent: number;
 }
 
 /** Fresh zeroed counters. */
@@ -195,5 +199,7 @@ export function createCoreMetrics(): CoreMetrics {
     connectionsEstablished: 0,
     connectionsMaximum: 0,
     sessionsExpired: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
   };
 }
