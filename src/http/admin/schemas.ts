@@ -239,6 +239,15 @@ export const SCHEMAS = {
     },
     revokedConnections: int('connections closed because their login was revoked'),
     tls: record({ ok: bool(), error: nullable('string') }),
+    adminTokens: {
+      ...record({
+        ok: bool('false: not reloaded, the previous tokens stay in force'),
+        error: nullable('string'),
+        tokens: { type: 'array', items: str(), description: 'the names of the tokens in force' },
+      }),
+      type: ['object', 'null'],
+      description: 'the admin API tokens reread from the configuration file; null without one',
+    },
   }),
   PublishRequest: {
     type: 'object',
