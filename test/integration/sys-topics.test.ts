@@ -184,6 +184,27 @@ describe('$SYS topics', () => {
     assert.equal(counters.publishBytesReceived, received + 500);
   });
 
+  it("the broker's 'published' event does not fire for $SYS updates; 'delivered' does for a $SYS subscriber", async () => {
+    tb = await startBroker({ sysInterval: 1 });
+    const published: string[] = [];
+    const delivered: string[] = [];
+    tb.broker.on('published', (_client, message) => published.push(message.topic));
+    tb.broker.on('delivered', (_clientId, message) => delivered.push(message.topic));
+    const watcher = await client({ clientId: 'watcher' });
+    const values = new TopicValues(watcher);
+    await watcher.subscribeAsync('$SYS/broker/#');
+    const uptime = await values.until(sys('uptime'), () => true);
+    await watcher.publishAsync('plain/topic', 'x', { qos: 1 });
+    // At least one more update after the subscription, with the client's message counted.
+    await values.until(sys('uptime'), (v) => v !== uptime);
+    await values.until(sys('publish/messages/received'), (v) => v === '1');
+    assert.deepEqual(published, ['plain/topic'], 'only the client message is a published event');
+    assert.ok(
+      delivered.some((topic) => topic.startsWith('$SYS/')),
+      '$SYS deliveries notify',
+    );
+  });
+
   it('an expired session counts in clients/expired', async () => {
     tb = await startBroker({ sysInterval: 1 });
     const watcher = await client();
