@@ -295,6 +295,12 @@ const adminApiSchema = z.strictObject({
   maxBodySize: size(1024, 256 * 1024 * 1024).optional(),
 });
 
+/** Which of prom-client's default metrics `/metrics` serves (docs/operations.md). */
+const metricsSchema = z.strictObject({
+  process: bool().optional(),
+  handles: bool().optional(),
+});
+
 /** The whole file. Every section is optional; an empty file is a valid configuration. */
 export const configSchema = z.strictObject(
   {
@@ -311,10 +317,11 @@ export const configSchema = z.strictObject(
     cluster: clusterSchema.optional(),
     adminApi: adminApiSchema.optional(),
     sysInterval: sysIntervalSchema.optional(),
+    metrics: metricsSchema.optional(),
   },
   {
     error:
-      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi)',
+      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi, metrics)',
   },
 );
 

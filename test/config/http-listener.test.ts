@@ -109,6 +109,18 @@ describe('config: the http listener', () => {
     });
   });
 
+  it('maps the metrics section to the broker option', () => {
+    const plan = configToPlan(
+      parseConfig('listeners:\n  - port: 1883\nmetrics:\n  process: true\n  handles: true\n'),
+      CTX,
+    );
+    assert.deepEqual(plan.options.metrics, { process: true, handles: true });
+    assert.equal(
+      configToPlan(parseConfig('listeners:\n  - port: 1883\n'), CTX).options.metrics,
+      undefined,
+    );
+  });
+
   const refused: [string, string, string[]][] = [
     [
       'an https listener without tls',
@@ -152,6 +164,14 @@ describe('config: the http listener', () => {
         'listeners[0].headersTimeout: only allowed on http and https listeners (this one is mqtt) (line 4)',
         'listeners[0].keepAliveTimeout: only allowed on http and https listeners (this one is mqtt) (line 5)',
         'listeners[0].maxHeaderSize: only allowed on http and https listeners (this one is mqtt) (line 6)',
+      ],
+    ],
+    [
+      'a metrics switch that is not a boolean, and an unknown one',
+      'listeners:\n  - port: 1883\nmetrics:\n  handles: yes\n  gc: false\n',
+      [
+        'metrics.handles: expected true or false, got "yes" (line 4)',
+        'metrics.gc: unknown key (expected one of process, handles) (line 5)',
       ],
     ],
     [
