@@ -6,7 +6,7 @@
 import type { BrokerCore } from './core/index.js';
 import { livenessRoute, type ReadinessCheck, readinessRoute } from './http/health.js';
 import type { HttpRoute } from './http/route.js';
-import type { BrokerMetrics } from './metrics/index.js';
+import type { BrokerMetrics, ProcessMetricsOptions } from './metrics/index.js';
 import type { StorePort } from './ports/index.js';
 
 /** Where the broker is in its life, as readiness sees it. */
@@ -75,6 +75,7 @@ export class BrokerHttp {
     private readonly store: StorePort | undefined,
     status: BrokerStatus,
     private readonly listenerNames: () => readonly string[],
+    private readonly metricsOptions: ProcessMetricsOptions = {},
   ) {
     this.checks = [storeCheck(status), listenersCheck(status), shutdownCheck(status)];
     this.routes.push(livenessRoute(), readinessRoute(this.checks));
@@ -105,10 +106,10 @@ export class BrokerHttp {
         { cause: err },
       );
     }
-    const metrics = loaded.createBrokerMetrics({
-      core: this.core,
-      listenerNames: this.listenerNames,
-    });
+    const metrics = loaded.createBrokerMetrics(
+      { core: this.core, listenerNames: this.listenerNames },
+      this.metricsOptions,
+    );
     this.store?.observeCommits?.(metrics.commitObserver);
     this.routes.push(loaded.metricsRoute(metrics.registry));
     return metrics;

@@ -2,6 +2,7 @@ import type { BridgeOptions } from './bridge/index.js';
 import type { ClusterOptions } from './cluster/index.js';
 import type { CoreOptions } from './core/index.js';
 import type { HttpServeOptions } from './http/http-listener.js';
+import type { ProcessMetricsOptions } from './metrics/index.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
 import type { RedisStoreOptions } from './storage/index.js';
 import type { TlsOptions } from './transport/tls-context.js';
@@ -32,6 +33,12 @@ export interface BrokerOptions extends Partial<CoreOptions> {
    * 0 publishes none. At most {@link MAX_SYS_INTERVAL}. Default 10.
    */
   sysInterval?: number;
+  /**
+   * Which of prom-client's default metrics `/metrics` serves besides Pipit's: `process`
+   * (CPU, memory, heap, event-loop lag, GC; default true) and `handles` (per-handle and open
+   * descriptor counts, walked at each scrape: default false). docs/operations.md.
+   */
+  metrics?: ProcessMetricsOptions;
 }
 
 /** Default of {@link BrokerOptions.sysInterval} (Mosquitto's `sys_interval`). */

@@ -106,7 +106,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   constructor(options: BrokerOptions = {}) {
     super();
-    const { logger, clock, persistence, store, bridges, cluster, sysInterval, ...core } = options;
+    const { logger, clock, persistence, store, bridges, cluster, sysInterval, metrics, ...core } =
+      options;
     this.sysInterval = checkSysInterval(sysInterval);
     this.store = store ?? storeFor(persistence, logger);
     this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
@@ -120,8 +121,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.cluster = cluster ? new ClusterNode(this.core, cluster, this.core.logger) : undefined;
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
-    this.http = new BrokerHttp(this.core, this.store, this.status, () =>
-      this.running.map((l) => l.name),
+    this.http = new BrokerHttp(
+      this.core,
+      this.store,
+      this.status,
+      () => this.running.map((l) => l.name),
+      metrics,
     );
     const node = this.cluster;
     if (node) {
@@ -232,7 +237,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await this.http.mountMetrics();
     const { type, port, ...rest } = options;
     const listener = await startHttpListener(
-      { ...rest, port: port ?? DEFAULT_PORTS[type] },
+      { ...rest, port: port ?? DEFAULT_PORTS[type], refusals: this.core.refusals },
       this.http.routes,
       this.core.logger,
     );

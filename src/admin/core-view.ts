@@ -68,12 +68,14 @@ export function sizes(core: BrokerCore): {
   connectionsOpen: number;
   sessions: number;
   subscriptions: number;
+  sharedSubscriptions: number;
   retainedMessages: number;
 } {
   return {
     connectionsOpen: core.connections.size,
     sessions: core.sessions.size,
     subscriptions: core.router.size,
+    sharedSubscriptions: core.router.sharedSize,
     retainedMessages: core.retained.size,
   };
 }

@@ -27,6 +27,8 @@ export function readCounters(core: BrokerCore): BrokerCounters {
     connectionsEstablished: m.connectionsEstablished,
     connectionsMaximum: m.connectionsMaximum,
     sessionsExpired: m.sessionsExpired,
+    publishBytesReceived: m.publishBytesReceived,
+    publishBytesSent: m.publishBytesSent,
     ...sizes(core),
   };
 }

@@ -197,6 +197,8 @@ export interface BrokerCounters extends CoreMetrics {
   sessions: number;
   /** Subscriptions of every session, shared ones included. */
   subscriptions: number;
+  /** Shared subscriptions (`$share/...`): one per member of each group. */
+  sharedSubscriptions: number;
   /** Retained messages held. */
   retainedMessages: number;
 }

@@ -36,7 +36,7 @@ export function registerBrokerCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file and the TLS certificates.',
+      '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file, the TLS certificates and the admin API tokens.',
     );
   command.action(async (flags: BrokerFlags) => {
     const run = await import('./broker-run.js');

@@ -21,7 +21,6 @@ import {
   parseLogLevel,
   parsePortText,
   readEnvOverrides,
-  reloadConfigured,
   type Security,
   sysIntervalSchema,
   toHttpListenerOptions,
@@ -29,7 +28,7 @@ import {
 } from '../config/index.js';
 import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
-import { configuredAdminRoute } from './admin-route.js';
+import { configuredAdminApi } from './admin-route.js';
 import { createBrokerLogger } from './log-setup.js';
 
 /** The command's options as commander hands them over (port and level still text). */
@@ -216,7 +215,9 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
   // The admin API answers on every HTTP listener (refusing all requests when no token is set).
-  broker.addHttpRoute(configuredAdminRoute({ broker, plan, security, logger }));
+  const configFile = flags.config === undefined ? undefined : resolve(process.cwd(), flags.config);
+  const adminApi = configuredAdminApi({ broker, plan, security, logger, configFile });
+  broker.addHttpRoute(adminApi.route);
   await listenHttp(broker, plan);
   try {
     await broker.start();
@@ -242,11 +243,8 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // The admin API's POST /reload calls the same function (see admin-route.ts).
-  process.on(
-    'SIGHUP',
-    () => void reloadConfigured(broker, plan.listeners, security, logger, 'SIGHUP'),
-  );
+  // The admin API's POST /reload runs the same reload (see admin-route.ts).
+  process.on('SIGHUP', () => void adminApi.reload('SIGHUP'));
 }
 
 /** What --test-config shows of the log: the warnings, one `warning: ...` line each on stderr. */

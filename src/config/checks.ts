@@ -73,7 +73,14 @@ function checkHttpKeys(
     }
     return problems;
   }
-  for (const key of ['maxBodySize', 'requestTimeout'] as const) {
+  for (const key of [
+    'maxBodySize',
+    'requestTimeout',
+    'maxConnectionsPerAddress',
+    'headersTimeout',
+    'keepAliveTimeout',
+    'maxHeaderSize',
+  ] as const) {
     if (listener[key] !== undefined) {
       problems.push({
         path: at(key),

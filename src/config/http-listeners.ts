@@ -15,6 +15,14 @@ export interface HttpListenerSpec extends Omit<ListenerSpec, 'type' | 'path' | '
   maxBodyBytes?: number;
   /** `requestTimeout`, in milliseconds (default 10 s). */
   requestTimeoutMs?: number;
+  /** `maxConnectionsPerAddress` (default 32; 0 = no cap). */
+  maxConnectionsPerAddress?: number;
+  /** `headersTimeout`, in milliseconds (default 5 s). */
+  headersTimeoutMs?: number;
+  /** `keepAliveTimeout`, in milliseconds (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** `maxHeaderSize`, in bytes (default 16 KiB). */
+  maxHeaderBytes?: number;
 }
 
 /** True for a listener entry that serves HTTP, not MQTT. */
@@ -30,6 +38,16 @@ export function httpListenerSpec(entry: ListenerConfig, base: ListenerSpec): Htt
   if (entry.requestTimeout !== undefined) {
     spec.requestTimeoutMs = Math.round(entry.requestTimeout * 1000);
   }
+  if (entry.maxConnectionsPerAddress !== undefined) {
+    spec.maxConnectionsPerAddress = entry.maxConnectionsPerAddress;
+  }
+  if (entry.headersTimeout !== undefined) {
+    spec.headersTimeoutMs = Math.round(entry.headersTimeout * 1000);
+  }
+  if (entry.keepAliveTimeout !== undefined) {
+    spec.keepAliveTimeoutMs = Math.round(entry.keepAliveTimeout * 1000);
+  }
+  if (entry.maxHeaderSize !== undefined) spec.maxHeaderBytes = entry.maxHeaderSize;
   return spec;
 }
 

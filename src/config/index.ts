@@ -16,6 +16,7 @@ export {
   readEnvOverrides,
 } from './overrides.js';
 export { reloadConfigured } from './reload.js';
+export { type AdminTokenReload, reloadAdminTokens } from './reload-tokens.js';
 export { closeRevokedLogins, revokedLogins } from './revocation.js';
 export {
   configSchema,

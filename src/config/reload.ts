@@ -6,6 +6,7 @@
 import type { Broker } from '../broker.js';
 import type { ReloadReport } from '../http/admin/index.js';
 import type { Logger } from '../ports/index.js';
+import { type AdminTokenReload, reloadAdminTokens } from './reload-tokens.js';
 import { closeRevokedLogins } from './revocation.js';
 import type { Security } from './security.js';
 import type { PlannedListener } from './to-options.js';
@@ -14,6 +15,7 @@ import type { PlannedListener } from './to-options.js';
  * Reloads every password, ACL and TLS file of a configured broker. Errors are logged and
  * reported, never thrown: a file that fails keeps its previous contents.
  * @param trigger what asked for it, for the log (`SIGHUP`, `admin API`).
+ * @param adminTokens where the admin API's tokens are reread from (none: they stay as they are).
  */
 export async function reloadConfigured(
   broker: Broker,
@@ -21,6 +23,7 @@ export async function reloadConfigured(
   security: Security,
   logger: Logger,
   trigger: string,
+  adminTokens?: AdminTokenReload,
 ): Promise<ReloadReport> {
   logger.info({ trigger }, `${trigger}: reloading password, ACL and TLS files`);
   const results = await security.reload();
@@ -32,6 +35,8 @@ export async function reloadConfigured(
     logger.error({ err }, 'could not reload the TLS files; keeping the previous ones');
     tls = { ok: false, error: (err as Error).message };
   }
+  const tokens =
+    adminTokens === undefined ? null : await reloadAdminTokens(adminTokens, logger, trigger);
   const files = results.map((r) => ({
     path: r.path,
     kind: r.kind,
@@ -41,18 +46,19 @@ export async function reloadConfigured(
   }));
   // One line sums it up: an operator reads whether the reload took, and what did not.
   const failed = files.filter((f) => !f.ok).map((f) => f.path);
-  const ok = failed.length === 0 && tls.ok;
+  const ok = failed.length === 0 && tls.ok && tokens?.ok !== false;
   logger[ok ? 'info' : 'warn'](
     {
       trigger,
       files: files.length,
       failed,
       tls: tls.ok ? 'reloaded' : 'failed',
+      adminTokens: tokens === null ? 'not configured' : tokens.ok ? 'reloaded' : 'failed',
       clientsClosed: revokedConnections,
     },
     ok
       ? `${trigger}: reload finished`
       : `${trigger}: reload finished with errors (the previous files stay in force)`,
   );
-  return { files, revokedConnections, tls };
+  return { files, revokedConnections, tls, adminTokens: tokens };
 }

@@ -120,6 +120,10 @@ const listenerSchema = z.strictObject({
   // http and https listeners only (see checks.ts).
   maxBodySize: size(1, 2 ** 30).optional(),
   requestTimeout: seconds(3600).optional(),
+  maxConnectionsPerAddress: int(0, 10_000_000, 'an integer 0-10000000 (0 = no cap)').optional(),
+  headersTimeout: seconds(3600).optional(),
+  keepAliveTimeout: seconds(3600).optional(),
+  maxHeaderSize: size(1024, 1024 * 1024).optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -296,6 +300,12 @@ const adminApiSchema = z.strictObject({
   maxBodySize: size(1024, 256 * 1024 * 1024).optional(),
 });
 
+/** Which of prom-client's default metrics `/metrics` serves (docs/operations.md). */
+const metricsSchema = z.strictObject({
+  process: bool().optional(),
+  handles: bool().optional(),
+});
+
 /** The whole file. Every section is optional; an empty file is a valid configuration. */
 export const configSchema = z.strictObject(
   {
@@ -312,10 +322,11 @@ export const configSchema = z.strictObject(
     cluster: clusterSchema.optional(),
     adminApi: adminApiSchema.optional(),
     sysInterval: sysIntervalSchema.optional(),
+    metrics: metricsSchema.optional(),
   },
   {
     error:
-      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi)',
+      'expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi, metrics)',
   },
 );
 

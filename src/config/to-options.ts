@@ -332,6 +332,7 @@ export function configToPlan(config: PipitConfig, ctx: ResolveContext): BrokerPl
         : { bridges: toBridgeOptions(config.bridges, ctx.baseDir) }),
       ...clusterOptions(config, o),
       ...sysInterval(config, o),
+      ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
     },
     listeners,
     hookTimeoutMs: config.auth?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,

@@ -191,6 +191,14 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     return this.pipeline.route(message, client);
   }
 
+  /**
+   * Routes a message of the broker's own (`$SYS`), retaining it first when asked, without the
+   * `onPublished` notification (see MessagePipeline.fromBroker). Returns the deliveries.
+   */
+  publishOwn(message: Message): number {
+    return this.pipeline.fromBroker(message);
+  }
+
   /** Publishes from the host application (no authorization; onPublish transforms apply). */
   publishFromHost(request: HostPublish): Promise<number> {
     return this.pipeline.fromHost(request);

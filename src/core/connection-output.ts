@@ -129,6 +129,7 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
     }
     core.metrics.messagesSent++;
     core.metrics.messagesSentByQos[delivery.qos]++;
+    core.metrics.publishBytesSent += delivery.message.payload.length;
     if (core.hooks.hasDeliveredNotification) {
       core.hooks.notify('onDelivered', this.client.clientId, delivery.message);
     }

@@ -80,6 +80,22 @@ export class MessagePipeline {
   }
 
   /**
+   * A message of the broker's own (the `$SYS` tree): retained and routed like any, but no
+   * `onPublished` notification (the `published` event) fires for it. Embedders and hooks see
+   * the messages of clients and of the host application, not the broker's own bookkeeping,
+   * as Mosquitto's plugins never see its `$SYS` updates: a hook that forwards or audits every
+   * message would otherwise get dozens each interval, none from anyone. Deliveries to
+   * clients subscribed to them still notify `onDelivered` (a client received something).
+   */
+  fromBroker(message: Message): number {
+    if (message.retain) {
+      const stored = this.parts.retained.set(message);
+      if (stored !== true) this.refuseRetained('', message, stored);
+    }
+    return this.router.route(message);
+  }
+
+  /**
    * A message another node of a cluster accepted (authorized, transformed and retained
    * there) and sent here: delivered to this node's matching subscribers only, never
    * retained again nor handed to a remote target (see {@link Router.routeForwarded}).

@@ -81,7 +81,15 @@ export type RefusalKind =
   /** A SUBSCRIBE filter not authorized (hooks, ACL). */
   | 'subscribe-denied'
   /** A TLS handshake that failed (bad certificate, no shared cipher or version, ...). */
-  | 'tls-handshake';
+  | 'tls-handshake'
+  /** An HTTP socket closed at once: the HTTP listener's `maxConnections` are open. */
+  | 'http-connections'
+  /** An HTTP socket closed at once: its address has the listener's `maxConnectionsPerAddress` open. */
+  | 'http-address-connections'
+  /** An HTTP request (or an idle HTTP connection) not sent in time: 408, closed. */
+  | 'http-timeout'
+  /** An HTTP request whose headers exceed the listener's `maxHeaderSize`: 431, closed. */
+  | 'http-header-size';
 
 /** The broker's counters. */
 export interface CoreMetrics {
@@ -118,6 +126,10 @@ export interface CoreMetrics {
   connectionsMaximum: number;
   /** Sessions ended by their expiry while their client was away, since start. */
   sessionsExpired: number;
+  /** Payload bytes of the PUBLISH packets counted in `messagesReceived` (Mosquitto's publish/bytes). */
+  publishBytesReceived: number;
+  /** Payload bytes of the PUBLISH packets counted in `messagesSent`. */
+  publishBytesSent: number;
 }
 
 /** Fresh zeroed counters. */
@@ -173,6 +185,10 @@ export function createCoreMetrics(): CoreMetrics {
       'publish-denied': 0,
       'subscribe-denied': 0,
       'tls-handshake': 0,
+      'http-connections': 0,
+      'http-address-connections': 0,
+      'http-timeout': 0,
+      'http-header-size': 0,
     },
     protocolErrors: 0,
     outputHolds: 0,
@@ -183,5 +199,7 @@ export function createCoreMetrics(): CoreMetrics {
     connectionsEstablished: 0,
     connectionsMaximum: 0,
     sessionsExpired: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
   };
 }

@@ -139,6 +139,7 @@ function acceptPublish(
   }
   core.metrics.messagesReceived++;
   core.metrics.messagesReceivedByQos[packet.qos]++;
+  core.metrics.publishBytesReceived += packet.payload.length;
   // Taken before routing: if the ack must wait for an async hook, a mark this early only
   // makes it wait for one more commit (what others wrote meanwhile), never for one less.
   const mark = storeMark(conn);

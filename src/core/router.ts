@@ -60,6 +60,11 @@ export class Router {
     return this.trie.size;
   }
 
+  /** Number of shared subscriptions (one per member of each `$share` group). */
+  get sharedSize(): number {
+    return this.trie.sharedSize;
+  }
+
   /** Adds or replaces a subscription; true when it is new [MQTT-3.8.4-3]. */
   add(subscription: Subscription): boolean {
     const added = this.trie.add(

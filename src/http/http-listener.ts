@@ -2,8 +2,12 @@
  * The HTTP listener (`listeners: - type: http`): a thin `node:http` (or, with `tls`,
  * `node:https`) server that dispatches each request by path prefix to the broker's routes
  * (metrics, health checks, the admin API). It bounds what a client can make it hold: the
- * request body (`maxBodyBytes`), the time to send a request (`requestTimeoutMs`, then 408)
- * and, optionally, its open sockets.
+ * request body (`maxBodyBytes`), the time to send the headers (`headersTimeoutMs`) and a
+ * whole request (`requestTimeoutMs`, then 408; an idle connection that sends nothing is
+ * closed at the headers timeout too), the headers' size (`maxHeaderBytes`, then 431), the
+ * time a kept-alive connection may wait for its next request (`keepAliveTimeoutMs`) and its
+ * open sockets, in all and per source address (see connection-caps.ts). Each refusal is
+ * counted and logged (throttled) through `refusals`.
  */
 import {
   createServer as createHttpServer,
@@ -21,6 +25,13 @@ import {
   loadServerTlsOptions,
   type TlsOptions,
 } from '../transport/tls-context.js';
+import {
+  ConnectionCaps,
+  DEFAULT_HTTP_MAX_CONNECTIONS,
+  DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+  type HttpRefusalKind,
+  type HttpRefusals,
+} from './connection-caps.js';
 import { type DispatchContext, dispatch } from './dispatch.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 import type { HttpRoute } from './route.js';
@@ -29,6 +40,12 @@ import type { HttpRoute } from './route.js';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Default time a client has to send a whole request: 10 s. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default time a client has to send a request's headers (or its first byte): 5 s. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 5_000;
+/** Default time a kept-alive connection may wait for its next request: 5 s (Node's). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Default cap of a request's headers: 16 KiB (Node's). */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
 /** What an HTTP listener takes besides its address. */
 export interface HttpServeOptions {
@@ -36,6 +53,20 @@ export interface HttpServeOptions {
   maxBodyBytes?: number;
   /** Time a client has to send a whole request (headers and body); then 408. Default 10000. */
   requestTimeoutMs?: number;
+  /**
+   * Time a client has to send a request's headers, counted from the connection (or the end
+   * of the previous request); then 408. At most `requestTimeoutMs`. Default 5000.
+   */
+  headersTimeoutMs?: number;
+  /** Time a kept-alive connection may stay idle between requests; then closed. Default 5000. */
+  keepAliveTimeoutMs?: number;
+  /** Largest request line and headers, in bytes; then 431. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /**
+   * Open sockets from one source address (an IPv6 /64 counts as one), loopback included;
+   * more are closed at once. 0 = no cap. Default 32.
+   */
+  maxConnectionsPerAddress?: number | undefined;
 }
 
 /** Options of an HTTP listener; with `tls` it serves HTTPS. */
@@ -45,18 +76,36 @@ export interface HttpListenerOptions extends HttpServeOptions {
   /** Name used in logs; default 'http' or 'https'. */
   name?: string | undefined;
   tls?: TlsOptions | undefined;
-  /** Open sockets on this listener; more are closed at once. Default: no cap. */
+  /** Open sockets on this listener; more are closed at once. 0 = no cap. Default 256. */
   maxConnections?: number | undefined;
+  /** Counts and logs refused connections and requests (the broker passes its refusal log). */
+  refusals?: HttpRefusals | undefined;
 }
 
 /**
  * Answers a request Node could not parse or that took too long (there is no response object
  * then: the answer goes on the socket), and closes the connection.
  */
-function answerClientError(err: Error, socket: Duplex, listener: string, logger: Logger): void {
+function answerClientError(
+  err: Error,
+  socket: Duplex,
+  listener: string,
+  logger: Logger,
+  refusals: HttpRefusals | undefined,
+): void {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const status = CLIENT_ERROR_STATUS[code] ?? 400;
-  logger.debug({ listener, code, status }, 'HTTP request refused before routing');
+  const refusal = CLIENT_ERROR_REFUSAL[status];
+  const remoteAddress = (socket as Socket).remoteAddress;
+  if (refusal !== undefined) {
+    refusals?.note(
+      refusal,
+      { listener, remoteAddress, status },
+      `HTTP request refused: ${CLIENT_ERROR_DETAIL[status]}`,
+    );
+  } else {
+    logger.debug({ listener, code, status, remoteAddress }, 'HTTP request refused before routing');
+  }
   if (socket.writable && (socket as Socket).bytesWritten === 0) {
     const body = JSON.stringify(problemOf(status, CLIENT_ERROR_DETAIL[status] ?? err.message));
     socket.write(
@@ -73,9 +122,15 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   HPE_HEADER_OVERFLOW: 431,
 };
 
+/** The refusals counted (a flood of them is an attack worth a counter; a bad request is not). */
+const CLIENT_ERROR_REFUSAL: Readonly<Record<number, HttpRefusalKind>> = {
+  408: 'http-timeout',
+  431: 'http-header-size',
+};
+
 const CLIENT_ERROR_DETAIL: Readonly<Record<number, string>> = {
-  408: 'the request was not sent in time (requestTimeout)',
-  431: 'the request headers are too large',
+  408: 'the request was not sent in time (headersTimeout, requestTimeout)',
+  431: 'the request headers are too large (maxHeaderSize)',
   400: 'the request is not valid HTTP/1.1',
 };
 
@@ -84,18 +139,23 @@ function checkingInterval(timeoutMs: number): number {
   return Math.max(10, Math.min(1000, Math.floor(timeoutMs / 4)));
 }
 
-async function createServer(
-  options: HttpListenerOptions,
-  timeoutMs: number,
-): Promise<HttpServer | HttpsServer> {
-  const timeouts = {
-    requestTimeout: timeoutMs,
-    headersTimeout: timeoutMs,
-    connectionsCheckingInterval: checkingInterval(timeoutMs),
+async function createServer(options: HttpListenerOptions): Promise<HttpServer | HttpsServer> {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(
+    options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    requestTimeout,
+  );
+  const settings = {
+    requestTimeout,
+    headersTimeout,
+    connectionsCheckingInterval: checkingInterval(headersTimeout),
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
   };
-  if (options.tls === undefined) return createHttpServer(timeouts);
+  if (options.tls === undefined) return createHttpServer(settings);
   const tls = await loadServerTlsOptions(options.tls);
-  return createHttpsServer({ ...tls, ...timeouts, handshakeTimeout: timeoutMs });
+  return createHttpsServer({ ...tls, ...settings, handshakeTimeout: headersTimeout });
 }
 
 /**
@@ -109,12 +169,18 @@ export async function startHttpListener(
 ): Promise<Listener> {
   const { tls } = options;
   const name = options.name ?? (tls ? 'https' : 'http');
-  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const server = await createServer(options, timeoutMs);
-  if (options.maxConnections !== undefined && options.maxConnections > 0) {
-    server.maxConnections = options.maxConnections;
-  }
+  const server = await createServer(options);
+  const caps = new ConnectionCaps(
+    {
+      maxConnections: options.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress:
+        options.maxConnectionsPerAddress ?? DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+    },
+    name,
+    options.refusals,
+  );
   const sockets = trackSockets(server);
+  server.on('connection', (socket: Socket) => caps.admit(socket));
   const address = await listenServer(server, options.port, options.host, tls ? 'https' : 'http');
   const ctx: DispatchContext = {
     routes,
@@ -125,7 +191,7 @@ export async function startHttpListener(
   };
   server.on('request', (req, res) => void dispatch(req, res, ctx));
   server.on('clientError', (err: Error, socket: Duplex) =>
-    answerClientError(err, socket, name, logger),
+    answerClientError(err, socket, name, logger, options.refusals),
   );
   const listener: Listener = {
     name,

@@ -129,6 +129,7 @@ export class SysTopics {
       { topic: SYS_PREFIX + topic, payload: Buffer.from(payload), qos: SYS_QOS, retain: true },
       core.clock.now(),
     );
-    core.publish(message);
+    // Not a `published` event: embedders see client and host messages only (fromBroker).
+    core.publishOwn(message);
   }
 }

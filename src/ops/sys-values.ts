@@ -54,6 +54,11 @@ export function mosquittoValues(c: BrokerCounters, heap: HeapReading): SysValue[
     ['bytes/received', c.bytesReceived],
     ['bytes/sent', c.bytesSent],
     ['subscriptions/count', c.subscriptions],
+    ['shared_subscriptions/count', c.sharedSubscriptions],
+    ['publish/bytes/received', c.publishBytesReceived],
+    ['publish/bytes/sent', c.publishBytesSent],
+    // Mosquitto's is a counter of sockets accepted since start, not of sockets open.
+    ['connections/socket/count', c.connectionsAccepted],
     ['retained messages/count', c.retainedMessages],
     ['heap/current', heap.current],
     ['heap/maximum', heap.maximum],

@@ -42,10 +42,16 @@ export class SubscriptionTrie<T> {
   private readonly root = new SubscriptionNode<T>();
   private readonly scratch = new MatchScratch<T>();
   private count = 0;
+  private sharedCount = 0;
 
   /** Number of (filter, key) entries, shared included. */
   get size(): number {
     return this.count;
+  }
+
+  /** Number of (shared filter, key) entries: the members of every `$share` group. */
+  get sharedSize(): number {
+    return this.sharedCount;
   }
 
   /**
@@ -78,7 +84,10 @@ export class SubscriptionTrie<T> {
       isNew = !group.members.has(key);
       group.members.set(key, value);
     }
-    if (isNew) this.count++;
+    if (isNew) {
+      this.count++;
+      if (shared !== undefined) this.sharedCount++;
+    }
     return isNew;
   }
 
@@ -95,6 +104,7 @@ export class SubscriptionTrie<T> {
     const node = path[path.length - 1];
     if (!this.removeAt(node, shared?.group, key)) return false;
     this.count--;
+    if (shared !== undefined) this.sharedCount--;
     if (node.holdsNothing()) node.filter = undefined;
     for (let i = path.length - 1; i > 0 && path[i].isPrunable(); i--) {
       path[i - 1].deleteFilterChild(levels[i - 1]);

@@ -83,6 +83,44 @@ describe('config: the http listener', () => {
     );
   });
 
+  it('maps the connection caps, the headers and keep-alive timeouts and the header cap', () => {
+    const text = [
+      'listeners:',
+      '  - port: 1883',
+      '  - type: http',
+      '    maxConnections: 100',
+      '    maxConnectionsPerAddress: 8',
+      '    headersTimeout: 1.5',
+      '    keepAliveTimeout: 2',
+      '    maxHeaderSize: 8KiB',
+      '',
+    ].join('\n');
+    const plan = configToPlan(parseConfig(text), CTX);
+    assert.deepEqual(toHttpListenerOptions(plan.httpListeners[0]!), {
+      type: 'http',
+      port: 8088,
+      host: '127.0.0.1',
+      name: 'http:8088',
+      maxConnections: 100,
+      maxConnectionsPerAddress: 8,
+      headersTimeoutMs: 1500,
+      keepAliveTimeoutMs: 2000,
+      maxHeaderBytes: 8192,
+    });
+  });
+
+  it('maps the metrics section to the broker option', () => {
+    const plan = configToPlan(
+      parseConfig('listeners:\n  - port: 1883\nmetrics:\n  process: true\n  handles: true\n'),
+      CTX,
+    );
+    assert.deepEqual(plan.options.metrics, { process: true, handles: true });
+    assert.equal(
+      configToPlan(parseConfig('listeners:\n  - port: 1883\n'), CTX).options.metrics,
+      undefined,
+    );
+  });
+
   const refused: [string, string, string[]][] = [
     [
       'an https listener without tls',
@@ -116,6 +154,31 @@ describe('config: the http listener', () => {
       'listeners:\n  - port: 1883\n    maxBodySize: 1MiB\n',
       [
         'listeners[0].maxBodySize: only allowed on http and https listeners (this one is mqtt) (line 3)',
+      ],
+    ],
+    [
+      'HTTP-only keys on an MQTT listener',
+      'listeners:\n  - port: 1883\n    maxConnectionsPerAddress: 5\n    headersTimeout: 2\n    keepAliveTimeout: 2\n    maxHeaderSize: 4KiB\n',
+      [
+        'listeners[0].maxConnectionsPerAddress: only allowed on http and https listeners (this one is mqtt) (line 3)',
+        'listeners[0].headersTimeout: only allowed on http and https listeners (this one is mqtt) (line 4)',
+        'listeners[0].keepAliveTimeout: only allowed on http and https listeners (this one is mqtt) (line 5)',
+        'listeners[0].maxHeaderSize: only allowed on http and https listeners (this one is mqtt) (line 6)',
+      ],
+    ],
+    [
+      'a metrics switch that is not a boolean, and an unknown one',
+      'listeners:\n  - port: 1883\nmetrics:\n  handles: yes\n  gc: false\n',
+      [
+        'metrics.handles: expected true or false, got "yes" (line 4)',
+        'metrics.gc: unknown key (expected one of process, handles) (line 5)',
+      ],
+    ],
+    [
+      'a header cap that is not a size from 1KiB to 1MiB',
+      'listeners:\n  - port: 1883\n  - type: http\n    maxHeaderSize: 100\n',
+      [
+        'listeners[1].maxHeaderSize: expected a size in bytes 1024-1048576 (a number or a string like "64KiB", "1MiB"), got 100 (line 4)',
       ],
     ],
     [

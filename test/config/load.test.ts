@@ -104,7 +104,7 @@ describe('config: bad files are refused with the key path, the expectation and t
       'a list where a mapping belongs',
       '- port: 1883\n',
       [
-        '(top level): expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi), got a list',
+        '(top level): expected a mapping of sections (listeners, auth, limits, mqtt, storage, log, bridges, cluster, adminApi, metrics), got a list',
       ],
     ],
     [

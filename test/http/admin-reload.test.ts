@@ -97,6 +97,7 @@ describe('admin API: POST /reload', () => {
       files: [{ path: usersFile, kind: 'password', ok: true, error: null, revoked: ['alice'] }],
       revokedConnections: 1,
       tls: { ok: true, error: null },
+      adminTokens: null,
     });
     assert.equal(await reason, 0x98);
     assert.equal(

@@ -238,6 +238,45 @@ describe('GET /metrics: two brokers in one process', () => {
   });
 });
 
+describe('GET /metrics: which default metrics (option metrics)', () => {
+  const HANDLE_FAMILIES = [
+    'nodejs_active_handles',
+    'nodejs_active_handles_total',
+    'process_open_fds',
+  ];
+
+  /** The families a broker created with `metrics` serves. */
+  async function families(metrics?: { process?: boolean; handles?: boolean }): Promise<string[]> {
+    const broker = createBroker(metrics === undefined ? {} : { metrics });
+    try {
+      return [...parseExposition(await broker.metricsText()).families.keys()];
+    } finally {
+      await broker.close();
+    }
+  }
+
+  it('by default: the process metrics, not those that walk every handle at each scrape', async () => {
+    const names = await families();
+    for (const name of ['nodejs_eventloop_lag_p99_seconds', 'process_cpu_user_seconds_total']) {
+      assert.ok(names.includes(name), name);
+    }
+    for (const name of HANDLE_FAMILIES) assert.ok(!names.includes(name), name);
+    assert.ok(names.includes('pipit_connections_open'));
+  });
+
+  it('handles: true adds them; process: false leaves only the pipit_ metrics', async () => {
+    const withHandles = await families({ handles: true });
+    for (const name of HANDLE_FAMILIES) assert.ok(withHandles.includes(name), name);
+    const pipitOnly = await families({ process: false });
+    assert.deepEqual(
+      pipitOnly.filter((name) => !name.startsWith('pipit_')),
+      [],
+      'no process or nodejs metric',
+    );
+    assert.ok(pipitOnly.includes('pipit_connections'));
+  });
+});
+
 describe('GET /metrics: the SQLite store', () => {
   it('times each committed batch in the commit and fsync histograms', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pipit-metrics-'));

@@ -41,6 +41,10 @@ const MOSQUITTO_COUNTERS = [
   'retained messages/count',
   'heap/current',
   'heap/maximum',
+  'publish/bytes/received',
+  'publish/bytes/sent',
+  'shared_subscriptions/count',
+  'connections/socket/count',
 ];
 
 /** Mosquitto's load averages, as `$SYS/broker/load/<name>/<window>`. */
@@ -148,6 +152,57 @@ describe('$SYS topics', () => {
     await publisher.publishAsync('data/late', 'x', { qos: 1 });
     await values.until(sys('messages/stored'), (v) => int(v) >= 1);
     await values.until(sys('uptime'), (v) => v !== uptime);
+  });
+
+  it('publish/bytes count payload bytes, shared_subscriptions/count the $share members, connections/socket/count the sockets accepted', async () => {
+    tb = await startBroker({ sysInterval: 1 });
+    const watcher = await client({ clientId: 'watcher' });
+    const values = new TopicValues(watcher);
+    await watcher.subscribeAsync('$SYS/broker/#');
+    const sockets = int(await values.until(sys('connections/socket/count'), (v) => int(v) >= 1));
+    await values.until(sys('shared_subscriptions/count'), (v) => v === '0');
+    const received = int(await values.until(sys('publish/bytes/received'), () => true));
+    const publisher = await client({ clientId: 'pub', protocolVersion: 5 });
+    const [a, b] = [await client({ protocolVersion: 5 }), await client({ protocolVersion: 5 })];
+    await a.subscribeAsync(['$share/g/data/#', '$share/h/data/#', 'plain/#'], { qos: 0 });
+    await b.subscribeAsync('$share/g/data/#', { qos: 0 });
+    // Three members of two groups; the plain subscription is not a shared one.
+    await values.until(sys('shared_subscriptions/count'), (v) => v === '3');
+    await values.until(sys('subscriptions/count'), (v) => v === '5');
+    await values.until(sys('connections/socket/count'), (v) => int(v) === sockets + 3);
+    const sent = int(values.latest.get(sys('publish/bytes/sent'))!);
+    for (let i = 0; i < 10; i++) await publisher.publishAsync('data/x', 'y'.repeat(50), { qos: 1 });
+    // Payload bytes only (10 x 50): not the topics, headers or properties.
+    await values.until(sys('publish/bytes/received'), (v) => int(v) === received + 500);
+    // Each message went to one member of g and one of h: 2 x 500 payload bytes, plus the
+    // $SYS messages the watcher got meanwhile.
+    await values.until(sys('publish/bytes/sent'), (v) => int(v) >= sent + 1000);
+    await b.unsubscribeAsync('$share/g/data/#');
+    await values.until(sys('shared_subscriptions/count'), (v) => v === '2');
+    const counters = await tb.broker.admin.counters();
+    assert.equal(counters.sharedSubscriptions, 2);
+    assert.equal(counters.publishBytesReceived, received + 500);
+  });
+
+  it("the broker's 'published' event does not fire for $SYS updates; 'delivered' does for a $SYS subscriber", async () => {
+    tb = await startBroker({ sysInterval: 1 });
+    const published: string[] = [];
+    const delivered: string[] = [];
+    tb.broker.on('published', (_client, message) => published.push(message.topic));
+    tb.broker.on('delivered', (_clientId, message) => delivered.push(message.topic));
+    const watcher = await client({ clientId: 'watcher' });
+    const values = new TopicValues(watcher);
+    await watcher.subscribeAsync('$SYS/broker/#');
+    const uptime = await values.until(sys('uptime'), () => true);
+    await watcher.publishAsync('plain/topic', 'x', { qos: 1 });
+    // At least one more update after the subscription, with the client's message counted.
+    await values.until(sys('uptime'), (v) => v !== uptime);
+    await values.until(sys('publish/messages/received'), (v) => v === '1');
+    assert.deepEqual(published, ['plain/topic'], 'only the client message is a published event');
+    assert.ok(
+      delivered.some((topic) => topic.startsWith('$SYS/')),
+      '$SYS deliveries notify',
+    );
   });
 
   it('an expired session counts in clients/expired', async () => {

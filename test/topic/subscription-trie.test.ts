@@ -260,4 +260,20 @@ describe('SubscriptionTrie: shared subscriptions', () => {
       ['$share/g/+/x'],
     );
   });
+
+  test('sharedSize counts the members of every group, not plain entries or replacements', () => {
+    const trie = new SubscriptionTrie<number>();
+    trie.add('a/#', 'c1', 0);
+    trie.add('$share/g/a/#', 'c1', 0);
+    trie.add('$share/g/a/#', 'c2', 0);
+    trie.add('$share/h/a/#', 'c1', 0);
+    trie.add('$share/g/a/#', 'c2', 1); // a replacement, not a new member
+    assert.equal(trie.sharedSize, 3);
+    assert.equal(trie.size, 4);
+    assert.equal(trie.remove('$share/g/a/#', 'c2'), true);
+    assert.equal(trie.remove('$share/g/a/#', 'c9'), false);
+    assert.equal(trie.remove('a/#', 'c1'), true);
+    assert.equal(trie.sharedSize, 2);
+    assert.equal(trie.size, 2);
+  });
 });

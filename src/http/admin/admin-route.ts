@@ -65,7 +65,7 @@ export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
   const startedAt = options.node?.startedAt ?? (options.now ?? Date.now)();
   const routes = adminRoutes(startedAt);
   const logger = options.logger ?? silentLogger;
-  const verifier = new TokenVerifier(options.tokens, options.guard);
+  const verifier = options.verifier ?? new TokenVerifier(options.tokens, options.guard);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const openApi = JSON.parse(
     JSON.stringify(buildOpenApi(routes, ADMIN_API_PREFIX, options.node?.version ?? 'unknown')),

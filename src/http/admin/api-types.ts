@@ -9,7 +9,7 @@ import type { LoginGuard } from '../../hooks/index.js';
 import type { Logger } from '../../ports/index.js';
 import type { QueryParam, QueryValues } from './request-input.js';
 import type { JsonSchema } from './schemas.js';
-import type { AdminToken, TokenScope } from './token-auth.js';
+import type { AdminToken, TokenScope, TokenVerifier } from './token-auth.js';
 
 /** The broker as the admin API sees it (a `Broker` is one). */
 export interface AdminTarget {
@@ -37,6 +37,11 @@ export interface ReloadReport {
   revokedConnections: number;
   /** The TLS certificates and keys of every TLS listener. */
   tls: { ok: boolean; error: string | null };
+  /**
+   * The admin API's tokens, reread from the configuration file (`adminApi.tokens`); null
+   * when the broker has no configuration file. On an error the previous tokens stay.
+   */
+  adminTokens: { ok: boolean; error: string | null; tokens: string[] } | null;
 }
 
 /** The outcome of reloading one file. */
@@ -69,6 +74,11 @@ export interface AdminRouteOptions {
   broker: AdminTarget;
   /** The accepted tokens (config `adminApi.tokens`); none: every request is refused. */
   tokens: readonly AdminToken[];
+  /**
+   * Checks the tokens instead of one built from `tokens` and `guard`: keep it to replace the
+   * tokens later (`setTokens`, on a reload).
+   */
+  verifier?: TokenVerifier;
   /**
    * Throttles, queues and caches token checks (hashing is slow). Pass the broker's login
    * guard to have one hash queue per process; default: one of the API's own.

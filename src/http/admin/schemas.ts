@@ -202,6 +202,9 @@ export const SCHEMAS = {
       sessions: int(),
       subscriptions: int(),
       retainedMessages: int(),
+      sharedSubscriptions: int('shared subscriptions, one per member of each $share group'),
+      publishBytesReceived: int('payload bytes of PUBLISH packets received'),
+      publishBytesSent: int('payload bytes of PUBLISH packets sent'),
     },
   },
   ClientSummaryPage: page('ClientSummary'),
@@ -236,6 +239,15 @@ export const SCHEMAS = {
     },
     revokedConnections: int('connections closed because their login was revoked'),
     tls: record({ ok: bool(), error: nullable('string') }),
+    adminTokens: {
+      ...record({
+        ok: bool('false: not reloaded, the previous tokens stay in force'),
+        error: nullable('string'),
+        tokens: { type: 'array', items: str(), description: 'the names of the tokens in force' },
+      }),
+      type: ['object', 'null'],
+      description: 'the admin API tokens reread from the configuration file; null without one',
+    },
   }),
   PublishRequest: {
     type: 'object',

@@ -48,7 +48,8 @@ const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
 
 /** Checks bearer tokens against the configured hashes (see the file comment). */
 export class TokenVerifier {
-  private readonly tokens: readonly Required<AdminToken>[];
+  /** Replaced whole by {@link setTokens}: a check compares against the list it started with. */
+  private tokens: readonly Required<AdminToken>[];
   private readonly guard: LoginGuard;
   /**
    * Tokens verified before, by an HMAC of the token under a key of this process: which
@@ -65,16 +66,25 @@ export class TokenVerifier {
    * @throws Error naming a token whose hash is not one `verifyPassword` understands.
    */
   constructor(tokens: readonly AdminToken[], guard?: LoginGuard) {
-    for (const token of tokens) {
-      // Never echo the hash: it might be the token itself, pasted by mistake.
-      if (!isSupportedHash(token.hash)) {
-        throw new Error(
-          `admin API token "${token.name}": the hash is not a supported password hash`,
-        );
-      }
-    }
-    this.tokens = tokens.map((t) => ({ name: t.name, hash: t.hash, scope: t.scope ?? 'full' }));
+    this.tokens = checkedTokens(tokens);
     this.guard = guard ?? new LoginGuard({ maxConcurrentHashes: 1, maxQueuedLogins: 32 });
+  }
+
+  /** The names of the tokens accepted now. */
+  get names(): string[] {
+    return this.tokens.map((t) => t.name);
+  }
+
+  /**
+   * Replaces the accepted tokens (a reload): from now on a removed token is refused, also one
+   * accepted before (the cache of accepted tokens is emptied, and the guard's cache is keyed
+   * by the token list), and a new one is accepted. A check already hashing against the old
+   * list does not admit a removed token either.
+   * @throws Error naming a token whose hash is not supported; the old tokens then stay.
+   */
+  setTokens(tokens: readonly AdminToken[]): void {
+    this.tokens = checkedTokens(tokens);
+    this.matched.clear();
   }
 
   /**
@@ -126,14 +136,28 @@ export class TokenVerifier {
 
   /** Hashes `bearer` against each configured token (the guard's expensive step). */
   private async verify(bearer: string, digest: string): Promise<boolean> {
-    for (const token of this.tokens) {
+    const tokens = this.tokens;
+    for (const token of tokens) {
       if (await verifyPassword(bearer, token.hash)) {
+        // Replaced while hashing: the token may be gone; the caller then answers 401.
+        if (this.tokens !== tokens) return false;
         this.matched.set(digest, token);
         return true;
       }
     }
     return false;
   }
+}
+
+/** The tokens with their scope defaulted, each hash checked. */
+function checkedTokens(tokens: readonly AdminToken[]): readonly Required<AdminToken>[] {
+  for (const token of tokens) {
+    // Never echo the hash: it might be the token itself, pasted by mistake.
+    if (!isSupportedHash(token.hash)) {
+      throw new Error(`admin API token "${token.name}": the hash is not a supported password hash`);
+    }
+  }
+  return tokens.map((t) => ({ name: t.name, hash: t.hash, scope: t.scope ?? 'full' }));
 }
 
 /**
