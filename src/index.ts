@@ -96,17 +96,29 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
+// The dashboard (docs/dashboard.md) and the admin API's live routes.
 export {
   ADMIN_API_PREFIX,
   type AdminRouteOptions,
   type AdminTarget,
   type AdminToken,
   createAdminRoute,
+  DEFAULT_MAX_TAPS,
+  DEFAULT_TAP_RATE,
   type NodeInfo,
   type ProblemBody,
   type ReloadReport,
+  type RuntimeStats,
+  type TapCounts,
+  type TapMessage,
+  type TapOptions,
   type TokenScope,
 } from './http/admin/index.js';
+export {
+  createDashboardRoute,
+  type DashboardRouteOptions,
+  DEFAULT_DASHBOARD_DIR,
+} from './http/dashboard/index.js';
 export type { ReadinessCheck, ReadinessReport } from './http/health.js';
 export {
   checkMethod,

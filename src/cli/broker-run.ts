@@ -27,6 +27,7 @@ import {
   toHttpListenerOptions,
   toListenerOptions,
 } from '../config/index.js';
+import { createDashboardRoute } from '../http/dashboard/index.js';
 import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
 import { configuredAdminRoute } from './admin-route.js';
@@ -217,6 +218,8 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   for (const hook of security.hooks) broker.addHook(hook);
   // The admin API answers on every HTTP listener (refusing all requests when no token is set).
   broker.addHttpRoute(configuredAdminRoute({ broker, plan, security, logger }));
+  // The dashboard, at /, calls that API with the token its user types in (docs/dashboard.md).
+  broker.addHttpRoute(createDashboardRoute());
   await listenHttp(broker, plan);
   try {
     await broker.start();
