@@ -41,6 +41,7 @@ export function configuredAdminRoute(parts: ConfiguredAdminApi): HttpRoute {
         }
       : {}),
     maxBodyBytes: plan.adminApi.maxBodyBytes,
+    ...(plan.adminApi.tap ? { tap: plan.adminApi.tap } : {}),
     logger: logger.child({ component: 'admin-api' }),
   });
 }

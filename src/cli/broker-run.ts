@@ -219,7 +219,7 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   // The admin API answers on every HTTP listener (refusing all requests when no token is set).
   broker.addHttpRoute(configuredAdminRoute({ broker, plan, security, logger }));
   // The dashboard, at /, calls that API with the token its user types in (docs/dashboard.md).
-  broker.addHttpRoute(createDashboardRoute());
+  if (plan.adminApi.dashboard !== false) broker.addHttpRoute(createDashboardRoute());
   await listenHttp(broker, plan);
   try {
     await broker.start();

@@ -289,6 +289,14 @@ const adminApiSchema = z.strictObject({
     })
     .optional(),
   maxBodySize: size(1024, 256 * 1024 * 1024).optional(),
+  // The dashboard at / (docs/dashboard.md) and the live tap it reads.
+  dashboard: bool().optional(),
+  tap: z
+    .strictObject({
+      maxTaps: int(0, 1000).optional(),
+      maxRate: int(1, 100_000).optional(),
+    })
+    .optional(),
 });
 
 /** The whole file. Every section is optional; an empty file is a valid configuration. */
