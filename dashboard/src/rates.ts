@@ -22,17 +22,38 @@ export interface History {
   bytes: number[][];
   drops: number[][];
   loop: number[][];
+  /** Mean store commit latency between two polls (ms): batch, then COMMIT alone. */
+  commits: number[][];
   dropReasons: string[];
 }
 
 export function emptyHistory(): History {
-  return { connections: [], messages: [], bytes: [], drops: [], loop: [], dropReasons: [] };
+  return {
+    connections: [],
+    messages: [],
+    bytes: [],
+    drops: [],
+    loop: [],
+    commits: [],
+    dropReasons: [],
+  };
 }
 
 /** Appends a row to columnar data, keeping the last HISTORY rows. */
 function push(data: number[][], row: number[]): number[][] {
   const next = row.map((value, i) => [...(data[i] ?? []), value].slice(-HISTORY));
   return next;
+}
+
+/** Mean batch and COMMIT latency (ms) of the commits between two polls (0 when none). */
+function commitLatency(prev: Runtime, cur: Runtime): [number, number] {
+  const [a, b] = [prev.storeCommits, cur.storeCommits];
+  if (a === null || b === null || b.commits <= a.commits) return [0, 0];
+  const n = b.commits - a.commits;
+  return [
+    ((b.batchSecondsTotal - a.batchSecondsTotal) / n) * 1000,
+    ((b.commitSecondsTotal - a.commitSecondsTotal) / n) * 1000,
+  ];
 }
 
 /** The history with the rates between `prev` and `cur` added. */
@@ -63,6 +84,7 @@ export function addSample(history: History, prev: Sample, cur: Sample): History 
       cur.runtime.eventLoopDelayMs.p99,
       cur.runtime.eventLoopDelayMs.max,
     ]),
+    commits: push(history.commits, [t, ...commitLatency(prev.runtime, cur.runtime)]),
     dropReasons: reasons,
   };
 }

@@ -11,6 +11,36 @@ import type { TapCounts, TapMessage } from './types.ts';
 /** Messages kept on the page. */
 export const SHOWN = 200;
 
+/** The messages received, newest first. */
+function TapList({
+  messages,
+  view,
+  received,
+}: {
+  messages: TapMessage[];
+  view: PayloadView;
+  received: number;
+}) {
+  return (
+    <ul class="tap-list" data-testid="tap-list">
+      {messages.map((m, i) => (
+        <li key={`${m.at}-${received - i}`}>
+          <span class="topic">{m.topic}</span>{' '}
+          <span class="muted">
+            QoS {m.qos}
+            {m.retain ? ' retained' : ''} · {m.publisherClientId ?? 'host'} ·{' '}
+            {new Date(m.at).toLocaleTimeString()}
+          </span>
+          <pre class="payload">
+            {payload(m.payloadBase64, view)}
+            {m.payloadTruncated ? ` … (${m.payloadBytes} bytes)` : ''}
+          </pre>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** The live tap page. */
 export function Tap() {
   const [filter, setFilter] = useState('#');
@@ -93,22 +123,7 @@ export function Tap() {
         {maxRate > 0 &&
           ` (at most ${maxRate} messages/s are shown; slow reader: ${counts.droppedSlow})`}
       </p>
-      <ul class="tap-list" data-testid="tap-list">
-        {messages.map((m, i) => (
-          <li key={`${m.at}-${received - i}`}>
-            <span class="topic">{m.topic}</span>{' '}
-            <span class="muted">
-              QoS {m.qos}
-              {m.retain ? ' retained' : ''} · {m.publisherClientId ?? 'host'} ·{' '}
-              {new Date(m.at).toLocaleTimeString()}
-            </span>
-            <pre class="payload">
-              {payload(m.payloadBase64, view)}
-              {m.payloadTruncated ? ` … (${m.payloadBytes} bytes)` : ''}
-            </pre>
-          </li>
-        ))}
-      </ul>
+      <TapList messages={messages} view={view} received={received} />
     </div>
   );
 }

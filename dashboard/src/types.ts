@@ -23,6 +23,7 @@ export interface Counters {
 
 export interface Runtime {
   eventLoopDelayMs: { mean: number; p99: number; max: number };
+  storeCommits: { commits: number; batchSecondsTotal: number; commitSecondsTotal: number } | null;
   rssBytes: number;
   heapUsedBytes: number;
 }

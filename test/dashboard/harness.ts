@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { AdminRouteOptions } from '../../src/http/admin/index.js';
-import { createAdminRoute, createDashboardRoute } from '../../src/index.js';
+import { type BrokerOptions, createAdminRoute, createDashboardRoute } from '../../src/index.js';
 import { packageVersion } from '../../src/ops/index.js';
 import { testTokens } from '../helpers/admin-http.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
@@ -38,11 +38,15 @@ export interface DashboardBroker {
   close(): Promise<void>;
 }
 
-/** Starts a broker with MQTT and HTTP listeners, the admin API (the test tokens) and the dashboard. */
+/**
+ * Starts a broker (`broker` options) with MQTT and HTTP listeners, the admin API (the test
+ * tokens, `api` options) and the dashboard.
+ */
 export async function startDashboardBroker(
   api: Partial<AdminRouteOptions> = {},
+  broker: BrokerOptions = {},
 ): Promise<DashboardBroker> {
-  const tb = await startBroker();
+  const tb = await startBroker(broker);
   tb.broker.addHttpRoute(
     createAdminRoute({
       broker: tb.broker,

@@ -5,8 +5,12 @@
  * the login form and the overview go to docs/dashboard/.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { SqliteStore } from '../../src/storage/index.js';
 import { FULL_TOKEN } from '../helpers/admin-http.js';
 import { connectClient, endClient } from '../helpers/broker.js';
 import {
@@ -27,12 +31,15 @@ const MAX_PAGE_BYTES = 200 * 1024;
 const STORED_TOKEN = "sessionStorage.getItem('pipit.token')";
 
 let server: DashboardBroker;
+let dataDir: string;
 let browser: Browser;
 const pages: Page[] = [];
 
 before(async () => {
   ensureDashboardBuilt();
-  server = await startDashboardBroker();
+  // A SQLite store: its commits are timed, and the overview charts their latency.
+  dataDir = mkdtempSync(join(tmpdir(), 'pipit-dashboard-overview-'));
+  server = await startDashboardBroker({}, { store: new SqliteStore({ dataDir }) });
   browser = await launchChromium();
 });
 
@@ -40,6 +47,7 @@ after(async () => {
   for (const page of pages) await page.close();
   await browser?.close();
   await server?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
@@ -94,7 +102,7 @@ describe('dashboard: logging in and the overview', () => {
     await screenshot(page, 'login-refused');
   });
 
-  it('the overview charts move while a client publishes', async () => {
+  it('the overview charts (messages, store commit latency) move while a client publishes', async () => {
     const page = await newPage();
     await logIn(page, server.base, FULL_TOKEN);
     const client = await connectClient(server.tb.url, { clientId: 'overview-pub' });
@@ -104,14 +112,19 @@ describe('dashboard: logging in and the overview', () => {
     let publishing = true;
     const pump = (async () => {
       let i = 0;
-      while (publishing) await client.publishAsync('overview/load', String(i++), { qos: 1 });
+      while (publishing) {
+        // Retained: each one is a write the store commits.
+        await client.publishAsync('overview/load', String(i++), { qos: 1, retain: true });
+      }
     })();
     try {
       await until(async () => {
         const last = await page.locator('[data-chart="messages"]').getAttribute('data-last');
         const inQos1 = Number((last ?? '').split(',')[1]);
-        return inQos1 > 0 && (await shownNumber(page, 'messages-in')) > before;
-      }, 'the messages chart and counter moving');
+        const commits = await page.locator('[data-chart="commits"]').getAttribute('data-last');
+        const batchMs = Number((commits ?? '').split(',')[0]);
+        return inQos1 > 0 && batchMs > 0 && (await shownNumber(page, 'messages-in')) > before;
+      }, 'the messages and commit latency charts and the counter moving');
     } finally {
       publishing = false;
       await pump;
@@ -127,7 +140,9 @@ describe('dashboard: logging in and the overview', () => {
   it('fits a phone-sized screen: the overview scrolls only vertically', async () => {
     const page = await newPage({ width: 375, height: 740 });
     await logIn(page, server.base, FULL_TOKEN);
-    await page.locator('[data-chart="messages"] canvas').first().waitFor();
+    // Some points in the charts, so that the screenshot shows them laid out.
+    const chart = page.locator('[data-chart="messages"]');
+    await until(async () => Number(await chart.getAttribute('data-points')) >= 5, 'five points');
     const widths = (await page.evaluate(
       '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
     )) as { scroll: number; client: number };

@@ -5,8 +5,12 @@
  * bad requests; and `GET /api/v1/runtime`.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { SqliteStore } from '../../src/storage/index.js';
 import {
   type AdminApiHarness,
   assertProblem,
@@ -186,5 +190,33 @@ describe('admin API: runtime figures', () => {
     const later = (await harness.call('GET', '/runtime')).body;
     assert.ok(later.eventLoopDelayMs.max >= later.eventLoopDelayMs.mean);
     assert.ok(later.eventLoopDelayMs.mean > 0, 'the loop is sampled');
+  });
+
+  it("GET /runtime counts the store's commits and their seconds (null without a timed store)", async () => {
+    harness = await startAdminApi({}, { persistence: { kind: 'memory' } });
+    assert.equal((await harness.call('GET', '/runtime')).body.storeCommits, null);
+    await harness.close();
+    const dataDir = mkdtempSync(join(tmpdir(), 'pipit-runtime-'));
+    try {
+      harness = await startAdminApi(
+        {},
+        { store: new SqliteStore({ dataDir, durability: 'fsync' }) },
+      );
+      const before = (await harness.call('GET', '/runtime')).body.storeCommits;
+      await harness.tb.broker.publish({ topic: 'kept/1', payload: 'x', retain: true, qos: 1 });
+      await waitFor(
+        async () =>
+          (await harness!.call('GET', '/runtime')).body.storeCommits.commits > before.commits,
+        10_000,
+        'a commit counted',
+      );
+      const after = (await harness.call('GET', '/runtime')).body.storeCommits;
+      assert.ok(after.batchSecondsTotal > before.batchSecondsTotal);
+      assert.ok(after.commitSecondsTotal >= before.commitSecondsTotal);
+    } finally {
+      await harness?.close();
+      harness = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ import type { HostPublish } from '../../core/index.js';
 import type { LoginGuard } from '../../hooks/index.js';
 import type { Logger } from '../../ports/index.js';
 import type { QueryParam, QueryValues } from './request-input.js';
+import type { CommitTotalsView } from './runtime-stats.js';
 import type { JsonSchema } from './schemas.js';
 import type { PublishedFeed, TapOptions } from './tap-hub.js';
 import type { AdminToken, TokenScope } from './token-auth.js';
@@ -24,6 +25,8 @@ export interface AdminTarget extends Partial<PublishedFeed> {
   publish(message: HostPublish): Promise<number>;
   /** The running MQTT listeners. */
   readonly addresses: readonly ListenerInfo[];
+  /** Totals of the store's commits (`GET /runtime`); undefined when not timed. */
+  storeCommits?(): CommitTotalsView | undefined;
 }
 
 /** One MQTT listener of a node. */

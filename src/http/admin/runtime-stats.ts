@@ -7,6 +7,13 @@
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
+/** Totals of the store's group commits: a reader divides the differences of two readings. */
+export interface CommitTotalsView {
+  commits: number;
+  batchSecondsTotal: number;
+  commitSecondsTotal: number;
+}
+
 /** The answer of `GET /runtime`. */
 export interface RuntimeStats {
   /** Event-loop delay over the last complete window, in milliseconds. */
@@ -17,6 +24,8 @@ export interface RuntimeStats {
   heapUsedBytes: number;
   /** Seconds since the process started. */
   processUptimeSeconds: number;
+  /** The store's commits since start; null for a store that does not time them. */
+  storeCommits: CommitTotalsView | null;
 }
 
 /** Nanoseconds to milliseconds, 3 decimals. */
@@ -33,8 +42,11 @@ export class RuntimeSampler {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The figures now (starts sampling on the first call). */
-  read(): RuntimeStats {
+  /**
+   * The figures now (starts sampling on the first call).
+   * @param storeCommits the store's commit totals, if it times its commits.
+   */
+  read(storeCommits?: CommitTotalsView): RuntimeStats {
     const now = this.now();
     if (this.histogram === undefined) {
       this.histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -54,6 +66,7 @@ export class RuntimeSampler {
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       processUptimeSeconds: Math.floor(process.uptime()),
+      storeCommits: storeCommits ?? null,
     };
   }
 
