@@ -19,6 +19,7 @@ import {
   startAdminApi,
 } from '../helpers/admin-http.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { recordingLogger } from '../helpers/http.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 
 let harness: AdminApiHarness | undefined;
@@ -139,7 +140,8 @@ describe('admin API: the live tap', () => {
   });
 
   it('ends with its client: the broker stops listening once every tap is gone, and a tap is no MQTT client', async () => {
-    harness = await startAdminApi();
+    const logger = recordingLogger();
+    harness = await startAdminApi({ logger });
     assert.equal(publishedListeners(), 0);
     const a = await tap('x/#');
     const b = await tap('y/#');
@@ -153,6 +155,13 @@ describe('admin API: the live tap', () => {
     a.close();
     b.close();
     await waitFor(() => publishedListeners() === 0, 10_000, 'the published listener removed');
+    // Opening is a command of a full token (logged with its name), closing says what it sent.
+    const opened = logger.lines.filter((l) => l.message === 'admin API: tap');
+    assert.equal(opened.length, 2);
+    assert.equal(opened[0]!.fields.token, 'ops');
+    const closed = logger.lines.filter((l) => l.message === 'admin API: tap closed');
+    assert.deepEqual(closed.map((l) => l.fields.filter).sort(), ['x/#', 'y/#']);
+    assert.deepEqual(closed[0]!.fields.sent, 0);
   });
 
   it('refuses a read-only token (403), a missing or malformed filter (400)', async () => {

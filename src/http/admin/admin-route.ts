@@ -90,9 +90,9 @@ function feedOf(broker: AdminTarget): PublishedFeed | undefined {
  */
 export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
   const startedAt = options.node?.startedAt ?? (options.now ?? Date.now)();
-  const hub = new TapHub(feedOf(options.broker), options.tap);
-  const routes = adminRoutes(startedAt, { hub, sampler: new RuntimeSampler(options.now) });
   const logger = options.logger ?? silentLogger;
+  const hub = new TapHub(feedOf(options.broker), options.tap, logger);
+  const routes = adminRoutes(startedAt, { hub, sampler: new RuntimeSampler(options.now) });
   const verifier = new TokenVerifier(options.tokens, options.guard);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const openApi = JSON.parse(

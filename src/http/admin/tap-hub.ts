@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ClientInfo, Message } from '../../core/index.js';
+import { type Logger, silentLogger } from '../../ports/index.js';
 import { topicMatchesFilter } from '../../topic/index.js';
 import { ApiProblem } from './problem.js';
 import { TapStream } from './tap-stream.js';
@@ -50,6 +51,7 @@ export class TapHub {
   constructor(
     private readonly feed: PublishedFeed | undefined,
     options: TapOptions = {},
+    private readonly logger: Logger = silentLogger,
   ) {
     this.maxTaps = options.maxTaps ?? DEFAULT_MAX_TAPS;
     this.maxRate = options.maxRate ?? DEFAULT_TAP_RATE;
@@ -88,6 +90,7 @@ export class TapHub {
   private close(tap: TapStream): void {
     tap.stop();
     if (!this.taps.delete(tap)) return;
+    this.logger.info({ filter: tap.filter, ...tap.counts }, 'admin API: tap closed');
     if (this.taps.size === 0) this.feed?.off('published', this.listener);
   }
 }

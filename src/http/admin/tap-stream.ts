@@ -93,6 +93,8 @@ export class TapStream {
 
   /** A message matching the filter was published: send it, or count why not. */
   offer(client: ClientInfo | undefined, message: Message): void {
+    // Gone, its 'close' not handled yet: nothing to write to.
+    if (this.res.destroyed) return;
     const at = this.now();
     if (at - this.windowStart >= 1000) {
       this.windowStart = at;
@@ -113,6 +115,7 @@ export class TapStream {
 
   /** Sends the counts when they changed (a comment line otherwise, to keep the stream alive). */
   report(): void {
+    if (this.res.destroyed) return;
     const counts = JSON.stringify(this.counts);
     if (counts === this.reported) {
       this.res.write(': idle\n\n');
