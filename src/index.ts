@@ -96,7 +96,6 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
-// The dashboard (docs/dashboard.md) and the admin API's live routes.
 export {
   ADMIN_API_PREFIX,
   type AdminRouteOptions,
@@ -114,6 +113,7 @@ export {
   type TapOptions,
   type TokenScope,
 } from './http/admin/index.js';
+// The dashboard (docs/dashboard.md).
 export {
   createDashboardRoute,
   type DashboardRouteOptions,
@@ -130,6 +130,7 @@ export {
   sendProblem,
 } from './http/problem.js';
 export type { HttpRoute } from './http/route.js';
+export type { StoreCommitTotals } from './metrics/commit-totals.js';
 export { SYS_PREFIX } from './ops/index.js';
 export type {
   BrokerStore,
