@@ -86,13 +86,15 @@ describe('the dashboard route', () => {
     assert.equal(svg.headers.get('cache-control'), 'no-cache', 'not hashed: revalidated');
   });
 
-  it('answers HEAD without a body, and refuses other methods 405 with Allow', async () => {
+  it('answers HEAD without a body, refuses other methods 405 with Allow (404 where nothing is)', async () => {
     const head = await fetch(`${base}/`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(await head.text(), '');
     const post = await fetch(`${base}/`, { method: 'POST' });
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
     await assertProblem(post, 405, /POST is not supported here; use GET or HEAD/);
+    // A path that serves nothing is a 404 whatever the method.
+    await assertProblem(await fetch(`${base}/nope`, { method: 'POST' }), 404, /nothing is served/);
   });
 
   it('serves nothing outside its folder, whatever the encoding of the path', async () => {

@@ -58,28 +58,32 @@ function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile): 
   res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** The dashboard route (see the file comment); files are read once, when it is created. */
+/**
+ * The dashboard route (see the file comment). Its files are read and compressed once, at the
+ * first request: a broker that serves no HTTP pays nothing for it.
+ */
 export function createDashboardRoute(options: DashboardRouteOptions = {}): HttpRoute {
-  const files = loadStaticFiles(options.dir ?? DEFAULT_DASHBOARD_DIR);
+  let files: Map<string, StaticFile> | undefined | null = null;
   return {
     prefix: '',
     handle(req, res, url) {
-      checkMethod(req, ['GET']);
+      if (files === null) files = loadStaticFiles(options.dir ?? DEFAULT_DASHBOARD_DIR);
       const path = url.pathname === '/' ? '/index.html' : url.pathname;
-      if (files === undefined && path === '/index.html') {
+      const file = files?.get(path);
+      if (file === undefined && files === undefined && path === '/index.html') {
         throw new HttpProblem(
           503,
           'the dashboard is not built: run `npm run build` (or `npm run build:dashboard`) and restart the broker',
           { 'retry-after': '60' },
         );
       }
-      const file = files?.get(path);
       if (file === undefined) {
         throw new HttpProblem(
           404,
           `nothing is served at ${url.pathname}; the dashboard is at / and the admin API at /api/v1`,
         );
       }
+      checkMethod(req, ['GET']);
       sendFile(req, res, file);
     },
   };
