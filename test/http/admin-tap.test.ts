@@ -164,6 +164,17 @@ describe('admin API: the live tap', () => {
     assert.deepEqual(closed[0]!.fields.sent, 0);
   });
 
+  it('maxTaps 0 turns the tap off (503, saying so)', async () => {
+    harness = await startAdminApi({ tap: { maxTaps: 0 } });
+    assertProblem(
+      await harness.call('GET', '/tap?filter=%23'),
+      503,
+      'busy',
+      /the live tap is off on this broker \(adminApi\.tap\.maxTaps: 0\)/,
+    );
+    assert.equal(publishedListeners(), 0);
+  });
+
   it('refuses a read-only token (403), a missing or malformed filter (400)', async () => {
     harness = await startAdminApi();
     assertProblem(

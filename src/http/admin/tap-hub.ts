@@ -72,6 +72,9 @@ export class TapHub {
     if (feed === undefined) {
       throw new ApiProblem('not-configured', 'this broker gives the admin API no message feed');
     }
+    if (this.maxTaps === 0) {
+      throw new ApiProblem('busy', 'the live tap is off on this broker (adminApi.tap.maxTaps: 0)');
+    }
     if (this.taps.size >= this.maxTaps) {
       throw new ApiProblem(
         'busy',
