@@ -192,14 +192,32 @@ module.exports = {
       name: 'admin-http-over-the-admin-api',
       comment:
         'The admin HTTP API (src/http/admin) maps requests to broker.admin and the broker it ' +
-        'is given (structurally): it may import admin, core types, protocol, hooks (token ' +
-        'hashing, the login guard), ports and src/http; never storage, config, the CLI, ' +
-        'transports, client, bench or the composition root.',
+        'is given (structurally): it may import admin, core types, protocol, topic (the live ' +
+        'tap matches filters), hooks (token hashing, the login guard), ports and src/http; ' +
+        'never storage, config, the CLI, transports, client, bench or the composition root.',
       severity: 'error',
       from: { path: '^src/http/admin/' },
       to: {
-        path: '^src/(transport|storage|config|cli|client|bench|cluster|topic)/|^src/(broker|index)\\.ts$',
+        path: '^src/(transport|storage|config|cli|client|bench|cluster)/|^src/(broker|index)\\.ts$',
       },
+    },
+    {
+      name: 'dashboard-route-serves-files',
+      comment:
+        'The dashboard route (src/http/dashboard) serves the built page from dist/dashboard: ' +
+        'it imports only src/http (problems, the route type). The page itself talks to the ' +
+        'admin API over HTTP, never through imports. Only the composition roots (src/cli, ' +
+        'src/index.ts) mount it.',
+      severity: 'error',
+      from: { path: '^src/http/dashboard/' },
+      to: { path: '^src/', pathNot: '^src/http/(problem|route)\\.ts$|^src/http/dashboard/' },
+    },
+    {
+      name: 'dashboard-route-mounted-by-the-roots',
+      comment: 'Only the CLI and the public API (src/index.ts) mount the dashboard route.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli/|http/dashboard/|index\\.ts$)' },
+      to: { path: '^src/http/dashboard/' },
     },
     {
       name: 'ops-reads-the-engine',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (JavaScript and declarations, no source maps) after deleting dist/,
-// so that no file of a renamed or deleted module is left behind to be packed.
+// so that no file of a renamed or deleted module is left behind to be packed; then builds the
+// dashboard into dist/dashboard (scripts/build-dashboard.mjs).
 //
 //   node scripts/build.mjs             always build (npm run build, prepack)
 //   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than a
@@ -10,6 +11,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDashboard, dashboardIsStale } from './build-dashboard.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -31,7 +33,20 @@ function isStale() {
   return inputs.some((input) => newest(join(root, input)) > built);
 }
 
-if (process.argv.includes('--if-stale') && !isStale()) process.exit(0);
+/** Builds the dashboard (after tsc: deleting dist/ deleted it too); exits 1 if that fails. */
+async function dashboard() {
+  try {
+    await buildDashboard();
+  } catch (err) {
+    console.error(`build: the dashboard: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+}
+
+if (process.argv.includes('--if-stale') && !isStale()) {
+  if (dashboardIsStale()) await dashboard();
+  process.exit(0);
+}
 
 let tsc;
 try {
@@ -44,4 +59,5 @@ rmSync(dist, { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+await dashboard();

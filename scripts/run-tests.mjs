@@ -11,6 +11,8 @@
 // starts (unless PIPIT_TEST_REDIS_URL names one): for test/integration (brokers, which await
 // the store's open); the core harness of test/core needs a store that opens synchronously.
 // It is not one of the default runs (it adds about 3 minutes).
+// The dashboard's browser tests (test/dashboard) serve dist/dashboard: it is built first when
+// missing or older than its sources (a fresh clone has none), once, before the runs start.
 //
 //   node scripts/run-tests.mjs [substring...]   files whose path contains one of them
 import { spawn, spawnSync } from 'node:child_process';
@@ -153,6 +155,15 @@ const behaviour = files.filter((f) => {
 });
 const alone = files.filter((f) => f.replaceAll('\\', '/').startsWith(ALONE));
 const together = files.filter((f) => !alone.includes(f));
+if (files.some((f) => f.replaceAll('\\', '/').startsWith('test/dashboard/'))) {
+  const built = spawnSync(process.execPath, ['scripts/build-dashboard.mjs', '--if-stale'], {
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) {
+    console.error('run-tests: building the dashboard failed');
+    process.exit(1);
+  }
+}
 const fixedStore = process.env.PIPIT_TEST_STORE;
 const storeLabel = `store: ${fixedStore ?? 'none'}`;
 const plan = [];

@@ -6,6 +6,7 @@
 import type { BrokerCore } from './core/index.js';
 import { livenessRoute, type ReadinessCheck, readinessRoute } from './http/health.js';
 import type { HttpRoute } from './http/route.js';
+import { CommitTotals, type StoreCommitTotals } from './metrics/commit-totals.js';
 import type { BrokerMetrics, ProcessMetricsOptions } from './metrics/index.js';
 import type { StorePort } from './ports/index.js';
 
@@ -69,16 +70,27 @@ export class BrokerHttp {
   /** What `/readyz` checks; a cluster adds its own (e.g. "Redis reachable"). */
   readonly checks: ReadinessCheck[];
   private metrics: Promise<BrokerMetrics> | undefined;
+  /** The store's commits counted (undefined: a store that does not time its commits). */
+  private readonly commits: CommitTotals | undefined;
 
   constructor(
     private readonly core: BrokerCore,
-    private readonly store: StorePort | undefined,
+    store: StorePort | undefined,
     status: BrokerStatus,
     private readonly listenerNames: () => readonly string[],
     private readonly metricsOptions: ProcessMetricsOptions = {},
   ) {
     this.checks = [storeCheck(status), listenersCheck(status), shutdownCheck(status)];
     this.routes.push(livenessRoute(), readinessRoute(this.checks));
+    if (store?.observeCommits) {
+      this.commits = new CommitTotals();
+      store.observeCommits(this.commits);
+    }
+  }
+
+  /** Totals of the store's commits; undefined for a store that does not time them. */
+  storeCommits(): StoreCommitTotals | undefined {
+    return this.commits?.read();
   }
 
   /**
@@ -110,7 +122,7 @@ export class BrokerHttp {
       { core: this.core, listenerNames: this.listenerNames },
       this.metricsOptions,
     );
-    this.store?.observeCommits?.(metrics.commitObserver);
+    if (this.commits) this.commits.next = metrics.commitObserver;
     this.routes.push(loaded.metricsRoute(metrics.registry));
     return metrics;
   }

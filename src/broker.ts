@@ -29,6 +29,7 @@ import { defaultMemoryBudget } from './default-budget.js';
 import type { ReadinessCheck } from './http/health.js';
 import { startHttpListener } from './http/http-listener.js';
 import type { HttpRoute } from './http/route.js';
+import type { StoreCommitTotals } from './metrics/commit-totals.js';
 import { packageVersion, SysTopics } from './ops/index.js';
 import type { BrokerStore } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
@@ -259,6 +260,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   addReadinessCheck(check: ReadinessCheck): this {
     this.http.checks.push(check);
     return this;
+  }
+
+  /**
+   * Totals of the store's group commits (count, seconds), read when called; undefined when
+   * the store does not time its commits (memory, none). The dashboard's latency chart.
+   */
+  storeCommits(): StoreCommitTotals | undefined {
+    return this.http.storeCommits();
   }
 
   /**

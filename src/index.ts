@@ -102,11 +102,23 @@ export {
   type AdminTarget,
   type AdminToken,
   createAdminRoute,
+  DEFAULT_MAX_TAPS,
+  DEFAULT_TAP_RATE,
   type NodeInfo,
   type ProblemBody,
   type ReloadReport,
+  type RuntimeStats,
+  type TapCounts,
+  type TapMessage,
+  type TapOptions,
   type TokenScope,
 } from './http/admin/index.js';
+// The dashboard (docs/dashboard.md).
+export {
+  createDashboardRoute,
+  type DashboardRouteOptions,
+  DEFAULT_DASHBOARD_DIR,
+} from './http/dashboard/index.js';
 export type { ReadinessCheck, ReadinessReport } from './http/health.js';
 export {
   checkMethod,
@@ -118,6 +130,7 @@ export {
   sendProblem,
 } from './http/problem.js';
 export type { HttpRoute } from './http/route.js';
+export type { StoreCommitTotals } from './metrics/commit-totals.js';
 export { SYS_PREFIX } from './ops/index.js';
 export type {
   BrokerStore,

@@ -60,6 +60,7 @@ export function configuredAdminApi(parts: ConfiguredAdminApi): ConfiguredAdminPa
         }
       : {}),
     maxBodyBytes: plan.adminApi.maxBodyBytes,
+    ...(plan.adminApi.tap ? { tap: plan.adminApi.tap } : {}),
     logger: logger.child({ component: 'admin-api' }),
   });
   return { route, reload };

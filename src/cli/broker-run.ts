@@ -26,6 +26,7 @@ import {
   toHttpListenerOptions,
   toListenerOptions,
 } from '../config/index.js';
+import { createDashboardRoute } from '../http/dashboard/index.js';
 import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
 import { configuredAdminApi } from './admin-route.js';
@@ -218,6 +219,8 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   const configFile = flags.config === undefined ? undefined : resolve(process.cwd(), flags.config);
   const adminApi = configuredAdminApi({ broker, plan, security, logger, configFile });
   broker.addHttpRoute(adminApi.route);
+  // The dashboard, at /, calls that API with the token its user types in (docs/dashboard.md).
+  if (plan.adminApi.dashboard !== false) broker.addHttpRoute(createDashboardRoute());
   await listenHttp(broker, plan);
   try {
     await broker.start();

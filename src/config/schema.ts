@@ -298,6 +298,14 @@ const adminApiSchema = z.strictObject({
     })
     .optional(),
   maxBodySize: size(1024, 256 * 1024 * 1024).optional(),
+  // The dashboard at / (docs/dashboard.md) and the live tap it reads.
+  dashboard: bool().optional(),
+  tap: z
+    .strictObject({
+      maxTaps: int(0, 1000).optional(),
+      maxRate: int(1, 100_000).optional(),
+    })
+    .optional(),
 });
 
 /** Which of prom-client's default metrics `/metrics` serves (docs/operations.md). */

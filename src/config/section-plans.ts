@@ -14,6 +14,10 @@ export interface AdminApiPlan {
   tokens: AdminToken[];
   /** Largest request body in bytes; undefined: the API's default (1 MiB). */
   maxBodyBytes?: number;
+  /** False: no dashboard at `/` (default: served with the API). */
+  dashboard?: boolean;
+  /** The live tap's caps; undefined: the API's defaults (4 taps, 50 messages/s each). */
+  tap?: { maxTaps?: number; maxRate?: number };
 }
 
 /** `log` with its defaults: the format, the file and its rotation. */
@@ -79,5 +83,9 @@ export function adminApiPlan(config: PipitConfig): AdminApiPlan {
     hash,
     scope: scope ?? 'full',
   }));
-  return api.maxBodySize === undefined ? { tokens } : { tokens, maxBodyBytes: api.maxBodySize };
+  const plan: AdminApiPlan =
+    api.maxBodySize === undefined ? { tokens } : { tokens, maxBodyBytes: api.maxBodySize };
+  if (api.dashboard !== undefined) plan.dashboard = api.dashboard;
+  if (api.tap !== undefined) plan.tap = { ...api.tap };
+  return plan;
 }

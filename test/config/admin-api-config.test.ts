@@ -89,4 +89,20 @@ describe('configuration: adminApi', () => {
       /adminApi\.tokens\[1\]\.name: expected a name no other token has, got "ops"/,
     );
   });
+
+  it('dashboard and the live tap caps reach the plan; bad values are named', () => {
+    const text = 'adminApi:\n  dashboard: false\n  tap: { maxTaps: 2, maxRate: 10 }\n';
+    assert.deepEqual(configToPlan(parseConfig(text), ctx).adminApi, {
+      tokens: [],
+      dashboard: false,
+      tap: { maxTaps: 2, maxRate: 10 },
+    });
+    const found = problems(
+      'adminApi:\n  dashboard: yes please\n  tap: { maxTaps: -1, maxRate: 0, rate: 5 }\n',
+    ).join('\n');
+    assert.match(found, /adminApi\.dashboard: expected true or false/);
+    assert.match(found, /adminApi\.tap\.maxTaps: expected an integer 0-1000/);
+    assert.match(found, /adminApi\.tap\.maxRate: expected an integer 1-100000/);
+    assert.match(found, /adminApi\.tap\.rate: unknown key/);
+  });
 });

@@ -17,6 +17,7 @@ import { fastHash, type TempDir, tempDir } from '../config/fixtures.js';
 import { callApi, FULL_TOKEN, type Json, READ_TOKEN, serveRoutes } from '../helpers/admin-http.js';
 import { connectClient, endClient } from '../helpers/broker.js';
 import { checkOpenApi31, validateValue } from '../helpers/openapi-check.js';
+import { openSse } from '../helpers/sse.js';
 
 /** Path parameters and bodies for each operation: things the fixture below creates. */
 const CALLS: Record<string, { params?: Record<string, string>; body?: unknown; query?: string }> = {
@@ -34,6 +35,8 @@ const CALLS: Record<string, { params?: Record<string, string>; body?: unknown; q
   getCounters: {},
   reload: {},
   listNodes: {},
+  getRuntime: {},
+  tap: { query: 'filter=walk%2F%23' },
 };
 
 let server: ConfiguredBroker;
@@ -124,6 +127,14 @@ describe('admin API: the OpenAPI document', () => {
     for (const [path, method, op] of operations()) {
       const call = CALLS[op.operationId as string]!;
       const query = call.query === undefined ? '' : `?${call.query}`;
+      if (op.responses['200']?.content?.['text/event-stream'] !== undefined) {
+        // A stream never ends by itself: its first event shows it answered.
+        const stream = await openSse(`${base}/api/v1${path}${query}`, FULL_TOKEN);
+        assert.equal(stream.status, 200, `${method} ${path}`);
+        await stream.next((e) => e.event === 'ready', `${path}: the ready event`);
+        stream.close();
+        continue;
+      }
       const answer = await callApi(
         base,
         method.toUpperCase(),

@@ -50,6 +50,7 @@ describe('the npm package', { timeout: 240_000 }, () => {
       'dist/cli/main.js',
       'dist/client/index.js',
       'dist/client/index.d.ts',
+      'dist/dashboard/index.html',
     ]) {
       assert.ok(paths.includes(needed), `${needed} is missing from the tarball`);
     }
@@ -61,6 +62,11 @@ describe('the npm package', { timeout: 240_000 }, () => {
         ),
     );
     assert.deepEqual(unexpected, []);
+    // The built dashboard: a user never runs a frontend build.
+    assert.ok(
+      paths.some((p) => /^dist\/dashboard\/assets\/index-[\w-]{8}\.js$/.test(p)),
+      'the dashboard script is in the tarball',
+    );
     assert.deepEqual(
       paths.filter((p) => p.endsWith('.map')),
       [],

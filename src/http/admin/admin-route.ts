@@ -10,14 +10,17 @@ import { InvalidRequestError } from '../../admin/index.js';
 import { silentLogger } from '../../ports/index.js';
 import { isMqttError } from '../../protocol/index.js';
 import type { HttpRoute } from '../route.js';
-import type { AdminRouteOptions, ApiRoute } from './api-types.js';
+import type { AdminRouteOptions, AdminTarget, ApiRoute } from './api-types.js';
 import { buildOpenApi, OPENAPI_PATH } from './openapi.js';
 import { ApiProblem, sendJson, sendProblem } from './problem.js';
 import { parseQuery, readJsonBody } from './request-input.js';
 import { matchPath, type PathMatch } from './route-match.js';
 import { brokerRoutes } from './routes-broker.js';
 import { CLIENT_ROUTES } from './routes-clients.js';
+import { liveRoutes } from './routes-live.js';
 import { MESSAGE_ROUTES } from './routes-messages.js';
+import { RuntimeSampler } from './runtime-stats.js';
+import { type PublishedFeed, TapHub } from './tap-hub.js';
 import { requireScope, TokenVerifier } from './token-auth.js';
 
 /** The path prefix of the admin API. */
@@ -25,9 +28,23 @@ export const ADMIN_API_PREFIX = '/api/v1';
 /** Largest request body by default (a publish of a payload up to about 750 KiB in base64). */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** Every route of the API, in the order of the document (`startedAt`: the node's start). */
-export function adminRoutes(startedAt: number): readonly ApiRoute[] {
-  return [...CLIENT_ROUTES, ...MESSAGE_ROUTES, ...brokerRoutes(startedAt)];
+/**
+ * Every route of the API, in the order of the document (`startedAt`: the node's start; `live`:
+ * the tap hub and runtime sampler of the live routes, default ones without a message feed).
+ */
+export function adminRoutes(
+  startedAt: number,
+  live: { hub: TapHub; sampler: RuntimeSampler } = {
+    hub: new TapHub(undefined),
+    sampler: new RuntimeSampler(),
+  },
+): readonly ApiRoute[] {
+  return [
+    ...CLIENT_ROUTES,
+    ...MESSAGE_ROUTES,
+    ...brokerRoutes(startedAt),
+    ...liveRoutes(live.hub, live.sampler),
+  ];
 }
 
 /** The route a request asks for, or the 404/405 problem. */
@@ -57,14 +74,25 @@ function problemOf(err: unknown): ApiProblem | undefined {
   return undefined;
 }
 
+/** The broker's `published` event as the tap's feed, when it has one. */
+function feedOf(broker: AdminTarget): PublishedFeed | undefined {
+  const { on, off } = broker;
+  if (on === undefined || off === undefined) return undefined;
+  return {
+    on: (event, listener) => on.call(broker, event, listener),
+    off: (event, listener) => off.call(broker, event, listener),
+  };
+}
+
 /**
  * Creates the admin API route (mount it on the HTTP listener). It answers `GET
  * /api/v1/openapi.json` to anyone and everything else to a configured bearer token only.
  */
 export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
   const startedAt = options.node?.startedAt ?? (options.now ?? Date.now)();
-  const routes = adminRoutes(startedAt);
   const logger = options.logger ?? silentLogger;
+  const hub = new TapHub(feedOf(options.broker), options.tap, logger);
+  const routes = adminRoutes(startedAt, { hub, sampler: new RuntimeSampler(options.now) });
   const verifier = options.verifier ?? new TokenVerifier(options.tokens, options.guard);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const openApi = JSON.parse(
@@ -104,7 +132,8 @@ export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
         `admin API: ${route.operationId}`,
       );
     }
-    sendJson(res, result.status, result.body);
+    if (result.stream !== undefined) result.stream(res);
+    else sendJson(res, result.status, result.body);
   }
 
   return {

@@ -3,22 +3,30 @@
  * members it uses), the route table's entries (from which both the router and the OpenAPI
  * document are made, so the two cannot drift), and the results it adds to `broker.admin`'s.
  */
+import type { ServerResponse } from 'node:http';
 import type { AdminApi } from '../../admin/index.js';
 import type { HostPublish } from '../../core/index.js';
 import type { LoginGuard } from '../../hooks/index.js';
 import type { Logger } from '../../ports/index.js';
 import type { QueryParam, QueryValues } from './request-input.js';
+import type { CommitTotalsView } from './runtime-stats.js';
 import type { JsonSchema } from './schemas.js';
+import type { PublishedFeed, TapOptions } from './tap-hub.js';
 import type { AdminToken, TokenScope, TokenVerifier } from './token-auth.js';
 
-/** The broker as the admin API sees it (a `Broker` is one). */
-export interface AdminTarget {
+/**
+ * The broker as the admin API sees it (a `Broker` is one). Its `published` event (`on`/`off`)
+ * feeds the live tap; without it `GET /tap` answers 501.
+ */
+export interface AdminTarget extends Partial<PublishedFeed> {
   /** The read and command API the routes map to. */
   readonly admin: AdminApi;
   /** Publishes as the host application. */
   publish(message: HostPublish): Promise<number>;
   /** The running MQTT listeners. */
   readonly addresses: readonly ListenerInfo[];
+  /** Totals of the store's commits (`GET /runtime`); undefined when not timed. */
+  storeCommits?(): CommitTotalsView | undefined;
 }
 
 /** One MQTT listener of a node. */
@@ -98,6 +106,8 @@ export interface AdminRouteOptions {
   logger?: Logger;
   /** Milliseconds since the epoch (default Date.now). */
   now?: () => number;
+  /** The live tap's caps: taps open at once (default 4), messages per second each (50). */
+  tap?: TapOptions;
 }
 
 /** What a route handler gets. */
@@ -114,11 +124,15 @@ export interface RouteContext {
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /** A streamed answer instead of a body: writes the headers and the stream itself. */
+  stream?: (res: ServerResponse) => void;
 }
 
 /** A documented answer of a route. */
 export interface RouteResponse {
   description: string;
+  /** The body's media type (default `application/json`). */
+  mediaType?: string;
   /** The body's schema (a `$ref` into the document's components, or inline). */
   schema?: JsonSchema;
 }

@@ -20,5 +20,13 @@ export type {
 } from './api-types.js';
 export { buildOpenApi, OPENAPI_PATH } from './openapi.js';
 export { type ProblemBody, type ProblemKind, problemType } from './problem.js';
+export type { RuntimeStats } from './runtime-stats.js';
 export { type JsonSchema, SCHEMAS } from './schemas.js';
+export {
+  DEFAULT_MAX_TAPS,
+  DEFAULT_TAP_RATE,
+  type PublishedFeed,
+  type TapOptions,
+} from './tap-hub.js';
+export type { TapCounts, TapMessage } from './tap-stream.js';
 export { type AdminToken, type TokenScope, TokenVerifier } from './token-auth.js';

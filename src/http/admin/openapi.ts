@@ -50,11 +50,11 @@ function parameters(route: ApiRoute): unknown[] {
 }
 
 function operation(route: ApiRoute): Record<string, unknown> {
-  const { status, description, schema } = route.success;
+  const { status, description, schema, mediaType } = route.success;
   const responses: Record<string, unknown> = {
     [String(status)]: {
       description,
-      ...(schema ? { content: { 'application/json': { schema } } } : {}),
+      ...(schema ? { content: { [mediaType ?? 'application/json']: { schema } } } : {}),
     },
   };
   const errors = [...new Set([...COMMON_ERRORS, ...route.errors])].sort((a, b) => a - b);
