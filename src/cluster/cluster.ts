@@ -152,6 +152,20 @@ export class ClusterNode {
     this.logger.info({ nodeId, peers: [...this.membership.peers] }, 'cluster: joined');
   }
 
+  /**
+   * Which client ids live peers hold, for the core's start on a store the nodes share: their
+   * sessions and wills stay in the store for their node (call after {@link start}).
+   */
+  async heldByPeers(): Promise<(clientId: string) => boolean> {
+    const held = await this.ownership.heldByPeers();
+    return (clientId) => held.has(clientId);
+  }
+
+  /** The core restored its sessions (those no live peer holds): this node owns them now. */
+  claimRestored(): Promise<void> {
+    return this.ownership.claimRestored(this.core.sessions.keys());
+  }
+
   /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
   async stop(): Promise<void> {
     if (this.joined) {

@@ -1,20 +1,22 @@
 /**
  * One owner per client id across the cluster, and takeover across nodes [MQTT-3.1.4-3].
  *
- * `owner:<client id>` names the node (id/instance) holding the client's connection. It is a
- * lock whose lease is its node's lease: an owner whose node lease is gone (the node died)
- * holds nothing. Before a claim of a client id this node has no session for, the registry
- * asks this loader: if a live peer owns the id, the peer is registered as the holder
- * elsewhere (`registry.heldElsewhere`), and the claim's `takeOver()` asks that node over its
- * control channel to close the connection (v5 DISCONNECT 0x8E) and waits for its answer;
- * then this node takes the lock. The session itself moves through the shared store: the
- * next loader (C1's StoredSessionLoader, when the store is shared) reads it afterwards.
+ * `owner:<client id>` names the node (id/instance) holding the client's session in memory,
+ * connected or offline. It is a lock whose lease is its node's lease: an owner whose node
+ * lease is gone (the node died) holds nothing. Before a claim of a client id this node has no
+ * session for, the registry asks this loader: if a live peer owns the id, this node asks that
+ * peer over its control channel to let go and waits for its answer. The peer closes the
+ * connection (v5 DISCONNECT 0x8E), evicts the session from memory and its route table
+ * without deleting it from the store, commits what it wrote, then answers; this node takes
+ * the lock, and the next loader (`StoredSessionLoader` over the shared store) reads the
+ * session as the peer left it.
  */
 import type { Redis } from 'ioredis';
-import type { BrokerCore, SessionHolder, SessionLoader } from '../core/index.js';
+import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
+import { claimOwners, clientsHeldByPeers, parseOwner } from './owners.js';
 
 /** A request or answer on a node's control channel. */
 export type ControlMessage =
@@ -41,6 +43,7 @@ export class ClientOwnership implements SessionLoader {
   /** Client ids whose ownership check passed: the registry's next ask goes on. */
   private readonly passed = new Set<string>();
   private readonly waiting = new Map<string, () => void>();
+  private readonly checking = new Map<string, Promise<void>>();
   private requests = 0;
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
@@ -61,7 +64,30 @@ export class ClientOwnership implements SessionLoader {
 
   load(clientId: string): Promise<void> | undefined {
     if (this.passed.delete(clientId) || this.owned.has(clientId)) return this.next?.load(clientId);
-    return this.check(clientId);
+    // Concurrent claims of one client id wait for one check (and at most one takeover).
+    let checking = this.checking.get(clientId);
+    if (checking === undefined) {
+      checking = this.check(clientId).finally(() => this.checking.delete(clientId));
+      this.checking.set(clientId, checking);
+    }
+    return checking;
+  }
+
+  /**
+   * The client ids a live peer holds (read at start, so that this node restores from the
+   * shared store only the sessions no live node holds).
+   */
+  heldByPeers(): Promise<Set<string>> {
+    return clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, (node, instance) =>
+      this.self.isLive(node, instance),
+    );
+  }
+
+  /** This node restored these clients' sessions from the store: it holds them now. */
+  async claimRestored(clientIds: Iterable<string>): Promise<void> {
+    const ids = [...clientIds];
+    for (const clientId of ids) this.owned.add(clientId);
+    await claimOwners(this.redis, this.keys, ids, this.ownerValue);
   }
 
   /**
@@ -100,7 +126,8 @@ export class ClientOwnership implements SessionLoader {
       owner.nodeId !== this.self.nodeId &&
       (await this.self.isLive(owner.nodeId, owner.instance))
     ) {
-      this.core.registry.heldElsewhere(clientId, new RemoteHolder(this, clientId, owner.nodeId));
+      // Before the session is read: the peer must write its last state and stop writing.
+      await this.requestRelease(clientId, owner.nodeId);
     } else {
       await this.redis.set(key, this.ownerValue);
       this.owned.add(clientId);
@@ -141,11 +168,6 @@ export class ClientOwnership implements SessionLoader {
     this.owned.add(clientId);
   }
 
-  /** A takeover request failed: the next claim checks the owner again. */
-  forgetHolder(clientId: string, holder: SessionHolder): void {
-    this.core.registry.leftElsewhere(clientId, holder);
-  }
-
   /** A message on this node's control channel. */
   onControl(text: string): void {
     let message: ControlMessage;
@@ -160,13 +182,28 @@ export class ClientOwnership implements SessionLoader {
       void this.release(message.clientId, message.from, message.req);
   }
 
-  /** Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], then answer. */
+  /**
+   * Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], evict the
+   * session (it stays in the store; its routes here go), commit, then answer.
+   */
   private async release(clientId: string, from: number, req: string): Promise<void> {
     this.owned.delete(clientId);
     const session = this.core.sessions.get(clientId);
     if (session?.output !== undefined) {
       this.logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
       session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
+    }
+    if (this.core.registry.evict(clientId)) {
+      this.logger.info({ clientId, node: from }, 'cluster: session moved to another node');
+    }
+    try {
+      // The other node reads the session next: everything written of it must be there.
+      await this.core.persistence?.commit();
+    } catch (err) {
+      this.logger.warn(
+        { err: String(err), clientId },
+        'cluster: committing a moved session failed',
+      );
     }
     try {
       await this.redis.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
@@ -207,9 +244,13 @@ export class ClientOwnership implements SessionLoader {
     }
   }
 
-  /** A client's connection here ended: the lock is let go unless a new connection took it. */
+  /**
+   * A client's connection here ended: the lock is let go once the session is gone (it ended
+   * with its connection); an offline session kept here keeps it, so that a connect on another
+   * node asks this one to let go of it first.
+   */
   disconnected(clientId: string): void {
-    if (this.core.sessions.get(clientId)?.output !== undefined) return;
+    if (this.core.sessions.has(clientId)) return;
     if (!this.owned.delete(clientId)) return;
     this.redis
       .eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue)
@@ -217,33 +258,4 @@ export class ClientOwnership implements SessionLoader {
         this.logger.warn({ err: String(err), clientId }, 'cluster: releasing the owner failed');
       });
   }
-}
-
-/** A client id held by a connection on another node. */
-class RemoteHolder implements SessionHolder {
-  private pending: Promise<void> | undefined;
-
-  constructor(
-    private readonly ownership: ClientOwnership,
-    private readonly clientId: string,
-    private readonly nodeId: number,
-  ) {}
-
-  takeOver(): Promise<void> {
-    this.pending ??= this.ownership
-      .requestRelease(this.clientId, this.nodeId)
-      .catch((err: unknown) => {
-        this.ownership.forgetHolder(this.clientId, this);
-        throw err;
-      });
-    return this.pending;
-  }
-}
-
-function parseOwner(value: string | null): { nodeId: number; instance: string } | undefined {
-  if (value === null) return undefined;
-  const slash = value.indexOf('/');
-  const nodeId = Number(value.slice(0, slash));
-  if (slash < 0 || !Number.isInteger(nodeId)) return undefined;
-  return { nodeId, instance: value.slice(slash + 1) };
 }
