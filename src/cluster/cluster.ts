@@ -24,6 +24,7 @@ import {
 } from './options.js';
 import { Outbox, type OutboxCounters } from './outbox.js';
 import { RemoteRoutes } from './remote-routes.js';
+import { RetainedSync } from './retained-sync.js';
 import { ClientOwnership, type NodeIdentity } from './takeover.js';
 
 /** What a node reports of the cluster (tests, the admin API). */
@@ -37,6 +38,11 @@ export interface ClusterStatus {
   readonly refusedUnreachable: number;
   /** The command connection's state (`ready` when Redis answers). */
   readonly redis: string;
+  /**
+   * Retained messages kept in step with the shared store: announcements sent and heard, full
+   * reloads (undefined without a store: each node keeps its own).
+   */
+  readonly retained: Readonly<RetainedSync['counters']> | undefined;
 }
 
 /** One node's part in the cluster. */
@@ -54,6 +60,8 @@ export class ClusterNode {
   private inbox: Inbox | undefined;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
+  /** Retained messages in step with the other nodes' (with a store: the shared one). */
+  private readonly retained: RetainedSync | undefined;
   private joined = false;
   /** The last connection error, for a precise reason when joining fails. */
   private lastError: string | undefined;
@@ -107,6 +115,17 @@ export class ClusterNode {
       logger,
       next,
     );
+    const persistence = core.persistence;
+    this.retained = persistence
+      ? new RetainedSync(
+          core,
+          persistence.store,
+          this.commands,
+          this.keys,
+          logger,
+          () => this.nodeId,
+        )
+      : undefined;
     core.router.observe(this.localRoutes);
     core.registry.loadWith(this.ownership);
     core.addHook(this.hook());
@@ -137,7 +156,11 @@ export class ClusterNode {
     const nodeId = await this.membership.join();
     this.core.messageIds.renumber(nodeId);
     this.subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
-    await this.subscriber.subscribe(this.keys.routeChanges, this.keys.control(nodeId));
+    await this.subscriber.subscribe(
+      this.keys.routeChanges,
+      this.keys.control(nodeId),
+      this.keys.retainedChanges,
+    );
     await this.localRoutes.announceAs(nodeId);
     await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
     this.inbox = new Inbox(
@@ -195,6 +218,7 @@ export class ClusterNode {
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
+      retained: this.retained ? { ...this.retained.counters } : undefined,
     };
   }
 
@@ -229,10 +253,12 @@ export class ClusterNode {
     if (!this.joined) return;
     void this.localRoutes.republish().catch(() => {});
     for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
+    void this.retained?.reload();
   }
 
   private onMessage(channel: string, text: string): void {
     if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
+    else if (channel === this.keys.retainedChanges) this.retained?.apply(text);
     else this.ownership.onControl(text);
   }
 
