@@ -15,6 +15,7 @@ import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
 import { toBridgeOptions } from './bridges.js';
+import { ConfigError } from './errors.js';
 import {
   type HttpListenerSpec,
   httpListenerSpec,
@@ -29,7 +30,6 @@ import {
   isLoopbackHost,
   type ListenerType,
 } from './listener-defaults.js';
-import { ConfigError } from './errors.js';
 import type { LogLevel, Overrides } from './overrides.js';
 import type { AuthConfig, ListenerConfig, PipitConfig } from './schema.js';
 import {
