@@ -82,8 +82,14 @@ export class ClusterNode {
     this.commands = this.connect('commands');
     this.subscriber = this.connect('subscriber');
     this.reader = this.connect('inbox');
-    this.outbox = new Outbox(this.commands, this.keys, logger);
-    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger);
+    // Acknowledgements wait for the forwards and route changes their step made, as for the
+    // store's writes (with a store: without one, nothing waits for it either).
+    const persistence = core.persistence;
+    const noteWrite = persistence ? () => persistence.noteWrite() : undefined;
+    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite);
+    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite);
+    persistence?.join(this.outbox);
+    persistence?.join(this.localRoutes);
     this.remoteRoutes = new RemoteRoutes(
       this.commands,
       this.keys,
@@ -115,7 +121,6 @@ export class ClusterNode {
       logger,
       next,
     );
-    const persistence = core.persistence;
     this.retained = persistence
       ? new RetainedSync(
           core,
