@@ -1,0 +1,109 @@
+/**
+ * Sessions move between `pipit broker --cluster` child processes: with `--cluster` and no
+ * storage settings a node uses the Redis store on the cluster's Redis, so a persistent
+ * session written by one node is resumed on the other, with the messages queued meanwhile.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { connectCollecting } from './cluster-nodes.js';
+import { freePort, RedisFixture } from './redis-fixture.js';
+
+interface CliNode {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `pipit broker --cluster <url>` (no storage flags) on a free port. */
+async function startCliNode(redisUrl: string): Promise<CliNode> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'broker',
+      '--port',
+      String(port),
+      '--cluster',
+      redisUrl,
+      '--sys-interval',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 20_000);
+    child.stdout!.on('data', () => {
+      if (/"address":"mqtt:\/\/[^\n]*"msg":"listening"/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', () => reject(new Error(`node exited:\n${out}`)));
+  });
+  return { child, url: `mqtt://127.0.0.1:${port}`, output: () => out };
+}
+
+async function stopNode(node: CliNode): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  const exited = once(node.child, 'exit');
+  node.child.kill('SIGTERM');
+  await exited;
+}
+
+describe('cluster: sessions move between pipit broker --cluster children', () => {
+  let redis: RedisFixture;
+  let a: CliNode;
+  let b: CliNode;
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    a = await startCliNode(redis.url);
+    b = await startCliNode(redis.url);
+  });
+
+  after(async () => {
+    await stopNode(a);
+    await stopNode(b);
+    await redis.stop();
+  });
+
+  it('uses the Redis store on the cluster Redis, and a session left on one node resumes on the other with its queued messages', async () => {
+    assert.match(a.output(), /"store":"redis"[^\n]*"msg":"store opened"/);
+    const persistent = {
+      protocolVersion: 5,
+      clientId: 'cli-mover',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    } as const;
+    const first = await connectCollecting(a.url, persistent);
+    await first.client.subscribeAsync('cli/move/#', { qos: 1 });
+    await endClient(first.client);
+    const publisher = await connectClient(a.url, { protocolVersion: 4 });
+    for (let i = 0; i < 3; i++) await publisher.publishAsync('cli/move/x', `m${i}`, { qos: 1 });
+    await endClient(publisher);
+    const moved = await connectCollecting(b.url, persistent);
+    try {
+      assert.equal(moved.sessionPresent, true);
+      await waitFor(() => moved.messages.length >= 3, 10_000, 'the queued messages');
+      assert.deepEqual(
+        moved.messages.map((m) => m.payload),
+        ['m0', 'm1', 'm2'],
+      );
+      assert.match(
+        a.output(),
+        /"clientId":"cli-mover"[^\n]*"msg":"cluster: session moved to another node"/,
+      );
+    } finally {
+      await endClient(moved.client);
+    }
+  });
+});
