@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { BridgeSet, type BridgeStatus } from './bridge/index.js';
+import { type DrainResult, drainNode } from './broker-drain.js';
 import { BrokerHttp, type BrokerStatus } from './broker-http.js';
 import {
   DEFAULT_PORTS,
@@ -317,6 +318,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   disconnect(match: (client: ClientInfo) => boolean, options: DisconnectOptions = {}): number {
     return disconnectClients(this.core, match, options);
+  }
+
+  /**
+   * Drains this cluster node (docs/cluster.md): stops accepting connections, sends MQTT 5
+   * clients DISCONNECT 0x9C Use another server with a Server Reference to a live peer that
+   * advertises one (`cluster.advertise`; 3.x clients are closed), without their wills, lets
+   * their sessions go (kept in the store for the node each client connects to next), then
+   * closes the broker.
+   * @throws Error when this broker is not a cluster node.
+   */
+  async drain(): Promise<DrainResult> {
+    const node = this.cluster;
+    if (!node) throw new Error('drain: this broker is not a cluster node (no cluster option)');
+    await this.start();
+    this.status.closing = true;
+    const result = await drainNode(this.core, node, async () => {
+      await Promise.all(this.running.splice(0).map((l) => l.close()));
+      this.status.listenersUp = 0;
+    });
+    await this.close();
+    return result;
   }
 
   /**

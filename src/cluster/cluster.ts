@@ -176,6 +176,9 @@ export class ClusterNode {
       this.logger,
     );
     this.inbox.start();
+    if (this.options.advertise !== undefined) {
+      await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
+    }
     this.joined = true;
     this.logger.info({ nodeId, peers: [...this.membership.peers] }, 'cluster: joined');
   }
@@ -194,6 +197,36 @@ export class ClusterNode {
     return this.ownership.claimRestored(this.core.sessions.keys());
   }
 
+  /**
+   * The `host:port` a live peer advertises (`cluster.advertise`), for a draining node's Server
+   * Reference; undefined when no live peer advertises one.
+   */
+  async serverReference(): Promise<string | undefined> {
+    const addresses = await this.commands.hgetall(this.keys.addresses);
+    const peers = [...this.membership.peers].sort((x, y) => x - y);
+    for (const peer of peers) {
+      const address = addresses[String(peer)];
+      if (address !== undefined) return address;
+    }
+    return undefined;
+  }
+
+  /**
+   * Lets go of every session this node holds (drain; their connections are closed already):
+   * each leaves memory and the route table but stays in the store, the writes are committed,
+   * and the owner keys are released, so that the node a client connects to next reads its
+   * session at once. Returns how many sessions were let go.
+   */
+  async letGoOfSessions(): Promise<number> {
+    let count = 0;
+    for (const clientId of [...this.core.sessions.keys()]) {
+      if (this.core.registry.evict(clientId)) count++;
+    }
+    await this.core.persistence?.commit();
+    await this.ownership.releaseAll();
+    return count;
+  }
+
   /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
   async stop(): Promise<void> {
     if (this.joined) {
@@ -201,6 +234,7 @@ export class ClusterNode {
       this.localRoutes.stop();
       await this.inbox?.stop();
       try {
+        await this.commands.hdel(this.keys.addresses, String(this.nodeId));
         await this.membership.leave();
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'cluster: leaving failed (Redis unreachable?)');

@@ -244,6 +244,18 @@ export class ClientOwnership implements SessionLoader {
     }
   }
 
+  /** Lets go of every client id this node holds (it drains: the sessions were evicted). */
+  async releaseAll(): Promise<void> {
+    const ids = [...this.owned];
+    this.owned.clear();
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const clientId of ids) {
+      pipeline.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
+    }
+    await pipeline.exec();
+  }
+
   /**
    * A client's connection here ended: the lock is let go once the session is gone (it ended
    * with its connection); an offline session kept here keeps it, so that a connect on another

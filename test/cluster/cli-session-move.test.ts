@@ -59,7 +59,7 @@ async function stopNode(node: CliNode): Promise<void> {
   await exited;
 }
 
-describe('cluster: sessions move between pipit broker --cluster children', () => {
+describe('cluster: sessions move between pipit broker --cluster children, and drain', () => {
   let redis: RedisFixture;
   let a: CliNode;
   let b: CliNode;
@@ -105,5 +105,26 @@ describe('cluster: sessions move between pipit broker --cluster children', () =>
     } finally {
       await endClient(moved.client);
     }
+  });
+  it('drains on SIGTERM: MQTT 5 clients get DISCONNECT 0x9C, the session stays in the store, the node exits 0', async () => {
+    const persistent = {
+      protocolVersion: 5,
+      clientId: 'cli-drained',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    } as const;
+    const client = await connectCollecting(a.url, persistent);
+    await client.client.subscribeAsync('cli/drain/#', { qos: 1 });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      client.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const exited = once(a.child, 'exit');
+    a.child.kill('SIGTERM');
+    assert.equal(await disconnect, 0x9c);
+    const [code] = await exited;
+    assert.equal(code, 0);
+    assert.match(a.output(), /"clients":1[^\n]*"msg":"cluster: drained"/);
+    assert.equal(await redis.redis.hexists('pipit:{c:cli-drained}:sub', 'cli/drain/#'), 1);
+    await endClient(client.client, true);
   });
 });

@@ -417,4 +417,12 @@ describe('config: the store of a cluster', () => {
       /storage: a cluster \(--cluster\) needs a store every node shares/,
     );
   });
+  it('cluster.advertise maps to BrokerOptions.cluster.advertise; a value without a port is named', () => {
+    const file = parseConfig('cluster:\n  url: redis://h:1\n  advertise: node1.example:1883\n');
+    assert.equal(configToPlan(file, CTX).options.cluster?.advertise, 'node1.example:1883');
+    assert.throws(
+      () => parseConfig('cluster:\n  url: redis://h:1\n  advertise: node1\n', 'p.yaml'),
+      /cluster\.advertise: expected host:port where MQTT clients reach this node/,
+    );
+  });
 });
