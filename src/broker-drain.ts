@@ -4,8 +4,10 @@
  * 0x9C Use another server with a Server Reference to a live peer that advertises where
  * clients reach it (`cluster.advertise`), closes its 3.x clients, without their wills (a
  * drain is not the clients' failure), lets go of their sessions (kept in the store, evicted
- * here, owner keys released) so that the node each client connects to next resumes it, and
- * then the broker closes (it leaves the cluster).
+ * here) and hands them to that peer (it reads them from the store and routes their
+ * subscriptions, so messages for them are queued while their clients move; a client that
+ * connects to another node takes its session from there as usual), releases the owner keys
+ * left, and then the broker closes (it leaves the cluster).
  */
 import type { ClusterNode } from './cluster/index.js';
 import type { BrokerCore } from './core/index.js';
@@ -50,7 +52,7 @@ export async function drainNode(
   }
   let sessions = 0;
   try {
-    sessions = await node.letGoOfSessions();
+    sessions = await node.letGoOfSessions(await node.drainPeer(serverReference));
   } catch (err) {
     // The sessions stay in the store; the owner keys die with this node's lease.
     core.logger.warn({ err: String(err) }, 'cluster: drain: letting go of the sessions failed');

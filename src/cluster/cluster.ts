@@ -214,17 +214,32 @@ export class ClusterNode {
   /**
    * Lets go of every session this node holds (drain; their connections are closed already):
    * each leaves memory and the route table but stays in the store, the writes are committed,
-   * and the owner keys are released, so that the node a client connects to next reads its
-   * session at once. Returns how many sessions were let go.
+   * the sessions are handed to `peer` (it takes their owner keys and reads them), and the
+   * owner keys left are released. Returns how many sessions were let go.
    */
-  async letGoOfSessions(): Promise<number> {
-    let count = 0;
+  async letGoOfSessions(peer: number | undefined): Promise<number> {
+    const evicted: string[] = [];
     for (const clientId of [...this.core.sessions.keys()]) {
-      if (this.core.registry.evict(clientId)) count++;
+      if (this.core.registry.evict(clientId)) evicted.push(clientId);
     }
     await this.core.persistence?.commit();
+    // The peer routes them at once: messages for them are queued while their clients move.
+    if (peer !== undefined && evicted.length > 0 && this.core.persistence) {
+      await this.ownership.handOver(peer, evicted);
+    }
     await this.ownership.releaseAll();
-    return count;
+    return evicted.length;
+  }
+
+  /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */
+  async drainPeer(reference: string | undefined): Promise<number | undefined> {
+    const peers = [...this.membership.peers].sort((x, y) => x - y);
+    if (reference !== undefined) {
+      const addresses = await this.commands.hgetall(this.keys.addresses);
+      const referred = peers.find((peer) => addresses[String(peer)] === reference);
+      if (referred !== undefined) return referred;
+    }
+    return peers[0];
   }
 
   /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */

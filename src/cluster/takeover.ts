@@ -21,7 +21,9 @@ import { claimOwners, clientsHeldByPeers, parseOwner } from './owners.js';
 /** A request or answer on a node's control channel. */
 export type ControlMessage =
   | { t: 'takeover'; clientId: string; from: number; req: string }
-  | { t: 'released'; req: string };
+  | { t: 'released'; req: string }
+  /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
+  | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string };
 
 /** What takeover needs of membership. */
 export interface NodeIdentity {
@@ -30,6 +32,11 @@ export interface NodeIdentity {
   /** True while `nodeId`'s lease is held by `instance`. */
   isLive(nodeId: number, instance: string): Promise<boolean>;
 }
+
+// Takes an owner key only while it still names the previous owner (ARGV[1]).
+const TAKE_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`;
 
 // Deletes the owner key only when it still names us.
 const RELEASE_OWNER = `
@@ -135,10 +142,14 @@ export class ClientOwnership implements SessionLoader {
     this.passed.add(clientId);
   }
 
-  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
-  async requestRelease(clientId: string, nodeId: number): Promise<void> {
+  /**
+   * Sends `request` (its `req` set here) to node `nodeId`'s control channel; resolves true
+   * once it answered, false when it did not within the timeout.
+   */
+  private async ask(nodeId: number, request: ControlMessage & { req: string }): Promise<boolean> {
     const req = `${this.self.nodeId}-${++this.requests}`;
-    const released = new Promise<boolean>((resolve) => {
+    request.req = req;
+    const answered = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(req);
         resolve(false);
@@ -149,9 +160,14 @@ export class ClientOwnership implements SessionLoader {
         resolve(true);
       });
     });
-    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req };
     await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
-    if (!(await released)) {
+    return answered;
+  }
+
+  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
+  async requestRelease(clientId: string, nodeId: number): Promise<void> {
+    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req: '' };
+    if (!(await this.ask(nodeId, request))) {
       const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
       if (
         owner &&
@@ -180,6 +196,54 @@ export class ClientOwnership implements SessionLoader {
     if (message.t === 'released') this.waiting.get(message.req)?.();
     else if (message.t === 'takeover')
       void this.release(message.clientId, message.from, message.req);
+    else if (message.t === 'adopt') void this.adopt(message);
+  }
+
+  /**
+   * Hands the sessions of `clientIds` (evicted here, committed) to node `nodeId`, which reads
+   * them from the store and routes their subscriptions; resolves once it answered (false: no
+   * answer in time, the sessions then wait in the store for their clients).
+   */
+  handOver(nodeId: number, clientIds: string[]): Promise<boolean> {
+    const request: ControlMessage = {
+      t: 'adopt',
+      clientIds,
+      from: this.self.nodeId,
+      owner: this.ownerValue,
+      req: '',
+    };
+    return this.ask(nodeId, request);
+  }
+
+  /**
+   * A draining node hands its sessions over: each whose owner key still names it becomes
+   * ours (compare-and-set: a client that connected elsewhere meanwhile keeps its new node)
+   * and is read from the store; then the node is answered.
+   */
+  private async adopt(message: Extract<ControlMessage, { t: 'adopt' }>): Promise<void> {
+    let adopted = 0;
+    for (const clientId of message.clientIds) {
+      try {
+        const key = this.keys.owner(clientId);
+        if ((await this.redis.eval(TAKE_OWNER, 1, key, message.owner, this.ownerValue)) !== 1) {
+          continue;
+        }
+        this.owned.add(clientId);
+        await this.next?.load(clientId);
+        // Taken over by another node while it was read: let it go again.
+        if (!this.owned.has(clientId)) this.core.registry.evict(clientId);
+        else adopted++;
+      } catch (err) {
+        this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
+      }
+    }
+    this.logger.info({ node: message.from, sessions: adopted }, 'cluster: adopted sessions');
+    try {
+      const answer: ControlMessage = { t: 'released', req: message.req };
+      await this.redis.publish(this.keys.control(message.from), JSON.stringify(answer));
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: answering a hand-over failed');
+    }
   }
 
   /**

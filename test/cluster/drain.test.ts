@@ -41,7 +41,7 @@ describe('cluster: graceful drain', () => {
     await redis.stop();
   });
 
-  it('sends MQTT 5 clients DISCONNECT 0x9C with the Server Reference of a live peer, closes 3.x ones, and the session resumes there', async () => {
+  it('sends MQTT 5 clients DISCONNECT 0x9C with the Server Reference of a live peer, closes 3.x ones, hands the session to that peer, and it resumes there with what was queued meanwhile', async () => {
     assert.equal(
       await redis.redis.hget('pipit:addresses', String(b.broker.cluster!.nodeId)),
       b.address,
@@ -70,24 +70,33 @@ describe('cluster: graceful drain', () => {
     assert.equal(result.clients, 2);
     assert.equal(result.serverReference, b.address);
     assert.ok(result.sessions >= 1);
-    // Kept in the store, let go here: no owner, nothing deleted.
-    assert.equal(await redis.redis.get('pipit:owner:drained'), null);
+    // Kept in the store and handed to the peer, which routes it while the client moves.
     assert.equal(await redis.redis.hexists('pipit:{c:drained}:sub', 'drain/#'), 1);
+    assert.equal(b.broker.core.sessions.has('drained'), true);
+    assert.match(
+      (await redis.redis.get('pipit:owner:drained')) ?? '',
+      new RegExp(`^${b.broker.cluster!.nodeId}/`),
+    );
     await waitFor(
       () => b.broker.cluster!.status().peers.length === 0,
       5000,
       'the drained node to leave',
     );
 
+    // Published while the client moves: queued in its session on the peer.
+    const publisher = await connectClient(`mqtt://${b.address}`, { protocolVersion: 5 });
+    clients.push(publisher);
+    await publisher.publishAsync('drain/moving', 'queued', { qos: 1 });
     // The client follows the Server Reference and resumes its session there.
     const resumed = await connectCollecting(`mqtt://${result.serverReference}`, persistent);
     clients.push(resumed.client);
     assert.equal(resumed.sessionPresent, true);
-    const publisher = await connectClient(`mqtt://${b.address}`, { protocolVersion: 5 });
-    clients.push(publisher);
     await publisher.publishAsync('drain/after', 'here', { qos: 1 });
-    await waitFor(() => resumed.messages.length === 1, 5000, 'the message on the peer');
-    assert.equal(resumed.messages[0]!.payload, 'here');
+    await waitFor(() => resumed.messages.length === 2, 5000, 'the messages on the peer');
+    assert.deepEqual(
+      resumed.messages.map((m) => m.payload),
+      ['queued', 'here'],
+    );
   });
 
   it('refuses to drain a broker that is not a cluster node, saying why', async () => {
