@@ -109,6 +109,7 @@ export class ClusterNode {
         left: (node) => this.remoteRoutes.drop(node),
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
+        removed: (node) => void this.ownership.adoptFromDead(node),
       },
     );
     this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);

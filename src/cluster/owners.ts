@@ -44,6 +44,31 @@ export async function clientsHeldByPeers(
   return held;
 }
 
+/** The client ids whose owner key names node `nodeId` (any instance), with that value. */
+export async function ownedByNode(
+  redis: Redis,
+  keys: ClusterKeys,
+  nodeId: number,
+): Promise<Map<string, string>> {
+  const owned = new Map<string, string>();
+  const ownerPrefix = keys.owner('');
+  const pattern = `${escapeGlob(ownerPrefix)}*`;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', PAGE);
+    cursor = next;
+    if (found.length === 0) continue;
+    const values = await redis.mget(...found);
+    for (let i = 0; i < found.length; i++) {
+      const value = values[i] ?? null;
+      if (parseOwner(value)?.nodeId === nodeId) {
+        owned.set(found[i]!.slice(ownerPrefix.length), value as string);
+      }
+    }
+  } while (cursor !== '0');
+  return owned;
+}
+
 /** Writes `ownerValue` as the owner of every client id in `clientIds` (one round trip). */
 export async function claimOwners(
   redis: Redis,

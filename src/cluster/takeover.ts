@@ -16,7 +16,7 @@ import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
-import { claimOwners, clientsHeldByPeers, parseOwner } from './owners.js';
+import { claimOwners, clientsHeldByPeers, ownedByNode, parseOwner } from './owners.js';
 
 /** A request or answer on a node's control channel. */
 export type ControlMessage =
@@ -223,19 +223,7 @@ export class ClientOwnership implements SessionLoader {
   private async adopt(message: Extract<ControlMessage, { t: 'adopt' }>): Promise<void> {
     let adopted = 0;
     for (const clientId of message.clientIds) {
-      try {
-        const key = this.keys.owner(clientId);
-        if ((await this.redis.eval(TAKE_OWNER, 1, key, message.owner, this.ownerValue)) !== 1) {
-          continue;
-        }
-        this.owned.add(clientId);
-        await this.next?.load(clientId);
-        // Taken over by another node while it was read: let it go again.
-        if (!this.owned.has(clientId)) this.core.registry.evict(clientId);
-        else adopted++;
-      } catch (err) {
-        this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
-      }
+      if (await this.adoptOne(clientId, message.owner)) adopted++;
     }
     this.logger.info({ node: message.from, sessions: adopted }, 'cluster: adopted sessions');
     try {
@@ -306,6 +294,50 @@ export class ClientOwnership implements SessionLoader {
     } catch (err) {
       this.logger.warn({ err: String(err), clientId }, 'cluster: recording the owner failed');
     }
+  }
+
+  /**
+   * Node `nodeId` died and this node removed its traces: the sessions it held (their owner
+   * keys name it, with an instance whose lease is gone) are read from the store here, so
+   * their subscriptions are routed again and messages queued until their clients come back.
+   */
+  async adoptFromDead(nodeId: number): Promise<void> {
+    if (this.next === undefined) return; // no shared store: nothing to read
+    let adopted = 0;
+    try {
+      for (const [clientId, owner] of await ownedByNode(this.redis, this.keys, nodeId)) {
+        const { instance } = parseOwner(owner)!;
+        if (await this.self.isLive(nodeId, instance)) continue;
+        if (await this.adoptOne(clientId, owner)) adopted++;
+      }
+    } catch (err) {
+      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: adopting sessions failed');
+    }
+    this.logger.info(
+      { node: nodeId, sessions: adopted },
+      'cluster: adopted the sessions of a dead node',
+    );
+  }
+
+  /**
+   * Takes `clientId`'s owner key if it still names `previousOwner` (compare-and-set: a client
+   * that connected elsewhere meanwhile keeps its node) and reads its session. True if adopted.
+   */
+  private async adoptOne(clientId: string, previousOwner: string): Promise<boolean> {
+    try {
+      const key = this.keys.owner(clientId);
+      if ((await this.redis.eval(TAKE_OWNER, 1, key, previousOwner, this.ownerValue)) !== 1) {
+        return false;
+      }
+      this.owned.add(clientId);
+      await this.next?.load(clientId);
+      if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
+      // Taken over by another node while it was read: let it go again.
+      this.core.registry.evict(clientId);
+    } catch (err) {
+      this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
+    }
+    return false;
   }
 
   /** Lets go of every client id this node holds (it drains: the sessions were evicted). */

@@ -4,60 +4,12 @@
  * session written by one node is resumed on the other, with the messages queued meanwhile.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { type CliNode, startCliNode, stopNode } from './cli-node.js';
 import { connectCollecting } from './cluster-nodes.js';
-import { freePort, RedisFixture } from './redis-fixture.js';
-
-interface CliNode {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts `pipit broker --cluster <url>` (no storage flags) on a free port. */
-async function startCliNode(redisUrl: string): Promise<CliNode> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'broker',
-      '--port',
-      String(port),
-      '--cluster',
-      redisUrl,
-      '--sys-interval',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 20_000);
-    child.stdout!.on('data', () => {
-      if (/"address":"mqtt:\/\/[^\n]*"msg":"listening"/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', () => reject(new Error(`node exited:\n${out}`)));
-  });
-  return { child, url: `mqtt://127.0.0.1:${port}`, output: () => out };
-}
-
-async function stopNode(node: CliNode): Promise<void> {
-  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
-  const exited = once(node.child, 'exit');
-  node.child.kill('SIGTERM');
-  await exited;
-}
+import { RedisFixture } from './redis-fixture.js';
 
 describe('cluster: sessions move between pipit broker --cluster children, and drain', () => {
   let redis: RedisFixture;
