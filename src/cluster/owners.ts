@@ -12,14 +12,29 @@ const PAGE = 1000;
 /** True while node `nodeId`'s lease is held by `instance`. */
 export type LivenessCheck = (nodeId: number, instance: string) => Promise<boolean>;
 
+/** What {@link clientsHeldByPeers} found. */
+export interface OwnerScan {
+  /** Client ids whose owner key names a live node other than this one. */
+  readonly held: Set<string>;
+  /** The owner key's value of every other client id that has one (a dead node, or this one). */
+  readonly seen: Map<string, string>;
+}
+
+// Takes an owner key if it still has the value read before (ARGV[1]; '' for none).
+const CLAIM_IF_UNCHANGED = `
+local v = redis.call('GET', KEYS[1])
+if (not v and ARGV[1] == '') or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
 /** The client ids whose owner key names a live node other than `selfNodeId`. */
 export async function clientsHeldByPeers(
   redis: Redis,
   keys: ClusterKeys,
   selfNodeId: number,
   isLive: LivenessCheck,
-): Promise<Set<string>> {
+): Promise<OwnerScan> {
   const held = new Set<string>();
+  const seen = new Map<string, string>();
   const liveness = new Map<string, Promise<boolean>>();
   const ownerPrefix = keys.owner('');
   const pattern = `${escapeGlob(ownerPrefix)}*`;
@@ -30,18 +45,23 @@ export async function clientsHeldByPeers(
     if (found.length === 0) continue;
     const values = await redis.mget(...found);
     for (let i = 0; i < found.length; i++) {
-      const owner = parseOwner(values[i] ?? null);
-      if (owner === undefined || owner.nodeId === selfNodeId) continue;
-      const value = values[i] as string;
-      let live = liveness.get(value);
+      const value = values[i] ?? null;
+      const owner = parseOwner(value);
+      if (owner === undefined) continue;
+      const clientId = found[i]!.slice(ownerPrefix.length);
+      let live = liveness.get(value!);
       if (live === undefined) {
-        live = isLive(owner.nodeId, owner.instance);
-        liveness.set(value, live);
+        live =
+          owner.nodeId === selfNodeId
+            ? Promise.resolve(false)
+            : isLive(owner.nodeId, owner.instance);
+        liveness.set(value!, live);
       }
-      if (await live) held.add(found[i]!.slice(ownerPrefix.length));
+      if (await live) held.add(clientId);
+      else seen.set(clientId, value!);
     }
   } while (cursor !== '0');
-  return held;
+  return { held, seen };
 }
 
 /** The client ids whose owner key names node `nodeId` (any instance), with that value. */
@@ -69,20 +89,35 @@ export async function ownedByNode(
   return owned;
 }
 
-/** Writes `ownerValue` as the owner of every client id in `clientIds` (one round trip). */
+/**
+ * Writes `ownerValue` as the owner of each client id in `clientIds` whose owner key still has
+ * the value `seen` recorded (none when it records none): one round trip. Returns the client
+ * ids another node claimed meanwhile.
+ */
 export async function claimOwners(
   redis: Redis,
   keys: ClusterKeys,
-  clientIds: Iterable<string>,
+  clientIds: readonly string[],
+  seen: ReadonlyMap<string, string>,
   ownerValue: string,
-): Promise<void> {
+): Promise<string[]> {
+  if (clientIds.length === 0) return [];
   const pipeline = redis.pipeline();
-  let count = 0;
   for (const clientId of clientIds) {
-    pipeline.set(keys.owner(clientId), ownerValue);
-    count++;
+    pipeline.eval(
+      CLAIM_IF_UNCHANGED,
+      1,
+      keys.owner(clientId),
+      seen.get(clientId) ?? '',
+      ownerValue,
+    );
   }
-  if (count > 0) await pipeline.exec();
+  const results = (await pipeline.exec()) ?? [];
+  return clientIds.filter((_, i) => {
+    const [err, taken] = results[i] ?? [null, 0];
+    if (err) throw err;
+    return taken !== 1;
+  });
 }
 
 /** `text` with Redis glob characters escaped (a key prefix is matched literally). */

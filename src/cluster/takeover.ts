@@ -51,6 +51,8 @@ export class ClientOwnership implements SessionLoader {
   private readonly passed = new Set<string>();
   private readonly waiting = new Map<string, () => void>();
   private readonly checking = new Map<string, Promise<void>>();
+  /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
+  private seenAtStart: Map<string, string> | undefined;
   private requests = 0;
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
@@ -84,17 +86,32 @@ export class ClientOwnership implements SessionLoader {
    * The client ids a live peer holds (read at start, so that this node restores from the
    * shared store only the sessions no live node holds).
    */
-  heldByPeers(): Promise<Set<string>> {
-    return clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, (node, instance) =>
-      this.self.isLive(node, instance),
+  async heldByPeers(): Promise<Set<string>> {
+    const scan = await clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, (node, i) =>
+      this.self.isLive(node, i),
     );
+    this.seenAtStart = scan.seen;
+    return scan.held;
   }
 
-  /** This node restored these clients' sessions from the store: it holds them now. */
+  /**
+   * This node restored these clients' sessions from the store: it takes their owner keys,
+   * unless another node took one since the start's scan (that session is let go again).
+   */
   async claimRestored(clientIds: Iterable<string>): Promise<void> {
     const ids = [...clientIds];
-    for (const clientId of ids) this.owned.add(clientId);
-    await claimOwners(this.redis, this.keys, ids, this.ownerValue);
+    const seen = this.seenAtStart ?? new Map<string, string>();
+    this.seenAtStart = undefined;
+    const lost = new Set(await claimOwners(this.redis, this.keys, ids, seen, this.ownerValue));
+    for (const clientId of ids) {
+      if (!lost.has(clientId)) this.owned.add(clientId);
+      else if (this.core.registry.evict(clientId)) {
+        this.logger.info(
+          { clientId },
+          'cluster: restored session claimed by another node meanwhile',
+        );
+      }
+    }
   }
 
   /**
