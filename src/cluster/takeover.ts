@@ -115,7 +115,8 @@ export class ClientOwnership implements SessionLoader {
   }
 
   /**
-   * Takes the lock when free (or its owner is dead), else registers the live owner. Without
+   * Takes the lock when free (or its owner is dead), else asks the live owner to let go of
+   * the client id (and its session) first, then takes it. Without
    * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
    * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
    */
