@@ -101,3 +101,25 @@ export interface ListenerCommon {
    */
   maxConnections?: number;
 }
+
+/**
+ * The persistence of a cluster node: the Redis store on the cluster's Redis unless another
+ * is named; memory is allowed (sessions then stay on their node); SQLite is refused, since a
+ * file per node would strand each session on the node that wrote it.
+ */
+export function clusterPersistence(
+  cluster: ClusterOptions | undefined,
+  persistence: PersistenceOptions | undefined,
+): PersistenceOptions | undefined {
+  if (cluster === undefined) return persistence;
+  if (persistence === undefined) {
+    return { kind: 'redis', url: cluster.url, prefix: cluster.keyPrefix ?? 'pipit:' };
+  }
+  if (persistence.kind === 'sqlite') {
+    throw new TypeError(
+      'cluster: a SQLite store is one file per node, sessions would not move between nodes; ' +
+        "use the Redis store (persistence kind 'redis', the default with cluster) or memory",
+    );
+  }
+  return persistence;
+}

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { BridgeSet, type BridgeStatus } from './bridge/index.js';
+import { type DrainResult, drainNode } from './broker-drain.js';
 import { BrokerHttp, type BrokerStatus } from './broker-http.js';
 import {
   DEFAULT_PORTS,
@@ -13,7 +14,12 @@ import {
   startListener,
   storeFor,
 } from './broker-listeners.js';
-import { type BrokerOptions, checkSysInterval, type ListenerOptions } from './broker-options.js';
+import {
+  type BrokerOptions,
+  checkSysInterval,
+  clusterPersistence,
+  type ListenerOptions,
+} from './broker-options.js';
 import { ClusterNode } from './cluster/index.js';
 import type {
   ClientInfo,
@@ -24,7 +30,7 @@ import type {
   HostPublish,
   Message,
 } from './core/index.js';
-import { BrokerCore, disconnectClients } from './core/index.js';
+import { BrokerCore, disconnectClients, StoredSessionLoader } from './core/index.js';
 import { defaultMemoryBudget } from './default-budget.js';
 import type { ReadinessCheck } from './http/health.js';
 import { startHttpListener } from './http/http-listener.js';
@@ -110,16 +116,24 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const { logger, clock, persistence, store, bridges, cluster, sysInterval, metrics, ...core } =
       options;
     this.sysInterval = checkSysInterval(sysInterval);
-    this.store = store ?? storeFor(persistence, logger);
+    this.store = store ?? storeFor(clusterPersistence(cluster, persistence), logger);
     this.persistenceKind = this.store?.kind ?? persistence?.kind ?? 'none';
     // The budget's default is sized to this process (the core cannot see it).
     this.budgetSource = core.memoryBudget === undefined ? defaultMemoryBudget() : undefined;
     if (this.budgetSource) core.memoryBudget = this.budgetSource.bytes;
     this.core = new BrokerCore({ options: core, logger, clock, store: this.store });
     this.bridgeSet = new BridgeSet(this.core, bridges ?? []);
-    // Without a store shared by the nodes, a session does not move between them: the
-    // cluster's ownership check is the only loader (C1's Redis store adds its loader here).
-    this.cluster = cluster ? new ClusterNode(this.core, cluster, this.core.logger) : undefined;
+    // With the store the nodes share, a client's session is read from it when the client
+    // connects to this node after the ownership check (another node may have written it).
+    const shared = this.core.persistence;
+    this.cluster = cluster
+      ? new ClusterNode(
+          this.core,
+          cluster,
+          this.core.logger,
+          shared ? new StoredSessionLoader(this.core, shared) : undefined,
+        )
+      : undefined;
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
     this.http = new BrokerHttp(
@@ -189,7 +203,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     this.status.store = 'opening';
     try {
-      await this.core.start();
+      // On a store the nodes share, the sessions live peers hold stay theirs.
+      const heldElsewhere =
+        this.cluster && this.store ? await this.cluster.heldByPeers() : undefined;
+      await this.core.start(heldElsewhere);
+      if (this.cluster && this.store) await this.cluster.claimRestored();
     } catch (err) {
       this.status.store = 'failed';
       this.status.storeError = (err as Error).message;
@@ -314,6 +332,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   disconnect(match: (client: ClientInfo) => boolean, options: DisconnectOptions = {}): number {
     return disconnectClients(this.core, match, options);
+  }
+
+  /**
+   * Drains this cluster node (docs/cluster.md): stops accepting connections, sends MQTT 5
+   * clients DISCONNECT 0x9C Use another server with a Server Reference to a live peer that
+   * advertises one (`cluster.advertise`; 3.x clients are closed), without their wills, lets
+   * their sessions go (kept in the store for the node each client connects to next), then
+   * closes the broker.
+   * @throws Error when this broker is not a cluster node.
+   */
+  async drain(): Promise<DrainResult> {
+    const node = this.cluster;
+    if (!node) throw new Error('drain: this broker is not a cluster node (no cluster option)');
+    await this.start();
+    this.status.closing = true;
+    const result = await drainNode(this.core, node, async () => {
+      await Promise.all(this.running.splice(0).map((l) => l.close()));
+      this.status.listenersUp = 0;
+    });
+    await this.close();
+    return result;
   }
 
   /**

@@ -45,6 +45,8 @@ export type {
 } from './broker.js';
 // Operations ($SYS and logs, issue #12 O1).
 export { Broker, createBroker, DEFAULT_SYS_INTERVAL, MAX_SYS_INTERVAL } from './broker.js';
+// Cluster drain (issue #11, part C3).
+export type { DrainResult } from './broker-drain.js';
 export * from './client/index.js';
 export type { ClusterNode, ClusterOptions, ClusterStatus } from './cluster/index.js';
 export {

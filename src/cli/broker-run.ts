@@ -241,7 +241,15 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await broker.close();
+    if (signal === 'SIGTERM' && broker.cluster) {
+      // A cluster node drains: its clients go to a peer, their sessions stay in the store.
+      await broker.drain().catch(async (err: unknown) => {
+        logger.error({ err: String(err) }, 'cluster: drain failed');
+        await broker.close();
+      });
+    } else {
+      await broker.close();
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -24,6 +24,7 @@ import {
 } from './options.js';
 import { Outbox, type OutboxCounters } from './outbox.js';
 import { RemoteRoutes } from './remote-routes.js';
+import { RetainedSync } from './retained-sync.js';
 import { ClientOwnership, type NodeIdentity } from './takeover.js';
 
 /** What a node reports of the cluster (tests, the admin API). */
@@ -37,6 +38,11 @@ export interface ClusterStatus {
   readonly refusedUnreachable: number;
   /** The command connection's state (`ready` when Redis answers). */
   readonly redis: string;
+  /**
+   * Retained messages kept in step with the shared store: announcements sent and heard, full
+   * reloads (undefined without a store: each node keeps its own).
+   */
+  readonly retained: Readonly<RetainedSync['counters']> | undefined;
 }
 
 /** One node's part in the cluster. */
@@ -54,6 +60,8 @@ export class ClusterNode {
   private inbox: Inbox | undefined;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
+  /** Retained messages in step with the other nodes' (with a store: the shared one). */
+  private readonly retained: RetainedSync | undefined;
   private joined = false;
   /** The last connection error, for a precise reason when joining fails. */
   private lastError: string | undefined;
@@ -74,8 +82,14 @@ export class ClusterNode {
     this.commands = this.connect('commands');
     this.subscriber = this.connect('subscriber');
     this.reader = this.connect('inbox');
-    this.outbox = new Outbox(this.commands, this.keys, logger);
-    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger);
+    // Acknowledgements wait for the forwards and route changes their step made, as for the
+    // store's writes (with a store: without one, nothing waits for it either).
+    const persistence = core.persistence;
+    const noteWrite = persistence ? () => persistence.noteWrite() : undefined;
+    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite);
+    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite);
+    persistence?.join(this.outbox);
+    persistence?.join(this.localRoutes);
     this.remoteRoutes = new RemoteRoutes(
       this.commands,
       this.keys,
@@ -95,6 +109,7 @@ export class ClusterNode {
         left: (node) => this.remoteRoutes.drop(node),
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
+        removed: (node) => void this.ownership.adoptFromDead(node),
       },
     );
     this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
@@ -107,6 +122,16 @@ export class ClusterNode {
       logger,
       next,
     );
+    this.retained = persistence
+      ? new RetainedSync(
+          core,
+          persistence.store,
+          this.commands,
+          this.keys,
+          logger,
+          () => this.nodeId,
+        )
+      : undefined;
     core.router.observe(this.localRoutes);
     core.registry.loadWith(this.ownership);
     core.addHook(this.hook());
@@ -137,7 +162,11 @@ export class ClusterNode {
     const nodeId = await this.membership.join();
     this.core.messageIds.renumber(nodeId);
     this.subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
-    await this.subscriber.subscribe(this.keys.routeChanges, this.keys.control(nodeId));
+    await this.subscriber.subscribe(
+      this.keys.routeChanges,
+      this.keys.control(nodeId),
+      this.keys.retainedChanges,
+    );
     await this.localRoutes.announceAs(nodeId);
     await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
     this.inbox = new Inbox(
@@ -148,8 +177,70 @@ export class ClusterNode {
       this.logger,
     );
     this.inbox.start();
+    if (this.options.advertise !== undefined) {
+      await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
+    }
     this.joined = true;
     this.logger.info({ nodeId, peers: [...this.membership.peers] }, 'cluster: joined');
+  }
+
+  /**
+   * Which client ids live peers hold, for the core's start on a store the nodes share: their
+   * sessions and wills stay in the store for their node (call after {@link start}).
+   */
+  async heldByPeers(): Promise<(clientId: string) => boolean> {
+    const held = await this.ownership.heldByPeers();
+    return (clientId) => held.has(clientId);
+  }
+
+  /** The core restored its sessions (those no live peer holds): this node owns them now. */
+  claimRestored(): Promise<void> {
+    return this.ownership.claimRestored(this.core.sessions.keys());
+  }
+
+  /**
+   * The `host:port` a live peer advertises (`cluster.advertise`), for a draining node's Server
+   * Reference; undefined when no live peer advertises one.
+   */
+  async serverReference(): Promise<string | undefined> {
+    const addresses = await this.commands.hgetall(this.keys.addresses);
+    const peers = [...this.membership.peers].sort((x, y) => x - y);
+    for (const peer of peers) {
+      const address = addresses[String(peer)];
+      if (address !== undefined) return address;
+    }
+    return undefined;
+  }
+
+  /**
+   * Lets go of every session this node holds (drain; their connections are closed already):
+   * each leaves memory and the route table but stays in the store, the writes are committed,
+   * the sessions are handed to `peer` (it takes their owner keys and reads them), and the
+   * owner keys left are released. Returns how many sessions were let go.
+   */
+  async letGoOfSessions(peer: number | undefined): Promise<number> {
+    const evicted: string[] = [];
+    for (const clientId of [...this.core.sessions.keys()]) {
+      if (this.core.registry.evict(clientId)) evicted.push(clientId);
+    }
+    await this.core.persistence?.commit();
+    // The peer routes them at once: messages for them are queued while their clients move.
+    if (peer !== undefined && evicted.length > 0 && this.core.persistence) {
+      await this.ownership.handOver(peer, evicted);
+    }
+    await this.ownership.releaseAll();
+    return evicted.length;
+  }
+
+  /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */
+  async drainPeer(reference: string | undefined): Promise<number | undefined> {
+    const peers = [...this.membership.peers].sort((x, y) => x - y);
+    if (reference !== undefined) {
+      const addresses = await this.commands.hgetall(this.keys.addresses);
+      const referred = peers.find((peer) => addresses[String(peer)] === reference);
+      if (referred !== undefined) return referred;
+    }
+    return peers[0];
   }
 
   /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
@@ -159,6 +250,7 @@ export class ClusterNode {
       this.localRoutes.stop();
       await this.inbox?.stop();
       try {
+        await this.commands.hdel(this.keys.addresses, String(this.nodeId));
         await this.membership.leave();
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'cluster: leaving failed (Redis unreachable?)');
@@ -181,6 +273,7 @@ export class ClusterNode {
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
+      retained: this.retained ? { ...this.retained.counters } : undefined,
     };
   }
 
@@ -215,10 +308,12 @@ export class ClusterNode {
     if (!this.joined) return;
     void this.localRoutes.republish().catch(() => {});
     for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
+    void this.retained?.reload();
   }
 
   private onMessage(channel: string, text: string): void {
     if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
+    else if (channel === this.keys.retainedChanges) this.retained?.apply(text);
     else this.ownership.onControl(text);
   }
 

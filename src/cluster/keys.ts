@@ -7,7 +7,10 @@
  * - `inbox:<id>`   the stream of messages other nodes forward to a node;
  * - `control:<id>` the channel of requests to a node (takeover) and their answers;
  * - `owner:<client id>` which node holds a client id's connection (node id/instance);
- * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies.
+ * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies;
+ * - `addresses`    hash: node id -> the `host:port` it advertises to clients (drain);
+ * - `retained`     the channel where nodes announce the retained topics they changed in the
+ *                  shared store.
  */
 
 /** Key and channel names under one prefix. */
@@ -40,6 +43,14 @@ export class ClusterKeys {
 
   wills(nodeId: number): string {
     return `${this.prefix}wills:${nodeId}`;
+  }
+
+  get addresses(): string {
+    return `${this.prefix}addresses`;
+  }
+
+  get retainedChanges(): string {
+    return `${this.prefix}retained`;
   }
 
   owner(clientId: string): string {

@@ -10,6 +10,7 @@ import type { RouteObserver, Subscriber, Subscription } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { ClusterKeys } from './keys.js';
 import { isRemoteNode } from './remote-node.js';
+import { WriteBarrier } from './write-barrier.js';
 
 /** A route change as announced: `{ node, add: [...], remove: [...] }` or `{ node, left }`. */
 export interface RouteAnnouncement {
@@ -31,11 +32,25 @@ export class LocalRoutes implements RouteObserver {
   private scheduled = false;
   private nodeId = -1;
 
+  private readonly barrier: WriteBarrier;
+
+  /** `noteWrite` is told of each route change (a SUBACK then waits for its write). */
   constructor(
     private readonly redis: Redis,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
-  ) {}
+    noteWrite?: () => void,
+  ) {
+    this.barrier = new WriteBarrier(noteWrite);
+  }
+
+  /**
+   * Settles once every route change so far is written and announced (or its write failed:
+   * the table is written again when Redis is back, so a failure does not fail the SUBACK).
+   */
+  commit(): Promise<void> {
+    return this.barrier.commit(this.scheduled);
+  }
 
   /** Filters this node's sessions subscribe to. */
   get filters(): IterableIterator<string> {
@@ -92,9 +107,10 @@ export class LocalRoutes implements RouteObserver {
   private change(filter: string, present: boolean): void {
     if (this.nodeId < 0) return;
     this.pending.set(filter, present);
+    this.barrier.wrote();
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setImmediate(() => this.barrier.sent(this.flush()));
     }
   }
 

@@ -23,6 +23,8 @@ export interface MembershipEvents {
   restored(): void;
   /** We removed a dead peer's traces: the wills its clients left (serialized). */
   orphaned(nodeId: number, wills: Buffer[]): void;
+  /** We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt. */
+  removed(nodeId: number): void;
 }
 
 // Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
@@ -43,7 +45,7 @@ return 0`;
 // the one caller that removed them), or 0.
 const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 local wills = redis.call('HVALS', KEYS[6])
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
 redis.call('PUBLISH', KEYS[5], ARGV[2])
@@ -187,15 +189,17 @@ export class Membership {
     for (const member of others) {
       if (now.has(member)) continue;
       const wills = await this.removeTraces(member);
+      if (wills === undefined) continue; // back, or another survivor removed it
       if (wills.length > 0) this.events.orphaned(member, wills);
+      this.events.removed(member);
     }
   }
 
   /**
    * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
-   * the wills its clients left.
+   * the wills its clients left (undefined: its lease is back, or another survivor was first).
    */
-  private async removeTraces(nodeId: number): Promise<Buffer[]> {
+  private async removeTraces(nodeId: number): Promise<Buffer[] | undefined> {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
@@ -209,6 +213,6 @@ export class Membership {
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
     );
-    return Array.isArray(result) ? (result as Buffer[]) : [];
+    return Array.isArray(result) ? (result as Buffer[]) : undefined;
   }
 }

@@ -19,6 +19,12 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** Prefix of every Redis key and channel of the cluster. Default `pipit:`. */
   keyPrefix?: string;
+  /**
+   * `host:port` where MQTT clients reach this node, published for the others: a draining
+   * node sends its MQTT 5 clients there (Server Reference). Default: none (a node without it
+   * is not offered).
+   */
+  advertise?: string;
 }
 
 /** Options with every default applied. */
@@ -28,6 +34,7 @@ export interface ResolvedClusterOptions {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly keyPrefix: string;
+  readonly advertise: string | undefined;
 }
 
 /** Default lease of a node. */
@@ -55,11 +62,18 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
       `cluster.heartbeatMs: ${heartbeatMs} must be a whole number of ms from 10 to below leaseMs (${leaseMs})`,
     );
   }
+  const { advertise } = options;
+  if (advertise !== undefined && !/^\S+:\d{1,5}$/.test(advertise)) {
+    throw new RangeError(
+      `cluster.advertise: "${advertise}" is not host:port (where clients reach this node)`,
+    );
+  }
   return {
     url: options.url,
     nodeId,
     leaseMs,
     heartbeatMs,
     keyPrefix: options.keyPrefix ?? 'pipit:',
+    advertise,
   };
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../ports/index.js';
 import { encodeBatch, type ForwardedMessage } from './envelope.js';
 import type { ClusterKeys } from './keys.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
+import { WriteBarrier } from './write-barrier.js';
 
 /** Entries an inbox stream keeps at most (approximately): a bound on Redis memory. */
 export const INBOX_MAX_LENGTH = 100_000;
@@ -34,11 +35,22 @@ export class Outbox implements ForwardSink {
   private readonly batches = new Map<RemoteNode, ForwardedMessage[]>();
   private scheduled = false;
 
+  private readonly barrier: WriteBarrier;
+
+  /** `noteWrite` is told of each forward (an acknowledgement then waits for its XADD). */
   constructor(
     private readonly redis: Redis,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
-  ) {}
+    noteWrite?: () => void,
+  ) {
+    this.barrier = new WriteBarrier(noteWrite);
+  }
+
+  /** Settles once every forward so far is in its node's inbox; rejects when a write failed. */
+  commit(): Promise<void> {
+    return this.barrier.commit(this.scheduled);
+  }
 
   forward(node: RemoteNode, delivery: Delivery): void {
     let batch = this.batches.get(node);
@@ -57,6 +69,7 @@ export class Outbox implements ForwardSink {
         shareFilters: shareFilter === undefined ? undefined : [shareFilter],
       });
     }
+    this.barrier.wrote();
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -66,7 +79,10 @@ export class Outbox implements ForwardSink {
   /** Writes every batch to its node's inbox (one pipelined round trip). */
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.batches.size === 0) return;
+    if (this.batches.size === 0) {
+      this.barrier.sent(Promise.resolve());
+      return;
+    }
     const pipeline = this.redis.pipeline();
     let count = 0;
     for (const [node, batch] of this.batches) {
@@ -84,20 +100,24 @@ export class Outbox implements ForwardSink {
     this.counters.batches += this.batches.size;
     this.counters.forwarded += count;
     this.batches.clear();
-    pipeline.exec().then(
-      (results) => {
-        const failed = results?.filter(([err]) => err !== null).length ?? 0;
-        if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
-      },
-      (err: unknown) => this.fail(err, count),
+    this.barrier.sent(
+      pipeline.exec().then(
+        (results) => {
+          const failed = results?.filter(([err]) => err !== null).length ?? 0;
+          if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
+        },
+        (err: unknown) => this.fail(err, count),
+      ),
     );
   };
 
-  private fail(err: unknown, messages: number): void {
+  /** Counts and logs a failed write, then fails the acknowledgements waiting for it. */
+  private fail(err: unknown, messages: number): never {
     this.counters.failed += messages;
     this.logger.warn(
       { err: String(err), messages },
       'cluster: forwarding to other nodes failed (Redis unreachable?)',
     );
+    throw err;
   }
 }

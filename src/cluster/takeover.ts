@@ -1,25 +1,29 @@
 /**
  * One owner per client id across the cluster, and takeover across nodes [MQTT-3.1.4-3].
  *
- * `owner:<client id>` names the node (id/instance) holding the client's connection. It is a
- * lock whose lease is its node's lease: an owner whose node lease is gone (the node died)
- * holds nothing. Before a claim of a client id this node has no session for, the registry
- * asks this loader: if a live peer owns the id, the peer is registered as the holder
- * elsewhere (`registry.heldElsewhere`), and the claim's `takeOver()` asks that node over its
- * control channel to close the connection (v5 DISCONNECT 0x8E) and waits for its answer;
- * then this node takes the lock. The session itself moves through the shared store: the
- * next loader (C1's StoredSessionLoader, when the store is shared) reads it afterwards.
+ * `owner:<client id>` names the node (id/instance) holding the client's session in memory,
+ * connected or offline. It is a lock whose lease is its node's lease: an owner whose node
+ * lease is gone (the node died) holds nothing. Before a claim of a client id this node has no
+ * session for, the registry asks this loader: if a live peer owns the id, this node asks that
+ * peer over its control channel to let go and waits for its answer. The peer closes the
+ * connection (v5 DISCONNECT 0x8E), evicts the session from memory and its route table
+ * without deleting it from the store, commits what it wrote, then answers; this node takes
+ * the lock, and the next loader (`StoredSessionLoader` over the shared store) reads the
+ * session as the peer left it.
  */
 import type { Redis } from 'ioredis';
-import type { BrokerCore, SessionHolder, SessionLoader } from '../core/index.js';
+import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
+import { claimOwners, clientsHeldByPeers, ownedByNode, parseOwner } from './owners.js';
 
 /** A request or answer on a node's control channel. */
 export type ControlMessage =
   | { t: 'takeover'; clientId: string; from: number; req: string }
-  | { t: 'released'; req: string };
+  | { t: 'released'; req: string }
+  /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
+  | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string };
 
 /** What takeover needs of membership. */
 export interface NodeIdentity {
@@ -28,6 +32,11 @@ export interface NodeIdentity {
   /** True while `nodeId`'s lease is held by `instance`. */
   isLive(nodeId: number, instance: string): Promise<boolean>;
 }
+
+// Takes an owner key only while it still names the previous owner (ARGV[1]).
+const TAKE_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`;
 
 // Deletes the owner key only when it still names us.
 const RELEASE_OWNER = `
@@ -41,6 +50,9 @@ export class ClientOwnership implements SessionLoader {
   /** Client ids whose ownership check passed: the registry's next ask goes on. */
   private readonly passed = new Set<string>();
   private readonly waiting = new Map<string, () => void>();
+  private readonly checking = new Map<string, Promise<void>>();
+  /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
+  private seenAtStart: Map<string, string> | undefined;
   private requests = 0;
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
@@ -61,11 +73,50 @@ export class ClientOwnership implements SessionLoader {
 
   load(clientId: string): Promise<void> | undefined {
     if (this.passed.delete(clientId) || this.owned.has(clientId)) return this.next?.load(clientId);
-    return this.check(clientId);
+    // Concurrent claims of one client id wait for one check (and at most one takeover).
+    let checking = this.checking.get(clientId);
+    if (checking === undefined) {
+      checking = this.check(clientId).finally(() => this.checking.delete(clientId));
+      this.checking.set(clientId, checking);
+    }
+    return checking;
   }
 
   /**
-   * Takes the lock when free (or its owner is dead), else registers the live owner. Without
+   * The client ids a live peer holds (read at start, so that this node restores from the
+   * shared store only the sessions no live node holds).
+   */
+  async heldByPeers(): Promise<Set<string>> {
+    const scan = await clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, (node, i) =>
+      this.self.isLive(node, i),
+    );
+    this.seenAtStart = scan.seen;
+    return scan.held;
+  }
+
+  /**
+   * This node restored these clients' sessions from the store: it takes their owner keys,
+   * unless another node took one since the start's scan (that session is let go again).
+   */
+  async claimRestored(clientIds: Iterable<string>): Promise<void> {
+    const ids = [...clientIds];
+    const seen = this.seenAtStart ?? new Map<string, string>();
+    this.seenAtStart = undefined;
+    const lost = new Set(await claimOwners(this.redis, this.keys, ids, seen, this.ownerValue));
+    for (const clientId of ids) {
+      if (!lost.has(clientId)) this.owned.add(clientId);
+      else if (this.core.registry.evict(clientId)) {
+        this.logger.info(
+          { clientId },
+          'cluster: restored session claimed by another node meanwhile',
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes the lock when free (or its owner is dead), else asks the live owner to let go of
+   * the client id (and its session) first, then takes it. Without
    * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
    * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
    */
@@ -100,7 +151,8 @@ export class ClientOwnership implements SessionLoader {
       owner.nodeId !== this.self.nodeId &&
       (await this.self.isLive(owner.nodeId, owner.instance))
     ) {
-      this.core.registry.heldElsewhere(clientId, new RemoteHolder(this, clientId, owner.nodeId));
+      // Before the session is read: the peer must write its last state and stop writing.
+      await this.requestRelease(clientId, owner.nodeId);
     } else {
       await this.redis.set(key, this.ownerValue);
       this.owned.add(clientId);
@@ -108,10 +160,14 @@ export class ClientOwnership implements SessionLoader {
     this.passed.add(clientId);
   }
 
-  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
-  async requestRelease(clientId: string, nodeId: number): Promise<void> {
+  /**
+   * Sends `request` (its `req` set here) to node `nodeId`'s control channel; resolves true
+   * once it answered, false when it did not within the timeout.
+   */
+  private async ask(nodeId: number, request: ControlMessage & { req: string }): Promise<boolean> {
     const req = `${this.self.nodeId}-${++this.requests}`;
-    const released = new Promise<boolean>((resolve) => {
+    request.req = req;
+    const answered = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(req);
         resolve(false);
@@ -122,9 +178,14 @@ export class ClientOwnership implements SessionLoader {
         resolve(true);
       });
     });
-    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req };
     await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
-    if (!(await released)) {
+    return answered;
+  }
+
+  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
+  async requestRelease(clientId: string, nodeId: number): Promise<void> {
+    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req: '' };
+    if (!(await this.ask(nodeId, request))) {
       const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
       if (
         owner &&
@@ -141,11 +202,6 @@ export class ClientOwnership implements SessionLoader {
     this.owned.add(clientId);
   }
 
-  /** A takeover request failed: the next claim checks the owner again. */
-  forgetHolder(clientId: string, holder: SessionHolder): void {
-    this.core.registry.leftElsewhere(clientId, holder);
-  }
-
   /** A message on this node's control channel. */
   onControl(text: string): void {
     let message: ControlMessage;
@@ -158,15 +214,66 @@ export class ClientOwnership implements SessionLoader {
     if (message.t === 'released') this.waiting.get(message.req)?.();
     else if (message.t === 'takeover')
       void this.release(message.clientId, message.from, message.req);
+    else if (message.t === 'adopt') void this.adopt(message);
   }
 
-  /** Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], then answer. */
+  /**
+   * Hands the sessions of `clientIds` (evicted here, committed) to node `nodeId`, which reads
+   * them from the store and routes their subscriptions; resolves once it answered (false: no
+   * answer in time, the sessions then wait in the store for their clients).
+   */
+  handOver(nodeId: number, clientIds: string[]): Promise<boolean> {
+    const request: ControlMessage = {
+      t: 'adopt',
+      clientIds,
+      from: this.self.nodeId,
+      owner: this.ownerValue,
+      req: '',
+    };
+    return this.ask(nodeId, request);
+  }
+
+  /**
+   * A draining node hands its sessions over: each whose owner key still names it becomes
+   * ours (compare-and-set: a client that connected elsewhere meanwhile keeps its new node)
+   * and is read from the store; then the node is answered.
+   */
+  private async adopt(message: Extract<ControlMessage, { t: 'adopt' }>): Promise<void> {
+    let adopted = 0;
+    for (const clientId of message.clientIds) {
+      if (await this.adoptOne(clientId, message.owner)) adopted++;
+    }
+    this.logger.info({ node: message.from, sessions: adopted }, 'cluster: adopted sessions');
+    try {
+      const answer: ControlMessage = { t: 'released', req: message.req };
+      await this.redis.publish(this.keys.control(message.from), JSON.stringify(answer));
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: answering a hand-over failed');
+    }
+  }
+
+  /**
+   * Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], evict the
+   * session (it stays in the store; its routes here go), commit, then answer.
+   */
   private async release(clientId: string, from: number, req: string): Promise<void> {
     this.owned.delete(clientId);
     const session = this.core.sessions.get(clientId);
     if (session?.output !== undefined) {
       this.logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
       session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
+    }
+    if (this.core.registry.evict(clientId)) {
+      this.logger.info({ clientId, node: from }, 'cluster: session moved to another node');
+    }
+    try {
+      // The other node reads the session next: everything written of it must be there.
+      await this.core.persistence?.commit();
+    } catch (err) {
+      this.logger.warn(
+        { err: String(err), clientId },
+        'cluster: committing a moved session failed',
+      );
     }
     try {
       await this.redis.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
@@ -207,9 +314,69 @@ export class ClientOwnership implements SessionLoader {
     }
   }
 
-  /** A client's connection here ended: the lock is let go unless a new connection took it. */
+  /**
+   * Node `nodeId` died and this node removed its traces: the sessions it held (their owner
+   * keys name it, with an instance whose lease is gone) are read from the store here, so
+   * their subscriptions are routed again and messages queued until their clients come back.
+   */
+  async adoptFromDead(nodeId: number): Promise<void> {
+    if (this.next === undefined) return; // no shared store: nothing to read
+    let adopted = 0;
+    try {
+      for (const [clientId, owner] of await ownedByNode(this.redis, this.keys, nodeId)) {
+        const { instance } = parseOwner(owner)!;
+        if (await this.self.isLive(nodeId, instance)) continue;
+        if (await this.adoptOne(clientId, owner)) adopted++;
+      }
+    } catch (err) {
+      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: adopting sessions failed');
+    }
+    this.logger.info(
+      { node: nodeId, sessions: adopted },
+      'cluster: adopted the sessions of a dead node',
+    );
+  }
+
+  /**
+   * Takes `clientId`'s owner key if it still names `previousOwner` (compare-and-set: a client
+   * that connected elsewhere meanwhile keeps its node) and reads its session. True if adopted.
+   */
+  private async adoptOne(clientId: string, previousOwner: string): Promise<boolean> {
+    try {
+      const key = this.keys.owner(clientId);
+      if ((await this.redis.eval(TAKE_OWNER, 1, key, previousOwner, this.ownerValue)) !== 1) {
+        return false;
+      }
+      this.owned.add(clientId);
+      await this.next?.load(clientId);
+      if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
+      // Taken over by another node while it was read: let it go again.
+      this.core.registry.evict(clientId);
+    } catch (err) {
+      this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
+    }
+    return false;
+  }
+
+  /** Lets go of every client id this node holds (it drains: the sessions were evicted). */
+  async releaseAll(): Promise<void> {
+    const ids = [...this.owned];
+    this.owned.clear();
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const clientId of ids) {
+      pipeline.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
+    }
+    await pipeline.exec();
+  }
+
+  /**
+   * A client's connection here ended: the lock is let go once the session is gone (it ended
+   * with its connection); an offline session kept here keeps it, so that a connect on another
+   * node asks this one to let go of it first.
+   */
   disconnected(clientId: string): void {
-    if (this.core.sessions.get(clientId)?.output !== undefined) return;
+    if (this.core.sessions.has(clientId)) return;
     if (!this.owned.delete(clientId)) return;
     this.redis
       .eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue)
@@ -217,33 +384,4 @@ export class ClientOwnership implements SessionLoader {
         this.logger.warn({ err: String(err), clientId }, 'cluster: releasing the owner failed');
       });
   }
-}
-
-/** A client id held by a connection on another node. */
-class RemoteHolder implements SessionHolder {
-  private pending: Promise<void> | undefined;
-
-  constructor(
-    private readonly ownership: ClientOwnership,
-    private readonly clientId: string,
-    private readonly nodeId: number,
-  ) {}
-
-  takeOver(): Promise<void> {
-    this.pending ??= this.ownership
-      .requestRelease(this.clientId, this.nodeId)
-      .catch((err: unknown) => {
-        this.ownership.forgetHolder(this.clientId, this);
-        throw err;
-      });
-    return this.pending;
-  }
-}
-
-function parseOwner(value: string | null): { nodeId: number; instance: string } | undefined {
-  if (value === null) return undefined;
-  const slash = value.indexOf('/');
-  const nodeId = Number(value.slice(0, slash));
-  if (slash < 0 || !Number.isInteger(nodeId)) return undefined;
-  return { nodeId, instance: value.slice(slash + 1) };
 }

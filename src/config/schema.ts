@@ -218,6 +218,10 @@ const clusterSchema = z
     leaseMs: int(100, 3_600_000).optional(),
     heartbeatMs: int(10, 3_600_000).optional(),
     keyPrefix: text().optional(),
+    advertise: z
+      .string({ error: 'expected host:port where MQTT clients reach this node' })
+      .regex(/^\S+:\d{1,5}$/, { error: 'expected host:port where MQTT clients reach this node' })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.heartbeatMs !== undefined && c.heartbeatMs >= (c.leaseMs ?? 10_000)) {

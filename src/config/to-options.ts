@@ -15,6 +15,7 @@ import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
 import { toBridgeOptions } from './bridges.js';
+import { ConfigError } from './errors.js';
 import {
   type HttpListenerSpec,
   httpListenerSpec,
@@ -169,10 +170,36 @@ function persistence(config: PipitConfig, ctx: ResolveContext): PersistenceOptio
   const o = ctx.overrides ?? {};
   if (o.memory === true || storage.type === 'memory') return { kind: 'memory' };
   if (storage.type === 'redis') return redisPersistence(storage);
+  const cluster = clusterStore(config, o);
+  if (cluster !== undefined) return cluster;
   let dataDir = resolve(ctx.cwd, 'data');
   if (o.dataDir !== undefined) dataDir = resolve(ctx.cwd, o.dataDir);
   else if (storage.dataDir !== undefined) dataDir = resolve(ctx.baseDir, storage.dataDir);
   return { kind: 'sqlite', dataDir, durability: storage.durability ?? 'fsync' };
+}
+
+/**
+ * A cluster's store: the Redis store on the cluster's Redis (under its key prefix), unless
+ * the file names another. SQLite (one file per node) is refused: sessions could not move.
+ */
+function clusterStore(
+  config: PipitConfig,
+  o: Overrides,
+): Extract<PersistenceOptions, { kind: 'redis' }> | undefined {
+  const url = o.cluster ?? config.cluster?.url;
+  if (url === undefined) return undefined;
+  const storage = config.storage ?? {};
+  if (
+    storage.type === 'sqlite' ||
+    storage.dataDir !== undefined ||
+    storage.durability !== undefined ||
+    o.dataDir !== undefined
+  ) {
+    throw new ConfigError([
+      `storage: a cluster (${o.cluster === undefined ? 'cluster.url' : '--cluster'}) needs a store every node shares, and SQLite is one file per node (sessions could not move between nodes); remove storage.type/dataDir (a cluster uses the Redis store on its Redis), or set storage.type to redis or memory`,
+    ]);
+  }
+  return { kind: 'redis', url, prefix: config.cluster?.keyPrefix ?? 'pipit:' };
 }
 
 function redisPersistence(

@@ -171,13 +171,17 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     this.hooks.notify('onDisconnected', conn.client, reason);
   }
 
-  /** Opens the store and restores what it holds (sessions, queues, retained, wills). */
-  async start(): Promise<void> {
+  /**
+   * Opens the store and restores what it holds (sessions, queues, retained, wills). In a
+   * cluster sharing the store, `heldElsewhere` names the client ids another node holds: their
+   * sessions and wills stay in the store for that node and are not restored here.
+   */
+  async start(heldElsewhere?: (clientId: string) => boolean): Promise<void> {
     const persistence = this.persistence;
     if (!persistence) return;
     await persistence.store.open();
     const state = await persistence.store.load();
-    await restoreState(this, persistence, state, this.registry.environment);
+    await restoreState(this, persistence, state, this.registry.environment, heldElsewhere);
     await persistence.commit();
   }
 

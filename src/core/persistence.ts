@@ -35,11 +35,21 @@ export interface InflightRecord {
 /** A subscription as persistence reads it (a Subscription, by its fields, as above). */
 export type SubscriptionRecord = Readonly<StoredSubscription>;
 
+/**
+ * Writes outside the store that an acknowledgement waits for as it waits for the store's
+ * (a cluster's forwards to other nodes and its route table).
+ */
+export interface CommitParticipant {
+  /** Resolves once everything written so far is written (rejects when a write failed). */
+  commit(): Promise<void>;
+}
+
 /** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
   private commitQueued = false;
+  private readonly participants: CommitParticipant[] = [];
 
   constructor(
     readonly store: BrokerStore,
@@ -51,9 +61,26 @@ export class Persistence {
     return this.store.full;
   }
 
-  /** Commits every mutation so far (group commit in the store). */
+  /** Commits every mutation so far (group commit in the store, and the participants'). */
   commit(): Promise<void> {
-    return this.store.commit();
+    if (this.participants.length === 0) return this.store.commit();
+    return Promise.all([
+      this.store.commit(),
+      ...this.participants.map((participant) => participant.commit()),
+    ]).then(() => undefined);
+  }
+
+  /**
+   * Makes {@link commit} wait for `participant` too; it calls {@link noteWrite} for each write
+   * an acknowledgement must wait for.
+   */
+  join(participant: CommitParticipant): void {
+    this.participants.push(participant);
+  }
+
+  /** A participant wrote: the step that caused it waits for {@link commit} before its ack. */
+  noteWrite(): void {
+    this.mutations++;
   }
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {

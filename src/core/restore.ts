@@ -52,12 +52,14 @@ export async function restoreState(
   persistence: Persistence,
   state: LoadedState,
   env: SessionEnvironment,
+  heldElsewhere?: (clientId: string) => boolean,
 ): Promise<void> {
   core.messageIds.continueAfter(state.lastMessageId);
   const now = core.clock.now();
   let sessions = 0;
   const dropped: Dropped = { sessions: 0, subscriptions: 0, queued: 0 };
   for (const stored of state.sessions) {
+    if (heldElsewhere?.(stored.clientId)) continue; // another node's (a shared store)
     if (!fitsBudget(core, stored)) {
       persistence.deleteSession(stored.clientId);
       dropped.sessions++;
@@ -73,6 +75,7 @@ export async function restoreState(
   reportOverBudget(core, dropped, retained);
   let wills = 0;
   for (const [clientId, stored] of state.wills) {
+    if (heldElsewhere?.(clientId)) continue;
     const client: ClientInfo = {
       clientId,
       username: stored.username,

@@ -32,6 +32,8 @@ export interface RetainedLimits {
 /** The in-memory retained message set. */
 export class RetainedMessages {
   private readonly index = new RetainedIndex<Message>();
+  /** Told of each change by set() (a cluster's sync of a shared store). */
+  private observer: ((topic: string) => void) | undefined;
   /** Sum of {@link MemoryBudget.retainedCost} of the messages held. */
   private heldBytes = 0;
   private readonly expiry: ExpiryIndex<string>;
@@ -94,11 +96,37 @@ export class RetainedMessages {
     const old = this.index.get(message.topic);
     if (message.payload.length === 0 || refusal !== undefined) {
       if (old !== undefined) this.remove(message.topic, old);
+      this.observer?.(message.topic);
       return refusal ?? true;
     }
     this.hold(detachPayload(message), this.growth(message));
     this.persistence?.putRetained(message);
+    this.observer?.(message.topic);
     return true;
+  }
+
+  /**
+   * Calls `observer` with the topic of every change set() makes (a client's or the host's
+   * retained message, or its clearing; not expiry, not `$SYS`), after it was written.
+   */
+  observe(observer: (topic: string) => void): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Another node changed `topic` in the store the nodes share: holds `message` as read from
+   * it, or drops the topic when it has none, without writing the store. A message past the
+   * limits or the budget here drops the topic too (a stale value is worse than none).
+   */
+  applyShared(topic: string, message: Message | undefined): void {
+    if (isSysTopic(topic)) return;
+    const old = this.index.get(topic);
+    if (message !== undefined && old?.id === message.id) return;
+    if (message === undefined || message.topic !== topic || this.check(message) !== undefined) {
+      if (old !== undefined) this.remove(topic, old, false);
+      return;
+    }
+    this.hold(message, this.growth(message));
   }
 
   /** Live retained messages matching `filter`; expired ones are removed on the way [MQTT-3.3.2-5]. */
@@ -169,7 +197,7 @@ export class RetainedMessages {
     else this.expiry.set(message.topic, message.expiresAt);
   }
 
-  private remove(topic: string, old: Message): void {
+  private remove(topic: string, old: Message, writeThrough = true): void {
     this.index.delete(topic);
     if (isSysTopic(topic)) {
       this.sysHeld--; // an expired $SYS message (the broker's own have no expiry)
@@ -179,7 +207,7 @@ export class RetainedMessages {
     this.heldBytes -= cost;
     this.budget.charge('retained', -cost);
     this.expiry.delete(topic);
-    this.persistence?.deleteRetained(topic);
+    if (writeThrough) this.persistence?.deleteRetained(topic);
   }
 
   /** The expiry index says `topic`'s deadline passed: removed if its message has expired. */

@@ -247,6 +247,27 @@ export class SessionRegistry {
   }
 
   /**
+   * Lets go of `clientId`'s offline session because another node holds it now (a takeover
+   * across a cluster): the session leaves memory and the router but stays in the store, for
+   * the other node to read, and its pending will is dropped (the session goes on there). Not
+   * an end: nothing is deleted from the store and no will is sent. False when there is no
+   * session or a connection still holds it (close the connection first).
+   */
+  evict(clientId: string): boolean {
+    const session = this.byClientId.get(clientId);
+    if (session === undefined || session.output !== undefined) return false;
+    this.expiry.delete(session);
+    this.parts.subscriptions.removeAll(session);
+    // Whatever the old connection still does (an ack it awaited) no longer writes the store.
+    session.forget();
+    session.end();
+    this.byClientId.delete(clientId);
+    this.parts.budget.releaseSession(clientId);
+    this.parts.wills.cancel(clientId);
+    return true;
+  }
+
+  /**
    * Ends a session: its subscriptions go, its queue's charges go back, its stored state is
    * deleted, and a delayed will is sent now [MQTT-3.1.3-9].
    */

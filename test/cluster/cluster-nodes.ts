@@ -2,7 +2,8 @@
  * Cluster test helpers: Pipit nodes in this process on one Redis, and waiting for one node
  * to see another's routes.
  */
-import type { BrokerOptions } from '../../src/index.js';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { type BrokerOptions, createBroker } from '../../src/index.js';
 import { startBroker, type TestBroker, waitFor } from '../helpers/broker.js';
 import type { RedisFixture } from './redis-fixture.js';
 
@@ -40,4 +41,51 @@ export async function waitForRoute(
     5000,
     `node ${nodeId}'s route ${filter} ${present ? 'to appear' : 'to go'}`,
   );
+}
+
+/**
+ * A broker started as a cluster node on `redis` with the store a cluster gets by default:
+ * the Redis store on the cluster's Redis (sessions and retained messages shared).
+ */
+export async function startSharedNode(
+  redis: RedisFixture,
+  options: BrokerOptions = {},
+): Promise<TestBroker & { nodeId: number }> {
+  const broker = createBroker({
+    ...options,
+    cluster: { url: redis.url, ...TEST_LEASE, ...options.cluster },
+  });
+  const address = await broker.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    broker,
+    port: address.port,
+    url: `mqtt://127.0.0.1:${address.port}`,
+    close: () => broker.close(),
+    nodeId: broker.cluster!.nodeId,
+  };
+}
+
+/** A client whose messages are collected from its first packet on (queued ones included). */
+export interface CollectingClient {
+  client: MqttClient;
+  messages: { topic: string; payload: string; packet: IPublishPacket }[];
+  sessionPresent: boolean;
+}
+
+/** Connects MQTT.js with a listener on its messages before CONNACK arrives. */
+export function connectCollecting(url: string, options: IClientOptions): Promise<CollectingClient> {
+  return new Promise((resolve, reject) => {
+    const messages: CollectingClient['messages'] = [];
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    client.on('message', (topic, payload, packet) =>
+      messages.push({ topic, payload: payload.toString(), packet }),
+    );
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+    client.once('connect', (connack) =>
+      resolve({ client, messages, sessionPresent: connack.sessionPresent }),
+    );
+  });
 }

@@ -395,3 +395,56 @@ describe('config: cluster', () => {
     assert.equal(configToPlan({}, CTX).options.cluster, undefined);
   });
 });
+
+describe('config: the store of a cluster', () => {
+  it('a cluster uses the Redis store on its Redis, under its key prefix, unless the file names memory or redis', () => {
+    const file = parseConfig('cluster:\n  url: redis://10.0.0.5:6379\n  keyPrefix: "c1:"\n');
+    assert.deepEqual(configToPlan(file, CTX).options.persistence, {
+      kind: 'redis',
+      url: 'redis://10.0.0.5:6379',
+      prefix: 'c1:',
+    });
+    assert.deepEqual(
+      configToPlan({}, { ...CTX, overrides: { cluster: 'redis://h:1' } }).options.persistence,
+      { kind: 'redis', url: 'redis://h:1', prefix: 'pipit:' },
+    );
+    const memory = configToPlan(
+      {},
+      { ...CTX, overrides: { cluster: 'redis://h:1', memory: true } },
+    );
+    assert.deepEqual(memory.options.persistence, { kind: 'memory' });
+    const other = parseConfig('storage:\n  type: redis\n  url: redis://store:6379\n');
+    assert.deepEqual(
+      configToPlan(other, { ...CTX, overrides: { cluster: 'redis://h:1' } }).options.persistence,
+      { kind: 'redis', url: 'redis://store:6379' },
+    );
+  });
+
+  it('refuses a cluster on SQLite (one file per node), naming the store and what to do', () => {
+    const sqlite = parseConfig('storage:\n  type: sqlite\ncluster:\n  url: redis://h:1\n');
+    assert.throws(
+      () => configToPlan(sqlite, CTX),
+      (err: ConfigError) => {
+        assert.equal(err.problems.length, 1);
+        assert.match(
+          err.problems[0]!,
+          /^storage: a cluster \(cluster\.url\) needs a store every node shares, and SQLite is one file per node/,
+        );
+        assert.match(err.problems[0]!, /set storage\.type to redis or memory/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => configToPlan({}, { ...CTX, overrides: { cluster: 'redis://h:1', dataDir: 'd' } }),
+      /storage: a cluster \(--cluster\) needs a store every node shares/,
+    );
+  });
+  it('cluster.advertise maps to BrokerOptions.cluster.advertise; a value without a port is named', () => {
+    const file = parseConfig('cluster:\n  url: redis://h:1\n  advertise: node1.example:1883\n');
+    assert.equal(configToPlan(file, CTX).options.cluster?.advertise, 'node1.example:1883');
+    assert.throws(
+      () => parseConfig('cluster:\n  url: redis://h:1\n  advertise: node1\n', 'p.yaml'),
+      /cluster\.advertise: expected host:port where MQTT clients reach this node/,
+    );
+  });
+});

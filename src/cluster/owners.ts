@@ -1,0 +1,135 @@
+/**
+ * The owner keys as a whole, read when a node starts on a store it shares with the other
+ * nodes: which client ids a live peer holds (their sessions stay in the store for that peer,
+ * not restored here), and this node's claim of the sessions it restored.
+ */
+import type { Redis } from 'ioredis';
+import type { ClusterKeys } from './keys.js';
+
+/** Owner keys read per SCAN step and per MGET. */
+const PAGE = 1000;
+
+/** True while node `nodeId`'s lease is held by `instance`. */
+export type LivenessCheck = (nodeId: number, instance: string) => Promise<boolean>;
+
+/** What {@link clientsHeldByPeers} found. */
+export interface OwnerScan {
+  /** Client ids whose owner key names a live node other than this one. */
+  readonly held: Set<string>;
+  /** The owner key's value of every other client id that has one (a dead node, or this one). */
+  readonly seen: Map<string, string>;
+}
+
+// Takes an owner key if it still has the value read before (ARGV[1]; '' for none).
+const CLAIM_IF_UNCHANGED = `
+local v = redis.call('GET', KEYS[1])
+if (not v and ARGV[1] == '') or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+/** The client ids whose owner key names a live node other than `selfNodeId`. */
+export async function clientsHeldByPeers(
+  redis: Redis,
+  keys: ClusterKeys,
+  selfNodeId: number,
+  isLive: LivenessCheck,
+): Promise<OwnerScan> {
+  const held = new Set<string>();
+  const seen = new Map<string, string>();
+  const liveness = new Map<string, Promise<boolean>>();
+  const ownerPrefix = keys.owner('');
+  const pattern = `${escapeGlob(ownerPrefix)}*`;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', PAGE);
+    cursor = next;
+    if (found.length === 0) continue;
+    const values = await redis.mget(...found);
+    for (let i = 0; i < found.length; i++) {
+      const value = values[i] ?? null;
+      const owner = parseOwner(value);
+      if (owner === undefined) continue;
+      const clientId = found[i]!.slice(ownerPrefix.length);
+      let live = liveness.get(value!);
+      if (live === undefined) {
+        live =
+          owner.nodeId === selfNodeId
+            ? Promise.resolve(false)
+            : isLive(owner.nodeId, owner.instance);
+        liveness.set(value!, live);
+      }
+      if (await live) held.add(clientId);
+      else seen.set(clientId, value!);
+    }
+  } while (cursor !== '0');
+  return { held, seen };
+}
+
+/** The client ids whose owner key names node `nodeId` (any instance), with that value. */
+export async function ownedByNode(
+  redis: Redis,
+  keys: ClusterKeys,
+  nodeId: number,
+): Promise<Map<string, string>> {
+  const owned = new Map<string, string>();
+  const ownerPrefix = keys.owner('');
+  const pattern = `${escapeGlob(ownerPrefix)}*`;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', PAGE);
+    cursor = next;
+    if (found.length === 0) continue;
+    const values = await redis.mget(...found);
+    for (let i = 0; i < found.length; i++) {
+      const value = values[i] ?? null;
+      if (parseOwner(value)?.nodeId === nodeId) {
+        owned.set(found[i]!.slice(ownerPrefix.length), value as string);
+      }
+    }
+  } while (cursor !== '0');
+  return owned;
+}
+
+/**
+ * Writes `ownerValue` as the owner of each client id in `clientIds` whose owner key still has
+ * the value `seen` recorded (none when it records none): one round trip. Returns the client
+ * ids another node claimed meanwhile.
+ */
+export async function claimOwners(
+  redis: Redis,
+  keys: ClusterKeys,
+  clientIds: readonly string[],
+  seen: ReadonlyMap<string, string>,
+  ownerValue: string,
+): Promise<string[]> {
+  if (clientIds.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const clientId of clientIds) {
+    pipeline.eval(
+      CLAIM_IF_UNCHANGED,
+      1,
+      keys.owner(clientId),
+      seen.get(clientId) ?? '',
+      ownerValue,
+    );
+  }
+  const results = (await pipeline.exec()) ?? [];
+  return clientIds.filter((_, i) => {
+    const [err, taken] = results[i] ?? [null, 0];
+    if (err) throw err;
+    return taken !== 1;
+  });
+}
+
+/** `text` with Redis glob characters escaped (a key prefix is matched literally). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** `<node id>/<instance>` as an owner, or undefined. */
+export function parseOwner(value: string | null): { nodeId: number; instance: string } | undefined {
+  if (value === null) return undefined;
+  const slash = value.indexOf('/');
+  const nodeId = Number(value.slice(0, slash));
+  if (slash < 0 || !Number.isInteger(nodeId)) return undefined;
+  return { nodeId, instance: value.slice(slash + 1) };
+}

@@ -1,0 +1,152 @@
+/**
+ * Retained messages cluster-wide, over the store the nodes share (the Redis store). Every
+ * node writes its retained messages through to the store, as on one node, and serves
+ * retained-on-subscribe from its own in-memory index. That index learns of the other nodes'
+ * writes here:
+ * - a node collects the topics its clients (or the host) set or cleared during one
+ *   event-loop turn and, once the store has committed them, announces them in one message on
+ *   the `retained` channel;
+ * - a node that hears an announcement (batched per turn too) reads each topic from the store
+ *   (one HGET each, pipelined) and holds what it finds, or drops the topic, without writing
+ *   the store back;
+ * - when its pub/sub connection comes back (announcements may have been missed), it reads
+ *   every retained message again and drops those the store no longer has.
+ */
+import type { Redis } from 'ioredis';
+import { type BrokerCore, restoreMessage } from '../core/index.js';
+import type { Logger, RetainedStore } from '../ports/index.js';
+import type { ClusterKeys } from './keys.js';
+
+/** An announcement on the `retained` channel. */
+interface RetainedAnnouncement {
+  node: number;
+  topics: string[];
+}
+
+/** What a reload did (logged). */
+type ReloadCounts = {
+  held: number;
+  dropped: number;
+};
+
+/** Keeps this node's retained index in step with the shared store. */
+export class RetainedSync {
+  /** Topics changed here this turn, to announce. */
+  private readonly changed = new Set<string>();
+  /** Topics other nodes changed, to read. */
+  private readonly heard = new Set<string>();
+  private announcing = false;
+  private reading = false;
+  /** Announcements heard and topics read (tests, status). */
+  readonly counters = { announced: 0, heard: 0, reloads: 0 };
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly store: RetainedStore,
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly logger: Logger,
+    private readonly nodeId: () => number,
+  ) {
+    core.retained.observe((topic) => this.change(topic));
+  }
+
+  /** A message on the `retained` channel. */
+  apply(text: string): void {
+    let announcement: RetainedAnnouncement;
+    try {
+      announcement = JSON.parse(text) as RetainedAnnouncement;
+      if (!Array.isArray(announcement.topics)) throw new Error('no topics');
+    } catch {
+      this.logger.warn({ text: text.slice(0, 200) }, 'cluster: malformed retained announcement');
+      return;
+    }
+    if (announcement.node === this.nodeId()) return;
+    this.counters.heard++;
+    for (const topic of announcement.topics) {
+      if (typeof topic === 'string') this.heard.add(topic);
+    }
+    if (!this.reading) {
+      this.reading = true;
+      setImmediate(() => void this.readHeard());
+    }
+  }
+
+  /**
+   * Reads every retained message of the store again and drops from the index those it no
+   * longer has (the pub/sub connection came back: announcements may have been missed).
+   */
+  async reload(): Promise<void> {
+    const now = this.core.clock.now();
+    try {
+      const stored = await this.store.matchRetained('#', now);
+      const counts = this.replaceAll(stored.map(restoreMessage));
+      this.counters.reloads++;
+      this.logger.info(counts, 'cluster: retained messages read again from the store');
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: reading the retained messages failed');
+    }
+  }
+
+  private replaceAll(messages: ReturnType<typeof restoreMessage>[]): ReloadCounts {
+    const retained = this.core.retained;
+    const inStore = new Set<string>();
+    for (const message of messages) {
+      inStore.add(message.topic);
+      retained.applyShared(message.topic, message);
+    }
+    let dropped = 0;
+    for (const message of retained.all()) {
+      // '#' matches no topic starting with '$': those are left as they are.
+      if (inStore.has(message.topic) || message.topic.startsWith('$')) continue;
+      retained.applyShared(message.topic, undefined);
+      dropped++;
+    }
+    return { held: inStore.size, dropped };
+  }
+
+  private change(topic: string): void {
+    this.changed.add(topic);
+    if (this.announcing) return;
+    this.announcing = true;
+    setImmediate(() => void this.announce());
+  }
+
+  /** Announces this turn's topics once the store has them (an announcement read too early would read the old value). */
+  private async announce(): Promise<void> {
+    const topics = [...this.changed];
+    this.changed.clear();
+    this.announcing = false;
+    try {
+      await this.core.persistence?.commit();
+      const announcement: RetainedAnnouncement = { node: this.nodeId(), topics };
+      await this.redis.publish(this.keys.retainedChanges, JSON.stringify(announcement));
+      this.counters.announced++;
+    } catch (err) {
+      // The others read everything again when their connection to Redis comes back.
+      this.logger.warn(
+        { err: String(err), topics: topics.length },
+        'cluster: announcing retained changes failed',
+      );
+    }
+  }
+
+  private async readHeard(): Promise<void> {
+    const topics = [...this.heard];
+    this.heard.clear();
+    this.reading = false;
+    const now = this.core.clock.now();
+    try {
+      const found = await Promise.all(topics.map((topic) => this.store.matchRetained(topic, now)));
+      topics.forEach((topic, i) => {
+        const stored = found[i]![0];
+        this.core.retained.applyShared(
+          topic,
+          stored === undefined ? undefined : restoreMessage(stored),
+        );
+      });
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: reading retained changes failed');
+    }
+  }
+}

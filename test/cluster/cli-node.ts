@@ -1,0 +1,69 @@
+/**
+ * `pipit broker --cluster` as a child process, for the cluster tests that need a real CLI
+ * node (SIGTERM, kill -9).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort } from './redis-fixture.js';
+
+/** A `pipit broker` child process. */
+export interface CliNode {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/**
+ * Starts `pipit broker --cluster <url>` (no storage flags: the Redis store on the cluster's
+ * Redis) on a free port, with `args` after; resolves once it listens.
+ */
+export async function startCliNode(redisUrl: string, args: string[] = []): Promise<CliNode> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'broker',
+      '--port',
+      String(port),
+      '--cluster',
+      redisUrl,
+      '--sys-interval',
+      '0',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 20_000);
+    child.stdout!.on('data', () => {
+      if (/"address":"mqtt:\/\/[^\n]*"msg":"listening"/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', () => reject(new Error(`node exited:\n${out}`)));
+  });
+  return { child, url: `mqtt://127.0.0.1:${port}`, output: () => out };
+}
+
+/** Sends SIGTERM (a cluster node drains) and waits for the exit. */
+export async function stopNode(node: CliNode): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  const exited = once(node.child, 'exit');
+  node.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Kills the node (SIGKILL: as if its machine went away) and waits for the exit. */
+export async function killNode(node: CliNode): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  const exited = once(node.child, 'exit');
+  node.child.kill('SIGKILL');
+  await exited;
+}

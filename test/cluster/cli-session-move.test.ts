@@ -1,0 +1,82 @@
+/**
+ * Sessions move between `pipit broker --cluster` child processes: with `--cluster` and no
+ * storage settings a node uses the Redis store on the cluster's Redis, so a persistent
+ * session written by one node is resumed on the other, with the messages queued meanwhile.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { type CliNode, startCliNode, stopNode } from './cli-node.js';
+import { connectCollecting } from './cluster-nodes.js';
+import { RedisFixture } from './redis-fixture.js';
+
+describe('cluster: sessions move between pipit broker --cluster children, and drain', () => {
+  let redis: RedisFixture;
+  let a: CliNode;
+  let b: CliNode;
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    a = await startCliNode(redis.url);
+    b = await startCliNode(redis.url);
+  });
+
+  after(async () => {
+    await stopNode(a);
+    await stopNode(b);
+    await redis.stop();
+  });
+
+  it('uses the Redis store on the cluster Redis, and a session left on one node resumes on the other with its queued messages', async () => {
+    assert.match(a.output(), /"store":"redis"[^\n]*"msg":"store opened"/);
+    const persistent = {
+      protocolVersion: 5,
+      clientId: 'cli-mover',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    } as const;
+    const first = await connectCollecting(a.url, persistent);
+    await first.client.subscribeAsync('cli/move/#', { qos: 1 });
+    await endClient(first.client);
+    const publisher = await connectClient(a.url, { protocolVersion: 4 });
+    for (let i = 0; i < 3; i++) await publisher.publishAsync('cli/move/x', `m${i}`, { qos: 1 });
+    await endClient(publisher);
+    const moved = await connectCollecting(b.url, persistent);
+    try {
+      assert.equal(moved.sessionPresent, true);
+      await waitFor(() => moved.messages.length >= 3, 10_000, 'the queued messages');
+      assert.deepEqual(
+        moved.messages.map((m) => m.payload),
+        ['m0', 'm1', 'm2'],
+      );
+      assert.match(
+        a.output(),
+        /"clientId":"cli-mover"[^\n]*"msg":"cluster: session moved to another node"/,
+      );
+    } finally {
+      await endClient(moved.client);
+    }
+  });
+  it('drains on SIGTERM: MQTT 5 clients get DISCONNECT 0x9C, the session stays in the store, the node exits 0', async () => {
+    const persistent = {
+      protocolVersion: 5,
+      clientId: 'cli-drained',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    } as const;
+    const client = await connectCollecting(a.url, persistent);
+    await client.client.subscribeAsync('cli/drain/#', { qos: 1 });
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      client.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const exited = once(a.child, 'exit');
+    a.child.kill('SIGTERM');
+    assert.equal(await disconnect, 0x9c);
+    const [code] = await exited;
+    assert.equal(code, 0);
+    assert.match(a.output(), /"clients":1[^\n]*"msg":"cluster: drained"/);
+    assert.equal(await redis.redis.hexists('pipit:{c:cli-drained}:sub', 'cli/drain/#'), 1);
+    await endClient(client.client, true);
+  });
+});
