@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import type { MqttClient, ReconnectingClientOptions } from '../client/index.js';
-import { ConnectRefusedError, ReconnectingClient } from '../client/index.js';
+import { ConnectRefusedError, RECONNECT_JITTER, ReconnectingClient } from '../client/index.js';
 import type { BrokerCore, ClientInfo, Session } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { ConnackPacket, PublishPacket, SubscriptionRequest } from '../protocol/index.js';
@@ -35,9 +35,6 @@ export interface BridgeStatus extends BridgeCounters {
   queued: number;
   inflight: number;
 }
-
-/** Random share of each reconnect delay (so bridges cut off together spread their returns). */
-const JITTER = 0.5;
 
 /** One bridge to a remote broker. */
 export class Bridge {
@@ -157,7 +154,7 @@ export class Bridge {
       reconnect: {
         initialDelayMs: o.reconnectDelayMs ?? 1000,
         maxDelayMs: o.maxReconnectDelayMs ?? 30_000,
-        jitter: JITTER,
+        jitter: RECONNECT_JITTER,
         // A bridge never gives up: the remote may come back, with other credentials too.
         shouldReconnect: () => true,
       },
