@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import type { MqttClient, ReconnectingClientOptions } from '../client/index.js';
 import { ConnectRefusedError, RECONNECT_JITTER, ReconnectingClient } from '../client/index.js';
-import type { BrokerCore, ClientInfo, Session } from '../core/index.js';
+import { type BrokerCore, type ClientInfo, type Session, sendRetained } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { ConnackPacket, PublishPacket, SubscriptionRequest } from '../protocol/index.js';
 import type { BridgeCounters } from './bridge-counters.js';
@@ -21,7 +21,7 @@ import type { BridgeOptions } from './bridge-options.js';
 import { BRIDGE_LISTENER, bridgeSessionId } from './bridge-options.js';
 import { BridgeOutput } from './bridge-output.js';
 import { claimBridgeSession, syncSubscriptions } from './bridge-session.js';
-import { publishState } from './bridge-state.js';
+import { publishState, remoteStateTopic, stateWill } from './bridge-state.js';
 import { TopicRules } from './topic-rules.js';
 
 /** What `broker.bridges()` reports of one bridge. */
@@ -44,6 +44,9 @@ export class Bridge {
   private readonly local: ClientInfo;
   private readonly logger: Logger;
   private readonly inbound: InboundParts;
+  private readonly clientId: string;
+  /** The state's topic on the remote, when it is published there. */
+  private readonly remoteState: string | undefined;
   private session: Session | undefined;
   private output: BridgeOutput | undefined;
   private remote: ReconnectingClient | undefined;
@@ -60,6 +63,8 @@ export class Bridge {
     this.name = options.name;
     this.rules = new TopicRules(options.topics);
     this.logger = core.logger.child({ bridge: options.name });
+    this.clientId = options.clientId ?? `${hostname()}.${options.name}`;
+    this.remoteState = remoteStateTopic(options, this.clientId);
     this.local = {
       clientId: bridgeSessionId(options.name),
       username: options.localUsername,
@@ -113,7 +118,15 @@ export class Bridge {
     this.stopped = true;
     const remote = this.remote;
     this.detach();
-    await remote?.end();
+    // A clean stop sends no will: say 0 on the remote ourselves (QoS 0: no packet id that
+    // could be one the session still has in flight there).
+    const current = remote.current;
+    if (current && this.remoteState !== undefined) {
+      await current
+        .publish(this.remoteState, '0', { qos: 0, retain: true })
+        .catch((err: unknown) => this.logger.warn({ err }, 'bridge: remote state 0 not sent'));
+    }
+    await remote.end();
     this.state(false);
   }
 
@@ -137,7 +150,7 @@ export class Bridge {
     return {
       servers: o.addresses,
       protocolVersion: version,
-      clientId: o.clientId ?? `${hostname()}.${o.name}`,
+      clientId: this.clientId,
       clean,
       keepAlive: o.keepAlive ?? 60,
       username: o.username,
@@ -146,6 +159,8 @@ export class Bridge {
       // Incoming QoS 1/2 messages are acknowledged once routed and stored here (incoming()).
       deferAcks: true,
       bridgeFlag: version === 4 && (o.tryPrivate ?? true),
+      // The remote sets the state to 0 when the connection dies without DISCONNECT.
+      will: this.remoteState === undefined ? undefined : stateWill(this.remoteState),
       maxInflight: o.maxInflight ?? 100,
       properties:
         version === 5 && !clean
@@ -170,6 +185,10 @@ export class Bridge {
     if (counters.connects > 1) counters.reconnects++;
     try {
       await this.subscribeRemote(client);
+      // QoS 0, before the session resends under its own packet ids (no id to collide with).
+      if (this.remoteState !== undefined) {
+        await client.publish(this.remoteState, '1', { qos: 0, retain: true });
+      }
     } catch (err) {
       this.logger.warn({ err }, 'bridge: subscribing on the remote failed');
       return; // the connection is gone: 'offline' follows
@@ -189,6 +208,7 @@ export class Bridge {
     this.output = output;
     // Resends what the remote did not acknowledge (DUP), then what was queued [MQTT-4.4.0-1].
     this.session.attach(output);
+    if (this.options.sendRetainedOnConnect) this.sendRetained(this.session);
     this.state(true);
     this.logger.info(
       {
@@ -223,6 +243,17 @@ export class Bridge {
     void mine.then(() => {
       if (this.acks === mine) this.acks = undefined;
     });
+  }
+
+  /**
+   * The retained messages held here that the `out` rules match, through the session as for a
+   * new subscription (after what it resends and had queued, acknowledged, stored, and checked
+   * against their publishers' rights), with RETAIN set [MQTT-3.3.1-8].
+   */
+  private sendRetained(session: Session): void {
+    for (const subscription of session.subscriptions.values()) {
+      sendRetained(this.core, session, subscription, true);
+    }
   }
 
   private async subscribeRemote(client: MqttClient): Promise<void> {

@@ -113,6 +113,11 @@ describe('bridges configuration', () => {
       /bridges\[0\]\.tls\.key: a client certificate needs both cert and key/,
     ],
     [
+      'a notification topic with a wildcard',
+      'bridges:\n  - name: a\n    addresses: ["h"]\n    notificationTopic: "state/#"\n    topics: [{ pattern: "#" }]\n',
+      /bridges\[0\]\.notificationTopic: "state\/#" is not a valid topic name/,
+    ],
+    [
       'no topic rule',
       'bridges:\n  - name: a\n    addresses: ["h"]\n    topics: []\n',
       /bridges\[0\]\.topics: expected at least one topic rule/,
