@@ -88,6 +88,11 @@ export interface BridgeOptions {
    */
   sendRetainedOnConnect?: boolean;
   /**
+   * Most messages per second taken from the remote; past it the bridge stops reading from
+   * the remote for a while (TCP pushes back on it; nothing is dropped). Default 0: no limit.
+   */
+  maxIncomingRate?: number;
+  /**
    * The username incoming messages are authorized as (the ACL's `user` block), taken as
    * verified. Default none: the ACL's general rules and `pattern` lines with
    * `%c` = `$bridge/<name>` apply.

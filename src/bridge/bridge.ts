@@ -22,6 +22,7 @@ import { BRIDGE_LISTENER, bridgeSessionId } from './bridge-options.js';
 import { BridgeOutput } from './bridge-output.js';
 import { claimBridgeSession, syncSubscriptions } from './bridge-session.js';
 import { publishState, remoteStateTopic, stateWill } from './bridge-state.js';
+import { IncomingRate } from './incoming-rate.js';
 import { TopicRules } from './topic-rules.js';
 
 /** What `broker.bridges()` reports of one bridge. */
@@ -45,6 +46,8 @@ export class Bridge {
   private readonly logger: Logger;
   private readonly inbound: InboundParts;
   private readonly clientId: string;
+  /** `maxIncomingRate`, when set. */
+  private readonly rate: IncomingRate | undefined;
   /** The state's topic on the remote, when it is published there. */
   private readonly remoteState: string | undefined;
   private session: Session | undefined;
@@ -65,6 +68,8 @@ export class Bridge {
     this.logger = core.logger.child({ bridge: options.name });
     this.clientId = options.clientId ?? `${hostname()}.${options.name}`;
     this.remoteState = remoteStateTopic(options, this.clientId);
+    const perSecond = options.maxIncomingRate ?? 0;
+    this.rate = perSecond > 0 ? new IncomingRate(perSecond, () => core.clock.now()) : undefined;
     this.local = {
       clientId: bridgeSessionId(options.name),
       username: options.localUsername,
@@ -117,6 +122,7 @@ export class Bridge {
     if (this.stopped || this.remote === undefined) return;
     this.stopped = true;
     const remote = this.remote;
+    this.rate?.stop();
     this.detach();
     // A clean stop sends no will: say 0 on the remote ourselves (QoS 0: no packet id that
     // could be one the session still has in flight there).
@@ -225,6 +231,7 @@ export class Bridge {
    * in the order the messages came [MQTT-4.6.0-2], behind the acknowledgements before them.
    */
   private incoming(topic: string, packet: PublishPacket, client: MqttClient): void {
+    this.rate?.took(client);
     const routed = publishInbound(this.inbound, topic, packet);
     if (packet.qos === 0) return;
     const persistence = this.core.persistence;

@@ -94,6 +94,7 @@ export const bridgeSchema = z.strictObject({
   notificationTopic: text().optional(),
   notificationsLocalOnly: bool().optional(),
   sendRetainedOnConnect: bool().optional(),
+  maxIncomingRate: int(0, 10_000_000, 'a number of messages per second 0-10000000').optional(),
   localUsername: text().optional(),
   maxInflight: int(1, 65535).optional(),
   reconnectDelay: seconds(0.01, 3600).optional(),

@@ -60,6 +60,7 @@ export function toBridgeOptions(
       notificationTopic: b.notificationTopic,
       notificationsLocalOnly: b.notificationsLocalOnly,
       sendRetainedOnConnect: b.sendRetainedOnConnect,
+      maxIncomingRate: b.maxIncomingRate,
       localUsername: b.localUsername,
       maxInflight: b.maxInflight,
       reconnectDelayMs: ms(b.reconnectDelay),
