@@ -187,17 +187,20 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
 
   /**
    * Publishes on the current connection (see MqttClient.publish). While disconnected, the
-   * publish waits in the offline queue (`offlineQueue`), or fails at once without one.
+   * publish waits in the offline queue (`offlineQueue`), or fails at once without one (and
+   * after the client stopped): the promise rejects, nothing throws.
    */
   publish(topic: string, payload: string | Buffer, o?: PublishOptions): Promise<void> {
     const client = this.current;
     if (client === undefined && this.queue !== undefined && !this.stopped) {
       return this.queue.add(topic, payload, o);
     }
-    if (!this.resends(o)) return this.online().publish(topic, payload, o);
-    const online = this.online();
+    if (client === undefined) {
+      return Promise.reject(new Error('not connected (the client is reconnecting)'));
+    }
+    if (!this.resends(o)) return client.publish(topic, payload, o);
     return new Promise((resolve, reject) =>
-      this.send(online, { topic, payload, options: o, resolve, reject }),
+      this.send(client, { topic, payload, options: o, resolve, reject }),
     );
   }
 

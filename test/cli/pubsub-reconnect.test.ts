@@ -18,6 +18,7 @@ import {
   tempDir,
   waitUntil,
 } from '../durability/harness.js';
+import { startBroker } from '../helpers/broker.js';
 import { run } from './parity/harness.js';
 
 /** A running pipit pub or sub whose stdin stays open and whose output is collected. */
@@ -55,18 +56,27 @@ class Cli {
 const lines = (from: number, to: number): string[] =>
   Array.from({ length: to - from }, (_, i) => `line-${from + i}`);
 
-describe('pipit pub -l and pipit sub reconnect', { timeout: 120_000 }, () => {
+describe('pipit pub -l and pipit sub reconnect', { timeout: 300_000 }, () => {
   const started: Cli[] = [];
-  let broker: BrokerProcess | undefined;
+  /** Every broker start, awaited and killed at the end (one may end after a timed-out test). */
+  const starts: Promise<BrokerProcess>[] = [];
+  let broker: BrokerProcess;
+  const startBrokerProcess = (port: number, dataDir: string): Promise<BrokerProcess> => {
+    const start = BrokerProcess.start(port, dataDir, [], 60_000);
+    starts.push(start);
+    return start;
+  };
   after(async () => {
     for (const c of started) c.kill();
-    await broker?.kill();
+    for (const result of await Promise.allSettled(starts)) {
+      if (result.status === 'fulfilled') await result.value.kill();
+    }
   });
 
   test('every QoS 1 line arrives across a broker restart and a kill -9', async () => {
     const port = await freePort();
     const dataDir = tempDir('pipit-cli-reconnect-');
-    broker = await BrokerProcess.start(port, dataDir);
+    broker = await startBrokerProcess(port, dataDir);
     const fast = ['--reconnect-delay', '0.1', '--max-reconnect-delay', '0.5'];
     const p = ['-p', String(port)];
     const sub = new Cli(['sub', ...p, '-t', 'rl/#', '-q', '1', '-c', '-i', 'rl-sub', ...fast]);
@@ -97,11 +107,11 @@ describe('pipit pub -l and pipit sub reconnect', { timeout: 120_000 }, () => {
       () => pub.err,
     );
     pub.write(`${lines(100, 150).join('\n')}\n`);
-    broker = await BrokerProcess.start(port, dataDir);
+    broker = await startBrokerProcess(port, dataDir);
     // kill -9 while lines are in flight: the unacknowledged ones are sent again.
     pub.write(`${lines(150, 200).join('\n')}\n`);
     await broker.kill();
-    broker = await BrokerProcess.start(port, dataDir);
+    broker = await startBrokerProcess(port, dataDir);
     pub.child.stdin!.end();
 
     assert.equal(await pub.exited, 0, `pub: ${pub.err}`);
@@ -117,7 +127,7 @@ describe('pipit pub -l and pipit sub reconnect', { timeout: 120_000 }, () => {
   test('lines past --offline-queue are dropped, counted and reported; the others arrive', async () => {
     const port = await freePort();
     const dataDir = tempDir('pipit-cli-offline-');
-    broker = await BrokerProcess.start(port, dataDir);
+    broker = await startBrokerProcess(port, dataDir);
     const p = ['-p', String(port)];
     const fast = ['--reconnect-delay', '0.1', '--max-reconnect-delay', '0.5'];
     const sub = new Cli(['sub', ...p, '-t', 'oq/#', '-q', '1', '-c', '-i', 'oq-sub', ...fast]);
@@ -149,7 +159,7 @@ describe('pipit pub -l and pipit sub reconnect', { timeout: 120_000 }, () => {
       20_000,
       () => pub.err,
     );
-    broker = await BrokerProcess.start(port, dataDir);
+    broker = await startBrokerProcess(port, dataDir);
     pub.child.stdin!.end();
     assert.equal(await pub.exited, 1, pub.err);
     assert.match(
@@ -167,6 +177,30 @@ describe('pipit pub -l and pipit sub reconnect', { timeout: 120_000 }, () => {
     assert.ok(Number(dropped[1]) >= 1);
     sub.child.kill('SIGTERM');
     await sub.exited;
+  });
+});
+
+describe('--failover', { timeout: 60_000 }, () => {
+  test('sub and pub -l reach the broker of --failover when the first address is dead', async () => {
+    const live = await startBroker();
+    try {
+      const dead = String(await freePort());
+      const to = ['-p', dead, '--failover', `127.0.0.1:${live.port}`];
+      const sub = new Cli(['sub', ...to, '-t', 'fo/#', '-C', '1', '-v']);
+      const deadline = Date.now() + 30_000;
+      // pub -l goes the same way; its line arrives once sub is subscribed.
+      while (sub.out === '') {
+        assert.ok(Date.now() < deadline, `sub printed nothing: ${sub.err}`);
+        const r = await run('pipit', 'pub', [...to, '-t', 'fo/x', '-l', '-q', '1'], {
+          stdin: 'via failover\n',
+        });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      assert.equal(await sub.exited, 0, sub.err);
+      assert.equal(sub.out, 'fo/x via failover\n');
+    } finally {
+      await live.close();
+    }
   });
 });
 
