@@ -62,8 +62,36 @@ export interface BridgeOptions {
   maxReconnectDelayMs?: number;
   /** While on a fallback address, how often to check the first (ms). Default 60000. */
   primaryProbeMs?: number;
-  /** Publish the state (1 up, 0 down) on `$SYS/broker/connection/<name>/state`. Default true. */
+  /**
+   * Publish the state (1 up, 0 down), retained: here on `$SYS/broker/connection/<name>/state`,
+   * and on the remote (unless `notificationsLocalOnly`) on `notificationTopic`, with a will
+   * that sets it to 0 when the bridge dies. Default true (Mosquitto's `notifications`).
+   */
   notifications?: boolean;
+  /**
+   * The state's topic on the remote (Mosquitto's `notification_topic`). Default
+   * `$SYS/broker/connection/<clientId>/state`, as Mosquitto's, which Mosquitto lets clients
+   * write (Pipit does not: towards a Pipit remote, name another topic).
+   */
+  notificationTopic?: string;
+  /**
+   * Publish the state here only (Mosquitto's `notifications_local_only`). Default true, unlike
+   * Mosquitto: a `$SYS` publish or will is refused by many remotes (Pipit, EMQX, AWS IoT,
+   * which disconnects the client for it), so remote notifications are asked for.
+   */
+  notificationsLocalOnly?: boolean;
+  /**
+   * On each connection to the remote, send it the retained messages held here that match the
+   * `out` rules, retained (as EMQX does; Mosquitto does not). Default false: a local retained
+   * message may be older than the remote's own value for the topic, which it would replace,
+   * and every reconnect sends them all again.
+   */
+  sendRetainedOnConnect?: boolean;
+  /**
+   * Most messages per second taken from the remote; past it the bridge stops reading from
+   * the remote for a while (TCP pushes back on it; nothing is dropped). Default 0: no limit.
+   */
+  maxIncomingRate?: number;
   /**
    * The username incoming messages are authorized as (the ACL's `user` block), taken as
    * verified. Default none: the ACL's general rules and `pattern` lines with

@@ -10,8 +10,8 @@
  */
 import { hostname } from 'node:os';
 import type { MqttClient, ReconnectingClientOptions } from '../client/index.js';
-import { ConnectRefusedError, ReconnectingClient } from '../client/index.js';
-import type { BrokerCore, ClientInfo, Session } from '../core/index.js';
+import { ConnectRefusedError, RECONNECT_JITTER, ReconnectingClient } from '../client/index.js';
+import { type BrokerCore, type ClientInfo, type Session, sendRetained } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { ConnackPacket, PublishPacket, SubscriptionRequest } from '../protocol/index.js';
 import type { BridgeCounters } from './bridge-counters.js';
@@ -21,7 +21,8 @@ import type { BridgeOptions } from './bridge-options.js';
 import { BRIDGE_LISTENER, bridgeSessionId } from './bridge-options.js';
 import { BridgeOutput } from './bridge-output.js';
 import { claimBridgeSession, syncSubscriptions } from './bridge-session.js';
-import { publishState } from './bridge-state.js';
+import { publishState, remoteStateTopic, stateWill } from './bridge-state.js';
+import { IncomingRate } from './incoming-rate.js';
 import { TopicRules } from './topic-rules.js';
 
 /** What `broker.bridges()` reports of one bridge. */
@@ -36,9 +37,6 @@ export interface BridgeStatus extends BridgeCounters {
   inflight: number;
 }
 
-/** Random share of each reconnect delay (so bridges cut off together spread their returns). */
-const JITTER = 0.5;
-
 /** One bridge to a remote broker. */
 export class Bridge {
   readonly name: string;
@@ -47,6 +45,11 @@ export class Bridge {
   private readonly local: ClientInfo;
   private readonly logger: Logger;
   private readonly inbound: InboundParts;
+  private readonly clientId: string;
+  /** `maxIncomingRate`, when set. */
+  private readonly rate: IncomingRate | undefined;
+  /** The state's topic on the remote, when it is published there. */
+  private readonly remoteState: string | undefined;
   private session: Session | undefined;
   private output: BridgeOutput | undefined;
   private remote: ReconnectingClient | undefined;
@@ -63,6 +66,10 @@ export class Bridge {
     this.name = options.name;
     this.rules = new TopicRules(options.topics);
     this.logger = core.logger.child({ bridge: options.name });
+    this.clientId = options.clientId ?? `${hostname()}.${options.name}`;
+    this.remoteState = remoteStateTopic(options, this.clientId);
+    const perSecond = options.maxIncomingRate ?? 0;
+    this.rate = perSecond > 0 ? new IncomingRate(perSecond, () => core.clock.now()) : undefined;
     this.local = {
       clientId: bridgeSessionId(options.name),
       username: options.localUsername,
@@ -115,8 +122,17 @@ export class Bridge {
     if (this.stopped || this.remote === undefined) return;
     this.stopped = true;
     const remote = this.remote;
+    this.rate?.stop();
     this.detach();
-    await remote?.end();
+    // A clean stop sends no will: say 0 on the remote ourselves (QoS 0: no packet id that
+    // could be one the session still has in flight there).
+    const current = remote.current;
+    if (current && this.remoteState !== undefined) {
+      await current
+        .publish(this.remoteState, '0', { qos: 0, retain: true })
+        .catch((err: unknown) => this.logger.warn({ err }, 'bridge: remote state 0 not sent'));
+    }
+    await remote.end();
     this.state(false);
   }
 
@@ -140,7 +156,7 @@ export class Bridge {
     return {
       servers: o.addresses,
       protocolVersion: version,
-      clientId: o.clientId ?? `${hostname()}.${o.name}`,
+      clientId: this.clientId,
       clean,
       keepAlive: o.keepAlive ?? 60,
       username: o.username,
@@ -149,6 +165,8 @@ export class Bridge {
       // Incoming QoS 1/2 messages are acknowledged once routed and stored here (incoming()).
       deferAcks: true,
       bridgeFlag: version === 4 && (o.tryPrivate ?? true),
+      // The remote sets the state to 0 when the connection dies without DISCONNECT.
+      will: this.remoteState === undefined ? undefined : stateWill(this.remoteState),
       maxInflight: o.maxInflight ?? 100,
       properties:
         version === 5 && !clean
@@ -157,7 +175,7 @@ export class Bridge {
       reconnect: {
         initialDelayMs: o.reconnectDelayMs ?? 1000,
         maxDelayMs: o.maxReconnectDelayMs ?? 30_000,
-        jitter: JITTER,
+        jitter: RECONNECT_JITTER,
         // A bridge never gives up: the remote may come back, with other credentials too.
         shouldReconnect: () => true,
       },
@@ -173,6 +191,10 @@ export class Bridge {
     if (counters.connects > 1) counters.reconnects++;
     try {
       await this.subscribeRemote(client);
+      // QoS 0, before the session resends under its own packet ids (no id to collide with).
+      if (this.remoteState !== undefined) {
+        await client.publish(this.remoteState, '1', { qos: 0, retain: true });
+      }
     } catch (err) {
       this.logger.warn({ err }, 'bridge: subscribing on the remote failed');
       return; // the connection is gone: 'offline' follows
@@ -192,6 +214,7 @@ export class Bridge {
     this.output = output;
     // Resends what the remote did not acknowledge (DUP), then what was queued [MQTT-4.4.0-1].
     this.session.attach(output);
+    if (this.options.sendRetainedOnConnect) this.sendRetained(this.session);
     this.state(true);
     this.logger.info(
       {
@@ -208,6 +231,7 @@ export class Bridge {
    * in the order the messages came [MQTT-4.6.0-2], behind the acknowledgements before them.
    */
   private incoming(topic: string, packet: PublishPacket, client: MqttClient): void {
+    this.rate?.took(client);
     const routed = publishInbound(this.inbound, topic, packet);
     if (packet.qos === 0) return;
     const persistence = this.core.persistence;
@@ -226,6 +250,17 @@ export class Bridge {
     void mine.then(() => {
       if (this.acks === mine) this.acks = undefined;
     });
+  }
+
+  /**
+   * The retained messages held here that the `out` rules match, through the session as for a
+   * new subscription (after what it resends and had queued, acknowledged, stored, and checked
+   * against their publishers' rights), with RETAIN set [MQTT-3.3.1-8].
+   */
+  private sendRetained(session: Session): void {
+    for (const subscription of session.subscriptions.values()) {
+      sendRetained(this.core, session, subscription, true);
+    }
   }
 
   private async subscribeRemote(client: MqttClient): Promise<void> {

@@ -1,25 +1,36 @@
 /**
- * What `pipit pub` does: check every flag before connecting, connect, publish (once, N
- * times, or a line at a time with at most -M unacknowledged), disconnect.
+ * What `pipit pub` does: check every flag before connecting, connect, publish (once or N
+ * times), disconnect; or, with -l, a line at a time over a reconnecting client (pub-lines.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type MqttClient, type PublishOptions } from '../client/index.js';
 import { isMqttError } from '../protocol/errors.js';
 import { ConnectionLostError, describeNetworkError, reportFailure } from './cli-errors.js';
-import { type ConnectionFlags, checkTopicName, resolveConnection } from './client-flags.js';
+import {
+  type ConnectionFlags,
+  checkTopicName,
+  type ResolvedConnection,
+  resolveConnection,
+} from './client-flags.js';
 import { debugTrace } from './debug-trace.js';
 import { parseIntFlag, parseQos, parseSecondsFlag, UsageError } from './flag-values.js';
+import { LinePublisher } from './pub-lines.js';
 import { type PayloadFlags, type PayloadSource, payloadSource } from './pub-payloads.js';
+import { type ReconnectFlags, resolveReconnect } from './reconnect-flags.js';
 
 /** `pub`'s flags as commander hands them over. */
-export interface PubFlags extends ConnectionFlags, PayloadFlags {
+export interface PubFlags extends ConnectionFlags, PayloadFlags, ReconnectFlags {
   topic?: string;
   qos: string;
   retain?: boolean;
   repeat?: string;
   repeatDelay?: string;
   maxInflight: string;
+  offlineQueue?: string;
 }
+
+/** Lines -l keeps while disconnected, by default. */
+const DEFAULT_OFFLINE_QUEUE = 1000;
 
 interface PubPlan {
   topic: string;
@@ -50,33 +61,70 @@ function plan(f: PubFlags, urlTopic: string | undefined, alias: boolean): PubPla
   };
 }
 
-/** Publishes each line as it arrives, with at most `window` QoS 1/2 publishes unanswered. */
-async function publishLines(client: MqttClient, p: PubPlan, window: number): Promise<void> {
-  if (p.source.kind !== 'lines') return;
-  const pending = new Set<Promise<void>>();
-  let failure: unknown;
-  for await (const line of p.source.lines()) {
-    if (failure !== undefined) break;
-    const sent = client.publish(p.topic, line, p.publish).catch((err: unknown) => {
-      failure ??= err;
-    });
-    if (p.publish.qos === 0) {
-      await sent;
-      continue;
-    }
-    const tracked = sent.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-    if (pending.size >= window) await Promise.race(pending);
-  }
-  await Promise.all(pending);
-  if (failure !== undefined) throw failure;
-}
-
 async function publishAll(client: MqttClient, p: PubPlan, payload: Buffer | undefined) {
   if (payload === undefined) return;
   for (let i = 0; i < p.repeat; i++) {
     if (i > 0 && p.repeatDelayMs > 0) await sleep(p.repeatDelayMs);
     await client.publish(p.topic, payload, p.publish);
+  }
+}
+
+/** The flags that only -l uses, with -l absent: named in the error. */
+function checkLineOnlyFlags(f: PubFlags): void {
+  const stray = (
+    [
+      ['--offline-queue', f.offlineQueue],
+      ['--reconnect-delay', f.reconnectDelay],
+      ['--max-reconnect-delay', f.maxReconnectDelay],
+      ['--failover', f.failover],
+    ] as const
+  ).find(([, v]) => v !== undefined);
+  if (stray) {
+    throw new UsageError(`${stray[0]} works with -l only (a single message does not reconnect)`);
+  }
+}
+
+/** `pub -l`: lines over a reconnecting client (pub-lines.ts). */
+async function runLines(f: PubFlags, conn: ResolvedConnection, p: PubPlan, window: number) {
+  if (p.source.kind !== 'lines') return 0;
+  const offlineQueue =
+    f.offlineQueue === undefined
+      ? DEFAULT_OFFLINE_QUEUE
+      : parseIntFlag('--offline-queue', f.offlineQueue, 1, 10_000_000);
+  const plan = resolveReconnect(f, conn.options);
+  const warn = (line: string): void => {
+    if (!conn.quiet) process.stderr.write(`${line}\n`);
+  };
+  const publisher: LinePublisher = new LinePublisher(
+    {
+      ...conn.options,
+      maxInflight: window,
+      trace: conn.debug ? debugTrace(() => publisher.client.current) : undefined,
+      offlineQueue,
+      reconnect: plan.reconnect,
+      servers: plan.servers,
+    },
+    warn,
+    conn.debug,
+  );
+  try {
+    await publisher.start();
+  } catch (err) {
+    return reportFailure(describeNetworkError(err, conn.options), conn.quiet);
+  }
+  try {
+    await publisher.run({
+      topic: p.topic,
+      publish: p.publish,
+      lines: p.source.lines(),
+      window,
+      disconnect: conn.properties.disconnect,
+      stopReading: () => process.stdin.destroy(),
+    });
+    return 0;
+  } catch (err) {
+    await publisher.client.end().catch(() => {});
+    return reportFailure(err, conn.quiet);
   }
 }
 
@@ -91,6 +139,8 @@ export async function runPub(f: PubFlags): Promise<number> {
     const p = plan(f, conn.urlTopic, publishProps?.topicAlias !== undefined);
     p.publish.properties = publishProps;
     const window = parseIntFlag('max inflight (-M)', f.maxInflight, 1, 65535);
+    if (p.source.kind === 'lines') return await runLines(f, conn, p, window);
+    checkLineOnlyFlags(f);
     // Read a single payload first: a failing stdin or file should not cost a connection.
     const payload = p.source.kind === 'single' ? await p.source.read() : undefined;
     const options = { ...conn.options, maxInflight: window };
@@ -101,7 +151,6 @@ export async function runPub(f: PubFlags): Promise<number> {
       throw describeNetworkError(err, options);
     });
     await publishAll(client, p, payload);
-    await publishLines(client, p, window);
     await client.end(0, conn.properties.disconnect);
     return 0;
   } catch (err) {

@@ -3,15 +3,17 @@
  *
  *   pipit sub {-t filter ... | -L url} [-q 0|1|2] [-v | -F format] [-N] [--pretty]
  *             [-C count] [-W seconds] [-E] [-R | --retained-only] [--remove-retained]
- *             [-T filter ...] [-U filter ...] [connection flags]
+ *             [-T filter ...] [-U filter ...] [connection flags] [reconnect flags]
  *
- * It reconnects when the connection is lost (and subscribes again); with -c the broker's
+ * It reconnects when the connection is lost (jittered backoff from --reconnect-delay up to
+ * --max-reconnect-delay, along --failover addresses) and subscribes again; with -c the broker's
  * queued messages are printed on resuming. Exit codes: 0 after -C messages, -E, the first
  * fresh message with --retained-only, or Ctrl-C; 27 when -W runs out; see cli-errors.ts.
  */
 import type { Command } from 'commander';
 import { addConnectionFlags } from './client-flags.js';
 import { EXIT_TIMEOUT } from './exit-codes.js';
+import { addReconnectFlags } from './reconnect-flags.js';
 
 const repeatable = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -20,7 +22,7 @@ export function registerSubCommand(program: Command): void {
   const cmd = program
     .command('sub')
     .description('subscribe and print messages (like mosquitto_sub)');
-  addConnectionFlags(cmd)
+  addReconnectFlags(addConnectionFlags(cmd))
     .option('-t, --topic <filter>', 'topic filter to subscribe to (repeatable)', repeatable)
     .option(
       '-T, --filter-out <filter>',

@@ -10,11 +10,12 @@ import {
   resolveConnection,
 } from './client-flags.js';
 import { parseIntFlag, parseQos, UsageError } from './flag-values.js';
+import { type ReconnectFlags, type ReconnectPlan, resolveReconnect } from './reconnect-flags.js';
 import { compileFormat } from './sub-format.js';
 import type { OutputOptions } from './sub-output.js';
 
 /** `sub`'s flags as commander hands them over. */
-export interface SubFlags extends ConnectionFlags {
+export interface SubFlags extends ConnectionFlags, ReconnectFlags {
   topic?: string[];
   filterOut?: string[];
   unsubscribe?: string[];
@@ -35,6 +36,8 @@ export interface SubFlags extends ConnectionFlags {
 /** Everything `sub` will do. */
 export interface SubPlan {
   connection: ResolvedConnection;
+  /** Backoff and failover addresses for reconnecting. */
+  reconnect: ReconnectPlan;
   subscriptions: SubscriptionRequest[];
   subscribeProperties?: Properties;
   unsubscribe: string[];
@@ -87,6 +90,7 @@ export function planSub(f: SubFlags): SubPlan {
   const qos = parseQos(f.qos);
   return {
     connection,
+    reconnect: resolveReconnect(f, connection.options),
     subscriptions: filters.map((filter) => ({
       filter,
       qos,

@@ -35,7 +35,9 @@ class SubSession {
     this.client = new ReconnectingClient({
       ...options,
       trace: debug ? debugTrace(() => this.client.current) : undefined,
-      reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000 },
+      // The bridge's policy: jittered exponential backoff, failover along --failover.
+      reconnect: plan.reconnect.reconnect,
+      servers: plan.reconnect.servers,
     });
     this.print = messagePrinter(plan.output, (text) => this.warn(`Error: ${text}`));
   }

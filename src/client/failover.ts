@@ -27,6 +27,12 @@ export interface BackoffPolicy {
   random: () => number;
 }
 
+/**
+ * The random share of each delay used by Pipit's bridges and by `pipit pub -l` / `pipit sub`:
+ * half, so that clients cut off together spread their returns over half the delay.
+ */
+export const RECONNECT_JITTER = 0.5;
+
 /** The delay before attempt `attempt` (1 is the first after a loss). */
 export function backoffDelay(policy: BackoffPolicy, attempt: number): number {
   const exponential = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));

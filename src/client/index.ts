@@ -8,10 +8,12 @@ export {
   type BackoffPolicy,
   backoffDelay,
   probe,
+  RECONNECT_JITTER,
   type ServerAddress,
   ServerList,
 } from './failover.js';
 export { type ConnectionSettings, MqttClient, type MqttClientEvents } from './mqtt-client.js';
+export { OfflineQueueFullError } from './offline-queue.js';
 export type {
   ClientOptions,
   PublishOptions,

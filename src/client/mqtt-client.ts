@@ -248,6 +248,19 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.state === 'connected') this.inbound.acknowledge(packet);
   }
 
+  /**
+   * Stops reading from the server (TCP then pushes back on it) until `resumeReading()`; a
+   * bridge does so when its remote sends faster than its `maxIncomingRate`.
+   */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  /** Reads from the server again after `pauseReading()`. */
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   /** Bytes written and not yet taken by the kernel. */
   get writableLength(): number {
     return this.socket.writableLength;

@@ -10,7 +10,8 @@
  * does); `start()` reports a failed first attempt instead.
  *
  * Built for `pipit sub` and for bridges. With `offlineQueue`, publishes made while
- * disconnected wait (bounded) for the next connection; subscribe and unsubscribe fail at once.
+ * disconnected wait (bounded) for the next connection; subscribe and unsubscribe fail at once;
+ * with `resendOnLoss` too, QoS 1/2 publishes are sent again until acknowledged.
  */
 import { EventEmitter } from 'node:events';
 import type { ConnackPacket, DisconnectPacket, PublishPacket } from '../protocol/packets.js';
@@ -26,7 +27,7 @@ import {
   ServerList,
 } from './failover.js';
 import type { MqttClient } from './mqtt-client.js';
-import { OfflineQueue } from './offline-queue.js';
+import { OfflineQueue, type WaitingPublish } from './offline-queue.js';
 import type {
   ClientOptions,
   PublishOptions,
@@ -69,6 +70,13 @@ export interface ReconnectingClientOptions extends ClientOptions {
    * at once). Default 0: publishing while disconnected fails at once.
    */
   offlineQueue?: number;
+  /**
+   * With `offlineQueue`: a QoS 1/2 publish whose connection is lost before its PUBACK /
+   * PUBCOMP is sent again on the next connection (as a new PUBLISH: at least once, also for
+   * QoS 2), and its promise settles there. Default false: it rejects with the loss. A bridge
+   * leaves this off: its local session resends with the stored packet ids.
+   */
+  resendOnLoss?: boolean;
 }
 
 /** The events of a {@link ReconnectingClient}. */
@@ -109,6 +117,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   /** The next attempt follows at once (moving back to the preferred address). */
   private switching = false;
   private readonly queue: OfflineQueue | undefined;
+  private resentCount = 0;
 
   constructor(private options: ReconnectingClientOptions = {}) {
     super();
@@ -150,12 +159,21 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   }
 
   /**
-   * Makes the first connection. Rejects when it fails (nothing is retried then: a wrong
-   * address or credentials should be reported, not retried forever).
+   * Makes the first connection, trying each address of `servers` once, in order. Rejects
+   * with the last failure when none answers (nothing is retried then: a wrong address or
+   * credentials should be reported, not retried forever).
    */
   async start(): Promise<void> {
     if (this.client) throw new Error('start() was already called');
-    await this.open();
+    for (let tried = 1; ; tried++) {
+      try {
+        await this.open();
+        return;
+      } catch (err) {
+        if (tried >= this.servers.servers.length || this.stopped) throw err;
+        this.servers.failed();
+      }
+    }
   }
 
   /**
@@ -169,19 +187,52 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
 
   /**
    * Publishes on the current connection (see MqttClient.publish). While disconnected, the
-   * publish waits in the offline queue (`offlineQueue`), or fails at once without one.
+   * publish waits in the offline queue (`offlineQueue`), or fails at once without one (and
+   * after the client stopped): the promise rejects, nothing throws.
    */
   publish(topic: string, payload: string | Buffer, o?: PublishOptions): Promise<void> {
     const client = this.current;
     if (client === undefined && this.queue !== undefined && !this.stopped) {
       return this.queue.add(topic, payload, o);
     }
-    return this.online().publish(topic, payload, o);
+    if (client === undefined) {
+      return Promise.reject(new Error('not connected (the client is reconnecting)'));
+    }
+    if (!this.resends(o)) return client.publish(topic, payload, o);
+    return new Promise((resolve, reject) =>
+      this.send(client, { topic, payload, options: o, resolve, reject }),
+    );
   }
 
-  /** Publishes waiting in the offline queue. */
+  /** Publishes waiting in the offline queue (new ones and ones to send again). */
   get queued(): number {
     return this.queue?.size ?? 0;
+  }
+
+  /** QoS 1/2 publishes sent again after their connection was lost (`resendOnLoss`). */
+  get resent(): number {
+    return this.resentCount;
+  }
+
+  private resends(o: PublishOptions | undefined): boolean {
+    return this.options.resendOnLoss === true && this.queue !== undefined && (o?.qos ?? 0) > 0;
+  }
+
+  /**
+   * Publishes on `client`. When that connection is lost before the acknowledgement, a QoS 1/2
+   * publish goes back to the queue for the next connection (`resendOnLoss`).
+   */
+  private send(client: MqttClient, w: WaitingPublish): void {
+    client.publish(w.topic, w.payload, w.options).then(w.resolve, (err: Error) => {
+      if (client.connected || this.stopped || !this.resends(w.options)) {
+        w.reject(err);
+        return;
+      }
+      this.resentCount++;
+      const next = this.current;
+      if (next) this.send(next, w);
+      else this.queue!.requeue(w);
+    });
   }
 
   /** Subscribes on the current connection; rejects when offline. */
@@ -230,7 +281,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
         this.attempt = 0;
         this.watchPrimary(client);
         // What waited goes first, before anything the 'connect' listeners publish.
-        this.queue?.flush(client);
+        this.queue?.flush((w) => this.send(client, w));
         this.emit('connect', packet, client);
       });
       client.on('message', (topic, payload, packet) =>
@@ -281,6 +332,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingClientEvents> {
   private scheduleOrGiveUp(error: Error | undefined): void {
     if (!this.policy.shouldReconnect(error)) {
       this.stopped = true;
+      this.queue?.rejectAll(error ?? new Error('the client stopped reconnecting'));
       this.emit('close', error);
       return;
     }

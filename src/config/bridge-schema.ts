@@ -91,6 +91,10 @@ export const bridgeSchema = z.strictObject({
     .optional(),
   tryPrivate: bool().optional(),
   notifications: bool().optional(),
+  notificationTopic: text().optional(),
+  notificationsLocalOnly: bool().optional(),
+  sendRetainedOnConnect: bool().optional(),
+  maxIncomingRate: int(0, 10_000_000, 'a number of messages per second 0-10000000').optional(),
   localUsername: text().optional(),
   maxInflight: int(1, 65535).optional(),
   reconnectDelay: seconds(0.01, 3600).optional(),
@@ -133,6 +137,13 @@ export function checkBridges(bridges: readonly BridgeConfig[] | undefined): Conf
         }
       }
     });
+    const notify = bridge.notificationTopic;
+    if (notify !== undefined && !isValidTopicName(notify)) {
+      problems.push({
+        path: ['bridges', index, 'notificationTopic'],
+        message: `"${notify}" is not a valid topic name (no + or #)`,
+      });
+    }
     const tls = bridge.tls;
     if (tls !== undefined && tls !== true && (tls.cert === undefined) !== (tls.key === undefined)) {
       problems.push({

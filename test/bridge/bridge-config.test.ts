@@ -113,6 +113,16 @@ describe('bridges configuration', () => {
       /bridges\[0\]\.tls\.key: a client certificate needs both cert and key/,
     ],
     [
+      'a notification topic with a wildcard',
+      'bridges:\n  - name: a\n    addresses: ["h"]\n    notificationTopic: "state/#"\n    topics: [{ pattern: "#" }]\n',
+      /bridges\[0\]\.notificationTopic: "state\/#" is not a valid topic name/,
+    ],
+    [
+      'a negative incoming rate',
+      'bridges:\n  - name: a\n    addresses: ["h"]\n    maxIncomingRate: -5\n    topics: [{ pattern: "#" }]\n',
+      /bridges\[0\]\.maxIncomingRate: expected a number of messages per second 0-10000000/,
+    ],
+    [
       'no topic rule',
       'bridges:\n  - name: a\n    addresses: ["h"]\n    topics: []\n',
       /bridges\[0\]\.topics: expected at least one topic rule/,
