@@ -7,7 +7,7 @@ import type { BrokerCore } from './core/index.js';
 import { livenessRoute, type ReadinessCheck, readinessRoute } from './http/health.js';
 import type { HttpRoute } from './http/route.js';
 import { CommitTotals, type StoreCommitTotals } from './metrics/commit-totals.js';
-import type { BrokerMetrics, ProcessMetricsOptions } from './metrics/index.js';
+import type { BridgeFigures, BrokerMetrics, ProcessMetricsOptions } from './metrics/index.js';
 import type { StorePort } from './ports/index.js';
 
 /** Where the broker is in its life, as readiness sees it. */
@@ -70,6 +70,8 @@ export class BrokerHttp {
   /** What `/readyz` checks; a cluster adds its own (e.g. "Redis reachable"). */
   readonly checks: ReadinessCheck[];
   private metrics: Promise<BrokerMetrics> | undefined;
+  /** The broker's bridges for `pipit_bridge_*`, when it has any (set before metrics build). */
+  bridges: (() => readonly BridgeFigures[]) | undefined;
   /** The store's commits counted (undefined: a store that does not time its commits). */
   private readonly commits: CommitTotals | undefined;
 
@@ -119,7 +121,7 @@ export class BrokerHttp {
       );
     }
     const metrics = loaded.createBrokerMetrics(
-      { core: this.core, listenerNames: this.listenerNames },
+      { core: this.core, listenerNames: this.listenerNames, bridges: this.bridges },
       this.metricsOptions,
     );
     if (this.commits) this.commits.next = metrics.commitObserver;

@@ -143,6 +143,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       () => this.running.map((l) => l.name),
       metrics,
     );
+    if ((bridges ?? []).length > 0) this.http.bridges = () => this.bridges();
     const node = this.cluster;
     if (node) {
       // A node that cannot reach Redis cannot tell who holds a client id (new clients get

@@ -6,6 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { BrokerCore } from '../core/index.js';
+import type { BridgeFigures } from './bridge-metrics.js';
 import {
   readCounter,
   readGauge,
@@ -19,6 +20,8 @@ export interface MetricsSource {
   readonly core: BrokerCore;
   /** Names of the running MQTT listeners: each gets its connection series, 0 included. */
   listenerNames(): readonly string[];
+  /** The broker's bridges, when it has any: `pipit_bridge_*` (bridge-metrics.ts). */
+  bridges?: () => readonly BridgeFigures[];
 }
 
 /** A metric without labels: name, help, and how to read it. */

@@ -5,9 +5,11 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { CommitObserver } from '../ports/index.js';
+import { registerBridgeMetrics } from './bridge-metrics.js';
 import { type MetricsSource, registerCoreMetrics } from './core-metrics.js';
 import { registerStoreMetrics } from './store-metrics.js';
 
+export type { BridgeFigures } from './bridge-metrics.js';
 export type { MetricsSource } from './core-metrics.js';
 export { metricsRoute } from './metrics-route.js';
 
@@ -66,6 +68,7 @@ export function createBrokerMetrics(
     }
   }
   registerCoreMetrics(registry, source);
+  if (source.bridges) registerBridgeMetrics(registry, source.bridges);
   const commitObserver = registerStoreMetrics(registry);
   return { registry, commitObserver };
 }
