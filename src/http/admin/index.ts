@@ -15,6 +15,9 @@ export type {
   ApiRoute,
   ListenerInfo,
   NodeInfo,
+  NodeState,
+  PeerNode,
+  PeerSummary,
   ReloadedFile,
   ReloadReport,
 } from './api-types.js';
