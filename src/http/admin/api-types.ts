@@ -27,6 +27,18 @@ export interface AdminTarget extends Partial<PublishedFeed> {
   readonly addresses: readonly ListenerInfo[];
   /** Totals of the store's commits (`GET /runtime`); undefined when not timed. */
   storeCommits?(): CommitTotalsView | undefined;
+  /**
+   * The core's counters, read as they are (a Broker has them): `GET /nodes` answers at once
+   * from them, even while the store restores; without them it asks `admin.counters()`.
+   */
+  readonly core?: { readonly metrics: NodeCounters };
+}
+
+/** The counters `GET /nodes` shows of this node. */
+export interface NodeCounters {
+  readonly connectionsCurrent: number;
+  readonly messagesReceived: number;
+  readonly messagesSent: number;
 }
 
 /** One MQTT listener of a node. */

@@ -14,6 +14,7 @@ export type {
   AdminTarget,
   ApiRoute,
   ListenerInfo,
+  NodeCounters,
   NodeInfo,
   NodeState,
   PeerNode,

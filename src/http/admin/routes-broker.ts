@@ -21,7 +21,9 @@ function uptimeOf(startedAt: number, now: number): number {
 /** This node as `GET /nodes` lists it (its figures read from the core's counters now). */
 export async function thisNode(options: AdminRouteOptions, startedAt: number): Promise<NodeInfo> {
   const now = (options.now ?? Date.now)();
-  const counters = await options.broker.admin.counters();
+  // The core's counters as they are: the login form asks /nodes, and should not wait for a
+  // store that restores (admin.counters() does).
+  const counters = options.broker.core?.metrics ?? (await options.broker.admin.counters());
   return {
     nodeId: nodeIdOf(options),
     self: true,
