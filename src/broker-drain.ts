@@ -32,6 +32,8 @@ export async function drainNode(
   node: ClusterNode,
   stopAccepting: () => Promise<void>,
 ): Promise<DrainResult> {
+  // Peers (and their `GET /nodes`) see this node draining from now on.
+  await node.markDraining();
   const closing = stopAccepting();
   let serverReference: string | undefined;
   try {

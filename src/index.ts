@@ -48,7 +48,14 @@ export { Broker, createBroker, DEFAULT_SYS_INTERVAL, MAX_SYS_INTERVAL } from './
 // Cluster drain (issue #11, part C3).
 export type { DrainResult } from './broker-drain.js';
 export * from './client/index.js';
-export type { ClusterNode, ClusterOptions, ClusterStatus } from './cluster/index.js';
+// The cluster view of GET /nodes (issue #13, dashboard-nodes).
+export type {
+  ClusterNode,
+  ClusterOptions,
+  ClusterStatus,
+  NodeSelf,
+  NodeSummary,
+} from './cluster/index.js';
 export {
   type BrokerPlan,
   ConfigError,
@@ -98,6 +105,7 @@ export {
   type TimeoutOptions,
   withTimeout,
 } from './hooks/index.js';
+export type { PeerNode, PeerSummary } from './http/admin/index.js';
 export {
   ADMIN_API_PREFIX,
   type AdminRouteOptions,

@@ -31,9 +31,15 @@ export interface Runtime {
 export interface NodeInfo {
   nodeId: string;
   self: boolean;
+  /** `unknown`: a live peer whose summary is missing. */
+  state: 'up' | 'draining' | 'unknown';
   version: string | null;
   startedAt: number | null;
   uptimeSeconds: number | null;
+  address: string | null;
+  connections: number | null;
+  messagesReceived: number | null;
+  messagesSent: number | null;
   listeners: { protocol: string; host: string; port: number; url: string }[];
 }
 

@@ -7,7 +7,12 @@
  */
 import type { Broker } from '../broker.js';
 import { type BrokerPlan, reloadConfigured, type Security } from '../config/index.js';
-import { createAdminRoute, type ReloadReport, TokenVerifier } from '../http/admin/index.js';
+import {
+  type AdminRouteOptions,
+  createAdminRoute,
+  type ReloadReport,
+  TokenVerifier,
+} from '../http/admin/index.js';
 import type { HttpRoute } from '../http/route.js';
 import type { Logger } from '../ports/index.js';
 import { packageVersion } from './version.js';
@@ -22,6 +27,31 @@ export interface ConfiguredAdminApi {
   startedAt?: number;
   /** The configuration file (absolute): a reload rereads the tokens from it. None: they stay. */
   configFile?: string | undefined;
+}
+
+/**
+ * What `GET /nodes` says of a cluster node beyond a lone broker's: its id as its peers name
+ * it, its state (draining) and address, and the live peers with the summaries they publish
+ * on each heartbeat. Empty for a broker that is not a cluster node.
+ */
+export function clusterViewOptions(
+  broker: Broker,
+): Pick<AdminRouteOptions, 'peers'> & { node?: NonNullable<AdminRouteOptions['node']> } {
+  const cluster = broker.cluster;
+  if (!cluster) return {};
+  return {
+    node: {
+      // In a cluster a node is named by its cluster id, as its peers are.
+      id: () => `node-${cluster.nodeId}`,
+      state: () => (cluster.draining ? 'draining' : 'up'),
+      ...(cluster.options.advertise === undefined ? {} : { address: cluster.options.advertise }),
+    },
+    peers: async () =>
+      (await cluster.peerSummaries()).map(({ nodeId, summary }) => ({
+        nodeId: `node-${nodeId}`,
+        summary,
+      })),
+  };
 }
 
 /** The admin API's route, and the reload that SIGHUP and `POST /reload` both run. */
@@ -48,17 +78,12 @@ export function configuredAdminApi(parts: ConfiguredAdminApi): ConfiguredAdminPa
     tokens: plan.adminApi.tokens,
     verifier,
     reload: () => reload('admin API'),
+    ...clusterViewOptions(broker),
     node: {
       version: packageVersion(),
       startedAt: parts.startedAt,
-      // In a cluster a node is named by its cluster id, as its peers are.
-      ...(broker.cluster ? { id: () => `node-${broker.cluster?.nodeId}` } : {}),
+      ...clusterViewOptions(broker).node,
     },
-    ...(broker.cluster
-      ? {
-          peers: () => broker.cluster?.status().peers.map((p) => `node-${p.nodeId}`) ?? [],
-        }
-      : {}),
     maxBodyBytes: plan.adminApi.maxBodyBytes,
     ...(plan.adminApi.tap ? { tap: plan.adminApi.tap } : {}),
     logger: logger.child({ component: 'admin-api' }),

@@ -16,6 +16,7 @@ import { Inbox, type InboxCounters } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
 import { Membership } from './membership.js';
+import { type NodeSelf, NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
 import {
   type ClusterOptions,
@@ -60,6 +61,8 @@ export class ClusterNode {
   private inbox: Inbox | undefined;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
+  /** This node's summary for the others (`GET /nodes`), written on each heartbeat. */
+  private readonly stats: NodeStats;
   /** Retained messages in step with the other nodes' (with a store: the shared one). */
   private readonly retained: RetainedSync | undefined;
   private joined = false;
@@ -110,7 +113,16 @@ export class ClusterNode {
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
         removed: (node) => void this.ownership.adoptFromDead(node),
+        beat: () => void this.stats.publish(this.nodeId),
       },
+    );
+    this.stats = new NodeStats(
+      core,
+      this.commands,
+      this.keys,
+      this.options.leaseMs,
+      this.options.advertise,
+      logger,
     );
     this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
     this.ownership = new ClientOwnership(
@@ -180,6 +192,7 @@ export class ClusterNode {
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
     }
+    await this.stats.publish(nodeId);
     this.joined = true;
     this.logger.info({ nodeId, peers: [...this.membership.peers] }, 'cluster: joined');
   }
@@ -251,6 +264,7 @@ export class ClusterNode {
       await this.inbox?.stop();
       try {
         await this.commands.hdel(this.keys.addresses, String(this.nodeId));
+        await this.stats.remove(this.nodeId);
         await this.membership.leave();
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'cluster: leaving failed (Redis unreachable?)');
@@ -259,6 +273,31 @@ export class ClusterNode {
     this.commands.disconnect();
     this.subscriber.disconnect();
     this.reader.disconnect();
+  }
+
+  /** Sets what the broker knows of this node for its summary (version, listeners). */
+  describeAs(self: NodeSelf): void {
+    this.stats.describeAs(self);
+  }
+
+  /** True once a drain began ({@link markDraining}). */
+  get draining(): boolean {
+    return this.stats.draining;
+  }
+
+  /** Marks this node draining and publishes that at once (the drain's first step). */
+  markDraining(): Promise<void> {
+    return this.stats.markDraining(this.nodeId);
+  }
+
+  /**
+   * The live peers (as of the last heartbeat) by id, each with the summary it published
+   * (undefined when missing: it just joined, or its key is gone).
+   */
+  async peerSummaries(): Promise<{ nodeId: number; summary: NodeSummary | undefined }[]> {
+    const peers = [...this.membership.peers].sort((x, y) => x - y);
+    const summaries = await this.stats.read(peers);
+    return peers.map((nodeId, i) => ({ nodeId, summary: summaries[i] }));
   }
 
   /** The peers and counters as this node sees them. */

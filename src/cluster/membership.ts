@@ -25,6 +25,8 @@ export interface MembershipEvents {
   orphaned(nodeId: number, wills: Buffer[]): void;
   /** We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt. */
   removed(nodeId: number): void;
+  /** Our lease was renewed (each heartbeat): the moment to publish our summary. */
+  beat(): void;
 }
 
 // Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
@@ -158,6 +160,7 @@ export class Membership {
         );
         this.events.restored();
       }
+      if (renewed !== 0) this.events.beat();
       await this.checkPeers();
     } catch (err) {
       this.logger.warn({ err: String(err) }, 'cluster: heartbeat failed (Redis unreachable?)');

@@ -133,17 +133,18 @@ describe('cluster: pipit broker --cluster child processes', () => {
         });
         assert.equal(res.status, 200);
         items = ((await res.json()) as { items: typeof items }).items;
-        return items.length === 3;
+        return items.length === 3 && items.every((n) => n.version !== null);
       },
       10_000,
-      'three nodes listed',
+      'three nodes listed, each with its summary',
     );
     assert.deepEqual(items[0]!.nodeId, `node-${byFile.nodeId}`);
     assert.equal(items[0]!.self, true);
     assert.equal(typeof items[0]!.version, 'string');
     const peers = items.slice(1);
     assert.deepEqual(peers.map((n) => n.nodeId).sort(), expected);
-    assert.ok(peers.every((n) => !n.self && n.version === null));
+    // Each peer as it published itself on its last heartbeat (same package, same version).
+    assert.ok(peers.every((n) => !n.self && n.version === items[0]!.version));
   });
 
   it("removes the routes and Redis traces of a node killed with SIGKILL once its lease expired, and a survivor sends its clients' wills [MQTT-3.1.2-8]", async () => {

@@ -252,7 +252,7 @@ describe('admin API: counters, nodes, routes', () => {
     );
   });
 
-  it('GET /nodes: this node with its version, uptime and listeners', async () => {
+  it('GET /nodes: this node with its state, version, uptime, figures and listeners', async () => {
     let now = 1_000_000;
     const api = await start({
       node: { id: 'node-a', version: '9.9.9', startedAt: 1_000_000 - 61_500 },
@@ -265,9 +265,14 @@ describe('admin API: counters, nodes, routes', () => {
         {
           nodeId: 'node-a',
           self: true,
+          state: 'up',
           version: '9.9.9',
           startedAt: 938_500,
           uptimeSeconds: 61,
+          address: null,
+          connections: 0,
+          messagesReceived: 0,
+          messagesSent: 0,
           listeners: [
             {
               protocol: 'mqtt',

@@ -27,6 +27,18 @@ export interface AdminTarget extends Partial<PublishedFeed> {
   readonly addresses: readonly ListenerInfo[];
   /** Totals of the store's commits (`GET /runtime`); undefined when not timed. */
   storeCommits?(): CommitTotalsView | undefined;
+  /**
+   * The core's counters, read as they are (a Broker has them): `GET /nodes` answers at once
+   * from them, even while the store restores; without them it asks `admin.counters()`.
+   */
+  readonly core?: { readonly metrics: NodeCounters };
+}
+
+/** The counters `GET /nodes` shows of this node. */
+export interface NodeCounters {
+  readonly connectionsCurrent: number;
+  readonly messagesReceived: number;
+  readonly messagesSent: number;
 }
 
 /** One MQTT listener of a node. */
@@ -63,18 +75,48 @@ export interface ReloadedFile {
   revoked: string[];
 }
 
+/** A node's state: `unknown` for a live peer whose summary is missing. */
+export type NodeState = 'up' | 'draining' | 'unknown';
+
 /** One broker node (`GET /nodes`). */
 export interface NodeInfo {
   nodeId: string;
   /** True for the node that answers. */
   self: boolean;
-  /** Null for another node of a cluster: only a node knows its own version, start and listeners. */
+  state: NodeState;
+  /** Null for a peer whose summary is missing. */
   version: string | null;
-  /** Milliseconds since the epoch; null for another node. */
+  /** Milliseconds since the epoch; null for a peer whose summary is missing. */
   startedAt: number | null;
   uptimeSeconds: number | null;
-  /** The node's MQTT listeners; empty for another node. */
+  /** Where MQTT clients reach it (`cluster.advertise`); null when none. */
+  address: string | null;
+  /** Clients connected now (a peer: as of its last heartbeat). */
+  connections: number | null;
+  /** PUBLISH packets received from clients since start. */
+  messagesReceived: number | null;
+  /** PUBLISH packets sent to clients since start. */
+  messagesSent: number | null;
+  /** The node's listeners; empty for a peer whose summary is missing. */
   listeners: ListenerInfo[];
+}
+
+/** What a peer published of itself (cluster: on each heartbeat). */
+export interface PeerSummary {
+  version: string;
+  startedAt: number;
+  address: string | null;
+  state: 'up' | 'draining';
+  connections: number;
+  messagesReceived: number;
+  messagesSent: number;
+  listeners: ListenerInfo[];
+}
+
+/** A live peer of this node's cluster, with its summary (undefined: missing). */
+export interface PeerNode {
+  nodeId: string;
+  summary: PeerSummary | undefined;
 }
 
 /** Options of `createAdminRoute`. */
@@ -95,12 +137,20 @@ export interface AdminRouteOptions {
   /** What SIGHUP does; without it `POST /reload` answers 501. */
   reload?: () => Promise<ReloadReport>;
   /** This node's id (default: the host name), version and start time (default: now). */
-  node?: { id?: string | (() => string); version?: string; startedAt?: number };
+  node?: {
+    id?: string | (() => string);
+    version?: string;
+    startedAt?: number;
+    /** This node's state (default `up`): `draining` while a cluster node drains. */
+    state?: () => 'up' | 'draining';
+    /** Where MQTT clients reach this node (`cluster.advertise`). */
+    address?: string;
+  };
   /**
-   * The other nodes of the cluster this node is part of, by id (listed by `GET /nodes` after
-   * this one); none when it runs alone.
+   * The other live nodes of the cluster this node is part of, with what each published of
+   * itself (listed by `GET /nodes` after this one); none when it runs alone.
    */
-  peers?: () => readonly string[];
+  peers?: () => Promise<readonly PeerNode[]>;
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   logger?: Logger;

@@ -14,7 +14,11 @@ export type {
   AdminTarget,
   ApiRoute,
   ListenerInfo,
+  NodeCounters,
   NodeInfo,
+  NodeState,
+  PeerNode,
+  PeerSummary,
   ReloadedFile,
   ReloadReport,
 } from './api-types.js';

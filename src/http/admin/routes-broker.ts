@@ -3,7 +3,7 @@
  * and its nodes (this one, then the other nodes of its cluster).
  */
 import { hostname } from 'node:os';
-import type { AdminRouteOptions, ApiRoute, NodeInfo } from './api-types.js';
+import type { AdminRouteOptions, ApiRoute, NodeInfo, PeerNode } from './api-types.js';
 import { ApiProblem } from './problem.js';
 import { ref } from './schemas.js';
 
@@ -13,15 +13,28 @@ function nodeIdOf(options: AdminRouteOptions): string {
   return (typeof id === 'function' ? id() : id) ?? hostname();
 }
 
-/** This node as `GET /nodes` lists it. */
-export function thisNode(options: AdminRouteOptions, startedAt: number): NodeInfo {
+/** Whole seconds from `startedAt` to `now` (never negative: clocks of two nodes differ). */
+function uptimeOf(startedAt: number, now: number): number {
+  return Math.max(0, Math.floor((now - startedAt) / 1000));
+}
+
+/** This node as `GET /nodes` lists it (its figures read from the core's counters now). */
+export async function thisNode(options: AdminRouteOptions, startedAt: number): Promise<NodeInfo> {
   const now = (options.now ?? Date.now)();
+  // The core's counters as they are: the login form asks /nodes, and should not wait for a
+  // store that restores (admin.counters() does).
+  const counters = options.broker.core?.metrics ?? (await options.broker.admin.counters());
   return {
     nodeId: nodeIdOf(options),
     self: true,
+    state: options.node?.state?.() ?? 'up',
     version: options.node?.version ?? 'unknown',
     startedAt,
-    uptimeSeconds: Math.max(0, Math.floor((now - startedAt) / 1000)),
+    uptimeSeconds: uptimeOf(startedAt, now),
+    address: options.node?.address ?? null,
+    connections: counters.connectionsCurrent,
+    messagesReceived: counters.messagesReceived,
+    messagesSent: counters.messagesSent,
     listeners: options.broker.addresses.map(({ protocol, host, port, url }) => ({
       protocol,
       host,
@@ -31,17 +44,48 @@ export function thisNode(options: AdminRouteOptions, startedAt: number): NodeInf
   };
 }
 
-/** The other nodes of the cluster, as far as this node knows them (their ids). */
-function peerNodes(options: AdminRouteOptions): NodeInfo[] {
-  const peers = options.peers?.() ?? [];
-  return peers.map((nodeId) => ({
+/** A peer as `GET /nodes` lists it: from its summary, or its id and `unknown` without one. */
+function peerInfo({ nodeId, summary }: PeerNode, now: number): NodeInfo {
+  if (summary === undefined) {
+    return {
+      nodeId,
+      self: false,
+      state: 'unknown',
+      version: null,
+      startedAt: null,
+      uptimeSeconds: null,
+      address: null,
+      connections: null,
+      messagesReceived: null,
+      messagesSent: null,
+      listeners: [],
+    };
+  }
+  return {
     nodeId,
     self: false,
-    version: null,
-    startedAt: null,
-    uptimeSeconds: null,
-    listeners: [],
-  }));
+    state: summary.state,
+    version: summary.version,
+    startedAt: summary.startedAt,
+    uptimeSeconds: uptimeOf(summary.startedAt, now),
+    address: summary.address,
+    connections: summary.connections,
+    messagesReceived: summary.messagesReceived,
+    messagesSent: summary.messagesSent,
+    listeners: summary.listeners.map(({ protocol, host, port, url }) => ({
+      protocol,
+      host,
+      port,
+      url,
+    })),
+  };
+}
+
+/** The other live nodes of the cluster, with what each published of itself. */
+async function peerNodes(options: AdminRouteOptions): Promise<NodeInfo[]> {
+  const peers = (await options.peers?.()) ?? [];
+  const now = (options.now ?? Date.now)();
+  return peers.map((peer) => peerInfo(peer, now));
 }
 
 /**
@@ -90,14 +134,18 @@ export function brokerRoutes(startedAt: number): ApiRoute[] {
       path: '/nodes',
       operationId: 'listNodes',
       tag: 'broker',
-      summary: 'The broker nodes: this one, then the other nodes of its cluster',
+      summary: 'The broker nodes: this one, then the other live nodes of its cluster',
+      description:
+        'Each with its state, version, uptime, address, connections and message totals: a ' +
+        "peer's as it published them on its last heartbeat; a live peer whose summary is " +
+        "missing is listed with its id and state 'unknown'.",
       scope: 'read',
       success: { status: 200, description: 'the nodes', schema: ref('NodeInfoPage') },
       errors: [400],
       handle: async (ctx) => ({
         status: 200,
         body: {
-          items: [thisNode(ctx.options, startedAt), ...peerNodes(ctx.options)],
+          items: [await thisNode(ctx.options, startedAt), ...(await peerNodes(ctx.options))],
           nextCursor: null,
         },
       }),

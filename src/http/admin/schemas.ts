@@ -215,12 +215,21 @@ export const SCHEMAS = {
   NodeInfo: record({
     nodeId: str(),
     self: bool('true for the node that answered'),
-    version: nullable('string', 'null for another node of the cluster'),
+    state: {
+      type: 'string',
+      enum: ['up', 'draining', 'unknown'],
+      description: 'unknown: a live peer whose summary is missing',
+    },
+    version: nullable('string', 'null for a peer whose summary is missing'),
     startedAt: nullable(
       'integer',
-      'when the node started (ms since the epoch); null for another node',
+      'when the node started (ms since the epoch); null for a peer whose summary is missing',
     ),
-    uptimeSeconds: nullable('integer', 'null for another node'),
+    uptimeSeconds: nullable('integer', 'null for a peer whose summary is missing'),
+    address: nullable('string', 'where MQTT clients reach the node (cluster.advertise)'),
+    connections: nullable('integer', "clients connected now (a peer's: at its last heartbeat)"),
+    messagesReceived: nullable('integer', 'PUBLISH packets received from clients since start'),
+    messagesSent: nullable('integer', 'PUBLISH packets sent to clients since start'),
     listeners: {
       type: 'array',
       items: record({ protocol: str(), host: str(), port: int(), url: str() }),
