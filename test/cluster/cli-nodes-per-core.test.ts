@@ -170,6 +170,42 @@ describe('cluster: pipit broker --cluster <url> --nodes 2 (one node per core)', 
   });
 });
 
+describe('cluster: pipit broker --nodes 1 whose supervisor is killed', () => {
+  it('the node exits when the primary dies (SIGKILL): no orphan keeps its clients without new connections', async () => {
+    const redis = await RedisFixture.start();
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--port', String(port)].concat([
+        '--cluster',
+        redis.url,
+        '--nodes',
+        '1',
+        '--sys-interval',
+        '0',
+      ]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    try {
+      await waitFor(() => readyPids(output).length === 1, 90_000, `a node ready in:\n${output}`);
+      const [worker] = readyPids(output);
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+      await waitFor(() => !isAlive(worker!), 30_000, 'the orphaned node to exit');
+      // node:cluster exits a worker whose primary is gone at once (no drain): as after a kill,
+      // its lease expires and a survivor adopts its sessions.
+      assert.match(output, /"msg":"cluster: joined"/);
+    } finally {
+      for (const pid of readyPids(output)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      await redis.stop();
+    }
+  });
+});
+
 describe('cluster: pipit broker --nodes refusals', () => {
   it('refuses --nodes without --cluster: nodes would not share state', () => {
     const run = runBroker(['--memory', '--port', '0', '--nodes', '2']);
