@@ -64,15 +64,22 @@ export class SentinelFixture {
   /** Starts the three processes; resolves once the sentinel knows the replica. */
   static async start(): Promise<SentinelFixture> {
     const [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
+    // Each in a fresh directory: a replica writes the RDB of its first sync to its --dir.
+    const dirFor = (): string[] => ['--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-'))];
     const plain = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     const ready = /Ready to accept connections/;
     const children: ChildProcess[] = [];
     const fixture = new SentinelFixture(children, { master, replica, sentinel });
     try {
-      children.push(await startRedisProcess(['--port', String(master), ...plain], ready));
+      children.push(
+        await startRedisProcess(['--port', String(master), ...plain, ...dirFor()], ready),
+      );
       const replicaOf = ['--replicaof', '127.0.0.1', String(master)];
       children.push(
-        await startRedisProcess(['--port', String(replica), ...plain, ...replicaOf], ready),
+        await startRedisProcess(
+          ['--port', String(replica), ...plain, ...replicaOf, ...dirFor()],
+          ready,
+        ),
       );
       // A sentinel rewrites its configuration file: one of its own in a fresh directory.
       const file = join(mkdtempSync(join(tmpdir(), 'pipit-sentinel-')), 'sentinel.conf');
