@@ -113,7 +113,13 @@ export function clusterPersistence(
 ): PersistenceOptions | undefined {
   if (cluster === undefined) return persistence;
   if (persistence === undefined) {
-    return { kind: 'redis', url: cluster.url, prefix: cluster.keyPrefix ?? 'pipit:' };
+    return {
+      kind: 'redis',
+      url: cluster.url,
+      prefix: cluster.keyPrefix ?? 'pipit:',
+      ...(cluster.sentinels === undefined ? {} : { sentinels: cluster.sentinels }),
+      ...(cluster.name === undefined ? {} : { name: cluster.name }),
+    };
   }
   if (persistence.kind === 'sqlite') {
     throw new TypeError(

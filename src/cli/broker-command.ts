@@ -34,6 +34,10 @@ export function registerBrokerCommand(program: Command): void {
       '--sys-interval <seconds>',
       'seconds between updates of the $SYS topics, 0 for none (default 10)',
     )
+    .option(
+      '--nodes <count>',
+      'with --cluster: run this many cluster nodes on the listening ports, "auto" for one per core (docs/cluster.md)',
+    )
     .addHelpText(
       'after',
       '\nPrecedence: flags > environment variables > configuration file > defaults.\nSIGHUP reloads the password file, the ACL file, the TLS certificates and the admin API tokens.',

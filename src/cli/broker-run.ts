@@ -30,6 +30,13 @@ import { createDashboardRoute } from '../http/dashboard/index.js';
 import { packageVersion } from '../ops/index.js';
 import type { Logger } from '../ports/index.js';
 import { configuredAdminApi } from './admin-route.js';
+import {
+  isNodeWorker,
+  nodesRefusal,
+  parseNodesFlag,
+  reportNodeReady,
+  superviseNodes,
+} from './broker-nodes.js';
 import { createBrokerLogger } from './log-setup.js';
 
 /** The command's options as commander hands them over (port and level still text). */
@@ -43,13 +50,15 @@ export interface BrokerFlags {
   logLevel?: string;
   cluster?: string;
   sysInterval?: string;
+  nodes?: string;
 }
 
-/** Flags with the port, log level and $SYS interval parsed. */
-interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel' | 'sysInterval'> {
+/** Flags with the port, log level, $SYS interval and node count parsed. */
+interface ParsedFlags extends Omit<BrokerFlags, 'port' | 'logLevel' | 'sysInterval' | 'nodes'> {
   port?: number;
   logLevel?: LogLevel;
   sysInterval?: number;
+  nodes?: number;
 }
 
 /** Parses a TCP port option. */
@@ -91,6 +100,7 @@ export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
     port: undefined,
     logLevel: undefined,
     sysInterval: undefined,
+    nodes: undefined,
   };
   if (flags.port !== undefined) parsed.port = parsePort(flags.port);
   if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
@@ -100,6 +110,7 @@ export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
     );
   }
   if (flags.sysInterval !== undefined) parsed.sysInterval = parseSysInterval(flags.sysInterval);
+  if (flags.nodes !== undefined) parsed.nodes = parseNodesFlag(flags.nodes);
   return parsed;
 }
 
@@ -190,6 +201,14 @@ function logBanner(broker: Broker, plan: BrokerPlan, logger: Logger): void {
   );
 }
 
+/** `--nodes` without a cluster (or with a fixed node id): the message, exit 1. */
+function refuseNodesIfUnfit(nodes: number, plan: BrokerPlan): void {
+  const refusal = nodesRefusal(nodes, plan.options.cluster);
+  if (refusal === undefined) return;
+  process.stderr.write(`pipit broker: ${refusal}\n`);
+  process.exit(1);
+}
+
 /** Runs the broker until SIGINT/SIGTERM; exits 1 with a message when it cannot start. */
 export async function runBroker(flags: ParsedFlags): Promise<void> {
   // Parse the level first (env or flag) so that loading can already log, e.g. ACL warnings.
@@ -212,6 +231,11 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
     process.exit(1);
   }
   const { plan, security } = prepared;
+  if (flags.nodes !== undefined && !isNodeWorker()) {
+    refuseNodesIfUnfit(flags.nodes, plan);
+    superviseNodes(flags.nodes, logger);
+    return;
+  }
   const broker = createBroker({ ...plan.options, logger });
   security.loginGuard.reportTo(broker.core.refusals);
   for (const hook of security.hooks) broker.addHook(hook);
@@ -236,6 +260,7 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   }
   for (const notice of plan.notices) logger[notice.level]({}, notice.message);
   logBanner(broker, plan, logger);
+  reportNodeReady();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -272,12 +297,14 @@ function warningsToStderr(): Logger {
 
 /** `--test-config`: loads and checks everything, prints `configuration OK` or the problems. */
 export async function testConfig(flags: ParsedFlags): Promise<void> {
+  let prepared: { plan: BrokerPlan; security: Security };
   try {
     // ACL lines that look wrong, and ACL rules that no authentication backs, are warned about.
-    await prepare(flags, warningsToStderr());
+    prepared = await prepare(flags, warningsToStderr());
   } catch (err) {
     reportConfigError(err, flags.config);
   }
+  if (flags.nodes !== undefined) refuseNodesIfUnfit(flags.nodes, prepared.plan);
   process.stdout.write('configuration OK\n');
   process.exit(0);
 }

@@ -22,6 +22,7 @@ import {
   type ClusterOptions,
   type ResolvedClusterOptions,
   resolveClusterOptions,
+  sentinelConnection,
 } from './options.js';
 import { Outbox, type OutboxCounters } from './outbox.js';
 import { RemoteRoutes } from './remote-routes.js';
@@ -322,6 +323,7 @@ export class ClusterNode {
       protocol: 2,
       connectionName: `pipit-${role}`,
       retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+      ...sentinelConnection(this.options),
     });
     let warned = false;
     redis.on('error', (err: Error) => {

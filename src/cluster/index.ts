@@ -1,4 +1,9 @@
 /** A Pipit cluster over Redis: membership, routes at node granularity, forwarding, takeover. */
 export { ClusterNode, type ClusterStatus } from './cluster.js';
 export type { NodeSelf, NodeState, NodeSummary } from './node-stats.js';
-export { type ClusterOptions, DEFAULT_LEASE_MS, resolveClusterOptions } from './options.js';
+export {
+  type ClusterOptions,
+  DEFAULT_LEASE_MS,
+  type RedisHostPort,
+  resolveClusterOptions,
+} from './options.js';

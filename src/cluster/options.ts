@@ -25,6 +25,21 @@ export interface ClusterOptions {
    * is not offered).
    */
   advertise?: string;
+  /**
+   * Reach Redis through Redis Sentinel: these sentinels tell where the master `name` is (and
+   * which one it is after a failover). `url` then gives only the password, username,
+   * database and TLS (`rediss://`, for the master; the sentinels are reached without TLS)
+   * and, as its host, the default master name: `redis://:secret@mymaster`.
+   */
+  sentinels?: RedisHostPort[];
+  /** The Sentinel master name (with `sentinels`). Default: the host of `url`. */
+  name?: string;
+}
+
+/** A Redis server or sentinel: `{ host, port }`. */
+export interface RedisHostPort {
+  host: string;
+  port: number;
 }
 
 /** Options with every default applied. */
@@ -35,6 +50,8 @@ export interface ResolvedClusterOptions {
   readonly heartbeatMs: number;
   readonly keyPrefix: string;
   readonly advertise: string | undefined;
+  /** The sentinels and the master name, when Redis is reached through Sentinel. */
+  readonly sentinel: { sentinels: RedisHostPort[]; name: string } | undefined;
 }
 
 /** Default lease of a node. */
@@ -75,5 +92,52 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     heartbeatMs,
     keyPrefix: options.keyPrefix ?? 'pipit:',
     advertise,
+    sentinel: resolveSentinel(options),
+  };
+}
+
+/**
+ * The Sentinel settings, checked: at least one sentinel, each a host and a port; the master
+ * name given or the URL's host.
+ * @throws RangeError naming the option.
+ */
+function resolveSentinel(
+  options: ClusterOptions,
+): { sentinels: RedisHostPort[]; name: string } | undefined {
+  const { sentinels } = options;
+  if (sentinels === undefined) {
+    if (options.name !== undefined) {
+      throw new RangeError(
+        `cluster.name: "${options.name}" names a Sentinel master, but cluster.sentinels is not set`,
+      );
+    }
+    return undefined;
+  }
+  if (sentinels.length === 0) throw new RangeError('cluster.sentinels: the list is empty');
+  for (const { host, port } of sentinels) {
+    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(
+        `cluster.sentinels: "${host}:${port}" is not a host and a port (1-65535)`,
+      );
+    }
+  }
+  const name = options.name ?? new URL(options.url).hostname;
+  if (name === '') throw new RangeError('cluster.name: the Sentinel master name is empty');
+  return { sentinels: sentinels.map(({ host, port }) => ({ host, port })), name };
+}
+
+/**
+ * What ioredis takes, besides the URL, to reach the master through Sentinel: the
+ * sentinels, the master name and, with `rediss://`, TLS for the master. Empty without.
+ */
+export function sentinelConnection(options: ResolvedClusterOptions): {
+  sentinels?: RedisHostPort[];
+  name?: string;
+  enableTLSForSentinelMode?: boolean;
+} {
+  if (options.sentinel === undefined) return {};
+  return {
+    ...options.sentinel,
+    enableTLSForSentinelMode: options.url.startsWith('rediss:'),
   };
 }

@@ -162,6 +162,12 @@ function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
       const wrong = checkRedisUrl(storage.url);
       if (wrong !== undefined) problems.push({ path: ['storage', 'url'], message: wrong });
     }
+    if (storage.name !== undefined && storage.sentinels === undefined) {
+      problems.push({
+        path: ['storage', 'name'],
+        message: 'the Sentinel master name needs storage.sentinels (host:port of each sentinel)',
+      });
+    }
     for (const key of ['dataDir', 'durability'] as const) {
       if (storage[key] !== undefined) {
         problems.push({
@@ -172,7 +178,7 @@ function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
     }
     return problems;
   }
-  for (const key of ['url', 'prefix', 'wait'] as const) {
+  for (const key of ['url', 'prefix', 'wait', 'sentinels', 'name'] as const) {
     if (storage[key] !== undefined) {
       problems.push({
         path: ['storage', key],

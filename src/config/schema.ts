@@ -190,6 +190,17 @@ const mqttSchema = z.strictObject({
     .optional(),
 });
 
+/** Redis Sentinel: `host:port` of each sentinel (cluster.sentinels, storage.sentinels). */
+const sentinelList = () =>
+  z
+    .array(
+      z
+        .string({ error: 'expected host:port of a sentinel' })
+        .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port of a sentinel' }),
+      { error: 'expected a list of host:port (the sentinels)' },
+    )
+    .min(1, { error: 'expected at least one sentinel (host:port)' });
+
 const storageSchema = z.strictObject({
   type: oneOf(['sqlite', 'memory', 'redis']).optional(),
   dataDir: text().optional(),
@@ -206,6 +217,9 @@ const storageSchema = z.strictObject({
       timeout: seconds(60).optional(),
     })
     .optional(),
+  // Redis Sentinel (type: redis): the sentinels and the master name (default: url's host).
+  sentinels: sentinelList().optional(),
+  name: text().optional(),
 });
 
 /** `cluster:` (docs/cluster.md): join a cluster of nodes over Redis. */
@@ -222,8 +236,19 @@ const clusterSchema = z
       .string({ error: 'expected host:port where MQTT clients reach this node' })
       .regex(/^\S+:\d{1,5}$/, { error: 'expected host:port where MQTT clients reach this node' })
       .optional(),
+    // Redis Sentinel: the sentinels and the master name (default: url's host).
+    sentinels: sentinelList().optional(),
+    name: text().optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.name !== undefined && c.sentinels === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the Sentinel master name needs cluster.sentinels (host:port of each sentinel)',
+        path: ['name'],
+        input: c.name,
+      });
+    }
     if (c.heartbeatMs !== undefined && c.heartbeatMs >= (c.leaseMs ?? 10_000)) {
       ctx.addIssue({
         code: 'custom',

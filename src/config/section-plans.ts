@@ -49,7 +49,16 @@ export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
 export function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
   const url = o.cluster ?? config.cluster?.url;
   if (url === undefined) return {};
-  return { cluster: { ...config.cluster, url } };
+  const { sentinels, ...rest } = config.cluster ?? {};
+  const cluster: NonNullable<BrokerOptions['cluster']> = { ...rest, url };
+  if (sentinels !== undefined) cluster.sentinels = sentinels.map(parseHostPort);
+  return { cluster };
+}
+
+/** `host:port` (checked by the schema) as ioredis takes a sentinel. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const colon = text.lastIndexOf(':');
+  return { host: text.slice(0, colon), port: Number(text.slice(colon + 1)) };
 }
 
 /** `log`: where lines go and in which format. */

@@ -38,6 +38,7 @@ import {
   clusterOptions,
   type LogPlan,
   logPlan,
+  parseHostPort,
   sysInterval,
 } from './section-plans.js';
 
@@ -199,7 +200,16 @@ function clusterStore(
       `storage: a cluster (${o.cluster === undefined ? 'cluster.url' : '--cluster'}) needs a store every node shares, and SQLite is one file per node (sessions could not move between nodes); remove storage.type/dataDir (a cluster uses the Redis store on its Redis), or set storage.type to redis or memory`,
     ]);
   }
-  return { kind: 'redis', url, prefix: config.cluster?.keyPrefix ?? 'pipit:' };
+  const store: Extract<PersistenceOptions, { kind: 'redis' }> = {
+    kind: 'redis',
+    url,
+    prefix: config.cluster?.keyPrefix ?? 'pipit:',
+  };
+  // The cluster's Sentinel settings reach the store on the same Redis.
+  const sentinels = config.cluster?.sentinels;
+  if (sentinels !== undefined) store.sentinels = sentinels.map(parseHostPort);
+  if (config.cluster?.name !== undefined) store.name = config.cluster.name;
+  return store;
 }
 
 function redisPersistence(
@@ -211,6 +221,8 @@ function redisPersistence(
     url: storage.url ?? '',
   };
   if (storage.prefix !== undefined) out.prefix = storage.prefix;
+  if (storage.sentinels !== undefined) out.sentinels = storage.sentinels.map(parseHostPort);
+  if (storage.name !== undefined) out.name = storage.name;
   if (storage.wait !== undefined) {
     out.wait = { replicas: storage.wait.replicas };
     if (storage.wait.timeout !== undefined)

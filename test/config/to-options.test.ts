@@ -448,3 +448,59 @@ describe('config: the store of a cluster', () => {
     );
   });
 });
+
+describe('config: Redis Sentinel (cluster.sentinels/name, storage.sentinels/name)', () => {
+  it('maps cluster.sentinels to host/port pairs for the cluster and its store, with the master name', () => {
+    const file = parseConfig(
+      'cluster:\n  url: redis://:secret@mymaster\n  sentinels: [10.0.0.1:26379, "s2.example:26380"]\n  name: main\n',
+    );
+    const plan = configToPlan(file, CTX);
+    const sentinels = [
+      { host: '10.0.0.1', port: 26379 },
+      { host: 's2.example', port: 26380 },
+    ];
+    assert.deepEqual(plan.options.cluster?.sentinels, sentinels);
+    assert.equal(plan.options.cluster?.name, 'main');
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'redis',
+      url: 'redis://:secret@mymaster',
+      prefix: 'pipit:',
+      sentinels,
+      name: 'main',
+    });
+  });
+
+  it('maps storage.sentinels and storage.name for the Redis store', () => {
+    const file = parseConfig(
+      'storage:\n  type: redis\n  url: redis://mymaster\n  sentinels: [127.0.0.1:26379]\n',
+    );
+    assert.deepEqual(configToPlan(file, CTX).options.persistence, {
+      kind: 'redis',
+      url: 'redis://mymaster',
+      sentinels: [{ host: '127.0.0.1', port: 26379 }],
+    });
+  });
+
+  it('names a sentinel that is not host:port, an empty list, and a master name without sentinels', () => {
+    assert.throws(
+      () => parseConfig('cluster:\n  url: redis://m\n  sentinels: [s1]\n', 'p.yaml'),
+      /cluster\.sentinels\[0\]: expected host:port of a sentinel/,
+    );
+    assert.throws(
+      () => parseConfig('cluster:\n  url: redis://m\n  sentinels: []\n', 'p.yaml'),
+      /cluster\.sentinels: expected at least one sentinel \(host:port\)/,
+    );
+    assert.throws(
+      () => parseConfig('cluster:\n  url: redis://m\n  name: mymaster\n', 'p.yaml'),
+      /cluster\.name: the Sentinel master name needs cluster\.sentinels/,
+    );
+    assert.throws(
+      () => parseConfig('storage:\n  type: redis\n  url: redis://m\n  name: mymaster\n', 'p.yaml'),
+      /storage\.name: the Sentinel master name needs storage\.sentinels/,
+    );
+    assert.throws(
+      () => parseConfig('storage:\n  type: memory\n  sentinels: [h:1]\n', 'p.yaml'),
+      /storage\.sentinels: only for storage type redis/,
+    );
+  });
+});

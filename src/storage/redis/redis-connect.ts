@@ -10,6 +10,9 @@ import { checkRedisUrl, redactUrl } from './redis-url.js';
 /** Connection settings. */
 export interface ConnectOptions {
   url: string;
+  /** Through Redis Sentinel: the sentinels and the master name (default: the URL's host). */
+  sentinels?: { host: string; port: number }[] | undefined;
+  name?: string | undefined;
   /** A command not answered within this fails (its commit rejects). */
   commandTimeoutMs: number;
   connectTimeoutMs: number;
@@ -20,8 +23,10 @@ export interface ConnectOptions {
 export async function connectRedis(options: ConnectOptions): Promise<Redis> {
   const problem = checkRedisUrl(options.url);
   if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
+  const sentinel = sentinelSettings(options);
   const server = redactUrl(options.url);
   const client = new Redis(options.url, {
+    ...sentinel,
     lazyConnect: true,
     // Fail commands at once while disconnected, and those in flight when the connection
     // drops: a commit must reject (nothing acknowledged) rather than wait for Redis.
@@ -44,6 +49,27 @@ export async function connectRedis(options: ConnectOptions): Promise<Redis> {
     );
   }
   return client;
+}
+
+/**
+ * What ioredis takes, besides the URL, to reach the master through Sentinel (empty without
+ * sentinels): the sentinels, the master name, and TLS for the master with `rediss://`.
+ * @throws Error naming the setting that is wrong.
+ */
+function sentinelSettings(options: ConnectOptions): Record<string, unknown> {
+  const { sentinels } = options;
+  if (sentinels === undefined) {
+    if (options.name !== undefined) {
+      throw new Error(
+        `the Redis store: name "${options.name}" (a Sentinel master) needs sentinels`,
+      );
+    }
+    return {};
+  }
+  if (sentinels.length === 0) throw new Error('the Redis store: the list of sentinels is empty');
+  const name = options.name ?? new URL(options.url).hostname;
+  if (name === '') throw new Error('the Redis store: the Sentinel master name is empty');
+  return { sentinels, name, enableTLSForSentinelMode: options.url.startsWith('rediss:') };
 }
 
 /** Clients being closed on purpose: their connection's end is not "lost". */

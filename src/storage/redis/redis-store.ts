@@ -55,6 +55,14 @@ export interface RedisStoreOptions {
   /** A batch is sent early once it holds this many commands. Default 10000. */
   maxBatchCommands?: number;
   logger?: Logger;
+  /**
+   * Reach Redis through Redis Sentinel: these sentinels tell where the master `name` is.
+   * `url` then gives only the password, username, database and TLS (`rediss://`, for the
+   * master) and, as its host, the default master name (`redis://:secret@mymaster`).
+   */
+  sentinels?: { host: string; port: number }[];
+  /** The Sentinel master name (with `sentinels`). Default: the host of `url`. */
+  name?: string;
 }
 
 /** A BrokerStore in Redis. */
@@ -110,6 +118,8 @@ export class RedisStore implements BrokerStore {
     const commandTimeoutMs = this.options.commandTimeoutMs ?? 5000;
     const client = await connectRedis({
       url: this.options.url,
+      sentinels: this.options.sentinels,
+      name: this.options.name,
       commandTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
       logger: this.logger,

@@ -1,0 +1,169 @@
+/**
+ * Redis behind Sentinel for the cluster tests: a master, one replica and one sentinel
+ * (`redis-server --sentinel`, the Debian package's binary), each a real process on a free
+ * loopback port, the sentinel monitoring the master as `mymaster` (quorum 1).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from '../helpers/broker.js';
+import { freePort } from './redis-fixture.js';
+
+/** Starts `redis-server` with `args`; resolves once it logged `ready`. */
+async function startRedisProcess(args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis did not start:\n${output}`)), 20_000);
+    child.stdout!.on('data', () => {
+      if (!ready.test(output)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${code}):\n${output}`));
+    });
+  });
+  return child;
+}
+
+/** The sentinel's configuration: it watches `mymaster` (quorum 1) and fails over quickly. */
+function sentinelConfig(port: number, master: number): string {
+  return [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    `sentinel monitor mymaster 127.0.0.1 ${master} 1`,
+    'sentinel down-after-milliseconds mymaster 2000',
+    'sentinel failover-timeout mymaster 10000',
+    '',
+  ].join('\n');
+}
+
+/** A master, a replica and a sentinel watching them. */
+export class SentinelFixture {
+  /** The master name the sentinel knows. */
+  readonly name = 'mymaster';
+  private readonly sentinelClient: Redis;
+
+  private constructor(
+    private readonly children: ChildProcess[],
+    readonly ports: { master: number; replica: number; sentinel: number },
+  ) {
+    this.sentinelClient = new Redis(ports.sentinel, '127.0.0.1', {
+      protocol: 2,
+      lazyConnect: true,
+    });
+  }
+
+  /** Starts the three processes; resolves once the sentinel knows the replica. */
+  static async start(): Promise<SentinelFixture> {
+    const [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
+    // Each in a fresh directory: a replica writes the RDB of its first sync to its --dir.
+    const dirFor = (): string[] => ['--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-'))];
+    const plain = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const ready = /Ready to accept connections/;
+    const children: ChildProcess[] = [];
+    const fixture = new SentinelFixture(children, { master, replica, sentinel });
+    try {
+      children.push(
+        await startRedisProcess(['--port', String(master), ...plain, ...dirFor()], ready),
+      );
+      const replicaOf = ['--replicaof', '127.0.0.1', String(master)];
+      children.push(
+        await startRedisProcess(
+          ['--port', String(replica), ...plain, ...replicaOf, ...dirFor()],
+          ready,
+        ),
+      );
+      // A sentinel rewrites its configuration file: one of its own in a fresh directory.
+      const file = join(mkdtempSync(join(tmpdir(), 'pipit-sentinel-')), 'sentinel.conf');
+      writeFileSync(file, sentinelConfig(sentinel, master));
+      children.push(await startRedisProcess([file, '--sentinel'], /\+monitor master mymaster/));
+      await waitFor(
+        async () => (await fixture.replicaPorts()).includes(replica),
+        30_000,
+        'the sentinel to know the replica, in sync',
+      );
+    } catch (err) {
+      await fixture.stop();
+      throw err;
+    }
+    return fixture;
+  }
+
+  /** The sentinels as the cluster and store options take them. */
+  get sentinels(): { host: string; port: number }[] {
+    return [{ host: '127.0.0.1', port: this.ports.sentinel }];
+  }
+
+  /** The port of the master the sentinel names now. */
+  async masterPort(): Promise<number> {
+    const reply = (await this.sentinelClient.call(
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      this.name,
+    )) as string[];
+    return Number(reply[1]);
+  }
+
+  /** A client of the master the sentinel names now. */
+  async master(): Promise<Redis> {
+    return new Redis(await this.masterPort(), '127.0.0.1', { protocol: 2 });
+  }
+
+  /**
+   * Forces a failover (SENTINEL FAILOVER); resolves once the sentinel names another master
+   * and the old one is its replica.
+   */
+  async failover(): Promise<void> {
+    const before = await this.masterPort();
+    await this.sentinelClient.call('SENTINEL', 'FAILOVER', this.name);
+    await waitFor(async () => (await this.masterPort()) !== before, 30_000, 'a new master');
+    // Until the sentinel has turned the old master into a replica (and closed its clients'
+    // connections), a client still on it writes what the new master never gets.
+    const old = new Redis(before, '127.0.0.1', { protocol: 2 });
+    try {
+      await waitFor(
+        async () => ((await old.call('ROLE')) as unknown[])[0] === 'slave',
+        30_000,
+        'the old master to become a replica',
+      );
+    } finally {
+      old.disconnect();
+    }
+  }
+
+  /** Stops the processes. */
+  async stop(): Promise<void> {
+    this.sentinelClient.disconnect();
+    for (const child of this.children.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  /** The ports of the replicas the sentinel knows, with a working link to their master. */
+  private async replicaPorts(): Promise<number[]> {
+    const replicas = (await this.sentinelClient.call(
+      'SENTINEL',
+      'REPLICAS',
+      this.name,
+    )) as string[][];
+    return replicas
+      .map((fields) => {
+        const info = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i]!, fields[i + 1]!);
+        return info;
+      })
+      .filter((info) => info.get('master-link-status') === 'ok')
+      .map((info) => Number(info.get('port')));
+  }
+}
