@@ -15,6 +15,7 @@ import type { Logger } from '../ports/index.js';
 import { Inbox, type InboxCounters } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
+import { type MalformedCounters, MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
 import { NodeWills } from './node-wills.js';
 import {
@@ -43,6 +44,12 @@ export interface ClusterStatus {
    * reloads (undefined without a store: each node keeps its own).
    */
   readonly retained: Readonly<RetainedSync['counters']> | undefined;
+  /**
+   * What this node read from Redis and skipped as malformed, per kind: inbox entries, route
+   * announcements (and invalid filters of route tables), control messages, retained
+   * announcements (each logged, throttled).
+   */
+  readonly malformed: Readonly<MalformedCounters>;
 }
 
 /** One node's part in the cluster. */
@@ -58,6 +65,7 @@ export class ClusterNode {
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
+  private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
   /** Retained messages in step with the other nodes' (with a store: the shared one). */
@@ -79,6 +87,7 @@ export class ClusterNode {
   ) {
     this.options = resolveClusterOptions(options);
     this.keys = new ClusterKeys(this.options.keyPrefix);
+    this.malformed = new MalformedInput(logger);
     this.commands = this.connect('commands');
     this.subscriber = this.connect('subscriber');
     this.reader = this.connect('inbox');
@@ -97,6 +106,7 @@ export class ClusterNode {
       this.outbox,
       logger,
       () => this.membership.nodeId,
+      this.malformed,
     );
     this.membership = new Membership(
       this.commands,
@@ -121,6 +131,7 @@ export class ClusterNode {
       this.options.leaseMs,
       logger,
       next,
+      this.malformed,
     );
     this.retained = persistence
       ? new RetainedSync(
@@ -130,6 +141,7 @@ export class ClusterNode {
           this.keys,
           logger,
           () => this.nodeId,
+          this.malformed,
         )
       : undefined;
     core.router.observe(this.localRoutes);
@@ -175,6 +187,7 @@ export class ClusterNode {
       this.core.pipeline,
       this.outbox,
       this.logger,
+      this.malformed,
     );
     this.inbox.start();
     if (this.options.advertise !== undefined) {
@@ -274,6 +287,7 @@ export class ClusterNode {
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
+      malformed: { ...this.malformed.counters },
     };
   }
 
