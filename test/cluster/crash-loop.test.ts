@@ -113,13 +113,18 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     }
     nodes[index] = undefined;
     await killNode(victim);
-    const restarted = start();
+    let restarted: CliNode | undefined;
+    const restarting = start().then((node) => (restarted = node));
+    // The survivors remove the dead node (and adopt its sessions); unless the restarted node
+    // claimed the same node id once the lease had expired: it then restores those sessions.
     await waitFor(
-      async () => (await redis.redis.sismember('pipit:nodes', String(victimId))) === 0,
+      async () =>
+        (restarted !== undefined && nodeIdOf(restarted) === victimId) ||
+        (await redis.redis.sismember('pipit:nodes', String(victimId))) === 0,
       30_000,
       `the survivors to remove node ${victimId}`,
     );
-    nodes[index] = await restarted;
+    nodes[index] = await restarting;
     await waitFor(
       () => moving.every((s) => s.node !== undefined && s.node !== victim.url),
       30_000,
