@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,11 +77,12 @@ export class RedisFixture {
     await this.startServer();
   }
 
-  /** Stops the server and the assertion client. */
+  /** Stops the server and the assertion client (a durable server's files are deleted). */
   async stop(): Promise<void> {
     this.client?.disconnect();
     this.client = undefined;
     await this.kill();
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 
   private dir: string | undefined;
