@@ -15,6 +15,7 @@ import type { Logger } from '../ports/index.js';
 import { Inbox, type InboxCounters } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
+import { type MalformedCounters, MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
 import { type NodeSelf, NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
@@ -45,6 +46,12 @@ export interface ClusterStatus {
    * reloads (undefined without a store: each node keeps its own).
    */
   readonly retained: Readonly<RetainedSync['counters']> | undefined;
+  /**
+   * What this node read from Redis and skipped as malformed, per kind: inbox entries, route
+   * announcements (and invalid filters of route tables), control messages, retained
+   * announcements (each logged, throttled).
+   */
+  readonly malformed: Readonly<MalformedCounters>;
 }
 
 /** One node's part in the cluster. */
@@ -60,6 +67,7 @@ export class ClusterNode {
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
+  private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
   /** This node's summary for the others (`GET /nodes`), written on each heartbeat. */
@@ -83,6 +91,7 @@ export class ClusterNode {
   ) {
     this.options = resolveClusterOptions(options);
     this.keys = new ClusterKeys(this.options.keyPrefix);
+    this.malformed = new MalformedInput(logger);
     this.commands = this.connect('commands');
     this.subscriber = this.connect('subscriber');
     this.reader = this.connect('inbox');
@@ -101,6 +110,7 @@ export class ClusterNode {
       this.outbox,
       logger,
       () => this.membership.nodeId,
+      this.malformed,
     );
     this.membership = new Membership(
       this.commands,
@@ -134,6 +144,7 @@ export class ClusterNode {
       this.options.leaseMs,
       logger,
       next,
+      this.malformed,
     );
     this.retained = persistence
       ? new RetainedSync(
@@ -143,6 +154,7 @@ export class ClusterNode {
           this.keys,
           logger,
           () => this.nodeId,
+          this.malformed,
         )
       : undefined;
     core.router.observe(this.localRoutes);
@@ -188,6 +200,7 @@ export class ClusterNode {
       this.core.pipeline,
       this.outbox,
       this.logger,
+      this.malformed,
     );
     this.inbox.start();
     if (this.options.advertise !== undefined) {
@@ -314,6 +327,7 @@ export class ClusterNode {
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
+      malformed: { ...this.malformed.counters },
     };
   }
 

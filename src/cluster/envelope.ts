@@ -56,24 +56,47 @@ export function encodeBatch(batch: readonly ForwardedMessage[]): Buffer {
  * @throws Error when the bytes are not a batch.
  */
 export function decodeBatch(bytes: Buffer): ForwardedMessage[] {
-  const wire = deserialize(bytes) as unknown;
+  let wire: unknown;
+  try {
+    wire = deserialize(bytes);
+  } catch (err) {
+    throw new Error(`not a forwarded batch (${(err as Error).message})`);
+  }
   if (!Array.isArray(wire)) throw new Error('forwarded batch is not a list');
-  return wire.map((entry: WireMessage) => {
-    if (typeof entry?.t !== 'string' || !Buffer.isBuffer(entry.p)) {
-      throw new Error('forwarded message has no topic or payload');
-    }
+  return wire.map((entry: unknown) => {
+    const problem = wireProblem(entry);
+    if (problem !== undefined) throw new Error(`forwarded message: ${problem}`);
+    const valid = entry as WireMessage;
     const message: Message = {
-      id: entry.i,
-      topic: entry.t,
-      payload: entry.p,
-      qos: entry.q,
-      retain: entry.r,
-      properties: entry.o,
-      expiresAt: entry.e,
-      origin: entry.c,
+      id: valid.i,
+      topic: valid.t,
+      payload: valid.p,
+      qos: valid.q,
+      retain: valid.r,
+      properties: valid.o,
+      expiresAt: valid.e,
+      origin: valid.c,
       publisher: undefined,
       queueRefs: 0,
     };
-    return { message, shareFilters: entry.g };
+    return { message, shareFilters: valid.g };
   });
+}
+
+/** What is wrong with a decoded message (undefined: nothing). */
+function wireProblem(entry: unknown): string | undefined {
+  if (typeof entry !== 'object' || entry === null) return 'not an object';
+  const m = entry as Partial<WireMessage>;
+  if (typeof m.t !== 'string' || m.t.length === 0) return 'no topic';
+  if (!Buffer.isBuffer(m.p)) return 'no payload';
+  if (typeof m.i !== 'number' || !Number.isSafeInteger(m.i)) return 'no message id';
+  if (m.q !== 0 && m.q !== 1 && m.q !== 2) return 'QoS is not 0, 1 or 2';
+  if (typeof m.r !== 'boolean') return 'RETAIN is not a boolean';
+  if (m.o !== undefined && (typeof m.o !== 'object' || m.o === null)) return 'bad properties';
+  if (m.e !== undefined && typeof m.e !== 'number') return 'bad expiry';
+  if (m.c !== undefined && typeof m.c !== 'string') return 'bad origin client id';
+  if (m.g !== undefined && (!Array.isArray(m.g) || !m.g.every((g) => typeof g === 'string'))) {
+    return 'bad shared groups';
+  }
+  return undefined;
 }

@@ -8,7 +8,8 @@
 import type { Redis } from 'ioredis';
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
-import { decodeBatch } from './envelope.js';
+import { decodeBatch, type ForwardedMessage } from './envelope.js';
+import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
 import { isRemoteNode } from './remote-node.js';
 
@@ -23,7 +24,7 @@ const RETRY_MS = 200;
 export interface InboxCounters {
   /** Messages received from other nodes and routed here. */
   received: number;
-  /** Stream entries that could not be decoded (logged). */
+  /** Stream entries that could not be decoded or delivered (skipped, logged throttled). */
   malformed: number;
 }
 
@@ -41,6 +42,7 @@ export class Inbox {
     private readonly pipeline: MessagePipeline,
     private readonly outbox: Outbox,
     private readonly logger: Logger,
+    private readonly malformed: MalformedInput,
   ) {}
 
   /** Starts reading (from entries added after now). */
@@ -81,31 +83,38 @@ export class Inbox {
   private handle(entries: [Buffer, Buffer[]][]): void {
     for (const [id, fields] of entries) {
       this.lastId = id.toString();
-      const data = fields[1];
-      if (data === undefined) continue;
-      let batch: ReturnType<typeof decodeBatch>;
+      // Each entry on its own: one that cannot be read or delivered is skipped, never the
+      // entries after it in this read.
       try {
-        batch = decodeBatch(data);
+        this.deliver(decodeBatch(entryData(fields)));
       } catch (err) {
         this.counters.malformed++;
-        this.logger.warn(
-          { err: String(err), entry: this.lastId },
-          'cluster: malformed inbox entry',
-        );
-        continue;
-      }
-      this.outbox.receiving = true;
-      try {
-        for (const forwarded of batch) {
-          const scope: ForwardedScope = { shareFilters: forwarded.shareFilters, isRemote };
-          this.pipeline.fromNode(forwarded.message, scope);
-          this.counters.received++;
-        }
-      } finally {
-        this.outbox.receiving = false;
+        this.malformed.note('inbox', (err as Error).message, { entry: this.lastId });
       }
     }
   }
+
+  private deliver(batch: ForwardedMessage[]): void {
+    this.outbox.receiving = true;
+    try {
+      for (const forwarded of batch) {
+        const scope: ForwardedScope = { shareFilters: forwarded.shareFilters, isRemote };
+        this.pipeline.fromNode(forwarded.message, scope);
+        this.counters.received++;
+      }
+    } finally {
+      this.outbox.receiving = false;
+    }
+  }
+}
+
+/** The batch of an entry: what the outbox writes is one field, `m`, and its value. */
+function entryData(fields: Buffer[]): Buffer {
+  const data = fields[1];
+  if (fields.length !== 2 || data === undefined) {
+    throw new Error(`entry has ${fields.length / 2} fields, not one`);
+  }
+  return data;
 }
 
 function isRemote(subscriber: Subscriber): boolean {

@@ -120,6 +120,21 @@ export async function claimOwners(
   });
 }
 
+/**
+ * Takes the owner key `key` only if it still has `previous` (null: no owner), the value a
+ * claim decided on: between that read and this write another node may have taken it (the
+ * survivor adopting a dead node's sessions, a client connecting on a third node), and a plain
+ * SET would leave the session on two nodes at once. True if taken.
+ */
+export async function claimOwner(
+  redis: Redis,
+  key: string,
+  previous: string | null,
+  ownerValue: string,
+): Promise<boolean> {
+  return (await redis.eval(CLAIM_IF_UNCHANGED, 1, key, previous ?? '', ownerValue)) === 1;
+}
+
 /** `text` with Redis glob characters escaped (a key prefix is matched literally). */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');

@@ -7,10 +7,13 @@
 import type { Redis } from 'ioredis';
 import type { Router } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import { isValidTopicFilter } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { ClusterKeys } from './keys.js';
 import type { RouteAnnouncement } from './local-routes.js';
+import { MalformedInput } from './malformed.js';
 import { type ForwardSink, RemoteNode } from './remote-node.js';
+import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.js';
 
 /** Peers as router subscribers. */
 export class RemoteRoutes {
@@ -23,6 +26,7 @@ export class RemoteRoutes {
     private readonly sink: ForwardSink,
     private readonly logger: Logger,
     private readonly selfId: () => number,
+    private readonly malformed: MalformedInput,
   ) {}
 
   /** The peers known, with the filters they subscribe to. */
@@ -30,16 +34,16 @@ export class RemoteRoutes {
     return this.nodes;
   }
 
-  /** Applies an announcement from the `routes` channel. */
+  /** Applies an announcement from the `routes` channel (a malformed one is skipped). */
   apply(text: string): void {
     let change: RouteAnnouncement;
     try {
-      change = JSON.parse(text) as RouteAnnouncement;
-    } catch {
-      this.logger.warn({ text: text.slice(0, 200) }, 'cluster: malformed route announcement');
+      change = parseRouteAnnouncement(text);
+    } catch (err) {
+      this.malformed.note('routes', (err as Error).message, { text: MalformedInput.sample(text) });
       return;
     }
-    if (!Number.isInteger(change.node) || change.node === this.selfId()) return;
+    if (change.node === this.selfId()) return;
     if (change.left) {
       this.drop(change.node);
       return;
@@ -59,7 +63,7 @@ export class RemoteRoutes {
     try {
       const filters = await this.redis.hkeys(this.keys.routes(nodeId));
       const node = this.nodeFor(nodeId);
-      const wanted = new Set(filters);
+      const wanted = new Set(filters.filter((filter) => this.validFilter(filter, nodeId)));
       for (const filter of [...node.filters])
         if (!wanted.has(filter)) this.removeFilter(node, filter);
       for (const filter of wanted) this.addFilter(node, filter);
@@ -92,6 +96,16 @@ export class RemoteRoutes {
     return node;
   }
 
+  /** A filter of a peer's table that is not one is skipped (counted, logged). */
+  private validFilter(filter: string, nodeId: number): boolean {
+    if (isValidTopicFilter(filter)) return true;
+    this.malformed.note('routes', 'route table holds an invalid topic filter', {
+      node: nodeId,
+      filter: MalformedInput.sample(filter),
+    });
+    return false;
+  }
+
   private addFilter(node: RemoteNode, filter: string): void {
     if (node.filters.has(filter)) return;
     node.filters.add(filter);
@@ -113,4 +127,24 @@ export class RemoteRoutes {
     if (!node.filters.delete(filter)) return;
     this.router.remove(node, filter);
   }
+}
+
+/**
+ * Parses a route announcement: a node id, and lists of valid topic filters.
+ * @throws Error saying what is wrong with it.
+ */
+export function parseRouteAnnouncement(text: string): RouteAnnouncement {
+  const m = parseJsonObject(text);
+  const node = nodeIdField(m.node, 'node');
+  if (m.left === true) return { node, left: true };
+  if (m.resync === true) return { node, resync: true };
+  const add = optionalStringList(m.add, 'add');
+  const remove = optionalStringList(m.remove, 'remove');
+  if (add === undefined && remove === undefined)
+    throw new Error('neither add, remove, resync nor left');
+  for (const filter of [...(add ?? []), ...(remove ?? [])]) {
+    if (!isValidTopicFilter(filter))
+      throw new Error(`invalid topic filter ${JSON.stringify(filter.slice(0, 100))}`);
+  }
+  return { node, add, remove };
 }

@@ -16,6 +16,8 @@ import type { Redis } from 'ioredis';
 import { type BrokerCore, restoreMessage } from '../core/index.js';
 import type { Logger, RetainedStore } from '../ports/index.js';
 import type { ClusterKeys } from './keys.js';
+import { MalformedInput } from './malformed.js';
+import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.js';
 
 /** An announcement on the `retained` channel. */
 interface RetainedAnnouncement {
@@ -47,6 +49,7 @@ export class RetainedSync {
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     private readonly nodeId: () => number,
+    private readonly malformed: MalformedInput,
   ) {
     core.retained.observe((topic) => this.change(topic));
   }
@@ -55,10 +58,14 @@ export class RetainedSync {
   apply(text: string): void {
     let announcement: RetainedAnnouncement;
     try {
-      announcement = JSON.parse(text) as RetainedAnnouncement;
-      if (!Array.isArray(announcement.topics)) throw new Error('no topics');
-    } catch {
-      this.logger.warn({ text: text.slice(0, 200) }, 'cluster: malformed retained announcement');
+      const m = parseJsonObject(text);
+      const topics = optionalStringList(m.topics, 'topics');
+      if (topics === undefined) throw new Error('topics is missing');
+      announcement = { node: nodeIdField(m.node, 'node'), topics };
+    } catch (err) {
+      this.malformed.note('retained', (err as Error).message, {
+        text: MalformedInput.sample(text),
+      });
       return;
     }
     if (announcement.node === this.nodeId()) return;

@@ -15,15 +15,10 @@ import type { Redis } from 'ioredis';
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
+import { type ControlMessage, parseControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
-import { claimOwners, clientsHeldByPeers, ownedByNode, parseOwner } from './owners.js';
-
-/** A request or answer on a node's control channel. */
-export type ControlMessage =
-  | { t: 'takeover'; clientId: string; from: number; req: string }
-  | { t: 'released'; req: string }
-  /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
-  | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string };
+import { MalformedInput } from './malformed.js';
+import { claimOwner, claimOwners, clientsHeldByPeers, ownedByNode, parseOwner } from './owners.js';
 
 /** What takeover needs of membership. */
 export interface NodeIdentity {
@@ -32,6 +27,12 @@ export interface NodeIdentity {
   /** True while `nodeId`'s lease is held by `instance`. */
   isLive(nodeId: number, instance: string): Promise<boolean>;
 }
+
+/**
+ * Rounds of read, release and compare-and-set one connect's claim of a client id may take
+ * before it is refused (0x88): each lost round means another node claimed it meanwhile.
+ */
+const CLAIM_ATTEMPTS = 4;
 
 // Takes an owner key only while it still names the previous owner (ARGV[1]).
 const TAKE_OWNER = `
@@ -65,6 +66,7 @@ export class ClientOwnership implements SessionLoader {
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly next: SessionLoader | undefined,
+    private readonly malformed: MalformedInput,
   ) {}
 
   private get ownerValue(): string {
@@ -144,19 +146,25 @@ export class ClientOwnership implements SessionLoader {
 
   private async checkOwner(clientId: string): Promise<void> {
     const key = this.keys.owner(clientId);
-    const current = await this.redis.get(key);
-    const owner = parseOwner(current);
-    if (
-      owner &&
-      owner.nodeId !== this.self.nodeId &&
-      (await this.self.isLive(owner.nodeId, owner.instance))
-    ) {
-      // Before the session is read: the peer must write its last state and stop writing.
-      await this.requestRelease(clientId, owner.nodeId);
-    } else {
-      await this.redis.set(key, this.ownerValue);
-      this.owned.add(clientId);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.redis.get(key);
+      const owner = parseOwner(current);
+      const live =
+        owner !== undefined &&
+        owner.nodeId !== this.self.nodeId &&
+        (await this.self.isLive(owner.nodeId, owner.instance));
+      // Before the session is read: a live peer must write its last state and stop writing.
+      if (live) await this.requestRelease(clientId, owner.nodeId);
+      // Free, ours, or its owner died: taken only if still so (compare-and-set).
+      else if (await claimOwner(this.redis, key, current, this.ownerValue)) break;
+      if (attempt >= CLAIM_ATTEMPTS) {
+        throw new MqttError(
+          ReasonCode.ServerUnavailable,
+          'client id is being claimed by other cluster nodes at the same time; try again',
+        );
+      }
     }
+    this.owned.add(clientId);
     this.passed.add(clientId);
   }
 
@@ -198,17 +206,17 @@ export class ClientOwnership implements SessionLoader {
         );
       }
     }
-    await this.redis.set(this.keys.owner(clientId), this.ownerValue);
-    this.owned.add(clientId);
   }
 
   /** A message on this node's control channel. */
   onControl(text: string): void {
     let message: ControlMessage;
     try {
-      message = JSON.parse(text) as ControlMessage;
-    } catch {
-      this.logger.warn({ text: text.slice(0, 200) }, 'cluster: malformed control message');
+      message = parseControlMessage(text);
+    } catch (err) {
+      this.malformed.note('control', (err as Error).message, {
+        text: MalformedInput.sample(text),
+      });
       return;
     }
     if (message.t === 'released') this.waiting.get(message.req)?.();
@@ -349,6 +357,10 @@ export class ClientOwnership implements SessionLoader {
       }
       this.owned.add(clientId);
       await this.next?.load(clientId);
+      // The loader lets the claim that follows a read go on without reading again; here no
+      // claim follows, so that mark is used up now: a client connecting here after the session
+      // moved on (evicted) must read it again, not get an empty one.
+      this.next?.load(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);

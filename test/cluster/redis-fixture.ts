@@ -1,11 +1,15 @@
 /**
  * A real `redis-server` (/usr/bin/redis-server) for the cluster tests, on a free loopback
- * port, without persistence (a restart starts empty, the harshest case for resync). It can
- * be stopped and started again on the same port to test Redis going away.
+ * port, without persistence by default (a restart starts empty, the harshest case for
+ * resync), or durable (`appendonly yes`, `appendfsync always`, as docs/cluster.md asks of
+ * production). It can be stopped and started again on the same port to test Redis going away.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** A free loopback port (the OS picks it; released right away). */
@@ -23,11 +27,17 @@ export class RedisFixture {
   private child: ChildProcess | undefined;
   private client: Redis | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly durable: boolean,
+  ) {}
 
-  /** Starts redis-server on a free port; resolves once it answers PING. */
-  static async start(): Promise<RedisFixture> {
-    const fixture = new RedisFixture(await freePort());
+  /**
+   * Starts redis-server on a free port; resolves once it is ready. `durable`: append-only
+   * file fsynced on every write, in a fresh temporary directory.
+   */
+  static async start(options: { durable?: boolean } = {}): Promise<RedisFixture> {
+    const fixture = new RedisFixture(await freePort(), options.durable ?? false);
     await fixture.startServer();
     return fixture;
   }
@@ -61,23 +71,35 @@ export class RedisFixture {
     this.child = undefined;
   }
 
-  /** Starts the server again on the same port, empty. */
+  /** Starts the server again on the same port (empty unless durable). */
   async restart(): Promise<void> {
     await this.kill();
     await this.startServer();
   }
 
-  /** Stops the server and the assertion client. */
+  /** Stops the server and the assertion client (a durable server's files are deleted). */
   async stop(): Promise<void> {
     this.client?.disconnect();
     this.client = undefined;
     await this.kill();
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private dir: string | undefined;
+
+  /** The durable server's directory (kept across restarts: the AOF is what survives). */
+  private dataDir(): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'pipit-redis-'));
+    return this.dir;
   }
 
   private async startServer(): Promise<void> {
+    const persistence = this.durable
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir()]
+      : ['--appendonly', 'no'];
     const child = spawn(
       '/usr/bin/redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -1,0 +1,222 @@
+/**
+ * The clients of the cluster crash loop (crash-loop.test.ts): persistent subscribers and
+ * publishers that, like clients behind a load balancer, reconnect to a live node when theirs
+ * dies. A subscriber keeps its MQTT.js stores across connections (as a persistent client
+ * keeps its state), so a QoS 2 message whose PUBREL comes on the next connection is still
+ * delivered once. A publisher never resends: a message counts as acknowledged only once its
+ * PUBACK/PUBCOMP arrived, and a fresh one follows, so any QoS 2 repeat a subscriber sees is
+ * a broker's duplicate.
+ */
+import mqtt, { type IClientOptions, type MqttClient, Store } from 'mqtt';
+
+/** Where clients may connect now (the live nodes' URLs). */
+export type LiveNodes = () => string[];
+
+/** Pause between two connection attempts (a refused CONNACK 0x88 during a node's lease). */
+const RETRY_MS = 100;
+
+/** Called with each message's payload and how it came (node, packet id, DUP). */
+type OnMessage = (payload: string, how: string) => void;
+
+/** An accepted connection, and the URL of the node that accepted it. */
+interface Connected {
+  client: MqttClient;
+  sessionPresent: boolean;
+  url: string;
+}
+
+/** Connects to one of the live nodes, retrying until a CONNACK accepts (or `stopped()`). */
+async function connectToLive(
+  live: LiveNodes,
+  options: IClientOptions,
+  stopped: () => boolean,
+  onMessage?: OnMessage,
+): Promise<Connected | undefined> {
+  for (let attempt = 0; !stopped(); attempt++) {
+    const urls = live();
+    const url = urls[attempt % Math.max(urls.length, 1)];
+    if (url !== undefined) {
+      const result = await tryConnect(url, options, onMessage);
+      if (result !== undefined) return result;
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  }
+  return undefined;
+}
+
+function tryConnect(
+  url: string,
+  options: IClientOptions,
+  onMessage?: OnMessage,
+): Promise<Connected | undefined> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    if (onMessage) {
+      client.on('message', (_topic, payload, packet) =>
+        onMessage(payload.toString(), `${url} id ${packet.messageId} dup ${packet.dup}`),
+      );
+    }
+    client.on('error', () => {});
+    const fail = (): void => {
+      client.end(true);
+      resolve(undefined);
+    };
+    client.once('close', fail);
+    client.once('connect', (connack) => {
+      client.removeListener('close', fail);
+      resolve({ client, sessionPresent: connack.sessionPresent, url });
+    });
+  });
+}
+
+/** A persistent subscriber of one topic. */
+export class CrashSubscriber {
+  /** Times each payload arrived. */
+  readonly received = new Map<string, number>();
+  /** How each payload arrived, each time (node, packet id, DUP): what a duplicate shows. */
+  readonly arrivals = new Map<string, string[]>();
+  /** Connections after the first that found no session (each one a lost session). */
+  sessionsLost = 0;
+  /** The URL of the node it is connected to (undefined while reconnecting). */
+  node: string | undefined;
+  private client: MqttClient | undefined;
+  private readonly stores = { incomingStore: new Store(), outgoingStore: new Store() };
+  private stopping = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(
+    readonly clientId: string,
+    readonly topic: string,
+    readonly protocolVersion: 4 | 5,
+    private readonly live: LiveNodes,
+  ) {}
+
+  /** First connection (on `url`) and the subscription (QoS 2). */
+  async start(url: string): Promise<void> {
+    await this.connect(() => [url]);
+    await this.client!.subscribeAsync(this.topic, { qos: 2 });
+  }
+
+  /** Resolves once connected again after its node died. */
+  async settled(): Promise<void> {
+    await this.connecting;
+  }
+
+  /** Disconnects for good (the session stays). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.connecting;
+    await this.client?.endAsync(true);
+  }
+
+  private connect(live: LiveNodes): Promise<void> {
+    this.connecting = (async () => {
+      const first = this.client === undefined;
+      const options: IClientOptions = {
+        clientId: this.clientId,
+        protocolVersion: this.protocolVersion,
+        clean: false,
+        ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+        ...this.stores,
+      };
+      const result = await connectToLive(
+        live,
+        options,
+        () => this.stopping,
+        (payload, how) => {
+          this.received.set(payload, (this.received.get(payload) ?? 0) + 1);
+          const arrivals = this.arrivals.get(payload);
+          if (arrivals === undefined) this.arrivals.set(payload, [how]);
+          else arrivals.push(how);
+        },
+      );
+      if (result === undefined) return;
+      if (!first && !result.sessionPresent) this.sessionsLost++;
+      this.client = result.client;
+      this.node = result.url;
+      result.client.once('close', () => {
+        this.node = undefined;
+        if (!this.stopping) void this.connect(this.live);
+      });
+    })();
+    return this.connecting;
+  }
+}
+
+/** A message a publisher got PUBACK/PUBCOMP for. */
+export interface Acknowledged {
+  payload: string;
+  topic: string;
+  qos: 1 | 2;
+  /** Sent or acknowledged while its subscriber's session was in a node-death window. */
+  inWindow: boolean;
+}
+
+/** A publisher sending to the subscribers' topics in turn, one message at a time. */
+export class CrashPublisher {
+  readonly acknowledged: Acknowledged[] = [];
+  /** Messages sent whose acknowledgement never came (the connection died first). */
+  unacknowledged = 0;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private seq = 0;
+
+  constructor(
+    readonly clientId: string,
+    readonly protocolVersion: 4 | 5,
+    readonly qos: 1 | 2,
+    private readonly topics: string[],
+    private readonly live: LiveNodes,
+    /** True while the session subscribed to `topic` is in a node-death window. */
+    private readonly inWindow: (topic: string) => boolean,
+  ) {}
+
+  /** Starts publishing (first on `url`, then on any live node). */
+  start(url: string): void {
+    this.loop = this.run(url);
+  }
+
+  /** Stops after the message in flight; resolves once stopped. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+
+  private async run(firstUrl: string): Promise<void> {
+    let live: LiveNodes = () => [firstUrl];
+    while (!this.stopping) {
+      const connected = await connectToLive(
+        live,
+        { clientId: this.clientId, protocolVersion: this.protocolVersion, clean: true },
+        () => this.stopping,
+      );
+      live = this.live;
+      if (connected === undefined) return;
+      await this.publishUntilClosed(connected.client);
+      connected.client.end(true);
+    }
+  }
+
+  private async publishUntilClosed(client: MqttClient): Promise<void> {
+    const closed = new Promise<false>((resolve) => client.once('close', () => resolve(false)));
+    while (!this.stopping && client.connected) {
+      const topic = this.topics[this.seq % this.topics.length]!;
+      const payload = `${this.clientId}-${this.seq++}`;
+      const windowAtSend = this.inWindow(topic);
+      const acked = client
+        .publishAsync(topic, payload, { qos: this.qos })
+        .then(() => true)
+        .catch(() => false);
+      if (!(await Promise.race([acked, closed]))) {
+        this.unacknowledged++;
+        return;
+      }
+      this.acknowledged.push({
+        payload,
+        topic,
+        qos: this.qos,
+        inWindow: windowAtSend || this.inWindow(topic),
+      });
+    }
+  }
+}

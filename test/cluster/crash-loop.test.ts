@@ -1,0 +1,223 @@
+/**
+ * The cluster's crash loop (issue #11, Proof): three `pipit broker --cluster` children on one
+ * durable redis-server (appendonly yes, appendfsync always), persistent subscribers (3.1.1
+ * clean session 0, 5.0 session expiry) and publishers (QoS 1 and QoS 2, 3.1.1 and 5.0)
+ * spread over them; one node is killed (SIGKILL) and restarted again and again, rotating,
+ * while everything publishes. The clients of a killed node reconnect to a live one, as a
+ * load balancer would send them.
+ *
+ * What it checks: no QoS 2 message reaches a subscriber twice; every message a publisher got
+ * PUBACK/PUBCOMP for reaches its subscriber, except while that subscriber's session is in a
+ * node-death window (docs/cluster.md, "a node is killed"): from the kill (messages already
+ * acknowledged then and not yet received count too) until the subscriber is connected again
+ * and a probe published on every live node has reached it. Those are counted and printed,
+ * not hidden. Messages outside every window must all arrive.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { waitFor } from '../helpers/broker.js';
+import { type CliNode, killNode, startCliNode, stopNode } from './cli-node.js';
+import { type Acknowledged, CrashPublisher, CrashSubscriber } from './crash-loop-clients.js';
+import { RedisFixture } from './redis-fixture.js';
+
+/** Kills (the issue asks for at least 20). */
+const KILLS = 20;
+const NODES = 3;
+
+/** The node id a CLI node logged when it joined. */
+function nodeIdOf(node: CliNode): number {
+  const match = node.output().match(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/);
+  assert.ok(match, `no join line in:\n${node.output()}`);
+  return Number(match[1]);
+}
+
+describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)', () => {
+  let redis: RedisFixture;
+  let dir: string;
+  let config: string;
+  const nodes: (CliNode | undefined)[] = [];
+  /** Every node started, for their logs. */
+  const started: CliNode[] = [];
+  const start = async (): Promise<CliNode> => {
+    const node = await startCliNode(redis.url, ['-c', config]);
+    started.push(node);
+    return node;
+  };
+  const live = (): string[] => nodes.flatMap((n) => (n === undefined ? [] : [n.url]));
+  /** Topics whose subscriber's session is in a node-death window. */
+  const windows = new Set<string>();
+  const subscribers: CrashSubscriber[] = [];
+  const publishers: CrashPublisher[] = [];
+
+  before(async () => {
+    redis = await RedisFixture.start({ durable: true });
+    dir = mkdtempSync(join(tmpdir(), 'pipit-crash-'));
+    config = join(dir, 'pipit.yaml');
+    writeFileSync(config, `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100\n`);
+    for (let i = 0; i < NODES; i++) nodes.push(await start());
+  });
+
+  after(async () => {
+    await Promise.all(publishers.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.stop()));
+    for (const node of nodes) if (node) await stopNode(node);
+    await redis.stop();
+    // The nodes' logs, for whoever has to find out why a run failed.
+    for (const [i, node] of started.entries()) {
+      writeFileSync(join(dir, `node-${i}.log`), node.output());
+    }
+  });
+
+  /** Publishes probes to `subscriber`'s topic on every live node until each one arrived. */
+  async function probe(subscriber: CrashSubscriber, round: number): Promise<void> {
+    for (const url of live()) {
+      const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+      try {
+        for (let n = 0; ; n++) {
+          if (n >= 15) {
+            assert.fail(
+              `probes on ${url} never reached ${subscriber.clientId} (on ${subscriber.node}); ${await clusterState()}`,
+            );
+          }
+          const payload = `probe-${round}-${url}-${n}`;
+          await client.publishAsync(subscriber.topic, payload, { qos: 1 });
+          const arrived = await waitFor(() => subscriber.received.has(payload), 2000).then(
+            () => true,
+            () => false,
+          );
+          if (arrived) break;
+        }
+      } finally {
+        await client.endAsync(true);
+      }
+    }
+  }
+
+  /** Kills node `index`, restarts it, waits until its subscribers' sessions are served again. */
+  async function killAndRestart(index: number, round: number): Promise<void> {
+    const victim = nodes[index]!;
+    const victimId = nodeIdOf(victim);
+    const moving = subscribers.filter((s) => s.node === victim.url);
+    for (const s of moving) windows.add(s.topic);
+    // Acknowledged and not yet received when the node dies: in its inbox or in flight there.
+    for (const p of publishers) {
+      for (const m of p.acknowledged) {
+        if (windows.has(m.topic) && !subscriberOf(m.topic).received.has(m.payload)) {
+          m.inWindow = true;
+        }
+      }
+    }
+    nodes[index] = undefined;
+    await killNode(victim);
+    let restarted: CliNode | undefined;
+    const restarting = start().then((node) => (restarted = node));
+    // The survivors remove the dead node (and adopt its sessions); unless the restarted node
+    // claimed the same node id once the lease had expired: it then restores those sessions.
+    await waitFor(
+      async () =>
+        (restarted !== undefined && nodeIdOf(restarted) === victimId) ||
+        (await redis.redis.sismember('pipit:nodes', String(victimId))) === 0,
+      30_000,
+      `the survivors to remove node ${victimId}`,
+    );
+    nodes[index] = await restarting;
+    await waitFor(
+      () => moving.every((s) => s.node !== undefined && s.node !== victim.url),
+      30_000,
+      'the dead node’s subscribers to reconnect',
+    );
+    for (const s of moving) {
+      await probe(s, round);
+      windows.delete(s.topic);
+    }
+  }
+
+  /** The owner keys and route tables, for a failure's message. */
+  async function clusterState(): Promise<string> {
+    const r = redis.redis;
+    const owners = await r.keys('pipit:owner:crash-sub-*');
+    const values = owners.length > 0 ? await r.mget(...owners) : [];
+    const tables = await r.keys('pipit:routes:*');
+    const routes = await Promise.all(tables.map(async (k) => `${k}=${await r.hkeys(k)}`));
+    const urls = nodes.map((n) => (n ? `${n.url}=${nodeIdOf(n)}` : 'down'));
+    return `nodes ${urls}; owners ${owners.map((k, i) => `${k}=${values[i]}`)}; ${routes}`;
+  }
+
+  function subscriberOf(topic: string): CrashSubscriber {
+    return subscribers.find((s) => s.topic === topic)!;
+  }
+
+  it(`every acknowledged message outside a node-death window reaches its persistent subscriber, and no QoS 2 message arrives twice (${KILLS} kills)`, async (t) => {
+    for (let i = 0; i < 6; i++) {
+      const version = i % 2 === 0 ? 5 : 4;
+      const subscriber = new CrashSubscriber(`crash-sub-${i}`, `crash/s${i}`, version, live);
+      await subscriber.start(nodes[i % NODES]!.url);
+      subscribers.push(subscriber);
+    }
+    const topics = subscribers.map((s) => s.topic);
+    const kinds = [
+      [4, 1],
+      [4, 2],
+      [5, 1],
+      [5, 2],
+    ] as const;
+    kinds.forEach(([version, qos], i) => {
+      const publisher = new CrashPublisher(`crash-pub-${i}`, version, qos, topics, live, (topic) =>
+        windows.has(topic),
+      );
+      publisher.start(nodes[i % NODES]!.url);
+      publishers.push(publisher);
+    });
+    await waitFor(
+      () => publishers.every((p) => p.acknowledged.length > 0),
+      30_000,
+      'every publisher to get acknowledgements',
+    );
+
+    for (let kill = 0; kill < KILLS; kill++) await killAndRestart(kill % NODES, kill);
+    await Promise.all(publishers.map((p) => p.stop()));
+
+    const all: Acknowledged[] = publishers.flatMap((p) => p.acknowledged);
+    const mustArrive = all.filter((m) => !m.inWindow);
+    const missing = (): Acknowledged[] =>
+      mustArrive.filter((m) => !subscriberOf(m.topic).received.has(m.payload));
+    await waitFor(() => missing().length === 0, 60_000, 'every acknowledged message').catch(
+      () => {},
+    );
+    const windowLost = all.filter(
+      (m) => m.inWindow && !subscriberOf(m.topic).received.has(m.payload),
+    );
+    const duplicated = (qos: 1 | 2): Acknowledged[] =>
+      all.filter((m) => m.qos === qos && (subscriberOf(m.topic).received.get(m.payload) ?? 0) > 1);
+    const duplicates = (qos: 1 | 2): number => duplicated(qos).length;
+    t.diagnostic(`node logs: ${dir}`);
+    t.diagnostic(
+      `kills ${KILLS}, acknowledged ${all.length} (QoS 1 ${all.filter((m) => m.qos === 1).length}, QoS 2 ${all.filter((m) => m.qos === 2).length}), ` +
+        `unacknowledged ${publishers.reduce((n, p) => n + p.unacknowledged, 0)}, ` +
+        `in node-death windows ${all.length - mustArrive.length} of which lost ${windowLost.length}, ` +
+        `QoS 1 duplicates ${duplicates(1)}, QoS 2 duplicates ${duplicates(2)}, ` +
+        `sessions lost ${subscribers.reduce((n, s) => n + s.sessionsLost, 0)}`,
+    );
+    assert.deepEqual(
+      missing().map((m) => m.payload),
+      [],
+      'acknowledged messages outside node-death windows that never arrived',
+    );
+    assert.deepEqual(
+      duplicated(2)
+        .slice(0, 5)
+        .map((m) => `${m.payload}: ${subscriberOf(m.topic).arrivals.get(m.payload)!.join(', ')}`),
+      [],
+      `QoS 2 messages that arrived twice (${duplicates(2)}; the first 5 and how they came)`,
+    );
+    assert.equal(
+      subscribers.reduce((n, s) => n + s.sessionsLost, 0),
+      0,
+      'reconnections that found no session',
+    );
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * Hostile input from Redis: whatever writes garbage into a node's inbox stream, the route
+ * announcements, a node's control channel or the retained announcements, the node skips it,
+ * counts it (`status().malformed`), logs it throttled, and keeps serving. Two nodes on a real
+ * redis-server (the one receiving the garbage with the Redis store, so that it reads the
+ * retained announcements too); the garbage is written with XADD and PUBLISH by the test.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { encodeBatch } from '../../src/cluster/envelope.js';
+import type { Message } from '../../src/core/index.js';
+import type { Logger } from '../../src/ports/index.js';
+import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
+import { connectCollecting, startNode, startSharedNode, waitForRoute } from './cluster-nodes.js';
+import { RedisFixture } from './redis-fixture.js';
+
+/** A logger that keeps the messages of its warnings. */
+function capturingLogger(warnings: string[]): Logger {
+  const logger: Logger = {
+    error: () => {},
+    warn: (_obj: unknown, msg?: string) => {
+      warnings.push(msg ?? '');
+    },
+    info: () => {},
+    debug: () => {},
+    child: () => logger,
+  } as Logger;
+  return logger;
+}
+
+const message = (overrides: Record<string, unknown> = {}): Message =>
+  ({
+    id: 1,
+    topic: 'hostile/x',
+    payload: Buffer.from('x'),
+    qos: 1,
+    retain: false,
+    properties: undefined,
+    expiresAt: undefined,
+    origin: undefined,
+    publisher: undefined,
+    queueRefs: 0,
+    ...overrides,
+  }) as Message;
+
+describe('cluster: hostile input from Redis', () => {
+  let redis: RedisFixture;
+  let target: TestBroker & { nodeId: number };
+  let other: TestBroker & { nodeId: number };
+  const warnings: string[] = [];
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    target = await startSharedNode(redis, { logger: capturingLogger(warnings) });
+    other = await startNode(redis);
+  });
+
+  after(async () => {
+    await other.close();
+    await target.close();
+    await redis.stop();
+  });
+
+  /** A message published on `other` reaches a subscriber on `target`: it still serves. */
+  async function stillServes(payload: string): Promise<void> {
+    const sub = await connectCollecting(target.url, { protocolVersion: 5 });
+    await sub.client.subscribeAsync('hostile/#', { qos: 1 });
+    await waitForRoute(other, target.nodeId, 'hostile/#');
+    const pub = await connectClient(other.url, { protocolVersion: 5 });
+    await pub.publishAsync('hostile/ok', payload, { qos: 1 });
+    await waitFor(() => sub.messages.some((m) => m.payload === payload), 5000, payload);
+    await endClient(pub);
+    await endClient(sub.client);
+  }
+
+  it('skips malformed, truncated, oversized and wrongly shaped inbox entries, counts them, and still delivers the good entries read with them', async () => {
+    const sub = await connectCollecting(target.url, { protocolVersion: 5 });
+    await sub.client.subscribeAsync('hostile/#', { qos: 1 });
+    const inbox = `pipit:inbox:${target.nodeId}`;
+    const valid = encodeBatch([
+      { message: message({ payload: Buffer.from('good') }), shareFilters: undefined },
+    ]);
+    const entries: Buffer[][] = [
+      [Buffer.from('m'), Buffer.from('garbage, not a batch')],
+      [Buffer.from('m'), valid.subarray(0, valid.length - 5)], // truncated
+      [Buffer.from('m'), Buffer.alloc(2 * 1024 * 1024, 0xff)], // oversized garbage
+      [Buffer.from('m'), encodeBatch([{ message: message({ qos: 7 }), shareFilters: undefined }])],
+      [
+        Buffer.from('m'),
+        encodeBatch([{ message: message({ topic: 42 }), shareFilters: undefined }]),
+      ],
+      [Buffer.from('m'), valid, Buffer.from('x'), Buffer.from('y')], // two fields
+      [Buffer.from('m'), valid], // a good one, read in the same XREAD as the garbage
+    ];
+    const multi = redis.redis.multi();
+    for (const fields of entries) multi.xadd(inbox, '*', ...fields);
+    await multi.exec();
+    await waitFor(() => sub.messages.some((m) => m.payload === 'good'), 5000, 'the good entry');
+    const status = target.broker.cluster!.status();
+    assert.equal(status.malformed.inbox, 6);
+    assert.equal(status.inbox.malformed, 6);
+    const lines = warnings.filter((w) => w === 'cluster: malformed inbox input from Redis skipped');
+    assert.ok(lines.length >= 1 && lines.length < 6, `throttled log lines: ${lines.length}`);
+    await endClient(sub.client);
+    await stillServes('after inbox garbage');
+  });
+
+  it('skips malformed route announcements, control messages and retained announcements, counts them, and keeps serving', async () => {
+    const routes = [
+      'null',
+      'not json',
+      '[]',
+      '{"node":"x","add":["a"]}',
+      '{"node":300,"add":["a"]}',
+      '{"node":1,"add":"a/b"}',
+      '{"node":1,"add":[5]}',
+      '{"node":1,"add":["a/#/b"]}',
+      '{"node":1}',
+    ];
+    const control = [
+      'null',
+      '7',
+      '{"t":"takeover","req":"r"}',
+      '{"t":"adopt","req":"r","from":1}',
+      '{"t":"x","req":"r"}',
+    ];
+    const retained = ['null', '{"node":1}', '{"node":1,"topics":[1]}'];
+    for (const text of routes) await redis.redis.publish('pipit:routes', text);
+    for (const text of control) await redis.redis.publish(`pipit:control:${target.nodeId}`, text);
+    for (const text of retained) await redis.redis.publish('pipit:retained', text);
+    await waitFor(
+      () => {
+        const m = target.broker.cluster!.status().malformed;
+        return (
+          m.routes === routes.length &&
+          m.control === control.length &&
+          m.retained === retained.length
+        );
+      },
+      5000,
+      'every malformed announcement counted',
+    );
+    assert.ok(
+      warnings.includes('cluster: malformed routes input from Redis skipped') &&
+        warnings.includes('cluster: malformed control input from Redis skipped') &&
+        warnings.includes('cluster: malformed retained input from Redis skipped'),
+    );
+    await stillServes('after announcement garbage');
+  });
+});
