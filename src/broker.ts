@@ -134,7 +134,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           shared ? new StoredSessionLoader(this.core, shared) : undefined,
         )
       : undefined;
-    this.cluster?.describeAs({ version: packageVersion(), listeners: () => this.addresses });
+    this.cluster?.stats.describeAs({ version: packageVersion(), listeners: () => this.addresses });
     // Answers wait until the store's state is restored (and open it, as publish() does).
     this.admin = new AdminApi(this.core, () => this.start());
     this.http = new BrokerHttp(

@@ -43,7 +43,7 @@ export function clusterViewOptions(
     node: {
       // In a cluster a node is named by its cluster id, as its peers are.
       id: () => `node-${cluster.nodeId}`,
-      state: () => (cluster.draining ? 'draining' : 'up'),
+      state: () => (cluster.stats.draining ? 'draining' : 'up'),
       ...(cluster.options.advertise === undefined ? {} : { address: cluster.options.advertise }),
     },
     peers: async () =>

@@ -17,7 +17,7 @@ import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
 import { type MalformedCounters, MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
-import { type NodeSelf, NodeStats, type NodeSummary } from './node-stats.js';
+import { NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
 import {
   type ClusterOptions,
@@ -70,8 +70,11 @@ export class ClusterNode {
   private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
   private readonly wills: NodeWills;
-  /** This node's summary for the others (`GET /nodes`), written on each heartbeat. */
-  private readonly stats: NodeStats;
+  /**
+   * This node's summary for the others (`GET /nodes`), written on each heartbeat: the broker
+   * sets what it knows of itself (`describeAs`); `draining` is true once a drain began.
+   */
+  readonly stats: NodeStats;
   /** Retained messages in step with the other nodes' (with a store: the shared one). */
   private readonly retained: RetainedSync | undefined;
   private joined = false;
@@ -287,16 +290,6 @@ export class ClusterNode {
     this.commands.disconnect();
     this.subscriber.disconnect();
     this.reader.disconnect();
-  }
-
-  /** Sets what the broker knows of this node for its summary (version, listeners). */
-  describeAs(self: NodeSelf): void {
-    this.stats.describeAs(self);
-  }
-
-  /** True once a drain began ({@link markDraining}). */
-  get draining(): boolean {
-    return this.stats.draining;
   }
 
   /** Marks this node draining and publishes that at once (the drain's first step). */
