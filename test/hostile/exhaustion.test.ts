@@ -163,7 +163,12 @@ describe('hostile: resource exhaustion', () => {
       broker.core.metrics.dropped['socket-congested'] > 0,
       'drops to the stalled subscriber are counted',
     );
-    assert.ok(maxBuffered <= maxSocketBufferBytes + payload.length + 64, `buffered ${maxBuffered}`);
+    // A QoS 0 message may go over the bound while the subscriber might be reading (the
+    // publisher is held instead, qos0DrainWaitMs): never past twice the bound plus one message.
+    assert.ok(
+      maxBuffered <= 2 * maxSocketBufferBytes + payload.length + 64,
+      `buffered ${maxBuffered}`,
+    );
     reader.received.length = 0;
     await assertHealthy('stalled');
   });
