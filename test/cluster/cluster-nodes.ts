@@ -4,8 +4,14 @@
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { type BrokerOptions, createBroker } from '../../src/index.js';
-import { startBroker, type TestBroker, waitFor } from '../helpers/broker.js';
-import type { RedisFixture } from './redis-fixture.js';
+import {
+  connectClient,
+  endClient,
+  startBroker,
+  type TestBroker,
+  waitFor,
+} from '../helpers/broker.js';
+import { RedisFixture } from './redis-fixture.js';
 
 /** Lease timing short enough for tests of departures (the defaults are 10 s / 2.5 s). */
 export const TEST_LEASE = { leaseMs: 1000, heartbeatMs: 100 } as const;
@@ -21,6 +27,42 @@ export async function startNode(
     cluster: { url: redis.url, ...TEST_LEASE, ...options.cluster },
   });
   return { ...node, nodeId: node.broker.cluster!.nodeId };
+}
+
+/** A cluster node in this process, with its node id. */
+export type TestNode = TestBroker & { nodeId: number };
+
+/**
+ * Two cluster nodes (memory store) in this process on a fresh redis-server, and the MQTT.js
+ * clients a test opens on them, all ended by {@link stop}.
+ */
+export class TwoNodes {
+  private readonly clients: MqttClient[] = [];
+
+  private constructor(
+    readonly redis: RedisFixture,
+    readonly a: TestNode,
+    readonly b: TestNode,
+  ) {}
+
+  static async start(): Promise<TwoNodes> {
+    const redis = await RedisFixture.start();
+    return new TwoNodes(redis, await startNode(redis), await startNode(redis));
+  }
+
+  /** An MQTT.js client connected to `node`, ended with the nodes. */
+  async client(node: TestNode, options: Parameters<typeof connectClient>[1] = {}) {
+    const c = await connectClient(node.url, options);
+    this.clients.push(c);
+    return c;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.map((c) => endClient(c, true)));
+    await this.a.close();
+    await this.b.close();
+    await this.redis.stop();
+  }
 }
 
 /** The filters `observer` has of peer `nodeId`'s route table. */

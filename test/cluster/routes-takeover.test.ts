@@ -5,37 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
-import { collectUntil, connectClient, endClient, type TestBroker } from '../helpers/broker.js';
-import { routesOf, startNode, waitForRoute } from './cluster-nodes.js';
-import { RedisFixture } from './redis-fixture.js';
-
-type Node = TestBroker & { nodeId: number };
+import { collectUntil, connectClient, endClient } from '../helpers/broker.js';
+import { routesOf, type TestNode, TwoNodes, waitForRoute } from './cluster-nodes.js';
+import type { RedisFixture } from './redis-fixture.js';
 
 describe('cluster: routes, shared subscriptions and takeover', () => {
+  let nodes: TwoNodes;
   let redis: RedisFixture;
-  let a: Node;
-  let b: Node;
-  const clients: MqttClient[] = [];
-
-  async function client(node: Node, options: Parameters<typeof connectClient>[1] = {}) {
-    const c = await connectClient(node.url, options);
-    clients.push(c);
-    return c;
-  }
+  let a: TestNode;
+  let b: TestNode;
+  const client = (node: TestNode, options: Parameters<TwoNodes['client']>[1] = {}) =>
+    nodes.client(node, options);
 
   before(async () => {
-    redis = await RedisFixture.start();
-    a = await startNode(redis);
-    b = await startNode(redis);
+    nodes = await TwoNodes.start();
+    ({ redis, a, b } = nodes);
   });
 
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await a.close();
-    await b.close();
-    await redis.stop();
-  });
+  after(() => nodes.stop());
 
   it('announces a filter when its first subscriber on a node subscribes, and withdraws it after the last unsubscribes', async () => {
     const first = await client(b, { protocolVersion: 5 });
