@@ -17,7 +17,14 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ALL_BROKERS, BROKERS, type BrokerName, mosquittoPath, which } from './harness/brokers.js';
+import {
+  ALL_BROKERS,
+  BROKERS,
+  type BrokerName,
+  ensurePipitBuilt,
+  mosquittoPath,
+  which,
+} from './harness/brokers.js';
 import { type ComparisonScenario, MATRIX } from './harness/matrix.js';
 import { type RunSettings, runSample, type Sample } from './harness/runner.js';
 import { type RunInfo, renderSection, replaceSection, summarize } from './harness/summary.js';
@@ -134,6 +141,7 @@ async function main(): Promise<void> {
   const a = parse();
   const pinned = a.pin && pinSelf();
   const settings: RunSettings = { cwd: root, ...a, pin: pinned };
+  if (a.brokers.some((b) => b.startsWith('pipit'))) ensurePipitBuilt(root);
   const samples: Sample[] = [];
   const total = a.rounds * a.scenarios.length * a.brokers.length;
   for (let round = 1; round <= a.rounds; round++) {

@@ -25,13 +25,14 @@ export interface BrokerStatus {
 }
 
 /** The store's readiness: open, or what it is doing instead. */
-function storeCheck(status: BrokerStatus): ReadinessCheck {
+function storeCheck(status: BrokerStatus, store: StorePort | undefined): ReadinessCheck {
   return {
     name: 'store',
     check: () => {
       switch (status.store) {
         case 'open':
-          return undefined;
+          // A shared store (Redis) can lose its connection after opening.
+          return store?.unavailable?.();
         case 'not-started':
           return 'the broker has not been started yet';
         case 'opening':
@@ -82,7 +83,7 @@ export class BrokerHttp {
     private readonly listenerNames: () => readonly string[],
     private readonly metricsOptions: ProcessMetricsOptions = {},
   ) {
-    this.checks = [storeCheck(status), listenersCheck(status), shutdownCheck(status)];
+    this.checks = [storeCheck(status, store), listenersCheck(status), shutdownCheck(status)];
     this.routes.push(livenessRoute(), readinessRoute(this.checks));
     if (store?.observeCommits) {
       this.commits = new CommitTotals();

@@ -32,7 +32,7 @@ import type {
 } from './core/index.js';
 import { BrokerCore, disconnectClients, StoredSessionLoader } from './core/index.js';
 import { defaultMemoryBudget } from './default-budget.js';
-import type { ReadinessCheck } from './http/health.js';
+import { type ReadinessCheck, type ReadinessReport, readiness } from './http/health.js';
 import { startHttpListener } from './http/http-listener.js';
 import type { HttpRoute } from './http/route.js';
 import type { StoreCommitTotals } from './metrics/commit-totals.js';
@@ -280,6 +280,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   addReadinessCheck(check: ReadinessCheck): this {
     this.http.checks.push(check);
     return this;
+  }
+
+  /**
+   * What `/readyz` answers, without an HTTP listener: each check (store open and reachable,
+   * listeners up, not shutting down; in a cluster, Redis reachable) and whether all pass.
+   */
+  readiness(): Promise<ReadinessReport> {
+    return readiness(this.http.checks);
   }
 
   /**

@@ -101,6 +101,18 @@ export function pipitOpsConf(port: number, httpPort: number): string {
   ].join('\n');
 }
 
+/**
+ * Pipit as users run it (`npm start`, `npx pipit`): the compiled CLI, not the sources under
+ * tsx (whose loader and `__name` wrappers cost memory and CPU a user never pays).
+ * `ensurePipitBuilt()` builds it first when it is missing or older than the sources.
+ */
+const PIPIT_MAIN = 'dist/cli/main.js';
+
+/** Runs `npm run build` when dist/ is missing or stale (scripts/build.mjs --if-stale). */
+export function ensurePipitBuilt(cwd: string): void {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
+}
+
 function commandFor(
   name: BrokerName,
   port: number,
@@ -111,25 +123,12 @@ function commandFor(
     case 'pipit-ops': {
       const conf = join(dir, 'pipit.yaml');
       writeFileSync(conf, pipitOpsConf(port, httpPort));
-      return [
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--config', conf, '--memory'],
-      ];
+      return [process.execPath, [PIPIT_MAIN, 'broker', '--config', conf, '--memory']];
     }
     case 'pipit':
       return [
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'broker',
-          '--port',
-          String(port),
-          '--host',
-          HOST,
-          '--memory',
-        ],
+        [PIPIT_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
       ];
     case 'mosquitto': {
       const bin = mosquittoPath();

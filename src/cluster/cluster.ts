@@ -330,6 +330,8 @@ export class ClusterNode {
       protocol: 2,
       connectionName: `pipit-${role}`,
       retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+      // A master demoted by a failover answers READONLY: reconnect to the new one.
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
       ...sentinelConnection(this.options),
     });
     let warned = false;

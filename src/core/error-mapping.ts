@@ -28,10 +28,22 @@ export interface WireFailure {
   reasonCode: number;
 }
 
-/** Converts anything thrown by a handler into an MqttError (unknown errors become 0x83). */
+/**
+ * Converts anything thrown by a handler into an MqttError. A store that cannot be reached
+ * (code `STORE_UNAVAILABLE`, e.g. Redis during a failover) is 0x88 Server unavailable (v3:
+ * 0x03), so the client retries later or elsewhere; a full store 0x97 Quota exceeded; anything
+ * else 0x83.
+ */
 export function toMqttError(err: unknown): MqttError {
   if (isMqttError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'STORE_UNAVAILABLE') {
+    return new MqttError(ReasonCode.ServerUnavailable, `the store is unavailable: ${message}`);
+  }
+  if (code === 'STORE_FULL') {
+    return new MqttError(ReasonCode.QuotaExceeded, `the store is full: ${message}`);
+  }
   return new MqttError(ReasonCode.ImplementationSpecificError, `internal error: ${message}`);
 }
 

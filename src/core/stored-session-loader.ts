@@ -5,6 +5,7 @@
  * store with others (a cluster) installs it, since another node may have written the session
  * since this one started: `core.registry.loadWith(new StoredSessionLoader(core, persistence))`.
  */
+import { isMqttError, MqttError, ReasonCode } from '../protocol/index.js';
 import type { Persistence } from './persistence.js';
 import { loadStoredSession, type RestoreTarget } from './restore.js';
 import type { SessionLoader } from './session-registry.js';
@@ -31,7 +32,8 @@ export class StoredSessionLoader implements SessionLoader {
     const env = this.core.registry.environment;
     // A failed read (the store is down, or the session does not fit the memory budget:
     // MqttError 0x97) rejects the claim, so the client is refused rather than given a new,
-    // empty session in place of the one it has; its next connect reads again.
+    // empty session in place of the one it has; its next connect reads again. A store that
+    // cannot be read is 0x88 Server unavailable (v3 0x03): the client may retry elsewhere.
     const reading = loadStoredSession(this.core, this.persistence, env, clientId).then(
       () => {
         this.reading.delete(clientId);
@@ -42,7 +44,11 @@ export class StoredSessionLoader implements SessionLoader {
       },
       (err: unknown) => {
         this.reading.delete(clientId);
-        throw err;
+        if (isMqttError(err)) throw err;
+        throw new MqttError(
+          ReasonCode.ServerUnavailable,
+          `the session could not be read from the store: ${(err as Error).message ?? err}`,
+        );
       },
     );
     this.reading.set(clientId, reading);

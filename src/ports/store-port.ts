@@ -24,6 +24,11 @@ export interface StorePort {
   /** Commits what is pending and closes. */
   close(): Promise<void>;
   /**
+   * Why the open store cannot take commits now (e.g. "Redis connection reconnecting"), or
+   * undefined when it can; for `/readyz`. Optional: an embedded store is always reachable.
+   */
+  unavailable?(): string | undefined;
+  /**
    * Reports the timing of every committed batch to `observer` (undefined stops it), for the
    * metrics. Optional: a store without batches to time (memory) leaves it out.
    */

@@ -98,6 +98,15 @@ describe('cluster: Redis through Sentinel (cluster.sentinels, cluster.name)', ()
         30_000,
         'both leases on the new master',
       );
+      // Each node's store has its own connection, which may still be reconnecting (a CONNECT
+      // meanwhile gets 0x88 Server unavailable): wait until both nodes are ready again.
+      await waitFor(
+        async () =>
+          (await a.broker.readiness()).status === 'ready' &&
+          (await b.broker.readiness()).status === 'ready',
+        30_000,
+        'both nodes ready (cluster and store connections)',
+      );
       const sub = await client(b, 'sentinel-sub-2');
       await sub.subscribeAsync('sentinel/two', { qos: 1 });
       await waitForRoute(a, b.nodeId, 'sentinel/two');

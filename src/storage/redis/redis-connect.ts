@@ -37,6 +37,9 @@ export async function connectRedis(options: ConnectOptions): Promise<Redis> {
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    // A master demoted by a failover answers READONLY: reconnect (through the sentinels, to
+    // the new master) without resending; the failed commit is not acknowledged.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
   });
   watchConnection(client, server, options.logger);
   try {

@@ -105,6 +105,14 @@ export class RedisStore implements BrokerStore {
     return live.batcher.full;
   }
 
+  /** What the connection is doing when it is not ready (reconnecting after a failover...). */
+  unavailable(): string | undefined {
+    const live = this.ctx.live;
+    if (live === undefined) return undefined;
+    const state = live.client.status;
+    return state === 'ready' ? undefined : `Redis connection ${state}`;
+  }
+
   /**
    * The open connection, for tests and maintenance tools (never for the broker).
    * @internal
