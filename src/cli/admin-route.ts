@@ -27,6 +27,11 @@ export interface ConfiguredAdminApi {
   startedAt?: number;
   /** The configuration file (absolute): a reload rereads the tokens from it. None: they stay. */
   configFile?: string | undefined;
+  /**
+   * The drain SIGTERM begins on a cluster node, for `POST /drain`. None (a node outside a
+   * cluster): `POST /drain` answers 501.
+   */
+  drain?: AdminRouteOptions['drain'];
 }
 
 /**
@@ -78,6 +83,7 @@ export function configuredAdminApi(parts: ConfiguredAdminApi): ConfiguredAdminPa
     tokens: plan.adminApi.tokens,
     verifier,
     reload: () => reload('admin API'),
+    ...(parts.drain === undefined ? {} : { drain: parts.drain }),
     ...clusterViewOptions(broker),
     node: {
       version: packageVersion(),

@@ -9,13 +9,14 @@
  * cluster node with its own node id, claimed in Redis like any node's; the nodes share
  * subscriptions, sessions and retained messages through Redis as nodes on different
  * machines do. The primary runs no broker: it starts the workers, starts another when one
- * dies, forwards SIGTERM/SIGINT/SIGHUP to them and exits once all have exited (0 when
- * every one exited 0).
+ * dies (later and later when they die soon after starting: restart-backoff.ts), forwards
+ * SIGTERM/SIGINT/SIGHUP to them and exits once all have exited (0 when every one exited 0).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { MAX_NODE_ID } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import { RestartBackoff } from './restart-backoff.js';
 
 /** The most nodes one `--nodes` may start: one node id each (0-255). */
 export const MAX_NODES = MAX_NODE_ID + 1;
@@ -69,7 +70,9 @@ export function reportNodeReady(): void {
 interface SupervisorState {
   stopping: boolean;
   exitCode: number;
-  readonly ready: Set<number>;
+  /** When each worker that listened became ready (ms since the epoch), by worker id. */
+  readonly ready: Map<number, number>;
+  readonly backoff: RestartBackoff;
 }
 
 /**
@@ -77,36 +80,60 @@ interface SupervisorState {
  * in them) and supervises them until they have all exited, then exits the process.
  */
 export function superviseNodes(nodes: number, logger: Logger): void {
-  const state: SupervisorState = { stopping: false, exitCode: 0, ready: new Set() };
+  const state: SupervisorState = {
+    stopping: false,
+    exitCode: 0,
+    ready: new Map(),
+    backoff: new RestartBackoff(),
+  };
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
       if (message !== READY) return;
-      state.ready.add(worker.id);
+      state.ready.set(worker.id, Date.now());
       logger.info({ pid: worker.process.pid, worker: worker.id }, 'nodes: node ready');
     });
     return worker;
   };
+  // Starts waiting out a backoff: the primary is not done while one is pending; a stop
+  // cancels them.
+  const pendingStarts = new Set<NodeJS.Timeout>();
+  const exitIfNone = (): void => {
+    if (pendingStarts.size === 0 && Object.keys(cluster.workers ?? {}).length === 0) {
+      process.exit(state.exitCode);
+    }
+  };
   const stopAll = (signal: NodeJS.Signals): void => {
     state.stopping = true;
+    for (const timer of pendingStarts) clearTimeout(timer);
+    pendingStarts.clear();
+    exitIfNone();
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
   };
   cluster.on('exit', (worker, code, signal) => {
     const fields = { pid: worker.process.pid, worker: worker.id, code, signal };
-    const started = state.ready.delete(worker.id);
+    const readyAt = state.ready.get(worker.id);
+    state.ready.delete(worker.id);
     if (state.stopping) {
       if (code !== 0) state.exitCode = 1;
       logger.info(fields, 'nodes: node exited');
-    } else if (!started) {
+    } else if (readyAt === undefined) {
       // A node that cannot start (Redis unreachable, port taken) would fail again: stop.
       logger.error(fields, 'nodes: a node exited before it listened; stopping the others');
       state.exitCode = 1;
       stopAll('SIGTERM');
     } else {
-      logger.warn(fields, 'nodes: a node died; starting another');
-      fork();
+      // A drained node (POST /api/v1/drain) exits 0: another takes its place (a restart).
+      const restartInMs = state.backoff.delayAfter(Date.now() - readyAt);
+      const what = code === 0 ? 'a node exited' : 'a node died';
+      logger.warn({ ...fields, restartInMs }, `nodes: ${what}; starting another`);
+      const timer = setTimeout(() => {
+        pendingStarts.delete(timer);
+        fork();
+      }, restartInMs);
+      pendingStarts.add(timer);
     }
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(state.exitCode);
+    exitIfNone();
   });
   // A terminal's Ctrl+C reaches the workers too (one process group); they stop once.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

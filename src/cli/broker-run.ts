@@ -241,7 +241,27 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   for (const hook of security.hooks) broker.addHook(hook);
   // The admin API answers on every HTTP listener (refusing all requests when no token is set).
   const configFile = flags.config === undefined ? undefined : resolve(process.cwd(), flags.config);
-  const adminApi = configuredAdminApi({ broker, plan, security, logger, configFile });
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    if ((signal === 'SIGTERM' || signal === 'admin API drain') && broker.cluster) {
+      // A cluster node drains: its clients go to a peer, their sessions stay in the store.
+      await broker.drain().catch(async (err: unknown) => {
+        logger.error({ err: String(err) }, 'cluster: drain failed');
+        await broker.close();
+      });
+    } else {
+      await broker.close();
+    }
+    process.exit(0);
+  };
+  // POST /drain on a cluster node does what SIGTERM does there.
+  const drain = broker.cluster
+    ? { draining: () => stopping, begin: () => void stop('admin API drain') }
+    : undefined;
+  const adminApi = configuredAdminApi({ broker, plan, security, logger, configFile, drain });
   broker.addHttpRoute(adminApi.route);
   // The dashboard, at /, calls that API with the token its user types in (docs/dashboard.md).
   if (plan.adminApi.dashboard !== false) broker.addHttpRoute(createDashboardRoute());
@@ -261,22 +281,6 @@ export async function runBroker(flags: ParsedFlags): Promise<void> {
   for (const notice of plan.notices) logger[notice.level]({}, notice.message);
   logBanner(broker, plan, logger);
   reportNodeReady();
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    if (signal === 'SIGTERM' && broker.cluster) {
-      // A cluster node drains: its clients go to a peer, their sessions stay in the store.
-      await broker.drain().catch(async (err: unknown) => {
-        logger.error({ err: String(err) }, 'cluster: drain failed');
-        await broker.close();
-      });
-    } else {
-      await broker.close();
-    }
-    process.exit(0);
-  };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // The admin API's POST /reload runs the same reload (see admin-route.ts).

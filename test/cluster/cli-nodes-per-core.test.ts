@@ -142,7 +142,10 @@ describe('cluster: pipit broker --cluster <url> --nodes 2 (one node per core)', 
     const [victim] = readyPids(out);
     process.kill(victim!, 'SIGKILL');
     await waitFor(() => readyPids(out).length >= 3, 90_000, `a third node ready in:\n${out}`);
-    assert.match(out, /"msg":"nodes: a node died; starting another"/);
+    // Replaced at once after 30 s of running, else after the backoff's first delay (1 s).
+    const restart = /"restartInMs":(\d+),"msg":"nodes: a node died; starting another"/.exec(out);
+    assert.ok(restart, `the restart logged with its delay in:\n${out}`);
+    assert.ok(['0', '1000'].includes(restart[1]!), `delay ${restart[1]}`);
     const replacement = readyPids(out)[2]!;
     assert.ok(!readyPids(out).slice(0, 2).includes(replacement));
     assert.equal(isAlive(victim!), false);

@@ -5,11 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fastHash } from '../config/fixtures.js';
+import { callApi, FULL_TOKEN } from '../helpers/admin-http.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { type CliNode, startCliNode, stopNode } from './cli-node.js';
 import { connectCollecting } from './cluster-nodes.js';
-import { RedisFixture } from './redis-fixture.js';
+import { freePort, RedisFixture } from './redis-fixture.js';
 
 describe('cluster: sessions move between pipit broker --cluster children, and drain', () => {
   let redis: RedisFixture;
@@ -78,5 +83,46 @@ describe('cluster: sessions move between pipit broker --cluster children, and dr
     assert.match(a.output(), /"clients":1[^\n]*"msg":"cluster: drained"/);
     assert.equal(await redis.redis.hexists('pipit:{c:cli-drained}:sub', 'cli/drain/#'), 1);
     await endClient(client.client, true);
+  });
+
+  it('drains on POST /api/v1/drain as on SIGTERM: 202, then MQTT 5 clients get DISCONNECT 0x9C and the node exits 0', async () => {
+    const httpPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'pipit-drain-api-'));
+    const file = join(dir, 'pipit.yaml');
+    writeFileSync(
+      file,
+      [
+        `listeners:\n  - port: 0\n  - type: http\n    port: ${httpPort}\n    host: 127.0.0.1`,
+        `adminApi:\n  tokens:\n    - { name: ops, hash: '${fastHash(FULL_TOKEN)}' }`,
+      ].join('\n'),
+    );
+    const c = await startCliNode(redis.url, ['-c', file]);
+    try {
+      const client = await connectCollecting(c.url, {
+        protocolVersion: 5,
+        clientId: 'api-drained',
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+      });
+      await client.client.subscribeAsync('api/drain/#', { qos: 1 });
+      const disconnect = new Promise<number | undefined>((resolve) =>
+        client.client.once('disconnect', (packet) => resolve(packet.reasonCode)),
+      );
+      const exited = once(c.child, 'exit');
+      const answer = await callApi(`http://127.0.0.1:${httpPort}`, 'POST', '/drain');
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      assert.equal(answer.body.state, 'draining');
+      assert.match(answer.body.nodeId, /^node-\d+$/);
+      assert.equal(await disconnect, 0x9c);
+      const [code] = await exited;
+      assert.equal(code, 0);
+      assert.match(c.output(), /"signal":"admin API drain"[^\n]*"msg":"shutting down"/);
+      assert.match(c.output(), /"clients":1[^\n]*"msg":"cluster: drained"/);
+      assert.equal(await redis.redis.hexists('pipit:{c:api-drained}:sub', 'api/drain/#'), 1);
+      await endClient(client.client, true);
+    } finally {
+      await stopNode(c);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -132,6 +132,8 @@ export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
         `admin API: ${route.operationId}`,
       );
     }
+    // Run once the answer is out (a drain closes this listener: it must not cut its own answer).
+    if (result.afterSent !== undefined) res.once('finish', result.afterSent);
     if (result.stream !== undefined) result.stream(res);
     else sendJson(res, result.status, result.body);
   }

@@ -64,6 +64,13 @@ export interface ReloadReport {
   adminTokens: { ok: boolean; error: string | null; tokens: string[] } | null;
 }
 
+/** What `POST /drain` answers: the node began draining (it leaves once its clients are gone). */
+export interface DrainAccepted {
+  /** This node's id, as `GET /nodes` names it. */
+  nodeId: string;
+  state: 'draining';
+}
+
 /** The outcome of reloading one file. */
 export interface ReloadedFile {
   path: string;
@@ -136,6 +143,12 @@ export interface AdminRouteOptions {
   guard?: LoginGuard;
   /** What SIGHUP does; without it `POST /reload` answers 501. */
   reload?: () => Promise<ReloadReport>;
+  /**
+   * Draining this cluster node, as SIGTERM does (docs/cluster.md): `begin` runs once `POST
+   * /drain` has been answered, unless `draining()` says it began already (409). Without it (a
+   * node outside a cluster) `POST /drain` answers 501.
+   */
+  drain?: { draining(): boolean; begin(): void };
   /** This node's id (default: the host name), version and start time (default: now). */
   node?: {
     id?: string | (() => string);
@@ -176,6 +189,8 @@ export interface RouteResult {
   body?: unknown;
   /** A streamed answer instead of a body: writes the headers and the stream itself. */
   stream?: (res: ServerResponse) => void;
+  /** Runs once the answer has been written (e.g. a drain that closes this very listener). */
+  afterSent?: () => void;
 }
 
 /** A documented answer of a route. */

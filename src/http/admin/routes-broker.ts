@@ -1,9 +1,16 @@
 /**
  * Routes over the broker as a whole: its counters, reloading its files (what SIGHUP does),
- * and its nodes (this one, then the other nodes of its cluster).
+ * draining a cluster node (what SIGTERM does there), and its nodes (this one, then the other
+ * nodes of its cluster).
  */
 import { hostname } from 'node:os';
-import type { AdminRouteOptions, ApiRoute, NodeInfo, PeerNode } from './api-types.js';
+import type {
+  AdminRouteOptions,
+  ApiRoute,
+  DrainAccepted,
+  NodeInfo,
+  PeerNode,
+} from './api-types.js';
 import { ApiProblem } from './problem.js';
 import { ref } from './schemas.js';
 
@@ -127,6 +134,35 @@ export function brokerRoutes(startedAt: number): ApiRoute[] {
           );
         }
         return { status: 200, body: await reload() };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/drain',
+      operationId: 'drain',
+      tag: 'broker',
+      summary:
+        'Drain this cluster node, as SIGTERM does: its clients move to a peer, then it exits',
+      description:
+        'Answered at once (202), before the node stops accepting connections: MQTT 5 clients get ' +
+        'DISCONNECT 0x9C with the Server Reference of a live peer, 3.x clients are closed, their ' +
+        'sessions are handed to a peer, and the process exits 0 (docs/cluster.md). 409 while it ' +
+        'drains already; 501 on a broker that is not a cluster node.',
+      scope: 'full',
+      success: { status: 202, description: 'draining', schema: ref('DrainAccepted') },
+      errors: [400, 409, 501],
+      handle: async (ctx) => {
+        const drain = ctx.options.drain;
+        if (drain === undefined) {
+          throw new ApiProblem(
+            'not-configured',
+            'this broker is not a cluster node: there is no peer to drain to (stop it with SIGTERM)',
+          );
+        }
+        if (drain.draining())
+          throw new ApiProblem('conflict', 'this node is draining or stopping already');
+        const body: DrainAccepted = { nodeId: nodeIdOf(ctx.options), state: 'draining' };
+        return { status: 202, body, afterSent: () => drain.begin() };
       },
     },
     {

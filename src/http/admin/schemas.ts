@@ -235,6 +235,10 @@ export const SCHEMAS = {
       items: record({ protocol: str(), host: str(), port: int(), url: str() }),
     },
   }),
+  DrainAccepted: record({
+    nodeId: str(),
+    state: { type: 'string', enum: ['draining'] },
+  }),
   ReloadReport: record({
     files: {
       type: 'array',
