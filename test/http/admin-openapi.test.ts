@@ -34,6 +34,7 @@ const CALLS: Record<string, { params?: Record<string, string>; body?: unknown; q
   publish: { body: { topic: 'walk/published', payload: 'p', qos: 1 } },
   getCounters: {},
   reload: {},
+  drain: {},
   listNodes: {},
   getRuntime: {},
   tap: { query: 'filter=walk%2F%23' },
@@ -60,7 +61,9 @@ before(async () => {
     `    - { name: viewer, scope: read, hash: '${fastHash(READ_TOKEN)}' }`,
   ].join('\n');
   server = await startConfigured(yaml, tmp.dir);
-  const route = configuredAdminRoute({ ...server, logger: silentLogger });
+  // A drain as a cluster node's (which this broker is not): its 202 is walked like the rest.
+  const drain = { draining: () => false, begin: () => {} };
+  const route = configuredAdminRoute({ ...server, logger: silentLogger, drain });
   ({ server: http, base } = await serveRoutes([route]));
   const url = server.urls[0]!;
   const persistent = {
