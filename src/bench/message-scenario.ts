@@ -39,10 +39,12 @@ async function openRoles(
   conns: RawConnection[],
 ): Promise<{ subs: BenchSubscriber[]; pubs: BenchPublisher[] }> {
   const tag = ctx.runTag.toString(36);
-  const open = async (clientId: string): Promise<RawConnection> => {
+  const portOf = (ports: readonly number[] | undefined, i: number): number =>
+    ports === undefined || ports.length === 0 ? o.port : ports[i % ports.length]!;
+  const open = async (clientId: string, port: number): Promise<RawConnection> => {
     const c = await RawConnection.open({
       host: o.host,
-      port: o.port,
+      port,
       clientId,
       protocolVersion: o.protocolVersion,
       keepAlive: 60,
@@ -57,12 +59,12 @@ async function openRoles(
     return c;
   };
   const subs = await mapLimit(topo.subscriberFilters, SETUP_CONCURRENCY, async (filter, i) => {
-    const c = await open(`pb-${tag}-s${i}`);
+    const c = await open(`pb-${tag}-s${i}`, portOf(o.subscriberPorts, i));
     await c.subscribe(filter, o.qos, SETUP_TIMEOUT_MS);
     return new BenchSubscriber(c, ctx);
   });
   const pubs = await mapLimit(topo.publisherTopics, SETUP_CONCURRENCY, async (topic, index) => {
-    const c = await open(`pb-${tag}-p${index}`);
+    const c = await open(`pb-${tag}-p${index}`, portOf(o.publisherPorts, index));
     const cfg = {
       index,
       topic,

@@ -71,6 +71,8 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
     ...o,
     host: o.host ?? '127.0.0.1',
     port: positiveInt('port', o.port ?? 1883),
+    publisherPorts: (o.publisherPorts ?? []).map((p) => positiveInt('publisherPorts', p)),
+    subscriberPorts: (o.subscriberPorts ?? []).map((p) => positiveInt('subscriberPorts', p)),
     protocolVersion,
     qos,
     payloadSize,

@@ -12,6 +12,13 @@ export interface BenchOptions {
   scenario: Scenario;
   host?: string;
   port?: number;
+  /**
+   * Message scenarios: the ports publishers connect to, publisher i to `[i % length]` (e.g. one
+   * node of a cluster while the subscribers are on another). Default: `[port]`.
+   */
+  publisherPorts?: readonly number[];
+  /** The same for subscribers (subscriber i to `[i % length]`). Default: `[port]`. */
+  subscriberPorts?: readonly number[];
   /** 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
   protocolVersion?: 4 | 5;
   qos?: QoS;
