@@ -252,6 +252,7 @@ describe('comparison summary', () => {
     const conn = (broker: Sample['broker'], fromStart: number, marginal: number): Sample => ({
       scenario: 'conn-10k',
       broker,
+      transport: 'tcp',
       round: 1,
       memPerConnKiB: fromStart,
       marginalKiBPerConn: marginal,
@@ -278,7 +279,7 @@ describe('comparison summary', () => {
     );
     assert.match(
       text,
-      /\| 10k idle connections \| pipit \| 10 \| 5,000 \|.*\| 4\.9 \| 1\.80 \| 20\.0 \|/,
+      /\| 10k idle connections \| tcp \| pipit \| 10 \| 5,000 \|.*\| 4\.9 \| 1\.80 \| 20\.0 \|/,
     );
     assert.match(text, /KiB\/conn from start \(lower is better\) \| 7\.00× \|/);
     assert.match(text, /KiB\/conn 5k→10k \(lower is better\) \| 3\.00× \|/);
@@ -288,6 +289,7 @@ describe('comparison summary', () => {
     const sample = (broker: Sample['broker'], round: number, delivered: number): Sample => ({
       scenario: 'fanin-q0',
       broker,
+      transport: 'tcp',
       round,
       brokerCpuUsPerMsg: 2,
       peakRssMiB: 50,
@@ -305,7 +307,7 @@ describe('comparison summary', () => {
       sample('pipit', 1, 300),
       sample('pipit', 2, 100),
       sample('pipit', 3, 200),
-      { scenario: 'fanin-q0', broker: 'pipit', round: 4, error: 'boom' },
+      { scenario: 'fanin-q0', broker: 'pipit', transport: 'tcp', round: 4, error: 'boom' },
     ]);
     assert.equal(pipit.deliveredPerSec, 200);
     assert.equal(pipit.runs, 3);
@@ -318,7 +320,7 @@ describe('comparison summary', () => {
     assert.match(text, /^## Broker comparison\n/);
     assert.match(
       text,
-      /\| fan-in 10→1, QoS 0 \| delivered msg\/s \(higher is better\) \| 2\.00× \| n\/a \|/,
+      /\| fan-in 10→1, QoS 0 \| tcp \| delivered msg\/s \(higher is better\) \| 2\.00× \| n\/a \|/,
     );
   });
 });
