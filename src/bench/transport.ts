@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { createWebSocketStream, WebSocket } from 'ws';
+import { framePerPacket } from './ws-frames.js';
 
 /** How the bench reaches the broker. */
 export type Transport = 'tcp' | 'tls' | 'ws' | 'wss';
@@ -73,6 +74,6 @@ function openWebSocket(o: StreamOptions): Duplex {
     perMessageDeflate: false,
     ...(o.transport === 'wss' ? tlsOptions(o) : {}),
   });
-  // [MQTT-6.0.0-1] every write goes out as one binary frame; the ws library sets TCP_NODELAY.
-  return createWebSocketStream(socket);
+  // One binary frame per MQTT packet (ws-frames.ts); the ws library sets TCP_NODELAY.
+  return framePerPacket(createWebSocketStream(socket), socket);
 }

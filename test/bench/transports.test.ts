@@ -16,7 +16,9 @@ import {
   startBroker,
 } from '../../bench/harness/brokers.js';
 import { type BenchOptions, type BenchResult, runBench } from '../../src/bench/index.js';
-import type { Transport } from '../../src/bench/transport.js';
+import { openStream, type Transport } from '../../src/bench/transport.js';
+import { packetLength } from '../../src/bench/ws-frames.js';
+import { encode } from '../../src/protocol/index.js';
 import { repoRoot } from '../client/brokers.js';
 
 /** Every message sent reached its subscriber, once and in order, with no error. */
@@ -193,6 +195,54 @@ test('[MQTT-6.0.0-3] [MQTT-6.0.0-1] the WebSocket client offers "mqtt" and sends
       'CONNECT and DISCONNECT',
     );
   } finally {
+    server.close();
+  }
+});
+
+test('[MQTT-6.0.0-1] one write of three packets goes out as three binary frames, one packet each', async () => {
+  const frames: { binary: boolean; bytes: Buffer }[] = [];
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (socket) => {
+    socket.on('message', (data: Buffer, binary) => frames.push({ binary, bytes: data }));
+  });
+  await once(server, 'listening');
+  const publish = encode(
+    {
+      type: 'publish',
+      topic: 't',
+      payload: Buffer.alloc(300, 7),
+      qos: 0,
+      retain: false,
+      dup: false,
+    },
+    4,
+  );
+  const ping = Buffer.from([0xc0, 0x00]);
+  const stream = openStream({
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    transport: 'ws',
+    wsPath: '/mqtt',
+    rejectUnauthorized: true,
+  });
+  try {
+    // A remaining length of 300 takes two bytes: the split must read the whole varint.
+    assert.equal(packetLength(publish, 0), publish.length);
+    assert.equal(packetLength(publish.subarray(0, 2), 0), -1, 'varint cut short');
+    stream.write(Buffer.concat([ping, publish, ping]));
+    const deadline = Date.now() + 10_000;
+    while (frames.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      frames.map((f) => [f.binary, f.bytes.length]),
+      [
+        [true, 2],
+        [true, publish.length],
+        [true, 2],
+      ],
+    );
+    assert.deepEqual(frames[1].bytes, publish);
+  } finally {
+    stream.destroy();
     server.close();
   }
 });
