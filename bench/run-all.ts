@@ -7,6 +7,12 @@
  *
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3]
  *                    [--only pipit,mosquitto,fanin,conn-10k] [--no-write] [--json out.json]
+ *                    [--transport tcp,tls,ws,wss] [--batch 1]
+ *
+ * `--transport` runs every scenario over each listed transport, every broker started with a
+ * listener of that kind (tls and wss with a self-signed certificate made per start, which
+ * the generator verifies). `--batch N`: the flat-out scenarios' publishers write at least N
+ * messages per socket write (default 1: as soon as one is allowed).
  *
  * `--only pipit,pipit-ops,...` adds Pipit with its HTTP listener on and /metrics scraped
  * every second: the cost of metrics on the hot path (the "Pipit ops/Pipit" ratio).
@@ -17,6 +23,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { TRANSPORTS, type Transport } from '../src/bench/transport.js';
 import {
   ALL_BROKERS,
   BROKERS,
@@ -42,6 +49,8 @@ function parse() {
       'no-write': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       json: { type: 'string' },
+      transport: { type: 'string', default: 'tcp' },
+      batch: { type: 'string', default: '1' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -58,6 +67,15 @@ function parse() {
   );
   if (scenarios.length === 0)
     throw new RangeError(`--only matches no scenario: ${picks.join(',')}`);
+  const transports = [...new Set((values.transport ?? '').split(',').filter(Boolean))];
+  const bad = transports.filter((t) => !TRANSPORTS.includes(t as Transport));
+  if (transports.length === 0 || bad.length > 0)
+    throw new RangeError(
+      `--transport must list some of ${TRANSPORTS.join(', ')}; got "${values.transport}"`,
+    );
+  const batch = num('batch', values.batch, 1);
+  if (!Number.isInteger(batch) || batch > 256)
+    throw new RangeError('--batch must be an integer from 1 to 256');
   return {
     rounds: Math.floor(num('rounds', values.rounds, 1)),
     durationMs: num('duration', values.duration, 0.5) * 1000,
@@ -68,6 +86,8 @@ function parse() {
     write: !values['no-write'],
     pin: !values['no-pin'],
     json: values.json,
+    transports: transports as Transport[],
+    batch,
   };
 }
 
@@ -112,11 +132,29 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
     ].join(', '),
     settings:
       `${a.rounds} round(s), ${a.warmupMs / 1000} s warm-up + ${a.durationMs / 1000} s measured per run, ` +
-      `MQTT 3.1.1, 64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
-      `fan-in publisher, 10 per pair and for fan-out), fresh broker process per run` +
+      `MQTT 3.1.1 over ${a.transports.join(', ')} (the transport column; tls and wss: TLS 1.3, ` +
+      `a self-signed EC P-256 certificate the client verifies), ` +
+      `64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
+      `fan-in publisher, 10 per pair and for fan-out), ${batchText(a.batch)}, ` +
+      `fresh broker process per run` +
       `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
     command: `npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}`,
   };
+}
+
+/** How the publishers wrote, for the section's header. */
+function batchText(batch: number): string {
+  if (batch === 1) {
+    return (
+      'publishers write as soon as their window allows one message (`--batch 1`: a write ' +
+      'carries what the window freed since the last one; msgs/write shows how many)'
+    );
+  }
+  return (
+    `publishers write at least ${batch} messages per socket write (\`--batch ${batch}\`, capped ` +
+    'at the window: 10 for pairs and fan-out), except the fixed-rate latency scenario, which ' +
+    'sends each message at its tick'
+  );
 }
 
 function describe(s: Sample): string {
@@ -132,7 +170,7 @@ function describe(s: Sample): string {
   return (
     `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
     `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
-    `client cpu ${r.cpu.percent}%${scrapes}`
+    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes}`
   );
 }
 
@@ -143,18 +181,20 @@ async function main(): Promise<void> {
   const settings: RunSettings = { cwd: root, ...a, pin: pinned };
   if (a.brokers.some((b) => b.startsWith('pipit'))) ensurePipitBuilt(root);
   const samples: Sample[] = [];
-  const total = a.rounds * a.scenarios.length * a.brokers.length;
-  for (let round = 1; round <= a.rounds; round++) {
-    for (const sc of a.scenarios) {
-      // Rotate the order each round so no broker always runs first (or on a warm machine).
-      const k = (round - 1) % a.brokers.length;
-      const order = [...a.brokers.slice(k), ...a.brokers.slice(0, k)];
-      for (const broker of order) {
-        const sample = await runSample(sc, broker, round, settings);
-        samples.push(sample);
-        console.log(
-          `[${samples.length}/${total}] round ${round} ${sc.id} ${broker}: ${describe(sample)}`,
-        );
+  const total = a.transports.length * a.rounds * a.scenarios.length * a.brokers.length;
+  for (const transport of a.transports) {
+    for (let round = 1; round <= a.rounds; round++) {
+      for (const sc of a.scenarios) {
+        // Rotate the order each round so no broker always runs first (or on a warm machine).
+        const k = (round - 1) % a.brokers.length;
+        const order = [...a.brokers.slice(k), ...a.brokers.slice(0, k)];
+        for (const broker of order) {
+          const sample = await runSample(sc, broker, transport, round, settings);
+          samples.push(sample);
+          console.log(
+            `[${samples.length}/${total}] ${transport} round ${round} ${sc.id} ${broker}: ${describe(sample)}`,
+          );
+        }
       }
     }
   }
@@ -168,12 +208,15 @@ function report(
   samples: Sample[],
 ): void {
   const scenarios: ComparisonScenario[] = a.scenarios;
-  const summaries = scenarios.flatMap((sc) =>
-    a.brokers.map((b) =>
-      summarize(
-        sc.id,
-        b,
-        samples.filter((s) => s.scenario === sc.id && s.broker === b),
+  const summaries = a.transports.flatMap((t) =>
+    scenarios.flatMap((sc) =>
+      a.brokers.map((b) =>
+        summarize(
+          sc.id,
+          b,
+          samples.filter((s) => s.scenario === sc.id && s.broker === b && s.transport === t),
+          t,
+        ),
       ),
     ),
   );

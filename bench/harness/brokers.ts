@@ -7,6 +7,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isSecure, type Transport } from '../../src/bench/transport.js';
+import { type BenchCert, makeBenchCert } from './bench-cert.js';
+import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-configs.js';
 
 /**
  * The brokers the comparison knows. `pipit-ops` is Pipit with its operations surface on (the
@@ -25,6 +28,10 @@ export interface BrokerProcess {
   pid: number;
   host: string;
   port: number;
+  /** What `port` speaks. */
+  transport: Transport;
+  /** tls, wss: the PEM of the broker's self-signed certificate, for the client to trust. */
+  ca?: Buffer;
   /** Where the broker serves Prometheus metrics, if it does (`pipit-ops`). */
   metricsUrl?: string;
   /** Last lines the broker printed (for error messages). */
@@ -64,43 +71,6 @@ export function mosquittoPath(): string | undefined {
   );
 }
 
-/** A mosquitto.conf tuned so the broker's queues never drop what a benchmark sends. */
-export function mosquittoConf(port: number): string {
-  return [
-    `listener ${port} ${HOST}`,
-    'allow_anonymous true',
-    'persistence false',
-    'max_queued_messages 1000000',
-    'max_queued_bytes 0',
-    'max_inflight_messages 0',
-    'max_connections -1',
-    // Like Pipit and the bench clients: no Nagle delay on small packets (off by default).
-    'set_tcp_nodelay true',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    '',
-  ].join('\n');
-}
-
-/**
- * Pipit's configuration for `pipit-ops`: the MQTT listener, the HTTP listener (metrics,
- * health checks) and `$SYS` updates every second.
- */
-export function pipitOpsConf(port: number, httpPort: number): string {
-  // $SYS every second (the plain variant keeps the default, every 10 s), to count its cost too.
-  return [
-    'sysInterval: 1',
-    'listeners:',
-    `  - port: ${port}`,
-    `    host: ${HOST}`,
-    '  - type: http',
-    `    port: ${httpPort}`,
-    `    host: ${HOST}`,
-    '',
-  ].join('\n');
-}
-
 /**
  * Pipit as users run it (`npm start`, `npx pipit`): the compiled CLI, not the sources under
  * tsx (whose loader and `__name` wrappers cost memory and CPU a user never pays).
@@ -115,33 +85,33 @@ export function ensurePipitBuilt(cwd: string): void {
 
 function commandFor(
   name: BrokerName,
-  port: number,
+  listen: ListenSpec,
   dir: string,
-  httpPort: number,
+  extra: { httpPort: number; plainPort: number },
 ): [string, string[]] {
   switch (name) {
-    case 'pipit-ops': {
+    case 'pipit-ops':
+    case 'pipit': {
+      const http = name === 'pipit-ops' ? extra.httpPort : undefined;
+      if (listen.transport === 'tcp' && !http) {
+        return [
+          process.execPath,
+          [PIPIT_MAIN, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+        ];
+      }
       const conf = join(dir, 'pipit.yaml');
-      writeFileSync(conf, pipitOpsConf(port, httpPort));
+      writeFileSync(conf, pipitConf(listen, http));
       return [process.execPath, [PIPIT_MAIN, 'broker', '--config', conf, '--memory']];
     }
-    case 'pipit':
-      return [
-        process.execPath,
-        [PIPIT_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
-      ];
     case 'mosquitto': {
       const bin = mosquittoPath();
       if (!bin) throw new Error('mosquitto is not installed');
       const conf = join(dir, 'mosquitto.conf');
-      writeFileSync(conf, mosquittoConf(port));
+      writeFileSync(conf, mosquittoConf(listen, extra.plainPort));
       return [bin, ['-c', conf]];
     }
     case 'aedes':
-      return [
-        process.execPath,
-        ['bench/brokers/aedes-server.mjs', '--port', String(port), '--host', HOST],
-      ];
+      return [process.execPath, aedesArgs(listen)];
   }
 }
 
@@ -180,17 +150,32 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `name` on a free loopback port, pinned to `core` when taskset exists, and resolves
- * once it accepts TCP connections.
+ * Starts `name` on a free loopback port with a listener of `transport` (default tcp; tls
+ * and wss with a certificate made for this start), pinned to `core` when taskset exists,
+ * and resolves once it accepts TCP connections.
  */
 export async function startBroker(
   name: BrokerName,
-  opts: { cwd: string; core?: number; startTimeoutMs?: number },
+  opts: { cwd: string; core?: number; startTimeoutMs?: number; transport?: Transport },
 ): Promise<BrokerProcess> {
+  const transport = opts.transport ?? 'tcp';
   const port = await freePort();
   const httpPort = name === 'pipit-ops' ? await freePort() : 0;
+  const plainPort = name === 'mosquitto' && transport.startsWith('ws') ? await freePort() : 0;
   const dir = mkdtempSync(join(tmpdir(), `pipit-bench-${name}-`));
-  let [cmd, args] = commandFor(name, port, dir, httpPort);
+  let cert: BenchCert | undefined;
+  let cmd: string;
+  let args: string[];
+  try {
+    cert = isSecure(transport) ? makeBenchCert(dir) : undefined;
+    [cmd, args] = commandFor(name, { host: HOST, port, transport, cert }, dir, {
+      httpPort,
+      plainPort,
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const taskset = opts.core !== undefined ? which('taskset') : undefined;
   if (taskset) [cmd, args] = [taskset, ['-c', String(opts.core), cmd, ...args]];
   // taskset execs the command, so the child's pid is the broker's own.
@@ -207,6 +192,8 @@ export async function startBroker(
     pid: child.pid ?? -1,
     host: HOST,
     port,
+    transport,
+    ...(cert ? { ca: cert.certPem } : {}),
     ...(httpPort ? { metricsUrl: `http://${HOST}:${httpPort}/metrics` } : {}),
     output: () => tail,
     stop: async () => {

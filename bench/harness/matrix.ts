@@ -61,4 +61,14 @@ export const MATRIX: readonly ComparisonScenario[] = [
     options: { scenario: 'conn', count: 10_000, connectConcurrency: 400 },
     kind: 'conn',
   },
+  // Issue #17: a QoS 0 subscriber that keeps reading loses nothing with large payloads.
+  // Fan-in 8→1 as the issue measured it; window 100 per publisher as in fan-in above.
+  ...([4, 64] as const).map(
+    (kib): ComparisonScenario => ({
+      id: `fanin-${kib}k`,
+      title: `fan-in 8→1, QoS 0, ${kib} KiB payload`,
+      options: { scenario: 'fanin', count: 8, qos: 0, payloadSize: kib * 1024 },
+      kind: 'throughput',
+    }),
+  ),
 ];

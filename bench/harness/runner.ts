@@ -3,6 +3,7 @@
  * process (CPU time while measuring, memory) around the load generator's phases.
  */
 import { type BenchResult, runBench } from '../../src/bench/index.js';
+import type { Transport } from '../../src/bench/transport.js';
 import { type BrokerName, startBroker } from './brokers.js';
 import type { ComparisonScenario } from './matrix.js';
 import { readCpuMs, readMemory } from './proc-stats.js';
@@ -17,12 +18,15 @@ export interface RunSettings {
   holdMs: number;
   /** Pin the broker to core 0 (the harness pins itself to core 1). */
   pin: boolean;
+  /** The `batch` option of the flat-out scenarios (the fixed-rate one always sends at once). */
+  batch: number;
 }
 
 /** One broker on one scenario in one round. */
 export interface Sample {
   scenario: string;
   broker: BrokerName;
+  transport: Transport;
   round: number;
   error?: string;
   result?: BenchResult;
@@ -48,17 +52,23 @@ export interface Sample {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The batch a scenario runs with: `batch` when it publishes flat out, else 1. */
+export function batchOf(sc: ComparisonScenario, batch: number): number {
+  return sc.kind === 'throughput' && sc.options.rate === undefined ? batch : 1;
+}
+
 /** Starts `broker`, runs `sc` against it, stops it; failures become a sample with `error`. */
 export async function runSample(
   sc: ComparisonScenario,
   broker: BrokerName,
+  transport: Transport,
   round: number,
   s: RunSettings,
 ): Promise<Sample> {
-  const sample: Sample = { scenario: sc.id, broker, round };
+  const sample: Sample = { scenario: sc.id, broker, transport, round };
   let proc: Awaited<ReturnType<typeof startBroker>> | undefined;
   try {
-    proc = await startBroker(broker, { cwd: s.cwd, core: s.pin ? 0 : undefined });
+    proc = await startBroker(broker, { cwd: s.cwd, core: s.pin ? 0 : undefined, transport });
     const pid = proc.pid;
     await sleep(300);
     const before = readMemory(pid).rssKiB;
@@ -78,6 +88,9 @@ export async function runSample(
       ...sc.options,
       host: proc.host,
       port: proc.port,
+      transport,
+      ca: proc.ca,
+      batch: batchOf(sc, s.batch),
       durationMs: sc.kind === 'conn' ? s.holdMs : s.durationMs,
       warmupMs: s.warmupMs,
       onMeasureStart: async () => {

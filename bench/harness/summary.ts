@@ -1,14 +1,17 @@
 /**
  * Medians over rounds, Pipit's ratios to the other brokers, and the Markdown section.
  */
+import type { Transport } from '../../src/bench/transport.js';
 import type { BrokerName } from './brokers.js';
 import type { ComparisonScenario } from './matrix.js';
 import type { Sample } from './runner.js';
+import { transportCostTable } from './transport-table.js';
 
 /** Median figures of one broker on one scenario. */
 export interface Summary {
   scenario: string;
   broker: BrokerName;
+  transport: Transport;
   runs: number;
   failures: number;
   deliveredPerSec?: number;
@@ -20,6 +23,8 @@ export interface Summary {
   brokerCpuPercent?: number;
   peakRssMiB?: number;
   clientCpuPercent?: number;
+  /** Messages per publisher write (the generator's batching as it happened). */
+  packetsPerWrite?: number;
   /** Summed over rounds, not medians: any non-zero count matters. */
   lost: number;
   duplicated: number;
@@ -43,14 +48,20 @@ export function median(values: readonly (number | undefined)[]): number | undefi
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** Summarizes the samples of one scenario and broker. */
-export function summarize(scenario: string, broker: BrokerName, samples: Sample[]): Summary {
+/** Summarizes the samples of one scenario, broker and transport. */
+export function summarize(
+  scenario: string,
+  broker: BrokerName,
+  samples: Sample[],
+  transport: Transport = 'tcp',
+): Summary {
   const ok = samples.filter((s) => s.result);
   const m = (f: (s: Sample) => number | undefined) => median(ok.map(f));
   const sum = (f: (s: Sample) => number) => ok.reduce((a, s) => a + f(s), 0);
   return {
     scenario,
     broker,
+    transport,
     runs: ok.length,
     failures: samples.length - ok.length,
     deliveredPerSec: m((s) => s.result?.deliveredPerSec),
@@ -62,6 +73,7 @@ export function summarize(scenario: string, broker: BrokerName, samples: Sample[
     brokerCpuPercent: m((s) => s.brokerCpuPercent),
     peakRssMiB: m((s) => s.peakRssMiB),
     clientCpuPercent: m((s) => s.result?.cpu.percent),
+    packetsPerWrite: m((s) => s.result?.packetsPerWrite || undefined),
     lost: sum((s) => s.result!.lost),
     duplicated: sum((s) => s.result!.duplicated),
     outOfOrder: sum((s) => s.result!.outOfOrder),
@@ -92,8 +104,8 @@ export function ratio(a: number | undefined, b: number | undefined): string {
 
 function throughputTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | broker | delivered msg/s | sent msg/s | p50 ms | p99 ms | broker CPU µs/msg | broker CPU % | peak RSS MiB | lost / dup / ooo | client CPU % |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | transport | broker | delivered msg/s | sent msg/s | p50 ms | p99 ms | broker CPU µs/msg | broker CPU % | peak RSS MiB | lost / dup / ooo | client CPU % | msgs/write |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
@@ -107,17 +119,18 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
           fmt(r.peakRssMiB, 1),
           `${r.lost} / ${r.duplicated} / ${r.outOfOrder}`,
           fmt(r.clientCpuPercent),
+          fmt(r.packetsPerWrite, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', ''];
-    out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', ''];
+    out.push(`| ${titles.get(r.scenario)} | ${r.transport} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
 }
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 5k→10k | peak RSS MiB |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | transport | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 5k→10k | peak RSS MiB |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
@@ -132,7 +145,7 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.peakRssMiB, 1),
         ]
       : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', ''];
-    out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
+    out.push(`| ${titles.get(r.scenario)} | ${r.transport} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
 }
@@ -149,33 +162,42 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
   const ops = all.some((s) => s.broker === 'pipit-ops');
   const out = ops
     ? [
-        '| scenario | figure | Pipit/Mosquitto | Pipit/Aedes | Pipit ops/Pipit |',
-        '|---|---|--:|--:|--:|',
+        '| scenario | transport | figure | Pipit/Mosquitto | Pipit/Aedes | Pipit ops/Pipit |',
+        '|---|---|---|--:|--:|--:|',
       ]
-    : ['| scenario | figure | Pipit/Mosquitto | Pipit/Aedes |', '|---|---|--:|--:|'];
-  const get = (id: string, b: BrokerName) => all.find((s) => s.scenario === id && s.broker === b);
-  for (const sc of scenarios) {
-    const [name, f] = headline(sc.kind);
-    const pick = (b: BrokerName) => {
-      const s = get(sc.id, b);
-      return s ? f(s) : undefined;
-    };
-    const opsCell = ops ? ` ${ratio(pick('pipit-ops'), pick('pipit'))} |` : '';
-    out.push(
-      `| ${sc.title} | ${name} | ${ratio(pick('pipit'), pick('mosquitto'))} | ${ratio(pick('pipit'), pick('aedes'))} |${opsCell}`,
-    );
-    if (sc.kind === 'conn') {
-      const mem = (b: BrokerName) => get(sc.id, b)?.memPerConnKiB;
-      const marginal = (b: BrokerName) => get(sc.id, b)?.marginalKiBPerConn;
-      const opsOf = (read: (b: BrokerName) => number | undefined) =>
-        ops ? ` ${ratio(read('pipit-ops'), read('pipit'))} |` : '';
+    : [
+        '| scenario | transport | figure | Pipit/Mosquitto | Pipit/Aedes |',
+        '|---|---|---|--:|--:|',
+      ];
+  for (const t of transportsOf(all)) {
+    const get = (id: string, b: BrokerName) =>
+      all.find((s) => s.scenario === id && s.broker === b && s.transport === t);
+    for (const sc of scenarios) {
+      const [name, f] = headline(sc.kind);
+      const row = (figure: string, read: (b: BrokerName) => number | undefined): string => {
+        const opsCell = ops ? ` ${ratio(read('pipit-ops'), read('pipit'))} |` : '';
+        return `| ${sc.title} | ${t} | ${figure} | ${ratio(read('pipit'), read('mosquitto'))} | ${ratio(read('pipit'), read('aedes'))} |${opsCell}`;
+      };
       out.push(
-        `| ${sc.title} | broker KiB/conn from start (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |${opsOf(mem)}`,
-        `| ${sc.title} | broker KiB/conn 5k→10k (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |${opsOf(marginal)}`,
+        row(name, (b) => {
+          const s = get(sc.id, b);
+          return s ? f(s) : undefined;
+        }),
       );
+      if (sc.kind === 'conn') {
+        out.push(
+          row('broker KiB/conn from start (lower is better)', (b) => get(sc.id, b)?.memPerConnKiB),
+          row('broker KiB/conn 5k→10k (lower is better)', (b) => get(sc.id, b)?.marginalKiBPerConn),
+        );
+      }
     }
   }
   return out;
+}
+
+/** The transports of a run, in the order they ran. */
+export function transportsOf(all: readonly Summary[]): Transport[] {
+  return [...new Set(all.map((s) => s.transport))];
 }
 
 /** What the section says about how it was measured. */
@@ -205,13 +227,15 @@ export function renderSection(
     `Reproduce with \`${info.command}\`. Figures are medians over the rounds; lost / dup / ooo`,
     'are summed over all rounds. Broker CPU is user + system time of the broker process while',
     "measuring (from /proc/<pid>/stat); client CPU is the load generator's own, and near 100%",
-    'means a figure is bounded by the client rather than the broker.',
+    'means a figure is bounded by the client rather than the broker; msgs/write is how many',
+    "messages the generator's publishers put in one socket write (the mean over the run).",
     '',
     '### Messages',
     '',
     ...throughputTable(msgRows, titles),
     '',
     ...(connRows.length ? ['### Connections', '', ...connTable(connRows, titles), ''] : []),
+    ...transportCostTable(scenarios, summaries),
     '### Ratios',
     '',
     ...ratioTable(scenarios, summaries),

@@ -4,7 +4,7 @@
  * `onHalfConnected`, when given, between two halves of the connections.
  */
 import { randomInt } from 'node:crypto';
-import type { ResolvedOptions } from './options.js';
+import { type ResolvedOptions, streamOptionsOf } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { RawConnection } from './raw-connection.js';
 import { mapLimit, pause } from './topology.js';
@@ -31,8 +31,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
       if (o.signal?.aborted) return;
       try {
         const c = await RawConnection.open({
-          host: o.host,
-          port: o.port,
+          ...streamOptionsOf(o),
           clientId,
           protocolVersion: o.protocolVersion,
           // Idle on purpose: no keepalive, so nothing flows while the connections are held.
@@ -78,6 +77,11 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
       publishers: 0,
       subscribers: 0,
       rate: undefined,
+      transport: o.transport,
+      batch: 1,
+      writes: 0,
+      packetsPerWrite: 0,
+      minPacketsPerWrite: 0,
       seconds: Math.round(connectMs) / 1000,
       sent: 0,
       delivered: 0,

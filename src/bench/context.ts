@@ -15,6 +15,9 @@ export class RunContext {
   sent = 0;
   delivered = 0;
   errors = 0;
+  /** Publisher socket writes, and the fewest messages one of them carried. */
+  writes = 0;
+  minPerWrite = Number.POSITIVE_INFINITY;
   /** Per publisher index: deliveries (and detected losses) that settle its window. */
   readonly settled: number[] = [];
   private pumpScheduled = false;
@@ -22,6 +25,12 @@ export class RunContext {
 
   constructor(runTag: number) {
     this.runTag = runTag;
+  }
+
+  /** Counts one publisher write of `messages` messages. */
+  countWrite(messages: number): void {
+    this.writes++;
+    if (messages < this.minPerWrite) this.minPerWrite = messages;
   }
 
   /** Sets what a scheduled pump runs (the engine's pass over its publishers). */

@@ -10,6 +10,7 @@ import type { BenchOptions, BenchResult } from './types.js';
 export { LatencyHistogram, type LatencySummary } from './histogram.js';
 export { DEFAULT_COUNT, resolveOptions, SCENARIOS } from './options.js';
 export { formatResult } from './report.js';
+export { TRANSPORTS, type Transport } from './transport.js';
 export type * from './types.js';
 export { BenchInterruptedError } from './types.js';
 

@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { RunContext } from './context.js';
 import { startRateDriver, startWindowDriver } from './drivers.js';
-import type { ResolvedOptions } from './options.js';
+import { type ResolvedOptions, streamOptionsOf } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { BenchPublisher } from './publisher.js';
 import { RawConnection } from './raw-connection.js';
@@ -43,7 +43,7 @@ async function openRoles(
     ports === undefined || ports.length === 0 ? o.port : ports[i % ports.length]!;
   const open = async (clientId: string, port: number): Promise<RawConnection> => {
     const c = await RawConnection.open({
-      host: o.host,
+      ...streamOptionsOf(o),
       port,
       clientId,
       protocolVersion: o.protocolVersion,
@@ -73,6 +73,7 @@ async function openRoles(
       protocolVersion: o.protocolVersion,
       window: o.window,
       fanFactor: topo.fanFactor,
+      batch: o.batch,
     };
     return new BenchPublisher(c, cfg, ctx);
   });
@@ -180,6 +181,11 @@ function buildResult(
     publishers: pubs.length,
     subscribers: subs.length,
     rate: o.rate,
+    transport: o.transport,
+    batch: pubs.reduce((most, p) => Math.max(most, p.batch), 1),
+    writes: ctx.writes,
+    packetsPerWrite: ctx.writes ? Math.round((ctx.sent / ctx.writes) * 100) / 100 : 0,
+    minPacketsPerWrite: ctx.writes ? ctx.minPerWrite : 0,
     seconds: Math.round(seconds * 1000) / 1000,
     sent,
     delivered,

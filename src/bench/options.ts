@@ -3,6 +3,7 @@
  */
 import type { QoS } from '../protocol/packets.js';
 import { PAYLOAD_HEADER_SIZE } from './payload.js';
+import { type StreamOptions, TRANSPORTS } from './transport.js';
 import type { BenchOptions, Scenario } from './types.js';
 
 /** Options with every default filled in. */
@@ -14,6 +15,7 @@ type OptionalHooks =
   | 'rate'
   | 'username'
   | 'password'
+  | 'ca'
   | 'onProgress'
   | 'onMeasureStart'
   | 'onMeasureEnd'
@@ -67,8 +69,24 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
       `count ${count} would open more than ${MAX_CONNECTIONS} connections from one process`,
     );
   }
+  const transport = o.transport ?? 'tcp';
+  if (!TRANSPORTS.includes(transport)) {
+    throw new RangeError(`transport must be one of ${TRANSPORTS.join(', ')}`);
+  }
+  const wsPath = o.wsPath ?? '/mqtt';
+  if (!wsPath.startsWith('/')) throw new RangeError('wsPath must start with /');
+  const batch = positiveInt('batch', o.batch ?? 1);
+  if (batch > 1 && o.rate !== undefined) {
+    throw new RangeError(
+      'batch applies to flat-out runs; with rate each message is sent at its tick',
+    );
+  }
   return {
     ...o,
+    transport,
+    wsPath,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    batch,
     host: o.host ?? '127.0.0.1',
     port: positiveInt('port', o.port ?? 1883),
     publisherPorts: (o.publisherPorts ?? []).map((p) => positiveInt('publisherPorts', p)),
@@ -83,5 +101,17 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
     drainTimeoutMs: positiveInt('drainTimeoutMs', o.drainTimeoutMs ?? 5000, 0),
     connectConcurrency: positiveInt('connectConcurrency', o.connectConcurrency ?? 100),
     progressIntervalMs: positiveInt('progressIntervalMs', o.progressIntervalMs ?? 250),
+  };
+}
+
+/** The stream settings of resolved options (every connection of a run shares them). */
+export function streamOptionsOf(o: ResolvedOptions): StreamOptions {
+  return {
+    host: o.host,
+    port: o.port,
+    transport: o.transport,
+    wsPath: o.wsPath,
+    ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized,
   };
 }

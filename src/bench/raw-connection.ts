@@ -1,17 +1,16 @@
 /**
- * The load generator's connection: a plain TCP socket, the codec's Decoder, and batched
- * writes. No promises or events per message: a role (publisher or subscriber) sets
+ * The load generator's connection: a byte stream (TCP, TLS, WebSocket: see transport.ts),
+ * the codec's Decoder, and batched writes. No promises or events per message: a role (publisher or subscriber) sets
  * `onPacket` and the connection calls it synchronously for each decoded packet.
  */
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Decoder, encode } from '../protocol/index.js';
 import type { ConnackPacket, Packet, QoS } from '../protocol/packets.js';
 import { nowNs } from './payload.js';
+import { openStream, type StreamOptions } from './transport.js';
 
 /** How to open one bench connection. */
-export interface RawConnectOptions {
-  host: string;
-  port: number;
+export interface RawConnectOptions extends StreamOptions {
   clientId: string;
   protocolVersion: 4 | 5;
   keepAlive: number;
@@ -27,7 +26,8 @@ const NO_PACKET = (): void => {};
 
 /** One socket speaking MQTT for the bench. */
 export class RawConnection {
-  readonly socket: net.Socket;
+  /** The stream to the broker: a TCP or TLS socket, or a WebSocket's byte stream. */
+  readonly socket: Duplex;
   /** Called for every decoded packet. */
   onPacket: (p: Packet) => void = NO_PACKET;
   /** Called once after each received chunk has been decoded and acks flushed. */
@@ -46,24 +46,26 @@ export class RawConnection {
   private readonly version: 4 | 5;
   private readonly dispatch = (p: Packet): void => this.onPacket(p);
 
-  private constructor(socket: net.Socket, version: 4 | 5) {
+  private constructor(socket: Duplex, version: 4 | 5) {
     this.socket = socket;
     this.version = version;
     this.decoder = new Decoder({ protocolVersion: version, maximumPacketSize: 268_435_455 });
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => {
       this.lastError = err;
     });
+    // The broker ended its side: close ours too. A WebSocket's stream would otherwise stay
+    // half open and never emit 'close' (a TCP socket ends itself; destroying it is harmless).
+    socket.on('end', () => socket.destroy());
     socket.on('close', () => {
       this.closed = true;
       this.onClose(this.lastError);
     });
   }
 
-  /** Opens a TCP connection, sends CONNECT and resolves after a successful CONNACK. */
+  /** Opens a connection, sends CONNECT and resolves after a successful CONNACK. */
   static open(o: RawConnectOptions): Promise<RawConnection> {
-    const socket = net.connect({ host: o.host, port: o.port });
+    const socket = openStream(o);
     const conn = new RawConnection(socket, o.protocolVersion);
     socket.write(
       encode(

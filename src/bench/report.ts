@@ -23,7 +23,7 @@ function rows(r: BenchResult): [string, string][] {
   const version = r.protocolVersion === 5 ? '5.0' : '3.1.1';
   const head: [string, string][] = [
     ['scenario', r.scenario],
-    ['broker', `${r.host}:${r.port} (MQTT ${version})`],
+    ['broker', `${r.host}:${r.port} over ${r.transport} (MQTT ${version})`],
     ...interruptedRow(r),
   ];
   if (r.connections) {
@@ -45,6 +45,10 @@ function rows(r: BenchResult): [string, string][] {
     ['qos / payload', `QoS ${r.qos}, ${int(r.payloadSize)} bytes`],
     ...(r.rate ? [['target rate', `${int(r.rate)} msg/s`] as [string, string]] : []),
     ['measured', `${r.seconds.toFixed(2)} s`],
+    [
+      'writes',
+      `${int(r.writes)}: ${r.packetsPerWrite} messages per write (fewest ${r.minPacketsPerWrite}, batch ${r.batch})`,
+    ],
     ['sent', `${int(r.sentPerSec)} msg/s (${int(r.sent)})`],
     ['delivered', `${int(r.deliveredPerSec)} msg/s (${int(r.delivered)})`],
     ['latency p50/p99/max', `${l.p50} / ${l.p99} / ${l.max} ms`],

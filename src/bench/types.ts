@@ -3,6 +3,7 @@
  */
 import type { QoS } from '../protocol/packets.js';
 import type { LatencySummary } from './histogram.js';
+import type { Transport } from './transport.js';
 
 /** The load shapes the engine can run. */
 export type Scenario = 'fanin' | 'fanout' | 'pairs' | 'conn';
@@ -48,6 +49,22 @@ export interface BenchOptions {
   connectConcurrency?: number;
   username?: string;
   password?: string;
+  /** How to reach the broker: tcp (default), tls, ws or wss. */
+  transport?: Transport;
+  /** WebSocket path for ws and wss (default `/mqtt`). */
+  wsPath?: string;
+  /** tls, wss: PEM of the CA that signed the broker's certificate (default: the system's). */
+  ca?: string | Buffer;
+  /** tls, wss: verify the broker's certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /**
+   * Least messages a publisher writes at once (default 1: it writes whatever its window
+   * allows as soon as one message is allowed). With N > 1 it waits until N are allowed and
+   * writes a multiple of N in one write, so many packets share one syscall, as an efficient
+   * client sends. Capped at the window (and at the broker's Receive Maximum for QoS 1/2).
+   * Flat-out runs only: with `rate` each message goes out at its tick.
+   */
+  batch?: number;
   /** Called about every `progressIntervalMs` with running counters. */
   onProgress?: (p: BenchProgress) => void;
   progressIntervalMs?: number;
@@ -99,6 +116,16 @@ export interface BenchResult {
   subscribers: number;
   /** Requested total rate, if any. */
   rate: number | undefined;
+  transport: Transport;
+  /** The `batch` option as the publishers applied it (after the caps). */
+  batch: number;
+  /**
+   * Publisher socket writes over the whole run, and messages per write (sent / writes) and
+   * the fewest in one write: how many packets share a syscall.
+   */
+  writes: number;
+  packetsPerWrite: number;
+  minPacketsPerWrite: number;
   /** Actual measured seconds. */
   seconds: number;
   /** Messages published and deliveries received while measuring. */

@@ -3,7 +3,8 @@
  *
  *   pipit bench fanin|fanout|pairs|conn [-h host] [-p port] [-q 0|1|2] [-s bytes]
  *       [-n count] [-d seconds] [-w seconds] [--window n] [--rate msg/s] [-V 311|5]
- *       [-u user] [-P password] [--json]
+ *       [-u user] [-P password] [--json] [--transport tcp|tls|ws|wss] [--ws-path /mqtt]
+ *       [--cafile ca.pem] [--insecure] [--batch n]
  *
  * A progress bar on a terminal, a table at the end, or one JSON object with --json.
  * Ctrl-C (or SIGTERM) stops the run: the bar is removed and the cursor shown again, and
@@ -14,6 +15,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_COUNT, SCENARIOS } from '../bench/options.js';
+import { TRANSPORTS } from '../bench/transport.js';
 import type { BenchFlags } from './bench-outcome.js';
 
 /** Registers `pipit bench`. */
@@ -38,6 +40,11 @@ export function registerBenchCommand(program: Command): void {
     .option('-P, --password <password>', 'password')
     .option('--json', 'print the result as one JSON object')
     .option('--no-progress', 'no progress bar')
+    .option('--transport <t>', `how to reach the broker: ${TRANSPORTS.join(', ')}`, 'tcp')
+    .option('--ws-path <path>', 'WebSocket path (ws, wss)', '/mqtt')
+    .option('--cafile <file>', "PEM file of the CA that signed the broker's certificate (tls, wss)")
+    .option('--insecure', "do not verify the broker's certificate (tls, wss)")
+    .option('--batch <n>', 'least messages per publisher write (1: as soon as one is allowed)', '1')
     .action(async (scenario: string, flags: BenchFlags) => {
       const { runBenchCommand } = await import('./bench-run.js');
       process.exitCode = await runBenchCommand(scenario, flags);

@@ -21,6 +21,11 @@ export interface BenchFlags {
   password?: string;
   json?: boolean;
   progress: boolean;
+  transport: string;
+  wsPath: string;
+  cafile?: string;
+  insecure?: boolean;
+  batch: string;
 }
 
 /** Exit code for a completed run whose message checks failed. */

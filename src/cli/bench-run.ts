@@ -2,15 +2,18 @@
  * What `pipit bench` does once its flags are parsed: run the scenario with a progress bar
  * on a terminal, print the result, and handle Ctrl-C (see bench-command.ts).
  */
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import {
   BenchInterruptedError,
+  type BenchOptions,
   type BenchProgress,
   formatResult,
   runBench,
   SCENARIOS,
   type Scenario,
 } from '../bench/index.js';
+import { isSecure, TRANSPORTS, type Transport } from '../bench/transport.js';
 import {
   type BenchFlags,
   EXIT_INTEGRITY,
@@ -108,8 +111,32 @@ function benchOptions(scenario: string, f: BenchFlags): Parameters<typeof runBen
     protocolVersion: version,
     username: f.username,
     password: f.password,
+    ...transportOptions(f),
+    batch: parseIntFlag('batch', f.batch, 1, 256),
   };
 }
+
+/** --transport, --ws-path, --cafile and --insecure as engine options. */
+function transportOptions(f: BenchFlags): Pick<BenchOptions, TransportKeys> {
+  if (!TRANSPORTS.includes(f.transport as Transport)) {
+    throw new Error(`--transport must be one of ${TRANSPORTS.join(', ')}, got "${f.transport}"`);
+  }
+  const transport = f.transport as Transport;
+  if ((f.cafile || f.insecure) && !isSecure(transport)) {
+    throw new Error('--cafile and --insecure go with --transport tls or wss');
+  }
+  let ca: Buffer | undefined;
+  if (f.cafile) {
+    try {
+      ca = readFileSync(f.cafile);
+    } catch (err) {
+      throw new Error(`--cafile: cannot read ${f.cafile}: ${(err as Error).message}`);
+    }
+  }
+  return { transport, wsPath: f.wsPath, ca, rejectUnauthorized: !f.insecure };
+}
+
+type TransportKeys = 'transport' | 'wsPath' | 'ca' | 'rejectUnauthorized';
 
 /** Runs `bench` with parsed flags; resolves with the exit code. */
 export async function runBenchCommand(scenario: string, f: BenchFlags): Promise<number> {

@@ -3,8 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { BrokerProcess } from '../../bench/harness/brokers.js';
+import { type BrokerProcess, startBroker } from '../../bench/harness/brokers.js';
 import { repoRoot, startMosquitto } from '../client/brokers.js';
 
 const ENTRY = [
@@ -82,4 +85,54 @@ test('bench refuses an unknown scenario and a bad QoS with exit 1', {
   const badQos = await bench(['pairs', '-p', String(broker.port), '-q', '5']);
   assert.equal(badQos.code, 1);
   assert.match(badQos.stderr, /qos/);
+});
+
+test('bench --transport tls --cafile --batch: verified TLS, whole batches, and the table says so', {
+  timeout: 60_000,
+}, async () => {
+  const tlsBroker = await startBroker('mosquitto', { cwd: repoRoot, transport: 'tls' });
+  const dir = mkdtempSync(join(tmpdir(), 'pipit-bench-ca-'));
+  try {
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, tlsBroker.ca ?? '');
+    const port = String(tlsBroker.port);
+    const common = ['fanin', '-p', port, '-n', '2', '-d', '0.3', '-w', '0', '--transport', 'tls'];
+    const run = await bench([...common, '--cafile', ca, '--batch', '5']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^broker\s+127\.0\.0\.1:\d+ over tls \(MQTT 3\.1\.1\)$/m);
+    assert.match(
+      run.stdout,
+      /^writes\s+[\d,]+: [\d.]+ messages per write \(fewest \d+, batch 5\)$/m,
+    );
+    assert.match(run.stdout, /^lost \/ dup \/ out of order\s+0 \/ 0 \/ 0$/m);
+    const unverified = await bench(common);
+    assert.equal(unverified.code, 1);
+    assert.match(unverified.stderr, /self-signed certificate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await tlsBroker.stop();
+  }
+});
+
+test('bench refuses a bad --transport, --cafile without TLS and an unreadable --cafile', {
+  timeout: 60_000,
+}, async () => {
+  const port = String(broker.port);
+  const bad = await bench(['pairs', '-p', port, '--transport', 'quic']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--transport must be one of tcp, tls, ws, wss, got "quic"/);
+  const plain = await bench(['pairs', '-p', port, '--cafile', 'ca.pem']);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /--cafile and --insecure go with --transport tls or wss/);
+  const missing = await bench([
+    'pairs',
+    '-p',
+    port,
+    '--transport',
+    'tls',
+    '--cafile',
+    '/nonexistent/ca.pem',
+  ]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--cafile: cannot read \/nonexistent\/ca\.pem/);
 });

@@ -69,8 +69,8 @@ describe('engine against mosquitto', { timeout: 60_000 }, () => {
     assert.ok(r.totalSent > 3 * 3, `the ring wrapped: ${r.totalSent} sent`);
   });
 
-  test('a window too large for a ring (4 MiB) falls back to a buffer per batch, exact', async () => {
-    const r = await run({ scenario: 'fanin', count: 2, qos: 0, window: 1100, payloadSize: 4096 });
+  test('a window too large for a ring (8 MiB) falls back to a buffer per batch, exact', async () => {
+    const r = await run({ scenario: 'fanin', count: 2, qos: 0, window: 2100, payloadSize: 4096 });
     assertExact(r);
   });
 

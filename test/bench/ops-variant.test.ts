@@ -37,6 +37,7 @@ describe('bench: the pipit-ops variant', () => {
     const sample = (broker: Sample['broker'], delivered: number): Sample => ({
       scenario: 'fanin-q0',
       broker,
+      transport: 'tcp',
       round: 1,
       result: {
         deliveredPerSec: delivered,

@@ -19,6 +19,7 @@ import { PAYLOAD_HEADER_SIZE, readHeader, writeHeader } from '../../src/bench/pa
 import { formatResult } from '../../src/bench/report.js';
 import { SequenceTracker } from '../../src/bench/sequence-tracker.js';
 import { buildTopology, mapLimit } from '../../src/bench/topology.js';
+import type { Transport } from '../../src/bench/transport.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { integrityFailed } from '../../src/cli/bench-outcome.js';
 
@@ -252,6 +253,7 @@ describe('comparison summary', () => {
     const conn = (broker: Sample['broker'], fromStart: number, marginal: number): Sample => ({
       scenario: 'conn-10k',
       broker,
+      transport: 'tcp',
       round: 1,
       memPerConnKiB: fromStart,
       marginalKiBPerConn: marginal,
@@ -278,7 +280,7 @@ describe('comparison summary', () => {
     );
     assert.match(
       text,
-      /\| 10k idle connections \| pipit \| 10 \| 5,000 \|.*\| 4\.9 \| 1\.80 \| 20\.0 \|/,
+      /\| 10k idle connections \| tcp \| pipit \| 10 \| 5,000 \|.*\| 4\.9 \| 1\.80 \| 20\.0 \|/,
     );
     assert.match(text, /KiB\/conn from start \(lower is better\) \| 7\.00× \|/);
     assert.match(text, /KiB\/conn 5k→10k \(lower is better\) \| 3\.00× \|/);
@@ -288,6 +290,7 @@ describe('comparison summary', () => {
     const sample = (broker: Sample['broker'], round: number, delivered: number): Sample => ({
       scenario: 'fanin-q0',
       broker,
+      transport: 'tcp',
       round,
       brokerCpuUsPerMsg: 2,
       peakRssMiB: 50,
@@ -305,7 +308,7 @@ describe('comparison summary', () => {
       sample('pipit', 1, 300),
       sample('pipit', 2, 100),
       sample('pipit', 3, 200),
-      { scenario: 'fanin-q0', broker: 'pipit', round: 4, error: 'boom' },
+      { scenario: 'fanin-q0', broker: 'pipit', transport: 'tcp', round: 4, error: 'boom' },
     ]);
     assert.equal(pipit.deliveredPerSec, 200);
     assert.equal(pipit.runs, 3);
@@ -318,7 +321,58 @@ describe('comparison summary', () => {
     assert.match(text, /^## Broker comparison\n/);
     assert.match(
       text,
-      /\| fan-in 10→1, QoS 0 \| delivered msg\/s \(higher is better\) \| 2\.00× \| n\/a \|/,
+      /\| fan-in 10→1, QoS 0 \| tcp \| delivered msg\/s \(higher is better\) \| 2\.00× \| n\/a \|/,
+    );
+  });
+
+  test('with tcp and tls in one run: a transport column, and a Transport cost table', () => {
+    const sample = (transport: Transport, delivered: number, cpuUs: number): Sample => ({
+      scenario: 'fanin-q0',
+      broker: 'pipit',
+      transport,
+      round: 1,
+      brokerCpuUsPerMsg: cpuUs,
+      result: {
+        deliveredPerSec: delivered,
+        sentPerSec: delivered,
+        latency: { count: 1, p50: 1, p90: 1, p99: 2, max: 3, mean: 1 },
+        cpu: { userMs: 1, systemMs: 1, percent: 10 },
+        packetsPerWrite: 12.5,
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+      } as Sample['result'],
+    });
+    const rows = [
+      summarize('fanin-q0', 'pipit', [sample('tcp', 200, 2)], 'tcp'),
+      summarize('fanin-q0', 'pipit', [sample('tls', 100, 5)], 'tls'),
+    ];
+    const info = { date: 'd', machine: 'm', software: 's', settings: 'x.', command: 'c' };
+    const text = renderSection(
+      info,
+      MATRIX.filter((s) => s.id === 'fanin-q0'),
+      rows,
+    );
+    assert.match(text, /\| fan-in 10→1, QoS 0 \| tls \| pipit \| 100 \| 100 \|.*\| 12\.5 \|/);
+    assert.match(text, /### Transport cost/);
+    assert.match(text, /\| fan-in 10→1, QoS 0 \| delivered msg\/s \| pipit \| 0\.50× \| 2\.50× \|/);
+    assert.match(text, /\| fan-in 10→1, QoS 0 \| tls \| delivered msg\/s \(higher is better\) \|/);
+    const tcpOnly = renderSection(
+      info,
+      MATRIX.filter((s) => s.id === 'fanin-q0'),
+      [rows[0]],
+    );
+    assert.doesNotMatch(tcpOnly, /Transport cost/);
+  });
+
+  test('the matrix ends with fan-in 8→1 at QoS 0 with 4 KiB and 64 KiB payloads', () => {
+    const large = MATRIX.slice(-2);
+    assert.deepEqual(
+      large.map((s) => [s.id, s.options.count, s.options.qos, s.options.payloadSize, s.kind]),
+      [
+        ['fanin-4k', 8, 0, 4096, 'throughput'],
+        ['fanin-64k', 8, 0, 65536, 'throughput'],
+      ],
     );
   });
 });
