@@ -13,7 +13,10 @@ export interface ComparisonScenario {
   kind: 'throughput' | 'latency' | 'conn';
 }
 
-/** Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k connections. */
+/**
+ * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k and 19k
+ * connections.
+ */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
     (qos): ComparisonScenario => ({
@@ -59,6 +62,13 @@ export const MATRIX: readonly ComparisonScenario[] = [
     // 400 connects in flight: more than enough to keep a broker busy, below Node's listen
     // backlog (511), past which SYNs are dropped and retried a second later.
     options: { scenario: 'conn', count: 10_000, connectConcurrency: 400 },
+    kind: 'conn',
+  },
+  {
+    id: 'conn-19k',
+    title: '19k idle connections',
+    // Near the 20000 open files each process (broker, load generator) may have here.
+    options: { scenario: 'conn', count: 19_000, connectConcurrency: 400 },
     kind: 'conn',
   },
 ];

@@ -116,14 +116,16 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 5k→10k | peak RSS MiB |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | peak RSS MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
       ? [
           fmt(r.established),
           fmt(r.connectsPerSec),
+          fmt(r.p50, 2),
+          fmt(r.p99, 2),
           fmt(r.brokerCpuUsPerConn),
           fmt(r.clientCpuUsPerConn),
           fmt(r.clientCpuPercent),
@@ -131,7 +133,7 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.marginalKiBPerConn, 2),
           fmt(r.peakRssMiB, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', ''];
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
@@ -167,11 +169,13 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
     if (sc.kind === 'conn') {
       const mem = (b: BrokerName) => get(sc.id, b)?.memPerConnKiB;
       const marginal = (b: BrokerName) => get(sc.id, b)?.marginalKiBPerConn;
+      const p99 = (b: BrokerName) => get(sc.id, b)?.p99;
       const opsOf = (read: (b: BrokerName) => number | undefined) =>
         ops ? ` ${ratio(read('pipit-ops'), read('pipit'))} |` : '';
       out.push(
         `| ${sc.title} | broker KiB/conn from start (lower is better) | ${ratio(mem('pipit'), mem('mosquitto'))} | ${ratio(mem('pipit'), mem('aedes'))} |${opsOf(mem)}`,
-        `| ${sc.title} | broker KiB/conn 5k→10k (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |${opsOf(marginal)}`,
+        `| ${sc.title} | broker KiB/conn 2nd half (lower is better) | ${ratio(marginal('pipit'), marginal('mosquitto'))} | ${ratio(marginal('pipit'), marginal('aedes'))} |${opsOf(marginal)}`,
+        `| ${sc.title} | connect p99 (lower is better) | ${ratio(p99('pipit'), p99('mosquitto'))} | ${ratio(p99('pipit'), p99('aedes'))} |${opsOf(p99)}`,
       );
     }
   }
