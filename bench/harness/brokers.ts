@@ -12,12 +12,15 @@ import { join } from 'node:path';
  * The brokers the comparison knows. `pipit-ops` is Pipit with its operations surface on (the
  * HTTP listener, `/metrics` scraped every second during the measured run): compared with
  * `pipit`, it shows what metrics cost the hot path. It runs only when `--only` names it.
+ * `pipit-base` is another build of Pipit, for a before/after in one run: the
+ * `dist/cli/main.js` that `PIPIT_BASE_MAIN` names (built from the baseline commit, e.g. in a
+ * second worktree); it too runs only when `--only` names it.
  */
-export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops';
+export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
 export const BROKERS: readonly BrokerName[] = ['pipit', 'mosquitto', 'aedes'];
 /** Every broker `--only` may name. */
-export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops'];
+export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops', 'pipit-base'];
 
 /** A running broker. */
 export interface BrokerProcess {
@@ -130,6 +133,15 @@ function commandFor(
         process.execPath,
         [PIPIT_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
       ];
+    case 'pipit-base': {
+      const main = process.env.PIPIT_BASE_MAIN;
+      if (!main)
+        throw new Error("pipit-base needs PIPIT_BASE_MAIN: the baseline's dist/cli/main.js");
+      return [
+        process.execPath,
+        [main, 'broker', '--port', String(port), '--host', HOST, '--memory'],
+      ];
+    }
     case 'mosquitto': {
       const bin = mosquittoPath();
       if (!bin) throw new Error('mosquitto is not installed');
