@@ -3,8 +3,7 @@
  * pino-pretty's lines when asked (`log.format: pretty`, the default when stdout is a
  * terminal); and `log.file`, JSON lines rotated by pino-roll. Pretty printing and the file
  * run as pino transports, in a worker thread, so formatting and disk writes stay off the
- * broker's event loop. Plain JSON to stdout is written asynchronously by the main thread's
- * SonicBoom (see `jsonToStdout`).
+ * broker's event loop; plain JSON to stdout stays a direct write, as before.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,9 +37,8 @@ export function createBrokerLogger(
 ): Logger {
   const format = stdoutFormat(plan, env);
   const options = { level, base: undefined };
-  if (level === 'silent') return pino(options) as unknown as Logger;
-  if (plan.file === undefined && format === 'json') {
-    return pino(options, jsonToStdout()) as unknown as Logger;
+  if (level === 'silent' || (plan.file === undefined && format === 'json')) {
+    return pino(options) as unknown as Logger;
   }
   const targets: TransportTargetOptions[] = [];
   if (plan.stdout) targets.push(stdoutTarget(level, format, env));
@@ -51,19 +49,6 @@ export function createBrokerLogger(
     process.stderr.write(`pipit broker: writing the log failed: ${err.message}\n`);
   });
   return pino(options, transport) as unknown as Logger;
-}
-
-/**
- * stdout for plain JSON lines, written asynchronously: a line is handed to the kernel at
- * once unless a write is in progress, and the lines that arrive meanwhile go out together in
- * the next write. Written synchronously (pino's default), each line was a `write(2)` on the
- * event loop: at info, two lines per connection (connected, disconnected), about a quarter
- * of the broker's CPU per connection in a burst of connects (bench/RESULTS.md "Idle
- * connections: memory and rate"). pino flushes what is left synchronously when the process
- * exits, so the last lines before an exit or a crash are not lost.
- */
-function jsonToStdout(): pino.DestinationStream {
-  return pino.destination({ dest: 1, sync: false });
 }
 
 function stdoutTarget(
