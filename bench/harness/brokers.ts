@@ -202,7 +202,14 @@ export async function startBroker(
   const port = await freePort();
   const httpPort = name === 'pipit-ops' ? await freePort() : 0;
   const dir = mkdtempSync(join(tmpdir(), `pipit-bench-${name}-`));
-  let [cmd, args] = commandFor(name, port, dir, httpPort);
+  let cmd: string;
+  let args: string[];
+  try {
+    [cmd, args] = commandFor(name, port, dir, httpPort);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const taskset = opts.core !== undefined ? which('taskset') : undefined;
   if (taskset) [cmd, args] = [taskset, ['-c', String(opts.core), cmd, ...args]];
   // taskset execs the command, so the child's pid is the broker's own.
