@@ -15,12 +15,15 @@ import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-c
  * The brokers the comparison knows. `pipit-ops` is Pipit with its operations surface on (the
  * HTTP listener, `/metrics` scraped every second during the measured run): compared with
  * `pipit`, it shows what metrics cost the hot path. It runs only when `--only` names it.
+ * `pipit-base` is another build of Pipit, for a before/after in one run: the
+ * `dist/cli/main.js` that `PIPIT_BASE_MAIN` names (built from the baseline commit, e.g. in a
+ * second worktree); it too runs only when `--only` names it.
  */
-export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops';
+export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
 export const BROKERS: readonly BrokerName[] = ['pipit', 'mosquitto', 'aedes'];
 /** Every broker `--only` may name. */
-export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops'];
+export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops', 'pipit-base'];
 
 /** A running broker. */
 export interface BrokerProcess {
@@ -102,6 +105,17 @@ function commandFor(
       const conf = join(dir, 'pipit.yaml');
       writeFileSync(conf, pipitConf(listen, http));
       return [process.execPath, [PIPIT_MAIN, 'broker', '--config', conf, '--memory']];
+    }
+    case 'pipit-base': {
+      // The baseline build of a before/after run: TCP only, as `pipit` on TCP.
+      const main = process.env.PIPIT_BASE_MAIN;
+      if (!main)
+        throw new Error("pipit-base needs PIPIT_BASE_MAIN: the baseline's dist/cli/main.js");
+      if (listen.transport !== 'tcp') throw new Error('pipit-base runs over tcp only');
+      return [
+        process.execPath,
+        [main, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+      ];
     }
     case 'mosquitto': {
       const bin = mosquittoPath();

@@ -13,7 +13,10 @@ export interface ComparisonScenario {
   kind: 'throughput' | 'latency' | 'conn';
 }
 
-/** Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k connections. */
+/**
+ * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k and 19k
+ * connections.
+ */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
     (qos): ComparisonScenario => ({
@@ -71,4 +74,11 @@ export const MATRIX: readonly ComparisonScenario[] = [
       kind: 'throughput',
     }),
   ),
+  {
+    id: 'conn-19k',
+    title: '19k idle connections',
+    // Near the 20000 open files each process (broker, load generator) may have here.
+    options: { scenario: 'conn', count: 19_000, connectConcurrency: 400 },
+    kind: 'conn',
+  },
 ];

@@ -129,14 +129,16 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | transport | broker | established | connects/s | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 5k→10k | peak RSS MiB |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | transport | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | peak RSS MiB |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
       ? [
           fmt(r.established),
           fmt(r.connectsPerSec),
+          fmt(r.p50, 2),
+          fmt(r.p99, 2),
           fmt(r.brokerCpuUsPerConn),
           fmt(r.clientCpuUsPerConn),
           fmt(r.clientCpuPercent),
@@ -144,7 +146,7 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.marginalKiBPerConn, 2),
           fmt(r.peakRssMiB, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', ''];
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.transport} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
@@ -187,7 +189,11 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
       if (sc.kind === 'conn') {
         out.push(
           row('broker KiB/conn from start (lower is better)', (b) => get(sc.id, b)?.memPerConnKiB),
-          row('broker KiB/conn 5k→10k (lower is better)', (b) => get(sc.id, b)?.marginalKiBPerConn),
+          row(
+            'broker KiB/conn 2nd half (lower is better)',
+            (b) => get(sc.id, b)?.marginalKiBPerConn,
+          ),
+          row('connect p99 (lower is better)', (b) => get(sc.id, b)?.p99),
         );
       }
     }

@@ -1,9 +1,11 @@
 /**
  * The conn scenario: open many idle connections as fast as allowed, hold them, close them.
  * `onMeasureStart` runs once all are up (the harness reads the broker's memory then);
- * `onHalfConnected`, when given, between two halves of the connections.
+ * `onHalfConnected`, when given, between two halves of the connections. The result's
+ * `latency` is the connect latency: from `net.connect` to the CONNACK, per connection.
  */
 import { randomInt } from 'node:crypto';
+import { LatencyHistogram } from './histogram.js';
 import { type ResolvedOptions, streamOptionsOf } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { RawConnection } from './raw-connection.js';
@@ -22,6 +24,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
   let firstError: string | undefined;
   let connectMs = 0;
   let cpu = { user: 0, system: 0 };
+  const connectLatency = new LatencyHistogram();
   /** Opens one batch of client ids; its wall time and CPU add to the totals. */
   const openAll = async (ids: readonly string[]): Promise<void> => {
     const cpu0 = process.cpuUsage();
@@ -30,6 +33,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
       // After Ctrl-C no new attempt starts; those in progress finish.
       if (o.signal?.aborted) return;
       try {
+        const started = performance.now();
         const c = await RawConnection.open({
           ...streamOptionsOf(o),
           clientId,
@@ -40,6 +44,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
           password: o.password,
           timeoutMs: CONNECT_TIMEOUT_MS,
         });
+        connectLatency.record((performance.now() - started) * 1000);
         conns.push(c);
       } catch (err) {
         failed++;
@@ -87,7 +92,7 @@ export async function runConnScenario(o: ResolvedOptions): Promise<BenchResult> 
       delivered: 0,
       sentPerSec: 0,
       deliveredPerSec: 0,
-      latency: { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
+      latency: connectLatency.summary(),
       totalSent: 0,
       totalDelivered: 0,
       lost: 0,

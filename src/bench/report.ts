@@ -33,6 +33,7 @@ function rows(r: BenchResult): [string, string][] {
       ['connections', `${int(c.established)} of ${int(c.requested)} (${int(c.failed)} failed)`],
       ['connect time', `${c.connectSeconds.toFixed(2)} s`],
       ['connect rate', `${int(c.connectsPerSec)} conn/s`],
+      ['connect p50/p99/max', `${r.latency.p50} / ${r.latency.p99} / ${r.latency.max} ms`],
       ...(c.firstError ? [['first error', c.firstError] as [string, string]] : []),
       ['dropped while held', int(r.errors - c.failed)],
       ['client cpu', `${r.cpu.percent}%${r.clientBound ? ' (client-bound)' : ''}`],

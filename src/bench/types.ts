@@ -133,6 +133,7 @@ export interface BenchResult {
   delivered: number;
   sentPerSec: number;
   deliveredPerSec: number;
+  /** Delivery latency; for conn, connect latency (from `net.connect` to the CONNACK). */
   latency: LatencySummary;
   /** Over the whole run (warm-up and drain included). */
   totalSent: number;

@@ -140,6 +140,7 @@ export class Connection
     this.served = session;
     this.connState = 'connected';
     this.leaveConnectDeadlines();
+    this.forgetAsyncContinuation();
     if (this.shake !== undefined) this.shake.connectedAt = this.core.clock.now();
     const keepAlive = this.shake?.keepAlive ?? 0;
     if (keepAlive !== 0) this.armKeepAlive(keepAlive * 1500);

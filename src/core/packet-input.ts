@@ -199,6 +199,15 @@ export abstract class PacketInput {
     }
   }
 
+  /**
+   * Lets go of the continuation after an async step (96 B with its context). The connection
+   * calls it once its CONNECT is accepted: that async step is over, and an idle connection
+   * should not hold it; the few that take async steps later make it again, once.
+   */
+  protected forgetAsyncContinuation(): void {
+    this.resumeAfterAsync = undefined;
+  }
+
   private afterAsync(): void {
     this.holds &= ~HOLD_ASYNC;
     if (this.outputOverBound()) this.holdOutput();

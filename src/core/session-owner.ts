@@ -16,10 +16,16 @@ import type { ClientInfo } from './hooks.js';
 import type { RefusalLog } from './limits.js';
 import type { Session } from './session.js';
 
+/**
+ * The one owner of every anonymous session: shared, so an idle anonymous session holds no
+ * owner object of its own (32 B each). Never mutated: the stores copy owners they keep.
+ */
+const ANONYMOUS: SessionOwner = Object.freeze({ username: null });
+
 /** The owner a session created by `client` gets: its verified username, or anonymous. */
 export function ownerOf(client: ClientInfo): SessionOwner {
   const verified = client.usernameVerified && client.username !== undefined;
-  return { username: verified ? (client.username as string) : null };
+  return verified ? { username: client.username as string } : ANONYMOUS;
 }
 
 function describe(owner: SessionOwner): string {

@@ -90,7 +90,7 @@ describe('engine against mosquitto', { timeout: 60_000 }, () => {
     assert.equal(r.connections?.failed, 0);
   });
 
-  test('conn: opens, holds and closes the requested connections', async () => {
+  test('conn: opens, holds and closes the requested connections; connect latency of each', async () => {
     let hookRuns = 0;
     let heldConnections = 0;
     const r = await runBench({
@@ -110,6 +110,9 @@ describe('engine against mosquitto', { timeout: 60_000 }, () => {
     assert.equal(r.connections?.failed, 0);
     assert.equal(r.errors, 0, 'none dropped while held');
     assert.ok((r.connections?.connectsPerSec ?? 0) > 0);
+    assert.equal(r.latency.count, 300, 'one connect latency per connection');
+    assert.ok(r.latency.p50 > 0 && r.latency.p50 <= r.latency.p99);
+    assert.ok(r.latency.p99 <= r.latency.max);
     assert.equal(hookRuns, 1);
     assert.equal(heldConnections, 300);
   });
