@@ -11,13 +11,16 @@ import { join } from 'node:path';
 /**
  * The brokers the comparison knows. `pipit-ops` is Pipit with its operations surface on (the
  * HTTP listener, `/metrics` scraped every second during the measured run): compared with
- * `pipit`, it shows what metrics cost the hot path. It runs only when `--only` names it.
+ * `pipit`, it shows what metrics cost the hot path. `pipit-base` is another compiled Pipit
+ * (`PIPIT_BASE`, default .tmp/base-dist/cli/main.js: a copy of dist/ from before a change),
+ * so a before/after comparison runs side by side in one run. Each runs only when `--only`
+ * names it.
  */
-export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops';
+export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
 export const BROKERS: readonly BrokerName[] = ['pipit', 'mosquitto', 'aedes'];
 /** Every broker `--only` may name. */
-export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops'];
+export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops', 'pipit-base'];
 
 /** A running broker. */
 export interface BrokerProcess {
@@ -107,6 +110,8 @@ export function pipitOpsConf(port: number, httpPort: number): string {
  * `ensurePipitBuilt()` builds it first when it is missing or older than the sources.
  */
 const PIPIT_MAIN = 'dist/cli/main.js';
+/** The baseline build `pipit-base` runs (relative to the checkout, or absolute). */
+const PIPIT_BASE_MAIN = process.env.PIPIT_BASE ?? '.tmp/base-dist/cli/main.js';
 
 /** Runs `npm run build` when dist/ is missing or stale (scripts/build.mjs --if-stale). */
 export function ensurePipitBuilt(cwd: string): void {
@@ -129,6 +134,11 @@ function commandFor(
       return [
         process.execPath,
         [PIPIT_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
+      ];
+    case 'pipit-base':
+      return [
+        process.execPath,
+        [PIPIT_BASE_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
       ];
     case 'mosquitto': {
       const bin = mosquittoPath();

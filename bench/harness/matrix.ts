@@ -13,7 +13,10 @@ export interface ComparisonScenario {
   kind: 'throughput' | 'latency' | 'conn';
 }
 
-/** Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k connections. */
+/**
+ * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s (10 pairs, fan-in
+ * 8→1), 10k connections.
+ */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
     (qos): ComparisonScenario => ({
@@ -61,4 +64,13 @@ export const MATRIX: readonly ComparisonScenario[] = [
     options: { scenario: 'conn', count: 10_000, connectConcurrency: 400 },
     kind: 'conn',
   },
+  // Issue #17: the cost of one message when there is nothing to batch (fan-in 8->1 at 10k msg/s).
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `latency-fanin-q${qos}`,
+      title: `latency, fan-in 8→1 at 10k msg/s total, QoS ${qos}`,
+      options: { scenario: 'fanin', count: 8, qos, rate: 10_000 },
+      kind: 'latency',
+    }),
+  ),
 ];
