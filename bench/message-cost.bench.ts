@@ -19,7 +19,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchResult, runBench } from '../src/bench/index.js';
-import { type BrokerName, ensurePipitBuilt, startBroker, which } from './harness/brokers.js';
+import {
+  type BrokerName,
+  type BrokerProcess,
+  ensurePipitBuilt,
+  startBroker,
+  which,
+} from './harness/brokers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,12 +69,27 @@ interface CostSample {
 
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
+/**
+ * Starts a broker, trying again when it fails to start: the free port the harness picked can
+ * be taken by another process before the broker binds it, on a machine shared with others.
+ */
+async function startWithRetry(broker: BrokerName, pin: boolean): Promise<BrokerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBroker(broker, { cwd: root, core: pin ? 0 : undefined });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.log(`${broker} did not start (${(err as Error).message.split('\n')[0]}): again`);
+    }
+  }
+}
+
 async function runOne(
   broker: BrokerName,
   qos: 0 | 1,
   o: { durationMs: number; warmupMs: number; rate: number; count: number; pin: boolean },
 ): Promise<CostSample> {
-  const proc = await startBroker(broker, { cwd: root, core: o.pin ? 0 : undefined });
+  const proc = await startWithRetry(broker, o.pin);
   try {
     let before: ProcCounters | undefined;
     let after: ProcCounters | undefined;
@@ -167,7 +188,15 @@ async function main(): Promise<void> {
       // Rotate the order every round: no broker always runs first.
       const k = round % brokers.length;
       for (const broker of [...brokers.slice(k), ...brokers.slice(0, k)]) {
-        const s = await runOne(broker, qos, o);
+        let s: CostSample;
+        try {
+          s = await runOne(broker, qos, o);
+        } catch (err) {
+          // One failed run (a broker that would not start, a connection that broke) leaves
+          // a gap in the medians instead of ending the comparison.
+          console.log(`round ${round + 1} QoS ${qos} ${broker}: FAILED: ${(err as Error).message}`);
+          continue;
+        }
         samples.push(s);
         console.log(
           `round ${round + 1} QoS ${qos} ${broker}: ${s.result.deliveredPerSec} msg/s, p99 ${s.result.latency.p99} ms, ` +
