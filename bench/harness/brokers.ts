@@ -111,7 +111,9 @@ export function pipitOpsConf(port: number, httpPort: number): string {
  */
 const PIPIT_MAIN = 'dist/cli/main.js';
 /** The baseline build `pipit-base` runs (relative to the checkout, or absolute). */
-const PIPIT_BASE_MAIN = process.env.PIPIT_BASE ?? '.tmp/base-dist/cli/main.js';
+function pipitBaseMain(): string {
+  return process.env.PIPIT_BASE ?? '.tmp/base-dist/cli/main.js';
+}
 
 /** Runs `npm run build` when dist/ is missing or stale (scripts/build.mjs --if-stale). */
 export function ensurePipitBuilt(cwd: string): void {
@@ -138,7 +140,7 @@ function commandFor(
     case 'pipit-base':
       return [
         process.execPath,
-        [PIPIT_BASE_MAIN, 'broker', '--port', String(port), '--host', HOST, '--memory'],
+        [pipitBaseMain(), 'broker', '--port', String(port), '--host', HOST, '--memory'],
       ];
     case 'mosquitto': {
       const bin = mosquittoPath();
