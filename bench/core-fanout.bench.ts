@@ -5,11 +5,13 @@
 //
 // Run: node --import tsx bench/core-fanout.bench.ts [rounds] [scenario-prefix]
 //
-// Scenarios (64-byte payloads, MQTT 3.1.1, no store, no hooks):
+// Scenarios (64-byte payloads, MQTT 3.1.1, no store, no hooks unless said):
 //   fanout-qos0  1 publisher -> 100 subscribers, QoS 0
 //   fanout-qos1  1 publisher -> 100 subscribers at QoS 1 (they PUBACK every delivery)
 //   pairs-qos1   100 publishers -> 1 subscriber each, QoS 1 (the subscribers PUBACK)
 //   shared-qos0  1 publisher -> a $share group of 10 members, QoS 0
+//   fanin-qos0/1 8 publishers -> 1 subscriber, one message each per step (issue #17), with
+//                and without an allow-all authorizePublish hook
 // Only the core's public surface is used (openConnection, receive), so the same file runs
 // on any commit of the reshape.
 import { BrokerCore } from '../src/core/index.js';
@@ -174,11 +176,40 @@ function shared(members: number): () => void {
   return () => pub.receive(chunk);
 }
 
+/**
+ * Fan-in `publishers`→1 at `qos` (issue #17's shape), optionally with an authorizePublish
+ * hook that allows everything (what `pipit broker` installs: the listener policy): the
+ * per-message cost of the hook path.
+ */
+function fanin(publishers: number, qos: QoS, withHook: boolean): () => void {
+  const core = new BrokerCore({ options: { maxInflight: 65535 } });
+  if (withHook) core.addHook({ name: 'allow-all', authorizePublish: () => 'allow' });
+  const sub = connect(core, 'fanin-sub');
+  subscribe(sub, 'bench/fanin/#', qos);
+  const steps: (() => void)[] = [];
+  for (let i = 0; i < publishers; i++) {
+    const pub = connect(core, `fanin-pub-${i}`);
+    const chunk = publishChunk(`bench/fanin/${i}`, qos, 1);
+    steps.push(() => pub.receive(chunk));
+  }
+  return () => {
+    for (const step of steps) step();
+    if (qos > 0) {
+      sub.owed += publishers;
+      ackAll(sub);
+    }
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   { name: 'fanout-qos0 1->100', deliveriesPerStep: BATCH * 100, setup: () => fanout(0, 100) },
   { name: 'fanout-qos1 1->100', deliveriesPerStep: BATCH * 100, setup: () => fanout(1, 100) },
   { name: 'pairs-qos1 100', deliveriesPerStep: BATCH * 100, setup: () => pairs(100) },
   { name: 'shared-qos0 1->g10', deliveriesPerStep: BATCH, setup: () => shared(10) },
+  // Issue #17: one message per publisher per step, as at a moderate rate.
+  { name: 'fanin-qos0 8->1', deliveriesPerStep: 8, setup: () => fanin(8, 0, false) },
+  { name: 'fanin-qos0 8->1 hook', deliveriesPerStep: 8, setup: () => fanin(8, 0, true) },
+  { name: 'fanin-qos1 8->1 hook', deliveriesPerStep: 8, setup: () => fanin(8, 1, true) },
 ];
 
 /**

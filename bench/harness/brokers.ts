@@ -80,7 +80,6 @@ export function mosquittoPath(): string | undefined {
  * `ensurePipitBuilt()` builds it first when it is missing or older than the sources.
  */
 const PIPIT_MAIN = 'dist/cli/main.js';
-
 /** Runs `npm run build` when dist/ is missing or stale (scripts/build.mjs --if-stale). */
 export function ensurePipitBuilt(cwd: string): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });

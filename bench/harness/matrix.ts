@@ -14,8 +14,8 @@ export interface ComparisonScenario {
 }
 
 /**
- * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s, 10k and 19k
- * connections.
+ * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s (10 pairs, fan-in
+ * 8→1), 10k and 19k connections, fan-in 8→1 with 4 KiB and 64 KiB payloads.
  */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
@@ -56,6 +56,15 @@ export const MATRIX: readonly ComparisonScenario[] = [
     options: { scenario: 'pairs', count: 10, qos: 1, rate: 10_000 },
     kind: 'latency',
   },
+  // Issue #17: the cost of one message when there is nothing to batch (fan-in 8->1 at 10k msg/s).
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `latency-fanin-q${qos}`,
+      title: `latency, fan-in 8→1 at 10k msg/s total, QoS ${qos}`,
+      options: { scenario: 'fanin', count: 8, qos, rate: 10_000 },
+      kind: 'latency',
+    }),
+  ),
   {
     id: 'conn-10k',
     title: '10k idle connections',

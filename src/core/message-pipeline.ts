@@ -125,13 +125,18 @@ export class MessagePipeline {
     if (!hooks.hasAuthorizePublish && !hooks.hasPublishTransform) {
       return this.route(message, client);
     }
-    const request: PublishRequest = {
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      properties,
-    };
+    // The message itself is the request when it carries the PUBLISH's properties as they came
+    // (always for MQTT 3.x: none): no object per publish for the hooks (issue #17).
+    const request: PublishRequest =
+      properties === message.properties
+        ? message
+        : {
+            topic: message.topic,
+            payload: message.payload,
+            qos: message.qos,
+            retain: message.retain,
+            properties,
+          };
     const allowed = hooks.authorizePublish(client, request);
     if (typeof allowed === 'boolean')
       return this.afterAuthorization(message, client, allowed, source);

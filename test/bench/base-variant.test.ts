@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { type BrokerProcess, startBroker } from '../../bench/harness/brokers.js';
+import { MATRIX } from '../../bench/harness/matrix.js';
 import { repoRoot } from '../client/brokers.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -33,6 +34,17 @@ describe('bench: the pipit-base variant', () => {
       client.destroy();
     } finally {
       await proc?.stop();
+    }
+  });
+});
+
+describe('bench: the latency fan-in scenarios', () => {
+  it('the comparison has fan-in 8→1 at 10k msg/s at QoS 0 and 1 as latency scenarios', () => {
+    for (const qos of [0, 1] as const) {
+      const sc = MATRIX.find((s) => s.id === `latency-fanin-q${qos}`);
+      assert.ok(sc, `latency-fanin-q${qos}`);
+      assert.equal(sc.kind, 'latency');
+      assert.deepEqual(sc.options, { scenario: 'fanin', count: 8, qos, rate: 10_000 });
     }
   });
 });

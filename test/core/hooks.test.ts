@@ -122,6 +122,35 @@ describe('core hooks: decisions', () => {
     assert.equal(pub.ended, false);
   });
 
+  it('authorizePublish sees what the PUBLISH carried: topic, payload, QoS, retain, properties (3.1.1 and 5)', async () => {
+    const { core } = createTestCore();
+    const seen: unknown[] = [];
+    core.addHook({
+      authorizePublish: (_c, p) => {
+        seen.push({
+          topic: p.topic,
+          payload: p.payload.toString(),
+          qos: p.qos,
+          retain: p.retain,
+          properties: p.properties,
+        });
+        return 'allow';
+      },
+    });
+    const v3 = await connected(core, 'v3', 4);
+    await publish(v3, { topic: 'a/b', payload: Buffer.from('one'), qos: 1, retain: true });
+    const v5 = await connected(core, 'v5');
+    const properties = {
+      contentType: 'text/plain',
+      userProperties: [['k', 'v']] as [string, string][],
+    };
+    await publish(v5, { topic: 'c', payload: Buffer.from('two'), qos: 0, properties });
+    assert.deepEqual(seen, [
+      { topic: 'a/b', payload: 'one', qos: 1, retain: true, properties: undefined },
+      { topic: 'c', payload: 'two', qos: 0, retain: false, properties },
+    ]);
+  });
+
   it('authorizePublish: first non-defer wins; all-defer denies', async () => {
     const { core } = createTestCore();
     core.addHook({ authorizePublish: (_c, p) => (p.topic === 'a' ? 'allow' : 'defer') });
