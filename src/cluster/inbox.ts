@@ -4,10 +4,18 @@
  * while reads on where it stopped once it is back (what the stream still holds: it keeps
  * the last INBOX_MAX_LENGTH entries). Each message is delivered to this node's subscribers
  * only, through `pipeline.fromNode`, never forwarded again.
+ *
+ * With a store that nodes share (StoreCursors), the position read up to is set in the store
+ * right after the entries of each read are delivered: it lands in the batch that holds the
+ * queue and inflight writes they caused (the store flushes a batch on a later tick or
+ * microtask, never inside this synchronous delivery), so "committed up to" never claims more
+ * than the store has. If this node dies, the survivor that adopts its sessions reads the
+ * inbox on from there (orphan-reader.ts): nothing committed twice, nothing unread lost. Once
+ * the position is committed the stream is trimmed up to it (XTRIM MINID).
  */
 import type { Redis } from 'ioredis';
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
-import type { Logger } from '../ports/index.js';
+import type { Logger, StoreCursors } from '../ports/index.js';
 import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -36,6 +44,10 @@ export class Inbox {
   private lastId = '0-0';
   private loop: Promise<void> | undefined;
 
+  /** Set while an XTRIM is in flight; `trimTo` then holds the next position to trim to. */
+  private trimming = false;
+  private trimTo: string | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
@@ -43,6 +55,13 @@ export class Inbox {
     private readonly outbox: Outbox,
     private readonly logger: Logger,
     private readonly malformed: MalformedInput,
+    /** Where the read position is committed (undefined: no shared store, nothing to adopt). */
+    private readonly position?: {
+      cursors: StoreCursors;
+      name: string;
+      /** A connection for XTRIM (the reader's own blocks in XREAD). */
+      commands: Redis;
+    },
   ) {}
 
   /** Starts reading (from entries added after now). */
@@ -56,6 +75,8 @@ export class Inbox {
     this.running = false;
     this.redis.disconnect();
     await this.loop;
+    // Leaving: the inbox goes with this node, and so does its position.
+    this.position?.cursors.delete(this.position.name);
   }
 
   private async readLoop(): Promise<void> {
@@ -71,7 +92,10 @@ export class Inbox {
           this.key,
           this.lastId,
         )) as [Buffer, [Buffer, Buffer[]][]][] | null;
-        if (reply !== null) this.handle(reply[0]![1]);
+        if (reply !== null) {
+          this.handle(reply[0]![1]);
+          this.commitPosition();
+        }
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err: String(err) }, 'cluster: reading the inbox failed; retrying');
@@ -95,21 +119,68 @@ export class Inbox {
   }
 
   private deliver(batch: ForwardedMessage[]): void {
-    this.outbox.receiving = true;
-    try {
-      for (const forwarded of batch) {
-        const scope: ForwardedScope = { shareFilters: forwarded.shareFilters, isRemote };
-        this.pipeline.fromNode(forwarded.message, scope);
-        this.counters.received++;
-      }
-    } finally {
-      this.outbox.receiving = false;
+    this.counters.received += routeForwarded(this.pipeline, this.outbox, batch, undefined);
+  }
+
+  /** Sets the position read up to in the store's batch (synchronously after the deliveries). */
+  private commitPosition(): void {
+    const position = this.position;
+    if (position === undefined) return;
+    const id = this.lastId;
+    position.cursors.set(position.name, id, () => this.trim(id));
+  }
+
+  /** Trims the stream up to a committed position (one XTRIM at a time, the latest next). */
+  private trim(id: string): void {
+    if (this.trimming) {
+      this.trimTo = id;
+      return;
     }
+    this.trimming = true;
+    this.position!.commands.xtrim(this.key, 'MINID', id).then(
+      () => this.trimmed(),
+      (err: unknown) => {
+        this.logger.warn({ err: String(err) }, 'cluster: trimming the inbox failed');
+        this.trimmed();
+      },
+    );
+  }
+
+  private trimmed(): void {
+    this.trimming = false;
+    const next = this.trimTo;
+    this.trimTo = undefined;
+    if (next !== undefined) this.trim(next);
   }
 }
 
+/**
+ * Delivers a forwarded batch to this node's subscribers (never to a remote target), or, with
+ * `only`, to the subscribers it accepts. Returns the messages routed.
+ */
+export function routeForwarded(
+  pipeline: MessagePipeline,
+  outbox: Outbox,
+  batch: readonly ForwardedMessage[],
+  only: ((subscriber: Subscriber) => boolean) | undefined,
+): number {
+  outbox.receiving = true;
+  try {
+    for (const forwarded of batch) {
+      const scope: ForwardedScope =
+        only === undefined
+          ? { shareFilters: forwarded.shareFilters, isRemote }
+          : { shareFilters: forwarded.shareFilters, isRemote: (s) => !only(s), only };
+      pipeline.fromNode(forwarded.message, scope);
+    }
+  } finally {
+    outbox.receiving = false;
+  }
+  return batch.length;
+}
+
 /** The batch of an entry: what the outbox writes is one field, `m`, and its value. */
-function entryData(fields: Buffer[]): Buffer {
+export function entryData(fields: Buffer[]): Buffer {
   const data = fields[1];
   if (fields.length !== 2 || data === undefined) {
     throw new Error(`entry has ${fields.length / 2} fields, not one`);

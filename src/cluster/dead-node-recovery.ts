@@ -1,0 +1,103 @@
+/**
+ * What the survivor that removed a dead node's traces does for its clients: it adopts the
+ * sessions the node held (each owner key that still names the dead instance is taken by
+ * compare-and-set and the session read from the store, so its subscriptions are routed here
+ * and messages queued for it), then delivers to those sessions what the node left unread in
+ * its inbox (orphan-reader.ts). A takeover of one of those sessions by another node waits
+ * until both are done, so the session moves on with everything it was owed.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../ports/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { ClusterKeys } from './keys.js';
+import type { OrphanInbox } from './membership.js';
+import type { OrphanReader } from './orphan-reader.js';
+import { type NodeIdentity, ownedByNode, parseOwner } from './owners.js';
+import type { ClientOwnership } from './takeover.js';
+
+/** Adopts dead nodes' sessions and delivers their unread inboxes, one node at a time. */
+export class DeadNodeRecovery {
+  private running: Promise<void> = Promise.resolve();
+  /**
+   * Dead nodes removed while this node joined, before its store was open and its sessions
+   * restored (see {@link started}); undefined once started, or when there is nothing to read.
+   */
+  private deferred: { nodeId: number; orphan: OrphanInbox }[] | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly self: NodeIdentity,
+    private readonly ownership: ClientOwnership,
+    private readonly orphans: OrphanReader | undefined,
+    private readonly logger: Logger,
+  ) {
+    if (orphans !== undefined) this.deferred = [];
+  }
+
+  /**
+   * Node `nodeId` died and this node removed its traces (`orphan`: its inbox, renamed for
+   * this node). Runs after any recovery under way; resolves when this one is done.
+   */
+  recover(nodeId: number, orphan: OrphanInbox | undefined): Promise<void> {
+    if (this.deferred !== undefined) {
+      // The dead node's sessions are restored from the store at start: read its inbox then.
+      if (orphan !== undefined) this.deferred.push({ nodeId, orphan });
+      return this.running;
+    }
+    this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan));
+    this.ownership.holdReleases(this.running);
+    return this.running;
+  }
+
+  /**
+   * This node restored its sessions at start (`restored`: client id -> the owner key's value
+   * before) and may read dead nodes' inboxes now: those of the nodes removed while it joined,
+   * and `inherited`, the inbox of a dead node whose id it claimed before any survivor removed
+   * it. Each goes to the restored sessions its dead instance held.
+   */
+  started(
+    restored: ReadonlyMap<string, string>,
+    inherited: [number, OrphanInbox] | undefined,
+  ): void {
+    const pending = this.deferred ?? [];
+    this.deferred = undefined;
+    if (inherited !== undefined) pending.push({ nodeId: inherited[0], orphan: inherited[1] });
+    for (const { nodeId, orphan } of pending) {
+      const owner = `${nodeId}/${orphan.instance}`;
+      const clientIds = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
+      this.running = this.running.then(() => this.orphans?.deliver(orphan, clientIds));
+    }
+    this.ownership.holdReleases(this.running);
+  }
+
+  private async adoptAndDeliver(nodeId: number, orphan: OrphanInbox | undefined): Promise<void> {
+    const adopted: string[] = [];
+    try {
+      for (const [clientId, owner] of await ownedByNode(this.redis, this.keys, nodeId)) {
+        const { instance } = parseOwner(owner)!;
+        if (await this.self.isLive(nodeId, instance)) continue;
+        if (await this.ownership.adoptOne(clientId, owner)) adopted.push(clientId);
+      }
+    } catch (err) {
+      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: adopting sessions failed');
+    }
+    this.logger.info(
+      { node: nodeId, sessions: adopted.length },
+      'cluster: adopted the sessions of a dead node',
+    );
+    if (orphan !== undefined) await this.orphans?.deliver(orphan, adopted);
+  }
+}
+
+/**
+ * The answer to a client whose session a dead node held and no survivor removed yet (a
+ * heartbeat at most): CONNACK 0x88 (3.1.1: 0x03); it connects again once the survivor
+ * adopted the session with what the dead node's inbox held for it.
+ */
+export function recoveringError(nodeId: number): MqttError {
+  return new MqttError(
+    ReasonCode.ServerUnavailable,
+    `cluster node ${nodeId}, which held this client id, died; its sessions are being recovered: try again`,
+  );
+}
