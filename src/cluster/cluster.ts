@@ -173,6 +173,8 @@ export class ClusterNode {
       this.ownership,
       this.orphans,
       logger,
+      core,
+      (node) => this.membership.announceLeft(node),
     );
     this.retained = persistence
       ? new RetainedSync(

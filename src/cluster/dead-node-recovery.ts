@@ -7,6 +7,7 @@
  * until both are done, so the session moves on with everything it was owed.
  */
 import type { Redis } from 'ioredis';
+import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
@@ -22,7 +23,7 @@ export class DeadNodeRecovery {
    * Dead nodes removed while this node joined, before its store was open and its sessions
    * restored (see {@link started}); undefined once started, or when there is nothing to read.
    */
-  private deferred: { nodeId: number; orphan: OrphanInbox }[] | undefined;
+  private deferred: { nodeId: number; orphan: OrphanInbox | undefined }[] | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -31,6 +32,9 @@ export class DeadNodeRecovery {
     private readonly ownership: ClientOwnership,
     private readonly orphans: OrphanReader | undefined,
     private readonly logger: Logger,
+    private readonly core: BrokerCore,
+    /** Tells the other nodes that a dead node left (they drop its routes). */
+    private readonly announceLeft: (nodeId: number) => Promise<void>,
   ) {
     if (orphans !== undefined) this.deferred = [];
   }
@@ -42,7 +46,7 @@ export class DeadNodeRecovery {
   recover(nodeId: number, orphan: OrphanInbox | undefined): Promise<void> {
     if (this.deferred !== undefined) {
       // The dead node's sessions are restored from the store at start: read its inbox then.
-      if (orphan !== undefined) this.deferred.push({ nodeId, orphan });
+      this.deferred.push({ nodeId, orphan });
       return this.running;
     }
     this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan));
@@ -62,12 +66,18 @@ export class DeadNodeRecovery {
   ): void {
     const pending = this.deferred ?? [];
     this.deferred = undefined;
+    const removed = pending.map(({ nodeId }) => nodeId);
     if (inherited !== undefined) pending.push({ nodeId: inherited[0], orphan: inherited[1] });
-    for (const { nodeId, orphan } of pending) {
-      const owner = `${nodeId}/${orphan.instance}`;
-      const clientIds = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
-      this.running = this.running.then(() => this.orphans?.deliver(orphan, clientIds));
-    }
+    this.running = this.running.then(async () => {
+      // The restored sessions' routes are announced: the others may drop the dead nodes'.
+      await this.routed(removed);
+      for (const { nodeId, orphan } of pending) {
+        if (orphan === undefined) continue;
+        const owner = `${nodeId}/${orphan.instance}`;
+        const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
+        await this.orphans?.deliver(orphan, ids);
+      }
+    });
     this.ownership.holdReleases(this.running);
   }
 
@@ -86,7 +96,30 @@ export class DeadNodeRecovery {
       { node: nodeId, sessions: adopted.length },
       'cluster: adopted the sessions of a dead node',
     );
+    await this.routed([nodeId]);
     if (orphan !== undefined) await this.orphans?.deliver(orphan, adopted);
+  }
+
+  /**
+   * The adopted sessions' routes are written and announced (the commit waits for the route
+   * table): now the departure of `nodeIds` is announced, after them on the same connection,
+   * so no node drops a dead node's routes before it routes its sessions here. Never rejects.
+   */
+  private async routed(nodeIds: readonly number[]): Promise<void> {
+    if (nodeIds.length === 0) return;
+    try {
+      await this.core.persistence?.commit();
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'cluster: committing adopted sessions failed');
+    }
+    for (const nodeId of nodeIds) {
+      await this.announceLeft(nodeId).catch((err: unknown) => {
+        this.logger.warn(
+          { err: String(err), node: nodeId },
+          'cluster: announcing a departure failed',
+        );
+      });
+    }
   }
 }
 

@@ -63,7 +63,8 @@ return 0`;
 // bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
 // the node's sessions. In the same script the node leaves `nodes`, so from here on no
 // forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
-// rename where no one reads.
+// rename where no one reads. The departure is then announced by that caller once it has
+// adopted the sessions and announced their routes (see `departing`), else right here.
 const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
@@ -78,7 +79,7 @@ if ARGV[3] == '1' and instance ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('PEXPIRE', orphan, ARGV[5])
 end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
-redis.call('PUBLISH', KEYS[5], ARGV[2])
+if ARGV[3] ~= '1' then redis.call('PUBLISH', KEYS[5], ARGV[2]) end
 return {instance, orphan, wills}`;
 
 // Joins under a node id: clears the stale route table and inbox of a previous holder, unless
@@ -107,6 +108,15 @@ export class Membership {
   private id = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly alive = new Set<number>();
+  /**
+   * Peers whose lease is gone, while their sessions are adopted (with `readsOrphans`): their
+   * routes stay, so that a publish for their sessions goes to their inbox (read by the
+   * survivor that removes them) or, once removed, is refused, and is never routed nowhere
+   * before the survivor routes those sessions. The survivor announces the departure after
+   * that (`announceLeft`); as a fallback (it died too, or the announcement was missed) the
+   * routes go `leaseMs` after the peer left `nodes`. The value: when it was seen out of it.
+   */
+  private readonly departing = new Map<number, number | undefined>();
   private beating = false;
 
   constructor(
@@ -248,21 +258,42 @@ export class Membership {
     for (const peer of now) {
       if (!this.alive.has(peer)) {
         this.alive.add(peer);
+        this.departing.delete(peer);
         this.events.joined(peer);
       }
     }
     for (const peer of [...this.alive]) {
       if (!now.has(peer)) {
         this.alive.delete(peer);
-        this.events.left(peer);
+        if (this.readsOrphans) this.departing.set(peer, undefined);
+        else this.events.left(peer);
       }
     }
+    this.dropDeparted(members);
     for (const member of others) {
       if (now.has(member)) continue;
       const removed = await this.removeTraces(member, this.readsOrphans);
       if (removed === undefined) continue; // back, or another survivor removed it
       if (removed.wills.length > 0) this.events.orphaned(member, removed.wills);
       this.events.removed(member, removed.orphan);
+    }
+  }
+
+  /** Announces that `nodeId` left (its sessions adopted here): the others drop its routes. */
+  async announceLeft(nodeId: number): Promise<void> {
+    await this.redis.publish(this.keys.routeChanges, JSON.stringify({ node: nodeId, left: true }));
+  }
+
+  /** The fallback for departing peers: their routes go `leaseMs` after they left `nodes`. */
+  private dropDeparted(members: number[]): void {
+    const now = Date.now();
+    for (const [peer, since] of this.departing) {
+      if (members.includes(peer)) continue; // not removed yet: its inbox is still read later
+      if (since === undefined) this.departing.set(peer, now);
+      else if (now - since >= this.options.leaseMs) {
+        this.departing.delete(peer);
+        this.events.left(peer);
+      }
     }
   }
 

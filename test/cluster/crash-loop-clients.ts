@@ -143,6 +143,15 @@ export class CrashSubscriber {
   }
 }
 
+/** One subscriber's node-death window (from the kill of its node until a probe reached it). */
+export interface CrashWindow {
+  /**
+   * Its session moved on from the survivor that adopted it to another node (the client
+   * reconnected there: a takeover, logged "session moved to another node"), known at the end.
+   */
+  moved: boolean;
+}
+
 /** A message a publisher got PUBACK/PUBCOMP for. */
 export interface Acknowledged {
   payload: string;
@@ -150,6 +159,8 @@ export interface Acknowledged {
   qos: 1 | 2;
   /** Sent or acknowledged while its subscriber's session was in a node-death window. */
   inWindow: boolean;
+  /** That window (the last one, when it was sent in one and acknowledged in the next). */
+  window: CrashWindow | undefined;
 }
 
 /** A publisher sending to the subscribers' topics in turn, one message at a time. */
@@ -167,8 +178,8 @@ export class CrashPublisher {
     readonly qos: 1 | 2,
     private readonly topics: string[],
     private readonly live: LiveNodes,
-    /** True while the session subscribed to `topic` is in a node-death window. */
-    private readonly inWindow: (topic: string) => boolean,
+    /** The node-death window the session subscribed to `topic` is in, if any. */
+    private readonly windowOf: (topic: string) => CrashWindow | undefined,
   ) {}
 
   /** Starts publishing (first on `url`, then on any live node). */
@@ -202,7 +213,7 @@ export class CrashPublisher {
     while (!this.stopping && client.connected) {
       const topic = this.topics[this.seq % this.topics.length]!;
       const payload = `${this.clientId}-${this.seq++}`;
-      const windowAtSend = this.inWindow(topic);
+      const windowAtSend = this.windowOf(topic);
       const acked = client
         .publishAsync(topic, payload, { qos: this.qos })
         .then(() => true)
@@ -211,11 +222,13 @@ export class CrashPublisher {
         this.unacknowledged++;
         return;
       }
+      const window = this.windowOf(topic) ?? windowAtSend;
       this.acknowledged.push({
         payload,
         topic,
         qos: this.qos,
-        inWindow: windowAtSend || this.inWindow(topic),
+        inWindow: window !== undefined,
+        window,
       });
     }
   }
