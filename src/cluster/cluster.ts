@@ -141,7 +141,7 @@ export class ClusterNode {
         left: (node) => this.remoteRoutes.drop(node),
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
-        removed: (node, orphan) => void this.recovery.recover(node, orphan),
+        removed: (node, orphan, instance) => void this.recovery.recover(node, orphan, instance),
         beat: () => void this.stats.publish(this.nodeId),
       },
       this.orphans !== undefined,
@@ -173,8 +173,11 @@ export class ClusterNode {
       this.ownership,
       this.orphans,
       logger,
-      core,
+      async () => {
+        await Promise.all([persistence?.store.commit(), this.localRoutes.commit()]);
+      },
       (node) => this.membership.announceLeft(node),
+      (node, instance) => this.membership.recovered(node, instance),
     );
     this.retained = persistence
       ? new RetainedSync(
@@ -236,6 +239,7 @@ export class ClusterNode {
         cursors,
         name: ClusterKeys.inboxCursor(this.instance),
         commands: this.commands,
+        mutations: () => this.core.persistence?.mutations ?? 0,
       },
     );
     this.inbox.start();

@@ -7,7 +7,6 @@
  * until both are done, so the session moves on with everything it was owed.
  */
 import type { Redis } from 'ioredis';
-import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { ClusterKeys } from './keys.js';
@@ -23,7 +22,9 @@ export class DeadNodeRecovery {
    * Dead nodes removed while this node joined, before its store was open and its sessions
    * restored (see {@link started}); undefined once started, or when there is nothing to read.
    */
-  private deferred: { nodeId: number; orphan: OrphanInbox | undefined }[] | undefined;
+  private deferred:
+    | { nodeId: number; orphan: OrphanInbox | undefined; instance: string | undefined }[]
+    | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -32,9 +33,12 @@ export class DeadNodeRecovery {
     private readonly ownership: ClientOwnership,
     private readonly orphans: OrphanReader | undefined,
     private readonly logger: Logger,
-    private readonly core: BrokerCore,
+    /** Commits the store and the route table (not the forwards of unrelated publishes). */
+    private readonly commit: () => Promise<void>,
     /** Tells the other nodes that a dead node left (they drop its routes). */
     private readonly announceLeft: (nodeId: number) => Promise<void>,
+    /** Ends `recovering:<id>` for the dead instance: its sessions may be claimed elsewhere. */
+    private readonly recovered: (nodeId: number, instance: string) => Promise<void>,
   ) {
     if (orphans !== undefined) this.deferred = [];
   }
@@ -43,13 +47,13 @@ export class DeadNodeRecovery {
    * Node `nodeId` died and this node removed its traces (`orphan`: its inbox, renamed for
    * this node). Runs after any recovery under way; resolves when this one is done.
    */
-  recover(nodeId: number, orphan: OrphanInbox | undefined): Promise<void> {
+  recover(nodeId: number, orphan: OrphanInbox | undefined, instance?: string): Promise<void> {
     if (this.deferred !== undefined) {
       // The dead node's sessions are restored from the store at start: read its inbox then.
-      this.deferred.push({ nodeId, orphan });
+      this.deferred.push({ nodeId, orphan, instance });
       return this.running;
     }
-    this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan));
+    this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan, instance));
     this.ownership.holdReleases(this.running);
     return this.running;
   }
@@ -67,21 +71,29 @@ export class DeadNodeRecovery {
     const pending = this.deferred ?? [];
     this.deferred = undefined;
     const removed = pending.map(({ nodeId }) => nodeId);
-    if (inherited !== undefined) pending.push({ nodeId: inherited[0], orphan: inherited[1] });
+    if (inherited !== undefined) {
+      pending.push({ nodeId: inherited[0], orphan: inherited[1], instance: undefined });
+    }
     this.running = this.running.then(async () => {
       // The restored sessions' routes are announced: the others may drop the dead nodes'.
       await this.routed(removed);
-      for (const { nodeId, orphan } of pending) {
-        if (orphan === undefined) continue;
-        const owner = `${nodeId}/${orphan.instance}`;
-        const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
-        await this.orphans?.deliver(orphan, ids);
+      for (const { nodeId, orphan, instance } of pending) {
+        if (orphan !== undefined) {
+          const owner = `${nodeId}/${orphan.instance}`;
+          const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
+          await this.orphans?.deliver(orphan, ids);
+        }
+        if (instance !== undefined) await this.end(nodeId, instance);
       }
     });
     this.ownership.holdReleases(this.running);
   }
 
-  private async adoptAndDeliver(nodeId: number, orphan: OrphanInbox | undefined): Promise<void> {
+  private async adoptAndDeliver(
+    nodeId: number,
+    orphan: OrphanInbox | undefined,
+    instance: string | undefined,
+  ): Promise<void> {
     const adopted: string[] = [];
     try {
       for (const [clientId, owner] of await ownedByNode(this.redis, this.keys, nodeId)) {
@@ -98,6 +110,14 @@ export class DeadNodeRecovery {
     );
     await this.routed([nodeId]);
     if (orphan !== undefined) await this.orphans?.deliver(orphan, adopted);
+    if (instance !== undefined) await this.end(nodeId, instance);
+  }
+
+  /** The recovery of `instance` of `nodeId` is over: other nodes may claim its sessions. */
+  private async end(nodeId: number, instance: string): Promise<void> {
+    await this.recovered(nodeId, instance).catch((err: unknown) => {
+      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: ending a recovery failed');
+    });
   }
 
   /**
@@ -108,7 +128,7 @@ export class DeadNodeRecovery {
   private async routed(nodeIds: readonly number[]): Promise<void> {
     if (nodeIds.length === 0) return;
     try {
-      await this.core.persistence?.commit();
+      await this.commit();
     } catch (err) {
       this.logger.warn({ err: String(err) }, 'cluster: committing adopted sessions failed');
     }

@@ -27,6 +27,12 @@ const READ_COUNT = 512;
 const BLOCK_MS = 1000;
 /** Pause after a failed read before the next (ms). */
 const RETRY_MS = 200;
+/**
+ * Reads whose deliveries wrote nothing to the store (QoS 0, or no persistent subscriber) may
+ * leave the position unset for this many reads, or until the inbox is idle: a position that
+ * rides along with other writes costs no round trip of its own.
+ */
+const UNSET_READS = 16;
 
 /** Counters of the inbox. */
 export interface InboxCounters {
@@ -47,6 +53,8 @@ export class Inbox {
   /** Set while an XTRIM is in flight; `trimTo` then holds the next position to trim to. */
   private trimming = false;
   private trimTo: string | undefined;
+  /** Reads delivered since the position was last set (0: it is up to date). */
+  private unsetReads = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -61,6 +69,8 @@ export class Inbox {
       name: string;
       /** A connection for XTRIM (the reader's own blocks in XREAD). */
       commands: Redis;
+      /** The core store's mutation count (a read that wrote to the store changes it). */
+      mutations: () => number;
     },
   ) {}
 
@@ -92,15 +102,23 @@ export class Inbox {
           this.key,
           this.lastId,
         )) as [Buffer, [Buffer, Buffer[]][]][] | null;
-        if (reply !== null) {
-          this.handle(reply[0]![1]);
-          this.commitPosition();
-        }
+        if (reply !== null) this.read(reply[0]![1]);
+        else if (this.unsetReads > 0) this.commitPosition(); // idle: set what is left
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err: String(err) }, 'cluster: reading the inbox failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
+    }
+  }
+
+  /** Delivers a read, then sets the position when the deliveries wrote (or often enough). */
+  private read(entries: [Buffer, Buffer[]][]): void {
+    const before = this.position?.mutations();
+    this.handle(entries);
+    this.unsetReads++;
+    if (before !== this.position?.mutations() || this.unsetReads >= UNSET_READS) {
+      this.commitPosition();
     }
   }
 
@@ -127,6 +145,7 @@ export class Inbox {
     const position = this.position;
     if (position === undefined) return;
     const id = this.lastId;
+    this.unsetReads = 0;
     position.cursors.set(position.name, id, () => this.trim(id));
   }
 

@@ -13,6 +13,8 @@
  *                  shared store;
  * - `instances`    hash: node id -> the instance (process) that holds it, kept after its lease
  *                  expired so that the survivor knows whose inbox position to read;
+ * - `recovering:<id>` the dead instance whose sessions the survivor that removed it recovers
+ *                  (expires: a bound if that survivor dies too);
  * - `orphan:<id>:<instance>` a dead node's inbox, renamed by the survivor that removed it,
  *                  read by that survivor only (the store's cursor `inbox:<instance>` tells
  *                  how far the dead node had committed it).
@@ -60,6 +62,11 @@ export class ClusterKeys {
 
   get instances(): string {
     return `${this.prefix}instances`;
+  }
+
+  /** Names the dead instance of node `nodeId` while a survivor recovers its sessions. */
+  recovering(nodeId: number): string {
+    return `${this.prefix}recovering:${nodeId}`;
   }
 
   /** The renamed inbox of node `nodeId`'s dead `instance`. */

@@ -35,7 +35,7 @@ export interface MembershipEvents {
    * We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt,
    * and its inbox, when it left one, was renamed for us to read (`orphan`).
    */
-  removed(nodeId: number, orphan: OrphanInbox | undefined): void;
+  removed(nodeId: number, orphan: OrphanInbox | undefined, instance: string | undefined): void;
   /** Our lease was renewed (each heartbeat): the moment to publish our summary. */
   beat(): void;
 }
@@ -63,7 +63,9 @@ return 0`;
 // bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
 // the node's sessions. In the same script the node leaves `nodes`, so from here on no
 // forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
-// rename where no one reads. The departure is then announced by that caller once it has
+// rename where no one reads. `recovering:<id>` names the dead instance until that caller
+// has recovered its sessions (or it expires): meanwhile no other node claims them. The
+// departure is then announced by that caller once it has
 // adopted the sessions and announced their routes (see `departing`), else right here.
 const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -73,10 +75,13 @@ local instance = redis.call('HGET', KEYS[7], ARGV[1])
 if not instance then instance = '' end
 redis.call('HDEL', KEYS[7], ARGV[1])
 local orphan = ''
-if ARGV[3] == '1' and instance ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
-  orphan = ARGV[4] .. instance
-  redis.call('RENAME', KEYS[4], orphan)
-  redis.call('PEXPIRE', orphan, ARGV[5])
+if ARGV[3] == '1' and instance ~= '' then
+  redis.call('SET', KEYS[8], instance, 'PX', ARGV[5])
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    orphan = ARGV[4] .. instance
+    redis.call('RENAME', KEYS[4], orphan)
+    redis.call('PEXPIRE', orphan, ARGV[5])
+  end
 end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
 if ARGV[3] ~= '1' then redis.call('PUBLISH', KEYS[5], ARGV[2]) end
@@ -275,8 +280,13 @@ export class Membership {
       const removed = await this.removeTraces(member, this.readsOrphans);
       if (removed === undefined) continue; // back, or another survivor removed it
       if (removed.wills.length > 0) this.events.orphaned(member, removed.wills);
-      this.events.removed(member, removed.orphan);
+      this.events.removed(member, removed.orphan, removed.instance);
     }
+  }
+
+  /** The sessions of `instance` of dead node `nodeId` are recovered here: others may claim them. */
+  async recovered(nodeId: number, instance: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys.recovering(nodeId), instance);
   }
 
   /** Announces that `nodeId` left (its sessions adopted here): the others drop its routes. */
@@ -305,11 +315,13 @@ export class Membership {
   private async removeTraces(
     nodeId: number,
     keepInbox: boolean,
-  ): Promise<{ wills: Buffer[]; orphan: OrphanInbox | undefined } | undefined> {
+  ): Promise<
+    { wills: Buffer[]; orphan: OrphanInbox | undefined; instance: string | undefined } | undefined
+  > {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
-      7,
+      8,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
@@ -317,6 +329,7 @@ export class Membership {
       this.keys.routeChanges,
       this.keys.wills(nodeId),
       this.keys.instances,
+      this.keys.recovering(nodeId),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
       keepInbox ? '1' : '0',
@@ -328,6 +341,7 @@ export class Membership {
     const key = orphan.toString();
     return {
       wills,
+      instance: instance.length > 0 ? instance.toString() : undefined,
       orphan: key === '' ? undefined : { key, instance: instance.toString() },
     };
   }

@@ -66,7 +66,8 @@ export class OrphanReader {
     try {
       const committed = await this.cursors.read(name);
       const messages = adopted.size === 0 ? 0 : await this.readAll(orphan.key, committed, adopted);
-      await this.core.persistence?.commit();
+      // The store only: a forward refused meanwhile fails the whole commit, not these writes.
+      await this.core.persistence?.store.commit();
       await this.redis.del(orphan.key);
       this.cursors.delete(name);
       this.counters.inboxes++;

@@ -164,8 +164,9 @@ export function parseOwner(value: string | null): { nodeId: number; instance: st
 
 /**
  * This node as takeover and recovery see it (`nodeId` read when asked: known after start).
- * Live: the node's lease holds the instance. Awaiting recovery: the lease is gone but the
- * `instances` hash still names the instance (no survivor removed it yet).
+ * Live: the node's lease holds the instance. Awaiting recovery: the lease is gone and the
+ * `instances` hash still names the instance (no survivor removed it yet), or
+ * `recovering:<id>` does (the survivor that removed it recovers its sessions).
  */
 export function nodeIdentity(
   redis: Redis,
@@ -181,7 +182,12 @@ export function nodeIdentity(
     },
     instance,
     isLive,
-    awaitsRecovery: async (node, held) =>
-      (await redis.hget(keys.instances, String(node))) === held && !(await isLive(node, held)),
+    awaitsRecovery: async (node, held) => {
+      const [dead, recovering] = await Promise.all([
+        redis.hget(keys.instances, String(node)),
+        redis.get(keys.recovering(node)),
+      ]);
+      return (dead === held || recovering === held) && !(await isLive(node, held));
+    },
   };
 }

@@ -129,6 +129,7 @@ export class ClientOwnership implements SessionLoader {
    * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
    */
   private async check(clientId: string): Promise<void> {
+    await this.recovery; // a dead node's session this node is adopting: ours once adopted
     if (this.redis.status !== 'ready') throw this.unavailable(clientId);
     try {
       await this.checkOwner(clientId);
@@ -280,8 +281,7 @@ export class ClientOwnership implements SessionLoader {
    * session (it stays in the store; its routes here go), commit, then answer.
    */
   private async release(clientId: string, from: number, req: string): Promise<void> {
-    // A dead node's sessions get its unread inbox first: let go of them after that.
-    await this.recovery;
+    await this.recovery; // a dead node's sessions get its unread inbox first
     this.owned.delete(clientId);
     const session = this.core.sessions.get(clientId);
     if (session?.output !== undefined) {
