@@ -59,10 +59,11 @@ export class DeadNodeRecovery {
   }
 
   /**
-   * This node restored its sessions at start (`restored`: client id -> the owner key's value
-   * before) and may read dead nodes' inboxes now: those of the nodes removed while it joined,
-   * and `inherited`, the inbox of a dead node whose id it claimed before any survivor removed
-   * it. Each goes to the restored sessions its dead instance held.
+   * This node's store is open and its sessions restored (`restored`: client id -> the owner
+   * key's value before). The dead nodes it removed while it joined are recovered now as any
+   * (their sessions were left in the store for this recovery: `recovering:<id>`), and
+   * `inherited`, the inbox of a dead node whose id it claimed before any survivor removed it,
+   * goes to the restored sessions that dead instance held.
    */
   started(
     restored: ReadonlyMap<string, string>,
@@ -70,22 +71,15 @@ export class DeadNodeRecovery {
   ): void {
     const pending = this.deferred ?? [];
     this.deferred = undefined;
-    const removed = pending.map(({ nodeId }) => nodeId);
-    if (inherited !== undefined) {
-      pending.push({ nodeId: inherited[0], orphan: inherited[1], instance: undefined });
+    for (const { nodeId, orphan, instance } of pending) {
+      this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan, instance));
     }
-    this.running = this.running.then(async () => {
-      // The restored sessions' routes are announced: the others may drop the dead nodes'.
-      await this.routed(removed);
-      for (const { nodeId, orphan, instance } of pending) {
-        if (orphan !== undefined) {
-          const owner = `${nodeId}/${orphan.instance}`;
-          const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
-          await this.orphans?.deliver(orphan, ids);
-        }
-        if (instance !== undefined) await this.end(nodeId, instance);
-      }
-    });
+    if (inherited !== undefined) {
+      const [nodeId, orphan] = inherited;
+      const owner = `${nodeId}/${orphan.instance}`;
+      const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
+      this.running = this.running.then(() => this.orphans?.deliver(orphan, ids));
+    }
     this.ownership.holdReleases(this.running);
   }
 

@@ -105,6 +105,13 @@ redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 return {previous, orphan}`;
 
+// Announces a departure unless the node id has a lease again (a node that was only slow and
+// renewed it, or a new node that claimed the id): a late announcement would drop its routes
+// on every node after they had read them again.
+const ANNOUNCE_LEFT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+return redis.call('PUBLISH', KEYS[2], ARGV[1])`;
+
 /** How long an orphaned inbox is kept at least (ms): its reader may die too. */
 const ORPHAN_MIN_TTL_MS = 60_000;
 
@@ -291,7 +298,14 @@ export class Membership {
 
   /** Announces that `nodeId` left (its sessions adopted here): the others drop its routes. */
   async announceLeft(nodeId: number): Promise<void> {
-    await this.redis.publish(this.keys.routeChanges, JSON.stringify({ node: nodeId, left: true }));
+    const message = JSON.stringify({ node: nodeId, left: true });
+    await this.redis.eval(
+      ANNOUNCE_LEFT,
+      2,
+      this.keys.lease(nodeId),
+      this.keys.routeChanges,
+      message,
+    );
   }
 
   /** The fallback for departing peers: their routes go `leaseMs` after they left `nodes`. */

@@ -129,7 +129,6 @@ export class ClientOwnership implements SessionLoader {
    * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
    */
   private async check(clientId: string): Promise<void> {
-    await this.recovery; // a dead node's session this node is adopting: ours once adopted
     if (this.redis.status !== 'ready') throw this.unavailable(clientId);
     try {
       await this.checkOwner(clientId);

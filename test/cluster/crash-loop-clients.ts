@@ -80,7 +80,12 @@ export class CrashSubscriber {
   /** The URL of the node it is connected to (undefined while reconnecting). */
   node: string | undefined;
   private client: MqttClient | undefined;
-  private readonly stores = { incomingStore: new Store(), outgoingStore: new Store() };
+  // `clean: false`: ending one connection (a refused CONNACK) must not drop what the stores
+  // hold (MQTT.js empties a clean store on close, and the next connection then crashes).
+  private readonly stores = {
+    incomingStore: new Store({ clean: false }),
+    outgoingStore: new Store({ clean: false }),
+  };
   private stopping = false;
   private connecting: Promise<void> | undefined;
 
