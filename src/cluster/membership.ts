@@ -281,6 +281,7 @@ export class Membership {
         else this.events.left(peer);
       }
     }
+    if (this.readsOrphans) this.routeUnremoved(others, now);
     this.dropDeparted(members);
     for (const member of others) {
       if (now.has(member)) continue;
@@ -306,6 +307,19 @@ export class Membership {
       this.keys.routeChanges,
       message,
     );
+  }
+
+  /**
+   * Members dead before we knew them (we just joined while a survivor recovers them): their
+   * routes are read as a live peer's, so that what we accept for their sessions goes to their
+   * inbox (or is refused once they are removed), not nowhere.
+   */
+  private routeUnremoved(others: number[], now: ReadonlySet<number>): void {
+    for (const member of others) {
+      if (now.has(member) || this.alive.has(member) || this.departing.has(member)) continue;
+      this.departing.set(member, undefined);
+      this.events.joined(member);
+    }
   }
 
   /** The fallback for departing peers: their routes go `leaseMs` after they left `nodes`. */
