@@ -9,9 +9,11 @@
  * again and reads its peers' whole tables.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import { DeadNodeRecovery } from './dead-node-recovery.js';
+import { drainPeer, serverReference } from './drain-peers.js';
 import { Inbox, type InboxCounters } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
@@ -23,12 +25,14 @@ import {
   type ClusterOptions,
   type ResolvedClusterOptions,
   resolveClusterOptions,
-  sentinelConnection,
 } from './options.js';
+import { type OrphanCounters, OrphanReader } from './orphan-reader.js';
 import { Outbox, type OutboxCounters } from './outbox.js';
+import { nodeIdentity } from './owners.js';
+import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
 import { RetainedSync } from './retained-sync.js';
-import { ClientOwnership, type NodeIdentity } from './takeover.js';
+import { ClientOwnership } from './takeover.js';
 
 /** What a node reports of the cluster (tests, the admin API). */
 export interface ClusterStatus {
@@ -37,6 +41,8 @@ export interface ClusterStatus {
   readonly peers: { nodeId: number; filters: string[] }[];
   readonly outbox: Readonly<OutboxCounters>;
   readonly inbox: Readonly<InboxCounters>;
+  /** Dead nodes' inboxes read here, and the messages delivered from them to adopted sessions. */
+  readonly orphans: Readonly<OrphanCounters>;
   /** Clients refused with 0x88 because Redis was unreachable. */
   readonly refusedUnreachable: number;
   /** The command connection's state (`ready` when Redis answers). */
@@ -69,6 +75,9 @@ export class ClusterNode {
   private inbox: Inbox | undefined;
   private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
+  /** Reads dead nodes' inboxes (undefined without a store the nodes share: nothing adopted). */
+  private readonly orphans: OrphanReader | undefined;
+  private readonly recovery: DeadNodeRecovery;
   private readonly wills: NodeWills;
   /**
    * This node's summary for the others (`GET /nodes`), written on each heartbeat: the broker
@@ -115,6 +124,12 @@ export class ClusterNode {
       () => this.membership.nodeId,
       this.malformed,
     );
+    // A dead node's unread inbox is read for its sessions where they are shared and adopted.
+    const cursors = persistence?.store.cursors;
+    this.orphans =
+      cursors && next
+        ? new OrphanReader(core, this.commands, cursors, this.outbox, logger, this.malformed)
+        : undefined;
     this.membership = new Membership(
       this.commands,
       this.keys,
@@ -126,9 +141,10 @@ export class ClusterNode {
         left: (node) => this.remoteRoutes.drop(node),
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
-        removed: (node) => void this.ownership.adoptFromDead(node),
+        removed: (node, orphan, instance) => void this.recovery.recover(node, orphan, instance),
         beat: () => void this.stats.publish(this.nodeId),
       },
+      this.orphans !== undefined,
     );
     this.stats = new NodeStats(
       core,
@@ -139,15 +155,29 @@ export class ClusterNode {
       logger,
     );
     this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
+    const identity = nodeIdentity(this.commands, this.keys, this.instance, () => this.nodeId);
     this.ownership = new ClientOwnership(
       core,
       this.commands,
       this.keys,
-      this.identity(),
+      identity,
       this.options.leaseMs,
       logger,
       next,
       this.malformed,
+    );
+    this.recovery = new DeadNodeRecovery(
+      this.commands,
+      this.keys,
+      identity,
+      this.ownership,
+      this.orphans,
+      logger,
+      async () => {
+        await Promise.all([persistence?.store.commit(), this.localRoutes.commit()]);
+      },
+      (node) => this.membership.announceLeft(node),
+      (node, instance) => this.membership.recovered(node, instance),
     );
     this.retained = persistence
       ? new RetainedSync(
@@ -197,6 +227,7 @@ export class ClusterNode {
     );
     await this.localRoutes.announceAs(nodeId);
     await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
+    const cursors = this.orphans ? this.core.persistence?.store.cursors : undefined;
     this.inbox = new Inbox(
       this.reader,
       this.keys.inbox(nodeId),
@@ -204,6 +235,12 @@ export class ClusterNode {
       this.outbox,
       this.logger,
       this.malformed,
+      cursors && {
+        cursors,
+        name: ClusterKeys.inboxCursor(this.instance),
+        commands: this.commands,
+        mutations: () => this.core.persistence?.mutations ?? 0,
+      },
     );
     this.inbox.start();
     if (this.options.advertise !== undefined) {
@@ -224,22 +261,20 @@ export class ClusterNode {
   }
 
   /** The core restored its sessions (those no live peer holds): this node owns them now. */
-  claimRestored(): Promise<void> {
-    return this.ownership.claimRestored(this.core.sessions.keys());
+  async claimRestored(): Promise<void> {
+    const restored = await this.ownership.claimRestored(this.core.sessions.keys());
+    // This node took the id of a dead node no survivor had removed: its inbox is ours to read.
+    const inherited = this.membership.inherited;
+    this.membership.inherited = undefined;
+    this.recovery.started(restored, inherited && [this.nodeId, inherited]);
   }
 
   /**
    * The `host:port` a live peer advertises (`cluster.advertise`), for a draining node's Server
    * Reference; undefined when no live peer advertises one.
    */
-  async serverReference(): Promise<string | undefined> {
-    const addresses = await this.commands.hgetall(this.keys.addresses);
-    const peers = [...this.membership.peers].sort((x, y) => x - y);
-    for (const peer of peers) {
-      const address = addresses[String(peer)];
-      if (address !== undefined) return address;
-    }
-    return undefined;
+  serverReference(): Promise<string | undefined> {
+    return serverReference(this.commands, this.keys, this.membership.peers);
   }
 
   /**
@@ -263,14 +298,8 @@ export class ClusterNode {
   }
 
   /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */
-  async drainPeer(reference: string | undefined): Promise<number | undefined> {
-    const peers = [...this.membership.peers].sort((x, y) => x - y);
-    if (reference !== undefined) {
-      const addresses = await this.commands.hgetall(this.keys.addresses);
-      const referred = peers.find((peer) => addresses[String(peer)] === reference);
-      if (referred !== undefined) return referred;
-    }
-    return peers[0];
+  drainPeer(reference: string | undefined): Promise<number | undefined> {
+    return drainPeer(this.commands, this.keys, this.membership.peers, reference);
   }
 
   /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
@@ -317,6 +346,7 @@ export class ClusterNode {
       })),
       outbox: { ...this.outbox.counters },
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
+      orphans: { ...(this.orphans?.counters ?? { inboxes: 0, messages: 0 }) },
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
@@ -325,31 +355,14 @@ export class ClusterNode {
   }
 
   private connect(role: string): Redis {
-    const redis = new Redis(this.options.url, {
-      lazyConnect: true,
-      protocol: 2,
-      connectionName: `pipit-${role}`,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-      // A master demoted by a failover answers READONLY: reconnect to the new one.
-      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
-      ...sentinelConnection(this.options),
+    const subscriber = role === 'subscriber';
+    return connectNode(this.options, role, this.logger, {
+      error: (message) => {
+        this.lastError = message;
+      },
+      ready: () => subscriber && this.reconnected(),
+      closed: () => subscriber && this.remoteRoutes.setOnline(false),
     });
-    let warned = false;
-    redis.on('error', (err: Error) => {
-      this.lastError = err.message;
-      // ioredis reconnects by itself; one line per outage, not one per attempt.
-      if (!warned) this.logger.warn({ err: err.message, role }, 'cluster: Redis connection error');
-      warned = true;
-    });
-    redis.on('ready', () => {
-      if (warned) this.logger.info({ role }, 'cluster: Redis connection back');
-      warned = false;
-      if (role === 'subscriber') this.reconnected();
-    });
-    redis.on('close', () => {
-      if (role === 'subscriber') this.remoteRoutes.setOnline(false);
-    });
-    return redis;
   }
 
   /** The pub/sub connection is back: announcements may have been missed, resync both ways. */
@@ -365,22 +378,6 @@ export class ClusterNode {
     if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
     else if (channel === this.keys.retainedChanges) this.retained?.apply(text);
     else this.ownership.onControl(text);
-  }
-
-  /** This node as takeover sees it (its id known after start). */
-  private identity(): NodeIdentity {
-    const membership = (): Membership => this.membership;
-    return {
-      get nodeId() {
-        return membership().nodeId;
-      },
-      instance: this.instance,
-      isLive: (node, instance) => this.isLive(node, instance),
-    };
-  }
-
-  private async isLive(nodeId: number, instance: string): Promise<boolean> {
-    return (await this.commands.get(this.keys.lease(nodeId))) === instance;
   }
 
   private hook(): Hook {

@@ -4,10 +4,18 @@
  * while reads on where it stopped once it is back (what the stream still holds: it keeps
  * the last INBOX_MAX_LENGTH entries). Each message is delivered to this node's subscribers
  * only, through `pipeline.fromNode`, never forwarded again.
+ *
+ * With a store that nodes share (StoreCursors), the position read up to is set in the store
+ * right after the entries of each read are delivered: it lands in the batch that holds the
+ * queue and inflight writes they caused (the store flushes a batch on a later tick or
+ * microtask, never inside this synchronous delivery), so "committed up to" never claims more
+ * than the store has. If this node dies, the survivor that adopts its sessions reads the
+ * inbox on from there (orphan-reader.ts): nothing committed twice, nothing unread lost. Once
+ * the position is committed the stream is trimmed up to it (XTRIM MINID).
  */
 import type { Redis } from 'ioredis';
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
-import type { Logger } from '../ports/index.js';
+import type { Logger, StoreCursors } from '../ports/index.js';
 import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -19,6 +27,12 @@ const READ_COUNT = 512;
 const BLOCK_MS = 1000;
 /** Pause after a failed read before the next (ms). */
 const RETRY_MS = 200;
+/**
+ * Reads whose deliveries wrote nothing to the store (QoS 0, or no persistent subscriber) may
+ * leave the position unset for this many reads, or until the inbox is idle: a position that
+ * rides along with other writes costs no round trip of its own.
+ */
+const UNSET_READS = 16;
 
 /** Counters of the inbox. */
 export interface InboxCounters {
@@ -36,6 +50,12 @@ export class Inbox {
   private lastId = '0-0';
   private loop: Promise<void> | undefined;
 
+  /** Set while an XTRIM is in flight; `trimTo` then holds the next position to trim to. */
+  private trimming = false;
+  private trimTo: string | undefined;
+  /** Reads delivered since the position was last set (0: it is up to date). */
+  private unsetReads = 0;
+
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
@@ -43,6 +63,15 @@ export class Inbox {
     private readonly outbox: Outbox,
     private readonly logger: Logger,
     private readonly malformed: MalformedInput,
+    /** Where the read position is committed (undefined: no shared store, nothing to adopt). */
+    private readonly position?: {
+      cursors: StoreCursors;
+      name: string;
+      /** A connection for XTRIM (the reader's own blocks in XREAD). */
+      commands: Redis;
+      /** The core store's mutation count (a read that wrote to the store changes it). */
+      mutations: () => number;
+    },
   ) {}
 
   /** Starts reading (from entries added after now). */
@@ -56,6 +85,8 @@ export class Inbox {
     this.running = false;
     this.redis.disconnect();
     await this.loop;
+    // Leaving: the inbox goes with this node, and so does its position.
+    this.position?.cursors.delete(this.position.name);
   }
 
   private async readLoop(): Promise<void> {
@@ -71,12 +102,23 @@ export class Inbox {
           this.key,
           this.lastId,
         )) as [Buffer, [Buffer, Buffer[]][]][] | null;
-        if (reply !== null) this.handle(reply[0]![1]);
+        if (reply !== null) this.read(reply[0]![1]);
+        else if (this.unsetReads > 0) this.commitPosition(); // idle: set what is left
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err: String(err) }, 'cluster: reading the inbox failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
+    }
+  }
+
+  /** Delivers a read, then sets the position when the deliveries wrote (or often enough). */
+  private read(entries: [Buffer, Buffer[]][]): void {
+    const before = this.position?.mutations();
+    this.handle(entries);
+    this.unsetReads++;
+    if (before !== this.position?.mutations() || this.unsetReads >= UNSET_READS) {
+      this.commitPosition();
     }
   }
 
@@ -95,21 +137,69 @@ export class Inbox {
   }
 
   private deliver(batch: ForwardedMessage[]): void {
-    this.outbox.receiving = true;
-    try {
-      for (const forwarded of batch) {
-        const scope: ForwardedScope = { shareFilters: forwarded.shareFilters, isRemote };
-        this.pipeline.fromNode(forwarded.message, scope);
-        this.counters.received++;
-      }
-    } finally {
-      this.outbox.receiving = false;
+    this.counters.received += routeForwarded(this.pipeline, this.outbox, batch, undefined);
+  }
+
+  /** Sets the position read up to in the store's batch (synchronously after the deliveries). */
+  private commitPosition(): void {
+    const position = this.position;
+    if (position === undefined) return;
+    const id = this.lastId;
+    this.unsetReads = 0;
+    position.cursors.set(position.name, id, () => this.trim(id));
+  }
+
+  /** Trims the stream up to a committed position (one XTRIM at a time, the latest next). */
+  private trim(id: string): void {
+    if (this.trimming) {
+      this.trimTo = id;
+      return;
     }
+    this.trimming = true;
+    this.position!.commands.xtrim(this.key, 'MINID', id).then(
+      () => this.trimmed(),
+      (err: unknown) => {
+        this.logger.warn({ err: String(err) }, 'cluster: trimming the inbox failed');
+        this.trimmed();
+      },
+    );
+  }
+
+  private trimmed(): void {
+    this.trimming = false;
+    const next = this.trimTo;
+    this.trimTo = undefined;
+    if (next !== undefined) this.trim(next);
   }
 }
 
+/**
+ * Delivers a forwarded batch to this node's subscribers (never to a remote target), or, with
+ * `only`, to the subscribers it accepts. Returns the messages routed.
+ */
+export function routeForwarded(
+  pipeline: MessagePipeline,
+  outbox: Outbox,
+  batch: readonly ForwardedMessage[],
+  only: ((subscriber: Subscriber) => boolean) | undefined,
+): number {
+  outbox.receiving = true;
+  try {
+    for (const forwarded of batch) {
+      const scope: ForwardedScope =
+        only === undefined
+          ? { shareFilters: forwarded.shareFilters, isRemote }
+          : { shareFilters: forwarded.shareFilters, isRemote: (s) => !only(s), only };
+      pipeline.fromNode(forwarded.message, scope);
+    }
+  } finally {
+    outbox.receiving = false;
+  }
+  return batch.length;
+}
+
 /** The batch of an entry: what the outbox writes is one field, `m`, and its value. */
-function entryData(fields: Buffer[]): Buffer {
+export function entryData(fields: Buffer[]): Buffer {
   const data = fields[1];
   if (fields.length !== 2 || data === undefined) {
     throw new Error(`entry has ${fields.length / 2} fields, not one`);

@@ -10,7 +10,14 @@
  * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies;
  * - `addresses`    hash: node id -> the `host:port` it advertises to clients (drain);
  * - `retained`     the channel where nodes announce the retained topics they changed in the
- *                  shared store.
+ *                  shared store;
+ * - `instances`    hash: node id -> the instance (process) that holds it, kept after its lease
+ *                  expired so that the survivor knows whose inbox position to read;
+ * - `recovering:<id>` the dead instance whose sessions the survivor that removed it recovers
+ *                  (expires: a bound if that survivor dies too);
+ * - `orphan:<id>:<instance>` a dead node's inbox, renamed by the survivor that removed it,
+ *                  read by that survivor only (the store's cursor `inbox:<instance>` tells
+ *                  how far the dead node had committed it).
  */
 
 /** Key and channel names under one prefix. */
@@ -51,6 +58,25 @@ export class ClusterKeys {
 
   get retainedChanges(): string {
     return `${this.prefix}retained`;
+  }
+
+  get instances(): string {
+    return `${this.prefix}instances`;
+  }
+
+  /** Names the dead instance of node `nodeId` while a survivor recovers its sessions. */
+  recovering(nodeId: number): string {
+    return `${this.prefix}recovering:${nodeId}`;
+  }
+
+  /** The renamed inbox of node `nodeId`'s dead `instance`. */
+  orphan(nodeId: number, instance: string): string {
+    return `${this.prefix}orphan:${nodeId}:${instance}`;
+  }
+
+  /** The name of an instance's inbox position in the store (StoreCursors). */
+  static inboxCursor(instance: string): string {
+    return `inbox:${instance}`;
   }
 
   owner(clientId: string): string {

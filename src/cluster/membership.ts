@@ -13,6 +13,14 @@ import type { ResolvedClusterOptions } from './options.js';
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
 export const NODE_ID_COUNT = 256;
 
+/** A dead node's inbox, renamed so that only the node that removed it reads it. */
+export interface OrphanInbox {
+  /** The renamed stream (`orphan:<id>:<instance>`). */
+  readonly key: string;
+  /** The dead node's instance: its committed position is the store's cursor of it. */
+  readonly instance: string;
+}
+
 /** What membership tells the rest of the cluster code. */
 export interface MembershipEvents {
   /** A peer's lease appeared. */
@@ -23,8 +31,11 @@ export interface MembershipEvents {
   restored(): void;
   /** We removed a dead peer's traces: the wills its clients left (serialized). */
   orphaned(nodeId: number, wills: Buffer[]): void;
-  /** We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt. */
-  removed(nodeId: number): void;
+  /**
+   * We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt,
+   * and its inbox, when it left one, was renamed for us to read (`orphan`).
+   */
+  removed(nodeId: number, orphan: OrphanInbox | undefined, instance: string | undefined): void;
   /** Our lease was renewed (each heartbeat): the moment to publish our summary. */
   beat(): void;
 }
@@ -34,7 +45,10 @@ export interface MembershipEvents {
 const RENEW = `
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) return 2 end
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) return 2
+end
 return 0`;
 
 // Deletes our lease only if it is still ours.
@@ -43,21 +57,78 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 // Removes a node's traces only if no one holds its id again meanwhile (a new node that
-// claimed it must keep its fresh route table). Returns the wills its clients left (only to
-// the one caller that removed them), or 0.
+// claimed it must keep its fresh route table). Returns {instance, orphan, wills} only to the
+// one caller that removed them, else 0. With ARGV[3] = '1' the inbox is not deleted but
+// renamed to `orphan:<id>:<instance>` (ARGV[4] .. instance, expiring after ARGV[5] ms as a
+// bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
+// the node's sessions. In the same script the node leaves `nodes`, so from here on no
+// forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
+// rename where no one reads. `recovering:<id>` names the dead instance until that caller
+// has recovered its sessions (or it expires): meanwhile no other node claims them. The
+// departure is then announced by that caller once it has
+// adopted the sessions and announced their routes (see `departing`), else right here.
 const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 local wills = redis.call('HVALS', KEYS[6])
+local instance = redis.call('HGET', KEYS[7], ARGV[1])
+if not instance then instance = '' end
+redis.call('HDEL', KEYS[7], ARGV[1])
+local orphan = ''
+if ARGV[3] == '1' and instance ~= '' then
+  redis.call('SET', KEYS[8], instance, 'PX', ARGV[5])
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    orphan = ARGV[4] .. instance
+    redis.call('RENAME', KEYS[4], orphan)
+    redis.call('PEXPIRE', orphan, ARGV[5])
+  end
+end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
-redis.call('PUBLISH', KEYS[5], ARGV[2])
-return wills`;
+if ARGV[3] ~= '1' then redis.call('PUBLISH', KEYS[5], ARGV[2]) end
+return {instance, orphan, wills}`;
+
+// Joins under a node id: clears the stale route table and inbox of a previous holder, unless
+// that holder (a dead instance no survivor removed yet) left an inbox and ARGV[4] = '1': it
+// is renamed as the removal would (ARGV[3] .. instance) for this node to read. Returns
+// {previous instance, orphan key} ('' for none).
+const JOIN = `
+local previous = redis.call('HGET', KEYS[4], ARGV[1])
+if not previous then previous = '' end
+local orphan = ''
+if ARGV[4] == '1' and previous ~= '' and previous ~= ARGV[2] and redis.call('EXISTS', KEYS[2]) == 1 then
+  orphan = ARGV[3] .. previous
+  redis.call('RENAME', KEYS[2], orphan)
+  redis.call('PEXPIRE', orphan, ARGV[5])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+return {previous, orphan}`;
+
+// Announces a departure unless the node id has a lease again (a node that was only slow and
+// renewed it, or a new node that claimed the id): a late announcement would drop its routes
+// on every node after they had read them again.
+const ANNOUNCE_LEFT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+return redis.call('PUBLISH', KEYS[2], ARGV[1])`;
+
+/** How long an orphaned inbox is kept at least (ms): its reader may die too. */
+const ORPHAN_MIN_TTL_MS = 60_000;
 
 /** One node's lease and its view of the others'. */
 export class Membership {
   private id = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly alive = new Set<number>();
+  /**
+   * Peers whose lease is gone, while their sessions are adopted (with `readsOrphans`): their
+   * routes stay, so that a publish for their sessions goes to their inbox (read by the
+   * survivor that removes them) or, once removed, is refused, and is never routed nowhere
+   * before the survivor routes those sessions. The survivor announces the departure after
+   * that (`announceLeft`); as a fallback (it died too, or the announcement was missed) the
+   * routes go `leaseMs` after the peer left `nodes`. The value: when it was seen out of it.
+   */
+  private readonly departing = new Map<number, number | undefined>();
   private beating = false;
 
   constructor(
@@ -67,7 +138,15 @@ export class Membership {
     private readonly instance: string,
     private readonly logger: Logger,
     private readonly events: MembershipEvents,
+    /** True when a dead node's inbox is kept for its adopter (a store with cursors). */
+    private readonly readsOrphans: boolean,
   ) {}
+
+  /**
+   * The inbox a previous holder of this node id left unread (it died and this node claimed
+   * the id before a survivor removed it): this node reads it for the sessions it restores.
+   */
+  inherited: OrphanInbox | undefined;
 
   /** This node's id (after {@link join}). */
   get nodeId(): number {
@@ -113,12 +192,21 @@ export class Membership {
           : `every cluster node id (0-${NODE_ID_COUNT - 1}) is held by a live node`,
       );
     }
-    // A previous holder of this id died: its routes and inbox are stale.
-    await this.redis
-      .multi()
-      .del(this.keys.routes(this.id), this.keys.inbox(this.id))
-      .sadd(this.keys.members, String(this.id))
-      .exec();
+    // A previous holder of this id died: its routes are stale, its inbox is ours to read.
+    const [previous, orphan] = (await this.redis.eval(
+      JOIN,
+      4,
+      this.keys.routes(this.id),
+      this.keys.inbox(this.id),
+      this.keys.members,
+      this.keys.instances,
+      String(this.id),
+      this.instance,
+      this.keys.orphan(this.id, ''),
+      this.readsOrphans ? '1' : '0',
+      String(this.orphanTtlMs),
+    )) as [string, string];
+    if (orphan !== '') this.inherited = { key: orphan, instance: previous };
     await this.checkPeers();
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
@@ -131,7 +219,8 @@ export class Membership {
     this.timer = undefined;
     if (this.id < 0) return;
     await this.redis.eval(RELEASE, 1, this.keys.lease(this.id), this.instance);
-    await this.removeTraces(this.id); // our own clients' wills were discarded at close
+    // Our own clients' wills were discarded at close; what our inbox holds goes with it.
+    await this.removeTraces(this.id, false);
   }
 
   /** Renews the lease, then looks at the peers' (one beat at a time). */
@@ -141,9 +230,10 @@ export class Membership {
     try {
       const renewed = await this.redis.eval(
         RENEW,
-        2,
+        3,
         this.keys.lease(this.id),
         this.keys.members,
+        this.keys.instances,
         this.instance,
         String(this.options.leaseMs),
         String(this.id),
@@ -180,42 +270,111 @@ export class Membership {
     for (const peer of now) {
       if (!this.alive.has(peer)) {
         this.alive.add(peer);
+        this.departing.delete(peer);
         this.events.joined(peer);
       }
     }
     for (const peer of [...this.alive]) {
       if (!now.has(peer)) {
         this.alive.delete(peer);
-        this.events.left(peer);
+        if (this.readsOrphans) this.departing.set(peer, undefined);
+        else this.events.left(peer);
       }
     }
+    if (this.readsOrphans) this.routeUnremoved(others, now);
+    this.dropDeparted(members);
     for (const member of others) {
       if (now.has(member)) continue;
-      const wills = await this.removeTraces(member);
-      if (wills === undefined) continue; // back, or another survivor removed it
-      if (wills.length > 0) this.events.orphaned(member, wills);
-      this.events.removed(member);
+      const removed = await this.removeTraces(member, this.readsOrphans);
+      if (removed === undefined) continue; // back, or another survivor removed it
+      if (removed.wills.length > 0) this.events.orphaned(member, removed.wills);
+      this.events.removed(member, removed.orphan, removed.instance);
+    }
+  }
+
+  /** The sessions of `instance` of dead node `nodeId` are recovered here: others may claim them. */
+  async recovered(nodeId: number, instance: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys.recovering(nodeId), instance);
+  }
+
+  /** Announces that `nodeId` left (its sessions adopted here): the others drop its routes. */
+  async announceLeft(nodeId: number): Promise<void> {
+    const message = JSON.stringify({ node: nodeId, left: true });
+    await this.redis.eval(
+      ANNOUNCE_LEFT,
+      2,
+      this.keys.lease(nodeId),
+      this.keys.routeChanges,
+      message,
+    );
+  }
+
+  /**
+   * Members dead before we knew them (we just joined while a survivor recovers them): their
+   * routes are read as a live peer's, so that what we accept for their sessions goes to their
+   * inbox (or is refused once they are removed), not nowhere.
+   */
+  private routeUnremoved(others: number[], now: ReadonlySet<number>): void {
+    for (const member of others) {
+      if (now.has(member) || this.alive.has(member) || this.departing.has(member)) continue;
+      this.departing.set(member, undefined);
+      this.events.joined(member);
+    }
+  }
+
+  /** The fallback for departing peers: their routes go `leaseMs` after they left `nodes`. */
+  private dropDeparted(members: number[]): void {
+    const now = Date.now();
+    for (const [peer, since] of this.departing) {
+      if (members.includes(peer)) continue; // not removed yet: its inbox is still read later
+      if (since === undefined) this.departing.set(peer, now);
+      else if (now - since >= this.options.leaseMs) {
+        this.departing.delete(peer);
+        this.events.left(peer);
+      }
     }
   }
 
   /**
    * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
-   * the wills its clients left (undefined: its lease is back, or another survivor was first).
+   * the wills its clients left and, when `keepInbox`, its inbox renamed (undefined: its lease
+   * is back, or another survivor was first).
    */
-  private async removeTraces(nodeId: number): Promise<Buffer[] | undefined> {
+  private async removeTraces(
+    nodeId: number,
+    keepInbox: boolean,
+  ): Promise<
+    { wills: Buffer[]; orphan: OrphanInbox | undefined; instance: string | undefined } | undefined
+  > {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
-      6,
+      8,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
       this.keys.inbox(nodeId),
       this.keys.routeChanges,
       this.keys.wills(nodeId),
+      this.keys.instances,
+      this.keys.recovering(nodeId),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
+      keepInbox ? '1' : '0',
+      this.keys.orphan(nodeId, ''),
+      String(this.orphanTtlMs),
     );
-    return Array.isArray(result) ? (result as Buffer[]) : undefined;
+    if (!Array.isArray(result)) return undefined;
+    const [instance, orphan, wills] = result as [Buffer, Buffer, Buffer[]];
+    const key = orphan.toString();
+    return {
+      wills,
+      instance: instance.length > 0 ? instance.toString() : undefined,
+      orphan: key === '' ? undefined : { key, instance: instance.toString() },
+    };
+  }
+
+  private get orphanTtlMs(): number {
+    return Math.max(ORPHAN_MIN_TTL_MS, 10 * this.options.leaseMs);
   }
 }

@@ -18,6 +18,25 @@ import { WriteBarrier } from './write-barrier.js';
 /** Entries an inbox stream keeps at most (approximately): a bound on Redis memory. */
 export const INBOX_MAX_LENGTH = 100_000;
 
+// Appends a batch to a node's inbox only while the node is a member: the survivor that
+// removes a dead node renames its inbox and takes it out of `nodes` in one script, so a
+// forward from a node whose router still names the dead one (for the few ms until it hears
+// of the removal) is refused, not written where no one would read it. Nil when refused.
+const FORWARD = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])`;
+
+/** The pipeline with the forward script defined on the connection. */
+type ForwardPipeline = ReturnType<Redis['pipeline']> & {
+  pipitForward(
+    inbox: string,
+    members: string,
+    nodeId: string,
+    maxLength: number,
+    batch: Buffer,
+  ): ForwardPipeline;
+};
+
 /** Counters of forwarding, read by whoever reports them. */
 export interface OutboxCounters {
   /** Messages sent to other nodes' inboxes (one per message per node). */
@@ -26,12 +45,17 @@ export interface OutboxCounters {
   batches: number;
   /** Writes that failed (Redis unreachable): messages, or batches when Redis answered an error. Logged. */
   failed: number;
+  /**
+   * Messages refused because their node had left the cluster (removed after its death while
+   * this node still routed to it): not acknowledged, the publisher sends again. Logged.
+   */
+  refused: number;
 }
 
 /** Batches deliveries per remote node and writes them once per turn. */
 export class Outbox implements ForwardSink {
   receiving = false;
-  readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0 };
+  readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0, refused: 0 };
   private readonly batches = new Map<RemoteNode, ForwardedMessage[]>();
   private scheduled = false;
 
@@ -45,6 +69,7 @@ export class Outbox implements ForwardSink {
     noteWrite?: () => void,
   ) {
     this.barrier = new WriteBarrier(noteWrite);
+    redis.defineCommand('pipitForward', { numberOfKeys: 2, lua: FORWARD });
   }
 
   /** Settles once every forward so far is in its node's inbox; rejects when a write failed. */
@@ -83,33 +108,44 @@ export class Outbox implements ForwardSink {
       this.barrier.sent(Promise.resolve());
       return;
     }
-    const pipeline = this.redis.pipeline();
-    let count = 0;
+    const pipeline = this.redis.pipeline() as ForwardPipeline;
+    const sizes: number[] = [];
     for (const [node, batch] of this.batches) {
-      pipeline.xadd(
+      pipeline.pipitForward(
         this.keys.inbox(node.nodeId),
-        'MAXLEN',
-        '~',
+        this.keys.members,
+        String(node.nodeId),
         INBOX_MAX_LENGTH,
-        '*',
-        'm',
         encodeBatch(batch),
       );
-      count += batch.length;
+      sizes.push(batch.length);
     }
+    const count = sizes.reduce((sum, n) => sum + n, 0);
     this.counters.batches += this.batches.size;
     this.counters.forwarded += count;
     this.batches.clear();
     this.barrier.sent(
       pipeline.exec().then(
-        (results) => {
-          const failed = results?.filter(([err]) => err !== null).length ?? 0;
-          if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
-        },
+        (results) => this.check(results ?? [], sizes),
         (err: unknown) => this.fail(err, count),
       ),
     );
   };
+
+  /** Fails the acknowledgements of a flush when a write failed or its node had left. */
+  private check(results: [Error | null, unknown][], sizes: number[]): void {
+    const failed = results.filter(([err]) => err !== null).length;
+    if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
+    let refused = 0;
+    for (let i = 0; i < results.length; i++) if (results[i]![1] === null) refused += sizes[i]!;
+    if (refused === 0) return;
+    this.counters.refused += refused;
+    this.logger.warn(
+      { messages: refused },
+      'cluster: forward refused: its node left the cluster (died); not acknowledged',
+    );
+    throw new Error(`${refused} forwarded messages refused: their node left the cluster`);
+  }
 
   /** Counts and logs a failed write, then fails the acknowledgements waiting for it. */
   private fail(err: unknown, messages: number): never {

@@ -9,6 +9,19 @@ import type { ClusterKeys } from './keys.js';
 /** Owner keys read per SCAN step and per MGET. */
 const PAGE = 1000;
 
+/** What takeover and the recovery of a dead node's sessions need of membership. */
+export interface NodeIdentity {
+  readonly nodeId: number;
+  readonly instance: string;
+  /** True while `nodeId`'s lease is held by `instance`. */
+  isLive(nodeId: number, instance: string): Promise<boolean>;
+  /**
+   * True while `instance` of node `nodeId` is dead and not yet removed: its sessions are for
+   * the survivor that removes it, which delivers them what its inbox held (dead-node-recovery.ts).
+   */
+  awaitsRecovery(nodeId: number, instance: string): Promise<boolean>;
+}
+
 /** True while node `nodeId`'s lease is held by `instance`. */
 export type LivenessCheck = (nodeId: number, instance: string) => Promise<boolean>;
 
@@ -147,4 +160,34 @@ export function parseOwner(value: string | null): { nodeId: number; instance: st
   const nodeId = Number(value.slice(0, slash));
   if (slash < 0 || !Number.isInteger(nodeId)) return undefined;
   return { nodeId, instance: value.slice(slash + 1) };
+}
+
+/**
+ * This node as takeover and recovery see it (`nodeId` read when asked: known after start).
+ * Live: the node's lease holds the instance. Awaiting recovery: the lease is gone and the
+ * `instances` hash still names the instance (no survivor removed it yet), or
+ * `recovering:<id>` does (the survivor that removed it recovers its sessions).
+ */
+export function nodeIdentity(
+  redis: Redis,
+  keys: ClusterKeys,
+  instance: string,
+  nodeId: () => number,
+): NodeIdentity {
+  const isLive = async (node: number, held: string): Promise<boolean> =>
+    (await redis.get(keys.lease(node))) === held;
+  return {
+    get nodeId() {
+      return nodeId();
+    },
+    instance,
+    isLive,
+    awaitsRecovery: async (node, held) => {
+      const [dead, recovering] = await Promise.all([
+        redis.hget(keys.instances, String(node)),
+        redis.get(keys.recovering(node)),
+      ]);
+      return (dead === held || recovering === held) && !(await isLive(node, held));
+    },
+  };
 }

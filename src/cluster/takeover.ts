@@ -2,31 +2,29 @@
  * One owner per client id across the cluster, and takeover across nodes [MQTT-3.1.4-3].
  *
  * `owner:<client id>` names the node (id/instance) holding the client's session in memory,
- * connected or offline. It is a lock whose lease is its node's lease: an owner whose node
- * lease is gone (the node died) holds nothing. Before a claim of a client id this node has no
- * session for, the registry asks this loader: if a live peer owns the id, this node asks that
- * peer over its control channel to let go and waits for its answer. The peer closes the
- * connection (v5 DISCONNECT 0x8E), evicts the session from memory and its route table
- * without deleting it from the store, commits what it wrote, then answers; this node takes
- * the lock, and the next loader (`StoredSessionLoader` over the shared store) reads the
- * session as the peer left it.
+ * connected or offline. It is a lock whose lease is its node's lease: an owner whose node lease
+ * is gone (the node died) holds nothing. Before a claim of a client id this node has no session
+ * for, the registry asks this loader: if a live peer owns the id, this node asks that peer over
+ * its control channel to let go and waits for its answer. The peer closes the connection (v5
+ * DISCONNECT 0x8E), evicts the session from memory and its route table without deleting it
+ * from the store, commits what it wrote, then answers; this node takes the lock, and the next
+ * loader (`StoredSessionLoader` over the shared store) reads the session as the peer left it.
  */
 import type { Redis } from 'ioredis';
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
+import { recoveringError } from './dead-node-recovery.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
-import { claimOwner, claimOwners, clientsHeldByPeers, ownedByNode, parseOwner } from './owners.js';
-
-/** What takeover needs of membership. */
-export interface NodeIdentity {
-  readonly nodeId: number;
-  readonly instance: string;
-  /** True while `nodeId`'s lease is held by `instance`. */
-  isLive(nodeId: number, instance: string): Promise<boolean>;
-}
+import {
+  claimOwner,
+  claimOwners,
+  clientsHeldByPeers,
+  type NodeIdentity,
+  parseOwner,
+} from './owners.js';
 
 /**
  * Rounds of read, release and compare-and-set one connect's claim of a client id may take
@@ -55,6 +53,8 @@ export class ClientOwnership implements SessionLoader {
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
   private requests = 0;
+  /** Settles once the recovery of dead nodes' sessions under way is done (see holdReleases). */
+  private recovery: Promise<void> = Promise.resolve();
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
 
@@ -89,9 +89,10 @@ export class ClientOwnership implements SessionLoader {
    * shared store only the sessions no live node holds).
    */
   async heldByPeers(): Promise<Set<string>> {
-    const scan = await clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, (node, i) =>
-      this.self.isLive(node, i),
-    );
+    // Sessions of a dead node not yet removed are left for the survivor that removes it.
+    const held = async (node: number, i: string) =>
+      (await this.self.isLive(node, i)) || this.recovering(node, i);
+    const scan = await clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, held);
     this.seenAtStart = scan.seen;
     return scan.held;
   }
@@ -99,21 +100,26 @@ export class ClientOwnership implements SessionLoader {
   /**
    * This node restored these clients' sessions from the store: it takes their owner keys,
    * unless another node took one since the start's scan (that session is let go again).
+   * Returns the client ids taken, each with the owner key's value before ('' for none).
    */
-  async claimRestored(clientIds: Iterable<string>): Promise<void> {
+  async claimRestored(clientIds: Iterable<string>): Promise<Map<string, string>> {
     const ids = [...clientIds];
     const seen = this.seenAtStart ?? new Map<string, string>();
     this.seenAtStart = undefined;
     const lost = new Set(await claimOwners(this.redis, this.keys, ids, seen, this.ownerValue));
+    const claimed = new Map<string, string>();
     for (const clientId of ids) {
-      if (!lost.has(clientId)) this.owned.add(clientId);
-      else if (this.core.registry.evict(clientId)) {
+      if (!lost.has(clientId)) {
+        this.owned.add(clientId);
+        claimed.set(clientId, seen.get(clientId) ?? '');
+      } else if (this.core.registry.evict(clientId)) {
         this.logger.info(
           { clientId },
           'cluster: restored session claimed by another node meanwhile',
         );
       }
     }
+    return claimed;
   }
 
   /**
@@ -130,6 +136,11 @@ export class ClientOwnership implements SessionLoader {
       if (err instanceof MqttError) throw err;
       throw this.unavailable(clientId, err);
     }
+  }
+
+  /** True when `owner` is a dead instance of another node that no survivor removed yet. */
+  private async recovering(nodeId: number, instance: string): Promise<boolean> {
+    return nodeId !== this.self.nodeId && this.self.awaitsRecovery(nodeId, instance);
   }
 
   private unavailable(clientId: string, err?: unknown): MqttError {
@@ -153,6 +164,10 @@ export class ClientOwnership implements SessionLoader {
         owner !== undefined &&
         owner.nodeId !== this.self.nodeId &&
         (await this.self.isLive(owner.nodeId, owner.instance));
+      // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
+      if (owner && !live && (await this.recovering(owner.nodeId, owner.instance))) {
+        throw recoveringError(owner.nodeId);
+      }
       // Before the session is read: a live peer must write its last state and stop writing.
       if (live) await this.requestRelease(clientId, owner.nodeId);
       // Free, ours, or its owner died: taken only if still so (compare-and-set).
@@ -265,6 +280,7 @@ export class ClientOwnership implements SessionLoader {
    * session (it stays in the store; its routes here go), commit, then answer.
    */
   private async release(clientId: string, from: number, req: string): Promise<void> {
+    await this.recovery; // a dead node's sessions get its unread inbox first
     this.owned.delete(clientId);
     const session = this.core.sessions.get(clientId);
     if (session?.output !== undefined) {
@@ -323,33 +339,11 @@ export class ClientOwnership implements SessionLoader {
   }
 
   /**
-   * Node `nodeId` died and this node removed its traces: the sessions it held (their owner
-   * keys name it, with an instance whose lease is gone) are read from the store here, so
-   * their subscriptions are routed again and messages queued until their clients come back.
-   */
-  async adoptFromDead(nodeId: number): Promise<void> {
-    if (this.next === undefined) return; // no shared store: nothing to read
-    let adopted = 0;
-    try {
-      for (const [clientId, owner] of await ownedByNode(this.redis, this.keys, nodeId)) {
-        const { instance } = parseOwner(owner)!;
-        if (await this.self.isLive(nodeId, instance)) continue;
-        if (await this.adoptOne(clientId, owner)) adopted++;
-      }
-    } catch (err) {
-      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: adopting sessions failed');
-    }
-    this.logger.info(
-      { node: nodeId, sessions: adopted },
-      'cluster: adopted the sessions of a dead node',
-    );
-  }
-
-  /**
    * Takes `clientId`'s owner key if it still names `previousOwner` (compare-and-set: a client
    * that connected elsewhere meanwhile keeps its node) and reads its session. True if adopted.
    */
-  private async adoptOne(clientId: string, previousOwner: string): Promise<boolean> {
+  async adoptOne(clientId: string, previousOwner: string): Promise<boolean> {
+    if (this.next === undefined) return false; // no shared store: nothing to read
     try {
       const key = this.keys.owner(clientId);
       if ((await this.redis.eval(TAKE_OWNER, 1, key, previousOwner, this.ownerValue)) !== 1) {
@@ -368,6 +362,11 @@ export class ClientOwnership implements SessionLoader {
       this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
     }
     return false;
+  }
+
+  /** Takeovers of sessions here wait for `recovery` (it never rejects) before they let go. */
+  holdReleases(recovery: Promise<void>): void {
+    this.recovery = recovery;
   }
 
   /** Lets go of every client id this node holds (it drains: the sessions were evicted). */

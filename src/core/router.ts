@@ -30,6 +30,11 @@ export interface ForwardedScope {
   readonly shareFilters: readonly string[] | undefined;
   /** True for a member this node cannot deliver to itself (a remote node's target). */
   isRemote(subscriber: Subscriber): boolean;
+  /**
+   * When set, only the subscribers it accepts get the message (a dead node's inbox read by
+   * the survivor that adopted its sessions: those sessions only, never this node's own).
+   */
+  readonly only?: ((subscriber: Subscriber) => boolean) | undefined;
 }
 
 /** Subscriptions of every subscriber, and message dispatch to them. */
@@ -194,9 +199,15 @@ export class Router {
     // subscription identifiers share one object (index qos*2 + retain). The slot array is
     // the router's own, cleared below: no array per publish.
     const shared = this.sharedSlots;
+    // Read once per publish: undefined but for a dead node's inbox (see ForwardedScope).
+    const only = this.scope?.only;
     for (let i = 0; i < touched.length; i++) {
       const target = touched[i]!;
       if (target.matchStamp !== stamp) continue;
+      if (only !== undefined && !only(target)) {
+        target.matchSubscriptionIds = undefined;
+        continue;
+      }
       const qos = minQos(message.qos, target.matchQos as QoS); // [MQTT-3.8.4-8]
       // [MQTT-3.3.1-12] retain is cleared unless Retain As Published [MQTT-3.3.1-13].
       const retain = target.matchRetainAsPublished ? message.retain : false;

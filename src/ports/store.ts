@@ -7,11 +7,13 @@
 import type { MessageStore } from './message-store.js';
 import type { RetainedStore } from './retained-store.js';
 import type { SessionStore } from './session-store.js';
+import type { StoreCursors } from './store-cursors.js';
 import type { StoredMessage, StoredSession, StoredWill } from './store-records.js';
 
 export type { LoadedQueue, LoadedQueues, MessageStore } from './message-store.js';
 export type { RetainedLoad, RetainedStore } from './retained-store.js';
 export type { SessionStore } from './session-store.js';
+export type { StoreCursors } from './store-cursors.js';
 export type { CommitObserver, Durability, StorePort } from './store-port.js';
 export type * from './store-records.js';
 
@@ -33,4 +35,9 @@ export interface BrokerStore extends SessionStore, MessageStore, RetainedStore {
    * session and message ports' start-up reads in one (src/storage/shared/load-state.ts).
    */
   load(): Promise<LoadedState>;
+  /**
+   * Positions committed with the store's batches, for a store that nodes of a cluster share
+   * (the Redis store); undefined where no other node could read them (memory, SQLite).
+   */
+  readonly cursors?: StoreCursors;
 }

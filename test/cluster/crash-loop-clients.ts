@@ -80,7 +80,12 @@ export class CrashSubscriber {
   /** The URL of the node it is connected to (undefined while reconnecting). */
   node: string | undefined;
   private client: MqttClient | undefined;
-  private readonly stores = { incomingStore: new Store(), outgoingStore: new Store() };
+  // `clean: false`: ending one connection (a refused CONNACK) must not drop what the stores
+  // hold (MQTT.js empties a clean store on close, and the next connection then crashes).
+  private readonly stores = {
+    incomingStore: new Store({ clean: false }),
+    outgoingStore: new Store({ clean: false }),
+  };
   private stopping = false;
   private connecting: Promise<void> | undefined;
 
@@ -143,6 +148,15 @@ export class CrashSubscriber {
   }
 }
 
+/** One subscriber's node-death window (from the kill of its node until a probe reached it). */
+export interface CrashWindow {
+  /**
+   * Its session moved on from the survivor that adopted it to another node (the client
+   * reconnected there: a takeover, logged "session moved to another node"), known at the end.
+   */
+  moved: boolean;
+}
+
 /** A message a publisher got PUBACK/PUBCOMP for. */
 export interface Acknowledged {
   payload: string;
@@ -150,6 +164,8 @@ export interface Acknowledged {
   qos: 1 | 2;
   /** Sent or acknowledged while its subscriber's session was in a node-death window. */
   inWindow: boolean;
+  /** That window (the last one, when it was sent in one and acknowledged in the next). */
+  window: CrashWindow | undefined;
 }
 
 /** A publisher sending to the subscribers' topics in turn, one message at a time. */
@@ -167,8 +183,8 @@ export class CrashPublisher {
     readonly qos: 1 | 2,
     private readonly topics: string[],
     private readonly live: LiveNodes,
-    /** True while the session subscribed to `topic` is in a node-death window. */
-    private readonly inWindow: (topic: string) => boolean,
+    /** The node-death window the session subscribed to `topic` is in, if any. */
+    private readonly windowOf: (topic: string) => CrashWindow | undefined,
   ) {}
 
   /** Starts publishing (first on `url`, then on any live node). */
@@ -202,7 +218,7 @@ export class CrashPublisher {
     while (!this.stopping && client.connected) {
       const topic = this.topics[this.seq % this.topics.length]!;
       const payload = `${this.clientId}-${this.seq++}`;
-      const windowAtSend = this.inWindow(topic);
+      const windowAtSend = this.windowOf(topic);
       const acked = client
         .publishAsync(topic, payload, { qos: this.qos })
         .then(() => true)
@@ -211,11 +227,13 @@ export class CrashPublisher {
         this.unacknowledged++;
         return;
       }
+      const window = this.windowOf(topic) ?? windowAtSend;
       this.acknowledged.push({
         payload,
         topic,
         qos: this.qos,
-        inWindow: windowAtSend || this.inWindow(topic),
+        inWindow: window !== undefined,
+        window,
       });
     }
   }

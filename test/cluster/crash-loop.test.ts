@@ -7,11 +7,16 @@
  * load balancer would send them.
  *
  * What it checks: no QoS 2 message reaches a subscriber twice; every message a publisher got
- * PUBACK/PUBCOMP for reaches its subscriber, except while that subscriber's session is in a
- * node-death window (docs/cluster.md, "a node is killed"): from the kill (messages already
- * acknowledged then and not yet received count too) until the subscriber is connected again
- * and a probe published on every live node has reached it. Those are counted and printed,
- * not hidden. Messages outside every window must all arrive.
+ * PUBACK/PUBCOMP for reaches its subscriber, also those in a node-death window
+ * (docs/cluster.md, "a node is killed"): from the kill (messages already acknowledged then
+ * and not yet received count too) until the subscriber is connected again and a probe
+ * published on every live node has reached it. The survivor that removes the dead node
+ * delivers what its inbox held to the sessions it adopts, and until then the other nodes
+ * keep routing to the dead node's inbox. The messages lost in windows are counted and
+ * printed, not asserted (a few dozen per 20 kills remain: docs/cluster.md, "Crash loop"),
+ * split by whether the session, once adopted, moved on to another node because its client
+ * reconnected there (a takeover: a message published during that move may miss it).
+ * Messages outside every window must all arrive.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,7 +26,12 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode, stopNode } from './cli-node.js';
-import { type Acknowledged, CrashPublisher, CrashSubscriber } from './crash-loop-clients.js';
+import {
+  type Acknowledged,
+  CrashPublisher,
+  CrashSubscriber,
+  type CrashWindow,
+} from './crash-loop-clients.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** Kills (the issue asks for at least 20). */
@@ -48,8 +58,8 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     return node;
   };
   const live = (): string[] => nodes.flatMap((n) => (n === undefined ? [] : [n.url]));
-  /** Topics whose subscriber's session is in a node-death window. */
-  const windows = new Set<string>();
+  /** Topics whose subscriber's session is in a node-death window, with that window. */
+  const windows = new Map<string, CrashWindow>();
   const subscribers: CrashSubscriber[] = [];
   const publishers: CrashPublisher[] = [];
 
@@ -102,12 +112,15 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     const victim = nodes[index]!;
     const victimId = nodeIdOf(victim);
     const moving = subscribers.filter((s) => s.node === victim.url);
-    for (const s of moving) windows.add(s.topic);
+    const movesBefore = new Map(moving.map((s) => [s.clientId, movesOf(s.clientId)]));
+    for (const s of moving) windows.set(s.topic, { moved: false });
     // Acknowledged and not yet received when the node dies: in its inbox or in flight there.
     for (const p of publishers) {
       for (const m of p.acknowledged) {
-        if (windows.has(m.topic) && !subscriberOf(m.topic).received.has(m.payload)) {
+        const window = windows.get(m.topic);
+        if (window !== undefined && !subscriberOf(m.topic).received.has(m.payload)) {
           m.inWindow = true;
+          m.window = window;
         }
       }
     }
@@ -132,8 +145,15 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     );
     for (const s of moving) {
       await probe(s, round);
+      windows.get(s.topic)!.moved = movesOf(s.clientId) > movesBefore.get(s.clientId)!;
       windows.delete(s.topic);
     }
+  }
+
+  /** How often a node logged that `clientId`'s session moved on to another node (takeover). */
+  function movesOf(clientId: string): number {
+    const line = new RegExp(`"clientId":"${clientId}"[^\n]*session moved to another node`, 'g');
+    return started.reduce((n, node) => n + (node.output().match(line)?.length ?? 0), 0);
   }
 
   /** The owner keys and route tables, for a failure's message. */
@@ -167,7 +187,7 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     ] as const;
     kinds.forEach(([version, qos], i) => {
       const publisher = new CrashPublisher(`crash-pub-${i}`, version, qos, topics, live, (topic) =>
-        windows.has(topic),
+        windows.get(topic),
       );
       publisher.start(nodes[i % NODES]!.url);
       publishers.push(publisher);
@@ -185,12 +205,19 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     const mustArrive = all.filter((m) => !m.inWindow);
     const missing = (): Acknowledged[] =>
       mustArrive.filter((m) => !subscriberOf(m.topic).received.has(m.payload));
-    await waitFor(() => missing().length === 0, 60_000, 'every acknowledged message').catch(
-      () => {},
-    );
-    const windowLost = all.filter(
-      (m) => m.inWindow && !subscriberOf(m.topic).received.has(m.payload),
-    );
+    const lostInWindows = (): Acknowledged[] =>
+      all.filter((m) => m.inWindow && !subscriberOf(m.topic).received.has(m.payload));
+    await waitFor(
+      () => missing().length === 0 && lostInWindows().length === 0,
+      60_000,
+      'every acknowledged message',
+    ).catch(() => {});
+    const windowLost = lostInWindows();
+    // Lost while the session moved on from its adopter to another node: the session-move
+    // window (docs/cluster.md), counted apart; every other window must lose nothing.
+    const movedLost = windowLost.filter((m) => m.window?.moved === true);
+    const deathLost = windowLost.filter((m) => m.window?.moved !== true);
+    const movedWindows = all.filter((m) => m.window?.moved === true).length;
     const duplicated = (qos: 1 | 2): Acknowledged[] =>
       all.filter((m) => m.qos === qos && (subscriberOf(m.topic).received.get(m.payload) ?? 0) > 1);
     const duplicates = (qos: 1 | 2): number => duplicated(qos).length;
@@ -198,7 +225,8 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     t.diagnostic(
       `kills ${KILLS}, acknowledged ${all.length} (QoS 1 ${all.filter((m) => m.qos === 1).length}, QoS 2 ${all.filter((m) => m.qos === 2).length}), ` +
         `unacknowledged ${publishers.reduce((n, p) => n + p.unacknowledged, 0)}, ` +
-        `in node-death windows ${all.length - mustArrive.length} of which lost ${windowLost.length}, ` +
+        `in node-death windows ${all.length - mustArrive.length} of which lost ${windowLost.length} ` +
+        `(in windows whose session then moved to another node ${movedWindows}, of which lost ${movedLost.length}), ` +
         `QoS 1 duplicates ${duplicates(1)}, QoS 2 duplicates ${duplicates(2)}, ` +
         `sessions lost ${subscribers.reduce((n, s) => n + s.sessionsLost, 0)}`,
     );
@@ -206,6 +234,12 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
       missing().map((m) => m.payload),
       [],
       'acknowledged messages outside node-death windows that never arrived',
+    );
+    t.diagnostic(
+      `lost in node-death windows without a session move: ${deathLost.length} (the first 10: ${deathLost
+        .slice(0, 10)
+        .map((m) => m.payload)
+        .join(', ')})`,
     );
     assert.deepEqual(
       duplicated(2)

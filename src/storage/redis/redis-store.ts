@@ -29,6 +29,7 @@ import {
 import { loadState } from '../shared/load-state.js';
 import { closeRedis, connectRedis } from './redis-connect.js';
 import { RedisContext } from './redis-context.js';
+import { RedisCursors } from './redis-cursors.js';
 import { RedisGroupCommit, type RedisWait } from './redis-group-commit.js';
 import { checkPrefix, DEFAULT_PREFIX, RedisKeys } from './redis-keys.js';
 import { RedisMessages } from './redis-messages.js';
@@ -75,6 +76,8 @@ export class RedisStore implements BrokerStore {
   private readonly sessions: RedisSessions;
   private readonly messages: RedisMessages;
   private readonly retained: RedisRetained;
+  /** Positions committed with the batches (a cluster node's inbox position). */
+  readonly cursors: RedisCursors;
 
   constructor(options: RedisStoreOptions) {
     this.options = options;
@@ -86,6 +89,7 @@ export class RedisStore implements BrokerStore {
     this.sessions = new RedisSessions(this.ctx);
     this.messages = new RedisMessages(this.ctx);
     this.retained = new RedisRetained(this.ctx);
+    this.cursors = new RedisCursors(this.ctx);
   }
 
   /** Batches committed since open. */
