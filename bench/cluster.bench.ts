@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchResult, runBench } from '../src/bench/index.js';
-import { ensurePipitBuilt, freePort, waitForPort } from './harness/brokers.js';
+import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
 import { readCpuMs } from './harness/proc-stats.js';
 import { median } from './harness/summary.js';
 
@@ -77,18 +77,6 @@ interface RunningSetup {
   ports: number[];
   pids: number[];
   stop(): Promise<void>;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** Spawns a process that listens on `port`; resolves once it accepts connections. */

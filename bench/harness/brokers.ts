@@ -150,7 +150,8 @@ export async function waitForPort(
   throw new Error(`broker not listening on ${port} after ${timeoutMs} ms`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** Stops `child`: SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
