@@ -57,6 +57,21 @@ function listenersCheck(status: BrokerStatus): ReadinessCheck {
   };
 }
 
+/**
+ * A cluster node's readiness: its connection to the cluster's Redis. A node that cannot reach
+ * Redis cannot tell who holds a client id (new clients get 0x88): a load balancer should send
+ * them elsewhere.
+ */
+export function clusterRedisCheck(node: { status(): { redis: string } }): ReadinessCheck {
+  return {
+    name: 'redis',
+    check: () => {
+      const state = node.status().redis;
+      return state === 'ready' ? undefined : `Redis connection ${state}`;
+    },
+  };
+}
+
 function shutdownCheck(status: BrokerStatus): ReadinessCheck {
   return {
     name: 'shutdown',

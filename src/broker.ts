@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { AdminApi } from './admin/index.js';
 import { BridgeSet, type BridgeStatus } from './bridge/index.js';
 import { type DrainResult, drainNode } from './broker-drain.js';
-import { BrokerHttp, type BrokerStatus } from './broker-http.js';
+import { BrokerHttp, type BrokerStatus, clusterRedisCheck } from './broker-http.js';
 import {
   DEFAULT_PORTS,
   type HttpListenerOptions,
@@ -145,18 +145,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       metrics,
     );
     if ((bridges ?? []).length > 0) this.http.bridges = () => this.bridges();
-    const node = this.cluster;
-    if (node) {
-      // A node that cannot reach Redis cannot tell who holds a client id (new clients get
-      // 0x88): a load balancer should send them elsewhere.
-      this.addReadinessCheck({
-        name: 'redis',
-        check: () => {
-          const state = node.status().redis;
-          return state === 'ready' ? undefined : `Redis connection ${state}`;
-        },
-      });
-    }
+    if (this.cluster) this.addReadinessCheck(clusterRedisCheck(this.cluster));
     // Notification hooks are installed only for events someone listens to, so the
     // publish and delivery paths stay free of them otherwise.
     (this as EventEmitter).on('newListener', (event: string | symbol) =>
