@@ -158,6 +158,17 @@ const behaviour = files.filter((f) => {
 });
 const alone = files.filter((f) => f.replaceAll('\\', '/').startsWith(ALONE));
 const together = files.filter((f) => !alone.includes(f));
+// Child processes of the tests run the compiled CLI (test/helpers/cli-entry.ts): build dist/
+// first when it is older than the sources (a no-op after `npm ci`, whose prepare built it).
+{
+  const built = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], {
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) {
+    console.error('run-tests: building dist/ failed');
+    process.exit(1);
+  }
+}
 if (files.some((f) => f.replaceAll('\\', '/').startsWith('test/dashboard/'))) {
   const built = spawnSync(process.execPath, ['scripts/build-dashboard.mjs', '--if-stale'], {
     stdio: 'inherit',

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { freePort } from './redis-fixture.js';
 
 /** A `pipit broker` child process. */
@@ -22,9 +23,7 @@ export async function startCliNode(redisUrl: string, args: string[] = []): Promi
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+      cliEntry(),
       'broker',
       '--port',
       String(port),

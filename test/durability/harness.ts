@@ -9,10 +9,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliEntry } from '../helpers/cli-entry.js';
 
 /** Repository root (the CLI entry point is resolved from it, whatever the cwd). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 
 /** A free loopback port (the OS picks it; released right away). */
 export async function freePort(): Promise<number> {
@@ -89,7 +89,7 @@ export class BrokerProcess {
 
   /** Spawns the broker (not waiting for it to listen). */
   static spawn(args: string[]): BrokerProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'broker', ...args], {
+    const child = spawn(process.execPath, [cliEntry(), 'broker', ...args], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PIPIT_LOG_LEVEL: 'info' },

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { cliEntry } from '../../helpers/cli-entry.js';
 
 /** The repository root: the pipit CLI runs from there (tsx resolves from it). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -45,10 +46,7 @@ export function start(
 ): Running {
   const [file, argv] =
     tool === 'pipit'
-      ? [
-          process.execPath,
-          ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), command, ...args],
-        ]
+      ? [process.execPath, [cliEntry(), command, ...args]]
       : [`mosquitto_${command}`, [...args]];
   const child = spawn(file, argv, {
     cwd: REPO_ROOT,
