@@ -132,8 +132,10 @@ export function createAdminRoute(options: AdminRouteOptions): HttpRoute {
         `admin API: ${route.operationId}`,
       );
     }
-    // Run once the answer is out (a drain closes this listener: it must not cut its own answer).
-    if (result.afterSent !== undefined) res.once('finish', result.afterSent);
+    // Run once the answer is out (a drain closes this listener: it must not cut its own
+    // answer). 'close' comes after the answer is written, or when the caller went away first:
+    // an accepted command runs either way.
+    if (result.afterSent !== undefined) res.once('close', result.afterSent);
     if (result.stream !== undefined) result.stream(res);
     else sendJson(res, result.status, result.body);
   }

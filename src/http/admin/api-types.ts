@@ -189,7 +189,10 @@ export interface RouteResult {
   body?: unknown;
   /** A streamed answer instead of a body: writes the headers and the stream itself. */
   stream?: (res: ServerResponse) => void;
-  /** Runs once the answer has been written (e.g. a drain that closes this very listener). */
+  /**
+   * Runs once the answer has been written, or its caller went away (e.g. a drain that closes
+   * this very listener).
+   */
   afterSent?: () => void;
 }
 
