@@ -121,11 +121,13 @@ describe('dashboard: topics', () => {
 
   it('publishing from the page reaches a subscriber', async () => {
     const subscriber = await client('page-listener');
-    const received = nextMessages(subscriber, 1);
     await subscriber.subscribeAsync('from/page', { qos: 1 });
     const page = await openAt(server, '#/topics');
     await page.getByLabel('Publish topic').fill('from/page');
     await page.getByLabel('Publish payload').fill('hello from the dashboard');
+    // Waited for from the click: opening the page in a browser may take seconds on a busy
+    // machine, and must not eat into the message's wait.
+    const received = nextMessages(subscriber, 1, 10_000);
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     const [message] = await received;
     assert.equal(message!.topic, 'from/page');
