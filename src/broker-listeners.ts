@@ -67,6 +67,7 @@ export function startListener(
         port: options.port ?? DEFAULT_PORTS.ws,
         path: options.path,
         allowedOrigins: options.allowedOrigins,
+        maxFrameSize: options.maxFrameSize,
       });
     case 'wss':
       return startWsListener(core, {
@@ -75,6 +76,7 @@ export function startListener(
         path: options.path,
         tls: options.tls,
         allowedOrigins: options.allowedOrigins,
+        maxFrameSize: options.maxFrameSize,
       });
   }
 }

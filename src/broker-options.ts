@@ -88,6 +88,11 @@ export interface WebSocketOptions {
    * header) and clients that send no Origin (not browsers). Others get HTTP 403. Default none.
    */
   allowedOrigins?: readonly string[];
+  /**
+   * The largest WebSocket message accepted, in bytes (one message may carry many MQTT
+   * packets); a larger one closes the connection with 1009. Default: maximumPacketSize + 64 KiB.
+   */
+  maxFrameSize?: number;
 }
 
 /** What every listener type takes. */

@@ -33,9 +33,10 @@ function checkListener(listener: ListenerConfig, index: number): ConfigProblem[]
       message: `only allowed on ws and wss listeners (this one is ${type})`,
     });
   }
-  if (listener.allowedOrigins !== undefined && !WS_TYPES.has(type)) {
+  for (const key of ['allowedOrigins', 'maxFrameSize'] as const) {
+    if (listener[key] === undefined || WS_TYPES.has(type)) continue;
     problems.push({
-      path: at('allowedOrigins'),
+      path: at(key),
       message: `only allowed on ws and wss listeners (this one is ${type})`,
     });
   }

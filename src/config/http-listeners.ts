@@ -9,7 +9,8 @@ import { HTTP_TYPES } from './schema.js';
 import type { ListenerSpec } from './to-options.js';
 
 /** What `broker.listen()` is given for one HTTP listener. */
-export interface HttpListenerSpec extends Omit<ListenerSpec, 'type' | 'path' | 'allowedOrigins'> {
+export interface HttpListenerSpec
+  extends Omit<ListenerSpec, 'type' | 'path' | 'allowedOrigins' | 'maxFrameSize'> {
   type: 'http' | 'https';
   /** `maxBodySize`: largest request body (default 1 MiB). */
   maxBodyBytes?: number;
@@ -32,7 +33,7 @@ export function isHttpEntry(entry: ListenerConfig): boolean {
 
 /** The HTTP settings of an entry, on top of what every listener has (`base`). */
 export function httpListenerSpec(entry: ListenerConfig, base: ListenerSpec): HttpListenerSpec {
-  const { path: _path, allowedOrigins: _origins, ...common } = base;
+  const { path: _path, allowedOrigins: _origins, maxFrameSize: _frame, ...common } = base;
   const spec: HttpListenerSpec = { ...common, type: entry.type === 'https' ? 'https' : 'http' };
   if (entry.maxBodySize !== undefined) spec.maxBodyBytes = entry.maxBodySize;
   if (entry.requestTimeout !== undefined) {

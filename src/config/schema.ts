@@ -117,6 +117,8 @@ const listenerSchema = z.strictObject({
       { error: 'expected a list of origins' },
     )
     .optional(),
+  // ws and wss listeners only (see checks.ts): the largest WebSocket message accepted.
+  maxFrameSize: size(1024, 2 ** 30).optional(),
   // http and https listeners only (see checks.ts).
   maxBodySize: size(1, 2 ** 30).optional(),
   requestTimeout: seconds(3600).optional(),

@@ -65,6 +65,8 @@ export interface ListenerSpec {
   maxConnections?: number;
   /** ws/wss: browser origins allowed besides the same-host rule. */
   allowedOrigins?: string[];
+  /** ws/wss: the largest WebSocket message accepted, in bytes. */
+  maxFrameSize?: number;
 }
 
 /** A listener's effective auth settings. */
@@ -242,6 +244,7 @@ function listenerSpec(entry: ListenerConfig, baseDir: string): ListenerSpec {
   if (type === 'ws' || type === 'wss') spec.path = entry.path ?? DEFAULT_WS_PATH;
   if (entry.maxConnections !== undefined) spec.maxConnections = entry.maxConnections;
   if (entry.allowedOrigins !== undefined) spec.allowedOrigins = entry.allowedOrigins;
+  if (entry.maxFrameSize !== undefined) spec.maxFrameSize = entry.maxFrameSize;
   const tls = entry.tls;
   if (tls?.cert !== undefined && tls.key !== undefined) {
     const { cert, key, ca, ...rest } = tls;
@@ -311,12 +314,15 @@ function noticesFor(listeners: PlannedListener[]): BrokerPlan['notices'] {
 
 /** The argument of `broker.listen()` for a planned listener. */
 export function toListenerOptions(spec: ListenerSpec): ListenerOptions {
-  const { type, port, host, name, path, tls, maxConnections, allowedOrigins } = spec;
+  const { type, port, host, name, path, tls, maxConnections, allowedOrigins, maxFrameSize } = spec;
   if (type === 'http' || type === 'https') {
     throw new Error(`listener ${name}: an ${type} listener is planned in httpListeners`);
   }
   const common = { port, host, name, ...(maxConnections === undefined ? {} : { maxConnections }) };
-  const ws = allowedOrigins === undefined ? {} : { allowedOrigins };
+  const ws = {
+    ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+    ...(maxFrameSize === undefined ? {} : { maxFrameSize }),
+  };
   if (type === 'mqtt') return { type, ...common };
   if (type === 'ws') return { type, ...common, path, ...ws };
   if (tls === undefined) throw new Error(`listener ${name}: a ${type} listener needs tls`);

@@ -124,11 +124,17 @@ export function attachWebSocket(core: BrokerCore, ws: WebSocket, info: Connectio
     // [MQTT-6.0.0-2] Frames and packets need not align: the core's decoder reassembles.
     conn.receive(data);
   });
-  ws.on('error', (err) => {
-    core.logger.debug(
-      { err: err.message, clientId: conn.client.clientId || undefined },
-      'WebSocket error',
-    );
+  ws.on('error', (err: Error & { code?: string }) => {
+    const clientId = conn.client.clientId || undefined;
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      // The listener's maxFrameSize: `ws` closes with 1009 before buffering more of it.
+      core.logger.info(
+        { clientId, listener: info.listener, err: err.message },
+        "WebSocket message over the listener's maxFrameSize: closed with 1009",
+      );
+      return;
+    }
+    core.logger.debug({ err: err.message, clientId }, 'WebSocket error');
   });
   ws.on('close', () => closeTransport());
 }

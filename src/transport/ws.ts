@@ -49,9 +49,20 @@ export interface WsListenerOptions {
    * is listed here (see ws-origin.ts). Default: none.
    */
   allowedOrigins?: readonly string[] | undefined;
+  /**
+   * The largest WebSocket message accepted, in bytes; a larger one closes the connection with
+   * 1009 (Message Too Big). Default: the broker's maximumPacketSize plus 64 KiB.
+   */
+  maxFrameSize?: number | undefined;
 }
 
-/** Room above the broker's maximum packet size for frames that carry a packet and a bit. */
+/**
+ * Default room above the broker's maximum packet size for messages that carry a packet and a
+ * bit. One WebSocket message may carry many MQTT packets [MQTT-6.0.0-2]; the cap bounds what
+ * one connection makes the broker buffer before the decoder sees a byte (`ws` assembles a whole
+ * message first). A client that batches many packets per message can be given more room with
+ * the listener's `maxFrameSize`.
+ */
 const PAYLOAD_SLACK = 64 * 1024;
 
 /** Subprotocols accepted, in order of preference: 'mqtt' and the MQTT 3.1 era name. */
@@ -129,10 +140,11 @@ function upgradeHandler(
   path: string,
   tls: TlsOptions | undefined,
   origins: OriginPolicy,
+  maxFrameSize: number | undefined,
 ) {
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: core.options.maximumPacketSize + PAYLOAD_SLACK,
+    maxPayload: maxFrameSize ?? core.options.maximumPacketSize + PAYLOAD_SLACK,
     handleProtocols: pickSubprotocol,
     perMessageDeflate: false,
     clientTracking: false,
@@ -176,7 +188,7 @@ export async function startWsListener(
   const sockets = trackSockets(server);
   closeFailedHttpHandshakes(server, core, name);
   server.on('request', answerHttp(path));
-  server.on('upgrade', upgradeHandler(core, name, path, tls, origins));
+  server.on('upgrade', upgradeHandler(core, name, path, tls, origins, options.maxFrameSize));
   capConnections(server, core, name, options.maxConnections);
   const address = await listenServer(server, options.port, options.host, tls ? 'wss' : 'ws', path);
   const listener: Listener = {

@@ -76,6 +76,7 @@ describe('config: login protection, per-address limits, origins and ciphers', ()
           '  - type: ws',
           '    port: 8090',
           '    allowedOrigins: ["https://dash.example.com", "http://localhost:3000", "null"]',
+          '    maxFrameSize: 4MiB',
           '  - type: mqtts',
           '    port: 8884',
           '    tls: { cert: c.pem, key: k.pem, ciphers: "TLS_AES_128_GCM_SHA256" }',
@@ -92,6 +93,7 @@ describe('config: login protection, per-address limits, origins and ciphers', ()
       name: 'ws:8090',
       path: '/mqtt',
       allowedOrigins: ['https://dash.example.com', 'http://localhost:3000', 'null'],
+      maxFrameSize: 4 * 1024 * 1024,
     });
     assert.equal(mqtts?.type === 'mqtts' && mqtts.tls.ciphers, 'TLS_AES_128_GCM_SHA256');
   });
@@ -140,6 +142,20 @@ describe('config: login protection, per-address limits, origins and ciphers', ()
       'listeners:\n  - type: mqtt\n    allowedOrigins: ["*"]\n',
       [
         'listeners[0].allowedOrigins: only allowed on ws and wss listeners (this one is mqtt) (line 3)',
+      ],
+    ],
+    [
+      'maxFrameSize on a TLS MQTT listener',
+      'listeners:\n  - type: mqtts\n    tls: { cert: c.pem, key: k.pem }\n    maxFrameSize: 1MiB\n',
+      [
+        'listeners[0].maxFrameSize: only allowed on ws and wss listeners (this one is mqtts) (line 4)',
+      ],
+    ],
+    [
+      'a maxFrameSize below 1 KiB',
+      'listeners:\n  - type: ws\n    maxFrameSize: 100\n',
+      [
+        'listeners[0].maxFrameSize: expected a size in bytes 1024-1073741824 (a number or a string like "64KiB", "1MiB"), got 100 (line 3)',
       ],
     ],
   ];

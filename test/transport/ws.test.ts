@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import WebSocket from 'ws';
 import { type Broker, createBroker } from '../../src/index.js';
+import { waitFor } from '../helpers/broker.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { expectRefused, recordingBroker, roundTrip } from './helpers.js';
 
@@ -227,6 +228,60 @@ describe('ws listener', () => {
       assert.equal((got[1] as mqttPacket.IDisconnectPacket).reasonCode, 0x95);
     } finally {
       await small.close();
+    }
+  });
+
+  test('[MQTT-6.0.0-2] maxFrameSize lets one WebSocket message carry many packets beyond the default cap', async () => {
+    const broker = createBroker({ maximumPacketSize: 1024 });
+    try {
+      const address = await broker.listen({ type: 'ws', port: 0, maxFrameSize: 1024 * 1024 });
+      const ws = await openRaw(address.url);
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      const got: mqttPacket.Packet[] = [];
+      parser.on('packet', (packet) => got.push(packet));
+      ws.on('message', (data: Buffer) => parser.parse(data));
+      const packets = [
+        encode(
+          { cmd: 'connect', clientId: 'batcher', protocolVersion: 4, clean: true, keepalive: 30 },
+          4,
+        ),
+        encode({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'b/#', qos: 0 }] }, 4),
+      ];
+      // 300 QoS 1 PUBLISHes of 500 bytes: ~155 KiB in one message, over 1024 + 64 KiB.
+      for (let id = 2; id < 302; id++) {
+        const payload = Buffer.alloc(500, id % 256);
+        packets.push(
+          encode(
+            {
+              cmd: 'publish',
+              topic: 'b/x',
+              payload,
+              qos: 1,
+              messageId: id,
+              dup: false,
+              retain: false,
+            },
+            4,
+          ),
+        );
+      }
+      const frame = Buffer.concat(packets);
+      assert.ok(frame.length > 1024 + 64 * 1024);
+      ws.send(frame);
+      await waitFor(
+        () => got.filter((p) => p.cmd === 'puback').length === 300,
+        20_000,
+        '300 PUBACKs',
+      );
+      await waitFor(
+        () => got.filter((p) => p.cmd === 'publish').length === 300,
+        20_000,
+        '300 PUBLISHes',
+      );
+      assert.equal(ws.readyState, WebSocket.OPEN);
+      ws.close();
+    } finally {
+      await broker.close();
     }
   });
 
