@@ -65,6 +65,17 @@ export const MATRIX: readonly ComparisonScenario[] = [
       kind: 'latency',
     }),
   ),
+  // The same with each message sent alone at its own time (spin pace: the generator checks
+  // the clock every event-loop turn and staggers the publishers), as an evenly spaced C load
+  // generator sends; the 1 ms timer above sends small bursts. The generator takes its core.
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `latency-fanin-even-q${qos}`,
+      title: `latency, fan-in 8→1 at 10k msg/s total, evenly spaced, QoS ${qos}`,
+      options: { scenario: 'fanin', count: 8, qos, rate: 10_000, pace: 'spin' },
+      kind: 'latency',
+    }),
+  ),
   {
     id: 'conn-10k',
     title: '10k idle connections',

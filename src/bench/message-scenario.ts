@@ -131,7 +131,7 @@ export async function runMessageScenario(o: ResolvedOptions): Promise<BenchResul
     const { subs, pubs } = await openRoles(o, topo, ctx, conns);
     if (o.signal?.aborted) throw new BenchInterruptedError(conns.length);
     ctx.running = true;
-    if (o.rate !== undefined) startRateDriver(ctx, pubs, o.rate);
+    if (o.rate !== undefined) startRateDriver(ctx, pubs, o.rate, o.pace);
     else startWindowDriver(ctx, pubs);
     const { s0, s1, interrupted } = await measure(o, ctx, progress);
     ctx.running = false;
@@ -181,6 +181,7 @@ function buildResult(
     publishers: pubs.length,
     subscribers: subs.length,
     rate: o.rate,
+    ...(o.rate !== undefined && { pace: o.pace }),
     transport: o.transport,
     batch: pubs.reduce((most, p) => Math.max(most, p.batch), 1),
     writes: ctx.writes,

@@ -76,6 +76,11 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
   }
   const wsPath = o.wsPath ?? '/mqtt';
   if (!wsPath.startsWith('/')) throw new RangeError('wsPath must start with /');
+  const pace = o.pace ?? 'timer';
+  if (pace !== 'timer' && pace !== 'spin') throw new RangeError('pace must be timer or spin');
+  if (pace === 'spin' && o.rate === undefined) {
+    throw new RangeError('pace spin spaces a fixed rate: it needs rate');
+  }
   const batch = positiveInt('batch', o.batch ?? 1);
   if (batch > 1 && o.rate !== undefined) {
     throw new RangeError(
@@ -88,6 +93,7 @@ export function resolveOptions(o: BenchOptions): ResolvedOptions {
     wsPath,
     rejectUnauthorized: o.rejectUnauthorized ?? true,
     batch,
+    pace,
     host: o.host ?? '127.0.0.1',
     port: positiveInt('port', o.port ?? 1883),
     publisherPorts: (o.publisherPorts ?? []).map((p) => positiveInt('publisherPorts', p)),

@@ -44,7 +44,9 @@ function rows(r: BenchResult): [string, string][] {
     ...head,
     ['clients', `${r.publishers} publishers, ${r.subscribers} subscribers`],
     ['qos / payload', `QoS ${r.qos}, ${int(r.payloadSize)} bytes`],
-    ...(r.rate ? [['target rate', `${int(r.rate)} msg/s`] as [string, string]] : []),
+    ...(r.rate
+      ? [['target rate', `${int(r.rate)} msg/s, ${r.pace ?? 'timer'} pace`] as [string, string]]
+      : []),
     ['measured', `${r.seconds.toFixed(2)} s`],
     [
       'writes',

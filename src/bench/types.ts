@@ -8,6 +8,9 @@ import type { Transport } from './transport.js';
 /** The load shapes the engine can run. */
 export type Scenario = 'fanin' | 'fanout' | 'pairs' | 'conn';
 
+/** How a fixed-rate run spaces its messages (see `BenchOptions.pace`). */
+export type Pace = 'timer' | 'spin';
+
 /** The engine's inputs. Every field but `scenario` has a default (see `resolveOptions`). */
 export interface BenchOptions {
   scenario: Scenario;
@@ -40,6 +43,14 @@ export interface BenchOptions {
   window?: number;
   /** Total publish rate in msg/s across publishers; unset = as fast as the window allows. */
   rate?: number;
+  /**
+   * With `rate`: how sending is paced. `timer` (default) sends what is due on a 1 ms timer,
+   * which fires every 1-3 ms, so messages leave in small bursts. `spin` checks the clock on
+   * every event-loop turn (`setImmediate`, never sleeping: the generator takes a whole core)
+   * and staggers the publishers, so each message leaves alone at its own time, evenly spaced:
+   * the regime of one message when there is nothing to batch.
+   */
+  pace?: Pace;
   /** Longest wait for the last messages after publishing stops. */
   drainTimeoutMs?: number;
   /**
@@ -116,6 +127,8 @@ export interface BenchResult {
   subscribers: number;
   /** Requested total rate, if any. */
   rate: number | undefined;
+  /** How the fixed rate was paced; absent for flat-out and conn runs. */
+  pace?: Pace;
   transport: Transport;
   /** The `batch` option as the publishers applied it (after the caps). */
   batch: number;

@@ -4,7 +4,7 @@
  *   pipit bench fanin|fanout|pairs|conn [-h host] [-p port] [-q 0|1|2] [-s bytes]
  *       [-n count] [-d seconds] [-w seconds] [--window n] [--rate msg/s] [-V 311|5]
  *       [-u user] [-P password] [--json] [--transport tcp|tls|ws|wss] [--ws-path /mqtt]
- *       [--cafile ca.pem] [--insecure] [--batch n]
+ *       [--cafile ca.pem] [--insecure] [--batch n] [--pace timer|spin]
  *
  * A progress bar on a terminal, a table at the end, or one JSON object with --json.
  * Ctrl-C (or SIGTERM) stops the run: the bar is removed and the cursor shown again, and
@@ -45,6 +45,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--cafile <file>', "PEM file of the CA that signed the broker's certificate (tls, wss)")
     .option('--insecure', "do not verify the broker's certificate (tls, wss)")
     .option('--batch <n>', 'least messages per publisher write (1: as soon as one is allowed)', '1')
+    .option(
+      '--pace <how>',
+      'with --rate: timer (what is due every ~1 ms) or spin (each message at its own time, evenly spaced; takes a core)',
+      'timer',
+    )
     .action(async (scenario: string, flags: BenchFlags) => {
       const { runBenchCommand } = await import('./bench-run.js');
       process.exitCode = await runBenchCommand(scenario, flags);

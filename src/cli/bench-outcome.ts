@@ -26,6 +26,7 @@ export interface BenchFlags {
   cafile?: string;
   insecure?: boolean;
   batch: string;
+  pace: string;
 }
 
 /** Exit code for a completed run whose message checks failed. */

@@ -14,6 +14,7 @@ import {
   type Scenario,
 } from '../bench/index.js';
 import { isSecure, TRANSPORTS, type Transport } from '../bench/transport.js';
+import type { Pace } from '../bench/types.js';
 import {
   type BenchFlags,
   EXIT_INTEGRITY,
@@ -113,7 +114,19 @@ function benchOptions(scenario: string, f: BenchFlags): Parameters<typeof runBen
     password: f.password,
     ...transportOptions(f),
     batch: parseIntFlag('batch', f.batch, 1, 256),
+    pace: parsePace(f.pace, f.rate),
   };
+}
+
+/** --pace: timer or spin, and spin only with --rate (it spaces a fixed rate). */
+function parsePace(pace: string, rate: string | undefined): Pace {
+  if (pace !== 'timer' && pace !== 'spin') {
+    throw new Error(`--pace must be timer or spin, got "${pace}"`);
+  }
+  if (pace === 'spin' && rate === undefined) {
+    throw new Error('--pace spin spaces a fixed rate: give --rate too');
+  }
+  return pace;
 }
 
 /** --transport, --ws-path, --cafile and --insecure as engine options. */

@@ -136,3 +136,19 @@ test('bench refuses a bad --transport, --cafile without TLS and an unreadable --
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--cafile: cannot read \/nonexistent\/ca\.pem/);
 });
+
+test('bench --pace: spin with --rate runs and says so; without --rate or unknown it is refused', {
+  timeout: 60_000,
+}, async () => {
+  const port = String(broker.port);
+  const common = ['fanin', '-p', port, '-n', '2', '-d', '0.3', '-w', '0', '--rate', '500'];
+  const spin = await bench([...common, '--pace', 'spin']);
+  assert.equal(spin.code, 0, spin.stderr);
+  assert.match(spin.stdout, /^target rate\s+500 msg\/s, spin pace$/m);
+  const noRate = await bench(['fanin', '-p', port, '--pace', 'spin']);
+  assert.equal(noRate.code, 1);
+  assert.match(noRate.stderr, /--pace spin spaces a fixed rate: give --rate too/);
+  const bad = await bench([...common, '--pace', 'busy']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--pace must be timer or spin, got "busy"/);
+});

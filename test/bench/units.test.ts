@@ -162,6 +162,14 @@ describe('options', () => {
     assert.throws(() => resolveOptions({ scenario: 'pairs', qos: 3 as 0 }), /qos/);
     assert.throws(() => resolveOptions({ scenario: 'pairs', payloadSize: 4 }), /payloadSize/);
     assert.throws(() => resolveOptions({ scenario: 'pairs', rate: -1 }), /rate/);
+    assert.throws(
+      () => resolveOptions({ scenario: 'pairs', pace: 'spin' }),
+      /pace spin .* needs rate/,
+    );
+    assert.throws(
+      () => resolveOptions({ scenario: 'pairs', rate: 10, pace: 'busy' as 'spin' }),
+      /pace must be timer or spin/,
+    );
     assert.throws(() => resolveOptions({ scenario: 'pairs', count: 0 }), /count/);
     // Below the 20000 open files a process may have, with room for the process's own.
     assert.throws(() => resolveOptions({ scenario: 'conn', count: 19_501 }), /19500 connections/);
