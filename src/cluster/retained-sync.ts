@@ -14,7 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type BrokerCore, restoreMessage } from '../core/index.js';
-import type { Logger, RetainedStore } from '../ports/index.js';
+import type { Logger, RetainedStore, StoredMessage } from '../ports/index.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.js';
@@ -86,7 +86,10 @@ export class RetainedSync {
   async reload(): Promise<void> {
     const now = this.core.clock.now();
     try {
-      const stored = await this.store.matchRetained('#', now);
+      // Every topic, `$`-topics included (a '#' filter would leave those out); the store's own
+      // expiry cleanup runs as at start. `$SYS` is each node's own and never in the store.
+      const stored: StoredMessage[] = [];
+      await this.store.loadRetained(now, (message) => stored.push(message) > 0);
       const counts = this.replaceAll(stored.map(restoreMessage));
       this.counters.reloads++;
       this.logger.info(counts, 'cluster: retained messages read again from the store');
@@ -103,9 +106,9 @@ export class RetainedSync {
       retained.applyShared(message.topic, message);
     }
     let dropped = 0;
+    // all() leaves out $SYS, the node's own: everything else is the store's to say.
     for (const message of retained.all()) {
-      // '#' matches no topic starting with '$': those are left as they are.
-      if (inStore.has(message.topic) || message.topic.startsWith('$')) continue;
+      if (inStore.has(message.topic)) continue;
       retained.applyShared(message.topic, undefined);
       dropped++;
     }

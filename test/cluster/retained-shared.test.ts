@@ -74,7 +74,7 @@ describe('cluster: retained messages shared through the Redis store', () => {
     assert.equal(await redis.redis.hexists('pipit:{r}:m', 'shared/temp'), 0);
   });
 
-  it('a node whose pub/sub connection comes back reads every retained message again', async () => {
+  it('a node whose pub/sub connection comes back reads every retained message again, $-topics too', async () => {
     // Written to the store behind the nodes' backs: no announcement, as if it were missed.
     const store = a.broker.core.persistence!.store;
     store.putRetained({
@@ -84,10 +84,18 @@ describe('cluster: retained messages shared through the Redis store', () => {
       qos: 0,
       retain: true,
     });
+    store.putRetained({
+      id: a.broker.core.messageIds.take(),
+      topic: '$app/missed',
+      payload: Buffer.from('dollar'),
+      qos: 0,
+      retain: true,
+    });
     store.deleteRetained('marker/cleared');
     await store.commit();
     const reloads = b.broker.cluster!.status().retained!.reloads;
     assert.equal(holds(b, 'missed/one'), false);
+    assert.equal(holds(b, '$app/missed'), false);
     await redis.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await waitFor(
       () => b.broker.cluster!.status().retained!.reloads > reloads,
@@ -95,6 +103,7 @@ describe('cluster: retained messages shared through the Redis store', () => {
       'b to read the retained messages again',
     );
     assert.equal(holds(b, 'missed/one', 'late'), true);
+    assert.equal(holds(b, '$app/missed', 'dollar'), true);
     assert.equal(holds(b, 'marker/cleared'), false);
   });
 });
