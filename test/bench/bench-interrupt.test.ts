@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { REPO_ROOT } from '../package/packing.js';
 
 let tb: TestBroker;
@@ -48,9 +49,7 @@ const benchArgs = (): string[] => [
 test('on a terminal, Ctrl-C restores the cursor and prints what was measured (exit 130)', {
   timeout: 60_000,
 }, async () => {
-  const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...benchArgs()]
-    .map((a) => `'${a}'`)
-    .join(' ');
+  const command = [process.execPath, cliEntry(), ...benchArgs()].map((a) => `'${a}'`).join(' ');
   // script -e: exit with the command's code; -f: flush as it goes; -q: no banner.
   const term = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: REPO_ROOT,
@@ -77,11 +76,10 @@ test('without a terminal, SIGINT gives the partial result as JSON (exit 130)', {
   timeout: 60_000,
 }, async () => {
   const before = delivered;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', ...benchArgs(), '--json'],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [cliEntry(), ...benchArgs(), '--json'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

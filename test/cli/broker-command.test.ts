@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectClient } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 
 /** A free loopback port (the OS picks it; we release it right away). */
 async function freePort(): Promise<number> {
@@ -20,7 +21,7 @@ async function freePort(): Promise<number> {
 
 /** Starts `pipit broker` and resolves when it logs that it listens. */
 async function startCli(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'broker', ...args], {
+  const child = spawn(process.execPath, [cliEntry(), 'broker', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -67,13 +68,9 @@ describe('pipit broker', () => {
   });
 
   it('rejects a bad --port with a message naming the problem', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--port', 'eighty'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [cliEntry(), 'broker', '--port', 'eighty'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const [code] = await once(child, 'exit');

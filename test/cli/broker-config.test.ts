@@ -10,11 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { passwordFileText, type TempDir, tempDir } from '../config/fixtures.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { connectBytes, RawClient } from '../helpers/raw-client.js';
 
 /** Runs `pipit broker ...args` to completion (bounded); resolves with code and output. */
 async function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'broker', ...args], {
+  const child = spawn(process.execPath, [cliEntry(), 'broker', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -32,7 +33,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
 async function start(
   args: string[],
 ): Promise<{ child: ChildProcess; port: number; log: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'broker', ...args], {
+  const child = spawn(process.execPath, [cliEntry(), 'broker', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

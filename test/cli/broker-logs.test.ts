@@ -16,6 +16,7 @@ import { passwordFileText } from '../config/fixtures.js';
 import { BrokerProcess, freePort, REPO_ROOT, tempDir } from '../durability/harness.js';
 import { connectClient, endClient } from '../helpers/broker.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { connectBytes } from '../helpers/raw-client.js';
 
 const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
@@ -225,14 +226,10 @@ describe('pipit broker: TLS handshake failures', () => {
 
 describe('pipit broker: bad $SYS settings', () => {
   async function run(args: string[]): Promise<{ code: number | null; err: string }> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'broker', ...args],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [cliEntry(), 'broker', ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const [code] = await once(child, 'exit');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { freePort, REPO_ROOT, tempDir, waitUntil } from '../durability/harness.js';
 import { connectClient, endClient } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 
 /** Starts `pipit broker -c <config>` on `port`; resolves once `ready` is in its stdout. */
 async function start(
@@ -20,17 +21,7 @@ async function start(
 ): Promise<{ child: ChildProcess; stdout: () => string }> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'broker',
-      '-c',
-      config,
-      '--memory',
-      '--port',
-      String(port),
-    ],
+    [cliEntry(), 'broker', '-c', config, '--memory', '--port', String(port)],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

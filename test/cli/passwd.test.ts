@@ -14,6 +14,7 @@ import {
   runPasswd,
 } from '../../src/cli/passwd-command.js';
 import { PasswordFile } from '../../src/hooks/password-file.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -23,18 +24,14 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real CLI entry: `node --import tsx src/cli/main.ts passwd ...`. */
+/** Runs the real CLI entry, compiled: `node dist/cli/main.js passwd ...`. */
 function pipitPasswd(args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'passwd', ...args],
-      {
-        cwd: ROOT,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: 30_000,
-      },
-    );
+    const child = spawn(process.execPath, [cliEntry(), 'passwd', ...args], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -57,7 +54,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-// Each case spawns a CLI process (~1 s of tsx start-up): run them side by side.
+// Each case spawns a CLI process (and hashes with scrypt): run them side by side.
 describe('pipit passwd through the CLI entry', { concurrency: 4 }, () => {
   test('-c -b creates the file (mode 0600) with a verifiable hash', async () => {
     const file = join(dir, 'create.txt');

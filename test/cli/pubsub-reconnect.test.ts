@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   BrokerProcess,
@@ -19,6 +18,7 @@ import {
   waitUntil,
 } from '../durability/harness.js';
 import { startBroker } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { run } from './parity/harness.js';
 
 /** A running pipit pub or sub whose stdin stays open and whose output is collected. */
@@ -29,11 +29,10 @@ class Cli {
   readonly exited: Promise<number | null>;
 
   constructor(args: string[]) {
-    this.child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args],
-      { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    this.child = spawn(process.execPath, [cliEntry(), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);

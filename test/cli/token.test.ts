@@ -10,23 +10,20 @@ import { fileURLToPath } from 'node:url';
 import { makeToken, tokenText } from '../../src/cli/token-command.js';
 import { configToPlan, parseConfig } from '../../src/config/index.js';
 import { verifyPassword } from '../../src/hooks/password-hash.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs the real CLI entry: `node --import tsx src/cli/main.ts token ...`. */
+/** Runs the real CLI entry, compiled: `node dist/cli/main.js token ...`. */
 function pipitToken(
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'token', ...args],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 30_000,
-      },
-    );
+    const child = spawn(process.execPath, [cliEntry(), 'token', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {

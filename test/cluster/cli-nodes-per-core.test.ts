@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { freePort, RedisFixture } from './redis-fixture.js';
 
 const READY = /"pid":(\d+)[^\n]*"msg":"nodes: node ready"/g;
@@ -33,11 +34,10 @@ function isAlive(pid: number): boolean {
 
 /** Runs `pipit broker` with `args` to its end (for the refusals). */
 function runBroker(args: string[]): { status: number | null; stderr: string } {
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'broker', ...args],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
+  const run = spawnSync(process.execPath, [cliEntry(), 'broker', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: run.status, stderr: run.stderr };
 }
 
@@ -81,9 +81,7 @@ describe('cluster: pipit broker --cluster <url> --nodes 2 (one node per core)', 
     primary = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
+        cliEntry(),
         'broker',
         '--port',
         String(port),
@@ -179,7 +177,7 @@ describe('cluster: pipit broker --nodes 1 whose supervisor is killed', () => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--port', String(port)].concat([
+      [cliEntry(), 'broker', '--port', String(port)].concat([
         '--cluster',
         redis.url,
         '--nodes',

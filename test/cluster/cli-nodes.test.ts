@@ -19,6 +19,7 @@ import {
   type TestBroker,
   waitFor,
 } from '../helpers/broker.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { routesOf, startNode, waitForRoute } from './cluster-nodes.js';
 import { freePort, RedisFixture } from './redis-fixture.js';
 
@@ -34,7 +35,7 @@ async function startCliNode(args: string[]): Promise<CliNode> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--memory', '--port', String(port), ...args],
+    [cliEntry(), 'broker', '--memory', '--port', String(port), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -187,7 +188,7 @@ describe('cluster: pipit broker --cluster refusals', () => {
   function runBroker(args: string[]): { status: number | null; stderr: string } {
     const result = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--memory', '--port', '0', ...args],
+      [cliEntry(), 'broker', '--memory', '--port', '0', ...args],
       { encoding: 'utf8', timeout: 30_000 },
     );
     return { status: result.status, stderr: result.stderr };

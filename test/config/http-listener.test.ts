@@ -11,6 +11,7 @@ import {
   toListenerOptions,
 } from '../../src/config/index.js';
 import { hashPassword } from '../../src/hooks/password-hash.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
 import { tempDir } from './fixtures.js';
 
@@ -219,11 +220,9 @@ describe('config: the http listener', () => {
 
 /** Starts `pipit broker --config <file>` and resolves with the log once it listens twice. */
 async function startCli(file: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--config', file, '--memory'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [cliEntry(), 'broker', '--config', file, '--memory'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../cluster/redis-fixture.js';
 import { fastHash } from '../config/fixtures.js';
 import { FULL_TOKEN } from '../helpers/admin-http.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { ensureDashboardBuilt } from './harness.js';
 
 const children: ChildProcess[] = [];
@@ -28,11 +29,9 @@ async function startCli(extra: string): Promise<string> {
       `adminApi:\n  tokens:\n    - { name: ops, hash: '${fastHash(FULL_TOKEN)}' }\n${extra}`,
     ].join('\n'),
   );
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'broker', '--memory', '-c', file],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [cliEntry(), 'broker', '--memory', '-c', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -14,6 +14,7 @@ import mqtt from 'mqtt';
 import { freePort } from '../../bench/harness/brokers.js';
 import { PasswordFile } from '../../src/hooks/password-file.js';
 import { BrokerProcess } from '../durability/harness.js';
+import { cliEntry } from '../helpers/cli-entry.js';
 import { REPO_ROOT } from '../package/packing.js';
 
 const doc = readFileSync(join(REPO_ROOT, 'docs', 'tls.md'), 'utf8');
@@ -103,21 +104,10 @@ test('the broker runs the pipit.yaml; alice publishes over mutual TLS, bob reads
     tls('alice.key'),
   ];
   const args = ['-h', 'localhost', '-p', String(mqttsPort), ...tlsArgs, '-t', 'test/hello'];
-  const pub = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'src/cli/main.ts'),
-      'pub',
-      ...args,
-      '-m',
-      'over mTLS',
-      '-q',
-      '1',
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const pub = spawn(process.execPath, [cliEntry(), 'pub', ...args, '-m', 'over mTLS', '-q', '1'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   pub.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => pub.on('close', resolve));
