@@ -12,7 +12,10 @@
  * B (every message crosses), except `spread-pairs`, whose pairs sit each on one node, half
  * on each (what two nodes add on this machine); on one node everything is on that node.
  * Nothing is pinned: brokers, Redis and the generator share the machine's cores. Broker CPU
- * counts every broker process and redis-server.
+ * counts every broker process and redis-server, and so does their run-queue wait (the time
+ * they were runnable but waited for a CPU, /proc/<pid>/schedstat): on a machine busier than
+ * its cores, that is where a cross-node message, which needs three processes to run where one
+ * node needs one, spends most of its time.
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...]
@@ -23,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchResult, runBench } from '../src/bench/index.js';
 import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
-import { readCpuMs } from './harness/proc-stats.js';
+import { readCpuMs, readRunQueueWaitMs } from './harness/proc-stats.js';
 import { median } from './harness/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -174,6 +177,11 @@ interface Sample {
   scenario: string;
   result?: BenchResult;
   brokerCpuUsPerMsg?: number;
+  /**
+   * Per measured second, the milliseconds the broker processes (and redis-server) spent
+   * runnable but waiting for a CPU, summed: what a busy machine adds to every hop.
+   */
+  runQueueWaitMsPerS?: number;
   error?: string;
 }
 
@@ -189,8 +197,11 @@ async function runOne(
     running = await startSetup(setup);
     const pids = running.pids;
     const cpu = (): number => pids.reduce((sum, pid) => sum + readCpuMs(pid), 0);
+    const wait = (): number => pids.reduce((sum, pid) => sum + readRunQueueWaitMs(pid), 0);
     let cpu0 = 0;
     let cpu1 = 0;
+    let wait0 = 0;
+    let wait1 = 0;
     const result = await runBench({
       ...sc.options,
       ...placement(sc, running.ports),
@@ -199,15 +210,18 @@ async function runOne(
       warmupMs,
       onMeasureStart: () => {
         cpu0 = cpu();
+        wait0 = wait();
       },
       onMeasureEnd: () => {
         cpu1 = cpu();
+        wait1 = wait();
       },
     });
     sample.result = result;
     if (result.delivered > 0) {
       sample.brokerCpuUsPerMsg = Math.round(((cpu1 - cpu0) * 1000 * 100) / result.delivered) / 100;
     }
+    sample.runQueueWaitMsPerS = Math.round((wait1 - wait0) / (durationMs / 1000));
   } catch (err) {
     sample.error = (err as Error).message.split('\n')[0];
   } finally {
@@ -222,9 +236,9 @@ function fmt(n: number | undefined, digits = 0): string {
 
 function report(samples: Sample[], scenarios: readonly ClusterScenario[], setups: SetupName[]) {
   console.log(
-    '\n| scenario | setup | delivered msg/s | p50 ms | p99 ms | broker CPU µs/msg | lost / dup / ooo | client CPU % | runs |',
+    '\n| scenario | setup | delivered msg/s | p50 ms | p99 ms | broker CPU µs/msg | broker run-queue wait ms/s | lost / dup / ooo | client CPU % | runs |',
   );
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|');
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   const medians = new Map<string, { rate?: number; p99?: number }>();
   for (const sc of scenarios) {
     for (const setup of setups) {
@@ -234,12 +248,13 @@ function report(samples: Sample[], scenarios: readonly ClusterScenario[], setups
       const p50 = median(ok.map((s) => s.result!.latency.p50));
       const p99 = median(ok.map((s) => s.result!.latency.p99));
       const cpu = median(ok.map((s) => s.brokerCpuUsPerMsg));
+      const waited = median(ok.map((s) => s.runQueueWaitMsPerS));
       const client = median(ok.map((s) => s.result!.cpu.percent));
       const sum = (f: (r: BenchResult) => number) => ok.reduce((t, s) => t + f(s.result!), 0);
       const errors = mine.filter((s) => s.error).map((s) => s.error);
       medians.set(`${sc.id}/${setup}`, { rate, p99 });
       console.log(
-        `| ${sc.title} | ${setup} | ${fmt(rate)} | ${fmt(p50, 2)} | ${fmt(p99, 2)} | ${fmt(cpu, 2)} | ${sum((r) => r.lost)} / ${sum((r) => r.duplicated)} / ${sum((r) => r.outOfOrder)} | ${fmt(client)} | ${ok.length}/${mine.length}${errors.length ? ` (${errors[0]})` : ''} |`,
+        `| ${sc.title} | ${setup} | ${fmt(rate)} | ${fmt(p50, 2)} | ${fmt(p99, 2)} | ${fmt(cpu, 2)} | ${fmt(waited)} | ${sum((r) => r.lost)} / ${sum((r) => r.duplicated)} / ${sum((r) => r.outOfOrder)} | ${fmt(client)} | ${ok.length}/${mine.length}${errors.length ? ` (${errors[0]})` : ''} |`,
       );
     }
   }
@@ -296,7 +311,7 @@ async function main(): Promise<void> {
         samples.push(s);
         const r = s.result;
         console.log(
-          `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, lost ${r!.lost}`}`,
+          `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, run-queue wait ${fmt(s.runQueueWaitMsPerS)} ms/s, lost ${r!.lost}`}`,
         );
       }
     }

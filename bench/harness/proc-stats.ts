@@ -44,3 +44,16 @@ export function readCpuMs(pid: number): number {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / clockTicks();
 }
+
+/**
+ * Time the process's main thread has spent runnable but waiting for a CPU so far (the
+ * scheduler's run-queue delay, `/proc/<pid>/schedstat` field 2), in milliseconds; 0 where
+ * the kernel keeps no schedstat. On a machine busier than its cores, a message waits here.
+ */
+export function readRunQueueWaitMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}

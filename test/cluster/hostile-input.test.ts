@@ -87,7 +87,7 @@ describe('cluster: hostile input from Redis', () => {
       [Buffer.from('m'), encodeBatch([{ message: message({ qos: 7 }), shareFilters: undefined }])],
       [
         Buffer.from('m'),
-        encodeBatch([{ message: message({ topic: 42 }), shareFilters: undefined }]),
+        encodeBatch([{ message: message({ topic: '' }), shareFilters: undefined }]),
       ],
       [Buffer.from('m'), valid, Buffer.from('x'), Buffer.from('y')], // two fields
       [Buffer.from('m'), valid], // a good one, read in the same XREAD as the garbage
