@@ -18,6 +18,10 @@ import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-c
  * `pipit-base` is another build of Pipit, for a before/after in one run: the
  * `dist/cli/main.js` that `PIPIT_BASE_MAIN` names (built from the baseline commit, e.g. in a
  * second worktree); it too runs only when `--only` names it.
+ *
+ * `PIPIT_NODE_FLAGS` and `PIPIT_BASE_NODE_FLAGS` (space-separated) are given to the node
+ * process of `pipit`/`pipit-ops` and of `pipit-base` before the script, e.g. to compare V8
+ * heap flags on one build (PIPIT_BASE_MAIN=dist/cli/main.js).
  */
 export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
@@ -85,6 +89,11 @@ export function ensurePipitBuilt(cwd: string): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
 }
 
+/** Node flags from an environment variable (space-separated; none when unset). */
+function nodeFlags(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
+}
+
 function commandFor(
   name: BrokerName,
   listen: ListenSpec,
@@ -98,12 +107,24 @@ function commandFor(
       if (listen.transport === 'tcp' && !http) {
         return [
           process.execPath,
-          [PIPIT_MAIN, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+          [
+            ...nodeFlags('PIPIT_NODE_FLAGS'),
+            PIPIT_MAIN,
+            'broker',
+            '--port',
+            String(listen.port),
+            '--host',
+            HOST,
+            '--memory',
+          ],
         ];
       }
       const conf = join(dir, 'pipit.yaml');
       writeFileSync(conf, pipitConf(listen, http));
-      return [process.execPath, [PIPIT_MAIN, 'broker', '--config', conf, '--memory']];
+      return [
+        process.execPath,
+        [...nodeFlags('PIPIT_NODE_FLAGS'), PIPIT_MAIN, 'broker', '--config', conf, '--memory'],
+      ];
     }
     case 'pipit-base': {
       // The baseline build of a before/after run: TCP only, as `pipit` on TCP.
@@ -113,7 +134,16 @@ function commandFor(
       if (listen.transport !== 'tcp') throw new Error('pipit-base runs over tcp only');
       return [
         process.execPath,
-        [main, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+        [
+          ...nodeFlags('PIPIT_BASE_NODE_FLAGS'),
+          main,
+          'broker',
+          '--port',
+          String(listen.port),
+          '--host',
+          HOST,
+          '--memory',
+        ],
       ];
     }
     case 'mosquitto': {
