@@ -54,11 +54,16 @@ export class Connection
   keepAliveSlot = -1;
   /** This connection's place among the connect deadlines (-1 once it left them). */
   private connectTicket = -1;
+  /**
+   * Kept instead of the transport's ConnectionInfo, whose other fields `clientInfo` holds:
+   * one object less per connection (40 B).
+   */
+  readonly identityAsUsername: boolean;
 
   constructor(
     readonly core: ConnectionServices,
     readonly sink: ConnectionSink,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
   ) {
     super(core.options.maximumPacketSize, core.clock.now());
     this.clientInfo = {
@@ -70,6 +75,7 @@ export class Connection
       listener: info.listener,
       certificateIdentity: info.certificateIdentity,
     };
+    this.identityAsUsername = info.identityAsUsername === true;
     this.connectTicket = core.connectDeadlines.add(this);
   }
 
