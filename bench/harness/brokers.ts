@@ -3,7 +3,7 @@
  * loopback port, pinned to one core when `taskset` exists.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,11 @@ import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-c
  * `dist/cli/main.js` that `PIPIT_BASE_MAIN` names (built from the baseline commit, e.g. in a
  * second worktree); it too runs only when `--only` names it.
  *
- * `PIPIT_NODE_FLAGS` and `PIPIT_BASE_NODE_FLAGS` (space-separated) are given to the node
- * process of `pipit`/`pipit-ops` and of `pipit-base` before the script, e.g. to compare V8
- * heap flags on one build (PIPIT_BASE_MAIN=dist/cli/main.js).
+ * `pipit`, `pipit-ops` and `pipit-base` run with the node flags `npm start` gives the broker
+ * (package.json: `--max-semi-space-size=4`), so the broker is measured as it is started.
+ * `PIPIT_NODE_FLAGS` and `PIPIT_BASE_NODE_FLAGS` (space-separated; set and empty: no flags)
+ * replace them for `pipit`/`pipit-ops` and for `pipit-base`, e.g. to compare V8 heap flags on
+ * one build (PIPIT_BASE_MAIN=dist/cli/main.js).
  */
 export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
@@ -89,9 +91,16 @@ export function ensurePipitBuilt(cwd: string): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
 }
 
-/** Node flags from an environment variable (space-separated; none when unset). */
+/** The node flags of package.json's `start` script (`node <flags> dist/cli/main.js broker`). */
+function startScriptFlags(): string {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts?: { start?: string } };
+  const match = /^node\s+(.*?)\s*dist\/cli\/main\.js\b/.exec(pkg.scripts?.start ?? '');
+  return match?.[1] ?? '';
+}
+
+/** Node flags from an environment variable (space-separated), else those of `npm start`. */
 function nodeFlags(variable: string): string[] {
-  return (process.env[variable] ?? '').split(' ').filter(Boolean);
+  return (process.env[variable] ?? startScriptFlags()).split(' ').filter(Boolean);
 }
 
 function commandFor(
