@@ -9,8 +9,10 @@
  * the same reading before, divided by N, is the cost of one idle connection.
  *
  * Run with `node --expose-gc --import tsx bench/connections.bench.ts` (BENCH_CONNS=10000,
- * BENCH_CONCURRENCY=500, BENCH_ROUNDS=3, BENCH_KEEPALIVE=0 seconds; BENCH_SNAPSHOT=1 also writes a heap snapshot with
- * the connections held). Not a test.
+ * BENCH_CONCURRENCY=500, BENCH_ROUNDS=3, BENCH_KEEPALIVE=0 seconds, BENCH_VERSION=4 (3.1.1) or
+ * 5, BENCH_CLEAN=1 or 0 for persistent sessions; BENCH_SNAPSHOT=1 also writes a heap snapshot
+ * before the last round's connections and one with them held, for
+ * `node bench/heap-by-class.mjs before after N`). Not a test.
  */
 import { fork } from 'node:child_process';
 import net from 'node:net';
@@ -25,6 +27,10 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Keep alive the clients announce (0: none; real clients typically use 30-60 s). */
 const KEEP_ALIVE = Number(process.env.BENCH_KEEPALIVE ?? 0);
+/** MQTT version of the clients' CONNECT: 4 (3.1.1) or 5. */
+const VERSION = Number(process.env.BENCH_VERSION ?? 4) === 5 ? 5 : 4;
+/** Clean start / clean session (1) or a persistent session (0, MQTT 5 with a 1 h expiry). */
+const CLEAN = process.env.BENCH_CLEAN !== '0';
 const CONNECT_TIMEOUT_MS = 30_000;
 
 /** What the client process reports once its connections are up. */
@@ -76,12 +82,13 @@ async function runClients(port: number, count: number, concurrency: number): Pro
         {
           type: 'connect',
           protocolName: 'MQTT',
-          protocolVersion: 4,
-          clean: true,
+          protocolVersion: VERSION,
+          clean: CLEAN,
           keepAlive: KEEP_ALIVE,
           clientId: `cb-${tag}-${i}`,
+          ...(VERSION === 5 && !CLEAN ? { properties: { sessionExpiryInterval: 3600 } } : {}),
         },
-        4,
+        VERSION,
       );
       try {
         sockets.push(await connectOne(port, packet));
@@ -132,6 +139,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function round(port: number, broker: ReturnType<typeof createBroker>, snapshot: boolean) {
   await sleep(200);
   const before = memory();
+  if (snapshot) console.log(`heap snapshot before: ${writeHeapSnapshot()}`);
   const cpu0 = process.cpuUsage();
   const child = fork(fileURLToPath(import.meta.url), ['--client', String(port)], {
     execArgv: ['--import', 'tsx'],
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
   const broker = createBroker({ maxConnections: CONNS * 2 });
   const address = await broker.listen({ port: 0, host: HOST });
   console.log(
-    `Pipit connection cost: ${CONNS} idle connections (keep alive ${KEEP_ALIVE} s), ${CONCURRENCY} connecting at once`,
+    `Pipit connection cost: ${CONNS} idle connections (MQTT ${VERSION === 5 ? '5.0' : '3.1.1'}, ${CLEAN ? 'clean' : 'persistent'}, keep alive ${KEEP_ALIVE} s), ${CONCURRENCY} connecting at once`,
   );
   for (let r = 0; r < ROUNDS; r++) {
     await round(address.port, broker, process.env.BENCH_SNAPSHOT === '1' && r === ROUNDS - 1);

@@ -3,7 +3,7 @@
  * loopback port, pinned to one core when `taskset` exists.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,12 @@ import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-c
  * `pipit-base` is another build of Pipit, for a before/after in one run: the
  * `dist/cli/main.js` that `PIPIT_BASE_MAIN` names (built from the baseline commit, e.g. in a
  * second worktree); it too runs only when `--only` names it.
+ *
+ * `pipit`, `pipit-ops` and `pipit-base` run with the node flags `npm start` gives the broker
+ * (package.json: `--max-semi-space-size=4`), so the broker is measured as it is started.
+ * `PIPIT_NODE_FLAGS` and `PIPIT_BASE_NODE_FLAGS` (space-separated; set and empty: no flags)
+ * replace them for `pipit`/`pipit-ops` and for `pipit-base`, e.g. to compare V8 heap flags on
+ * one build (PIPIT_BASE_MAIN=dist/cli/main.js).
  */
 export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
 /** The brokers a run compares by default. */
@@ -85,6 +91,18 @@ export function ensurePipitBuilt(cwd: string): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
 }
 
+/** The node flags of package.json's `start` script (`node <flags> dist/cli/main.js broker`). */
+function startScriptFlags(): string {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts?: { start?: string } };
+  const match = /^node\s+(.*?)\s*dist\/cli\/main\.js\b/.exec(pkg.scripts?.start ?? '');
+  return match?.[1] ?? '';
+}
+
+/** Node flags from an environment variable (space-separated), else those of `npm start`. */
+function nodeFlags(variable: string): string[] {
+  return (process.env[variable] ?? startScriptFlags()).split(' ').filter(Boolean);
+}
+
 function commandFor(
   name: BrokerName,
   listen: ListenSpec,
@@ -98,12 +116,24 @@ function commandFor(
       if (listen.transport === 'tcp' && !http) {
         return [
           process.execPath,
-          [PIPIT_MAIN, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+          [
+            ...nodeFlags('PIPIT_NODE_FLAGS'),
+            PIPIT_MAIN,
+            'broker',
+            '--port',
+            String(listen.port),
+            '--host',
+            HOST,
+            '--memory',
+          ],
         ];
       }
       const conf = join(dir, 'pipit.yaml');
       writeFileSync(conf, pipitConf(listen, http));
-      return [process.execPath, [PIPIT_MAIN, 'broker', '--config', conf, '--memory']];
+      return [
+        process.execPath,
+        [...nodeFlags('PIPIT_NODE_FLAGS'), PIPIT_MAIN, 'broker', '--config', conf, '--memory'],
+      ];
     }
     case 'pipit-base': {
       // The baseline build of a before/after run: TCP only, as `pipit` on TCP.
@@ -113,7 +143,16 @@ function commandFor(
       if (listen.transport !== 'tcp') throw new Error('pipit-base runs over tcp only');
       return [
         process.execPath,
-        [main, 'broker', '--port', String(listen.port), '--host', HOST, '--memory'],
+        [
+          ...nodeFlags('PIPIT_BASE_NODE_FLAGS'),
+          main,
+          'broker',
+          '--port',
+          String(listen.port),
+          '--host',
+          HOST,
+          '--memory',
+        ],
       ];
     }
     case 'mosquitto': {

@@ -18,6 +18,7 @@ import type { ConnectionLifecycle, ConnectTimeoutTarget, CoreServices } from './
 import type { DropCounter } from './drops.js';
 import type { HookChain } from './hook-chain.js';
 import type { Hook } from './hooks.js';
+import type { KeepAliveDeadlines } from './keep-alive-deadlines.js';
 import type { ConnectionAdmission, RefusalLog } from './limits.js';
 import type { Message } from './message.js';
 import type { MessageIds } from './message-ids.js';
@@ -55,6 +56,8 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
   readonly budget: BudgetAdmission;
   /** The connect timeout of every new connection, behind one timer. */
   readonly connectDeadlines: ConnectDeadlines<ConnectTimeoutTarget>;
+  /** The keep-alive checks of every connected client, behind one timer. */
+  readonly keepAlives: KeepAliveDeadlines;
   readonly wills: WillScheduler;
   /** The store, when the broker persists its state. */
   readonly persistence: Persistence | undefined;
@@ -90,6 +93,7 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     this.messageIds = parts.messageIds;
     this.drops = parts.drops;
     this.connectDeadlines = parts.connectDeadlines;
+    this.keepAlives = parts.keepAlives;
   }
 
   /** Sessions by client id (read-only; the registry owns them). */
@@ -224,6 +228,7 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     }
     this.registry.stop();
     this.connectDeadlines.stop();
+    this.keepAlives.stop();
     this.retained.stop();
   }
 }

@@ -50,8 +50,8 @@ export function handleConnect(conn: HandshakeContext, packet: ConnectPacket): vo
     ...conn.client,
     clientId,
     username:
-      conn.info.identityAsUsername && conn.info.certificateIdentity
-        ? conn.info.certificateIdentity
+      conn.identityAsUsername && conn.client.certificateIdentity
+        ? conn.client.certificateIdentity
         : packet.username,
     usernameVerified: false, // until an authenticate hook accepts it
     protocolVersion: packet.protocolVersion,

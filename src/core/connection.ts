@@ -6,7 +6,6 @@
  * (packet-dispatch.ts) see it through narrow contexts (handler-context.ts); the handshake's
  * state is its own object (handshake.ts). The session it serves outlives it.
  */
-import type { TimerHandle } from '../ports/index.js';
 import type { Packet, Properties, ProtocolVersion, Will } from '../protocol/index.js';
 import { ReasonCode } from '../protocol/index.js';
 import type { ClientInfo } from './client-info.js';
@@ -23,6 +22,7 @@ import type {
 } from './handler-context.js';
 import type { Handshake, PeerLimits } from './handshake.js';
 import { DEFAULT_PEER_LIMITS } from './handshake.js';
+import type { KeepAliveItem } from './keep-alive-deadlines.js';
 import { dispatchPacket } from './packet-dispatch.js';
 import { HOLD_OUTPUT } from './packet-input.js';
 import type { Session } from './session.js';
@@ -36,7 +36,7 @@ export type ConnectionServices = CoreServices & ConnectionLifecycle<Connection>;
 /** One network connection. */
 export class Connection
   extends ConnectionOutput
-  implements DeliveryOutput, HandshakeContext, ClientContext
+  implements DeliveryOutput, HandshakeContext, ClientContext, KeepAliveItem
 {
   /** QoS 1 publishes being processed and not yet acknowledged (counts against Receive Maximum). */
   inboundQos1Pending = 0;
@@ -50,14 +50,20 @@ export class Connection
   private shake: Handshake | undefined;
   private peerLimits: Readonly<PeerLimits> = DEFAULT_PEER_LIMITS;
   private window = 65535;
-  private keepAliveTimer: TimerHandle | undefined;
+  /** Place among the keep-alive deadlines (-1: none); written by `core.keepAlives` alone. */
+  keepAliveSlot = -1;
   /** This connection's place among the connect deadlines (-1 once it left them). */
   private connectTicket = -1;
+  /**
+   * Kept instead of the transport's ConnectionInfo, whose other fields `clientInfo` holds:
+   * one object less per connection (40 B).
+   */
+  readonly identityAsUsername: boolean;
 
   constructor(
     readonly core: ConnectionServices,
     readonly sink: ConnectionSink,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
   ) {
     super(core.options.maximumPacketSize, core.clock.now());
     this.clientInfo = {
@@ -69,6 +75,7 @@ export class Connection
       listener: info.listener,
       certificateIdentity: info.certificateIdentity,
     };
+    this.identityAsUsername = info.identityAsUsername === true;
     this.connectTicket = core.connectDeadlines.add(this);
   }
 
@@ -141,9 +148,10 @@ export class Connection
     this.connState = 'connected';
     this.leaveConnectDeadlines();
     this.forgetAsyncContinuation();
-    if (this.shake !== undefined) this.shake.connectedAt = this.core.clock.now();
+    const now = this.core.clock.now();
+    if (this.shake !== undefined) this.shake.connectedAt = now;
     const keepAlive = this.shake?.keepAlive ?? 0;
-    if (keepAlive !== 0) this.armKeepAlive(keepAlive * 1500);
+    if (keepAlive !== 0) this.core.keepAlives.schedule(this, now + keepAlive * 1500);
     session.attach(this);
     this.core.connected(this);
   }
@@ -199,7 +207,7 @@ export class Connection
     this.closeReason = reason;
     this.dropBacklog();
     this.leaveConnectDeadlines();
-    if (this.keepAliveTimer) this.core.clock.clearTimeout(this.keepAliveTimer);
+    this.core.keepAlives.remove(this);
     this.stopOutput();
     this.sink.end();
     this.core.connectionClosed(this, wasConnected);
@@ -216,29 +224,24 @@ export class Connection
   }
 
   /**
-   * Checks the keep alive in `ms`. The callback is an unnamed arrow on purpose: tsx (esbuild
-   * keepNames) gives every arrow bound to a name a `name` property, which cost ~400 B more
-   * per idle connection (bench/connections.bench.ts with BENCH_KEEPALIVE=60).
+   * The keep-alive deadline came (`core.keepAlives`): closes the connection if no packet
+   * arrived for 1.5 x its keep alive, else returns when to look again (-1: no more checks).
    */
-  private armKeepAlive(ms: number): void {
-    this.keepAliveTimer = this.core.clock.setTimeout(() => this.checkKeepAlive(), ms);
-  }
-
-  private checkKeepAlive(): void {
-    if (this.connState !== 'connected') return;
-    // [MQTT-3.1.2-22] close after one and a half times the keep alive without a packet.
+  keepAliveDue(now: number): number {
+    if (this.connState !== 'connected') return -1;
+    // [MQTT-3.1.2-24] (3.1.1) [MQTT-3.1.2-22] (5.0) close after one and a half times the keep
+    // alive without a packet.
     const limit = (this.shake?.keepAlive ?? 0) * 1500;
+    if (limit === 0) return -1;
     if ((this.holds & HOLD_OUTPUT) !== 0) {
       // The broker is not reading this client: its silence is ours. The output stall
       // timeout bounds how long that lasts.
-      this.armKeepAlive(limit);
-      return;
+      return now + limit;
     }
-    const idle = this.core.clock.now() - this.lastActivity;
-    if (idle >= limit) {
+    if (now - this.lastActivity >= limit) {
       this.closeNow('keep alive timeout', ReasonCode.KeepAliveTimeout);
-      return;
+      return -1;
     }
-    this.armKeepAlive(limit - idle);
+    return this.lastActivity + limit;
   }
 }

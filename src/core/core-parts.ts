@@ -10,6 +10,7 @@ import { ConnectDeadlines } from './connect-deadlines.js';
 import type { ConnectTimeoutTarget } from './core-services.js';
 import { DropCounter } from './drops.js';
 import { HookChain } from './hook-chain.js';
+import { KeepAliveDeadlines } from './keep-alive-deadlines.js';
 import { ConnectionAdmission, RefusalLog } from './limits.js';
 import { withLongTimers } from './long-timer.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -63,6 +64,7 @@ export interface CoreParts {
   readonly registry: SessionRegistry;
   readonly pipeline: MessagePipeline;
   readonly connectDeadlines: ConnectDeadlines<ConnectTimeoutTarget>;
+  readonly keepAlives: KeepAliveDeadlines;
 }
 
 /** Builds and wires the parts of a core. */
@@ -88,7 +90,8 @@ export function buildCoreParts(deps: CorePartsDeps): CoreParts {
     options.connectTimeoutMs,
     (conn) => conn.connectTimedOut(),
   );
-  return { ...base, wills, subscriptions, registry, pipeline, connectDeadlines };
+  const keepAlives = new KeepAliveDeadlines(clock);
+  return { ...base, wills, subscriptions, registry, pipeline, connectDeadlines, keepAlives };
 }
 
 /** The parts that depend on no other part but options, clock, logger and the store. */

@@ -8,6 +8,7 @@ import type { Clock, Logger } from '../ports/index.js';
 import type { BudgetAdmission } from './budget-admission.js';
 import type { ConnectDeadlines } from './connect-deadlines.js';
 import type { HookChain } from './hook-chain.js';
+import type { KeepAliveDeadlines } from './keep-alive-deadlines.js';
 import type { RefusalLog } from './limits.js';
 import type { Message } from './message.js';
 import type { MessageIds } from './message-ids.js';
@@ -50,6 +51,8 @@ export interface CoreServices {
   readonly messageIds: MessageIds;
   /** The connect timeout of every new connection, behind one timer. */
   readonly connectDeadlines: ConnectDeadlines<ConnectTimeoutTarget>;
+  /** The keep-alive checks of every connected client, behind one timer. */
+  readonly keepAlives: KeepAliveDeadlines;
   /** Counts (and notifies) a message not delivered to one client. */
   recordDrop(clientId: string, message: Message, reason: DropReason): void;
   /** Registers a session restored from the store (restore.ts). */

@@ -6,7 +6,6 @@
  */
 import type { Packet, ProtocolVersion } from '../protocol/index.js';
 import type { ClientInfo } from './client-info.js';
-import type { ConnectionInfo } from './connection-sink.js';
 import type { CoreServices } from './core-services.js';
 import type { Handshake, PeerLimits } from './handshake.js';
 import type { Session } from './session.js';
@@ -46,7 +45,8 @@ export type HandshakeServices = Pick<
 
 /** A connection during its handshake (connect-flow, auth-flow, connack-flow). */
 export interface HandshakeContext extends ConnectionBasics<HandshakeServices>, SessionClaimant {
-  readonly info: ConnectionInfo;
+  /** The listener makes the verified certificate identity the username (TLS `useIdentityAsUsername`). */
+  readonly identityAsUsername: boolean;
   readonly peer: Readonly<PeerLimits>;
   /** A CONNECT was read: the handshake starts (state 'authenticating'). */
   beginHandshake(handshake: Handshake, version: ProtocolVersion): void;

@@ -21,6 +21,8 @@ type AdmittedSocket = Socket & { [kAddressKey]?: string };
  * `maxConnections` is the listener's cap (undefined or 0: only the broker's applies).
  * `sockets`, when given, holds the admitted sockets until they close (for the listener's
  * close); tracking them here keeps one 'close' listener per socket instead of two.
+ * `onClose`, when given, is called (with `this` = the socket) after the cap released a closed
+ * socket: a listener that would otherwise be a second 'close' listener of every socket.
  */
 export function capConnections(
   server: Server,
@@ -28,6 +30,7 @@ export function capConnections(
   listener: string,
   maxConnections: number | undefined,
   sockets?: Set<Socket>,
+  onClose?: (this: Socket) => void,
 ): void {
   const handlers = server.rawListeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
@@ -37,6 +40,7 @@ export function capConnections(
     open--;
     core.admission.release(this[kAddressKey]);
     sockets?.delete(this);
+    onClose?.call(this);
   }
   server.on('connection', (socket: AdmittedSocket) => {
     const key = core.admission.admit(listener, open, maxConnections, socket.remoteAddress);

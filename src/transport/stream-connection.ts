@@ -24,16 +24,29 @@ function onError(this: AttachedSocket, err: Error): void {
   );
 }
 
-function onClose(this: AttachedSocket): void {
-  this[kConnection].transportClosed();
+/**
+ * Tells the socket's Connection that the socket closed (a 'close' listener, `this` = the
+ * socket; a no-op for a socket that never got a Connection).
+ */
+export function closeStreamSocket(this: Socket): void {
+  (this as Partial<AttachedSocket>)[kConnection]?.transportClosed();
 }
 
-/** Connects a socket to a new core Connection. */
-export function attachStreamSocket(core: BrokerCore, socket: Socket, info: ConnectionInfo): void {
+/**
+ * Connects a socket to a new core Connection. `listenClose` false: the caller already has a
+ * 'close' listener on this socket that calls `closeStreamSocket` (the TCP listener's cap):
+ * a second listener would make Node keep an array of listeners per socket (64 B).
+ */
+export function attachStreamSocket(
+  core: BrokerCore,
+  socket: Socket,
+  info: ConnectionInfo,
+  listenClose = true,
+): void {
   socket.setNoDelay(true);
   const attached = socket as AttachedSocket;
   attached[kConnection] = core.openConnection(new SocketSink(socket), info);
   socket.on('data', onData);
   socket.on('error', onError);
-  socket.on('close', onClose);
+  if (listenClose) socket.on('close', closeStreamSocket);
 }

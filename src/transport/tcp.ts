@@ -6,7 +6,7 @@ import type { BrokerCore } from '../core/index.js';
 import { capConnections } from './connection-cap.js';
 import type { Listener, ListenerAddress } from './listener.js';
 import { closeServer, listenServer } from './listener.js';
-import { attachStreamSocket } from './stream-connection.js';
+import { attachStreamSocket, closeStreamSocket } from './stream-connection.js';
 
 /** Options of a TCP listener. */
 export interface TcpListenerOptions {
@@ -26,9 +26,15 @@ export async function startTcpListener(
   const name = options.name ?? 'tcp';
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    attachStreamSocket(core, socket, { remoteAddress: socket.remoteAddress, listener: name });
+    attachStreamSocket(
+      core,
+      socket,
+      { remoteAddress: socket.remoteAddress, listener: name },
+      false,
+    );
   });
-  capConnections(server, core, name, options.maxConnections, sockets);
+  // The cap's 'close' listener also closes the Connection: one listener per socket.
+  capConnections(server, core, name, options.maxConnections, sockets, closeStreamSocket);
   const address: ListenerAddress = await listenServer(server, options.port, options.host, 'mqtt');
   return { name, address, close: () => closeServer(server, sockets) };
 }

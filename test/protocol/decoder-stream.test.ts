@@ -143,6 +143,44 @@ describe('Decoder stream', () => {
     );
   });
 
+  it('a decoder that only saw whole packets handles split headers and bodies, again and again', () => {
+    // The split-packet state is made on the first split and then reused: check a split
+    // after whole packets, whole packets after a split, and several splits in a row.
+    const decoder = new Decoder({ protocolVersion: 4 });
+    const out: Packet[] = [];
+    const onPacket = (p: Packet): void => {
+      out.push(p);
+    };
+    const a = encode(publish('a', Buffer.from('first')), 4);
+    const b = encode(publish('b', Buffer.alloc(300, 2), 5), 4);
+    decoder.push(Buffer.concat([a, a]), onPacket);
+    assert.equal(decoder.bufferedBytes, 0);
+    decoder.push(b.subarray(0, 1), onPacket); // a split fixed header
+    decoder.push(b.subarray(1, 100), onPacket); // then a split body
+    assert.equal(decoder.bufferedBytes, 100);
+    decoder.push(Buffer.concat([b.subarray(100), a, b.subarray(0, 2)]), onPacket);
+    decoder.push(b.subarray(2), onPacket);
+    decoder.push(a, onPacket);
+    assert.deepEqual(
+      out.map((p) => (p.type === 'publish' ? `${p.topic}:${p.payload.length}` : p.type)),
+      ['a:5', 'a:5', 'b:300', 'a:5', 'b:300', 'a:5'],
+    );
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+
+  it('a handler that throws undefined still fails the decoder', () => {
+    const decoder = new Decoder({ protocolVersion: 4 });
+    let calls = 0;
+    assert.throws(() =>
+      decoder.push(hex('c0 00'), () => {
+        calls++;
+        throw undefined;
+      }),
+    );
+    assert.throws(() => decoder.push(hex('c0 00'), () => calls++));
+    assert.equal(calls, 1, 'no packet after the failure');
+  });
+
   it('[MQTT-3.1.0-1] learns the protocol version from CONNECT', () => {
     for (const level of [3, 4, 5] as const) {
       const decoder = new Decoder();
