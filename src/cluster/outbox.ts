@@ -8,7 +8,7 @@
  * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
  */
 import type { Redis } from 'ioredis';
-import type { Delivery } from '../core/index.js';
+import { type Delivery, WriteRefused } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { encodeBatch, type ForwardedMessage } from './envelope.js';
 import type { ClusterKeys } from './keys.js';
@@ -144,7 +144,10 @@ export class Outbox implements ForwardSink {
       { messages: refused },
       'cluster: forward refused: its node left the cluster (died); not acknowledged',
     );
-    throw new Error(`${refused} forwarded messages refused: their node left the cluster`);
+    throw new WriteRefused(
+      'forward refused: its node left the cluster',
+      `${refused} forwarded messages refused: their node left the cluster (died)`,
+    );
   }
 
   /** Counts and logs a failed write, then fails the acknowledgements waiting for it. */

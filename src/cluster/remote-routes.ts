@@ -18,6 +18,12 @@ import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.
 /** Peers as router subscribers. */
 export class RemoteRoutes {
   private readonly nodes = new Map<number, RemoteNode>();
+  /**
+   * Per peer whose table is being read: the filters its announcements added (true) or
+   * removed (false) meanwhile. The table read may be older than them (the read and the
+   * announcements travel on different connections): they win over it.
+   */
+  private readonly reading = new Map<number, Map<string, boolean>>();
 
   constructor(
     private readonly redis: Redis,
@@ -53,22 +59,37 @@ export class RemoteRoutes {
       return;
     }
     const node = this.nodeFor(change.node);
-    for (const filter of change.add ?? []) this.addFilter(node, filter);
-    for (const filter of change.remove ?? []) this.removeFilter(node, filter);
+    const during = this.reading.get(change.node);
+    for (const filter of change.add ?? []) {
+      during?.set(filter, true);
+      this.addFilter(node, filter);
+    }
+    for (const filter of change.remove ?? []) {
+      during?.set(filter, false);
+      this.removeFilter(node, filter);
+    }
   }
 
   /** Reads a peer's whole table and makes its subscriptions here match it. */
   async resync(nodeId: number): Promise<void> {
     if (nodeId === this.selfId()) return;
+    const during = new Map<string, boolean>();
+    this.reading.set(nodeId, during);
     try {
       const filters = await this.redis.hkeys(this.keys.routes(nodeId));
       const node = this.nodeFor(nodeId);
       const wanted = new Set(filters.filter((filter) => this.validFilter(filter, nodeId)));
+      for (const [filter, present] of during) {
+        if (present) wanted.add(filter);
+        else wanted.delete(filter);
+      }
       for (const filter of [...node.filters])
         if (!wanted.has(filter)) this.removeFilter(node, filter);
       for (const filter of wanted) this.addFilter(node, filter);
     } catch (err) {
       this.logger.warn({ err: String(err), node: nodeId }, 'cluster: reading a route table failed');
+    } finally {
+      if (this.reading.get(nodeId) === during) this.reading.delete(nodeId);
     }
   }
 

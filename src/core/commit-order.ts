@@ -25,6 +25,7 @@ import { ReasonCode } from '../protocol/index.js';
 import type { ClientInfo } from './client-info.js';
 import type { Persistence } from './persistence.js';
 import type { SessionRecord } from './session-record.js';
+import { WriteRefused } from './write-refused.js';
 
 /** The connection as the commit ordering writes to it. */
 export interface CommitOrderedOutput {
@@ -121,9 +122,11 @@ export class CommitOrder {
    */
   private notDurable(packet: Packet, err: unknown): void {
     const out = this.out;
+    // A refusal with a known reason (a cluster forward to a node that left) says so.
+    const reason = err instanceof WriteRefused ? err.reason : 'store write failed';
     this.logger.error(
       { err, clientId: out.client.clientId, packet: packet.type },
-      'store write failed: not acknowledging',
+      `${reason}: not acknowledging`,
     );
     if (out.closed) return;
     if (packet.type === 'pubrec') out.session?.releaseInboundQos2(packet.packetId);
@@ -131,7 +134,7 @@ export class CommitOrder {
       out.finish({
         graceful: false,
         reasonCode: ReasonCode.QuotaExceeded,
-        reason: 'store write failed',
+        reason,
       });
       return;
     }
@@ -148,7 +151,7 @@ export class CommitOrder {
         } as Packet);
         return;
       default:
-        out.closeNow('store write failed', ReasonCode.UnspecifiedError);
+        out.closeNow(reason, ReasonCode.UnspecifiedError);
     }
   }
 }

@@ -21,3 +21,4 @@ export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';
 export * from './sys-topic.js';
+export * from './write-refused.js';

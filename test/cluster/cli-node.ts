@@ -14,11 +14,27 @@ export interface CliNode {
   output: () => string;
 }
 
+/** Starts tried when the port was taken before the node listened on it. */
+const START_ATTEMPTS = 3;
+
 /**
  * Starts `pipit broker --cluster <url>` (no storage flags: the Redis store on the cluster's
- * Redis) on a free port, with `args` after; resolves once it listens.
+ * Redis) on a free port, with `args` after; resolves once it listens. A port taken between
+ * its choice and the node's listen (by another process, or by one of the test's own client
+ * connections as its ephemeral port) is not the node's failure: it starts again on another.
  */
 export async function startCliNode(redisUrl: string, args: string[] = []): Promise<CliNode> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(redisUrl, args);
+    } catch (err) {
+      const taken = /cannot listen: listen EADDRINUSE/.test((err as Error).message);
+      if (!taken || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startOnce(redisUrl: string, args: string[]): Promise<CliNode> {
   const port = await freePort();
   const child = spawn(
     process.execPath,

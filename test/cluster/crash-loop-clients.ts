@@ -79,6 +79,8 @@ export class CrashSubscriber {
   sessionsLost = 0;
   /** The URL of the node it is connected to (undefined while reconnecting). */
   node: string | undefined;
+  /** Its connections (when, where, session present) and closes: what a lost message's log shows. */
+  readonly timeline: string[] = [];
   private client: MqttClient | undefined;
   // `clean: false`: ending one connection (a refused CONNACK) must not drop what the stores
   // hold (MQTT.js empties a clean store on close, and the next connection then crashes).
@@ -139,7 +141,9 @@ export class CrashSubscriber {
       if (!first && !result.sessionPresent) this.sessionsLost++;
       this.client = result.client;
       this.node = result.url;
+      this.timeline.push(`${Date.now()} connected ${result.url} present ${result.sessionPresent}`);
       result.client.once('close', () => {
+        this.timeline.push(`${Date.now()} closed ${result.url}`);
         this.node = undefined;
         if (!this.stopping) void this.connect(this.live);
       });
@@ -155,6 +159,8 @@ export interface CrashWindow {
    * reconnected there: a takeover, logged "session moved to another node"), known at the end.
    */
   moved: boolean;
+  /** Which kill opened it (round, node, node id, time): what a lost message's log shows. */
+  kill: string;
 }
 
 /** A message a publisher got PUBACK/PUBCOMP for. */
@@ -166,6 +172,9 @@ export interface Acknowledged {
   inWindow: boolean;
   /** That window (the last one, when it was sent in one and acknowledged in the next). */
   window: CrashWindow | undefined;
+  /** The node it was published on, and when its acknowledgement came (for a lost one's log). */
+  via: string;
+  at: number;
 }
 
 /** A publisher sending to the subscribers' topics in turn, one message at a time. */
@@ -208,12 +217,12 @@ export class CrashPublisher {
       );
       live = this.live;
       if (connected === undefined) return;
-      await this.publishUntilClosed(connected.client);
+      await this.publishUntilClosed(connected.client, connected.url);
       connected.client.end(true);
     }
   }
 
-  private async publishUntilClosed(client: MqttClient): Promise<void> {
+  private async publishUntilClosed(client: MqttClient, via: string): Promise<void> {
     const closed = new Promise<false>((resolve) => client.once('close', () => resolve(false)));
     while (!this.stopping && client.connected) {
       const topic = this.topics[this.seq % this.topics.length]!;
@@ -234,6 +243,8 @@ export class CrashPublisher {
         qos: this.qos,
         inWindow: window !== undefined,
         window,
+        via,
+        at: Date.now(),
       });
     }
   }
