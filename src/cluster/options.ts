@@ -129,11 +129,11 @@ function resolveRedisCluster(options: ClusterOptions): RedisHostPort[] | undefin
       'cluster.nodes (a Redis Cluster) and cluster.sentinels (Redis Sentinel) cannot both be set',
     );
   }
-  const problem =
-    checkSeedNodes(nodes) ??
-    checkClusterUrl(options.url) ??
-    (options.keyPrefix === undefined ? undefined : checkClusterPrefix(options.keyPrefix));
+  const problem = checkSeedNodes(nodes) ?? checkClusterUrl(options.url);
   if (problem !== undefined) throw new RangeError(`cluster.nodes: ${problem}`);
+  const prefix =
+    options.keyPrefix === undefined ? undefined : checkClusterPrefix(options.keyPrefix);
+  if (prefix !== undefined) throw new RangeError(`cluster.keyPrefix: ${prefix}`);
   return nodes.map(({ host, port }) => ({ host, port }));
 }
 
