@@ -51,11 +51,26 @@ export function redisClusterProblems(section: {
  * would mark a hash tag); with `nodes` see {@link redisClusterProblems}.
  */
 export function refineStorageRedis(
-  storage: { prefix?: unknown; nodes?: unknown; sentinels?: unknown; url?: unknown },
+  storage: {
+    prefix?: unknown;
+    nodes?: unknown;
+    sentinels?: unknown;
+    url?: unknown;
+    wait?: unknown;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   if (Array.isArray(storage.nodes)) {
+    if (storage.wait !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'not supported on a Redis Cluster (nodes) yet: WAIT would go to any master, not the one holding the store',
+        path: ['wait'],
+        input: storage.wait,
+      });
+    }
     const section = {
       nodes: storage.nodes as string[],
       sentinels: storage.sentinels === undefined ? undefined : [],

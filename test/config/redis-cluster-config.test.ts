@@ -3,7 +3,7 @@
  * nodes), mapped to host/port pairs for the cluster and its store with the hash-tagged
  * default prefix, and every value a Redis Cluster rules out refused with a message that
  * names the key and why (sentinels besides, a database other than 0, a prefix without a
- * hash tag, a node that is not host:port); the embedded options checked the same way.
+ * hash tag, a node that is not host:port, wait); the embedded options checked the same way.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -95,6 +95,10 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
     assert.match(empty[0]!, /^storage\.nodes: expected at least one Redis Cluster node/);
     const storageDb = problems('storage:\n  type: redis\n  url: redis://m/1\n  nodes: [h:1]\n');
     assert.match(storageDb[0]!, /^storage\.url: database "1" in the URL/);
+    const wait = problems(
+      'storage:\n  type: redis\n  url: redis://m\n  nodes: [h:1]\n  wait: { replicas: 1 }\n',
+    );
+    assert.match(wait[0]!, /^storage\.wait: not supported on a Redis Cluster \(nodes\) yet/);
     const notRedis = problems('storage:\n  type: memory\n  nodes: [h:1]\n');
     assert.match(notRedis[0]!, /^storage\.nodes: only for storage type redis/);
   });
@@ -105,6 +109,10 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
       /the Redis store: the key prefix "flat:" has no hash tag/,
     );
     assert.equal(new RedisStore({ url: 'redis://h', nodes: NODES }).prefix, '{pipit}:');
+    assert.throws(
+      () => new RedisStore({ url: 'redis://h', nodes: NODES, wait: { replicas: 1 } }),
+      /wait \(replicas\) is not supported on a Redis Cluster yet/,
+    );
     assert.throws(
       () => new RedisStore({ url: 'redis://h', prefix: '{pipit}:' }),
       /may not contain '\{' or '\}'/,
