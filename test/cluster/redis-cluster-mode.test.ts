@@ -207,6 +207,10 @@ describe('cluster: on a 3-master Redis Cluster (one hash slot per Pipit cluster)
       'a survivor to adopt the session',
     );
     const survivor = (await ownerOf(redis, 'rc-doomed')) === a.nodeId ? a : b;
+    // Until the departure is announced, a forward to the dead node's inbox is refused (0x97,
+    // docs/cluster.md): publish once both survivors dropped its routes.
+    await waitForRoute(a, doomedId, 'rc/death', false);
+    await waitForRoute(b, doomedId, 'rc/death', false);
     const pub = await client(survivor, { protocolVersion: 5 });
     await pub.publishAsync('rc/death', 'kept', { qos: 1 });
     const back = await connectCollecting(survivor.url, persistent);
