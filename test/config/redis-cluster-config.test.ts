@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { resolveClusterOptions } from '../../src/cluster/index.js';
 import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
 import { RedisStore } from '../../src/storage/index.js';
+import { freePort } from '../cluster/redis-fixture.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
 const NODES = [
@@ -134,6 +135,21 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
     assert.throws(
       () => resolveClusterOptions({ url: 'redis://h', nodes: NODES, keyPrefix: 'x:' }),
       /cluster\.keyPrefix: the key prefix "x:" has no hash tag/,
+    );
+  });
+
+  it('names the Redis Cluster nodes when none of them can be reached', async () => {
+    const port = await freePort();
+    const store = new RedisStore({
+      url: 'redis://',
+      nodes: [{ host: '127.0.0.1', port }],
+      connectTimeoutMs: 1000,
+    });
+    await assert.rejects(
+      store.open(),
+      new RegExp(
+        `the Redis store cannot reach the Redis Cluster at 127\\.0\\.0\\.1:${port} \\(None of startup nodes is available\\)`,
+      ),
     );
   });
 });
