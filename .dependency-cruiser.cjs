@@ -172,14 +172,31 @@ module.exports = {
         'transport, config or the CLI (the composition root picks it).',
       severity: 'error',
       from: { path: '^src/storage/redis/' },
-      to: { path: '^src/(?!ports/|storage/shared/|storage/redis/|topic/|protocol/)' },
+      to: { path: '^src/(?!ports/|storage/shared/|storage/redis/|redis/|topic/|protocol/)' },
     },
     {
       name: 'ioredis-only-in-redis-code',
-      comment: 'Only the Redis store (and later the Redis cluster bus) talks to ioredis.',
+      comment: 'Only the Redis store, the cluster and their shared Redis code talk to ioredis.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(storage/redis|cluster)/' },
+      from: { path: '^src/', pathNot: '^src/(storage/redis|cluster|redis)/' },
       to: { path: '(^|/)node_modules/ioredis/|^ioredis$' },
+    },
+    {
+      name: 'redis-plumbing-is-a-leaf',
+      comment:
+        'src/redis/ is the Redis code the store and the cluster share (one server or a Redis ' +
+        'Cluster, the hash-tag rules): it imports ioredis and nothing else of Pipit.',
+      severity: 'error',
+      from: { path: '^src/redis/' },
+      to: { path: '^src/(?!redis/)' },
+    },
+    {
+      name: 'redis-plumbing-users',
+      comment:
+        'Only the Redis store, the cluster and the config (its checks: hash-tag.ts) use src/redis/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(redis|storage/redis|cluster|config)/' },
+      to: { path: '^src/redis/' },
     },
     {
       name: 'no-unresolvable',

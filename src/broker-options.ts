@@ -121,9 +121,10 @@ export function clusterPersistence(
     return {
       kind: 'redis',
       url: cluster.url,
-      prefix: cluster.keyPrefix ?? 'pipit:',
+      prefix: cluster.keyPrefix ?? (cluster.nodes === undefined ? 'pipit:' : '{pipit}:'),
       ...(cluster.sentinels === undefined ? {} : { sentinels: cluster.sentinels }),
       ...(cluster.name === undefined ? {} : { name: cluster.name }),
+      ...(cluster.nodes === undefined ? {} : { nodes: cluster.nodes }),
     };
   }
   if (persistence.kind === 'sqlite') {

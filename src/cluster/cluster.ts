@@ -9,9 +9,9 @@
  * again and reads its peers' whole tables.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
 import { Inbox, type InboxCounters } from './inbox.js';
@@ -65,9 +65,9 @@ export class ClusterNode {
   readonly options: ResolvedClusterOptions;
   private readonly instance = randomUUID();
   private readonly keys: ClusterKeys;
-  private readonly commands: Redis;
-  private readonly subscriber: Redis;
-  private readonly reader: Redis;
+  private readonly commands: RedisClient;
+  private readonly subscriber: RedisClient;
+  private readonly reader: RedisClient;
   private readonly membership: Membership;
   private readonly outbox: Outbox;
   private readonly localRoutes: LocalRoutes;
@@ -354,7 +354,7 @@ export class ClusterNode {
     };
   }
 
-  private connect(role: string): Redis {
+  private connect(role: string): RedisClient {
     const subscriber = role === 'subscriber';
     return connectNode(this.options, role, this.logger, {
       error: (message) => {

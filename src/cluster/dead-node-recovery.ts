@@ -6,9 +6,10 @@
  * its inbox (orphan-reader.ts). A takeover of one of those sessions by another node waits
  * until both are done, so the session moves on with everything it was owed.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import type { OrphanInbox } from './membership.js';
 import type { OrphanReader } from './orphan-reader.js';
@@ -27,7 +28,7 @@ export class DeadNodeRecovery {
     | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly self: NodeIdentity,
     private readonly ownership: ClientOwnership,

@@ -2,12 +2,12 @@
  * Where a draining node sends its clients and sessions: the peers' advertised addresses
  * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 
 /** The `host:port` the live peer of lowest id that advertises one advertises, or undefined. */
 export async function serverReference(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   peers: ReadonlySet<number>,
 ): Promise<string | undefined> {
@@ -21,7 +21,7 @@ export async function serverReference(
 
 /** The peer a draining node hands its sessions to: the one at `reference`, else the lowest id. */
 export async function drainPeer(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   peers: ReadonlySet<number>,
   reference: string | undefined,

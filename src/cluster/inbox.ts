@@ -13,9 +13,10 @@
  * inbox on from there (orphan-reader.ts): nothing committed twice, nothing unread lost. Once
  * the position is committed the stream is trimmed up to it (XTRIM MINID).
  */
-import type { Redis } from 'ioredis';
+
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -57,7 +58,7 @@ export class Inbox {
   private unsetReads = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly pipeline: MessagePipeline,
     private readonly outbox: Outbox,
@@ -68,7 +69,7 @@ export class Inbox {
       cursors: StoreCursors;
       name: string;
       /** A connection for XTRIM (the reader's own blocks in XREAD). */
-      commands: Redis;
+      commands: RedisClient;
       /** The core store's mutation count (a read that wrote to the store changes it). */
       mutations: () => number;
     },

@@ -5,9 +5,10 @@
  * per event-loop turn, and written with their announcement in one MULTI, so a node that
  * reads the hash after subscribing to the channel misses nothing.
  */
-import type { Redis } from 'ioredis';
+
 import type { RouteObserver, Subscriber, Subscription } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import { isRemoteNode } from './remote-node.js';
 import { WriteBarrier } from './write-barrier.js';
@@ -36,7 +37,7 @@ export class LocalRoutes implements RouteObserver {
 
   /** `noteWrite` is told of each route change (a SUBACK then waits for its write). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     noteWrite?: () => void,

@@ -5,8 +5,9 @@
  * removes what it left in Redis (route table, inbox, membership). No consensus of our own:
  * Redis's single-key atomicity decides who holds a node id.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import type { ResolvedClusterOptions } from './options.js';
 
@@ -132,7 +133,7 @@ export class Membership {
   private beating = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly options: ResolvedClusterOptions,
     private readonly instance: string,

@@ -5,9 +5,10 @@
  * expiry (PX leaseMs), so a node that dies takes its summary with it. The figures are read
  * from the counters the core keeps, once per beat: nothing is added to the message path.
  */
-import type { Redis } from 'ioredis';
+
 import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 
 /** A node's state as its summary says. */
@@ -58,7 +59,7 @@ export class NodeStats {
 
   constructor(
     private readonly core: BrokerCore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly leaseMs: number,
     private readonly advertise: string | undefined,

@@ -9,11 +9,11 @@
  * meanwhile with a new session gets its will sent at once, as its old session ended.
  */
 import { deserialize, serialize } from 'node:v8';
-import type { Redis } from 'ioredis';
 import type { BrokerCore, ClientInfo } from '../core/index.js';
 import { Connection } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 
 /** What is kept of a connected client's will. */
@@ -31,7 +31,7 @@ interface StoredWill {
 export class NodeWills {
   constructor(
     private readonly core: BrokerCore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     private readonly nodeId: () => number,

@@ -3,6 +3,12 @@
  * `BrokerOptions.cluster` when embedding), and the defaults.
  */
 import { MAX_NODE_ID } from '../core/index.js';
+import {
+  checkClusterPrefix,
+  checkClusterUrl,
+  checkSeedNodes,
+  DEFAULT_CLUSTER_PREFIX,
+} from '../redis/hash-tag.js';
 
 /** Cluster settings of one node. */
 export interface ClusterOptions {
@@ -17,7 +23,11 @@ export interface ClusterOptions {
   leaseMs?: number;
   /** How often a node renews its lease and checks its peers'. Default leaseMs / 4. */
   heartbeatMs?: number;
-  /** Prefix of every Redis key and channel of the cluster. Default `pipit:`. */
+  /**
+   * Prefix of every Redis key and channel of the cluster. Default `pipit:`; on a Redis
+   * Cluster (`nodes`) `{pipit}:`, and it must hold one hash tag (`{name}`), so that every
+   * key is in one slot (docs/cluster.md, "Redis Cluster").
+   */
   keyPrefix?: string;
   /**
    * `host:port` where MQTT clients reach this node, published for the others: a draining
@@ -34,6 +44,12 @@ export interface ClusterOptions {
   sentinels?: RedisHostPort[];
   /** The Sentinel master name (with `sentinels`). Default: the host of `url`. */
   name?: string;
+  /**
+   * Reach a Redis Cluster through these seed nodes (not with `sentinels`). `url` then gives
+   * only the username, password and TLS (`rediss://`); its database must be 0 and its host
+   * is not used. Every key and channel carries the prefix's hash tag: one slot.
+   */
+  nodes?: RedisHostPort[];
 }
 
 /** A Redis server or sentinel: `{ host, port }`. */
@@ -52,6 +68,8 @@ export interface ResolvedClusterOptions {
   readonly advertise: string | undefined;
   /** The sentinels and the master name, when Redis is reached through Sentinel. */
   readonly sentinel: { sentinels: RedisHostPort[]; name: string } | undefined;
+  /** The seed nodes, when Redis is a Redis Cluster. */
+  readonly redisCluster: RedisHostPort[] | undefined;
 }
 
 /** Default lease of a node. */
@@ -85,15 +103,38 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
       `cluster.advertise: "${advertise}" is not host:port (where clients reach this node)`,
     );
   }
+  const redisCluster = resolveRedisCluster(options);
   return {
     url: options.url,
     nodeId,
     leaseMs,
     heartbeatMs,
-    keyPrefix: options.keyPrefix ?? 'pipit:',
+    keyPrefix: options.keyPrefix ?? (redisCluster ? DEFAULT_CLUSTER_PREFIX : 'pipit:'),
     advertise,
     sentinel: resolveSentinel(options),
+    redisCluster,
   };
+}
+
+/**
+ * The Redis Cluster seed nodes, checked with what they imply: no sentinels, database 0, a
+ * key prefix with one hash tag.
+ * @throws RangeError naming the option.
+ */
+function resolveRedisCluster(options: ClusterOptions): RedisHostPort[] | undefined {
+  const { nodes } = options;
+  if (nodes === undefined) return undefined;
+  if (options.sentinels !== undefined) {
+    throw new RangeError(
+      'cluster.nodes (a Redis Cluster) and cluster.sentinels (Redis Sentinel) cannot both be set',
+    );
+  }
+  const problem = checkSeedNodes(nodes) ?? checkClusterUrl(options.url);
+  if (problem !== undefined) throw new RangeError(`cluster.nodes: ${problem}`);
+  const prefix =
+    options.keyPrefix === undefined ? undefined : checkClusterPrefix(options.keyPrefix);
+  if (prefix !== undefined) throw new RangeError(`cluster.keyPrefix: ${prefix}`);
+  return nodes.map(({ host, port }) => ({ host, port }));
 }
 
 /**

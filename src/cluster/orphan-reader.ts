@@ -17,9 +17,10 @@
  *   are deleted. If this node dies meanwhile, the renamed stream expires (a bound on garbage):
  *   a second death during the recovery of the first may lose what it held.
  */
-import type { Redis } from 'ioredis';
+
 import type { BrokerCore, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch } from './envelope.js';
 import { entryData, routeForwarded } from './inbox.js';
 import { ClusterKeys } from './keys.js';
@@ -44,7 +45,7 @@ export class OrphanReader {
 
   constructor(
     private readonly core: BrokerCore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly cursors: StoreCursors,
     private readonly outbox: Outbox,
     private readonly logger: Logger,

@@ -7,9 +7,9 @@
  * Order: a publisher's messages are handled in order and appended to one batch per node,
  * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
  */
-import type { Redis } from 'ioredis';
 import { type Delivery, WriteRefused } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { encodeBatch, type ForwardedMessage } from './envelope.js';
 import type { ClusterKeys } from './keys.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
@@ -27,7 +27,7 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])`;
 
 /** The pipeline with the forward script defined on the connection. */
-type ForwardPipeline = ReturnType<Redis['pipeline']> & {
+type ForwardPipeline = ReturnType<RedisClient['pipeline']> & {
   pipitForward(
     inbox: string,
     members: string,
@@ -63,7 +63,7 @@ export class Outbox implements ForwardSink {
 
   /** `noteWrite` is told of each forward (an acknowledgement then waits for its XADD). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     noteWrite?: () => void,

@@ -3,7 +3,7 @@
  * nodes: which client ids a live peer holds (their sessions stay in the store for that peer,
  * not restored here), and this node's claim of the sessions it restored.
  */
-import type { Redis } from 'ioredis';
+import { type RedisClient, scanKeys } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 
 /** Owner keys read per SCAN step and per MGET. */
@@ -41,7 +41,7 @@ return 0`;
 
 /** The client ids whose owner key names a live node other than `selfNodeId`. */
 export async function clientsHeldByPeers(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   selfNodeId: number,
   isLive: LivenessCheck,
@@ -51,11 +51,7 @@ export async function clientsHeldByPeers(
   const liveness = new Map<string, Promise<boolean>>();
   const ownerPrefix = keys.owner('');
   const pattern = `${escapeGlob(ownerPrefix)}*`;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', PAGE);
-    cursor = next;
-    if (found.length === 0) continue;
+  await scanKeys(redis, pattern, PAGE, async (found) => {
     const values = await redis.mget(...found);
     for (let i = 0; i < found.length; i++) {
       const value = values[i] ?? null;
@@ -73,24 +69,20 @@ export async function clientsHeldByPeers(
       if (await live) held.add(clientId);
       else seen.set(clientId, value!);
     }
-  } while (cursor !== '0');
+  });
   return { held, seen };
 }
 
 /** The client ids whose owner key names node `nodeId` (any instance), with that value. */
 export async function ownedByNode(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   nodeId: number,
 ): Promise<Map<string, string>> {
   const owned = new Map<string, string>();
   const ownerPrefix = keys.owner('');
   const pattern = `${escapeGlob(ownerPrefix)}*`;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', PAGE);
-    cursor = next;
-    if (found.length === 0) continue;
+  await scanKeys(redis, pattern, PAGE, async (found) => {
     const values = await redis.mget(...found);
     for (let i = 0; i < found.length; i++) {
       const value = values[i] ?? null;
@@ -98,7 +90,7 @@ export async function ownedByNode(
         owned.set(found[i]!.slice(ownerPrefix.length), value as string);
       }
     }
-  } while (cursor !== '0');
+  });
   return owned;
 }
 
@@ -108,7 +100,7 @@ export async function ownedByNode(
  * ids another node claimed meanwhile.
  */
 export async function claimOwners(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   clientIds: readonly string[],
   seen: ReadonlyMap<string, string>,
@@ -140,7 +132,7 @@ export async function claimOwners(
  * SET would leave the session on two nodes at once. True if taken.
  */
 export async function claimOwner(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   previous: string | null,
   ownerValue: string,
@@ -169,7 +161,7 @@ export function parseOwner(value: string | null): { nodeId: number; instance: st
  * `recovering:<id>` does (the survivor that removed it recovers its sessions).
  */
 export function nodeIdentity(
-  redis: Redis,
+  redis: RedisClient,
   keys: ClusterKeys,
   instance: string,
   nodeId: () => number,

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../ports/index.js';
+import { openCluster, type RedisClient } from '../redis/redis-client.js';
 import { type ResolvedClusterOptions, sentinelConnection } from './options.js';
 
 /** What a connection tells its node. */
@@ -23,16 +24,29 @@ export function connectNode(
   role: string,
   logger: Logger,
   events: ConnectionEvents,
-): Redis {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    protocol: 2,
-    connectionName: `pipit-${role}`,
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-    // A master demoted by a failover answers READONLY: reconnect to the new one.
-    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
-    ...sentinelConnection(options),
-  });
+): RedisClient {
+  const redis = options.redisCluster
+    ? // On a Redis Cluster, ioredis follows MOVED/ASK (a failover moves the slot to the
+      // promoted replica) and resends what a dropped connection left unanswered, as the
+      // standalone connection does (autoResendUnfulfilledCommands).
+      openCluster(
+        options.url,
+        options.redisCluster,
+        {
+          lazyConnect: true,
+          clusterRetryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+        },
+        { protocol: 2, connectionName: `pipit-${role}` },
+      )
+    : new Redis(options.url, {
+        lazyConnect: true,
+        protocol: 2,
+        connectionName: `pipit-${role}`,
+        retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+        // A master demoted by a failover answers READONLY: reconnect to the new one.
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
+        ...sentinelConnection(options),
+      });
   let warned = false;
   redis.on('error', (err: Error) => {
     events.error(err.message);

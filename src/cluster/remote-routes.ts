@@ -4,10 +4,11 @@
  * `routes` channel's announcements, and read whole (HGETALL) when a peer joins, announces a
  * resync, or our connection to Redis came back.
  */
-import type { Redis } from 'ioredis';
+
 import type { Router } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { isValidTopicFilter } from '../protocol/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { ClusterKeys } from './keys.js';
 import type { RouteAnnouncement } from './local-routes.js';
@@ -26,7 +27,7 @@ export class RemoteRoutes {
   private readonly reading = new Map<number, Map<string, boolean>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly router: Router,
     private readonly sink: ForwardSink,

@@ -12,9 +12,10 @@
  * - when its pub/sub connection comes back (announcements may have been missed), it reads
  *   every retained message again and drops those the store no longer has.
  */
-import type { Redis } from 'ioredis';
+
 import { type BrokerCore, restoreMessage } from '../core/index.js';
 import type { Logger, RetainedStore, StoredMessage } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.js';
@@ -45,7 +46,7 @@ export class RetainedSync {
   constructor(
     private readonly core: BrokerCore,
     private readonly store: RetainedStore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     private readonly nodeId: () => number,

@@ -10,10 +10,11 @@
  * from the store, commits what it wrote, then answers; this node takes the lock, and the next
  * loader (`StoredSessionLoader` over the shared store) reads the session as the peer left it.
  */
-import type { Redis } from 'ioredis';
+
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { recoveringError } from './dead-node-recovery.js';
 import type { ClusterKeys } from './keys.js';
@@ -60,7 +61,7 @@ export class ClientOwnership implements SessionLoader {
 
   constructor(
     private readonly core: BrokerCore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly self: NodeIdentity,
     private readonly timeoutMs: number,
@@ -147,7 +148,7 @@ export class ClientOwnership implements SessionLoader {
     this.refusedUnreachable++;
     this.logger.warn(
       { clientId, err: err === undefined ? undefined : String(err) },
-      'cluster: client refused: Redis unreachable, the owner of its client id is unknown',
+      'cluster: client refused: RedisClient unreachable, the owner of its client id is unknown',
     );
     return new MqttError(
       ReasonCode.ServerUnavailable,

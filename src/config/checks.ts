@@ -179,7 +179,7 @@ function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
     }
     return problems;
   }
-  for (const key of ['url', 'prefix', 'wait', 'sentinels', 'name'] as const) {
+  for (const key of ['url', 'prefix', 'wait', 'sentinels', 'name', 'nodes'] as const) {
     if (storage[key] !== undefined) {
       problems.push({
         path: ['storage', key],

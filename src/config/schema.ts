@@ -8,6 +8,11 @@ import { z } from 'zod';
 import { isSupportedHash } from '../hooks/password-hash.js';
 import { normalizeOrigin } from '../transport/ws-origin.js';
 import { bridgesSchema } from './bridge-schema.js';
+import {
+  redisClusterNodeList,
+  redisClusterProblems,
+  refineStorageRedis,
+} from './redis-cluster-schema.js';
 import { parseSize } from './sizes.js';
 
 /** Upper bound for sizes with no natural limit (1 PiB). */
@@ -203,26 +208,28 @@ const sentinelList = () =>
     )
     .min(1, { error: 'expected at least one sentinel (host:port)' });
 
-const storageSchema = z.strictObject({
-  type: oneOf(['sqlite', 'memory', 'redis']).optional(),
-  dataDir: text().optional(),
-  durability: oneOf(['fsync', 'batched', 'none']).optional(),
-  // The Redis store (type: redis).
-  url: text().optional(),
-  prefix: z
-    .string({ error: 'expected a string' })
-    .regex(/^[^{}]*$/, { error: "expected a key prefix without '{' or '}' (they mark hash tags)" })
-    .optional(),
-  wait: z
-    .strictObject({
-      replicas: int(1, 100),
-      timeout: seconds(60).optional(),
-    })
-    .optional(),
-  // Redis Sentinel (type: redis): the sentinels and the master name (default: url's host).
-  sentinels: sentinelList().optional(),
-  name: text().optional(),
-});
+const storageSchema = z
+  .strictObject({
+    type: oneOf(['sqlite', 'memory', 'redis']).optional(),
+    dataDir: text().optional(),
+    durability: oneOf(['fsync', 'batched', 'none']).optional(),
+    // The Redis store (type: redis).
+    url: text().optional(),
+    // Checked with storage.nodes (refineStorageRedis): no '{' '}' on one server, one {tag} on a Redis Cluster.
+    prefix: z.string({ error: 'expected a string' }).optional(),
+    wait: z
+      .strictObject({
+        replicas: int(1, 100),
+        timeout: seconds(60).optional(),
+      })
+      .optional(),
+    // Redis Sentinel (type: redis): the sentinels and the master name (default: url's host).
+    sentinels: sentinelList().optional(),
+    name: text().optional(),
+    // Redis Cluster (type: redis): its seed nodes.
+    nodes: redisClusterNodeList().optional(),
+  })
+  .superRefine(refineStorageRedis, { when: () => true });
 
 /** `cluster:` (docs/cluster.md): join a cluster of nodes over Redis. */
 const clusterSchema = z
@@ -241,8 +248,13 @@ const clusterSchema = z
     // Redis Sentinel: the sentinels and the master name (default: url's host).
     sentinels: sentinelList().optional(),
     name: text().optional(),
+    // Redis Cluster: its seed nodes (every key under one hash tag: docs/cluster.md).
+    nodes: redisClusterNodeList().optional(),
   })
   .superRefine((c, ctx) => {
+    for (const { path, message } of redisClusterProblems(c)) {
+      ctx.addIssue({ code: 'custom', message, path: [path], input: c.nodes });
+    }
     if (c.name !== undefined && c.sentinels === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -49,9 +49,10 @@ export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
 export function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
   const url = o.cluster ?? config.cluster?.url;
   if (url === undefined) return {};
-  const { sentinels, ...rest } = config.cluster ?? {};
+  const { sentinels, nodes, ...rest } = config.cluster ?? {};
   const cluster: NonNullable<BrokerOptions['cluster']> = { ...rest, url };
   if (sentinels !== undefined) cluster.sentinels = sentinels.map(parseHostPort);
+  if (nodes !== undefined) cluster.nodes = nodes.map(parseHostPort);
   return { cluster };
 }
 

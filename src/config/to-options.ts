@@ -14,6 +14,7 @@ import type {
 import type { CoreOptions } from '../core/index.js';
 import type { LoginGuardOptions } from '../hooks/index.js';
 import type { Durability } from '../ports/index.js';
+import { DEFAULT_CLUSTER_PREFIX } from '../redis/hash-tag.js';
 import { toBridgeOptions } from './bridges.js';
 import { ConfigError } from './errors.js';
 import {
@@ -202,14 +203,12 @@ function clusterStore(
       `storage: a cluster (${o.cluster === undefined ? 'cluster.url' : '--cluster'}) needs a store every node shares, and SQLite is one file per node (sessions could not move between nodes); remove storage.type/dataDir (a cluster uses the Redis store on its Redis), or set storage.type to redis or memory`,
     ]);
   }
-  const store: Extract<PersistenceOptions, { kind: 'redis' }> = {
-    kind: 'redis',
-    url,
-    prefix: config.cluster?.keyPrefix ?? 'pipit:',
-  };
-  // The cluster's Sentinel settings reach the store on the same Redis.
-  const sentinels = config.cluster?.sentinels;
+  // The cluster's prefix, Sentinel and Redis Cluster settings reach the store on its Redis.
+  const { sentinels, nodes, keyPrefix } = config.cluster ?? {};
+  const prefix = keyPrefix ?? (nodes === undefined ? 'pipit:' : DEFAULT_CLUSTER_PREFIX);
+  const store: Extract<PersistenceOptions, { kind: 'redis' }> = { kind: 'redis', url, prefix };
   if (sentinels !== undefined) store.sentinels = sentinels.map(parseHostPort);
+  if (nodes !== undefined) store.nodes = nodes.map(parseHostPort);
   if (config.cluster?.name !== undefined) store.name = config.cluster.name;
   return store;
 }
@@ -225,6 +224,7 @@ function redisPersistence(
   if (storage.prefix !== undefined) out.prefix = storage.prefix;
   if (storage.sentinels !== undefined) out.sentinels = storage.sentinels.map(parseHostPort);
   if (storage.name !== undefined) out.name = storage.name;
+  if (storage.nodes !== undefined) out.nodes = storage.nodes.map(parseHostPort);
   if (storage.wait !== undefined) {
     out.wait = { replicas: storage.wait.replicas };
     if (storage.wait.timeout !== undefined)

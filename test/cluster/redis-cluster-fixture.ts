@@ -1,20 +1,53 @@
 /**
  * A real 3-master Redis Cluster for tests: three `redis-server --cluster-enabled yes` on free
- * loopback ports, joined with `redis-cli --cluster create ... --cluster-yes` (no replicas).
+ * loopback ports, joined with `redis-cli --cluster create ... --cluster-yes` (no replicas; or
+ * one replica per master, for failover, with `replicas: 1`).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { waitFor } from '../helpers/broker.js';
 import { freePort } from './redis-fixture.js';
 
+/** True if `port` on 127.0.0.1 can be listened on now. */
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  server.listen(port, '127.0.0.1');
+  const free = await Promise.race([
+    once(server, 'listening').then(() => true),
+    once(server, 'error').then(() => false),
+  ]);
+  if (free) await new Promise((resolve) => server.close(resolve));
+  return free;
+}
+
+/**
+ * `count` free ports whose cluster bus port (port + 10000, which redis-server also listens
+ * on) is free too, none of them another's bus port.
+ */
+async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    const taken = ports.some((p) => p === port || p + 10000 === port || p === port + 10000);
+    if (port + 10000 > 65535 || taken || !(await isFree(port + 10000))) continue;
+    ports.push(port);
+  }
+  return ports;
+}
+
 /** Starts one cluster-enabled redis-server; resolves once it accepts connections. */
 async function startClusterNode(port: number, dir: string): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
   args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`);
+  // A master that stops answering for 2 s fails over to its replica (default 15 s).
+  args.push('--cluster-node-timeout', '2000');
+  // A replica syncs at once (the default waits 5 s for more replicas to share the transfer).
+  args.push('--repl-diskless-sync-delay', '0');
   args.push('--save', '', '--appendonly', 'no');
   const child = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -42,9 +75,12 @@ export class RedisClusterFixture {
     readonly ports: number[],
   ) {}
 
-  /** Starts the three servers and creates the cluster; resolves once every node says ok. */
-  static async start(): Promise<RedisClusterFixture> {
-    const ports = [await freePort(), await freePort(), await freePort()];
+  /**
+   * Starts three masters (and `replicas` replicas of each) and creates the cluster; resolves
+   * once every node says ok.
+   */
+  static async start(replicas: 0 | 1 = 0): Promise<RedisClusterFixture> {
+    const ports = await freeClusterPorts(3 * (1 + replicas));
     const dir = mkdtempSync(join(tmpdir(), 'pipit-redis-cluster-'));
     const children: ChildProcess[] = [];
     const fixture = new RedisClusterFixture(children, ports);
@@ -54,7 +90,7 @@ export class RedisClusterFixture {
         '/usr/bin/redis-cli',
         ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`)].concat([
           '--cluster-replicas',
-          '0',
+          String(replicas),
           '--cluster-yes',
         ]),
         { encoding: 'utf8', timeout: 60_000 },
@@ -89,7 +125,16 @@ export class RedisClusterFixture {
     return new Cluster(this.nodes, { redisOptions: { protocol: 2 } });
   }
 
-  /** Stops the three servers. */
+  /** Kills (SIGKILL) the server on `port`, as if its machine went away. */
+  async kill(port: number): Promise<void> {
+    const child = this.children[this.ports.indexOf(port)];
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Stops the servers. */
   async stop(): Promise<void> {
     for (const child of this.children) {
       if (child.exitCode !== null || child.signalCode !== null) continue;

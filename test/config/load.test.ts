@@ -217,8 +217,10 @@ describe('config: the Redis store keys (storage.type redis)', () => {
     const found = problems(
       'storage:\n  type: redis\n  url: redis://h:1\n  prefix: "a{b}"\n  wait:\n    timeout: 1\n',
     );
+    // Both in one answer (the prefix is checked with storage.nodes, after the keys).
     assert.equal(found.length, 2, found.join('\n'));
-    assert.match(found[0], /^storage\.prefix: expected a key prefix without '\{' or '\}'/);
-    assert.match(found[1], /^storage\.wait\.replicas: /);
+    const [wait, prefix] = found;
+    assert.match(prefix, /^storage\.prefix: expected a key prefix without '\{' or '\}'/);
+    assert.match(wait, /^storage\.wait\.replicas: /);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The Redis store's key layout on a real 3-master Redis Cluster: one client's keys hash to
  * one slot (also with '{' and '}' in the client id), and every Lua script of the store runs
- * there with the keys the store gives it (no CROSSSLOT). The store as a whole does not run
- * on Redis Cluster yet (its group commit's MULTI spans slots: docs/cluster.md, "Not yet").
+ * there with the keys the store gives it (no CROSSSLOT), under the untagged prefix of one
+ * server. On a Redis Cluster the store runs under a hash-tagged prefix, all in one slot
+ * (test/contracts/store-redis-cluster.test.ts; docs/cluster.md, "Redis Cluster").
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -3,8 +3,10 @@
  * commits at once (instead of queueing them until it is back), the URL checks, and the log
  * lines for a connection lost and regained.
  */
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../ports/index.js';
+import { checkClusterUrl, checkSeedNodes } from '../../redis/hash-tag.js';
+import { openCluster, type RedisClient, type SeedNode } from '../../redis/redis-client.js';
 import { checkRedisUrl, redactUrl } from './redis-url.js';
 
 /** Connection settings. */
@@ -13,6 +15,11 @@ export interface ConnectOptions {
   /** Through Redis Sentinel: the sentinels and the master name (default: the URL's host). */
   sentinels?: { host: string; port: number }[] | undefined;
   name?: string | undefined;
+  /**
+   * On a Redis Cluster: its seed nodes. `url` then gives only the username, password and TLS
+   * (its database must be 0; its host is not used).
+   */
+  nodes?: SeedNode[] | undefined;
   /** A command not answered within this fails (its commit rejects). */
   commandTimeoutMs: number;
   connectTimeoutMs: number;
@@ -20,12 +27,30 @@ export interface ConnectOptions {
 }
 
 /** Connects (rejecting with a message that names the server when it cannot). */
-export async function connectRedis(options: ConnectOptions): Promise<Redis> {
+export async function connectRedis(options: ConnectOptions): Promise<RedisClient> {
   const problem = checkRedisUrl(options.url);
   if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
-  const sentinel = sentinelSettings(options);
   const server = redactUrl(options.url);
-  const client = new Redis(options.url, {
+  const client =
+    options.nodes === undefined ? openServer(options) : openStoreCluster(options, options.nodes);
+  watchConnection(client, server, options.logger);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    const where = options.nodes === undefined ? server : describeNodes(options.nodes);
+    throw new Error(
+      `the Redis store cannot reach ${where} (${(err as Error).message}): is redis-server running there?`,
+      { cause: err },
+    );
+  }
+  return client;
+}
+
+/** One server (or its master through Sentinel). */
+function openServer(options: ConnectOptions): Redis {
+  const sentinel = sentinelSettings(options);
+  return new Redis(options.url, {
     ...sentinel,
     lazyConnect: true,
     // Fail commands at once while disconnected, and those in flight when the connection
@@ -41,17 +66,46 @@ export async function connectRedis(options: ConnectOptions): Promise<Redis> {
     // the new master) without resending; the failed commit is not acknowledged.
     reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
   });
-  watchConnection(client, server, options.logger);
-  try {
-    await client.connect();
-  } catch (err) {
-    client.disconnect();
-    throw new Error(
-      `the Redis store cannot reach ${server} (${(err as Error).message}): is redis-server running there?`,
-      { cause: err },
-    );
+}
+
+/**
+ * A Redis Cluster, with the same promise as one server: a command fails at once while the
+ * cluster is not ready, and one whose connection dropped is never sent again (ioredis
+ * Cluster resends those after `retryDelayOnFailover`: 0 turns that off, so a transaction
+ * whose reply was lost fails its commit instead of maybe running twice). MOVED, ASK and
+ * TRYAGAIN are still followed: a command refused with them did not run.
+ * @throws Error naming the setting that is wrong.
+ */
+function openStoreCluster(options: ConnectOptions, nodes: SeedNode[]): Cluster {
+  if (options.sentinels !== undefined || options.name !== undefined) {
+    throw new Error('the Redis store: nodes (Redis Cluster) and sentinels cannot both be set');
   }
-  return client;
+  const problem = checkSeedNodes(nodes) ?? checkClusterUrl(options.url);
+  if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
+  return openCluster(
+    options.url,
+    nodes,
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+      slotsRefreshTimeout: options.connectTimeoutMs,
+    },
+    {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.connectTimeoutMs,
+    },
+  );
+}
+
+/** `host:port, ...` of the seed nodes, for errors. */
+function describeNodes(nodes: SeedNode[]): string {
+  return `the Redis Cluster at ${nodes.map(({ host, port }) => `${host}:${port}`).join(', ')}`;
 }
 
 /**
@@ -76,10 +130,10 @@ function sentinelSettings(options: ConnectOptions): Record<string, unknown> {
 }
 
 /** Clients being closed on purpose: their connection's end is not "lost". */
-const closing = new WeakSet<Redis>();
+const closing = new WeakSet<RedisClient>();
 
 /** Closes `client`: QUIT, bounded by `timeoutMs`, then drops the socket and stops reconnecting. */
-export async function closeRedis(client: Redis, timeoutMs: number): Promise<void> {
+export async function closeRedis(client: RedisClient, timeoutMs: number): Promise<void> {
   closing.add(client);
   let timer: NodeJS.Timeout | undefined;
   const quit = client.quit().then(
@@ -95,7 +149,7 @@ export async function closeRedis(client: Redis, timeoutMs: number): Promise<void
 }
 
 /** Logs a lost connection once (not every reconnect attempt) and its return. */
-function watchConnection(client: Redis, server: string, logger: Logger): void {
+function watchConnection(client: RedisClient, server: string, logger: Logger): void {
   let lost = false;
   client.on('error', (err: Error) => {
     if (lost || closing.has(client)) return;

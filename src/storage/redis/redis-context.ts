@@ -3,8 +3,9 @@
  * the last message id, and message references (a body written with the first reference to
  * it in a batch, references taken back after the scripts that remove entries report them).
  */
-import type { Redis } from 'ioredis';
+
 import type { StoredMessage } from '../../ports/index.js';
+import type { RedisClient } from '../../redis/redis-client.js';
 import { MessageIds } from '../shared/message-ids.js';
 import { encodeMessage } from './redis-codec.js';
 import type { RedisGroupCommit } from './redis-group-commit.js';
@@ -12,7 +13,7 @@ import type { RedisKeys } from './redis-keys.js';
 
 /** An open connection. */
 export interface RedisLive {
-  client: Redis;
+  client: RedisClient;
   batcher: RedisGroupCommit;
 }
 

@@ -16,8 +16,9 @@
  * and Redis out of memory (OOM) is a StoreFullError that sets `full` until a later write
  * succeeds.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from '../../ports/index.js';
+import type { RedisClient } from '../../redis/redis-client.js';
 import { StoreFullError, StoreUnavailableError } from '../shared/errors.js';
 
 /** A command argument. */
@@ -80,7 +81,7 @@ export class RedisGroupCommit {
   private lastProbe = 0;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly options: RedisGroupCommitOptions,
   ) {}
 

@@ -1,5 +1,10 @@
 /**
- * The Redis store's key layout, built for Redis Cluster as much as for one server.
+ * The Redis store's key layout.
+ *
+ * On a Redis Cluster the prefix holds one hash tag (`{pipit}:` by default: hash-tag.ts), so
+ * every key below is in the slot of that tag (Redis hashes only a key's first `{...}`): the
+ * group commit's MULTI spans many clients' and messages' keys. The inner tags then pick
+ * nothing, and nothing relies on them; on one server they keep what follows true.
  *
  * - One client's keys share the hash tag `{c:<clientId>}`, so they live in one slot and every
  *   multi-key command or script on one client (dequeue, inflight, deleting a queue) is legal

@@ -10,7 +10,7 @@
  * references back (`unref`) in its next batch. So a message's count is never below the
  * number of entries that reference it, and a body is deleted only when nothing does.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-client.js';
 
 interface ScriptDefinition {
   numberOfKeys: number;
@@ -143,7 +143,7 @@ export const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** Defines every script as a command of `client` (and of its pipelines and transactions). */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const [name, { numberOfKeys, lua }] of Object.entries(SCRIPTS)) {
     client.defineCommand(name, { numberOfKeys, lua });
   }

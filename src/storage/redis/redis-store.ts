@@ -8,7 +8,6 @@
  * `commit()` resolves; with `appendfsync everysec` a Redis crash loses up to a second; with
  * `wait` set, each batch is also on that many replicas, so a failover keeps it.
  */
-import type { Redis } from 'ioredis';
 import {
   type BrokerStore,
   type LoadedQueue,
@@ -26,6 +25,8 @@ import {
   type StoredWill,
   silentLogger,
 } from '../../ports/index.js';
+import { checkClusterPrefix, DEFAULT_CLUSTER_PREFIX } from '../../redis/hash-tag.js';
+import { type RedisClient, scanKeys } from '../../redis/redis-client.js';
 import { loadState } from '../shared/load-state.js';
 import { closeRedis, connectRedis } from './redis-connect.js';
 import { RedisContext } from './redis-context.js';
@@ -42,7 +43,10 @@ import { redactUrl } from './redis-url.js';
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
   url: string;
-  /** Namespace of every key (no '{' or '}'). Default 'pipit:'. */
+  /**
+   * Namespace of every key. Default 'pipit:', no '{' or '}'; on a Redis Cluster (`nodes`)
+   * default '{pipit}:', and it must hold one hash tag (`{name}`): every key in one slot.
+   */
   prefix?: string;
   /**
    * Wait after each batch until this many replicas have it (Redis `WAIT`), at most
@@ -64,7 +68,17 @@ export interface RedisStoreOptions {
   sentinels?: { host: string; port: number }[];
   /** The Sentinel master name (with `sentinels`). Default: the host of `url`. */
   name?: string;
+  /**
+   * On a Redis Cluster: its seed nodes (not with `sentinels`). `url` then gives only the
+   * username, password and TLS (`rediss://`); its database must be 0, its host is not used.
+   * Every key carries the prefix's hash tag: the store lives in one slot (docs/cluster.md).
+   */
+  nodes?: { host: string; port: number }[];
 }
+
+/** Why `wait` is refused with `nodes`. */
+const WAIT_ON_CLUSTER =
+  'the Redis store: wait (replicas) is not supported on a Redis Cluster yet (WAIT would go to any master, not the one holding the store)';
 
 /** A BrokerStore in Redis. */
 export class RedisStore implements BrokerStore {
@@ -82,9 +96,13 @@ export class RedisStore implements BrokerStore {
   constructor(options: RedisStoreOptions) {
     this.options = options;
     this.logger = options.logger ?? silentLogger;
-    this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    const problem = checkPrefix(this.prefix);
-    if (problem !== undefined) throw new Error(problem);
+    const onCluster = options.nodes !== undefined;
+    this.prefix = options.prefix ?? (onCluster ? DEFAULT_CLUSTER_PREFIX : DEFAULT_PREFIX);
+    const problem = onCluster ? checkClusterPrefix(this.prefix) : checkPrefix(this.prefix);
+    if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
+    // WAIT has no key: on a Redis Cluster ioredis would send it to any master, not to the
+    // one holding the store's slot, and count the wrong replicas.
+    if (onCluster && options.wait !== undefined) throw new Error(WAIT_ON_CLUSTER);
     this.ctx = new RedisContext(new RedisKeys(this.prefix), redactUrl(options.url));
     this.sessions = new RedisSessions(this.ctx);
     this.messages = new RedisMessages(this.ctx);
@@ -121,7 +139,7 @@ export class RedisStore implements BrokerStore {
    * The open connection, for tests and maintenance tools (never for the broker).
    * @internal
    */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.ctx.conn().client;
   }
 
@@ -132,6 +150,7 @@ export class RedisStore implements BrokerStore {
       url: this.options.url,
       sentinels: this.options.sentinels,
       name: this.options.name,
+      nodes: this.options.nodes,
       commandTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
       logger: this.logger,
@@ -202,7 +221,7 @@ export class RedisStore implements BrokerStore {
   }
 
   /** Logs the persistence settings of the server (what an acknowledgement is worth). */
-  private async logSettings(client: Redis): Promise<void> {
+  private async logSettings(client: RedisClient): Promise<void> {
     let appendonly = 'unknown';
     let appendfsync = 'unknown';
     try {
@@ -315,13 +334,10 @@ function waitSetting(wait: RedisStoreOptions['wait']): RedisWait | undefined {
 }
 
 /** Counts the keys matching `pattern` (SCAN: never blocks the server). */
-async function countKeys(client: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
+async function countKeys(client: RedisClient, pattern: string): Promise<number> {
   let count = 0;
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
+  await scanKeys(client, pattern, 1000, (keys) => {
     count += keys.length;
-  } while (cursor !== '0');
+  });
   return count;
 }

@@ -1,0 +1,159 @@
+/**
+ * A failover of the Redis Cluster under a Pipit cluster: three masters with a replica each
+ * (`cluster-node-timeout` 2 s), two Pipit nodes in this process with the default store on it.
+ * The master holding the slot of the tag `{pipit}` is killed; once its replica is promoted,
+ * ioredis follows the slot there (MOVED) and the nodes go on: a subscription made before
+ * reaches its subscriber across nodes again, a new one is routed, a takeover still works, and
+ * no node crashed (their connections are ready again).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Cluster, Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import { createBroker } from '../../src/index.js';
+import {
+  connectClient,
+  endClient,
+  nextMessages,
+  type TestBroker,
+  waitFor,
+} from '../helpers/broker.js';
+import { waitForRoute } from './cluster-nodes.js';
+import { RedisClusterFixture } from './redis-cluster-fixture.js';
+
+type Node = TestBroker & { nodeId: number };
+
+/** A node on the Redis Cluster whose lease outlasts a failover (about 2-4 s here). */
+async function startNodeOn(fixture: RedisClusterFixture): Promise<Node> {
+  const broker = createBroker({
+    cluster: { url: 'redis://', nodes: fixture.nodes, leaseMs: 15_000, heartbeatMs: 500 },
+  });
+  const address = await broker.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    broker,
+    port: address.port,
+    url: `mqtt://127.0.0.1:${address.port}`,
+    close: () => broker.close(),
+    nodeId: broker.cluster!.nodeId,
+  };
+}
+
+/** The port of the master serving `slot` and of its replicas, as `CLUSTER SLOTS` tells. */
+async function servers(
+  redis: Cluster,
+  slot: number,
+): Promise<{ master: number; replicas: number[] }> {
+  const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [
+    number,
+    number,
+    ...[string, number][],
+  ][];
+  const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+  assert.ok(range, `slot ${slot} is served`);
+  const [, , master, ...replicas] = range;
+  return { master: Number(master[1]), replicas: replicas.map((r) => Number(r[1])) };
+}
+
+/** True once the server on `port` says `text` in INFO `section`. */
+async function infoSays(port: number, section: string, text: string): Promise<boolean> {
+  const server = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
+  try {
+    await server.connect();
+    return (await server.info(section)).includes(text);
+  } catch {
+    return false;
+  } finally {
+    server.disconnect();
+  }
+}
+
+describe('cluster: a failover of the Redis Cluster master holding the Pipit cluster', () => {
+  let fixture: RedisClusterFixture;
+  let redis: Cluster;
+  let a: Node;
+  let b: Node;
+  const clients: MqttClient[] = [];
+
+  before(async () => {
+    fixture = await RedisClusterFixture.start(1);
+    redis = fixture.client();
+    a = await startNodeOn(fixture);
+    b = await startNodeOn(fixture);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => endClient(c, true)));
+    await a?.close();
+    await b?.close();
+    redis?.disconnect();
+    await fixture?.stop();
+  });
+
+  it('goes on once the replica is promoted: routes, forwarding, a new subscription and a takeover', async () => {
+    const sub = await connectClient(b.url, { protocolVersion: 5, clientId: 'fo-sub' });
+    clients.push(sub);
+    await sub.subscribeAsync('fo/before', { qos: 1 });
+    await waitForRoute(a, b.nodeId, 'fo/before');
+    const pub = await connectClient(a.url, { protocolVersion: 5 });
+    clients.push(pub);
+    const first = nextMessages(sub, 1);
+    await pub.publishAsync('fo/before', 'one', { qos: 1 });
+    assert.equal((await first)[0]!.payload.toString(), 'one');
+
+    const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', 'pipit'));
+    let master = 0;
+    let replica = 0;
+    await waitFor(
+      async () => {
+        const found = await servers(redis, slot);
+        master = found.master;
+        replica = found.replicas[0] ?? 0;
+        return replica > 0 && (await infoSays(replica, 'replication', 'master_link_status:up'));
+      },
+      30_000,
+      'a replica of the master of the slot, in sync',
+    );
+    await fixture.kill(master);
+    await waitFor(
+      () => infoSays(replica, 'replication', 'role:master'),
+      60_000,
+      'the replica to be promoted',
+    );
+    await waitFor(
+      async () => (await servers(redis, slot).catch(() => undefined))?.master === replica,
+      30_000,
+      'the slot to be served by the promoted replica',
+    );
+
+    // Publishes during the failover may be refused (0x97): the publisher tries again.
+    const again = nextMessages(sub, 1);
+    await waitFor(
+      async () => {
+        try {
+          await pub.publishAsync('fo/before', 'two', { qos: 1 });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      'a publish acknowledged after the failover',
+    );
+    assert.equal((await again)[0]!.payload.toString(), 'two');
+
+    await sub.subscribeAsync('fo/after', { qos: 1 });
+    await waitForRoute(a, b.nodeId, 'fo/after');
+    const third = nextMessages(sub, 1);
+    await pub.publishAsync('fo/after', 'three', { qos: 1 });
+    assert.equal((await third)[0]!.payload.toString(), 'three');
+
+    const disconnected = new Promise<number | undefined>((resolve) =>
+      sub.once('disconnect', (packet) => resolve(packet.reasonCode)),
+    );
+    const moved = await connectClient(a.url, { protocolVersion: 5, clientId: 'fo-sub' });
+    clients.push(moved);
+    assert.equal(await disconnected, 0x8e);
+    assert.equal(a.broker.cluster!.status().redis, 'ready');
+    assert.equal(b.broker.cluster!.status().redis, 'ready');
+  });
+});
