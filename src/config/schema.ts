@@ -234,9 +234,11 @@ const storageSchema = z
 /** `cluster:` (docs/cluster.md): join a cluster of nodes over Redis. */
 const clusterSchema = z
   .strictObject({
+    // Required, except with `nodes`: a Redis Cluster's URL gives only credentials and TLS.
     url: z
       .string({ error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' })
-      .regex(/^rediss?:\/\/./, { error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' }),
+      .regex(/^rediss?:\/\/./, { error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' })
+      .optional(),
     nodeId: int(0, 255).optional(),
     leaseMs: int(100, 3_600_000).optional(),
     heartbeatMs: int(10, 3_600_000).optional(),
@@ -252,6 +254,15 @@ const clusterSchema = z
     nodes: redisClusterNodeList().optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.url === undefined && c.nodes === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expected a Redis URL such as "redis://127.0.0.1:6379" (or cluster.nodes, the seed nodes of a Redis Cluster)',
+        path: ['url'],
+        input: c.url,
+      });
+    }
     for (const { path, message } of redisClusterProblems(c)) {
       ctx.addIssue({ code: 'custom', message, path: [path], input: c.nodes });
     }

@@ -45,9 +45,18 @@ export const DEFAULT_LOG_ROTATE: LogPlan['rotate'] = {
   keep: 7,
 };
 
+/**
+ * The cluster's Redis URL: --cluster's over the file's; with only `cluster.nodes` (a Redis
+ * Cluster, whose URL would give nothing but credentials and TLS) the first seed node's.
+ */
+export function clusterUrl(config: PipitConfig, o: Overrides): string | undefined {
+  const seed = config.cluster?.nodes?.[0];
+  return o.cluster ?? config.cluster?.url ?? (seed === undefined ? undefined : `redis://${seed}`);
+}
+
 /** `cluster:` with --cluster's URL over the file's; nothing without either. */
 export function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
-  const url = o.cluster ?? config.cluster?.url;
+  const url = clusterUrl(config, o);
   if (url === undefined) return {};
   const { sentinels, nodes, ...rest } = config.cluster ?? {};
   const cluster: NonNullable<BrokerOptions['cluster']> = { ...rest, url };

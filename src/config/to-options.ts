@@ -37,6 +37,7 @@ import {
   type AdminApiPlan,
   adminApiPlan,
   clusterOptions,
+  clusterUrl,
   type LogPlan,
   logPlan,
   parseHostPort,
@@ -190,7 +191,7 @@ function clusterStore(
   config: PipitConfig,
   o: Overrides,
 ): Extract<PersistenceOptions, { kind: 'redis' }> | undefined {
-  const url = o.cluster ?? config.cluster?.url;
+  const url = clusterUrl(config, o);
   if (url === undefined) return undefined;
   const storage = config.storage ?? {};
   if (

@@ -23,7 +23,10 @@ const START_ATTEMPTS = 3;
  * its choice and the node's listen (by another process, or by one of the test's own client
  * connections as its ephemeral port) is not the node's failure: it starts again on another.
  */
-export async function startCliNode(redisUrl: string, args: string[] = []): Promise<CliNode> {
+export async function startCliNode(
+  redisUrl: string | undefined,
+  args: string[] = [],
+): Promise<CliNode> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(redisUrl, args);
@@ -34,7 +37,7 @@ export async function startCliNode(redisUrl: string, args: string[] = []): Promi
   }
 }
 
-async function startOnce(redisUrl: string, args: string[]): Promise<CliNode> {
+async function startOnce(redisUrl: string | undefined, args: string[]): Promise<CliNode> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -43,8 +46,8 @@ async function startOnce(redisUrl: string, args: string[]): Promise<CliNode> {
       'broker',
       '--port',
       String(port),
-      '--cluster',
-      redisUrl,
+      // Without a URL the configuration file names the cluster (args: -c file).
+      ...(redisUrl === undefined ? [] : ['--cluster', redisUrl]),
       '--sys-interval',
       '0',
       ...args,

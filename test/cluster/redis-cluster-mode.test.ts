@@ -72,13 +72,10 @@ describe('cluster: on a 3-master Redis Cluster (one hash slot per Pipit cluster)
     const dir = mkdtempSync(join(tmpdir(), 'pipit-rcluster-'));
     const file = join(dir, 'pipit.yaml');
     const nodes = fixture.ports.map((port) => `127.0.0.1:${port}`).join(', ');
-    writeFileSync(
-      file,
-      `cluster:\n  url: redis://127.0.0.1:${fixture.ports[0]}\n  nodes: [${nodes}]\n  leaseMs: 1000\n  heartbeatMs: 100\n`,
-    );
-    // The file names the seed nodes; the URL (--cluster's over the file's) gives, on a Redis
-    // Cluster, only credentials and TLS (here none): its host is not used.
-    doomed = await startCliNode(`redis://127.0.0.1:${fixture.ports[0]}`, ['-c', file]);
+    writeFileSync(file, `cluster:\n  nodes: [${nodes}]\n  leaseMs: 1000\n  heartbeatMs: 100\n`);
+    // The file names the seed nodes and no URL (on a Redis Cluster it would give only
+    // credentials and TLS, here none), and no --cluster: the file alone makes the node.
+    doomed = await startCliNode(undefined, ['-c', file]);
   });
 
   after(async () => {

@@ -153,3 +153,26 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
     );
   });
 });
+
+describe('config: cluster.url with and without cluster.nodes', () => {
+  it('a Redis Cluster needs no url: the first seed node stands for it, for the cluster and its store', () => {
+    const plan = configToPlan(
+      parseConfig('cluster:\n  nodes: [10.0.0.1:7000, "r2.example:7001"]\n'),
+      CTX,
+    );
+    assert.equal(plan.options.cluster?.url, 'redis://10.0.0.1:7000');
+    assert.deepEqual(plan.options.cluster?.nodes, NODES);
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'redis',
+      url: 'redis://10.0.0.1:7000',
+      prefix: '{pipit}:',
+      nodes: NODES,
+    });
+  });
+
+  it('without url or nodes, the cluster section names both', () => {
+    assert.deepEqual(problems('cluster:\n  nodeId: 3\n'), [
+      'cluster.url: expected a Redis URL such as "redis://127.0.0.1:6379" (or cluster.nodes, the seed nodes of a Redis Cluster), got nothing (line 1)',
+    ]);
+  });
+});
