@@ -103,7 +103,8 @@ export class CommitOrder {
    * this call, and after every PUBLISH held before it [MQTT-4.3.3-9] [MQTT-4.6.0-6].
    */
   writeAfterCommit(bytes: Buffer): void {
-    const commit = this.persistence.commit().catch(() => {});
+    // After the turn: the PUBREC's step stores the inbound id after routing (persistence.ts).
+    const commit = this.persistence.commitAfterTurn();
     this.heldBytes += bytes.length;
     const next: Promise<void> = (this.publishTail ?? Promise.resolve())
       .then(() => commit)

@@ -49,6 +49,8 @@ export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
   private commitQueued = false;
+  /** The turn's {@link commitAfterTurn}, while its turn lasts. */
+  private turnCommit: Promise<void> | undefined;
   private readonly participants: CommitParticipant[] = [];
 
   constructor(
@@ -59,6 +61,23 @@ export class Persistence {
   /** True while the store cannot write (disk full): new QoS 1/2 work is refused. */
   get full(): boolean {
     return this.store.full;
+  }
+
+  /**
+   * Settles once what this event-loop turn wrote is durable (never rejects: a failed commit
+   * is reported by the acknowledgement that waits for it). [MQTT-4.3.3-9] A QoS 2 copy goes
+   * onward after its inbound packet id is stored, but the id is written after routing (by the
+   * PUBREC's step, perhaps a few microtasks later when a hook is async): a {@link commit}
+   * taken at routing time can find nothing pending yet (a store with no open batch settles at
+   * once) and let the copy out before the id's batch. Taken once the turn's microtasks are
+   * done (one `setImmediate`, shared by every copy of the turn), it covers the id.
+   */
+  commitAfterTurn(): Promise<void> {
+    this.turnCommit ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.turnCommit = undefined;
+      return this.commit().catch(() => {});
+    });
+    return this.turnCommit;
   }
 
   /** Commits every mutation so far (group commit in the store, and the participants'). */

@@ -170,3 +170,64 @@ describe('QoS 2 messages go onward after the commit', () => {
     );
   });
 });
+
+/**
+ * A store that, like SQLite's group commit, settles `commit()` at once when nothing was written
+ * since its last commit, and holds a commit with writes pending until the test releases it.
+ */
+class EagerStore extends MemoryStore {
+  private dirty = false;
+  private waiting: (() => void)[] = [];
+  hold = false;
+
+  override addInboundQos2(clientId: string, packetId: number): void {
+    this.dirty = true;
+    super.addInboundQos2(clientId, packetId);
+  }
+
+  override commit(): Promise<void> {
+    if (!this.dirty || !this.hold) return super.commit();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    this.hold = false;
+    this.dirty = false;
+    for (const release of this.waiting.splice(0)) release();
+  }
+}
+
+describe('QoS 2 onward when routing itself writes nothing', () => {
+  it('[MQTT-4.3.3-9] (v5) a clean QoS 0 subscriber gets the copy only once the inbound id is committed', async () => {
+    const store = new EagerStore();
+    const core = new BrokerCore({ options: {}, clock: new FakeClock(), store });
+    await core.start();
+    const pub = new FakeClient(core, 5);
+    pub.connect({ clientId: 'pub', properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    pub.take();
+    const clean = new FakeClient(core, 5);
+    clean.connect({ clientId: 'clean' });
+    await flush();
+    clean.take();
+    await subscribe(clean, 'z/1', 0);
+    store.hold = true;
+    // Routing stores nothing for a clean QoS 0 subscriber; the PUBREC's step then stores the
+    // inbound id. The copy must wait for that commit, not for the empty one before it.
+    publish(pub, 'z/1', 2, 5);
+    await flush();
+    assert.deepEqual(publishes(clean.take()), [], 'held until the inbound id is committed');
+    assert.deepEqual(pub.take(), [], 'no PUBREC either');
+    store.release();
+    await flush();
+    assert.deepEqual(
+      publishes(clean.take()).map((p) => `${p.topic}:${p.qos}`),
+      ['z/1:0'],
+    );
+    assert.deepEqual(
+      pub.take().map((p) => p.type),
+      ['pubrec'],
+    );
+    await core.close();
+  });
+});
