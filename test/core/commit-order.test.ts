@@ -136,6 +136,8 @@ describe('commit ordering of acknowledgements and held QoS 2 copies', () => {
   it('a held PUBLISH is written even when its commit fails, but never after the connection closed', async () => {
     const first = setup();
     first.order.writeAfterCommit(Buffer.from('kept'));
+    // The held write takes its commit once the turn is over (persistence.commitAfterTurn).
+    await new Promise((resolve) => setImmediate(resolve));
     first.store.fail();
     await flush();
     assert.deepEqual(first.out.log, ['write kept']);
@@ -143,6 +145,7 @@ describe('commit ordering of acknowledgements and held QoS 2 copies', () => {
     const second = setup();
     second.order.writeAfterCommit(Buffer.from('late'));
     second.out.closed = true;
+    await new Promise((resolve) => setImmediate(resolve));
     second.store.release();
     await flush();
     assert.deepEqual(second.out.log, []);
