@@ -44,6 +44,12 @@ export interface Sample {
    * young generation by ~19 MB while the first connections open).
    */
   marginalKiBPerConn?: number;
+  /**
+   * conn: the same as memPerConnKiB, read at the end of the hold (`--hold` seconds with every
+   * connection open and idle): what an idle connection costs once the connect burst's garbage
+   * has been collected (V8 shrinks its heap some seconds after allocation stops).
+   */
+  memPerConnHeldKiB?: number;
   /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
   brokerCpuUsPerConn?: number;
   /** `pipit-ops`: /metrics scrapes during the measured run, and how many failed. */
@@ -77,6 +83,7 @@ export async function runSample(
     let t0 = 0;
     let t1 = 0;
     let rssWithConns = 0;
+    let rssHeld = 0;
     let rssHalf = 0;
     let establishedHalf = 0;
     let cpuPaused = 0;
@@ -116,6 +123,7 @@ export async function runSample(
       onMeasureEnd: async () => {
         cpu1 = readCpuMs(pid);
         t1 = performance.now();
+        if (sc.kind === 'conn') rssHeld = readMemory(pid).rssKiB;
         const stats = await scraper?.stop();
         if (stats)
           sample.scrapes = { ok: stats.scrapes, failed: stats.failures, bytes: stats.lastBytes };
@@ -130,6 +138,9 @@ export async function runSample(
     const established = result.connections?.established ?? 0;
     if (sc.kind === 'conn' && established > 0) {
       sample.memPerConnKiB = Math.round(((rssWithConns - before) / established) * 100) / 100;
+      if (rssHeld > 0 && s.holdMs > 0) {
+        sample.memPerConnHeldKiB = Math.round(((rssHeld - before) / established) * 100) / 100;
+      }
       sample.brokerCpuUsPerConn = Math.round((cpuConnecting * 1000) / established);
       if (established > establishedHalf && establishedHalf > 0) {
         const kib = (rssWithConns - rssHalf) / (established - establishedHalf);

@@ -32,6 +32,8 @@ export interface Summary {
   connectsPerSec?: number;
   memPerConnKiB?: number;
   marginalKiBPerConn?: number;
+  /** conn: broker memory per connection at the end of the hold (all idle for `--hold` s). */
+  memPerConnHeldKiB?: number;
   brokerCpuUsPerConn?: number;
   /** conn: the load generator's CPU while connecting, per connection, µs. */
   clientCpuUsPerConn?: number;
@@ -80,6 +82,7 @@ export function summarize(
     connectsPerSec: m((s) => s.result?.connections?.connectsPerSec),
     memPerConnKiB: m((s) => s.memPerConnKiB),
     marginalKiBPerConn: m((s) => s.marginalKiBPerConn),
+    memPerConnHeldKiB: m((s) => s.memPerConnHeldKiB),
     brokerCpuUsPerConn: m((s) => s.brokerCpuUsPerConn),
     clientCpuUsPerConn: m((s) => {
       const r = s.result;
@@ -129,8 +132,8 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | transport | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | peak RSS MiB |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | transport | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | broker KiB/conn after the hold | peak RSS MiB |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
@@ -144,9 +147,10 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.clientCpuPercent),
           fmt(r.memPerConnKiB, 1),
           fmt(r.marginalKiBPerConn, 2),
+          fmt(r.memPerConnHeldKiB, 2),
           fmt(r.peakRssMiB, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', ''];
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.transport} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
@@ -192,6 +196,10 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
           row(
             'broker KiB/conn 2nd half (lower is better)',
             (b) => get(sc.id, b)?.marginalKiBPerConn,
+          ),
+          row(
+            'broker KiB/conn after the hold, all idle (lower is better)',
+            (b) => get(sc.id, b)?.memPerConnHeldKiB,
           ),
           row('connect p99 (lower is better)', (b) => get(sc.id, b)?.p99),
         );
