@@ -175,7 +175,17 @@ describe('cluster: pipit broker --cluster child processes', () => {
     assert.deepEqual(routesOf(watcher, byFile.nodeId), []);
     assert.equal(await redis.redis.exists(`pipit:routes:${byFile.nodeId}`), 0);
     assert.equal(await redis.redis.sismember('pipit:nodes', String(byFile.nodeId)), 0);
-    const [message] = await will;
+    // A missed will failed one CI run of many: say which node took the dead one's traces.
+    const [message] = await will.catch((err: Error) => {
+      const cluster = (out: string): string =>
+        out
+          .split('\n')
+          .filter((l) => l.includes('cluster'))
+          .join('\n');
+      throw new Error(
+        `${err.message}; the killed node was ${byFile.nodeId}; the other child (node ${byFlag.nodeId}) logged:\n${cluster(byFlag.output())}`,
+      );
+    });
     assert.equal(message!.payload.toString(), 'gone');
     assert.equal(await redis.redis.exists(`pipit:wills:${byFile.nodeId}`), 0);
     // The survivors still serve each other.
