@@ -226,7 +226,11 @@ export class ClusterNode {
       this.keys.retainedChanges,
     );
     await this.localRoutes.announceAs(nodeId);
-    await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
+    // Read again after subscribing (announcements made before were missed), the route tables
+    // of dead nodes under recovery too: what we accept for their sessions must not be routed
+    // nowhere before their survivor routes them (it is refused: the node left `nodes`).
+    const peers = [...this.membership.peers, ...this.membership.departingPeers];
+    await Promise.all(peers.map((peer) => this.remoteRoutes.resync(peer)));
     const cursors = this.orphans ? this.core.persistence?.store.cursors : undefined;
     this.inbox = new Inbox(
       this.reader,

@@ -9,6 +9,7 @@
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
+import { ANNOUNCE_LEFT, JOIN, RELEASE, REMOVE_TRACES, RENEW } from './membership-scripts.js';
 import type { ResolvedClusterOptions } from './options.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
@@ -40,78 +41,6 @@ export interface MembershipEvents {
   /** Our lease was renewed (each heartbeat): the moment to publish our summary. */
   beat(): void;
 }
-
-// Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
-// Returns 1 renewed, 2 set again, 0 held by another instance.
-const RENEW = `
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3])
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) return 2
-end
-return 0`;
-
-// Deletes our lease only if it is still ours.
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-// Removes a node's traces only if no one holds its id again meanwhile (a new node that
-// claimed it must keep its fresh route table). Returns {instance, orphan, wills} only to the
-// one caller that removed them, else 0. With ARGV[3] = '1' the inbox is not deleted but
-// renamed to `orphan:<id>:<instance>` (ARGV[4] .. instance, expiring after ARGV[5] ms as a
-// bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
-// the node's sessions. In the same script the node leaves `nodes`, so from here on no
-// forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
-// rename where no one reads. `recovering:<id>` names the dead instance until that caller
-// has recovered its sessions (or it expires): meanwhile no other node claims them. The
-// departure is then announced by that caller once it has
-// adopted the sessions and announced their routes (see `departing`), else right here.
-const REMOVE_TRACES = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
-local wills = redis.call('HVALS', KEYS[6])
-local instance = redis.call('HGET', KEYS[7], ARGV[1])
-if not instance then instance = '' end
-redis.call('HDEL', KEYS[7], ARGV[1])
-local orphan = ''
-if ARGV[3] == '1' and instance ~= '' then
-  redis.call('SET', KEYS[8], instance, 'PX', ARGV[5])
-  if redis.call('EXISTS', KEYS[4]) == 1 then
-    orphan = ARGV[4] .. instance
-    redis.call('RENAME', KEYS[4], orphan)
-    redis.call('PEXPIRE', orphan, ARGV[5])
-  end
-end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[6])
-if ARGV[3] ~= '1' then redis.call('PUBLISH', KEYS[5], ARGV[2]) end
-return {instance, orphan, wills}`;
-
-// Joins under a node id: clears the stale route table and inbox of a previous holder, unless
-// that holder (a dead instance no survivor removed yet) left an inbox and ARGV[4] = '1': it
-// is renamed as the removal would (ARGV[3] .. instance) for this node to read. Returns
-// {previous instance, orphan key} ('' for none).
-const JOIN = `
-local previous = redis.call('HGET', KEYS[4], ARGV[1])
-if not previous then previous = '' end
-local orphan = ''
-if ARGV[4] == '1' and previous ~= '' and previous ~= ARGV[2] and redis.call('EXISTS', KEYS[2]) == 1 then
-  orphan = ARGV[3] .. previous
-  redis.call('RENAME', KEYS[2], orphan)
-  redis.call('PEXPIRE', orphan, ARGV[5])
-end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-return {previous, orphan}`;
-
-// Announces a departure unless the node id has a lease again (a node that was only slow and
-// renewed it, or a new node that claimed the id): a late announcement would drop its routes
-// on every node after they had read them again.
-const ANNOUNCE_LEFT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-return redis.call('PUBLISH', KEYS[2], ARGV[1])`;
 
 /** How long an orphaned inbox is kept at least (ms): its reader may die too. */
 const ORPHAN_MIN_TTL_MS = 60_000;
@@ -157,6 +86,11 @@ export class Membership {
   /** The peers whose lease is current, as of the last heartbeat. */
   get peers(): ReadonlySet<number> {
     return this.alive;
+  }
+
+  /** Dead peers whose routes are kept until their survivor announces their departure. */
+  get departingPeers(): Iterable<number> {
+    return this.departing.keys();
   }
 
   /**
@@ -208,7 +142,7 @@ export class Membership {
       String(this.orphanTtlMs),
     )) as [string, string];
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
-    await this.checkPeers();
+    await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
     return this.id;
@@ -260,8 +194,22 @@ export class Membership {
     }
   }
 
-  /** Compares the members' leases with what we knew: reports joins and departures. */
-  private async checkPeers(): Promise<void> {
+  /**
+   * Dead nodes whose recovery is under way (`recovering:<id>`): removed from `nodes` by a
+   * survivor that has not announced their departure yet. One MGET (one slot on a Redis
+   * Cluster: every key shares the tag).
+   */
+  private async recoveringNodes(): Promise<number[]> {
+    const ids = Array.from({ length: NODE_ID_COUNT }, (_, i) => i);
+    const held = await this.redis.mget(ids.map((id) => this.keys.recovering(id)));
+    return ids.filter((id) => id !== this.id && held[id] !== null);
+  }
+
+  /**
+   * Compares the members' leases with what we knew: reports joins and departures.
+   * `recovering` (at join): dead nodes whose survivor has not announced their departure yet.
+   */
+  private async checkPeers(recovering: readonly number[] = []): Promise<void> {
     const members = (await this.redis.smembers(this.keys.members)).map(Number);
     const others = members.filter((m) => m !== this.id && Number.isInteger(m));
     const leases =
@@ -282,7 +230,10 @@ export class Membership {
         else this.events.left(peer);
       }
     }
-    if (this.readsOrphans) this.routeUnremoved(others, now);
+    if (this.readsOrphans) {
+      const removed = recovering.filter((id) => !members.includes(id));
+      this.routeUnremoved(removed.length === 0 ? others : [...others, ...removed], now);
+    }
     this.dropDeparted(members);
     for (const member of others) {
       if (now.has(member)) continue;
@@ -303,9 +254,10 @@ export class Membership {
     const message = JSON.stringify({ node: nodeId, left: true });
     await this.redis.eval(
       ANNOUNCE_LEFT,
-      2,
+      3,
       this.keys.lease(nodeId),
       this.keys.routeChanges,
+      this.keys.routes(nodeId),
       message,
     );
   }

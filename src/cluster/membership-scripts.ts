@@ -1,0 +1,86 @@
+/**
+ * The Lua scripts of cluster membership (membership.ts): each one step that must be atomic
+ * over several keys (a lease, the members set, a node's route table and inbox).
+ */
+
+// Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
+// Returns 1 renewed, 2 set again, 0 held by another instance.
+export const RENEW = `
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) return 2
+end
+return 0`;
+
+// Deletes our lease only if it is still ours.
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// Removes a node's traces only if no one holds its id again meanwhile (a new node that
+// claimed it must keep its fresh route table). Returns {instance, orphan, wills} only to the
+// one caller that removed them, else 0. With ARGV[3] = '1' the inbox is not deleted but
+// renamed to `orphan:<id>:<instance>` (ARGV[4] .. instance, expiring after ARGV[5] ms as a
+// bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
+// the node's sessions. In the same script the node leaves `nodes`, so from here on no
+// forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
+// rename where no one reads. `recovering:<id>` names the dead instance until that caller
+// has recovered its sessions (or it expires): meanwhile no other node claims them. The
+// departure is then announced by that caller once it has
+// adopted the sessions and announced their routes (see `departing`), else right here. Until
+// that announcement the route table stays (expiring like the inbox): a node that joins
+// meanwhile reads it (the node is named by `recovering:<id>`), so that what it accepts for
+// those sessions is refused (the node left `nodes`) rather than routed nowhere.
+export const REMOVE_TRACES = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+local wills = redis.call('HVALS', KEYS[6])
+local instance = redis.call('HGET', KEYS[7], ARGV[1])
+if not instance then instance = '' end
+redis.call('HDEL', KEYS[7], ARGV[1])
+local orphan = ''
+if ARGV[3] == '1' and instance ~= '' then
+  redis.call('SET', KEYS[8], instance, 'PX', ARGV[5])
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    orphan = ARGV[4] .. instance
+    redis.call('RENAME', KEYS[4], orphan)
+    redis.call('PEXPIRE', orphan, ARGV[5])
+  end
+end
+redis.call('DEL', KEYS[4], KEYS[6])
+if ARGV[3] == '1' then
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])
+else
+  redis.call('DEL', KEYS[3])
+  redis.call('PUBLISH', KEYS[5], ARGV[2])
+end
+return {instance, orphan, wills}`;
+
+// Joins under a node id: clears the stale route table and inbox of a previous holder, unless
+// that holder (a dead instance no survivor removed yet) left an inbox and ARGV[4] = '1': it
+// is renamed as the removal would (ARGV[3] .. instance) for this node to read. Returns
+// {previous instance, orphan key} ('' for none).
+export const JOIN = `
+local previous = redis.call('HGET', KEYS[4], ARGV[1])
+if not previous then previous = '' end
+local orphan = ''
+if ARGV[4] == '1' and previous ~= '' and previous ~= ARGV[2] and redis.call('EXISTS', KEYS[2]) == 1 then
+  orphan = ARGV[3] .. previous
+  redis.call('RENAME', KEYS[2], orphan)
+  redis.call('PEXPIRE', orphan, ARGV[5])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+return {previous, orphan}`;
+
+// Announces a departure unless the node id has a lease again (a node that was only slow and
+// renewed it, or a new node that claimed the id): a late announcement would drop its routes
+// on every node after they had read them again. The route table kept for nodes that join
+// during the recovery (REMOVE_TRACES) goes with it.
+export const ANNOUNCE_LEFT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[3])
+return redis.call('PUBLISH', KEYS[2], ARGV[1])`;
