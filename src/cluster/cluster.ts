@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { restoreAdoptedWills } from './adopted-wills.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
 import { Inbox, type InboxCounters } from './inbox.js';
@@ -178,6 +179,7 @@ export class ClusterNode {
       },
       (node) => this.membership.announceLeft(node),
       (node, instance) => this.membership.recovered(node, instance),
+      (clientIds) => restoreAdoptedWills(core, clientIds, logger),
     );
     this.retained = persistence
       ? new RetainedSync(
@@ -226,9 +228,7 @@ export class ClusterNode {
       this.keys.retainedChanges,
     );
     await this.localRoutes.announceAs(nodeId);
-    // Read again after subscribing (announcements made before were missed), the route tables
-    // of dead nodes under recovery too: what we accept for their sessions must not be routed
-    // nowhere before their survivor routes them (it is refused: the node left `nodes`).
+    // Read after subscribing, those of dead nodes under recovery too (membership.ts).
     const peers = [...this.membership.peers, ...this.membership.departingPeers];
     await Promise.all(peers.map((peer) => this.remoteRoutes.resync(peer)));
     const cursors = this.orphans ? this.core.persistence?.store.cursors : undefined;

@@ -40,6 +40,9 @@ export class DeadNodeRecovery {
     private readonly announceLeft: (nodeId: number) => Promise<void>,
     /** Ends `recovering:<id>` for the dead instance: its sessions may be claimed elsewhere. */
     private readonly recovered: (nodeId: number, instance: string) => Promise<void>,
+    /** Puts back the delayed wills the adopted sessions' clients left waiting. Never rejects. */
+    private readonly restoreWills: (clientIds: readonly string[]) => Promise<unknown> = () =>
+      Promise.resolve(),
   ) {
     if (orphans !== undefined) this.deferred = [];
   }
@@ -103,6 +106,7 @@ export class DeadNodeRecovery {
       { node: nodeId, sessions: adopted.length },
       'cluster: adopted the sessions of a dead node',
     );
+    await this.restoreWills(adopted);
     await this.routed([nodeId]);
     if (orphan !== undefined) await this.orphans?.deliver(orphan, adopted);
     if (instance !== undefined) await this.end(nodeId, instance);

@@ -12,6 +12,7 @@ export * from './message-ids.js';
 export * from './message-pipeline.js';
 export * from './metrics.js';
 export * from './options.js';
+export { restoreStoredWill } from './restore.js';
 export { sendRetained } from './retained-delivery.js';
 export type { ForwardedScope, RouteObserver, Router } from './router.js';
 export * from './session.js';

@@ -11,7 +11,13 @@
  * does not fit is deleted from the store and the log says how much, so the broker starts and
  * serves instead of running out of memory on every start.
  */
-import type { LoadedState, RetainedLoad, StoredMessage, StoredSession } from '../ports/index.js';
+import type {
+  LoadedState,
+  RetainedLoad,
+  StoredMessage,
+  StoredSession,
+  StoredWill,
+} from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 import type { CoreServices } from './core-services.js';
@@ -76,18 +82,8 @@ export async function restoreState(
   let wills = 0;
   for (const [clientId, stored] of state.wills) {
     if (heldElsewhere?.(clientId)) continue;
-    const client: ClientInfo = {
-      clientId,
-      username: stored.username,
-      // Only a verified username is stored with a will (BrokerCore.connected).
-      usernameVerified: stored.username !== undefined,
-      protocolVersion: 5,
-      remoteAddress: undefined,
-      listener: stored.listener ?? 'restored',
-      certificateIdentity: undefined,
-    };
     // A will whose client was connected at the crash lost its connection then: due now.
-    core.wills.restore(client, stored.will, stored.dueAt ?? now);
+    restoreStoredWill(core, clientId, stored, now);
     wills++;
   }
   core.logger.info(
@@ -220,4 +216,27 @@ function restoreSession(
   }
   core.adoptSession(session, expiresAt);
   return true;
+}
+
+/**
+ * Puts back a will read from the store (a restart, or a cluster node adopting a dead node's
+ * session): due at its stored time, or at `now` when it has none (its client was connected).
+ */
+export function restoreStoredWill(
+  core: Pick<CoreServices, 'wills'>,
+  clientId: string,
+  stored: StoredWill,
+  now: number,
+): void {
+  const client: ClientInfo = {
+    clientId,
+    username: stored.username,
+    // Only a verified username is stored with a will (BrokerCore.connected).
+    usernameVerified: stored.username !== undefined,
+    protocolVersion: 5,
+    remoteAddress: undefined,
+    listener: stored.listener ?? 'restored',
+    certificateIdentity: undefined,
+  };
+  core.wills.restore(client, stored.will, stored.dueAt ?? now);
 }

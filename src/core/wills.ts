@@ -25,6 +25,11 @@ export class WillScheduler {
     private readonly persistence?: Persistence | undefined,
   ) {}
 
+  /** True when a will of `clientId` is waiting. */
+  has(clientId: string): boolean {
+    return this.pending.has(clientId);
+  }
+
   /** Number of wills waiting. */
   get size(): number {
     return this.pending.size;

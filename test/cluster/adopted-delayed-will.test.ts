@@ -1,0 +1,122 @@
+/**
+ * A delayed will waiting on a node that dies (issue #11: survivors publish the wills of its
+ * clients, with will delay). A client that disconnected from the node with a Will Delay
+ * Interval left its will waiting there; the node wrote it in the shared store with its due
+ * time. The survivor that adopts the client's session puts the will back: it is sent once it
+ * falls due [MQTT-3.1.3-9], and not at all when the client connects again before that.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { IClientOptions } from 'mqtt';
+import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
+import { type CliNode, killNode, startCliNode } from './cli-node.js';
+import { connectCollecting, startSharedNode } from './cluster-nodes.js';
+import { RedisFixture } from './redis-fixture.js';
+
+/** A persistent v5 client whose will waits `delay` seconds after its connection ends. */
+const withWill = (clientId: string, delay: number): IClientOptions => ({
+  protocolVersion: 5,
+  clientId,
+  clean: false,
+  reconnectPeriod: 0,
+  properties: { sessionExpiryInterval: 300 },
+  will: {
+    topic: `dw/${clientId}`,
+    payload: Buffer.from(`will of ${clientId}`),
+    qos: 1,
+    retain: false,
+    properties: { willDelayInterval: delay },
+  },
+});
+
+describe('cluster: a delayed will waiting on a node that dies', () => {
+  let redis: RedisFixture;
+  let survivor: TestBroker & { nodeId: number };
+  const doomed: CliNode[] = [];
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    survivor = await startSharedNode(redis);
+  });
+
+  after(async () => {
+    for (const node of doomed) await killNode(node);
+    await survivor?.close();
+    await redis?.stop();
+  });
+
+  /**
+   * Starts a node, connects `options` there and drops the connection without DISCONNECT (its
+   * will starts waiting, written in the store with its due time), then kills the node.
+   */
+  async function dieWithWaitingWill(options: IClientOptions): Promise<void> {
+    const file = join(mkdtempSync(join(tmpdir(), 'pipit-dw-')), 'pipit.yaml');
+    writeFileSync(file, `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100\n`);
+    const node = await startCliNode(redis.url, ['-c', file]);
+    doomed.push(node);
+    const client = await connectClient(node.url, options);
+    const stored = (): Promise<Buffer | null> =>
+      redis.redis.hgetBuffer('pipit:wills', options.clientId!);
+    await waitFor(async () => (await stored()) !== null, 10_000, 'the will in the store');
+    const whileConnected = (await stored())!;
+    client.stream.destroy(); // no DISCONNECT: the will waits its delay
+    await endClient(client, true);
+    await waitFor(
+      async () => !(await stored())?.equals(whileConnected),
+      10_000,
+      'the waiting will, with its due time, in the store',
+    );
+    await killNode(node);
+  }
+
+  it('is sent by the survivor that adopts the session, once, when its delay has passed [MQTT-3.1.3-9]', async () => {
+    const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
+    try {
+      await watcher.client.subscribeAsync('dw/#', { qos: 1 });
+      await dieWithWaitingWill(withWill('dw-late', 2));
+      await waitFor(() => watcher.messages.length >= 1, 30_000, 'the will, from the survivor');
+      assert.equal(watcher.messages[0]!.payload, 'will of dw-late');
+      // Sent and gone: no copy waits anywhere to be sent again.
+      await waitFor(
+        async () => (await redis.redis.hexists('pipit:wills', 'dw-late')) === 0,
+        10_000,
+        'the stored will to be deleted',
+      );
+      assert.equal(survivor.broker.core.wills.has('dw-late'), false);
+      assert.deepEqual(
+        watcher.messages.map((m) => m.payload),
+        ['will of dw-late'],
+      );
+    } finally {
+      await endClient(watcher.client);
+    }
+  });
+
+  it('is not sent when the client connects again before its delay passed [MQTT-3.1.3-9]', async () => {
+    const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
+    try {
+      await watcher.client.subscribeAsync('dw/#', { qos: 1 });
+      await dieWithWaitingWill(withWill('dw-back', 120));
+      await waitFor(
+        () => survivor.broker.core.wills.has('dw-back'),
+        30_000,
+        'the survivor to adopt the session and its waiting will',
+      );
+      const back = await connectCollecting(survivor.url, withWill('dw-back', 120));
+      assert.equal(back.sessionPresent, true);
+      assert.equal(survivor.broker.core.wills.has('dw-back'), false, 'the waiting will dropped');
+      await endClient(back.client); // a normal DISCONNECT: this connection's will goes too
+      await waitFor(
+        async () => (await redis.redis.hexists('pipit:wills', 'dw-back')) === 0,
+        10_000,
+        'the stored will to be deleted',
+      );
+      assert.deepEqual(watcher.messages, []);
+    } finally {
+      await endClient(watcher.client);
+    }
+  });
+});
