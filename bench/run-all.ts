@@ -220,7 +220,7 @@ function describe(s: Sample): string {
   return (
     `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
     `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
-    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes}`
+    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes} (${s.generator})`
   );
 }
 

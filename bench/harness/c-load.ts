@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from './brokers.js';
+import type { FaninPlan } from './c-load-fanin.js';
 
 /** Where the tool's C sources are, relative to the repository. */
 export const C_LOAD_SOURCES = join('bench', 'tools', 'mqtt-load');
@@ -25,14 +26,9 @@ export type CLoadPlan =
       /** CONNECTs awaiting their CONNACK at most (issue #17: 50). */
       inFlight: number;
     }
-  | {
+  | ({
       mode: 'fanin';
-      /** Publishers (one subscriber). */
-      publishers: number;
-      /** Total msg/s, evenly spaced: publisher i offset by i/P of its period. */
-      rate: number;
-      qos: 0 | 1;
-    };
+    } & FaninPlan);
 
 /** The tool when it could be built, else why not. */
 export type CLoadTool = { binary: string } | { missing: string };

@@ -82,6 +82,18 @@ export const MATRIX: readonly ComparisonScenario[] = [
       kind: 'latency',
     }),
   ),
+  // The same again from mqtt-load, the C generator: each message alone at its own time
+  // (a periodic timer, publisher i offset by i/8 of its period) without a spinning client,
+  // so the client's CPU says whether it kept up. Without gcc the Node spin pace runs.
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `latency-fanin-c-q${qos}`,
+      title: `latency, fan-in 8→1 at 10k msg/s total, evenly spaced by mqtt-load (C), QoS ${qos}`,
+      options: { scenario: 'fanin', count: 8, qos, rate: 10_000, pace: 'spin' },
+      kind: 'latency',
+      cLoad: { mode: 'fanin', publishers: 8, rate: 10_000, qos },
+    }),
+  ),
   {
     id: 'conn-10k',
     title: '10k idle connections',

@@ -9,6 +9,7 @@ import type { Transport } from '../../src/bench/transport.js';
 import { type BrokerName, startBroker } from './brokers.js';
 import { C_GENERATOR, NODE_GENERATOR } from './c-load.js';
 import { runCConnect } from './c-load-connect.js';
+import { type CFaninResult, runCFanin } from './c-load-fanin.js';
 import type { ComparisonScenario } from './matrix.js';
 import { readCpuMs, readMemory } from './proc-stats.js';
 import { type Scraper, startScraper } from './scraper.js';
@@ -40,6 +41,9 @@ export interface Sample {
   result?: BenchResult;
   /** mqtt-load's conn runs: latency from the CONNECT's write to the CONNACK. */
   connackLatency?: LatencySummary;
+  /** mqtt-load's fan-in runs: how late messages left after their due time, and skips. */
+  sendLag?: LatencySummary;
+  skipped?: CFaninResult['skipped'];
   /** Broker CPU (user + system) per delivered message while measuring, in microseconds. */
   brokerCpuUsPerMsg?: number;
   /** Broker CPU while measuring, percent of one core. */
@@ -89,6 +93,12 @@ export async function runSample(
       const run = await runCConnect(s.cLoadBinary, c.inFlight, o);
       sample.connackLatency = run.connected.connackLatency;
       return run.result;
+    }
+    if (c?.mode === 'fanin' && s.cLoadBinary) {
+      const { run, result } = await runCFanin(s.cLoadBinary, c, o);
+      sample.sendLag = run.lag;
+      sample.skipped = run.skipped;
+      return result;
     }
     return runBench(o);
   };

@@ -1,9 +1,11 @@
 /*
  * mqtt-load: a small MQTT load generator for `npm run bench` (libc only: non-blocking
  * sockets, epoll, pre-encoded packets), so that the generator is not the limit of what it
- * measures. It prints JSON lines on stdout:
+ * measures. Two modes, each printing JSON lines on stdout:
  *
  *   connect  open N connections, at most K CONNECTs in flight, hold them until stdin closes
+ *   fanin    P publishers -> 1 subscriber at a fixed total rate, each message alone at its
+ *            own time (publisher i offset by i/P of its period)
  *
  * See bench/README.md ("The C load generator") for the options and the output.
  */
@@ -13,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Command-line options. */
+/** Command-line options of both modes (each mode reads the ones it needs). */
 struct options {
   const char *host;
   int port;
@@ -23,6 +25,23 @@ struct options {
   int in_flight;        /* connect: CONNECTs awaiting their CONNACK at most */
   int half_pause;       /* connect: stop at half, say so, wait for a line on stdin */
   int timeout_ms;       /* connect: per connection, from connect() to CONNACK */
+  int publishers;       /* fanin */
+  double rate;          /* fanin: total msg/s */
+  int qos;              /* fanin: 0 or 1 */
+  int payload;          /* fanin: payload bytes, >= PAYLOAD_HEADER */
+  double warmup_s;      /* fanin: sent and checked, not timed */
+  double duration_s;    /* fanin: measured */
+  double drain_s;       /* fanin: longest wait for the last messages */
+  int window;           /* fanin QoS 1: unacknowledged messages per publisher at most */
+};
+
+/** Bytes of the payload header: u32 run tag, u32 publisher, u32 sequence, u64 send ns. */
+#define PAYLOAD_HEADER 20
+
+/** Bytes waiting to be written to a socket that would have blocked. */
+struct outbuf {
+  uint8_t data[1 << 16];
+  size_t off, len;
 };
 
 /* ---- util.c ---- */
@@ -35,6 +54,8 @@ void cpu_ns(uint64_t *user, uint64_t *sys);
 long raise_nofile(void);
 /** A non-blocking TCP socket with TCP_NODELAY, connect() started; -1 and errno on failure. */
 int start_connect(const char *host, int port);
+/** Makes `fd` non-blocking. */
+void set_nonblocking(int fd);
 /** Writes the MQTT variable-length integer `v` at `p`; returns its length (1-4). */
 int put_varint(uint8_t *p, uint32_t v);
 /**
@@ -50,6 +71,14 @@ size_t encode_connect(uint8_t *out, int version, int keepalive, const char *clie
                       size_t *id_offset);
 /** Writes `count` in decimal into `p` as exactly `width` digits (zero-padded). */
 void put_digits(uint8_t *p, int width, unsigned long count);
+/**
+ * Sends `n` bytes on non-blocking `fd`, keeping what the socket does not take in `b` (in
+ * order behind what is already there). Returns 0 all sent, 1 some left in `b` (arm
+ * EPOLLOUT), 2 no room in `b` (nothing sent), -1 a socket error (errno).
+ */
+int out_send(int fd, struct outbuf *b, const uint8_t *p, size_t n);
+/** Writes what `b` holds: 0 all written, 1 some left, -1 a socket error (errno). */
+int out_flush(int fd, struct outbuf *b);
 /** Prints a JSON line (printf format) on stdout and flushes it. */
 void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -70,8 +99,9 @@ uint64_t hist_percentile(const struct histogram *h, double p);
 /** Formats count/p50/p90/p99/max/mean (milliseconds) as a JSON object into `out`. */
 void hist_json(const struct histogram *h, char *out, size_t size);
 
-/* ---- the mode ---- */
+/* ---- the modes ---- */
 
 int run_connect(const struct options *o);
+int run_fanin(const struct options *o);
 
 #endif

@@ -62,6 +62,8 @@ int start_connect(const char *host, int port) {
   return fd;
 }
 
+void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
 int put_varint(uint8_t *p, uint32_t v) {
   int n = 0;
   do {
@@ -124,4 +126,44 @@ void emit(const char *fmt, ...) {
   va_end(ap);
   putchar('\n');
   fflush(stdout);
+}
+
+int out_flush(int fd, struct outbuf *b) {
+  while (b->off < b->len) {
+    ssize_t n = send(fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+    if (n < 0) return -1;
+    b->off += (size_t)n;
+  }
+  b->off = b->len = 0;
+  return 0;
+}
+
+int out_send(int fd, struct outbuf *b, const uint8_t *p, size_t n) {
+  if (n > sizeof b->data) return 2; /* never part of a packet: the stream stays whole */
+  if (b->len > b->off) {
+    if (b->off > 0) {
+      memmove(b->data, b->data + b->off, b->len - b->off);
+      b->len -= b->off;
+      b->off = 0;
+    }
+    if (b->len + n > sizeof b->data) return 2;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return out_flush(fd, b) < 0 ? -1 : (b->len > b->off ? 1 : 0);
+  }
+  size_t sent = 0;
+  while (sent < n) {
+    ssize_t k = send(fd, p + sent, n - sent, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (k < 0) return -1;
+    sent += (size_t)k;
+  }
+  if (sent == n) return 0;
+  memcpy(b->data, p + sent, n - sent);
+  b->off = 0;
+  b->len = n - sent;
+  return 1;
 }
