@@ -21,7 +21,8 @@ export interface ComparisonScenario {
 
 /**
  * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s (10 pairs, fan-in
- * 8→1), 10k and 19k connections, fan-in 8→1 with 4 KiB and 64 KiB payloads.
+ * 8→1, paced by the Node generator and by mqtt-load), 10k and 19k connections (mqtt-load),
+ * fan-in 8→1 with 4 KiB and 64 KiB payloads.
  */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
