@@ -89,14 +89,15 @@ static void start(struct run *r, long i) {
   if (epoll_ctl(r->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) finish(r, i, strerror(errno));
 }
 
-/** The TCP connect finished (or failed): send the CONNECT. */
-static void on_connected(struct run *r, long i) {
+/** The TCP connect finished (or failed, `events` has EPOLLERR or EPOLLHUP): send the CONNECT. */
+static void on_connected(struct run *r, long i, uint32_t events) {
   struct conn *c = &r->conns[i];
   int err = 0;
   socklen_t len = sizeof err;
-  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) {
-    finish(r, i, strerror(err));
+  /* Only a failure needs its reason asked for; writable alone means connected. */
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    finish(r, i, strerror(err ? err : ECONNRESET));
     return;
   }
   put_digits(r->connect_pkt + r->digits_at, ID_DIGITS, (unsigned long)i);
@@ -157,8 +158,11 @@ static void on_readable(struct run *r, long i) {
   for (;;) {
     ssize_t n = recv(c->fd, buf, sizeof buf, 0);
     if (n > 0) {
-      if (c->state == AWAIT_CONNACK) take_connack(r, i, buf, (size_t)n);
-      if (c->state == DONE) return;
+      if (c->state != AWAIT_CONNACK) continue;
+      take_connack(r, i, buf, (size_t)n);
+      /* Settled: no second read just to hear EAGAIN. Anything left unread is announced
+         again by the next edge (more data, or EPOLLRDHUP when the broker closes). */
+      if (c->state != AWAIT_CONNACK) return;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -216,7 +220,7 @@ static void poll_once(struct run *r, int timeout_ms) {
     long i = (long)key;
     struct conn *c = &r->conns[i];
     if (c->state == CONNECTING && (evs[k].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-      on_connected(r, i);
+      on_connected(r, i, evs[k].events);
     if (c->state == DONE) continue;
     if (evs[k].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
       if (c->state != CONNECTING) on_readable(r, i);
