@@ -203,6 +203,12 @@ function batchText(batch: number): string {
   );
 }
 
+/** mqtt-load's fan-in: how late its messages left (its own delay) and what it skipped. */
+function lagText(s: Sample): string {
+  if (!s.sendLag) return '';
+  return `, send lag p99 ${s.sendLag.p99} ms max ${s.sendLag.max} ms, ${s.skipped ?? 0} skipped`;
+}
+
 function describe(s: Sample): string {
   if (s.error) return `FAILED (${s.generator}): ${s.error}`;
   const r = s.result!;
@@ -220,7 +226,7 @@ function describe(s: Sample): string {
   return (
     `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
     `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
-    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes} (${s.generator})`
+    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes}${lagText(s)} (${s.generator})`
   );
 }
 
