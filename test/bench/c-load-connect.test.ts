@@ -23,7 +23,7 @@ import { runCConnect } from '../../bench/harness/c-load-connect.js';
 import { type ComparisonScenario, MATRIX } from '../../bench/harness/matrix.js';
 import { runSample } from '../../bench/harness/runner.js';
 import type { BenchOptions } from '../../src/bench/index.js';
-import { repoRoot, startMosquitto } from '../client/brokers.js';
+import { repoRoot, startAedes, startMosquitto } from '../client/brokers.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 
 let binary: string;
@@ -169,6 +169,19 @@ describe('mqtt-load connect against Mosquitto', { timeout: 60_000 }, () => {
       );
     });
   }
+});
+
+describe('mqtt-load connect against Aedes (MQTT 3.1.1)', { timeout: 60_000 }, () => {
+  it('every connection made, 0 errors', async () => {
+    const aedes = await startAedes();
+    try {
+      const run = await connect(aedes.port, { count: 200 });
+      assert.equal(run.connected.established, 200);
+      assert.equal(run.result.errors, 0, run.connected.firstError);
+    } finally {
+      await aedes.stop();
+    }
+  });
 });
 
 /** Resolves once `check` holds; a safety deadline only. */

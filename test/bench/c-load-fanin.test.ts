@@ -12,7 +12,7 @@ import { type FaninPlan, runCFanin } from '../../bench/harness/c-load-fanin.js';
 import { type ComparisonScenario, MATRIX } from '../../bench/harness/matrix.js';
 import { runSample } from '../../bench/harness/runner.js';
 import type { BenchOptions } from '../../src/bench/index.js';
-import { repoRoot, startMosquitto } from '../client/brokers.js';
+import { repoRoot, startAedes, startMosquitto } from '../client/brokers.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 
 let binary: string;
@@ -128,6 +128,17 @@ describe('mqtt-load fanin against Mosquitto', { timeout: 60_000 }, () => {
     assert.equal(s.skipped, 0);
     assert.equal(s.sendLag?.count, 2400);
     assert.ok(s.brokerCpuUsPerMsg !== undefined && s.brokerCpuPercent !== undefined);
+  });
+});
+
+describe('mqtt-load fanin against Aedes (MQTT 3.1.1)', { timeout: 60_000 }, () => {
+  it('QoS 1: every message once and in order, each acknowledged', async () => {
+    const aedes = await startAedes();
+    try {
+      assertExact(await fanin(aedes.port, 1), 1);
+    } finally {
+      await aedes.stop();
+    }
   });
 });
 
