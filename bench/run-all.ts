@@ -32,6 +32,7 @@ import {
   mosquittoPath,
   which,
 } from './harness/brokers.js';
+import { C_GENERATOR, type CLoadTool, NODE_GENERATOR, prepareCLoad } from './harness/c-load.js';
 import { type ComparisonScenario, MATRIX } from './harness/matrix.js';
 import { type RunSettings, runSample, type Sample } from './harness/runner.js';
 import { type RunInfo, renderSection, replaceSection, summarize } from './harness/summary.js';
@@ -109,7 +110,61 @@ function version(cmd: string, args: string[], pattern: RegExp): string {
   }
 }
 
-function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): RunInfo {
+/** The run is over plain TCP alone. */
+function tcpOnly(a: ReturnType<typeof parse>): boolean {
+  return a.transports.length === 1 && a.transports[0] === 'tcp';
+}
+
+/**
+ * Builds mqtt-load when a chosen scenario runs on it; says which generator runs what, and
+ * why the Node one stands in when there is no C compiler.
+ */
+function prepareGenerator(a: ReturnType<typeof parse>): CLoadTool | undefined {
+  const planned = a.scenarios.filter((s) => s.cLoad).map((s) => s.id);
+  if (planned.length === 0) return undefined;
+  if (!tcpOnly(a)) {
+    // One generator per scenario across transports, so the transport cost compares like
+    // with like; mqtt-load speaks plain TCP only.
+    const why = `${C_GENERATOR} speaks TCP only and this run has other transports`;
+    console.warn(`${why}: ${planned.join(', ')} run on ${NODE_GENERATOR}`);
+    return { missing: why };
+  }
+  const tool = prepareCLoad(root);
+  if ('missing' in tool) {
+    console.warn(`${tool.missing}: ${planned.join(', ')} run on ${NODE_GENERATOR} instead`);
+  } else {
+    console.log(
+      `load generator for ${planned.join(', ')} over tcp: ${C_GENERATOR}, ${tool.binary}`,
+    );
+  }
+  return tool;
+}
+
+/** Which generator ran what, for the section's header. */
+function generatorText(a: ReturnType<typeof parse>, tool: CLoadTool | undefined): string {
+  const planned = a.scenarios.filter((s) => s.cLoad);
+  if (planned.length === 0 || !tool) return `Load generator: ${NODE_GENERATOR}.`;
+  if ('missing' in tool) {
+    return `Load generator: ${NODE_GENERATOR} for every scenario (${tool.missing}).`;
+  }
+  const list = planned
+    .map(
+      (s) =>
+        `${s.id}${s.cLoad?.mode === 'connect' ? ` (${s.cLoad.inFlight} CONNECTs in flight)` : ''}`,
+    )
+    .join(', ');
+  return (
+    `Load generator: ${C_GENERATOR} (bench/tools/mqtt-load, epoll, pre-encoded packets) for ` +
+    `${list}; ${NODE_GENERATOR} for the rest.`
+  );
+}
+
+function runInfo(
+  a: ReturnType<typeof parse>,
+  pinned: boolean,
+  argv: string[],
+  tool: CLoadTool | undefined,
+): RunInfo {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   const mem = Math.round(os.totalmem() / 2 ** 30);
   const mosq = mosquittoPath();
@@ -137,7 +192,8 @@ function runInfo(a: ReturnType<typeof parse>, pinned: boolean, argv: string[]): 
       `64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
       `fan-in publisher, 10 per pair and for fan-out), ${batchText(a.batch)}, ` +
       `fresh broker process per run` +
-      `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}.`,
+      `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}. ` +
+      generatorText(a, tool),
     command: `npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}`,
   };
 }
@@ -157,12 +213,22 @@ function batchText(batch: number): string {
   );
 }
 
+/** mqtt-load's fan-in: how late its messages left (its own delay) and what it skipped. */
+function lagText(s: Sample): string {
+  if (!s.sendLag) return '';
+  return `, send lag p99 ${s.sendLag.p99} ms max ${s.sendLag.max} ms, ${s.skipped ?? 0} skipped`;
+}
+
 function describe(s: Sample): string {
-  if (s.error) return `FAILED: ${s.error}`;
+  if (s.error) return `FAILED (${s.generator}): ${s.error}`;
   const r = s.result!;
   if (r.connections) {
     const c = r.connections;
-    return `${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ${s.memPerConnKiB ?? '?'} KiB/conn`;
+    return (
+      `${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ` +
+      `p99 ${r.latency.p99} ms, ${s.memPerConnKiB ?? '?'} KiB/conn, ` +
+      `client cpu ${r.cpu.percent}% (${s.generator})`
+    );
   }
   const scrapes = s.scrapes
     ? `, /metrics scraped ${s.scrapes.ok}x (${s.scrapes.failed} failed, ${s.scrapes.bytes} B)`
@@ -170,7 +236,7 @@ function describe(s: Sample): string {
   return (
     `${r.deliveredPerSec} msg/s delivered, p99 ${r.latency.p99} ms, ` +
     `lost/dup/ooo ${r.lost}/${r.duplicated}/${r.outOfOrder}, broker ${s.brokerCpuUsPerMsg ?? '?'} µs/msg, ` +
-    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes}`
+    `client cpu ${r.cpu.percent}%, ${r.packetsPerWrite} msgs/write${scrapes}${lagText(s)} (${s.generator})`
   );
 }
 
@@ -178,7 +244,13 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const a = parse();
   const pinned = a.pin && pinSelf();
-  const settings: RunSettings = { cwd: root, ...a, pin: pinned };
+  const tool = prepareGenerator(a);
+  const settings: RunSettings = {
+    cwd: root,
+    ...a,
+    pin: pinned,
+    ...(tool && 'binary' in tool ? { cLoadBinary: tool.binary } : {}),
+  };
   if (a.brokers.some((b) => b.startsWith('pipit'))) ensurePipitBuilt(root);
   const samples: Sample[] = [];
   const total = a.transports.length * a.rounds * a.scenarios.length * a.brokers.length;
@@ -198,7 +270,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  report(a, pinned, argv, samples);
+  report(a, pinned, argv, samples, tool);
 }
 
 function report(
@@ -206,6 +278,7 @@ function report(
   pinned: boolean,
   argv: string[],
   samples: Sample[],
+  tool: CLoadTool | undefined,
 ): void {
   const scenarios: ComparisonScenario[] = a.scenarios;
   const summaries = a.transports.flatMap((t) =>
@@ -220,7 +293,7 @@ function report(
       ),
     ),
   );
-  const section = renderSection(runInfo(a, pinned, argv), scenarios, summaries);
+  const section = renderSection(runInfo(a, pinned, argv, tool), scenarios, summaries);
   console.log(`\n${section}`);
   if (a.json) writeFileSync(a.json, JSON.stringify({ samples, summaries }, null, 2));
   if (a.write) {

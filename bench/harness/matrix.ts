@@ -2,6 +2,7 @@
  * The scenarios of the broker comparison: the same list for every broker.
  */
 import type { BenchOptions } from '../../src/bench/index.js';
+import type { CLoadPlan } from './c-load.js';
 
 /** One comparison scenario. */
 export interface ComparisonScenario {
@@ -11,11 +12,17 @@ export interface ComparisonScenario {
   options: Omit<BenchOptions, 'host' | 'port' | 'durationMs' | 'warmupMs'>;
   /** Which figure leads the summary: throughput, latency at a fixed rate, or connections. */
   kind: 'throughput' | 'latency' | 'conn';
+  /**
+   * How the C load generator (mqtt-load) runs the scenario; when it is set and the tool
+   * could be built, it runs instead of the Node engine (`options` is then the fallback).
+   */
+  cLoad?: CLoadPlan;
 }
 
 /**
  * Fan-in, fan-out, pairs at each QoS, 4 KiB payloads, latency at 10k msg/s (10 pairs, fan-in
- * 8→1), 10k and 19k connections, fan-in 8→1 with 4 KiB and 64 KiB payloads.
+ * 8→1, paced by the Node generator and by mqtt-load), 10k and 19k connections (mqtt-load),
+ * fan-in 8→1 with 4 KiB and 64 KiB payloads.
  */
 export const MATRIX: readonly ComparisonScenario[] = [
   ...([0, 1, 2] as const).map(
@@ -76,6 +83,18 @@ export const MATRIX: readonly ComparisonScenario[] = [
       kind: 'latency',
     }),
   ),
+  // The same again from mqtt-load, the C generator: each message alone at its own time
+  // (a periodic timer, publisher i offset by i/8 of its period) without a spinning client,
+  // so the client's CPU says whether it kept up. Without gcc the Node spin pace runs.
+  ...([0, 1] as const).map(
+    (qos): ComparisonScenario => ({
+      id: `latency-fanin-c-q${qos}`,
+      title: `latency, fan-in 8→1 at 10k msg/s total, evenly spaced by mqtt-load (C), QoS ${qos}`,
+      options: { scenario: 'fanin', count: 8, qos, rate: 10_000, pace: 'spin' },
+      kind: 'latency',
+      cLoad: { mode: 'fanin', publishers: 8, rate: 10_000, qos },
+    }),
+  ),
   {
     id: 'conn-10k',
     title: '10k idle connections',
@@ -83,6 +102,10 @@ export const MATRIX: readonly ComparisonScenario[] = [
     // backlog (511), past which SYNs are dropped and retried a second later.
     options: { scenario: 'conn', count: 10_000, connectConcurrency: 400 },
     kind: 'conn',
+    // Issue #17's figure: 50 CONNECTs in flight, from a generator that is not the limit (the
+    // Node one took 86-100% of its core here). 50 is below every listen backlog (Mosquitto
+    // 100), so no SYN is dropped and retried a second later.
+    cLoad: { mode: 'connect', inFlight: 50 },
   },
   {
     id: 'conn-19k',
@@ -90,6 +113,7 @@ export const MATRIX: readonly ComparisonScenario[] = [
     // Near the 20000 open files each process (broker, load generator) may have here.
     options: { scenario: 'conn', count: 19_000, connectConcurrency: 400 },
     kind: 'conn',
+    cLoad: { mode: 'connect', inFlight: 50 },
   },
   // Issue #17: a QoS 0 subscriber that keeps reading loses nothing with large payloads.
   // Fan-in 8→1 as the issue measured it; window 100 per publisher as in fan-in above.

@@ -2,9 +2,14 @@
  * Runs one comparison scenario against one freshly started broker and samples the broker
  * process (CPU time while measuring, memory) around the load generator's phases.
  */
-import { type BenchResult, runBench } from '../../src/bench/index.js';
+
+import type { LatencySummary } from '../../src/bench/histogram.js';
+import { type BenchOptions, type BenchResult, runBench } from '../../src/bench/index.js';
 import type { Transport } from '../../src/bench/transport.js';
 import { type BrokerName, startBroker } from './brokers.js';
+import { C_GENERATOR, NODE_GENERATOR } from './c-load.js';
+import { runCConnect } from './c-load-connect.js';
+import { type CFaninResult, runCFanin } from './c-load-fanin.js';
 import type { ComparisonScenario } from './matrix.js';
 import { readCpuMs, readMemory } from './proc-stats.js';
 import { type Scraper, startScraper } from './scraper.js';
@@ -20,6 +25,8 @@ export interface RunSettings {
   pin: boolean;
   /** The `batch` option of the flat-out scenarios (the fixed-rate one always sends at once). */
   batch: number;
+  /** The compiled C load generator, for the scenarios with a `cLoad` plan; absent: Node. */
+  cLoadBinary?: string;
 }
 
 /** One broker on one scenario in one round. */
@@ -28,8 +35,15 @@ export interface Sample {
   broker: BrokerName;
   transport: Transport;
   round: number;
+  /** The load generator that ran it: mqtt-load (C) or pipit bench (Node). */
+  generator?: string;
   error?: string;
   result?: BenchResult;
+  /** mqtt-load's conn runs: latency from the CONNECT's write to the CONNACK. */
+  connackLatency?: LatencySummary;
+  /** mqtt-load's fan-in runs: how late messages left after their due time, and skips. */
+  sendLag?: LatencySummary;
+  skipped?: CFaninResult['skipped'];
   /** Broker CPU (user + system) per delivered message while measuring, in microseconds. */
   brokerCpuUsPerMsg?: number;
   /** Broker CPU while measuring, percent of one core. */
@@ -71,7 +85,29 @@ export async function runSample(
   round: number,
   s: RunSettings,
 ): Promise<Sample> {
-  const sample: Sample = { scenario: sc.id, broker, transport, round };
+  const c = s.cLoadBinary !== undefined && transport === 'tcp' ? sc.cLoad : undefined;
+  const sample: Sample = {
+    scenario: sc.id,
+    broker,
+    transport,
+    round,
+    generator: c ? C_GENERATOR : NODE_GENERATOR,
+  };
+  /** The generator: mqtt-load for a scenario with a plan (and the tool), else the Node engine. */
+  const generate = async (o: BenchOptions): Promise<BenchResult> => {
+    if (c?.mode === 'connect' && s.cLoadBinary) {
+      const run = await runCConnect(s.cLoadBinary, c.inFlight, o);
+      sample.connackLatency = run.connected.connackLatency;
+      return run.result;
+    }
+    if (c?.mode === 'fanin' && s.cLoadBinary) {
+      const { run, result } = await runCFanin(s.cLoadBinary, c, o);
+      sample.sendLag = run.lag;
+      sample.skipped = run.skipped;
+      return result;
+    }
+    return runBench(o);
+  };
   let proc: Awaited<ReturnType<typeof startBroker>> | undefined;
   try {
     proc = await startBroker(broker, { cwd: s.cwd, core: s.pin ? 0 : undefined, transport });
@@ -91,7 +127,7 @@ export async function runSample(
     let cpuConnecting = 0;
     let scraper: Scraper | undefined;
     const metricsUrl = proc.metricsUrl;
-    const result = await runBench({
+    const result = await generate({
       ...sc.options,
       host: proc.host,
       port: proc.port,

@@ -1,0 +1,150 @@
+/**
+ * Runs mqtt-load's fanin mode (P publishers -> 1 subscriber at a fixed total rate, each
+ * message alone at its own time) with the harness's measure hooks, and returns what
+ * `runBench` returns for a fixed-rate fan-in, so the comparison's tables read it unchanged.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { LatencySummary } from '../../src/bench/histogram.js';
+import type { BenchOptions, BenchResult } from '../../src/bench/index.js';
+
+/** The "result" line of a fanin run. */
+export interface CFaninResult {
+  publishers: number;
+  qos: 0 | 1;
+  payload: number;
+  rate: number;
+  version: 4 | 5;
+  seconds: number;
+  /** Sent (by due time) and delivered (by arrival) while measuring. */
+  sent: number;
+  delivered: number;
+  sentPerSec: number;
+  deliveredPerSec: number;
+  /** Of the messages sent while measuring, from the send to the subscriber's read; ms. */
+  latency: LatencySummary;
+  /** How late each message left after its due time (the generator's own lag); ms. */
+  lag: LatencySummary;
+  totalSent: number;
+  totalDelivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  /** Messages not sent: a QoS 1 window full, or a socket the broker did not drain. */
+  skipped: number;
+  writes: number;
+  errors: number;
+  cpu: { userMs: number; systemMs: number; percent: number };
+  interrupted: boolean;
+  firstError: string;
+}
+
+/** How the comparison runs a fan-in on mqtt-load. */
+export interface FaninPlan {
+  /** Publishers (one subscriber). */
+  publishers: number;
+  /** Total msg/s, evenly spaced: publisher i offset by i/P of its period. */
+  rate: number;
+  qos: 0 | 1;
+}
+
+const ms3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+function latencyOf(l: LatencySummary): LatencySummary {
+  return {
+    count: l.count,
+    p50: ms3(l.p50),
+    p90: ms3(l.p90),
+    p99: ms3(l.p99),
+    max: ms3(l.max),
+    mean: ms3(l.mean),
+  };
+}
+
+/** The command line of a fanin run. */
+export function faninArgs(o: BenchOptions, plan: FaninPlan): string[] {
+  const s = (ms: number | undefined, fallback: number) => String((ms ?? fallback) / 1000);
+  return [
+    'fanin',
+    ...['--host', o.host ?? '127.0.0.1', '--port', String(o.port ?? 1883)],
+    ...['--publishers', String(plan.publishers), '--rate', String(plan.rate)],
+    ...['--qos', String(plan.qos), '--payload', String(o.payloadSize ?? 64)],
+    ...['--warmup', s(o.warmupMs, 2000), '--duration', s(o.durationMs, 10_000)],
+    ...['--drain', s(o.drainTimeoutMs, 5000), '--version', String(o.protocolVersion ?? 4)],
+  ];
+}
+
+/** A fixed-rate fan-in's BenchResult from mqtt-load's figures. */
+export function faninResultOf(o: BenchOptions, r: CFaninResult): BenchResult {
+  const cpuMs = r.cpu.userMs + r.cpu.systemMs;
+  return {
+    scenario: 'fanin',
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 1883,
+    protocolVersion: r.version,
+    qos: r.qos,
+    payloadSize: r.payload,
+    publishers: r.publishers,
+    subscribers: 1,
+    rate: r.rate,
+    transport: 'tcp',
+    batch: 1,
+    writes: r.writes,
+    packetsPerWrite: r.writes ? Math.round((r.totalSent / r.writes) * 100) / 100 : 0,
+    minPacketsPerWrite: r.writes ? 1 : 0,
+    seconds: r.seconds,
+    sent: r.sent,
+    delivered: r.delivered,
+    sentPerSec: Math.round(r.sentPerSec),
+    deliveredPerSec: Math.round(r.deliveredPerSec),
+    latency: latencyOf(r.latency),
+    totalSent: r.totalSent,
+    totalDelivered: r.totalDelivered,
+    lost: r.lost,
+    duplicated: r.duplicated,
+    outOfOrder: r.outOfOrder,
+    // Messages it could not send on time count too: the run was not what was asked.
+    errors: r.errors + r.skipped,
+    cpu: { userMs: r.cpu.userMs, systemMs: r.cpu.systemMs, percent: r.cpu.percent },
+    clientBound: cpuMs / Math.max(1, r.seconds * 1000) > 0.9,
+    ...(r.interrupted ? { interrupted: 'measure' as const } : {}),
+  };
+}
+
+/**
+ * Runs a fixed-rate fan-in on mqtt-load, calling `onMeasureStart` and `onMeasureEnd` as it
+ * says measuring starts and ends (the harness reads the broker's CPU there).
+ */
+export async function runCFanin(
+  binary: string,
+  plan: FaninPlan,
+  o: BenchOptions,
+): Promise<{ run: CFaninResult; result: BenchResult }> {
+  if ((o.transport ?? 'tcp') !== 'tcp') throw new Error('mqtt-load speaks plain TCP only');
+  const child = spawn(binary, faninArgs(o, plan), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  let run: CFaninResult | undefined;
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      const ev = JSON.parse(line) as { event: string };
+      if (ev.event === 'measure-start') await o.onMeasureStart?.();
+      else if (ev.event === 'measure-end') await o.onMeasureEnd?.();
+      else if (ev.event === 'result') run = ev as unknown as CFaninResult;
+    }
+  } finally {
+    // A hook that threw: stop the run.
+    if (run === undefined && child.exitCode === null) child.kill('SIGTERM');
+  }
+  const code = await exited;
+  if (!run || code !== 0) {
+    throw new Error(`mqtt-load fanin failed (exit ${code}): ${stderr.trim() || 'no output'}`);
+  }
+  return { run, result: faninResultOf(o, run) };
+}
