@@ -12,12 +12,13 @@ import { randomUUID } from 'node:crypto';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import type { ClusterStatus } from './cluster-status.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
-import { Inbox, type InboxCounters } from './inbox.js';
+import { Inbox } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
-import { type MalformedCounters, MalformedInput } from './malformed.js';
+import { MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
 import { NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
@@ -26,39 +27,14 @@ import {
   type ResolvedClusterOptions,
   resolveClusterOptions,
 } from './options.js';
-import { type OrphanCounters, OrphanReader } from './orphan-reader.js';
-import { Outbox, type OutboxCounters } from './outbox.js';
+import { OrphanReader } from './orphan-reader.js';
+import { Outbox } from './outbox.js';
 import { nodeIdentity } from './owners.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
 import { RetainedSync } from './retained-sync.js';
+import { SessionArrivals } from './session-arrival.js';
 import { ClientOwnership } from './takeover.js';
-
-/** What a node reports of the cluster (tests, the admin API). */
-export interface ClusterStatus {
-  readonly nodeId: number;
-  /** Peers with their filters, as this node's router has them. */
-  readonly peers: { nodeId: number; filters: string[] }[];
-  readonly outbox: Readonly<OutboxCounters>;
-  readonly inbox: Readonly<InboxCounters>;
-  /** Dead nodes' inboxes read here, and the messages delivered from them to adopted sessions. */
-  readonly orphans: Readonly<OrphanCounters>;
-  /** Clients refused with 0x88 because Redis was unreachable. */
-  readonly refusedUnreachable: number;
-  /** The command connection's state (`ready` when Redis answers). */
-  readonly redis: string;
-  /**
-   * Retained messages kept in step with the shared store: announcements sent and heard, full
-   * reloads (undefined without a store: each node keeps its own).
-   */
-  readonly retained: Readonly<RetainedSync['counters']> | undefined;
-  /**
-   * What this node read from Redis and skipped as malformed, per kind: inbox entries, route
-   * announcements (and invalid filters of route tables), control messages, retained
-   * announcements (each logged, throttled).
-   */
-  readonly malformed: Readonly<MalformedCounters>;
-}
 
 /** One node's part in the cluster. */
 export class ClusterNode {
@@ -165,6 +141,12 @@ export class ClusterNode {
       logger,
       next,
       this.malformed,
+      {
+        outbox: this.outbox,
+        peers: () => this.membership.peers,
+        // Parked messages need a store the nodes share (the session is read from it).
+        arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
+      },
     );
     this.recovery = new DeadNodeRecovery(
       this.commands,
@@ -242,6 +224,7 @@ export class ClusterNode {
         mutations: () => this.core.persistence?.mutations ?? 0,
       },
     );
+    this.inbox.onMarker = (marker) => this.ownership.moves.onMarker(marker);
     this.inbox.start();
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
@@ -351,6 +334,7 @@ export class ClusterNode {
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
       malformed: { ...this.malformed.counters },
+      moves: this.ownership.moves.status(),
     };
   }
 

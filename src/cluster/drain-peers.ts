@@ -1,9 +1,28 @@
 /**
  * Where a draining node sends its clients and sessions: the peers' advertised addresses
- * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first.
+ * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first; and the
+ * peer's side of the hand-over.
  */
 import type { RedisClient } from '../redis/redis-client.js';
+import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
+
+/**
+ * A draining node hands its sessions over: each whose owner key still names it becomes
+ * ours (`adoptOne`: compare-and-set, so a client that connected elsewhere meanwhile keeps its
+ * new node) and is read from the store; then the node is answered.
+ */
+export async function adoptHandedOver(
+  message: Extract<ControlMessage, { t: 'adopt' }>,
+  adoptOne: (clientId: string) => Promise<boolean>,
+  answering: { answerAdopted(to: number, req: string, sessions: number): Promise<void> },
+): Promise<void> {
+  let adopted = 0;
+  for (const clientId of message.clientIds) {
+    if (await adoptOne(clientId)) adopted++;
+  }
+  await answering.answerAdopted(message.from, message.req, adopted);
+}
 
 /** The `host:port` the live peer of lowest id that advertises one advertises, or undefined. */
 export async function serverReference(
