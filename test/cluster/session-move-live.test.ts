@@ -146,17 +146,15 @@ describe('cluster: a session moving between live nodes', () => {
     const all = publishers.flatMap((p) => p.acknowledged);
     // A safety net only: the assertion below says what is missing.
     await waitFor(() => all.every((payload) => received.has(payload)), 30_000).catch(() => {});
+    const missing = all.filter((payload) => !received.has(payload));
     assert.deepEqual(
-      all.filter((payload) => !received.has(payload)),
+      missing,
       [],
-      `acknowledged messages that never arrived (of ${all.length})`,
+      `${missing.length} acknowledged messages never arrived (of ${all.length})`,
     );
     const qos2 = publishers.filter((p) => p.qos === 2).flatMap((p) => p.acknowledged);
-    assert.deepEqual(
-      qos2.filter((payload) => (received.get(payload) ?? 0) > 1),
-      [],
-      'QoS 2 messages that arrived twice',
-    );
+    const twice = qos2.filter((payload) => (received.get(payload) ?? 0) > 1);
+    assert.deepEqual(twice, [], `${twice.length} QoS 2 messages arrived twice`);
     // Each move went through a hold, a barrier and an arrival on the new node.
     const arrived = nodes.reduce((n, node) => n + node.broker.cluster!.status().moves.arrived, 0);
     assert.equal(arrived, MOVES);
