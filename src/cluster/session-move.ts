@@ -171,7 +171,9 @@ export class SessionMoves {
   /** Step 3 on the node holding the session: the route barrier, then let go of it. */
   async release(clientId: string, from: number, req: string): Promise<void> {
     await this.recovery;
-    if (this.parts.core.sessions.has(clientId)) await this.barrier(`${from}:${req}`, clientId);
+    if (this.parts.core.sessions.has(clientId)) {
+      await this.barrier(`${from}:${req}`, clientId, from);
+    }
     await this.letGo(clientId, from, req);
   }
 
@@ -214,22 +216,24 @@ export class SessionMoves {
   }
 
   /**
-   * Waits until every live peer (and this node) appended its marker for `move` to this
-   * node's inbox and this node read it; a peer whose lease ended meanwhile is excused.
+   * Waits until every member (and this node, and the node the session moves to) appended its
+   * marker for `move` to this node's inbox and this node read it; a member whose lease ended
+   * meanwhile is excused. The members are read from Redis, not from the last heartbeat: a
+   * node that joined since routes too.
    */
-  private async barrier(move: string, clientId: string): Promise<void> {
+  private async barrier(move: string, clientId: string, to: number): Promise<void> {
     const { redis, keys, logger, timeoutMs } = this.parts;
     const self = this.parts.self.nodeId;
-    const expected = new Set([...this.parts.peers(), self]);
     const got = new Set<number>();
     this.markers.set(move, got);
     try {
+      const members = (await redis.smembers(keys.members)).map(Number);
+      const expected = new Set([...members.filter(Number.isInteger), self, to]);
       const text = JSON.stringify({ t: 'barrier', to: self, req: move });
       await Promise.all([...expected].map((node) => redis.publish(keys.control(node), text)));
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const live = this.parts.peers();
-        const missing = [...expected].filter((n) => !got.has(n) && (n === self || live.has(n)));
+        const missing = await this.missingMarkers(expected, got);
         if (missing.length === 0) return;
         if (Date.now() >= deadline) {
           this.barrierTimeouts++;
@@ -247,6 +251,23 @@ export class SessionMoves {
       this.markers.delete(move);
       this.wakers.delete(move);
     }
+  }
+
+  /** The nodes of `expected` whose marker has not come and whose lease is still held. */
+  private async missingMarkers(expected: Set<number>, got: Set<number>): Promise<number[]> {
+    const { redis, keys } = this.parts;
+    const self = this.parts.self.nodeId;
+    const peers = this.parts.peers();
+    const missing: number[] = [];
+    for (const node of expected) {
+      if (got.has(node)) continue;
+      // Not a live peer as of the last heartbeat: excused once its lease is gone.
+      if (node !== self && !peers.has(node) && (await redis.exists(keys.lease(node))) === 0) {
+        continue;
+      }
+      missing.push(node);
+    }
+    return missing;
   }
 
   /** Resolves when a marker of `move` came, or after BARRIER_POLL_MS. */
