@@ -262,22 +262,22 @@ export class ClusterNode {
 
   /**
    * Lets go of every session this node holds (drain; their connections are closed already):
-   * each leaves memory and the route table but stays in the store, the writes are committed,
-   * the sessions are handed to `peer` (it takes their owner keys and reads them), and the
-   * owner keys left are released. Returns how many sessions were let go.
+   * the writes are committed and the sessions handed to `peer` while this node still holds
+   * and routes them: the peer routes them, this node lets go of them after a route barrier
+   * (session-move.ts), and the peer takes their owner keys and reads them. What is left (no
+   * peer, or no answer in time) leaves memory and the route table but stays in the store;
+   * the owner keys left are released. Returns how many sessions were let go.
    */
   async letGoOfSessions(peer: number | undefined): Promise<number> {
-    const evicted: string[] = [];
-    for (const clientId of [...this.core.sessions.keys()]) {
-      if (this.core.registry.evict(clientId)) evicted.push(clientId);
-    }
+    const held = [...this.core.sessions.keys()];
     await this.core.persistence?.commit();
-    // The peer routes them at once: messages for them are queued while their clients move.
-    if (peer !== undefined && evicted.length > 0 && this.core.persistence) {
-      await this.ownership.handOver(peer, evicted);
+    if (peer !== undefined && held.length > 0 && this.core.persistence) {
+      await this.ownership.handOver(peer, held);
     }
+    for (const clientId of held) this.core.registry.evict(clientId);
+    await this.core.persistence?.commit();
     await this.ownership.releaseAll();
-    return evicted.length;
+    return held.filter((clientId) => !this.core.sessions.has(clientId)).length;
   }
 
   /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */

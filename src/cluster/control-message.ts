@@ -17,6 +17,8 @@ export type ControlMessage =
   | { t: 'held'; req: string; session: boolean }
   /** A move's last step: once the route barrier passed, let go of the held session. */
   | { t: 'release'; clientId: string; from: number; req: string }
+  /** A drain hand-over's last step: once the route barrier passed, let go of these sessions. */
+  | { t: 'releaseAll'; clientIds: string[]; from: number; req: string }
   /** Append a marker for move `req` to node `to`'s inbox, after the forwards before it. */
   | { t: 'barrier'; to: number; req: string };
 
@@ -41,6 +43,11 @@ export function parseControlMessage(text: string): ControlMessage {
       return { t: 'held', req, session: m.session };
     case 'barrier':
       return { t: 'barrier', to: nodeIdField(m.to, 'to'), req };
+    case 'releaseAll': {
+      const clientIds = optionalStringList(m.clientIds, 'clientIds');
+      if (clientIds === undefined) throw new Error('clientIds is missing');
+      return { t: 'releaseAll', clientIds, from: nodeIdField(m.from, 'from'), req };
+    }
     case 'adopt': {
       const clientIds = optionalStringList(m.clientIds, 'clientIds');
       if (clientIds === undefined) throw new Error('clientIds is missing');
@@ -53,6 +60,8 @@ export function parseControlMessage(text: string): ControlMessage {
       };
     }
     default:
-      throw new Error('t is not takeover, released, adopt, hold, held, release or barrier');
+      throw new Error(
+        't is not takeover, released, adopt, hold, held, release, releaseAll or barrier',
+      );
   }
 }

@@ -12,11 +12,13 @@
  * untouched, and the stand-in costs one map lookup per message it gets.
  */
 import type { BrokerCore, Delivery, Session, Subscriber } from '../core/index.js';
-import type { Logger } from '../ports/index.js';
+import type { Logger, StoredSessionRecord } from '../ports/index.js';
 import { parseSharedFilter } from '../topic/index.js';
 
 /** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
 const ARRIVING_PREFIX = '\u0000arriving:';
+/** Numbers stand-ins: two for one client id (a takeover during a hand-over) stay apart. */
+let standIns = 0;
 
 /** Counters of session arrivals. */
 export interface ArrivalCounters {
@@ -48,7 +50,7 @@ export class ArrivingSession implements Subscriber {
     private readonly limit: number,
     private readonly counters: ArrivalCounters,
   ) {
-    this.subscriberId = `${ARRIVING_PREFIX}${clientId}`;
+    this.subscriberId = `${ARRIVING_PREFIX}${++standIns}:${clientId}`;
   }
 
   deliver(delivery: Delivery): void {
@@ -80,10 +82,31 @@ export class SessionArrivals {
    * their routes are announced. Undefined when the store holds no session for it.
    */
   async begin(clientId: string): Promise<ArrivingSession | undefined> {
-    const persistence = this.core.persistence;
-    if (persistence === undefined) return undefined;
-    const record = await persistence.store.loadSession(clientId);
-    if (record === undefined) return undefined;
+    return (await this.beginAll([clientId])).get(clientId);
+  }
+
+  /**
+   * {@link begin} for several sessions (a drain hand-over), their routes announced together.
+   * The client ids the store holds no session for are left out.
+   */
+  async beginAll(clientIds: readonly string[]): Promise<Map<string, ArrivingSession>> {
+    const arriving = new Map<string, ArrivingSession>();
+    const store = this.core.persistence?.store;
+    if (store === undefined) return arriving;
+    try {
+      for (const clientId of clientIds) {
+        const record = await store.loadSession(clientId);
+        if (record !== undefined) arriving.set(clientId, this.route(clientId, record));
+      }
+      await this.routesCommitted();
+    } catch (err) {
+      for (const stand of arriving.values()) this.cancel(stand, 'its session could not be read');
+      throw err;
+    }
+    return arriving;
+  }
+
+  private route(clientId: string, record: StoredSessionRecord): ArrivingSession {
     const limit = this.core.options.maxQueuedMessages;
     const arriving = new ArrivingSession(clientId, this.core.sessions, limit, this.counters);
     for (const sub of record.subscriptions) {
@@ -99,7 +122,6 @@ export class SessionArrivals {
         shareGroup: parseSharedFilter(sub.filter)?.group,
       });
     }
-    await this.routesCommitted();
     return arriving;
   }
 

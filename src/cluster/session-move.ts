@@ -120,25 +120,19 @@ export class SessionMoves {
 
   /**
    * The session moved here (its owner key is ours): it is read now through `load` (the store
-   * loader: the claim that follows finds it read), and what was parked for it meanwhile goes
-   * to it.
+   * loader: the claim that follows finds it in memory), and what was parked for it meanwhile
+   * goes to it.
    */
   async land(arriving: ArrivingSession, load: () => Promise<void> | undefined): Promise<void> {
     const { core } = this.parts;
     let loading = load();
-    // A mark left by an abandoned claim answers "read already": read for real.
+    // A mark left by an abandoned claim ("read, no session") answers at once: read for real.
     if (loading === undefined && !core.sessions.has(arriving.clientId)) loading = load();
-    if (loading !== undefined) {
-      try {
-        await loading;
-      } catch (err) {
-        this.cancel(arriving, 'the session could not be read');
-        throw err;
-      }
-      // The loader lets the claim that follows a read go on without reading again; the
-      // claim finds the session in memory and asks no loader, so that mark is used up now (a
-      // later claim, after the session moved on, must read it again).
-      load();
+    try {
+      await loading;
+    } catch (err) {
+      this.cancel(arriving, 'the session could not be read');
+      throw err;
     }
     const session = core.sessions.get(arriving.clientId);
     if (session === undefined) this.cancel(arriving, 'the store holds no session');
@@ -175,6 +169,46 @@ export class SessionMoves {
       await this.barrier(`${from}:${req}`, clientId, from);
     }
     await this.letGo(clientId, from, req);
+  }
+
+  /**
+   * A drain hand-over's last step on the draining node (its clients are gone, their sessions
+   * held and routed here): the route barrier, then every session of `clientIds` leaves memory
+   * and the router (kept in the store; the peer takes their owner keys), commit, answer.
+   */
+  async releaseAll(clientIds: readonly string[], from: number, req: string): Promise<void> {
+    const { core, logger } = this.parts;
+    await this.barrier(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
+    let evicted = 0;
+    for (const clientId of clientIds) if (core.registry.evict(clientId)) evicted++;
+    logger.info({ node: from, sessions: evicted }, 'cluster: sessions handed over');
+    await this.commit(undefined);
+    await this.answer(from, { t: 'released', req }, undefined);
+  }
+
+  /**
+   * The peer's side of a drain hand-over: stand-ins for the sessions of `clientIds`, routed
+   * and announced; then the draining node is asked to let go of them (after its barrier).
+   * Resolves with the stand-ins, or undefined when it did not answer in time (none kept).
+   */
+  async receiveAll(
+    nodeId: number,
+    clientIds: string[],
+  ): Promise<Map<string, ArrivingSession> | undefined> {
+    const { ask, timeoutMs, arrivals } = this.parts;
+    const arriving = (await arrivals?.beginAll(clientIds)) ?? new Map<string, ArrivingSession>();
+    const from = this.parts.self.nodeId;
+    const release = { t: 'releaseAll', clientIds, from, req: '' } as const;
+    if ((await ask(nodeId, release, 2 * timeoutMs)) !== undefined) return arriving;
+    for (const stand of arriving.values()) this.cancel(stand, `node ${nodeId} did not let go`);
+    return undefined;
+  }
+
+  /** A session handed over was read here (adopted): what was parked for it goes to it. */
+  async landAdopted(arriving: ArrivingSession): Promise<void> {
+    const session = this.parts.core.sessions.get(arriving.clientId);
+    if (session === undefined) this.cancel(arriving, 'the session was not adopted');
+    else await this.parts.arrivals?.land(arriving, session);
   }
 
   /**
@@ -221,7 +255,7 @@ export class SessionMoves {
    * meanwhile is excused. The members are read from Redis, not from the last heartbeat: a
    * node that joined since routes too.
    */
-  private async barrier(move: string, clientId: string, to: number): Promise<void> {
+  private async barrier(move: string, what: string, to: number): Promise<void> {
     const { redis, keys, logger, timeoutMs } = this.parts;
     const self = this.parts.self.nodeId;
     const got = new Set<number>();
@@ -238,7 +272,7 @@ export class SessionMoves {
         if (Date.now() >= deadline) {
           this.barrierTimeouts++;
           logger.warn(
-            { clientId, missing },
+            { clientId: what, missing },
             'cluster: session move: route barrier timed out; letting go without it (messages published meanwhile may miss the session)',
           );
           return;
@@ -246,7 +280,10 @@ export class SessionMoves {
         await this.wake(move);
       }
     } catch (err) {
-      logger.warn({ err: String(err), clientId }, 'cluster: session move: route barrier failed');
+      logger.warn(
+        { err: String(err), clientId: what },
+        'cluster: session move: route barrier failed',
+      );
     } finally {
       this.markers.delete(move);
       this.wakers.delete(move);
@@ -285,7 +322,7 @@ export class SessionMoves {
   }
 
   /** Everything written of the session is in the store (the other node reads it next). */
-  private async commit(clientId: string): Promise<void> {
+  private async commit(clientId: string | undefined): Promise<void> {
     try {
       await this.parts.core.persistence?.commit();
     } catch (err) {

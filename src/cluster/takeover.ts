@@ -263,15 +263,17 @@ export class ClientOwnership implements SessionLoader {
     else if (message.t === 'release')
       void moves.release(message.clientId, message.from, message.req);
     else if (message.t === 'barrier') moves.onBarrier(message.to, message.req);
+    else if (message.t === 'releaseAll')
+      void moves.releaseAll(message.clientIds, message.from, message.req);
     else if (message.t === 'adopt') {
       void adoptHandedOver(message, (id) => this.adoptOne(id, message.owner), this.moves);
     }
   }
 
   /**
-   * Hands the sessions of `clientIds` (evicted here, committed) to node `nodeId`, which reads
-   * them from the store and routes their subscriptions; resolves once it answered (false: no
-   * answer in time, the sessions then wait in the store for their clients).
+   * Hands the sessions of `clientIds` (held here, committed) to node `nodeId`, which routes
+   * them, has this node let go of them (releaseAll) and reads them from the store; resolves
+   * once it answered (false: no answer in time, the sessions then wait in the store).
    */
   handOver(nodeId: number, clientIds: string[]): Promise<boolean> {
     const request: ControlMessage = {
@@ -281,7 +283,9 @@ export class ClientOwnership implements SessionLoader {
       owner: this.ownerValue,
       req: '',
     };
-    return this.control.ask(nodeId, request, this.timeoutMs).then((answer) => answer !== undefined);
+    // The peer routes them, waits for this node's route barrier, then reads them.
+    const timeoutMs = 4 * this.timeoutMs;
+    return this.control.ask(nodeId, request, timeoutMs).then((answer) => answer !== undefined);
   }
 
   /**
@@ -334,10 +338,6 @@ export class ClientOwnership implements SessionLoader {
       if (!(await takeOwner(this.redis, key, previousOwner, this.ownerValue))) return false;
       this.owned.add(clientId);
       await this.next?.load(clientId);
-      // The loader lets the claim that follows a read go on without reading again; here no
-      // claim follows, so that mark is used up now: a client connecting here after the session
-      // moved on (evicted) must read it again, not get an empty one.
-      this.next?.load(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);
