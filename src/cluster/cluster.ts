@@ -143,7 +143,6 @@ export class ClusterNode {
       this.malformed,
       {
         outbox: this.outbox,
-        peers: () => this.membership.peers,
         // Parked messages need a store the nodes share (the session is read from it).
         arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
       },

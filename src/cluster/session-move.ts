@@ -30,8 +30,12 @@ import type { Outbox } from './outbox.js';
 import { type NodeIdentity, releaseOwner } from './owners.js';
 import type { ArrivalCounters, ArrivingSession, SessionArrivals } from './session-arrival.js';
 
-/** How often a route barrier looks again at which peers are still live (ms). */
+/** How often a route barrier looks again for markers and leases (ms). */
 const BARRIER_POLL_MS = 50;
+/** How long a route barrier waits for a marker at most, in leases (`timeoutMs`). */
+const BARRIER_LEASES = 2;
+/** How long a release is waited for, in leases: the barrier, then the answer. */
+export const RELEASE_LEASES = BARRIER_LEASES + 1;
 
 /** Sends a control request and resolves with its answer (undefined: none in time). */
 export type AskNode = (
@@ -46,8 +50,6 @@ export interface SessionMoveParts {
   readonly redis: RedisClient;
   readonly keys: ClusterKeys;
   readonly self: NodeIdentity;
-  /** The peers whose lease is current (as of the last heartbeat). */
-  readonly peers: () => ReadonlySet<number>;
   readonly outbox: Outbox;
   readonly logger: Logger;
   /** How long a peer's answer, or a route barrier, is waited for (ms). */
@@ -97,9 +99,9 @@ export class SessionMoves {
     if (held?.t !== 'held') return { answered: false };
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
-    // The barrier may take up to timeoutMs on the other node: wait for it and an answer.
+    // The barrier may take up to BARRIER_LEASES on the other node: wait for it and an answer.
     const release = { t: 'release', clientId, from, req: '' } as const;
-    if ((await ask(nodeId, release, 2 * timeoutMs)) === undefined) {
+    if ((await ask(nodeId, release, RELEASE_LEASES * timeoutMs)) === undefined) {
       if (arriving) arrivals?.cancel(arriving, `node ${nodeId} did not let go in time`);
       return { answered: false };
     }
@@ -199,7 +201,7 @@ export class SessionMoves {
     const arriving = (await arrivals?.beginAll(clientIds)) ?? new Map<string, ArrivingSession>();
     const from = this.parts.self.nodeId;
     const release = { t: 'releaseAll', clientIds, from, req: '' } as const;
-    if ((await ask(nodeId, release, 2 * timeoutMs)) !== undefined) return arriving;
+    if ((await ask(nodeId, release, RELEASE_LEASES * timeoutMs)) !== undefined) return arriving;
     for (const stand of arriving.values()) this.cancel(stand, `node ${nodeId} did not let go`);
     return undefined;
   }
@@ -265,7 +267,8 @@ export class SessionMoves {
       const expected = new Set([...members.filter(Number.isInteger), self, to]);
       const text = JSON.stringify({ t: 'barrier', to: self, req: move });
       await Promise.all([...expected].map((node) => redis.publish(keys.control(node), text)));
-      const deadline = Date.now() + timeoutMs;
+      // A peer killed just after it renewed its lease is excused only once the lease expired.
+      const deadline = Date.now() + BARRIER_LEASES * timeoutMs;
       for (;;) {
         const missing = await this.missingMarkers(expected, got);
         if (missing.length === 0) return;
@@ -290,18 +293,17 @@ export class SessionMoves {
     }
   }
 
-  /** The nodes of `expected` whose marker has not come and whose lease is still held. */
+  /**
+   * The nodes of `expected` whose marker has not come and whose lease is still held (a node
+   * killed during the barrier is excused once its lease expired: it routes nothing more).
+   */
   private async missingMarkers(expected: Set<number>, got: Set<number>): Promise<number[]> {
     const { redis, keys } = this.parts;
     const self = this.parts.self.nodeId;
-    const peers = this.parts.peers();
     const missing: number[] = [];
     for (const node of expected) {
       if (got.has(node)) continue;
-      // Not a live peer as of the last heartbeat: excused once its lease is gone.
-      if (node !== self && !peers.has(node) && (await redis.exists(keys.lease(node))) === 0) {
-        continue;
-      }
+      if (node !== self && (await redis.exists(keys.lease(node))) === 0) continue;
       missing.push(node);
     }
     return missing;

@@ -32,7 +32,7 @@ import {
   takeOwner,
 } from './owners.js';
 import type { ArrivingSession, SessionArrivals } from './session-arrival.js';
-import { SessionMoves } from './session-move.js';
+import { RELEASE_LEASES, SessionMoves } from './session-move.js';
 
 /**
  * Rounds of read, release and compare-and-set one connect's claim of a client id may take
@@ -66,7 +66,6 @@ export class ClientOwnership implements SessionLoader {
     private readonly malformed: MalformedInput,
     move: {
       outbox: Outbox;
-      peers: () => ReadonlySet<number>;
       arrivals: SessionArrivals | undefined;
     },
   ) {
@@ -284,7 +283,7 @@ export class ClientOwnership implements SessionLoader {
       req: '',
     };
     // The peer routes them, waits for this node's route barrier, then reads them.
-    const timeoutMs = 4 * this.timeoutMs;
+    const timeoutMs = (RELEASE_LEASES + 2) * this.timeoutMs;
     return this.control.ask(nodeId, request, timeoutMs).then((answer) => answer !== undefined);
   }
 
