@@ -56,6 +56,8 @@ describe('cluster: a session moving between live nodes', () => {
   let redis: RedisFixture;
   const nodes: TestNode[] = [];
   const clients: MqttClient[] = [];
+  /** Session Present of each subscriber CONNACK, in order. */
+  const presence: boolean[] = [];
   /** Payloads received per subscriber (client id), with how often each came. */
   const received = new Map<string, Map<string, number>>();
   // One client's stores across its connections, as a persistent client keeps its state.
@@ -86,7 +88,10 @@ describe('cluster: a session moving between live nodes', () => {
     });
     client.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
+      client.once('connect', (connack) => {
+        presence.push(connack.sessionPresent);
+        resolve();
+      });
       client.once('close', () =>
         reject(new Error(`the subscriber could not connect to ${node.url}`)),
       );
@@ -159,7 +164,7 @@ describe('cluster: a session moving between live nodes', () => {
     await redis.stop();
   });
 
-  it(`delivers every message acknowledged while the session moves ${MOVES} times, each QoS 2 message once (publishers on the old, the new and a third node) [MQTT-3.1.4-3] [MQTT-4.3.3-2]`, async () => {
+  it(`delivers every message acknowledged while the session moves ${MOVES} times, each QoS 2 message once, Session Present 1 each time (publishers on the old, the new and a third node) [MQTT-3.1.4-3] [MQTT-3.2.2-3] [MQTT-4.3.3-2]`, async () => {
     let subscriber = await connectSubscriber(nodes[0]!, 'live-mover');
     await subscriber.subscribeAsync(TOPIC, { qos: 2 });
     const { publishers, traffic } = await startPublishers(nodes, TOPIC, 'm');
@@ -173,6 +178,8 @@ describe('cluster: a session moving between live nodes', () => {
       previous.end(true);
     }
     await traffic(BETWEEN_MOVES, 'traffic after the last move');
+    // [MQTT-3.2.2-3] every move resumed the session, also on a node it had left before.
+    assert.deepEqual(presence, [false, ...Array(MOVES).fill(true)]);
     await assertEveryMessageOnce(publishers, 'live-mover');
     // Each move went through a hold, a barrier and an arrival on the new node.
     assert.equal(moveCounters('arrived'), MOVES);
