@@ -10,16 +10,19 @@
  *    for it in the shared store, as for any offline session.
  * 2. N reads the session's subscriptions from the store and routes them to a stand-in that
  *    parks what it gets (session-arrival.ts); it waits until its route table is announced.
- * 3. N asks S to **release**. S runs the **route barrier**: it asks every live peer (and
- *    itself) to append a marker to S's inbox; a peer's control message comes after N's route
+ * 3. N asks S to **release**. S runs the **route barrier**: it asks every member (read from
+ *    Redis: N and S included) to append a marker to S's inbox; a peer's control message comes after N's route
  *    announcement (both published, in causal order, through Redis), so the peer has applied
  *    N's route when it appends the marker, after its pending forwards (one flush, one
- *    connection). S reads its inbox in order: once it has every peer's marker (a peer whose
- *    lease ended is excused; a timeout falls back with a warning naming the client), nothing
+ *    connection). S reads its inbox in order: once it has every member's marker (a node whose
+ *    lease is gone is excused: it routes nothing more; after two leases it goes on with a
+ *    warning naming the client), nothing
  *    still on its way can reach S that was routed to S only. S lets go (evicts, commits,
  *    releases the owner key) and answers.
  * 4. N reads the session (with what S queued) and delivers the parked messages it lacks (by
  *    message id). What S gets after it let go was also routed to N: S drops it (no session).
+ *
+ * A drain hands all of a node's sessions over the same way (drain-peers.ts, releaseAll).
  */
 import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';

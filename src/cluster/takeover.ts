@@ -187,6 +187,7 @@ export class ClientOwnership implements SessionLoader {
         if (live) {
           // The session moved on to another node meanwhile: what was parked is its now.
           this.cancelArrival(arriving, 'the session moved on to another node');
+          arriving = undefined;
           // Before the session is read: a live peer must write its last state and stop writing.
           arriving = await this.requestRelease(clientId, owner.nodeId);
         }
