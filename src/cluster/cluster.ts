@@ -13,12 +13,13 @@ import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { restoreAdoptedWills } from './adopted-wills.js';
+import type { ClusterStatus } from './cluster-status.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
-import { Inbox, type InboxCounters } from './inbox.js';
+import { Inbox } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
-import { type MalformedCounters, MalformedInput } from './malformed.js';
+import { MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
 import { NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
@@ -27,39 +28,14 @@ import {
   type ResolvedClusterOptions,
   resolveClusterOptions,
 } from './options.js';
-import { type OrphanCounters, OrphanReader } from './orphan-reader.js';
-import { Outbox, type OutboxCounters } from './outbox.js';
+import { OrphanReader } from './orphan-reader.js';
+import { Outbox } from './outbox.js';
 import { nodeIdentity } from './owners.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
 import { RetainedSync } from './retained-sync.js';
+import { SessionArrivals } from './session-arrival.js';
 import { ClientOwnership } from './takeover.js';
-
-/** What a node reports of the cluster (tests, the admin API). */
-export interface ClusterStatus {
-  readonly nodeId: number;
-  /** Peers with their filters, as this node's router has them. */
-  readonly peers: { nodeId: number; filters: string[] }[];
-  readonly outbox: Readonly<OutboxCounters>;
-  readonly inbox: Readonly<InboxCounters>;
-  /** Dead nodes' inboxes read here, and the messages delivered from them to adopted sessions. */
-  readonly orphans: Readonly<OrphanCounters>;
-  /** Clients refused with 0x88 because Redis was unreachable. */
-  readonly refusedUnreachable: number;
-  /** The command connection's state (`ready` when Redis answers). */
-  readonly redis: string;
-  /**
-   * Retained messages kept in step with the shared store: announcements sent and heard, full
-   * reloads (undefined without a store: each node keeps its own).
-   */
-  readonly retained: Readonly<RetainedSync['counters']> | undefined;
-  /**
-   * What this node read from Redis and skipped as malformed, per kind: inbox entries, route
-   * announcements (and invalid filters of route tables), control messages, retained
-   * announcements (each logged, throttled).
-   */
-  readonly malformed: Readonly<MalformedCounters>;
-}
 
 /** One node's part in the cluster. */
 export class ClusterNode {
@@ -166,6 +142,11 @@ export class ClusterNode {
       logger,
       next,
       this.malformed,
+      {
+        outbox: this.outbox,
+        // Parked messages need a store the nodes share (the session is read from it).
+        arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
+      },
     );
     this.recovery = new DeadNodeRecovery(
       this.commands,
@@ -246,6 +227,7 @@ export class ClusterNode {
         mutations: () => this.core.persistence?.mutations ?? 0,
       },
     );
+    this.inbox.onMarker = (marker) => this.ownership.moves.onMarker(marker);
     this.inbox.start();
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
@@ -283,22 +265,22 @@ export class ClusterNode {
 
   /**
    * Lets go of every session this node holds (drain; their connections are closed already):
-   * each leaves memory and the route table but stays in the store, the writes are committed,
-   * the sessions are handed to `peer` (it takes their owner keys and reads them), and the
-   * owner keys left are released. Returns how many sessions were let go.
+   * the writes are committed and the sessions handed to `peer` while this node still holds
+   * and routes them: the peer routes them, this node lets go of them after a route barrier
+   * (session-move.ts), and the peer takes their owner keys and reads them. What is left (no
+   * peer, or no answer in time) leaves memory and the route table but stays in the store;
+   * the owner keys left are released. Returns how many sessions were let go.
    */
   async letGoOfSessions(peer: number | undefined): Promise<number> {
-    const evicted: string[] = [];
-    for (const clientId of [...this.core.sessions.keys()]) {
-      if (this.core.registry.evict(clientId)) evicted.push(clientId);
-    }
+    const held = [...this.core.sessions.keys()];
     await this.core.persistence?.commit();
-    // The peer routes them at once: messages for them are queued while their clients move.
-    if (peer !== undefined && evicted.length > 0 && this.core.persistence) {
-      await this.ownership.handOver(peer, evicted);
+    if (peer !== undefined && held.length > 0 && this.core.persistence) {
+      await this.ownership.handOver(peer, held);
     }
+    for (const clientId of held) this.core.registry.evict(clientId);
+    await this.core.persistence?.commit();
     await this.ownership.releaseAll();
-    return evicted.length;
+    return held.filter((clientId) => !this.core.sessions.has(clientId)).length;
   }
 
   /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */
@@ -355,6 +337,7 @@ export class ClusterNode {
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
       malformed: { ...this.malformed.counters },
+      moves: this.ownership.moves.status(),
     };
   }
 

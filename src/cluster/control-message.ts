@@ -1,6 +1,7 @@
 /**
  * The messages of a node's control channel (`control:<id>`): takeover requests, hand-overs
- * of a draining node's sessions, and their answers; and their check when read.
+ * of a draining node's sessions, the steps of a session move between live nodes (hold,
+ * barrier, release), and their answers; and their check when read.
  */
 import { nodeIdField, optionalStringList, parseJsonObject, stringField } from './wire-checks.js';
 
@@ -9,7 +10,17 @@ export type ControlMessage =
   | { t: 'takeover'; clientId: string; from: number; req: string }
   | { t: 'released'; req: string }
   /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
-  | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string };
+  | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string }
+  /** A move's first step: close the client's connection, keep its session (session-move.ts). */
+  | { t: 'hold'; clientId: string; from: number; req: string }
+  /** The answer to `hold`: whether a session is held (false: it ended with its connection). */
+  | { t: 'held'; req: string; session: boolean }
+  /** A move's last step: once the route barrier passed, let go of the held session. */
+  | { t: 'release'; clientId: string; from: number; req: string }
+  /** A drain hand-over's last step: once the route barrier passed, let go of these sessions. */
+  | { t: 'releaseAll'; clientIds: string[]; from: number; req: string }
+  /** Append a marker for move `req` to node `to`'s inbox, after the forwards before it. */
+  | { t: 'barrier'; to: number; req: string };
 
 /** Parses a control channel message. @throws Error saying what is wrong with it. */
 export function parseControlMessage(text: string): ControlMessage {
@@ -19,12 +30,24 @@ export function parseControlMessage(text: string): ControlMessage {
     case 'released':
       return { t: 'released', req };
     case 'takeover':
+    case 'hold':
+    case 'release':
       return {
-        t: 'takeover',
+        t: m.t,
         clientId: stringField(m.clientId, 'clientId'),
         from: nodeIdField(m.from, 'from'),
         req,
       };
+    case 'held':
+      if (typeof m.session !== 'boolean') throw new Error('session is not a boolean');
+      return { t: 'held', req, session: m.session };
+    case 'barrier':
+      return { t: 'barrier', to: nodeIdField(m.to, 'to'), req };
+    case 'releaseAll': {
+      const clientIds = optionalStringList(m.clientIds, 'clientIds');
+      if (clientIds === undefined) throw new Error('clientIds is missing');
+      return { t: 'releaseAll', clientIds, from: nodeIdField(m.from, 'from'), req };
+    }
     case 'adopt': {
       const clientIds = optionalStringList(m.clientIds, 'clientIds');
       if (clientIds === undefined) throw new Error('clientIds is missing');
@@ -37,6 +60,8 @@ export function parseControlMessage(text: string): ControlMessage {
       };
     }
     default:
-      throw new Error('t is not takeover, released or adopt');
+      throw new Error(
+        't is not takeover, released, adopt, hold, held, release, releaseAll or barrier',
+      );
   }
 }

@@ -1,9 +1,39 @@
 /**
  * Where a draining node sends its clients and sessions: the peers' advertised addresses
- * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first.
+ * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first; and the
+ * peer's side of the hand-over.
  */
 import type { RedisClient } from '../redis/redis-client.js';
+import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
+import type { SessionMoves } from './session-move.js';
+
+/**
+ * A draining node hands its sessions over (still holding them, routed): they are routed here
+ * to stand-ins (parked), the draining node lets go of them after a route barrier
+ * (session-move.ts), then each whose owner key still names it becomes ours (`adoptOne`:
+ * compare-and-set, so a client that connected elsewhere meanwhile keeps its new node) and is
+ * read from the store with what was parked for it; then the node is answered. If it does not
+ * let go in time, nothing is adopted: it lets go by itself, and the sessions wait in the store.
+ */
+export async function adoptHandedOver(
+  message: Extract<ControlMessage, { t: 'adopt' }>,
+  adoptOne: (clientId: string) => Promise<boolean>,
+  moves: SessionMoves,
+): Promise<void> {
+  let adopted = 0;
+  const arriving = await moves.receiveAll(message.from, message.clientIds).catch(() => undefined);
+  if (arriving !== undefined) {
+    for (const clientId of message.clientIds) {
+      const stand = arriving.get(clientId);
+      if (await adoptOne(clientId)) {
+        adopted++;
+        if (stand !== undefined) await moves.landAdopted(stand);
+      } else if (stand !== undefined) moves.cancel(stand, 'the session was not adopted');
+    }
+  }
+  await moves.answerAdopted(message.from, message.req, adopted);
+}
 
 /** The `host:port` the live peer of lowest id that advertises one advertises, or undefined. */
 export async function serverReference(

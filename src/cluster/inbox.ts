@@ -56,6 +56,8 @@ export class Inbox {
   private trimTo: string | undefined;
   /** Reads delivered since the position was last set (0: it is up to date). */
   private unsetReads = 0;
+  /** Told of each session-move marker read (session-move.ts), in stream order. */
+  onMarker: ((marker: string) => void) | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -129,7 +131,9 @@ export class Inbox {
       // Each entry on its own: one that cannot be read or delivered is skipped, never the
       // entries after it in this read.
       try {
-        this.deliver(decodeBatch(entryData(fields)));
+        const marker = markerOf(fields);
+        if (marker !== undefined) this.onMarker?.(marker);
+        else this.deliver(decodeBatch(entryData(fields)));
       } catch (err) {
         this.counters.malformed++;
         this.malformed.note('inbox', (err as Error).message, { entry: this.lastId });
@@ -197,6 +201,15 @@ export function routeForwarded(
     outbox.receiving = false;
   }
   return batch.length;
+}
+
+/**
+ * The marker of a session move's route barrier (field `b`, written by Outbox.mark), or
+ * undefined for any other entry.
+ */
+export function markerOf(fields: Buffer[]): string | undefined {
+  if (fields.length !== 2 || fields[0]!.length !== 1 || fields[0]![0] !== 0x62) return undefined;
+  return fields[1]!.toString();
 }
 
 /** The batch of an entry: what the outbox writes is one field, `m`, and its value. */

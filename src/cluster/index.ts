@@ -1,5 +1,6 @@
 /** A Pipit cluster over Redis: membership, routes at node granularity, forwarding, takeover. */
-export { ClusterNode, type ClusterStatus } from './cluster.js';
+export { ClusterNode } from './cluster.js';
+export type { ClusterStatus } from './cluster-status.js';
 export type { NodeSelf, NodeState, NodeSummary } from './node-stats.js';
 export {
   type ClusterOptions,

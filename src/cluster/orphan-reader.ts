@@ -22,7 +22,7 @@ import type { BrokerCore, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch } from './envelope.js';
-import { entryData, routeForwarded } from './inbox.js';
+import { entryData, markerOf, routeForwarded } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import type { MalformedInput } from './malformed.js';
 import type { OrphanInbox } from './membership.js';
@@ -100,6 +100,8 @@ export class OrphanReader {
         Buffer[],
       ][];
       for (const [id, fields] of page) {
+        // A move's marker was for the dead node's own wait: nothing to deliver.
+        if (markerOf(fields) !== undefined) continue;
         try {
           messages += routeForwarded(
             this.core.pipeline,

@@ -26,6 +26,11 @@ const FORWARD = `
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])`;
 
+// A session move's marker (session-move.ts): the same, in field `b` (see inbox.ts).
+const MARK = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'b', ARGV[3])`;
+
 /** The pipeline with the forward script defined on the connection. */
 type ForwardPipeline = ReturnType<RedisClient['pipeline']> & {
   pipitForward(
@@ -34,6 +39,13 @@ type ForwardPipeline = ReturnType<RedisClient['pipeline']> & {
     nodeId: string,
     maxLength: number,
     batch: Buffer,
+  ): ForwardPipeline;
+  pipitMark(
+    inbox: string,
+    members: string,
+    nodeId: string,
+    maxLength: number,
+    marker: string,
   ): ForwardPipeline;
 };
 
@@ -57,6 +69,8 @@ export class Outbox implements ForwardSink {
   receiving = false;
   readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0, refused: 0 };
   private readonly batches = new Map<RemoteNode, ForwardedMessage[]>();
+  /** Markers to append after the batches of the next flush: [node id, marker]. */
+  private readonly markers: [number, string][] = [];
   private scheduled = false;
 
   private readonly barrier: WriteBarrier;
@@ -70,6 +84,20 @@ export class Outbox implements ForwardSink {
   ) {
     this.barrier = new WriteBarrier(noteWrite);
     redis.defineCommand('pipitForward', { numberOfKeys: 2, lua: FORWARD });
+    redis.defineCommand('pipitMark', { numberOfKeys: 2, lua: MARK });
+  }
+
+  /**
+   * Appends `marker` to node `nodeId`'s inbox after every forward routed so far (same flush,
+   * same connection: the node reads it after them). Not acknowledged to anyone: a marker
+   * that could not be written is logged, and the node waiting for it times out.
+   */
+  mark(nodeId: number, marker: string): void {
+    this.markers.push([nodeId, marker]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
   }
 
   /** Settles once every forward so far is in its node's inbox; rejects when a write failed. */
@@ -104,7 +132,7 @@ export class Outbox implements ForwardSink {
   /** Writes every batch to its node's inbox (one pipelined round trip). */
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.batches.size === 0) {
+    if (this.batches.size === 0 && this.markers.length === 0) {
       this.barrier.sent(Promise.resolve());
       return;
     }
@@ -124,13 +152,29 @@ export class Outbox implements ForwardSink {
     this.counters.batches += this.batches.size;
     this.counters.forwarded += count;
     this.batches.clear();
+    this.appendMarkers(pipeline);
     this.barrier.sent(
       pipeline.exec().then(
-        (results) => this.check(results ?? [], sizes),
+        (results) => this.check((results ?? []).slice(0, sizes.length), sizes),
         (err: unknown) => this.fail(err, count),
       ),
     );
   };
+
+  /** Puts the pending markers in `pipeline`, after the batches. */
+  private appendMarkers(pipeline: ForwardPipeline): void {
+    for (const [nodeId, marker] of this.markers) {
+      const members = this.keys.members;
+      pipeline.pipitMark(
+        this.keys.inbox(nodeId),
+        members,
+        String(nodeId),
+        INBOX_MAX_LENGTH,
+        marker,
+      );
+    }
+    this.markers.length = 0;
+  }
 
   /** Fails the acknowledgements of a flush when a write failed or its node had left. */
   private check(results: [Error | null, unknown][], sizes: number[]): void {

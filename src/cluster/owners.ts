@@ -140,6 +140,35 @@ export async function claimOwner(
   return (await redis.eval(CLAIM_IF_UNCHANGED, 1, key, previous ?? '', ownerValue)) === 1;
 }
 
+// Takes an owner key only while it still names the previous owner (ARGV[1]).
+const TAKE_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+/** Deletes the owner key (KEYS[1]) only when it still names us (ARGV[1]). */
+export const RELEASE_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Sets the owner key `key` to `ownerValue` only while it names `previous`. True if taken. */
+export async function takeOwner(
+  redis: RedisClient,
+  key: string,
+  previous: string,
+  ownerValue: string,
+): Promise<boolean> {
+  return (await redis.eval(TAKE_OWNER, 1, key, previous, ownerValue)) === 1;
+}
+
+/** Deletes the owner key `key` only while it still names `ownerValue`. */
+export async function releaseOwner(
+  redis: RedisClient,
+  key: string,
+  ownerValue: string,
+): Promise<unknown> {
+  return redis.eval(RELEASE_OWNER, 1, key, ownerValue);
+}
+
 /** `text` with Redis glob characters escaped (a key prefix is matched literally). */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');

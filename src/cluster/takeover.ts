@@ -16,16 +16,23 @@ import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
+import { ControlRequests } from './control-requests.js';
 import { recoveringError } from './dead-node-recovery.js';
+import { adoptHandedOver } from './drain-peers.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
+import type { Outbox } from './outbox.js';
 import {
   claimOwner,
   claimOwners,
   clientsHeldByPeers,
   type NodeIdentity,
   parseOwner,
+  RELEASE_OWNER,
+  takeOwner,
 } from './owners.js';
+import type { ArrivingSession, SessionArrivals } from './session-arrival.js';
+import { RELEASE_LEASES, SessionMoves } from './session-move.js';
 
 /**
  * Rounds of read, release and compare-and-set one connect's claim of a client id may take
@@ -33,31 +40,20 @@ import {
  */
 const CLAIM_ATTEMPTS = 4;
 
-// Takes an owner key only while it still names the previous owner (ARGV[1]).
-const TAKE_OWNER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0`;
-
-// Deletes the owner key only when it still names us.
-const RELEASE_OWNER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
 /** Ownership of client ids, takeover requests out and in. */
 export class ClientOwnership implements SessionLoader {
   /** Client ids whose lock this node took. */
   private readonly owned = new Set<string>();
   /** Client ids whose ownership check passed: the registry's next ask goes on. */
   private readonly passed = new Set<string>();
-  private readonly waiting = new Map<string, () => void>();
+  private readonly control: ControlRequests;
   private readonly checking = new Map<string, Promise<void>>();
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
-  private requests = 0;
-  /** Settles once the recovery of dead nodes' sessions under way is done (see holdReleases). */
-  private recovery: Promise<void> = Promise.resolve();
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
+  /** Both ends of session moves between live nodes. */
+  readonly moves: SessionMoves;
 
   constructor(
     private readonly core: BrokerCore,
@@ -68,7 +64,24 @@ export class ClientOwnership implements SessionLoader {
     private readonly logger: Logger,
     private readonly next: SessionLoader | undefined,
     private readonly malformed: MalformedInput,
-  ) {}
+    move: {
+      outbox: Outbox;
+      arrivals: SessionArrivals | undefined;
+    },
+  ) {
+    this.control = new ControlRequests(redis, keys, () => self.nodeId);
+    this.moves = new SessionMoves({
+      core,
+      redis,
+      keys,
+      self,
+      logger,
+      timeoutMs,
+      ...move,
+      ask: (nodeId, request, ms) => this.control.ask(nodeId, request, ms),
+      disown: (clientId) => this.owned.delete(clientId),
+    });
+  }
 
   private get ownerValue(): string {
     return `${this.self.nodeId}/${this.self.instance}`;
@@ -158,70 +171,77 @@ export class ClientOwnership implements SessionLoader {
 
   private async checkOwner(clientId: string): Promise<void> {
     const key = this.keys.owner(clientId);
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.redis.get(key);
-      const owner = parseOwner(current);
-      const live =
-        owner !== undefined &&
-        owner.nodeId !== this.self.nodeId &&
-        (await this.self.isLive(owner.nodeId, owner.instance));
-      // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
-      if (owner && !live && (await this.recovering(owner.nodeId, owner.instance))) {
-        throw recoveringError(owner.nodeId);
+    let arriving: ArrivingSession | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const current = await this.redis.get(key);
+        const owner = parseOwner(current);
+        const live =
+          owner !== undefined &&
+          owner.nodeId !== this.self.nodeId &&
+          (await this.self.isLive(owner.nodeId, owner.instance));
+        // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
+        if (owner && !live && (await this.recovering(owner.nodeId, owner.instance))) {
+          throw recoveringError(owner.nodeId);
+        }
+        if (live) {
+          // The session moved on to another node meanwhile: what was parked is its now.
+          this.cancelArrival(arriving, 'the session moved on to another node');
+          arriving = undefined;
+          // Before the session is read: a live peer must write its last state and stop writing.
+          arriving = await this.requestRelease(clientId, owner.nodeId);
+        }
+        // Free, ours, or its owner died: taken only if still so (compare-and-set).
+        else if (await claimOwner(this.redis, key, current, this.ownerValue)) break;
+        if (attempt >= CLAIM_ATTEMPTS) {
+          throw new MqttError(
+            ReasonCode.ServerUnavailable,
+            'client id is being claimed by other cluster nodes at the same time; try again',
+          );
+        }
       }
-      // Before the session is read: a live peer must write its last state and stop writing.
-      if (live) await this.requestRelease(clientId, owner.nodeId);
-      // Free, ours, or its owner died: taken only if still so (compare-and-set).
-      else if (await claimOwner(this.redis, key, current, this.ownerValue)) break;
-      if (attempt >= CLAIM_ATTEMPTS) {
-        throw new MqttError(
-          ReasonCode.ServerUnavailable,
-          'client id is being claimed by other cluster nodes at the same time; try again',
-        );
-      }
+      this.owned.add(clientId);
+      const landing = arriving;
+      arriving = undefined;
+      // A session read here is claimed without asking the loader again.
+      if (landing !== undefined) await this.land(clientId, landing);
+      else this.passed.add(clientId);
+    } finally {
+      this.cancelArrival(arriving, 'the takeover failed');
     }
-    this.owned.add(clientId);
-    this.passed.add(clientId);
+  }
+
+  /** The session moved here: it is read now, and what was parked for it goes to it. */
+  private land(clientId: string, arriving: ArrivingSession): Promise<void> {
+    return this.moves.land(arriving, () => this.next?.load(clientId));
+  }
+
+  private cancelArrival(arriving: ArrivingSession | undefined, why: string): void {
+    if (arriving !== undefined) this.moves.cancel(arriving, why);
   }
 
   /**
-   * Sends `request` (its `req` set here) to node `nodeId`'s control channel; resolves true
-   * once it answered, false when it did not within the timeout.
+   * Asks node `nodeId` to hand `clientId`'s session over; resolves once it did (or died),
+   * with the stand-in that parked messages for the session meanwhile (if any).
    */
-  private async ask(nodeId: number, request: ControlMessage & { req: string }): Promise<boolean> {
-    const req = `${this.self.nodeId}-${++this.requests}`;
-    request.req = req;
-    const answered = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(req);
-        resolve(false);
-      }, this.timeoutMs);
-      this.waiting.set(req, () => {
-        clearTimeout(timer);
-        this.waiting.delete(req);
-        resolve(true);
-      });
-    });
-    await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
-    return answered;
-  }
-
-  /** Asks node `nodeId` to let go of `clientId`; resolves once it did (or died). */
-  async requestRelease(clientId: string, nodeId: number): Promise<void> {
-    const request: ControlMessage = { t: 'takeover', clientId, from: this.self.nodeId, req: '' };
-    if (!(await this.ask(nodeId, request))) {
-      const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
-      if (
-        owner &&
-        owner.nodeId === nodeId &&
-        (await this.self.isLive(owner.nodeId, owner.instance))
-      ) {
-        throw new MqttError(
-          ReasonCode.ServerUnavailable,
-          `client id is held by cluster node ${nodeId}, which did not let go in time`,
-        );
-      }
+  private async requestRelease(
+    clientId: string,
+    nodeId: number,
+  ): Promise<ArrivingSession | undefined> {
+    const moved = await this.moves.moveFrom(clientId, nodeId);
+    if (moved.answered) return moved.arriving;
+    const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
+    if (
+      owner &&
+      owner.nodeId === nodeId &&
+      (await this.self.isLive(owner.nodeId, owner.instance))
+    ) {
+      throw new MqttError(
+        ReasonCode.ServerUnavailable,
+        `client id is held by cluster node ${nodeId}, which did not let go in time`,
+      );
     }
+    return undefined;
   }
 
   /** A message on this node's control channel. */
@@ -235,16 +255,25 @@ export class ClientOwnership implements SessionLoader {
       });
       return;
     }
-    if (message.t === 'released') this.waiting.get(message.req)?.();
+    const moves = this.moves;
+    if (message.t === 'released' || message.t === 'held') this.control.answered(message);
     else if (message.t === 'takeover')
-      void this.release(message.clientId, message.from, message.req);
-    else if (message.t === 'adopt') void this.adopt(message);
+      void this.releaseNow(message.clientId, message.from, message.req);
+    else if (message.t === 'hold') void moves.hold(message.clientId, message.from, message.req);
+    else if (message.t === 'release')
+      void moves.release(message.clientId, message.from, message.req);
+    else if (message.t === 'barrier') moves.onBarrier(message.to, message.req);
+    else if (message.t === 'releaseAll')
+      void moves.releaseAll(message.clientIds, message.from, message.req);
+    else if (message.t === 'adopt') {
+      void adoptHandedOver(message, (id) => this.adoptOne(id, message.owner), this.moves);
+    }
   }
 
   /**
-   * Hands the sessions of `clientIds` (evicted here, committed) to node `nodeId`, which reads
-   * them from the store and routes their subscriptions; resolves once it answered (false: no
-   * answer in time, the sessions then wait in the store for their clients).
+   * Hands the sessions of `clientIds` (held here, committed) to node `nodeId`, which routes
+   * them, has this node let go of them (releaseAll) and reads them from the store; resolves
+   * once it answered (false: no answer in time, the sessions then wait in the store).
    */
   handOver(nodeId: number, clientIds: string[]): Promise<boolean> {
     const request: ControlMessage = {
@@ -254,59 +283,18 @@ export class ClientOwnership implements SessionLoader {
       owner: this.ownerValue,
       req: '',
     };
-    return this.ask(nodeId, request);
+    // The peer routes them, waits for this node's route barrier, then reads them.
+    const timeoutMs = (RELEASE_LEASES + 2) * this.timeoutMs;
+    return this.control.ask(nodeId, request, timeoutMs).then((answer) => answer !== undefined);
   }
 
   /**
-   * A draining node hands its sessions over: each whose owner key still names it becomes
-   * ours (compare-and-set: a client that connected elsewhere meanwhile keeps its new node)
-   * and is read from the store; then the node is answered.
+   * Another node claims `clientId` in one step (a node that connected a client with the
+   * session in memory, see takeLock): close, evict, commit, answer (no route barrier).
    */
-  private async adopt(message: Extract<ControlMessage, { t: 'adopt' }>): Promise<void> {
-    let adopted = 0;
-    for (const clientId of message.clientIds) {
-      if (await this.adoptOne(clientId, message.owner)) adopted++;
-    }
-    this.logger.info({ node: message.from, sessions: adopted }, 'cluster: adopted sessions');
-    try {
-      const answer: ControlMessage = { t: 'released', req: message.req };
-      await this.redis.publish(this.keys.control(message.from), JSON.stringify(answer));
-    } catch (err) {
-      this.logger.warn({ err: String(err) }, 'cluster: answering a hand-over failed');
-    }
-  }
-
-  /**
-   * Another node claims `clientId`: close its connection here [MQTT-3.1.4-3], evict the
-   * session (it stays in the store; its routes here go), commit, then answer.
-   */
-  private async release(clientId: string, from: number, req: string): Promise<void> {
-    await this.recovery; // a dead node's sessions get its unread inbox first
-    this.owned.delete(clientId);
-    const session = this.core.sessions.get(clientId);
-    if (session?.output !== undefined) {
-      this.logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
-      session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
-    }
-    if (this.core.registry.evict(clientId)) {
-      this.logger.info({ clientId, node: from }, 'cluster: session moved to another node');
-    }
-    try {
-      // The other node reads the session next: everything written of it must be there.
-      await this.core.persistence?.commit();
-    } catch (err) {
-      this.logger.warn(
-        { err: String(err), clientId },
-        'cluster: committing a moved session failed',
-      );
-    }
-    try {
-      await this.redis.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
-      const answer: ControlMessage = { t: 'released', req };
-      await this.redis.publish(this.keys.control(from), JSON.stringify(answer));
-    } catch (err) {
-      this.logger.warn({ err: String(err), clientId }, 'cluster: answering a takeover failed');
-    }
+  private async releaseNow(clientId: string, from: number, req: string): Promise<void> {
+    await this.moves.recovery; // a dead node's sessions get its unread inbox first
+    await this.moves.letGo(clientId, from, req);
   }
 
   /**
@@ -331,7 +319,7 @@ export class ClientOwnership implements SessionLoader {
         t: 'takeover',
         clientId,
         from: this.self.nodeId,
-        req: `${this.self.nodeId}-${++this.requests}`,
+        req: this.control.nextId(),
       };
       await this.redis.publish(this.keys.control(previous.nodeId), JSON.stringify(request));
     } catch (err) {
@@ -347,15 +335,9 @@ export class ClientOwnership implements SessionLoader {
     if (this.next === undefined) return false; // no shared store: nothing to read
     try {
       const key = this.keys.owner(clientId);
-      if ((await this.redis.eval(TAKE_OWNER, 1, key, previousOwner, this.ownerValue)) !== 1) {
-        return false;
-      }
+      if (!(await takeOwner(this.redis, key, previousOwner, this.ownerValue))) return false;
       this.owned.add(clientId);
       await this.next?.load(clientId);
-      // The loader lets the claim that follows a read go on without reading again; here no
-      // claim follows, so that mark is used up now: a client connecting here after the session
-      // moved on (evicted) must read it again, not get an empty one.
-      this.next?.load(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);
@@ -367,7 +349,7 @@ export class ClientOwnership implements SessionLoader {
 
   /** Takeovers of sessions here wait for `recovery` (it never rejects) before they let go. */
   holdReleases(recovery: Promise<void>): void {
-    this.recovery = recovery;
+    this.moves.recovery = recovery;
   }
 
   /** Lets go of every client id this node holds (it drains: the sessions were evicted). */

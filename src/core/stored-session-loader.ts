@@ -17,7 +17,10 @@ const MAX_REMEMBERED = 10_000;
 export class StoredSessionLoader implements SessionLoader {
   /** Reads in progress, so that concurrent claims of one client id wait for the same one. */
   private readonly reading = new Map<string, Promise<void>>();
-  /** Client ids read since their last claim: the claim that follows goes on without a read. */
+  /**
+   * Client ids read, and found without a session, since their last claim: the claim that
+   * follows goes on without a read (and opens a new session).
+   */
   private readonly read = new Set<string>();
 
   constructor(
@@ -37,6 +40,10 @@ export class StoredSessionLoader implements SessionLoader {
     const reading = loadStoredSession(this.core, this.persistence, env, clientId).then(
       () => {
         this.reading.delete(clientId);
+        // A session read is in the registry: the claim finds it and asks no loader, so only a
+        // read that found none is remembered (a mark left for a session in memory would make
+        // a claim after that session left, e.g. moved to another node, skip its read).
+        if (this.core.registry.sessions.has(clientId)) return;
         // A claim abandoned in between (its connection closed) leaves its id here: bounded,
         // and forgetting one costs only a second read.
         if (this.read.size >= MAX_REMEMBERED) this.read.clear();

@@ -243,6 +243,45 @@ describe('sessions read from the store', () => {
     assert.equal(freshAck.reasonCode, 0);
   });
 
+  it('with a StoredSessionLoader, a session that left memory (moved to another node) and comes back is read again: Session Present 1, its queue [MQTT-3.2.2-3]', async () => {
+    const store = new MemoryStore();
+    const core = await startCore(store);
+    core.registry.loadWith(new StoredSessionLoader(core, core.persistence!));
+    store.putSession('returning', 3600, undefined);
+    store.setSessionOwner('returning', { username: null });
+    store.putSubscription('returning', {
+      filter: 'r/#',
+      qos: 1,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 0,
+    });
+    await store.commit();
+    const first = await connect(core, 'returning');
+    const firstAck = first.received.shift();
+    assert.ok(firstAck?.type === 'connack' && firstAck.sessionPresent, 'Session Present 1');
+    first.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    // Another node takes the session over: it leaves this one (kept in the store), and a
+    // message is queued for it there.
+    assert.equal(core.registry.evict('returning'), true);
+    await core.persistence!.commit();
+    store.putMessage({
+      id: 7100,
+      topic: 'r/q',
+      payload: Buffer.from('meanwhile'),
+      qos: 1,
+      retain: false,
+    });
+    store.enqueue('returning', 1, { messageId: 7100, qos: 1, retain: false });
+    await store.commit();
+    // The client comes back here: the session is read again, not replaced by an empty one.
+    const back = await connect(core, 'returning');
+    const backAck = back.received.shift();
+    assert.ok(backAck?.type === 'connack' && backAck.sessionPresent, 'Session Present 1 again');
+    assert.deepEqual(receive(back), ['meanwhile']);
+  });
+
   it('with a StoredSessionLoader, a stored session over the memory budget refuses the client with 0x97, and stays stored', async () => {
     const store = new MemoryStore();
     const core = new BrokerCore({ options: { memoryBudget: 4096 }, clock: new FakeClock(), store });

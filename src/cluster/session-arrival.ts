@@ -1,0 +1,186 @@
+/**
+ * A session arriving on this node from a live peer (a session move, session-move.ts): between
+ * the peer's "hold" (the client's connection closed there, the session kept and still routed
+ * there) and the moment this node reads the session from the store, this node already routes
+ * its subscriptions, to a stand-in subscriber that parks what it gets in memory. Once the
+ * peer let go (after the route barrier: nothing can reach the peer any more that was routed
+ * to it only) the session is read, and the parked messages are delivered to it, except those
+ * the peer had queued for it as well (the same message id: ids are unique across the cluster,
+ * node id in the high bits, and a forwarded or stored message keeps its id).
+ *
+ * Only a session on its way in has a stand-in: the publish path of every other session is
+ * untouched, and the stand-in costs one map lookup per message it gets.
+ */
+import type { BrokerCore, Delivery, Session, Subscriber } from '../core/index.js';
+import type { Logger, StoredSessionRecord } from '../ports/index.js';
+import { parseSharedFilter } from '../topic/index.js';
+
+/** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
+const ARRIVING_PREFIX = '\u0000arriving:';
+/** Numbers stand-ins: two for one client id (a takeover during a hand-over) stay apart. */
+let standIns = 0;
+
+/** Counters of session arrivals. */
+export interface ArrivalCounters {
+  /** Sessions that arrived through a stand-in. */
+  arrived: number;
+  /** Parked messages delivered to their session once it was read. */
+  delivered: number;
+  /** Parked messages the session had already (queued by the node that let go). */
+  duplicates: number;
+  /** Parked messages dropped: the move failed, or more than a session may queue. */
+  dropped: number;
+}
+
+/** The stand-in of an arriving session in the router. */
+export class ArrivingSession implements Subscriber {
+  readonly subscriberId: string;
+  /** Offline: a shared group prefers an online member, as it would the offline session. */
+  readonly online = false;
+  readonly parked: Delivery[] = [];
+  readonly filters: string[] = [];
+  matchStamp = 0;
+  matchQos = 0;
+  matchRetainAsPublished = false;
+  matchSubscriptionIds: number[] | undefined = undefined;
+
+  constructor(
+    readonly clientId: string,
+    private readonly sessions: ReadonlyMap<string, Session>,
+    private readonly limit: number,
+    private readonly counters: ArrivalCounters,
+  ) {
+    this.subscriberId = `${ARRIVING_PREFIX}${++standIns}:${clientId}`;
+  }
+
+  deliver(delivery: Delivery): void {
+    const session = this.sessions.get(this.clientId);
+    if (session === undefined) {
+      if (this.parked.length < this.limit) this.parked.push(delivery);
+      else this.counters.dropped++;
+      return;
+    }
+    // The session is read (its own subscriptions are routed): it got its own copy, except
+    // of a shared group's message, which went to this member instead of it.
+    if (delivery.shareFilter !== undefined) session.deliver(delivery);
+  }
+}
+
+/** Stand-ins of the sessions arriving on this node. */
+export class SessionArrivals {
+  readonly counters: ArrivalCounters = { arrived: 0, delivered: 0, duplicates: 0, dropped: 0 };
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly logger: Logger,
+    /** Settles once the route changes so far are written and announced. */
+    private readonly routesCommitted: () => Promise<void>,
+  ) {}
+
+  /**
+   * Routes the subscriptions the store holds for `clientId` to a stand-in and waits until
+   * their routes are announced. Undefined when the store holds no session for it.
+   */
+  async begin(clientId: string): Promise<ArrivingSession | undefined> {
+    return (await this.beginAll([clientId])).get(clientId);
+  }
+
+  /**
+   * {@link begin} for several sessions (a drain hand-over), their routes announced together.
+   * The client ids the store holds no session for are left out.
+   */
+  async beginAll(clientIds: readonly string[]): Promise<Map<string, ArrivingSession>> {
+    const arriving = new Map<string, ArrivingSession>();
+    const store = this.core.persistence?.store;
+    if (store === undefined) return arriving;
+    try {
+      for (const clientId of clientIds) {
+        const record = await store.loadSession(clientId);
+        if (record !== undefined) arriving.set(clientId, this.route(clientId, record));
+      }
+      await this.routesCommitted();
+    } catch (err) {
+      for (const stand of arriving.values()) this.cancel(stand, 'its session could not be read');
+      throw err;
+    }
+    return arriving;
+  }
+
+  private route(clientId: string, record: StoredSessionRecord): ArrivingSession {
+    const limit = this.core.options.maxQueuedMessages;
+    const arriving = new ArrivingSession(clientId, this.core.sessions, limit, this.counters);
+    for (const sub of record.subscriptions) {
+      arriving.filters.push(sub.filter);
+      this.core.router.add({
+        subscriber: arriving,
+        filter: sub.filter,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        subscriptionId: sub.subscriptionId,
+        shareGroup: parseSharedFilter(sub.filter)?.group,
+      });
+    }
+    return arriving;
+  }
+
+  /**
+   * The session was read into this node (its subscriptions are routed): the stand-in leaves
+   * the router (the filters stay announced: the session subscribes to them now) and its
+   * parked messages go to the session, but for those it holds already.
+   */
+  async land(arriving: ArrivingSession, session: Session): Promise<void> {
+    this.unroute(arriving);
+    const parked = arriving.parked.splice(0);
+    if (parked.length === 0) {
+      this.counters.arrived++;
+      return;
+    }
+    const held = new Set<number>();
+    for (const entry of session.inflight.values()) held.add(entry.delivery.message.id);
+    const store = this.core.persistence?.store;
+    if (store !== undefined && session.queuedCount > 0) {
+      const page = await store.readQueue(session.clientId, 0, session.queuedCount);
+      for (const entry of page.entries) held.add(entry.delivery.messageId);
+    }
+    let delivered = 0;
+    for (const delivery of parked) {
+      if (held.has(delivery.message.id)) continue;
+      // [MQTT-3.8.3-3] the stand-in's id is not the client id: No Local is checked here.
+      if (delivery.message.origin === session.clientId && this.noLocalOnly(session)) continue;
+      session.deliver(delivery);
+      delivered++;
+    }
+    this.counters.arrived++;
+    this.counters.delivered += delivered;
+    this.counters.duplicates += parked.length - delivered;
+    this.logger.debug(
+      { clientId: session.clientId, parked: parked.length, delivered },
+      'cluster: arriving session got the messages parked for it',
+    );
+  }
+
+  /** The move did not happen: the stand-in leaves the router, its parked messages are dropped. */
+  cancel(arriving: ArrivingSession, why: string): void {
+    this.unroute(arriving);
+    const dropped = arriving.parked.splice(0).length;
+    this.counters.dropped += dropped;
+    if (dropped > 0) {
+      this.logger.warn(
+        { clientId: arriving.clientId, dropped, why },
+        'cluster: a session move did not complete: messages parked for the session dropped',
+      );
+    }
+  }
+
+  private unroute(arriving: ArrivingSession): void {
+    for (const filter of arriving.filters.splice(0)) this.core.router.remove(arriving, filter);
+  }
+
+  /** True when every subscription of `session` is No Local (an own message matches none). */
+  private noLocalOnly(session: Session): boolean {
+    for (const sub of session.subscriptions.values()) if (!sub.noLocal) return false;
+    return true;
+  }
+}
