@@ -56,11 +56,17 @@ const PIPIT_TYPE: Readonly<Record<Transport, string>> = {
 
 /**
  * Pipit's configuration: the MQTT listener on `l` and, with `httpPort` (`pipit-ops`), the
- * HTTP listener (metrics, health checks) and `$SYS` updates every second.
+ * HTTP listener (metrics, health checks) and `$SYS` updates every second. It logs warnings
+ * and errors only, as Mosquitto is configured here (`log_type error`, `log_type warning`):
+ * at its default level Pipit writes a line per connect and per disconnect, Mosquitto's
+ * connect notices are off, and the connection scenarios would compare a logging broker with
+ * a silent one.
  */
 export function pipitConf(l: ListenSpec, httpPort?: number): string {
   const cert = isSecure(l.transport) ? needCert(l) : undefined;
   return [
+    'log:',
+    '  level: warn',
     // $SYS every second (the plain variant keeps the default, every 10 s), to count its cost too.
     ...(httpPort ? ['sysInterval: 1'] : []),
     'listeners:',

@@ -86,6 +86,12 @@ export function mosquittoPath(): string | undefined {
  * `ensurePipitBuilt()` builds it first when it is missing or older than the sources.
  */
 const PIPIT_MAIN = 'dist/cli/main.js';
+
+/**
+ * Pipit logs warnings and errors only in the comparison, as Mosquitto is configured there
+ * (broker-configs.ts): its default level writes a line per connect and per disconnect.
+ */
+const QUIET = ['--log-level', 'warn'];
 /** Runs `npm run build` when dist/ is missing or stale (scripts/build.mjs --if-stale). */
 export function ensurePipitBuilt(cwd: string): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
@@ -125,6 +131,7 @@ function commandFor(
             '--host',
             HOST,
             '--memory',
+            ...QUIET,
           ],
         ];
       }
@@ -152,6 +159,7 @@ function commandFor(
           '--host',
           HOST,
           '--memory',
+          ...QUIET,
         ],
       ];
     }
