@@ -269,12 +269,25 @@ export class SessionMoves {
       const members = (await redis.smembers(keys.members)).map(Number);
       const expected = new Set([...members.filter(Number.isInteger), self, to]);
       const text = JSON.stringify({ t: 'barrier', to: self, req: move });
-      await Promise.all([...expected].map((node) => redis.publish(keys.control(node), text)));
+      // A node that joined and is not subscribed to its control channel yet hears nothing
+      // (PUBLISH reaches 0 receivers): asked again each round until it hears it. (On a Redis
+      // Cluster the count is the receiving Redis node's only: a node subscribed elsewhere is
+      // asked again, and its extra markers are ignored.)
+      const unheard = new Set<number>(expected);
+      const ask = async (nodes: Iterable<number>): Promise<void> => {
+        await Promise.all(
+          [...nodes].map(async (node) => {
+            if ((await redis.publish(keys.control(node), text)) > 0) unheard.delete(node);
+          }),
+        );
+      };
+      await ask(expected);
       // A peer killed just after it renewed its lease is excused only once the lease expired.
       const deadline = Date.now() + BARRIER_LEASES * timeoutMs;
       for (;;) {
         const missing = await this.missingMarkers(expected, got);
         if (missing.length === 0) return;
+        await ask(missing.filter((node) => unheard.has(node)));
         if (Date.now() >= deadline) {
           this.barrierTimeouts++;
           logger.warn(
