@@ -1,0 +1,143 @@
+/**
+ * The floor under a Node broker's connection rate (issue #17: "at least Mosquitto's
+ * connection rate"): the broker CPU one connection costs (accept, CONNECT read, CONNACK
+ * write, later the close) and the connects/s that gives, for Mosquitto, Pipit and a Node
+ * process that does nothing but answer each CONNECT with a fixed CONNACK (`net.Server`,
+ * TCP_NODELAY at accept, no MQTT parsing, no session, no log). Each server runs pinned to
+ * core 0, mqtt-load (bench/tools/mqtt-load, C) on core 1 opens `count` connections with 50
+ * CONNECTs in flight, holds them 2 s, closes them; the server's CPU (utime + stime from
+ * /proc) over that whole time is divided by the connections. Rounds alternate the servers.
+ * Figures are printed, never asserted.
+ *
+ *   node --import tsx bench/conn-floor.bench.ts [count] [rounds]   (default: 10000 3)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, mosquittoPath, which } from './harness/brokers.js';
+import { prepareCLoad } from './harness/c-load.js';
+import { readCpuMs } from './harness/proc-stats.js';
+import { median } from './harness/summary.js';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const count = Number(process.argv[2] ?? 10_000);
+const rounds = Number(process.argv[3] ?? 3);
+
+/** The bare Node server: a fixed CONNACK for whatever comes. */
+const FLOOR_SOURCE = `
+import net from 'node:net';
+const CONNACK = Buffer.from([0x20, 2, 0, 0]);
+const server = net.createServer({ noDelay: true }, (s) => {
+  s.on('data', () => s.write(CONNACK));
+  s.on('error', () => {});
+});
+server.listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
+type Server = 'mosquitto' | 'pipit' | 'node floor';
+
+function command(server: Server, port: number, floorFile: string): [string, string[]] {
+  if (server === 'mosquitto') return [mosquittoPath()!, ['-p', String(port)]];
+  if (server === 'node floor') return [process.execPath, [floorFile, String(port)]];
+  return [
+    process.execPath,
+    [
+      '--max-semi-space-size=4',
+      join(root, 'dist/cli/main.js'),
+      'broker',
+      '--memory',
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ],
+  ];
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const net = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((done) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        done(true);
+      });
+      s.on('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function runOnce(
+  server: Server,
+  binary: string,
+  floorFile: string,
+): Promise<{ connectsPerSec: number; cpuUsPerConn: number }> {
+  const port = await freePort();
+  const [cmd, args] = command(server, port, floorFile);
+  const child: ChildProcess = spawn(which('taskset')!, ['-c', '0', cmd, ...args], {
+    stdio: 'ignore',
+  });
+  try {
+    await waitForPort(port);
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = readCpuMs(child.pid!);
+    const out = execFileSync(
+      which('taskset')!,
+      ['-c', '1', binary, 'connect', '--port', String(port), '--count', String(count)],
+      { input: '', encoding: 'utf8', timeout: 120_000 },
+    );
+    // mqtt-load closes its connections when its stdin ends: wait for the server to see them.
+    await new Promise((r) => setTimeout(r, 2000));
+    const cpuUs = (readCpuMs(child.pid!) - cpu0) * 1000;
+    const connected = JSON.parse(out.split('\n')[0]!) as {
+      established: number;
+      connectsPerSec: number;
+    };
+    if (connected.established !== count) {
+      throw new Error(`${server}: ${connected.established} of ${count} connections made`);
+    }
+    return { connectsPerSec: connected.connectsPerSec, cpuUsPerConn: cpuUs / count };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function main(): Promise<void> {
+  const tool = prepareCLoad(root);
+  if (!('binary' in tool)) throw new Error(tool.missing);
+  if (!which('taskset')) throw new Error('taskset is needed (util-linux)');
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root });
+  const floorFile = join(tmpdir(), `pipit-conn-floor-${process.pid}.mjs`);
+  writeFileSync(floorFile, FLOOR_SOURCE);
+  const servers: Server[] = ['node floor', 'pipit', 'mosquitto'];
+  const results = new Map<Server, { connectsPerSec: number; cpuUsPerConn: number }[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const server of servers) {
+      const r = await runOnce(server, tool.binary, floorFile);
+      results.set(server, [...(results.get(server) ?? []), r]);
+      console.log(
+        `round ${round + 1} ${server}: ${Math.round(r.connectsPerSec)} conn/s, ${r.cpuUsPerConn.toFixed(0)} µs CPU per connection`,
+      );
+    }
+  }
+  const mosq = median(results.get('mosquitto')!.map((r) => r.cpuUsPerConn))!;
+  const mosqRate = median(results.get('mosquitto')!.map((r) => r.connectsPerSec))!;
+  console.log(
+    `\n| server | connects/s | broker CPU µs per connection | rate / Mosquitto | CPU / Mosquitto |`,
+  );
+  console.log('|---|--:|--:|--:|--:|');
+  for (const server of servers) {
+    const rate = median(results.get(server)!.map((r) => r.connectsPerSec))!;
+    const cpu = median(results.get(server)!.map((r) => r.cpuUsPerConn))!;
+    console.log(
+      `| ${server} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(0)} | ${(rate / mosqRate).toFixed(2)}× | ${(cpu / mosq).toFixed(2)}× |`,
+    );
+  }
+}
+
+await main();
