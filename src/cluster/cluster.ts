@@ -4,14 +4,16 @@
  * to each node's inbox stream), and ownership of client ids with takeover across nodes.
  *
  * Three Redis connections: commands, pub/sub (route announcements and this node's control
- * channel), and the inbox's blocking reader. Redis going away crashes nothing: commands
- * wait or fail and are logged; when the connection is back, the node writes its route table
- * again and reads its peers' whole tables.
+ * channel: announcements.ts), and the inbox's blocking reader. Redis going away crashes
+ * nothing: commands wait or fail and are logged; when the pub/sub connection is subscribed
+ * again (back, or moved to another Redis Cluster node), the node writes its route table
+ * again and reads its peers' whole tables and the retained messages.
  */
 import { randomUUID } from 'node:crypto';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { Announcements } from './announcements.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
 import { Inbox, type InboxCounters } from './inbox.js';
@@ -66,7 +68,7 @@ export class ClusterNode {
   private readonly instance = randomUUID();
   private readonly keys: ClusterKeys;
   private readonly commands: RedisClient;
-  private readonly subscriber: RedisClient;
+  private readonly announcements: Announcements;
   private readonly reader: RedisClient;
   private readonly membership: Membership;
   private readonly outbox: Outbox;
@@ -105,7 +107,17 @@ export class ClusterNode {
     this.keys = new ClusterKeys(this.options.keyPrefix);
     this.malformed = new MalformedInput(logger);
     this.commands = this.connect('commands');
-    this.subscriber = this.connect('subscriber');
+    this.announcements = new Announcements(this.options, this.keys, logger, {
+      routes: (text) => this.remoteRoutes.apply(text),
+      retained: (text) => this.retained?.apply(text),
+      control: (text) => this.ownership.onControl(text),
+      error: (message) => {
+        this.lastError = message;
+      },
+      lost: () => this.remoteRoutes.setOnline(false),
+      up: () => this.remoteRoutes.setOnline(true),
+      resubscribed: () => this.resync(),
+    });
     this.reader = this.connect('inbox');
     // Acknowledgements wait for the forwards and route changes their step made, as for the
     // store's writes (with a store: without one, nothing waits for it either).
@@ -210,7 +222,7 @@ export class ClusterNode {
     try {
       await Promise.all([
         this.commands.connect(),
-        this.subscriber.connect(),
+        this.announcements.redis.connect(),
         this.reader.connect(),
       ]);
     } catch (err) {
@@ -219,12 +231,7 @@ export class ClusterNode {
     }
     const nodeId = await this.membership.join();
     this.core.messageIds.renumber(nodeId);
-    this.subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
-    await this.subscriber.subscribe(
-      this.keys.routeChanges,
-      this.keys.control(nodeId),
-      this.keys.retainedChanges,
-    );
+    await this.announcements.listen(nodeId);
     await this.localRoutes.announceAs(nodeId);
     await Promise.all([...this.membership.peers].map((peer) => this.remoteRoutes.resync(peer)));
     const cursors = this.orphans ? this.core.persistence?.store.cursors : undefined;
@@ -317,7 +324,7 @@ export class ClusterNode {
       }
     }
     this.commands.disconnect();
-    this.subscriber.disconnect();
+    this.announcements.stop();
     this.reader.disconnect();
   }
 
@@ -355,29 +362,24 @@ export class ClusterNode {
   }
 
   private connect(role: string): RedisClient {
-    const subscriber = role === 'subscriber';
     return connectNode(this.options, role, this.logger, {
       error: (message) => {
         this.lastError = message;
       },
-      ready: () => subscriber && this.reconnected(),
-      closed: () => subscriber && this.remoteRoutes.setOnline(false),
+      ready: () => {},
+      closed: () => {},
     });
   }
 
-  /** The pub/sub connection is back: announcements may have been missed, resync both ways. */
-  private reconnected(): void {
-    this.remoteRoutes.setOnline(true);
+  /**
+   * The pub/sub connection is subscribed again (back, or moved to another Redis Cluster
+   * node): announcements may have been missed, resync both ways.
+   */
+  private resync(): void {
     if (!this.joined) return;
     void this.localRoutes.republish().catch(() => {});
     for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
     void this.retained?.reload();
-  }
-
-  private onMessage(channel: string, text: string): void {
-    if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
-    else if (channel === this.keys.retainedChanges) this.retained?.apply(text);
-    else this.ownership.onControl(text);
   }
 
   private hook(): Hook {

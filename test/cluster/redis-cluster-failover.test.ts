@@ -75,7 +75,7 @@ describe('cluster: a failover of the Redis Cluster master holding the Pipit clus
   const clients: MqttClient[] = [];
 
   before(async () => {
-    fixture = await RedisClusterFixture.start(1);
+    fixture = await RedisClusterFixture.start({ replicas: 1 });
     redis = fixture.client();
     a = await startNodeOn(fixture);
     b = await startNodeOn(fixture);

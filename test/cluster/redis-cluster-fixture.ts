@@ -17,10 +17,11 @@ import { freePort } from './redis-fixture.js';
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
   server.listen(port, '127.0.0.1');
-  const free = await Promise.race([
-    once(server, 'listening').then(() => true),
-    once(server, 'error').then(() => false),
-  ]);
+  // once() rejects on 'error' (EADDRINUSE): the port is taken.
+  const free = await once(server, 'listening').then(
+    () => true,
+    () => false,
+  );
   if (free) await new Promise((resolve) => server.close(resolve));
   return free;
 }
@@ -40,9 +41,25 @@ async function freeClusterPorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** How a test wants the Redis Cluster. */
+export interface RedisClusterSetup {
+  /** Replicas per master (default 0). */
+  replicas?: 0 | 1;
+  /**
+   * `cluster-require-full-coverage` (default true): false keeps the slots of the live masters
+   * served while another master is down, with no replica to replace it.
+   */
+  fullCoverage?: boolean;
+}
+
 /** Starts one cluster-enabled redis-server; resolves once it accepts connections. */
-async function startClusterNode(port: number, dir: string): Promise<ChildProcess> {
+async function startClusterNode(
+  port: number,
+  dir: string,
+  fullCoverage: boolean,
+): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+  if (!fullCoverage) args.push('--cluster-require-full-coverage', 'no');
   args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`);
   // A master that stops answering for 2 s fails over to its replica (default 15 s).
   args.push('--cluster-node-timeout', '2000');
@@ -70,6 +87,9 @@ async function startClusterNode(port: number, dir: string): Promise<ChildProcess
 
 /** Three masters sharing the 16384 slots. */
 export class RedisClusterFixture {
+  /** Servers stopped with {@link pause} (they answer nothing). */
+  private readonly paused = new Set<number>();
+
   private constructor(
     private readonly children: ChildProcess[],
     readonly ports: number[],
@@ -79,13 +99,14 @@ export class RedisClusterFixture {
    * Starts three masters (and `replicas` replicas of each) and creates the cluster; resolves
    * once every node says ok.
    */
-  static async start(replicas: 0 | 1 = 0): Promise<RedisClusterFixture> {
+  static async start(setup: RedisClusterSetup = {}): Promise<RedisClusterFixture> {
+    const { replicas = 0, fullCoverage = true } = setup;
     const ports = await freeClusterPorts(3 * (1 + replicas));
     const dir = mkdtempSync(join(tmpdir(), 'pipit-redis-cluster-'));
     const children: ChildProcess[] = [];
     const fixture = new RedisClusterFixture(children, ports);
     try {
-      for (const port of ports) children.push(await startClusterNode(port, dir));
+      for (const port of ports) children.push(await startClusterNode(port, dir, fullCoverage));
       const create = spawnSync(
         '/usr/bin/redis-cli',
         ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`)].concat([
@@ -123,6 +144,44 @@ export class RedisClusterFixture {
   /** An ioredis Cluster client of these nodes (the caller disconnects it). */
   client(): Cluster {
     return new Cluster(this.nodes, { redisOptions: { protocol: 2 } });
+  }
+
+  /**
+   * Stops (SIGSTOP) the server on `port`: its connections stay open but it answers nothing
+   * and gets no message, as a machine that hangs (kill it afterwards).
+   */
+  pause(port: number): void {
+    this.children[this.ports.indexOf(port)]?.kill('SIGSTOP');
+    this.paused.add(port);
+  }
+
+  /**
+   * The clients named `name` on every live server (CLIENT LIST): each with the port of the
+   * server it is connected to and its own address (`addr`).
+   */
+  async clientsNamed(name: string): Promise<{ port: number; addr: string }[]> {
+    const found: { port: number; addr: string }[] = [];
+    for (const port of this.ports) {
+      const child = this.children[this.ports.indexOf(port)];
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+      if (this.paused.has(port)) continue;
+      const server = this.server(port);
+      try {
+        const list = (await server.call('CLIENT', 'LIST')) as string;
+        for (const line of list.split('\n')) {
+          const fields = new Map(line.split(' ').map((f) => f.split('=', 2) as [string, string]));
+          if (fields.get('name') === name) found.push({ port, addr: fields.get('addr')! });
+        }
+      } finally {
+        server.disconnect();
+      }
+    }
+    return found;
+  }
+
+  /** A connection to the server on `port` alone (the caller disconnects it). */
+  server(port: number): Redis {
+    return new Redis(port, '127.0.0.1', { protocol: 2 });
   }
 
   /** Kills (SIGKILL) the server on `port`, as if its machine went away. */
