@@ -27,9 +27,10 @@ export interface AnnouncementHandlers {
   up(): void;
   /**
    * Subscribed again (after a reconnection, or a move to another Redis Cluster node):
-   * announcements made meanwhile may have been missed.
+   * announcements made meanwhile may have been missed. Resolves false when reading them
+   * again failed: it is called again `retryMs` later (until true, or the next resubscription).
    */
-  resubscribed(): void;
+  resubscribed(): Promise<boolean>;
 }
 
 /** The channels a node listens on, over its pub/sub connection. */
@@ -38,12 +39,15 @@ export class Announcements {
   readonly redis: RedisClient;
   /** The channels subscribed (none before {@link listen} and after {@link stop}). */
   private channels: string[] = [];
+  /** Counts resubscriptions: a resync loop stops when a newer one started. */
+  private generation = 0;
 
   constructor(
     options: ResolvedClusterOptions,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     private readonly handlers: AnnouncementHandlers,
+    private readonly retryMs = options.heartbeatMs,
   ) {
     this.redis = connectNode(
       options,
@@ -81,6 +85,7 @@ export class Announcements {
   private async back(via: string | undefined): Promise<void> {
     this.handlers.up();
     if (this.channels.length === 0) return;
+    const generation = ++this.generation;
     try {
       await this.redis.subscribe(...this.channels);
     } catch (err) {
@@ -92,7 +97,12 @@ export class Announcements {
       { via },
       'cluster: pub/sub connection subscribed again: reading route tables and retained messages again',
     );
-    this.handlers.resubscribed();
+    // While the slot's master fails over, the pub/sub connection may already be elsewhere.
+    while (!(await this.handlers.resubscribed())) {
+      await new Promise((resolve) => setTimeout(resolve, this.retryMs).unref());
+      if (generation !== this.generation || this.channels.length === 0) return;
+      this.logger.info({ via }, 'cluster: reading route tables again after a failure');
+    }
   }
 
   private dispatch(channel: string, text: string): void {

@@ -111,9 +111,7 @@ export class ClusterNode {
       routes: (text) => this.remoteRoutes.apply(text),
       retained: (text) => this.retained?.apply(text),
       control: (text) => this.ownership.onControl(text),
-      error: (message) => {
-        this.lastError = message;
-      },
+      error: (e) => (this.lastError = e),
       lost: () => this.remoteRoutes.setOnline(false),
       up: () => this.remoteRoutes.setOnline(true),
       resubscribed: () => this.resync(),
@@ -362,24 +360,23 @@ export class ClusterNode {
   }
 
   private connect(role: string): RedisClient {
-    return connectNode(this.options, role, this.logger, {
-      error: (message) => {
-        this.lastError = message;
-      },
-      ready: () => {},
-      closed: () => {},
-    });
+    return connectNode(this.options, role, this.logger, { error: (e) => (this.lastError = e) });
   }
 
   /**
    * The pub/sub connection is subscribed again (back, or moved to another Redis Cluster
-   * node): announcements may have been missed, resync both ways.
+   * node): announcements may have been missed, resync both ways. False when the peers'
+   * tables could not be read (the slot's master fails over): then nothing else was tried.
    */
-  private resync(): void {
-    if (!this.joined) return;
+  private async resync(): Promise<boolean> {
+    if (!this.joined) return true;
+    const peers = [...this.membership.peers];
+    if ((await Promise.all(peers.map((p) => this.remoteRoutes.resync(p)))).includes(false)) {
+      return false;
+    }
     void this.localRoutes.republish().catch(() => {});
-    for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
     void this.retained?.reload();
+    return true;
   }
 
   private hook(): Hook {

@@ -17,9 +17,9 @@ export interface ConnectionEvents {
    * The connection is ready (again); for pub/sub on a Redis Cluster, also a new connection
    * to another node after a move (`via`: that node's `host:port`).
    */
-  ready(via?: string): void;
+  ready?(via?: string): void;
   /** The connection closed. */
-  closed(): void;
+  closed?(): void;
 }
 
 /**
@@ -69,8 +69,8 @@ export function connectNode(
   });
   if (pubSub && redis instanceof Cluster) followPubSub(redis, logger, events);
   else {
-    redis.on('ready', () => events.ready());
-    redis.on('close', () => events.closed());
+    redis.on('ready', () => events.ready?.());
+    redis.on('close', () => events.closed?.());
   }
   return redis;
 }
@@ -82,6 +82,6 @@ function followPubSub(redis: Cluster, logger: Logger, events: ConnectionEvents):
     {},
     'cluster: cannot follow the pub/sub connection of this ioredis Cluster: announcements missed while it moves to another Redis node are not read again',
   );
-  redis.on('ready', () => events.ready());
-  redis.on('close', () => events.closed());
+  redis.on('ready', () => events.ready?.());
+  redis.on('close', () => events.closed?.());
 }

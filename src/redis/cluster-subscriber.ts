@@ -19,9 +19,9 @@ import type { Cluster, Redis } from 'ioredis';
 /** What the followed connection tells. */
 export interface SubscriberEvents {
   /** A pub/sub connection is ready, to the node `via` (`host:port`). */
-  ready(via: string): void;
+  ready?(via: string): void;
   /** The current pub/sub connection closed (ioredis picks another node). */
-  closed(): void;
+  closed?(): void;
 }
 
 /** The part of ioredis's ClusterSubscriber used here (private in its typings). */
@@ -61,10 +61,10 @@ function watch(inner: ClusterSubscriberInternals, connection: Redis, events: Sub
   const via = `${connection.options.host}:${connection.options.port}`;
   // The connection does not reconnect (ioredis makes a new one): one ready at most.
   connection.once('ready', () => {
-    if (inner.getInstance() === connection) events.ready(via);
+    if (inner.getInstance() === connection) events.ready?.(via);
   });
   // A connection replaced already (its node left the pool) closes after the new one exists.
   connection.once('close', () => {
-    if (inner.getInstance() === connection) events.closed();
+    if (inner.getInstance() === connection) events.closed?.();
   });
 }

@@ -10,7 +10,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
+import { type BrokerOptions, createBroker } from '../../src/index.js';
+import type { Logger } from '../../src/ports/index.js';
 import { waitFor } from '../helpers/broker.js';
+import { TEST_LEASE, type TestNode } from './cluster-nodes.js';
 import { freePort } from './redis-fixture.js';
 
 /** True if `port` on 127.0.0.1 can be listened on now. */
@@ -162,9 +165,7 @@ export class RedisClusterFixture {
   async clientsNamed(name: string): Promise<{ port: number; addr: string }[]> {
     const found: { port: number; addr: string }[] = [];
     for (const port of this.ports) {
-      const child = this.children[this.ports.indexOf(port)];
-      if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
-      if (this.paused.has(port)) continue;
+      if (!this.isLive(port)) continue;
       const server = this.server(port);
       try {
         const list = (await server.call('CLIENT', 'LIST')) as string;
@@ -182,6 +183,44 @@ export class RedisClusterFixture {
   /** A connection to the server on `port` alone (the caller disconnects it). */
   server(port: number): Redis {
     return new Redis(port, '127.0.0.1', { protocol: 2 });
+  }
+
+  /** The master serving the slot of hash tag `tag` and its replicas (ports), as `CLUSTER SLOTS` tells. */
+  async slotServers(tag: string): Promise<{ master: number; replicas: number[] }> {
+    const live = this.ports.find((port) => this.isLive(port));
+    if (live === undefined) throw new Error('no Redis Cluster server is running');
+    const server = this.server(live);
+    try {
+      const slot = Number(await server.call('CLUSTER', 'KEYSLOT', tag));
+      const ranges = (await server.call('CLUSTER', 'SLOTS')) as [
+        number,
+        number,
+        ...[string, number][],
+      ][];
+      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+      if (range === undefined) throw new Error(`slot ${slot} of {${tag}} is not served`);
+      const [, , master, ...replicas] = range;
+      return { master: Number(master[1]), replicas: replicas.map((r) => Number(r[1])) };
+    } finally {
+      server.disconnect();
+    }
+  }
+
+  /** Closes the connection from `addr` on the server on `port` (CLIENT KILL ADDR). */
+  async killClient(port: number, addr: string): Promise<void> {
+    const server = this.server(port);
+    try {
+      await server.call('CLIENT', 'KILL', 'ADDR', addr);
+    } finally {
+      server.disconnect();
+    }
+  }
+
+  /** True while the server on `port` runs and is not paused. */
+  private isLive(port: number): boolean {
+    const child = this.children[this.ports.indexOf(port)];
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+    return !this.paused.has(port);
   }
 
   /** Kills (SIGKILL) the server on `port`, as if its machine went away. */
@@ -202,4 +241,60 @@ export class RedisClusterFixture {
       await exited;
     }
   }
+}
+
+/** The name ioredis gives a Pipit node's pub/sub connection on a Redis Cluster. */
+export const PUBSUB_CONNECTION = 'ioredis-cluster(subscriber):pipit-subscriber';
+
+/**
+ * Places the pub/sub connection of the Pipit node started last (the one connection named
+ * {@link PUBSUB_CONNECTION} whose address is not in `others`: the other nodes') on a server
+ * whose port `wanted` accepts: ioredis picks its node at random, so it is closed (CLIENT
+ * KILL) until the new one it opens lands there. Returns its server's port and its address.
+ */
+export async function placePubSub(
+  fixture: RedisClusterFixture,
+  others: readonly string[],
+  wanted: (port: number) => boolean,
+): Promise<{ port: number; addr: string }> {
+  const skip = [...others];
+  for (;;) {
+    let own: { port: number; addr: string }[] = [];
+    await waitFor(
+      async () => {
+        own = (await fixture.clientsNamed(PUBSUB_CONNECTION)).filter((c) => !skip.includes(c.addr));
+        return own.length === 1;
+      },
+      30_000,
+      'one new pub/sub connection of the node',
+    );
+    const connection = own[0]!;
+    if (wanted(connection.port)) return connection;
+    await fixture.killClient(connection.port, connection.addr);
+    skip.push(connection.addr);
+  }
+}
+
+/**
+ * A Pipit node in this process on `fixture`, with the store a cluster gets by default (the
+ * Redis store on the same Redis Cluster, prefix `{pipit}:`); `cluster` overrides the test
+ * lease ({@link TEST_LEASE}) and the rest.
+ */
+export async function startNodeOn(
+  fixture: RedisClusterFixture,
+  cluster: Partial<NonNullable<BrokerOptions['cluster']>> = {},
+  logger?: Logger,
+): Promise<TestNode> {
+  const broker = createBroker({
+    logger,
+    cluster: { url: 'redis://', nodes: fixture.nodes, ...TEST_LEASE, ...cluster },
+  });
+  const address = await broker.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    broker,
+    port: address.port,
+    url: `mqtt://127.0.0.1:${address.port}`,
+    close: () => broker.close(),
+    nodeId: broker.cluster!.nodeId,
+  };
 }

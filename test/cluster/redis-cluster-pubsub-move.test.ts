@@ -14,75 +14,24 @@ import { after, before, describe, it } from 'node:test';
 import type { Cluster } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { ClusterKeys } from '../../src/cluster/keys.js';
-import { createBroker } from '../../src/index.js';
-import type { Logger } from '../../src/ports/index.js';
-import {
-  connectClient,
-  endClient,
-  nextMessages,
-  type TestBroker,
-  waitFor,
-} from '../helpers/broker.js';
+import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
 import { recordingLogger } from '../helpers/http.js';
-import { routesOf } from './cluster-nodes.js';
-import { RedisClusterFixture } from './redis-cluster-fixture.js';
+import { routesOf, type TestNode } from './cluster-nodes.js';
+import { placePubSub, RedisClusterFixture, startNodeOn } from './redis-cluster-fixture.js';
 
-type Node = TestBroker & { nodeId: number };
+/** Leases that outlast the test's pauses. */
+const LEASE = { leaseMs: 15_000, heartbeatMs: 500 };
 
-/** The name ioredis gives a Cluster client's pub/sub connection of a node (`pipit-subscriber`). */
-const SUBSCRIBER = 'ioredis-cluster(subscriber):pipit-subscriber';
 const keys = new ClusterKeys('{pipit}:');
-
-/** A node on the Redis Cluster; its lease outlasts the test's pauses. */
-async function startNodeOn(fixture: RedisClusterFixture, logger?: Logger): Promise<Node> {
-  const broker = createBroker({
-    logger,
-    cluster: { url: 'redis://', nodes: fixture.nodes, leaseMs: 15_000, heartbeatMs: 500 },
-  });
-  const address = await broker.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    broker,
-    port: address.port,
-    url: `mqtt://127.0.0.1:${address.port}`,
-    close: () => broker.close(),
-    nodeId: broker.cluster!.nodeId,
-  };
-}
-
-/** The port of the master serving the slot of the tag `{pipit}`. */
-async function pipitMaster(redis: Cluster): Promise<number> {
-  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', 'pipit'));
-  const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-  assert.ok(range, `slot ${slot} is served`);
-  return Number(range[2][1]);
-}
-
-/** The only pub/sub connection named {@link SUBSCRIBER} (one node runs), once there is one. */
-async function onlySubscriber(
-  fixture: RedisClusterFixture,
-  not?: string,
-): Promise<{ port: number; addr: string }> {
-  let found: { port: number; addr: string }[] = [];
-  await waitFor(
-    async () => {
-      found = await fixture.clientsNamed(SUBSCRIBER);
-      return found.length === 1 && found[0]!.addr !== not;
-    },
-    30_000,
-    'one pub/sub connection of the node',
-  );
-  return found[0]!;
-}
 
 describe('cluster: the pub/sub connection moves to another Redis Cluster node', () => {
   let fixture: RedisClusterFixture;
   let redis: Cluster;
-  let a: Node;
-  let b: Node;
+  let a: TestNode;
+  let b: TestNode;
   const clients: MqttClient[] = [];
 
-  async function client(node: Node, clientId: string): Promise<MqttClient> {
+  async function client(node: TestNode, clientId: string): Promise<MqttClient> {
     const c = await connectClient(node.url, { protocolVersion: 5, clientId });
     clients.push(c);
     return c;
@@ -103,17 +52,11 @@ describe('cluster: the pub/sub connection moves to another Redis Cluster node', 
 
   it('reads the peers’ route tables and the retained messages again once subscribed on another node', async () => {
     const logged = recordingLogger();
-    a = await startNodeOn(fixture, logged);
-    const master = await pipitMaster(redis);
-    // ioredis picks the pub/sub node at random: move it off the {pipit} master (pausing that
-    // one would stop B's writes too) by closing the connection until it lands elsewhere.
-    let sub = await onlySubscriber(fixture);
-    while (sub.port === master) {
-      const server = fixture.server(sub.port);
-      await server.call('CLIENT', 'KILL', 'ADDR', sub.addr).finally(() => server.disconnect());
-      sub = await onlySubscriber(fixture, sub.addr);
-    }
-    b = await startNodeOn(fixture);
+    a = await startNodeOn(fixture, LEASE, logged);
+    const { master } = await fixture.slotServers('pipit');
+    // Off the {pipit} master: pausing that one would stop B's writes too.
+    const sub = await placePubSub(fixture, [], (port) => port !== master);
+    b = await startNodeOn(fixture, LEASE);
     await waitFor(
       () => a.broker.cluster!.status().peers.some((p) => p.nodeId === b.nodeId),
       30_000,
