@@ -14,7 +14,7 @@
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
-import type { RedisClient } from '../redis/redis-client.js';
+import { publish, type RedisClient } from '../redis/redis-client.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { recoveringError } from './dead-node-recovery.js';
 import type { ClusterKeys } from './keys.js';
@@ -202,7 +202,7 @@ export class ClientOwnership implements SessionLoader {
         resolve(true);
       });
     });
-    await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
+    await publish(this.redis, this.keys.control(nodeId), JSON.stringify(request));
     return answered;
   }
 
@@ -270,7 +270,7 @@ export class ClientOwnership implements SessionLoader {
     this.logger.info({ node: message.from, sessions: adopted }, 'cluster: adopted sessions');
     try {
       const answer: ControlMessage = { t: 'released', req: message.req };
-      await this.redis.publish(this.keys.control(message.from), JSON.stringify(answer));
+      await publish(this.redis, this.keys.control(message.from), JSON.stringify(answer));
     } catch (err) {
       this.logger.warn({ err: String(err) }, 'cluster: answering a hand-over failed');
     }
@@ -303,7 +303,7 @@ export class ClientOwnership implements SessionLoader {
     try {
       await this.redis.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
       const answer: ControlMessage = { t: 'released', req };
-      await this.redis.publish(this.keys.control(from), JSON.stringify(answer));
+      await publish(this.redis, this.keys.control(from), JSON.stringify(answer));
     } catch (err) {
       this.logger.warn({ err: String(err), clientId }, 'cluster: answering a takeover failed');
     }
@@ -333,7 +333,7 @@ export class ClientOwnership implements SessionLoader {
         from: this.self.nodeId,
         req: `${this.self.nodeId}-${++this.requests}`,
       };
-      await this.redis.publish(this.keys.control(previous.nodeId), JSON.stringify(request));
+      await publish(this.redis, this.keys.control(previous.nodeId), JSON.stringify(request));
     } catch (err) {
       this.logger.warn({ err: String(err), clientId }, 'cluster: recording the owner failed');
     }
