@@ -243,6 +243,12 @@ export class RedisClusterFixture {
   }
 }
 
+/**
+ * Leases that outlast a failover or a pause of Redis Cluster servers (about 2-4 s with
+ * `cluster-node-timeout` 2 s): shorter ones and the nodes count each other gone meanwhile.
+ */
+export const FAILOVER_LEASE = { leaseMs: 15_000, heartbeatMs: 500 } as const;
+
 /** The name ioredis gives a Pipit node's pub/sub connection on a Redis Cluster. */
 export const PUBSUB_CONNECTION = 'ioredis-cluster(subscriber):pipit-subscriber';
 

@@ -13,10 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
 import type { TestNode } from './cluster-nodes.js';
-import { placePubSub, RedisClusterFixture, startNodeOn } from './redis-cluster-fixture.js';
-
-/** Leases that outlast the masters' hanging. */
-const LEASE = { leaseMs: 15_000, heartbeatMs: 500 };
+import {
+  FAILOVER_LEASE,
+  placePubSub,
+  RedisClusterFixture,
+  startNodeOn,
+} from './redis-cluster-fixture.js';
 
 describe('cluster: Redis Cluster masters outside the {pipit} slot hang', () => {
   let fixture: RedisClusterFixture;
@@ -33,9 +35,9 @@ describe('cluster: Redis Cluster masters outside the {pipit} slot hang', () => {
   before(async () => {
     fixture = await RedisClusterFixture.start({ fullCoverage: false });
     const { master } = await fixture.slotServers('pipit');
-    a = await startNodeOn(fixture, LEASE);
+    a = await startNodeOn(fixture, FAILOVER_LEASE);
     const onA = await placePubSub(fixture, [], (port) => port === master);
-    b = await startNodeOn(fixture, LEASE);
+    b = await startNodeOn(fixture, FAILOVER_LEASE);
     await placePubSub(fixture, [onA.addr], (port) => port === master);
     await waitFor(
       () => a.broker.cluster!.status().peers.some((p) => p.nodeId === b.nodeId),

@@ -17,10 +17,12 @@ import { ClusterKeys } from '../../src/cluster/keys.js';
 import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
 import { recordingLogger } from '../helpers/http.js';
 import { routesOf, type TestNode } from './cluster-nodes.js';
-import { placePubSub, RedisClusterFixture, startNodeOn } from './redis-cluster-fixture.js';
-
-/** Leases that outlast the test's pauses. */
-const LEASE = { leaseMs: 15_000, heartbeatMs: 500 };
+import {
+  FAILOVER_LEASE,
+  placePubSub,
+  RedisClusterFixture,
+  startNodeOn,
+} from './redis-cluster-fixture.js';
 
 const keys = new ClusterKeys('{pipit}:');
 
@@ -52,11 +54,11 @@ describe('cluster: the pub/sub connection moves to another Redis Cluster node', 
 
   it('reads the peers’ route tables and the retained messages again once subscribed on another node', async () => {
     const logged = recordingLogger();
-    a = await startNodeOn(fixture, LEASE, logged);
+    a = await startNodeOn(fixture, FAILOVER_LEASE, logged);
     const { master } = await fixture.slotServers('pipit');
     // Off the {pipit} master: pausing that one would stop B's writes too.
     const sub = await placePubSub(fixture, [], (port) => port !== master);
-    b = await startNodeOn(fixture, LEASE);
+    b = await startNodeOn(fixture, FAILOVER_LEASE);
     await waitFor(
       () => a.broker.cluster!.status().peers.some((p) => p.nodeId === b.nodeId),
       30_000,
