@@ -4,15 +4,17 @@
  * to each node's inbox stream), and ownership of client ids with takeover across nodes.
  *
  * Three Redis connections: commands, pub/sub (route announcements and this node's control
- * channel), and the inbox's blocking reader. Redis going away crashes nothing: commands
- * wait or fail and are logged; when the connection is back, the node writes its route table
- * again and reads its peers' whole tables.
+ * channel: announcements.ts), and the inbox's blocking reader. Redis going away crashes
+ * nothing: commands wait or fail and are logged; when the pub/sub connection is subscribed
+ * again (back, or moved to another Redis Cluster node), the node writes its route table
+ * again and reads its peers' whole tables and the retained messages.
  */
 import { randomUUID } from 'node:crypto';
 import type { BrokerCore, Hook, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { restoreAdoptedWills } from './adopted-wills.js';
+import { Announcements } from './announcements.js';
 import type { ClusterStatus } from './cluster-status.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, serverReference } from './drain-peers.js';
@@ -43,7 +45,7 @@ export class ClusterNode {
   private readonly instance = randomUUID();
   private readonly keys: ClusterKeys;
   private readonly commands: RedisClient;
-  private readonly subscriber: RedisClient;
+  private readonly announcements: Announcements;
   private readonly reader: RedisClient;
   private readonly membership: Membership;
   private readonly outbox: Outbox;
@@ -82,7 +84,15 @@ export class ClusterNode {
     this.keys = new ClusterKeys(this.options.keyPrefix);
     this.malformed = new MalformedInput(logger);
     this.commands = this.connect('commands');
-    this.subscriber = this.connect('subscriber');
+    this.announcements = new Announcements(this.options, this.keys, logger, {
+      routes: (text) => this.remoteRoutes.apply(text),
+      retained: (text) => this.retained?.apply(text),
+      control: (text) => this.ownership.onControl(text),
+      error: (e) => (this.lastError = e),
+      lost: () => this.remoteRoutes.setOnline(false),
+      up: () => this.remoteRoutes.setOnline(true),
+      resubscribed: () => this.resync(),
+    });
     this.reader = this.connect('inbox');
     // Acknowledgements wait for the forwards and route changes their step made, as for the
     // store's writes (with a store: without one, nothing waits for it either).
@@ -193,7 +203,7 @@ export class ClusterNode {
     try {
       await Promise.all([
         this.commands.connect(),
-        this.subscriber.connect(),
+        this.announcements.redis.connect(),
         this.reader.connect(),
       ]);
     } catch (err) {
@@ -202,12 +212,7 @@ export class ClusterNode {
     }
     const nodeId = await this.membership.join();
     this.core.messageIds.renumber(nodeId);
-    this.subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
-    await this.subscriber.subscribe(
-      this.keys.routeChanges,
-      this.keys.control(nodeId),
-      this.keys.retainedChanges,
-    );
+    await this.announcements.listen(nodeId);
     await this.localRoutes.announceAs(nodeId);
     // Read after subscribing, those of dead nodes under recovery too (membership.ts).
     const peers = [...this.membership.peers, ...this.membership.departingPeers];
@@ -303,7 +308,7 @@ export class ClusterNode {
       }
     }
     this.commands.disconnect();
-    this.subscriber.disconnect();
+    this.announcements.stop();
     this.reader.disconnect();
   }
 
@@ -342,29 +347,23 @@ export class ClusterNode {
   }
 
   private connect(role: string): RedisClient {
-    const subscriber = role === 'subscriber';
-    return connectNode(this.options, role, this.logger, {
-      error: (message) => {
-        this.lastError = message;
-      },
-      ready: () => subscriber && this.reconnected(),
-      closed: () => subscriber && this.remoteRoutes.setOnline(false),
-    });
+    return connectNode(this.options, role, this.logger, { error: (e) => (this.lastError = e) });
   }
 
-  /** The pub/sub connection is back: announcements may have been missed, resync both ways. */
-  private reconnected(): void {
-    this.remoteRoutes.setOnline(true);
-    if (!this.joined) return;
+  /**
+   * The pub/sub connection is subscribed again (back, or moved to another Redis Cluster
+   * node): announcements may have been missed, resync both ways. False when the peers'
+   * tables could not be read (the slot's master fails over): then nothing else was tried.
+   */
+  private async resync(): Promise<boolean> {
+    if (!this.joined) return true;
+    const peers = [...this.membership.peers, ...this.membership.departingPeers];
+    if ((await Promise.all(peers.map((p) => this.remoteRoutes.resync(p)))).includes(false)) {
+      return false;
+    }
     void this.localRoutes.republish().catch(() => {});
-    for (const peer of this.membership.peers) void this.remoteRoutes.resync(peer);
     void this.retained?.reload();
-  }
-
-  private onMessage(channel: string, text: string): void {
-    if (channel === this.keys.routeChanges) this.remoteRoutes.apply(text);
-    else if (channel === this.keys.retainedChanges) this.retained?.apply(text);
-    else this.ownership.onControl(text);
+    return true;
   }
 
   private hook(): Hook {

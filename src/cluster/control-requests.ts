@@ -2,7 +2,7 @@
  * Requests to other nodes over their control channels (`control:<id>`), each waiting for its
  * answer (matched by `req`) or a timeout.
  */
-import type { RedisClient } from '../redis/redis-client.js';
+import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
 
@@ -44,7 +44,7 @@ export class ControlRequests {
         resolve(answer);
       });
     });
-    await this.redis.publish(this.keys.control(nodeId), JSON.stringify(request));
+    await publish(this.redis, this.keys.control(nodeId), JSON.stringify(request));
     return answered;
   }
 

@@ -71,9 +71,12 @@ export class RemoteRoutes {
     }
   }
 
-  /** Reads a peer's whole table and makes its subscriptions here match it. */
-  async resync(nodeId: number): Promise<void> {
-    if (nodeId === this.selfId()) return;
+  /**
+   * Reads a peer's whole table and makes its subscriptions here match it; false when it
+   * could not be read (logged).
+   */
+  async resync(nodeId: number): Promise<boolean> {
+    if (nodeId === this.selfId()) return true;
     const during = new Map<string, boolean>();
     this.reading.set(nodeId, during);
     try {
@@ -87,8 +90,10 @@ export class RemoteRoutes {
       for (const filter of [...node.filters])
         if (!wanted.has(filter)) this.removeFilter(node, filter);
       for (const filter of wanted) this.addFilter(node, filter);
+      return true;
     } catch (err) {
       this.logger.warn({ err: String(err), node: nodeId }, 'cluster: reading a route table failed');
+      return false;
     } finally {
       if (this.reading.get(nodeId) === during) this.reading.delete(nodeId);
     }

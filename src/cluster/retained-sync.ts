@@ -15,7 +15,7 @@
 
 import { type BrokerCore, restoreMessage } from '../core/index.js';
 import type { Logger, RetainedStore, StoredMessage } from '../ports/index.js';
-import type { RedisClient } from '../redis/redis-client.js';
+import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.js';
@@ -131,7 +131,7 @@ export class RetainedSync {
     try {
       await this.core.persistence?.commit();
       const announcement: RetainedAnnouncement = { node: this.nodeId(), topics };
-      await this.redis.publish(this.keys.retainedChanges, JSON.stringify(announcement));
+      await publish(this.redis, this.keys.retainedChanges, JSON.stringify(announcement));
       this.counters.announced++;
     } catch (err) {
       // The others read everything again when their connection to Redis comes back.

@@ -26,7 +26,7 @@
  */
 import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
-import type { RedisClient } from '../redis/redis-client.js';
+import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
 import type { Outbox } from './outbox.js';
@@ -277,7 +277,7 @@ export class SessionMoves {
       const ask = async (nodes: Iterable<number>): Promise<void> => {
         await Promise.all(
           [...nodes].map(async (node) => {
-            if ((await redis.publish(keys.control(node), text)) > 0) unheard.delete(node);
+            if ((await publish(redis, keys.control(node), text)) > 0) unheard.delete(node);
           }),
         );
       };
@@ -363,7 +363,7 @@ export class SessionMoves {
     clientId: string | undefined,
   ): Promise<void> {
     try {
-      await this.parts.redis.publish(this.parts.keys.control(to), JSON.stringify(answer));
+      await publish(this.parts.redis, this.parts.keys.control(to), JSON.stringify(answer));
     } catch (err) {
       this.parts.logger.warn(
         { err: String(err), clientId },

@@ -14,7 +14,7 @@
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
-import type { RedisClient } from '../redis/redis-client.js';
+import { publish, type RedisClient } from '../redis/redis-client.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
 import { recoveringError } from './dead-node-recovery.js';
@@ -321,7 +321,7 @@ export class ClientOwnership implements SessionLoader {
         from: this.self.nodeId,
         req: this.control.nextId(),
       };
-      await this.redis.publish(this.keys.control(previous.nodeId), JSON.stringify(request));
+      await publish(this.redis, this.keys.control(previous.nodeId), JSON.stringify(request));
     } catch (err) {
       this.logger.warn({ err: String(err), clientId }, 'cluster: recording the owner failed');
     }

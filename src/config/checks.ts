@@ -154,12 +154,14 @@ function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
   if (storage === undefined) return [];
   const problems: ConfigProblem[] = [];
   if (storage.type === 'redis') {
-    if (storage.url === undefined) {
+    // Optional with `nodes`: a Redis Cluster's URL gives only credentials and TLS.
+    if (storage.url === undefined && storage.nodes === undefined) {
       problems.push({
         path: ['storage', 'url'],
-        message: 'required for storage type redis (e.g. "redis://127.0.0.1:6379")',
+        message:
+          'required for storage type redis (e.g. "redis://127.0.0.1:6379"), unless storage.nodes names the seed nodes of a Redis Cluster',
       });
-    } else {
+    } else if (storage.url !== undefined) {
       const wrong = checkRedisUrl(storage.url);
       if (wrong !== undefined) problems.push({ path: ['storage', 'url'], message: wrong });
     }

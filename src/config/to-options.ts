@@ -217,10 +217,10 @@ function clusterStore(
 function redisPersistence(
   storage: NonNullable<PipitConfig['storage']>,
 ): Extract<PersistenceOptions, { kind: 'redis' }> {
-  // checkConfig made sure there is a URL.
+  // checkConfig made sure there is a URL, or seed nodes (then the first stands for it).
   const out: Extract<PersistenceOptions, { kind: 'redis' }> = {
     kind: 'redis',
-    url: storage.url ?? '',
+    url: storage.url ?? `redis://${storage.nodes?.[0] ?? ''}`,
   };
   if (storage.prefix !== undefined) out.prefix = storage.prefix;
   if (storage.sentinels !== undefined) out.sentinels = storage.sentinels.map(parseHostPort);

@@ -45,6 +45,25 @@ export function openCluster(
   );
 }
 
+// PUBLISH with its channel given as the script's key, so that ioredis routes it by slot.
+const PUBLISH_IN_SLOT = "return redis.call('PUBLISH', KEYS[1], ARGV[1])";
+
+/**
+ * Publishes `message` on `channel`. On a Redis Cluster a PUBLISH names no key, so ioredis
+ * sends it to any master, at random: one that is down or hangs would fail or hold the
+ * announcement, though the Pipit cluster needs only the master of its slot. There it goes
+ * to that master (the channel carries the prefix's hash tag); Redis still broadcasts it to
+ * every node's subscribers. Resolves with the number of clients that received it there.
+ */
+export async function publish(
+  client: RedisClient,
+  channel: string,
+  message: string,
+): Promise<number> {
+  if (!(client instanceof Cluster)) return client.publish(channel, message);
+  return (await client.eval(PUBLISH_IN_SLOT, 1, channel, message)) as number;
+}
+
 /**
  * Calls `onKeys` with each SCAN page of the keys matching `pattern`. On a Cluster it scans
  * every master (a key lives on the master of its slot; with one hash tag that is one of

@@ -14,35 +14,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Cluster } from 'ioredis';
 import type { MqttClient } from 'mqtt';
-import { createBroker } from '../../src/index.js';
 import {
   collectUntil,
   connectClient,
   endClient,
   nextMessages,
-  type TestBroker,
   waitFor,
 } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
-import { connectCollecting, TEST_LEASE, waitForRoute } from './cluster-nodes.js';
-import { RedisClusterFixture } from './redis-cluster-fixture.js';
-
-type Node = TestBroker & { nodeId: number };
-
-/** A node in this process on the Redis Cluster, with the store a cluster gets by default. */
-async function startNodeOn(fixture: RedisClusterFixture): Promise<Node> {
-  const broker = createBroker({
-    cluster: { url: 'redis://', nodes: fixture.nodes, ...TEST_LEASE },
-  });
-  const address = await broker.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    broker,
-    port: address.port,
-    url: `mqtt://127.0.0.1:${address.port}`,
-    close: () => broker.close(),
-    nodeId: broker.cluster!.nodeId,
-  };
-}
+import { connectCollecting, type TestNode, waitForRoute } from './cluster-nodes.js';
+import { RedisClusterFixture, startNodeOn } from './redis-cluster-fixture.js';
 
 /** The node id in a client's owner key (`<node id>/<instance>`), or undefined. */
 async function ownerOf(redis: Cluster, clientId: string): Promise<number | undefined> {
@@ -53,8 +34,8 @@ async function ownerOf(redis: Cluster, clientId: string): Promise<number | undef
 describe('cluster: on a 3-master Redis Cluster (one hash slot per Pipit cluster)', () => {
   let fixture: RedisClusterFixture;
   let redis: Cluster;
-  let a: Node;
-  let b: Node;
+  let a: TestNode;
+  let b: TestNode;
   let doomed: CliNode;
   const clients: MqttClient[] = [];
 

@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveClusterOptions } from '../../src/cluster/index.js';
 import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
+import { createBroker } from '../../src/index.js';
 import { RedisStore } from '../../src/storage/index.js';
+import { RedisClusterFixture } from '../cluster/redis-cluster-fixture.js';
 import { freePort } from '../cluster/redis-fixture.js';
+import { connectClient, endClient } from '../helpers/broker.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
 const NODES = [
@@ -174,5 +177,46 @@ describe('config: cluster.url with and without cluster.nodes', () => {
     assert.deepEqual(problems('cluster:\n  nodeId: 3\n'), [
       'cluster.url: expected a Redis URL such as "redis://127.0.0.1:6379" (or cluster.nodes, the seed nodes of a Redis Cluster), got nothing (line 1)',
     ]);
+  });
+});
+
+describe('config: storage.url with and without storage.nodes', () => {
+  it('a Redis Cluster store needs no url: the first seed node stands for it', () => {
+    const plan = configToPlan(
+      parseConfig('storage:\n  type: redis\n  nodes: [10.0.0.1:7000, "r2.example:7001"]\n'),
+      CTX,
+    );
+    assert.deepEqual(plan.options.persistence, {
+      kind: 'redis',
+      url: 'redis://10.0.0.1:7000',
+      nodes: NODES,
+    });
+  });
+
+  it('without url or nodes, storage type redis is refused naming both keys', () => {
+    const found = problems('storage:\n  type: redis\n');
+    assert.deepEqual(found, [
+      'storage.url: required for storage type redis (e.g. "redis://127.0.0.1:6379"), unless storage.nodes names the seed nodes of a Redis Cluster (line 1)',
+    ]);
+  });
+
+  it('a broker whose file gives storage.nodes alone stores on that Redis Cluster', async () => {
+    const redisCluster = await RedisClusterFixture.start();
+    const nodes = redisCluster.ports.map((port) => `127.0.0.1:${port}`).join(', ');
+    const plan = configToPlan(parseConfig(`storage:\n  type: redis\n  nodes: [${nodes}]\n`), CTX);
+    const broker = createBroker({ persistence: plan.options.persistence });
+    const redis = redisCluster.client();
+    try {
+      const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+      const client = await connectClient(`mqtt://127.0.0.1:${port}`);
+      await client.publishAsync('stored/here', 'on the Redis Cluster', { qos: 1, retain: true });
+      await endClient(client);
+      // Acknowledged once committed: the retained message is in the store's hash already.
+      assert.equal(await redis.hexists('{pipit}:{r}:m', 'stored/here'), 1);
+    } finally {
+      redis.disconnect();
+      await broker.close();
+      await redisCluster.stop();
+    }
   });
 });
