@@ -64,6 +64,12 @@ describe('cluster: graceful drain', () => {
     clients.push(v3);
     const v3Closed = new Promise<void>((resolve) => v3.once('close', () => resolve()));
 
+    // A names a peer its heartbeat has seen live: B joined after A, wait for that beat.
+    await waitFor(
+      async () => (await a.broker.cluster!.serverReference()) === b.address,
+      10_000,
+      'node A to see node B as a live peer',
+    );
     const result = await a.broker.drain();
     assert.deepEqual(await disconnect, { reasonCode: 0x9c, ref: b.address });
     await v3Closed;
