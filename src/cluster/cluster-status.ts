@@ -11,6 +11,8 @@ export interface ClusterStatus {
   readonly nodeId: number;
   /** Peers with their filters, as this node's router has them. */
   readonly peers: { nodeId: number; filters: string[] }[];
+  /** The peers whose lease this node saw current at its last heartbeat (sorted). */
+  readonly livePeers: number[];
   readonly outbox: Readonly<OutboxCounters>;
   readonly inbox: Readonly<InboxCounters>;
   /** Dead nodes' inboxes read here, and the messages delivered from them to adopted sessions. */

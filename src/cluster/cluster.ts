@@ -335,6 +335,7 @@ export class ClusterNode {
         nodeId: node.nodeId,
         filters: [...node.filters].sort(),
       })),
+      livePeers: [...this.membership.peers].sort((x, y) => x - y),
       outbox: { ...this.outbox.counters },
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
       orphans: { ...(this.orphans?.counters ?? { inboxes: 0, messages: 0 }) },

@@ -59,8 +59,12 @@ describe('cluster: the pub/sub connection moves to another Redis Cluster node', 
     // Off the {pipit} master: pausing that one would stop B's writes too.
     const sub = await placePubSub(fixture, [], (port) => port !== master);
     b = await startNodeOn(fixture, FAILOVER_LEASE);
+    // Live for A's membership too: a heartbeat that first sees B reads B's whole table (on
+    // the command connection), which would bring A the route the paused pub/sub withholds.
     await waitFor(
-      () => a.broker.cluster!.status().peers.some((p) => p.nodeId === b.nodeId),
+      () =>
+        a.broker.cluster!.status().peers.some((p) => p.nodeId === b.nodeId) &&
+        a.broker.cluster!.status().livePeers.includes(b.nodeId),
       30_000,
       'A to know B',
     );
