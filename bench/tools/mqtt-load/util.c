@@ -40,23 +40,33 @@ long raise_nofile(void) {
 }
 
 /*
- * Local ports: chosen here, not by connect(). The kernel's choice searches the ephemeral
- * range from a hashed offset for a port whose 4-tuple is free, preferring even ports; once
- * more than half the range is taken (19k connections to one address and port, plus the
- * TIME_WAIT of earlier runs, in 28k ports) each connect() walked thousands of ports: 154 µs
- * of system time per connect at 19k against ~10 at 10k (strace -c). A cursor that walks the
- * range once costs one bind() and one 4-tuple lookup per connection at any count.
+ * Local ports: a narrow window of the ephemeral range per connect(), not the whole range.
+ * The kernel's choice searches the range from a hashed offset for a port whose 4-tuple is
+ * free, even ports first; once more than half of it is taken (19k connections to one address
+ * and port, plus the TIME_WAIT of earlier runs, in 28k ports) each connect() walked thousands
+ * of ports: 154 µs of system time per connect at 19k against ~10 at 10k (strace -c). Here
+ * each socket gets IP_LOCAL_PORT_RANGE (Linux 6.3+) = the WINDOW ports at a cursor that moves
+ * on by one per connection, so connect() looks at a few ports at any count. The kernel still
+ * picks the port in the window, so its bucket stays shareable by other processes' connect()
+ * (a bind() to an explicit port would have kept every port of the range from their automatic
+ * choice while its TIME_WAIT lasts). Without the option: the kernel's whole range.
  */
-static int port_low, port_high, port_next, ports_exhausted;
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+#define PORT_WINDOW 32
 
-/** Reads the ephemeral range (the ports the kernel would have chosen from) once. */
+static int port_low, port_high, port_next, windows_off;
+
+/** Reads the ephemeral range (the ports the kernel chooses from) once. */
 static void init_port_range(void) {
   port_low = 32768;
   port_high = 60999;
   FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
   if (f) {
     int lo, hi;
-    if (fscanf(f, "%d %d", &lo, &hi) == 2 && lo > 0 && hi >= lo && hi < 65536) {
+    if (fscanf(f, "%d %d", &lo, &hi) == 2 && lo > 0 && hi >= lo + 2 * PORT_WINDOW &&
+        hi < 65536) {
       port_low = lo;
       port_high = hi;
     }
@@ -65,42 +75,26 @@ static void init_port_range(void) {
   port_next = port_low + (int)(now_ns() / 1000 % (uint64_t)(port_high - port_low + 1));
 }
 
-/**
- * Binds `fd` to the next local port that bind() takes (SO_REUSEADDR: a port held only by
- * TIME_WAIT or by connections to other peers is fine, the 4-tuple is checked at connect()).
- * Returns 0, or -1 when no port of the range would do.
- */
-static int bind_next_port(int fd, const struct sockaddr_in *peer) {
+/** Narrows `fd`'s local ports to the window at the cursor and moves the cursor by `step`. */
+static void narrow_ports(int fd, int step) {
+  if (windows_off) return;
   if (!port_low) init_port_range();
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in local;
-  memset(&local, 0, sizeof local);
-  local.sin_family = AF_INET;
-  /* The address the kernel would use for this peer: the peer's own one on loopback. */
-  local.sin_addr.s_addr =
-      (ntohl(peer->sin_addr.s_addr) >> 24) == 127 ? peer->sin_addr.s_addr : htonl(INADDR_ANY);
-  for (int tries = port_high - port_low + 1; tries > 0; tries--) {
-    int port = port_next;
-    port_next = port_next >= port_high ? port_low : port_next + 1;
-    local.sin_port = htons((uint16_t)port);
-    if (bind(fd, (struct sockaddr *)&local, sizeof local) == 0) return 0;
-    if (errno != EADDRINUSE) return -1;
-  }
-  ports_exhausted = 1; /* from now on the kernel chooses (and says when it cannot either) */
-  errno = EADDRNOTAVAIL;
-  return -1;
+  if (port_next + PORT_WINDOW - 1 > port_high) port_next = port_low;
+  uint32_t range = (uint32_t)port_next | (uint32_t)(port_next + PORT_WINDOW - 1) << 16;
+  if (setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof range) != 0)
+    windows_off = 1; /* an older kernel: its own choice over the whole range */
+  port_next += step;
 }
 
-/** A non-blocking socket with TCP_NODELAY, bound to a chosen port, connect() started. */
-static int try_connect(const struct sockaddr_in *addr, int choose_port) {
+/** A non-blocking socket with TCP_NODELAY, connect() started; `step`: see narrow_ports. */
+static int try_connect(const struct sockaddr_in *addr, int narrow, int step) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1;
   /* As the brokers are configured: each packet leaves at once, no Nagle delay. */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if ((choose_port && bind_next_port(fd, addr) != 0) ||
-      (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0 && errno != EINPROGRESS)) {
+  if (narrow) narrow_ports(fd, step);
+  if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0 && errno != EINPROGRESS) {
     int e = errno;
     close(fd);
     errno = e;
@@ -118,13 +112,13 @@ int start_connect(const char *host, int port) {
     errno = EINVAL;
     return -1;
   }
-  /* EADDRNOTAVAIL: that port's 4-tuple is taken (a TIME_WAIT too young to reuse); the next
-     one is tried, a few times, then the kernel's own choice. */
-  for (int attempt = 0; attempt < 8 && !ports_exhausted; attempt++) {
-    int fd = try_connect(&addr, 1);
-    if (fd >= 0 || (errno != EADDRNOTAVAIL && errno != EADDRINUSE)) return fd;
-  }
-  return try_connect(&addr, 0);
+  /* EADDRNOTAVAIL: no free port in that window; the next whole window is tried, a few
+     times, then the kernel's whole range. */
+  int fd = try_connect(&addr, 1, 1);
+  for (int attempt = 0; fd < 0 && errno == EADDRNOTAVAIL && attempt < 8; attempt++)
+    fd = try_connect(&addr, 1, PORT_WINDOW);
+  if (fd < 0 && errno == EADDRNOTAVAIL) fd = try_connect(&addr, 0, 0);
+  return fd;
 }
 
 void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
