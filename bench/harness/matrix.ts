@@ -84,8 +84,9 @@ export const MATRIX: readonly ComparisonScenario[] = [
     }),
   ),
   // The same again from mqtt-load, the C generator: each message alone at its own time
-  // (a periodic timer, publisher i offset by i/8 of its period) without a spinning client,
-  // so the client's CPU says whether it kept up. Without gcc the Node spin pace runs.
+  // (publisher i offset by i/8 of its period), paced by polling its core near each due time
+  // as the Node spin pace does; its send lag says whether it kept up. Without gcc the Node
+  // spin pace runs.
   ...([0, 1] as const).map(
     (qos): ComparisonScenario => ({
       id: `latency-fanin-c-q${qos}`,

@@ -8,7 +8,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { BrokerProcess } from '../../bench/harness/brokers.js';
 import { C_GENERATOR, type CLoadTool, prepareCLoad } from '../../bench/harness/c-load.js';
-import { type FaninPlan, runCFanin } from '../../bench/harness/c-load-fanin.js';
+import {
+  CLIENT_BOUND_LAG_P99_MS,
+  type FaninPlan,
+  runCFanin,
+} from '../../bench/harness/c-load-fanin.js';
 import { type ComparisonScenario, MATRIX } from '../../bench/harness/matrix.js';
 import { runSample } from '../../bench/harness/runner.js';
 import type { BenchOptions } from '../../src/bench/index.js';
@@ -83,6 +87,17 @@ describe('mqtt-load fanin against Pipit', { timeout: 60_000 }, () => {
 
   it('QoS 1, MQTT 5.0: every message once and in order, each acknowledged', async () => {
     assertExact(await fanin(pipit.port, 1, { protocolVersion: 5 }), 1);
+  });
+
+  it('the send lag: one per message sent, its summary well-formed, and it decides clientBound', async () => {
+    const { run, result } = await fanin(pipit.port, 0);
+    const lag = run.lag;
+    assert.equal(lag.count, run.totalSent, 'one lag per message sent, warm-up included');
+    assert.ok(lag.p50 >= 0 && lag.p50 <= lag.p90 && lag.p90 <= lag.p99 && lag.p99 <= lag.max);
+    assert.ok(lag.mean >= 0 && lag.mean <= lag.max);
+    // The run's own delay, not its CPU (~100%: it polls its core near each due time).
+    assert.equal(result.clientBound, lag.p99 > CLIENT_BOUND_LAG_P99_MS);
+    assert.equal(result.cpu.percent, run.cpu.percent);
   });
 
   it('a refused CONNECT ends the run with the reason, and the harness says so', async () => {

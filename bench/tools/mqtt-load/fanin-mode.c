@@ -2,7 +2,11 @@
  * fanin mode: P publishers and 1 subscriber (`mlf/<run>/+`) at a total rate R, QoS 0 or 1.
  * Message k leaves at t0 + k/R from publisher k mod P, so each publisher sends every P/R
  * seconds, publisher i offset by i/P of that period: every message alone at its own time.
- * A timerfd armed at the next due time (timer slack 1 ns) wakes the loop; nothing spins.
+ * Paced by polling: the loop sleeps in epoll_wait only while the next due time is more than
+ * SPIN_MARGIN_NS away (and then until that margin), and otherwise polls epoll with timeout 0
+ * and reads the clock every turn, so a message leaves within one loop turn of its due time
+ * and a delivery is read within one turn of its arrival. The tool owns its core: at 10k msg/s
+ * (100 µs apart) it never sleeps. A timer's wake-ups on this VM came 3-70 ms late at the p99.
  * Each payload carries the run tag, publisher, sequence number and CLOCK_MONOTONIC send
  * time (one process, so the clocks agree); the subscriber checks every sequence (lost,
  * duplicated, out of order) and times the messages sent while measuring.
@@ -19,12 +23,10 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "fanin.h"
 
-#define TIMER_KEY (~0ull)
 #define SIGNAL_KEY (~0ull - 1)
 #define SUB_KEY (~0ull - 2)
 
@@ -108,10 +110,7 @@ static void poll_once(struct fanin *f, int timeout_ms) {
   int n = epoll_wait(f->ep, evs, 64, timeout_ms);
   for (int k = 0; k < n; k++) {
     uint64_t key = evs[k].data.u64;
-    if (key == TIMER_KEY) {
-      uint64_t fired; /* read, so that the next expiry is a new readiness */
-      if (read(f->timerfd, &fired, sizeof fired) < 0 && errno != EAGAIN) f->stopped = 1;
-    } else if (key == SIGNAL_KEY) {
+    if (key == SIGNAL_KEY) {
       f->stopped = 1;
     } else if (key == SUB_KEY) {
       if (evs[k].events & EPOLLOUT && out_flush(f->sub, &f->sub_out) == 0) {
@@ -134,16 +133,14 @@ static void poll_once(struct fanin *f, int timeout_ms) {
   }
 }
 
-/**
- * Starts the timer at t0, firing every `period` ns (the schedule's tick), or stops it (0).
- * Periodic: no timer call per message.
- */
-static void tick(struct fanin *f, uint64_t period) {
-  struct itimerspec its = {
-      .it_value = {.tv_sec = (time_t)(f->t0 / 1000000000u), .tv_nsec = (long)(f->t0 % 1000000000u)},
-      .it_interval = {.tv_sec = (time_t)(period / 1000000000u), .tv_nsec = (long)(period % 1000000000u)}};
-  if (period == 0) its = (struct itimerspec){0};
-  timerfd_settime(f->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+/** Closer than this to the next due time the loop polls instead of sleeping. */
+#define SPIN_MARGIN_NS 2000000u
+
+/** How long epoll_wait may sleep (ms) with `due` next: 0 (poll) within the margin. */
+static int wait_ms(uint64_t due) {
+  uint64_t now = now_ns();
+  if (due <= now + SPIN_MARGIN_NS) return 0;
+  return (int)((due - now - SPIN_MARGIN_NS) / 1000000u);
 }
 
 /**
@@ -155,7 +152,6 @@ static void send_phase(struct fanin *f, uint64_t cpu[4], uint64_t span[2]) {
   uint64_t total = (uint64_t)((f->o->warmup_s + f->o->duration_s) * f->o->rate);
   uint64_t k = 0;
   int started = 0;
-  tick(f, period);
   while (!f->stopped) {
     uint64_t now = now_ns();
     if (!started && now >= f->measure_from) {
@@ -169,9 +165,10 @@ static void send_phase(struct fanin *f, uint64_t cpu[4], uint64_t span[2]) {
       k++;
     }
     if (k >= total && now >= f->measure_to) break;
-    poll_once(f, -1);
+    uint64_t next = k < total ? f->t0 + k * period : f->measure_to;
+    if (!started && next > f->measure_from) next = f->measure_from;
+    poll_once(f, wait_ms(next));
   }
-  tick(f, 0);
   cpu_ns(&cpu[2], &cpu[3]);
   span[1] = now_ns();
   if (!started) { /* stopped before measuring: no figures */
@@ -216,7 +213,7 @@ static void emit_result(struct fanin *f, const uint64_t cpu[4], uint64_t measure
        f->stopped ? "true" : "false", f->first_error);
 }
 
-/** The epoll set with the timer and the signals (SIGINT, SIGTERM, SIGHUP end the run). */
+/** The epoll set with the signals (SIGINT, SIGTERM, SIGHUP end the run). */
 static int setup(struct fanin *f) {
   sigset_t set;
   sigemptyset(&set);
@@ -226,14 +223,12 @@ static int setup(struct fanin *f) {
   sigprocmask(SIG_BLOCK, &set, NULL);
   f->ep = epoll_create1(EPOLL_CLOEXEC);
   f->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  f->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   f->pubs = calloc((size_t)f->o->publishers, sizeof *f->pubs);
   f->tracks = calloc((size_t)f->o->publishers, sizeof *f->tracks);
-  if (f->ep < 0 || f->sigfd < 0 || f->timerfd < 0 || !f->pubs || !f->tracks) return -1;
+  if (f->ep < 0 || f->sigfd < 0 || !f->pubs || !f->tracks) return -1;
   if (hist_init(&f->latency) || hist_init(&f->lag)) return -1;
   watch(f, f->sigfd, SIGNAL_KEY, 0, EPOLL_CTL_ADD);
-  watch(f, f->timerfd, TIMER_KEY, 0, EPOLL_CTL_ADD);
-  /* Wake at the due time, not up to 50 µs later (the default slack). */
+  /* A sleep ends when asked, not up to 50 µs later (the default slack). */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   f->tag = (uint32_t)(((uint64_t)getpid() << 16) ^ now_ns());
   return 0;

@@ -29,7 +29,7 @@ struct track {
 /** The whole run. */
 struct fanin {
   const struct options *o;
-  int ep, sigfd, timerfd, sub;
+  int ep, sigfd, sub;
   uint32_t tag;
   struct publisher *pubs;
   struct track *tracks;
