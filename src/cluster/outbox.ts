@@ -1,13 +1,8 @@
 /**
  * Messages on their way to other nodes. A delivery to a remote node joins that node's batch;
- * once per event-loop turn every batch is written to its node's inbox stream, all in one
- * pipelined round trip, unless the previous write is still unanswered: then the batches keep
- * filling until its answer comes, and go in one write (one flush in flight at a time). Under
- * load a flush so carries many turns' messages: the fixed cost of a write (the script call
- * and stream entry in Redis, the ioredis command objects, the socket write on this node, the
- * entry read and parsed on the receiving node) is paid once per round trip, not once per
- * turn. Idle, a message waits for nothing more than before. A message matching a node through
- * ordinary subscriptions and shared groups alike travels once, with the groups listed.
+ * once per event-loop turn (as the store's group commit) every batch is written to its node's
+ * inbox stream, all in one pipelined round trip. A message matching a node through ordinary
+ * subscriptions and shared groups alike travels once, with the groups listed.
  *
  * Order: a publisher's messages are handled in order and appended to one batch per node,
  * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
@@ -77,10 +72,6 @@ export class Outbox implements ForwardSink {
   /** Markers to append after the batches of the next flush: [node id, marker]. */
   private readonly markers: [number, string][] = [];
   private scheduled = false;
-  /** A flush is written and not yet answered: the next one waits for its answer. */
-  private sending = false;
-  /** A flush came while `sending`: it runs once the answer comes. */
-  private held = false;
 
   private readonly barrier: WriteBarrier;
 
@@ -111,7 +102,7 @@ export class Outbox implements ForwardSink {
 
   /** Settles once every forward so far is in its node's inbox; rejects when a write failed. */
   commit(): Promise<void> {
-    return this.barrier.commit(this.scheduled || this.held);
+    return this.barrier.commit(this.scheduled);
   }
 
   forward(node: RemoteNode, delivery: Delivery): void {
@@ -141,11 +132,6 @@ export class Outbox implements ForwardSink {
   /** Writes every batch to its node's inbox (one pipelined round trip). */
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.sending) {
-      this.held = true; // sent as soon as the write in flight is answered
-      return;
-    }
-    this.held = false;
     if (this.batches.size === 0 && this.markers.length === 0) {
       this.barrier.sent(Promise.resolve());
       return;
@@ -167,20 +153,12 @@ export class Outbox implements ForwardSink {
     this.counters.forwarded += count;
     this.batches.clear();
     this.appendMarkers(pipeline);
-    this.sending = true;
-    const answered = pipeline.exec().finally(this.answered);
     this.barrier.sent(
-      answered.then(
+      pipeline.exec().then(
         (results) => this.check((results ?? []).slice(0, sizes.length), sizes),
         (err: unknown) => this.fail(err, count),
       ),
     );
-  };
-
-  /** The write in flight was answered (or failed): the held flush, if any, goes now. */
-  private readonly answered = (): void => {
-    this.sending = false;
-    if (this.held) this.flush();
   };
 
   /** Puts the pending markers in `pipeline`, after the batches. */
