@@ -113,7 +113,9 @@ async function startNode(
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const node = process.execPath;
-  const pipit = ['dist/cli/main.js', 'broker', '--port', String(port), '--host', HOST];
+  // PIPIT_NODE_FLAGS: node flags for the Pipit nodes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const flags = (process.env.PIPIT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const pipit = [...flags, 'dist/cli/main.js', 'broker', '--port', String(port), '--host', HOST];
   const args =
     setup === 'pipit-1'
       ? [...pipit, '--memory']
@@ -182,6 +184,8 @@ interface Sample {
    * runnable but waiting for a CPU, summed: what a busy machine adds to every hop.
    */
   runQueueWaitMsPerS?: number;
+  /** The same CPU per process (two nodes: redis-server, node A, node B), µs per message. */
+  cpuSplitUsPerMsg?: number[];
   error?: string;
 }
 
@@ -198,6 +202,8 @@ async function runOne(
     const pids = running.pids;
     const cpu = (): number => pids.reduce((sum, pid) => sum + readCpuMs(pid), 0);
     const wait = (): number => pids.reduce((sum, pid) => sum + readRunQueueWaitMs(pid), 0);
+    let split0: number[] = [];
+    let split1: number[] = [];
     let cpu0 = 0;
     let cpu1 = 0;
     let wait0 = 0;
@@ -209,10 +215,12 @@ async function runOne(
       durationMs,
       warmupMs,
       onMeasureStart: () => {
+        split0 = pids.map(readCpuMs);
         cpu0 = cpu();
         wait0 = wait();
       },
       onMeasureEnd: () => {
+        split1 = pids.map(readCpuMs);
         cpu1 = cpu();
         wait1 = wait();
       },
@@ -220,6 +228,9 @@ async function runOne(
     sample.result = result;
     if (result.delivered > 0) {
       sample.brokerCpuUsPerMsg = Math.round(((cpu1 - cpu0) * 1000 * 100) / result.delivered) / 100;
+      sample.cpuSplitUsPerMsg = split1.map(
+        (ms, i) => Math.round(((ms - split0[i]!) * 1000 * 100) / result.delivered) / 100,
+      );
     }
     sample.runQueueWaitMsPerS = Math.round((wait1 - wait0) / (durationMs / 1000));
   } catch (err) {
@@ -228,6 +239,13 @@ async function runOne(
     await running?.stop();
   }
   return sample;
+}
+
+/** A two-node sample's CPU per process: `[redis / A / B µs/msg: 1.2 / 3.4 / 5.6]`. */
+function split(s: Sample): string {
+  const parts = s.cpuSplitUsPerMsg;
+  if (parts === undefined || parts.length !== 3) return '';
+  return ` [redis / A / B µs/msg: ${parts.map((n) => fmt(n, 2)).join(' / ')}]`;
 }
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -311,7 +329,7 @@ async function main(): Promise<void> {
         samples.push(s);
         const r = s.result;
         console.log(
-          `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, run-queue wait ${fmt(s.runQueueWaitMsPerS)} ms/s, lost ${r!.lost}`}`,
+          `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, run-queue wait ${fmt(s.runQueueWaitMsPerS)} ms/s, lost ${r!.lost}${split(s)}`}`,
         );
       }
     }

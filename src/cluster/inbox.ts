@@ -190,11 +190,14 @@ export function routeForwarded(
 ): number {
   outbox.receiving = true;
   try {
+    // One scope for every message of no shared group (most): no object per message.
+    const notOnly = only === undefined ? isRemote : (s: Subscriber) => !only(s);
+    const plain: ForwardedScope = { shareFilters: undefined, isRemote: notOnly, only };
     for (const forwarded of batch) {
       const scope: ForwardedScope =
-        only === undefined
-          ? { shareFilters: forwarded.shareFilters, isRemote }
-          : { shareFilters: forwarded.shareFilters, isRemote: (s) => !only(s), only };
+        forwarded.shareFilters === undefined
+          ? plain
+          : { shareFilters: forwarded.shareFilters, isRemote: notOnly, only };
       pipeline.fromNode(forwarded.message, scope);
     }
   } finally {
