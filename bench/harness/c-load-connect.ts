@@ -3,10 +3,9 @@
  * start and end) and returns what `runBench` returns for the conn scenario, so the
  * comparison's tables and ratios read it unchanged.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { LatencySummary } from '../../src/bench/histogram.js';
 import type { BenchOptions, BenchResult } from '../../src/bench/index.js';
+import { startCLoad } from './c-load-process.js';
 
 /** The "connected" line mqtt-load prints once every connection has settled. */
 export interface CConnected {
@@ -118,30 +117,22 @@ export async function runCConnect(
   inFlight: number,
   o: BenchOptions,
 ): Promise<CConnectRun> {
-  if ((o.transport ?? 'tcp') !== 'tcp') throw new Error('mqtt-load speaks plain TCP only');
-  const child = spawn(binary, connectArgs(o, inFlight), { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-2000);
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
+  const load = startCLoad(binary, connectArgs(o, inFlight), 'pipe', o);
+  const { child } = load;
   let connected: CConnected | undefined;
   let dropped: number | undefined;
   try {
-    for await (const line of createInterface({ input: child.stdout })) {
+    for await (const line of load.lines) {
       const ev = JSON.parse(line) as { event: string } & Record<string, unknown>;
       if (ev.event === 'half') {
         await o.onHalfConnected?.(Number(ev.established));
-        child.stdin.write('\n');
+        child.stdin!.write('\n');
       } else if (ev.event === 'connected') {
         connected = ev as unknown as CConnected;
         await o.onMeasureStart?.();
         await sleep(o.durationMs ?? 0);
         await o.onMeasureEnd?.();
-        child.stdin.end();
+        child.stdin!.end();
       } else if (ev.event === 'end') {
         dropped = Number(ev.dropped);
       }
@@ -150,9 +141,9 @@ export async function runCConnect(
     // A hook that threw leaves mqtt-load waiting on stdin: end it.
     if (dropped === undefined && child.exitCode === null) child.kill('SIGTERM');
   }
-  const code = await exited;
+  const code = await load.exited;
   if (!connected || dropped === undefined || code !== 0) {
-    throw new Error(`mqtt-load connect failed (exit ${code}): ${stderr.trim() || 'no output'}`);
+    throw new Error(`mqtt-load connect failed (exit ${code}): ${load.stderr()}`);
   }
   return { connected, dropped, result: connResultOf(o, connected, dropped) };
 }

@@ -3,10 +3,9 @@
  * message alone at its own time) with the harness's measure hooks, and returns what
  * `runBench` returns for a fixed-rate fan-in, so the comparison's tables read it unchanged.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { LatencySummary } from '../../src/bench/histogram.js';
 import type { BenchOptions, BenchResult } from '../../src/bench/index.js';
+import { startCLoad } from './c-load-process.js';
 
 /** The "result" line of a fanin run. */
 export interface CFaninResult {
@@ -126,19 +125,11 @@ export async function runCFanin(
   plan: FaninPlan,
   o: BenchOptions,
 ): Promise<{ run: CFaninResult; result: BenchResult }> {
-  if ((o.transport ?? 'tcp') !== 'tcp') throw new Error('mqtt-load speaks plain TCP only');
-  const child = spawn(binary, faninArgs(o, plan), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-2000);
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
+  const load = startCLoad(binary, faninArgs(o, plan), 'ignore', o);
+  const { child } = load;
   let run: CFaninResult | undefined;
   try {
-    for await (const line of createInterface({ input: child.stdout })) {
+    for await (const line of load.lines) {
       const ev = JSON.parse(line) as { event: string };
       if (ev.event === 'measure-start') await o.onMeasureStart?.();
       else if (ev.event === 'measure-end') await o.onMeasureEnd?.();
@@ -148,9 +139,9 @@ export async function runCFanin(
     // A hook that threw: stop the run.
     if (run === undefined && child.exitCode === null) child.kill('SIGTERM');
   }
-  const code = await exited;
+  const code = await load.exited;
   if (!run || code !== 0) {
-    throw new Error(`mqtt-load fanin failed (exit ${code}): ${stderr.trim() || 'no output'}`);
+    throw new Error(`mqtt-load fanin failed (exit ${code}): ${load.stderr()}`);
   }
   return { run, result: faninResultOf(o, run) };
 }

@@ -15,7 +15,6 @@ import type { BrokerProcess } from '../../bench/harness/brokers.js';
 import {
   C_GENERATOR,
   C_LOAD_SOURCES,
-  type CLoadTool,
   NODE_GENERATOR,
   prepareCLoad,
 } from '../../bench/harness/c-load.js';
@@ -25,14 +24,12 @@ import { runSample } from '../../bench/harness/runner.js';
 import type { BenchOptions } from '../../src/bench/index.js';
 import { repoRoot, startAedes, startMosquitto } from '../client/brokers.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { cLoadBinary } from './c-load-binary.js';
 
 let binary: string;
 
 before(() => {
-  const tool: CLoadTool = prepareCLoad(repoRoot);
-  // Not skipped: without gcc this fails, naming what is missing (.ci/run installs gcc).
-  assert.ok('binary' in tool, 'missing' in tool ? tool.missing : 'no binary');
-  binary = tool.binary;
+  binary = cLoadBinary();
 });
 
 /** Runs connect mode: `count` connections, hooks checking the broker meanwhile. */

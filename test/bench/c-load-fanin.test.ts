@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { BrokerProcess } from '../../bench/harness/brokers.js';
-import { C_GENERATOR, type CLoadTool, prepareCLoad } from '../../bench/harness/c-load.js';
+import { C_GENERATOR } from '../../bench/harness/c-load.js';
 import {
   CLIENT_BOUND_LAG_P99_MS,
   type FaninPlan,
@@ -18,14 +18,12 @@ import { runSample } from '../../bench/harness/runner.js';
 import type { BenchOptions } from '../../src/bench/index.js';
 import { repoRoot, startAedes, startMosquitto } from '../client/brokers.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { cLoadBinary } from './c-load-binary.js';
 
 let binary: string;
 
 before(() => {
-  const tool: CLoadTool = prepareCLoad(repoRoot);
-  // Not skipped: without gcc this fails, naming what is missing (.ci/run installs gcc).
-  assert.ok('binary' in tool, 'missing' in tool ? tool.missing : 'no binary');
-  binary = tool.binary;
+  binary = cLoadBinary();
 });
 
 /** 4 publishers at 2,000 msg/s in all: 0.2 s warm-up + 1 s measured = 2,400 messages. */
