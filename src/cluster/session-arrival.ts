@@ -11,9 +11,14 @@
  * Only a session on its way in has a stand-in: the publish path of every other session is
  * untouched, and the stand-in costs one map lookup per message it gets.
  */
-import type { BrokerCore, Delivery, Session, Subscriber } from '../core/index.js';
+import {
+  type BrokerCore,
+  type Delivery,
+  type Session,
+  type Subscriber,
+  subscriptionFromStored,
+} from '../core/index.js';
 import type { Logger, StoredSessionRecord } from '../ports/index.js';
-import { parseSharedFilter } from '../topic/index.js';
 
 /** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
 const ARRIVING_PREFIX = '\u0000arriving:';
@@ -111,16 +116,7 @@ export class SessionArrivals {
     const arriving = new ArrivingSession(clientId, this.core.sessions, limit, this.counters);
     for (const sub of record.subscriptions) {
       arriving.filters.push(sub.filter);
-      this.core.router.add({
-        subscriber: arriving,
-        filter: sub.filter,
-        qos: sub.qos,
-        noLocal: sub.noLocal,
-        retainAsPublished: sub.retainAsPublished,
-        retainHandling: sub.retainHandling,
-        subscriptionId: sub.subscriptionId,
-        shareGroup: parseSharedFilter(sub.filter)?.group,
-      });
+      this.core.router.add(subscriptionFromStored(arriving, sub));
     }
     return arriving;
   }

@@ -19,7 +19,6 @@ import type {
   StoredWill,
 } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
-import { parseSharedFilter } from '../topic/index.js';
 import type { CoreServices } from './core-services.js';
 import type { ClientInfo } from './hooks.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -29,6 +28,7 @@ import { fromStoredDelivery } from './persistence.js';
 import { restoreRetained } from './retained-restore.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
+import { subscriptionFromStored } from './subscription.js';
 
 /** What restoring needs of the broker (BrokerCore provides it, as CoreServices). */
 export type RestoreTarget = Pick<
@@ -187,16 +187,7 @@ function restoreSession(
   session.expiryInterval = stored.expiryInterval;
   session.owner = stored.owner;
   for (const sub of stored.subscriptions) {
-    session.subscriptions.set(sub.filter, {
-      subscriber: session,
-      filter: sub.filter,
-      qos: sub.qos,
-      noLocal: sub.noLocal,
-      retainAsPublished: sub.retainAsPublished,
-      retainHandling: sub.retainHandling,
-      subscriptionId: sub.subscriptionId,
-      shareGroup: parseSharedFilter(sub.filter)?.group,
-    });
+    session.subscriptions.set(sub.filter, subscriptionFromStored(session, sub));
   }
   for (const inflight of stored.inflight) {
     const storedMessage = messages.get(inflight.delivery.messageId);
