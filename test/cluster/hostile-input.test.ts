@@ -123,6 +123,12 @@ describe('cluster: hostile input from Redis', () => {
       '{"t":"takeover","req":"r"}',
       '{"t":"adopt","req":"r","from":1}',
       '{"t":"x","req":"r"}',
+      // The session move's steps (session-move.ts), each missing or mistyping a field.
+      '{"t":"hold","req":"r","from":1}',
+      '{"t":"release","req":"r","clientId":"c","from":"one"}',
+      '{"t":"held","req":"r","session":"yes"}',
+      '{"t":"barrier","req":"r","to":999}',
+      '{"t":"releaseAll","req":"r","from":1}',
     ];
     const retained = ['null', '{"node":1}', '{"node":1,"topics":[1]}'];
     for (const text of routes) await redis.redis.publish('pipit:routes', text);
@@ -146,5 +152,20 @@ describe('cluster: hostile input from Redis', () => {
         warnings.includes('cluster: malformed retained input from Redis skipped'),
     );
     await stillServes('after announcement garbage');
+
+    // Well formed but about nothing this node has: answers to no request, a release and a
+    // barrier of moves that never started, a marker of no barrier in its inbox. Ignored (a
+    // barrier request only makes the node append a marker to the named node's inbox).
+    const strays = [
+      '{"t":"held","req":"none","session":true}',
+      '{"t":"released","req":"none"}',
+      `{"t":"release","req":"none","clientId":"nobody","from":${target.nodeId}}`,
+      `{"t":"releaseAll","req":"none","clientIds":["nobody"],"from":${target.nodeId}}`,
+      `{"t":"barrier","req":"none","to":${target.nodeId}}`,
+    ];
+    for (const text of strays) await redis.redis.publish(`pipit:control:${target.nodeId}`, text);
+    await redis.redis.xadd(`pipit:inbox:${target.nodeId}`, '*', 'b', 'no-such-move');
+    await stillServes('after stray control messages');
+    assert.equal(target.broker.cluster!.status().malformed.control, control.length);
   });
 });
