@@ -80,15 +80,18 @@ export abstract class PacketInput {
     this.lastActivity = now;
   }
 
-  /** Bytes from the transport. */
-  receive(chunk: Buffer): void {
+  /**
+   * Bytes from the transport: `chunk[0, length)`. The chunk is not kept (a transport may
+   * reuse it for its next read).
+   */
+  receive(chunk: Buffer, length = chunk.length): void {
     if (this.closed) return;
-    this.core.metrics.bytesReceived += chunk.length;
+    this.core.metrics.bytesReceived += length;
     this.lastActivity = this.core.clock.now();
     const outer = PacketInput.decoding;
     PacketInput.decoding = this;
     try {
-      this.decoder.push(chunk, PacketInput.onDecoded);
+      this.decoder.push(chunk, PacketInput.onDecoded, length);
     } catch (err) {
       if (this.holds !== 0) (this.backlog ??= []).push(toMqttError(err));
       else this.fail(err);

@@ -89,12 +89,13 @@ export class Decoder {
    * Decodes every complete packet in `chunk`, calling onPacket for each, in order. On the
    * first invalid packet it throws MqttError (after delivering the packets before it); the
    * decoder is then failed and every later push throws the same error. If onPacket throws,
-   * the decoder is failed in the same way, with that error.
+   * the decoder is failed in the same way, with that error. Only `chunk[0, length)` is
+   * read (a transport reading into a buffer it reuses passes how much of it is new).
    */
-  push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+  push(chunk: Buffer, onPacket: (packet: Packet) => void, length = chunk.length): void {
     if (this.#error !== NOT_FAILED) throw this.#error;
     try {
-      this.#consume(chunk, onPacket);
+      this.#consume(chunk, length, onPacket);
     } catch (err) {
       this.#error = err;
       const p = this.#partial;
@@ -107,16 +108,15 @@ export class Decoder {
     }
   }
 
-  #consume(chunk: Buffer, onPacket: (packet: Packet) => void): void {
-    const len = chunk.length;
+  #consume(chunk: Buffer, len: number, onPacket: (packet: Packet) => void): void {
     let pos = 0;
     const p = this.#partial;
     if (p !== undefined) {
       if (p.body !== undefined) {
-        pos = this.#fillBody(p, chunk, onPacket);
+        pos = this.#fillBody(p, chunk, len, onPacket);
         if (p.body !== undefined) return;
       } else if (p.headerLen > 0) {
-        pos = this.#fillHeader(p, chunk, onPacket);
+        pos = this.#fillHeader(p, chunk, len, onPacket);
         if (pos < 0) return;
       }
     }
@@ -174,11 +174,16 @@ export class Decoder {
     return i;
   }
 
-  /** Completes a partial fixed header from `chunk`; returns bytes consumed, or -1 if still partial. */
-  #fillHeader(p: PartialPacket, chunk: Buffer, onPacket: (packet: Packet) => void): number {
+  /** Completes a partial fixed header from `chunk[0, len)`; returns bytes consumed, or -1 if still partial. */
+  #fillHeader(
+    p: PartialPacket,
+    chunk: Buffer,
+    len: number,
+    onPacket: (packet: Packet) => void,
+  ): number {
     const header = p.header as Buffer;
     let pos = 0;
-    while (pos < chunk.length) {
+    while (pos < len) {
       header[p.headerLen++] = chunk[pos++];
       const bodyStart = this.#parseHeader(header, 0, p.headerLen);
       if (bodyStart < 0) continue;
@@ -189,7 +194,7 @@ export class Decoder {
         return pos;
       }
       this.#startBody(first, bodyStart, chunk, pos, pos);
-      return this.#fillBody(p, chunk, onPacket, pos);
+      return this.#fillBody(p, chunk, len, onPacket, pos);
     }
     return -1;
   }
@@ -209,11 +214,17 @@ export class Decoder {
     p.bodyHeaderSize = headerSize;
   }
 
-  /** Adds `chunk[from...]` to the packet being assembled; returns the bytes of `chunk` consumed. */
-  #fillBody(p: PartialPacket, chunk: Buffer, onPacket: (packet: Packet) => void, from = 0): number {
+  /** Adds `chunk[from, len)` to the packet being assembled; returns the bytes of `chunk` consumed. */
+  #fillBody(
+    p: PartialPacket,
+    chunk: Buffer,
+    len: number,
+    onPacket: (packet: Packet) => void,
+    from = 0,
+  ): number {
     let body = p.body as Buffer;
     const filled = p.bodyFilled;
-    const n = Math.min(p.bodyLength - filled, chunk.length - from);
+    const n = Math.min(p.bodyLength - filled, len - from);
     if (filled + n > body.length) {
       const grown = Buffer.allocUnsafe(
         Math.min(p.bodyLength, Math.max(body.length * 2, filled + n)),

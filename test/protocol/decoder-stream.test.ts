@@ -57,6 +57,23 @@ describe('Decoder stream', () => {
     }
   });
 
+  it('reads only the given length of a reused buffer, in any fragmentation', () => {
+    // A transport reading into one buffer it reuses (src/transport/shared-read-buffer.ts):
+    // each push names how many bytes are new, the rest is an earlier read's leftovers.
+    for (const size of [1, 7, 4096, 65536]) {
+      const decoder = new Decoder();
+      const out: Packet[] = [];
+      const reused = Buffer.alloc(65536, 0xee);
+      for (let i = 0; i < stream.length; i += size) {
+        const n = stream.copy(reused, 0, i, Math.min(i + size, stream.length));
+        decoder.push(reused, (p) => out.push(p), n);
+        reused.fill(0xee); // what the decoder kept must not depend on the buffer afterwards
+      }
+      assert.deepEqual(out, expected);
+      assert.equal(decoder.bufferedBytes, 0);
+    }
+  });
+
   it('reports buffered bytes of an incomplete packet', () => {
     const decoder = new Decoder({ protocolVersion: 4 });
     const bytes = encode(publish('t', Buffer.alloc(100)), 4);
