@@ -11,6 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ConnectionSink } from '../core/index.js';
+import { pauseSharedReads, readUntilPeerCloses, resumeSharedReads } from './shared-read-pause.js';
 
 /** How long a closing socket may take to flush before it is destroyed. */
 const END_GRACE_MS = 5000;
@@ -79,11 +80,11 @@ export class SocketSink implements ConnectionSink {
   }
 
   pause(): void {
-    this.socket.pause();
+    if (!pauseSharedReads(this.socket)) this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    if (!resumeSharedReads(this.socket)) this.socket.resume();
   }
 
   notifyWhenDrained(drained: () => void): void {
@@ -95,6 +96,7 @@ export class SocketSink implements ConnectionSink {
   end(): void {
     if (this.socket.destroyed) return;
     this.flush();
+    readUntilPeerCloses(this.socket);
     this.socket.end();
     // A peer that never closes its side must not hold the socket forever.
     setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();

@@ -3,6 +3,7 @@
  */
 import type { Socket } from 'node:net';
 import type { BrokerCore, Connection, ConnectionInfo } from '../core/index.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { SocketSink } from './socket-sink.js';
 
 /** Where a socket keeps its core Connection, so the listeners below can be shared. */
@@ -14,6 +15,11 @@ type AttachedSocket = Socket & { [kConnection]: Connection };
 // than three closures per connection: an idle connection costs less heap.
 function onData(this: AttachedSocket, chunk: Buffer): void {
   this[kConnection].receive(chunk);
+}
+
+/** A read into the shared buffer (see shared-read-buffer.ts): its first `bytes` are new. */
+function onSharedRead(this: Socket, bytes: number, buffer: Buffer): void {
+  (this as AttachedSocket)[kConnection].receive(buffer, bytes);
 }
 
 function onError(this: AttachedSocket, err: Error): void {
@@ -32,21 +38,35 @@ export function closeStreamSocket(this: Socket): void {
   (this as Partial<AttachedSocket>)[kConnection]?.transportClosed();
 }
 
-/**
- * Connects a socket to a new core Connection. `listenClose` false: the caller already has a
- * 'close' listener on this socket that calls `closeStreamSocket` (the TCP listener's cap):
- * a second listener would make Node keep an array of listeners per socket (64 B).
- */
+/** How {@link attachStreamSocket} wires a socket. */
+export interface AttachOptions {
+  /**
+   * False when the caller already has a 'close' listener on this socket that calls
+   * `closeStreamSocket` (the TCP listener's cap): a second listener would make Node keep an
+   * array of listeners per socket (64 B). Default true.
+   */
+  listenClose?: boolean;
+  /**
+   * Read into the buffer shared by all sockets (shared-read-buffer.ts) rather than through
+   * 'data' events; plain TCP sockets only (a TLS socket's reads are its TLS layer's).
+   * Default false.
+   */
+  sharedReadBuffer?: boolean;
+}
+
+/** Connects a socket to a new core Connection. */
 export function attachStreamSocket(
   core: BrokerCore,
   socket: Socket,
   info: ConnectionInfo,
-  listenClose = true,
+  options: AttachOptions = {},
 ): void {
   socket.setNoDelay(true);
   const attached = socket as AttachedSocket;
   attached[kConnection] = core.openConnection(new SocketSink(socket), info);
-  socket.on('data', onData);
+  if (!(options.sharedReadBuffer === true && readIntoSharedBuffer(socket, onSharedRead))) {
+    socket.on('data', onData);
+  }
   socket.on('error', onError);
-  if (listenClose) socket.on('close', closeStreamSocket);
+  if (options.listenClose !== false) socket.on('close', closeStreamSocket);
 }

@@ -30,7 +30,7 @@ export async function startTcpListener(
       core,
       socket,
       { remoteAddress: socket.remoteAddress, listener: name },
-      false,
+      { listenClose: false, sharedReadBuffer: true },
     );
   });
   // The cap's 'close' listener also closes the Connection: one listener per socket.
