@@ -45,6 +45,9 @@ import { type NodeIdentity, releaseOwner, takeOwner } from './owners.js';
 import { BARRIER_LEASES, RouteBarriers } from './route-barrier.js';
 import type { ArrivalCounters, ArrivingSession, SessionArrivals } from './session-arrival.js';
 
+/** How often a node waiting for a release looks whether the releasing node's lease is gone (ms). */
+const LEASE_POLL_MS = 100;
+
 /** A move's last step, as the node holding the session reads it. */
 export type ReleaseRequest = Extract<ControlMessage, { t: 'release' }>;
 /** How long a release is waited for, in leases: the barrier, then the answer. */
@@ -120,8 +123,32 @@ export class SessionMoves {
     // The barrier may take up to BARRIER_LEASES on the other node: wait for it and an answer.
     const owner = this.ownerValue;
     const release = { t: 'release', clientId, from, req: '', owner, clean } as const;
-    const answered = (await ask(nodeId, release, RELEASE_LEASES * timeoutMs)) !== undefined;
+    let settled = false;
+    const answer = ask(nodeId, release, RELEASE_LEASES * timeoutMs).finally(() => {
+      settled = true;
+    });
+    // A node that died after handing the key over never answers: stop waiting once its lease
+    // is gone (the owner key then says where the session is) rather than after three leases.
+    const answered = await Promise.race([
+      answer.then((a) => a !== undefined),
+      this.leaseGone(nodeId, () => settled),
+    ]);
     return { answered, arriving };
+  }
+
+  /** Resolves false once node `nodeId`'s lease is gone; never settles once `done()` is true. */
+  private async leaseGone(nodeId: number, done: () => boolean): Promise<false> {
+    const { redis, keys } = this.parts;
+    while (!done()) {
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      if (done()) break;
+      try {
+        if ((await redis.exists(keys.lease(nodeId))) === 0) return false;
+      } catch {
+        // Redis unreachable: the answer's own timeout decides.
+      }
+    }
+    return new Promise<false>(() => {}); // the answer settled first: this never wins the race
   }
 
   /** Counters of moves into and out of this node. */
