@@ -129,11 +129,16 @@ export class SessionMoves {
     });
     // A node that died after handing the key over never answers: stop waiting once its lease
     // is gone (the owner key then says where the session is) rather than after three leases.
-    const answered = await Promise.race([
-      answer.then((a) => a !== undefined),
-      this.leaseGone(nodeId, () => settled),
-    ]);
-    return { answered, arriving };
+    try {
+      const answered = await Promise.race([
+        answer.then((a) => a !== undefined),
+        this.leaseGone(nodeId, () => settled),
+      ]);
+      return { answered, arriving };
+    } catch (err) {
+      if (arriving) this.cancel(arriving, 'the release could not be asked for');
+      throw err; // the request could not be sent (Redis unreachable): the claim fails (0x88)
+    }
   }
 
   /** Resolves false once node `nodeId`'s lease is gone; never settles once `done()` is true. */
