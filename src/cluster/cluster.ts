@@ -232,7 +232,7 @@ export class ClusterNode {
         mutations: () => this.core.persistence?.mutations ?? 0,
       },
     );
-    this.inbox.onMarker = (marker) => this.ownership.moves.onMarker(marker);
+    this.inbox.onMarker = (marker) => this.ownership.moves.barriers.onMarker(marker);
     this.inbox.start();
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);

@@ -15,8 +15,12 @@ export type ControlMessage =
   | { t: 'hold'; clientId: string; from: number; req: string }
   /** The answer to `hold`: whether a session is held (false: it ended with its connection). */
   | { t: 'held'; req: string; session: boolean }
-  /** A move's last step: once the route barrier passed, let go of the held session. */
-  | { t: 'release'; clientId: string; from: number; req: string }
+  /**
+   * A move's last step: once the route barrier passed, hand the owner key to `owner` (the
+   * asking node's owner value) and let go of the held session; `clean`: the new connection
+   * starts clean, so the session ends (its delayed will is sent [MQTT-3.1.3-9]).
+   */
+  | { t: 'release'; clientId: string; from: number; req: string; owner: string; clean: boolean }
   /** A drain hand-over's last step: once the route barrier passed, let go of these sessions. */
   | { t: 'releaseAll'; clientIds: string[]; from: number; req: string }
   /** Append a marker for move `req` to node `to`'s inbox, after the forwards before it. */
@@ -29,9 +33,18 @@ export function parseControlMessage(text: string): ControlMessage {
   switch (m.t) {
     case 'released':
       return { t: 'released', req };
+    case 'release':
+      if (typeof m.clean !== 'boolean') throw new Error('clean is not a boolean');
+      return {
+        t: 'release',
+        clientId: stringField(m.clientId, 'clientId'),
+        from: nodeIdField(m.from, 'from'),
+        req,
+        owner: stringField(m.owner, 'owner'),
+        clean: m.clean,
+      };
     case 'takeover':
     case 'hold':
-    case 'release':
       return {
         t: m.t,
         clientId: stringField(m.clientId, 'clientId'),

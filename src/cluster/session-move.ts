@@ -10,17 +10,28 @@
  *    for it in the shared store, as for any offline session.
  * 2. N reads the session's subscriptions from the store and routes them to a stand-in that
  *    parks what it gets (session-arrival.ts); it waits until its route table is announced.
- * 3. N asks S to **release**. S runs the **route barrier**: it asks every member (read from
- *    Redis: N and S included) to append a marker to S's inbox; a peer's control message comes after N's route
- *    announcement (both published, in causal order, through Redis), so the peer has applied
- *    N's route when it appends the marker, after its pending forwards (one flush, one
- *    connection). S reads its inbox in order: once it has every member's marker (a node whose
- *    lease is gone is excused: it routes nothing more; after two leases it goes on with a
- *    warning naming the client), nothing
- *    still on its way can reach S that was routed to S only. S lets go (evicts, commits,
- *    releases the owner key) and answers.
+ * 3. N asks S to **release**. S runs the **route barrier** (route-barrier.ts): it asks every
+ *    member (read from Redis: N and S included) to append a marker to S's inbox; a peer's
+ *    control message comes after N's route announcement (both published, in causal order,
+ *    through Redis), so the peer has applied N's route when it appends the marker, after its
+ *    pending forwards (one flush, one connection). S reads its inbox in order: once it has
+ *    every member's marker (a node whose lease is gone is excused: it routes nothing more;
+ *    after two leases it goes on with a warning naming the client), nothing still on its way
+ *    can reach S that was routed to S only. S commits what it read, hands the owner key to N
+ *    (compare-and-set: the key never goes free in between, so no third node can claim the
+ *    client id then, and a kill of S from here on leaves the session to N, not to a survivor),
+ *    then lets go (evicts, commits) and answers. On a clean start it ends the session instead
+ *    of handing it on: a delayed will is sent now [MQTT-3.1.3-9], as on one node.
  * 4. N reads the session (with what S queued) and delivers the parked messages it lacks (by
  *    message id). What S gets after it let go was also routed to N: S drops it (no session).
+ *    If S's answer does not come (S died after handing the key over, or is slow), N keeps the
+ *    stand-in: once the key is N's (or free) the session lands with it; if S died before, its
+ *    routes held and every parked message also went to S's inbox, which the survivor that
+ *    adopts the session delivers: the stand-in is dropped.
+ *
+ * Steps for one client id are handled one at a time on a node (a second takeover from a third
+ * node waits for the first move), and after this node's own claim of it (a hold for a session
+ * still landing here waits for the landing): one owner at a time, nothing parked left behind.
  *
  * A drain hands all of a node's sessions over the same way (drain-peers.ts, releaseAll).
  */
@@ -30,13 +41,15 @@ import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
 import type { Outbox } from './outbox.js';
-import { type NodeIdentity, releaseOwner } from './owners.js';
+import { type NodeIdentity, releaseOwner, takeOwner } from './owners.js';
+import { BARRIER_LEASES, RouteBarriers } from './route-barrier.js';
 import type { ArrivalCounters, ArrivingSession, SessionArrivals } from './session-arrival.js';
 
-/** How often a route barrier looks again for markers and leases (ms). */
-const BARRIER_POLL_MS = 50;
-/** How long a route barrier waits for a marker at most, in leases (`timeoutMs`). */
-const BARRIER_LEASES = 2;
+/** How often a node waiting for a release looks whether the releasing node's lease is gone (ms). */
+const LEASE_POLL_MS = 100;
+
+/** A move's last step, as the node holding the session reads it. */
+export type ReleaseRequest = Extract<ControlMessage, { t: 'release' }>;
 /** How long a release is waited for, in leases: the barrier, then the answer. */
 export const RELEASE_LEASES = BARRIER_LEASES + 1;
 
@@ -68,7 +81,10 @@ export interface SessionMoveParts {
 export interface MoveResult {
   /** False when the node did not answer in time (it may be dead, or overloaded). */
   readonly answered: boolean;
-  /** The stand-in parking messages for the session, to land once it is read here. */
+  /**
+   * The stand-in parking messages for the session, to land once it is read here (kept also
+   * when the release was not answered: the owner key may be ours already).
+   */
   readonly arriving?: ArrivingSession | undefined;
 }
 
@@ -80,22 +96,24 @@ export interface MoveCounters extends ArrivalCounters {
 
 /** Both ends of session moves: asking a peer for a session, and handing one over. */
 export class SessionMoves {
-  /** Per route barrier under way here (its move id): the nodes whose marker came. */
-  private readonly markers = new Map<string, Set<number>>();
-  private readonly wakers = new Map<string, () => void>();
+  /** Route barriers run here, and markers for other nodes' barriers. */
+  readonly barriers: RouteBarriers;
   /** Settles once the recovery of dead nodes' sessions under way is done. */
   recovery: Promise<void> = Promise.resolve();
-  /** Route barriers that timed out (a marker missing from a live peer). */
-  barrierTimeouts = 0;
 
-  constructor(private readonly parts: SessionMoveParts) {}
+  constructor(private readonly parts: SessionMoveParts) {
+    this.barriers = new RouteBarriers(parts);
+  }
 
   private get ownerValue(): string {
     return `${this.parts.self.nodeId}/${this.parts.self.instance}`;
   }
 
-  /** Asks node `nodeId` to hold `clientId`'s session, routes it here parked, then to let go. */
-  async moveFrom(clientId: string, nodeId: number): Promise<MoveResult> {
+  /**
+   * Asks node `nodeId` to hold `clientId`'s session, routes it here parked, then to hand it
+   * over (`clean`: the new connection starts clean, the session ends there instead).
+   */
+  async moveFrom(clientId: string, nodeId: number, clean = false): Promise<MoveResult> {
     const { ask, timeoutMs, arrivals } = this.parts;
     const from = this.parts.self.nodeId;
     const held = await ask(nodeId, { t: 'hold', clientId, from, req: '' }, timeoutMs);
@@ -103,12 +121,39 @@ export class SessionMoves {
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
     // The barrier may take up to BARRIER_LEASES on the other node: wait for it and an answer.
-    const release = { t: 'release', clientId, from, req: '' } as const;
-    if ((await ask(nodeId, release, RELEASE_LEASES * timeoutMs)) === undefined) {
-      if (arriving) arrivals?.cancel(arriving, `node ${nodeId} did not let go in time`);
-      return { answered: false };
+    const owner = this.ownerValue;
+    const release = { t: 'release', clientId, from, req: '', owner, clean } as const;
+    let settled = false;
+    const answer = ask(nodeId, release, RELEASE_LEASES * timeoutMs).finally(() => {
+      settled = true;
+    });
+    // A node that died after handing the key over never answers: stop waiting once its lease
+    // is gone (the owner key then says where the session is) rather than after three leases.
+    try {
+      const answered = await Promise.race([
+        answer.then((a) => a !== undefined),
+        this.leaseGone(nodeId, () => settled),
+      ]);
+      return { answered, arriving };
+    } catch (err) {
+      if (arriving) this.cancel(arriving, 'the release could not be asked for');
+      throw err; // the request could not be sent (Redis unreachable): the claim fails (0x88)
     }
-    return { answered: true, arriving };
+  }
+
+  /** Resolves false once node `nodeId`'s lease is gone; never settles once `done()` is true. */
+  private async leaseGone(nodeId: number, done: () => boolean): Promise<false> {
+    const { redis, keys } = this.parts;
+    while (!done()) {
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      if (done()) break;
+      try {
+        if ((await redis.exists(keys.lease(nodeId))) === 0) return false;
+      } catch {
+        // Redis unreachable: the answer's own timeout decides.
+      }
+    }
+    return new Promise<false>(() => {}); // the answer settled first: this never wins the race
   }
 
   /** Counters of moves into and out of this node. */
@@ -119,7 +164,7 @@ export class SessionMoves {
       delivered: arrivals?.delivered ?? 0,
       duplicates: arrivals?.duplicates ?? 0,
       dropped: arrivals?.dropped ?? 0,
-      barrierTimeouts: this.barrierTimeouts,
+      barrierTimeouts: this.barriers.timeouts,
     };
   }
 
@@ -167,13 +212,38 @@ export class SessionMoves {
     await this.answer(from, { t: 'held', req, session: kept }, clientId);
   }
 
-  /** Step 3 on the node holding the session: the route barrier, then let go of it. */
-  async release(clientId: string, from: number, req: string): Promise<void> {
+  /**
+   * Step 3 on the node holding the session: the route barrier, then the owner key to the
+   * asking node, then let go of the session (on a clean start it ends: its will goes now).
+   */
+  async release(request: ReleaseRequest): Promise<void> {
     await this.recovery;
+    const { clientId, from, req } = request;
     if (this.parts.core.sessions.has(clientId)) {
-      await this.barrier(`${from}:${req}`, clientId, from);
+      await this.barriers.run(`${from}:${req}`, clientId, from);
+      await this.handOwnerTo(request);
     }
     await this.letGo(clientId, from, req);
+  }
+
+  /**
+   * What the barrier let in is committed, then the owner key goes from this node to the
+   * asking one in one compare-and-set (never free in between: a third node's claim asks the
+   * new owner, which lands the session first). A clean start ends the session: its delayed
+   * will is sent now, as on one node's takeover [MQTT-3.1.3-9].
+   */
+  private async handOwnerTo(request: ReleaseRequest): Promise<void> {
+    const { core, redis, keys, logger } = this.parts;
+    const { clientId, from, owner, clean } = request;
+    await this.commit(clientId);
+    if (clean) core.wills.fire(clientId);
+    try {
+      if (!(await takeOwner(redis, keys.owner(clientId), this.ownerValue, owner))) {
+        logger.info({ clientId, node: from }, 'cluster: session move: owner key not ours');
+      }
+    } catch (err) {
+      logger.warn({ err: String(err), clientId }, 'cluster: handing an owner key over failed');
+    }
   }
 
   /**
@@ -183,7 +253,7 @@ export class SessionMoves {
    */
   async releaseAll(clientIds: readonly string[], from: number, req: string): Promise<void> {
     const { core, logger } = this.parts;
-    await this.barrier(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
+    await this.barriers.run(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
     let evicted = 0;
     for (const clientId of clientIds) if (core.registry.evict(clientId)) evicted++;
     logger.info({ node: from, sessions: evicted }, 'cluster: sessions handed over');
@@ -238,105 +308,6 @@ export class SessionMoves {
       logger.warn({ err: String(err), clientId }, 'cluster: releasing a moved session failed');
     }
     if (req !== undefined) await this.answer(from, { t: 'released', req }, clientId);
-  }
-
-  /** Another node's route barrier: a marker to its inbox, after what was routed to it so far. */
-  onBarrier(to: number, move: string): void {
-    this.parts.outbox.mark(to, `${this.parts.self.nodeId} ${move}`);
-  }
-
-  /** A marker read from this node's inbox (after every forward its node sent before it). */
-  onMarker(marker: string): void {
-    const space = marker.indexOf(' ');
-    const got = this.markers.get(marker.slice(space + 1));
-    if (space < 0 || got === undefined) return; // a barrier that ended (timed out)
-    got.add(Number(marker.slice(0, space)));
-    this.wakers.get(marker.slice(space + 1))?.();
-  }
-
-  /**
-   * Waits until every member (and this node, and the node the session moves to) appended its
-   * marker for `move` to this node's inbox and this node read it; a member whose lease ended
-   * meanwhile is excused. The members are read from Redis, not from the last heartbeat: a
-   * node that joined since routes too.
-   */
-  private async barrier(move: string, what: string, to: number): Promise<void> {
-    const { redis, keys, logger, timeoutMs } = this.parts;
-    const self = this.parts.self.nodeId;
-    const got = new Set<number>();
-    this.markers.set(move, got);
-    try {
-      const members = (await redis.smembers(keys.members)).map(Number);
-      const expected = new Set([...members.filter(Number.isInteger), self, to]);
-      const text = JSON.stringify({ t: 'barrier', to: self, req: move });
-      // A node that joined and is not subscribed to its control channel yet hears nothing
-      // (PUBLISH reaches 0 receivers): asked again each round until it hears it. (On a Redis
-      // Cluster the count is the receiving Redis node's only: a node subscribed elsewhere is
-      // asked again, and its extra markers are ignored.)
-      const unheard = new Set<number>(expected);
-      const ask = async (nodes: Iterable<number>): Promise<void> => {
-        await Promise.all(
-          [...nodes].map(async (node) => {
-            if ((await publish(redis, keys.control(node), text)) > 0) unheard.delete(node);
-          }),
-        );
-      };
-      await ask(expected);
-      // A peer killed just after it renewed its lease is excused only once the lease expired.
-      const deadline = Date.now() + BARRIER_LEASES * timeoutMs;
-      for (;;) {
-        const missing = await this.missingMarkers(expected, got);
-        if (missing.length === 0) return;
-        await ask(missing.filter((node) => unheard.has(node)));
-        if (Date.now() >= deadline) {
-          this.barrierTimeouts++;
-          logger.warn(
-            { clientId: what, missing },
-            'cluster: session move: route barrier timed out; letting go without it (messages published meanwhile may miss the session)',
-          );
-          return;
-        }
-        await this.wake(move);
-      }
-    } catch (err) {
-      logger.warn(
-        { err: String(err), clientId: what },
-        'cluster: session move: route barrier failed',
-      );
-    } finally {
-      this.markers.delete(move);
-      this.wakers.delete(move);
-    }
-  }
-
-  /**
-   * The nodes of `expected` whose marker has not come and whose lease is still held (a node
-   * killed during the barrier is excused once its lease expired: it routes nothing more).
-   */
-  private async missingMarkers(expected: Set<number>, got: Set<number>): Promise<number[]> {
-    const { redis, keys } = this.parts;
-    const self = this.parts.self.nodeId;
-    const missing: number[] = [];
-    for (const node of expected) {
-      if (got.has(node)) continue;
-      if (node !== self && (await redis.exists(keys.lease(node))) === 0) continue;
-      missing.push(node);
-    }
-    return missing;
-  }
-
-  /** Resolves when a marker of `move` came, or after BARRIER_POLL_MS. */
-  private wake(move: string): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, BARRIER_POLL_MS);
-      const wakers = this.wakers;
-      function done(): void {
-        clearTimeout(timer);
-        wakers.delete(move);
-        resolve();
-      }
-      wakers.set(move, done);
-    });
   }
 
   /** Everything written of the session is in the store (the other node reads it next). */

@@ -15,6 +15,7 @@ import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
+import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
 import { recoveringError } from './dead-node-recovery.js';
@@ -48,6 +49,8 @@ export class ClientOwnership implements SessionLoader {
   private readonly passed = new Set<string>();
   private readonly control: ControlRequests;
   private readonly checking = new Map<string, Promise<void>>();
+  /** Move steps asked of this node, in turn per client id and after its own claim. */
+  private readonly turns: ClientTurns;
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
   /** Clients refused because Redis was unreachable (0x88). */
@@ -70,6 +73,7 @@ export class ClientOwnership implements SessionLoader {
     },
   ) {
     this.control = new ControlRequests(redis, keys, () => self.nodeId);
+    this.turns = new ClientTurns(logger, (clientId) => this.checking.get(clientId));
     this.moves = new SessionMoves({
       core,
       redis,
@@ -87,12 +91,12 @@ export class ClientOwnership implements SessionLoader {
     return `${this.self.nodeId}/${this.self.instance}`;
   }
 
-  load(clientId: string): Promise<void> | undefined {
+  load(clientId: string, clean = false): Promise<void> | undefined {
     if (this.passed.delete(clientId) || this.owned.has(clientId)) return this.next?.load(clientId);
     // Concurrent claims of one client id wait for one check (and at most one takeover).
     let checking = this.checking.get(clientId);
     if (checking === undefined) {
-      checking = this.check(clientId).finally(() => this.checking.delete(clientId));
+      checking = this.check(clientId, clean).finally(() => this.checking.delete(clientId));
       this.checking.set(clientId, checking);
     }
     return checking;
@@ -142,10 +146,10 @@ export class ClientOwnership implements SessionLoader {
    * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
    * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
    */
-  private async check(clientId: string): Promise<void> {
+  private async check(clientId: string, clean: boolean): Promise<void> {
     if (this.redis.status !== 'ready') throw this.unavailable(clientId);
     try {
-      await this.checkOwner(clientId);
+      await this.checkOwner(clientId, clean);
     } catch (err) {
       if (err instanceof MqttError) throw err;
       throw this.unavailable(clientId, err);
@@ -169,7 +173,7 @@ export class ClientOwnership implements SessionLoader {
     );
   }
 
-  private async checkOwner(clientId: string): Promise<void> {
+  private async checkOwner(clientId: string, clean: boolean): Promise<void> {
     const key = this.keys.owner(clientId);
     let arriving: ArrivingSession | undefined;
     try {
@@ -189,9 +193,10 @@ export class ClientOwnership implements SessionLoader {
           this.cancelArrival(arriving, 'the session moved on to another node');
           arriving = undefined;
           // Before the session is read: a live peer must write its last state and stop writing.
-          arriving = await this.requestRelease(clientId, owner.nodeId);
+          arriving = await this.requestRelease(clientId, owner.nodeId, clean);
         }
-        // Free, ours, or its owner died: taken only if still so (compare-and-set).
+        // Free, ours (handed over by the node that held it, even if its answer never came),
+        // or its owner died: taken only if still so (compare-and-set); a stand-in lands.
         else if (await claimOwner(this.redis, key, current, this.ownerValue)) break;
         if (attempt >= CLAIM_ATTEMPTS) {
           throw new MqttError(
@@ -222,13 +227,16 @@ export class ClientOwnership implements SessionLoader {
 
   /**
    * Asks node `nodeId` to hand `clientId`'s session over; resolves once it did (or died),
-   * with the stand-in that parked messages for the session meanwhile (if any).
+   * with the stand-in that parked messages for the session meanwhile (if any). Without an
+   * answer the stand-in is kept: the node may have handed the owner key over and died before
+   * answering (the session then lands here with it); the caller's next round decides.
    */
   private async requestRelease(
     clientId: string,
     nodeId: number,
+    clean: boolean,
   ): Promise<ArrivingSession | undefined> {
-    const moved = await this.moves.moveFrom(clientId, nodeId);
+    const moved = await this.moves.moveFrom(clientId, nodeId, clean);
     if (moved.answered) return moved.arriving;
     const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
     if (
@@ -236,12 +244,13 @@ export class ClientOwnership implements SessionLoader {
       owner.nodeId === nodeId &&
       (await this.self.isLive(owner.nodeId, owner.instance))
     ) {
+      this.cancelArrival(moved.arriving, `node ${nodeId} did not let go in time`);
       throw new MqttError(
         ReasonCode.ServerUnavailable,
         `client id is held by cluster node ${nodeId}, which did not let go in time`,
       );
     }
-    return undefined;
+    return moved.arriving;
   }
 
   /** A message on this node's control channel. */
@@ -255,14 +264,17 @@ export class ClientOwnership implements SessionLoader {
       });
       return;
     }
-    const moves = this.moves;
+    const { moves, turns } = this;
     if (message.t === 'released' || message.t === 'held') this.control.answered(message);
-    else if (message.t === 'takeover')
-      void this.releaseNow(message.clientId, message.from, message.req);
-    else if (message.t === 'hold') void moves.hold(message.clientId, message.from, message.req);
-    else if (message.t === 'release')
-      void moves.release(message.clientId, message.from, message.req);
-    else if (message.t === 'barrier') moves.onBarrier(message.to, message.req);
+    else if (message.t === 'takeover') {
+      const { clientId, from, req } = message;
+      void turns.run(clientId, () => this.releaseNow(clientId, from, req));
+    } else if (message.t === 'hold') {
+      const { clientId, from, req } = message;
+      void turns.run(clientId, () => moves.hold(clientId, from, req));
+    } else if (message.t === 'release')
+      void turns.run(message.clientId, () => moves.release(message));
+    else if (message.t === 'barrier') moves.barriers.onBarrier(message.to, message.req);
     else if (message.t === 'releaseAll')
       void moves.releaseAll(message.clientIds, message.from, message.req);
     else if (message.t === 'adopt') {

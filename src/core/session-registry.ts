@@ -52,9 +52,11 @@ export interface SessionLoader {
    * Starts loading `clientId`'s session, if the store has one, into the registry
    * ({@link SessionRegistry.adopt}); the claim waits for the promise, then claims again.
    * Returns undefined when there is nothing to load or wait for (so the claim goes on): at
-   * the latest for the claim made after the promise settled.
+   * the latest for the claim made after the promise settled. `clean` is the claim's Clean
+   * Start: a node holding the session elsewhere ends it rather than hands it on (its delayed
+   * will is sent [MQTT-3.1.3-9]).
    */
-  load(clientId: string): Promise<void> | undefined;
+  load(clientId: string, clean?: boolean): Promise<void> | undefined;
 }
 
 /** What the registry is built from. */
@@ -133,7 +135,7 @@ export class SessionRegistry {
     const clientId = client.clientId;
     let session = this.byClientId.get(clientId);
     if (session === undefined && this.loader !== undefined) {
-      const loading = this.loader.load(clientId);
+      const loading = this.loader.load(clientId, clean);
       if (loading !== undefined) return loading;
     }
     const { options, refusals } = this.parts;

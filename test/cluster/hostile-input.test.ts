@@ -125,7 +125,13 @@ describe('cluster: hostile input from Redis', () => {
       '{"t":"x","req":"r"}',
       // The session move's steps (session-move.ts), each missing or mistyping a field.
       '{"t":"hold","req":"r","from":1}',
-      '{"t":"release","req":"r","clientId":"c","from":"one"}',
+      '{"t":"release","req":"r","clientId":"c","from":"one","owner":"1/x","clean":false}',
+      // The release hands the owner key over (owner) and says whether the new connection
+      // starts clean (clean): each missing, or mistyped.
+      '{"t":"release","req":"r","clientId":"c","from":1,"clean":false}',
+      '{"t":"release","req":"r","clientId":"c","from":1,"owner":7,"clean":false}',
+      '{"t":"release","req":"r","clientId":"c","from":1,"owner":"1/x"}',
+      '{"t":"release","req":"r","clientId":"c","from":1,"owner":"1/x","clean":"no"}',
       '{"t":"held","req":"r","session":"yes"}',
       '{"t":"barrier","req":"r","to":999}',
       '{"t":"releaseAll","req":"r","from":1}',
@@ -159,7 +165,7 @@ describe('cluster: hostile input from Redis', () => {
     const strays = [
       '{"t":"held","req":"none","session":true}',
       '{"t":"released","req":"none"}',
-      `{"t":"release","req":"none","clientId":"nobody","from":${target.nodeId}}`,
+      `{"t":"release","req":"none","clientId":"nobody","from":${target.nodeId},"owner":"${target.nodeId}/stray","clean":true}`,
       `{"t":"releaseAll","req":"none","clientIds":["nobody"],"from":${target.nodeId}}`,
       `{"t":"barrier","req":"none","to":${target.nodeId}}`,
     ];
