@@ -48,8 +48,8 @@ export interface AttachOptions {
   listenClose?: boolean;
   /**
    * Read into the buffer shared by all sockets (shared-read-buffer.ts) rather than through
-   * 'data' events; plain TCP sockets only (a TLS socket's reads are its TLS layer's).
-   * Default false.
+   * 'data' events (TCP and TLS sockets: a TLS socket's handle hands over the decrypted bytes
+   * the same way). Default false.
    */
   sharedReadBuffer?: boolean;
 }

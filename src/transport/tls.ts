@@ -36,12 +36,17 @@ export async function startTlsListener(
   const { tls } = options;
   const serverOptions = { ...(await loadServerTlsOptions(tls)), ...tlsHandshakeOptions(core) };
   const server = createServer(serverOptions, (socket: TLSSocket) => {
-    attachStreamSocket(core, socket, {
-      remoteAddress: socket.remoteAddress,
-      listener: name,
-      certificateIdentity: certificateIdentity(socket, tls.identityFrom),
-      identityAsUsername: tls.useIdentityAsUsername,
-    });
+    attachStreamSocket(
+      core,
+      socket,
+      {
+        remoteAddress: socket.remoteAddress,
+        listener: name,
+        certificateIdentity: certificateIdentity(socket, tls.identityFrom),
+        identityAsUsername: tls.useIdentityAsUsername,
+      },
+      { sharedReadBuffer: true },
+    );
   });
   const sockets = trackSockets(server);
   closeFailedTlsHandshakes(server, core, name);

@@ -1,5 +1,5 @@
 /**
- * TCP sockets read into one buffer shared by every socket (src/transport/shared-read-buffer.ts):
+ * TCP and TLS sockets read into one buffer shared by every socket (src/transport/shared-read-buffer.ts):
  * the Node internals it needs are there, reads, the peer's close and pause work on a plain
  * socket, and many publishers whose packets straddle reads of the shared buffer, interleaved,
  * reach a subscriber byte for byte and in order.
@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createBroker } from '../../src/index.js';
 import { encode, type Packet } from '../../src/protocol/index.js';
 import {
   readIntoSharedBuffer,
@@ -18,7 +19,14 @@ import {
   readUntilPeerCloses,
   resumeSharedReads,
 } from '../../src/transport/shared-read-pause.js';
-import { startBroker, type TestBroker, waitFor } from '../helpers/broker.js';
+import {
+  connectClient,
+  endClient,
+  startBroker,
+  type TestBroker,
+  waitFor,
+} from '../helpers/broker.js';
+import { makeTestCerts } from '../helpers/certs.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 /** A server whose accepted sockets read into the shared buffer; returns what each read. */
@@ -205,5 +213,48 @@ describe('publishers interleaved through the shared read buffer (broker over TCP
     );
     for (const pub of publishers) pub.socket.destroy();
     sub.socket.destroy();
+  });
+});
+
+describe('the shared read buffer over TLS (mqtts)', () => {
+  it('payloads of 1 B to 150 KiB from 3 MQTT.js publishers arrive intact and in order', async () => {
+    const certs = makeTestCerts();
+    const broker = createBroker();
+    try {
+      const { url } = await broker.listen({
+        type: 'mqtts',
+        port: 0,
+        tls: { cert: certs.server.cert, key: certs.server.key },
+      });
+      const tls = { ca: certs.ca.certPem, protocolVersion: 5 as const };
+      const sub = await connectClient(url, { ...tls, clientId: 'tls-shared-sub' });
+      await sub.subscribeAsync('tls-shared/#', { qos: 1 });
+      const got: { topic: string; payload: Buffer }[] = [];
+      sub.on('message', (topic, payload) => got.push({ topic, payload }));
+      const sizes = [1, 700, 20_000, 70_000, 150 * 1024];
+      const payloadOf = (p: number, k: number): Buffer =>
+        Buffer.alloc(sizes[(p + k) % sizes.length]!, (p * 17 + k) % 251);
+      const publishers = await Promise.all(
+        [0, 1, 2].map((p) => connectClient(url, { ...tls, clientId: `tls-shared-pub-${p}` })),
+      );
+      await Promise.all(
+        publishers.map(async (pub, p) => {
+          for (let k = 0; k < 10; k++) {
+            await pub.publishAsync(`tls-shared/${p}`, payloadOf(p, k), { qos: 1 });
+          }
+        }),
+      );
+      await waitFor(() => got.length === 30, 20_000, '30 messages at the subscriber');
+      const next = [0, 0, 0];
+      for (const { topic, payload } of got) {
+        const p = Number(topic.split('/')[1]);
+        const k = next[p]!++;
+        assert.ok(payload.equals(payloadOf(p, k)), `publisher ${p}, message ${k} intact`);
+      }
+      await Promise.all([...publishers, sub].map((c) => endClient(c)));
+    } finally {
+      await broker.close();
+      certs.cleanup();
+    }
   });
 });
