@@ -183,6 +183,9 @@ class BatchReader {
   /** `n` bytes as a copy: a payload outlives the entry, which must not stay alive for it. */
   private bytesOf(n: number): Buffer {
     const at = this.need(n);
-    return Buffer.from(this.bytes.subarray(at, at + n));
+    // One Buffer object (from the pool when small), not a view and a copy of it.
+    const payload = Buffer.allocUnsafe(n);
+    this.bytes.copy(payload, 0, at, at + n);
+    return payload;
   }
 }
