@@ -22,6 +22,8 @@ import {
 
 /** Bytes a fresh batch buffer has at least (beyond the headroom). */
 const MIN_CAPACITY = 4096;
+/** The most a fresh batch buffer starts with: one burst of big payloads is not the norm. */
+const MAX_START_CAPACITY = 256 * 1024;
 /** The most UTF-8 bytes a JavaScript string takes per UTF-16 code unit. */
 const UTF8_MAX = 3;
 
@@ -47,7 +49,7 @@ export class BatchBuilder {
   private lastGroupsAt = -1;
   /** Each message's properties (null for none), once a message of the batch has some. */
   private properties: (Properties | null)[] | undefined;
-  /** The size of the last batch: the next starts with room for as much. */
+  /** The size of the last batch (bounded): the next starts with room for as much. */
   private sizeHint = MIN_CAPACITY;
 
   /** `headroom`: free bytes kept before the batch, for the caller's framing. */
@@ -139,7 +141,7 @@ export class BatchBuilder {
     out.writeUInt32LE(properties?.length ?? 0, start + 5);
     if (properties !== undefined) this.pos += properties.copy(out, this.pos);
     const finished: FinishedBatch = { buffer: out, start, end: this.pos, count: this.count };
-    this.sizeHint = Math.max(MIN_CAPACITY, this.pos - start);
+    this.sizeHint = Math.min(MAX_START_CAPACITY, Math.max(MIN_CAPACITY, this.pos - start));
     this.buf = Buffer.allocUnsafe(0);
     this.pos = 0;
     this.count = 0;
