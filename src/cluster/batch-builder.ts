@@ -20,8 +20,12 @@ import {
   RETAIN,
 } from './envelope-format.js';
 
-/** Bytes a fresh batch buffer has at least (beyond the headroom). */
-const MIN_CAPACITY = 4096;
+/**
+ * Bytes a fresh batch buffer has at least (beyond the headroom): small enough that with the
+ * headroom it comes from Node's buffer pool (under 4 KiB), not an allocation of its own, as
+ * most batches are small when the load is not at its peak.
+ */
+const MIN_CAPACITY = 1024;
 /** The most a fresh batch buffer starts with: one burst of big payloads is not the norm. */
 const MAX_START_CAPACITY = 256 * 1024;
 /** The most UTF-8 bytes a JavaScript string takes per UTF-16 code unit. */
