@@ -18,7 +18,7 @@
  * node needs one, spends most of its time.
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
- *     [--only pipit-1,pipit-2,cross-fanin-q1,...]
+ *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -32,8 +32,15 @@ import { median } from './harness/summary.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 
-type SetupName = 'pipit-1' | 'pipit-2' | 'aedes-1' | 'aedes-2';
+type SetupName = 'pipit-1' | 'pipit-2' | 'pipit-2-base' | 'aedes-1' | 'aedes-2';
 const SETUPS: readonly SetupName[] = ['pipit-1', 'pipit-2', 'aedes-1', 'aedes-2'];
+
+/**
+ * `--base DIR`: a second Pipit build (DIR/dist/cli/main.js, e.g. a copy of main's dist kept
+ * in the worktree so that it finds node_modules) run as `pipit-2-base` alongside `pipit-2`,
+ * in the same rounds: a before/after of the cluster path in one time window.
+ */
+let baseDir: string | undefined;
 
 /** One scenario: the engine's options, and where each role connects on two nodes. */
 interface ClusterScenario {
@@ -115,11 +122,12 @@ async function startNode(
   const node = process.execPath;
   // PIPIT_NODE_FLAGS: node flags for the Pipit nodes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
   const flags = (process.env.PIPIT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const pipit = [...flags, 'dist/cli/main.js', 'broker', '--port', String(port), '--host', HOST];
+  const main = setup === 'pipit-2-base' ? join(baseDir!, 'dist/cli/main.js') : 'dist/cli/main.js';
+  const pipit = [...flags, main, 'broker', '--port', String(port), '--host', HOST];
   const args =
     setup === 'pipit-1'
       ? [...pipit, '--memory']
-      : setup === 'pipit-2'
+      : setup === 'pipit-2' || setup === 'pipit-2-base'
         ? [...pipit, '--cluster', `redis://${HOST}:${redisPort}`, '--sys-interval', '0']
         : setup === 'aedes-1'
           ? ['bench/brokers/aedes-server.mjs', '--port', String(port), '--host', HOST]
@@ -300,13 +308,16 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       only: { type: 'string' },
+      base: { type: 'string' },
     },
   });
+  baseDir = values.base;
   const only = (values.only ?? '').split(',').filter(Boolean);
   const isSetup = (o: string): o is SetupName => (SETUPS as readonly string[]).includes(o);
   const setupPicks = only.filter(isSetup);
   const scenarioPicks = only.filter((o) => !isSetup(o));
   const setups = setupPicks.length > 0 ? setupPicks : [...SETUPS];
+  if (baseDir !== undefined && !setups.includes('pipit-2-base')) setups.push('pipit-2-base');
   const scenarios = SCENARIOS.filter(
     (sc) => scenarioPicks.length === 0 || scenarioPicks.some((o) => sc.id.startsWith(o)),
   );

@@ -22,9 +22,20 @@
  * Batches in V8's format (first byte 0xFF), from a node of an earlier version during a
  * rolling upgrade, are still read (envelope-v8.ts).
  */
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import type { Message } from '../core/index.js';
 import type { Properties, QoS } from '../protocol/index.js';
+import { BatchBuilder } from './batch-builder.js';
+import {
+  FIXED,
+  FORMAT,
+  HAS_EXPIRY,
+  HAS_GROUPS,
+  HAS_ORIGIN,
+  HAS_PROPERTIES,
+  HEADER,
+  RETAIN,
+} from './envelope-format.js';
 import { decodeV8Batch, V8_VERSION_TAG } from './envelope-v8.js';
 
 /** One forwarded message. */
@@ -34,78 +45,23 @@ export interface ForwardedMessage {
   shareFilters: string[] | undefined;
 }
 
-/** The first byte of a batch in this format. */
-const FORMAT = 0x01;
-const RETAIN = 0x04;
-const HAS_PROPERTIES = 0x08;
-const HAS_EXPIRY = 0x10;
-const HAS_ORIGIN = 0x20;
-const HAS_GROUPS = 0x40;
-/** Bytes before the first message: format, count, length of the properties section. */
-const HEADER = 9;
-/** Fixed bytes of a message: flags, id, topic length, payload length. */
-const FIXED = 1 + 8 + 2 + 4;
-
 /** The properties of a message flagged as having them, until the batch's section is read. */
 const FLAGGED: Properties = Object.freeze({}) as Properties;
 
-/** Encodes a batch of forwarded messages. */
+/**
+ * Encodes a batch of forwarded messages (as the outbox does, one message at a time:
+ * batch-builder.ts).
+ */
 export function encodeBatch(batch: readonly ForwardedMessage[]): Buffer {
-  let withProperties = false;
-  let size = HEADER;
+  const builder = new BatchBuilder(0);
   for (const { message, shareFilters } of batch) {
-    size += FIXED + Buffer.byteLength(message.topic) + message.payload.length;
-    if (message.properties !== undefined) withProperties = true;
-    if (message.expiresAt !== undefined) size += 8;
-    if (message.origin !== undefined) size += 2 + Buffer.byteLength(message.origin);
-    if (shareFilters !== undefined) {
-      size += 2;
-      for (const filter of shareFilters) size += 2 + Buffer.byteLength(filter);
-    }
+    builder.addMessage(message);
+    if (shareFilters === undefined) continue;
+    builder.startGroups();
+    for (const filter of shareFilters) builder.addGroup(filter);
   }
-  // One V8 pass for every message's properties (a list aligned with the messages).
-  const properties = withProperties
-    ? serialize(batch.map(({ message }) => message.properties ?? null))
-    : undefined;
-  const out = Buffer.allocUnsafe(size + (properties?.length ?? 0));
-  out[0] = FORMAT;
-  out.writeUInt32LE(batch.length, 1);
-  out.writeUInt32LE(properties?.length ?? 0, 5);
-  let pos = HEADER;
-  for (const forwarded of batch) pos = writeMessage(out, pos, forwarded);
-  properties?.copy(out, pos);
-  return out;
-}
-
-function writeMessage(
-  out: Buffer,
-  start: number,
-  { message, shareFilters }: ForwardedMessage,
-): number {
-  let flags = message.qos | (message.retain ? RETAIN : 0);
-  if (message.properties !== undefined) flags |= HAS_PROPERTIES;
-  if (message.expiresAt !== undefined) flags |= HAS_EXPIRY;
-  if (message.origin !== undefined) flags |= HAS_ORIGIN;
-  if (shareFilters !== undefined) flags |= HAS_GROUPS;
-  out[start] = flags;
-  out.writeDoubleLE(message.id, start + 1);
-  let pos = writeString16(out, start + 9, message.topic);
-  out.writeUInt32LE(message.payload.length, pos);
-  pos += 4 + message.payload.copy(out, pos + 4);
-  if (message.expiresAt !== undefined) pos = out.writeDoubleLE(message.expiresAt, pos);
-  if (message.origin !== undefined) pos = writeString16(out, pos, message.origin);
-  if (shareFilters !== undefined) {
-    pos = out.writeUInt16LE(shareFilters.length, pos);
-    for (const filter of shareFilters) pos = writeString16(out, pos, filter);
-  }
-  return pos;
-}
-
-/** Writes a u16 length and the UTF-8 of `s`; returns the position after it. */
-function writeString16(out: Buffer, pos: number, s: string): number {
-  const n = out.write(s, pos + 2, 'utf8');
-  out.writeUInt16LE(n, pos);
-  return pos + 2 + n;
+  const { buffer, start, end } = builder.finish();
+  return buffer.subarray(start, end);
 }
 
 /**
@@ -227,6 +183,9 @@ class BatchReader {
   /** `n` bytes as a copy: a payload outlives the entry, which must not stay alive for it. */
   private bytesOf(n: number): Buffer {
     const at = this.need(n);
-    return Buffer.from(this.bytes.subarray(at, at + n));
+    // One Buffer object (from the pool when small), not a view and a copy of it.
+    const payload = Buffer.allocUnsafe(n);
+    this.bytes.copy(payload, 0, at, at + n);
+    return payload;
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Messages on their way to other nodes. A delivery to a remote node joins that node's batch;
- * once per event-loop turn (as the store's group commit) every batch is written to its node's
- * inbox stream, all in one pipelined round trip. A message matching a node through ordinary
+ * Messages on their way to other nodes. A delivery to a remote node is encoded into that
+ * node's batch as it is routed (batch-builder.ts); once per event-loop turn (as the store's
+ * group commit) every batch is written to its node's inbox stream, each as one command framed
+ * around the batch's bytes (forward-frame.ts), all sent before any reply is awaited. A message matching a node through ordinary
  * subscriptions and shared groups alike travels once, with the groups listed.
  *
  * Order: a publisher's messages are handled in order and appended to one batch per node,
@@ -10,7 +11,8 @@
 import { type Delivery, WriteRefused } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
-import { encodeBatch, type ForwardedMessage } from './envelope.js';
+import { BatchBuilder } from './batch-builder.js';
+import { BULK_HEAD_MAX, evalHead, FrameCommand, frameInPlace, frameWith } from './forward-frame.js';
 import type { ClusterKeys } from './keys.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
 import { WriteBarrier } from './write-barrier.js';
@@ -31,23 +33,14 @@ const MARK = `
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'b', ARGV[3])`;
 
-/** The pipeline with the forward script defined on the connection. */
-type ForwardPipeline = ReturnType<RedisClient['pipeline']> & {
-  pipitForward(
-    inbox: string,
-    members: string,
-    nodeId: string,
-    maxLength: number,
-    batch: Buffer,
-  ): ForwardPipeline;
-  pipitMark(
-    inbox: string,
-    members: string,
-    nodeId: string,
-    maxLength: number,
-    marker: string,
-  ): ForwardPipeline;
-};
+/** One node's way out: its batch being filled and the constant start of its commands. */
+interface Outgoing {
+  readonly builder: BatchBuilder;
+  /** The frame of FORWARD up to its last argument (the batch). */
+  readonly head: Buffer;
+  /** The command's arguments as ioredis sees them (the batch stands in as ''). */
+  readonly args: readonly string[];
+}
 
 /** Counters of forwarding, read by whoever reports them. */
 export interface OutboxCounters {
@@ -55,7 +48,7 @@ export interface OutboxCounters {
   forwarded: number;
   /** Stream entries (batches) sent. */
   batches: number;
-  /** Writes that failed (Redis unreachable): messages, or batches when Redis answered an error. Logged. */
+  /** Messages whose write failed (Redis unreachable, or it answered an error). Logged. */
   failed: number;
   /**
    * Messages refused because their node had left the cluster (removed after its death while
@@ -68,7 +61,10 @@ export interface OutboxCounters {
 export class Outbox implements ForwardSink {
   receiving = false;
   readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0, refused: 0 };
-  private readonly batches = new Map<RemoteNode, ForwardedMessage[]>();
+  /** Per node id (a few, reused when a node comes back): kept between flushes. */
+  private readonly outgoing = new Map<number, Outgoing>();
+  /** The nodes whose batch holds messages, in the order of their first forward of the turn. */
+  private readonly filled: Outgoing[] = [];
   /** Markers to append after the batches of the next flush: [node id, marker]. */
   private readonly markers: [number, string][] = [];
   private scheduled = false;
@@ -83,8 +79,6 @@ export class Outbox implements ForwardSink {
     noteWrite?: () => void,
   ) {
     this.barrier = new WriteBarrier(noteWrite);
-    redis.defineCommand('pipitForward', { numberOfKeys: 2, lua: FORWARD });
-    redis.defineCommand('pipitMark', { numberOfKeys: 2, lua: MARK });
   }
 
   /**
@@ -106,22 +100,10 @@ export class Outbox implements ForwardSink {
   }
 
   forward(node: RemoteNode, delivery: Delivery): void {
-    let batch = this.batches.get(node);
-    if (batch === undefined) {
-      batch = [];
-      this.batches.set(node, batch);
-    }
-    const last = batch.length > 0 ? batch[batch.length - 1] : undefined;
-    const shareFilter = delivery.shareFilter;
-    if (last !== undefined && last.message === delivery.message) {
-      // The same publish again for this node: through a shared group (or the merged rest).
-      if (shareFilter !== undefined) (last.shareFilters ??= []).push(shareFilter);
-    } else {
-      batch.push({
-        message: delivery.message,
-        shareFilters: shareFilter === undefined ? undefined : [shareFilter],
-      });
-    }
+    const out = this.outgoing.get(node.nodeId) ?? this.open(node.nodeId);
+    if (out.builder.count === 0) this.filled.push(out);
+    // Encoded now: the message is not held until the flush.
+    out.builder.add(delivery.message, delivery.shareFilter);
     this.barrier.wrote();
     if (!this.scheduled) {
       this.scheduled = true;
@@ -129,59 +111,83 @@ export class Outbox implements ForwardSink {
     }
   }
 
-  /** Writes every batch to its node's inbox (one pipelined round trip). */
+  /** The way out to node `nodeId`, made on its first forward. */
+  private open(nodeId: number): Outgoing {
+    const inbox = this.keys.inbox(nodeId);
+    const head = evalHead(
+      FORWARD,
+      [inbox, this.keys.members],
+      [String(nodeId), String(INBOX_MAX_LENGTH)],
+    );
+    const out: Outgoing = {
+      builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
+      head,
+      args: [FORWARD, '2', inbox, this.keys.members, String(nodeId), String(INBOX_MAX_LENGTH), ''],
+    };
+    this.outgoing.set(nodeId, out);
+    return out;
+  }
+
+  /** Writes every batch to its node's inbox, then the markers (one write each, no reply awaited between). */
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.batches.size === 0 && this.markers.length === 0) {
+    if (this.filled.length === 0 && this.markers.length === 0) {
       this.barrier.sent(Promise.resolve());
       return;
     }
-    const pipeline = this.redis.pipeline() as ForwardPipeline;
+    const writes: Promise<unknown>[] = [];
     const sizes: number[] = [];
-    for (const [node, batch] of this.batches) {
-      pipeline.pipitForward(
-        this.keys.inbox(node.nodeId),
-        this.keys.members,
-        String(node.nodeId),
-        INBOX_MAX_LENGTH,
-        encodeBatch(batch),
+    let count = 0;
+    for (const out of this.filled) {
+      const batch = out.builder.finish(2); // room for the frame's final CRLF
+      writes.push(
+        this.send(out.args, frameInPlace(out.head, batch.buffer, batch.start, batch.end)),
       );
-      sizes.push(batch.length);
+      sizes.push(batch.count);
+      count += batch.count;
     }
-    const count = sizes.reduce((sum, n) => sum + n, 0);
-    this.counters.batches += this.batches.size;
+    this.counters.batches += this.filled.length;
     this.counters.forwarded += count;
-    this.batches.clear();
-    this.appendMarkers(pipeline);
-    this.barrier.sent(
-      pipeline.exec().then(
-        (results) => this.check((results ?? []).slice(0, sizes.length), sizes),
-        (err: unknown) => this.fail(err, count),
-      ),
-    );
+    this.filled.length = 0;
+    this.sendMarkers(writes);
+    this.barrier.sent(Promise.allSettled(writes).then((results) => this.check(results, sizes)));
   };
 
-  /** Puts the pending markers in `pipeline`, after the batches. */
-  private appendMarkers(pipeline: ForwardPipeline): void {
+  /** Sends the pending markers, after the batches. */
+  private sendMarkers(writes: Promise<unknown>[]): void {
     for (const [nodeId, marker] of this.markers) {
+      const inbox = this.keys.inbox(nodeId);
       const members = this.keys.members;
-      pipeline.pipitMark(
-        this.keys.inbox(nodeId),
-        members,
-        String(nodeId),
-        INBOX_MAX_LENGTH,
-        marker,
-      );
+      const args = [String(nodeId), String(INBOX_MAX_LENGTH)];
+      const frame = frameWith(evalHead(MARK, [inbox, members], args), marker);
+      writes.push(this.send([MARK, '2', inbox, members, ...args, marker], frame));
     }
     this.markers.length = 0;
   }
 
-  /** Fails the acknowledgements of a flush when a write failed or its node had left. */
-  private check(results: [Error | null, unknown][], sizes: number[]): void {
-    const failed = results.filter(([err]) => err !== null).length;
-    if (failed > 0) this.fail(new Error(`${failed} inbox writes failed`), failed);
+  /** Sends one prepared frame on the outbox's connection (in order with the others). */
+  private send(args: readonly string[], frame: Buffer): Promise<unknown> {
+    return this.redis.sendCommand(new FrameCommand(args, frame)) as Promise<unknown>;
+  }
+
+  /**
+   * Fails the acknowledgements of a flush when a write failed or its node had left. The
+   * results past `sizes` are the markers': a failed one is logged only.
+   */
+  private check(results: PromiseSettledResult<unknown>[], sizes: number[]): void {
+    let failed = 0;
+    let error: unknown;
     let refused = 0;
-    for (let i = 0; i < results.length; i++) if (results[i]![1] === null) refused += sizes[i]!;
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
+      if (i >= sizes.length) {
+        if (result.status === 'rejected') this.markerFailed(result.reason);
+      } else if (result.status === 'rejected') {
+        failed += sizes[i]!;
+        error ??= result.reason;
+      } else if (result.value === null) refused += sizes[i]!;
+    }
+    if (failed > 0) this.fail(error, failed);
     if (refused === 0) return;
     this.counters.refused += refused;
     this.logger.warn(
@@ -192,6 +198,10 @@ export class Outbox implements ForwardSink {
       'forward refused: its node left the cluster',
       `${refused} forwarded messages refused: their node left the cluster (died)`,
     );
+  }
+
+  private markerFailed(err: unknown): void {
+    this.logger.warn({ err: String(err) }, 'cluster: writing a session move marker failed');
   }
 
   /** Counts and logs a failed write, then fails the acknowledgements waiting for it. */

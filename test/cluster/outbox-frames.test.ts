@@ -1,0 +1,160 @@
+/**
+ * The outbox's writes on a real redis-server: each node's batch, encoded as the messages were
+ * forwarded and framed around its own bytes (batch-builder.ts, forward-frame.ts), lands as one
+ * inbox entry that decodes to exactly what was forwarded, in order, with shared groups merged;
+ * a batch that outgrew its first buffer arrives whole; a node that is not a member is refused
+ * (not acknowledged); a marker follows the batch of its turn; and a Redis that lost its script
+ * cache (SCRIPT FLUSH, as after a restart) still takes the writes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeBatch, type ForwardedMessage } from '../../src/cluster/envelope.js';
+import { entryData, markerOf } from '../../src/cluster/inbox.js';
+import { ClusterKeys } from '../../src/cluster/keys.js';
+import { Outbox } from '../../src/cluster/outbox.js';
+import { RemoteNode } from '../../src/cluster/remote-node.js';
+import { type Delivery, type Message, WriteRefused } from '../../src/core/index.js';
+import type { Logger } from '../../src/ports/index.js';
+import { RedisFixture } from './redis-fixture.js';
+
+const quiet: Logger = {
+  error: () => {},
+  warn: () => {},
+  info: () => {},
+  debug: () => {},
+  child: () => quiet,
+} as unknown as Logger;
+
+let nextId = 1;
+function message(topic: string, payload: Buffer, overrides: Partial<Message> = {}): Message {
+  return {
+    id: nextId++,
+    topic,
+    payload,
+    qos: 1,
+    retain: false,
+    properties: undefined,
+    expiresAt: undefined,
+    origin: undefined,
+    publisher: undefined,
+    queueRefs: 0,
+    ...overrides,
+  };
+}
+
+function delivery(m: Message, shareFilter?: string): Delivery {
+  return { message: m, qos: m.qos, retain: m.retain, subscriptionIds: undefined, shareFilter };
+}
+
+/** What travels of a forwarded message, for comparison. */
+function wire({ message: m, shareFilters }: ForwardedMessage) {
+  return {
+    id: m.id,
+    topic: m.topic,
+    payload: m.payload.toString('hex'),
+    qos: m.qos,
+    properties: m.properties,
+    shareFilters,
+  };
+}
+
+describe('cluster: the outbox writes framed batches', () => {
+  let redis: RedisFixture;
+  let outbox: Outbox;
+  let connection: ReturnType<RedisFixture['redis']['duplicate']>;
+  const keys = new ClusterKeys('pipit-frames');
+  const two = (): RemoteNode => new RemoteNode(2, outbox);
+  const three = (): RemoteNode => new RemoteNode(3, outbox);
+
+  /** The entries of node `id`'s inbox, as [fields] lists, oldest first. */
+  async function inbox(id: number): Promise<Buffer[][]> {
+    const entries = await redis.redis.xrangeBuffer(keys.inbox(id), '-', '+');
+    return entries.map(([, fields]) => fields);
+  }
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    await redis.redis.sadd(keys.members, '2', '3');
+    connection = redis.redis.duplicate();
+    outbox = new Outbox(connection, keys, quiet);
+  });
+
+  after(async () => {
+    connection.disconnect();
+    await redis.stop();
+  });
+
+  it('writes one entry per node per turn that decodes to what was forwarded, groups merged', async () => {
+    const [a, b, c] = [
+      message('t/ü', Buffer.from('one')),
+      message('t/b', Buffer.alloc(0), {
+        properties: { contentType: 'x', userProperties: [['k', 'v']] },
+      }),
+      message('t/c', Buffer.from('three'), { qos: 0 }),
+    ];
+    const [toTwo, toThree] = [two(), three()];
+    toTwo.deliver(delivery(a));
+    toTwo.deliver(delivery(b, '$share/g1/t/b'));
+    toTwo.deliver(delivery(b, '$share/g2/#'));
+    toTwo.deliver(delivery(b)); // the merged ordinary subscriptions: nothing more
+    toThree.deliver(delivery(c));
+    toTwo.deliver(delivery(c));
+    await outbox.commit();
+    const atTwo = await inbox(2);
+    assert.equal(atTwo.length, 1);
+    assert.deepEqual(decodeBatch(entryData(atTwo[0]!)).map(wire), [
+      wire({ message: a, shareFilters: undefined }),
+      wire({ message: b, shareFilters: ['$share/g1/t/b', '$share/g2/#'] }),
+      wire({ message: c, shareFilters: undefined }),
+    ]);
+    const atThree = await inbox(3);
+    assert.deepEqual(decodeBatch(entryData(atThree[0]!)).map(wire), [
+      wire({ message: c, shareFilters: undefined }),
+    ]);
+    assert.equal(outbox.counters.forwarded, 4);
+  });
+
+  it('sends a batch that outgrew its first buffer whole and in order', async () => {
+    const node = two();
+    const sent = Array.from({ length: 3000 }, (_, i) =>
+      message(`big/${i}`, Buffer.alloc(200 + (i % 7), i % 256)),
+    );
+    for (const m of sent) node.deliver(delivery(m));
+    await outbox.commit();
+    const entries = await inbox(2);
+    const last = decodeBatch(entryData(entries[entries.length - 1]!));
+    assert.deepEqual(
+      last.map(wire),
+      sent.map((m) => wire({ message: m, shareFilters: undefined })),
+    );
+  });
+
+  it('refuses a forward to a node that is not a member: the commit rejects, nothing is written', async () => {
+    const departed = new RemoteNode(250, outbox);
+    departed.deliver(delivery(message('gone', Buffer.from('x'))));
+    await assert.rejects(outbox.commit(), WriteRefused);
+    assert.equal((await inbox(250)).length, 0);
+    assert.equal(outbox.counters.refused, 1);
+  });
+
+  it('appends a marker of the same turn after the batch', async () => {
+    const before = (await inbox(3)).length;
+    three().deliver(delivery(message('before/marker', Buffer.from('m'))));
+    outbox.mark(3, '1 move-7');
+    await outbox.commit();
+    const entries = (await inbox(3)).slice(before);
+    assert.equal(entries.length, 2);
+    assert.equal(decodeBatch(entryData(entries[0]!))[0]!.message.topic, 'before/marker');
+    assert.equal(markerOf(entries[1]!), '1 move-7');
+  });
+
+  it('still writes after Redis lost its script cache (SCRIPT FLUSH)', async () => {
+    await redis.redis.script('FLUSH');
+    const before = (await inbox(2)).length;
+    two().deliver(delivery(message('after/flush', Buffer.from('y'))));
+    await outbox.commit();
+    const entries = await inbox(2);
+    assert.equal(entries.length, before + 1);
+    assert.equal(decodeBatch(entryData(entries[before]!))[0]!.message.topic, 'after/flush');
+  });
+});
