@@ -1,0 +1,236 @@
+/**
+ * A second node death during the recovery of the first (issue #11: nothing acknowledged is
+ * lost when a node dies). Node D (a `pipit broker` child) holds three persistent sessions,
+ * offline; a publisher on node V forwards messages to them through D's inbox. D reads and
+ * commits the first ones, is frozen (its inbox fills) and killed. V removes it and starts
+ * adopting its sessions, and dies in the middle: V is a child whose store never answers
+ * the read of the second session it adopts (gated-node-main.ts), and it is killed (SIGKILL)
+ * there. So one session of D is adopted by V, one has its owner key taken by V and was never
+ * read, one still names D, and D's inbox was not read. Node W (in this process, joined while
+ * V was stuck) removes V and takes D's recovery over: every session is adopted and every
+ * acknowledged message reaches its subscriber, QoS 2 ones exactly once.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
+import { type CliNode, killNode, startCliNode } from './cli-node.js';
+import { connectCollecting, startSharedNode } from './cluster-nodes.js';
+import { RedisFixture } from './redis-fixture.js';
+
+/** D's persistent sessions: 5.0 and 3.1.1, each subscribed to its own topic with QoS 2. */
+const SESSIONS: IClientOptions[] = [
+  {
+    protocolVersion: 5,
+    clientId: 'rt-a',
+    clean: false,
+    properties: { sessionExpiryInterval: 300 },
+  },
+  { protocolVersion: 4, clientId: 'rt-b', clean: false },
+  {
+    protocolVersion: 5,
+    clientId: 'rt-c',
+    clean: false,
+    properties: { sessionExpiryInterval: 300 },
+  },
+];
+const topicOf = (clientId: string): string => `rt/${clientId}`;
+
+/** A node in a child process, stuck half-way through its recovery of a dead node. */
+interface GatedNode {
+  child: ChildProcess;
+  url: string;
+  nodeId: number;
+  /** Resolves with the client id whose session read is held at the gate. */
+  gated: Promise<string>;
+}
+
+async function startGatedNode(redisUrl: string, clientIds: string[]): Promise<GatedNode> {
+  const script = new URL('./gated-node-main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, REDIS_URL: redisUrl, GATE_CLIENTS: clientIds.join(',') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const line = (pattern: RegExp, what: string) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const look = () => {
+        const match = out.match(pattern);
+        if (match) resolve(match);
+      };
+      child.stdout!.on('data', look);
+      child.once('exit', () => reject(new Error(`gated node exited before ${what}:\n${err}`)));
+    });
+  child.stdout!.on('data', (d) => (out += d));
+  const gated = line(/gated (\S+)\n/, 'its gate').then((m) => m[1]!);
+  gated.catch(() => {});
+  const [, port, nodeId] = await line(/listening (\d+) (\d+)\n/, 'listening');
+  return { child, url: `mqtt://127.0.0.1:${port}`, nodeId: Number(nodeId), gated };
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Publishes and records the payloads acknowledged (PUBACK / PUBCOMP), per topic. */
+class Publisher {
+  readonly acked = new Map<string, { payload: string; qos: 1 | 2 }[]>();
+  refused = 0;
+  constructor(readonly client: MqttClient) {}
+
+  /** `record` false: a probe, which may have matched no route yet. */
+  async send(topic: string, payload: string, qos: 1 | 2, record = true): Promise<boolean> {
+    try {
+      await this.client.publishAsync(topic, payload, { qos });
+    } catch {
+      this.refused++; // 0x97: its only route was a node that left; not acknowledged
+      return false;
+    }
+    if (!record) return true;
+    const list = this.acked.get(topic) ?? [];
+    list.push({ payload, qos });
+    this.acked.set(topic, list);
+    return true;
+  }
+}
+
+describe('cluster: a second node death during the recovery of the first', () => {
+  let redis: RedisFixture;
+  let doomed: CliNode;
+  let recoverer: GatedNode;
+  let last: (TestBroker & { nodeId: number }) | undefined;
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    const file = join(mkdtempSync(join(tmpdir(), 'pipit-rt-')), 'pipit.yaml');
+    // A lease long enough for the frozen node's inbox to fill before it is removed.
+    writeFileSync(file, `cluster:\n  url: ${redis.url}\n  leaseMs: 4000\n  heartbeatMs: 100\n`);
+    doomed = await startCliNode(undefined, ['-c', file]);
+    recoverer = await startGatedNode(
+      redis.url,
+      SESSIONS.map((s) => s.clientId!),
+    );
+  });
+
+  after(async () => {
+    if (doomed) await killNode(doomed);
+    if (recoverer) await kill(recoverer.child);
+    await last?.close();
+    await redis?.stop();
+  });
+
+  it('the survivor that removes the dead recoverer takes its recovery over: every session adopted, every acknowledged message delivered, QoS 2 exactly once', async () => {
+    const r = redis.redis;
+    for (const options of SESSIONS) {
+      const first = await connectCollecting(doomed.url, options);
+      await first.client.subscribeAsync(topicOf(options.clientId!), { qos: 2 });
+      await endClient(first.client);
+    }
+    const doomedId = Number((await r.get('pipit:owner:rt-a'))?.split('/')[0]);
+    const inbox = `pipit:inbox:${doomedId}`;
+    const instance = (await r.hget('pipit:instances', String(doomedId)))!;
+    const lastEntry = async () => (await r.xrevrange(inbox, '+', '-', 'COUNT', 1))[0]?.[0];
+    const onV = new Publisher(await connectClient(recoverer.url, { protocolVersion: 5 }));
+    // V routes each topic to D: a forward lands in D's inbox.
+    for (const { clientId } of SESSIONS) {
+      await waitFor(
+        async () => {
+          const before = await lastEntry();
+          await onV.send(topicOf(clientId!), `probe-${clientId}`, 1, false);
+          return (await lastEntry()) !== before;
+        },
+        10_000,
+        `node V to route ${clientId} to node D`,
+      );
+    }
+    let n = 0;
+    const round = async (phase: string, publisher: Publisher) => {
+      for (const { clientId } of SESSIONS) {
+        n++;
+        await publisher.send(topicOf(clientId!), `${phase}-${n}`, n % 2 === 0 ? 1 : 2);
+      }
+    };
+    for (let i = 0; i < 4; i++) await round('read', onV);
+    // D read them and committed its position with what they queued.
+    await waitFor(
+      async () => (await r.get(`pipit:cursor:inbox:${instance}`)) === (await lastEntry()),
+      15_000,
+      'node D to commit its inbox position',
+    );
+    doomed.child.kill('SIGSTOP');
+    const read = await r.xlen(inbox);
+    for (let i = 0; i < 4; i++) await round('unread', onV);
+    assert.equal(await r.xlen(inbox), read + 12, 'the unread messages wait in D’s inbox');
+    await killNode(doomed);
+    await endClient(onV.client);
+
+    // V removes D, adopts one session, takes the next one's owner key and stops there.
+    const gatedId = await recoverer.gated;
+    const vOwner = await r.get(`pipit:recoverer:${doomedId}`);
+    assert.match(vOwner ?? '', new RegExp(`^${recoverer.nodeId}/`), 'V recovers D');
+    assert.equal(await r.scard(`pipit:adopted:${doomedId}`), 2, 'V adopted one, took another');
+    assert.equal(await r.get(`pipit:owner:${gatedId}`), vOwner);
+    const owners = await r.mget(SESSIONS.map((s) => `pipit:owner:${s.clientId}`));
+    assert.equal(
+      owners.filter((owner) => owner === `${doomedId}/${instance}`).length,
+      1,
+      'one session still names D',
+    );
+
+    last = await startSharedNode(redis);
+    const onW = new Publisher(await connectClient(last.url, { protocolVersion: 5 }));
+    try {
+      // While V is stuck: acknowledged only where routed (V's adopted session), else refused.
+      await round('stuck', onW);
+      await kill(recoverer.child);
+      const status = () => last!.broker.cluster!.status();
+      await waitFor(
+        async () =>
+          status().orphans.takenOver === 1 &&
+          (await r.exists(`pipit:recovering:${doomedId}`)) === 0 &&
+          (await r.exists(`pipit:recovering:${recoverer.nodeId}`)) === 0,
+        30_000,
+        'node W to recover V and take D’s recovery over',
+      );
+      assert.deepEqual(await r.keys('pipit:orphan:*'), [], 'the renamed inboxes are read');
+      for (const key of ['recoverer', 'adopted']) {
+        assert.deepEqual(await r.keys(`pipit:${key}:*`), [], `no ${key} key is left`);
+      }
+      for (let i = 0; i < 2; i++) await round('after', onW);
+    } finally {
+      await endClient(onW.client);
+    }
+
+    for (const options of SESSIONS) {
+      const topic = topicOf(options.clientId!);
+      const expected = [...(onV.acked.get(topic) ?? []), ...(onW.acked.get(topic) ?? [])];
+      const back = await connectCollecting(last.url, options);
+      try {
+        assert.equal(back.sessionPresent, true, `${options.clientId}: session present`);
+        const has = (payload: string) => back.messages.some((m) => m.payload === payload);
+        await waitFor(
+          () => expected.every((m) => has(m.payload)),
+          15_000,
+          `${options.clientId}: every acknowledged message`,
+        );
+        const twice = expected.filter(
+          (m) => m.qos === 2 && back.messages.filter((x) => x.payload === m.payload).length !== 1,
+        );
+        assert.deepEqual(twice, [], `${options.clientId}: QoS 2 messages not exactly once`);
+      } finally {
+        await endClient(back.client);
+      }
+    }
+    assert.equal(last.broker.cluster!.status().orphans.inboxes >= 1, true);
+  });
+});
