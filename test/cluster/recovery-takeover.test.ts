@@ -11,16 +11,15 @@
  * acknowledged message reaches its subscriber, QoS 2 ones exactly once.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
+import { type GatedNode, kill, Publisher, startGatedNode } from './recovery-fixture.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** D's persistent sessions: 5.0 and 3.1.1, each subscribed to its own topic with QoS 2. */
@@ -41,69 +40,6 @@ const SESSIONS: IClientOptions[] = [
 ];
 const topicOf = (clientId: string): string => `rt/${clientId}`;
 
-/** A node in a child process, stuck half-way through its recovery of a dead node. */
-interface GatedNode {
-  child: ChildProcess;
-  url: string;
-  nodeId: number;
-  /** Resolves with the client id whose session read is held at the gate. */
-  gated: Promise<string>;
-}
-
-async function startGatedNode(redisUrl: string, clientIds: string[]): Promise<GatedNode> {
-  const script = new URL('./gated-node-main.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, REDIS_URL: redisUrl, GATE_CLIENTS: clientIds.join(',') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const line = (pattern: RegExp, what: string) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const look = () => {
-        const match = out.match(pattern);
-        if (match) resolve(match);
-      };
-      child.stdout!.on('data', look);
-      child.once('exit', () => reject(new Error(`gated node exited before ${what}:\n${err}`)));
-    });
-  child.stdout!.on('data', (d) => (out += d));
-  const gated = line(/gated (\S+)\n/, 'its gate').then((m) => m[1]!);
-  gated.catch(() => {});
-  const [, port, nodeId] = await line(/listening (\d+) (\d+)\n/, 'listening');
-  return { child, url: `mqtt://127.0.0.1:${port}`, nodeId: Number(nodeId), gated };
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
-
-/** Publishes and records the payloads acknowledged (PUBACK / PUBCOMP), per topic. */
-class Publisher {
-  readonly acked = new Map<string, { payload: string; qos: 1 | 2 }[]>();
-  refused = 0;
-  constructor(readonly client: MqttClient) {}
-
-  /** `record` false: a probe, which may have matched no route yet. */
-  async send(topic: string, payload: string, qos: 1 | 2, record = true): Promise<boolean> {
-    try {
-      await this.client.publishAsync(topic, payload, { qos });
-    } catch {
-      this.refused++; // 0x97: its only route was a node that left; not acknowledged
-      return false;
-    }
-    if (!record) return true;
-    const list = this.acked.get(topic) ?? [];
-    list.push({ payload, qos });
-    this.acked.set(topic, list);
-    return true;
-  }
-}
-
 describe('cluster: a second node death during the recovery of the first', () => {
   let redis: RedisFixture;
   let doomed: CliNode;
@@ -116,10 +52,9 @@ describe('cluster: a second node death during the recovery of the first', () => 
     // A lease long enough for the frozen node's inbox to fill before it is removed.
     writeFileSync(file, `cluster:\n  url: ${redis.url}\n  leaseMs: 4000\n  heartbeatMs: 100\n`);
     doomed = await startCliNode(undefined, ['-c', file]);
-    recoverer = await startGatedNode(
-      redis.url,
-      SESSIONS.map((s) => s.clientId!),
-    );
+    recoverer = await startGatedNode(redis.url, {
+      GATE_CLIENTS: SESSIONS.map((s) => s.clientId!).join(','),
+    });
   });
 
   after(async () => {
