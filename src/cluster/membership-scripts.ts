@@ -101,7 +101,8 @@ return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])`;
 // `recoverer:<id>` (KEYS[2]) still names it, so one survivor only. The recovery's keys
 // (`recovering:<id>` KEYS[3], `adopted:<id>` KEYS[4], the route table KEYS[5], the renamed
 // inbox ARGV[4] .. instance) get a fresh expiry (ARGV[3] ms). Returns {dead instance,
-// renamed inbox ('' when gone), client ids adopted from it so far}, else 0.
+// renamed inbox ('' when gone), client ids adopted from it so far (none when `adopted:<id>`
+// is not a set: not written by a node)}, else 0.
 export const TAKE_OVER_RECOVERY = `
 if redis.call('GET', KEYS[1]) == ARGV[5] then return 0 end
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -113,4 +114,6 @@ redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('PEXPIRE', KEYS[5], ARGV[3])
 local orphan = ARGV[4] .. instance
 if redis.call('PEXPIRE', orphan, ARGV[3]) == 0 then orphan = '' end
-return {instance, orphan, redis.call('SMEMBERS', KEYS[4])}`;
+local adopted = {}
+if redis.call('TYPE', KEYS[4])['ok'] == 'set' then adopted = redis.call('SMEMBERS', KEYS[4]) end
+return {instance, orphan, adopted}`;

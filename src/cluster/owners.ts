@@ -149,8 +149,12 @@ return 0`;
 // (ARGV[1]), and adds the client id (ARGV[3]) to that node's `adopted:<id>` set (KEYS[2],
 // expiring after ARGV[4] ms) in the same step: a survivor that takes the recovery over
 // delivers the dead node's inbox to it even if the adopter dies right after.
+// Anything but a set there (not written by a node) is replaced, so that the SADD cannot fail
+// after the SET.
 const ADOPT_OWNER = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local kind = redis.call('TYPE', KEYS[2])['ok']
+if kind ~= 'set' and kind ~= 'none' then redis.call('DEL', KEYS[2]) end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
