@@ -260,9 +260,9 @@ export class ClusterNode {
   async claimRestored(): Promise<void> {
     const restored = await this.ownership.claimRestored(this.core.sessions.keys());
     // This node took the id of a dead node no survivor had removed: its inbox is ours to read.
-    const inherited = this.membership.inherited;
+    const { inherited, previousInstance } = this.membership;
     this.membership.inherited = undefined;
-    this.recovery.started(restored, inherited && [this.nodeId, inherited]);
+    this.recovery.started(restored, this.nodeId, inherited, previousInstance);
   }
 
   /**

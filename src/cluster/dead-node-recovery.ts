@@ -82,20 +82,54 @@ export class DeadNodeRecovery {
    */
   started(
     restored: ReadonlyMap<string, string>,
-    inherited: [number, OrphanInbox] | undefined,
+    nodeId: number,
+    inherited: OrphanInbox | undefined,
+    previous: string | undefined,
   ): void {
     const pending = this.deferred ?? [];
     this.deferred = undefined;
     for (const { nodeId, orphan, instance } of pending) {
       this.running = this.running.then(() => this.adoptAndDeliver(nodeId, orphan, instance));
     }
+    // The previous holder of our id died while it recovered other dead nodes (their sessions
+    // it adopted were restored here with its own): those recoveries go on here, before its
+    // inbox (theirs are older).
+    if (previous !== undefined) {
+      this.running = this.running.then(() => this.resume(`${nodeId}/${previous}`));
+    }
     if (inherited !== undefined) {
-      const [nodeId, orphan] = inherited;
-      const owner = `${nodeId}/${orphan.instance}`;
+      const owner = `${nodeId}/${inherited.instance}`;
       const ids = [...restored].filter(([, before]) => before === owner).map(([id]) => id);
-      this.running = this.running.then(() => this.orphans?.deliver(orphan, ids));
+      this.running = this.running.then(() => this.orphans?.deliver(inherited, ids));
     }
     this.ownership.holdReleases(this.running);
+  }
+
+  /** Takes over and finishes the recoveries the dead `recoverer` ran. */
+  private async resume(recoverer: string): Promise<void> {
+    const taken = await this.takeOver(recoverer);
+    const inherited: string[][] = [];
+    for (const recovery of taken) inherited.push(await this.adoptFrom(recovery.nodeId));
+    await this.restoreWills(inherited.flat());
+    await this.routed(taken.map((recovery) => recovery.nodeId));
+    await this.deliverTaken(taken, inherited);
+  }
+
+  /**
+   * Delivers the inboxes of recoveries taken over to the sessions adopted from their dead
+   * nodes (by the dead recoverer: `adopted`; here: `inherited`), then ends them.
+   */
+  private async deliverTaken(
+    taken: readonly TakenOverRecovery[],
+    inherited: readonly string[][],
+  ): Promise<void> {
+    for (const [i, recovery] of taken.entries()) {
+      const clientIds = [...recovery.adopted, ...inherited[i]!];
+      if (recovery.orphan !== undefined) {
+        await this.orphans?.deliver(recovery.orphan, clientIds, { dedupe: true });
+      }
+      await this.end(recovery.nodeId, recovery.instance);
+    }
   }
 
   private async adoptAndDeliver(
@@ -111,14 +145,8 @@ export class DeadNodeRecovery {
     await this.restoreWills([...adopted, ...inherited.flat()]);
     await this.routed([nodeId, ...taken.map((recovery) => recovery.nodeId)]);
     // The older inboxes first: what the dead recoverer got for their sessions came later.
-    for (const [i, recovery] of taken.entries()) {
-      const clientIds = [...recovery.adopted, ...inherited[i]!];
-      if (recovery.orphan !== undefined) {
-        await this.orphans?.deliver(recovery.orphan, clientIds, { dedupe: true });
-      }
-    }
+    await this.deliverTaken(taken, inherited);
     if (orphan !== undefined) await this.orphans?.deliver(orphan, adopted);
-    for (const recovery of taken) await this.end(recovery.nodeId, recovery.instance);
     if (instance !== undefined) await this.end(nodeId, instance);
   }
 

@@ -86,6 +86,11 @@ export class Membership {
    * the id before a survivor removed it): this node reads it for the sessions it restores.
    */
   inherited: OrphanInbox | undefined;
+  /**
+   * The instance that held this node id before (it died and this node claimed the id before
+   * a survivor removed it): the recoveries it ran are taken over here.
+   */
+  previousInstance: string | undefined;
 
   /** This node's id (after {@link join}). */
   get nodeId(): number {
@@ -151,6 +156,7 @@ export class Membership {
       String(this.orphanTtlMs),
     )) as [string, string];
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
+    if (previous !== '' && previous !== this.instance) this.previousInstance = previous;
     await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
