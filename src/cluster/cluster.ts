@@ -33,6 +33,7 @@ import {
 import { OrphanReader } from './orphan-reader.js';
 import { Outbox } from './outbox.js';
 import { nodeIdentity } from './owners.js';
+import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
 import { RetainedSync } from './retained-sync.js';
@@ -170,6 +171,10 @@ export class ClusterNode {
       },
       (node) => this.membership.announceLeft(node),
       (node, instance) => this.membership.recovered(node, instance),
+      {
+        takeOver: (recoverer) => this.takeOverRecoveries(recoverer),
+        ttlMs: this.membership.orphanTtlMs,
+      },
       (clientIds) => restoreAdoptedWills(core, clientIds, logger),
     );
     this.retained = persistence
@@ -255,9 +260,9 @@ export class ClusterNode {
   async claimRestored(): Promise<void> {
     const restored = await this.ownership.claimRestored(this.core.sessions.keys());
     // This node took the id of a dead node no survivor had removed: its inbox is ours to read.
-    const inherited = this.membership.inherited;
+    const { inherited, previousInstance } = this.membership;
     this.membership.inherited = undefined;
-    this.recovery.started(restored, inherited && [this.nodeId, inherited]);
+    this.recovery.started(restored, this.nodeId, inherited, previousInstance);
   }
 
   /**
@@ -338,13 +343,24 @@ export class ClusterNode {
       livePeers: [...this.membership.peers].sort((x, y) => x - y),
       outbox: { ...this.outbox.counters },
       inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
-      orphans: { ...(this.orphans?.counters ?? { inboxes: 0, messages: 0 }) },
+      orphans: {
+        ...(this.orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
+      },
       refusedUnreachable: this.ownership.refusedUnreachable,
       redis: this.commands.status,
       retained: this.retained ? { ...this.retained.counters } : undefined,
       malformed: { ...this.malformed.counters },
       moves: this.ownership.moves.status(),
     };
+  }
+
+  /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */
+  private async takeOverRecoveries(recoverer: string): Promise<TakenOverRecovery[]> {
+    const self = `${this.nodeId}/${this.instance}`;
+    const ttlMs = this.membership.orphanTtlMs;
+    const taken = await takeOverRecoveries(this.commands, this.keys, recoverer, self, ttlMs);
+    if (this.orphans !== undefined) this.orphans.counters.takenOver += taken.length;
+    return taken;
   }
 
   private connect(role: string): RedisClient {

@@ -17,7 +17,11 @@
  *                  (expires: a bound if that survivor dies too);
  * - `orphan:<id>:<instance>` a dead node's inbox, renamed by the survivor that removed it,
  *                  read by that survivor only (the store's cursor `inbox:<instance>` tells
- *                  how far the dead node had committed it).
+ *                  how far the dead node, then that survivor, delivered it);
+ * - `recoverer:<id>` the node (`<node id>/<instance>`) recovering dead node `<id>`: when it
+ *                  dies too, the survivor that removes it takes the recovery over;
+ * - `adopted:<id>` the client ids adopted from dead node `<id>` so far (set): a recovery
+ *                  taken over delivers the dead node's inbox to them too.
  */
 
 /** Key and channel names under one prefix. */
@@ -72,6 +76,16 @@ export class ClusterKeys {
   /** The renamed inbox of node `nodeId`'s dead `instance`. */
   orphan(nodeId: number, instance: string): string {
     return `${this.prefix}orphan:${nodeId}:${instance}`;
+  }
+
+  /** The node (`<node id>/<instance>`) recovering dead node `nodeId`. */
+  recoverer(nodeId: number): string {
+    return `${this.prefix}recoverer:${nodeId}`;
+  }
+
+  /** The client ids adopted so far from dead node `nodeId` (a set). */
+  adopted(nodeId: number): string {
+    return `${this.prefix}adopted:${nodeId}`;
   }
 
   /** The name of an instance's inbox position in the store (StoreCursors). */

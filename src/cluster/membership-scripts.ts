@@ -33,6 +33,9 @@ return 0`;
 // that announcement the route table stays (expiring like the inbox): a node that joins
 // meanwhile reads it (the node is named by `recovering:<id>`), so that what it accepts for
 // those sessions is refused (the node left `nodes`) rather than routed nowhere.
+// `recoverer:<id>` (KEYS[9]) names that caller (ARGV[6]) and `adopted:<id>` (KEYS[10]) starts
+// empty: if the caller dies too, the survivor that removes it takes the recovery over
+// (TAKE_OVER_RECOVERY).
 export const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
@@ -43,6 +46,8 @@ redis.call('HDEL', KEYS[7], ARGV[1])
 local orphan = ''
 if ARGV[3] == '1' and instance ~= '' then
   redis.call('SET', KEYS[8], instance, 'PX', ARGV[5])
+  redis.call('SET', KEYS[9], ARGV[6], 'PX', ARGV[5])
+  redis.call('DEL', KEYS[10])
   if redis.call('EXISTS', KEYS[4]) == 1 then
     orphan = ARGV[4] .. instance
     redis.call('RENAME', KEYS[4], orphan)
@@ -84,3 +89,31 @@ export const ANNOUNCE_LEFT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[3])
 return redis.call('PUBLISH', KEYS[2], ARGV[1])`;
+
+// Ends the recovery of a dead instance (ARGV[1]) if `recovering:<id>` (KEYS[1]) still names
+// it: its recoverer (KEYS[2]) and the set of client ids adopted from it (KEYS[3]) go with it.
+export const END_RECOVERY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])`;
+
+// Takes over the recovery of a dead node from its recoverer (ARGV[1], `<id>/<instance>`),
+// which died too: only while that instance (ARGV[5]) no longer holds its lease (KEYS[1]) and
+// `recoverer:<id>` (KEYS[2]) still names it, so one survivor only. The recovery's keys
+// (`recovering:<id>` KEYS[3], `adopted:<id>` KEYS[4], the route table KEYS[5], the renamed
+// inbox ARGV[4] .. instance) get a fresh expiry (ARGV[3] ms). Returns {dead instance,
+// renamed inbox ('' when gone), client ids adopted from it so far (none when `adopted:<id>`
+// is not a set: not written by a node)}, else 0.
+export const TAKE_OVER_RECOVERY = `
+if redis.call('GET', KEYS[1]) == ARGV[5] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local instance = redis.call('GET', KEYS[3])
+if not instance then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
+local orphan = ARGV[4] .. instance
+if redis.call('PEXPIRE', orphan, ARGV[3]) == 0 then orphan = '' end
+local adopted = {}
+if redis.call('TYPE', KEYS[4])['ok'] == 'set' then adopted = redis.call('SMEMBERS', KEYS[4]) end
+return {instance, orphan, adopted}`;

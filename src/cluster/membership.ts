@@ -9,7 +9,14 @@
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
-import { ANNOUNCE_LEFT, JOIN, RELEASE, REMOVE_TRACES, RENEW } from './membership-scripts.js';
+import {
+  ANNOUNCE_LEFT,
+  END_RECOVERY,
+  JOIN,
+  RELEASE,
+  REMOVE_TRACES,
+  RENEW,
+} from './membership-scripts.js';
 import type { ResolvedClusterOptions } from './options.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
@@ -55,8 +62,10 @@ export class Membership {
    * routes stay, so that a publish for their sessions goes to their inbox (read by the
    * survivor that removes them) or, once removed, is refused, and is never routed nowhere
    * before the survivor routes those sessions. The survivor announces the departure after
-   * that (`announceLeft`); as a fallback (it died too, or the announcement was missed) the
-   * routes go `leaseMs` after the peer left `nodes`. The value: when it was seen out of it.
+   * that (`announceLeft`); as a fallback (the announcement was missed) the routes go once
+   * the peer has been out of `nodes` for `leaseMs` and its `recovering:<id>` is gone (a
+   * recovery whose survivor died too is taken over by the next one, who announces then).
+   * The value: when it was seen out of `nodes`.
    */
   private readonly departing = new Map<number, number | undefined>();
   private beating = false;
@@ -77,6 +86,11 @@ export class Membership {
    * the id before a survivor removed it): this node reads it for the sessions it restores.
    */
   inherited: OrphanInbox | undefined;
+  /**
+   * The instance that held this node id before (it died and this node claimed the id before
+   * a survivor removed it): the recoveries it ran are taken over here.
+   */
+  previousInstance: string | undefined;
 
   /** This node's id (after {@link join}). */
   get nodeId(): number {
@@ -142,6 +156,7 @@ export class Membership {
       String(this.orphanTtlMs),
     )) as [string, string];
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
+    if (previous !== '' && previous !== this.instance) this.previousInstance = previous;
     await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
@@ -234,7 +249,7 @@ export class Membership {
       const removed = recovering.filter((id) => !members.includes(id));
       this.routeUnremoved(removed.length === 0 ? others : [...others, ...removed], now);
     }
-    this.dropDeparted(members);
+    await this.dropDeparted(members);
     for (const member of others) {
       if (now.has(member)) continue;
       const removed = await this.removeTraces(member, this.readsOrphans);
@@ -246,7 +261,14 @@ export class Membership {
 
   /** The sessions of `instance` of dead node `nodeId` are recovered here: others may claim them. */
   async recovered(nodeId: number, instance: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.keys.recovering(nodeId), instance);
+    await this.redis.eval(
+      END_RECOVERY,
+      3,
+      this.keys.recovering(nodeId),
+      this.keys.recoverer(nodeId),
+      this.keys.adopted(nodeId),
+      instance,
+    );
   }
 
   /** Announces that `nodeId` left (its sessions adopted here): the others drop its routes. */
@@ -275,17 +297,27 @@ export class Membership {
     }
   }
 
-  /** The fallback for departing peers: their routes go `leaseMs` after they left `nodes`. */
-  private dropDeparted(members: number[]): void {
+  /**
+   * The fallback for departing peers: their routes go `leaseMs` after they left `nodes`,
+   * unless their recovery is still under way (`recovering:<id>`: its survivor may have died
+   * too, and the next one routes their sessions later; until then a publish for them is
+   * refused, never routed nowhere). One MGET, only when a peer is due.
+   */
+  private async dropDeparted(members: number[]): Promise<void> {
     const now = Date.now();
+    const due: number[] = [];
     for (const [peer, since] of this.departing) {
       if (members.includes(peer)) continue; // not removed yet: its inbox is still read later
       if (since === undefined) this.departing.set(peer, now);
-      else if (now - since >= this.options.leaseMs) {
-        this.departing.delete(peer);
-        this.events.left(peer);
-      }
+      else if (now - since >= this.options.leaseMs) due.push(peer);
     }
+    if (due.length === 0) return;
+    const recovering = await this.redis.mget(due.map((peer) => this.keys.recovering(peer)));
+    due.forEach((peer, i) => {
+      if (recovering[i] !== null || !this.departing.has(peer)) return;
+      this.departing.delete(peer);
+      this.events.left(peer);
+    });
   }
 
   /**
@@ -302,7 +334,7 @@ export class Membership {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
-      8,
+      10,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
@@ -311,11 +343,14 @@ export class Membership {
       this.keys.wills(nodeId),
       this.keys.instances,
       this.keys.recovering(nodeId),
+      this.keys.recoverer(nodeId),
+      this.keys.adopted(nodeId),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
       keepInbox ? '1' : '0',
       this.keys.orphan(nodeId, ''),
       String(this.orphanTtlMs),
+      `${this.id}/${this.instance}`,
     );
     if (!Array.isArray(result)) return undefined;
     const [instance, orphan, wills] = result as [Buffer, Buffer, Buffer[]];
@@ -327,7 +362,8 @@ export class Membership {
     };
   }
 
-  private get orphanTtlMs(): number {
+  /** How long a dead node's renamed inbox and recovery keys are kept (ms). */
+  get orphanTtlMs(): number {
     return Math.max(ORPHAN_MIN_TTL_MS, 10 * this.options.leaseMs);
   }
 }

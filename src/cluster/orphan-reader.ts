@@ -13,12 +13,18 @@
  *   is told to deliver to the adopted sessions only (ForwardedScope.only), with the QoS, No
  *   Local, Retain As Published and subscription ids of their subscriptions, as a normal
  *   inbox read would; a shared group the dead node was chosen for picks an adopted member.
- * - Then: the deliveries are committed to the store, and the renamed stream and the cursor
- *   are deleted. If this node dies meanwhile, the renamed stream expires (a bound on garbage):
- *   a second death during the recovery of the first may lose what it held.
+ * - Page by page: after each page its last entry id becomes the dead node's position (the
+ *   same cursor), committed with the deliveries it caused, so a survivor that takes the
+ *   recovery over when this node dies too (recovery-takeover.ts) reads on from there: nothing
+ *   delivered and committed here comes twice, nothing else is skipped. It also leaves out a
+ *   message a session holds already (queued or inflight: ids are unique across nodes and kept
+ *   by forwards and the store), as a session move does (session-arrival.ts).
+ * - Then: the stream and the cursor are deleted. If this node dies meanwhile, the stream
+ *   and `recovering:<id>` wait for the survivor that takes the recovery over (they expire
+ *   after `max(60 s, 10 x leaseMs)` as a bound on garbage).
  */
 
-import type { BrokerCore, Subscriber } from '../core/index.js';
+import type { BrokerCore, Session, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch } from './envelope.js';
@@ -30,6 +36,8 @@ import type { Outbox } from './outbox.js';
 
 /** Entries read per XRANGE. */
 const PAGE = 512;
+/** The message ids a session holds, when they are not looked at. */
+const NONE: ReadonlySet<number> = new Set();
 
 /** Counters of dead nodes' inboxes read here. */
 export interface OrphanCounters {
@@ -37,11 +45,15 @@ export interface OrphanCounters {
   inboxes: number;
   /** Messages delivered from them to the sessions adopted with them. */
   messages: number;
+  /** Recoveries taken over from a survivor that died while it ran them. */
+  takenOver: number;
+  /** Messages left out of a recovery taken over: the session held them already. */
+  duplicates: number;
 }
 
 /** Delivers what dead nodes left in their inboxes to the sessions adopted from them. */
 export class OrphanReader {
-  readonly counters: OrphanCounters = { inboxes: 0, messages: 0 };
+  readonly counters: OrphanCounters = { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 };
 
   constructor(
     private readonly core: BrokerCore,
@@ -54,19 +66,27 @@ export class OrphanReader {
 
   /**
    * Delivers the entries of `orphan` after the dead node's committed position to the
-   * sessions of `clientIds` (adopted here), commits them, then deletes the stream and its
-   * position. Never rejects (a failure is logged; the stream then expires).
+   * sessions of `clientIds` held here (adopted), committing page by page, then deletes the
+   * stream and its position. With `dedupe` (a recovery taken over: its first survivor may
+   * have delivered part of it) a message a session holds already is left out. Never rejects
+   * (a failure is logged; the stream then expires).
    */
-  async deliver(orphan: OrphanInbox, clientIds: readonly string[]): Promise<void> {
-    const adopted = new Set<Subscriber>();
-    for (const clientId of clientIds) {
-      const session = this.core.sessions.get(clientId);
-      if (session !== undefined) adopted.add(session);
-    }
+  async deliver(
+    orphan: OrphanInbox,
+    clientIds: readonly string[],
+    options: { dedupe?: boolean } = {},
+  ): Promise<void> {
+    const adopted = new Map<Subscriber, ReadonlySet<number>>();
     const name = ClusterKeys.inboxCursor(orphan.instance);
     try {
+      for (const clientId of new Set(clientIds)) {
+        const session = this.core.sessions.get(clientId);
+        if (session === undefined) continue;
+        adopted.set(session, options.dedupe ? await this.heldIds(session) : NONE);
+      }
       const committed = await this.cursors.read(name);
-      const messages = adopted.size === 0 ? 0 : await this.readAll(orphan.key, committed, adopted);
+      const messages =
+        adopted.size === 0 ? 0 : await this.readAll(orphan.key, name, committed, adopted);
       // The store only: a forward refused meanwhile fails the whole commit, not these writes.
       await this.core.persistence?.store.commit();
       await this.redis.del(orphan.key);
@@ -85,13 +105,36 @@ export class OrphanReader {
     }
   }
 
-  /** Reads the stream after `committed` page by page, delivering each entry. */
+  /** The ids of the messages `session` holds: inflight, and queued in the store. */
+  private async heldIds(session: Session): Promise<Set<number>> {
+    const held = new Set<number>();
+    for (const entry of session.inflight.values()) held.add(entry.delivery.message.id);
+    const store = this.core.persistence?.store;
+    if (store !== undefined && session.queuedCount > 0) {
+      const page = await store.readQueue(session.clientId, 0, session.queuedCount);
+      for (const entry of page.entries) held.add(entry.delivery.messageId);
+    }
+    return held;
+  }
+
+  /**
+   * Reads the stream after `committed` page by page, delivering each entry, then setting the
+   * position `name` to the page's last entry and committing them together.
+   */
   private async readAll(
     key: string,
+    name: string,
     committed: string | undefined,
-    adopted: ReadonlySet<Subscriber>,
+    adopted: ReadonlyMap<Subscriber, ReadonlySet<number>>,
   ): Promise<number> {
-    const only = (subscriber: Subscriber): boolean => adopted.has(subscriber);
+    let messageId = 0;
+    const only = (subscriber: Subscriber): boolean => {
+      const held = adopted.get(subscriber);
+      if (held === undefined) return false;
+      if (!held.has(messageId)) return true;
+      this.counters.duplicates++;
+      return false;
+    };
     let start = committed === undefined ? '-' : `(${committed}`;
     let messages = 0;
     for (;;) {
@@ -103,18 +146,21 @@ export class OrphanReader {
         // A move's marker was for the dead node's own wait: nothing to deliver.
         if (markerOf(fields) !== undefined) continue;
         try {
-          messages += routeForwarded(
-            this.core.pipeline,
-            this.outbox,
-            decodeBatch(entryData(fields)),
-            only,
-          );
+          // One message at a time: `only` leaves out the sessions that hold its id already.
+          for (const forwarded of decodeBatch(entryData(fields))) {
+            messageId = forwarded.message.id;
+            messages += routeForwarded(this.core.pipeline, this.outbox, [forwarded], only);
+          }
         } catch (err) {
           this.malformed.note('inbox', (err as Error).message, { entry: id.toString() });
         }
       }
+      if (page.length === 0) return messages;
+      const last = page[page.length - 1]![0].toString();
+      this.cursors.set(name, last);
+      await this.core.persistence?.store.commit();
       if (page.length < PAGE) return messages;
-      start = `(${page[page.length - 1]![0].toString()}`;
+      start = `(${last}`;
     }
   }
 }

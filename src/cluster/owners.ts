@@ -145,6 +145,43 @@ const TAKE_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
 return 0`;
 
+// Takes an owner key (KEYS[1]) only while it still names the dead node it is adopted from
+// (ARGV[1]), and adds the client id (ARGV[3]) to that node's `adopted:<id>` set (KEYS[2],
+// expiring after ARGV[4] ms) in the same step: a survivor that takes the recovery over
+// delivers the dead node's inbox to it even if the adopter dies right after.
+// Anything but a set there (not written by a node) is replaced, so that the SADD cannot fail
+// after the SET.
+const ADOPT_OWNER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local kind = redis.call('TYPE', KEYS[2])['ok']
+if kind ~= 'set' and kind ~= 'none' then redis.call('DEL', KEYS[2]) end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1`;
+
+/** Where an adoption is recorded: the dead node's `adopted:<id>` set and its expiry. */
+export interface AdoptionRecord {
+  readonly key: string;
+  readonly ttlMs: number;
+}
+
+/**
+ * Sets `clientId`'s owner key to `ownerValue` only while it names `previous`, recording the
+ * client id in `record` (adopted from a dead node) in the same step. True if taken.
+ */
+export async function adoptOwner(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  [previous, ownerValue]: [string, string],
+  record: AdoptionRecord | undefined,
+): Promise<boolean> {
+  if (record === undefined) return takeOwner(redis, keys.owner(clientId), previous, ownerValue);
+  const args = [previous, ownerValue, clientId, String(record.ttlMs)];
+  return (await redis.eval(ADOPT_OWNER, 2, keys.owner(clientId), record.key, ...args)) === 1;
+}
+
 /** Deletes the owner key (KEYS[1]) only when it still names us (ARGV[1]). */
 export const RELEASE_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -211,4 +248,19 @@ export function nodeIdentity(
       return (dead === held || recovering === held) && !(await isLive(node, held));
     },
   };
+}
+
+/** Deletes the owner keys of `clientIds` that still name `ownerValue` (one round trip). */
+export async function releaseOwners(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientIds: readonly string[],
+  ownerValue: string,
+): Promise<void> {
+  if (clientIds.length === 0) return;
+  const pipeline = redis.pipeline();
+  for (const clientId of clientIds) {
+    pipeline.eval(RELEASE_OWNER, 1, keys.owner(clientId), ownerValue);
+  }
+  await pipeline.exec();
 }

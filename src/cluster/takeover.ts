@@ -24,13 +24,15 @@ import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
 import {
+  type AdoptionRecord,
+  adoptOwner,
   claimOwner,
   claimOwners,
   clientsHeldByPeers,
   type NodeIdentity,
   parseOwner,
   RELEASE_OWNER,
-  takeOwner,
+  releaseOwners,
 } from './owners.js';
 import type { ArrivingSession, SessionArrivals } from './session-arrival.js';
 import { RELEASE_LEASES, SessionMoves } from './session-move.js';
@@ -342,12 +344,18 @@ export class ClientOwnership implements SessionLoader {
   /**
    * Takes `clientId`'s owner key if it still names `previousOwner` (compare-and-set: a client
    * that connected elsewhere meanwhile keeps its node) and reads its session. True if adopted.
+   * From a dead node (`record`), the client id joins its `adopted:<id>` set in the same step.
    */
-  async adoptOne(clientId: string, previousOwner: string): Promise<boolean> {
+  async adoptOne(
+    clientId: string,
+    previousOwner: string,
+    record?: AdoptionRecord,
+  ): Promise<boolean> {
     if (this.next === undefined) return false; // no shared store: nothing to read
     try {
-      const key = this.keys.owner(clientId);
-      if (!(await takeOwner(this.redis, key, previousOwner, this.ownerValue))) return false;
+      const owners: [string, string] = [previousOwner, this.ownerValue];
+      const taken = await adoptOwner(this.redis, this.keys, clientId, owners, record);
+      if (!taken) return false;
       this.owned.add(clientId);
       await this.next?.load(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
@@ -368,12 +376,7 @@ export class ClientOwnership implements SessionLoader {
   async releaseAll(): Promise<void> {
     const ids = [...this.owned];
     this.owned.clear();
-    if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const clientId of ids) {
-      pipeline.eval(RELEASE_OWNER, 1, this.keys.owner(clientId), this.ownerValue);
-    }
-    await pipeline.exec();
+    await releaseOwners(this.redis, this.keys, ids, this.ownerValue);
   }
 
   /**

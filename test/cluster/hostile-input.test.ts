@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeBatch } from '../../src/cluster/envelope.js';
+import { ClusterKeys } from '../../src/cluster/keys.js';
+import { adoptOwner } from '../../src/cluster/owners.js';
+import { takeOverRecoveries } from '../../src/cluster/recovery-takeover.js';
 import type { Message } from '../../src/core/index.js';
 import type { Logger } from '../../src/ports/index.js';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
@@ -173,5 +176,30 @@ describe('cluster: hostile input from Redis', () => {
     await redis.redis.xadd(`pipit:inbox:${target.nodeId}`, '*', 'b', 'no-such-move');
     await stillServes('after stray control messages');
     assert.equal(target.broker.cluster!.status().malformed.control, control.length);
+  });
+
+  it('a recovery’s keys that are not what a node writes (an `adopted:<id>` that is no set, a `recoverer:<id>` of garbage) neither fail an adoption nor a takeover of the recovery', async () => {
+    const r = redis.redis;
+    const keys = new ClusterKeys('pipit-hostile:');
+    // An adoption replaces a wrongly typed `adopted:<id>`: the owner key and the record go together.
+    await r.set(keys.owner('h-client'), '7/dead');
+    await r.set(keys.adopted(7), 'not a set');
+    const record = { key: keys.adopted(7), ttlMs: 60_000 };
+    assert.equal(await adoptOwner(r, keys, 'h-client', ['7/dead', '8/me'], record), true);
+    assert.equal(await r.get(keys.owner('h-client')), '8/me');
+    assert.deepEqual(await r.smembers(keys.adopted(7)), ['h-client']);
+
+    // A takeover with a wrongly typed `adopted:<id>` goes on without its client ids.
+    await r.set(keys.recovering(7), 'dead');
+    await r.set(keys.recoverer(7), '8/me');
+    await r.set(keys.adopted(7), 'not a set');
+    const taken = await takeOverRecoveries(r, keys, '8/me', '9/next', 60_000);
+    assert.deepEqual(taken, [{ nodeId: 7, instance: 'dead', orphan: undefined, adopted: [] }]);
+    assert.equal(await r.get(keys.recoverer(7)), '9/next');
+
+    // Garbage in `recoverer:<id>` matches no recoverer: nothing is taken over.
+    await r.set(keys.recoverer(5), 'garbage');
+    assert.deepEqual(await takeOverRecoveries(r, keys, 'garbage/', '9/next', 60_000), []);
+    assert.deepEqual(await takeOverRecoveries(r, keys, '8/me', '9/next', 60_000), []);
   });
 });
