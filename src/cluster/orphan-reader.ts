@@ -24,10 +24,11 @@
  *   after `max(60 s, 10 x leaseMs)` as a bound on garbage).
  */
 
-import type { BrokerCore, Session, Subscriber } from '../core/index.js';
+import type { BrokerCore, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch } from './envelope.js';
+import { heldMessageIds } from './held-message-ids.js';
 import { entryData, markerOf, routeForwarded } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import type { MalformedInput } from './malformed.js';
@@ -82,7 +83,7 @@ export class OrphanReader {
       for (const clientId of new Set(clientIds)) {
         const session = this.core.sessions.get(clientId);
         if (session === undefined) continue;
-        adopted.set(session, options.dedupe ? await this.heldIds(session) : NONE);
+        adopted.set(session, options.dedupe ? await heldMessageIds(this.core, session) : NONE);
       }
       const committed = await this.cursors.read(name);
       const messages =
@@ -103,18 +104,6 @@ export class OrphanReader {
         'cluster: reading a dead node’s inbox failed: messages it held may be lost',
       );
     }
-  }
-
-  /** The ids of the messages `session` holds: inflight, and queued in the store. */
-  private async heldIds(session: Session): Promise<Set<number>> {
-    const held = new Set<number>();
-    for (const entry of session.inflight.values()) held.add(entry.delivery.message.id);
-    const store = this.core.persistence?.store;
-    if (store !== undefined && session.queuedCount > 0) {
-      const page = await store.readQueue(session.clientId, 0, session.queuedCount);
-      for (const entry of page.entries) held.add(entry.delivery.messageId);
-    }
-    return held;
   }
 
   /**

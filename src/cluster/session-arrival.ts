@@ -19,6 +19,7 @@ import {
   subscriptionFromStored,
 } from '../core/index.js';
 import type { Logger, StoredSessionRecord } from '../ports/index.js';
+import { heldMessageIds } from './held-message-ids.js';
 
 /** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
 const ARRIVING_PREFIX = '\u0000arriving:';
@@ -133,13 +134,7 @@ export class SessionArrivals {
       this.counters.arrived++;
       return;
     }
-    const held = new Set<number>();
-    for (const entry of session.inflight.values()) held.add(entry.delivery.message.id);
-    const store = this.core.persistence?.store;
-    if (store !== undefined && session.queuedCount > 0) {
-      const page = await store.readQueue(session.clientId, 0, session.queuedCount);
-      for (const entry of page.entries) held.add(entry.delivery.messageId);
-    }
+    const held = await heldMessageIds(this.core, session);
     let delivered = 0;
     for (const delivery of parked) {
       if (held.has(delivery.message.id)) continue;
