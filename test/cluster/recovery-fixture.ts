@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { MqttClient } from 'mqtt';
+import type { Redis } from 'ioredis';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { endClient } from '../helpers/broker.js';
+import { connectCollecting } from './cluster-nodes.js';
 
 /** A node in a child process, stuck half-way through its recovery of a dead node. */
 export interface GatedNode {
@@ -73,4 +76,30 @@ export class Publisher {
     this.acked.set(topic, list);
     return true;
   }
+}
+
+/**
+ * Makes each of `sessions` a persistent session on the node at `url`, subscribed at QoS 2 to
+ * `topicOf(clientId)`, and leaves it offline (its messages then go to that node's inbox).
+ */
+export async function subscribeOffline(
+  url: string,
+  sessions: readonly IClientOptions[],
+  topicOf: (clientId: string) => string,
+): Promise<void> {
+  for (const options of sessions) {
+    const first = await connectCollecting(url, options);
+    await first.client.subscribeAsync(topicOf(options.clientId!), { qos: 2 });
+    await endClient(first.client);
+  }
+}
+
+/** The node that owns `clientId` (read from Redis): its id, its instance and its inbox key. */
+export async function ownerNode(
+  redis: Redis,
+  clientId: string,
+): Promise<{ nodeId: number; instance: string; inbox: string }> {
+  const nodeId = Number((await redis.get(`pipit:owner:${clientId}`))?.split('/')[0]);
+  const instance = (await redis.hget('pipit:instances', String(nodeId)))!;
+  return { nodeId, instance, inbox: `pipit:inbox:${nodeId}` };
 }

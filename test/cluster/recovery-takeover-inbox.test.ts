@@ -18,7 +18,14 @@ import type { IClientOptions } from 'mqtt';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
-import { type GatedNode, kill, Publisher, startGatedNode } from './recovery-fixture.js';
+import {
+  type GatedNode,
+  kill,
+  ownerNode,
+  Publisher,
+  startGatedNode,
+  subscribeOffline,
+} from './recovery-fixture.js';
 import { RedisFixture } from './redis-fixture.js';
 
 const SESSIONS: IClientOptions[] = [
@@ -58,16 +65,10 @@ describe('cluster: a second node death while the dead node’s inbox is delivere
 
   it('the next survivor reads on from the position the dead survivor committed with its deliveries: each message once, QoS 2 exactly once', async () => {
     const r = redis.redis;
-    for (const options of SESSIONS) {
-      const first = await connectCollecting(doomed.url, options);
-      await first.client.subscribeAsync(topicOf(options.clientId!), { qos: 2 });
-      await endClient(first.client);
-    }
-    const doomedId = Number((await r.get('pipit:owner:rti-a'))?.split('/')[0]);
-    const instance = (await r.hget('pipit:instances', String(doomedId)))!;
+    await subscribeOffline(doomed.url, SESSIONS, topicOf);
+    const { nodeId: doomedId, instance, inbox } = await ownerNode(r, 'rti-a');
     const position = `pipit:cursor:inbox:${instance}`;
     recoverer = await startGatedNode(redis.url, { GATE_CURSOR: `inbox:${instance}` });
-    const inbox = `pipit:inbox:${doomedId}`;
     const lastEntry = async () => (await r.xrevrange(inbox, '+', '-', 'COUNT', 1))[0]?.[0];
     const onV = new Publisher(await connectClient(recoverer.url, { protocolVersion: 5 }));
     for (const { clientId } of SESSIONS) {

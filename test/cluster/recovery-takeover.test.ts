@@ -19,7 +19,14 @@ import type { IClientOptions } from 'mqtt';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
-import { type GatedNode, kill, Publisher, startGatedNode } from './recovery-fixture.js';
+import {
+  type GatedNode,
+  kill,
+  ownerNode,
+  Publisher,
+  startGatedNode,
+  subscribeOffline,
+} from './recovery-fixture.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** D's persistent sessions: 5.0 and 3.1.1, each subscribed to its own topic with QoS 2. */
@@ -71,14 +78,8 @@ for (const mode of ['removes', 'claims'] as const) {
 
     it('the next node takes the dead recoverer’s recovery over: every session adopted, every acknowledged message delivered, QoS 2 exactly once', async () => {
       const r = redis.redis;
-      for (const options of SESSIONS) {
-        const first = await connectCollecting(doomed.url, options);
-        await first.client.subscribeAsync(topicOf(options.clientId!), { qos: 2 });
-        await endClient(first.client);
-      }
-      const doomedId = Number((await r.get('pipit:owner:rt-a'))?.split('/')[0]);
-      const inbox = `pipit:inbox:${doomedId}`;
-      const instance = (await r.hget('pipit:instances', String(doomedId)))!;
+      await subscribeOffline(doomed.url, SESSIONS, topicOf);
+      const { nodeId: doomedId, instance, inbox } = await ownerNode(r, 'rt-a');
       const lastEntry = async () => (await r.xrevrange(inbox, '+', '-', 'COUNT', 1))[0]?.[0];
       const onV = new Publisher(await connectClient(recoverer.url, { protocolVersion: 5 }));
       // V routes each topic to D: a forward lands in D's inbox.
