@@ -9,6 +9,8 @@
  *   published meanwhile is queued for it and reaches the client when it connects again.
  *   Without that, the old node handed the owner key to a node that no longer waited and let
  *   go: the session sat in the store unrouted and the message matched nothing.
+ * - The old node hands the owner key over and its answer comes after the new node gave up:
+ *   the new node finds the key its own and lands the session (the other side of that race).
  * - A live node that does not append its marker to the old node's inbox in time: the route
  *   barrier times out (counted), and the move completes.
  */
@@ -105,6 +107,7 @@ describe('cluster: the old node answers a session move after the new node gave u
       // The old node's late answer: it is done with the release.
       await waitFor(() => answers() > before, 20_000, 'the late answer to the release');
       await assertOneOwner(clientId, old);
+      assert.equal(await redis.redis.exists(`pipit:moving:${clientId}`), 0, 'withdrawn');
 
       // Published on a third connection, acknowledged, while the client is away.
       const publisher = await connectClient(next.url, { protocolVersion: 5 });
@@ -124,6 +127,56 @@ describe('cluster: the old node answers a session move after the new node gave u
       oldTap.stopHolding(true);
     });
   }
+});
+
+describe('cluster: the old node hands a session over and its answer comes after the new node gave up', () => {
+  let redis: RedisFixture;
+  let old: TestNode;
+  let next: TestNode;
+  const clients: MqttClient[] = [];
+
+  before(async () => {
+    redis = await RedisFixture.start();
+    old = await startSharedNode(redis);
+    next = await startSharedNode(redis);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => endClient(c, true)));
+    await old.close();
+    await next.close();
+    await redis.stop();
+  });
+
+  it('lands the session on the new node: the hand-over came first, so the owner key is its own [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
+    const first = await connectCollecting(old.url, persistent('late-h'));
+    clients.push(first.client);
+    await first.client.subscribeAsync('late/h', { qos: 1 });
+    await endClient(first.client);
+    await waitForRoute(next, old.nodeId, 'late/h');
+    const publisher = await connectClient(old.url, { protocolVersion: 5 });
+    clients.push(publisher);
+    await publisher.publishAsync('late/h', 'queued', { qos: 1 });
+
+    // The old node hands the key over at once; its answer reaches the new node too late.
+    const nextTap = new ControlTap(next);
+    nextTap.hold((m) => m.t === 'released');
+    const moved = await connectCollecting(next.url, persistent('late-h'));
+    clients.push(moved.client);
+    assert.equal(moved.sessionPresent, true);
+    assert.equal(nextTap.held.length, 1, 'the answer was held back until the new node gave up');
+    nextTap.stopHolding(true); // the late answer: nothing waits for it any more
+    await publisher.publishAsync('late/h', 'after', { qos: 1 });
+    await waitFor(() => moved.messages.length >= 2, 10_000, 'the queued and the later message');
+    assert.deepEqual(
+      moved.messages.map((m) => m.payload),
+      ['queued', 'after'],
+    );
+    const owner = ownerOf(await redis.redis.get('pipit:owner:late-h'));
+    assert.equal(owner.nodeId, next.nodeId);
+    assert.equal(old.broker.core.sessions.has('late-h'), false);
+    assert.equal(await redis.redis.exists('pipit:moving:late-h'), 0, 'no word left behind');
+  });
 });
 
 describe('cluster: a route barrier that times out', () => {
