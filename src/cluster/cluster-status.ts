@@ -1,10 +1,13 @@
-/** What a cluster node reports of itself (`ClusterNode.status()`). */
-import type { InboxCounters } from './inbox.js';
-import type { MalformedCounters } from './malformed.js';
-import type { OrphanCounters } from './orphan-reader.js';
-import type { OutboxCounters } from './outbox.js';
+/** What a cluster node reports of itself (`ClusterNode.status()`), read from its parts. */
+import type { RedisClient } from '../redis/redis-client.js';
+import type { Inbox, InboxCounters } from './inbox.js';
+import type { MalformedCounters, MalformedInput } from './malformed.js';
+import type { OrphanCounters, OrphanReader } from './orphan-reader.js';
+import type { Outbox, OutboxCounters } from './outbox.js';
+import type { RemoteRoutes } from './remote-routes.js';
 import type { RetainedSync } from './retained-sync.js';
 import type { MoveCounters } from './session-move.js';
+import type { ClientOwnership } from './takeover.js';
 
 /** What a node reports of the cluster (tests, the admin API). */
 export interface ClusterStatus {
@@ -38,4 +41,42 @@ export interface ClusterStatus {
    * route barriers that timed out on this node.
    */
   readonly moves: Readonly<MoveCounters>;
+}
+
+/** The parts of a node its status is read from. */
+export interface StatusParts {
+  readonly nodeId: number;
+  /** The live peers as of the last heartbeat. */
+  readonly livePeers: ReadonlySet<number>;
+  readonly remoteRoutes: RemoteRoutes;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox | undefined;
+  readonly orphans: OrphanReader | undefined;
+  readonly ownership: ClientOwnership;
+  readonly commands: RedisClient;
+  readonly retained: RetainedSync | undefined;
+  readonly malformed: MalformedInput;
+}
+
+/** The peers and counters as the node of `parts` sees them (copies: later counts change nothing). */
+export function clusterStatus(parts: StatusParts): ClusterStatus {
+  const { remoteRoutes, outbox, inbox, orphans, ownership, retained } = parts;
+  return {
+    nodeId: parts.nodeId,
+    peers: [...remoteRoutes.peers.values()].map((node) => ({
+      nodeId: node.nodeId,
+      filters: [...node.filters].sort(),
+    })),
+    livePeers: [...parts.livePeers].sort((x, y) => x - y),
+    outbox: { ...outbox.counters },
+    inbox: { ...(inbox?.counters ?? { received: 0, malformed: 0 }) },
+    orphans: {
+      ...(orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
+    },
+    refusedUnreachable: ownership.refusedUnreachable,
+    redis: parts.commands.status,
+    retained: retained ? { ...retained.counters } : undefined,
+    malformed: { ...parts.malformed.counters },
+    moves: ownership.moves.status(),
+  };
 }

@@ -15,9 +15,9 @@ import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { restoreAdoptedWills } from './adopted-wills.js';
 import { Announcements } from './announcements.js';
-import type { ClusterStatus } from './cluster-status.js';
+import { type ClusterStatus, clusterStatus } from './cluster-status.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
-import { drainPeer, serverReference } from './drain-peers.js';
+import { drainPeer, letGoOfSessions, serverReference } from './drain-peers.js';
 import { Inbox } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
@@ -273,24 +273,9 @@ export class ClusterNode {
     return serverReference(this.commands, this.keys, this.membership.peers);
   }
 
-  /**
-   * Lets go of every session this node holds (drain; their connections are closed already):
-   * the writes are committed and the sessions handed to `peer` while this node still holds
-   * and routes them: the peer routes them, this node lets go of them after a route barrier
-   * (session-move.ts), and the peer takes their owner keys and reads them. What is left (no
-   * peer, or no answer in time) leaves memory and the route table but stays in the store;
-   * the owner keys left are released. Returns how many sessions were let go.
-   */
-  async letGoOfSessions(peer: number | undefined): Promise<number> {
-    const held = [...this.core.sessions.keys()];
-    await this.core.persistence?.commit();
-    if (peer !== undefined && held.length > 0 && this.core.persistence) {
-      await this.ownership.handOver(peer, held);
-    }
-    for (const clientId of held) this.core.registry.evict(clientId);
-    await this.core.persistence?.commit();
-    await this.ownership.releaseAll();
-    return held.filter((clientId) => !this.core.sessions.has(clientId)).length;
+  /** Lets go of every session this node holds (drain: drain-peers.ts); returns how many. */
+  letGoOfSessions(peer: number | undefined): Promise<number> {
+    return letGoOfSessions(this.core, this.ownership, peer);
   }
 
   /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */
@@ -334,24 +319,10 @@ export class ClusterNode {
 
   /** The peers and counters as this node sees them. */
   status(): ClusterStatus {
-    return {
-      nodeId: this.membership.nodeId,
-      peers: [...this.remoteRoutes.peers.values()].map((node) => ({
-        nodeId: node.nodeId,
-        filters: [...node.filters].sort(),
-      })),
-      livePeers: [...this.membership.peers].sort((x, y) => x - y),
-      outbox: { ...this.outbox.counters },
-      inbox: { ...(this.inbox?.counters ?? { received: 0, malformed: 0 }) },
-      orphans: {
-        ...(this.orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
-      },
-      refusedUnreachable: this.ownership.refusedUnreachable,
-      redis: this.commands.status,
-      retained: this.retained ? { ...this.retained.counters } : undefined,
-      malformed: { ...this.malformed.counters },
-      moves: this.ownership.moves.status(),
-    };
+    const { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained } = this;
+    const { nodeId, peers: livePeers } = this.membership;
+    const parts = { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained };
+    return clusterStatus({ ...parts, nodeId, livePeers, malformed: this.malformed });
   }
 
   /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */

@@ -1,8 +1,9 @@
 /**
  * Where a draining node sends its clients and sessions: the peers' advertised addresses
  * (`addresses`: node id -> `host:port`, `cluster.advertise`), lowest node id first; and the
- * peer's side of the hand-over.
+ * draining node's side of the hand-over of its sessions, and the peer's.
  */
+import type { BrokerCore } from '../core/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
@@ -63,4 +64,36 @@ export async function drainPeer(
     if (referred !== undefined) return referred;
   }
   return sorted[0];
+}
+
+/** What a draining node's hand-over of its sessions needs of its ownership of client ids. */
+export interface SessionHandOver {
+  /** Hands the sessions of `clientIds` to node `nodeId`; false when it did not answer in time. */
+  handOver(nodeId: number, clientIds: string[]): Promise<boolean>;
+  /** Lets go of every client id the node holds. */
+  releaseAll(): Promise<void>;
+}
+
+/**
+ * Lets go of every session `core` holds (drain; their connections are closed already): the
+ * writes are committed and the sessions handed to `peer` while the node still holds and
+ * routes them: the peer routes them, the node lets go of them after a route barrier
+ * (session-move.ts), and the peer takes their owner keys and reads them. What is left (no
+ * peer, or no answer in time) leaves memory and the route table but stays in the store; the
+ * owner keys left are released. Returns how many sessions were let go.
+ */
+export async function letGoOfSessions(
+  core: BrokerCore,
+  ownership: SessionHandOver,
+  peer: number | undefined,
+): Promise<number> {
+  const held = [...core.sessions.keys()];
+  await core.persistence?.commit();
+  if (peer !== undefined && held.length > 0 && core.persistence) {
+    await ownership.handOver(peer, held);
+  }
+  for (const clientId of held) core.registry.evict(clientId);
+  await core.persistence?.commit();
+  await ownership.releaseAll();
+  return held.filter((clientId) => !core.sessions.has(clientId)).length;
 }

@@ -7,6 +7,8 @@
  * - `inbox:<id>`   the stream of messages other nodes forward to a node;
  * - `control:<id>` the channel of requests to a node (takeover) and their answers;
  * - `owner:<client id>` which node holds a client id's connection (node id/instance);
+ * - `moving:<client id>` the node (node id/instance) waiting for the client id's session to
+ *                  move to it from a live node (expires; move-token.ts);
  * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies;
  * - `addresses`    hash: node id -> the `host:port` it advertises to clients (drain);
  * - `retained`     the channel where nodes announce the retained topics they changed in the
@@ -95,5 +97,10 @@ export class ClusterKeys {
 
   owner(clientId: string): string {
     return `${this.prefix}owner:${clientId}`;
+  }
+
+  /** The node waiting for `clientId`'s session to move to it (move-token.ts). */
+  moving(clientId: string): string {
+    return `${this.prefix}moving:${clientId}`;
   }
 }

@@ -20,12 +20,14 @@
  *    can reach S that was routed to S only. S commits what it read, hands the owner key to N
  *    (compare-and-set: the key never goes free in between, so no third node can claim the
  *    client id then, and a kill of S from here on leaves the session to N, not to a survivor),
- *    then lets go (evicts, commits) and answers. On a clean start it ends the session instead
+ *    then lets go (evicts, commits) and answers. It hands the key over only while N still
+ *    waits (move-token.ts); if N gave up, S keeps the session, offline and routed, and answers. On a clean start it ends the session instead
  *    of handing it on: a delayed will is sent now [MQTT-3.1.3-9], as on one node.
  * 4. N reads the session (with what S queued) and delivers the parked messages it lacks (by
  *    message id). What S gets after it let go was also routed to N: S drops it (no session).
  *    If S's answer does not come (S died after handing the key over, or is slow), N keeps the
- *    stand-in: once the key is N's (or free) the session lands with it; if S died before, its
+ *    stand-in and withdraws its word that it waits (a release S reads later keeps the session
+ *    on S): once the key is N's (or free) the session lands with it; if S died before, its
  *    routes held and every parked message also went to S's inbox, which the survivor that
  *    adopts the session delivers: the stand-in is dropped.
  *
@@ -40,8 +42,9 @@ import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
+import { awaitMove, handOwnerOver, withdrawMove } from './move-token.js';
 import type { Outbox } from './outbox.js';
-import { type NodeIdentity, releaseOwner, takeOwner } from './owners.js';
+import { type NodeIdentity, releaseOwner } from './owners.js';
 import { BARRIER_LEASES, RouteBarriers } from './route-barrier.js';
 import type { ArrivalCounters, ArrivingSession, SessionArrivals } from './session-arrival.js';
 
@@ -120,25 +123,42 @@ export class SessionMoves {
     if (held?.t !== 'held') return { answered: false };
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
-    // The barrier may take up to BARRIER_LEASES on the other node: wait for it and an answer.
-    const owner = this.ownerValue;
-    const release = { t: 'release', clientId, from, req: '', owner, clean } as const;
-    let settled = false;
-    const answer = ask(nodeId, release, RELEASE_LEASES * timeoutMs).finally(() => {
-      settled = true;
-    });
-    // A node that died after handing the key over never answers: stop waiting once its lease
-    // is gone (the owner key then says where the session is) rather than after three leases.
     try {
-      const answered = await Promise.race([
-        answer.then((a) => a !== undefined),
-        this.leaseGone(nodeId, () => settled),
-      ]);
-      return { answered, arriving };
+      return { answered: await this.askRelease(clientId, nodeId, clean), arriving };
     } catch (err) {
       if (arriving) this.cancel(arriving, 'the release could not be asked for');
       throw err; // the request could not be sent (Redis unreachable): the claim fails (0x88)
     }
+  }
+
+  /**
+   * Step 3 from the new node: says that it waits (move-token.ts), asks for the release and
+   * waits for the answer; once it gives up, it withdraws, so that a late release keeps the
+   * session on the old node rather than hand it to a node that no longer waits. True when
+   * answered (the owner key then says where the session is, either way).
+   */
+  private async askRelease(clientId: string, nodeId: number, clean: boolean): Promise<boolean> {
+    const { ask, timeoutMs, redis, keys } = this.parts;
+    const from = this.parts.self.nodeId;
+    const owner = this.ownerValue;
+    // The barrier may take up to BARRIER_LEASES on the other node: wait for it and an answer.
+    const waitMs = RELEASE_LEASES * timeoutMs;
+    await awaitMove(redis, keys, clientId, owner, waitMs + timeoutMs);
+    const release = { t: 'release', clientId, from, req: '', owner, clean } as const;
+    let settled = false;
+    const answer = ask(nodeId, release, waitMs).finally(() => {
+      settled = true;
+    });
+    // A node that died after handing the key over never answers: stop waiting once its lease
+    // is gone (the owner key then says where the session is) rather than after three leases.
+    const answered = await Promise.race([
+      answer.then((a) => a !== undefined),
+      this.leaseGone(nodeId, () => settled),
+    ]);
+    if (!answered) await withdrawMove(redis, keys, clientId, owner);
+    // Answered: the old node took the token with the key, or let go without a session.
+    else void withdrawMove(redis, keys, clientId, owner).catch(() => {});
+    return answered;
   }
 
   /** Resolves false once node `nodeId`'s lease is gone; never settles once `done()` is true. */
@@ -221,7 +241,12 @@ export class SessionMoves {
     const { clientId, from, req } = request;
     if (this.parts.core.sessions.has(clientId)) {
       await this.barriers.run(`${from}:${req}`, clientId, from);
-      await this.handOwnerTo(request);
+      if (!(await this.handOwnerTo(request))) {
+        // The asking node gave up: the session stays here, offline and routed (its messages
+        // are queued for it). The answer only says this node is done with the request.
+        await this.answer(from, { t: 'released', req }, clientId);
+        return;
+      }
     }
     await this.letGo(clientId, from, req);
   }
@@ -229,21 +254,32 @@ export class SessionMoves {
   /**
    * What the barrier let in is committed, then the owner key goes from this node to the
    * asking one in one compare-and-set (never free in between: a third node's claim asks the
-   * new owner, which lands the session first). A clean start ends the session: its delayed
-   * will is sent now, as on one node's takeover [MQTT-3.1.3-9].
+   * new owner, which lands the session first), only while the asking node still waits for it
+   * (move-token.ts). A clean start ends the session: its delayed will is sent now, as on one
+   * node's takeover [MQTT-3.1.3-9]. False when the asking node gave up: nothing changed, the
+   * session stays here (the caller keeps it).
    */
-  private async handOwnerTo(request: ReleaseRequest): Promise<void> {
+  private async handOwnerTo(request: ReleaseRequest): Promise<boolean> {
     const { core, redis, keys, logger } = this.parts;
     const { clientId, from, owner, clean } = request;
     await this.commit(clientId);
-    if (clean) core.wills.fire(clientId);
     try {
-      if (!(await takeOwner(redis, keys.owner(clientId), this.ownerValue, owner))) {
+      const handed = await handOwnerOver(redis, keys, clientId, [this.ownerValue, owner]);
+      if (handed === 'notWaited') {
+        logger.info(
+          { clientId, node: from },
+          'cluster: session move: the asking node no longer waits (it gave up); the session stays here',
+        );
+        return false;
+      }
+      if (handed === 'notOurs') {
         logger.info({ clientId, node: from }, 'cluster: session move: owner key not ours');
       }
     } catch (err) {
       logger.warn({ err: String(err), clientId }, 'cluster: handing an owner key over failed');
     }
+    if (clean) core.wills.fire(clientId);
+    return true;
   }
 
   /**

@@ -9,16 +9,17 @@
  * DISCONNECT 0x8E), evicts the session from memory and its route table without deleting it
  * from the store, commits what it wrote, then answers; this node takes the lock, and the next
  * loader (`StoredSessionLoader` over the shared store) reads the session as the peer left it.
+ * That claim is client-claim.ts; this file answers the requests of other nodes and keeps the
+ * set of client ids this node owns.
  */
 
 import type { BrokerCore, SessionLoader } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
-import { MqttError, ReasonCode } from '../protocol/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
+import { awaitsRecovery, ClientClaims } from './client-claim.js';
 import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
-import { recoveringError } from './dead-node-recovery.js';
 import { adoptHandedOver } from './drain-peers.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
@@ -26,7 +27,6 @@ import type { Outbox } from './outbox.js';
 import {
   type AdoptionRecord,
   adoptOwner,
-  claimOwner,
   claimOwners,
   clientsHeldByPeers,
   type NodeIdentity,
@@ -34,14 +34,8 @@ import {
   RELEASE_OWNER,
   releaseOwners,
 } from './owners.js';
-import type { ArrivingSession, SessionArrivals } from './session-arrival.js';
+import type { SessionArrivals } from './session-arrival.js';
 import { RELEASE_LEASES, SessionMoves } from './session-move.js';
-
-/**
- * Rounds of read, release and compare-and-set one connect's claim of a client id may take
- * before it is refused (0x88): each lost round means another node claimed it meanwhile.
- */
-const CLAIM_ATTEMPTS = 4;
 
 /** Ownership of client ids, takeover requests out and in. */
 export class ClientOwnership implements SessionLoader {
@@ -51,12 +45,12 @@ export class ClientOwnership implements SessionLoader {
   private readonly passed = new Set<string>();
   private readonly control: ControlRequests;
   private readonly checking = new Map<string, Promise<void>>();
+  /** Claims of client ids by connects here. */
+  private readonly claims: ClientClaims;
   /** Move steps asked of this node, in turn per client id and after its own claim. */
   private readonly turns: ClientTurns;
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
-  /** Clients refused because Redis was unreachable (0x88). */
-  refusedUnreachable = 0;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
 
@@ -87,6 +81,13 @@ export class ClientOwnership implements SessionLoader {
       ask: (nodeId, request, ms) => this.control.ask(nodeId, request, ms),
       disown: (clientId) => this.owned.delete(clientId),
     });
+    const { owned, passed, moves } = this;
+    this.claims = new ClientClaims({ redis, keys, self, logger, moves, next, owned, passed });
+  }
+
+  /** Clients refused because Redis was unreachable (0x88). */
+  get refusedUnreachable(): number {
+    return this.claims.refusedUnreachable;
   }
 
   private get ownerValue(): string {
@@ -98,7 +99,7 @@ export class ClientOwnership implements SessionLoader {
     // Concurrent claims of one client id wait for one check (and at most one takeover).
     let checking = this.checking.get(clientId);
     if (checking === undefined) {
-      checking = this.check(clientId, clean).finally(() => this.checking.delete(clientId));
+      checking = this.claims.claim(clientId, clean).finally(() => this.checking.delete(clientId));
       this.checking.set(clientId, checking);
     }
     return checking;
@@ -111,7 +112,7 @@ export class ClientOwnership implements SessionLoader {
   async heldByPeers(): Promise<Set<string>> {
     // Sessions of a dead node not yet removed are left for the survivor that removes it.
     const held = async (node: number, i: string) =>
-      (await this.self.isLive(node, i)) || this.recovering(node, i);
+      (await this.self.isLive(node, i)) || awaitsRecovery(this.self, node, i);
     const scan = await clientsHeldByPeers(this.redis, this.keys, this.self.nodeId, held);
     this.seenAtStart = scan.seen;
     return scan.held;
@@ -140,119 +141,6 @@ export class ClientOwnership implements SessionLoader {
       }
     }
     return claimed;
-  }
-
-  /**
-   * Takes the lock when free (or its owner is dead), else asks the live owner to let go of
-   * the client id (and its session) first, then takes it. Without
-   * Redis no node can tell who holds the client id: the client is refused with 0x88 Server
-   * unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
-   */
-  private async check(clientId: string, clean: boolean): Promise<void> {
-    if (this.redis.status !== 'ready') throw this.unavailable(clientId);
-    try {
-      await this.checkOwner(clientId, clean);
-    } catch (err) {
-      if (err instanceof MqttError) throw err;
-      throw this.unavailable(clientId, err);
-    }
-  }
-
-  /** True when `owner` is a dead instance of another node that no survivor removed yet. */
-  private async recovering(nodeId: number, instance: string): Promise<boolean> {
-    return nodeId !== this.self.nodeId && this.self.awaitsRecovery(nodeId, instance);
-  }
-
-  private unavailable(clientId: string, err?: unknown): MqttError {
-    this.refusedUnreachable++;
-    this.logger.warn(
-      { clientId, err: err === undefined ? undefined : String(err) },
-      'cluster: client refused: RedisClient unreachable, the owner of its client id is unknown',
-    );
-    return new MqttError(
-      ReasonCode.ServerUnavailable,
-      'cluster state (Redis) unreachable: the owner of this client id is unknown',
-    );
-  }
-
-  private async checkOwner(clientId: string, clean: boolean): Promise<void> {
-    const key = this.keys.owner(clientId);
-    let arriving: ArrivingSession | undefined;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const current = await this.redis.get(key);
-        const owner = parseOwner(current);
-        const live =
-          owner !== undefined &&
-          owner.nodeId !== this.self.nodeId &&
-          (await this.self.isLive(owner.nodeId, owner.instance));
-        // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
-        if (owner && !live && (await this.recovering(owner.nodeId, owner.instance))) {
-          throw recoveringError(owner.nodeId);
-        }
-        if (live) {
-          // The session moved on to another node meanwhile: what was parked is its now.
-          this.cancelArrival(arriving, 'the session moved on to another node');
-          arriving = undefined;
-          // Before the session is read: a live peer must write its last state and stop writing.
-          arriving = await this.requestRelease(clientId, owner.nodeId, clean);
-        }
-        // Free, ours (handed over by the node that held it, even if its answer never came),
-        // or its owner died: taken only if still so (compare-and-set); a stand-in lands.
-        else if (await claimOwner(this.redis, key, current, this.ownerValue)) break;
-        if (attempt >= CLAIM_ATTEMPTS) {
-          throw new MqttError(
-            ReasonCode.ServerUnavailable,
-            'client id is being claimed by other cluster nodes at the same time; try again',
-          );
-        }
-      }
-      this.owned.add(clientId);
-      const landing = arriving;
-      arriving = undefined;
-      // A session read here is claimed without asking the loader again.
-      if (landing !== undefined) await this.land(clientId, landing);
-      else this.passed.add(clientId);
-    } finally {
-      this.cancelArrival(arriving, 'the takeover failed');
-    }
-  }
-
-  /** The session moved here: it is read now, and what was parked for it goes to it. */
-  private land(clientId: string, arriving: ArrivingSession): Promise<void> {
-    return this.moves.land(arriving, () => this.next?.load(clientId));
-  }
-
-  private cancelArrival(arriving: ArrivingSession | undefined, why: string): void {
-    if (arriving !== undefined) this.moves.cancel(arriving, why);
-  }
-
-  /**
-   * Asks node `nodeId` to hand `clientId`'s session over; resolves once it did (or died),
-   * with the stand-in that parked messages for the session meanwhile (if any). Without an
-   * answer the stand-in is kept: the node may have handed the owner key over and died before
-   * answering (the session then lands here with it); the caller's next round decides.
-   */
-  private async requestRelease(
-    clientId: string,
-    nodeId: number,
-    clean: boolean,
-  ): Promise<ArrivingSession | undefined> {
-    const moved = await this.moves.moveFrom(clientId, nodeId, clean);
-    if (moved.answered) return moved.arriving;
-    const owner = parseOwner(await this.redis.get(this.keys.owner(clientId)));
-    if (
-      owner &&
-      owner.nodeId === nodeId &&
-      (await this.self.isLive(owner.nodeId, owner.instance))
-    ) {
-      this.cancelArrival(moved.arriving, `node ${nodeId} did not let go in time`);
-      throw new MqttError(
-        ReasonCode.ServerUnavailable,
-        `client id is held by cluster node ${nodeId}, which did not let go in time`,
-      );
-    }
-    return moved.arriving;
   }
 
   /** A message on this node's control channel. */

@@ -55,10 +55,11 @@ describe('cluster: sessions move between pipit broker --cluster children, and dr
         moved.messages.map((m) => m.payload),
         ['m0', 'm1', 'm2'],
       );
-      assert.match(
-        a.output(),
-        /"clientId":"cli-mover"[^\n]*"msg":"cluster: session moved to another node"/,
-      );
+      // Logged before node a answered the move, but its stdout reaches this process through a
+      // pipe, in no fixed order with b's messages through the socket: waited for, not read once.
+      const movedLine =
+        /"clientId":"cli-mover"[^\n]*"msg":"cluster: session moved to another node"/;
+      await waitFor(() => movedLine.test(a.output()), 10_000, 'node a logging the move');
     } finally {
       await endClient(moved.client);
     }

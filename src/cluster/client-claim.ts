@@ -1,0 +1,165 @@
+/**
+ * A connect's claim of a client id this node holds no session for [MQTT-3.1.4-3]: read the
+ * owner key; when a live peer holds the id, move its session here (session-move.ts); then
+ * take the key by compare-and-set (another node may have claimed it meanwhile: read again, a
+ * few rounds). Without Redis no node can tell who holds the client id: the client is refused
+ * with 0x88 Server unavailable (v3: 0x03) at once rather than left waiting, and it is logged.
+ */
+
+import type { SessionLoader } from '../core/index.js';
+import type { Logger } from '../ports/index.js';
+import { MqttError, ReasonCode } from '../protocol/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
+import { recoveringError } from './dead-node-recovery.js';
+import type { ClusterKeys } from './keys.js';
+import { claimOwner, type NodeIdentity, parseOwner } from './owners.js';
+import type { ArrivingSession } from './session-arrival.js';
+import type { SessionMoves } from './session-move.js';
+
+/**
+ * Rounds of read, release and compare-and-set one connect's claim of a client id may take
+ * before it is refused (0x88): each lost round means another node claimed it meanwhile.
+ */
+const CLAIM_ATTEMPTS = 4;
+
+/** What a claim needs of the node. */
+export interface ClaimParts {
+  readonly redis: RedisClient;
+  readonly keys: ClusterKeys;
+  readonly self: NodeIdentity;
+  readonly logger: Logger;
+  readonly moves: SessionMoves;
+  /** The store's loader (undefined without a store the nodes share). */
+  readonly next: SessionLoader | undefined;
+  /** Client ids whose owner key this node took (the claim adds to it). */
+  readonly owned: Set<string>;
+  /** Client ids whose claim passed without reading the session: the loader's next ask reads it. */
+  readonly passed: Set<string>;
+}
+
+/** True when `nodeId`/`instance` is a dead instance of another node that no survivor removed yet. */
+export function awaitsRecovery(
+  self: NodeIdentity,
+  nodeId: number,
+  instance: string,
+): Promise<boolean> {
+  if (nodeId === self.nodeId) return Promise.resolve(false);
+  return self.awaitsRecovery(nodeId, instance);
+}
+
+/** Claims of client ids by connects on this node. */
+export class ClientClaims {
+  /** Clients refused because Redis was unreachable (0x88). */
+  refusedUnreachable = 0;
+
+  constructor(private readonly parts: ClaimParts) {}
+
+  private get ownerValue(): string {
+    return `${this.parts.self.nodeId}/${this.parts.self.instance}`;
+  }
+
+  /**
+   * Takes the lock when free (or its owner is dead), else asks the live owner to let go of
+   * the client id (and its session) first, then takes it (`clean`: the connect starts clean).
+   * @throws MqttError (0x88) when Redis is unreachable or the owner did not let go in time.
+   */
+  async claim(clientId: string, clean: boolean): Promise<void> {
+    if (this.parts.redis.status !== 'ready') throw this.unavailable(clientId);
+    try {
+      await this.claimOwner(clientId, clean);
+    } catch (err) {
+      if (err instanceof MqttError) throw err;
+      throw this.unavailable(clientId, err);
+    }
+  }
+
+  private unavailable(clientId: string, err?: unknown): MqttError {
+    this.refusedUnreachable++;
+    this.parts.logger.warn(
+      { clientId, err: err === undefined ? undefined : String(err) },
+      'cluster: client refused: RedisClient unreachable, the owner of its client id is unknown',
+    );
+    return new MqttError(
+      ReasonCode.ServerUnavailable,
+      'cluster state (Redis) unreachable: the owner of this client id is unknown',
+    );
+  }
+
+  private async claimOwner(clientId: string, clean: boolean): Promise<void> {
+    const { redis, keys, self } = this.parts;
+    const key = keys.owner(clientId);
+    let arriving: ArrivingSession | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const current = await redis.get(key);
+        const owner = parseOwner(current);
+        const live =
+          owner !== undefined &&
+          owner.nodeId !== self.nodeId &&
+          (await self.isLive(owner.nodeId, owner.instance));
+        // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
+        if (owner && !live && (await awaitsRecovery(self, owner.nodeId, owner.instance))) {
+          throw recoveringError(owner.nodeId);
+        }
+        if (live) {
+          // The session moved on to another node meanwhile: what was parked is its now.
+          this.cancelArrival(arriving, 'the session moved on to another node');
+          arriving = undefined;
+          // Before the session is read: a live peer must write its last state and stop writing.
+          arriving = await this.requestRelease(clientId, owner.nodeId, clean);
+        }
+        // Free, ours (handed over by the node that held it, even if its answer never came),
+        // or its owner died: taken only if still so (compare-and-set); a stand-in lands.
+        else if (await claimOwner(redis, key, current, this.ownerValue)) break;
+        if (attempt >= CLAIM_ATTEMPTS) {
+          throw new MqttError(
+            ReasonCode.ServerUnavailable,
+            'client id is being claimed by other cluster nodes at the same time; try again',
+          );
+        }
+      }
+      this.parts.owned.add(clientId);
+      const landing = arriving;
+      arriving = undefined;
+      // A session read here is claimed without asking the loader again.
+      if (landing !== undefined) await this.land(clientId, landing);
+      else this.parts.passed.add(clientId);
+    } finally {
+      this.cancelArrival(arriving, 'the takeover failed');
+    }
+  }
+
+  /** The session moved here: it is read now, and what was parked for it goes to it. */
+  private land(clientId: string, arriving: ArrivingSession): Promise<void> {
+    return this.parts.moves.land(arriving, () => this.parts.next?.load(clientId));
+  }
+
+  private cancelArrival(arriving: ArrivingSession | undefined, why: string): void {
+    if (arriving !== undefined) this.parts.moves.cancel(arriving, why);
+  }
+
+  /**
+   * Asks node `nodeId` to hand `clientId`'s session over; resolves once it did (or died),
+   * with the stand-in that parked messages for the session meanwhile (if any). Without an
+   * answer the stand-in is kept: the node may have handed the owner key over and died before
+   * answering (the session then lands here with it); the caller's next round decides.
+   */
+  private async requestRelease(
+    clientId: string,
+    nodeId: number,
+    clean: boolean,
+  ): Promise<ArrivingSession | undefined> {
+    const { redis, keys, self, moves } = this.parts;
+    const moved = await moves.moveFrom(clientId, nodeId, clean);
+    if (moved.answered) return moved.arriving;
+    const owner = parseOwner(await redis.get(keys.owner(clientId)));
+    if (owner && owner.nodeId === nodeId && (await self.isLive(owner.nodeId, owner.instance))) {
+      this.cancelArrival(moved.arriving, `node ${nodeId} did not let go in time`);
+      throw new MqttError(
+        ReasonCode.ServerUnavailable,
+        `client id is held by cluster node ${nodeId}, which did not let go in time`,
+      );
+    }
+    return moved.arriving;
+  }
+}

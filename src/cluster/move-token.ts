@@ -1,0 +1,78 @@
+/**
+ * The new node's word that it still waits for a session move (session-move.ts), so that the
+ * old node hands the owner key over only to a node that will land the session.
+ *
+ * Before it asks for the release, the new node N sets `moving:<client id>` to its owner value
+ * (with an expiry a little past its wait, for a node that dies waiting); when it gives up (no
+ * answer in time) it deletes the key if it is still its own. The old node S hands the owner
+ * key over in one script: only while the owner key names S (as before) and `moving` names N,
+ * deleting `moving` with it. Both are single Redis steps on the same slot (the keys share the
+ * cluster's hash tag), so exactly one wins: either S handed the key over first (N then finds
+ * the owner key its own and lands the session with what it parked), or N withdrew first (S
+ * keeps the owner key and the session, offline and routed: what is published meanwhile is
+ * queued for it, and its client finds it on its next connect, on any node).
+ */
+import type { RedisClient } from '../redis/redis-client.js';
+import type { ClusterKeys } from './keys.js';
+
+// Hands the owner key (KEYS[1]) from ARGV[1] to ARGV[2] while `moving` (KEYS[2]) names ARGV[2].
+const HAND_OVER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1`;
+
+// Deletes `moving` (KEYS[1]) only while it names the waiting node (ARGV[1]).
+const WITHDRAW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * What {@link handOwnerOver} did: `handed` (the owner key is the new node's now), `notOurs`
+ * (the owner key no longer named this node), `notWaited` (the new node gave up: nothing
+ * changed, the session stays here).
+ */
+export type HandOverResult = 'handed' | 'notOurs' | 'notWaited';
+
+/** Records that `ownerValue` waits for `clientId`'s session, for `ttlMs` at most. */
+export async function awaitMove(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  ownerValue: string,
+  ttlMs: number,
+): Promise<void> {
+  await redis.set(keys.moving(clientId), ownerValue, 'PX', ttlMs);
+}
+
+/**
+ * `ownerValue` no longer waits for `clientId`'s session. Once this resolved, no old node can
+ * hand it the owner key any more (it may have done so before: read the owner key after).
+ */
+export async function withdrawMove(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  ownerValue: string,
+): Promise<void> {
+  await redis.eval(WITHDRAW, 1, keys.moving(clientId), ownerValue);
+}
+
+/** Hands `clientId`'s owner key from `from` to `to` only while `to` still waits for it. */
+export async function handOwnerOver(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  [from, to]: [string, string],
+): Promise<HandOverResult> {
+  const result = await redis.eval(
+    HAND_OVER,
+    2,
+    keys.owner(clientId),
+    keys.moving(clientId),
+    from,
+    to,
+  );
+  return result === 1 ? 'handed' : result === -1 ? 'notWaited' : 'notOurs';
+}
