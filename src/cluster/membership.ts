@@ -17,6 +17,7 @@ import {
   REMOVE_TRACES,
   RENEW,
 } from './membership-scripts.js';
+import type { OrphanWill } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
@@ -38,8 +39,12 @@ export interface MembershipEvents {
   left(nodeId: number): void;
   /** Our lease had vanished (Redis lost its data) and was set again: republish our state. */
   restored(): void;
-  /** We removed a dead peer's traces: the wills its clients left (serialized). */
-  orphaned(nodeId: number, wills: Buffer[]): void;
+  /**
+   * We removed a dead peer's traces (or claimed the id of a dead node, `nodeId` our own): the
+   * wills of its clients, and of other dead nodes' clients it held, are ours to send now, each
+   * kept in our `orphan-wills:<id>` until it is sent or cancelled.
+   */
+  orphaned(nodeId: number, wills: OrphanWill[]): void;
   /**
    * We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt,
    * and its inbox, when it left one, was renamed for us to read (`orphan`).
@@ -157,6 +162,9 @@ export class Membership {
     )) as [string, string];
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
     if (previous !== '' && previous !== this.instance) this.previousInstance = previous;
+    // A previous holder of this id held wills of dead nodes' clients it had not sent yet.
+    const held = await this.heldWills();
+    if (held.length > 0) this.events.orphaned(this.id, held);
     await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
@@ -259,6 +267,17 @@ export class Membership {
     }
   }
 
+  /**
+   * The wills a previous holder of our node id left in `orphan-wills:<id>` (none of a key of
+   * another type).
+   */
+  private async heldWills(): Promise<OrphanWill[]> {
+    const key = this.keys.orphanWills(this.id);
+    if ((await this.redis.type(key)) !== 'hash') return [];
+    const fields = await this.redis.hgetallBuffer(key);
+    return Object.entries(fields).map(([clientId, record]) => ({ clientId, record }));
+  }
+
   /** The sessions of `instance` of dead node `nodeId` are recovered here: others may claim them. */
   async recovered(nodeId: number, instance: string): Promise<void> {
     await this.redis.eval(
@@ -322,19 +341,21 @@ export class Membership {
 
   /**
    * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
-   * the wills its clients left and, when `keepInbox`, its inbox renamed (undefined: its lease
-   * is back, or another survivor was first).
+   * the wills its clients left (and those of other dead nodes' clients it held: moved to our
+   * `orphan-wills:<id>`) and, when `keepInbox`, its inbox renamed (undefined: its lease is
+   * back, or another survivor was first).
    */
   private async removeTraces(
     nodeId: number,
     keepInbox: boolean,
   ): Promise<
-    { wills: Buffer[]; orphan: OrphanInbox | undefined; instance: string | undefined } | undefined
+    | { wills: OrphanWill[]; orphan: OrphanInbox | undefined; instance: string | undefined }
+    | undefined
   > {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
-      10,
+      12,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
@@ -345,15 +366,22 @@ export class Membership {
       this.keys.recovering(nodeId),
       this.keys.recoverer(nodeId),
       this.keys.adopted(nodeId),
+      this.keys.orphanWills(nodeId),
+      this.keys.orphanWills(this.id),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
       keepInbox ? '1' : '0',
       this.keys.orphan(nodeId, ''),
       String(this.orphanTtlMs),
       `${this.id}/${this.instance}`,
+      String(Date.now()),
     );
     if (!Array.isArray(result)) return undefined;
-    const [instance, orphan, wills] = result as [Buffer, Buffer, Buffer[]];
+    const [instance, orphan, pairs] = result as [Buffer, Buffer, Buffer[]];
+    const wills: OrphanWill[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      wills.push({ clientId: pairs[i]!.toString(), record: pairs[i + 1]! });
+    }
     const key = orphan.toString();
     return {
       wills,
