@@ -28,7 +28,7 @@ import {
 import { RedisFixture } from './redis-fixture.js';
 
 /** The Will Delay Interval of both wills, seconds: long enough for V to be killed first. */
-const WILL_DELAY = 5;
+const WILL_DELAY = 8;
 
 /** A persistent v5 client whose will carries every property a will can have. */
 const withWill = (clientId: string): IClientOptions => ({
@@ -122,8 +122,9 @@ for (const mode of Object.keys(MODES) as (keyof typeof MODES)[]) {
         watcher = await connectCollecting(last.url, { protocolVersion: 5 });
         await watcher.client.subscribeAsync('tw/#', { qos: 1, rap: true });
       }
-      // Neither will was sent yet: V dies with the pending one in its memory.
+      // Neither will was sent yet (a sent one would be retained): V dies with one pending.
       assert.deepEqual(watcher?.messages ?? [], [], 'no will was sent before V died');
+      if (shared) assert.equal(await r.hexists('pipit:{r}:m', 'tw/tw-pending'), 0);
       await killNode(survivor);
       if (mode === 'claims') {
         const lease = `pipit:node:${survivorId}`;
@@ -147,6 +148,7 @@ for (const mode of Object.keys(MODES) as (keyof typeof MODES)[]) {
         assert.equal(properties.responseTopic, expected.responseTopic);
         assert.deepEqual(properties.correlationData, expected.correlationData);
         assert.deepEqual({ ...properties.userProperties }, expected.userProperties);
+        if (shared) assert.equal(await r.hexists('pipit:{r}:m', 'tw/tw-pending'), 1, 'retained');
         const expiry = properties.messageExpiryInterval ?? 0;
         assert.ok(expiry > 0 && expiry <= 3600, `message expiry ${expiry}`);
         // Sent: no record of it is left to send it again; the cancelled one is not waiting.
