@@ -17,7 +17,7 @@ import {
   REMOVE_TRACES,
   RENEW,
 } from './membership-scripts.js';
-import type { OrphanWill } from './node-wills.js';
+import { heldWills, type OrphanWill, orphanWills } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
@@ -163,7 +163,7 @@ export class Membership {
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
     if (previous !== '' && previous !== this.instance) this.previousInstance = previous;
     // A previous holder of this id held wills of dead nodes' clients it had not sent yet.
-    const held = await this.heldWills();
+    const held = await heldWills(this.redis, this.keys.orphanWills(this.id));
     if (held.length > 0) this.events.orphaned(this.id, held);
     await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
@@ -267,17 +267,6 @@ export class Membership {
     }
   }
 
-  /**
-   * The wills a previous holder of our node id left in `orphan-wills:<id>` (none of a key of
-   * another type).
-   */
-  private async heldWills(): Promise<OrphanWill[]> {
-    const key = this.keys.orphanWills(this.id);
-    if ((await this.redis.type(key)) !== 'hash') return [];
-    const fields = await this.redis.hgetallBuffer(key);
-    return Object.entries(fields).map(([clientId, record]) => ({ clientId, record }));
-  }
-
   /** The sessions of `instance` of dead node `nodeId` are recovered here: others may claim them. */
   async recovered(nodeId: number, instance: string): Promise<void> {
     await this.redis.eval(
@@ -378,13 +367,9 @@ export class Membership {
     );
     if (!Array.isArray(result)) return undefined;
     const [instance, orphan, pairs] = result as [Buffer, Buffer, Buffer[]];
-    const wills: OrphanWill[] = [];
-    for (let i = 0; i + 1 < pairs.length; i += 2) {
-      wills.push({ clientId: pairs[i]!.toString(), record: pairs[i + 1]! });
-    }
     const key = orphan.toString();
     return {
-      wills,
+      wills: orphanWills(pairs),
       instance: instance.length > 0 ? instance.toString() : undefined,
       orphan: key === '' ? undefined : { key, instance: instance.toString() },
     };

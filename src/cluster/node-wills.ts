@@ -181,6 +181,25 @@ export class NodeWills implements WillFate {
   }
 }
 
+/** The wills of REMOVE_TRACES's answer (client id, record pairs). */
+export function orphanWills(pairs: readonly Buffer[]): OrphanWill[] {
+  const wills: OrphanWill[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    wills.push({ clientId: pairs[i]!.toString(), record: pairs[i + 1]! });
+  }
+  return wills;
+}
+
+/**
+ * The wills a previous holder of a node id left in its `orphan-wills:<id>` (`key`), read by
+ * the node that claims the id (none of a key of another type).
+ */
+export async function heldWills(redis: RedisClient, key: string): Promise<OrphanWill[]> {
+  if ((await redis.type(key)) !== 'hash') return [];
+  const fields = await redis.hgetallBuffer(key);
+  return Object.entries(fields).map(([clientId, record]) => ({ clientId, record }));
+}
+
 /** A record of `orphan-wills:<id>`, or undefined when it is not one. */
 function parseRecord(record: Buffer): { foundAt: number; stored: StoredWill } | undefined {
   const bar = record.indexOf(0x7c); // '|'
