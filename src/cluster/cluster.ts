@@ -262,6 +262,7 @@ export class ClusterNode {
     // This node took the id of a dead node no survivor had removed: its inbox is ours to read.
     const { inherited, previousInstance } = this.membership;
     this.membership.inherited = undefined;
+    this.wills.started();
     this.recovery.started(restored, this.nodeId, inherited, previousInstance);
   }
 

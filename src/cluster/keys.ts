@@ -10,6 +10,10 @@
  * - `moving:<client id>` the node (node id/instance) waiting for the client id's session to
  *                  move to it from a live node (expires; move-token.ts);
  * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies;
+ * - `orphan-wills:<id>` the wills of dead nodes' clients that node `<id>` took and has not
+ *                  sent yet (hash: client id -> `<ms the death was found>|<will copy>`),
+ *                  each kept until it is sent or cancelled: if `<id>` dies too, the survivor
+ *                  that removes it (or the node that claims its id) takes them over;
  * - `addresses`    hash: node id -> the `host:port` it advertises to clients (drain);
  * - `retained`     the channel where nodes announce the retained topics they changed in the
  *                  shared store;
@@ -56,6 +60,11 @@ export class ClusterKeys {
 
   wills(nodeId: number): string {
     return `${this.prefix}wills:${nodeId}`;
+  }
+
+  /** The wills of dead nodes' clients that node `nodeId` holds until sent or cancelled. */
+  orphanWills(nodeId: number): string {
+    return `${this.prefix}orphan-wills:${nodeId}`;
   }
 
   get addresses(): string {

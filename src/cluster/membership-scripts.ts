@@ -36,10 +36,36 @@ return 0`;
 // `recoverer:<id>` (KEYS[9]) names that caller (ARGV[6]) and `adopted:<id>` (KEYS[10]) starts
 // empty: if the caller dies too, the survivor that removes it takes the recovery over
 // (TAKE_OVER_RECOVERY).
+// The wills go to the caller's `orphan-wills:<caller id>` (KEYS[12]) in the same step, each
+// kept there until it is sent or cancelled: the dead node's copies (`wills:<id>`, KEYS[6]) as
+// `<ARGV[7], the time of the removal in ms>|<copy>`, and the wills of other dead nodes' clients
+// it held (`orphan-wills:<id>`, KEYS[11]) as they were (their deadline counts from the first
+// death); a copy replaces a held will of the same client id (it is newer). Returned as field,
+// value pairs. A node removing itself (it leaves: KEYS[11] = KEYS[12]) discards its copies and
+// keeps what it held, for the node that claims its id. A key of another type is ignored.
 export const REMOVE_TRACES = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
-local wills = redis.call('HVALS', KEYS[6])
+local moved = {}
+if KEYS[11] ~= KEYS[12] then
+  if redis.call('TYPE', KEYS[11])['ok'] == 'hash' then
+    local held = redis.call('HGETALL', KEYS[11])
+    for i = 1, #held, 2 do moved[held[i]] = held[i + 1] end
+  end
+  if redis.call('TYPE', KEYS[6])['ok'] == 'hash' then
+    local copies = redis.call('HGETALL', KEYS[6])
+    for i = 1, #copies, 2 do moved[copies[i]] = ARGV[7] .. '|' .. copies[i + 1] end
+  end
+  redis.call('DEL', KEYS[11])
+end
+local wills = {}
+local kind = redis.call('TYPE', KEYS[12])['ok']
+if next(moved) ~= nil and kind ~= 'hash' and kind ~= 'none' then redis.call('DEL', KEYS[12]) end
+for field, record in pairs(moved) do
+  redis.call('HSET', KEYS[12], field, record)
+  wills[#wills + 1] = field
+  wills[#wills + 1] = record
+end
 local instance = redis.call('HGET', KEYS[7], ARGV[1])
 if not instance then instance = '' end
 redis.call('HDEL', KEYS[7], ARGV[1])
@@ -117,3 +143,10 @@ if redis.call('PEXPIRE', orphan, ARGV[3]) == 0 then orphan = '' end
 local adopted = {}
 if redis.call('TYPE', KEYS[4])['ok'] == 'set' then adopted = redis.call('SMEMBERS', KEYS[4]) end
 return {instance, orphan, adopted}`;
+
+// Deletes a will record of `orphan-wills:<id>` (KEYS[1]): field ARGV[1], only while it is the
+// record ARGV[2] (a newer will of the same client id that came meanwhile stays).
+export const DROP_WILL = `
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])`;

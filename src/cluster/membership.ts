@@ -17,6 +17,7 @@ import {
   REMOVE_TRACES,
   RENEW,
 } from './membership-scripts.js';
+import { heldWills, type OrphanWill, orphanWills } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
@@ -38,8 +39,12 @@ export interface MembershipEvents {
   left(nodeId: number): void;
   /** Our lease had vanished (Redis lost its data) and was set again: republish our state. */
   restored(): void;
-  /** We removed a dead peer's traces: the wills its clients left (serialized). */
-  orphaned(nodeId: number, wills: Buffer[]): void;
+  /**
+   * We removed a dead peer's traces (or claimed the id of a dead node, `nodeId` our own): the
+   * wills of its clients, and of other dead nodes' clients it held, are ours to send now, each
+   * kept in our `orphan-wills:<id>` until it is sent or cancelled.
+   */
+  orphaned(nodeId: number, wills: OrphanWill[]): void;
   /**
    * We (and no other survivor) removed a dead peer's traces: its sessions are ours to adopt,
    * and its inbox, when it left one, was renamed for us to read (`orphan`).
@@ -157,6 +162,9 @@ export class Membership {
     )) as [string, string];
     if (orphan !== '') this.inherited = { key: orphan, instance: previous };
     if (previous !== '' && previous !== this.instance) this.previousInstance = previous;
+    // A previous holder of this id held wills of dead nodes' clients it had not sent yet.
+    const held = await heldWills(this.redis, this.keys.orphanWills(this.id));
+    if (held.length > 0) this.events.orphaned(this.id, held);
     await this.checkPeers(this.readsOrphans ? await this.recoveringNodes() : []);
     this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.timer.unref();
@@ -322,19 +330,21 @@ export class Membership {
 
   /**
    * What a node that left keeps in Redis: removed by itself or the first survivor, who gets
-   * the wills its clients left and, when `keepInbox`, its inbox renamed (undefined: its lease
-   * is back, or another survivor was first).
+   * the wills its clients left (and those of other dead nodes' clients it held: moved to our
+   * `orphan-wills:<id>`) and, when `keepInbox`, its inbox renamed (undefined: its lease is
+   * back, or another survivor was first).
    */
   private async removeTraces(
     nodeId: number,
     keepInbox: boolean,
   ): Promise<
-    { wills: Buffer[]; orphan: OrphanInbox | undefined; instance: string | undefined } | undefined
+    | { wills: OrphanWill[]; orphan: OrphanInbox | undefined; instance: string | undefined }
+    | undefined
   > {
     const result = await this.redis.callBuffer(
       'EVAL',
       REMOVE_TRACES,
-      10,
+      12,
       this.keys.lease(nodeId),
       this.keys.members,
       this.keys.routes(nodeId),
@@ -345,18 +355,21 @@ export class Membership {
       this.keys.recovering(nodeId),
       this.keys.recoverer(nodeId),
       this.keys.adopted(nodeId),
+      this.keys.orphanWills(nodeId),
+      this.keys.orphanWills(this.id),
       String(nodeId),
       JSON.stringify({ node: nodeId, left: true }),
       keepInbox ? '1' : '0',
       this.keys.orphan(nodeId, ''),
       String(this.orphanTtlMs),
       `${this.id}/${this.instance}`,
+      String(Date.now()),
     );
     if (!Array.isArray(result)) return undefined;
-    const [instance, orphan, wills] = result as [Buffer, Buffer, Buffer[]];
+    const [instance, orphan, pairs] = result as [Buffer, Buffer, Buffer[]];
     const key = orphan.toString();
     return {
-      wills,
+      wills: orphanWills(pairs),
       instance: instance.length > 0 ? instance.toString() : undefined,
       orphan: key === '' ? undefined : { key, instance: instance.toString() },
     };

@@ -22,4 +22,5 @@ export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';
 export * from './sys-topic.js';
+export type { WillFate } from './wills.js';
 export * from './write-refused.js';

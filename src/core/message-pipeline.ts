@@ -179,12 +179,13 @@ export class MessagePipeline {
 
   /**
    * A will fell due: published as from its client, authorized like the client's own
-   * messages (a will it may no longer publish is not sent, and logged).
+   * messages (a will it may no longer publish is not sent, and logged). With publish hooks
+   * installed, returns a promise that settles once they decided and the will was routed.
    */
-  fromWill(will: Will, client: ClientInfo): void {
+  fromWill(will: Will, client: ClientInfo): Promise<void> | undefined {
     if (isSysTopic(will.topic)) {
       this.denyPublish(client, will.topic, 'will: $SYS is read-only');
-      return;
+      return undefined;
     }
     // Will Delay Interval belongs to the will, not to the PUBLISH [MQTT-3.1.3-9]: forwarding
     // it would make the message unencodable.
@@ -204,9 +205,9 @@ export class MessagePipeline {
     );
     if (!this.hooks.hasAuthorizePublish && !this.hooks.hasPublishTransform) {
       this.route(message, client);
-      return;
+      return undefined;
     }
-    void this.willWithHooks(message, client);
+    return this.willWithHooks(message, client);
   }
 
   private afterAuthorization(

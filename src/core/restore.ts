@@ -82,6 +82,8 @@ export async function restoreState(
   let wills = 0;
   for (const [clientId, stored] of state.wills) {
     if (heldElsewhere?.(clientId)) continue;
+    // Already waiting here: a cluster node took it over from Redis when it joined.
+    if (core.wills.has(clientId)) continue;
     // A will whose client was connected at the crash lost its connection then: due now.
     restoreStoredWill(core, clientId, stored, now);
     wills++;

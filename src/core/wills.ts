@@ -9,6 +9,17 @@ import type { Will } from '../protocol/index.js';
 import type { ClientInfo } from './hooks.js';
 import type { Persistence } from './persistence.js';
 
+/**
+ * Told the fate of each will a scheduler sends or drops (a cluster node keeps records of the
+ * wills it took from dead nodes in Redis until they are sent or cancelled).
+ */
+export interface WillFate {
+  /** `clientId`'s will was published; `routed` settles once it is routed (hooks included). */
+  sent(clientId: string, routed: Promise<void>): void;
+  /** `clientId`'s waiting will was dropped unsent (session resumed, replaced, moved away). */
+  cancelled(clientId: string): void;
+}
+
 interface PendingWill {
   will: Will;
   client: ClientInfo;
@@ -18,12 +29,18 @@ interface PendingWill {
 /** Holds delayed wills by client id and publishes each at most once. */
 export class WillScheduler {
   private readonly pending = new Map<string, PendingWill>();
+  private fate: WillFate | undefined;
 
   constructor(
     private readonly clock: Clock,
-    private readonly publish: (will: Will, client: ClientInfo) => void,
+    private readonly publish: (will: Will, client: ClientInfo) => Promise<void> | undefined,
     private readonly persistence?: Persistence | undefined,
   ) {}
+
+  /** Tells `fate` of every will sent or dropped from now on (one observer). */
+  observe(fate: WillFate): void {
+    this.fate = fate;
+  }
 
   /** True when a will of `clientId` is waiting. */
   has(clientId: string): boolean {
@@ -40,14 +57,21 @@ export class WillScheduler {
    * Interval [MQTT-3.1.3-9] (at once when there is none).
    */
   schedule(client: ClientInfo, will: Will): void {
-    this.cancel(client.clientId);
     const delay = will.properties?.willDelayInterval ?? 0;
-    if (delay === 0) {
+    this.scheduleAt(client, will, this.clock.now() + delay * 1000);
+  }
+
+  /**
+   * As {@link schedule}, due at `dueAt` (ms, absolute; at once when it has passed): a cluster
+   * node sending the will of a dead node's client keeps the deadline counted from the death.
+   */
+  scheduleAt(client: ClientInfo, will: Will, dueAt: number): void {
+    this.cancel(client.clientId);
+    if (dueAt <= this.clock.now()) {
       this.persistence?.deleteWill(client.clientId);
-      this.publish(will, client);
+      this.send(will, client);
       return;
     }
-    const dueAt = this.clock.now() + delay * 1000;
     this.persistence?.putWill(client.clientId, {
       will,
       username: client.username,
@@ -61,7 +85,7 @@ export class WillScheduler {
   restore(client: ClientInfo, will: Will, dueAt: number): void {
     if (dueAt <= this.clock.now()) {
       this.persistence?.deleteWill(client.clientId);
-      this.publish(will, client);
+      this.send(will, client);
       return;
     }
     this.wait(client, will, dueAt);
@@ -74,14 +98,17 @@ export class WillScheduler {
     if (entry.timer) this.clock.clearTimeout(entry.timer);
     this.pending.delete(clientId);
     this.persistence?.deleteWill(clientId);
+    this.fate?.cancelled(clientId);
   }
 
   /** The delay passed or the session ended, whichever came first: publish now. */
   fire(clientId: string): void {
     const entry = this.pending.get(clientId);
     if (!entry) return;
-    this.cancel(clientId);
-    this.publish(entry.will, entry.client);
+    if (entry.timer) this.clock.clearTimeout(entry.timer);
+    this.pending.delete(clientId);
+    this.persistence?.deleteWill(clientId);
+    this.send(entry.will, entry.client);
   }
 
   /** Drops every pending will without publishing (broker shutdown; stored ones stay stored). */
@@ -92,7 +119,15 @@ export class WillScheduler {
     this.pending.clear();
   }
 
+  private send(will: Will, client: ClientInfo): void {
+    const routed = this.publish(will, client) ?? Promise.resolve();
+    this.fate?.sent(client.clientId, routed);
+  }
+
   private wait(client: ClientInfo, will: Will, dueAt: number): void {
+    // A will put back over one already waiting replaces it (one timer per client id).
+    const previous = this.pending.get(client.clientId);
+    if (previous?.timer) this.clock.clearTimeout(previous.timer);
     const entry: PendingWill = { will, client, timer: undefined };
     entry.timer = this.clock.setTimeout(() => this.fire(client.clientId), dueAt - this.clock.now());
     this.pending.set(client.clientId, entry);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { serialize } from 'node:v8';
 import { encodeBatch } from '../../src/cluster/envelope.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { adoptOwner } from '../../src/cluster/owners.js';
@@ -201,5 +202,47 @@ describe('cluster: hostile input from Redis', () => {
     await r.set(keys.recoverer(5), 'garbage');
     assert.deepEqual(await takeOverRecoveries(r, keys, 'garbage/', '9/next', 60_000), []);
     assert.deepEqual(await takeOverRecoveries(r, keys, '8/me', '9/next', 60_000), []);
+  });
+
+  it('will records of dead nodes that are not what a node writes (`orphan-wills:<id>`, `wills:<id>`) are dropped without failing the removal, and a good record among them is still sent', async () => {
+    const r = redis.redis;
+    const sub = await connectCollecting(target.url, { protocolVersion: 5 });
+    await sub.client.subscribeAsync('hostile/will', { qos: 1 });
+    await waitForRoute(other, target.nodeId, 'hostile/will');
+    const copy = (clientId: string) =>
+      serialize({
+        will: { topic: 'hostile/will', payload: Buffer.from(clientId), qos: 1, retain: false },
+        client: { clientId, username: undefined, usernameVerified: false, listener: 'x' },
+        sessionExpiry: 0,
+      });
+    // Two dead members (no lease): whichever node removes them takes their wills.
+    await r.hset('pipit:wills:70', 'h-copy', 'not a v8 copy');
+    await r.hset('pipit:orphan-wills:70', {
+      'h-no-bar': 'garbage',
+      'h-bad-time': 'soon|garbage',
+      'h-bad-copy': `${Date.now()}|\xff\x00garbage`,
+      'h-other-id': Buffer.concat([Buffer.from(`${Date.now()}|`), copy('someone-else')]),
+      'h-good': Buffer.concat([Buffer.from(`${Date.now()}|`), copy('h-good')]),
+    });
+    await r.set('pipit:orphan-wills:71', 'not a hash');
+    await r.rpush('pipit:wills:71', 'not a hash');
+    await r.hset('pipit:instances', '70', 'dead', '71', 'dead');
+    await r.sadd('pipit:nodes', '70', '71');
+    await waitFor(
+      async () =>
+        (await r.sismember('pipit:nodes', '70')) + (await r.sismember('pipit:nodes', '71')) === 0,
+      10_000,
+      'the dead members to be removed',
+    );
+    await waitFor(() => sub.messages.length === 1, 10_000, 'the good will');
+    assert.equal(sub.messages[0]!.payload, 'h-good');
+    // Sent or garbage: no record is left, on either node, to be taken over again.
+    await waitFor(
+      async () => (await r.keys('pipit:*wills:*')).length === 0,
+      10_000,
+      'no will record left',
+    );
+    await endClient(sub.client);
+    await stillServes('after garbage will records');
   });
 });

@@ -274,6 +274,51 @@ describe('core: wills', () => {
     assert.equal(wills(w).length, 1);
   });
 
+  it('[MQTT-3.1.3-9] (v5) a will scheduled at an absolute time (a dead cluster node’s client) is sent then, or at once when it has passed', () => {
+    const { core, clock } = createTestCore();
+    const w = watcher(core);
+    const client = {
+      clientId: 'gone',
+      username: undefined,
+      usernameVerified: false,
+      protocolVersion: 5 as const,
+      remoteAddress: undefined,
+      listener: 'test',
+      certificateIdentity: undefined,
+    };
+    core.wills.scheduleAt(client, will(30, { topic: 'will/late' }), clock.now() + 2_000);
+    clock.advance(1_999);
+    assert.deepEqual(wills(w), []);
+    clock.advance(1);
+    assert.deepEqual(
+      wills(w).map((p) => p.topic),
+      ['will/late'],
+    );
+    core.wills.scheduleAt(client, will(30, { topic: 'will/due' }), clock.now() - 1);
+    assert.deepEqual(
+      wills(w).map((p) => p.topic),
+      ['will/due'],
+    );
+  });
+
+  it('[MQTT-3.1.3-9] (v5) the observer of wills’ fate hears of each will sent (once routed) and each dropped by a resumed session', async () => {
+    const { core, clock } = createTestCore();
+    const fates: string[] = [];
+    core.wills.observe({
+      sent: (clientId, routed) => void routed.then(() => fates.push(`sent ${clientId}`)),
+      cancelled: (clientId) => fates.push(`cancelled ${clientId}`),
+    });
+    const session = { properties: { sessionExpiryInterval: 60 } };
+    const first = connect(core, 5, { clientId: 'a', will: will(5), ...session });
+    first.client.connection.transportClosed();
+    connect(core, 5, { clientId: 'a', clean: false, ...session });
+    const second = connect(core, 5, { clientId: 'b', will: will(5), ...session });
+    second.client.connection.transportClosed();
+    clock.advance(5_000);
+    await flush();
+    assert.deepEqual(fates, ['cancelled a', 'sent b']);
+  });
+
   it('broker close() does not publish wills', () => {
     const { core } = createTestCore();
     const w = watcher(core);
