@@ -13,7 +13,9 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
+import { createBroker } from '../../src/index.js';
 import {
   connectClient,
   endClient,
@@ -227,5 +229,51 @@ describe('cluster: pipit broker --cluster unix:// refusals', () => {
     const { status, stderr } = runBroker(['--cluster', `unix://${path}`]);
     assert.equal(status, 1);
     assert.match(stderr, /cannot join the cluster at unix:\/\/\/[^\n]*redis\.sock: .*ENOENT/);
+  });
+});
+
+describe('the Redis store over a Unix socket, with a password and a database', () => {
+  let redis: RedisFixture;
+
+  before(async () => {
+    redis = await RedisFixture.start({ unixSocket: true });
+    // The fixture's own connection stays logged in; new ones need the password.
+    await redis.redis.config('SET', 'requirepass', 'p&ss word');
+  });
+
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('logs in with the query password and writes to the query database', async () => {
+    const url = `${redis.url}?db=3&password=${encodeURIComponent('p&ss word')}`;
+    const broker = createBroker({ persistence: { kind: 'redis', url } });
+    const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const check = new Redis({ path: redis.socketPath!, password: 'p&ss word', db: 3 });
+    try {
+      const pub = await connectClient(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+      await pub.publishAsync('unix/store', 'in db 3', { qos: 1, retain: true });
+      await endClient(pub);
+      const keys = await check.keys('pipit:*');
+      assert.ok(keys.length > 0, 'the store wrote its keys to database 3');
+      await check.select(0);
+      assert.deepEqual(await check.keys('pipit:*'), [], 'and none to database 0');
+    } finally {
+      check.disconnect();
+      await broker.close();
+    }
+  });
+
+  it('refuses to start with a wrong password, naming the socket and not the password', async () => {
+    const broker = createBroker({
+      persistence: { kind: 'redis', url: `${redis.url}?password=wrong-secret` },
+    });
+    await assert.rejects(broker.listen({ port: 0, host: '127.0.0.1' }), (err: Error) => {
+      assert.match(err.message, /unix:\/\/\/[^ ]*redis\.sock\?password=\*\*\*/);
+      assert.match(err.message, /WRONGPASS|invalid username-password/);
+      assert.doesNotMatch(err.message, /wrong-secret/);
+      return true;
+    });
+    await broker.close();
   });
 });

@@ -45,15 +45,26 @@ export async function connectRedis(options: ConnectOptions): Promise<RedisClient
   const client =
     options.nodes === undefined ? openServer(options) : openStoreCluster(options, options.nodes);
   watchConnection(client, server, options.logger);
+  // A refused login (WRONGPASS, NOAUTH) comes as an 'error' event, while connect() rejects
+  // with only "Connection is closed.": keep the event's reason for the message.
+  let refused: string | undefined;
+  const noteError = (err: Error): void => {
+    refused = err.message;
+  };
+  client.on('error', noteError);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
     const where = options.nodes === undefined ? server : describeNodes(options.nodes);
+    // (A Redis Cluster's own message already says why; its events repeat ioredis's steps.)
+    const why = [(err as Error).message, options.nodes === undefined ? refused : undefined];
     throw new Error(
-      `the Redis store cannot reach ${where} (${(err as Error).message}): is redis-server running there?`,
+      `the Redis store cannot reach ${where} (${[...new Set(why.filter((m) => m !== undefined))].join('; ')}): is redis-server running there?`,
       { cause: err },
     );
+  } finally {
+    client.off('error', noteError);
   }
   return client;
 }
