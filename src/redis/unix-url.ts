@@ -38,6 +38,9 @@ export function isUnixUrl(url: string): boolean {
  */
 export function readUnixUrl(url: string): UnixSocketTarget | string {
   const shown = redactUnixUrl(url);
+  if (/^unix:\/\/[^/]*@/i.test(url)) {
+    return `${shown}: credentials go in the query (unix:///path/to/redis.sock?username=...&password=...), not before the path`;
+  }
   if (!/^unix:\/\/\//i.test(url)) {
     return `${shown}: the socket path must be absolute, after "unix://" (three slashes: unix:///run/redis.sock); ${EXPECTED}`;
   }
@@ -72,7 +75,10 @@ export function readUnixUrl(url: string): UnixSocketTarget | string {
   return target;
 }
 
-/** `url` as logs and errors may show it: a `?password=` replaced by `***`. */
+/**
+ * `url` as logs and errors may show it: a `?password=` replaced by `***`, and so are
+ * credentials wrongly put before the path (`unix://user:pw@/...`).
+ */
 export function redactUnixUrl(url: string): string {
-  return url.replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return url.replace(/([?&]password=)[^&#]*/gi, '$1***').replace(/^(unix:\/\/)[^/]*@/i, '$1***@');
 }

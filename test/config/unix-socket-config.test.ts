@@ -58,6 +58,14 @@ describe('unix:// Redis URLs', () => {
     assert.match(wrong('unix:///run/%zz.sock'), /no %XX escape/);
   });
 
+  it('refuses credentials before the path (no URL form), without showing them', () => {
+    const result = readUnixUrl('unix://app:hunter2@/run/r.sock');
+    assert.equal(typeof result, 'string');
+    assert.match(result as string, /^unix:\/\/\*\*\*@\/run\/r\.sock: credentials go in the query/);
+    assert.doesNotMatch(result as string, /hunter2/);
+    assert.doesNotMatch(redactUrl('unix://:hunter2@/run/r.sock'), /hunter2/);
+  });
+
   it('never shows the password: in its errors and where logs show the URL', () => {
     const result = readUnixUrl('unix:///run/r.sock?password=hunter2&bad=1');
     assert.equal(typeof result, 'string');
