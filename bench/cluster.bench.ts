@@ -5,6 +5,8 @@
  * Setups (each a fresh set of processes per run):
  * - `pipit-1`: one `pipit broker --memory` (the comparison's single node);
  * - `pipit-2`: two `pipit broker --cluster redis://...` nodes (the Redis store, their default);
+ * - `pipit-2-unix` (`--redis-unix`): the same, with redis-server on a Unix socket only and the
+ *   nodes on `--cluster unix://...` (what the socket saves against TCP on the loopback);
  * - `aedes-1`: one Aedes, in memory (bench/brokers/aedes-server.mjs);
  * - `aedes-2`: two Aedes nodes as Aedes users cluster them: mqemitter-redis between nodes,
  *   aedes-persistence-redis for their state (bench/brokers/aedes-cluster-server.mjs).
@@ -19,6 +21,7 @@
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
+ *     [--redis-unix (adds pipit-2-unix)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -26,14 +29,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchResult, runBench } from '../src/bench/index.js';
 import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
+import { type BenchRedis, startBenchRedis } from './harness/cluster-redis.js';
 import { readCpuMs, readRunQueueWaitMs } from './harness/proc-stats.js';
 import { median } from './harness/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 
-type SetupName = 'pipit-1' | 'pipit-2' | 'pipit-2-base' | 'aedes-1' | 'aedes-2';
+type SetupName = 'pipit-1' | 'pipit-2' | 'pipit-2-base' | 'pipit-2-unix' | 'aedes-1' | 'aedes-2';
 const SETUPS: readonly SetupName[] = ['pipit-1', 'pipit-2', 'aedes-1', 'aedes-2'];
+/** Setups added by a flag (`--base`, `--redis-unix`), also named in `--only`. */
+const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix'];
 
 /**
  * `--base DIR`: a second Pipit build (DIR/dist/cli/main.js, e.g. a copy of main's dist kept
@@ -107,16 +113,10 @@ async function startListening(cmd: string, args: string[], port: number): Promis
   return child;
 }
 
-async function startRedis(): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
-  return { child: await startListening('redis-server', args, port), port };
-}
-
-/** One node of `setup` on a free port (`redisPort` for the two-node setups). */
+/** One node of `setup` on a free port (`redis` for the two-node setups). */
 async function startNode(
   setup: SetupName,
-  redisPort: number | undefined,
+  redis: BenchRedis | undefined,
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const node = process.execPath;
@@ -127,8 +127,8 @@ async function startNode(
   const args =
     setup === 'pipit-1'
       ? [...pipit, '--memory']
-      : setup === 'pipit-2' || setup === 'pipit-2-base'
-        ? [...pipit, '--cluster', `redis://${HOST}:${redisPort}`, '--sys-interval', '0']
+      : setup.startsWith('pipit-2')
+        ? [...pipit, '--cluster', redis!.url, '--sys-interval', '0']
         : setup === 'aedes-1'
           ? ['bench/brokers/aedes-server.mjs', '--port', String(port), '--host', HOST]
           : [
@@ -138,15 +138,17 @@ async function startNode(
               '--host',
               HOST,
               '--redis-port',
-              String(redisPort),
+              String(redis!.port),
             ];
   return { child: await startListening(node, args, port), port };
 }
 
 async function startSetup(setup: SetupName): Promise<RunningSetup> {
   const children: ChildProcess[] = [];
+  let redis: BenchRedis | undefined;
   const stop = async (): Promise<void> => {
     for (const child of children.reverse()) await stopChild(child);
+    await redis?.stop();
   };
   try {
     if (setup.endsWith('-1')) {
@@ -154,11 +156,10 @@ async function startSetup(setup: SetupName): Promise<RunningSetup> {
       children.push(node.child);
       return { ports: [node.port], pids: [node.child.pid!], stop };
     }
-    const redis = await startRedis();
-    children.push(redis.child);
-    const a = await startNode(setup, redis.port);
+    redis = await startBenchRedis(root, setup === 'pipit-2-unix');
+    const a = await startNode(setup, redis);
     children.push(a.child);
-    const b = await startNode(setup, redis.port);
+    const b = await startNode(setup, redis);
     children.push(b.child);
     // Let both nodes see each other (Pipit: leases and route tables) before clients come.
     await new Promise((r) => setTimeout(r, 1500));
@@ -284,19 +285,28 @@ function report(samples: Sample[], scenarios: readonly ClusterScenario[], setups
       );
     }
   }
-  console.log('\n| scenario | Pipit 2 nodes / Pipit 1 node | Pipit 2 nodes / Aedes 2 nodes |');
-  console.log('|---|--:|--:|');
+  const unix = setups.includes('pipit-2-unix');
+  // With --redis-unix: Redis on a Unix socket against one node, and against TCP.
+  const unixHeads = unix ? ' Pipit 2 nodes, Unix socket / Pipit 1 node | Unix socket / TCP |' : '';
+  console.log(
+    `\n| scenario | Pipit 2 nodes / Pipit 1 node | Pipit 2 nodes / Aedes 2 nodes |${unixHeads}`,
+  );
+  console.log(`|---|--:|--:|${unix ? '--:|--:|' : ''}`);
   const ratio = (a?: number, b?: number) =>
     a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`;
   for (const sc of scenarios) {
     const two = medians.get(`${sc.id}/pipit-2`);
     const one = medians.get(`${sc.id}/pipit-1`);
     const aedes = medians.get(`${sc.id}/aedes-2`);
+    const overSocket = medians.get(`${sc.id}/pipit-2-unix`);
     const latency = sc.options.rate !== undefined;
     const cell = (x?: { rate?: number; p99?: number }) => (latency ? x?.p99 : x?.rate);
     const what = latency ? 'p99 (lower is better)' : 'msg/s (higher is better)';
+    const unixCells = unix
+      ? ` ${ratio(cell(overSocket), cell(one))} | ${ratio(cell(overSocket), cell(two))} |`
+      : '';
     console.log(
-      `| ${sc.title}: ${what} | ${ratio(cell(two), cell(one))} | ${ratio(cell(two), cell(aedes))} |`,
+      `| ${sc.title}: ${what} | ${ratio(cell(two), cell(one))} | ${ratio(cell(two), cell(aedes))} |${unixCells}`,
     );
   }
 }
@@ -309,15 +319,21 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '1' },
       only: { type: 'string' },
       base: { type: 'string' },
+      'redis-unix': { type: 'boolean', default: false },
     },
   });
   baseDir = values.base;
   const only = (values.only ?? '').split(',').filter(Boolean);
-  const isSetup = (o: string): o is SetupName => (SETUPS as readonly string[]).includes(o);
+  const isSetup = (o: string): o is SetupName =>
+    [...SETUPS, ...EXTRA_SETUPS].includes(o as SetupName);
   const setupPicks = only.filter(isSetup);
   const scenarioPicks = only.filter((o) => !isSetup(o));
   const setups = setupPicks.length > 0 ? setupPicks : [...SETUPS];
   if (baseDir !== undefined && !setups.includes('pipit-2-base')) setups.push('pipit-2-base');
+  if (values['redis-unix'] && !setups.includes('pipit-2-unix')) setups.push('pipit-2-unix');
+  if (setups.includes('pipit-2-base') && baseDir === undefined) {
+    throw new RangeError('pipit-2-base needs --base DIR');
+  }
   const scenarios = SCENARIOS.filter(
     (sc) => scenarioPicks.length === 0 || scenarioPicks.some((o) => sc.id.startsWith(o)),
   );

@@ -39,6 +39,7 @@ import type { StoreCommitTotals } from './metrics/commit-totals.js';
 import { packageVersion, SysTopics } from './ops/index.js';
 import type { BrokerStore } from './ports/index.js';
 import type { SubscriptionRequest } from './protocol/index.js';
+import { redactUrl } from './storage/redis/redis-url.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 
 export {
@@ -188,7 +189,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       } catch (err) {
         await this.cluster.stop();
         throw new Error(
-          `cannot join the cluster at ${this.cluster.options.url}: ${(err as Error).message}`,
+          `cannot join the cluster at ${redactUrl(this.cluster.options.url)}: ${(err as Error).message}`,
         );
       }
     }

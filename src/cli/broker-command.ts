@@ -28,7 +28,7 @@ export function registerBrokerCommand(program: Command): void {
     )
     .option(
       '--cluster <url>',
-      'join the cluster of nodes sharing this Redis, e.g. redis://127.0.0.1:6379; on a Redis Cluster the seed nodes come from cluster.nodes in the file (docs/cluster.md)',
+      'join the cluster of nodes sharing this Redis, e.g. redis://127.0.0.1:6379 (or unix:///run/redis/redis.sock on this host); on a Redis Cluster the seed nodes come from cluster.nodes in the file (docs/cluster.md)',
     )
     .option(
       '--sys-interval <seconds>',

@@ -11,6 +11,7 @@ import { type Broker, createBroker, DEFAULT_SYS_INTERVAL } from '../broker.js';
 import {
   type BrokerPlan,
   ConfigError,
+  clusterUrlProblem,
   configToPlan,
   type LogLevel,
   loadConfigFile,
@@ -104,14 +105,25 @@ export function parseBrokerFlags(flags: BrokerFlags): ParsedFlags {
   };
   if (flags.port !== undefined) parsed.port = parsePort(flags.port);
   if (flags.logLevel !== undefined) parsed.logLevel = parseLevel(flags.logLevel);
-  if (flags.cluster !== undefined && !/^rediss?:\/\/./.test(flags.cluster)) {
-    throw new Error(
-      `--cluster: "${flags.cluster}" is not a Redis URL (redis://host:port or rediss://host:port)`,
-    );
-  }
+  if (flags.cluster !== undefined) checkClusterFlag(flags.cluster);
   if (flags.sysInterval !== undefined) parsed.sysInterval = parseSysInterval(flags.sysInterval);
   if (flags.nodes !== undefined) parsed.nodes = parseNodesFlag(flags.nodes);
   return parsed;
+}
+
+/**
+ * Checks --cluster's URL: redis://, rediss:// or a well-formed unix:// socket.
+ * @throws Error naming the flag and the value.
+ */
+function checkClusterFlag(url: string): void {
+  const wrong = clusterUrlProblem(url);
+  if (wrong === undefined) return;
+  throw new Error(
+    // A unix:// problem names the URL (its password hidden) and what is wrong in it.
+    /^unix:/i.test(url)
+      ? `--cluster: ${wrong}`
+      : `--cluster: "${url}" is not a Redis URL (redis://host:port, rediss://host:port or unix:///path/to/redis.sock)`,
+  );
 }
 
 /** Reads the file (if any), applies env and flags, loads the security files. */

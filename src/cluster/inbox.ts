@@ -11,7 +11,8 @@
  * microtask, never inside this synchronous delivery), so "committed up to" never claims more
  * than the store has. If this node dies, the survivor that adopts its sessions reads the
  * inbox on from there (orphan-reader.ts): nothing committed twice, nothing unread lost. Once
- * the position is committed the stream is trimmed up to it (XTRIM MINID).
+ * the position is committed the stream may be trimmed up to it (XTRIM MINID): every
+ * TRIM_ENTRIES entries read, and when the inbox goes idle, not after every commit.
  */
 
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
@@ -34,6 +35,16 @@ const RETRY_MS = 200;
  * rides along with other writes costs no round trip of its own.
  */
 const UNSET_READS = 16;
+/**
+ * Entries read between two trims of the stream (besides the trim when the inbox goes idle).
+ * Why not one per commit: with a persistent subscriber every read commits its position, and
+ * an XTRIM per read was a third Redis command per forwarded batch (with the sender's EVAL and
+ * this XREAD), a wake-up of Redis and of this node for nothing a reader needs. Trimming later
+ * loses nothing: only entries before a committed position go, which no reader (this node,
+ * or a survivor adopting its sessions) reads again; the stream holds up to this many entries
+ * more meanwhile (and is capped by its MAXLEN in any case).
+ */
+const TRIM_ENTRIES = 64;
 
 /** Counters of the inbox. */
 export interface InboxCounters {
@@ -56,6 +67,12 @@ export class Inbox {
   private trimTo: string | undefined;
   /** Reads delivered since the position was last set (0: it is up to date). */
   private unsetReads = 0;
+  /** The latest committed position the stream is not yet trimmed to. */
+  private committed: string | undefined;
+  /** Entries read since the last trim. */
+  private untrimmed = 0;
+  /** The last XREAD found nothing new: a commit landing now is trimmed to at once. */
+  private idle = false;
   /** Told of each session-move marker read (session-move.ts), in stream order. */
   onMarker: ((marker: string) => void) | undefined;
 
@@ -105,8 +122,11 @@ export class Inbox {
           this.key,
           this.lastId,
         )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        this.idle = reply === null;
         if (reply !== null) this.read(reply[0]![1]);
-        else if (this.unsetReads > 0) this.commitPosition(); // idle: set what is left
+        else if (this.unsetReads > 0)
+          this.commitPosition(); // idle: set what is left
+        else this.trimCommitted(); // idle: trim to what is committed
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err: String(err) }, 'cluster: reading the inbox failed; retrying');
@@ -119,6 +139,7 @@ export class Inbox {
   private read(entries: [Buffer, Buffer[]][]): void {
     const before = this.position?.mutations();
     this.handle(entries);
+    this.untrimmed += entries.length;
     this.unsetReads++;
     if (before !== this.position?.mutations() || this.unsetReads >= UNSET_READS) {
       this.commitPosition();
@@ -151,7 +172,22 @@ export class Inbox {
     if (position === undefined) return;
     const id = this.lastId;
     this.unsetReads = 0;
-    position.cursors.set(position.name, id, () => this.trim(id));
+    position.cursors.set(position.name, id, () => this.committedUpTo(id));
+  }
+
+  /** The store committed the position `id`: trim up to it now, or later (TRIM_ENTRIES). */
+  private committedUpTo(id: string): void {
+    this.committed = id;
+    if (this.idle || this.untrimmed >= TRIM_ENTRIES) this.trimCommitted();
+  }
+
+  /** Trims up to the latest committed position, if the stream is not trimmed to it yet. */
+  private trimCommitted(): void {
+    const id = this.committed;
+    if (id === undefined) return;
+    this.committed = undefined;
+    this.untrimmed = 0;
+    this.trim(id);
   }
 
   /** Trims the stream up to a committed position (one XTRIM at a time, the latest next). */

@@ -9,10 +9,15 @@ import {
   checkSeedNodes,
   DEFAULT_CLUSTER_PREFIX,
 } from '../redis/hash-tag.js';
+import { isUnixUrl, readUnixUrl } from '../redis/unix-url.js';
 
 /** Cluster settings of one node. */
 export interface ClusterOptions {
-  /** Redis URL, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS, password in the URL). */
+  /**
+   * Redis URL, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS, password in the URL), or a
+   * Redis on this host over a Unix socket: `unix:///run/redis/redis.sock?db=0&password=...`
+   * (not with `sentinels` or `nodes`).
+   */
   url: string;
   /**
    * This node's id, 0-255: the high bits of its message ids and the key of its lease. By
@@ -80,9 +85,7 @@ export const DEFAULT_LEASE_MS = 10_000;
  * @throws RangeError naming the option and the value.
  */
 export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterOptions {
-  if (!/^rediss?:\/\//.test(options.url)) {
-    throw new RangeError(`cluster.url: "${options.url}" is not a redis:// or rediss:// URL`);
-  }
+  checkUrl(options);
   const { nodeId } = options;
   if (nodeId !== undefined && (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > MAX_NODE_ID)) {
     throw new RangeError(`cluster.nodeId: ${nodeId} is not an integer from 0 to ${MAX_NODE_ID}`);
@@ -114,6 +117,29 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     sentinel: resolveSentinel(options),
     redisCluster,
   };
+}
+
+/**
+ * Checks `url`: redis://, rediss:// or a well-formed unix:// (one server: Sentinel and Redis
+ * Cluster find their servers over TCP).
+ * @throws RangeError naming the option.
+ */
+function checkUrl(options: ClusterOptions): void {
+  const { url } = options;
+  if (!isUnixUrl(url)) {
+    if (/^rediss?:\/\//.test(url)) return;
+    throw new RangeError(
+      `cluster.url: "${url}" is not a redis://, rediss:// or unix:///path/to/redis.sock URL`,
+    );
+  }
+  const target = readUnixUrl(url);
+  if (typeof target === 'string') throw new RangeError(`cluster.url: ${target}`);
+  const mode = options.sentinels !== undefined ? 'sentinels' : options.nodes ? 'nodes' : undefined;
+  if (mode !== undefined) {
+    throw new RangeError(
+      `cluster.url: a unix:// socket reaches one Redis server; with cluster.${mode} the servers are found and reached over TCP (give a redis:// or rediss:// URL)`,
+    );
+  }
 }
 
 /**

@@ -3,10 +3,10 @@
  * reconnecting with a capped back-off, and after a failover to the new master (a demoted one
  * answers READONLY). An outage is logged once, not once per attempt.
  */
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from '../ports/index.js';
 import { followClusterSubscriber } from '../redis/cluster-subscriber.js';
-import { openCluster, type RedisClient } from '../redis/redis-client.js';
+import { openCluster, openRedis, type RedisClient } from '../redis/redis-client.js';
 import { type ResolvedClusterOptions, sentinelConnection } from './options.js';
 
 /** What a connection tells its node. */
@@ -47,7 +47,7 @@ export function connectNode(
         },
         { protocol: 2, connectionName: `pipit-${role}` },
       )
-    : new Redis(options.url, {
+    : openRedis(options.url, {
         lazyConnect: true,
         protocol: 2,
         connectionName: `pipit-${role}`,

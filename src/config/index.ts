@@ -15,6 +15,7 @@ export {
   parsePortText,
   readEnvOverrides,
 } from './overrides.js';
+export { clusterUrlProblem } from './redis-url-schema.js';
 export { reloadConfigured } from './reload.js';
 export { type AdminTokenReload, reloadAdminTokens } from './reload-tokens.js';
 export { closeRevokedLogins, revokedLogins } from './revocation.js';

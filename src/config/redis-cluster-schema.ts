@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { checkClusterPrefix, checkClusterUrl } from '../redis/hash-tag.js';
+import { unixSocketProblems } from './redis-url-schema.js';
 
 /** Redis Cluster: `host:port` of each seed node (cluster.nodes, storage.nodes). */
 export const redisClusterNodeList = () =>
@@ -61,6 +62,9 @@ export function refineStorageRedis(
   ctx: z.RefinementCtx,
 ): void {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  for (const { path, message } of unixSocketProblems(storage)) {
+    ctx.addIssue({ code: 'custom', message, path: [path], input: storage[path] });
+  }
   if (Array.isArray(storage.nodes)) {
     if (storage.wait !== undefined) {
       ctx.addIssue({

@@ -13,6 +13,7 @@ import {
   redisClusterProblems,
   refineStorageRedis,
 } from './redis-cluster-schema.js';
+import { redisUrl, unixSocketProblems } from './redis-url-schema.js';
 import { parseSize } from './sizes.js';
 
 /** Upper bound for sizes with no natural limit (1 PiB). */
@@ -235,10 +236,7 @@ const storageSchema = z
 const clusterSchema = z
   .strictObject({
     // Required, except with `nodes`: a Redis Cluster's URL gives only credentials and TLS.
-    url: z
-      .string({ error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' })
-      .regex(/^rediss?:\/\/./, { error: 'expected a Redis URL such as "redis://127.0.0.1:6379"' })
-      .optional(),
+    url: redisUrl().optional(),
     nodeId: int(0, 255).optional(),
     leaseMs: int(100, 3_600_000).optional(),
     heartbeatMs: int(10, 3_600_000).optional(),
@@ -265,6 +263,9 @@ const clusterSchema = z
     }
     for (const { path, message } of redisClusterProblems(c)) {
       ctx.addIssue({ code: 'custom', message, path: [path], input: c.nodes });
+    }
+    for (const { path, message } of unixSocketProblems(c)) {
+      ctx.addIssue({ code: 'custom', message, path: [path], input: c[path] });
     }
     if (c.name !== undefined && c.sentinels === undefined) {
       ctx.addIssue({

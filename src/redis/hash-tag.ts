@@ -37,6 +37,9 @@ export function checkClusterPrefix(prefix: string): string | undefined {
  * database must be 0 (Redis Cluster has no other). Returns what is wrong, or undefined.
  */
 export function checkClusterUrl(url: string): string | undefined {
+  // A unix:// URL's path is its socket, not a database; it is refused with `nodes` (one
+  // server), and that check names it.
+  if (/^unix:/i.test(url)) return undefined;
   let path: string;
   try {
     path = new URL(url).pathname;

@@ -4,7 +4,8 @@
  * them: opening a Cluster from a URL and seed nodes, and SCAN (a Cluster has one keyspace
  * per master).
  */
-import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { isUnixUrl, readUnixUrl } from './unix-url.js';
 
 /** One server, or a Redis Cluster: the commands Pipit sends are the same. */
 export type RedisClient = Redis | Cluster;
@@ -27,6 +28,19 @@ export function clusterNodeOptions(url: string): RedisOptions {
   if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
   if (parsed.protocol === 'rediss:') options.tls = {};
   return options;
+}
+
+/**
+ * A client of one server (standalone, or its master with Sentinel `options`): `url` is a
+ * `redis://` or `rediss://` URL, or `unix:///path/to/redis.sock` (ioredis takes a socket as
+ * its `path` option, not as a URL: unix-url.ts).
+ * @throws RangeError for a `unix://` URL that is not well formed (callers check it first).
+ */
+export function openRedis(url: string, options: RedisOptions): Redis {
+  if (!isUnixUrl(url)) return new Redis(url, options);
+  const target = readUnixUrl(url);
+  if (typeof target === 'string') throw new RangeError(target);
+  return new Redis({ ...options, ...target });
 }
 
 /** A Cluster client of `nodes`, each node reached with `url`'s credentials and TLS. */

@@ -3,6 +3,8 @@
  * port, without persistence by default (a restart starts empty, the harshest case for
  * resync), or durable (`appendonly yes`, `appendfsync always`, as docs/cluster.md asks of
  * production). It can be stopped and started again on the same port to test Redis going away.
+ * With `unixSocket`, it listens on a Unix socket in a fresh temporary directory instead of TCP
+ * (`--port 0`, docs/cluster.md "Redis over a Unix socket"), and its URL is `unix://<path>`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,29 +29,45 @@ export class RedisFixture {
   private child: ChildProcess | undefined;
   private client: Redis | undefined;
 
+  /** The Unix socket's path (with `unixSocket`), else undefined. */
+  readonly socketPath: string | undefined;
+
   private constructor(
+    /** The TCP port (0 with `unixSocket`: no TCP listener). */
     readonly port: number,
     private readonly durable: boolean,
-  ) {}
+    unixSocket: boolean,
+  ) {
+    this.socketPath = unixSocket ? join(this.dataDir(), 'redis.sock') : undefined;
+  }
 
   /**
    * Starts redis-server on a free port; resolves once it is ready. `durable`: append-only
-   * file fsynced on every write, in a fresh temporary directory.
+   * file fsynced on every write, in a fresh temporary directory. `unixSocket`: on a Unix
+   * socket in a fresh temporary directory, without TCP.
    */
-  static async start(options: { durable?: boolean } = {}): Promise<RedisFixture> {
-    const fixture = new RedisFixture(await freePort(), options.durable ?? false);
+  static async start(
+    options: { durable?: boolean; unixSocket?: boolean } = {},
+  ): Promise<RedisFixture> {
+    const unixSocket = options.unixSocket ?? false;
+    const port = unixSocket ? 0 : await freePort();
+    const fixture = new RedisFixture(port, options.durable ?? false, unixSocket);
     await fixture.startServer();
     return fixture;
   }
 
   /** The URL nodes take as `cluster.url`. */
   get url(): string {
+    if (this.socketPath !== undefined) return `unix://${this.socketPath}`;
     return `redis://127.0.0.1:${this.port}`;
   }
 
   /** A client of this server, for assertions (one, reused). */
   get redis(): Redis {
-    this.client ??= new Redis(this.port, '127.0.0.1', { protocol: 2, lazyConnect: false });
+    this.client ??=
+      this.socketPath === undefined
+        ? new Redis(this.port, '127.0.0.1', { protocol: 2, lazyConnect: false })
+        : new Redis({ path: this.socketPath, protocol: 2, lazyConnect: false });
     return this.client;
   }
 
@@ -71,13 +89,13 @@ export class RedisFixture {
     this.child = undefined;
   }
 
-  /** Starts the server again on the same port (empty unless durable). */
+  /** Starts the server again on the same port or socket (empty unless durable). */
   async restart(): Promise<void> {
     await this.kill();
     await this.startServer();
   }
 
-  /** Stops the server and the assertion client (a durable server's files are deleted). */
+  /** Stops the server and the assertion client (a durable server's files, a socket's directory, are deleted). */
   async stop(): Promise<void> {
     this.client?.disconnect();
     this.client = undefined;
@@ -97,11 +115,13 @@ export class RedisFixture {
     const persistence = this.durable
       ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dataDir()]
       : ['--appendonly', 'no'];
-    const child = spawn(
-      '/usr/bin/redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const listen =
+      this.socketPath === undefined
+        ? ['--port', String(this.port), '--bind', '127.0.0.1']
+        : ['--port', '0', '--unixsocket', this.socketPath, '--unixsocketperm', '700'];
+    const child = spawn('/usr/bin/redis-server', [...listen, '--save', '', ...persistence], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
@@ -112,7 +132,9 @@ export class RedisFixture {
         10_000,
       );
       const check = (): void => {
-        if (output.includes('Ready to accept connections')) {
+        // TCP: "Ready to accept connections"; a Unix socket only: "... ready to accept
+        // connections at <path>" (Redis 7.0).
+        if (/ready to accept connections/i.test(output)) {
           clearTimeout(timer);
           resolve();
         }

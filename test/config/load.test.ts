@@ -116,7 +116,7 @@ describe('config: bad files are refused with the key path, the expectation and t
       'a cluster URL that is not a Redis URL',
       'cluster:\n  url: http://127.0.0.1:6379\n',
       [
-        'cluster.url: expected a Redis URL such as "redis://127.0.0.1:6379", got "http://127.0.0.1:6379" (line 2)',
+        'cluster.url: expected a Redis URL such as "redis://127.0.0.1:6379" or "unix:///run/redis/redis.sock", got "http://127.0.0.1:6379" (line 2)',
       ],
     ],
     [
@@ -196,7 +196,10 @@ describe('config: the Redis store keys (storage.type redis)', () => {
   it('a url that is not redis:// or rediss:// is refused, naming the key', () => {
     const found = problems('storage:\n  type: redis\n  url: http://127.0.0.1:6379\n');
     assert.equal(found.length, 1, found.join('\n'));
-    assert.match(found[0], /^storage\.url: .*expected a redis:\/\/ or rediss:\/\/ URL/);
+    assert.match(
+      found[0],
+      /^storage\.url: .*expected a redis:\/\/, rediss:\/\/ or unix:\/\/\/path\/to\/redis\.sock URL/,
+    );
   });
 
   it('url, prefix and wait without type redis, dataDir and durability with it, are refused', () => {

@@ -3,10 +3,16 @@
  * commits at once (instead of queueing them until it is back), the URL checks, and the log
  * lines for a connection lost and regained.
  */
-import { type Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../ports/index.js';
 import { checkClusterUrl, checkSeedNodes } from '../../redis/hash-tag.js';
-import { openCluster, type RedisClient, type SeedNode } from '../../redis/redis-client.js';
+import {
+  openCluster,
+  openRedis,
+  type RedisClient,
+  type SeedNode,
+} from '../../redis/redis-client.js';
+import { isUnixUrl } from '../../redis/unix-url.js';
 import { checkRedisUrl, redactUrl } from './redis-url.js';
 
 /** Connection settings. */
@@ -30,19 +36,35 @@ export interface ConnectOptions {
 export async function connectRedis(options: ConnectOptions): Promise<RedisClient> {
   const problem = checkRedisUrl(options.url);
   if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
+  if (isUnixUrl(options.url) && (options.nodes ?? options.sentinels) !== undefined) {
+    throw new Error(
+      'the Redis store: a unix:// socket reaches one Redis server; with nodes (Redis Cluster) or sentinels the servers are found and reached over TCP (give a redis:// or rediss:// URL)',
+    );
+  }
   const server = redactUrl(options.url);
   const client =
     options.nodes === undefined ? openServer(options) : openStoreCluster(options, options.nodes);
   watchConnection(client, server, options.logger);
+  // A refused login (WRONGPASS, NOAUTH) comes as an 'error' event, while connect() rejects
+  // with only "Connection is closed.": keep the event's reason for the message.
+  let refused: string | undefined;
+  const noteError = (err: Error): void => {
+    refused = err.message;
+  };
+  client.on('error', noteError);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
     const where = options.nodes === undefined ? server : describeNodes(options.nodes);
+    // (A Redis Cluster's own message already says why; its events repeat ioredis's steps.)
+    const why = [(err as Error).message, options.nodes === undefined ? refused : undefined];
     throw new Error(
-      `the Redis store cannot reach ${where} (${(err as Error).message}): is redis-server running there?`,
+      `the Redis store cannot reach ${where} (${[...new Set(why.filter((m) => m !== undefined))].join('; ')}): is redis-server running there?`,
       { cause: err },
     );
+  } finally {
+    client.off('error', noteError);
   }
   return client;
 }
@@ -50,7 +72,7 @@ export async function connectRedis(options: ConnectOptions): Promise<RedisClient
 /** One server (or its master through Sentinel). */
 function openServer(options: ConnectOptions): Redis {
   const sentinel = sentinelSettings(options);
-  return new Redis(options.url, {
+  return openRedis(options.url, {
     ...sentinel,
     lazyConnect: true,
     // Fail commands at once while disconnected, and those in flight when the connection
