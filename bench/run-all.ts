@@ -5,9 +5,12 @@
  * 0), the load generator runs here (pinned to core 1), the broker order rotates every
  * round, and the medians go to the "## Broker comparison" section of bench/RESULTS.md.
  *
- *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3]
+ *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3] [--half-hold 0]
  *                    [--only pipit,mosquitto,fanin,conn-10k] [--no-write] [--json out.json]
  *                    [--transport tcp,tls,ws,wss] [--batch 1]
+ *
+ * `--half-hold S`: the conn scenarios also hold the first half of their connections S seconds
+ * half-way, for the second half's cost between two settled heaps (bench/README.md).
  *
  * `--transport` runs every scenario over each listed transport, every broker started with a
  * listener of that kind (tls and wss with a self-signed certificate made per start, which
@@ -46,6 +49,7 @@ function parse() {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       hold: { type: 'string', default: '3' },
+      'half-hold': { type: 'string', default: '0' },
       only: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
@@ -82,6 +86,7 @@ function parse() {
     durationMs: num('duration', values.duration, 0.5) * 1000,
     warmupMs: num('warmup', values.warmup, 0) * 1000,
     holdMs: num('hold', values.hold, 0) * 1000,
+    halfHoldMs: num('half-hold', values['half-hold'], 0) * 1000,
     brokers: brokers.length ? brokers : [...BROKERS],
     scenarios,
     write: !values['no-write'],

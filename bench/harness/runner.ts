@@ -21,6 +21,12 @@ export interface RunSettings {
   warmupMs: number;
   /** How long the conn scenario holds its connections. */
   holdMs: number;
+  /**
+   * How long the conn scenario also holds half of its connections, half-way through the
+   * burst (0: only the 500 ms it always waits), so that the second half's cost can be read
+   * between two settled heaps (`marginalHeldKiBPerConn`).
+   */
+  halfHoldMs?: number;
   /** Pin the broker to core 0 (the harness pins itself to core 1). */
   pin: boolean;
   /** The `batch` option of the flat-out scenarios (the fixed-rate one always sends at once). */
@@ -64,6 +70,11 @@ export interface Sample {
    * has been collected (V8 shrinks its heap some seconds after allocation stops).
    */
   memPerConnHeldKiB?: number;
+  /**
+   * conn with `halfHoldMs`: (RSS at the end of the hold - RSS at the end of the half-way
+   * hold) / the second half: what one more idle connection costs, both heaps settled.
+   */
+  marginalHeldKiBPerConn?: number;
   /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
   brokerCpuUsPerConn?: number;
   /** `pipit-ops`: /metrics scrapes during the measured run, and how many failed. */
@@ -121,6 +132,7 @@ export async function runSample(
     let rssWithConns = 0;
     let rssHeld = 0;
     let rssHalf = 0;
+    let rssHalfHeld = 0;
     let establishedHalf = 0;
     let cpuPaused = 0;
     const cpuStart = readCpuMs(pid);
@@ -153,6 +165,10 @@ export async function runSample(
               await sleep(500);
               rssHalf = readMemory(pid).rssKiB;
               establishedHalf = established;
+              if (s.halfHoldMs !== undefined && s.halfHoldMs > 0) {
+                await sleep(s.halfHoldMs);
+                rssHalfHeld = readMemory(pid).rssKiB;
+              }
               cpuPaused = readCpuMs(pid) - cpuPause0;
             }
           : undefined,
@@ -181,6 +197,10 @@ export async function runSample(
       if (established > establishedHalf && establishedHalf > 0) {
         const kib = (rssWithConns - rssHalf) / (established - establishedHalf);
         sample.marginalKiBPerConn = Math.round(kib * 100) / 100;
+        if (rssHalfHeld > 0 && rssHeld > 0 && s.holdMs > 0) {
+          const held = (rssHeld - rssHalfHeld) / (established - establishedHalf);
+          sample.marginalHeldKiBPerConn = Math.round(held * 100) / 100;
+        }
       }
     }
   } catch (err) {

@@ -34,6 +34,8 @@ export interface Summary {
   marginalKiBPerConn?: number;
   /** conn: broker memory per connection at the end of the hold (all idle for `--hold` s). */
   memPerConnHeldKiB?: number;
+  /** conn with `--half-hold`: the second half's cost per connection, both heaps settled. */
+  marginalHeldKiBPerConn?: number;
   brokerCpuUsPerConn?: number;
   /** conn: the load generator's CPU while connecting, per connection, µs. */
   clientCpuUsPerConn?: number;
@@ -83,6 +85,7 @@ export function summarize(
     memPerConnKiB: m((s) => s.memPerConnKiB),
     marginalKiBPerConn: m((s) => s.marginalKiBPerConn),
     memPerConnHeldKiB: m((s) => s.memPerConnHeldKiB),
+    marginalHeldKiBPerConn: m((s) => s.marginalHeldKiBPerConn),
     brokerCpuUsPerConn: m((s) => s.brokerCpuUsPerConn),
     clientCpuUsPerConn: m((s) => {
       const r = s.result;
@@ -132,8 +135,8 @@ function throughputTable(rows: Summary[], titles: Map<string, string>): string[]
 
 function connTable(rows: Summary[], titles: Map<string, string>): string[] {
   const out = [
-    '| scenario | transport | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | broker KiB/conn after the hold | peak RSS MiB |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | transport | broker | established | connects/s | connect p50 ms | connect p99 ms | broker CPU µs/conn | client CPU µs/conn | client CPU % | broker KiB/conn from start | broker KiB/conn 2nd half | broker KiB/conn after the hold | broker KiB/conn 2nd half, both held | peak RSS MiB |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.runs
@@ -148,9 +151,10 @@ function connTable(rows: Summary[], titles: Map<string, string>): string[] {
           fmt(r.memPerConnKiB, 1),
           fmt(r.marginalKiBPerConn, 2),
           fmt(r.memPerConnHeldKiB, 2),
+          fmt(r.marginalHeldKiBPerConn, 2),
           fmt(r.peakRssMiB, 1),
         ]
-      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', '', ''];
+      : [`failed: ${r.error ?? 'no result'}`, '', '', '', '', '', '', '', '', '', '', ''];
     out.push(`| ${titles.get(r.scenario)} | ${r.transport} | ${r.broker} | ${cells.join(' | ')} |`);
   }
   return out;
@@ -200,6 +204,10 @@ function ratioTable(scenarios: readonly ComparisonScenario[], all: Summary[]): s
           row(
             'broker KiB/conn after the hold, all idle (lower is better)',
             (b) => get(sc.id, b)?.memPerConnHeldKiB,
+          ),
+          row(
+            'broker KiB/conn 2nd half, both held (lower is better)',
+            (b) => get(sc.id, b)?.marginalHeldKiBPerConn,
           ),
           row('connect p99 (lower is better)', (b) => get(sc.id, b)?.p99),
         );
