@@ -19,8 +19,11 @@ import { validateValue } from '../helpers/openapi-check.js';
 import { startSharedNode } from './cluster-nodes.js';
 import { freePort, RedisFixture } from './redis-fixture.js';
 
-/** The node id the test plays in Redis (no broker behind it). */
-const PLAYED = 77;
+/**
+ * The node id the test plays in Redis (no broker behind it); moved on to one no live node holds
+ * (ids are claimed from a random start).
+ */
+let PLAYED = 77;
 
 /** A cluster node with its admin API served on its own HTTP port. */
 interface ApiNode {
@@ -145,6 +148,8 @@ describe('cluster: GET /nodes lists every live node with its figures', () => {
 
   it("lists a live peer whose summary is missing or unreadable with its id and state 'unknown'", async () => {
     played = redis.redis.duplicate();
+    const live = new Set([a.id, b.id]);
+    while (live.has(`node-${PLAYED}`)) PLAYED = (PLAYED + 1) % 256;
     await played.set(`pipit:node:${PLAYED}`, 'played-by-the-test', 'PX', 60_000);
     await played.sadd('pipit:nodes', String(PLAYED));
     const unknown = await lineOf(a, `node-${PLAYED}`, () => true, 'the played node listed');
