@@ -10,12 +10,14 @@ import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
 import type { ClusterKeys } from './keys.js';
-import { handOwnerOver } from './move-token.js';
+import { handOwnerOver, holdAwaited } from './move-token.js';
 import type { Outbox } from './outbox.js';
 import { type NodeIdentity, releaseOwner } from './owners.js';
 import { RouteBarriers } from './route-barrier.js';
 import type { SessionArrivals } from './session-arrival.js';
 
+/** A move's first step, as the node holding the session reads it. */
+export type HoldRequest = Extract<ControlMessage, { t: 'hold' }>;
 /** A move's last step, as the node holding the session reads it. */
 export type ReleaseRequest = Extract<ControlMessage, { t: 'release' }>;
 
@@ -49,6 +51,8 @@ export class SessionHolding {
   readonly barriers: RouteBarriers;
   /** Settles once the recovery of dead nodes' sessions under way is done. */
   recovery: Promise<void> = Promise.resolve();
+  /** Holds read after the asking node gave up on them (nothing done). */
+  staleHolds = 0;
 
   constructor(protected readonly parts: SessionMoveParts) {
     this.barriers = new RouteBarriers(parts);
@@ -60,15 +64,37 @@ export class SessionHolding {
 
   /**
    * Step 1 on the node holding the session: close the connection [MQTT-3.1.4-3], keep the
-   * session (offline, routed) and commit it; answer whether a session is held.
+   * session (offline, routed) and commit it; answer whether a session is held. Only while the
+   * asking node still waits for the answer (move-token.ts), and only on the connection found
+   * when the request was read: a stale hold does nothing.
    */
-  async hold(clientId: string, from: number, req: string): Promise<void> {
+  async hold(request: HoldRequest): Promise<void> {
     await this.recovery; // a dead node's sessions get its unread inbox first
-    const { core, logger } = this.parts;
-    const session = core.sessions.get(clientId);
-    if (session?.output !== undefined) {
+    const { core, logger, redis, keys } = this.parts;
+    const { clientId, from, req, owner } = request;
+    // The connection the request finds; one that comes while the word is read is newer than it.
+    const found = core.sessions.get(clientId)?.output;
+    let awaited = false;
+    try {
+      awaited = await holdAwaited(redis, keys, clientId, owner);
+    } catch (err) {
+      // Unknown whether the asking node still waits: nothing is done, it gives up (0x88).
+      logger.warn({ err: String(err), clientId }, 'cluster: reading a hold request failed');
+    }
+    const output = core.sessions.get(clientId)?.output;
+    if (!awaited || (output !== undefined && output !== found)) {
+      // A stale hold (the asking node gave up, its client refused: it may have connected here
+      // again since) closes nothing and answers nothing: nobody waits for it.
+      this.staleHolds++;
+      logger.info(
+        { clientId, node: from },
+        'cluster: session move: a hold read after the asking node gave up; nothing done',
+      );
+      return;
+    }
+    if (output !== undefined) {
       logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
-      session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
+      output.takeOver(); // v5: DISCONNECT 0x8E Session taken over [MQTT-3.1.4-3]
     }
     const kept = core.sessions.has(clientId);
     if (kept) await this.commit(clientId);

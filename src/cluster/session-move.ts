@@ -40,7 +40,8 @@
  * This file is the asking (new) node's side and the landing; session-hold.ts is the holding
  * (old) node's side (hold, release, let go), which SessionMoves extends.
  */
-import { awaitMove, withdrawMove } from './move-token.js';
+import type { ControlMessage } from './control-message.js';
+import { awaitHold, awaitMove, withdrawHold, withdrawMove } from './move-token.js';
 import { BARRIER_LEASES } from './route-barrier.js';
 import type { ArrivalCounters, ArrivingSession } from './session-arrival.js';
 import { SessionHolding } from './session-hold.js';
@@ -68,6 +69,8 @@ export interface MoveResult {
 export interface MoveCounters extends ArrivalCounters {
   /** Route barriers that timed out here (a live peer's marker missing). */
   barrierTimeouts: number;
+  /** Holds read here after the asking node gave up on them: nothing done. */
+  staleHolds: number;
 }
 
 /** Both ends of session moves: asking a peer for a session, and handing one over. */
@@ -77,9 +80,20 @@ export class SessionMoves extends SessionHolding {
    * over (`clean`: the new connection starts clean, the session ends there instead).
    */
   async moveFrom(clientId: string, nodeId: number, clean = false): Promise<MoveResult> {
-    const { ask, timeoutMs, arrivals } = this.parts;
+    const { ask, timeoutMs, arrivals, redis, keys } = this.parts;
     const from = this.parts.self.nodeId;
-    const held = await ask(nodeId, { t: 'hold', clientId, from, req: '' }, timeoutMs);
+    const owner = this.ownerValue;
+    // The old node holds only while this word stands (move-token.ts); it expires a lease after
+    // the wait, for a node that dies waiting.
+    await awaitHold(redis, keys, clientId, owner, 2 * timeoutMs);
+    let held: ControlMessage | undefined;
+    try {
+      held = await ask(nodeId, { t: 'hold', clientId, from, req: '', owner }, timeoutMs);
+    } finally {
+      // Given up: withdrawn before the client is refused (it may connect to the old node next).
+      const withdrawn = withdrawHold(redis, keys, clientId, owner).catch(() => {});
+      if (held === undefined) await withdrawn;
+    }
     if (held?.t !== 'held') return { answered: false };
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
@@ -145,6 +159,7 @@ export class SessionMoves extends SessionHolding {
       duplicates: arrivals?.duplicates ?? 0,
       dropped: arrivals?.dropped ?? 0,
       barrierTimeouts: this.barriers.timeouts,
+      staleHolds: this.staleHolds,
     };
   }
 
