@@ -11,8 +11,11 @@ export type ControlMessage =
   | { t: 'released'; req: string }
   /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
   | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string }
-  /** A move's first step: close the client's connection, keep its session (session-move.ts). */
-  | { t: 'hold'; clientId: string; from: number; req: string }
+  /**
+   * A move's first step: close the client's connection, keep its session (session-move.ts);
+   * only while `owner` (the asking node's owner value) still waits for the answer.
+   */
+  | { t: 'hold'; clientId: string; from: number; req: string; owner: string }
   /** The answer to `hold`: whether a session is held (false: it ended with its connection). */
   | { t: 'held'; req: string; session: boolean }
   /**
@@ -44,12 +47,19 @@ export function parseControlMessage(text: string): ControlMessage {
         clean: m.clean,
       };
     case 'takeover':
+      return {
+        t: m.t,
+        clientId: stringField(m.clientId, 'clientId'),
+        from: nodeIdField(m.from, 'from'),
+        req,
+      };
     case 'hold':
       return {
         t: m.t,
         clientId: stringField(m.clientId, 'clientId'),
         from: nodeIdField(m.from, 'from'),
         req,
+        owner: stringField(m.owner, 'owner'),
       };
     case 'held':
       if (typeof m.session !== 'boolean') throw new Error('session is not a boolean');

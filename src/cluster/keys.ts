@@ -9,6 +9,8 @@
  * - `owner:<client id>` which node holds a client id's connection (node id/instance);
  * - `moving:<client id>` the node (node id/instance) waiting for the client id's session to
  *                  move to it from a live node (expires; move-token.ts);
+ * - `asking:<client id>:<node id>/<instance>` that node still waits for its hold of the
+ *                  client id's session to be answered (expires; move-token.ts);
  * - `wills:<id>`   the wills of a node's connected clients, for the survivors if it dies;
  * - `orphan-wills:<id>` the wills of dead nodes' clients that node `<id>` took and has not
  *                  sent yet (hash: client id -> `<ms the death was found>|<will copy>`),
@@ -111,5 +113,10 @@ export class ClusterKeys {
   /** The node waiting for `clientId`'s session to move to it (move-token.ts). */
   moving(clientId: string): string {
     return `${this.prefix}moving:${clientId}`;
+  }
+
+  /** Node `ownerValue` still waits for the answer to its hold of `clientId` (move-token.ts). */
+  asking(clientId: string, ownerValue: string): string {
+    return `${this.prefix}asking:${clientId}:${ownerValue}`;
   }
 }

@@ -11,6 +11,12 @@
  * the owner key its own and lands the session with what it parked), or N withdrew first (S
  * keeps the owner key and the session, offline and routed: what is published meanwhile is
  * queued for it, and its client finds it on its next connect, on any node).
+ *
+ * The hold before it has its own word, one key per asking node (`asking:<client id>:<owner>`,
+ * so that a third node's takeover does not overwrite the word of a move under way): set before
+ * the hold is asked for, deleted once it is answered or given up on (before the client is
+ * refused). The old node acts on a hold only while that key exists, so a hold it reads after
+ * the asking node gave up closes nothing: the client may have connected to it again meanwhile.
  */
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
@@ -75,4 +81,35 @@ export async function handOwnerOver(
     to,
   );
   return result === 1 ? 'handed' : result === -1 ? 'notWaited' : 'notOurs';
+}
+
+/** Records that `ownerValue` waits for the answer to its hold of `clientId`, for `ttlMs` at most. */
+export async function awaitHold(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  ownerValue: string,
+  ttlMs: number,
+): Promise<void> {
+  await redis.set(keys.asking(clientId, ownerValue), '1', 'PX', ttlMs);
+}
+
+/** `ownerValue` no longer waits for the answer to its hold of `clientId`. */
+export async function withdrawHold(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  ownerValue: string,
+): Promise<void> {
+  await redis.del(keys.asking(clientId, ownerValue));
+}
+
+/** True while `ownerValue` still waits for the answer to its hold of `clientId`. */
+export async function holdAwaited(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  clientId: string,
+  ownerValue: string,
+): Promise<boolean> {
+  return (await redis.exists(keys.asking(clientId, ownerValue))) === 1;
 }

@@ -36,49 +36,23 @@
  * still landing here waits for the landing): one owner at a time, nothing parked left behind.
  *
  * A drain hands all of a node's sessions over the same way (drain-peers.ts, releaseAll).
+ *
+ * This file is the asking (new) node's side and the landing; session-hold.ts is the holding
+ * (old) node's side (hold, release, let go), which SessionMoves extends.
  */
-import type { BrokerCore } from '../core/index.js';
-import type { Logger } from '../ports/index.js';
-import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
-import type { ClusterKeys } from './keys.js';
-import { awaitMove, handOwnerOver, withdrawMove } from './move-token.js';
-import type { Outbox } from './outbox.js';
-import { type NodeIdentity, releaseOwner } from './owners.js';
-import { BARRIER_LEASES, RouteBarriers } from './route-barrier.js';
-import type { ArrivalCounters, ArrivingSession, SessionArrivals } from './session-arrival.js';
+import { awaitHold, awaitMove, withdrawHold, withdrawMove } from './move-token.js';
+import { BARRIER_LEASES } from './route-barrier.js';
+import type { ArrivalCounters, ArrivingSession } from './session-arrival.js';
+import { SessionHolding } from './session-hold.js';
+
+export type { AskNode, ReleaseRequest, SessionMoveParts } from './session-hold.js';
 
 /** How often a node waiting for a release looks whether the releasing node's lease is gone (ms). */
 const LEASE_POLL_MS = 100;
 
-/** A move's last step, as the node holding the session reads it. */
-export type ReleaseRequest = Extract<ControlMessage, { t: 'release' }>;
 /** How long a release is waited for, in leases: the barrier, then the answer. */
 export const RELEASE_LEASES = BARRIER_LEASES + 1;
-
-/** Sends a control request and resolves with its answer (undefined: none in time). */
-export type AskNode = (
-  nodeId: number,
-  request: ControlMessage & { req: string },
-  timeoutMs: number,
-) => Promise<ControlMessage | undefined>;
-
-/** What the moves need of the node. */
-export interface SessionMoveParts {
-  readonly core: BrokerCore;
-  readonly redis: RedisClient;
-  readonly keys: ClusterKeys;
-  readonly self: NodeIdentity;
-  readonly outbox: Outbox;
-  readonly logger: Logger;
-  /** How long a peer's answer, or a route barrier, is waited for (ms). */
-  readonly timeoutMs: number;
-  readonly ask: AskNode;
-  /** This node no longer owns `clientId` (before it lets go of the session). */
-  readonly disown: (clientId: string) => void;
-  /** Stand-ins of arriving sessions (undefined without a store the nodes share). */
-  readonly arrivals: SessionArrivals | undefined;
-}
 
 /** What asking a node to hand a session over gave. */
 export interface MoveResult {
@@ -95,31 +69,31 @@ export interface MoveResult {
 export interface MoveCounters extends ArrivalCounters {
   /** Route barriers that timed out here (a live peer's marker missing). */
   barrierTimeouts: number;
+  /** Holds read here after the asking node gave up on them: nothing done. */
+  staleHolds: number;
 }
 
 /** Both ends of session moves: asking a peer for a session, and handing one over. */
-export class SessionMoves {
-  /** Route barriers run here, and markers for other nodes' barriers. */
-  readonly barriers: RouteBarriers;
-  /** Settles once the recovery of dead nodes' sessions under way is done. */
-  recovery: Promise<void> = Promise.resolve();
-
-  constructor(private readonly parts: SessionMoveParts) {
-    this.barriers = new RouteBarriers(parts);
-  }
-
-  private get ownerValue(): string {
-    return `${this.parts.self.nodeId}/${this.parts.self.instance}`;
-  }
-
+export class SessionMoves extends SessionHolding {
   /**
    * Asks node `nodeId` to hold `clientId`'s session, routes it here parked, then to hand it
    * over (`clean`: the new connection starts clean, the session ends there instead).
    */
   async moveFrom(clientId: string, nodeId: number, clean = false): Promise<MoveResult> {
-    const { ask, timeoutMs, arrivals } = this.parts;
+    const { ask, timeoutMs, arrivals, redis, keys } = this.parts;
     const from = this.parts.self.nodeId;
-    const held = await ask(nodeId, { t: 'hold', clientId, from, req: '' }, timeoutMs);
+    const owner = this.ownerValue;
+    // The old node holds only while this word stands (move-token.ts); it expires a lease after
+    // the wait, for a node that dies waiting.
+    await awaitHold(redis, keys, clientId, owner, 2 * timeoutMs);
+    let held: ControlMessage | undefined;
+    try {
+      held = await ask(nodeId, { t: 'hold', clientId, from, req: '', owner }, timeoutMs);
+    } finally {
+      // Given up: withdrawn before the client is refused (it may connect to the old node next).
+      const withdrawn = withdrawHold(redis, keys, clientId, owner).catch(() => {});
+      if (held === undefined) await withdrawn;
+    }
     if (held?.t !== 'held') return { answered: false };
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
@@ -185,6 +159,7 @@ export class SessionMoves {
       duplicates: arrivals?.duplicates ?? 0,
       dropped: arrivals?.dropped ?? 0,
       barrierTimeouts: this.barriers.timeouts,
+      staleHolds: this.staleHolds,
     };
   }
 
@@ -215,89 +190,6 @@ export class SessionMoves {
   }
 
   /**
-   * Step 1 on the node holding the session: close the connection [MQTT-3.1.4-3], keep the
-   * session (offline, routed) and commit it; answer whether a session is held.
-   */
-  async hold(clientId: string, from: number, req: string): Promise<void> {
-    await this.recovery; // a dead node's sessions get its unread inbox first
-    const { core, logger } = this.parts;
-    const session = core.sessions.get(clientId);
-    if (session?.output !== undefined) {
-      logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
-      session.output.takeOver(); // v5: DISCONNECT 0x8E Session taken over
-    }
-    const kept = core.sessions.has(clientId);
-    if (kept) await this.commit(clientId);
-    else await this.letGo(clientId, from, undefined); // it ended with its connection
-    await this.answer(from, { t: 'held', req, session: kept }, clientId);
-  }
-
-  /**
-   * Step 3 on the node holding the session: the route barrier, then the owner key to the
-   * asking node, then let go of the session (on a clean start it ends: its will goes now).
-   */
-  async release(request: ReleaseRequest): Promise<void> {
-    await this.recovery;
-    const { clientId, from, req } = request;
-    if (this.parts.core.sessions.has(clientId)) {
-      await this.barriers.run(`${from}:${req}`, clientId, from);
-      if (!(await this.handOwnerTo(request))) {
-        // The asking node gave up: the session stays here, offline and routed (its messages
-        // are queued for it). The answer only says this node is done with the request.
-        await this.answer(from, { t: 'released', req }, clientId);
-        return;
-      }
-    }
-    await this.letGo(clientId, from, req);
-  }
-
-  /**
-   * What the barrier let in is committed, then the owner key goes from this node to the
-   * asking one in one compare-and-set (never free in between: a third node's claim asks the
-   * new owner, which lands the session first), only while the asking node still waits for it
-   * (move-token.ts). A clean start ends the session: its delayed will is sent now, as on one
-   * node's takeover [MQTT-3.1.3-9]. False when the asking node gave up: nothing changed, the
-   * session stays here (the caller keeps it).
-   */
-  private async handOwnerTo(request: ReleaseRequest): Promise<boolean> {
-    const { core, redis, keys, logger } = this.parts;
-    const { clientId, from, owner, clean } = request;
-    await this.commit(clientId);
-    try {
-      const handed = await handOwnerOver(redis, keys, clientId, [this.ownerValue, owner]);
-      if (handed === 'notWaited') {
-        logger.info(
-          { clientId, node: from },
-          'cluster: session move: the asking node no longer waits (it gave up); the session stays here',
-        );
-        return false;
-      }
-      if (handed === 'notOurs') {
-        logger.info({ clientId, node: from }, 'cluster: session move: owner key not ours');
-      }
-    } catch (err) {
-      logger.warn({ err: String(err), clientId }, 'cluster: handing an owner key over failed');
-    }
-    if (clean) core.wills.fire(clientId);
-    return true;
-  }
-
-  /**
-   * A drain hand-over's last step on the draining node (its clients are gone, their sessions
-   * held and routed here): the route barrier, then every session of `clientIds` leaves memory
-   * and the router (kept in the store; the peer takes their owner keys), commit, answer.
-   */
-  async releaseAll(clientIds: readonly string[], from: number, req: string): Promise<void> {
-    const { core, logger } = this.parts;
-    await this.barriers.run(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
-    let evicted = 0;
-    for (const clientId of clientIds) if (core.registry.evict(clientId)) evicted++;
-    logger.info({ node: from, sessions: evicted }, 'cluster: sessions handed over');
-    await this.commit(undefined);
-    await this.answer(from, { t: 'released', req }, undefined);
-  }
-
-  /**
    * The peer's side of a drain hand-over: stand-ins for the sessions of `clientIds`, routed
    * and announced; then the draining node is asked to let go of them (after its barrier).
    * Resolves with the stand-ins, or undefined when it did not answer in time (none kept).
@@ -320,62 +212,5 @@ export class SessionMoves {
     const session = this.parts.core.sessions.get(arriving.clientId);
     if (session === undefined) this.cancel(arriving, 'the session was not adopted');
     else await this.parts.arrivals?.land(arriving, session);
-  }
-
-  /**
-   * Closes a connection still holding the session, evicts it (it stays in the store; its
-   * routes here go), commits, releases the owner key and answers `req` (if any).
-   */
-  async letGo(clientId: string, from: number, req: string | undefined): Promise<void> {
-    const { core, logger, redis, keys } = this.parts;
-    this.parts.disown(clientId);
-    const session = core.sessions.get(clientId);
-    if (session?.output !== undefined) {
-      logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
-      session.output.takeOver();
-    }
-    if (core.registry.evict(clientId)) {
-      logger.info({ clientId, node: from }, 'cluster: session moved to another node');
-    }
-    await this.commit(clientId);
-    try {
-      await releaseOwner(redis, keys.owner(clientId), this.ownerValue);
-    } catch (err) {
-      logger.warn({ err: String(err), clientId }, 'cluster: releasing a moved session failed');
-    }
-    if (req !== undefined) await this.answer(from, { t: 'released', req }, clientId);
-  }
-
-  /** Everything written of the session is in the store (the other node reads it next). */
-  private async commit(clientId: string | undefined): Promise<void> {
-    try {
-      await this.parts.core.persistence?.commit();
-    } catch (err) {
-      this.parts.logger.warn(
-        { err: String(err), clientId },
-        'cluster: committing a moved session failed',
-      );
-    }
-  }
-
-  /** Answers a draining node's hand-over of its sessions (drain-peers.ts). */
-  async answerAdopted(to: number, req: string, sessions: number): Promise<void> {
-    this.parts.logger.info({ node: to, sessions }, 'cluster: adopted sessions');
-    await this.answer(to, { t: 'released', req }, undefined);
-  }
-
-  private async answer(
-    to: number,
-    answer: ControlMessage,
-    clientId: string | undefined,
-  ): Promise<void> {
-    try {
-      await publish(this.parts.redis, this.parts.keys.control(to), JSON.stringify(answer));
-    } catch (err) {
-      this.parts.logger.warn(
-        { err: String(err), clientId },
-        'cluster: answering a takeover failed',
-      );
-    }
   }
 }

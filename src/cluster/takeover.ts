@@ -159,10 +159,8 @@ export class ClientOwnership implements SessionLoader {
     else if (message.t === 'takeover') {
       const { clientId, from, req } = message;
       void turns.run(clientId, () => this.releaseNow(clientId, from, req));
-    } else if (message.t === 'hold') {
-      const { clientId, from, req } = message;
-      void turns.run(clientId, () => moves.hold(clientId, from, req));
-    } else if (message.t === 'release')
+    } else if (message.t === 'hold') void turns.run(message.clientId, () => moves.hold(message));
+    else if (message.t === 'release')
       void turns.run(message.clientId, () => moves.release(message));
     else if (message.t === 'barrier') moves.barriers.onBarrier(message.to, message.req);
     else if (message.t === 'releaseAll')
