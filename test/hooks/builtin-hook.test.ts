@@ -197,6 +197,36 @@ describe('listenerPolicyHook and sysReadOnlyHook', () => {
     assert.equal(guard.authorizePublish!(client('open'), publish('$SYS')), 'deny');
     assert.equal(guard.authorizePublish!(client('open'), publish('$SYSTEM/x')), 'defer');
   });
+
+  it("[MQTT-3.1.2-8] a publish under another node's listener (a dead node's will) is allowed only when no listener here has an ACL", () => {
+    // The survivor of a cluster node sends its clients' wills; their listener is the dead
+    // node's (`mqtt:<its port>`), unknown here.
+    const open = listenerPolicyHook(
+      new Map([
+        [
+          'mqtt:1884',
+          {
+            allowAnonymous: true,
+            hasPasswordFile: false,
+            hasAcl: false,
+            identityAsUsername: false,
+          },
+        ],
+      ]),
+    );
+    assert.equal(open.authorizePublish!(client('mqtt:1883'), publish('doomed/will')), 'allow');
+    // Subscribing is only ever done by a client connected here: unknown stays deferred.
+    const sub = {
+      filter: 'doomed/#',
+      qos: 1 as const,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 0 as const,
+    };
+    assert.equal(open.authorizeSubscribe!(client('mqtt:1883'), sub), 'defer');
+    // With an ACL on any listener here, this node cannot tell what the dead node allowed.
+    assert.equal(policy.authorizePublish!(client('mqtt:1883'), publish('doomed/will')), 'defer');
+  });
 });
 
 describe('withTimeout', () => {
