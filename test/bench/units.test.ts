@@ -257,13 +257,14 @@ describe('comparison summary', () => {
     assert.equal(appended, '# Results\n\n## Codec\n\nx\n\n## Broker comparison\n\nnew\n');
   });
 
-  test('conn: memory per connection from start, over the second half and after the hold, connect latency, with ratios', () => {
+  test('conn: memory per connection from start, over the second half, after the hold and over the second half between two holds, connect latency, with ratios', () => {
     const conn = (
       broker: Sample['broker'],
       fromStart: number,
       marginal: number,
       p99: number,
       held: number,
+      marginalHeld?: number,
     ): Sample => ({
       scenario: 'conn-10k',
       broker,
@@ -272,6 +273,7 @@ describe('comparison summary', () => {
       memPerConnKiB: fromStart,
       marginalKiBPerConn: marginal,
       memPerConnHeldKiB: held,
+      marginalHeldKiBPerConn: marginalHeld,
       brokerCpuUsPerConn: 100,
       peakRssMiB: 20,
       result: {
@@ -284,8 +286,8 @@ describe('comparison summary', () => {
       } as unknown as Sample['result'],
     });
     const rows = [
-      summarize('conn-10k', 'pipit', [conn('pipit', 4.9, 1.8, 3, 1.4)]),
-      summarize('conn-10k', 'mosquitto', [conn('mosquitto', 0.7, 0.6, 2, 0.7)]),
+      summarize('conn-10k', 'pipit', [conn('pipit', 4.9, 1.8, 3, 1.4, 2.5)]),
+      summarize('conn-10k', 'mosquitto', [conn('mosquitto', 0.7, 0.6, 2, 0.7, 0.5)]),
     ];
     const info = { date: 'd', machine: 'm', software: 's', settings: 'x.', command: 'c' };
     const text = renderSection(
@@ -295,11 +297,12 @@ describe('comparison summary', () => {
     );
     assert.match(
       text,
-      /\| 10k idle connections \| tcp \| pipit \| 10 \| 5,000 \| 1\.50 \| 3\.00 \|.*\| 4\.9 \| 1\.80 \| 1\.40 \| 20\.0 \|/,
+      /\| 10k idle connections \| tcp \| pipit \| 10 \| 5,000 \| 1\.50 \| 3\.00 \|.*\| 4\.9 \| 1\.80 \| 1\.40 \| 2\.50 \| 20\.0 \|/,
     );
     assert.match(text, /KiB\/conn from start \(lower is better\) \| 7\.00× \|/);
     assert.match(text, /KiB\/conn 2nd half \(lower is better\) \| 3\.00× \|/);
     assert.match(text, /KiB\/conn after the hold, all idle \(lower is better\) \| 2\.00× \|/);
+    assert.match(text, /KiB\/conn 2nd half, both held \(lower is better\) \| 5\.00× \|/);
     assert.match(text, /connect p99 \(lower is better\) \| 1\.50× \|/);
   });
 
