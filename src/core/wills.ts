@@ -93,22 +93,23 @@ export class WillScheduler {
 
   /** The session was resumed before the delay passed: the will is not sent [MQTT-3.1.3-9]. */
   cancel(clientId: string): void {
-    const entry = this.pending.get(clientId);
-    if (!entry) return;
-    if (entry.timer) this.clock.clearTimeout(entry.timer);
-    this.pending.delete(clientId);
-    this.persistence?.deleteWill(clientId);
-    this.fate?.cancelled(clientId);
+    if (this.take(clientId) !== undefined) this.fate?.cancelled(clientId);
   }
 
   /** The delay passed or the session ended, whichever came first: publish now. */
   fire(clientId: string): void {
+    const entry = this.take(clientId);
+    if (entry !== undefined) this.send(entry.will, entry.client);
+  }
+
+  /** Takes `clientId`'s waiting will out (its timer and its stored copy gone), if any. */
+  private take(clientId: string): PendingWill | undefined {
     const entry = this.pending.get(clientId);
-    if (!entry) return;
+    if (!entry) return undefined;
     if (entry.timer) this.clock.clearTimeout(entry.timer);
     this.pending.delete(clientId);
     this.persistence?.deleteWill(clientId);
-    this.send(entry.will, entry.client);
+    return entry;
   }
 
   /** Drops every pending will without publishing (broker shutdown; stored ones stay stored). */
