@@ -2,6 +2,7 @@
  * Cluster test helpers: Pipit nodes in this process on one Redis, and waiting for one node
  * to see another's routes.
  */
+import { after, before } from 'node:test';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { type BrokerOptions, createBroker } from '../../src/index.js';
 import {
@@ -130,4 +131,46 @@ export function connectCollecting(url: string, options: IClientOptions): Promise
       resolve({ client, messages, sessionPresent: connack.sessionPresent }),
     );
   });
+}
+
+/** The nodes of {@link useTwoSharedNodes}. */
+export interface TwoSharedNodes {
+  redis: RedisFixture;
+  /** The node a session starts on. */
+  old: TestNode;
+  /** The node it moves to. */
+  next: TestNode;
+}
+
+/**
+ * The session move tests' fixture, for the calling `describe`: before its tests a
+ * redis-server and two nodes sharing its store (handed to `started`), after them the clients
+ * in `clients` ended, the nodes closed and Redis stopped. `collecting` connects a collecting
+ * client and adds it to `clients`.
+ */
+export function useTwoSharedNodes(started: (nodes: TwoSharedNodes) => void): {
+  clients: MqttClient[];
+  collecting(node: TestNode, options: IClientOptions): Promise<CollectingClient>;
+} {
+  const clients: MqttClient[] = [];
+  let nodes: TwoSharedNodes | undefined;
+  before(async () => {
+    const redis = await RedisFixture.start();
+    nodes = { redis, old: await startSharedNode(redis), next: await startSharedNode(redis) };
+    started(nodes);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => endClient(c, true)));
+    await nodes?.old.close();
+    await nodes?.next.close();
+    await nodes?.redis.stop();
+  });
+  return {
+    clients,
+    async collecting(node, options) {
+      const c = await connectCollecting(node.url, options);
+      clients.push(c.client);
+      return c;
+    },
+  };
 }

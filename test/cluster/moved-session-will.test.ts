@@ -8,17 +8,11 @@
  * it ends the session on a clean start, and drops it when the session moves on.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { IClientOptions, MqttClient } from 'mqtt';
-import { connectClient, endClient, waitFor } from '../helpers/broker.js';
-import {
-  type CollectingClient,
-  connectCollecting,
-  startSharedNode,
-  type TestNode,
-  waitForRoute,
-} from './cluster-nodes.js';
-import { RedisFixture } from './redis-fixture.js';
+import { describe, it } from 'node:test';
+import type { IClientOptions } from 'mqtt';
+import { connectClient, waitFor } from '../helpers/broker.js';
+import { type TestNode, useTwoSharedNodes, waitForRoute } from './cluster-nodes.js';
+import type { RedisFixture } from './redis-fixture.js';
 
 /** A persistent v5 client whose will waits a minute after its connection ends. */
 const withWill = (clientId: string): IClientOptions => ({
@@ -39,26 +33,7 @@ describe('cluster: the delayed will of a session taken over from another node', 
   let redis: RedisFixture;
   let old: TestNode;
   let next: TestNode;
-  const clients: MqttClient[] = [];
-
-  before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    next = await startSharedNode(redis);
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await old.close();
-    await next.close();
-    await redis.stop();
-  });
-
-  async function collecting(node: TestNode, options: IClientOptions): Promise<CollectingClient> {
-    const c = await connectCollecting(node.url, options);
-    clients.push(c.client);
-    return c;
-  }
+  const { clients, collecting } = useTwoSharedNodes((nodes) => ({ redis, old, next } = nodes));
 
   /** No will waits for `clientId` on either node, nor in the store. */
   async function noWillLeft(clientId: string): Promise<void> {

@@ -19,10 +19,10 @@ import { after, before, describe, it } from 'node:test';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import {
-  type CollectingClient,
   connectCollecting,
   startSharedNode,
   type TestNode,
+  useTwoSharedNodes,
   waitForRoute,
 } from './cluster-nodes.js';
 import { ControlTap } from './control-tap.js';
@@ -48,26 +48,7 @@ describe('cluster: the old node answers a session move after the new node gave u
   let redis: RedisFixture;
   let old: TestNode;
   let next: TestNode;
-  const clients: MqttClient[] = [];
-
-  before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    next = await startSharedNode(redis);
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await old.close();
-    await next.close();
-    await redis.stop();
-  });
-
-  async function collecting(node: TestNode, options: IClientOptions): Promise<CollectingClient> {
-    const c = await connectCollecting(node.url, options);
-    clients.push(c.client);
-    return c;
-  }
+  const { clients, collecting } = useTwoSharedNodes((nodes) => ({ redis, old, next } = nodes));
 
   /** Exactly one node holds `clientId`: the live node its owner key names, with the session. */
   async function assertOneOwner(clientId: string, holder: TestNode): Promise<void> {
@@ -133,20 +114,7 @@ describe('cluster: the old node hands a session over and its answer comes after 
   let redis: RedisFixture;
   let old: TestNode;
   let next: TestNode;
-  const clients: MqttClient[] = [];
-
-  before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    next = await startSharedNode(redis);
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await old.close();
-    await next.close();
-    await redis.stop();
-  });
+  const { clients } = useTwoSharedNodes((nodes) => ({ redis, old, next } = nodes));
 
   it('lands the session on the new node: the hand-over came first, so the owner key is its own [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
     const first = await connectCollecting(old.url, persistent('late-h'));

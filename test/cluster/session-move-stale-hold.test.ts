@@ -13,18 +13,17 @@
  * nobody waited for any more.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
+import type { IClientOptions } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import {
-  type CollectingClient,
   connectCollecting,
-  startSharedNode,
   type TestNode,
+  useTwoSharedNodes,
   waitForRoute,
 } from './cluster-nodes.js';
 import { ControlTap } from './control-tap.js';
-import { RedisFixture } from './redis-fixture.js';
+import type { RedisFixture } from './redis-fixture.js';
 
 const persistent = (clientId: string): IClientOptions => ({
   protocolVersion: 5,
@@ -38,26 +37,7 @@ describe('cluster: a hold that reaches the old node after the new node gave up',
   let redis: RedisFixture;
   let old: TestNode;
   let next: TestNode;
-  const clients: MqttClient[] = [];
-
-  before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    next = await startSharedNode(redis);
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await old.close();
-    await next.close();
-    await redis.stop();
-  });
-
-  async function collecting(node: TestNode, options: IClientOptions): Promise<CollectingClient> {
-    const c = await connectCollecting(node.url, options);
-    clients.push(c.client);
-    return c;
-  }
+  const { clients, collecting } = useTwoSharedNodes((nodes) => ({ redis, old, next } = nodes));
 
   it('leaves the client that connected to the old node meanwhile connected, with its session: a QoS 1 message published to it arrives [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
     const clientId = 'stale-hold';
