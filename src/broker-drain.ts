@@ -7,7 +7,9 @@
  * here) and hands them to that peer (it reads them from the store and routes their
  * subscriptions, so messages for them are queued while their clients move; a client that
  * connects to another node takes its session from there as usual), releases the owner keys
- * left, and then the broker closes (it leaves the cluster).
+ * left, and then the broker closes (it leaves the cluster). The sessions' waiting wills go
+ * with them, neither sent nor cancelled (drain-wills.ts); a peer that dies meanwhile is not
+ * waited for: the next live one takes the sessions, or, with none, they stay in the store.
  */
 import type { ClusterNode } from './cluster/index.js';
 import type { BrokerCore } from './core/index.js';

@@ -1,15 +1,46 @@
 /**
- * Delayed wills of the sessions a survivor adopts from a dead node. A client that had
- * disconnected from that node with a Will Delay Interval left its will waiting there, and the
- * node wrote it in the shared store with its due time; the survivor puts it back, so that it
- * is sent when it falls due, or not at all if the client connects again first
- * [MQTT-3.1.3-9], instead of being lost with the node. The wills of clients that were
- * connected when the node died come from its `wills:<id>` copy (node-wills.ts); their stored
- * copy has no due time and is left to that path.
+ * Delayed wills of the sessions a node adopts: from a dead node (its survivor), or from a
+ * draining node (the peer it hands its sessions to). A client that had disconnected with a
+ * Will Delay Interval left its will waiting on that node, which wrote it in the shared store
+ * with its due time; the adopting node puts it back, so that it is sent when it falls due,
+ * or not at all if the client connects again first [MQTT-3.1.3-9], instead of being lost
+ * with the node (a drain is neither a resume nor a send: the will goes on [MQTT-3.1.2-8]).
+ * The wills of clients that were connected when a node died come from its `wills:<id>` copy
+ * (node-wills.ts); their stored copy has no due time and is left to that path.
  */
 import type { BrokerCore } from '../core/index.js';
 import { restoreStoredWill } from '../core/index.js';
-import type { Logger } from '../ports/index.js';
+import type { Logger, StoredWill } from '../ports/index.js';
+
+/** The waiting wills in the store by client id (empty without a store). */
+export async function storedWills(core: BrokerCore): Promise<ReadonlyMap<string, StoredWill>> {
+  const store = core.persistence?.store;
+  return store === undefined ? new Map() : await store.loadWills();
+}
+
+/**
+ * Puts back `clientId`'s delayed will from `stored` (read before its session was adopted)
+ * unless one waits here already or its client is connected (it resumed the session since:
+ * the will is cancelled [MQTT-3.1.3-9]). True when put back.
+ */
+export function restoreAdoptedWill(
+  core: BrokerCore,
+  clientId: string,
+  stored: ReadonlyMap<string, StoredWill>,
+  logger: Logger,
+): boolean {
+  const will = stored.get(clientId);
+  if (will?.dueAt === undefined || core.wills.has(clientId)) return false;
+  const session = core.sessions.get(clientId);
+  if (session === undefined || session.output !== undefined) return false;
+  const now = core.clock.now();
+  restoreStoredWill(core, clientId, will, now);
+  logger.info(
+    { clientId, dueInMs: Math.max(0, will.dueAt - now) },
+    'cluster: a delayed will of an adopted session waits here',
+  );
+  return true;
+}
 
 /**
  * Puts back the waiting wills of `clientIds` (sessions just adopted); resolves with how many.
@@ -20,21 +51,12 @@ export async function restoreAdoptedWills(
   clientIds: readonly string[],
   logger: Logger,
 ): Promise<number> {
-  const store = core.persistence?.store;
-  if (store === undefined || clientIds.length === 0) return 0;
+  if (core.persistence === undefined || clientIds.length === 0) return 0;
   try {
-    const stored = await store.loadWills();
+    const stored = await storedWills(core);
     let restored = 0;
-    const now = core.clock.now();
     for (const clientId of clientIds) {
-      const will = stored.get(clientId);
-      if (will?.dueAt === undefined || core.wills.has(clientId)) continue;
-      restoreStoredWill(core, clientId, will, now);
-      logger.info(
-        { clientId, dueInMs: Math.max(0, will.dueAt - now) },
-        'cluster: a delayed will of a session adopted from a dead node waits here',
-      );
-      restored++;
+      if (restoreAdoptedWill(core, clientId, stored, logger)) restored++;
     }
     return restored;
   } catch (err) {

@@ -18,6 +18,7 @@ import { Announcements } from './announcements.js';
 import { type ClusterStatus, clusterStatus } from './cluster-status.js';
 import { DeadNodeRecovery } from './dead-node-recovery.js';
 import { drainPeer, letGoOfSessions, serverReference } from './drain-peers.js';
+import { handedOverWills } from './drain-wills.js';
 import { Inbox } from './inbox.js';
 import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
@@ -159,6 +160,9 @@ export class ClusterNode {
         arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
       },
     );
+    const self = () => this.nodeId;
+    const { commands, keys, wills } = this;
+    this.ownership.handedOver = handedOverWills(core, commands, keys, wills, self, logger);
     this.recovery = new DeadNodeRecovery(
       this.commands,
       this.keys,
@@ -274,9 +278,15 @@ export class ClusterNode {
     return serverReference(this.commands, this.keys, this.membership.peers);
   }
 
-  /** Lets go of every session this node holds (drain: drain-peers.ts); returns how many. */
+  /**
+   * Lets go of every session this node holds (drain: drain-peers.ts) to `peer`, or to the
+   * next live peer if it dies meanwhile; returns how many.
+   */
   letGoOfSessions(peer: number | undefined): Promise<number> {
-    return letGoOfSessions(this.core, this.ownership, peer);
+    this.membership.draining = true; // dead peers are left to the nodes that stay
+    const nextPeer = (tried: ReadonlySet<number>) =>
+      [...this.membership.peers].filter((p) => !tried.has(p)).sort((x, y) => x - y)[0];
+    return letGoOfSessions(this.core, this.ownership, peer, nextPeer);
   }
 
   /** The live peer a draining node hands its sessions to: the one it refers clients to, else the lowest id. */

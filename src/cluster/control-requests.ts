@@ -8,7 +8,7 @@ import type { ClusterKeys } from './keys.js';
 
 /** Control requests out, and their answers in. */
 export class ControlRequests {
-  private readonly waiting = new Map<string, (answer: ControlMessage) => void>();
+  private readonly waiting = new Map<string, (answer: ControlMessage | undefined) => void>();
   private requests = 0;
 
   constructor(
@@ -46,6 +46,14 @@ export class ControlRequests {
     });
     await publish(this.redis, this.keys.control(nodeId), JSON.stringify(request));
     return answered;
+  }
+
+  /**
+   * Stops waiting for the answer to request `req` (its asker gave up: the node is gone): it
+   * resolves undefined now, and its timer does not keep the process up.
+   */
+  giveUp(req: string): void {
+    this.waiting.get(req)?.(undefined);
   }
 
   /** An answer came (`released`, `held`): the request waiting for it goes on. */

@@ -63,6 +63,11 @@ export class Membership {
   private timer: NodeJS.Timeout | undefined;
   private readonly alive = new Set<number>();
   /**
+   * This node drains: it leaves the removal of dead members to the nodes that stay (it would
+   * adopt their sessions and wills just as it hands its own over, and leave with them).
+   */
+  draining = false;
+  /**
    * Peers whose lease is gone, while their sessions are adopted (with `readsOrphans`): their
    * routes stay, so that a publish for their sessions goes to their inbox (read by the
    * survivor that removes them) or, once removed, is refused, and is never routed nowhere
@@ -259,7 +264,7 @@ export class Membership {
     }
     await this.dropDeparted(members);
     for (const member of others) {
-      if (now.has(member)) continue;
+      if (now.has(member) || this.draining) continue;
       const removed = await this.removeTraces(member, this.readsOrphans);
       if (removed === undefined) continue; // back, or another survivor removed it
       if (removed.wills.length > 0) this.events.orphaned(member, removed.wills);

@@ -155,17 +155,23 @@ export class SessionHolding {
   /**
    * A drain hand-over's last step on the draining node (its clients are gone, their sessions
    * held and routed here): the route barrier, then every session of `clientIds` leaves memory
-   * and the router (kept in the store; the peer takes their owner keys), commit, answer.
+   * and the router (kept in the store; the peer takes their owner keys), commit, answer. The
+   * waiting wills leave memory first, in the same step, neither sent nor cancelled: a drain is
+   * neither the session's resumption nor its end [MQTT-3.1.3-9] [MQTT-3.1.2-8]. Those of the
+   * sessions stay in the store with their due time and those held for dead nodes' clients in
+   * `orphan-wills:<id>`, for the peer to take (drain-wills.ts); the eviction then cancels none.
    */
   async releaseAll(clientIds: readonly string[], from: number, req: string): Promise<void> {
     const { core, logger } = this.parts;
     await this.barriers.run(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
+    core.wills.clear();
     let evicted = 0;
     for (const clientId of clientIds) if (core.registry.evict(clientId)) evicted++;
     logger.info({ node: from, sessions: evicted }, 'cluster: sessions handed over');
     await this.commit(undefined);
     await this.answer(from, { t: 'released', req }, undefined);
   }
+
   /**
    * Closes a connection still holding the session, evicts it (it stays in the store; its
    * routes here go), commits, releases the owner key and answers `req` (if any).

@@ -40,7 +40,9 @@
  * This file is the asking (new) node's side and the landing; session-hold.ts is the holding
  * (old) node's side (hold, release, let go), which SessionMoves extends.
  */
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
+import type { ClusterKeys } from './keys.js';
 import { awaitHold, awaitMove, withdrawHold, withdrawMove } from './move-token.js';
 import { BARRIER_LEASES } from './route-barrier.js';
 import type { ArrivalCounters, ArrivingSession } from './session-arrival.js';
@@ -53,6 +55,29 @@ const LEASE_POLL_MS = 100;
 
 /** How long a release is waited for, in leases: the barrier, then the answer. */
 export const RELEASE_LEASES = BARRIER_LEASES + 1;
+
+/**
+ * Resolves false once node `nodeId`'s lease is gone (it died: it answers nothing more), looked
+ * at every {@link LEASE_POLL_MS}; never settles once `done()` is true (the answer raced
+ * against it settled). Redis unreachable: it keeps looking, the answer's own timeout decides.
+ */
+export async function leaseGone(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  nodeId: number,
+  done: () => boolean,
+): Promise<false> {
+  while (!done()) {
+    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    if (done()) break;
+    try {
+      if ((await redis.exists(keys.lease(nodeId))) === 0) return false;
+    } catch {
+      // Redis unreachable: the answer's own timeout decides.
+    }
+  }
+  return new Promise<false>(() => {}); // the answer settled first: this never wins the race
+}
 
 /** What asking a node to hand a session over gave. */
 export interface MoveResult {
@@ -127,27 +152,12 @@ export class SessionMoves extends SessionHolding {
     // is gone (the owner key then says where the session is) rather than after three leases.
     const answered = await Promise.race([
       answer.then((a) => a !== undefined),
-      this.leaseGone(nodeId, () => settled),
+      leaseGone(redis, keys, nodeId, () => settled),
     ]);
     if (!answered) await withdrawMove(redis, keys, clientId, owner);
     // Answered: the old node took the token with the key, or let go without a session.
     else void withdrawMove(redis, keys, clientId, owner).catch(() => {});
     return answered;
-  }
-
-  /** Resolves false once node `nodeId`'s lease is gone; never settles once `done()` is true. */
-  private async leaseGone(nodeId: number, done: () => boolean): Promise<false> {
-    const { redis, keys } = this.parts;
-    while (!done()) {
-      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
-      if (done()) break;
-      try {
-        if ((await redis.exists(keys.lease(nodeId))) === 0) return false;
-      } catch {
-        // Redis unreachable: the answer's own timeout decides.
-      }
-    }
-    return new Promise<false>(() => {}); // the answer settled first: this never wins the race
   }
 
   /** Counters of moves into and out of this node. */

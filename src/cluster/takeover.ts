@@ -20,7 +20,7 @@ import { awaitsRecovery, ClientClaims } from './client-claim.js';
 import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
-import { adoptHandedOver } from './drain-peers.js';
+import { adoptHandedOver, type HandedOver, type HandOverOutcome } from './drain-peers.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -35,7 +35,7 @@ import {
   releaseOwners,
 } from './owners.js';
 import type { SessionArrivals } from './session-arrival.js';
-import { RELEASE_LEASES, SessionMoves } from './session-move.js';
+import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
 
 /** Ownership of client ids, takeover requests out and in. */
 export class ClientOwnership implements SessionLoader {
@@ -53,6 +53,8 @@ export class ClientOwnership implements SessionLoader {
   private seenAtStart: Map<string, string> | undefined;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
+  /** What else a draining node hands over with its sessions (its wills: cluster.ts). */
+  handedOver: HandedOver | undefined;
 
   constructor(
     private readonly core: BrokerCore,
@@ -166,16 +168,19 @@ export class ClientOwnership implements SessionLoader {
     else if (message.t === 'releaseAll')
       void moves.releaseAll(message.clientIds, message.from, message.req);
     else if (message.t === 'adopt') {
-      void adoptHandedOver(message, (id) => this.adoptOne(id, message.owner), this.moves);
+      const adoptOne = (id: string) => this.adoptOne(id, message.owner);
+      void adoptHandedOver(message, adoptOne, this.moves, this.handedOver);
     }
   }
 
   /**
    * Hands the sessions of `clientIds` (held here, committed) to node `nodeId`, which routes
    * them, has this node let go of them (releaseAll) and reads them from the store; resolves
-   * once it answered (false: no answer in time, the sessions then wait in the store).
+   * once it answered, or once its lease is gone (it died: it answers nothing more, and waiting
+   * the whole timeout would hold the drain for `5 x leaseMs`), or after the timeout (a live
+   * node that stays silent). Then the sessions left wait for another peer or in the store.
    */
-  handOver(nodeId: number, clientIds: string[]): Promise<boolean> {
+  async handOver(nodeId: number, clientIds: string[]): Promise<HandOverOutcome> {
     const request: ControlMessage = {
       t: 'adopt',
       clientIds,
@@ -185,7 +190,18 @@ export class ClientOwnership implements SessionLoader {
     };
     // The peer routes them, waits for this node's route barrier, then reads them.
     const timeoutMs = (RELEASE_LEASES + 2) * this.timeoutMs;
-    return this.control.ask(nodeId, request, timeoutMs).then((answer) => answer !== undefined);
+    let settled = false;
+    const answer = this.control.ask(nodeId, request, timeoutMs).finally(() => {
+      settled = true;
+    });
+    const outcome = await Promise.race([
+      answer.then((a): HandOverOutcome => (a === undefined ? 'noAnswer' : 'answered')),
+      leaseGone(this.redis, this.keys, nodeId, () => settled).then(
+        (): HandOverOutcome => 'peerGone',
+      ),
+    ]);
+    if (outcome === 'peerGone') this.control.giveUp(request.req);
+    return outcome;
   }
 
   /**
