@@ -4,8 +4,9 @@
  * counts from the first death, so the peer sends each at its original due time, or drops it
  * if its client resumes its session first [MQTT-3.1.3-9]. A drain is neither: the will is not
  * cancelled [MQTT-3.1.2-8]. The draining node stopped its own timers for them when it let go
- * of its sessions for the peer (session-hold.ts releaseAll); the move is one script, as a survivor's removal of a dead holder
- * (REMOVE_TRACES) moves them: whoever moves them first holds them, one node only.
+ * of its sessions for the peer (session-hold.ts releaseAll); the move is one script, as a
+ * survivor's removal of a dead holder (REMOVE_TRACES) moves them: whoever moves them first
+ * holds them, one node only.
  */
 import type { BrokerCore } from '../core/index.js';
 import type { Logger, StoredWill } from '../ports/index.js';

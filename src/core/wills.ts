@@ -112,7 +112,10 @@ export class WillScheduler {
     return entry;
   }
 
-  /** Drops every pending will without publishing (broker shutdown; stored ones stay stored). */
+  /**
+   * Drops every pending will without publishing (broker shutdown, or a cluster node's drain
+   * handing its sessions on: stored ones stay stored, and the observer is told nothing).
+   */
   clear(): void {
     for (const entry of this.pending.values()) {
       if (entry.timer) this.clock.clearTimeout(entry.timer);
