@@ -78,6 +78,20 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
+/** The server exited before it was measured (see runOnce). */
+class PortLost extends Error {}
+
+/** {@link runOnce}, started again (up to 3 times) when the server lost its port. */
+async function sample(server: Server, binary: string, floorFile: string): Promise<Sample> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(server, binary, floorFile);
+    } catch (err) {
+      if (!(err instanceof PortLost) || attempt === 3) throw err;
+    }
+  }
+}
+
 /** One server's figures in one round. */
 interface Sample {
   connectsPerSec: number;
@@ -91,12 +105,28 @@ async function runOnce(server: Server, binary: string, floorFile: string): Promi
   const port = await freePort();
   const [cmd, args] = command(server, port, floorFile);
   const child: ChildProcess = spawn(which('taskset')!, ['-c', '0', cmd, ...args], {
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  // A server that dies mid-run says why (its stderr), rather than an ENOENT on /proc.
+  const cpuOf = (pid: number): number => {
+    try {
+      return readCpuMs(pid);
+    } catch {
+      throw new Error(`${server} exited: ${stderr.trim() || 'no output'}`);
+    }
+  };
   try {
     await waitForPort(port);
     await new Promise((r) => setTimeout(r, 300));
-    const cpu0 = readCpuMs(child.pid!);
+    // The port is picked from the ephemeral range, where mqtt-load's 10k connections of the
+    // previous sample live: a server that lost it exits (EADDRINUSE), and what answered
+    // waitForPort was someone else. The caller starts again on another port.
+    if (child.exitCode !== null || child.signalCode !== null) throw new PortLost(stderr);
+    const cpu0 = cpuOf(child.pid!);
     const load = spawn(
       which('taskset')!,
       ['-c', '1', binary, 'connect', '--port', String(port), '--count', String(count)],
@@ -112,12 +142,12 @@ async function runOnce(server: Server, binary: string, floorFile: string): Promi
       });
       load.once('close', () => fail(new Error(`mqtt-load ended: ${text}`)));
     });
-    const cpuConnected = readCpuMs(child.pid!);
+    const cpuConnected = cpuOf(child.pid!);
     load.stdin!.end();
     await exited;
     // mqtt-load closed its connections: wait for the server to see them.
     await new Promise((r) => setTimeout(r, 2000));
-    const cpuUs = (readCpuMs(child.pid!) - cpu0) * 1000;
+    const cpuUs = (cpuOf(child.pid!) - cpu0) * 1000;
     const connected = JSON.parse(first) as { established: number; connectsPerSec: number };
     if (connected.established !== count) {
       throw new Error(`${server}: ${connected.established} of ${count} connections made`);
@@ -150,7 +180,7 @@ async function main(): Promise<void> {
   const results = new Map<Server, Sample[]>();
   for (let round = 0; round < rounds; round++) {
     for (const server of servers) {
-      const r = await runOnce(server, tool.binary, floorFile);
+      const r = await sample(server, tool.binary, floorFile);
       results.set(server, [...(results.get(server) ?? []), r]);
       console.log(
         `round ${round + 1} ${server}: ${Math.round(r.connectsPerSec)} conn/s, ${r.cpuUsPerConn.toFixed(0)} µs CPU per connection (${r.connectUsPerConn.toFixed(0)} until connected)`,
