@@ -148,9 +148,18 @@ async function runOnce(server: Server, binary: string, floorFile: string): Promi
     // mqtt-load closed its connections: wait for the server to see them.
     await new Promise((r) => setTimeout(r, 2000));
     const cpuUs = (cpuOf(child.pid!) - cpu0) * 1000;
-    const connected = JSON.parse(first) as { established: number; connectsPerSec: number };
+    const connected = JSON.parse(first) as {
+      established: number;
+      connectsPerSec: number;
+      failed: number;
+      timeouts: number;
+      firstError: string;
+    };
     if (connected.established !== count) {
-      throw new Error(`${server}: ${connected.established} of ${count} connections made`);
+      const { failed, timeouts, firstError } = connected;
+      throw new Error(
+        `${server}: ${connected.established} of ${count} connections made (failed ${failed}, timeouts ${timeouts}, first error: ${firstError || 'none'})`,
+      );
     }
     return {
       connectsPerSec: connected.connectsPerSec,
