@@ -9,6 +9,10 @@
  * /proc) over that whole time is divided by the connections. Rounds alternate the servers.
  * Figures are printed, never asserted.
  *
+ * With `PIPIT_BASE_MAIN=<dir>/cli/main.js` a second Pipit build (`pipit-base`, e.g. main's dist
+ * copied into .tmp/) runs in the same rounds, so a change's before and after share the machine's
+ * state; `CONN_FLOOR_SERVERS=pipit,pipit-base` picks the servers.
+ *
  *   node --import tsx bench/conn-floor.bench.ts [count] [rounds]   (default: 10000 3)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -36,7 +40,9 @@ const server = net.createServer({ noDelay: true }, (s) => {
 server.listen(Number(process.argv[2]), '127.0.0.1');
 `;
 
-type Server = 'mosquitto' | 'pipit' | 'node floor';
+type Server = 'mosquitto' | 'pipit' | 'pipit-base' | 'node floor';
+
+const baseMain = process.env.PIPIT_BASE_MAIN;
 
 function command(server: Server, port: number, floorFile: string): [string, string[]] {
   if (server === 'mosquitto') return [mosquittoPath()!, ['-p', String(port)]];
@@ -45,7 +51,7 @@ function command(server: Server, port: number, floorFile: string): [string, stri
     process.execPath,
     [
       '--max-semi-space-size=4',
-      join(root, 'dist/cli/main.js'),
+      server === 'pipit-base' ? resolve(baseMain!) : join(root, 'dist/cli/main.js'),
       'broker',
       '--memory',
       '--port',
@@ -72,36 +78,94 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-async function runOnce(
-  server: Server,
-  binary: string,
-  floorFile: string,
-): Promise<{ connectsPerSec: number; cpuUsPerConn: number }> {
+/** The server exited before it was measured (see runOnce). */
+class PortLost extends Error {}
+
+/** {@link runOnce}, started again (up to 3 times) when the server lost its port. */
+async function sample(server: Server, binary: string, floorFile: string): Promise<Sample> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(server, binary, floorFile);
+    } catch (err) {
+      if (!(err instanceof PortLost) || attempt === 3) throw err;
+    }
+  }
+}
+
+/** One server's figures in one round. */
+interface Sample {
+  connectsPerSec: number;
+  /** Broker CPU over the connect burst, the 2 s hold and the close, per connection. */
+  cpuUsPerConn: number;
+  /** Broker CPU until mqtt-load had every CONNACK, per connection. */
+  connectUsPerConn: number;
+}
+
+async function runOnce(server: Server, binary: string, floorFile: string): Promise<Sample> {
   const port = await freePort();
   const [cmd, args] = command(server, port, floorFile);
   const child: ChildProcess = spawn(which('taskset')!, ['-c', '0', cmd, ...args], {
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  // A server that dies mid-run says why (its stderr), rather than an ENOENT on /proc.
+  const cpuOf = (pid: number): number => {
+    try {
+      return readCpuMs(pid);
+    } catch {
+      throw new Error(`${server} exited: ${stderr.trim() || 'no output'}`);
+    }
+  };
   try {
     await waitForPort(port);
     await new Promise((r) => setTimeout(r, 300));
-    const cpu0 = readCpuMs(child.pid!);
-    const out = execFileSync(
+    // The port is picked from the ephemeral range, where mqtt-load's 10k connections of the
+    // previous sample live: a server that lost it exits (EADDRINUSE), and what answered
+    // waitForPort was someone else. The caller starts again on another port.
+    if (child.exitCode !== null || child.signalCode !== null) throw new PortLost(stderr);
+    const cpu0 = cpuOf(child.pid!);
+    const load = spawn(
       which('taskset')!,
       ['-c', '1', binary, 'connect', '--port', String(port), '--count', String(count)],
-      { input: '', encoding: 'utf8', timeout: 120_000 },
+      { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    // mqtt-load closes its connections when its stdin ends: wait for the server to see them.
+    const exited = new Promise((r) => load.once('close', r));
+    // The first line comes once every connection has settled; they stay open until stdin ends.
+    const first = await new Promise<string>((done, fail) => {
+      let text = '';
+      load.stdout!.on('data', (b: Buffer) => {
+        text += b.toString();
+        if (text.includes('\n')) done(text.split('\n')[0]!);
+      });
+      load.once('close', () => fail(new Error(`mqtt-load ended: ${text}`)));
+    });
+    const cpuConnected = cpuOf(child.pid!);
+    load.stdin!.end();
+    await exited;
+    // mqtt-load closed its connections: wait for the server to see them.
     await new Promise((r) => setTimeout(r, 2000));
-    const cpuUs = (readCpuMs(child.pid!) - cpu0) * 1000;
-    const connected = JSON.parse(out.split('\n')[0]!) as {
+    const cpuUs = (cpuOf(child.pid!) - cpu0) * 1000;
+    const connected = JSON.parse(first) as {
       established: number;
       connectsPerSec: number;
+      failed: number;
+      timeouts: number;
+      firstError: string;
     };
     if (connected.established !== count) {
-      throw new Error(`${server}: ${connected.established} of ${count} connections made`);
+      const { failed, timeouts, firstError } = connected;
+      throw new Error(
+        `${server}: ${connected.established} of ${count} connections made (failed ${failed}, timeouts ${timeouts}, first error: ${firstError || 'none'})`,
+      );
     }
-    return { connectsPerSec: connected.connectsPerSec, cpuUsPerConn: cpuUs / count };
+    return {
+      connectsPerSec: connected.connectsPerSec,
+      cpuUsPerConn: cpuUs / count,
+      connectUsPerConn: ((cpuConnected - cpu0) * 1000) / count,
+    };
   } finally {
     child.kill('SIGKILL');
   }
@@ -114,19 +178,28 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root });
   const floorFile = join(tmpdir(), `pipit-conn-floor-${process.pid}.mjs`);
   writeFileSync(floorFile, FLOOR_SOURCE);
-  const servers: Server[] = ['node floor', 'pipit', 'mosquitto'];
-  const results = new Map<Server, { connectsPerSec: number; cpuUsPerConn: number }[]>();
+  const all: Server[] = [
+    'node floor',
+    'pipit',
+    ...(baseMain ? ['pipit-base' as const] : []),
+    'mosquitto',
+  ];
+  const picked = process.env.CONN_FLOOR_SERVERS?.split(',');
+  const servers = picked ? all.filter((s) => picked.includes(s)) : all;
+  const results = new Map<Server, Sample[]>();
   for (let round = 0; round < rounds; round++) {
     for (const server of servers) {
-      const r = await runOnce(server, tool.binary, floorFile);
+      const r = await sample(server, tool.binary, floorFile);
       results.set(server, [...(results.get(server) ?? []), r]);
       console.log(
-        `round ${round + 1} ${server}: ${Math.round(r.connectsPerSec)} conn/s, ${r.cpuUsPerConn.toFixed(0)} µs CPU per connection`,
+        `round ${round + 1} ${server}: ${Math.round(r.connectsPerSec)} conn/s, ${r.cpuUsPerConn.toFixed(0)} µs CPU per connection (${r.connectUsPerConn.toFixed(0)} until connected)`,
       );
     }
   }
-  const mosq = median(results.get('mosquitto')!.map((r) => r.cpuUsPerConn))!;
-  const mosqRate = median(results.get('mosquitto')!.map((r) => r.connectsPerSec))!;
+  // The ratios are to Mosquitto when it ran, else to the first server.
+  const ref = results.get('mosquitto') ?? results.get(servers[0]!)!;
+  const mosq = median(ref.map((r) => r.cpuUsPerConn))!;
+  const mosqRate = median(ref.map((r) => r.connectsPerSec))!;
   console.log(
     `\n| server | connects/s | broker CPU µs per connection | rate / Mosquitto | CPU / Mosquitto |`,
   );
@@ -134,6 +207,14 @@ async function main(): Promise<void> {
   for (const server of servers) {
     const rate = median(results.get(server)!.map((r) => r.connectsPerSec))!;
     const cpu = median(results.get(server)!.map((r) => r.cpuUsPerConn))!;
+    const all = results
+      .get(server)!
+      .map((r) => r.cpuUsPerConn.toFixed(0))
+      .join(', ');
+    const connect = median(results.get(server)!.map((r) => r.connectUsPerConn))!;
+    console.log(
+      `${server}: CPU µs per connection by round: ${all}; until connected, median: ${connect.toFixed(0)}`,
+    );
     console.log(
       `| ${server} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(0)} | ${(rate / mosqRate).toFixed(2)}× | ${(cpu / mosq).toFixed(2)}× |`,
     );

@@ -55,11 +55,30 @@ export class HookChain {
    * First non-defer answer wins; all-defer is deny (only called when some hook
    * authenticates). When every hook deferred a request with an MQTT 5 Authentication
    * Method, no hook supports that method: 0x8C Bad authentication method [MQTT-4.12.0-1].
+   * Synchronous while every hook answers synchronously (the built-in listener policy does),
+   * so a CONNECT awaits nothing, and its connection is not paused and resumed, unless a hook
+   * really is asynchronous. A hook that throws makes this throw (or reject, after an
+   * asynchronous answer): the caller fails the connection either way.
    */
-  async authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
-    for (const hook of this.hooks) {
+  authenticate(request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult> {
+    return this.authenticateFrom(0, request);
+  }
+
+  private authenticateFrom(
+    start: number,
+    request: AuthenticateRequest,
+  ): AuthenticateResult | Promise<AuthenticateResult> {
+    const hooks = this.hooks;
+    for (let i = start; i < hooks.length; i++) {
+      const hook = hooks[i]!;
       if (!hook.authenticate) continue;
-      const answer = await hook.authenticate(request);
+      const answer = hook.authenticate(request);
+      if (isPromise(answer)) {
+        return answer.then((settled) => {
+          const result = typeof settled === 'string' ? { result: settled } : settled;
+          return result.result === 'defer' ? this.authenticateFrom(i + 1, request) : result;
+        });
+      }
       const result = typeof answer === 'string' ? { result: answer } : answer;
       if (result.result !== 'defer') return result;
     }

@@ -66,6 +66,51 @@ describe('core hooks: decisions', () => {
     assert.equal((await connect(core, 'no')).code, 0x86);
   });
 
+  it('authenticate: async and sync answers chain alike (a deferring async hook passes on)', async () => {
+    const { core } = createTestCore();
+    const asked: string[] = [];
+    core.addHook({
+      authenticate: async (r) => {
+        asked.push(`async ${r.client.clientId}`);
+        return r.client.clientId === 'async-no' ? 'deny' : 'defer';
+      },
+    });
+    core.addHook({
+      authenticate: (r) => {
+        asked.push(`sync ${r.client.clientId}`);
+        return r.client.clientId === 'sync-ok' ? 'allow' : 'defer';
+      },
+    });
+    core.addHook({
+      authenticate: async (r) => ({ result: r.client.clientId === 'last-ok' ? 'allow' : 'deny' }),
+    });
+    assert.equal((await connect(core, 'sync-ok')).code, 0);
+    assert.equal((await connect(core, 'last-ok')).code, 0);
+    assert.equal((await connect(core, 'async-no')).code, 0x86);
+    assert.equal((await connect(core, 'other')).code, 0x86);
+    assert.deepEqual(asked, [
+      'async sync-ok',
+      'sync sync-ok',
+      'async last-ok',
+      'sync last-ok',
+      'async async-no',
+      'async other',
+      'sync other',
+    ]);
+  });
+
+  it('authenticate: hooks that answer synchronously get CONNACK written within the CONNECT', () => {
+    const { core } = createTestCore();
+    core.addHook({ authenticate: () => 'defer' });
+    core.addHook({ authenticate: (r) => (r.closed === false ? 'allow' : 'deny') });
+    const client = new FakeClient(core, 5);
+    client.connect({ clientId: 'sync' });
+    // No await in between: nothing on the way was asynchronous (no promise, no paused read).
+    const connack = client.received.shift();
+    assert.ok(connack?.type === 'connack', 'CONNACK');
+    assert.equal(connack.reasonCode, 0);
+  });
+
   it('authenticate: all-defer denies once an authenticate hook exists (v5 0x86, v3 0x04)', async () => {
     const { core } = createTestCore();
     core.addHook({ authenticate: () => 'defer' });
