@@ -46,7 +46,12 @@ function flushAll(): void {
 
 /** Wraps a socket as the core's byte sink. */
 export class SocketSink implements ConnectionSink {
-  /** Pending chunks (allocated on the first write, then reused). */
+  /**
+   * The first pending chunk. A lone chunk (a CONNACK, a PINGRESP, most turns of a
+   * subscriber) needs no array, so an idle connection holds none (32 B each).
+   */
+  private first: Buffer | undefined;
+  /** All pending chunks once there are two or more (made on the first such turn, then reused). */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
   /** The core's callback for when everything written has left (see notifyWhenDrained). */
@@ -66,7 +71,13 @@ export class SocketSink implements ConnectionSink {
         setImmediate(flushAll);
       }
     }
-    (this.pending ??= []).push(data);
+    if (this.first === undefined) {
+      this.first = data;
+    } else {
+      const pending = (this.pending ??= []);
+      if (pending.length === 0) pending.push(this.first);
+      pending.push(data);
+    }
     this.pendingBytes += data.length;
     // One turn may carry megabytes for one socket: hand them to the socket as they come, so
     // bytes held here stay few and congestion shows in the socket's own buffer (a reader that
@@ -104,18 +115,19 @@ export class SocketSink implements ConnectionSink {
 
   /** Writes what is pending to the socket (called by the shared flush). */
   flush(): void {
-    const pending = this.pending;
+    const first = this.first;
     const bytes = this.pendingBytes;
-    if (pending === undefined || bytes === 0) return;
+    if (first === undefined) return;
+    this.first = undefined;
     this.pendingBytes = 0;
+    const pending = this.pending;
     const socket = this.socket;
     if (socket.destroyed) {
-      pending.length = 0;
+      if (pending !== undefined) pending.length = 0;
       return;
     }
-    const count = pending.length;
-    if (count === 1) {
-      socket.write(pending[0]!);
+    if (pending === undefined || pending.length === 0) {
+      socket.write(first);
     } else if (bytes <= COALESCE_MAX_BYTES) {
       socket.write(Buffer.concat(pending, bytes));
     } else {
@@ -123,7 +135,7 @@ export class SocketSink implements ConnectionSink {
       writeCoalesced(socket, pending);
       socket.uncork();
     }
-    pending.length = 0;
+    if (pending !== undefined) pending.length = 0;
     if (this.drainWaiter !== undefined) this.watchDrain();
   }
 
