@@ -154,7 +154,9 @@ export class Connection
   }
 
   limitPeer(peer: Readonly<PeerLimits>, sendWindow: number): void {
-    this.peerLimits = peer;
+    // A client that announced the defaults (most MQTT 5 clients: no limits at all) shares
+    // the frozen default object rather than keeping its own (56 B per connection).
+    this.peerLimits = isDefaultPeer(peer) ? DEFAULT_PEER_LIMITS : peer;
     this.window = sendWindow;
   }
 
@@ -265,4 +267,15 @@ export class Connection
     }
     return this.lastActivity + limit;
   }
+}
+
+/** Whether `peer` says what {@link DEFAULT_PEER_LIMITS} says. */
+function isDefaultPeer(peer: Readonly<PeerLimits>): boolean {
+  const d = DEFAULT_PEER_LIMITS;
+  return (
+    peer.receiveMaximum === d.receiveMaximum &&
+    peer.maximumPacketSize === d.maximumPacketSize &&
+    peer.topicAliasMaximum === d.topicAliasMaximum &&
+    peer.requestProblemInformation === d.requestProblemInformation
+  );
 }

@@ -87,4 +87,19 @@ describe('core: an idle connection', () => {
     assert.equal(disconnect.reasonCode, 0x82);
     assert.equal(client.ended, true);
   });
+
+  it('shares one limits object among MQTT 5 clients that announced no limits; announced ones are kept', () => {
+    const { core } = createTestCore();
+    const a = new FakeClient(core, 5);
+    a.connect({ clientId: 'a', properties: {} });
+    const b = new FakeClient(core, 5);
+    b.connect({ clientId: 'b', properties: { sessionExpiryInterval: 10 } });
+    const c = new FakeClient(core, 5);
+    c.connect({ clientId: 'c', properties: { receiveMaximum: 10, topicAliasMaximum: 4 } });
+    assert.equal(a.connection.peer, b.connection.peer);
+    assert.equal(a.connection.peer.receiveMaximum, 65535);
+    assert.equal(c.connection.peer.receiveMaximum, 10);
+    assert.equal(c.connection.peer.topicAliasMaximum, 4);
+    assert.equal(c.connection.sendWindow, Math.min(10, core.options.maxInflight));
+  });
 });
