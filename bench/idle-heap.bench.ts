@@ -52,6 +52,11 @@ const SETTLE_S = Number(args.settle);
 class Inspector {
   private next = 1;
   private waiting = new Map<number, (r: unknown) => void>();
+  /**
+   * The broker's main context (from Runtime.enable), named in every evaluation: without it,
+   * an evaluation sometimes failed with "Cannot find context with specified id".
+   */
+  private contextId: number | undefined;
   /** Where the chunks of the heap snapshot being taken go. */
   private chunks: string[] | undefined;
   private constructor(private readonly ws: WebSocket) {
@@ -59,10 +64,15 @@ class Inspector {
       const msg = JSON.parse(String(data)) as {
         id?: number;
         method?: string;
-        params?: { chunk?: string };
+        params?: { chunk?: string; context?: { id: number; auxData?: { isDefault?: boolean } } };
         result?: unknown;
         error?: unknown;
       };
+      if (msg.method === 'Runtime.executionContextCreated') {
+        const context = msg.params?.context;
+        if (context?.auxData?.isDefault) this.contextId = context.id;
+        return;
+      }
       if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') {
         this.chunks?.push(msg.params?.chunk ?? '');
         return;
@@ -95,8 +105,10 @@ class Inspector {
   }
   /** Evaluates `expression` in the broker; returns its JSON value. */
   async evaluate<T>(expression: string): Promise<T> {
+    if (this.contextId === undefined) await this.call('Runtime.enable');
     const r = (await this.call('Runtime.evaluate', {
       expression,
+      contextId: this.contextId,
       returnByValue: true,
     })) as { result: { value: T }; exceptionDetails?: unknown };
     if (r.exceptionDetails) throw new Error(`evaluate: ${JSON.stringify(r.exceptionDetails)}`);
@@ -120,8 +132,7 @@ interface Reading {
 async function read(insp: Inspector, count: number, dir: string): Promise<Reading> {
   const file = resolve(join(dir, `v${VERSION}-${count}.heapsnapshot`));
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
-  // heapUsed is V8's used_heap_size (v8.getHeapStatistics()). Synchronous on purpose: an
-  // evaluation with awaitPromise failed ("Cannot find context") once the broker ran ~10 s.
+  // heapUsed is V8's used_heap_size (v8.getHeapStatistics()).
   const r = await insp.evaluate<Omit<Reading, 'count' | 'snapshot'>>(`(() => {
     for (let i = 0; i < 4; i++) gc();
     const m = process.memoryUsage();
