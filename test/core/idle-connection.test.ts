@@ -59,7 +59,7 @@ describe('core: an idle connection', () => {
     assert.equal(client.ended, true);
   });
 
-  it('[MQTT-3.14.2-2] a DISCONNECT raising the session expiry from 0 is a protocol error with the handshake gone', () => {
+  it('a DISCONNECT raising the session expiry from 0 is still a protocol error with the handshake gone (MQTT 5 3.14.2.2.2)', () => {
     const { core } = createTestCore();
     const client = new FakeClient(core, 5);
     client.connect();
@@ -72,7 +72,7 @@ describe('core: an idle connection', () => {
     assert.equal(client.ended, true);
   });
 
-  it('[MQTT-4.12.0-5] an AUTH from a client connected without an authentication method is a protocol error', () => {
+  it('an AUTH from a client connected without an authentication method is a protocol error (MQTT 5 4.12)', () => {
     const { core } = createTestCore();
     const client = new FakeClient(core, 5);
     client.connect();
