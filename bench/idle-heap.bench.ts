@@ -51,7 +51,7 @@ const SETTLE_S = Number(args.settle);
 /** A minimal Chrome DevTools Protocol session over the broker's inspector socket. */
 class Inspector {
   private next = 1;
-  private waiting = new Map<number, (r: unknown) => void>();
+  private waiting = new Map<number, { ok: (r: unknown) => void; fail: (e: Error) => void }>();
   /**
    * The broker's main context (from Runtime.enable), named in every evaluation: without it,
    * an evaluation sometimes failed with "Cannot find context with specified id".
@@ -80,8 +80,8 @@ class Inspector {
       if (msg.id === undefined) return;
       const done = this.waiting.get(msg.id);
       this.waiting.delete(msg.id);
-      if (msg.error) throw new Error(`inspector #${msg.id}: ${JSON.stringify(msg.error)}`);
-      done?.(msg.result);
+      if (msg.error) done?.fail(new Error(`inspector #${msg.id}: ${JSON.stringify(msg.error)}`));
+      else done?.ok(msg.result);
     });
   }
   static open(url: string): Promise<Inspector> {
@@ -94,7 +94,7 @@ class Inspector {
   call(method: string, params: object = {}): Promise<unknown> {
     const id = this.next++;
     this.ws.send(JSON.stringify({ id, method, params }));
-    return new Promise((ok) => this.waiting.set(id, ok));
+    return new Promise((ok, fail) => this.waiting.set(id, { ok, fail }));
   }
   /** Writes a heap snapshot of the broker to `file`. */
   async snapshot(file: string): Promise<void> {
@@ -103,14 +103,23 @@ class Inspector {
     writeFileSync(file, this.chunks.join(''));
     this.chunks = undefined;
   }
-  /** Evaluates `expression` in the broker; returns its JSON value. */
+  /**
+   * Evaluates `expression` in the broker; returns its JSON value. Now and then (1 run in 4
+   * here) the first evaluation after a long idle fails with "Cannot find context with
+   * specified id", even naming the context; it is tried again, at most 5 times.
+   */
   async evaluate<T>(expression: string): Promise<T> {
     if (this.contextId === undefined) await this.call('Runtime.enable');
-    const r = (await this.call('Runtime.evaluate', {
-      expression,
-      contextId: this.contextId,
-      returnByValue: true,
-    })) as { result: { value: T }; exceptionDetails?: unknown };
+    const params = { expression, contextId: this.contextId, returnByValue: true };
+    let r: { result: { value: T }; exceptionDetails?: unknown } | undefined;
+    for (let attempt = 1; r === undefined; attempt++) {
+      try {
+        r = (await this.call('Runtime.evaluate', params)) as typeof r;
+      } catch (err) {
+        if (attempt >= 5 || !/Cannot find context/.test(String(err))) throw err;
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+    }
     if (r.exceptionDetails) throw new Error(`evaluate: ${JSON.stringify(r.exceptionDetails)}`);
     return r.result.value;
   }
