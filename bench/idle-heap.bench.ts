@@ -231,9 +231,18 @@ async function main(): Promise<void> {
   mkdirSync(args.out, { recursive: true });
   const port = await freePort();
   const { child, inspectorUrl } = startBroker(port);
-  const insp = await Inspector.open(await inspectorUrl);
-  await new Promise((r) => setTimeout(r, 1000));
   const held: net.Socket[] = [];
+  // The broker is this run's alone: it goes when the run ends, failed or not.
+  try {
+    await measure(port, await Inspector.open(await inspectorUrl), held);
+  } finally {
+    for (const s of held) s.destroy();
+    child.kill('SIGTERM');
+  }
+}
+
+async function measure(port: number, insp: Inspector, held: net.Socket[]): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000));
   const readings: Reading[] = [await read(insp, 0, args.out)];
   for (const count of COUNTS) {
     await open(port, held.length, count, held);
@@ -267,8 +276,6 @@ async function main(): Promise<void> {
     ),
   );
   insp.close();
-  for (const s of held) s.destroy();
-  child.kill('SIGTERM');
 }
 
 await main();
