@@ -53,7 +53,13 @@ for (const [key, a] of after) {
 }
 rows.sort((x, y) => y.bytes - x.bytes);
 const total = rows.reduce((sum, r) => sum + r.bytes, 0);
+// JIT code comes and goes with optimization, and 'synthetic'/'native' rows are sizes Node
+// estimates for memory outside the V8 heap: the objects alone are the figure that repeats.
+const objects = rows
+  .filter((r) => !/^(code|synthetic|native) /.test(r.key))
+  .reduce((sum, r) => sum + r.bytes, 0);
 console.log(`heap growth per connection: ${total.toFixed(0)} B`);
+console.log(`  of which JS objects (no code, native or synthetic rows): ${objects.toFixed(0)} B`);
 console.log('B/conn   objects/conn  type constructor');
 for (const r of rows.slice(0, Number(rowsArg ?? 40))) {
   console.log(`${r.bytes.toFixed(1).padStart(7)}  ${r.objects.toFixed(2).padStart(12)}  ${r.key}`);

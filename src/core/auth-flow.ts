@@ -133,9 +133,10 @@ function redirectError(handshake: Handshake, result: AuthenticateResult): MqttEr
 
 /** AUTH from the client: the next step of an exchange, or re-authentication once connected. */
 export function handleAuth(conn: HandshakeContext, packet: AuthPacket): void | Promise<void> {
-  const handshake = conn.handshake!;
+  // Once connected, a client that used no authentication method has no handshake left.
+  const handshake = conn.handshake;
   const method = packet.properties?.authenticationMethod;
-  if (handshake.authMethod === undefined || method !== handshake.authMethod) {
+  if (handshake?.authMethod === undefined || method !== handshake.authMethod) {
     // [MQTT-4.12.0-5] the method must match the one in CONNECT.
     throw new MqttError(
       ReasonCode.ProtocolError,

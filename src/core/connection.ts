@@ -47,7 +47,18 @@ export class Connection
   private protocolVersion: ProtocolVersion | undefined;
   private clientInfo: ClientInfo;
   private served: Session | undefined;
+  /**
+   * The handshake's state: from CONNECT until CONNACK 0x00, then only while it holds what a
+   * few connections need later (a will, an enhanced authentication method): an idle client
+   * without them does not keep its 120 B. What every connection needs later is copied below.
+   */
   private shake: Handshake | undefined;
+  /** Keep alive in seconds as granted, from CONNACK 0x00 on. */
+  private grantedKeepAlive = 0;
+  /** When CONNACK 0x00 went out (clock ms). */
+  private acceptedAt: number | undefined;
+  /** Session Expiry Interval as granted in CONNACK 0x00. */
+  private grantedExpiry = 0;
   private peerLimits: Readonly<PeerLimits> = DEFAULT_PEER_LIMITS;
   private window = 65535;
   /** Place among the keep-alive deadlines (-1: none); written by `core.keepAlives` alone. */
@@ -112,11 +123,15 @@ export class Connection
   }
   /** When CONNACK 0x00 went out (clock ms); undefined before. */
   get connectedAt(): number | undefined {
-    return this.shake?.connectedAt;
+    return this.acceptedAt;
   }
   /** Keep alive in seconds as granted (0 before CONNECT, or none). */
   get keepAlive(): number {
-    return this.shake?.keepAlive ?? 0;
+    return this.shake !== undefined ? this.shake.keepAlive : this.grantedKeepAlive;
+  }
+  /** Session Expiry Interval granted at CONNACK: a DISCONNECT may not raise it from 0. */
+  get sessionExpiryAtConnect(): number {
+    return this.grantedExpiry;
   }
   /** When a packet last arrived (clock ms), for the keep alive and the read API. */
   get lastActivityAt(): number {
@@ -139,7 +154,9 @@ export class Connection
   }
 
   limitPeer(peer: Readonly<PeerLimits>, sendWindow: number): void {
-    this.peerLimits = peer;
+    // A client that announced the defaults (most MQTT 5 clients: no limits at all) shares
+    // the frozen default object rather than keeping its own (56 B per connection).
+    this.peerLimits = isDefaultPeer(peer) ? DEFAULT_PEER_LIMITS : peer;
     this.window = sendWindow;
   }
 
@@ -149,11 +166,17 @@ export class Connection
     this.leaveConnectDeadlines();
     this.forgetAsyncContinuation();
     const now = this.core.clock.now();
-    if (this.shake !== undefined) this.shake.connectedAt = now;
-    const keepAlive = this.shake?.keepAlive ?? 0;
+    this.acceptedAt = now;
+    const shake = this.shake;
+    const keepAlive = shake?.keepAlive ?? 0;
+    this.grantedKeepAlive = keepAlive;
+    this.grantedExpiry = shake?.sessionExpiry ?? 0;
     if (keepAlive !== 0) this.core.keepAlives.schedule(this, now + keepAlive * 1500);
     session.attach(this);
     this.core.connected(this);
+    if (shake !== undefined && shake.will === undefined && shake.authMethod === undefined) {
+      this.shake = undefined;
+    }
   }
 
   /** Another connection claimed the session [MQTT-3.1.4-3]: close, v5 with 0x8E. */
@@ -231,7 +254,7 @@ export class Connection
     if (this.connState !== 'connected') return -1;
     // [MQTT-3.1.2-24] (3.1.1) [MQTT-3.1.2-22] (5.0) close after one and a half times the keep
     // alive without a packet.
-    const limit = (this.shake?.keepAlive ?? 0) * 1500;
+    const limit = this.grantedKeepAlive * 1500;
     if (limit === 0) return -1;
     if ((this.holds & HOLD_OUTPUT) !== 0) {
       // The broker is not reading this client: its silence is ours. The output stall
@@ -244,4 +267,15 @@ export class Connection
     }
     return this.lastActivity + limit;
   }
+}
+
+/** Whether `peer` says what {@link DEFAULT_PEER_LIMITS} says. */
+function isDefaultPeer(peer: Readonly<PeerLimits>): boolean {
+  const d = DEFAULT_PEER_LIMITS;
+  return (
+    peer.receiveMaximum === d.receiveMaximum &&
+    peer.maximumPacketSize === d.maximumPacketSize &&
+    peer.topicAliasMaximum === d.topicAliasMaximum &&
+    peer.requestProblemInformation === d.requestProblemInformation
+  );
 }

@@ -10,7 +10,7 @@ import type { ClientContext } from './handler-context.js';
 export function handleDisconnect(conn: ClientContext, packet: DisconnectPacket): void {
   const expiry = packet.properties?.sessionExpiryInterval;
   if (conn.version === 5 && expiry !== undefined) {
-    if (conn.handshake?.sessionExpiry === 0 && expiry !== 0) {
+    if (conn.sessionExpiryAtConnect === 0 && expiry !== 0) {
       throw new MqttError(
         ReasonCode.ProtocolError,
         'session expiry raised from 0 at DISCONNECT',

@@ -31,7 +31,10 @@ interface ConnectionBasics<S> {
   readonly state: ConnectionState;
   /** True once the connection has ended (checked after every await). */
   readonly closed: boolean;
-  /** The handshake state, from the CONNECT on. */
+  /**
+   * The handshake state, from the CONNECT on; once connected, only while it holds a will or an
+   * authentication method.
+   */
   readonly handshake: Handshake | undefined;
   /** Encodes and writes a packet, within the client's Maximum Packet Size. */
   send(packet: Packet): void;
@@ -79,6 +82,8 @@ export type ClientServices = Pick<
 /** A connected client (publish-flow, ack-flow, subscribe-flow, disconnect-flow). */
 export interface ClientContext extends ConnectionBasics<ClientServices> {
   readonly session: Session | undefined;
+  /** Session Expiry Interval granted at CONNACK (a DISCONNECT may not raise it from 0). */
+  readonly sessionExpiryAtConnect: number;
   /** Topic aliases the client set (MQTT 5 inbound, [MQTT-3.3.2-10]). */
   readonly topicAliasesIn: Map<number, string>;
   /**

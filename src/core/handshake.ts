@@ -1,9 +1,9 @@
 /**
  * A connection's handshake and authentication state: what the CONNECT asked for and what
  * the server granted, the will, the enhanced authentication exchange (MQTT 5 AUTH) and a
- * redirection. The connect and auth flows write it; the connection reads the few parts it
- * needs later (the will when it ends, the session expiry a DISCONNECT may not raise, the
- * authentication method for re-authentication).
+ * redirection. The connect and auth flows write it; once CONNACK 0x00 went out, the connection
+ * copies the keep alive and the session expiry and keeps this object only while it holds a
+ * will (published or discarded when it ends) or an authentication method (re-authentication).
  */
 import type { ConnectPacket, Will } from '../protocol/index.js';
 
@@ -48,8 +48,6 @@ export class Handshake {
   authenticationData: Buffer | undefined;
   /** Server Reference for a redirecting CONNACK [MQTT-4.11]. */
   redirectReference: string | undefined;
-  /** When CONNACK 0x00 went out (clock ms), for the read API; undefined before. */
-  connectedAt: number | undefined;
   /** Clean Start (MQTT 5) / Clean Session (3.x) as the CONNECT asked, for the connect log line. */
   readonly cleanStart: boolean;
 

@@ -44,16 +44,29 @@ function flushAll(): void {
   dirty.length = 0;
 }
 
+/**
+ * A sink's wait for its socket to drain: one object made on first use, since most sockets
+ * never need it, instead of three fields on every sink (16 B per idle connection).
+ */
+interface DrainWatch {
+  /** The core's callback for when everything written has left (see notifyWhenDrained). */
+  waiter: (() => void) | undefined;
+  /** Listens for the socket's 'drain'. */
+  readonly listener: () => void;
+  watching: boolean;
+}
+
 /** Wraps a socket as the core's byte sink. */
 export class SocketSink implements ConnectionSink {
-  /** Pending chunks (allocated on the first write, then reused). */
+  /**
+   * The first pending chunk. A lone chunk (a CONNACK, a PINGRESP, most turns of a
+   * subscriber) needs no array, so an idle connection holds none (32 B each).
+   */
+  private first: Buffer | undefined;
+  /** All pending chunks once there are two or more (made on the first such turn, then reused). */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
-  /** The core's callback for when everything written has left (see notifyWhenDrained). */
-  private drainWaiter: (() => void) | undefined;
-  /** Listens for the socket's 'drain' (made on first use: most sockets never need it). */
-  private drainListener: (() => void) | undefined;
-  private watchingDrain = false;
+  private drain: DrainWatch | undefined;
 
   constructor(private readonly socket: Socket) {}
 
@@ -66,7 +79,13 @@ export class SocketSink implements ConnectionSink {
         setImmediate(flushAll);
       }
     }
-    (this.pending ??= []).push(data);
+    if (this.first === undefined) {
+      this.first = data;
+    } else {
+      const pending = (this.pending ??= []);
+      if (pending.length === 0) pending.push(this.first);
+      pending.push(data);
+    }
     this.pendingBytes += data.length;
     // One turn may carry megabytes for one socket: hand them to the socket as they come, so
     // bytes held here stay few and congestion shows in the socket's own buffer (a reader that
@@ -88,9 +107,14 @@ export class SocketSink implements ConnectionSink {
   }
 
   notifyWhenDrained(drained: () => void): void {
-    this.drainWaiter = drained;
+    const drain = (this.drain ??= {
+      waiter: undefined,
+      listener: () => this.socketDrained(),
+      watching: false,
+    });
+    drain.waiter = drained;
     // Pending bytes are watched for once flush() has handed them to the socket.
-    if (this.pendingBytes === 0) this.watchDrain();
+    if (this.pendingBytes === 0) this.watchDrain(drain);
   }
 
   end(): void {
@@ -104,18 +128,19 @@ export class SocketSink implements ConnectionSink {
 
   /** Writes what is pending to the socket (called by the shared flush). */
   flush(): void {
-    const pending = this.pending;
+    const first = this.first;
     const bytes = this.pendingBytes;
-    if (pending === undefined || bytes === 0) return;
+    if (first === undefined) return;
+    this.first = undefined;
     this.pendingBytes = 0;
+    const pending = this.pending;
     const socket = this.socket;
     if (socket.destroyed) {
-      pending.length = 0;
+      if (pending !== undefined) pending.length = 0;
       return;
     }
-    const count = pending.length;
-    if (count === 1) {
-      socket.write(pending[0]!);
+    if (pending === undefined || pending.length === 0) {
+      socket.write(first);
     } else if (bytes <= COALESCE_MAX_BYTES) {
       socket.write(Buffer.concat(pending, bytes));
     } else {
@@ -123,35 +148,36 @@ export class SocketSink implements ConnectionSink {
       writeCoalesced(socket, pending);
       socket.uncork();
     }
-    pending.length = 0;
-    if (this.drainWaiter !== undefined) this.watchDrain();
+    if (pending !== undefined) pending.length = 0;
+    const drain = this.drain;
+    if (drain?.waiter !== undefined) this.watchDrain(drain);
   }
 
   /**
    * Waits for the socket to take what it queued: its 'drain' when a write returned false,
    * otherwise the next turn (the bytes are with the kernel already).
    */
-  private watchDrain(): void {
-    if (this.watchingDrain) return;
-    this.watchingDrain = true;
-    this.drainListener ??= () => this.socketDrained();
-    if (this.socket.writableNeedDrain) this.socket.once('drain', this.drainListener);
-    else setImmediate(this.drainListener);
+  private watchDrain(drain: DrainWatch): void {
+    if (drain.watching) return;
+    drain.watching = true;
+    if (this.socket.writableNeedDrain) this.socket.once('drain', drain.listener);
+    else setImmediate(drain.listener);
   }
 
   private socketDrained(): void {
-    this.watchingDrain = false;
-    const waiter = this.drainWaiter;
+    const drain = this.drain as DrainWatch;
+    drain.watching = false;
+    const waiter = drain.waiter;
     if (waiter === undefined || this.socket.destroyed) {
-      this.drainWaiter = undefined;
+      drain.waiter = undefined;
       return;
     }
     if (this.pendingBytes > 0) return; // flush() watches again after handing them over
     if (this.socket.writableNeedDrain) {
-      this.watchDrain();
+      this.watchDrain(drain);
       return;
     }
-    this.drainWaiter = undefined;
+    drain.waiter = undefined;
     waiter();
   }
 }
