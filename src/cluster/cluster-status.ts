@@ -5,6 +5,7 @@ import type { MalformedCounters, MalformedInput } from './malformed.js';
 import type { OrphanCounters, OrphanReader } from './orphan-reader.js';
 import type { Outbox, OutboxCounters } from './outbox.js';
 import type { RemoteRoutes } from './remote-routes.js';
+import type { ReplicaWait, ReplicaWaitCounters } from './replica-wait.js';
 import type { RetainedSync } from './retained-sync.js';
 import type { MoveCounters } from './session-move.js';
 import type { ClientOwnership } from './takeover.js';
@@ -41,6 +42,11 @@ export interface ClusterStatus {
    * route barriers that timed out on this node.
    */
   readonly moves: Readonly<MoveCounters>;
+  /**
+   * `cluster.wait`: the `WAIT` commands sent after the writes acknowledgements stand behind,
+   * and those answered with fewer replicas than asked (undefined without `cluster.wait`).
+   */
+  readonly replicaWait: Readonly<ReplicaWaitCounters> | undefined;
 }
 
 /** The parts of a node its status is read from. */
@@ -56,6 +62,7 @@ export interface StatusParts {
   readonly commands: RedisClient;
   readonly retained: RetainedSync | undefined;
   readonly malformed: MalformedInput;
+  readonly replicas: ReplicaWait | undefined;
 }
 
 /** The peers and counters as the node of `parts` sees them (copies: later counts change nothing). */
@@ -78,5 +85,6 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
     retained: retained ? { ...retained.counters } : undefined,
     malformed: { ...parts.malformed.counters },
     moves: ownership.moves.status(),
+    replicaWait: parts.replicas ? { ...parts.replicas.counters } : undefined,
   };
 }

@@ -36,6 +36,7 @@ import { nodeIdentity } from './owners.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
+import { ReplicaWait } from './replica-wait.js';
 import { RetainedSync } from './retained-sync.js';
 import { SessionArrivals } from './session-arrival.js';
 import { ClientOwnership } from './takeover.js';
@@ -50,6 +51,8 @@ export class ClusterNode {
   private readonly reader: RedisClient;
   private readonly membership: Membership;
   private readonly outbox: Outbox;
+  /** `cluster.wait`: the replicas the acknowledged writes must reach (undefined: none). */
+  private readonly replicas: ReplicaWait | undefined;
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
@@ -99,8 +102,10 @@ export class ClusterNode {
     // store's writes (with a store: without one, nothing waits for it either).
     const persistence = core.persistence;
     const noteWrite = persistence ? () => persistence.noteWrite() : undefined;
-    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite);
-    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite);
+    this.replicas = this.replicaWait(persistence !== undefined);
+    const { replicas } = this;
+    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas);
+    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
     persistence?.join(this.outbox);
     persistence?.join(this.localRoutes);
     this.remoteRoutes = new RemoteRoutes(
@@ -323,7 +328,8 @@ export class ClusterNode {
     const { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained } = this;
     const { nodeId, peers: livePeers } = this.membership;
     const parts = { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained };
-    return clusterStatus({ ...parts, nodeId, livePeers, malformed: this.malformed });
+    const { malformed, replicas } = this;
+    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas });
   }
 
   /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */
@@ -333,6 +339,23 @@ export class ClusterNode {
     const taken = await takeOverRecoveries(this.commands, this.keys, recoverer, self, ttlMs);
     if (this.orphans !== undefined) this.orphans.counters.takenOver += taken.length;
     return taken;
+  }
+
+  /**
+   * The `WAIT` of `cluster.wait`, with a store only: without one (`--memory`) no
+   * acknowledgement waits for the cluster's writes, so waiting would cost and promise nothing.
+   */
+  private replicaWait(withStore: boolean): ReplicaWait | undefined {
+    const wait = this.options.wait;
+    if (wait === undefined) return undefined;
+    if (!withStore) {
+      this.logger.warn(
+        {},
+        "cluster: cluster.wait is ignored without a store (--memory): acknowledgements do not wait for the cluster's writes",
+      );
+      return undefined;
+    }
+    return new ReplicaWait(this.commands, wait, this.logger);
   }
 
   private connect(role: string): RedisClient {
