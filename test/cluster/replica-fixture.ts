@@ -19,9 +19,21 @@ export class ReplicaFixture {
     readonly port: number,
   ) {}
 
-  /** Starts the replica; resolves once the master counts it online. */
+  /**
+   * Starts the replica; resolves once the master counts it online. A port taken between
+   * {@link freePort} and the bind (other test files run meanwhile) is tried again with another.
+   */
   static async start(master: RedisFixture): Promise<ReplicaFixture> {
-    const port = await freePort();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ReplicaFixture.startOn(master, await freePort());
+      } catch (err) {
+        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  private static async startOn(master: RedisFixture, port: number): Promise<ReplicaFixture> {
     // A fresh directory: the replica writes the RDB of its first sync to its --dir.
     const dir = mkdtempSync(join(tmpdir(), 'pipit-replica-'));
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
@@ -31,12 +43,19 @@ export class ReplicaFixture {
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const replica = new ReplicaFixture(child, dir, port);
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`))),
+    );
+    exited.catch(() => {});
     try {
-      await waitFor(
-        async () => /slave0:.*state=online/.test(await master.redis.info('replication')),
-        20_000,
-        'the replica to be online at the master',
-      );
+      await Promise.race([
+        exited,
+        waitFor(
+          async () => /slave0:.*state=online/.test(await master.redis.info('replication')),
+          20_000,
+          'the replica to be online at the master',
+        ),
+      ]);
     } catch (err) {
       await replica.stop();
       throw new Error(`${(err as Error).message}\n${output}`);
