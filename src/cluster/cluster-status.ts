@@ -23,6 +23,8 @@ export interface ClusterStatus {
   readonly orphans: Readonly<OrphanCounters>;
   /** Clients refused with 0x88 because Redis was unreachable. */
   readonly refusedUnreachable: number;
+  /** Clients refused with 0x88 because too few replicas had their owner key in time (`cluster.wait`). */
+  readonly refusedNotReplicated: number;
   /** The command connection's state (`ready` when Redis answers). */
   readonly redis: string;
   /**
@@ -81,6 +83,7 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
       ...(orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
     },
     refusedUnreachable: ownership.refusedUnreachable,
+    refusedNotReplicated: ownership.refusedNotReplicated,
     redis: parts.commands.status,
     retained: retained ? { ...retained.counters } : undefined,
     malformed: { ...parts.malformed.counters },

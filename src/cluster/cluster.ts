@@ -36,7 +36,7 @@ import { nodeIdentity } from './owners.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
-import { ReplicaWait } from './replica-wait.js';
+import { type ReplicaWait, replicaWait } from './replica-wait.js';
 import { RetainedSync } from './retained-sync.js';
 import { SessionArrivals } from './session-arrival.js';
 import { ClientOwnership } from './takeover.js';
@@ -102,7 +102,12 @@ export class ClusterNode {
     // store's writes (with a store: without one, nothing waits for it either).
     const persistence = core.persistence;
     const noteWrite = persistence ? () => persistence.noteWrite() : undefined;
-    this.replicas = this.replicaWait(persistence !== undefined);
+    this.replicas = replicaWait(
+      this.options.wait,
+      this.commands,
+      logger,
+      persistence !== undefined,
+    );
     const { replicas } = this;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas);
     this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
@@ -163,6 +168,7 @@ export class ClusterNode {
         // Parked messages need a store the nodes share (the session is read from it).
         arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
       },
+      replicas,
     );
     this.recovery = new DeadNodeRecovery(
       this.commands,
@@ -339,23 +345,6 @@ export class ClusterNode {
     const taken = await takeOverRecoveries(this.commands, this.keys, recoverer, self, ttlMs);
     if (this.orphans !== undefined) this.orphans.counters.takenOver += taken.length;
     return taken;
-  }
-
-  /**
-   * The `WAIT` of `cluster.wait`, with a store only: without one (`--memory`) no
-   * acknowledgement waits for the cluster's writes, so waiting would cost and promise nothing.
-   */
-  private replicaWait(withStore: boolean): ReplicaWait | undefined {
-    const wait = this.options.wait;
-    if (wait === undefined) return undefined;
-    if (!withStore) {
-      this.logger.warn(
-        {},
-        "cluster: cluster.wait is ignored without a store (--memory): acknowledgements do not wait for the cluster's writes",
-      );
-      return undefined;
-    }
-    return new ReplicaWait(this.commands, wait, this.logger);
   }
 
   private connect(role: string): RedisClient {

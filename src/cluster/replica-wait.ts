@@ -28,6 +28,28 @@ export interface ReplicaWaitCounters {
   shortfalls: number;
 }
 
+/**
+ * The `WAIT` of `cluster.wait` on `redis`, with a store only: without one (`--memory`) no
+ * acknowledgement waits for the cluster's writes, so waiting would cost and promise nothing
+ * (said once, at start). Undefined without `wait`.
+ */
+export function replicaWait(
+  wait: ReplicaWaitSetting | undefined,
+  redis: RedisClient,
+  logger: Logger,
+  withStore: boolean,
+): ReplicaWait | undefined {
+  if (wait === undefined) return undefined;
+  if (!withStore) {
+    logger.warn(
+      {},
+      "cluster: cluster.wait is ignored without a store (--memory): acknowledgements do not wait for the cluster's writes",
+    );
+    return undefined;
+  }
+  return new ReplicaWait(redis, wait, logger);
+}
+
 /** Sends `WAIT` after the writes of a turn, one at a time, and reports short answers. */
 export class ReplicaWait {
   readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0 };

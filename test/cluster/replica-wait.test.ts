@@ -1,6 +1,7 @@
 /**
  * `cluster.wait`: a forward to another node's inbox is acknowledged only once a replica has
- * it (Redis `WAIT` after the turn's writes). Two Pipit nodes in this process with the shared
+ * it (Redis `WAIT` after the turn's writes), and a new client id's CONNACK only once a replica
+ * has its owner key. Two Pipit nodes in this process with the shared
  * store, on a real redis-server with one real replica; the replica is stopped in place
  * (SIGSTOP) to make `WAIT` time out, then let go on.
  */
@@ -117,7 +118,7 @@ describe('cluster: cluster.wait (WAIT for replicas before acknowledging a forwar
     );
   });
 
-  it('with the replica stopped, a forward is not acknowledged (v5 PUBACK 0x97), counted and logged; a SUBACK is not failed; once the replica is back, forwards are acknowledged again', async () => {
+  it('with the replica stopped, a forward is not acknowledged (v5 PUBACK 0x97), counted and logged; a SUBACK is not failed; a new client id is refused (0x88); once the replica is back, both are acknowledged again', async () => {
     replica.pause();
     try {
       await assert.rejects(
@@ -150,9 +151,29 @@ describe('cluster: cluster.wait (WAIT for replicas before acknowledging a forwar
         5000,
         'the route change’s WAIT to come back short',
       );
+      // A new client's claim of its id: the owner key waits for the replicas too, and too
+      // few refuses the client (CONNACK 0x88 Server unavailable) and lets go of the key.
+      await assert.rejects(
+        connectClient(a.url, { protocolVersion: 5, clientId: 'claimed-while-stopped' }),
+        (err) => (err as { code?: number }).code === 0x88,
+      );
+      assert.equal(a.broker.cluster!.status().refusedNotReplicated, 1);
+      await waitFor(
+        async () => (await redis.redis.exists('pipit:owner:claimed-while-stopped')) === 0,
+        5000,
+        'the refused claim’s owner key to be let go',
+      );
     } finally {
       replica.resume();
     }
+    // Back: the same client connects (its claim waits again, and the replica has the key).
+    const claimed = await connectClient(a.url, {
+      protocolVersion: 5,
+      clientId: 'claimed-while-stopped',
+    });
+    assert.equal(await redis.redis.exists('pipit:owner:claimed-while-stopped'), 1);
+    await endClient(claimed, true);
+    assert.equal(a.broker.cluster!.status().refusedNotReplicated, 1);
     await publisher.publishAsync('replicated/three', 'three', { qos: 1 });
     assert.equal(pubacks.at(-1), 0);
     await waitFor(
