@@ -59,7 +59,9 @@ export interface ClusterOptions {
    * Acknowledge a forward to another node (PUBACK/PUBREC) only once this many replicas have
    * it (Redis `WAIT` after each turn's writes, at most `timeoutMs`, default 1000); fewer in
    * time fails the acknowledgement (MQTT 5: 0x97; 3.x: the connection closes), as the Redis
-   * store's `wait` fails its commit. A SUBACK waits for its route table change the same way.
+   * store's `wait` fails its commit. A SUBACK waits for its route table change the same way
+   * (too few does not fail it), a connect's claim of a client id for its owner key (too few:
+   * CONNACK 0x88).
    * `replicas` 1-100; `timeoutMs` plus `heartbeatMs` below `leaseMs` (a `WAIT` holds the
    * node's command connection, its heartbeats too). Not on a Redis Cluster (`nodes`) yet.
    * The store on the cluster's Redis that the configuration file implies takes it too.
