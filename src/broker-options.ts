@@ -125,6 +125,8 @@ export function clusterPersistence(
       ...(cluster.sentinels === undefined ? {} : { sentinels: cluster.sentinels }),
       ...(cluster.name === undefined ? {} : { name: cluster.name }),
       ...(cluster.nodes === undefined ? {} : { nodes: cluster.nodes }),
+      // One setting for the one Redis: the store's batches wait as the cluster's writes do.
+      ...(cluster.wait === undefined ? {} : { wait: cluster.wait }),
     };
   }
   if (persistence.kind === 'sqlite') {

@@ -12,7 +12,8 @@ import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { recoveringError } from './dead-node-recovery.js';
 import type { ClusterKeys } from './keys.js';
-import { claimOwner, type NodeIdentity, parseOwner } from './owners.js';
+import { claimOwner, type NodeIdentity, parseOwner, releaseOwner } from './owners.js';
+import type { ReplicaWait } from './replica-wait.js';
 import type { ArrivingSession } from './session-arrival.js';
 import type { SessionMoves } from './session-move.js';
 
@@ -35,6 +36,8 @@ export interface ClaimParts {
   readonly owned: Set<string>;
   /** Client ids whose claim passed without reading the session: the loader's next ask reads it. */
   readonly passed: Set<string>;
+  /** `cluster.wait`: a CONNACK waits for the replicas to have the owner key it took. */
+  readonly replicas: ReplicaWait | undefined;
 }
 
 /** True when `nodeId`/`instance` is a dead instance of another node that no survivor removed yet. */
@@ -51,6 +54,8 @@ export function awaitsRecovery(
 export class ClientClaims {
   /** Clients refused because Redis was unreachable (0x88). */
   refusedUnreachable = 0;
+  /** Clients refused because too few replicas had their owner key in time (0x88, `cluster.wait`). */
+  refusedNotReplicated = 0;
 
   constructor(private readonly parts: ClaimParts) {}
 
@@ -118,6 +123,8 @@ export class ClientClaims {
           );
         }
       }
+      // A session handed over by a live node is not refused here: it let go of it already.
+      if (arriving === undefined) await this.replicated(clientId);
       this.parts.owned.add(clientId);
       const landing = arriving;
       arriving = undefined;
@@ -127,6 +134,27 @@ export class ClientClaims {
     } finally {
       this.cancelArrival(arriving, 'the takeover failed');
     }
+  }
+
+  /**
+   * With `cluster.wait`: waits until the replicas have the owner key just taken, else lets
+   * go of it and refuses the client (0x88), as a forward is refused: a failover to a replica
+   * without it would let another node take the client while this one holds its session.
+   * The client's next connect claims the key again and waits again.
+   */
+  private async replicated(clientId: string): Promise<void> {
+    const { replicas, redis, keys, logger } = this.parts;
+    if (replicas === undefined) return;
+    const acked = await replicas.after().catch(() => -1);
+    if (replicas.enough(acked)) return;
+    this.refusedNotReplicated++;
+    releaseOwner(redis, keys.owner(clientId), this.ownerValue).catch((err: unknown) => {
+      logger.warn({ err: String(err), clientId }, 'cluster: releasing the owner failed');
+    });
+    throw new MqttError(
+      ReasonCode.ServerUnavailable,
+      'the owner key of this client id is not on enough Redis replicas (cluster.wait); try again',
+    );
   }
 
   /** The session moved here: it is read now, and what was parked for it goes to it. */

@@ -5,6 +5,7 @@ import type { MalformedCounters, MalformedInput } from './malformed.js';
 import type { OrphanCounters, OrphanReader } from './orphan-reader.js';
 import type { Outbox, OutboxCounters } from './outbox.js';
 import type { RemoteRoutes } from './remote-routes.js';
+import type { ReplicaWait, ReplicaWaitCounters } from './replica-wait.js';
 import type { RetainedSync } from './retained-sync.js';
 import type { MoveCounters } from './session-move.js';
 import type { ClientOwnership } from './takeover.js';
@@ -22,6 +23,8 @@ export interface ClusterStatus {
   readonly orphans: Readonly<OrphanCounters>;
   /** Clients refused with 0x88 because Redis was unreachable. */
   readonly refusedUnreachable: number;
+  /** Clients refused with 0x88 because too few replicas had their owner key in time (`cluster.wait`). */
+  readonly refusedNotReplicated: number;
   /** The command connection's state (`ready` when Redis answers). */
   readonly redis: string;
   /**
@@ -41,6 +44,11 @@ export interface ClusterStatus {
    * route barriers that timed out on this node.
    */
   readonly moves: Readonly<MoveCounters>;
+  /**
+   * `cluster.wait`: the `WAIT` commands sent after the writes acknowledgements stand behind,
+   * and those answered with fewer replicas than asked (undefined without `cluster.wait`).
+   */
+  readonly replicaWait: Readonly<ReplicaWaitCounters> | undefined;
 }
 
 /** The parts of a node its status is read from. */
@@ -56,6 +64,7 @@ export interface StatusParts {
   readonly commands: RedisClient;
   readonly retained: RetainedSync | undefined;
   readonly malformed: MalformedInput;
+  readonly replicas: ReplicaWait | undefined;
 }
 
 /** The peers and counters as the node of `parts` sees them (copies: later counts change nothing). */
@@ -74,9 +83,11 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
       ...(orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
     },
     refusedUnreachable: ownership.refusedUnreachable,
+    refusedNotReplicated: ownership.refusedNotReplicated,
     redis: parts.commands.status,
     retained: retained ? { ...retained.counters } : undefined,
     malformed: { ...parts.malformed.counters },
     moves: ownership.moves.status(),
+    replicaWait: parts.replicas ? { ...parts.replicas.counters } : undefined,
   };
 }

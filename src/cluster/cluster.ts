@@ -37,6 +37,7 @@ import { nodeIdentity } from './owners.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
+import { type ReplicaWait, replicaWait } from './replica-wait.js';
 import { RetainedSync } from './retained-sync.js';
 import { SessionArrivals } from './session-arrival.js';
 import { ClientOwnership } from './takeover.js';
@@ -51,6 +52,8 @@ export class ClusterNode {
   private readonly reader: RedisClient;
   private readonly membership: Membership;
   private readonly outbox: Outbox;
+  /** `cluster.wait`: the replicas the acknowledged writes must reach (undefined: none). */
+  private readonly replicas: ReplicaWait | undefined;
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
@@ -100,8 +103,15 @@ export class ClusterNode {
     // store's writes (with a store: without one, nothing waits for it either).
     const persistence = core.persistence;
     const noteWrite = persistence ? () => persistence.noteWrite() : undefined;
-    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite);
-    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite);
+    this.replicas = replicaWait(
+      this.options.wait,
+      this.commands,
+      logger,
+      persistence !== undefined,
+    );
+    const { replicas } = this;
+    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas);
+    this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
     persistence?.join(this.outbox);
     persistence?.join(this.localRoutes);
     this.remoteRoutes = new RemoteRoutes(
@@ -159,6 +169,7 @@ export class ClusterNode {
         // Parked messages need a store the nodes share (the session is read from it).
         arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
       },
+      replicas,
     );
     const self = () => this.nodeId;
     const { commands, keys, wills } = this;
@@ -333,7 +344,8 @@ export class ClusterNode {
     const { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained } = this;
     const { nodeId, peers: livePeers } = this.membership;
     const parts = { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained };
-    return clusterStatus({ ...parts, nodeId, livePeers, malformed: this.malformed });
+    const { malformed, replicas } = this;
+    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas });
   }
 
   /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */

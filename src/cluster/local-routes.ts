@@ -11,6 +11,7 @@ import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import { isRemoteNode } from './remote-node.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { WriteBarrier } from './write-barrier.js';
 
 /** A route change as announced: `{ node, add: [...], remove: [...] }` or `{ node, left }`. */
@@ -35,12 +36,16 @@ export class LocalRoutes implements RouteObserver {
 
   private readonly barrier: WriteBarrier;
 
-  /** `noteWrite` is told of each route change (a SUBACK then waits for its write). */
+  /**
+   * `noteWrite` is told of each route change (a SUBACK then waits for its write); with
+   * `replicas` (`cluster.wait`) it also waits for the replicas to have it, or the timeout.
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     noteWrite?: () => void,
+    private readonly replicas?: ReplicaWait,
   ) {
     this.barrier = new WriteBarrier(noteWrite);
   }
@@ -128,8 +133,14 @@ export class LocalRoutes implements RouteObserver {
     if (remove.length > 0) multi.hdel(key, ...remove);
     const announcement: RouteAnnouncement = { node: this.nodeId, add, remove };
     multi.publish(this.keys.routeChanges, JSON.stringify(announcement));
+    const exec = multi.exec();
+    // Sent right after the MULTI. Too few replicas in time (counted and logged there) does not
+    // fail the SUBACK, as a failed write does not: the table is on the master, and a node
+    // writes its whole table again on a new master after a failover.
+    const replicated = this.replicas?.after().catch(() => {});
     try {
-      await multi.exec();
+      await exec;
+      await replicated;
     } catch (err) {
       // Redis will be back: the membership heartbeat republishes the whole table then.
       this.logger.warn({ err: String(err) }, 'cluster: route table update failed');

@@ -55,6 +55,19 @@ export interface ClusterOptions {
    * is not used. Every key and channel carries the prefix's hash tag: one slot.
    */
   nodes?: RedisHostPort[];
+  /**
+   * Acknowledge a forward to another node (PUBACK/PUBREC) only once this many replicas have
+   * it (Redis `WAIT` after each turn's writes, at most `timeoutMs`, default 1000); fewer in
+   * time fails the acknowledgement (MQTT 5: 0x97; 3.x: the connection closes), as the Redis
+   * store's `wait` fails its commit. A SUBACK waits for its route table change the same way
+   * (too few does not fail it), a connect's claim of a client id for its owner key (too few:
+   * CONNACK 0x88).
+   * `replicas` 1-100; `timeoutMs` plus `heartbeatMs` below `leaseMs` (a `WAIT` holds the
+   * node's command connection, its heartbeats too). Not on a Redis Cluster (`nodes`) yet.
+   * The store on the cluster's Redis that the configuration file implies takes it too.
+   * Default: no waiting.
+   */
+  wait?: { replicas: number; timeoutMs?: number };
 }
 
 /** A Redis server or sentinel: `{ host, port }`. */
@@ -75,7 +88,12 @@ export interface ResolvedClusterOptions {
   readonly sentinel: { sentinels: RedisHostPort[]; name: string } | undefined;
   /** The seed nodes, when Redis is a Redis Cluster. */
   readonly redisCluster: RedisHostPort[] | undefined;
+  /** `WAIT` after the writes acknowledgements stand behind (undefined: no waiting). */
+  readonly wait: { replicas: number; timeoutMs: number } | undefined;
 }
+
+/** Default of `wait.timeoutMs`, as the Redis store's. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 1000;
 
 /** Default lease of a node. */
 export const DEFAULT_LEASE_MS = 10_000;
@@ -116,7 +134,43 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     advertise,
     sentinel: resolveSentinel(options),
     redisCluster,
+    wait: resolveWait(options.wait, redisCluster !== undefined, leaseMs, heartbeatMs),
   };
+}
+
+/**
+ * `wait`, checked: replicas a whole number 1-100, a timeout of 1-60000 ms that leaves the
+ * heartbeats room within the lease, not on a Redis Cluster.
+ * @throws RangeError naming the option.
+ */
+function resolveWait(
+  wait: ClusterOptions['wait'],
+  onRedisCluster: boolean,
+  leaseMs: number,
+  heartbeatMs: number,
+): ResolvedClusterOptions['wait'] {
+  if (wait === undefined) return undefined;
+  if (onRedisCluster) {
+    throw new RangeError(
+      'cluster.wait: not supported on a Redis Cluster (cluster.nodes) yet: WAIT has no key, so it would go to any master, not the one holding the cluster',
+    );
+  }
+  const { replicas } = wait;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) {
+    throw new RangeError(`cluster.wait.replicas: ${replicas} is not a whole number from 1 to 100`);
+  }
+  const timeoutMs = wait.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) {
+    throw new RangeError(
+      `cluster.wait.timeoutMs: ${timeoutMs} is not a whole number of ms from 1 to 60000`,
+    );
+  }
+  if (timeoutMs + heartbeatMs >= leaseMs) {
+    throw new RangeError(
+      `cluster.wait.timeoutMs: ${timeoutMs} plus heartbeatMs (${heartbeatMs}) must be below leaseMs (${leaseMs}): a WAIT holds the node's Redis command connection, its lease renewals too`,
+    );
+  }
+  return { replicas, timeoutMs };
 }
 
 /**

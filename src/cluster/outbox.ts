@@ -15,6 +15,7 @@ import { BatchBuilder } from './batch-builder.js';
 import { BULK_HEAD_MAX, evalHead, FrameCommand, frameInPlace, frameWith } from './forward-frame.js';
 import type { ClusterKeys } from './keys.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { WriteBarrier } from './write-barrier.js';
 
 /** Entries an inbox stream keeps at most (approximately): a bound on Redis memory. */
@@ -55,12 +56,23 @@ export interface OutboxCounters {
    * this node still routed to it): not acknowledged, the publisher sends again. Logged.
    */
   refused: number;
+  /**
+   * Messages written to their node's inbox but not acknowledged because fewer replicas than
+   * `cluster.wait` asks had them in time: the publisher sends again. Logged.
+   */
+  notReplicated: number;
 }
 
 /** Batches deliveries per remote node and writes them once per turn. */
 export class Outbox implements ForwardSink {
   receiving = false;
-  readonly counters: OutboxCounters = { forwarded: 0, batches: 0, failed: 0, refused: 0 };
+  readonly counters: OutboxCounters = {
+    forwarded: 0,
+    batches: 0,
+    failed: 0,
+    refused: 0,
+    notReplicated: 0,
+  };
   /** Per node id (a few, reused when a node comes back): kept between flushes. */
   private readonly outgoing = new Map<number, Outgoing>();
   /** The nodes whose batch holds messages, in the order of their first forward of the turn. */
@@ -71,12 +83,16 @@ export class Outbox implements ForwardSink {
 
   private readonly barrier: WriteBarrier;
 
-  /** `noteWrite` is told of each forward (an acknowledgement then waits for its XADD). */
+  /**
+   * `noteWrite` is told of each forward (an acknowledgement then waits for its XADD); with
+   * `replicas` (`cluster.wait`) it waits for the replicas to have it too.
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     noteWrite?: () => void,
+    private readonly replicas?: ReplicaWait,
   ) {
     this.barrier = new WriteBarrier(noteWrite);
   }
@@ -146,11 +162,19 @@ export class Outbox implements ForwardSink {
       sizes.push(batch.count);
       count += batch.count;
     }
+    // One WAIT for the whole turn, after its batches (never one per message or per node).
+    const replicated = count > 0 ? this.replicas?.after() : undefined;
+    replicated?.catch(() => {}); // reported by check() unless a write failed first
     this.counters.batches += this.filled.length;
     this.counters.forwarded += count;
     this.filled.length = 0;
     this.sendMarkers(writes);
-    this.barrier.sent(Promise.allSettled(writes).then((results) => this.check(results, sizes)));
+    this.barrier.sent(
+      Promise.allSettled(writes).then(async (results) => {
+        this.check(results, sizes);
+        if (replicated !== undefined) this.checkReplicated(await replicated.catch(() => -1), count);
+      }),
+    );
   };
 
   /** Sends the pending markers, after the batches. */
@@ -197,6 +221,21 @@ export class Outbox implements ForwardSink {
     throw new WriteRefused(
       'forward refused: its node left the cluster',
       `${refused} forwarded messages refused: their node left the cluster (died)`,
+    );
+  }
+
+  /**
+   * Fails the acknowledgements of a flush whose writes fewer replicas than `cluster.wait`
+   * asks had in time (-1: WAIT failed), as the store fails a batch that did not reach them.
+   */
+  private checkReplicated(acked: number, messages: number): void {
+    const replicas = this.replicas;
+    if (replicas === undefined || replicas.enough(acked)) return;
+    this.counters.notReplicated += messages;
+    const { replicas: wanted, timeoutMs } = replicas.setting;
+    throw new WriteRefused(
+      'forward not on enough Redis replicas',
+      `${messages} forwarded messages: ${acked < 0 ? 'WAIT failed' : `only ${acked} of ${wanted} Redis replicas had them within ${timeoutMs} ms`} (cluster.wait)`,
     );
   }
 

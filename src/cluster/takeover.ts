@@ -34,6 +34,7 @@ import {
   RELEASE_OWNER,
   releaseOwners,
 } from './owners.js';
+import type { ReplicaWait } from './replica-wait.js';
 import type { SessionArrivals } from './session-arrival.js';
 import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
 
@@ -69,6 +70,8 @@ export class ClientOwnership implements SessionLoader {
       outbox: Outbox;
       arrivals: SessionArrivals | undefined;
     },
+    /** `cluster.wait`: a claim's CONNACK waits for the owner key on the replicas. */
+    replicas?: ReplicaWait,
   ) {
     this.control = new ControlRequests(redis, keys, () => self.nodeId);
     this.turns = new ClientTurns(logger, (clientId) => this.checking.get(clientId));
@@ -84,12 +87,18 @@ export class ClientOwnership implements SessionLoader {
       disown: (clientId) => this.owned.delete(clientId),
     });
     const { owned, passed, moves } = this;
-    this.claims = new ClientClaims({ redis, keys, self, logger, moves, next, owned, passed });
+    const parts = { redis, keys, self, logger, moves, next, owned, passed, replicas };
+    this.claims = new ClientClaims(parts);
   }
 
   /** Clients refused because Redis was unreachable (0x88). */
   get refusedUnreachable(): number {
     return this.claims.refusedUnreachable;
+  }
+
+  /** Clients refused because too few replicas had their owner key in time (0x88). */
+  get refusedNotReplicated(): number {
+    return this.claims.refusedNotReplicated;
   }
 
   private get ownerValue(): string {

@@ -183,9 +183,14 @@ function checkRedisStorage(config: PipitConfig): ConfigProblem[] {
   }
   for (const key of ['url', 'prefix', 'wait', 'sentinels', 'name', 'nodes'] as const) {
     if (storage[key] !== undefined) {
+      // The store a cluster implies on its Redis waits as its writes do: one setting.
+      const hint =
+        key === 'wait' && storage.type === undefined && config.cluster !== undefined
+          ? '; the store a cluster uses on its Redis takes cluster.wait'
+          : '';
       problems.push({
         path: ['storage', key],
-        message: `only for storage type redis (this one is ${storage.type ?? 'sqlite'})`,
+        message: `only for storage type redis (this one is ${storage.type ?? 'sqlite'})${hint}`,
       });
     }
   }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isSupportedHash } from '../hooks/password-hash.js';
 import { normalizeOrigin } from '../transport/ws-origin.js';
 import { bridgesSchema } from './bridge-schema.js';
+import { clusterWaitProblems } from './cluster-wait-schema.js';
 import {
   redisClusterNodeList,
   redisClusterProblems,
@@ -209,6 +210,13 @@ const sentinelList = () =>
     )
     .min(1, { error: 'expected at least one sentinel (host:port)' });
 
+/** `WAIT` after writes (storage.wait, cluster.wait): how many replicas, how long at most. */
+const waitSchema = () =>
+  z.strictObject({
+    replicas: int(1, 100),
+    timeout: seconds(60).optional(),
+  });
+
 const storageSchema = z
   .strictObject({
     type: oneOf(['sqlite', 'memory', 'redis']).optional(),
@@ -218,12 +226,7 @@ const storageSchema = z
     url: text().optional(),
     // Checked with storage.nodes (refineStorageRedis): no '{' '}' on one server, one {tag} on a Redis Cluster.
     prefix: z.string({ error: 'expected a string' }).optional(),
-    wait: z
-      .strictObject({
-        replicas: int(1, 100),
-        timeout: seconds(60).optional(),
-      })
-      .optional(),
+    wait: waitSchema().optional(),
     // Redis Sentinel (type: redis): the sentinels and the master name (default: url's host).
     sentinels: sentinelList().optional(),
     name: text().optional(),
@@ -250,8 +253,13 @@ const clusterSchema = z
     name: text().optional(),
     // Redis Cluster: its seed nodes (every key under one hash tag: docs/cluster.md).
     nodes: redisClusterNodeList().optional(),
+    // WAIT after the writes acknowledgements stand behind (forwards, route changes).
+    wait: waitSchema().optional(),
   })
   .superRefine((c, ctx) => {
+    for (const { path, message } of clusterWaitProblems(c)) {
+      ctx.addIssue({ code: 'custom', message, path, input: c.wait });
+    }
     if (c.url === undefined && c.nodes === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -58,11 +58,23 @@ export function clusterUrl(config: PipitConfig, o: Overrides): string | undefine
 export function clusterOptions(config: PipitConfig, o: Overrides): Pick<BrokerOptions, 'cluster'> {
   const url = clusterUrl(config, o);
   if (url === undefined) return {};
-  const { sentinels, nodes, ...rest } = config.cluster ?? {};
+  const { sentinels, nodes, wait, ...rest } = config.cluster ?? {};
   const cluster: NonNullable<BrokerOptions['cluster']> = { ...rest, url };
   if (sentinels !== undefined) cluster.sentinels = sentinels.map(parseHostPort);
   if (nodes !== undefined) cluster.nodes = nodes.map(parseHostPort);
+  const replicaWait = waitOptions(wait);
+  if (replicaWait !== undefined) cluster.wait = replicaWait;
   return { cluster };
+}
+
+/** `wait` of the file (timeout in seconds) as the options take it (storage.wait, cluster.wait). */
+export function waitOptions(
+  wait: { replicas: number; timeout?: number | undefined } | undefined,
+): { replicas: number; timeoutMs?: number } | undefined {
+  if (wait === undefined) return undefined;
+  const out: { replicas: number; timeoutMs?: number } = { replicas: wait.replicas };
+  if (wait.timeout !== undefined) out.timeoutMs = Math.round(wait.timeout * 1000);
+  return out;
 }
 
 /** `host:port` (checked by the schema) as ioredis takes a sentinel. */

@@ -42,6 +42,7 @@ import {
   logPlan,
   parseHostPort,
   sysInterval,
+  waitOptions,
 } from './section-plans.js';
 
 export { type AdminApiPlan, DEFAULT_LOG_ROTATE, type LogPlan } from './section-plans.js';
@@ -211,6 +212,9 @@ function clusterStore(
   if (sentinels !== undefined) store.sentinels = sentinels.map(parseHostPort);
   if (nodes !== undefined) store.nodes = nodes.map(parseHostPort);
   if (config.cluster?.name !== undefined) store.name = config.cluster.name;
+  // One setting for the one Redis: the store's batches wait for the replicas as the cluster's writes do.
+  const wait = waitOptions(config.cluster?.wait);
+  if (wait !== undefined) store.wait = wait;
   return store;
 }
 
@@ -226,11 +230,8 @@ function redisPersistence(
   if (storage.sentinels !== undefined) out.sentinels = storage.sentinels.map(parseHostPort);
   if (storage.name !== undefined) out.name = storage.name;
   if (storage.nodes !== undefined) out.nodes = storage.nodes.map(parseHostPort);
-  if (storage.wait !== undefined) {
-    out.wait = { replicas: storage.wait.replicas };
-    if (storage.wait.timeout !== undefined)
-      out.wait.timeoutMs = Math.round(storage.wait.timeout * 1000);
-  }
+  const wait = waitOptions(storage.wait);
+  if (wait !== undefined) out.wait = wait;
   return out;
 }
 

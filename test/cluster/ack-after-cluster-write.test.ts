@@ -63,5 +63,8 @@ describe('cluster: acknowledgements after the cluster write', () => {
     await publisher.publishAsync('local-only/x', 'two', { qos: 1 });
     assert.equal(await redis.commandCalls('xadd'), xadds + 1);
     await waitFor(() => subscriber.messages.length === 1, 5000, 'the forwarded message');
+    // Without cluster.wait (or storage.wait) nothing waits for replicas: no WAIT at all.
+    assert.equal(await redis.commandCalls('wait'), 0);
+    assert.equal(a.broker.cluster!.status().replicaWait, undefined);
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * `cluster.wait`: the cluster's writes that an acknowledgement stands behind (a forward to
+ * another node's inbox, a route table change) count only once that many replicas have them
+ * (Redis `WAIT`), as the Redis store's `wait` does for its batches. A failover then keeps
+ * what was acknowledged.
+ *
+ * `WAIT` counts the writes of the connection it is sent on, so it goes on the node's command
+ * connection, right after the writes of a turn (pipelined: no round trip of its own). It
+ * blocks that connection (the heartbeats too) until the replicas answer or the timeout ends,
+ * so at most one is under way: the writes of the turns meanwhile share the next one, sent
+ * when it returns. With replicas that keep up, that is one `WAIT` per turn that wrote; with
+ * one stopped, one per timeout, and the commands queued behind a `WAIT` run between two.
+ */
+import type { Logger } from '../ports/index.js';
+import type { RedisClient } from '../redis/redis-client.js';
+
+/** The replicas that must have a write, and how long to wait for them. */
+export interface ReplicaWaitSetting {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** What `WAIT` did, read by whoever reports it (`status().replicaWait`). */
+export interface ReplicaWaitCounters {
+  /** `WAIT` commands sent. */
+  waits: number;
+  /** Those answered with fewer replicas than asked (timed out), or failed. Logged. */
+  shortfalls: number;
+}
+
+/**
+ * The `WAIT` of `cluster.wait` on `redis`, with a store only: without one (`--memory`) no
+ * acknowledgement waits for the cluster's writes, so waiting would cost and promise nothing
+ * (said once, at start). Undefined without `wait`.
+ */
+export function replicaWait(
+  wait: ReplicaWaitSetting | undefined,
+  redis: RedisClient,
+  logger: Logger,
+  withStore: boolean,
+): ReplicaWait | undefined {
+  if (wait === undefined) return undefined;
+  if (!withStore) {
+    logger.warn(
+      {},
+      "cluster: cluster.wait is ignored without a store (--memory): acknowledgements do not wait for the cluster's writes",
+    );
+    return undefined;
+  }
+  return new ReplicaWait(redis, wait, logger);
+}
+
+/** Sends `WAIT` after the writes of a turn, one at a time, and reports short answers. */
+export class ReplicaWait {
+  readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0 };
+  /** The `WAIT` under way (it holds the connection). */
+  private current: Promise<number> | undefined;
+  /** The one to send when it returns, shared by the writes sent meanwhile. */
+  private queued: Promise<number> | undefined;
+  /** The last answer was short: the next full one is logged. */
+  private short = false;
+
+  constructor(
+    private readonly redis: RedisClient,
+    readonly setting: ReplicaWaitSetting,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Resolves with the number of replicas that have every write sent on the connection
+   * before the call (call it right after sending them); rejects when `WAIT` failed.
+   */
+  after(): Promise<number> {
+    if (this.queued !== undefined) return this.queued;
+    if (this.current === undefined) return this.send();
+    const next = this.current.then(
+      () => this.send(),
+      () => this.send(),
+    );
+    this.queued = next;
+    return next;
+  }
+
+  /** True when `replicas` (an answer of {@link after}) is as many as the setting asks. */
+  enough(replicas: number): boolean {
+    return replicas >= this.setting.replicas;
+  }
+
+  private send(): Promise<number> {
+    this.queued = undefined;
+    this.counters.waits++;
+    const { replicas, timeoutMs } = this.setting;
+    const wait = this.redis.wait(replicas, timeoutMs).then(
+      (acked) => {
+        this.answered(acked);
+        return acked;
+      },
+      (err: unknown) => {
+        this.answered(-1, err);
+        throw err;
+      },
+    );
+    this.current = wait;
+    const done = (): void => {
+      if (this.current === wait) this.current = undefined;
+    };
+    wait.then(done, done);
+    return wait;
+  }
+
+  /** Counts a short answer; logs the first of a run and the end of it. */
+  private answered(acked: number, err?: unknown): void {
+    const { replicas, timeoutMs } = this.setting;
+    if (acked >= replicas) {
+      if (this.short) this.logger.info({ replicas }, 'cluster: Redis replicas keep up again');
+      this.short = false;
+      return;
+    }
+    this.counters.shortfalls++;
+    if (this.short) return;
+    this.short = true;
+    this.logger.error(
+      err === undefined ? { acked, replicas, timeoutMs } : { err: String(err), replicas },
+      `cluster: ${err === undefined ? `only ${acked} of ${replicas}` : 'no'} Redis replicas acknowledged the cluster's writes within ${timeoutMs} ms: forwards are not acknowledged until they do`,
+    );
+  }
+}
