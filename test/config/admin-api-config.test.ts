@@ -5,21 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
+import { configToPlan, parseConfig } from '../../src/config/index.js';
+import { configProblems as problems } from './config-problems.js';
 import { fastHash } from './fixtures.js';
 
 const ctx = { baseDir: '/tmp', cwd: '/tmp' };
-
-/** The problems of a configuration that is refused. */
-function problems(text: string): string[] {
-  try {
-    parseConfig(text);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return [...err.problems];
-  }
-  assert.fail('the configuration was accepted');
-}
 
 describe('configuration: adminApi', () => {
   it('tokens (scope full by default) and the body limit reach the plan', () => {

@@ -8,20 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterPersistence } from '../../src/broker-options.js';
 import { resolveClusterOptions } from '../../src/cluster/index.js';
-import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
+import { configToPlan, parseConfig } from '../../src/config/index.js';
+import { configProblems as problems } from './config-problems.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
-
-/** The problems parseConfig reports for `text` (fails when it accepts the text). */
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'p.yaml');
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 describe('config: cluster.wait', () => {
   it('maps to the cluster and to the store on its Redis (timeout in seconds)', () => {

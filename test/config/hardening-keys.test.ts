@@ -6,25 +6,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  ConfigError,
+  type ConfigError,
   configToPlan,
   loadSecurity,
   parseConfig,
   toListenerOptions,
 } from '../../src/config/index.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
+import { configProblems as problems } from './config-problems.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
-
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'pipit.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('config: login protection, per-address limits, origins and ciphers', () => {
   it('maps auth.login (seconds to ms) and the per-address limits', () => {

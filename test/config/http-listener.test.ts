@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { createBroker } from '../../src/broker.js';
 import {
-  ConfigError,
   configToPlan,
   parseConfig,
   toHttpListenerOptions,
@@ -13,20 +12,10 @@ import {
 import { hashPassword } from '../../src/hooks/password-hash.js';
 import { cliEntry } from '../helpers/cli-entry.js';
 import { parseExposition } from '../helpers/prometheus-text.js';
+import { configProblems as problems } from './config-problems.js';
 import { tempDir } from './fixtures.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
-
-/** The problems parseConfig reports for `text` (fails when it accepts the text). */
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'pipit.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('config: the http listener', () => {
   it('defaults to 127.0.0.1:8088, named http:8088, kept apart from the MQTT listeners', () => {

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/index.js';
+import { loadConfigFile, parseConfig } from '../../src/config/index.js';
+import { configProblems as problems } from './config-problems.js';
 import { tempDir } from './fixtures.js';
-
-/** The problems parseConfig reports for `text` (fails when it accepts the text). */
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'pipit.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('config: bad files are refused with the key path, the expectation and the value', () => {
   const cases: [string, string, string[]][] = [

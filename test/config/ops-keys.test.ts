@@ -5,24 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ConfigError,
-  configToPlan,
-  DEFAULT_LOG_ROTATE,
-  parseConfig,
-} from '../../src/config/index.js';
+import { configToPlan, DEFAULT_LOG_ROTATE, parseConfig } from '../../src/config/index.js';
+import { configProblems as problems } from './config-problems.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
-
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'pipit.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('config: sysInterval and log', () => {
   it('sysInterval reaches the broker options; the --sys-interval override wins', () => {

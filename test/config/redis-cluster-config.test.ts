@@ -8,29 +8,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveClusterOptions } from '../../src/cluster/index.js';
-import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
+import { configToPlan, parseConfig } from '../../src/config/index.js';
 import { createBroker } from '../../src/index.js';
 import { RedisStore } from '../../src/storage/index.js';
 import { RedisClusterFixture } from '../cluster/redis-cluster-fixture.js';
 import { freePort } from '../cluster/redis-fixture.js';
 import { connectClient, endClient } from '../helpers/broker.js';
+import { configProblems as problems } from './config-problems.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
 const NODES = [
   { host: '10.0.0.1', port: 7000 },
   { host: 'r2.example', port: 7001 },
 ];
-
-/** The problems parseConfig reports for `text` (fails when it accepts the text). */
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'p.yaml');
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
   it('maps cluster.nodes for the cluster and its store, under the default prefix {pipit}:', () => {

@@ -7,23 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveClusterOptions } from '../../src/cluster/index.js';
-import { ConfigError, configToPlan, parseConfig } from '../../src/config/index.js';
+import { configToPlan, parseConfig } from '../../src/config/index.js';
 import { readUnixUrl } from '../../src/redis/unix-url.js';
 import { checkRedisUrl } from '../../src/storage/index.js';
 import { redactUrl } from '../../src/storage/redis/redis-url.js';
+import { configProblems as problems } from './config-problems.js';
 
 const CTX = { baseDir: '/etc/pipit', cwd: '/home/op' };
-
-/** The problems parseConfig reports for `text` (fails when it accepts the text). */
-function problems(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'p.yaml');
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 describe('unix:// Redis URLs', () => {
   it('reads the socket path, the database and the credentials of the query', () => {
