@@ -184,7 +184,7 @@ export class MessagePipeline {
    * installed, returns a promise that settles once they decided and the will was routed.
    *
    * `recorded` is the verdict of the node the client was connected to, kept with a cluster
-   * node's copies of its will (wills.ts): it decides only when every authorizePublish hook
+   * node's copies of its will (will-verdict.ts): it decides only when every authorizePublish hook
    * here defers, i.e. when no rule of this node applies to the client (its listener is
    * another node's); this node's own answer always wins. Without one, such a will is denied.
    */

@@ -73,14 +73,17 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
     const whileConnected = (await stored())!;
     client.stream.destroy(); // no DISCONNECT: the will waits its delay
     await endClient(client, true);
+    let waiting: Buffer | null = null;
     await waitFor(
-      async () => !(await stored())?.equals(whileConnected),
+      async () => {
+        waiting = await stored();
+        return waiting !== null && !waiting.equals(whileConnected);
+      },
       10_000,
       'the waiting will, with its due time, in the store',
     );
-    const waiting = (await stored())!;
     await killNode(node);
-    return waiting;
+    return waiting!;
   }
 
   it('is sent by the survivor that adopts the session, once, when its delay has passed [MQTT-3.1.3-9]', async () => {
@@ -142,14 +145,15 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
     const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
     try {
       await watcher.client.subscribeAsync(['dw/#', 'dx/#'], { qos: 1 });
-      const allowed = await dieWithWaitingWill(withWill('dv-ok', 1), acl);
+      // A delay that outlasts the node: it must not send the will itself before it is killed.
+      const allowed = await dieWithWaitingWill(withWill('dv-ok', 4), acl);
       assert.equal(decodeWill(allowed).verdict, 'allow');
       await waitFor(
         () => watcher.messages.some((m) => m.topic === 'dw/dv-ok'),
         30_000,
         'the allowed will, from the survivor',
       );
-      const denied = withWill('dv-denied', 1);
+      const denied = withWill('dv-denied', 4);
       denied.will = { ...denied.will!, topic: 'dx/dv-denied' };
       assert.equal(decodeWill(await dieWithWaitingWill(denied, acl)).verdict, 'deny');
       const refused = survivor.broker.core.metrics.refused['publish-denied'];
