@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import { decodeWill } from '../../src/storage/redis/redis-codec.js';
+import type { Logger } from '../../src/ports/index.js';
+import { decodeWill, encodeWill } from '../../src/storage/redis/redis-codec.js';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
@@ -35,14 +36,36 @@ const withWill = (clientId: string, delay: number): IClientOptions => ({
   },
 });
 
+/** A logger that keeps the messages of its warnings. */
+function capturingLogger(warnings: string[]): Logger {
+  const logger = {
+    error: () => {},
+    warn: (_obj: unknown, msg?: string) => {
+      warnings.push(msg ?? '');
+    },
+    info: () => {},
+    debug: () => {},
+    child: () => logger,
+  } as unknown as Logger;
+  return logger;
+}
+
 describe('cluster: a delayed will waiting on a node that dies', () => {
   let redis: RedisFixture;
   let survivor: TestBroker & { nodeId: number };
   const doomed: CliNode[] = [];
+  const warnings: string[] = [];
 
   before(async () => {
     redis = await RedisFixture.start();
-    survivor = await startSharedNode(redis);
+    survivor = await startSharedNode(redis, { logger: capturingLogger(warnings) });
+    // The survivor's rules do not know the clients `dv-*` of the nodes that die (as
+    // `pipit broker` does not know a listener it does not have): every hook defers them, and
+    // the verdict their node stored with the will decides. Others are allowed, as without.
+    survivor.broker.addHook({
+      name: 'unknown-listener',
+      authorizePublish: (client) => (client.clientId.startsWith('dv-') ? 'defer' : 'allow'),
+    });
   });
 
   after(async () => {
@@ -55,7 +78,11 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
    * Starts a node, connects `options` there and drops the connection without DISCONNECT (its
    * will starts waiting, written in the store with its due time), then kills the node.
    */
-  async function dieWithWaitingWill(options: IClientOptions, acl?: string): Promise<Buffer> {
+  async function dieWithWaitingWill(
+    options: IClientOptions,
+    acl?: string,
+    beforeKill?: (record: Buffer) => Promise<void>,
+  ): Promise<Buffer> {
     const dir = mkdtempSync(join(tmpdir(), 'pipit-dw-'));
     const file = join(dir, 'pipit.yaml');
     let config = `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100\n`;
@@ -82,6 +109,7 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
       10_000,
       'the waiting will, with its due time, in the store',
     );
+    await beforeKill?.(waiting!);
     await killNode(node);
     return waiting!;
   }
@@ -135,12 +163,6 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
   });
 
   it('[MQTT-3.1.2-8] is sent on the dead node’s verdict by a survivor with no rule for its client, and not when that node’s ACL denied it', async () => {
-    // This survivor's rules do not know the dead node's clients (as `pipit broker` does not
-    // know a listener it does not have): every hook defers, the stored verdict decides.
-    survivor.broker.addHook({
-      name: 'unknown-listener',
-      authorizePublish: (client) => (client.clientId.startsWith('dv-') ? 'defer' : 'allow'),
-    });
     const acl = 'topic readwrite dw/#\n';
     const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
     try {
@@ -175,6 +197,40 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
       assert.deepEqual(
         watcher.messages.map((m) => m.topic),
         ['dw/dv-ok', 'dw/marker'],
+      );
+    } finally {
+      await endClient(watcher.client);
+    }
+  });
+
+  it('a delayed will stored without a verdict (by an older node) is not sent by such a survivor, and is logged', async () => {
+    const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
+    try {
+      await watcher.client.subscribeAsync('dw/#', { qos: 1 });
+      const refused = survivor.broker.core.metrics.refused['publish-denied'];
+      // The record as a node without verdicts wrote it, before the node dies.
+      await dieWithWaitingWill(withWill('dv-old', 4), 'topic readwrite dw/#\n', async (record) => {
+        const { verdict: _verdict, ...old } = decodeWill(record);
+        await redis.redis.hset('pipit:wills', 'dv-old', encodeWill(old));
+      });
+      await waitFor(
+        () => survivor.broker.core.metrics.refused['publish-denied'] > refused,
+        30_000,
+        'the will without a verdict, refused by the survivor',
+      );
+      assert.ok(
+        warnings.some((w) =>
+          /a delayed will of an adopted session waits here, without its node’s verdict/.test(w),
+        ),
+        warnings.join('\n'),
+      );
+      const marker = await connectClient(survivor.url, { protocolVersion: 5 });
+      await marker.publishAsync('dw/marker', 'after', { qos: 1 });
+      await waitFor(() => watcher.messages.some((m) => m.topic === 'dw/marker'), 5000, 'marker');
+      await endClient(marker);
+      assert.deepEqual(
+        watcher.messages.map((m) => m.topic),
+        ['dw/marker'],
       );
     } finally {
       await endClient(watcher.client);
