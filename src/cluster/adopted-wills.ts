@@ -6,7 +6,10 @@
  * or not at all if the client connects again first [MQTT-3.1.3-9], instead of being lost
  * with the node (a drain is neither a resume nor a send: the will goes on [MQTT-3.1.2-8]).
  * The wills of clients that were connected when a node died come from its `wills:<id>` copy
- * (node-wills.ts); their stored copy has no due time and is left to that path.
+ * (node-wills.ts); their stored copy has no due time and is left to that path. The node
+ * stored its verdict on the will with it (core will-verdict.ts), followed here when no rule of
+ * this node applies to the client; a will stored by an older Pipit has none: it is sent only
+ * if a rule of this node allows its client, and logged (warn).
  */
 import type { BrokerCore } from '../core/index.js';
 import { restoreStoredWill } from '../core/index.js';
@@ -35,10 +38,15 @@ export function restoreAdoptedWill(
   if (session === undefined || session.output !== undefined) return false;
   const now = core.clock.now();
   restoreStoredWill(core, clientId, will, now);
-  logger.info(
-    { clientId, dueInMs: Math.max(0, will.dueAt - now) },
-    'cluster: a delayed will of an adopted session waits here',
-  );
+  const dueInMs = Math.max(0, will.dueAt - now);
+  if (will.verdict === undefined) {
+    logger.warn(
+      { clientId, dueInMs },
+      'cluster: a delayed will of an adopted session waits here, without its node’s verdict (stored by an older node): it is sent only if a rule of this node allows it',
+    );
+  } else {
+    logger.info({ clientId, dueInMs }, 'cluster: a delayed will of an adopted session waits here');
+  }
   return true;
 }
 

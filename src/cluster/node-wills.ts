@@ -9,6 +9,11 @@
  * from the removal. A client that connects here again meanwhile with a new session gets its
  * will sent at once, as its old session ended; one that resumes its session cancels it.
  *
+ * Each copy carries this node's verdict on the will (core will-verdict.ts: taken when the
+ * client connects, with this node's hooks, as the client under its listener), so that a
+ * survivor without that listener follows it instead of denying every such will. A copy
+ * without one (an older node's, or garbage in the field) is denied there, and logged.
+ *
  * Each such will stays in `orphan-wills:<id>` until it is sent (its record deleted once the
  * publish is committed) or cancelled, so that when this node dies too, the survivor that
  * removes it (or the node that claims its id) takes them over with the deadline left: at
@@ -16,8 +21,8 @@
  * again (docs/cluster.md).
  */
 import { deserialize, serialize } from 'node:v8';
-import type { BrokerCore, ClientInfo, WillFate } from '../core/index.js';
-import { Connection } from '../core/index.js';
+import type { BrokerCore, ClientInfo, WillFate, WillVerdict } from '../core/index.js';
+import { asWillVerdict, Connection } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
@@ -42,6 +47,11 @@ interface StoredWill {
   >;
   /** Session Expiry Interval of the client's session, in seconds. */
   sessionExpiry: number;
+  /**
+   * This node's verdict on the will (absent from an older node's copies: read as unknown,
+   * as is anything but 'allow' or 'deny').
+   */
+  verdict?: WillVerdict;
 }
 
 /** Copies of connected clients' wills, and the wills of dead nodes' clients. */
@@ -62,6 +72,7 @@ export class NodeWills implements WillFate {
     private readonly nodeId: () => number,
   ) {
     core.wills.observe(this);
+    core.recordWillVerdicts = true;
     if (core.persistence !== undefined) this.deferred = [];
   }
 
@@ -88,6 +99,20 @@ export class NodeWills implements WillFate {
       },
       sessionExpiry: session!.expiryInterval,
     };
+    const verdict = output.willVerdict;
+    if (!(verdict instanceof Promise)) {
+      this.copy({ ...stored, verdict });
+      return;
+    }
+    // An asynchronous hook decides: the copy is written once it did, unless the connection
+    // ended meanwhile (its removal went first; a copy written after it would outlive it).
+    void verdict.then((settled) => {
+      if (!output.closed) this.copy({ ...stored, verdict: settled });
+    });
+  }
+
+  private copy(stored: StoredWill): void {
+    const { client } = stored;
     this.redis
       .hset(this.keys.wills(this.nodeId()), client.clientId, serialize(stored))
       .catch((err: unknown) => this.warn(err, client.clientId, 'copying a will'));
@@ -111,6 +136,7 @@ export class NodeWills implements WillFate {
       this.deferred.push({ deadNode, wills });
       return;
     }
+    const unjudged: string[] = [];
     for (const { clientId, record } of wills) {
       const parsed = parseRecord(record);
       if (parsed === undefined || parsed.stored.client.clientId !== clientId) {
@@ -120,6 +146,8 @@ export class NodeWills implements WillFate {
       }
       const { foundAt, stored } = parsed;
       const { will, client, sessionExpiry } = stored;
+      const verdict = asWillVerdict(stored.verdict);
+      if (verdict === undefined) unjudged.push(clientId);
       const delay = Math.min(will.properties?.willDelayInterval ?? 0, sessionExpiry);
       const properties = { ...will.properties, willDelayInterval: delay };
       const dueAt = foundAt + delay * 1000;
@@ -134,8 +162,18 @@ export class NodeWills implements WillFate {
         { ...client, remoteAddress: undefined, certificateIdentity: undefined },
         { ...will, properties },
         dueAt,
+        verdict,
       );
     }
+    if (unjudged.length > 0) this.warnUnjudged(deadNode, unjudged);
+  }
+
+  /** One line for the wills whose copy has no verdict (a node's clients may be many). */
+  private warnUnjudged(deadNode: number, clientIds: readonly string[]): void {
+    this.logger.warn(
+      { node: deadNode, wills: clientIds.length, clientIds: clientIds.slice(0, 10) },
+      'cluster: wills of a dead node’s clients without its verdict (copied by an older node, or not one): each is sent only if a rule of this node allows it (none does for a listener this node does not have)',
+    );
   }
 
   /** WillFate: a will was published; a held one's record goes once the publish is committed. */

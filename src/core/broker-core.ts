@@ -32,6 +32,7 @@ import type { Router } from './router.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SubscriptionService } from './subscription-service.js';
+import { decideWill, type WillVerdict } from './will-verdict.js';
 import type { WillScheduler } from './wills.js';
 
 export type { HostPublish } from './message-pipeline.js';
@@ -59,6 +60,12 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
   /** The keep-alive checks of every connected client, behind one timer. */
   readonly keepAlives: KeepAliveDeadlines;
   readonly wills: WillScheduler;
+  /**
+   * Set by a cluster node: each connecting client's will gets this node's verdict
+   * (will-verdict.ts), kept with the copies of the will another node may send. Off, as on
+   * one node, no hook is asked anything at CONNECT.
+   */
+  recordWillVerdicts = false;
   /** The store, when the broker persists its state. */
   readonly persistence: Persistence | undefined;
   /** Sessions: claim, takeover, clean start, expiry, wills' fate. */
@@ -132,7 +139,10 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     if (++metrics.connectionsCurrent > metrics.connectionsMaximum) {
       metrics.connectionsMaximum = metrics.connectionsCurrent;
     }
-    this.registry.connected(conn.client, conn.will);
+    if (this.recordWillVerdicts && conn.will !== undefined) {
+      conn.willVerdict = decideWill(this.hooks, conn.client, conn.will);
+    }
+    this.registry.connected(conn.client, conn.will, settled(conn.willVerdict));
     const client = conn.client;
     // One line per connection (never per message), what an operator looks for first.
     this.logger.info(
@@ -159,7 +169,7 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
       return;
     }
     this.metrics.connectionsCurrent--;
-    this.registry.released(conn.session!, conn, conn.client, conn.will);
+    this.registry.released(conn.session!, conn, conn.client, conn.will, settled(conn.willVerdict));
     const reason = conn.closeReason!;
     this.logger.info(
       {
@@ -231,4 +241,9 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     this.keepAlives.stop();
     this.retained.stop();
   }
+}
+
+/** `verdict` once decided; undefined while a hook still decides (or when none was asked). */
+function settled(verdict: WillVerdict | Promise<WillVerdict> | undefined): WillVerdict | undefined {
+  return verdict instanceof Promise ? undefined : verdict;
 }

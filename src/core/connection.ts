@@ -26,6 +26,7 @@ import type { KeepAliveItem } from './keep-alive-deadlines.js';
 import { dispatchPacket } from './packet-dispatch.js';
 import { HOLD_OUTPUT } from './packet-input.js';
 import type { Session } from './session.js';
+import type { WillVerdict } from './will-verdict.js';
 
 export type { CloseReason, ConnectionState } from './handler-context.js';
 export type { PeerLimits } from './handshake.js';
@@ -120,6 +121,23 @@ export class Connection
   /** The will of this connection, until it is published or discarded. */
   get will(): Will | undefined {
     return this.shake?.will;
+  }
+  /**
+   * This node's verdict on the will when the node records one (will-verdict.ts): a promise
+   * while an asynchronous hook decides, then the verdict.
+   */
+  get willVerdict(): WillVerdict | Promise<WillVerdict> | undefined {
+    return this.shake?.willVerdict;
+  }
+  set willVerdict(verdict: WillVerdict | Promise<WillVerdict> | undefined) {
+    const handshake = this.shake;
+    if (handshake === undefined) return;
+    handshake.willVerdict = verdict;
+    if (verdict instanceof Promise) {
+      void verdict.then((settled) => {
+        if (handshake.willVerdict === verdict) handshake.willVerdict = settled;
+      });
+    }
   }
   /** When CONNACK 0x00 went out (clock ms); undefined before. */
   get connectedAt(): number | undefined {

@@ -74,7 +74,7 @@ export function buildCoreParts(deps: CorePartsDeps): CoreParts {
   const pipeline = new MessagePipeline(base);
   const wills = new WillScheduler(
     clock,
-    (will, client) => pipeline.fromWill(will, client),
+    (will, client, verdict) => pipeline.fromWill(will, client, verdict),
     persistence,
   );
   const subscriptions = new SubscriptionService(base.router, base.budget);

@@ -6,6 +6,7 @@
  * will (published or discarded when it ends) or an authentication method (re-authentication).
  */
 import type { ConnectPacket, Will } from '../protocol/index.js';
+import type { WillVerdict } from './will-verdict.js';
 
 /** Limits the client announced in its CONNECT (MQTT 5), with the defaults for 3.x. */
 export interface PeerLimits {
@@ -40,6 +41,11 @@ export class Handshake {
   sessionExpiry = 0;
   /** The will of this connection, until it is published or discarded. */
   will: Will | undefined;
+  /**
+   * This node's verdict on the will, taken at CONNACK when the node records one (a cluster
+   * node, will-verdict.ts); a promise while an asynchronous hook decides.
+   */
+  willVerdict: WillVerdict | Promise<WillVerdict> | undefined;
   /** Enhanced authentication method in use (MQTT 5). */
   authMethod: string | undefined;
   /** Steps of authentication taken: 0 for CONNECT, then one per AUTH. */

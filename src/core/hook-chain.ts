@@ -11,6 +11,7 @@ import type {
   ClientInfo,
   Hook,
   PublishRequest,
+  Verdict,
 } from './hooks.js';
 import type { Message } from './message.js';
 
@@ -98,14 +99,30 @@ export class HookChain {
    * unless a hook really is asynchronous.
    */
   authorizePublish(client: ClientInfo, publish: PublishRequest): boolean | Promise<boolean> {
-    return this.authorizePublishFrom(0, client, publish);
+    const decided = this.decidePublishFrom(0, client, publish);
+    return typeof decided === 'string'
+      ? this.allows(decided)
+      : decided.then((settled) => this.allows(settled));
   }
 
-  private authorizePublishFrom(
+  /**
+   * The first non-defer answer of the authorizePublish hooks, or 'defer' when every one
+   * deferred (or none is installed): a will whose client's listener no hook here knows is
+   * then decided by the verdict its own node recorded (message-pipeline.ts).
+   */
+  decidePublish(client: ClientInfo, publish: PublishRequest): Verdict | Promise<Verdict> {
+    return this.decidePublishFrom(0, client, publish);
+  }
+
+  private allows(decided: Verdict): boolean {
+    return decided === 'defer' ? !this.hasAuthorizePublish : decided === 'allow';
+  }
+
+  private decidePublishFrom(
     start: number,
     client: ClientInfo,
     publish: PublishRequest,
-  ): boolean | Promise<boolean> {
+  ): Verdict | Promise<Verdict> {
     const hooks = this.hooks;
     for (let i = start; i < hooks.length; i++) {
       const hook = hooks[i]!;
@@ -113,14 +130,12 @@ export class HookChain {
       const answer = hook.authorizePublish(client, publish);
       if (isPromise(answer)) {
         return answer.then((settled) =>
-          settled === 'defer'
-            ? this.authorizePublishFrom(i + 1, client, publish)
-            : settled === 'allow',
+          settled === 'defer' ? this.decidePublishFrom(i + 1, client, publish) : settled,
         );
       }
-      if (answer !== 'defer') return answer === 'allow';
+      if (answer !== 'defer') return answer;
     }
-    return !this.hasAuthorizePublish;
+    return 'defer';
   }
 
   /** Returns the granted QoS ceiling, or undefined when denied. */

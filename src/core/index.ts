@@ -22,5 +22,6 @@ export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';
 export * from './sys-topic.js';
+export { asWillVerdict, type WillVerdict } from './will-verdict.js';
 export type { WillFate } from './wills.js';
 export * from './write-refused.js';

@@ -24,6 +24,7 @@ import type { CoreOptions } from './options.js';
 import type { RetainedMessages } from './retained.js';
 import type { ForwardedScope, Router } from './router.js';
 import { isSysTopic } from './sys-topic.js';
+import type { WillVerdict } from './will-verdict.js';
 
 /** A message published by the host application. */
 export interface HostPublish {
@@ -181,8 +182,13 @@ export class MessagePipeline {
    * A will fell due: published as from its client, authorized like the client's own
    * messages (a will it may no longer publish is not sent, and logged). With publish hooks
    * installed, returns a promise that settles once they decided and the will was routed.
+   *
+   * `recorded` is the verdict of the node the client was connected to, kept with a cluster
+   * node's copies of its will (will-verdict.ts): it decides only when every authorizePublish hook
+   * here defers, i.e. when no rule of this node applies to the client (its listener is
+   * another node's); this node's own answer always wins. Without one, such a will is denied.
    */
-  fromWill(will: Will, client: ClientInfo): Promise<void> | undefined {
+  fromWill(will: Will, client: ClientInfo, recorded?: WillVerdict): Promise<void> | undefined {
     if (isSysTopic(will.topic)) {
       this.denyPublish(client, will.topic, 'will: $SYS is read-only');
       return undefined;
@@ -207,7 +213,7 @@ export class MessagePipeline {
       this.route(message, client);
       return undefined;
     }
-    return this.willWithHooks(message, client);
+    return this.willWithHooks(message, client, recorded);
   }
 
   private afterAuthorization(
@@ -242,14 +248,31 @@ export class MessagePipeline {
     return this.route(message, client);
   }
 
-  private async willWithHooks(message: Message, client: ClientInfo): Promise<void> {
+  private async willWithHooks(
+    message: Message,
+    client: ClientInfo,
+    recorded: WillVerdict | undefined,
+  ): Promise<void> {
     try {
-      const allowed = await this.hooks.authorizePublish(client, message);
-      if (!allowed) {
-        this.denyPublish(client, message.topic, 'will: not authorized');
+      const hooks = this.hooks;
+      const decided = hooks.hasAuthorizePublish
+        ? await hooks.decidePublish(client, message)
+        : 'allow';
+      if (decided === 'defer' && recorded === 'allow') {
+        // Sent on the client's own node's verdict: as a message another node forwarded, it
+        // holds no publisher, so checkRetainSource does not put it to rules here that do
+        // not know its listener (retained-delivery.ts).
+        message = { ...message, publisher: undefined };
+      } else if (decided !== 'allow') {
+        const byItsNode = decided === 'defer' && recorded === 'deny';
+        this.denyPublish(
+          client,
+          message.topic,
+          byItsNode ? 'will: not authorized by its client’s node' : 'will: not authorized',
+        );
         return;
       }
-      const transformed = await this.hooks.transformPublish(client, message);
+      const transformed = await hooks.transformPublish(client, message);
       if (transformed) this.route(transformed, client);
     } catch (err) {
       this.parts.logger.error({ err, clientId: client.clientId }, 'will publish failed');

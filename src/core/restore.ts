@@ -29,6 +29,7 @@ import { restoreRetained } from './retained-restore.js';
 import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 import { subscriptionFromStored } from './subscription.js';
+import { asWillVerdict } from './will-verdict.js';
 
 /** What restoring needs of the broker (BrokerCore provides it, as CoreServices). */
 export type RestoreTarget = Pick<
@@ -231,5 +232,5 @@ export function restoreStoredWill(
     listener: stored.listener ?? 'restored',
     certificateIdentity: undefined,
   };
-  core.wills.restore(client, stored.will, stored.dueAt ?? now);
+  core.wills.restore(client, stored.will, stored.dueAt ?? now, asWillVerdict(stored.verdict));
 }

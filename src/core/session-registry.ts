@@ -29,6 +29,7 @@ import { Session } from './session.js';
 import type { SessionHolder } from './session-holder.js';
 import { claimSession } from './session-owner.js';
 import type { SubscriptionService } from './subscription-service.js';
+import type { WillVerdict } from './will-verdict.js';
 import type { WillScheduler } from './wills.js';
 
 /** Who asks for a session: a connection that has authenticated its client. */
@@ -198,26 +199,29 @@ export class SessionRegistry {
    * The claimant got CONNACK 0x00 and reads its session. A will is stored while its client
    * is connected: after a crash the connection counts as lost, so the will is sent.
    */
-  connected(client: ClientInfo, will: Will | undefined): void {
+  connected(client: ClientInfo, will: Will | undefined, verdict?: WillVerdict): void {
     if (!this.parts.persistence || !will) return;
     this.parts.persistence.putWill(client.clientId, {
       will,
       // The restored will is authorized as this user: only a verified username counts.
       username: client.usernameVerified ? client.username : undefined,
       listener: client.listener,
+      ...(verdict === undefined ? {} : { verdict }),
     });
   }
 
   /**
    * The connection holding `session` ended (`holder`, with its client and its will unless the
    * client discarded it). Messages in flight to it through shared subscriptions go to another
-   * member; the will waits for its delay; the session ends, or waits for its expiry.
+   * member; the will waits for its delay (with this node's `verdict` on it, if it took
+   * one: will-verdict.ts); the session ends, or waits for its expiry.
    */
   released(
     session: Session,
     holder: SessionHolder,
     client: ClientInfo,
     will: Will | undefined,
+    verdict?: WillVerdict,
   ): void {
     if (session.output !== holder) return;
     session.detach();
@@ -225,7 +229,7 @@ export class SessionRegistry {
       // Messages in flight to a shared member that left go to another member.
       if (!this.parts.router.redispatchShared(delivery, session)) session.enqueue(delivery);
     }
-    if (will && !this.closing) this.parts.wills.schedule(client, will);
+    if (will && !this.closing) this.parts.wills.schedule(client, will, verdict);
     if (session.expiryInterval === 0) {
       this.end(session);
       return;

@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
 import type { ClientInfo } from './hooks.js';
 import type { Persistence } from './persistence.js';
+import type { WillVerdict } from './will-verdict.js';
 
 /**
  * Told the fate of each will a scheduler sends or drops (a cluster node keeps records of the
@@ -23,6 +24,7 @@ export interface WillFate {
 interface PendingWill {
   will: Will;
   client: ClientInfo;
+  verdict: WillVerdict | undefined;
   timer: TimerHandle | undefined;
 }
 
@@ -33,7 +35,11 @@ export class WillScheduler {
 
   constructor(
     private readonly clock: Clock,
-    private readonly publish: (will: Will, client: ClientInfo) => Promise<void> | undefined,
+    private readonly publish: (
+      will: Will,
+      client: ClientInfo,
+      verdict: WillVerdict | undefined,
+    ) => Promise<void> | undefined,
     private readonly persistence?: Persistence | undefined,
   ) {}
 
@@ -54,22 +60,22 @@ export class WillScheduler {
 
   /**
    * A connection ended without a normal DISCONNECT: publish its will after the Will Delay
-   * Interval [MQTT-3.1.3-9] (at once when there is none).
+   * Interval [MQTT-3.1.3-9] (at once when there is none). `verdict`: see {@link WillVerdict}.
    */
-  schedule(client: ClientInfo, will: Will): void {
+  schedule(client: ClientInfo, will: Will, verdict?: WillVerdict): void {
     const delay = will.properties?.willDelayInterval ?? 0;
-    this.scheduleAt(client, will, this.clock.now() + delay * 1000);
+    this.scheduleAt(client, will, this.clock.now() + delay * 1000, verdict);
   }
 
   /**
    * As {@link schedule}, due at `dueAt` (ms, absolute; at once when it has passed): a cluster
    * node sending the will of a dead node's client keeps the deadline counted from the death.
    */
-  scheduleAt(client: ClientInfo, will: Will, dueAt: number): void {
+  scheduleAt(client: ClientInfo, will: Will, dueAt: number, verdict?: WillVerdict): void {
     this.cancel(client.clientId);
     if (dueAt <= this.clock.now()) {
       this.persistence?.deleteWill(client.clientId);
-      this.send(will, client);
+      this.send(will, client, verdict);
       return;
     }
     this.persistence?.putWill(client.clientId, {
@@ -77,18 +83,19 @@ export class WillScheduler {
       username: client.username,
       listener: client.listener,
       dueAt,
+      ...(verdict === undefined ? {} : { verdict }),
     });
-    this.wait(client, will, dueAt);
+    this.wait(client, will, dueAt, verdict);
   }
 
   /** Puts back a will read from the store, due at `dueAt` (at once if that has passed). */
-  restore(client: ClientInfo, will: Will, dueAt: number): void {
+  restore(client: ClientInfo, will: Will, dueAt: number, verdict?: WillVerdict): void {
     if (dueAt <= this.clock.now()) {
       this.persistence?.deleteWill(client.clientId);
-      this.send(will, client);
+      this.send(will, client, verdict);
       return;
     }
-    this.wait(client, will, dueAt);
+    this.wait(client, will, dueAt, verdict);
   }
 
   /** The session was resumed before the delay passed: the will is not sent [MQTT-3.1.3-9]. */
@@ -99,7 +106,7 @@ export class WillScheduler {
   /** The delay passed or the session ended, whichever came first: publish now. */
   fire(clientId: string): void {
     const entry = this.take(clientId);
-    if (entry !== undefined) this.send(entry.will, entry.client);
+    if (entry !== undefined) this.send(entry.will, entry.client, entry.verdict);
   }
 
   /** Takes `clientId`'s waiting will out (its timer and its stored copy gone), if any. */
@@ -123,16 +130,21 @@ export class WillScheduler {
     this.pending.clear();
   }
 
-  private send(will: Will, client: ClientInfo): void {
-    const routed = this.publish(will, client) ?? Promise.resolve();
+  private send(will: Will, client: ClientInfo, verdict: WillVerdict | undefined): void {
+    const routed = this.publish(will, client, verdict) ?? Promise.resolve();
     this.fate?.sent(client.clientId, routed);
   }
 
-  private wait(client: ClientInfo, will: Will, dueAt: number): void {
+  private wait(
+    client: ClientInfo,
+    will: Will,
+    dueAt: number,
+    verdict: WillVerdict | undefined,
+  ): void {
     // A will put back over one already waiting replaces it (one timer per client id).
     const previous = this.pending.get(client.clientId);
     if (previous?.timer) this.clock.clearTimeout(previous.timer);
-    const entry: PendingWill = { will, client, timer: undefined };
+    const entry: PendingWill = { will, client, verdict, timer: undefined };
     entry.timer = this.clock.setTimeout(() => this.fire(client.clientId), dueAt - this.clock.now());
     this.pending.set(client.clientId, entry);
   }

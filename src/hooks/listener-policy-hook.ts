@@ -69,32 +69,25 @@ function authenticateBy(policy: ListenerPolicy, request: AuthenticateRequest): A
 /**
  * The last hook of the chain. For a client on a listener named in `policies`: authenticate
  * by the listener's anonymous rule; publish and subscribe allowed when the listener has no
- * ACL. Clients on unknown listeners are deferred (and so denied by the chain), but for
- * publish when no listener here has an ACL (see below).
+ * ACL. Clients on unknown listeners are deferred, and so denied by the chain, whatever the
+ * ACL configuration: this node does not know their listener's rules.
+ *
+ * The one publish under an unknown listener that comes here is the will of a client of
+ * another cluster node that died, sent by the survivor [MQTT-3.1.2-8] (its ClientInfo names
+ * the dead node's listener, e.g. `mqtt:<its port>`). It is not allowed here: when every hook
+ * defers, the core follows the verdict the client's own node recorded with the will's copy
+ * (core will-verdict.ts, issue #11).
  */
 export function listenerPolicyHook(policies: ReadonlyMap<string, ListenerPolicy>): Hook {
   const noAcl = (client: ClientInfo): Verdict =>
     policies.get(client.listener)?.hasAcl === false ? 'allow' : 'defer';
-  // A publish under a listener this node does not have is the will of a client that was
-  // connected to another cluster node, sent here because that node died (the survivor that
-  // took its traces sends its clients' wills [MQTT-3.1.2-8]): the client's ClientInfo names
-  // the dead node's listener, and nodes on one host have different ports, so different
-  // default names (`mqtt:<port>`). Denying it dropped the will (issue #11). This node cannot
-  // apply rules it does not have: when none of its listeners has an ACL, nothing here
-  // restricts publishing and the will goes out; when one has, it stays denied (logged),
-  // so name the listeners the same on every node (`listeners[].name`) to have their rules
-  // apply there.
-  const unknownPublish: Verdict = [...policies.values()].some((policy) => policy.hasAcl)
-    ? 'defer'
-    : 'allow';
   return {
     name: 'listener-policy',
     authenticate(request: AuthenticateRequest): AuthenticateResult {
       const policy = policies.get(request.client.listener);
       return policy === undefined ? { result: 'defer' } : authenticateBy(policy, request);
     },
-    authorizePublish: (client: ClientInfo) =>
-      policies.has(client.listener) ? noAcl(client) : unknownPublish,
+    authorizePublish: (client: ClientInfo) => noAcl(client),
     authorizeSubscribe: (client: ClientInfo) => noAcl(client),
   };
 }

@@ -76,6 +76,12 @@ export interface StoredWill {
    * such a will is due at once (the connection was lost without DISCONNECT).
    */
   dueAt?: number | undefined;
+  /**
+   * Whether the node the client was connected to allows the will (core `WillVerdict`): a
+   * cluster node that sends it without a rule for `listener` follows it. Undefined when none
+   * was recorded (one node, or a will stored by an older Pipit).
+   */
+  verdict?: 'allow' | 'deny' | undefined;
 }
 
 /**

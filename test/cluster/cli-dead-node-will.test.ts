@@ -5,7 +5,9 @@
  * ports, so its default name (`mqtt:<port>`) is not one of the survivor's. The survivor's
  * listener policy denied it and the will was dropped ("publish denied", warn); the flaky
  * cli-nodes test saw this whenever its child, not the in-process node (no hooks), won the
- * dead node's traces. Here the child is the only survivor, so it always sends the will.
+ * dead node's traces. Here the child is the only survivor, so it always sends the will: its
+ * listener policy still defers the unknown listener, and the verdict the dead node recorded
+ * with the will's copy (allow: no ACL there) decides (cli-will-verdict.test.ts has ACLs).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -204,7 +204,7 @@ describe('cluster: hostile input from Redis', () => {
     assert.deepEqual(await takeOverRecoveries(r, keys, '8/me', '9/next', 60_000), []);
   });
 
-  it('will records of dead nodes that are not what a node writes (`orphan-wills:<id>`, `wills:<id>`) are dropped without failing the removal, and a good record among them is still sent', async () => {
+  it('will records of dead nodes that are not what a node writes (`orphan-wills:<id>`, `wills:<id>`) are dropped without failing the removal, and a good record among them is still sent (one with garbage for its verdict too, as one without: these nodes have no hook to deny it)', async () => {
     const r = redis.redis;
     // Two ids no live node holds (node ids are claimed from a random start: a fixed pair
     // would now and then be a live node's own, which is never removed).
@@ -215,11 +215,12 @@ describe('cluster: hostile input from Redis', () => {
     const sub = await connectCollecting(target.url, { protocolVersion: 5 });
     await sub.client.subscribeAsync('hostile/will', { qos: 1 });
     await waitForRoute(other, target.nodeId, 'hostile/will');
-    const copy = (clientId: string) =>
+    const copy = (clientId: string, verdict?: unknown) =>
       serialize({
         will: { topic: 'hostile/will', payload: Buffer.from(clientId), qos: 1, retain: false },
         client: { clientId, username: undefined, usernameVerified: false, listener: 'x' },
         sessionExpiry: 0,
+        ...(verdict === undefined ? {} : { verdict }),
       });
     // Two dead members (no lease): whichever node removes them takes their wills.
     await r.hset(`pipit:wills:${d1}`, 'h-copy', 'not a v8 copy');
@@ -229,6 +230,10 @@ describe('cluster: hostile input from Redis', () => {
       'h-bad-copy': `${Date.now()}|\xff\x00garbage`,
       'h-other-id': Buffer.concat([Buffer.from(`${Date.now()}|`), copy('someone-else')]),
       'h-good': Buffer.concat([Buffer.from(`${Date.now()}|`), copy('h-good')]),
+      'h-bad-verdict': Buffer.concat([
+        Buffer.from(`${Date.now()}|`),
+        copy('h-bad-verdict', { toString: 'allow', length: -1 }),
+      ]),
     });
     await r.set(`pipit:orphan-wills:${d2}`, 'not a hash');
     await r.rpush(`pipit:wills:${d2}`, 'not a hash');
@@ -242,8 +247,8 @@ describe('cluster: hostile input from Redis', () => {
       10_000,
       'the dead members to be removed',
     );
-    await waitFor(() => sub.messages.length === 1, 10_000, 'the good will');
-    assert.equal(sub.messages[0]!.payload, 'h-good');
+    await waitFor(() => sub.messages.length === 2, 10_000, 'the good wills');
+    assert.deepEqual(sub.messages.map((m) => m.payload).sort(), ['h-bad-verdict', 'h-good']);
     // Sent or garbage: no record is left, on either node, to be taken over again.
     await waitFor(
       async () => (await r.keys('pipit:*wills:*')).length === 0,

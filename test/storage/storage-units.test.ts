@@ -1,8 +1,13 @@
-/** Storage building blocks: the properties codec, GC candidates, createStore, GC at open. */
+/**
+ * Storage building blocks: the properties codec, the Redis store's will records, GC candidates,
+ * createStore, GC at open.
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Properties } from '../../src/protocol/index.js';
 import { createStore, MemoryStore, SqliteStore } from '../../src/storage/index.js';
+import { decodeWill, encodeWill } from '../../src/storage/redis/redis-codec.js';
+import { copyWill } from '../../src/storage/shared/copy.js';
 import { GcCandidates } from '../../src/storage/shared/message-gc.js';
 import { decodeProperties, encodeProperties } from '../../src/storage/shared/properties-codec.js';
 import { plainMessage } from '../contracts/store-fixtures.js';
@@ -46,6 +51,30 @@ describe('properties codec', () => {
     const decoded = decodeProperties(stored)!;
     stored.fill(0);
     assert.equal(decoded.correlationData?.toString(), 'abc');
+  });
+});
+
+describe('will records: the verdict of the client’s node (cluster)', () => {
+  const will = { topic: 'w', payload: Buffer.from('bye'), qos: 1 as const, retain: false };
+
+  test('the Redis record and the memory store’s copy keep it; a will without one reads back without', () => {
+    for (const verdict of ['allow', 'deny'] as const) {
+      const stored = { will, listener: 'mqtt:1884', dueAt: 5, verdict };
+      assert.deepEqual(decodeWill(encodeWill(stored)), stored);
+      assert.deepEqual(copyWill(stored), stored);
+    }
+    assert.equal('verdict' in decodeWill(encodeWill({ will })), false);
+  });
+
+  test('garbage for the verdict in a Redis record reads back as none (denied where it counts)', () => {
+    for (const v of [2, 'allow', null, { a: 1 }]) {
+      const header = Buffer.from(JSON.stringify({ t: 'w', q: 1, r: 0, v }));
+      const record = Buffer.concat([Buffer.alloc(4), header, Buffer.from('bye')]);
+      record.writeUInt32LE(header.length, 0);
+      const read = decodeWill(record);
+      assert.equal(read.verdict, undefined);
+      assert.equal(read.will.topic, 'w');
+    }
   });
 });
 

@@ -87,6 +87,8 @@ interface WillHeader {
   u?: string;
   l?: string;
   d?: number;
+  /** The verdict: 1 allow, 0 deny (StoredWill.verdict). */
+  v?: 0 | 1;
 }
 
 /** A will as stored. */
@@ -97,6 +99,7 @@ export function encodeWill(w: StoredWill): Buffer {
   if (w.username !== undefined) h.u = w.username;
   if (w.listener !== undefined) h.l = w.listener;
   if (w.dueAt !== undefined) h.d = w.dueAt;
+  if (w.verdict !== undefined) h.v = w.verdict === 'allow' ? 1 : 0;
   return frame(h, w.will.payload);
 }
 
@@ -110,6 +113,8 @@ export function decodeWill(buf: Buffer): StoredWill {
   if (h.u !== undefined) w.username = h.u;
   if (h.l !== undefined) w.listener = h.l;
   if (h.d !== undefined) w.dueAt = h.d;
+  // Anything but 1 or 0 (a record of an older Pipit has none) is no verdict: denied where it counts.
+  if (h.v === 1 || h.v === 0) w.verdict = h.v === 1 ? 'allow' : 'deny';
   return w;
 }
 

@@ -81,5 +81,6 @@ export function copyWill(w: StoredWill): StoredWill {
   if (w.username !== undefined) out.username = w.username;
   if (w.listener !== undefined) out.listener = w.listener;
   if (w.dueAt !== undefined) out.dueAt = w.dueAt;
+  if (w.verdict !== undefined) out.verdict = w.verdict;
   return out;
 }
