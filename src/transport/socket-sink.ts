@@ -33,15 +33,24 @@ const SMALL_CHUNK_BYTES = 1024;
 /** Pending bytes past which a sink writes at once instead of waiting for the turn's flush. */
 const EARLY_FLUSH_BYTES = 32 * 1024;
 
-/** Sinks with pending bytes, flushed together once per event-loop turn. */
-const dirty: SocketSink[] = [];
+/**
+ * Sinks with pending bytes (the first `dirtyCount` entries), flushed together once per
+ * event-loop turn. Emptied by count, not by `length = 0`: V8 gives the backing store back
+ * when an array's length drops to 0, and the next push made a new one (~150 bytes) per turn.
+ */
+const dirty: (SocketSink | undefined)[] = [];
+let dirtyCount = 0;
 let flushScheduled = false;
 
 function flushAll(): void {
   flushScheduled = false;
   // A flush may (through a synchronous error path) write again: the loop takes newcomers.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
+  for (let i = 0; i < dirtyCount; i++) {
+    const sink = dirty[i]!;
+    dirty[i] = undefined;
+    sink.flush();
+  }
+  dirtyCount = 0;
 }
 
 /**
@@ -59,12 +68,11 @@ interface DrainWatch {
 /** Wraps a socket as the core's byte sink. */
 export class SocketSink implements ConnectionSink {
   /**
-   * The first pending chunk. A lone chunk (a CONNACK, a PINGRESP, most turns of a
-   * subscriber) needs no array, so an idle connection holds none (32 B each).
+   * Pending chunks: one Buffer, or several in write order. A lone chunk (every write at a
+   * low message rate) is held without an array: an emptied array lost its backing store
+   * (see `dirty`) and allocated a new one for each write.
    */
-  private first: Buffer | undefined;
-  /** All pending chunks once there are two or more (made on the first such turn, then reused). */
-  private pending: Buffer[] | undefined;
+  private pending: Buffer | Buffer[] | undefined;
   private pendingBytes = 0;
   private drain: DrainWatch | undefined;
 
@@ -73,19 +81,16 @@ export class SocketSink implements ConnectionSink {
   write(data: Buffer): void {
     if (this.socket.destroyed) return;
     if (this.pendingBytes === 0) {
-      dirty.push(this);
+      dirty[dirtyCount++] = this;
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushAll);
       }
     }
-    if (this.first === undefined) {
-      this.first = data;
-    } else {
-      const pending = (this.pending ??= []);
-      if (pending.length === 0) pending.push(this.first);
-      pending.push(data);
-    }
+    const pending = this.pending;
+    if (pending === undefined) this.pending = data;
+    else if (Array.isArray(pending)) pending.push(data);
+    else this.pending = [pending, data];
     this.pendingBytes += data.length;
     // One turn may carry megabytes for one socket: hand them to the socket as they come, so
     // bytes held here stay few and congestion shows in the socket's own buffer (a reader that
@@ -128,19 +133,15 @@ export class SocketSink implements ConnectionSink {
 
   /** Writes what is pending to the socket (called by the shared flush). */
   flush(): void {
-    const first = this.first;
-    const bytes = this.pendingBytes;
-    if (first === undefined) return;
-    this.first = undefined;
-    this.pendingBytes = 0;
     const pending = this.pending;
+    const bytes = this.pendingBytes;
+    if (pending === undefined) return;
+    this.pendingBytes = 0;
+    this.pending = undefined;
     const socket = this.socket;
-    if (socket.destroyed) {
-      if (pending !== undefined) pending.length = 0;
-      return;
-    }
-    if (pending === undefined || pending.length === 0) {
-      socket.write(first);
+    if (socket.destroyed) return;
+    if (!Array.isArray(pending)) {
+      socket.write(pending);
     } else if (bytes <= COALESCE_MAX_BYTES) {
       socket.write(Buffer.concat(pending, bytes));
     } else {
@@ -148,7 +149,6 @@ export class SocketSink implements ConnectionSink {
       writeCoalesced(socket, pending);
       socket.uncork();
     }
-    if (pending !== undefined) pending.length = 0;
     const drain = this.drain;
     if (drain?.waiter !== undefined) this.watchDrain(drain);
   }
