@@ -13,42 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import type { Logger } from '../../src/ports/index.js';
 import { decodeWill, encodeWill } from '../../src/storage/redis/redis-codec.js';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
+import { delayedWillClient } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** A persistent v5 client whose will waits `delay` seconds after its connection ends. */
-const withWill = (clientId: string, delay: number): IClientOptions => ({
-  protocolVersion: 5,
-  clientId,
-  clean: false,
-  reconnectPeriod: 0,
-  properties: { sessionExpiryInterval: 300 },
-  will: {
-    topic: `dw/${clientId}`,
-    payload: Buffer.from(`will of ${clientId}`),
-    qos: 1,
-    retain: false,
-    properties: { willDelayInterval: delay },
-  },
-});
-
-/** A logger that keeps the messages of its warnings. */
-function capturingLogger(warnings: string[]): Logger {
-  const logger = {
-    error: () => {},
-    warn: (_obj: unknown, msg?: string) => {
-      warnings.push(msg ?? '');
-    },
-    info: () => {},
-    debug: () => {},
-    child: () => logger,
-  } as unknown as Logger;
-  return logger;
-}
 
 describe('cluster: a delayed will waiting on a node that dies', () => {
   let redis: RedisFixture;
@@ -58,7 +29,7 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
 
   before(async () => {
     redis = await RedisFixture.start();
-    survivor = await startSharedNode(redis, { logger: capturingLogger(warnings) });
+    survivor = await startSharedNode(redis, { logger: capturingLogger(warnings, ['warn']) });
     // The survivor's rules do not know the clients `dv-*` of the nodes that die (as
     // `pipit broker` does not know a listener it does not have): every hook defers them, and
     // the verdict their node stored with the will decides. Others are allowed, as without.
@@ -118,7 +89,7 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
     const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
     try {
       await watcher.client.subscribeAsync('dw/#', { qos: 1 });
-      await dieWithWaitingWill(withWill('dw-late', 2));
+      await dieWithWaitingWill(delayedWillClient('dw-late', 2));
       await waitFor(() => watcher.messages.length >= 1, 30_000, 'the will, from the survivor');
       assert.equal(watcher.messages[0]!.payload, 'will of dw-late');
       // Sent and gone: no copy waits anywhere to be sent again.
@@ -141,13 +112,13 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
     const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
     try {
       await watcher.client.subscribeAsync('dw/#', { qos: 1 });
-      await dieWithWaitingWill(withWill('dw-back', 120));
+      await dieWithWaitingWill(delayedWillClient('dw-back', 120));
       await waitFor(
         () => survivor.broker.core.wills.has('dw-back'),
         30_000,
         'the survivor to adopt the session and its waiting will',
       );
-      const back = await connectCollecting(survivor.url, withWill('dw-back', 120));
+      const back = await connectCollecting(survivor.url, delayedWillClient('dw-back', 120));
       assert.equal(back.sessionPresent, true);
       assert.equal(survivor.broker.core.wills.has('dw-back'), false, 'the waiting will dropped');
       await endClient(back.client); // a normal DISCONNECT: this connection's will goes too
@@ -168,14 +139,14 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
     try {
       await watcher.client.subscribeAsync(['dw/#', 'dx/#'], { qos: 1 });
       // A delay that outlasts the node: it must not send the will itself before it is killed.
-      const allowed = await dieWithWaitingWill(withWill('dv-ok', 4), acl);
+      const allowed = await dieWithWaitingWill(delayedWillClient('dv-ok', 4), acl);
       assert.equal(decodeWill(allowed).verdict, 'allow');
       await waitFor(
         () => watcher.messages.some((m) => m.topic === 'dw/dv-ok'),
         30_000,
         'the allowed will, from the survivor',
       );
-      const denied = withWill('dv-denied', 4);
+      const denied = delayedWillClient('dv-denied', 4);
       denied.will = { ...denied.will!, topic: 'dx/dv-denied' };
       assert.equal(decodeWill(await dieWithWaitingWill(denied, acl)).verdict, 'deny');
       const refused = survivor.broker.core.metrics.refused['publish-denied'];
@@ -209,10 +180,14 @@ describe('cluster: a delayed will waiting on a node that dies', () => {
       await watcher.client.subscribeAsync('dw/#', { qos: 1 });
       const refused = survivor.broker.core.metrics.refused['publish-denied'];
       // The record as a node without verdicts wrote it, before the node dies.
-      await dieWithWaitingWill(withWill('dv-old', 4), 'topic readwrite dw/#\n', async (record) => {
-        const { verdict: _verdict, ...old } = decodeWill(record);
-        await redis.redis.hset('pipit:wills', 'dv-old', encodeWill(old));
-      });
+      await dieWithWaitingWill(
+        delayedWillClient('dv-old', 4),
+        'topic readwrite dw/#\n',
+        async (record) => {
+          const { verdict: _verdict, ...old } = decodeWill(record);
+          await redis.redis.hset('pipit:wills', 'dv-old', encodeWill(old));
+        },
+      );
       await waitFor(
         () => survivor.broker.core.metrics.refused['publish-denied'] > refused,
         30_000,

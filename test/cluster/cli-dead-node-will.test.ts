@@ -16,14 +16,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
+import { joinedNodeId } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** The node id a child logged when it joined. */
-function nodeIdOf(node: CliNode): number {
-  const joined = node.output().match(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/);
-  assert.ok(joined, `no "cluster: joined" line in:\n${node.output()}`);
-  return Number(joined[1]);
-}
 
 describe('cluster: a pipit broker survivor sends the will of a dead node’s client', () => {
   let redis: RedisFixture;
@@ -45,7 +39,7 @@ describe('cluster: a pipit broker survivor sends the will of a dead node’s cli
   });
 
   it('[MQTT-3.1.2-8] publishes it although the client’s listener is the dead node’s', async () => {
-    const doomedId = nodeIdOf(doomed);
+    const doomedId = joinedNodeId(doomed);
     const watcher = await connectClient(survivor.url, { protocolVersion: 5 });
     await watcher.subscribeAsync('dnw/will', { qos: 1 });
     const client = await connectClient(doomed.url, {

@@ -18,14 +18,8 @@ import type { MqttClient } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import { connectCollecting } from './cluster-nodes.js';
+import { joinedNodeId } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** The node id a child logged when it joined. */
-function nodeIdOf(node: CliNode): number {
-  const joined = node.output().match(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/);
-  assert.ok(joined, `no "cluster: joined" line in:\n${node.output()}`);
-  return Number(joined[1]);
-}
 
 describe('cluster: a survivor follows the verdict the dead node recorded with each will', () => {
   let redis: RedisFixture;
@@ -64,8 +58,8 @@ describe('cluster: a survivor follows the verdict the dead node recorded with ea
 
   it('[MQTT-3.1.2-8] sends the will its node allowed, not the one its ACL denied nor a copy without a verdict', async () => {
     const r = redis.redis;
-    const doomedId = nodeIdOf(doomed);
-    const survivorId = nodeIdOf(survivor);
+    const doomedId = joinedNodeId(doomed);
+    const survivorId = joinedNodeId(survivor);
     const watcher = await connectCollecting(survivor.url, { protocolVersion: 5 });
     await watcher.client.subscribeAsync(['vw/#', 'secret/#'], { qos: 1 });
     const clients: MqttClient[] = [];

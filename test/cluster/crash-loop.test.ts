@@ -26,6 +26,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode, stopNode } from './cli-node.js';
+import { joinedNodeId } from './cluster-test-values.js';
 import {
   type Acknowledged,
   CrashPublisher,
@@ -37,13 +38,6 @@ import { RedisFixture } from './redis-fixture.js';
 /** Kills (the issue asks for at least 20). */
 const KILLS = 20;
 const NODES = 3;
-
-/** The node id a CLI node logged when it joined. */
-function nodeIdOf(node: CliNode): number {
-  const match = node.output().match(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/);
-  assert.ok(match, `no join line in:\n${node.output()}`);
-  return Number(match[1]);
-}
 
 describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)', () => {
   let redis: RedisFixture;
@@ -124,7 +118,7 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
   /** Kills node `index`, restarts it, waits until its subscribers' sessions are served again. */
   async function killAndRestart(index: number, round: number): Promise<void> {
     const victim = nodes[index]!;
-    const victimId = nodeIdOf(victim);
+    const victimId = joinedNodeId(victim);
     const moving = subscribers.filter((s) => s.node === victim.url);
     const movesBefore = new Map(moving.map((s) => [s.clientId, movesOf(s.clientId)]));
     const kill = `round ${round} ${victim.url} node ${victimId} at ${Date.now()}`;
@@ -153,14 +147,14 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     // claimed the same node id once the lease had expired: it then restores those sessions.
     await waitFor(
       async () =>
-        (restarted !== undefined && nodeIdOf(restarted) === victimId) ||
+        (restarted !== undefined && joinedNodeId(restarted) === victimId) ||
         (await redis.redis.sismember('pipit:nodes', String(victimId))) === 0,
       30_000,
       `the survivors to remove node ${victimId}`,
     );
     nodes[index] = await restarting;
     events.push(
-      `${Date.now()} ${kill}: restarted as ${nodes[index]!.url} node ${nodeIdOf(nodes[index]!)}`,
+      `${Date.now()} ${kill}: restarted as ${nodes[index]!.url} node ${joinedNodeId(nodes[index]!)}`,
     );
     await waitFor(
       () => moving.every((s) => s.node !== undefined && s.node !== victim.url),
@@ -187,7 +181,7 @@ describe('cluster: crash loop (kill -9 and restart, rotating over three nodes)',
     const values = owners.length > 0 ? await r.mget(...owners) : [];
     const tables = await r.keys('pipit:routes:*');
     const routes = await Promise.all(tables.map(async (k) => `${k}=${await r.hkeys(k)}`));
-    const urls = nodes.map((n) => (n ? `${n.url}=${nodeIdOf(n)}` : 'down'));
+    const urls = nodes.map((n) => (n ? `${n.url}=${joinedNodeId(n)}` : 'down'));
     return `nodes ${urls}; owners ${owners.map((k, i) => `${k}=${values[i]}`)}; ${routes}`;
   }
 

@@ -21,23 +21,8 @@ import {
   startSharedNode,
   type TestNode,
 } from './cluster-nodes.js';
+import { delayedWillClient, joinedNodeId } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** A persistent v5 client whose will waits `delay` seconds after its connection ends. */
-const withWill = (clientId: string, delay: number): IClientOptions => ({
-  protocolVersion: 5,
-  clientId,
-  clean: false,
-  reconnectPeriod: 0,
-  properties: { sessionExpiryInterval: 300 },
-  will: {
-    topic: `dw/${clientId}`,
-    payload: Buffer.from(`will of ${clientId}`),
-    qos: 1,
-    retain: false,
-    properties: { willDelayInterval: delay },
-  },
-});
 
 /**
  * Publishes a marker on `node` after the will came, and waits for it: a second copy of the
@@ -98,7 +83,7 @@ describe('cluster: a drain hands the waiting wills over with the sessions', () =
 
   it('goes with its session to the peer, which sends it once when due [MQTT-3.1.3-9] [MQTT-3.1.2-8]', async () => {
     const watcher = await watching(peer);
-    const drained = await leaveWillWaiting(withWill('dw-drained', 3));
+    const drained = await leaveWillWaiting(delayedWillClient('dw-drained', 3));
     const result = await drained.broker.drain();
     assert.equal(result.sessions, 1);
     assert.equal(peer.broker.core.sessions.has('dw-drained'), true, 'the session on the peer');
@@ -120,10 +105,10 @@ describe('cluster: a drain hands the waiting wills over with the sessions', () =
 
   it('is dropped on the peer when its client resumes the session there before it is due [MQTT-3.1.3-9]', async () => {
     const watcher = await watching(peer);
-    const drained = await leaveWillWaiting(withWill('dw-back', 120));
+    const drained = await leaveWillWaiting(delayedWillClient('dw-back', 120));
     await drained.broker.drain();
     assert.equal(peer.broker.core.wills.has('dw-back'), true, 'the will waiting on the peer');
-    const back = await connectCollecting(peer.url, withWill('dw-back', 120));
+    const back = await connectCollecting(peer.url, delayedWillClient('dw-back', 120));
     clients.push(back.client);
     assert.equal(back.sessionPresent, true);
     assert.equal(peer.broker.core.wills.has('dw-back'), false, 'the waiting will dropped');
@@ -168,11 +153,11 @@ describe('cluster: a drain hands over the wills of dead nodes’ clients it held
     writeFileSync(file, `cluster:\n  url: ${redis.url}\n  leaseMs: 1000\n  heartbeatMs: 100\n`);
     doomed = await startCliNode(undefined, ['-c', file]);
     // Connected when its node dies: the survivor (the only other node) takes its will.
-    const client = await connectClient(doomed.url, withWill('dw-orphan', 5));
+    const client = await connectClient(doomed.url, delayedWillClient('dw-orphan', 5));
     clients.push(client);
     await waitFor(
       async () =>
-        (await redis.redis.hexists(`pipit:wills:${nodeIdOf(doomed!)}`, 'dw-orphan')) === 1,
+        (await redis.redis.hexists(`pipit:wills:${joinedNodeId(doomed!)}`, 'dw-orphan')) === 1,
       10_000,
       'the copy of the connected client’s will',
     );
@@ -213,10 +198,3 @@ describe('cluster: a drain hands over the wills of dead nodes’ clients it held
     );
   });
 });
-
-/** The node id a `pipit broker --cluster` child logged when it joined. */
-function nodeIdOf(node: CliNode): number {
-  const match = /"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/.exec(node.output());
-  assert.ok(match, `no join logged:\n${node.output()}`);
-  return Number(match[1]);
-}

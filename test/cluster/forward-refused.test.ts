@@ -7,26 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Logger } from '../../src/ports/index.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { startSharedNode, type TestNode, waitForRoute } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** A logger that keeps the messages of its errors and warnings. */
-function capturingLogger(lines: string[]): Logger {
-  const logger: Logger = {
-    error: (_obj: unknown, msg?: string) => {
-      lines.push(msg ?? '');
-    },
-    warn: (_obj: unknown, msg?: string) => {
-      lines.push(msg ?? '');
-    },
-    info: () => {},
-    debug: () => {},
-    child: () => logger,
-  } as Logger;
-  return logger;
-}
 
 /** A node id no node holds: the departed peer. */
 const DEPARTED = 250;

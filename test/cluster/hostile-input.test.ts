@@ -13,24 +13,10 @@ import { ClusterKeys } from '../../src/cluster/keys.js';
 import { adoptOwner } from '../../src/cluster/owners.js';
 import { takeOverRecoveries } from '../../src/cluster/recovery-takeover.js';
 import type { Message } from '../../src/core/index.js';
-import type { Logger } from '../../src/ports/index.js';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { connectCollecting, startNode, startSharedNode, waitForRoute } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
-
-/** A logger that keeps the messages of its warnings. */
-function capturingLogger(warnings: string[]): Logger {
-  const logger: Logger = {
-    error: () => {},
-    warn: (_obj: unknown, msg?: string) => {
-      warnings.push(msg ?? '');
-    },
-    info: () => {},
-    debug: () => {},
-    child: () => logger,
-  } as Logger;
-  return logger;
-}
 
 const message = (overrides: Record<string, unknown> = {}): Message =>
   ({
@@ -55,7 +41,7 @@ describe('cluster: hostile input from Redis', () => {
 
   before(async () => {
     redis = await RedisFixture.start();
-    target = await startSharedNode(redis, { logger: capturingLogger(warnings) });
+    target = await startSharedNode(redis, { logger: capturingLogger(warnings, ['warn']) });
     other = await startNode(redis);
   });
 

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import type { Logger } from '../../src/ports/index.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import {
   type CollectingClient,
   connectCollecting,
@@ -19,21 +19,6 @@ import {
 } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
 import { ReplicaFixture } from './replica-fixture.js';
-
-/** A logger that keeps the messages of its errors and warnings. */
-function capturingLogger(lines: string[]): Logger {
-  const keep = (_obj: unknown, msg?: string): void => {
-    lines.push(msg ?? '');
-  };
-  const logger = {
-    error: keep,
-    warn: keep,
-    info: () => {},
-    debug: () => {},
-    child: () => logger,
-  } as unknown as Logger;
-  return logger;
-}
 
 /**
  * One replica, 3 s at most: a replica on this shared machine may take a while to answer, and

@@ -1,0 +1,35 @@
+/**
+ * Small values several cluster test files need: the node id a `pipit broker` child
+ * logged, and a persistent MQTT 5 client whose will waits.
+ */
+import assert from 'node:assert/strict';
+import type { IClientOptions } from 'mqtt';
+import type { CliNode } from './cli-node.js';
+
+/** The node id a `pipit broker --cluster` child logged when it joined (fails without one). */
+export function joinedNodeId(node: CliNode): number {
+  const joined = /"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/.exec(node.output());
+  assert.ok(joined, `no "cluster: joined" line in:\n${node.output()}`);
+  return Number(joined[1]);
+}
+
+/**
+ * A persistent v5 client (session expiry 300 s) whose QoS 1 will on `dw/<client id>` waits
+ * `delay` seconds after its connection ends.
+ */
+export function delayedWillClient(clientId: string, delay: number): IClientOptions {
+  return {
+    protocolVersion: 5,
+    clientId,
+    clean: false,
+    reconnectPeriod: 0,
+    properties: { sessionExpiryInterval: 300 },
+    will: {
+      topic: `dw/${clientId}`,
+      payload: Buffer.from(`will of ${clientId}`),
+      qos: 1,
+      retain: false,
+      properties: { willDelayInterval: delay },
+    },
+  };
+}
