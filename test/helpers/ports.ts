@@ -9,7 +9,8 @@
  * end of every outgoing connection, and the runner runs test files in parallel.
  *
  * So, race-free by construction rather than by luck:
- * 1. Ports come from below the ephemeral range, which the OS never hands out by itself.
+ * 1. Ports come from below the ephemeral range, which the OS never hands out by itself. (On a
+ *    machine whose range starts below 30000, 3. and 4. still cover what 1. no longer does.)
  * 2. Each test process owns a block of {@link BLOCK_SIZE} ports there: it claims a block by
  *    listening on the block's first port for as long as it lives (the OS frees it when the
  *    process ends, however it ends), so two processes using this helper never share a port.
