@@ -115,23 +115,40 @@ function freePort() {
  * it is ready (this script then blocks in spawnSync, so nothing may wait on a pipe).
  */
 async function startRedis() {
-  const port = await freePort();
+  // A port of the OS's ephemeral range, which any process may take before redis-server binds
+  // it (nothing else of this run has started yet): another port if its log says so.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await freePort());
+    } catch (err) {
+      if (attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+/** {@link startRedis} on `port`. */
+async function startRedisOn(port) {
   const dir = mkdtempSync(join(tmpdir(), 'pipit-run-tests-redis-'));
   const log = join(dir, 'redis.log');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', 'yes', '--appendfsync', 'always', '--logfile', log);
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
-  for (;;) {
-    let text = '';
+  const readLog = () => {
     try {
-      text = readFileSync(log, 'utf8');
+      return readFileSync(log, 'utf8');
     } catch {
-      // Not written yet.
+      return ''; // not written yet
     }
+  };
+  for (;;) {
+    const exited = child.exitCode !== null;
+    // Read after the exit check: an exited server's log is complete ("Address already in use").
+    const text = readLog();
     if (text.includes('Ready to accept connections')) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
       throw new Error(`run-tests: redis-server did not start:\n${text}`);
     }
     await new Promise((r) => setTimeout(r, 20));

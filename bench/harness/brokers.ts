@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSecure, type Transport } from '../../src/bench/transport.js';
+import { freePort } from '../../test/helpers/ports.js';
 import { type BenchCert, makeBenchCert } from './bench-cert.js';
 import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-configs.js';
 
@@ -50,17 +51,11 @@ export interface BrokerProcess {
 
 const HOST = '127.0.0.1';
 
-/** A TCP port free on the loopback interface right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A TCP port free on the loopback interface, that no other process using this helper picks
+ * (the tests run these brokers in parallel): test/helpers/ports.ts says why and how.
+ */
+export { freePort };
 
 /** The path of a command on PATH, or undefined. */
 export function which(cmd: string): string | undefined {

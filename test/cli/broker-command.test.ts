@@ -2,22 +2,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectClient } from '../helpers/broker.js';
 import { cliEntry } from '../helpers/cli-entry.js';
-
-/** A free loopback port (the OS picks it; we release it right away). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { freePort } from '../helpers/ports.js';
 
 /** Starts `pipit broker` and resolves when it logs that it listens. */
 async function startCli(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {

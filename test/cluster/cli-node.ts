@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cliEntry } from '../helpers/cli-entry.js';
-import { freePort } from './redis-fixture.js';
+import { onFreePort } from '../helpers/ports.js';
 
 /** A `pipit broker` child process. */
 export interface CliNode {
@@ -14,31 +14,20 @@ export interface CliNode {
   output: () => string;
 }
 
-/** Starts tried when the port was taken before the node listened on it. */
-const START_ATTEMPTS = 3;
-
 /**
  * Starts `pipit broker --cluster <url>` (no storage flags: the Redis store on the cluster's
- * Redis) on a free port, with `args` after; resolves once it listens. A port taken between
- * its choice and the node's listen (by another process, or by one of the test's own client
- * connections as its ephemeral port) is not the node's failure: it starts again on another.
+ * Redis) on a free port, with `args` after; resolves once it listens. A port taken after all
+ * is not the node's failure: it starts again on another (test/helpers/ports.ts).
  */
-export async function startCliNode(
-  redisUrl: string | undefined,
-  args: string[] = [],
-): Promise<CliNode> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(redisUrl, args);
-    } catch (err) {
-      const taken = /cannot listen: listen EADDRINUSE/.test((err as Error).message);
-      if (!taken || attempt >= START_ATTEMPTS) throw err;
-    }
-  }
+export function startCliNode(redisUrl: string | undefined, args: string[] = []): Promise<CliNode> {
+  return onFreePort((port) => startOnce(port, redisUrl, args));
 }
 
-async function startOnce(redisUrl: string | undefined, args: string[]): Promise<CliNode> {
-  const port = await freePort();
+async function startOnce(
+  port: number,
+  redisUrl: string | undefined,
+  args: string[],
+): Promise<CliNode> {
   const child = spawn(
     process.execPath,
     [
@@ -58,14 +47,21 @@ async function startOnce(redisUrl: string | undefined, args: string[]): Promise<
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node did not start:\n${out}`));
+    }, 20_000);
     child.stdout!.on('data', () => {
       if (/"address":"mqtt:\/\/[^\n]*"msg":"listening"/.test(out)) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.once('exit', () => reject(new Error(`node exited:\n${out}`)));
+    // 'close', not 'exit': its output is all read then ("cannot listen: listen EADDRINUSE").
+    child.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`node exited:\n${out}`));
+    });
   });
   return { child, url: `mqtt://127.0.0.1:${port}`, output: () => out };
 }

@@ -6,43 +6,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { type BrokerOptions, createBroker } from '../../src/index.js';
 import type { Logger } from '../../src/ports/index.js';
 import { waitFor } from '../helpers/broker.js';
+import { onFreePort } from '../helpers/ports.js';
 import { TEST_LEASE, type TestNode } from './cluster-nodes.js';
-import { freePort } from './redis-fixture.js';
-
-/** True if `port` on 127.0.0.1 can be listened on now. */
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  // once() rejects on 'error' (EADDRINUSE): the port is taken.
-  const free = await once(server, 'listening').then(
-    () => true,
-    () => false,
-  );
-  if (free) await new Promise((resolve) => server.close(resolve));
-  return free;
-}
-
-/**
- * `count` free ports whose cluster bus port (port + 10000, which redis-server also listens
- * on) is free too, none of them another's bus port.
- */
-async function freeClusterPorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = await freePort();
-    const taken = ports.some((p) => p === port || p + 10000 === port || p === port + 10000);
-    if (port + 10000 > 65535 || taken || !(await isFree(port + 10000))) continue;
-    ports.push(port);
-  }
-  return ports;
-}
 
 /** How a test wants the Redis Cluster. */
 export interface RedisClusterSetup {
@@ -74,13 +45,17 @@ async function startClusterNode(
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis did not start:\n${output}`));
+    }, 20_000);
     child.stdout!.on('data', () => {
       if (!output.includes('Ready to accept connections')) return;
       clearTimeout(timer);
       resolve();
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': its log is all read then ("Address already in use").
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`redis-server exited (${code}):\n${output}`));
     });
@@ -104,12 +79,22 @@ export class RedisClusterFixture {
    */
   static async start(setup: RedisClusterSetup = {}): Promise<RedisClusterFixture> {
     const { replicas = 0, fullCoverage = true } = setup;
-    const ports = await freeClusterPorts(3 * (1 + replicas));
     const dir = mkdtempSync(join(tmpdir(), 'pipit-redis-cluster-'));
     const children: ChildProcess[] = [];
+    const ports: number[] = [];
     const fixture = new RedisClusterFixture(children, ports);
     try {
-      for (const port of ports) children.push(await startClusterNode(port, dir, fullCoverage));
+      // Each on a port whose bus port (port + 10000) is free too; a port taken after all is
+      // tried again with another (test/helpers/ports.ts).
+      for (let i = 0; i < 3 * (1 + replicas); i++) {
+        await onFreePort(
+          async (port) => {
+            children.push(await startClusterNode(port, dir, fullCoverage));
+            ports.push(port);
+          },
+          { bus: true },
+        );
+      }
       const create = spawnSync(
         '/usr/bin/redis-cli',
         ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`)].concat([

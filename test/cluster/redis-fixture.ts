@@ -9,20 +9,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { onFreePort } from '../helpers/ports.js';
 
-/** A free loopback port (the OS picks it; released right away). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../helpers/ports.js';
 
 /** A running redis-server and a client to look into it. */
 export class RedisFixture {
@@ -49,11 +41,23 @@ export class RedisFixture {
   static async start(
     options: { durable?: boolean; unixSocket?: boolean } = {},
   ): Promise<RedisFixture> {
-    const unixSocket = options.unixSocket ?? false;
-    const port = unixSocket ? 0 : await freePort();
-    const fixture = new RedisFixture(port, options.durable ?? false, unixSocket);
-    await fixture.startServer();
-    return fixture;
+    const durable = options.durable ?? false;
+    if (options.unixSocket) {
+      const fixture = new RedisFixture(0, durable, true);
+      await fixture.startServer();
+      return fixture;
+    }
+    // A port taken after all is tried again with another (test/helpers/ports.ts).
+    return onFreePort(async (port) => {
+      const fixture = new RedisFixture(port, durable, false);
+      try {
+        await fixture.startServer();
+      } catch (err) {
+        await fixture.stop();
+        throw err;
+      }
+      return fixture;
+    });
   }
 
   /** The URL nodes take as `cluster.url`. */
@@ -140,7 +144,8 @@ export class RedisFixture {
         }
       };
       child.stdout!.on('data', check);
-      child.once('exit', (code) => {
+      // 'close', not 'exit': its log is all read then ("Address already in use").
+      child.once('close', (code) => {
         clearTimeout(timer);
         reject(new Error(`redis-server exited (${code}):\n${output}`));
       });

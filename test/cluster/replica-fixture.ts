@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/broker.js';
-import { freePort, type RedisFixture } from './redis-fixture.js';
+import { onFreePort } from '../helpers/ports.js';
+import type { RedisFixture } from './redis-fixture.js';
 
 /** A replica of `master`, in sync once {@link start} resolves. */
 export class ReplicaFixture {
@@ -20,17 +21,11 @@ export class ReplicaFixture {
   ) {}
 
   /**
-   * Starts the replica; resolves once the master counts it online. A port taken between
-   * {@link freePort} and the bind (other test files run meanwhile) is tried again with another.
+   * Starts the replica; resolves once the master counts it online. A port taken after all is
+   * tried again with another (test/helpers/ports.ts).
    */
-  static async start(master: RedisFixture): Promise<ReplicaFixture> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await ReplicaFixture.startOn(master, await freePort());
-      } catch (err) {
-        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
-      }
-    }
+  static start(master: RedisFixture): Promise<ReplicaFixture> {
+    return onFreePort((port) => ReplicaFixture.startOn(master, port));
   }
 
   private static async startOn(master: RedisFixture, port: number): Promise<ReplicaFixture> {
@@ -44,7 +39,8 @@ export class ReplicaFixture {
     child.stderr!.on('data', (d) => (output += d));
     const replica = new ReplicaFixture(child, dir, port);
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`))),
+      // 'close', not 'exit': its log is all read then ("Address already in use").
+      child.once('close', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`))),
     );
     exited.catch(() => {});
     try {

@@ -10,27 +10,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/broker.js';
-import { freePort } from './redis-fixture.js';
+import { onFreePort } from '../helpers/ports.js';
 
-/** Starts `redis-server` with `args`; resolves once it logged `ready`. */
+/**
+ * Starts `redis-server` with `args`; resolves once it logged `ready`. Rejects with its log
+ * (which says "Address already in use" if the port was taken: see onFreePort) and kills it.
+ */
 async function startRedisProcess(args: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis did not start:\n${output}`));
+    }, 20_000);
     child.stdout!.on('data', () => {
       if (!ready.test(output)) return;
       clearTimeout(timer);
       resolve();
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': its log is all read then.
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`redis-server exited (${code}):\n${output}`));
     });
   });
   return child;
+}
+
+/** Starts `redis-server` with `args(port)` on a free port; resolves with the process and port. */
+function startOnFreePort(
+  args: (port: number) => string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; port: number }> {
+  return onFreePort(async (port) => ({ child: await startRedisProcess(args(port), ready), port }));
 }
 
 /** The sentinel's configuration: it watches `mymaster` (quorum 1) and fails over quickly. */
@@ -49,44 +64,53 @@ function sentinelConfig(port: number, master: number): string {
 export class SentinelFixture {
   /** The master name the sentinel knows. */
   readonly name = 'mymaster';
-  private readonly sentinelClient: Redis;
+  private client: Redis | undefined;
 
   private constructor(
     private readonly children: ChildProcess[],
+    /** Filled in as {@link start} starts the processes. */
     readonly ports: { master: number; replica: number; sentinel: number },
-  ) {
-    this.sentinelClient = new Redis(ports.sentinel, '127.0.0.1', {
-      protocol: 2,
-      lazyConnect: true,
-    });
+  ) {}
+
+  /** A client of the sentinel (made on first use: its port is known once it started). */
+  private get sentinelClient(): Redis {
+    this.client ??= new Redis(this.ports.sentinel, '127.0.0.1', { protocol: 2 });
+    return this.client;
   }
 
   /** Starts the three processes; resolves once the sentinel knows the replica. */
   static async start(): Promise<SentinelFixture> {
-    const [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
     // Each in a fresh directory: a replica writes the RDB of its first sync to its --dir.
     const dirFor = (): string[] => ['--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-'))];
     const plain = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     const ready = /Ready to accept connections/;
     const children: ChildProcess[] = [];
-    const fixture = new SentinelFixture(children, { master, replica, sentinel });
+    const ports = { master: 0, replica: 0, sentinel: 0 };
+    const fixture = new SentinelFixture(children, ports);
     try {
-      children.push(
-        await startRedisProcess(['--port', String(master), ...plain, ...dirFor()], ready),
+      const master = await startOnFreePort(
+        (p) => ['--port', String(p), ...plain, ...dirFor()],
+        ready,
       );
-      const replicaOf = ['--replicaof', '127.0.0.1', String(master)];
-      children.push(
-        await startRedisProcess(
-          ['--port', String(replica), ...plain, ...replicaOf, ...dirFor()],
-          ready,
-        ),
+      children.push(master.child);
+      ports.master = master.port;
+      const replicaOf = ['--replicaof', '127.0.0.1', String(master.port)];
+      const replica = await startOnFreePort(
+        (p) => ['--port', String(p), ...plain, ...replicaOf, ...dirFor()],
+        ready,
       );
+      children.push(replica.child);
+      ports.replica = replica.port;
       // A sentinel rewrites its configuration file: one of its own in a fresh directory.
-      const file = join(mkdtempSync(join(tmpdir(), 'pipit-sentinel-')), 'sentinel.conf');
-      writeFileSync(file, sentinelConfig(sentinel, master));
-      children.push(await startRedisProcess([file, '--sentinel'], /\+monitor master mymaster/));
+      const sentinel = await startOnFreePort((p) => {
+        const file = join(mkdtempSync(join(tmpdir(), 'pipit-sentinel-')), 'sentinel.conf');
+        writeFileSync(file, sentinelConfig(p, master.port));
+        return [file, '--sentinel'];
+      }, /\+monitor master mymaster/);
+      children.push(sentinel.child);
+      ports.sentinel = sentinel.port;
       await waitFor(
-        async () => (await fixture.replicaPorts()).includes(replica),
+        async () => (await fixture.replicaPorts()).includes(replica.port),
         30_000,
         'the sentinel to know the replica, in sync',
       );
@@ -141,7 +165,7 @@ export class SentinelFixture {
 
   /** Stops the processes. */
   async stop(): Promise<void> {
-    this.sentinelClient.disconnect();
+    this.client?.disconnect();
     for (const child of this.children.reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = once(child, 'exit');

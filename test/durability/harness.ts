@@ -5,7 +5,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,15 +13,8 @@ import { cliEntry } from '../helpers/cli-entry.js';
 /** Repository root (the CLI entry point is resolved from it, whatever the cwd). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A free loopback port (the OS picks it; released right away). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+/** A free loopback port: test/helpers/ports.ts (why a test does not just listen on port 0). */
+export { freePort } from '../helpers/ports.js';
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'pipit-crash-'): string {

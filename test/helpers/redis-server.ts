@@ -7,9 +7,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onFreePort } from './ports.js';
+
+export { freePort } from './ports.js';
 
 /** A redis-server the test controls. */
 export interface RedisServer {
@@ -36,22 +38,15 @@ export interface RedisServerOptions {
   args?: string[];
 }
 
-/** A free TCP port on 127.0.0.1 (free when asked; the server takes it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Starts a redis-server on a free port with a fresh data directory (a port taken after all is
+ * tried again with another: test/helpers/ports.ts).
+ */
+export function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  return onFreePort((port) => startOn(port, options));
 }
 
-/** Starts a redis-server on a free port with a fresh data directory. */
-export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+async function startOn(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'pipit-redis-'));
   const args = [
     '--port',
@@ -91,7 +86,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await server.destroy();
+    throw err;
+  }
   return server;
 }
 
@@ -121,7 +121,8 @@ function spawnReady(args: string[], port: number): Promise<ChildProcess> {
       clearTimeout(timer);
       reject(new Error(`cannot run redis-server (is it installed?): ${err.message}`));
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': its log is all read then ("Address already in use").
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(
         new Error(`redis-server on port ${port} exited (${code}) before it was ready:\n${log}`),
