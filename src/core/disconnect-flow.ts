@@ -1,6 +1,7 @@
 /**
- * DISCONNECT from a connected client: a new Session Expiry Interval (never raised from 0
- * [MQTT-3.14.2-2]), and the will's fate [MQTT-3.14.4-3].
+ * DISCONNECT from a connected client: a new Session Expiry Interval (never raised from 0: a
+ * Protocol Error by MQTT 5 3.14.2.2.2, a sentence without a statement id), and the will's fate
+ * [MQTT-3.14.4-3].
  */
 import type { DisconnectPacket } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
@@ -13,8 +14,9 @@ export function handleDisconnect(conn: ClientContext, packet: DisconnectPacket):
     if (conn.sessionExpiryAtConnect === 0 && expiry !== 0) {
       throw new MqttError(
         ReasonCode.ProtocolError,
+        // MQTT 5 3.14.2.2.2 says so without a statement id ([MQTT-3.14.2-2] is the server
+        // never sending the interval in its own DISCONNECT).
         'session expiry raised from 0 at DISCONNECT',
-        'MQTT-3.14.2-2',
       );
     }
     conn.session!.expiryInterval = Math.min(expiry, conn.core.options.maxSessionExpiry);

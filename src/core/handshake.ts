@@ -36,7 +36,7 @@ export class Handshake {
   serverKeepAlive: number | undefined;
   /**
    * Session Expiry Interval asked in CONNECT, then as granted (capped by maxSessionExpiry);
-   * a DISCONNECT may not raise it from 0 [MQTT-3.14.2-2].
+   * a DISCONNECT may not raise it from 0 (MQTT 5 3.14.2.2.2).
    */
   sessionExpiry = 0;
   /** The will of this connection, until it is published or discarded. */
