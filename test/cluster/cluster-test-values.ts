@@ -33,3 +33,18 @@ export function delayedWillClient(clientId: string, delay: number): IClientOptio
     },
   };
 }
+
+/**
+ * A persistent v5 client (clean start 0, session expiry 300 s). `connectTimeout` (ms) for
+ * connects that may wait on a session move's answer (a few leases).
+ */
+export function persistentClient(clientId: string, connectTimeout?: number): IClientOptions {
+  const options: IClientOptions = {
+    protocolVersion: 5,
+    clientId,
+    clean: false,
+    properties: { sessionExpiryInterval: 300 },
+  };
+  if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
+  return options;
+}

@@ -16,6 +16,7 @@ import type { MqttClient } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode, stopNode } from './cli-node.js';
 import { connectCollecting } from './cluster-nodes.js';
+import { persistentClient } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** Long enough that waiting `5 x leaseMs` for a dead peer outlasts the test's timeout. */
@@ -32,14 +33,6 @@ function joinOf(node: CliNode): { nodeId: number; peers: number[] } {
   const peers = match[2] === '' ? [] : match[2]!.split(',').map(Number);
   return { nodeId: Number(match[1]), peers };
 }
-
-const persistent = (clientId: string) =>
-  ({
-    protocolVersion: 5,
-    clientId,
-    clean: false,
-    properties: { sessionExpiryInterval: 300 },
-  }) as const;
 
 describe('cluster: a drain whose peer died', () => {
   let redis: RedisFixture;
@@ -76,7 +69,7 @@ describe('cluster: a drain whose peer died', () => {
    * message queued for it there.
    */
   async function offlineSession(on: CliNode, clientId: string, topic: string): Promise<void> {
-    const client = await connectClient(on.url, persistent(clientId));
+    const client = await connectClient(on.url, persistentClient(clientId));
     await client.subscribeAsync(`${topic}/#`, { qos: 1 });
     await endClient(client);
     const publisher = await connectClient(on.url, { protocolVersion: 5 });
@@ -119,7 +112,7 @@ describe('cluster: a drain whose peer died', () => {
     const publisher = await connectClient(other.url, { protocolVersion: 5 });
     clients.push(publisher);
     await publisher.publishAsync('ddp/moved/after', 'routed', { qos: 1 });
-    const back = await connectCollecting(other.url, persistent('ddp-moved'));
+    const back = await connectCollecting(other.url, persistentClient('ddp-moved'));
     clients.push(back.client);
     assert.equal(back.sessionPresent, true);
     await waitFor(() => back.messages.length >= 2, 10_000, 'the queued messages');
@@ -145,7 +138,7 @@ describe('cluster: a drain whose peer died', () => {
     assert.match(drained.output(), /no live peer left, the sessions wait in the store/);
     // As after a kill: a node that starts later restores the session with what it queued.
     const later = await node();
-    const back = await connectCollecting(later.url, persistent('ddp-stored'));
+    const back = await connectCollecting(later.url, persistentClient('ddp-stored'));
     clients.push(back.client);
     assert.equal(back.sessionPresent, true);
     await waitFor(() => back.messages.length >= 1, 10_000, 'the queued message');

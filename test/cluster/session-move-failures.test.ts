@@ -29,17 +29,12 @@ import {
   type TestNode,
   waitForRoute,
 } from './cluster-nodes.js';
+import { persistentClient } from './cluster-test-values.js';
 import { ControlTap } from './control-tap.js';
 import { RedisFixture } from './redis-fixture.js';
 
-const persistent = (clientId: string): IClientOptions => ({
-  protocolVersion: 5,
-  clientId,
-  clean: false,
-  properties: { sessionExpiryInterval: 300 },
-  // The move may wait for an answer that never comes: a few leases.
-  connectTimeout: 60_000,
-});
+// The move may wait for an answer that never comes: a few leases.
+const persistent = (clientId: string): IClientOptions => persistentClient(clientId, 60_000);
 
 /** Publishes `payloads` to `topic` one at a time, QoS 2 and QoS 1 in turn; resolves once acknowledged. */
 async function publishAll(client: MqttClient, topic: string, payloads: string[]): Promise<void> {

@@ -25,17 +25,13 @@ import {
   useTwoSharedNodes,
   waitForRoute,
 } from './cluster-nodes.js';
+import { persistentClient } from './cluster-test-values.js';
 import { ControlTap } from './control-tap.js';
+import { connectUntilGivenUp, MOVE_CONNECT_TIMEOUT_MS } from './move-give-up.js';
 import { RedisFixture } from './redis-fixture.js';
 
-const persistent = (clientId: string): IClientOptions => ({
-  protocolVersion: 5,
-  clientId,
-  clean: false,
-  properties: { sessionExpiryInterval: 300 },
-  // A move may wait for its answer for up to three leases (3 s here).
-  connectTimeout: 30_000,
-});
+const persistent = (clientId: string): IClientOptions =>
+  persistentClient(clientId, MOVE_CONNECT_TIMEOUT_MS);
 
 /** The node id and instance an owner key's value names. */
 function ownerOf(value: string | null): { nodeId: number; instance: string } {
@@ -64,24 +60,14 @@ describe('cluster: the old node answers a session move after the new node gave u
     it(`keeps the session routed on the old node: a QoS 1 message published after the give-up reaches the client when it connects again on ${reconnectOn} [MQTT-3.1.4-3] [MQTT-3.1.2-5]`, async () => {
       const clientId = reconnectOn === 'the new node' ? 'late-n' : 'late-o';
       const topic = `late/${clientId}`;
-      const first = await collecting(old, persistent(clientId));
-      await first.client.subscribeAsync(topic, { qos: 1 });
-      await endClient(first.client);
-      await waitForRoute(next, old.nodeId, topic);
-
-      // The old node reads the release only after the new node gave up on it.
-      const oldTap = new ControlTap(old);
-      const nextTap = new ControlTap(next);
-      oldTap.hold((m) => m.t === 'release' && m.clientId === clientId);
-      const refused = await connectCollecting(next.url, persistent(clientId)).then(
-        (c) => {
-          clients.push(c.client);
-          return undefined;
-        },
-        (err: { code?: number }) => err,
+      const { oldTap, nextTap } = await connectUntilGivenUp(
+        { old, next },
+        collecting,
+        clients,
+        clientId,
+        topic,
+        'release',
       );
-      assert.equal(refused?.code, 0x88, 'the new node gave up: Server unavailable');
-      assert.equal(oldTap.held.length, 1, 'the release was held back until then');
       const answers = () => nextTap.seen.filter((m) => m.t === 'released').length;
       const before = answers();
       oldTap.stopHolding(true);

@@ -15,23 +15,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import { connectClient, endClient, waitFor } from '../helpers/broker.js';
-import {
-  connectCollecting,
-  type TestNode,
-  useTwoSharedNodes,
-  waitForRoute,
-} from './cluster-nodes.js';
-import { ControlTap } from './control-tap.js';
+import { connectClient, waitFor } from '../helpers/broker.js';
+import { type TestNode, useTwoSharedNodes } from './cluster-nodes.js';
+import { persistentClient } from './cluster-test-values.js';
+import { connectUntilGivenUp, MOVE_CONNECT_TIMEOUT_MS } from './move-give-up.js';
 import type { RedisFixture } from './redis-fixture.js';
 
-const persistent = (clientId: string): IClientOptions => ({
-  protocolVersion: 5,
-  clientId,
-  clean: false,
-  properties: { sessionExpiryInterval: 300 },
-  connectTimeout: 30_000,
-});
+const persistent = (clientId: string): IClientOptions =>
+  persistentClient(clientId, MOVE_CONNECT_TIMEOUT_MS);
 
 describe('cluster: a hold that reaches the old node after the new node gave up', () => {
   let redis: RedisFixture;
@@ -42,24 +33,14 @@ describe('cluster: a hold that reaches the old node after the new node gave up',
   it('leaves the client that connected to the old node meanwhile connected, with its session: a QoS 1 message published to it arrives [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
     const clientId = 'stale-hold';
     const topic = 'stale/hold';
-    const first = await collecting(old, persistent(clientId));
-    await first.client.subscribeAsync(topic, { qos: 1 });
-    await endClient(first.client);
-    await waitForRoute(next, old.nodeId, topic);
-
-    // The old node reads the hold only after the new node gave up on it.
-    const oldTap = new ControlTap(old);
-    const nextTap = new ControlTap(next);
-    oldTap.hold((m) => m.t === 'hold' && m.clientId === clientId);
-    const refused = await connectCollecting(next.url, persistent(clientId)).then(
-      (c) => {
-        clients.push(c.client);
-        return undefined;
-      },
-      (err: { code?: number }) => err,
+    const { oldTap, nextTap } = await connectUntilGivenUp(
+      { old, next },
+      collecting,
+      clients,
+      clientId,
+      topic,
+      'hold',
     );
-    assert.equal(refused?.code, 0x88, 'the new node gave up: Server unavailable');
-    assert.equal(oldTap.held.length, 1, 'the hold was held back until then');
 
     // The client connects to the old node again: its session is there.
     const back = await collecting(old, persistent(clientId));
