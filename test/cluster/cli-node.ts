@@ -2,7 +2,7 @@
  * `pipit broker --cluster` as a child process, for the cluster tests that need a real CLI
  * node (SIGTERM, kill -9).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { cliEntry } from '../helpers/cli-entry.js';
 import { onFreePort } from '../helpers/ports.js';
@@ -80,4 +80,16 @@ export async function killNode(node: CliNode): Promise<void> {
   const exited = once(node.child, 'exit');
   node.child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * Runs `pipit broker <args>` to its exit (for start-up refusals: bad flags, bad URLs);
+ * returns its exit status and stderr.
+ */
+export function runBrokerToExit(args: string[]): { status: number | null; stderr: string } {
+  const run = spawnSync(process.execPath, [cliEntry(), 'broker', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: run.status, stderr: run.stderr };
 }

@@ -5,7 +5,7 @@
  * replaced, and SIGTERM ends them all with exit 0. `--nodes` without a cluster is refused.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { connectClient, endClient, nextMessages, waitFor } from '../helpers/broker.js';
 import { cliEntry } from '../helpers/cli-entry.js';
+import { runBrokerToExit } from './cli-node.js';
 import { freePort, RedisFixture } from './redis-fixture.js';
 
 const READY = /"pid":(\d+)[^\n]*"msg":"nodes: node ready"/g;
@@ -30,15 +31,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Runs `pipit broker` with `args` to its end (for the refusals). */
-function runBroker(args: string[]): { status: number | null; stderr: string } {
-  const run = spawnSync(process.execPath, [cliEntry(), 'broker', ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: run.status, stderr: run.stderr };
 }
 
 describe('cluster: pipit broker --cluster <url> --nodes 2 (one node per core)', () => {
@@ -209,13 +201,13 @@ describe('cluster: pipit broker --nodes 1 whose supervisor is killed', () => {
 
 describe('cluster: pipit broker --nodes refusals', () => {
   it('refuses --nodes without --cluster: nodes would not share state', () => {
-    const run = runBroker(['--memory', '--port', '0', '--nodes', '2']);
+    const run = runBrokerToExit(['--memory', '--port', '0', '--nodes', '2']);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /--nodes needs --cluster <url>/);
   });
 
   it('refuses a --nodes value that is not auto or a count', () => {
-    const run = runBroker(['--cluster', 'redis://127.0.0.1:1', '--nodes', 'many']);
+    const run = runBrokerToExit(['--cluster', 'redis://127.0.0.1:1', '--nodes', 'many']);
     assert.equal(run.status, 1);
     assert.match(
       run.stderr,
@@ -227,7 +219,7 @@ describe('cluster: pipit broker --nodes refusals', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pipit-nodes-'));
     const file = join(dir, 'pipit.yaml');
     writeFileSync(file, 'cluster:\n  url: redis://127.0.0.1:1\n  nodeId: 7\n');
-    const run = runBroker(['--config', file, '--memory', '--nodes', '2', '--test-config']);
+    const run = runBrokerToExit(['--config', file, '--memory', '--nodes', '2', '--test-config']);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /cluster\.nodeId \(7\) names one node/);
   });

@@ -5,7 +5,7 @@
  * remove its routes and what it left in Redis.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
   waitFor,
 } from '../helpers/broker.js';
 import { cliEntry } from '../helpers/cli-entry.js';
+import { runBrokerToExit } from './cli-node.js';
 import { routesOf, startNode, waitForRoute } from './cluster-nodes.js';
 import { freePort, RedisFixture } from './redis-fixture.js';
 
@@ -196,14 +197,7 @@ describe('cluster: pipit broker --cluster child processes', () => {
 });
 
 describe('cluster: pipit broker --cluster refusals', () => {
-  function runBroker(args: string[]): { status: number | null; stderr: string } {
-    const result = spawnSync(
-      process.execPath,
-      [cliEntry(), 'broker', '--memory', '--port', '0', ...args],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
-    return { status: result.status, stderr: result.stderr };
-  }
+  const runBroker = (args: string[]) => runBrokerToExit(['--memory', '--port', '0', ...args]);
 
   it('refuses a --cluster value that is not a Redis URL, naming the flag and the value', () => {
     const { status, stderr } = runBroker(['--cluster', 'http://127.0.0.1:6379']);

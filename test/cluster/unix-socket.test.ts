@@ -8,7 +8,6 @@
  * unreachable Redis is; a malformed URL is refused naming the flag.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +22,7 @@ import {
   type TestBroker,
   waitFor,
 } from '../helpers/broker.js';
-import { cliEntry } from '../helpers/cli-entry.js';
-import { type CliNode, startCliNode, stopNode } from './cli-node.js';
+import { type CliNode, runBrokerToExit, startCliNode, stopNode } from './cli-node.js';
 import { connectCollecting, startSharedNode } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
 
@@ -196,14 +194,7 @@ describe('cluster: Redis over a Unix socket', () => {
 });
 
 describe('cluster: pipit broker --cluster unix:// refusals', () => {
-  function runBroker(args: string[]): { status: number | null; stderr: string } {
-    const result = spawnSync(
-      process.execPath,
-      [cliEntry(), 'broker', '--memory', '--port', '0', ...args],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
-    return { status: result.status, stderr: result.stderr };
-  }
+  const runBroker = (args: string[]) => runBrokerToExit(['--memory', '--port', '0', ...args]);
 
   it('refuses a socket path that is not absolute, naming the flag and the form expected', () => {
     const { status, stderr } = runBroker(['--cluster', 'unix://run/redis.sock?password=hunter2']);
