@@ -13,6 +13,10 @@
  * copied into .tmp/) runs in the same rounds, so a change's before and after share the machine's
  * state; `CONN_FLOOR_SERVERS=pipit,pipit-base` picks the servers.
  *
+ * With `CONN_FLOOR_WARM=<n>` each server first serves n connections (opened, CONNACKed, closed
+ * by mqtt-load), then settles 2 s before it is measured: the warm server's cost, without the
+ * JIT warm-up a fresh Node process pays for its first few thousand connections.
+ *
  *   node --import tsx bench/conn-floor.bench.ts [count] [rounds]   (default: 10000 3)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -28,6 +32,7 @@ import { median } from './harness/summary.js';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const count = Number(process.argv[2] ?? 10_000);
 const rounds = Number(process.argv[3] ?? 3);
+const warm = Number(process.env.CONN_FLOOR_WARM ?? 0);
 
 /** The bare Node server: a fixed CONNACK for whatever comes. */
 const FLOOR_SOURCE = `
@@ -78,6 +83,29 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
+/**
+ * `warm` connections made and closed by mqtt-load before the measurement (CONN_FLOOR_WARM),
+ * then 2 s for the server to handle the closes (and for the loopback TIME_WAIT ports to be
+ * reusable: tcp_tw_reuse = 2 reuses them after a second).
+ */
+async function warmUp(binary: string, port: number): Promise<void> {
+  const load = spawn(
+    which('taskset')!,
+    ['-c', '1', binary, 'connect', '--port', String(port), '--count', String(warm)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise((r) => load.once('close', r));
+  let text = '';
+  load.stdout!.on('data', (b: Buffer) => {
+    text += b.toString();
+    if (text.includes('\n')) load.stdin!.end();
+  });
+  await exited;
+  const connected = JSON.parse(text.split('\n')[0] || '{}') as { established?: number };
+  if (connected.established !== warm) throw new Error(`warm-up: ${text.trim()}`);
+  await new Promise((r) => setTimeout(r, 2000));
+}
+
 /** The server exited before it was measured (see runOnce). */
 class PortLost extends Error {}
 
@@ -126,6 +154,7 @@ async function runOnce(server: Server, binary: string, floorFile: string): Promi
     // previous sample live: a server that lost it exits (EADDRINUSE), and what answered
     // waitForPort was someone else. The caller starts again on another port.
     if (child.exitCode !== null || child.signalCode !== null) throw new PortLost(stderr);
+    if (warm > 0) await warmUp(binary, port);
     const cpu0 = cpuOf(child.pid!);
     const load = spawn(
       which('taskset')!,

@@ -7,10 +7,14 @@
  *
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--hold 3] [--half-hold 0]
  *                    [--only pipit,mosquitto,fanin,conn-10k] [--no-write] [--json out.json]
- *                    [--transport tcp,tls,ws,wss] [--batch 1]
+ *                    [--transport tcp,tls,ws,wss] [--batch 1] [--warm 0]
  *
  * `--half-hold S`: the conn scenarios also hold the first half of their connections S seconds
  * half-way, for the second half's cost between two settled heaps (bench/README.md).
+ *
+ * `--warm N`: each conn scenario also runs as `<id>-warm`, against a fresh broker that first
+ * served N connections (connect, CONNACK, close; warm-up.ts): the warm broker's rate beside
+ * the fresh one's.
  *
  * `--transport` runs every scenario over each listed transport, every broker started with a
  * listener of that kind (tls and wss with a self-signed certificate made per start, which
@@ -36,7 +40,7 @@ import {
   which,
 } from './harness/brokers.js';
 import { C_GENERATOR, type CLoadTool, NODE_GENERATOR, prepareCLoad } from './harness/c-load.js';
-import { type ComparisonScenario, MATRIX } from './harness/matrix.js';
+import { type ComparisonScenario, MATRIX, withWarmTwins } from './harness/matrix.js';
 import { type RunSettings, runSample, type Sample } from './harness/runner.js';
 import { type RunInfo, renderSection, replaceSection, summarize } from './harness/summary.js';
 
@@ -56,6 +60,7 @@ function parse() {
       json: { type: 'string' },
       transport: { type: 'string', default: 'tcp' },
       batch: { type: 'string', default: '1' },
+      warm: { type: 'string', default: '0' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -67,11 +72,15 @@ function parse() {
   const only = (values.only ?? '').split(',').filter(Boolean);
   const brokers = ALL_BROKERS.filter((b) => only.includes(b));
   const picks = only.filter((o) => !ALL_BROKERS.includes(o as BrokerName));
-  const scenarios = MATRIX.filter(
+  const picked = MATRIX.filter(
     (s) => picks.length === 0 || picks.some((p) => s.id === p || s.id.startsWith(`${p}-`)),
   );
-  if (scenarios.length === 0)
-    throw new RangeError(`--only matches no scenario: ${picks.join(',')}`);
+  if (picked.length === 0) throw new RangeError(`--only matches no scenario: ${picks.join(',')}`);
+  const warm = num('warm', values.warm, 0);
+  if (!Number.isInteger(warm)) throw new RangeError('--warm must be a whole number');
+  if (warm > 0 && !picked.some((s) => s.kind === 'conn'))
+    throw new RangeError('--warm applies to the conn scenarios, and none is picked');
+  const scenarios = withWarmTwins(picked, warm);
   const transports = [...new Set((values.transport ?? '').split(',').filter(Boolean))];
   const bad = transports.filter((t) => !TRANSPORTS.includes(t as Transport));
   if (transports.length === 0 || bad.length > 0)
@@ -94,6 +103,7 @@ function parse() {
     json: values.json,
     transports: transports as Transport[],
     batch,
+    warm,
   };
 }
 
@@ -196,11 +206,20 @@ function runInfo(
       `a self-signed EC P-256 certificate the client verifies), ` +
       `64-byte payloads unless noted, about 1,000 messages in flight (window 100 per ` +
       `fan-in publisher, 10 per pair and for fan-out), ${batchText(a.batch)}, ` +
-      `fresh broker process per run` +
+      `fresh broker process per run${warmText(a.warm)}` +
       `${pinned ? ', broker on core 0 and load on core 1' : ', not pinned'}. ` +
       generatorText(a, tool),
     command: `npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}`,
   };
+}
+
+/** The `-warm` conn rows' warm-up, for the section's header. */
+function warmText(warm: number): string {
+  if (warm === 0) return '';
+  return (
+    ` (the \`-warm\` conn rows' broker first served ${warm.toLocaleString('en-US')} ` +
+    'connections: connect, CONNACK, close, with the same generator; `--warm`)'
+  );
 }
 
 /** How the publishers wrote, for the section's header. */
@@ -229,8 +248,13 @@ function describe(s: Sample): string {
   const r = s.result!;
   if (r.connections) {
     const c = r.connections;
+    const w = s.warmUp;
+    const warm = w
+      ? `after ${w.connections} warm-up conns (${w.connectsPerSec} conn/s, broker ${w.brokerCpuUsPerConn} µs/conn): `
+      : '';
     return (
-      `${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ` +
+      `${warm}${c.established}/${c.requested} conns, ${c.connectsPerSec} conn/s, ` +
+      `broker ${s.brokerCpuUsPerConn ?? '?'} µs/conn, ` +
       `p99 ${r.latency.p99} ms, ${s.memPerConnKiB ?? '?'} KiB/conn, ` +
       `client cpu ${r.cpu.percent}% (${s.generator})`
     );

@@ -17,6 +17,11 @@ export interface ComparisonScenario {
    * could be built, it runs instead of the Node engine (`options` is then the fallback).
    */
   cLoad?: CLoadPlan;
+  /**
+   * conn: connections the harness opens and closes against the fresh broker before the
+   * measured burst (`npm run bench -- --warm N`, warm-up.ts): the warm broker's figures.
+   */
+  warmConnections?: number;
 }
 
 /**
@@ -127,3 +132,29 @@ export const MATRIX: readonly ComparisonScenario[] = [
     }),
   ),
 ];
+
+/**
+ * `scenarios` with a warm twin after each conn scenario (`--warm N`): the same load, `-warm`
+ * after its id, run against a broker that first served `warm` connections, so the fresh
+ * broker's row (a restarted broker's reconnect storm) and the warm one's (a long-running
+ * broker's) sit side by side. Unchanged when `warm` is 0.
+ */
+export function withWarmTwins(
+  scenarios: readonly ComparisonScenario[],
+  warm: number,
+): ComparisonScenario[] {
+  if (warm <= 0) return [...scenarios];
+  return scenarios.flatMap((sc) =>
+    sc.kind === 'conn'
+      ? [
+          sc,
+          {
+            ...sc,
+            id: `${sc.id}-warm`,
+            title: `${sc.title}, after ${warm.toLocaleString('en-US')} warm-up connections`,
+            warmConnections: warm,
+          },
+        ]
+      : [sc],
+  );
+}

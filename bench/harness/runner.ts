@@ -13,6 +13,7 @@ import { type CFaninResult, runCFanin } from './c-load-fanin.js';
 import type { ComparisonScenario } from './matrix.js';
 import { readCpuMs, readMemory } from './proc-stats.js';
 import { type Scraper, startScraper } from './scraper.js';
+import { type WarmUp, warmUpBroker } from './warm-up.js';
 
 /** Settings shared by every run of a comparison. */
 export interface RunSettings {
@@ -77,6 +78,8 @@ export interface Sample {
   marginalHeldKiBPerConn?: number;
   /** conn: broker CPU (user + system) while the connections were opened, per connection, µs. */
   brokerCpuUsPerConn?: number;
+  /** conn with `warmConnections` (`--warm N`): the warm-up the broker had before the burst. */
+  warmUp?: WarmUp;
   /** `pipit-ops`: /metrics scrapes during the measured run, and how many failed. */
   scrapes?: { ok: number; failed: number; bytes: number };
 }
@@ -105,10 +108,10 @@ export async function runSample(
     generator: c ? C_GENERATOR : NODE_GENERATOR,
   };
   /** The generator: mqtt-load for a scenario with a plan (and the tool), else the Node engine. */
-  const generate = async (o: BenchOptions): Promise<BenchResult> => {
+  const generate = async (o: BenchOptions, measured = true): Promise<BenchResult> => {
     if (c?.mode === 'connect' && s.cLoadBinary) {
       const run = await runCConnect(s.cLoadBinary, c.inFlight, o);
-      sample.connackLatency = run.connected.connackLatency;
+      if (measured) sample.connackLatency = run.connected.connackLatency;
       return run.result;
     }
     if (c?.mode === 'fanin' && s.cLoadBinary) {
@@ -124,6 +127,20 @@ export async function runSample(
     proc = await startBroker(broker, { cwd: s.cwd, core: s.pin ? 0 : undefined, transport });
     const pid = proc.pid;
     await sleep(300);
+    const load: BenchOptions = {
+      ...sc.options,
+      host: proc.host,
+      port: proc.port,
+      transport,
+      ca: proc.ca,
+      batch: batchOf(sc, s.batch),
+      warmupMs: s.warmupMs,
+    };
+    if (sc.warmConnections !== undefined && sc.warmConnections > 0) {
+      // Before the memory baseline: the warm broker's figures count from its warm state.
+      const warm = (o: BenchOptions) => generate(o, false);
+      sample.warmUp = await warmUpBroker(warm, load, sc.warmConnections, pid);
+    }
     const before = readMemory(pid).rssKiB;
     let cpu0 = 0;
     let cpu1 = 0;
@@ -140,14 +157,8 @@ export async function runSample(
     let scraper: Scraper | undefined;
     const metricsUrl = proc.metricsUrl;
     const result = await generate({
-      ...sc.options,
-      host: proc.host,
-      port: proc.port,
-      transport,
-      ca: proc.ca,
-      batch: batchOf(sc, s.batch),
+      ...load,
       durationMs: sc.kind === 'conn' ? s.holdMs : s.durationMs,
-      warmupMs: s.warmupMs,
       onMeasureStart: async () => {
         if (sc.kind === 'conn') {
           cpuConnecting = readCpuMs(pid) - cpuStart - cpuPaused;

@@ -10,7 +10,7 @@ import { ReasonCode } from '../protocol/index.js';
 import type { BudgetAdmission } from './budget-admission.js';
 import type { ClientInfo } from './client-info.js';
 import type { ConnectDeadlines } from './connect-deadlines.js';
-import { Connection } from './connection.js';
+import { type CloseReason, Connection } from './connection.js';
 import type { ConnectionInfo, ConnectionSink } from './connection-sink.js';
 import type { CorePartsDeps } from './core-parts.js';
 import { buildCoreParts } from './core-parts.js';
@@ -143,8 +143,14 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
       conn.willVerdict = decideWill(this.hooks, conn.client, conn.will);
     }
     this.registry.connected(conn.client, conn.will, settled(conn.willVerdict));
+    // One line per connection (never per message), what an operator looks for first; its
+    // fields are not gathered when the line is not written (a level above info).
+    if (this.logger.isLevelEnabled?.('info') !== false) this.logConnected(conn);
+    this.hooks.notify('onConnected', conn.client);
+  }
+
+  private logConnected(conn: Connection): void {
     const client = conn.client;
-    // One line per connection (never per message), what an operator looks for first.
     this.logger.info(
       {
         clientId: client.clientId,
@@ -158,7 +164,6 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
       },
       'client connected',
     );
-    this.hooks.notify('onConnected', client);
   }
 
   /** A connection ended (any way). */
@@ -171,6 +176,11 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
     this.metrics.connectionsCurrent--;
     this.registry.released(conn.session!, conn, conn.client, conn.will, settled(conn.willVerdict));
     const reason = conn.closeReason!;
+    if (this.logger.isLevelEnabled?.('info') !== false) this.logDisconnected(conn, reason);
+    this.hooks.notify('onDisconnected', conn.client, reason);
+  }
+
+  private logDisconnected(conn: Connection, reason: CloseReason): void {
     this.logger.info(
       {
         clientId: conn.client.clientId,
@@ -182,7 +192,6 @@ export class BrokerCore implements CoreServices, ConnectionLifecycle<Connection>
       },
       'client disconnected',
     );
-    this.hooks.notify('onDisconnected', conn.client, reason);
   }
 
   /**

@@ -14,6 +14,12 @@ export interface Logger {
   debug: LogMethod;
   /** A logger whose lines all carry `bindings`. */
   child(bindings: Record<string, unknown>): Logger;
+  /**
+   * Whether a line at `level` would be written now (pino's own method). Asked before the
+   * fields of a line written per connection are gathered, so a broker logging at `warn` does
+   * not build them for nothing; a logger without it is given every line.
+   */
+  isLevelEnabled?(level: 'error' | 'warn' | 'info' | 'debug'): boolean;
 }
 
 /** A logger that drops everything (the default when embedding without a logger). */
@@ -23,4 +29,5 @@ export const silentLogger: Logger = {
   info: () => {},
   debug: () => {},
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };
