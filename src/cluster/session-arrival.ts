@@ -24,6 +24,7 @@ import {
 } from '../core/index.js';
 import type { Logger, StoredSessionRecord } from '../ports/index.js';
 import { heldMessageIds } from './held-message-ids.js';
+import { ownMessageDelivery } from './own-message.js';
 import type { ParkedPosition } from './parked-position.js';
 
 /** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
@@ -155,11 +156,20 @@ export class SessionArrivals {
       throw err;
     }
     let delivered = 0;
+    let duplicates = 0;
     for (const delivery of parked) {
-      if (held.has(delivery.message.id)) continue;
-      // [MQTT-3.8.3-3] the stand-in's id is not the client id: No Local is checked here.
-      if (delivery.message.origin === session.clientId && this.noLocalOnly(session)) continue;
-      session.deliver(delivery);
+      if (held.has(delivery.message.id)) {
+        duplicates++;
+        continue;
+      }
+      // [MQTT-3.8.3-3] the stand-in's id is not the client id: an own message goes through
+      // the matching subscriptions without No Local only (none: not delivered).
+      const through =
+        delivery.message.origin === session.clientId
+          ? ownMessageDelivery(session, delivery)
+          : delivery;
+      if (through === undefined) continue;
+      session.deliver(through);
       delivered++;
     }
     // The deliveries are in the store's batch being filled: the inbox's position, committed
@@ -167,7 +177,7 @@ export class SessionArrivals {
     this.pins?.unpin(arriving);
     this.counters.arrived++;
     this.counters.delivered += delivered;
-    this.counters.duplicates += parked.length - delivered;
+    this.counters.duplicates += duplicates;
     this.logger.debug(
       { clientId: session.clientId, parked: parked.length, delivered },
       'cluster: arriving session got the messages parked for it',
@@ -190,11 +200,5 @@ export class SessionArrivals {
 
   private unroute(arriving: ArrivingSession): void {
     for (const filter of arriving.filters.splice(0)) this.core.router.remove(arriving, filter);
-  }
-
-  /** True when every subscription of `session` is No Local (an own message matches none). */
-  private noLocalOnly(session: Session): boolean {
-    for (const sub of session.subscriptions.values()) if (!sub.noLocal) return false;
-    return true;
   }
 }
