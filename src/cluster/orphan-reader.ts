@@ -56,7 +56,10 @@ export interface OrphanCounters {
   messages: number;
   /** Recoveries taken over from a survivor that died while it ran them. */
   takenOver: number;
-  /** Messages left out of a recovery taken over: the session held them already. */
+  /**
+   * Messages left out because the session held them already: in a recovery taken over, or
+   * for a session that was moving into the dead node (what the node it left queued for it).
+   */
   duplicates: number;
 }
 

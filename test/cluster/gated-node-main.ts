@@ -14,7 +14,7 @@
  *   waits, so a test can kill it in the middle of a session move into it.
  * Its heartbeat still runs. It prints `listening <port> <node id>` once it listens and
  * `gated <what>` at the gate, so that a test can kill it (SIGKILL) in the middle of that
- * recovery. `REDIS_URL` names the cluster's Redis.
+ * recovery. `REDIS_URL` names the cluster's Redis; `LEASE_MS` its lease (1000 ms unless set).
  */
 import { createBroker } from '../../src/index.js';
 import { type BrokerStore, silentLogger } from '../../src/ports/index.js';
@@ -62,7 +62,7 @@ const broker = createBroker({
   store,
   logger: silentLogger,
   sysInterval: 0,
-  cluster: { url, leaseMs: 1000, heartbeatMs: 100 },
+  cluster: { url, leaseMs: Number(process.env.LEASE_MS ?? 1000), heartbeatMs: 100 },
 });
 if (process.env.GATE_RELEASED !== undefined) {
   // The node's handler of its control channel (ClusterNode -> ClientOwnership.onControl).

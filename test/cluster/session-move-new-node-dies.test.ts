@@ -7,6 +7,9 @@
  * (SIGKILL). The survivor that adopts the session reads the dead node's inbox: the parked
  * messages come before the committed position, and before the parked cursor
  * (src/cluster/parked-position.ts) they were lost, though their publisher had its PUBACK.
+ * Messages published while the old node runs its route barrier (the third node's part of it
+ * held back, control-tap.ts) reach both: queued by the old node, parked by the new one; the
+ * survivor leaves them out by message id (the session holds them), so each comes once.
  * Nodes: the old one and a third one (publisher, survivor) in this process, the new one a
  * child process, all on a real redis-server with the Redis store.
  */
@@ -23,6 +26,7 @@ import {
   waitForRoute,
 } from './cluster-nodes.js';
 import { persistentClient } from './cluster-test-values.js';
+import { ControlTap } from './control-tap.js';
 import { type GatedNode, kill, startGatedNode } from './recovery-fixture.js';
 import { RedisFixture } from './redis-fixture.js';
 
@@ -67,15 +71,32 @@ describe('cluster: the new node dies during a session move', () => {
     const queued = numbered('queued', 3);
     await publishAll(queued); // queued on the old node, for the offline session
 
-    next = await startGatedNode(redis.url, { GATE_RELEASED: '1' });
+    // A longer lease: the new node waits three for the answer before it lands the session on
+    // its own (then nothing parked is left to read again), and one for the hold.
+    next = await startGatedNode(redis.url, { GATE_RELEASED: '1', LEASE_MS: '4000' });
     const nextId = next.nodeId;
+    // The third node's marker of the route barrier waits: the old node still holds the session.
+    const tap = new ControlTap(third);
+    tap.hold((m) => m.t === 'barrier');
     // The client connects on the new node: a move (its CONNACK never comes).
     const raw = await RawClient.open(Number(new URL(next.url).port), 5);
     raws.push(raw);
     raw.write(
       connectBytes(5, 'nd-sub', { clean: false, properties: { sessionExpiryInterval: 300 } }),
     );
-    assert.equal(await next.gated, 'released'); // the old node let go and handed the key over
+    await waitFor(() => tap.held.length > 0, 20_000, 'the old node to run its route barrier');
+    // The third node has the new node's route (announced before the barrier was asked for)
+    // and the old node's: these are queued by the old node and parked by the new one.
+    const both = numbered('both', 4);
+    await publishAll(both);
+    tap.stopHolding(true);
+    let released = false;
+    void next.gated.then(() => {
+      released = true;
+    });
+    await waitFor(() => released || raw.received.length > 0, 30_000, 'the release');
+    // The old node let go and handed the key over; its answer was dropped, the client waits.
+    assert.deepEqual(raw.received, [], 'the client was answered: the move did not go as planned');
     assert.equal((await redis.redis.get('pipit:owner:nd-sub'))?.split('/')[0], String(nextId));
 
     // The old node let go: these reach the new node's stand-in only, through its inbox.
@@ -95,6 +116,8 @@ describe('cluster: the new node dies during a session move', () => {
       'the new node to commit its inbox position',
     );
 
+    // Still waiting: the session did not land on the new node (its parked messages are in memory).
+    assert.deepEqual(raw.received, [], 'the session landed before the kill');
     await kill(next.child);
     // A survivor adopts the session with the dead node's inbox.
     await waitFor(
@@ -112,7 +135,7 @@ describe('cluster: the new node dies during a session move', () => {
     const later = numbered('after', 2);
     await publishAll(later);
 
-    const expected = [...queued, ...during, ...later];
+    const expected = [...queued, ...both, ...during, ...later];
     const got = (): string[] => moved.messages.map((m) => m.payload);
     // A safety net only: the assertions below say what is missing.
     await waitFor(() => expected.every((p) => got().includes(p)), 30_000).catch(() => {});
@@ -120,5 +143,11 @@ describe('cluster: the new node dies during a session move', () => {
     assert.deepEqual(missing, [], `acknowledged and never delivered: ${missing.join(', ')}`);
     const twice = expected.filter((p) => got().filter((q) => q === p).length > 1);
     assert.deepEqual(twice, [], `delivered twice: ${twice.join(', ')}`);
+    // The messages both nodes had were read again and left out by id, on whichever survivor.
+    const leftOut = [old, third].reduce(
+      (n, node) => n + node.broker.cluster!.status().orphans.duplicates,
+      0,
+    );
+    assert.ok(leftOut >= both.length, `${leftOut} left out by message id`);
   });
 });
