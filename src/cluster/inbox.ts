@@ -102,8 +102,12 @@ export class Inbox {
     },
   ) {
     // A session landed: its parked messages are written in the batch being filled, and the
-    // parked cursor follows in the same batch.
-    if (position !== undefined) position.parked.onUnpin = () => this.commitPosition();
+    // parked cursor follows in the same batch (not once stopped: the cursors went with it).
+    if (position !== undefined) {
+      position.parked.onUnpin = () => {
+        if (this.running) this.commitPosition();
+      };
+    }
   }
 
   /** Starts reading (from entries added after now). */
