@@ -34,6 +34,7 @@ import {
 import { OrphanReader } from './orphan-reader.js';
 import { Outbox } from './outbox.js';
 import { nodeIdentity } from './owners.js';
+import { ParkedPosition } from './parked-position.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
@@ -61,6 +62,8 @@ export class ClusterNode {
   private readonly ownership: ClientOwnership;
   /** Reads dead nodes' inboxes (undefined without a store the nodes share: nothing adopted). */
   private readonly orphans: OrphanReader | undefined;
+  /** Where stand-ins' parked messages start in the inbox (committed with its position). */
+  private readonly parked = new ParkedPosition();
   private readonly recovery: DeadNodeRecovery;
   private readonly wills: NodeWills;
   /**
@@ -167,7 +170,8 @@ export class ClusterNode {
       {
         outbox: this.outbox,
         // Parked messages need a store the nodes share (the session is read from it).
-        arrivals: next && new SessionArrivals(core, logger, () => this.localRoutes.commit()),
+        arrivals:
+          next && new SessionArrivals(core, logger, () => this.localRoutes.commit(), this.parked),
       },
       replicas,
     );
@@ -250,6 +254,7 @@ export class ClusterNode {
         name: ClusterKeys.inboxCursor(this.instance),
         commands: this.commands,
         mutations: () => this.core.persistence?.mutations ?? 0,
+        parked: this.parked,
       },
     );
     this.inbox.onMarker = (marker) => this.ownership.moves.barriers.onMarker(marker);

@@ -12,7 +12,10 @@
  * than the store has. If this node dies, the survivor that adopts its sessions reads the
  * inbox on from there (orphan-reader.ts): nothing committed twice, nothing unread lost. Once
  * the position is committed the stream may be trimmed up to it (XTRIM MINID): every
- * TRIM_ENTRIES entries read, and when the inbox goes idle, not after every commit.
+ * TRIM_ENTRIES entries read, and when the inbox goes idle, not after every commit. What a
+ * session moving in parked from it is pinned (parked-position.ts): the position commits with
+ * a second cursor saying where the parked messages start, and the stream is not trimmed past
+ * that.
  */
 
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
@@ -21,6 +24,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
+import { compareStreamIds, type ParkedPosition, parkedCursor } from './parked-position.js';
 import { isRemoteNode } from './remote-node.js';
 
 /** Entries read per XREAD. */
@@ -73,6 +77,8 @@ export class Inbox {
   private untrimmed = 0;
   /** The last XREAD found nothing new: a commit landing now is trimmed to at once. */
   private idle = false;
+  /** The parked cursor is set in the store (deleted once nothing is pinned). */
+  private parkedSet = false;
   /** Told of each session-move marker read (session-move.ts), in stream order. */
   onMarker: ((marker: string) => void) | undefined;
 
@@ -91,8 +97,18 @@ export class Inbox {
       commands: RedisClient;
       /** The core store's mutation count (a read that wrote to the store changes it). */
       mutations: () => number;
+      /** The entries stand-ins parked messages from (committed with the position). */
+      parked: ParkedPosition;
     },
-  ) {}
+  ) {
+    // A session landed: its parked messages are written in the batch being filled, and the
+    // parked cursor follows in the same batch (not once stopped: the cursors went with it).
+    if (position !== undefined) {
+      position.parked.onUnpin = () => {
+        if (this.running) this.commitPosition();
+      };
+    }
+  }
 
   /** Starts reading (from entries added after now). */
   start(): void {
@@ -107,6 +123,7 @@ export class Inbox {
     await this.loop;
     // Leaving: the inbox goes with this node, and so does its position.
     this.position?.cursors.delete(this.position.name);
+    this.position?.cursors.delete(parkedCursor(this.position.name));
   }
 
   private async readLoop(): Promise<void> {
@@ -147,18 +164,25 @@ export class Inbox {
   }
 
   private handle(entries: [Buffer, Buffer[]][]): void {
-    for (const [id, fields] of entries) {
-      this.lastId = id.toString();
-      // Each entry on its own: one that cannot be read or delivered is skipped, never the
-      // entries after it in this read.
-      try {
-        const marker = markerOf(fields);
-        if (marker !== undefined) this.onMarker?.(marker);
-        else this.deliver(decodeBatch(entryData(fields)));
-      } catch (err) {
-        this.counters.malformed++;
-        this.malformed.note('inbox', (err as Error).message, { entry: this.lastId });
+    const parked = this.position?.parked;
+    try {
+      for (const [id, fields] of entries) {
+        // A stand-in that parks a delivery of this entry pins the position before it.
+        if (parked !== undefined) parked.reading = this.lastId;
+        this.lastId = id.toString();
+        // Each entry on its own: one that cannot be read or delivered is skipped, never the
+        // entries after it in this read.
+        try {
+          const marker = markerOf(fields);
+          if (marker !== undefined) this.onMarker?.(marker);
+          else this.deliver(decodeBatch(entryData(fields)));
+        } catch (err) {
+          this.counters.malformed++;
+          this.malformed.note('inbox', (err as Error).message, { entry: this.lastId });
+        }
       }
+    } finally {
+      if (parked !== undefined) parked.reading = undefined;
     }
   }
 
@@ -166,13 +190,27 @@ export class Inbox {
     this.counters.received += routeForwarded(this.pipeline, this.outbox, batch, undefined);
   }
 
-  /** Sets the position read up to in the store's batch (synchronously after the deliveries). */
+  /**
+   * Sets the position read up to in the store's batch (synchronously after the deliveries),
+   * with the parked cursor as the pins stand now (parked-position.ts).
+   */
   private commitPosition(): void {
     const position = this.position;
     if (position === undefined) return;
     const id = this.lastId;
     this.unsetReads = 0;
-    position.cursors.set(position.name, id, () => this.committedUpTo(id));
+    // Trimmed up to the earliest pin at most: a survivor reads the parked entries again.
+    const since = position.parked.since();
+    const trimTo = since !== undefined && compareStreamIds(since, id) < 0 ? since : id;
+    position.cursors.set(position.name, id, () => this.committedUpTo(trimTo));
+    const parked = position.parked.value();
+    if (parked !== undefined) {
+      position.cursors.set(parkedCursor(position.name), parked);
+      this.parkedSet = true;
+    } else if (this.parkedSet) {
+      position.cursors.delete(parkedCursor(position.name));
+      this.parkedSet = false;
+    }
   }
 
   /** The store committed the position `id`: trim up to it now, or later (TRIM_ENTRIES). */

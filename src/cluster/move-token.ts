@@ -10,7 +10,12 @@
  * cluster's hash tag), so exactly one wins: either S handed the key over first (N then finds
  * the owner key its own and lands the session with what it parked), or N withdrew first (S
  * keeps the owner key and the session, offline and routed: what is published meanwhile is
- * queued for it, and its client finds it on its next connect, on any node).
+ * queued for it, and its client finds it on its next connect, on any node). The script also
+ * requires N's lease to name N's instance: a new node killed while the old node ran its route
+ * barrier (the barrier excuses a node whose lease is gone) would otherwise get the key after
+ * its death, with no survivor bound to adopt the session (the survivor's scan of owner keys
+ * may have run before): S keeps the session, routed, as when N gave up. Handed over while N's
+ * lease stands, the key is there before any survivor removes N, so the survivor adopts it.
  *
  * The hold before it has its own word, one key per asking node (`asking:<client id>:<owner>`,
  * so that a third node's takeover does not overwrite the word of a move under way): set before
@@ -20,11 +25,14 @@
  */
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
+import { parseOwner } from './owners.js';
 
-// Hands the owner key (KEYS[1]) from ARGV[1] to ARGV[2] while `moving` (KEYS[2]) names ARGV[2].
+// Hands the owner key (KEYS[1]) from ARGV[1] to ARGV[2] while `moving` (KEYS[2]) names ARGV[2]
+// and the new node's lease (KEYS[3]) names its instance (ARGV[3]).
 const HAND_OVER = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1`;
@@ -37,9 +45,10 @@ return 0`;
 /**
  * What {@link handOwnerOver} did: `handed` (the owner key is the new node's now), `notOurs`
  * (the owner key no longer named this node), `notWaited` (the new node gave up: nothing
+ * changed, the session stays here), `gone` (the new node's lease is gone: it died; nothing
  * changed, the session stays here).
  */
-export type HandOverResult = 'handed' | 'notOurs' | 'notWaited';
+export type HandOverResult = 'handed' | 'notOurs' | 'notWaited' | 'gone';
 
 /** Records that `ownerValue` waits for `clientId`'s session, for `ttlMs` at most. */
 export async function awaitMove(
@@ -65,22 +74,30 @@ export async function withdrawMove(
   await redis.eval(WITHDRAW, 1, keys.moving(clientId), ownerValue);
 }
 
-/** Hands `clientId`'s owner key from `from` to `to` only while `to` still waits for it. */
+/**
+ * Hands `clientId`'s owner key from `from` to `to` only while `to` still waits for it and is
+ * alive (its lease names its instance).
+ */
 export async function handOwnerOver(
   redis: RedisClient,
   keys: ClusterKeys,
   clientId: string,
   [from, to]: [string, string],
 ): Promise<HandOverResult> {
+  const node = parseOwner(to);
+  if (node === undefined) return 'gone'; // not an owner value: no node to hand it to
   const result = await redis.eval(
     HAND_OVER,
-    2,
+    3,
     keys.owner(clientId),
     keys.moving(clientId),
+    keys.lease(node.nodeId),
     from,
     to,
+    node.instance,
   );
-  return result === 1 ? 'handed' : result === -1 ? 'notWaited' : 'notOurs';
+  if (result === 1) return 'handed';
+  return result === -1 ? 'notWaited' : result === -2 ? 'gone' : 'notOurs';
 }
 
 /** Records that `ownerValue` waits for the answer to its hold of `clientId`, for `ttlMs` at most. */

@@ -19,7 +19,14 @@
  *   delivered and committed here comes twice, nothing else is skipped. It also leaves out a
  *   message a session holds already (queued or inflight: ids are unique across nodes and kept
  *   by forwards and the store), as a session move does (session-arrival.ts).
- * - Then: the stream and the cursor are deleted. If this node dies meanwhile, the stream
+ * - Parked: a session that was moving into the dead node had messages parked there in memory
+ *   (session-arrival.ts), read from its inbox before the committed position. The parked
+ *   cursor (parked-position.ts, committed with the position) says from where, and for which
+ *   sessions: those entries are read again for those sessions only, leaving out a message a
+ *   session holds already (what the node it moved from queued for it, as a move's landing
+ *   does); then the parked cursor is deleted. Those sessions' held messages are left out
+ *   after the position too.
+ * - Then: the stream and the cursors are deleted. If this node dies meanwhile, the stream
  *   and `recovering:<id>` wait for the survivor that takes the recovery over (they expire
  *   after `max(60 s, 10 x leaseMs)` as a bound on garbage).
  */
@@ -34,6 +41,7 @@ import { ClusterKeys } from './keys.js';
 import type { MalformedInput } from './malformed.js';
 import type { OrphanInbox } from './membership.js';
 import type { Outbox } from './outbox.js';
+import { compareStreamIds, decodeParked, parkedCursor } from './parked-position.js';
 
 /** Entries read per XRANGE. */
 const PAGE = 512;
@@ -48,7 +56,10 @@ export interface OrphanCounters {
   messages: number;
   /** Recoveries taken over from a survivor that died while it ran them. */
   takenOver: number;
-  /** Messages left out of a recovery taken over: the session held them already. */
+  /**
+   * Messages left out because the session held them already: in a recovery taken over, or
+   * for a session that was moving into the dead node (what the node it left queued for it).
+   */
   duplicates: number;
 }
 
@@ -69,7 +80,9 @@ export class OrphanReader {
    * Delivers the entries of `orphan` after the dead node's committed position to the
    * sessions of `clientIds` held here (adopted), committing page by page, then deletes the
    * stream and its position. With `dedupe` (a recovery taken over: its first survivor may
-   * have delivered part of it) a message a session holds already is left out. Never rejects
+   * have delivered part of it) a message a session holds already is left out; so it is for a
+   * session that had messages parked there, which gets the entries after the parked cursor's
+   * position too (parked-position.ts). Never rejects
    * (a failure is logged; the stream then expires).
    */
   async deliver(
@@ -78,24 +91,49 @@ export class OrphanReader {
     options: { dedupe?: boolean } = {},
   ): Promise<void> {
     const adopted = new Map<Subscriber, ReadonlySet<number>>();
+    /** The adopted sessions that had messages parked on the dead node. */
+    const parkedFor = new Map<Subscriber, ReadonlySet<number>>();
     const name = ClusterKeys.inboxCursor(orphan.instance);
+    const parkedName = parkedCursor(name);
     try {
+      const committed = await this.cursors.read(name);
+      const parked = decodeParked(await this.cursors.read(parkedName));
+      const parkedIds = new Set(parked?.clientIds);
       for (const clientId of new Set(clientIds)) {
         const session = this.core.sessions.get(clientId);
         if (session === undefined) continue;
-        adopted.set(session, options.dedupe ? await heldMessageIds(this.core, session) : NONE);
+        const dedupe = options.dedupe || parkedIds.has(clientId);
+        const held = dedupe ? await heldMessageIds(this.core, session) : NONE;
+        adopted.set(session, held);
+        if (parkedIds.has(clientId)) parkedFor.set(session, held);
       }
-      const committed = await this.cursors.read(name);
-      const messages =
-        adopted.size === 0 ? 0 : await this.readAll(orphan.key, name, committed, adopted);
+      let messages = 0;
+      if (parked && committed !== undefined && compareStreamIds(parked.since, committed) < 0) {
+        // Read again up to the position, for the sessions whose messages were parked only.
+        if (parkedFor.size > 0) {
+          const range = { after: parked.since, to: committed };
+          messages += await this.readAll(orphan.key, undefined, range, parkedFor);
+        }
+        this.cursors.delete(parkedName);
+        await this.core.persistence?.store.commit();
+      }
+      const range = { after: committed, to: '+' };
+      if (adopted.size > 0) messages += await this.readAll(orphan.key, name, range, adopted);
       // The store only: a forward refused meanwhile fails the whole commit, not these writes.
       await this.core.persistence?.store.commit();
       await this.redis.del(orphan.key);
       this.cursors.delete(name);
+      this.cursors.delete(parkedName);
       this.counters.inboxes++;
       this.counters.messages += messages;
       this.logger.info(
-        { inbox: orphan.key, after: committed ?? 'start', messages, sessions: adopted.size },
+        {
+          inbox: orphan.key,
+          after: committed ?? 'start',
+          parkedAfter: parked?.since,
+          messages,
+          sessions: adopted.size,
+        },
         'cluster: delivered a dead node’s unread inbox to the sessions adopted from it',
       );
     } catch (err) {
@@ -107,13 +145,14 @@ export class OrphanReader {
   }
 
   /**
-   * Reads the stream after `committed` page by page, delivering each entry, then setting the
-   * position `name` to the page's last entry and committing them together.
+   * Reads the stream from after `range.after` (undefined: the start) up to `range.to`
+   * page by page, delivering each entry to the sessions of `adopted`, then setting the
+   * position `name` (if any) to the page's last entry and committing them together.
    */
   private async readAll(
     key: string,
-    name: string,
-    committed: string | undefined,
+    name: string | undefined,
+    range: { after: string | undefined; to: string },
     adopted: ReadonlyMap<Subscriber, ReadonlySet<number>>,
   ): Promise<number> {
     let messageId = 0;
@@ -124,10 +163,10 @@ export class OrphanReader {
       this.counters.duplicates++;
       return false;
     };
-    let start = committed === undefined ? '-' : `(${committed}`;
+    let start = range.after === undefined ? '-' : `(${range.after}`;
     let messages = 0;
     for (;;) {
-      const page = (await this.redis.callBuffer('XRANGE', key, start, '+', 'COUNT', PAGE)) as [
+      const page = (await this.redis.callBuffer('XRANGE', key, start, range.to, 'COUNT', PAGE)) as [
         Buffer,
         Buffer[],
       ][];
@@ -146,7 +185,7 @@ export class OrphanReader {
       }
       if (page.length === 0) return messages;
       const last = page[page.length - 1]![0].toString();
-      this.cursors.set(name, last);
+      if (name !== undefined) this.cursors.set(name, last);
       await this.core.persistence?.store.commit();
       if (page.length < PAGE) return messages;
       start = `(${last}`;

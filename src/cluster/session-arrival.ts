@@ -8,6 +8,10 @@
  * the peer had queued for it as well (the same message id: ids are unique across the cluster,
  * node id in the high bits, and a forwarded or stored message keeps its id).
  *
+ * A stand-in that parks a message read from this node's inbox pins the inbox's position
+ * (parked-position.ts) until its session landed: if this node is killed meanwhile, the
+ * survivor reads those entries again for the session.
+ *
  * Only a session on its way in has a stand-in: the publish path of every other session is
  * untouched, and the stand-in costs one map lookup per message it gets.
  */
@@ -20,6 +24,8 @@ import {
 } from '../core/index.js';
 import type { Logger, StoredSessionRecord } from '../ports/index.js';
 import { heldMessageIds } from './held-message-ids.js';
+import { ownMessageDelivery } from './own-message.js';
+import type { ParkedPosition } from './parked-position.js';
 
 /** Subscriber ids of stand-ins: U+0000 is never part of a client id [MQTT-1.5.4-2]. */
 const ARRIVING_PREFIX = '\u0000arriving:';
@@ -55,6 +61,7 @@ export class ArrivingSession implements Subscriber {
     private readonly sessions: ReadonlyMap<string, Session>,
     private readonly limit: number,
     private readonly counters: ArrivalCounters,
+    private readonly pins: ParkedPosition | undefined,
   ) {
     this.subscriberId = `${ARRIVING_PREFIX}${++standIns}:${clientId}`;
   }
@@ -62,8 +69,10 @@ export class ArrivingSession implements Subscriber {
   deliver(delivery: Delivery): void {
     const session = this.sessions.get(this.clientId);
     if (session === undefined) {
-      if (this.parked.length < this.limit) this.parked.push(delivery);
-      else this.counters.dropped++;
+      if (this.parked.length < this.limit) {
+        this.parked.push(delivery);
+        this.pins?.pin(this); // read from the inbox: its position stays before this entry
+      } else this.counters.dropped++;
       return;
     }
     // The session is read (its own subscriptions are routed): it got its own copy, except
@@ -81,6 +90,8 @@ export class SessionArrivals {
     private readonly logger: Logger,
     /** Settles once the route changes so far are written and announced. */
     private readonly routesCommitted: () => Promise<void>,
+    /** The inbox entries stand-ins parked messages from (none: no store nodes share). */
+    private readonly pins?: ParkedPosition,
   ) {}
 
   /**
@@ -114,7 +125,8 @@ export class SessionArrivals {
 
   private route(clientId: string, record: StoredSessionRecord): ArrivingSession {
     const limit = this.core.options.maxQueuedMessages;
-    const arriving = new ArrivingSession(clientId, this.core.sessions, limit, this.counters);
+    const { sessions } = this.core;
+    const arriving = new ArrivingSession(clientId, sessions, limit, this.counters, this.pins);
     for (const sub of record.subscriptions) {
       arriving.filters.push(sub.filter);
       this.core.router.add(subscriptionFromStored(arriving, sub));
@@ -131,21 +143,41 @@ export class SessionArrivals {
     this.unroute(arriving);
     const parked = arriving.parked.splice(0);
     if (parked.length === 0) {
+      this.pins?.unpin(arriving);
       this.counters.arrived++;
       return;
     }
-    const held = await heldMessageIds(this.core, session);
+    let held: Set<number>;
+    try {
+      held = await heldMessageIds(this.core, session);
+    } catch (err) {
+      this.pins?.unpin(arriving); // dropped: nothing to pin for any more
+      this.counters.dropped += parked.length;
+      throw err;
+    }
     let delivered = 0;
+    let duplicates = 0;
     for (const delivery of parked) {
-      if (held.has(delivery.message.id)) continue;
-      // [MQTT-3.8.3-3] the stand-in's id is not the client id: No Local is checked here.
-      if (delivery.message.origin === session.clientId && this.noLocalOnly(session)) continue;
-      session.deliver(delivery);
+      if (held.has(delivery.message.id)) {
+        duplicates++;
+        continue;
+      }
+      // [MQTT-3.8.3-3] the stand-in's id is not the client id: an own message goes through
+      // the matching subscriptions without No Local only (none: not delivered).
+      const through =
+        delivery.message.origin === session.clientId
+          ? ownMessageDelivery(session, delivery)
+          : delivery;
+      if (through === undefined) continue;
+      session.deliver(through);
       delivered++;
     }
+    // The deliveries are in the store's batch being filled: the inbox's position, committed
+    // now in that batch, may pass the entries they came from.
+    this.pins?.unpin(arriving);
     this.counters.arrived++;
     this.counters.delivered += delivered;
-    this.counters.duplicates += parked.length - delivered;
+    this.counters.duplicates += duplicates;
     this.logger.debug(
       { clientId: session.clientId, parked: parked.length, delivered },
       'cluster: arriving session got the messages parked for it',
@@ -155,6 +187,7 @@ export class SessionArrivals {
   /** The move did not happen: the stand-in leaves the router, its parked messages are dropped. */
   cancel(arriving: ArrivingSession, why: string): void {
     this.unroute(arriving);
+    this.pins?.unpin(arriving);
     const dropped = arriving.parked.splice(0).length;
     this.counters.dropped += dropped;
     if (dropped > 0) {
@@ -167,11 +200,5 @@ export class SessionArrivals {
 
   private unroute(arriving: ArrivingSession): void {
     for (const filter of arriving.filters.splice(0)) this.core.router.remove(arriving, filter);
-  }
-
-  /** True when every subscription of `session` is No Local (an own message matches none). */
-  private noLocalOnly(session: Session): boolean {
-    for (const sub of session.subscriptions.values()) if (!sub.noLocal) return false;
-    return true;
   }
 }

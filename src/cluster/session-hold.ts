@@ -112,7 +112,7 @@ export class SessionHolding {
     if (this.parts.core.sessions.has(clientId)) {
       await this.barriers.run(`${from}:${req}`, clientId, from);
       if (!(await this.handOwnerTo(request))) {
-        // The asking node gave up: the session stays here, offline and routed (its messages
+        // The asking node gave up or died: the session stays here, offline and routed (its messages
         // are queued for it). The answer only says this node is done with the request.
         await this.answer(from, { t: 'released', req }, clientId);
         return;
@@ -139,6 +139,13 @@ export class SessionHolding {
         logger.info(
           { clientId, node: from },
           'cluster: session move: the asking node no longer waits (it gave up); the session stays here',
+        );
+        return false;
+      }
+      if (handed === 'gone') {
+        logger.warn(
+          { clientId, node: from },
+          'cluster: session move: the asking node died (its lease is gone); the session stays here',
         );
         return false;
       }

@@ -9,9 +9,12 @@
  *   resolves. The node delivered the dead node's inbox's first page and committed it with
  *   the position, routed the second page (whose writes the store may still flush on its
  *   own, without the position), then stops.
+ * - `GATE_RELEASED` (any value): the answers to its session moves' releases are dropped, as if
+ *   the old node had died right after it let go: the node keeps its stand-ins parked and
+ *   waits, so a test can kill it in the middle of a session move into it.
  * Its heartbeat still runs. It prints `listening <port> <node id>` once it listens and
  * `gated <what>` at the gate, so that a test can kill it (SIGKILL) in the middle of that
- * recovery. `REDIS_URL` names the cluster's Redis.
+ * recovery. `REDIS_URL` names the cluster's Redis; `LEASE_MS` its lease (1000 ms unless set).
  */
 import { createBroker } from '../../src/index.js';
 import { type BrokerStore, silentLogger } from '../../src/ports/index.js';
@@ -59,7 +62,24 @@ const broker = createBroker({
   store,
   logger: silentLogger,
   sysInterval: 0,
-  cluster: { url, leaseMs: 1000, heartbeatMs: 100 },
+  cluster: { url, leaseMs: Number(process.env.LEASE_MS ?? 1000), heartbeatMs: 100 },
 });
+if (process.env.GATE_RELEASED !== undefined) {
+  // The node's handler of its control channel (ClusterNode -> ClientOwnership.onControl).
+  const ownership = (broker.cluster as unknown as { ownership: { onControl(t: string): void } })
+    .ownership;
+  const onControl = ownership.onControl.bind(ownership);
+  const isReleased = (text: string): boolean => {
+    try {
+      return (JSON.parse(text) as { t?: unknown }).t === 'released';
+    } catch {
+      return false; // not JSON: the node counts it as malformed
+    }
+  };
+  ownership.onControl = (text: string) => {
+    if (isReleased(text)) process.stdout.write('gated released\n');
+    else onControl(text);
+  };
+}
 const address = await broker.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`listening ${address.port} ${broker.cluster!.nodeId}\n`);
