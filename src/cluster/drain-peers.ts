@@ -45,13 +45,26 @@ export async function adoptHandedOver(
   const arriving = await moves.receiveAll(message.from, message.clientIds).catch(() => undefined);
   if (arriving !== undefined) {
     const restoreWill = (await handedOver?.take(message.from)) ?? (() => {});
-    for (const clientId of message.clientIds) {
-      const stand = arriving.get(clientId);
-      if (await adoptOne(clientId)) {
-        adopted++;
-        restoreWill(clientId);
-        if (stand !== undefined) await moves.landAdopted(stand);
-      } else if (stand !== undefined) moves.cancel(stand, 'the session was not adopted');
+    const settled = new Set<string>();
+    try {
+      for (const clientId of message.clientIds) {
+        const stand = arriving.get(clientId);
+        if (await adoptOne(clientId)) {
+          adopted++;
+          restoreWill(clientId);
+          if (stand !== undefined) await moves.landAdopted(stand);
+          settled.add(clientId);
+        } else if (stand !== undefined) {
+          settled.add(clientId);
+          moves.cancel(stand, 'the session was not adopted');
+        }
+      }
+    } finally {
+      // A failed adoption (a store read that threw) leaves no stand-in routed, nor its pin on
+      // the inbox position (parked-position.ts): the ones not settled yet are cancelled.
+      for (const [clientId, stand] of arriving) {
+        if (!settled.has(clientId)) moves.cancel(stand, 'the adoption failed');
+      }
     }
   }
   await moves.answerAdopted(message.from, message.req, adopted);
