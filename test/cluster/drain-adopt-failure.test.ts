@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adoptHandedOver } from '../../src/cluster/drain-peers.js';
-import type { SessionMoves } from '../../src/cluster/session-move.js';
 import type { ArrivingSession } from '../../src/cluster/session-arrival.js';
+import type { SessionMoves } from '../../src/cluster/session-move.js';
 
 /** A stand-in as adoptHandedOver sees it: only its client id is read. */
 function standIn(clientId: string): ArrivingSession {
