@@ -123,8 +123,10 @@ export class ClientClaims {
           );
         }
       }
-      // A session handed over by a live node is not refused here: it let go of it already.
+      // A session handed over by a live node is not refused here: it let go of it already;
+      // its owner key only rides the next WAIT (counted if short).
       if (arriving === undefined) await this.replicated(clientId);
+      else this.parts.replicas?.follow('the owner key of a session moved here', { clientId });
       this.parts.owned.add(clientId);
       const landing = arriving;
       arriving = undefined;

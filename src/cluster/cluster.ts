@@ -156,7 +156,7 @@ export class ClusterNode {
       this.options.advertise,
       logger,
     );
-    this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId);
+    this.wills = new NodeWills(core, this.commands, this.keys, logger, () => this.nodeId, replicas);
     const identity = nodeIdentity(this.commands, this.keys, this.instance, () => this.nodeId);
     this.ownership = new ClientOwnership(
       core,

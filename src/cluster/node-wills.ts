@@ -28,6 +28,7 @@ import type { Will } from '../protocol/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import { DROP_WILL } from './membership-scripts.js';
+import type { ReplicaWait } from './replica-wait.js';
 
 /**
  * A will of a dead node's client taken by this node: its field in `orphan-wills:<id>` and its
@@ -70,6 +71,8 @@ export class NodeWills implements WillFate {
     private readonly keys: ClusterKeys,
     private readonly logger: Logger,
     private readonly nodeId: () => number,
+    /** `cluster.wait`: a will copy rides the next WAIT (counted if short, never refused). */
+    private readonly replicas?: ReplicaWait,
   ) {
     core.wills.observe(this);
     core.recordWillVerdicts = true;
@@ -116,6 +119,7 @@ export class NodeWills implements WillFate {
     this.redis
       .hset(this.keys.wills(this.nodeId()), client.clientId, serialize(stored))
       .catch((err: unknown) => this.warn(err, client.clientId, 'copying a will'));
+    this.replicas?.follow('a will copy', { clientId: client.clientId });
   }
 
   /** A client's connection here ended: this node decides the fate of its will. */

@@ -1,8 +1,10 @@
 /**
  * `cluster.wait`: the cluster's writes that an acknowledgement stands behind (a forward to
- * another node's inbox, a route table change) count only once that many replicas have them
- * (Redis `WAIT`), as the Redis store's `wait` does for its batches. A failover then keeps
- * what was acknowledged.
+ * another node's inbox, a route table change, a connect's owner key) count only once that
+ * many replicas have them (Redis `WAIT`), as the Redis store's `wait` does for its batches. A
+ * failover then keeps what was acknowledged. Writes nothing can refuse (owner keys taken
+ * without a connect's claim, will copies) ride the same `WAIT`s and are only counted when
+ * short ({@link ReplicaWait.follow}).
  *
  * `WAIT` counts the writes of the connection it is sent on, so it goes on the node's command
  * connection, right after the writes of a turn (pipelined: no round trip of its own). It
@@ -26,6 +28,11 @@ export interface ReplicaWaitCounters {
   waits: number;
   /** Those answered with fewer replicas than asked (timed out), or failed. Logged. */
   shortfalls: number;
+  /**
+   * Writes nothing waits for that rode a `WAIT` answered short ({@link ReplicaWait.follow}:
+   * owner keys taken without a connect's claim, will copies). Logged, nothing refused.
+   */
+  unconfirmed: number;
 }
 
 /**
@@ -52,13 +59,15 @@ export function replicaWait(
 
 /** Sends `WAIT` after the writes of a turn, one at a time, and reports short answers. */
 export class ReplicaWait {
-  readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0 };
+  readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0, unconfirmed: 0 };
   /** The `WAIT` under way (it holds the connection). */
   private current: Promise<number> | undefined;
   /** The one to send when it returns, shared by the writes sent meanwhile. */
   private queued: Promise<number> | undefined;
   /** The last answer was short: the next full one is logged. */
   private short = false;
+  /** A followed write came back short since the last full answer (logged once per run). */
+  private followedShort = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -79,6 +88,28 @@ export class ReplicaWait {
     );
     this.queued = next;
     return next;
+  }
+
+  /**
+   * Writes just sent that no acknowledgement stands behind and nothing can refuse (an owner
+   * key the old owner let go of already, a will copy of a connected client): they ride the
+   * next `WAIT` (no `WAIT` of their own), and a short answer is counted in `unconfirmed` and
+   * logged (once per run of short answers), so that an operator knows a failover then could
+   * lose them. `what` names them in the log.
+   */
+  follow(what: string, fields: Record<string, unknown> = {}): void {
+    const short = (): void => {
+      this.counters.unconfirmed++;
+      if (this.followedShort) return;
+      this.followedShort = true;
+      this.logger.warn(
+        { ...fields, replicas: this.setting.replicas },
+        `cluster: ${what} not on enough Redis replicas in time (kept: nothing can refuse it; a failover now may lose it)`,
+      );
+    };
+    this.after().then((acked) => {
+      if (!this.enough(acked)) short();
+    }, short);
   }
 
   /** True when `replicas` (an answer of {@link after}) is as many as the setting asks. */
@@ -114,6 +145,7 @@ export class ReplicaWait {
     if (acked >= replicas) {
       if (this.short) this.logger.info({ replicas }, 'cluster: Redis replicas keep up again');
       this.short = false;
+      this.followedShort = false;
       return;
     }
     this.counters.shortfalls++;

@@ -70,8 +70,11 @@ export class ClientOwnership implements SessionLoader {
       outbox: Outbox;
       arrivals: SessionArrivals | undefined;
     },
-    /** `cluster.wait`: a claim's CONNACK waits for the owner key on the replicas. */
-    replicas?: ReplicaWait,
+    /**
+     * `cluster.wait`: a claim's CONNACK waits for the owner key on the replicas; the keys
+     * taken without a claim (restored, adopted, moved here) ride its WAITs.
+     */
+    private readonly replicas?: ReplicaWait,
   ) {
     this.control = new ControlRequests(redis, keys, () => self.nodeId);
     this.turns = new ClientTurns(logger, (clientId) => this.checking.get(clientId));
@@ -139,6 +142,11 @@ export class ClientOwnership implements SessionLoader {
     const seen = this.seenAtStart ?? new Map<string, string>();
     this.seenAtStart = undefined;
     const lost = new Set(await claimOwners(this.redis, this.keys, ids, seen, this.ownerValue));
+    if (ids.length > lost.size) {
+      this.replicas?.follow('the owner keys of sessions restored at start', {
+        sessions: ids.length - lost.size,
+      });
+    }
     const claimed = new Map<string, string>();
     for (const clientId of ids) {
       if (!lost.has(clientId)) {
@@ -267,6 +275,7 @@ export class ClientOwnership implements SessionLoader {
       const owners: [string, string] = [previousOwner, this.ownerValue];
       const taken = await adoptOwner(this.redis, this.keys, clientId, owners, record);
       if (!taken) return false;
+      this.replicas?.follow('the owner key of an adopted session', { clientId });
       this.owned.add(clientId);
       await this.next?.load(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);

@@ -103,7 +103,15 @@ function buildBase(deps: CorePartsDeps) {
   const metrics = createCoreMetrics();
   const hooks = new HookChain(logger);
   const persistence = deps.store
-    ? new Persistence(deps.store, (err) => logger.error({ err }, 'store commit failed'))
+    ? new Persistence(
+        deps.store,
+        (err) => logger.error({ err }, 'store commit failed'),
+        (clientId, count) =>
+          logger.error(
+            { clientId, count },
+            'queued messages counted but not in the store: lost (the store lost writes it had committed, e.g. a Redis failover without storage.wait or cluster.wait)',
+          ),
+      )
     : undefined;
   const refusals = new RefusalLog(metrics, logger, clock);
   const admission = new ConnectionAdmission(options.maxConnections, refusals, {
@@ -140,6 +148,9 @@ function buildBase(deps: CorePartsDeps) {
   };
 }
 
+/** Pause before a connected session reads its stored queue again after a failed read. */
+const QUEUE_READ_RETRY_MS = 1000;
+
 /** What sessions are made with: queue limits, the budget, and where drops are reported. */
 function sessionEnvironment(base: ReturnType<typeof buildBase>): SessionEnvironment {
   const { options, clock, logger, budget, drops } = base;
@@ -154,7 +165,12 @@ function sessionEnvironment(base: ReturnType<typeof buildBase>): SessionEnvironm
       if (reason === 'memory-budget') budget.refuseQueued(session.clientId);
       else if (reason === 'queued-total') budget.refuseQueuedTotal(session.clientId);
     },
-    failed: (session, err) =>
-      logger.error({ err, clientId: session.clientId }, 'reading a stored queue failed'),
+    failed: (session, err, retry) => {
+      logger.error(
+        { err, clientId: session.clientId, retryMs: QUEUE_READ_RETRY_MS },
+        'reading a stored queue failed',
+      );
+      clock.setTimeout(retry, QUEUE_READ_RETRY_MS);
+    },
   };
 }

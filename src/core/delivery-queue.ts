@@ -4,11 +4,11 @@
  * store (persistent sessions: only a page is held in memory while the client is connected,
  * so a million queued messages do not need a million messages of heap). Both count their
  * entries against `maxQueuedMessagesTotal`; the in-memory one charges the memory budget.
+ * The stored one is in stored-queue.ts.
  */
 import { MemoryBudget } from './memory-budget.js';
 import type { Delivery } from './message.js';
 import { detachDelivery } from './message.js';
-import type { Persistence } from './persistence.js';
 
 /** The queue a session drains. */
 export interface DeliveryQueue {
@@ -142,146 +142,5 @@ export class MemoryQueue implements DeliveryQueue {
     const entryCost = MemoryBudget.queuedEntryCost(delivery);
     this.budget.chargeQueued(refs === 0 ? -(entryCost + length) : -entryCost, -1);
     this.bytes -= length;
-  }
-}
-
-/** How many stored deliveries are read into memory at a time. */
-const PAGE_SIZE = 256;
-
-/** A queue kept in the store; a page of it is held in memory while draining. */
-export class StoredQueue implements DeliveryQueue {
-  count: number;
-  bytes: number;
-  /** Paged-in entries, in order. */
-  private buffer: { seq: number; delivery: Delivery }[] = [];
-  private bufferHead = 0;
-  /** Highest seq read into memory (or dequeued): the next page starts after it. */
-  private readSeq = 0;
-  /**
-   * Highest seq given to an entry: the queue numbers its own entries (the session's owner
-   * does, not the store, so a store never has to answer a write synchronously).
-   */
-  private lastSeq: number;
-  /**
-   * True while a connection drains the queue and everything stored is also in `buffer`: new
-   * entries are then appended to it as well. Never true while the client is away, so an
-   * offline session's queue costs no heap.
-   */
-  private tailInMemory = false;
-  private loading: Promise<boolean> | undefined;
-  /** A connection is draining the queue. */
-  private connected = false;
-
-  constructor(
-    private readonly clientId: string,
-    private readonly persistence: Persistence,
-    private readonly budget: MemoryBudget,
-    count = 0,
-    bytes = 0,
-    lastSeq = 0,
-  ) {
-    this.count = count;
-    this.bytes = bytes;
-    this.lastSeq = lastSeq;
-    budget.countQueued(count);
-  }
-
-  attached(): void {
-    this.connected = true;
-    this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
-  }
-
-  push(delivery: Delivery): boolean {
-    const seq = ++this.lastSeq;
-    this.persistence.enqueue(this.clientId, seq, delivery);
-    this.count++;
-    this.bytes += delivery.message.payload.length;
-    this.budget.countQueued(1);
-    if (this.tailInMemory) {
-      this.buffer.push({ seq, delivery });
-      this.readSeq = seq;
-    }
-    return true;
-  }
-
-  shift(): Delivery | undefined {
-    if (this.bufferHead >= this.buffer.length) return undefined;
-    const entry = this.buffer[this.bufferHead]!;
-    this.buffer[this.bufferHead] = undefined as unknown as { seq: number; delivery: Delivery };
-    this.bufferHead++;
-    if (this.bufferHead === this.buffer.length) {
-      this.buffer = [];
-      this.bufferHead = 0;
-    }
-    this.persistence.dequeue(this.clientId, entry.seq);
-    this.count--;
-    this.bytes -= entry.delivery.message.payload.length;
-    this.budget.countQueued(-1);
-    return entry.delivery;
-  }
-
-  page(): Promise<boolean> | undefined {
-    if (this.count === 0 || this.bufferHead < this.buffer.length) return undefined;
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
-  }
-
-  takeShared(): Delivery[] {
-    // Stored entries are not redistributed: only the page in memory is looked at.
-    const taken: Delivery[] = [];
-    const kept: { seq: number; delivery: Delivery }[] = [];
-    for (let i = this.bufferHead; i < this.buffer.length; i++) {
-      const entry = this.buffer[i]!;
-      if (entry.delivery.shareFilter !== undefined) {
-        taken.push(entry.delivery);
-        this.persistence.dequeue(this.clientId, entry.seq);
-        this.count--;
-        this.bytes -= entry.delivery.message.payload.length;
-        this.budget.countQueued(-1);
-      } else {
-        kept.push(entry);
-      }
-    }
-    this.buffer = kept;
-    this.bufferHead = 0;
-    return taken;
-  }
-
-  detached(): void {
-    // The page stays in the store; the next connection reads it again from the first
-    // entry not yet dequeued.
-    const first = this.buffer[this.bufferHead];
-    if (first) this.readSeq = first.seq - 1;
-    this.buffer = [];
-    this.bufferHead = 0;
-    this.tailInMemory = false;
-    this.connected = false;
-  }
-
-  held(): Delivery[] {
-    return this.buffer.slice(this.bufferHead).map((e) => e.delivery);
-  }
-
-  release(): void {
-    // The store deletes the entries with the session; only the count goes back.
-    this.budget.countQueued(-this.count);
-    this.count = 0;
-    this.bytes = 0;
-    this.buffer = [];
-    this.bufferHead = 0;
-  }
-
-  private async load(): Promise<boolean> {
-    const entries = await this.persistence.readQueue(this.clientId, this.readSeq, PAGE_SIZE);
-    // The client left while the page was read: keep nothing (it stays stored).
-    if (!this.connected) return false;
-    for (const entry of entries) this.buffer.push(entry);
-    if (entries.length > 0) this.readSeq = entries[entries.length - 1]!.seq;
-    // Entries pushed while the page was read are stored but not in memory: only when the
-    // counts agree is everything in memory, so that new entries may be appended directly.
-    this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
-    return entries.length > 0;
   }
 }

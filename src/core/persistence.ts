@@ -44,6 +44,12 @@ export interface CommitParticipant {
   commit(): Promise<void>;
 }
 
+/** A turn whose store writes {@link Persistence.onTurnFailure} watches. */
+export interface TurnMarker {
+  /** The turn is over: writes made now belong to the next one. */
+  readonly ended: boolean;
+}
+
 /** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
@@ -52,10 +58,17 @@ export class Persistence {
   /** The turn's {@link commitAfterTurn}, while its turn lasts. */
   private turnCommit: Promise<void> | undefined;
   private readonly participants: CommitParticipant[] = [];
+  /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
+  private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
 
   constructor(
     readonly store: BrokerStore,
     private readonly onBackgroundError: (err: unknown) => void,
+    /**
+     * A stored queue found fewer entries in the store than it counted (writes the store had
+     * committed and lost since: a Redis failover without a WAIT for replicas); reported here.
+     */
+    readonly lostQueued: (clientId: string, count: number) => void = () => {},
   ) {}
 
   /** True while the store cannot write (disk full): new QoS 1/2 work is refused. */
@@ -78,6 +91,31 @@ export class Persistence {
       return this.commit().catch(() => {});
     });
     return this.turnCommit;
+  }
+
+  /**
+   * Calls `failed` if the store does not commit what this turn wrote (a batch Redis did not
+   * take, a full disk): one store commit looked at per turn, taken once the turn's writes are
+   * all made (as {@link commitAfterTurn}), however many callers. Returns the turn, `ended` once
+   * writes belong to the next one. The store's commit only: a participant's failure (a
+   * forward) says nothing of the store's writes.
+   */
+  onTurnFailure(failed: () => void): TurnMarker {
+    let turn = this.turnWatch;
+    if (turn === undefined) {
+      const watch = { ended: false, failed: [] as (() => void)[] };
+      this.turnWatch = watch;
+      turn = watch;
+      setImmediate(() => {
+        watch.ended = true;
+        if (this.turnWatch === watch) this.turnWatch = undefined;
+        this.store.commit().catch(() => {
+          for (const fn of watch.failed) fn();
+        });
+      });
+    }
+    turn.failed.push(failed);
+    return turn;
   }
 
   /** Commits every mutation so far (group commit in the store, and the participants'). */
@@ -160,12 +198,15 @@ export class Persistence {
     this.store.dequeue(clientId, seq);
   }
 
-  /** A page of a stored queue, as deliveries. */
+  /**
+   * A page of a stored queue, as deliveries; `end` when the store holds no entry after it (it
+   * returned fewer than `limit`, counting those whose message is missing and left out).
+   */
   async readQueue(
     clientId: string,
     afterSeq: number,
     limit: number,
-  ): Promise<{ seq: number; delivery: Delivery }[]> {
+  ): Promise<{ entries: { seq: number; delivery: Delivery }[]; end: boolean }> {
     const { entries, messages } = await this.store.readQueue(clientId, afterSeq, limit);
     const restored = new Map<number, Message>();
     const out: { seq: number; delivery: Delivery }[] = [];
@@ -179,7 +220,7 @@ export class Persistence {
       }
       out.push({ seq: entry.seq, delivery: fromStoredDelivery(entry.delivery, message) });
     }
-    return out;
+    return { entries: out, end: entries.length < limit };
   }
 
   putInflight(clientId: string, entry: InflightRecord): void {

@@ -18,6 +18,11 @@ export interface SessionEnvironment {
   readonly budget: MemoryBudget;
   /** Records a drop (counter, hook notification). */
   dropped(session: SessionRecord, delivery: Delivery, reason: DropReason): void;
-  /** Reports a store read that failed (logged; the queue stays stored). */
-  failed(session: SessionRecord, err: unknown): void;
+  /**
+   * Reports a store read that failed (logged; the queue stays stored) and calls `retry` after
+   * a pause: a connected session whose next page could not be read would otherwise wait for
+   * a packet of its client that never comes (nothing in flight, new deliveries queued behind
+   * the page), until the client connected again.
+   */
+  failed(session: SessionRecord, err: unknown, retry: () => void): void;
 }

@@ -6,7 +6,7 @@
 import type { QoS } from '../protocol/index.js';
 import type { DeliveryOutput } from './delivery-output.js';
 import type { DeliveryQueue } from './delivery-queue.js';
-import { EMPTY_QUEUE, MemoryQueue, StoredQueue } from './delivery-queue.js';
+import { EMPTY_QUEUE, MemoryQueue } from './delivery-queue.js';
 import type { InflightEntry } from './inflight.js';
 import { InflightWindow } from './inflight.js';
 import type { Delivery, Message } from './message.js';
@@ -15,6 +15,7 @@ import type { Persistence } from './persistence.js';
 import { RetainedBacklog } from './retained-cursor.js';
 import type { SessionEnvironment } from './session-environment.js';
 import { SessionRecord } from './session-record.js';
+import { StoredQueue } from './stored-queue.js';
 import type { FanoutCache, Subscriber } from './subscriber.js';
 
 export type { DeliveryOutput } from './delivery-output.js';
@@ -374,7 +375,11 @@ export class Session extends SessionRecord implements Subscriber {
     if (!out.sendPublish(delivery, entry.packetId, false, cache)) window.end(entry);
   }
 
-  /** Reads the next stored page, then drains again. */
+  /**
+   * Reads the next stored page, then drains again. A failed read (the store unreachable for a
+   * while) is tried again by the environment's retry: nothing else would drain a connected
+   * session with nothing in flight, whose new deliveries queue behind the page.
+   */
   private pageIn(): void {
     const loading = this.queue.page();
     if (!loading) return;
@@ -382,7 +387,7 @@ export class Session extends SessionRecord implements Subscriber {
       (loaded) => {
         if (loaded) this.drain();
       },
-      (err: unknown) => this.env.failed(this, err),
+      (err: unknown) => this.env.failed(this, err, () => this.drain()),
     );
   }
 

@@ -19,14 +19,14 @@ const RETRY_MS = 100;
 type OnMessage = (payload: string, how: string) => void;
 
 /** An accepted connection, and the URL of the node that accepted it. */
-interface Connected {
+export interface Connected {
   client: MqttClient;
   sessionPresent: boolean;
   url: string;
 }
 
 /** Connects to one of the live nodes, retrying until a CONNACK accepts (or `stopped()`). */
-async function connectToLive(
+export async function connectToLive(
   live: LiveNodes,
   options: IClientOptions,
   stopped: () => boolean,
@@ -90,6 +90,8 @@ export class CrashSubscriber {
   };
   private stopping = false;
   private connecting: Promise<void> | undefined;
+  /** A reconnection waits for this ({@link bounce}). */
+  private held: Promise<void> = Promise.resolve();
 
   constructor(
     readonly clientId: string,
@@ -109,6 +111,15 @@ export class CrashSubscriber {
     await this.connecting;
   }
 
+  /**
+   * Drops its connection (the socket destroyed, no DISCONNECT: its will and session stay);
+   * it connects again as after its node died, once `until` resolved.
+   */
+  bounce(until: Promise<void> = Promise.resolve()): void {
+    this.held = until;
+    this.client?.stream.destroy();
+  }
+
   /** Disconnects for good (the session stays). */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -118,6 +129,7 @@ export class CrashSubscriber {
 
   private connect(live: LiveNodes): Promise<void> {
     this.connecting = (async () => {
+      await this.held;
       const first = this.client === undefined;
       const options: IClientOptions = {
         clientId: this.clientId,

@@ -1,7 +1,9 @@
 /**
  * Redis behind Sentinel for the cluster tests: a master, one replica and one sentinel
  * (`redis-server --sentinel`, the Debian package's binary), each a real process on a free
- * loopback port, the sentinel monitoring the master as `mymaster` (quorum 1).
+ * loopback port, the sentinel monitoring the master as `mymaster` (quorum 1). The master can
+ * be killed (SIGKILL) for the sentinel to promote the replica, and started again on its port
+ * as the new master's replica.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -48,17 +50,35 @@ function startOnFreePort(
   return onFreePort(async (port) => ({ child: await startRedisProcess(args(port), ready), port }));
 }
 
+/** How quickly the sentinel fails over. */
+export interface SentinelTiming {
+  /** A master not answering this long is down (`down-after-milliseconds`; default 2000). */
+  downAfterMs?: number;
+  /** `failover-timeout` (default 10000). */
+  failoverTimeoutMs?: number;
+}
+
 /** The sentinel's configuration: it watches `mymaster` (quorum 1) and fails over quickly. */
-function sentinelConfig(port: number, master: number): string {
+function sentinelConfig(port: number, master: number, timing: SentinelTiming): string {
   return [
     `port ${port}`,
     'bind 127.0.0.1',
     `sentinel monitor mymaster 127.0.0.1 ${master} 1`,
-    'sentinel down-after-milliseconds mymaster 2000',
-    'sentinel failover-timeout mymaster 10000',
+    `sentinel down-after-milliseconds mymaster ${timing.downAfterMs ?? 2000}`,
+    `sentinel failover-timeout mymaster ${timing.failoverTimeoutMs ?? 10_000}`,
     '',
   ].join('\n');
 }
+
+/** A data server's arguments (each in a fresh directory: a replica writes its first sync's RDB there). */
+function dataServerArgs(port: number, replicaOf?: number): string[] {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  args.push('--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-')));
+  if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
+  return args;
+}
+
+const READY = /Ready to accept connections/;
 
 /** A master, a replica and a sentinel watching them. */
 export class SentinelFixture {
@@ -66,9 +86,12 @@ export class SentinelFixture {
   readonly name = 'mymaster';
   private client: Redis | undefined;
 
+  /** The data servers (master and replica, whichever is which now) by port. */
+  private readonly servers = new Map<number, ChildProcess>();
+
   private constructor(
     private readonly children: ChildProcess[],
-    /** Filled in as {@link start} starts the processes. */
+    /** Filled in as {@link start} starts the processes (the roles at start). */
     readonly ports: { master: number; replica: number; sentinel: number },
   ) {}
 
@@ -79,32 +102,23 @@ export class SentinelFixture {
   }
 
   /** Starts the three processes; resolves once the sentinel knows the replica. */
-  static async start(): Promise<SentinelFixture> {
-    // Each in a fresh directory: a replica writes the RDB of its first sync to its --dir.
-    const dirFor = (): string[] => ['--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-'))];
-    const plain = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    const ready = /Ready to accept connections/;
+  static async start(timing: SentinelTiming = {}): Promise<SentinelFixture> {
     const children: ChildProcess[] = [];
     const ports = { master: 0, replica: 0, sentinel: 0 };
     const fixture = new SentinelFixture(children, ports);
     try {
-      const master = await startOnFreePort(
-        (p) => ['--port', String(p), ...plain, ...dirFor()],
-        ready,
-      );
+      const master = await startOnFreePort((p) => dataServerArgs(p), READY);
       children.push(master.child);
+      fixture.servers.set(master.port, master.child);
       ports.master = master.port;
-      const replicaOf = ['--replicaof', '127.0.0.1', String(master.port)];
-      const replica = await startOnFreePort(
-        (p) => ['--port', String(p), ...plain, ...replicaOf, ...dirFor()],
-        ready,
-      );
+      const replica = await startOnFreePort((p) => dataServerArgs(p, master.port), READY);
       children.push(replica.child);
+      fixture.servers.set(replica.port, replica.child);
       ports.replica = replica.port;
       // A sentinel rewrites its configuration file: one of its own in a fresh directory.
       const sentinel = await startOnFreePort((p) => {
         const file = join(mkdtempSync(join(tmpdir(), 'pipit-sentinel-')), 'sentinel.conf');
-        writeFileSync(file, sentinelConfig(p, master.port));
+        writeFileSync(file, sentinelConfig(p, master.port, timing));
         return [file, '--sentinel'];
       }, /\+monitor master mymaster/);
       children.push(sentinel.child);
@@ -161,6 +175,57 @@ export class SentinelFixture {
     } finally {
       old.disconnect();
     }
+  }
+
+  /**
+   * Kills the master the sentinel names now (SIGKILL: what it had not yet sent its replica is
+   * gone); resolves with its port once it exited.
+   */
+  async killMaster(): Promise<number> {
+    const port = await this.masterPort();
+    const child = this.servers.get(port)!;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+    this.servers.delete(port);
+    return port;
+  }
+
+  /** Resolves once the sentinel names a master other than `old` and that server says it is one. */
+  async promoted(old: number): Promise<number> {
+    let port = old;
+    await waitFor(
+      async () => {
+        port = await this.masterPort();
+        if (port === old) return false;
+        const client = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
+        try {
+          return ((await client.call('ROLE')) as unknown[])[0] === 'master';
+        } catch {
+          return false;
+        } finally {
+          client.disconnect();
+        }
+      },
+      30_000,
+      'the sentinel to promote the replica',
+    );
+    return port;
+  }
+
+  /**
+   * Starts a data server on `port` again (a killed master's: the sentinel still lists it) as
+   * the current master's replica; resolves once the sentinel sees it in sync.
+   */
+  async restartAsReplica(port: number): Promise<void> {
+    const child = await startRedisProcess(dataServerArgs(port, await this.masterPort()), READY);
+    this.children.push(child);
+    this.servers.set(port, child);
+    await waitFor(
+      async () => (await this.replicaPorts()).includes(port),
+      30_000,
+      `the sentinel to see ${port} as an in-sync replica`,
+    );
   }
 
   /** Stops the processes. */
