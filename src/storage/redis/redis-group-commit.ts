@@ -5,8 +5,9 @@
  * (or, once it holds `maxBatchCommands`, right after the current mutation) as one MULTI/EXEC,
  * so every mutation of a tick, from every MQTT connection, costs one round trip and lands
  * all or nothing. With a
- * `wait` setting, `WAIT replicas timeout` follows the EXEC in the same write: the batch counts
- * as committed only once that many replicas have it.
+ * `wait` setting, `WAIT replicas timeout` follows the EXEC in the same pipeline (so on the
+ * same connection, on a Redis Cluster too): the batch counts as committed only once that many
+ * replicas have it.
  *
  * Batches are pipelined (a batch does not wait for the one before it), and Redis runs them in
  * order. `commit()` settles with the current batch, or, when nothing is pending, with every
@@ -17,6 +18,7 @@
  * succeeds.
  */
 
+import { Cluster } from 'ioredis';
 import type { Logger } from '../../ports/index.js';
 import type { RedisClient } from '../../redis/redis-client.js';
 import { StoreFullError, StoreUnavailableError } from '../shared/errors.js';
@@ -54,7 +56,20 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
-type Callable = Record<string, (...args: Arg[]) => unknown>;
+/** One reply of a pipeline: its error, or its value. */
+type Reply = [Error | null, unknown];
+
+/** The part of an ioredis pipeline used here (its typings do not know script commands). */
+type BatchPipeline = Record<string, (...args: Arg[]) => unknown> & {
+  multi(): void;
+  wait(replicas: number, timeoutMs: number): void;
+  exec(): Promise<Reply[]>;
+};
+
+/** True when a command of the batch was refused with MOVED or ASK (the slot moved). */
+function redirected(replies: Reply[]): boolean {
+  return replies.some(([err]) => err !== null && /^(MOVED|ASK) /.test(err.message));
+}
 
 /** Replies of a Redis that cannot serve for now (loading, failing over, busy). */
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -193,33 +208,33 @@ export class RedisGroupCommit {
 
   private async send(commands: Command[]): Promise<void> {
     if (commands.length === 0) return;
-    const tx = this.client.multi();
-    for (const c of commands) (tx as unknown as Callable)[c.name](...c.args);
-    const exec = tx.exec();
     const wait = this.options.wait;
-    // Sent right after the EXEC: the reply comes once the replicas have the batch.
-    const replicas = wait ? this.client.wait(wait.replicas, wait.timeoutMs) : undefined;
-    replicas?.catch(() => {}); // reported through exec's failure when both fail
-    let results: [Error | null, unknown][] | null;
+    let replies: Reply[];
     try {
-      results = await exec;
+      replies = await this.pipeline(commands, wait);
     } catch (err) {
       throw this.failed(err);
     }
-    if (results === null) throw this.failed(new Error('the transaction was aborted'));
+    const n = commands.length;
+    const [execError, results] = replies[n + 1] ?? [new Error('no reply to EXEC')];
+    if (execError !== null) {
+      // EXECABORT: the commands refused while queued say why (OOM, MOVED...).
+      const previous = replies.slice(1, n + 1).flatMap(([err]) => (err === null ? [] : [err]));
+      throw this.failed(Object.assign(execError, { previousErrors: previous }));
+    }
+    if (!Array.isArray(results)) throw this.failed(new Error('the transaction was aborted'));
     let firstError: Error | undefined;
     for (let i = 0; i < results.length; i++) {
-      const [err, reply] = results[i];
+      const reply: unknown = results[i];
       // The replies of the commands that ran are used even when another failed (references).
-      if (err !== null) firstError ??= err;
+      if (reply instanceof Error) firstError ??= reply;
       else commands[i].onReply?.(reply);
     }
     if (firstError !== undefined) throw this.failed(firstError);
-    if (replicas !== undefined && wait !== undefined) {
-      const acked = await replicas.catch((err: unknown) => {
-        throw this.failed(err);
-      });
-      if (acked < wait.replicas) {
+    if (wait !== undefined) {
+      const [waitError, acked] = replies[n + 2] ?? [new Error('no reply to WAIT')];
+      if (waitError !== null) throw this.failed(waitError);
+      if (typeof acked !== 'number' || acked < wait.replicas) {
         throw this.failed(
           new StoreUnavailableError(
             `only ${acked} of ${wait.replicas} Redis replicas acknowledged the batch within ${wait.timeoutMs} ms`,
@@ -228,6 +243,29 @@ export class RedisGroupCommit {
       }
     }
     this.succeeded();
+  }
+
+  /**
+   * Sends MULTI, the commands, EXEC and, with `wait`, `WAIT` in one pipeline; resolves with
+   * every reply. In one pipeline the `WAIT` goes on the connection the batch goes on, also on
+   * a Redis Cluster: ioredis routes a pipeline by the slot of its keyed commands and sends
+   * the keyless ones with them (Pipeline.js `exec`: `pipelineSlot` from the commands' keys,
+   * one `node` for all), where `WAIT` alone would go to any master. A pipeline with a `WAIT`
+   * is not sent again after MOVED or ASK (ioredis resends one only when every command failed
+   * the same way): the batch fails (nothing was written: EXECABORT), and the slot map is
+   * read again for the next one.
+   */
+  private async pipeline(commands: Command[], wait: RedisWait | undefined): Promise<Reply[]> {
+    const pipeline = this.client.pipeline() as unknown as BatchPipeline;
+    pipeline.multi();
+    for (const c of commands) pipeline[c.name](...c.args);
+    pipeline.exec(); // in a transaction, this queues the EXEC
+    if (wait !== undefined) pipeline.wait(wait.replicas, wait.timeoutMs);
+    const replies = await pipeline.exec();
+    if (wait !== undefined && this.client instanceof Cluster && redirected(replies)) {
+      this.client.refreshSlotsCache();
+    }
+    return replies;
   }
 
   private succeeded(): void {
