@@ -16,7 +16,8 @@
  * MOVED, or sent again by ioredis after CLUSTERDOWN, TRYAGAIN or a failover. Its reply then
  * comes after the `WAIT`'s answer (on one connection, replies come in order), or the slot
  * map no longer names the connection the `WAIT` went on: the answer is not about it, so once
- * every write is answered one more `WAIT` goes to the slot's master as it is then.
+ * every write is answered one more `WAIT` goes to the slot's master as it is then (also
+ * when the first one failed: a master demoted by a failover refuses `WAIT`).
  */
 import { Cluster } from 'ioredis';
 import type { Logger } from '../ports/index.js';
@@ -37,7 +38,8 @@ export interface ReplicaWaitCounters {
   shortfalls: number;
   /**
    * Redis Cluster: `WAIT`s sent again because a write of the turn left the connection the
-   * first one went on (redirected, sent again) or the slot moved to another master meanwhile.
+   * first one went on (redirected, sent again), the slot moved to another master meanwhile,
+   * or the first one failed (its master demoted or gone: a failover).
    */
   resent: number;
 }
@@ -111,8 +113,9 @@ export class ReplicaWait {
 
   /**
    * Redis Cluster: the answer, if every write was answered before it on its connection and
-   * that connection is still the slot master's; else the answer of one more `WAIT`, sent
-   * once every write is answered.
+   * that connection is still the slot master's; else (or when it failed: a master demoted by
+   * a failover refuses `WAIT`, a dead one's connection closes, while ioredis sends the writes
+   * on to the new master) the answer of one more `WAIT`, sent once every write is answered.
    */
   private async onSlot(first: Promise<Answer>, writes: readonly Promise<unknown>[]) {
     let pending = writes.length;
@@ -122,11 +125,11 @@ export class ReplicaWait {
         () => pending--,
       );
     }
-    const answer = await first;
+    const answer = await first.catch(() => undefined); // counted and logged by send()
     // The replies read before the WAIT's (same connection, in order) have settled their
     // commands by the next turn; one still pending was redirected or is to be sent again.
     await new Promise((resolve) => setImmediate(resolve));
-    if (pending === 0 && answer.onSlotMaster) return answer.acked;
+    if (answer?.onSlotMaster === true && pending === 0) return answer.acked;
     this.counters.resent++;
     await Promise.allSettled(writes);
     const again = await this.shared();
