@@ -71,8 +71,8 @@ function redirected(replies: Reply[]): boolean {
   return replies.some(([err]) => err !== null && /^(MOVED|ASK) /.test(err.message));
 }
 
-/** Replies of a Redis that cannot serve for now (loading, failing over, busy). */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+/** Replies of a Redis that cannot serve for now (loading, failing over, busy, a slot moved). */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)\b/;
 
 /** While full, space is probed at most this often (when someone asks, see `retryIfFull`). */
 const PROBE_INTERVAL_MS = 1000;
@@ -308,8 +308,10 @@ export class RedisGroupCommit {
         { cause: e },
       );
     }
-    // Redis answered, but for now cannot serve (loading its data, a failover): unavailable.
-    if (e.name === 'ReplyError' && !TRANSIENT_REPLIES.test(e.message)) return e;
+    // Redis answered, but for now cannot serve (loading its data, a failover, a slot moved
+    // on a Redis Cluster: then a command refused while queued says so, EXEC only EXECABORT).
+    const transient = [e, ...previous].some((x) => TRANSIENT_REPLIES.test(x.message));
+    if (e.name === 'ReplyError' && !transient) return e;
     return new StoreUnavailableError(
       `the Redis store at ${this.options.server} is unavailable (${e.message}); not acknowledged`,
       { cause: e },
