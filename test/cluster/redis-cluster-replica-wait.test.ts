@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { ReplicaWait } from '../../src/cluster/replica-wait.js';
 import { isStoreUnavailable, RedisStore } from '../../src/storage/index.js';
 import { subscription } from '../contracts/store-fixtures.js';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
@@ -224,5 +225,75 @@ describe('cluster: cluster.wait and storage.wait on a Redis Cluster (WAIT to the
     }
     assert.equal(a.broker.cluster!.status().outbox.notReplicated, 1);
     for (const port of otherMasters) assert.equal(await waitCalls(fixture, port), 0, `${port}`);
+  });
+
+  // Last: it moves the {pipit} slot to the other server.
+  it('after a failover of the {pipit} master (CLUSTER FAILOVER) that a client has not seen yet, the cluster’s WAIT is sent again to the new master once the redirected write is answered; the store’s redirected batch fails (unavailable) and a later one commits there', async () => {
+    const client = fixture.client();
+    const replicas = new ReplicaWait(client, WAIT, capturingLogger([]), '{pipit}:');
+    const store = new RedisStore({
+      url: 'redis://',
+      nodes: fixture.nodes,
+      prefix: '{pipit}:failover-test:',
+      wait: { replicas: 1, timeoutMs: 2000 },
+    });
+    await store.open();
+    try {
+      assert.equal(await replicas.after([client.set('{pipit}:failover-test', '1')]), 1);
+      store.putSession('before', 60, undefined);
+      await store.commit();
+      assert.equal(replicas.counters.resent, 0);
+      // The replica takes over; the old master becomes its replica. Neither ioredis client
+      // reads the slot map again until a MOVED tells it.
+      const promoted = fixture.server(replica);
+      try {
+        await promoted.cluster('FAILOVER');
+      } finally {
+        promoted.disconnect();
+      }
+      await waitFor(
+        async () => {
+          const servers = await fixture.slotServers('pipit');
+          if (servers.master !== replica || !servers.replicas.includes(master)) return false;
+          const demoted = fixture.server(master);
+          try {
+            return /master_link_status:up/.test(await demoted.info('replication'));
+          } finally {
+            demoted.disconnect();
+          }
+        },
+        30_000,
+        'the failover, and the old master in sync as the replica',
+      );
+      const onNewMaster = await waitCalls(fixture, replica);
+      // The SET is refused with MOVED and sent on to the new master by ioredis; the WAIT sent
+      // after it went to the old master (a replica now: it refuses WAIT), so it goes again.
+      assert.equal(await replicas.after([client.set('{pipit}:failover-test', '2')]), 1);
+      assert.equal(replicas.counters.resent, 1);
+      assert.ok((await waitCalls(fixture, replica)) > onNewMaster, 'a WAIT ran on the new master');
+      // The store's batch went to the old master too: MOVED, so nothing was written, and its
+      // WAIT in the same pipeline was refused: the commit fails as unavailable, and the
+      // store reads the slot map again; the next batch commits on the new master.
+      store.putSession('redirected', 60, undefined);
+      await assert.rejects(store.commit(), (err: Error) => {
+        assert.ok(isStoreUnavailable(err), `${err}`);
+        return true;
+      });
+      await waitFor(
+        async () => {
+          store.putSession('after', 60, undefined);
+          return store.commit().then(
+            () => true,
+            () => false,
+          );
+        },
+        10_000,
+        'a commit on the new master',
+      );
+      assert.equal((await store.loadSession('after'))?.clientId, 'after');
+    } finally {
+      await store.close();
+      client.disconnect();
+    }
   });
 });
