@@ -111,6 +111,7 @@ export class ClusterNode {
       this.commands,
       logger,
       persistence !== undefined,
+      this.options.keyPrefix,
     );
     const { replicas } = this;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas);

@@ -137,7 +137,7 @@ export class LocalRoutes implements RouteObserver {
     // Sent right after the MULTI. Too few replicas in time (counted and logged there) does not
     // fail the SUBACK, as a failed write does not: the table is on the master, and a node
     // writes its whole table again on a new master after a failover.
-    const replicated = this.replicas?.after().catch(() => {});
+    const replicated = this.replicas?.after([exec]).catch(() => {});
     try {
       await exec;
       await replicated;

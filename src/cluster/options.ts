@@ -63,7 +63,8 @@ export interface ClusterOptions {
    * (too few does not fail it), a connect's claim of a client id for its owner key (too few:
    * CONNACK 0x88).
    * `replicas` 1-100; `timeoutMs` plus `heartbeatMs` below `leaseMs` (a `WAIT` holds the
-   * node's command connection, its heartbeats too). Not on a Redis Cluster (`nodes`) yet.
+   * node's command connection, its heartbeats too). On a Redis Cluster (`nodes`) the `WAIT`
+   * goes to the master of the key prefix's hash slot, where the writes go.
    * The store on the cluster's Redis that the configuration file implies takes it too.
    * Default: no waiting.
    */
@@ -134,27 +135,21 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     advertise,
     sentinel: resolveSentinel(options),
     redisCluster,
-    wait: resolveWait(options.wait, redisCluster !== undefined, leaseMs, heartbeatMs),
+    wait: resolveWait(options.wait, leaseMs, heartbeatMs),
   };
 }
 
 /**
  * `wait`, checked: replicas a whole number 1-100, a timeout of 1-60000 ms that leaves the
- * heartbeats room within the lease, not on a Redis Cluster.
+ * heartbeats room within the lease.
  * @throws RangeError naming the option.
  */
 function resolveWait(
   wait: ClusterOptions['wait'],
-  onRedisCluster: boolean,
   leaseMs: number,
   heartbeatMs: number,
 ): ResolvedClusterOptions['wait'] {
   if (wait === undefined) return undefined;
-  if (onRedisCluster) {
-    throw new RangeError(
-      'cluster.wait: not supported on a Redis Cluster (cluster.nodes) yet: WAIT has no key, so it would go to any master, not the one holding the cluster',
-    );
-  }
   const { replicas } = wait;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) {
     throw new RangeError(`cluster.wait.replicas: ${replicas} is not a whole number from 1 to 100`);

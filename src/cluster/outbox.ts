@@ -163,7 +163,7 @@ export class Outbox implements ForwardSink {
       count += batch.count;
     }
     // One WAIT for the whole turn, after its batches (never one per message or per node).
-    const replicated = count > 0 ? this.replicas?.after() : undefined;
+    const replicated = count > 0 ? this.replicas?.after([...writes]) : undefined;
     replicated?.catch(() => {}); // reported by check() unless a write failed first
     this.counters.batches += this.filled.length;
     this.counters.forwarded += count;

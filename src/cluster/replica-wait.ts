@@ -12,9 +12,19 @@
  * so at most one is under way: the writes of the turns meanwhile share the next one, sent
  * when it returns. With replicas that keep up, that is one `WAIT` per turn that wrote; with
  * one stopped, one per timeout, and the commands queued behind a `WAIT` run between two.
+ *
+ * On a Redis Cluster the writes go to the master of the key prefix's hash slot, and so does
+ * the `WAIT` (slot-wait.ts). There a write may also leave that connection: redirected by
+ * MOVED, or sent again by ioredis after CLUSTERDOWN, TRYAGAIN or a failover. Its reply then
+ * comes after the `WAIT`'s answer (on one connection, replies come in order), or the slot
+ * map no longer names the connection the `WAIT` went on: the answer is not about it, so once
+ * every write is answered one more `WAIT` goes to the slot's master as it is then (also
+ * when the first one failed: a master demoted by a failover refuses `WAIT`).
  */
+import { Cluster } from 'ioredis';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { sendWait, slotOf } from '../redis/slot-wait.js';
 
 /** The replicas that must have a write, and how long to wait for them. */
 export interface ReplicaWaitSetting {
@@ -33,10 +43,23 @@ export interface ReplicaWaitCounters {
    * owner keys taken without a connect's claim, will copies). Logged, nothing refused.
    */
   unconfirmed: number;
+  /**
+   * Redis Cluster: `WAIT`s sent again because a write of the turn left the connection the
+   * first one went on (redirected, sent again), the slot moved to another master meanwhile,
+   * or the first one failed (its master demoted or gone: a failover).
+   */
+  resent: number;
+}
+
+/** An answer of `WAIT`, and whether its connection was still the slot master's then. */
+interface Answer {
+  acked: number;
+  onSlotMaster: boolean;
 }
 
 /**
- * The `WAIT` of `cluster.wait` on `redis`, with a store only: without one (`--memory`) no
+ * The `WAIT` of `cluster.wait` on `redis` (on a Redis Cluster, to the master of the slot of
+ * `keyPrefix`'s hash tag), with a store only: without one (`--memory`) no
  * acknowledgement waits for the cluster's writes, so waiting would cost and promise nothing
  * (said once, at start). Undefined without `wait`.
  */
@@ -45,6 +68,7 @@ export function replicaWait(
   redis: RedisClient,
   logger: Logger,
   withStore: boolean,
+  keyPrefix: string,
 ): ReplicaWait | undefined {
   if (wait === undefined) return undefined;
   if (!withStore) {
@@ -54,32 +78,78 @@ export function replicaWait(
     );
     return undefined;
   }
-  return new ReplicaWait(redis, wait, logger);
+  return new ReplicaWait(redis, wait, logger, keyPrefix);
 }
 
 /** Sends `WAIT` after the writes of a turn, one at a time, and reports short answers. */
 export class ReplicaWait {
-  readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0, unconfirmed: 0 };
+  readonly counters: ReplicaWaitCounters = { waits: 0, shortfalls: 0, unconfirmed: 0, resent: 0 };
   /** The `WAIT` under way (it holds the connection). */
-  private current: Promise<number> | undefined;
+  private current: Promise<Answer> | undefined;
   /** The one to send when it returns, shared by the writes sent meanwhile. */
-  private queued: Promise<number> | undefined;
+  private queued: Promise<Answer> | undefined;
   /** The last answer was short: the next full one is logged. */
   private short = false;
   /** A followed write came back short since the last full answer (logged once per run). */
   private followedShort = false;
+  /** The hash slot of the key prefix: where the writes go on a Redis Cluster. */
+  private readonly slot: number;
 
   constructor(
     private readonly redis: RedisClient,
     readonly setting: ReplicaWaitSetting,
     private readonly logger: Logger,
-  ) {}
+    keyPrefix: string,
+  ) {
+    this.slot = slotOf(keyPrefix);
+  }
 
   /**
    * Resolves with the number of replicas that have every write sent on the connection
-   * before the call (call it right after sending them); rejects when `WAIT` failed.
+   * before the call (call it right after sending them; `writes`: their replies, which a
+   * Redis Cluster may redirect); rejects when `WAIT` failed.
    */
-  after(): Promise<number> {
+  after(writes: readonly Promise<unknown>[] = []): Promise<number> {
+    const answer = this.shared();
+    if (!(this.redis instanceof Cluster)) return answer.then(({ acked }) => acked);
+    return this.onSlot(answer, writes);
+  }
+
+  /** True when `replicas` (an answer of {@link after}) is as many as the setting asks. */
+  enough(replicas: number): boolean {
+    return replicas >= this.setting.replicas;
+  }
+
+  /**
+   * Redis Cluster: the answer, if every write was answered before it on its connection and
+   * that connection is still the slot master's; else (or when it failed: a master demoted by
+   * a failover refuses `WAIT`, a dead one's connection closes, while ioredis sends the writes
+   * on to the new master) the answer of one more `WAIT`, sent once every write is answered.
+   */
+  private async onSlot(first: Promise<Answer>, writes: readonly Promise<unknown>[]) {
+    let pending = writes.length;
+    for (const write of writes) {
+      write.then(
+        () => pending--,
+        () => pending--,
+      );
+    }
+    const answer = await first.catch(() => undefined); // counted and logged by send()
+    // The replies read before the WAIT's (same connection, in order) have settled their
+    // commands by the next turn; one still pending was redirected or is to be sent again.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (answer?.onSlotMaster === true && pending === 0) return answer.acked;
+    this.counters.resent++;
+    await Promise.allSettled(writes);
+    const again = await this.shared();
+    if (!again.onSlotMaster) {
+      throw new Error('the hash slot moved to another Redis master while waiting for replicas');
+    }
+    return again.acked;
+  }
+
+  /** The `WAIT` to send now, or the one queued behind the one under way. */
+  private shared(): Promise<Answer> {
     if (this.queued !== undefined) return this.queued;
     if (this.current === undefined) return this.send();
     const next = this.current.then(
@@ -112,19 +182,15 @@ export class ReplicaWait {
     }, short);
   }
 
-  /** True when `replicas` (an answer of {@link after}) is as many as the setting asks. */
-  enough(replicas: number): boolean {
-    return replicas >= this.setting.replicas;
-  }
-
-  private send(): Promise<number> {
+  private send(): Promise<Answer> {
     this.queued = undefined;
     this.counters.waits++;
     const { replicas, timeoutMs } = this.setting;
-    const wait = this.redis.wait(replicas, timeoutMs).then(
+    const sent = sendWait(this.redis, this.slot, replicas, timeoutMs);
+    const wait = sent.answer.then(
       (acked) => {
         this.answered(acked);
-        return acked;
+        return { acked, onSlotMaster: sent.onSlotMaster() };
       },
       (err: unknown) => {
         this.answered(-1, err);
@@ -138,7 +204,6 @@ export class ReplicaWait {
     wait.then(done, done);
     return wait;
   }
-
   /** Counts a short answer; logs the first of a run and the end of it. */
   private answered(acked: number, err?: unknown): void {
     const { replicas, timeoutMs } = this.setting;

@@ -7,7 +7,6 @@
 /** The `cluster:` keys the checks read (already valid on their own). */
 interface ClusterSection {
   wait?: { replicas: number; timeout?: number | undefined } | undefined;
-  nodes?: string[] | undefined;
   leaseMs?: number | undefined;
   heartbeatMs?: number | undefined;
 }
@@ -16,22 +15,13 @@ interface ClusterSection {
 const DEFAULT_TIMEOUT_S = 1;
 
 /**
- * `wait` on a Redis Cluster (WAIT has no key: ioredis would send it to any master), and a
- * timeout that leaves the heartbeats no room within the lease (a WAIT holds the command
- * connection the heartbeats go on).
+ * A `wait` timeout that leaves the heartbeats no room within the lease (a WAIT holds the
+ * command connection the heartbeats go on). On a Redis Cluster (`nodes`) too: there the
+ * WAIT goes to the master of the prefix's hash slot (src/redis/slot-wait.ts).
  */
 export function clusterWaitProblems(c: ClusterSection): { path: string[]; message: string }[] {
   const wait = c.wait;
   if (wait === undefined) return [];
-  if (c.nodes !== undefined) {
-    return [
-      {
-        path: ['wait'],
-        message:
-          'not supported on a Redis Cluster (nodes) yet: WAIT would go to any master, not the one holding the cluster',
-      },
-    ];
-  }
   const leaseMs = c.leaseMs ?? 10_000;
   const heartbeatMs = c.heartbeatMs ?? Math.floor(leaseMs / 4);
   const timeoutMs = Math.round((wait.timeout ?? DEFAULT_TIMEOUT_S) * 1000);

@@ -57,7 +57,6 @@ export function refineStorageRedis(
     nodes?: unknown;
     sentinels?: unknown;
     url?: unknown;
-    wait?: unknown;
   },
   ctx: z.RefinementCtx,
 ): void {
@@ -66,15 +65,6 @@ export function refineStorageRedis(
     ctx.addIssue({ code: 'custom', message, path: [path], input: storage[path] });
   }
   if (Array.isArray(storage.nodes)) {
-    if (storage.wait !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'not supported on a Redis Cluster (nodes) yet: WAIT would go to any master, not the one holding the store',
-        path: ['wait'],
-        input: storage.wait,
-      });
-    }
     const section = {
       nodes: storage.nodes as string[],
       sentinels: storage.sentinels === undefined ? undefined : [],

@@ -143,6 +143,12 @@ export class RedisClusterFixture {
     this.paused.add(port);
   }
 
+  /** Lets a server stopped with {@link pause} go on (SIGCONT). */
+  resume(port: number): void {
+    if (!this.paused.delete(port)) return;
+    this.children[this.ports.indexOf(port)]?.kill('SIGCONT');
+  }
+
   /**
    * The clients named `name` on every live server (CLIENT LIST): each with the port of the
    * server it is connected to and its own address (`addr`).

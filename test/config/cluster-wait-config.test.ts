@@ -92,12 +92,24 @@ describe('config: cluster.wait', () => {
     parseConfig(
       'cluster:\n  url: redis://r\n  leaseMs: 1000\n  heartbeatMs: 100\n  wait: { replicas: 1, timeout: 0.8 }\n',
     );
-    const onRedisCluster = problems(
-      'cluster:\n  url: redis://r\n  nodes: [h:7000]\n  keyPrefix: "{p}:"\n  wait: { replicas: 1 }\n',
+    // On a Redis Cluster: taken, for the cluster and the store it implies (the WAIT goes to
+    // the master of the prefix's hash slot), with the same timeout check.
+    const onRedisCluster = configToPlan(
+      parseConfig(
+        'cluster:\n  url: redis://r\n  nodes: [h:7000]\n  keyPrefix: "{p}:"\n  wait: { replicas: 1 }\n',
+      ),
+      CTX,
+    );
+    assert.deepEqual(onRedisCluster.options.cluster?.wait, { replicas: 1 });
+    assert.deepEqual((onRedisCluster.options.persistence as { wait?: unknown }).wait, {
+      replicas: 1,
+    });
+    const tightOnRedisCluster = problems(
+      'cluster:\n  url: redis://r\n  nodes: [h:7000]\n  leaseMs: 1000\n  heartbeatMs: 100\n  wait: { replicas: 1, timeout: 0.9 }\n',
     );
     assert.match(
-      onRedisCluster[0]!,
-      /^cluster\.wait: not supported on a Redis Cluster \(nodes\) yet/,
+      tightOnRedisCluster[0]!,
+      /^cluster\.wait\.timeout: expected a timeout that leaves room/,
     );
   });
 
@@ -120,6 +132,12 @@ describe('config: cluster.wait', () => {
       replicas: 1,
       timeoutMs: 1000,
     });
+    // On a Redis Cluster too (the WAIT goes to the master of the prefix's hash slot).
+    const nodes = [{ host: 'h', port: 7000 }];
+    assert.deepEqual(resolveClusterOptions({ url, nodes, wait: { replicas: 1 } }).wait, {
+      replicas: 1,
+      timeoutMs: 1000,
+    });
     const refused: [Parameters<typeof resolveClusterOptions>[0], RegExp][] = [
       [
         { url, wait: { replicas: 0 } },
@@ -136,8 +154,14 @@ describe('config: cluster.wait', () => {
         /^cluster\.wait\.timeoutMs: 900 plus heartbeatMs \(100\) must be below leaseMs \(1000\)/,
       ],
       [
-        { url, nodes: [{ host: 'h', port: 7000 }], wait: { replicas: 1 } },
-        /^cluster\.wait: not supported on a Redis Cluster \(cluster\.nodes\) yet/,
+        {
+          url,
+          nodes: [{ host: 'h', port: 7000 }],
+          leaseMs: 1000,
+          heartbeatMs: 100,
+          wait: { replicas: 1, timeoutMs: 900 },
+        },
+        /^cluster\.wait\.timeoutMs: 900 plus heartbeatMs \(100\) must be below leaseMs \(1000\)/,
       ],
     ];
     for (const [options, message] of refused) {

@@ -89,10 +89,21 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
     assert.match(empty[0]!, /^storage\.nodes: expected at least one Redis Cluster node/);
     const storageDb = problems('storage:\n  type: redis\n  url: redis://m/1\n  nodes: [h:1]\n');
     assert.match(storageDb[0]!, /^storage\.url: database "1" in the URL/);
-    const wait = problems(
-      'storage:\n  type: redis\n  url: redis://m\n  nodes: [h:1]\n  wait: { replicas: 1 }\n',
+    // storage.wait on a Redis Cluster: taken (WAIT goes to the master of the prefix's slot).
+    const wait = configToPlan(
+      parseConfig(
+        'storage:\n  type: redis\n  url: redis://m\n  nodes: [h:1]\n  wait: { replicas: 1, timeout: 0.5 }\n',
+      ),
+      CTX,
     );
-    assert.match(wait[0]!, /^storage\.wait: not supported on a Redis Cluster \(nodes\) yet/);
+    assert.deepEqual((wait.options.persistence as { wait?: unknown }).wait, {
+      replicas: 1,
+      timeoutMs: 500,
+    });
+    const badWait = problems(
+      'storage:\n  type: redis\n  url: redis://m\n  nodes: [h:1]\n  wait: { replicas: 0 }\n',
+    );
+    assert.match(badWait[0]!, /^storage\.wait\.replicas: /);
     const notRedis = problems('storage:\n  type: memory\n  nodes: [h:1]\n');
     assert.match(notRedis[0]!, /^storage\.nodes: only for storage type redis/);
   });
@@ -103,9 +114,10 @@ describe('config: Redis Cluster (cluster.nodes, storage.nodes)', () => {
       /the Redis store: the key prefix "flat:" has no hash tag/,
     );
     assert.equal(new RedisStore({ url: 'redis://h', nodes: NODES }).prefix, '{pipit}:');
-    assert.throws(
-      () => new RedisStore({ url: 'redis://h', nodes: NODES, wait: { replicas: 1 } }),
-      /wait \(replicas\) is not supported on a Redis Cluster yet/,
+    // wait on a Redis Cluster: taken (its WAIT rides in each batch's pipeline, to the slot's master).
+    assert.equal(
+      new RedisStore({ url: 'redis://h', nodes: NODES, wait: { replicas: 1 } }).prefix,
+      '{pipit}:',
     );
     assert.throws(
       () => new RedisStore({ url: 'redis://h', prefix: '{pipit}:' }),

@@ -5,8 +5,9 @@
  * (or, once it holds `maxBatchCommands`, right after the current mutation) as one MULTI/EXEC,
  * so every mutation of a tick, from every MQTT connection, costs one round trip and lands
  * all or nothing. With a
- * `wait` setting, `WAIT replicas timeout` follows the EXEC in the same write: the batch counts
- * as committed only once that many replicas have it.
+ * `wait` setting, `WAIT replicas timeout` follows the EXEC on the same connection (on a Redis
+ * Cluster in the batch's own pipeline, so that it goes to the batch's master): the batch
+ * counts as committed only once that many replicas have it.
  *
  * Batches are pipelined (a batch does not wait for the one before it), and Redis runs them in
  * order. `commit()` settles with the current batch, or, when nothing is pending, with every
@@ -17,6 +18,7 @@
  * succeeds.
  */
 
+import { Cluster } from 'ioredis';
 import type { Logger } from '../../ports/index.js';
 import type { RedisClient } from '../../redis/redis-client.js';
 import { StoreFullError, StoreUnavailableError } from '../shared/errors.js';
@@ -56,8 +58,23 @@ interface Waiter {
 
 type Callable = Record<string, (...args: Arg[]) => unknown>;
 
-/** Replies of a Redis that cannot serve for now (loading, failing over, busy). */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+/** One reply of a pipeline: its error, or its value. */
+type Reply = [Error | null, unknown];
+
+/** The part of an ioredis pipeline used here (its typings do not know script commands). */
+type BatchPipeline = Record<string, (...args: Arg[]) => unknown> & {
+  multi(): void;
+  wait(replicas: number, timeoutMs: number): void;
+  exec(): Promise<Reply[]>;
+};
+
+/** True when a command of the batch was refused with MOVED or ASK (the slot moved). */
+function redirected(replies: Reply[]): boolean {
+  return replies.some(([err]) => err !== null && /^(MOVED|ASK) /.test(err.message));
+}
+
+/** Replies of a Redis that cannot serve for now (loading, failing over, busy, a slot moved). */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)\b/;
 
 /** While full, space is probed at most this often (when someone asks, see `retryIfFull`). */
 const PROBE_INTERVAL_MS = 1000;
@@ -193,11 +210,15 @@ export class RedisGroupCommit {
 
   private async send(commands: Command[]): Promise<void> {
     if (commands.length === 0) return;
+    const wait = this.options.wait;
+    if (wait !== undefined && this.client instanceof Cluster) {
+      return this.sendWithWait(this.client, commands, wait);
+    }
     const tx = this.client.multi();
     for (const c of commands) (tx as unknown as Callable)[c.name](...c.args);
     const exec = tx.exec();
-    const wait = this.options.wait;
-    // Sent right after the EXEC: the reply comes once the replicas have the batch.
+    // Sent right after the EXEC, on the one connection: the reply comes once the replicas
+    // have the batch.
     const replicas = wait ? this.client.wait(wait.replicas, wait.timeoutMs) : undefined;
     replicas?.catch(() => {}); // reported through exec's failure when both fail
     let results: [Error | null, unknown][] | null;
@@ -207,27 +228,80 @@ export class RedisGroupCommit {
       throw this.failed(err);
     }
     if (results === null) throw this.failed(new Error('the transaction was aborted'));
-    let firstError: Error | undefined;
-    for (let i = 0; i < results.length; i++) {
-      const [err, reply] = results[i];
-      // The replies of the commands that ran are used even when another failed (references).
-      if (err !== null) firstError ??= err;
-      else commands[i].onReply?.(reply);
-    }
-    if (firstError !== undefined) throw this.failed(firstError);
+    this.takeReplies(
+      commands,
+      results.map(([err, reply]) => err ?? reply),
+    );
     if (replicas !== undefined && wait !== undefined) {
       const acked = await replicas.catch((err: unknown) => {
         throw this.failed(err);
       });
-      if (acked < wait.replicas) {
-        throw this.failed(
-          new StoreUnavailableError(
-            `only ${acked} of ${wait.replicas} Redis replicas acknowledged the batch within ${wait.timeoutMs} ms`,
-          ),
-        );
-      }
+      this.checkReplicas(acked, wait);
     }
     this.succeeded();
+  }
+
+  /**
+   * A batch with `WAIT` on a Redis Cluster: MULTI, the commands, EXEC and `WAIT` in one
+   * pipeline, so that the `WAIT` goes on the connection the batch goes on. ioredis routes a
+   * pipeline by the slot of its keyed commands and sends the keyless ones with them
+   * (Pipeline.js `exec`: `pipelineSlot` from the commands' keys, one `node` for all), where
+   * `WAIT` alone would go to any master. Such a pipeline is not sent again after MOVED or ASK
+   * (ioredis resends one only when every command failed the same way, and `WAIT` answered):
+   * the batch fails (nothing was written: EXECABORT), and the slot map is read again for the
+   * next one. Without the slot map yet (not connected), it fails at once.
+   */
+  private async sendWithWait(cluster: Cluster, commands: Command[], wait: RedisWait) {
+    if (cluster.slots.length === 0) {
+      throw this.failed(new StoreUnavailableError('the Redis Cluster is not connected yet'));
+    }
+    const pipeline = cluster.pipeline() as unknown as BatchPipeline;
+    pipeline.multi();
+    for (const c of commands) pipeline[c.name](...c.args);
+    pipeline.exec(); // in a transaction, this queues the EXEC (the slot map is known)
+    pipeline.wait(wait.replicas, wait.timeoutMs);
+    let replies: Reply[];
+    try {
+      replies = await pipeline.exec();
+    } catch (err) {
+      throw this.failed(err);
+    }
+    if (redirected(replies)) cluster.refreshSlotsCache();
+    const n = commands.length;
+    const [execError, results] = replies[n + 1] ?? [new Error('no reply to EXEC')];
+    if (execError !== null) {
+      // EXECABORT: the commands refused while queued say why (OOM, MOVED...).
+      const previous = replies.slice(1, n + 1).flatMap(([err]) => (err === null ? [] : [err]));
+      throw this.failed(Object.assign(execError, { previousErrors: previous }));
+    }
+    if (!Array.isArray(results)) throw this.failed(new Error('the transaction was aborted'));
+    this.takeReplies(commands, results);
+    const [waitError, acked] = replies[n + 2] ?? [new Error('no reply to WAIT')];
+    if (waitError !== null) throw this.failed(waitError);
+    this.checkReplicas(typeof acked === 'number' ? acked : 0, wait);
+    this.succeeded();
+  }
+
+  /** Hands each command its reply; throws the first error among them (counted as failed). */
+  private takeReplies(commands: Command[], replies: unknown[]): void {
+    let firstError: Error | undefined;
+    for (let i = 0; i < replies.length; i++) {
+      const reply = replies[i];
+      // The replies of the commands that ran are used even when another failed (references).
+      if (reply instanceof Error) firstError ??= reply;
+      else commands[i]?.onReply?.(reply);
+    }
+    if (firstError !== undefined) throw this.failed(firstError);
+  }
+
+  /** Throws (counted as failed) when fewer replicas than `wait` asks had the batch. */
+  private checkReplicas(acked: number, wait: RedisWait): void {
+    if (acked >= wait.replicas) return;
+    throw this.failed(
+      new StoreUnavailableError(
+        `only ${acked} of ${wait.replicas} Redis replicas acknowledged the batch within ${wait.timeoutMs} ms`,
+      ),
+    );
   }
 
   private succeeded(): void {
@@ -270,8 +344,10 @@ export class RedisGroupCommit {
         { cause: e },
       );
     }
-    // Redis answered, but for now cannot serve (loading its data, a failover): unavailable.
-    if (e.name === 'ReplyError' && !TRANSIENT_REPLIES.test(e.message)) return e;
+    // Redis answered, but for now cannot serve (loading its data, a failover, a slot moved
+    // on a Redis Cluster: then a command refused while queued says so, EXEC only EXECABORT).
+    const transient = [e, ...previous].some((x) => TRANSIENT_REPLIES.test(x.message));
+    if (e.name === 'ReplyError' && !transient) return e;
     return new StoreUnavailableError(
       `the Redis store at ${this.options.server} is unavailable (${e.message}); not acknowledged`,
       { cause: e },

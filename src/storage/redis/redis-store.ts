@@ -50,7 +50,8 @@ export interface RedisStoreOptions {
   prefix?: string;
   /**
    * Wait after each batch until this many replicas have it (Redis `WAIT`), at most
-   * `timeoutMs` (default 1000); fewer in time fails the commit. Default: no waiting.
+   * `timeoutMs` (default 1000); fewer in time fails the commit. Default: no waiting. On a
+   * Redis Cluster the `WAIT` rides in the batch's pipeline, to the master of its slot.
    */
   wait?: { replicas: number; timeoutMs?: number };
   /** A command not answered in this long fails, so a commit never hangs. Default 5000 ms. */
@@ -76,10 +77,6 @@ export interface RedisStoreOptions {
   nodes?: { host: string; port: number }[];
 }
 
-/** Why `wait` is refused with `nodes`. */
-const WAIT_ON_CLUSTER =
-  'the Redis store: wait (replicas) is not supported on a Redis Cluster yet (WAIT would go to any master, not the one holding the store)';
-
 /** A BrokerStore in Redis. */
 export class RedisStore implements BrokerStore {
   readonly kind = 'redis';
@@ -100,9 +97,6 @@ export class RedisStore implements BrokerStore {
     this.prefix = options.prefix ?? (onCluster ? DEFAULT_CLUSTER_PREFIX : DEFAULT_PREFIX);
     const problem = onCluster ? checkClusterPrefix(this.prefix) : checkPrefix(this.prefix);
     if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
-    // WAIT has no key: on a Redis Cluster ioredis would send it to any master, not to the
-    // one holding the store's slot, and count the wrong replicas.
-    if (onCluster && options.wait !== undefined) throw new Error(WAIT_ON_CLUSTER);
     this.ctx = new RedisContext(new RedisKeys(this.prefix), redactUrl(options.url));
     this.sessions = new RedisSessions(this.ctx);
     this.messages = new RedisMessages(this.ctx);
