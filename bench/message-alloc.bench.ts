@@ -5,14 +5,14 @@
  * `--expose-gc --inspect` and a young generation large enough (`--min/max-semi-space-size`,
  * default 64 MB) that no GC runs while counting; 8 publishers send to 1 subscriber one
  * message at a time (the next once the subscriber has it and, at QoS 1, the publisher has its
- * PUBACK and the subscriber's PUBACK is written); a forced GC before the window, the heap
+ * PUBACK and the subscriber's PUBACK is written, after a pause); a forced GC before the window, the heap
  * used read through the inspector before and after, divided by the messages. `--trace-gc`
  * lines in the window make the count invalid (printed so). With `--profile`, the sampling
  * heap profiler runs over a second window and the allocation sites are listed by bytes per
  * message (a sample, so approximate; the count above is the figure).
  *
  *   node --import tsx bench/message-alloc.bench.ts [--main dist/cli/main.js] [--qos 0,1]
- *     [--messages 10000] [--warmup 3000] [--version 4|5] [--profile] [--rows 30]
+ *     [--messages 10000] [--warmup 3000] [--version 4|5] [--gap 1] [--profile] [--rows 30]
  *
  * Not a test; figures are printed, never asserted.
  */
@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { Decoder, encode, type Packet } from '../src/protocol/index.js';
-import { freePort } from './harness/brokers.js';
+import { freePort, waitForPort } from './harness/brokers.js';
 import { Inspector } from './harness/inspector.js';
 
 const HOST = '127.0.0.1';
@@ -33,12 +33,20 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3000' },
     version: { type: 'string', default: '4' },
     semi: { type: 'string', default: '64' },
+    gap: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     rows: { type: 'string', default: '30' },
   },
 });
 const VERSION = args.version === '5' ? 5 : 4;
 const MESSAGES = Number(args.messages);
+/**
+ * Pause between a message being through and the next (ms): long enough that the broker has
+ * read the subscriber's PUBACK before the next PUBLISH comes, so each message takes the same
+ * wake-ups in every run (with no pause the two sometimes shared one, and the count moved by
+ * ~40 B between runs of one build).
+ */
+const GAP_MS = Number(args.gap);
 
 /** One raw MQTT client: packets decoded as they come, each handed to `onPacket`. */
 class RawClient {
@@ -81,6 +89,7 @@ function startBroker(port: number): {
   stop: () => void;
   inspectorUrl: Promise<string>;
   gcLines: () => number;
+  alive: () => boolean;
 } {
   const semi = `${args.semi}`;
   const child = spawn(
@@ -89,6 +98,8 @@ function startBroker(port: number): {
       `--min-semi-space-size=${semi}`,
       `--max-semi-space-size=${semi}`,
       '--trace-gc',
+      // Its GCs when the allocation rate is low (between messages) would empty the window.
+      '--no-memory-reducer',
       '--expose-gc',
       '--inspect=127.0.0.1:0',
       args.main,
@@ -109,7 +120,8 @@ function startBroker(port: number): {
     });
     child.once('exit', (code) => fail(new Error(`broker exited with ${code}: ${text}`)));
   });
-  return { stop: () => child.kill('SIGTERM'), inspectorUrl, gcLines: () => gcs };
+  const alive = (): boolean => child.exitCode === null;
+  return { stop: () => child.kill('SIGTERM'), inspectorUrl, gcLines: () => gcs, alive };
 }
 
 /** The fan-in's clients, sending one message at a time. */
@@ -165,7 +177,7 @@ class FanIn {
     let waiting = this.qos ? 2 : 1;
     return new Promise((ok) => {
       const done = (): void => {
-        if (--waiting === 0) setImmediate(ok);
+        if (--waiting === 0) setTimeout(ok, GAP_MS);
       };
       this.sub.onPacket = (p) => {
         if (p.type !== 'publish') return;
@@ -250,7 +262,7 @@ async function main(): Promise<void> {
   const broker = startBroker(port);
   try {
     const insp = await Inspector.open(await broker.inspectorUrl);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitForPort(port, 20_000, broker.alive);
     for (const q of args.qos.split(',').map(Number)) {
       await measure(port, insp, broker.gcLines, q === 1 ? 1 : 0);
     }
