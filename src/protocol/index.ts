@@ -8,6 +8,7 @@ export { isMqttError, MqttError } from './errors.js';
 export { MAX_PACKET_SIZE, MAX_REMAINING_LENGTH } from './limits.js';
 export * from './packets.js';
 export * from './properties.js';
+export { encodeSuccessPuback } from './ack.js';
 export { publishPacketIdOffset } from './publish.js';
 export {
   ConnackReturnCodeV3,
