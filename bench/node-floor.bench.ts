@@ -11,6 +11,13 @@
  * asserted.
  *
  *   node --import tsx bench/node-floor.bench.ts [rate ...]   (default: 1000 10000)
+ *
+ * The same floor against the C load generator, evenly spaced as issue #17 measures (mqtt-load's
+ * fan-in, the `latency-fanin-c` scenarios), beside Pipit and Mosquitto in the same rounds:
+ * bench/brokers/node-relay.mjs, a relay that speaks just enough MQTT for mqtt-load, run as the
+ * comparison's `node-relay`:
+ *
+ *   npm run bench -- --only node-relay,pipit,mosquitto,latency-fanin-c --rounds 5 --duration 5 --warmup 1 --no-write
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -280,7 +280,8 @@ async function main(): Promise<void> {
     pin: pinned,
     ...(tool && 'binary' in tool ? { cLoadBinary: tool.binary } : {}),
   };
-  if (a.brokers.some((b) => b.startsWith('pipit'))) ensurePipitBuilt(root);
+  // node-relay reads with Pipit's shared read buffer, from dist/ too.
+  if (a.brokers.some((b) => b.startsWith('pipit') || b === 'node-relay')) ensurePipitBuilt(root);
   const samples: Sample[] = [];
   const total = a.transports.length * a.rounds * a.scenarios.length * a.brokers.length;
   for (const transport of a.transports) {

@@ -25,12 +25,29 @@ import { aedesArgs, type ListenSpec, mosquittoConf, pipitConf } from './broker-c
  * `PIPIT_NODE_FLAGS` and `PIPIT_BASE_NODE_FLAGS` (space-separated; set and empty: no flags)
  * replace them for `pipit`/`pipit-ops` and for `pipit-base`, e.g. to compare V8 heap flags on
  * one build (PIPIT_BASE_MAIN=dist/cli/main.js).
+ *
+ * `node-relay` is not a broker: bench/brokers/node-relay.mjs answers just enough MQTT for the
+ * fan-in scenarios driven by mqtt-load (`latency-fanin-c`) and relays each PUBLISH's bytes
+ * with Pipit's read and write path, so its CPU per message is the floor a Node process pays at
+ * that rate (issue #17). It runs with `pipit`'s node flags, over TCP only, and only when
+ * `--only` names it.
  */
-export type BrokerName = 'pipit' | 'mosquitto' | 'aedes' | 'pipit-ops' | 'pipit-base';
+export type BrokerName =
+  | 'pipit'
+  | 'mosquitto'
+  | 'aedes'
+  | 'pipit-ops'
+  | 'pipit-base'
+  | 'node-relay';
 /** The brokers a run compares by default. */
 export const BROKERS: readonly BrokerName[] = ['pipit', 'mosquitto', 'aedes'];
 /** Every broker `--only` may name. */
-export const ALL_BROKERS: readonly BrokerName[] = [...BROKERS, 'pipit-ops', 'pipit-base'];
+export const ALL_BROKERS: readonly BrokerName[] = [
+  ...BROKERS,
+  'pipit-ops',
+  'pipit-base',
+  'node-relay',
+];
 
 /** A running broker. */
 export interface BrokerProcess {
@@ -155,6 +172,20 @@ function commandFor(
           HOST,
           '--memory',
           ...QUIET,
+        ],
+      ];
+    }
+    case 'node-relay': {
+      if (listen.transport !== 'tcp') throw new Error('node-relay runs over tcp only');
+      return [
+        process.execPath,
+        [
+          ...nodeFlags('PIPIT_NODE_FLAGS'),
+          'bench/brokers/node-relay.mjs',
+          '--port',
+          String(listen.port),
+          '--host',
+          HOST,
         ],
       ];
     }

@@ -9,7 +9,7 @@
  * fan-out's call, stays a method of the one class that implements DeliveryOutput.
  */
 import type { Packet, ProtocolVersion } from '../protocol/index.js';
-import { encode, ReasonCode } from '../protocol/index.js';
+import { encode, encodeSuccessPuback, ReasonCode } from '../protocol/index.js';
 import type { ClientInfo } from './client-info.js';
 import { CommitOrder } from './commit-order.js';
 import type { CoreServices } from './core-services.js';
@@ -178,6 +178,21 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
       return;
     }
     this.commitOrder().ack(packet, mutationsBefore, after);
+  }
+
+  /**
+   * A PUBACK with Success and no properties (every PUBACK of a 3.x client), as `sendAck`
+   * sends it but without a packet object and the encoder's dispatch when there is no store
+   * to wait for: once per QoS 1 publish (issue #17).
+   */
+  sendSuccessPuback(packetId: number, mutationsBefore: number): void {
+    // [MQTT-3.1.2-24] the 4 bytes still count against the client's Maximum Packet Size.
+    if (this.core.persistence !== undefined || this.closed || this.peer.maximumPacketSize < 4) {
+      const reasonCode = this.version === 5 ? ReasonCode.Success : undefined;
+      this.sendAck({ type: 'puback', packetId, reasonCode }, mutationsBefore);
+      return;
+    }
+    this.writeBytes(encodeSuccessPuback(packetId));
   }
 
   writeBytes(bytes: Buffer): void {

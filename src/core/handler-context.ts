@@ -96,6 +96,8 @@ export interface ClientContext extends ConnectionBasics<ClientServices> {
    * wrote (commit-order.ts); `mutationsBefore` is `persistence.mutations` before the step.
    */
   sendAck(packet: Packet, mutationsBefore: number, after?: () => void): void;
+  /** `sendAck` of a PUBACK with Success and no properties, without a packet object. */
+  sendSuccessPuback(packetId: number, mutationsBefore: number): void;
   /** Discards the will (it is not published when the connection ends). */
   discardWill(): void;
   /** Ends the connection (flush, close the transport, tell the core). */

@@ -5,6 +5,7 @@
  * when it has one.
  */
 import type { DeliveryOutput } from './delivery-output.js';
+import { InflightTable } from './inflight-table.js';
 import type { Delivery } from './message.js';
 
 /**
@@ -39,7 +40,7 @@ export interface InflightEntry {
 
 /** Inflight entries of one session (made on its first QoS 1/2 delivery). */
 export class InflightWindow {
-  private readonly entries = new Map<number, InflightEntry>();
+  private readonly entries = new InflightTable<InflightEntry>();
   private nextPacketId = 1;
   /** Entries marked awaitingResend. */
   private awaiting = 0;
@@ -72,7 +73,7 @@ export class InflightWindow {
     while (entries.has(id)) id = id === 65535 ? 1 : id + 1;
     this.nextPacketId = id === 65535 ? 1 : id + 1;
     const entry: InflightEntry = { packetId: id, delivery, state: 'publish' };
-    entries.set(id, entry);
+    entries.add(entry);
     this.owner.persistence?.putInflight(this.owner.clientId, entry);
     return entry;
   }
@@ -85,7 +86,8 @@ export class InflightWindow {
 
   /** Puts back an entry read from the store (resent on the next attach). */
   restore(entry: InflightEntry): void {
-    this.entries.set(entry.packetId, entry);
+    this.entries.delete(entry.packetId);
+    this.entries.add(entry);
   }
 
   /** Ends the exchange of `entry` (an entry of this window). */

@@ -207,8 +207,13 @@ function acknowledge(
   const packetId = packet.packetId!;
   const code = conn.version === 5 ? reasonCode : undefined;
   if (packet.qos === 1) {
-    // [MQTT-4.3.2-2], sent once what routing stored is durable.
-    conn.sendAck({ type: 'puback', packetId, reasonCode: code }, mutationsBefore);
+    // [MQTT-4.3.2-2], sent once what routing stored is durable. A 3.x PUBACK has no reason
+    // code ([MQTT-3.3.5-2]: a refused one is acknowledged as usual).
+    if (code === undefined || code === ReasonCode.Success) {
+      conn.sendSuccessPuback(packetId, mutationsBefore);
+    } else {
+      conn.sendAck({ type: 'puback', packetId, reasonCode: code }, mutationsBefore);
+    }
   } else if (packet.qos === 2) {
     // [MQTT-4.3.3-9] remember the id so a resend is not routed twice; failures are not stored.
     if (reasonCode < 0x80) conn.session!.addInboundQos2(packetId);

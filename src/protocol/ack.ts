@@ -92,6 +92,18 @@ export function decodeAuth(r: Reader): AuthPacket {
   return { type: 'auth', reasonCode, properties };
 }
 
+/**
+ * A PUBACK with reason Success and no properties: the whole packet in MQTT 3.x, and MQTT 5's
+ * short form (remaining length 2, the reason code and properties omitted; spec 3.4.2.1). The
+ * publish flow's common case, encoded without a packet object (issue #17).
+ */
+export function encodeSuccessPuback(packetId: number): Buffer {
+  if (!(packetId > 0)) throw cannotEncode('puback needs a non-zero packetId');
+  const buf = allocPacket(0x40, 2);
+  writeU16(buf, 2, packetId);
+  return buf;
+}
+
 /** Encodes PUBACK, PUBREC, PUBREL or PUBCOMP. */
 export function encodePubAck(p: PubAckLikePacket<PubAckType>, version: ProtocolVersion): Buffer {
   const typeCode = PACKET_TYPE_CODES[p.type];

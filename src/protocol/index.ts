@@ -2,6 +2,8 @@
  * The protocol layer's public surface: packet types, reason codes, properties, errors,
  * the incremental Decoder, encode(), and topic/UTF-8 validators.
  */
+
+export { encodeSuccessPuback } from './ack.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 export { encode } from './encoder.js';
 export { isMqttError, MqttError } from './errors.js';

@@ -9,6 +9,14 @@ import { malformed } from './wire-errors.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Fields up to this many bytes are copied byte by byte: TypedArray#set needs a view of the
+ * source range (a ~96 B object per field: the payload of every small PUBLISH, issue #17) and
+ * a byte loop is as fast up to about this size (measured here: 16 B 22 against 78 ns, 64 B
+ * 88 against 86 ns, 128 B 162 against 70 ns).
+ */
+const LOOP_COPY_MAX = 64;
+
 export class Reader {
   buf: Buffer = EMPTY;
   pos = 0;
@@ -99,9 +107,14 @@ export class Reader {
     this.pos = end;
     if (!this.copy) return this.buf.subarray(start, end);
     const out = allocBytes(len);
+    const buf = this.buf;
+    if (len <= LOOP_COPY_MAX) {
+      for (let i = 0; i < len; i++) out[i] = buf[start + i] as number;
+      return out;
+    }
     // TypedArray#set is about twice as fast as Buffer#copy, whose argument checks dominate
     // for fields of a few hundred bytes.
-    out.set(this.buf.subarray(start, end));
+    out.set(buf.subarray(start, end));
     return out;
   }
 

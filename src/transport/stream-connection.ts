@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { BrokerCore, Connection, ConnectionInfo } from '../core/index.js';
 import { readIntoSharedBuffer } from './shared-read-buffer.js';
-import { SocketSink } from './socket-sink.js';
+import { beginRead, endRead, SocketSink } from './socket-sink.js';
 
 /** Where a socket keeps its core Connection, so the listeners below can be shared. */
 const kConnection = Symbol('pipit.connection');
@@ -14,12 +14,22 @@ type AttachedSocket = Socket & { [kConnection]: Connection };
 // One set of listener functions for every socket (called with `this` = the socket), rather
 // than three closures per connection: an idle connection costs less heap.
 function onData(this: AttachedSocket, chunk: Buffer): void {
-  this[kConnection].receive(chunk);
+  beginRead();
+  try {
+    this[kConnection].receive(chunk);
+  } finally {
+    endRead();
+  }
 }
 
 /** A read into the shared buffer (see shared-read-buffer.ts): its first `bytes` are new. */
 function onSharedRead(this: Socket, bytes: number, buffer: Buffer): void {
-  (this as AttachedSocket)[kConnection].receive(buffer, bytes);
+  beginRead();
+  try {
+    (this as AttachedSocket)[kConnection].receive(buffer, bytes);
+  } finally {
+    endRead();
+  }
 }
 
 function onError(this: AttachedSocket, err: Error): void {

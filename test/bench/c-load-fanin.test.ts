@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { BrokerProcess } from '../../bench/harness/brokers.js';
+import {
+  type BrokerProcess,
+  startBroker as startBenchBroker,
+} from '../../bench/harness/brokers.js';
 import { C_GENERATOR } from '../../bench/harness/c-load.js';
 import {
   CLIENT_BOUND_LAG_P99_MS,
@@ -141,6 +144,24 @@ describe('mqtt-load fanin against Mosquitto', { timeout: 60_000 }, () => {
     assert.equal(s.skipped, 0);
     assert.equal(s.sendLag?.count, 2400);
     assert.ok(s.brokerCpuUsPerMsg !== undefined && s.brokerCpuPercent !== undefined);
+  });
+});
+
+describe('mqtt-load fanin through node-relay, the bare Node floor (bench/brokers/node-relay.mjs)', {
+  timeout: 60_000,
+}, () => {
+  let relay: BrokerProcess;
+  before(async () => {
+    relay = await startBenchBroker('node-relay', { cwd: repoRoot });
+  });
+  after(() => relay.stop());
+
+  it('QoS 0, MQTT 3.1.1: every message once and in order', async () => {
+    assertExact(await fanin(relay.port, 0), 0);
+  });
+
+  it('QoS 1, MQTT 5.0: every message once and in order, each acknowledged', async () => {
+    assertExact(await fanin(relay.port, 1, { protocolVersion: 5 }), 1);
   });
 });
 

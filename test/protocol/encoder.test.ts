@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   encode,
+  encodeSuccessPuback,
   isMqttError,
   type Packet,
   publishPacketIdOffset,
@@ -15,6 +16,16 @@ import { decodeAll } from './helpers.js';
 const hexOf = (p: Packet, v: 3 | 4 | 5) => encode(p, v).toString('hex');
 
 describe('encode', () => {
+  it('(spec 3.4.2.1) encodeSuccessPuback: the same bytes as encode() for a 3.x PUBACK and for a 5.0 success without properties', () => {
+    for (const packetId of [1, 0x1234, 65535]) {
+      const bytes = encodeSuccessPuback(packetId).toString('hex');
+      assert.equal(bytes, hexOf({ type: 'puback', packetId }, 4));
+      assert.equal(bytes, hexOf({ type: 'puback', packetId, reasonCode: 0 }, 5));
+      assert.equal(bytes.length, 8, '4 bytes');
+    }
+    assert.throws(() => encodeSuccessPuback(0), isMqttError);
+  });
+
   it('(spec 3.4.2.1) PUBACK family: reason 0 and no properties use the 2-byte form', () => {
     assert.equal(
       hexOf({ type: 'puback', packetId: 1, reasonCode: 0, properties: {} }, 5),
