@@ -103,7 +103,11 @@ describe('cluster: pipit broker --cluster <url> --nodes 2 (one node per core)', 
   });
 
   it('starts two cluster nodes, each with its own node id, both joined in Redis', async () => {
-    const joined = [...out.matchAll(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/g)];
+    const joinedLines = () => [...out.matchAll(/"nodeId":(\d+)[^\n]*"msg":"cluster: joined"/g)];
+    // "node ready" is the supervisor's line (on the node's message); the node's own lines come
+    // through its stdout, which may reach the pipe after it: wait for them rather than assume.
+    await waitFor(() => joinedLines().length >= 2, 30_000).catch(() => {});
+    const joined = joinedLines();
     assert.equal(joined.length, 2, out);
     const ids = new Set(joined.map((match) => match[1]));
     assert.equal(ids.size, 2, 'the two nodes claimed different node ids');
