@@ -41,6 +41,7 @@ import { RemoteRoutes } from './remote-routes.js';
 import { type ReplicaWait, replicaWait } from './replica-wait.js';
 import { RetainedSync } from './retained-sync.js';
 import { SessionArrivals } from './session-arrival.js';
+import { stopWithin } from './stop-within.js';
 import { ClientOwnership } from './takeover.js';
 
 /** One node's part in the cluster. */
@@ -311,16 +312,18 @@ export class ClusterNode {
     return drainPeer(this.commands, this.keys, this.membership.peers, reference);
   }
 
-  /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis. */
+  /** Leaves: stops reading, removes this node's lease, routes and inbox, closes Redis (bounded). */
   async stop(): Promise<void> {
     if (this.joined) {
       this.joined = false;
       this.localRoutes.stop();
-      await this.inbox?.stop();
+      await stopWithin(this.logger, 'the inbox reader', () => this.inbox?.stop());
       try {
-        await this.commands.hdel(this.keys.addresses, String(this.nodeId));
-        await this.stats.remove(this.nodeId);
-        await this.membership.leave();
+        await stopWithin(this.logger, 'leaving (address, summary, lease)', async () => {
+          await this.commands.hdel(this.keys.addresses, String(this.nodeId));
+          await this.stats.remove(this.nodeId);
+          await this.membership.leave();
+        });
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'cluster: leaving failed (Redis unreachable?)');
       }
