@@ -48,3 +48,15 @@ export function persistentClient(clientId: string, connectTimeout?: number): ICl
   if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
   return options;
 }
+
+/**
+ * `cluster.wait` for the replica-wait tests: one replica, 3 s at most (a replica on this
+ * shared machine may take a while to answer, and a healthy one must not look stopped).
+ */
+export const REPLICA_WAIT = { replicas: 1, timeoutMs: 3000 } as const;
+
+/**
+ * A lease longer than the other tests' (no node dies in the replica-wait tests), so that a
+ * `WAIT` of {@link REPLICA_WAIT} fits within it and leaves the heartbeats room (options.ts).
+ */
+export const REPLICA_WAIT_LEASE = { leaseMs: 10_000, heartbeatMs: 1000 } as const;

@@ -21,14 +21,8 @@ import {
   type TestNode,
   waitForRoute,
 } from './cluster-nodes.js';
+import { REPLICA_WAIT_LEASE as LEASE, REPLICA_WAIT as WAIT } from './cluster-test-values.js';
 import { RedisClusterFixture, startNodeOn } from './redis-cluster-fixture.js';
-
-/**
- * One replica, 3 s at most (a replica on this shared machine may be slow to answer; a healthy
- * one must not look stopped), within a lease that leaves the heartbeats room (options.ts).
- */
-const WAIT = { replicas: 1, timeoutMs: 3000 } as const;
-const LEASE = { leaseMs: 10_000, heartbeatMs: 1000 } as const;
 
 /** How many `WAIT`s the server on `port` has run (INFO commandstats). */
 async function waitCalls(fixture: RedisClusterFixture, port: number): Promise<number> {

@@ -11,12 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { capturingLogger } from '../helpers/capturing-logger.js';
 import { startSharedNode, type TestNode } from './cluster-nodes.js';
+import { REPLICA_WAIT_LEASE as LEASE, REPLICA_WAIT as WAIT } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
 import { ReplicaFixture } from './replica-fixture.js';
-
-/** As replica-wait.test.ts: one replica, 3 s at most, a lease the WAIT fits in. */
-const WAIT = { replicas: 1, timeoutMs: 3000 } as const;
-const LEASE = { leaseMs: 10_000, heartbeatMs: 1000 } as const;
 
 describe('cluster: cluster.wait for the owner keys taken without a claim (counted, not refused)', () => {
   let redis: RedisFixture;

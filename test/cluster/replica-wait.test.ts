@@ -17,16 +17,9 @@ import {
   type TestNode,
   waitForRoute,
 } from './cluster-nodes.js';
+import { REPLICA_WAIT_LEASE as LEASE, REPLICA_WAIT as WAIT } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
 import { ReplicaFixture } from './replica-fixture.js';
-
-/**
- * One replica, 3 s at most: a replica on this shared machine may take a while to answer, and
- * a healthy one must not look stopped. A longer lease than the other tests' (no node dies
- * here), so that the WAIT fits within it (options.ts).
- */
-const WAIT = { replicas: 1, timeoutMs: 3000 } as const;
-const LEASE = { leaseMs: 10_000, heartbeatMs: 1000 } as const;
 
 describe('cluster: cluster.wait (WAIT for replicas before acknowledging a forward)', () => {
   let redis: RedisFixture;

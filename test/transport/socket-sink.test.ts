@@ -6,27 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SocketSink } from '../../src/transport/socket-sink.js';
+import { SocketPairs } from '../helpers/socket-pair.js';
 
-let server: Server;
+let pairs: SocketPairs;
 before(async () => {
-  server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  pairs = await SocketPairs.listen();
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => pairs.close());
 
 /** A connected pair: the server side (wrapped by the sink) and the client side. */
-async function pair(): Promise<{ near: Socket; far: Socket }> {
-  const { port } = server.address() as AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const far = connect(port, '127.0.0.1');
-  await once(far, 'connect');
-  const [near] = await accepted;
-  return { near, far };
-}
+const pair = (): Promise<{ near: Socket; far: Socket }> => pairs.pair();
 
 /** Reads from `far` until `length` bytes arrived (bounded by a timer). */
 function readBytes(far: Socket, length: number): Promise<Buffer> {
