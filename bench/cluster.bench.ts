@@ -7,6 +7,9 @@
  * - `pipit-2`: two `pipit broker --cluster redis://...` nodes (the Redis store, their default);
  * - `pipit-2-unix` (`--redis-unix`): the same, with redis-server on a Unix socket only and the
  *   nodes on `--cluster unix://...` (what the socket saves against TCP on the loopback);
+ * - `pipit-2-wait` (`--replica`): `pipit-2` with a replica of the redis-server and the nodes
+ *   on `cluster.wait: { replicas: 1, timeout: 1 }` (what waiting for a replica costs; the
+ *   replica's CPU counts as the broker's too);
  * - `aedes-1`: one Aedes, in memory (bench/brokers/aedes-server.mjs);
  * - `aedes-2`: two Aedes nodes as Aedes users cluster them: mqemitter-redis between nodes,
  *   aedes-persistence-redis for their state (bench/brokers/aedes-cluster-server.mjs).
@@ -21,25 +24,34 @@
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
- *     [--redis-unix (adds pipit-2-unix)]
+ *     [--redis-unix (adds pipit-2-unix)] [--replica (adds pipit-2-wait)]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchResult, runBench } from '../src/bench/index.js';
 import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
-import { type BenchRedis, startBenchRedis } from './harness/cluster-redis.js';
+import { type BenchRedis, startBenchRedis, waitForReplicas } from './harness/cluster-redis.js';
 import { readCpuMs, readRunQueueWaitMs } from './harness/proc-stats.js';
 import { median } from './harness/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 
-type SetupName = 'pipit-1' | 'pipit-2' | 'pipit-2-base' | 'pipit-2-unix' | 'aedes-1' | 'aedes-2';
+type SetupName =
+  | 'pipit-1'
+  | 'pipit-2'
+  | 'pipit-2-base'
+  | 'pipit-2-unix'
+  | 'pipit-2-wait'
+  | 'aedes-1'
+  | 'aedes-2';
 const SETUPS: readonly SetupName[] = ['pipit-1', 'pipit-2', 'aedes-1', 'aedes-2'];
-/** Setups added by a flag (`--base`, `--redis-unix`), also named in `--only`. */
-const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix'];
+/** Setups added by a flag (`--base`, `--redis-unix`, `--replica`), also named in `--only`. */
+const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix', 'pipit-2-wait'];
 
 /**
  * `--base DIR`: a second Pipit build (DIR/dist/cli/main.js, e.g. a copy of main's dist kept
@@ -128,7 +140,7 @@ async function startNode(
     setup === 'pipit-1'
       ? [...pipit, '--memory']
       : setup.startsWith('pipit-2')
-        ? [...pipit, '--cluster', redis!.url, '--sys-interval', '0']
+        ? [...pipit, ...clusterArgs(setup, redis!), '--sys-interval', '0']
         : setup === 'aedes-1'
           ? ['bench/brokers/aedes-server.mjs', '--port', String(port), '--host', HOST]
           : [
@@ -143,11 +155,24 @@ async function startNode(
   return { child: await startListening(node, args, port), port };
 }
 
+/**
+ * How a two-node Pipit setup joins its Redis: `--cluster URL`, or for `pipit-2-wait` a config
+ * file with the same URL and `wait` for one replica, 1 s at most (docs/cluster.md, "Replicas").
+ */
+function clusterArgs(setup: SetupName, redis: BenchRedis): string[] {
+  if (setup !== 'pipit-2-wait') return ['--cluster', redis.url];
+  const config = join(mkdtempSync(join(tmpdir(), 'pipit-bench-wait-')), 'pipit.yaml');
+  writeFileSync(config, `cluster:\n  url: ${redis.url}\n  wait: { replicas: 1, timeout: 1 }\n`);
+  return ['-c', config];
+}
+
 async function startSetup(setup: SetupName): Promise<RunningSetup> {
   const children: ChildProcess[] = [];
   let redis: BenchRedis | undefined;
+  let replica: BenchRedis | undefined;
   const stop = async (): Promise<void> => {
     for (const child of children.reverse()) await stopChild(child);
+    await replica?.stop();
     await redis?.stop();
   };
   try {
@@ -157,6 +182,10 @@ async function startSetup(setup: SetupName): Promise<RunningSetup> {
       return { ports: [node.port], pids: [node.child.pid!], stop };
     }
     redis = await startBenchRedis(root, setup === 'pipit-2-unix');
+    if (setup === 'pipit-2-wait') {
+      replica = await startBenchRedis(root, false, redis.port);
+      await waitForReplicas(redis.port, 1);
+    }
     const a = await startNode(setup, redis);
     children.push(a.child);
     const b = await startNode(setup, redis);
@@ -165,7 +194,12 @@ async function startSetup(setup: SetupName): Promise<RunningSetup> {
     await new Promise((r) => setTimeout(r, 1500));
     return {
       ports: [a.port, b.port],
-      pids: [redis.child.pid!, a.child.pid!, b.child.pid!],
+      pids: [
+        redis.child.pid!,
+        ...(replica ? [replica.child.pid!] : []),
+        a.child.pid!,
+        b.child.pid!,
+      ],
       stop,
     };
   } catch (err) {
@@ -250,11 +284,15 @@ async function runOne(
   return sample;
 }
 
-/** A two-node sample's CPU per process: `[redis / A / B µs/msg: 1.2 / 3.4 / 5.6]`. */
+/**
+ * A two-node sample's CPU per process: `[redis / A / B µs/msg: 1.2 / 3.4 / 5.6]` (with a
+ * replica: `redis / replica / A / B`).
+ */
 function split(s: Sample): string {
   const parts = s.cpuSplitUsPerMsg;
-  if (parts === undefined || parts.length !== 3) return '';
-  return ` [redis / A / B µs/msg: ${parts.map((n) => fmt(n, 2)).join(' / ')}]`;
+  if (parts === undefined || parts.length < 3) return '';
+  const names = parts.length === 4 ? 'redis / replica / A / B' : 'redis / A / B';
+  return ` [${names} µs/msg: ${parts.map((n) => fmt(n, 2)).join(' / ')}]`;
 }
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -288,10 +326,13 @@ function report(samples: Sample[], scenarios: readonly ClusterScenario[], setups
   const unix = setups.includes('pipit-2-unix');
   // With --redis-unix: Redis on a Unix socket against one node, and against TCP.
   const unixHeads = unix ? ' Pipit 2 nodes, Unix socket / Pipit 1 node | Unix socket / TCP |' : '';
+  // With --replica: what cluster.wait (one replica) costs against the same two nodes without.
+  const waits = setups.includes('pipit-2-wait');
+  const waitHeads = waits ? ' with cluster.wait / without |' : '';
   console.log(
-    `\n| scenario | Pipit 2 nodes / Pipit 1 node | Pipit 2 nodes / Aedes 2 nodes |${unixHeads}`,
+    `\n| scenario | Pipit 2 nodes / Pipit 1 node | Pipit 2 nodes / Aedes 2 nodes |${unixHeads}${waitHeads}`,
   );
-  console.log(`|---|--:|--:|${unix ? '--:|--:|' : ''}`);
+  console.log(`|---|--:|--:|${unix ? '--:|--:|' : ''}${waits ? '--:|' : ''}`);
   const ratio = (a?: number, b?: number) =>
     a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`;
   for (const sc of scenarios) {
@@ -305,8 +346,11 @@ function report(samples: Sample[], scenarios: readonly ClusterScenario[], setups
     const unixCells = unix
       ? ` ${ratio(cell(overSocket), cell(one))} | ${ratio(cell(overSocket), cell(two))} |`
       : '';
+    const waitCells = waits
+      ? ` ${ratio(cell(medians.get(`${sc.id}/pipit-2-wait`)), cell(two))} |`
+      : '';
     console.log(
-      `| ${sc.title}: ${what} | ${ratio(cell(two), cell(one))} | ${ratio(cell(two), cell(aedes))} |${unixCells}`,
+      `| ${sc.title}: ${what} | ${ratio(cell(two), cell(one))} | ${ratio(cell(two), cell(aedes))} |${unixCells}${waitCells}`,
     );
   }
 }
@@ -320,6 +364,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       base: { type: 'string' },
       'redis-unix': { type: 'boolean', default: false },
+      replica: { type: 'boolean', default: false },
     },
   });
   baseDir = values.base;
@@ -331,6 +376,7 @@ async function main(): Promise<void> {
   const setups = setupPicks.length > 0 ? setupPicks : [...SETUPS];
   if (baseDir !== undefined && !setups.includes('pipit-2-base')) setups.push('pipit-2-base');
   if (values['redis-unix'] && !setups.includes('pipit-2-unix')) setups.push('pipit-2-unix');
+  if (values.replica && !setups.includes('pipit-2-wait')) setups.push('pipit-2-wait');
   if (setups.includes('pipit-2-base') && baseDir === undefined) {
     throw new RangeError('pipit-2-base needs --base DIR');
   }

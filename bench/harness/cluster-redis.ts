@@ -2,7 +2,8 @@
  * The redis-server of the cluster benchmark (bench/cluster.bench.ts), without persistence: on
  * a free loopback port, or (`unix`) on a Unix socket in a fresh temporary directory with TCP
  * off (`--port 0`), for `pipit-2-unix`: the nodes then reach it as `unix://<path>`
- * (docs/cluster.md, "Redis over a Unix socket").
+ * (docs/cluster.md, "Redis over a Unix socket"); or as a replica of another, for the
+ * `cluster.wait` setup.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,8 +25,15 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server; resolves once it accepts connections. */
-export async function startBenchRedis(cwd: string, unix: boolean): Promise<BenchRedis> {
+/**
+ * Starts redis-server; resolves once it accepts connections. `replicaOf`: the TCP port of a
+ * master on the loopback this one replicates (`--replicaof`).
+ */
+export async function startBenchRedis(
+  cwd: string,
+  unix: boolean,
+  replicaOf?: number,
+): Promise<BenchRedis> {
   const dir = unix ? mkdtempSync(join(tmpdir(), 'pipit-bench-redis-')) : undefined;
   const path = dir === undefined ? undefined : join(dir, 'redis.sock');
   const port = path === undefined ? await freePort() : 0;
@@ -33,7 +41,8 @@ export async function startBenchRedis(cwd: string, unix: boolean): Promise<Bench
     path === undefined
       ? ['--port', String(port), '--bind', HOST]
       : ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700'];
-  const child = spawn('redis-server', [...listen, '--save', '', '--appendonly', 'no'], {
+  const replica = replicaOf === undefined ? [] : ['--replicaof', HOST, String(replicaOf)];
+  const child = spawn('redis-server', [...listen, ...replica, '--save', '', '--appendonly', 'no'], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,4 +84,37 @@ async function waitForSocket(path: string, timeoutMs: number, alive: () => boole
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listens on ${path} after ${timeoutMs} ms`);
+}
+
+/**
+ * Resolves once the master on `port` counts `replicas` replicas that are online and caught up
+ * (INFO replication: `slaveN:...,state=online,...`), so that a `WAIT` can be answered.
+ */
+export async function waitForReplicas(port: number, replicas: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const info = await redisCommand(port, 'INFO replication');
+    const online = info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
+    if (online >= replicas) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the master on port ${port} has fewer than ${replicas} online replicas`);
+}
+
+/** One inline command to the server on `port`; its reply as text (enough for INFO). */
+function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, HOST, () => socket.write(`${command}\r\n`));
+    let reply = '';
+    socket.on('data', (b: Buffer) => {
+      reply += b.toString();
+      // A bulk string: `$<length>\r\n<body>\r\n`; done once the body is all here.
+      const header = /^\$(\d+)\r\n/.exec(reply);
+      if (header && Buffer.byteLength(reply) >= header[0].length + Number(header[1]) + 2) {
+        socket.end();
+        resolve(reply.slice(header[0].length));
+      }
+    });
+    socket.once('error', reject);
+  });
 }
