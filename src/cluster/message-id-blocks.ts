@@ -25,6 +25,11 @@
  * its data), past the block of those ids. If no block came in time (Redis unreachable while a
  * whole half block, 8 million messages, was taken), the ids run on past the block, logged: a
  * later instance of the node id could hand them out again.
+ *
+ * Not covered: the first instance of a node id after an upgrade from a version without blocks
+ * starts at the first block, so it may still hand out ids that the instance before the
+ * upgrade left in the store, unless its node held the store's last id (the floor above); once,
+ * as before this file existed.
  */
 import {
   BLOCK_BITS,
