@@ -24,6 +24,7 @@ import { ClusterKeys } from './keys.js';
 import { LocalRoutes } from './local-routes.js';
 import { MalformedInput } from './malformed.js';
 import { Membership } from './membership.js';
+import { MessageIdBlocks } from './message-id-blocks.js';
 import { NodeStats, type NodeSummary } from './node-stats.js';
 import { NodeWills } from './node-wills.js';
 import {
@@ -237,7 +238,8 @@ export class ClusterNode {
       throw new Error(this.lastError ?? (err as Error).message);
     }
     const nodeId = await this.membership.join();
-    this.core.messageIds.renumber(nodeId);
+    const { commands, keys, logger } = this;
+    await new MessageIdBlocks(commands, keys, this.core.messageIds, logger).start(nodeId);
     await this.announcements.listen(nodeId);
     await this.localRoutes.announceAs(nodeId);
     // Read after subscribing, those of dead nodes under recovery too (membership.ts).
@@ -342,10 +344,8 @@ export class ClusterNode {
    * The live peers (as of the last heartbeat) by id, each with the summary it published
    * (undefined when missing: it just joined, or its key is gone).
    */
-  async peerSummaries(): Promise<{ nodeId: number; summary: NodeSummary | undefined }[]> {
-    const peers = [...this.membership.peers].sort((x, y) => x - y);
-    const summaries = await this.stats.read(peers);
-    return peers.map((nodeId, i) => ({ nodeId, summary: summaries[i] }));
+  peerSummaries(): Promise<{ nodeId: number; summary?: NodeSummary | undefined }[]> {
+    return this.stats.read(this.membership.peers);
   }
 
   /** The peers and counters as this node sees them. */

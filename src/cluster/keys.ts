@@ -29,7 +29,10 @@
  * - `recoverer:<id>` the node (`<node id>/<instance>`) recovering dead node `<id>`: when it
  *                  dies too, the survivor that removes it takes the recovery over;
  * - `adopted:<id>` the client ids adopted from dead node `<id>` so far (set): a recovery
- *                  taken over delivers the dead node's inbox to them too.
+ *                  taken over delivers the dead node's inbox to them too;
+ * - `idblocks:<id>` how many blocks of message ids were reserved for node id `<id>` so far
+ *                  (a count, never deleted: each instance of the node id numbers its
+ *                  messages from blocks after those; message-id-blocks.ts).
  */
 
 /** Key and channel names under one prefix. */
@@ -99,6 +102,11 @@ export class ClusterKeys {
   /** The client ids adopted so far from dead node `nodeId` (a set). */
   adopted(nodeId: number): string {
     return `${this.prefix}adopted:${nodeId}`;
+  }
+
+  /** The count of message id blocks reserved for node id `nodeId` (message-id-blocks.ts). */
+  idBlocks(nodeId: number): string {
+    return `${this.prefix}idblocks:${nodeId}`;
   }
 
   /** The name of an instance's inbox position in the store (StoreCursors). */

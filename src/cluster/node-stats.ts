@@ -120,13 +120,17 @@ export class NodeStats {
   }
 
   /**
-   * The summaries of `nodeIds`, in that order: undefined for a node whose summary is missing
-   * or unreadable (it just joined, runs an older version, or its key expired).
+   * The nodes of `peers` by id, each with its summary: undefined for a node whose summary is
+   * missing or unreadable (it just joined, runs an older version, or its key expired).
    */
-  async read(nodeIds: readonly number[]): Promise<(NodeSummary | undefined)[]> {
+  async read(peers: Iterable<number>): Promise<{ nodeId: number; summary?: NodeSummary }[]> {
+    const nodeIds = [...peers].sort((x, y) => x - y);
     if (nodeIds.length === 0) return [];
     const texts = await this.redis.mget(nodeIds.map((id) => statsKey(this.keys, id)));
-    return texts.map((text, i) => parseSummary(text, nodeIds[i]!, this.logger));
+    return texts.map((text, i) => ({
+      nodeId: nodeIds[i]!,
+      summary: parseSummary(text, nodeIds[i]!, this.logger),
+    }));
   }
 }
 

@@ -15,8 +15,8 @@ export type LiveNodes = () => string[];
 /** Pause between two connection attempts (a refused CONNACK 0x88 during a node's lease). */
 const RETRY_MS = 100;
 
-/** Called with each message's payload and how it came (node, packet id, DUP). */
-type OnMessage = (payload: string, how: string) => void;
+/** Called with each message's payload, how it came (node, packet id, DUP) and its topic. */
+type OnMessage = (payload: string, how: string, topic: string) => void;
 
 /** An accepted connection, and the URL of the node that accepted it. */
 export interface Connected {
@@ -52,8 +52,8 @@ function tryConnect(
   return new Promise((resolve) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
     if (onMessage) {
-      client.on('message', (_topic, payload, packet) =>
-        onMessage(payload.toString(), `${url} id ${packet.messageId} dup ${packet.dup}`),
+      client.on('message', (topic, payload, packet) =>
+        onMessage(payload.toString(), `${url} id ${packet.messageId} dup ${packet.dup}`, topic),
       );
     }
     client.on('error', () => {});
@@ -75,6 +75,12 @@ export class CrashSubscriber {
   readonly received = new Map<string, number>();
   /** How each payload arrived, each time (node, packet id, DUP): what a duplicate shows. */
   readonly arrivals = new Map<string, string[]>();
+  /**
+   * Messages that came on another topic than its own (`<topic> <payload>`): none should. A
+   * message stored under the id of an older one came as that one (the store keeps the first
+   * body of an id), most often on another subscriber's topic: message-id-blocks.ts.
+   */
+  readonly foreign: string[] = [];
   /** Connections after the first that found no session (each one a lost session). */
   sessionsLost = 0;
   /** The URL of the node it is connected to (undefined while reconnecting). */
@@ -142,7 +148,8 @@ export class CrashSubscriber {
         live,
         options,
         () => this.stopping,
-        (payload, how) => {
+        (payload, how, topic) => {
+          if (topic !== this.topic) this.foreign.push(`${topic} ${payload}`);
           this.received.set(payload, (this.received.get(payload) ?? 0) + 1);
           const arrivals = this.arrivals.get(payload);
           if (arrivals === undefined) this.arrivals.set(payload, [how]);

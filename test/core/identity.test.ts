@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message } from '../../src/core/index.js';
-import { BrokerCore, COUNTER_BITS, MAX_NODE_ID, MessageIds } from '../../src/core/index.js';
+import {
+  BLOCK_BITS,
+  BLOCKS_PER_NODE,
+  BrokerCore,
+  COUNTER_BITS,
+  idBlock,
+  MAX_NODE_ID,
+  MessageIds,
+} from '../../src/core/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import { connectV5, FakeClient, flush, publish } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -136,5 +144,73 @@ describe('core: randomness through the Random port', () => {
     assert.ok(connack?.type === 'connack' && connack.reasonCode === 0);
     assert.equal(connack.properties?.assignedClientIdentifier, 'pipit-a0a1a2-1');
     assert.deepEqual(drawn, [3]);
+  });
+
+  it('blocks of ids follow each other through a node range, the first starting at its first id, and start again after the last', () => {
+    const ids = new MessageIds(9);
+    assert.deepEqual(idBlock(9, 1), {
+      first: ids.first,
+      last: ids.first - 1 + 2 ** BLOCK_BITS - 1,
+    });
+    assert.deepEqual(idBlock(9, 2), {
+      first: ids.first - 1 + 2 ** BLOCK_BITS,
+      last: ids.first - 1 + 2 * 2 ** BLOCK_BITS - 1,
+    });
+    assert.equal(idBlock(9, BLOCKS_PER_NODE).last, ids.last);
+    assert.deepEqual(idBlock(9, BLOCKS_PER_NODE + 1), idBlock(9, 1));
+    assert.equal(idBlock(0, 1).first, 1); // node 0 never hands out id 0
+  });
+
+  it('a node numbering from a reserved block asks for the next from its middle on, and goes on with it after the last id', () => {
+    const ids = new MessageIds(2);
+    let asked = 0;
+    ids.onLow = () => asked++;
+    const base = ids.first + 1000;
+    ids.use({ first: base, last: base + 9 });
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => ids.take()),
+      [base, base + 1, base + 2, base + 3],
+    );
+    assert.equal(asked, 0);
+    ids.take(); // base + 4: the middle
+    ids.take();
+    assert.equal(asked, 2, 'asked on each take until a block is queued');
+    ids.queue({ first: base + 500, last: base + 509 });
+    const rest = [1, 2, 3, 4, 5].map(() => ids.take());
+    assert.deepEqual(rest, [base + 6, base + 7, base + 8, base + 9, base + 500]);
+    assert.equal(asked, 2, 'not asked while the next block is queued');
+    assert.equal(ids.pastReserved, false);
+  });
+
+  it('without a next block in time the ids run on past the block (told), and a block reserved later that holds them keeps them taken', () => {
+    const ids = new MessageIds(2);
+    const base = ids.first + 1000;
+    ids.use({ first: base, last: base + 3 });
+    const taken = [1, 2, 3, 4, 5, 6].map(() => ids.take());
+    assert.deepEqual(taken, [base, base + 1, base + 2, base + 3, base + 4, base + 5]);
+    assert.equal(ids.pastReserved, true);
+    ids.queue({ first: base + 4, last: base + 7 }); // the block the ids ran into
+    assert.equal(ids.take(), base + 6);
+    assert.equal(ids.pastReserved, false);
+    ids.queue({ first: base + 100, last: base + 103 });
+    assert.deepEqual([ids.take(), ids.take()], [base + 7, base + 100]);
+  });
+
+  it('a stored id of its own beyond the reserved block moves the ids past it and asks for a block at once', () => {
+    const ids = new MessageIds(2);
+    let asked = 0;
+    ids.onLow = () => asked++;
+    ids.use(idBlock(2, 1));
+    ids.continueAfter(ids.first + 10); // inside the block: the ids go on inside it
+    assert.equal(ids.take(), ids.first + 11);
+    assert.equal(ids.pastReserved, false);
+    const beyond = idBlock(2, 4).first + 41;
+    ids.continueAfter(beyond);
+    assert.equal(ids.pastReserved, true);
+    assert.equal(ids.position, beyond + 1);
+    assert.equal(ids.take(), beyond + 1);
+    assert.ok(asked > 0);
+    ids.queue(idBlock(2, 4)); // the block holding them (message-id-blocks.ts asks for it)
+    assert.equal(ids.take(), beyond + 2);
   });
 });
