@@ -13,6 +13,13 @@
  * synchronous), a subscriber adds its wait while it gets the message, and the publish flow
  * takes it for that message's acknowledgement (commit-order.ts keeps the acknowledgements of
  * the connection in order behind it). Nothing is allocated while no subscriber adds a wait.
+ * A message a hook publishes while another is fanned out is routed within that fan-out
+ * (router.ts): a wait it gets joins the outer publish's acknowledgement (more waiting, never
+ * less).
+ *
+ * Not covered: a QoS 2 PUBLISH sent again (a reconnect) before its PUBREC went out is
+ * answered at once from the session's inbound ids (publish-flow.ts), as it is while a store
+ * commit is pending: it does not wait for what the first one waited for.
  */
 import type { Message } from './message.js';
 
