@@ -94,6 +94,7 @@ export class ClientClaims {
     const { redis, keys, self } = this.parts;
     const key = keys.owner(clientId);
     let arriving: ArrivingSession | undefined;
+    let failure: unknown;
     try {
       for (let attempt = 1; ; attempt++) {
         const current = await redis.get(key);
@@ -104,6 +105,10 @@ export class ClientClaims {
           (await self.isLive(owner.nodeId, owner.instance));
         // Its node died, not yet removed: the survivor adopts it first (with the inbox's rest).
         if (owner && !live && (await awaitsRecovery(self, owner.nodeId, owner.instance))) {
+          // It died before handing the key over: its routes stood until a survivor routed the
+          // session, so what was parked went to its inbox too (or was refused): not a failure.
+          this.cancelArrival(arriving, 'its node died before handing the session over');
+          arriving = undefined;
           throw recoveringError(owner.nodeId);
         }
         if (live) {
@@ -133,8 +138,13 @@ export class ClientClaims {
       // A session read here is claimed without asking the loader again.
       if (landing !== undefined) await this.land(clientId, landing);
       else this.parts.passed.add(clientId);
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
-      this.cancelArrival(arriving, 'the takeover failed');
+      // The old node may have let go already (the key handed here): the publishes here whose
+      // acknowledgements wait for this landing are refused (sent again), not acknowledged.
+      this.cancelArrival(arriving, 'the takeover failed', failure);
     }
   }
 
@@ -164,8 +174,13 @@ export class ClientClaims {
     return this.parts.moves.land(arriving, () => this.parts.next?.load(clientId));
   }
 
-  private cancelArrival(arriving: ArrivingSession | undefined, why: string): void {
-    if (arriving !== undefined) this.parts.moves.cancel(arriving, why);
+  /** `failure`: the session may have been let go of for this node (see SessionArrivals.cancel). */
+  private cancelArrival(
+    arriving: ArrivingSession | undefined,
+    why: string,
+    failure?: unknown,
+  ): void {
+    if (arriving !== undefined) this.parts.moves.cancel(arriving, why, failure);
   }
 
   /**

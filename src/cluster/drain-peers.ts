@@ -61,9 +61,11 @@ export async function adoptHandedOver(
       }
     } finally {
       // A failed adoption (a store read that threw) leaves no stand-in routed, nor its pin on
-      // the inbox position (parked-position.ts): the ones not settled yet are cancelled.
+      // the inbox position (parked-position.ts): the ones not settled yet are cancelled. The
+      // draining node let go of them: the publishes here they parked are refused (sent again).
       for (const [clientId, stand] of arriving) {
-        if (!settled.has(clientId)) moves.cancel(stand, 'the adoption failed');
+        if (settled.has(clientId)) continue;
+        moves.cancel(stand, 'the adoption failed', new Error('the session was not adopted'));
       }
     }
   }

@@ -10,12 +10,15 @@
  *
  * A stand-in that parks a message read from this node's inbox pins the inbox's position
  * (parked-position.ts) until its session landed: if this node is killed meanwhile, the
- * survivor reads those entries again for the session.
+ * survivor reads those entries again for the session. A client's QoS 1/2 message published
+ * on this node itself has no inbox entry to pin: its acknowledgement waits until the session
+ * landed and the store has the message in the session's queue (landing-wait.ts).
  *
  * Only a session on its way in has a stand-in: the publish path of every other session is
  * untouched, and the stand-in costs one map lookup per message it gets.
  */
 import {
+  type AckWaits,
   type BrokerCore,
   type Delivery,
   type Session,
@@ -24,6 +27,7 @@ import {
 } from '../core/index.js';
 import type { Logger, StoredSessionRecord } from '../ports/index.js';
 import { heldMessageIds } from './held-message-ids.js';
+import { LandingWait } from './landing-wait.js';
 import { ownMessageDelivery } from './own-message.js';
 import type { ParkedPosition } from './parked-position.js';
 
@@ -55,6 +59,8 @@ export class ArrivingSession implements Subscriber {
   matchQos = 0;
   matchRetainAsPublished = false;
   matchSubscriptionIds: number[] | undefined = undefined;
+  /** What the acknowledgements of the publishes it parked wait for (made on the first). */
+  landing: LandingWait | undefined;
 
   constructor(
     readonly clientId: string,
@@ -62,6 +68,8 @@ export class ArrivingSession implements Subscriber {
     private readonly limit: number,
     private readonly counters: ArrivalCounters,
     private readonly pins: ParkedPosition | undefined,
+    /** The core's per-publish waits of acknowledgements (undefined: no store, no wait). */
+    private readonly acks: AckWaits | undefined,
   ) {
     this.subscriberId = `${ARRIVING_PREFIX}${++standIns}:${clientId}`;
   }
@@ -72,6 +80,12 @@ export class ArrivingSession implements Subscriber {
       if (this.parked.length < this.limit) {
         this.parked.push(delivery);
         this.pins?.pin(this); // read from the inbox: its position stays before this entry
+        // A client's publish on this node (no entry to pin): its acknowledgement waits for
+        // the landing. A QoS 0 delivery is not kept by an offline session: nothing to wait for.
+        if (delivery.qos > 0 && this.acks !== undefined) {
+          this.landing ??= new LandingWait();
+          this.acks.hold(this.landing.promise);
+        }
       } else this.counters.dropped++;
       return;
     }
@@ -126,7 +140,8 @@ export class SessionArrivals {
   private route(clientId: string, record: StoredSessionRecord): ArrivingSession {
     const limit = this.core.options.maxQueuedMessages;
     const { sessions } = this.core;
-    const arriving = new ArrivingSession(clientId, sessions, limit, this.counters, this.pins);
+    const acks = this.core.persistence && this.core.pipeline.ackWaits;
+    const arriving = new ArrivingSession(clientId, sessions, limit, this.counters, this.pins, acks);
     for (const sub of record.subscriptions) {
       arriving.filters.push(sub.filter);
       this.core.router.add(subscriptionFromStored(arriving, sub));
@@ -140,10 +155,21 @@ export class SessionArrivals {
    * parked messages go to the session, but for those it holds already.
    */
   async land(arriving: ArrivingSession, session: Session): Promise<void> {
+    try {
+      await this.deliverParked(arriving, session);
+    } catch (err) {
+      // The publishes whose acknowledgements wait for this landing are refused: sent again.
+      arriving.landing?.failed(err);
+      throw err;
+    }
+  }
+
+  private async deliverParked(arriving: ArrivingSession, session: Session): Promise<void> {
     this.unroute(arriving);
     const parked = arriving.parked.splice(0);
     if (parked.length === 0) {
       this.pins?.unpin(arriving);
+      arriving.landing?.landed(Promise.resolve()); // none parked: none waits
       this.counters.arrived++;
       return;
     }
@@ -175,6 +201,8 @@ export class SessionArrivals {
     // The deliveries are in the store's batch being filled: the inbox's position, committed
     // now in that batch, may pass the entries they came from.
     this.pins?.unpin(arriving);
+    // The acknowledgements of the local publishes parked go once that batch is committed.
+    arriving.landing?.landed(this.core.persistence?.store.commit() ?? Promise.resolve());
     this.counters.arrived++;
     this.counters.delivered += delivered;
     this.counters.duplicates += duplicates;
@@ -184,10 +212,17 @@ export class SessionArrivals {
     );
   }
 
-  /** The move did not happen: the stand-in leaves the router, its parked messages are dropped. */
-  cancel(arriving: ArrivingSession, why: string): void {
+  /**
+   * The move did not happen: the stand-in leaves the router, its parked messages are dropped.
+   * The acknowledgements of the local publishes it parked go (the old node kept the session
+   * routed: they were forwarded to it too), unless `failure` says the session let go of there
+   * could not be read here: they are then refused (sent again).
+   */
+  cancel(arriving: ArrivingSession, why: string, failure?: unknown): void {
     this.unroute(arriving);
     this.pins?.unpin(arriving);
+    if (failure === undefined) arriving.landing?.abandoned();
+    else arriving.landing?.failed(failure);
     const dropped = arriving.parked.splice(0).length;
     this.counters.dropped += dropped;
     if (dropped > 0) {

@@ -186,7 +186,7 @@ export class SessionMoves extends SessionHolding {
     try {
       await loading;
     } catch (err) {
-      this.cancel(arriving, 'the session could not be read');
+      this.cancel(arriving, 'the session could not be read', err);
       throw err;
     }
     const session = core.sessions.get(arriving.clientId);
@@ -194,9 +194,9 @@ export class SessionMoves extends SessionHolding {
     else await this.parts.arrivals?.land(arriving, session);
   }
 
-  /** A move did not complete: the stand-in leaves the router. */
-  cancel(arriving: ArrivingSession, why: string): void {
-    this.parts.arrivals?.cancel(arriving, why);
+  /** A move did not complete: the stand-in leaves the router (`failure`: see SessionArrivals). */
+  cancel(arriving: ArrivingSession, why: string, failure?: unknown): void {
+    this.parts.arrivals?.cancel(arriving, why, failure);
   }
 
   /**

@@ -14,6 +14,11 @@
  *   deliveries on the connection stays as routed [MQTT-4.6.0-6]. The packet is encoded
  *   already: only the write waits, and its bytes count as unsent output meanwhile.
  *
+ * - A publish's acknowledgement may wait for more than the store's commit: what a subscriber
+ *   that holds the message in memory only asked it to wait for (ack-waits.ts). That wait is
+ *   the publish's alone: the acknowledgements after it on the connection wait behind it (the
+ *   order above), no other connection's, and no commit.
+ *
  * When a commit fails (e.g. disk full) the acknowledgement is not sent: MQTT 5 gets the
  * failure reason code 0x97 instead, MQTT 3.x (which cannot express it) a closed connection,
  * so the client sends again after reconnecting. A held PUBLISH is written anyway: the store's
@@ -71,16 +76,20 @@ export class CommitOrder {
   /**
    * Sends `packet` once the store has made durable what the step that produced it wrote
    * (`mutationsBefore` is `persistence.mutations` taken before the step), and after every
-   * acknowledgement before it. `after` runs right after the packet is sent.
+   * acknowledgement before it. `after` runs right after the packet is sent. `wait`: what else
+   * this acknowledgement waits for (a publish's, ack-waits.ts: only it and the ones after it
+   * wait); when it rejects, the acknowledgement fails as for a failed commit.
    */
-  ack(packet: Packet, mutationsBefore: number, after?: () => void): void {
+  ack(packet: Packet, mutationsBefore: number, after?: () => void, wait?: Promise<void>): void {
     const wrote = this.persistence.mutations !== mutationsBefore;
-    if (!wrote && this.ackTail === undefined) {
+    if (!wrote && wait === undefined && this.ackTail === undefined) {
       this.out.send(packet);
       after?.();
       return;
     }
-    const commit = wrote ? this.persistence.commit() : undefined;
+    const stored = wrote ? this.persistence.commit() : undefined;
+    const commit: Promise<unknown> | undefined =
+      wait === undefined ? stored : stored === undefined ? wait : Promise.all([stored, wait]);
     commit?.catch(() => {}); // handled in the chain below, once the earlier acks are out
     const previous = this.ackTail ?? Promise.resolve();
     const next: Promise<void> = previous

@@ -170,14 +170,16 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
   /**
    * Sends an acknowledgement once the store has made durable what the step that produced it
    * wrote, in order with the others (commit-order.ts). `after` runs right after it is sent.
+   * `wait`: what else it waits for (a publish's, ack-waits.ts; only with a store: a
+   * subscriber that keeps a message in memory for a session adds one to keep it durable).
    */
-  sendAck(packet: Packet, mutationsBefore: number, after?: () => void): void {
+  sendAck(packet: Packet, mutationsBefore: number, after?: () => void, wait?: Promise<void>): void {
     if (this.core.persistence === undefined) {
       this.send(packet); // nothing to wait for without a store
       after?.();
       return;
     }
-    this.commitOrder().ack(packet, mutationsBefore, after);
+    this.commitOrder().ack(packet, mutationsBefore, after, wait);
   }
 
   /**
@@ -185,11 +187,11 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
    * sends it but without a packet object and the encoder's dispatch when there is no store
    * to wait for: once per QoS 1 publish (issue #17).
    */
-  sendSuccessPuback(packetId: number, mutationsBefore: number): void {
+  sendSuccessPuback(packetId: number, mutationsBefore: number, wait?: Promise<void>): void {
     // [MQTT-3.1.2-24] the 4 bytes still count against the client's Maximum Packet Size.
     if (this.core.persistence !== undefined || this.closed || this.peer.maximumPacketSize < 4) {
       const reasonCode = this.version === 5 ? ReasonCode.Success : undefined;
-      this.sendAck({ type: 'puback', packetId, reasonCode }, mutationsBefore);
+      this.sendAck({ type: 'puback', packetId, reasonCode }, mutationsBefore, undefined, wait);
       return;
     }
     this.writeBytes(encodeSuccessPuback(packetId));

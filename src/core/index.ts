@@ -1,4 +1,5 @@
 /** The broker engine, without sockets. */
+export type { AckWaits } from './ack-waits.js';
 export * from './admin-disconnect.js';
 export * from './broker-core.js';
 export * from './client-info.js';

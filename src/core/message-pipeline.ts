@@ -11,6 +11,7 @@
 import type { Clock, Logger } from '../ports/index.js';
 import type { Properties, QoS, Will } from '../protocol/index.js';
 import { MqttError, ReasonCode, validateTopicName } from '../protocol/index.js';
+import { AckWaits } from './ack-waits.js';
 import type { BudgetAdmission } from './budget-admission.js';
 import type { ClientInfo } from './client-info.js';
 import type { DropCounter } from './drops.js';
@@ -61,6 +62,11 @@ export interface PipelineParts {
 
 /** The one way into the broker for a message. */
 export class MessagePipeline {
+  /**
+   * What the acknowledgement of a client's publish waits for besides the store's commit,
+   * added by a subscriber while the message is routed (ack-waits.ts).
+   */
+  readonly ackWaits = new AckWaits();
   private readonly hooks: HookChain;
   private readonly router: Router;
 
@@ -69,13 +75,23 @@ export class MessagePipeline {
     this.router = parts.router;
   }
 
-  /** Routes a message (retaining it first when asked). Returns the number of deliveries. */
-  route(message: Message, publisher?: ClientInfo): number {
+  /**
+   * Routes a message (retaining it first when asked). Returns the number of deliveries.
+   * `step`: the client's message as {@link fromClient} got it, whose publish is acknowledged
+   * (a subscriber may add a wait to that acknowledgement meanwhile: {@link ackWaits}).
+   */
+  route(message: Message, publisher?: ClientInfo, step?: Message): number {
     if (message.retain) {
       const stored = this.parts.retained.set(message);
       if (stored !== true) this.refuseRetained(publisher?.clientId ?? '', message, stored);
     }
-    const delivered = this.router.route(message);
+    const outer = this.ackWaits.begin(step);
+    let delivered: number;
+    try {
+      delivered = this.router.route(message);
+    } finally {
+      this.ackWaits.end(outer);
+    }
     if (this.hooks.hasPublishedNotification) this.hooks.notify('onPublished', publisher, message);
     return delivered;
   }
@@ -109,6 +125,8 @@ export class MessagePipeline {
    * A client's message: authorized (with `properties` as the PUBLISH carried them),
    * transformed, then routed. Synchronous while the hooks are; `source.closed` is checked
    * after each hook that made it wait. A hook that throws (or rejects) fails the caller's step.
+   * Once routed, what its acknowledgement waits for besides the commit is
+   * `ackWaits.take(message)`.
    */
   fromClient(
     message: Message,
@@ -124,7 +142,7 @@ export class MessagePipeline {
     }
     const hooks = this.hooks;
     if (!hooks.hasAuthorizePublish && !hooks.hasPublishTransform) {
-      return this.route(message, client);
+      return this.route(message, client, message);
     }
     // The message itself is the request when it carries the PUBLISH's properties as they came
     // (always for MQTT 3.x: none): no object per publish for the hooks (issue #17).
@@ -226,7 +244,7 @@ export class MessagePipeline {
       this.denyPublish(client, message.topic, 'not authorized');
       return NOT_AUTHORIZED;
     }
-    if (!this.hooks.hasPublishTransform) return this.route(message, client);
+    if (!this.hooks.hasPublishTransform) return this.route(message, client, message);
     const transformed = this.hooks.transformPublish(client, message);
     if (transformed === null || !isPromise(transformed)) {
       return this.afterTransform(message, transformed, client);
@@ -245,7 +263,7 @@ export class MessagePipeline {
       this.parts.drops.record(client.clientId, original, 'hook');
       return DROPPED_BY_HOOK;
     }
-    return this.route(message, client);
+    return this.route(message, client, original);
   }
 
   private async willWithHooks(

@@ -146,13 +146,13 @@ function acceptPublish(
   const message = messageOf(conn, packet, topic);
   const outcome = core.pipeline.fromClient(message, conn.client, props, conn);
   if (typeof outcome === 'number') {
-    acknowledgeOutcome(conn, packet, outcome, mark);
+    acknowledgeOutcome(conn, packet, outcome, mark, message);
     return;
   }
   return whilePending(
     conn,
     packet,
-    outcome.then((settled) => acknowledgeOutcome(conn, packet, settled, mark)),
+    outcome.then((settled) => acknowledgeOutcome(conn, packet, settled, mark, message)),
   );
 }
 
@@ -162,7 +162,12 @@ function acknowledgeOutcome(
   packet: PublishPacket,
   outcome: PublishOutcome,
   mark: number,
+  message: Message,
 ): void {
+  // What a subscriber holding the message in memory only asked the acknowledgement to wait
+  // for (a cluster's stand-in for a session moving in: ack-waits.ts); taken even when the
+  // client left, so that nothing stays behind.
+  const wait = outcome >= 0 ? conn.core.pipeline.ackWaits.take(message) : undefined;
   switch (outcome) {
     case ABANDONED:
       return;
@@ -179,6 +184,7 @@ function acknowledgeOutcome(
         packet,
         outcome > 0 ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers,
         mark,
+        wait,
       );
   }
 }
@@ -197,12 +203,16 @@ async function whilePending(
   }
 }
 
-/** Sends PUBACK (QoS 1) or PUBREC (QoS 2, remembering the id until PUBREL). */
+/**
+ * Sends PUBACK (QoS 1) or PUBREC (QoS 2, remembering the id until PUBREL), once what routing
+ * stored is durable and `wait` (ack-waits.ts) settled.
+ */
 function acknowledge(
   conn: ClientContext,
   packet: PublishPacket,
   reasonCode: number,
   mutationsBefore: number,
+  wait?: Promise<void>,
 ): void {
   const packetId = packet.packetId!;
   const code = conn.version === 5 ? reasonCode : undefined;
@@ -210,14 +220,19 @@ function acknowledge(
     // [MQTT-4.3.2-2], sent once what routing stored is durable. A 3.x PUBACK has no reason
     // code ([MQTT-3.3.5-2]: a refused one is acknowledged as usual).
     if (code === undefined || code === ReasonCode.Success) {
-      conn.sendSuccessPuback(packetId, mutationsBefore);
+      conn.sendSuccessPuback(packetId, mutationsBefore, wait);
     } else {
-      conn.sendAck({ type: 'puback', packetId, reasonCode: code }, mutationsBefore);
+      conn.sendAck(
+        { type: 'puback', packetId, reasonCode: code },
+        mutationsBefore,
+        undefined,
+        wait,
+      );
     }
   } else if (packet.qos === 2) {
     // [MQTT-4.3.3-9] remember the id so a resend is not routed twice; failures are not stored.
     if (reasonCode < 0x80) conn.session!.addInboundQos2(packetId);
-    conn.sendAck({ type: 'pubrec', packetId, reasonCode: code }, mutationsBefore);
+    conn.sendAck({ type: 'pubrec', packetId, reasonCode: code }, mutationsBefore, undefined, wait);
   }
 }
 
