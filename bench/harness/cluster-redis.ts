@@ -34,18 +34,24 @@ export async function startBenchRedis(
   unix: boolean,
   replicaOf?: number,
 ): Promise<BenchRedis> {
-  const dir = unix ? mkdtempSync(join(tmpdir(), 'pipit-bench-redis-')) : undefined;
-  const path = dir === undefined ? undefined : join(dir, 'redis.sock');
+  // Its own directory: a replica writes the master's snapshot there (dump.rdb) even with
+  // persistence off, and the socket goes there.
+  const dir = mkdtempSync(join(tmpdir(), 'pipit-bench-redis-'));
+  const path = unix ? join(dir, 'redis.sock') : undefined;
   const port = path === undefined ? await freePort() : 0;
   const listen =
     path === undefined
       ? ['--port', String(port), '--bind', HOST]
       : ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700'];
   const replica = replicaOf === undefined ? [] : ['--replicaof', HOST, String(replicaOf)];
-  const child = spawn('redis-server', [...listen, ...replica, '--save', '', '--appendonly', 'no'], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'redis-server',
+    [...listen, ...replica, '--dir', dir, '--save', '', '--appendonly', 'no'],
+    {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let tail = '';
   const keep = (b: Buffer): void => {
     tail = (tail + b.toString()).slice(-3000);
@@ -54,7 +60,7 @@ export async function startBenchRedis(
   child.stderr!.on('data', keep);
   const stop = async (): Promise<void> => {
     await stopChild(child);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
   const alive = () => child.exitCode === null && child.signalCode === null;
   try {
