@@ -21,7 +21,10 @@
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
- *     [--redis-unix (adds pipit-2-unix)]
+ *     [--redis-unix (adds pipit-2-unix)] [--detail]
+ *
+ * `--detail` prints under each run each broker process's user and system CPU and context
+ * switches per message, and the Redis commands per message (`INFO commandstats`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -31,6 +34,7 @@ import { type BenchOptions, type BenchResult, runBench } from '../src/bench/inde
 import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
 import { type BenchRedis, startBenchRedis } from './harness/cluster-redis.js';
 import { readCpuMs, readRunQueueWaitMs } from './harness/proc-stats.js';
+import { WindowDetail } from './harness/process-detail.js';
 import { median } from './harness/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +51,8 @@ const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix'];
  * in the same rounds: a before/after of the cluster path in one time window.
  */
 let baseDir: string | undefined;
+/** `--detail`: per-process CPU and Redis commands per message under each run. */
+let detail = false;
 
 /** One scenario: the engine's options, and where each role connects on two nodes. */
 interface ClusterScenario {
@@ -91,6 +97,8 @@ const SCENARIOS: readonly ClusterScenario[] = [
 /** A running setup: its client ports and the pids whose CPU counts as the broker's. */
 interface RunningSetup {
   ports: number[];
+  /** The redis-server's TCP port (two nodes over TCP). */
+  redisPort?: number;
   pids: number[];
   stop(): Promise<void>;
 }
@@ -165,6 +173,7 @@ async function startSetup(setup: SetupName): Promise<RunningSetup> {
     await new Promise((r) => setTimeout(r, 1500));
     return {
       ports: [a.port, b.port],
+      redisPort: redis.port || undefined,
       pids: [redis.child.pid!, a.child.pid!, b.child.pid!],
       stop,
     };
@@ -195,6 +204,8 @@ interface Sample {
   runQueueWaitMsPerS?: number;
   /** The same CPU per process (two nodes: redis-server, node A, node B), µs per message. */
   cpuSplitUsPerMsg?: number[];
+  /** `--detail`: the lines printed under the run. */
+  detail?: string[];
   error?: string;
 }
 
@@ -217,21 +228,25 @@ async function runOne(
     let cpu1 = 0;
     let wait0 = 0;
     let wait1 = 0;
+    const names = pids.length === 3 ? ['redis', 'A', 'B'] : ['broker'];
+    const details = detail ? new WindowDetail(pids, names, running.redisPort) : undefined;
     const result = await runBench({
       ...sc.options,
       ...placement(sc, running.ports),
       host: HOST,
       durationMs,
       warmupMs,
-      onMeasureStart: () => {
+      onMeasureStart: async () => {
+        await details?.read();
         split0 = pids.map(readCpuMs);
         cpu0 = cpu();
         wait0 = wait();
       },
-      onMeasureEnd: () => {
+      onMeasureEnd: async () => {
         split1 = pids.map(readCpuMs);
         cpu1 = cpu();
         wait1 = wait();
+        await details?.read();
       },
     });
     sample.result = result;
@@ -241,6 +256,7 @@ async function runOne(
         (ms, i) => Math.round(((ms - split0[i]!) * 1000 * 100) / result.delivered) / 100,
       );
     }
+    sample.detail = details?.lines(result.delivered);
     sample.runQueueWaitMsPerS = Math.round((wait1 - wait0) / (durationMs / 1000));
   } catch (err) {
     sample.error = (err as Error).message.split('\n')[0];
@@ -320,9 +336,11 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       base: { type: 'string' },
       'redis-unix': { type: 'boolean', default: false },
+      detail: { type: 'boolean', default: false },
     },
   });
   baseDir = values.base;
+  detail = values.detail;
   const only = (values.only ?? '').split(',').filter(Boolean);
   const isSetup = (o: string): o is SetupName =>
     [...SETUPS, ...EXTRA_SETUPS].includes(o as SetupName);
@@ -358,6 +376,7 @@ async function main(): Promise<void> {
         console.log(
           `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, run-queue wait ${fmt(s.runQueueWaitMsPerS)} ms/s, lost ${r!.lost}${split(s)}`}`,
         );
+        for (const line of s.detail ?? []) console.log(line);
       }
     }
   }
