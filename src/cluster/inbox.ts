@@ -25,6 +25,7 @@ import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
 import { compareStreamIds, type ParkedPosition, parkedCursor } from './parked-position.js';
+import { StreamReadFrames } from './read-frame.js';
 import { isRemoteNode } from './remote-node.js';
 
 /** Entries read per XREAD. */
@@ -65,6 +66,8 @@ export class Inbox {
   /** The inbox was cleared when this node claimed its id: read it from the start. */
   private lastId = '0-0';
   private loop: Promise<void> | undefined;
+  /** The XREAD of the inbox, framed once but for the position (read-frame.ts). */
+  private readonly reads: StreamReadFrames;
 
   /** Set while an XTRIM is in flight; `trimTo` then holds the next position to trim to. */
   private trimming = false;
@@ -101,6 +104,7 @@ export class Inbox {
       parked: ParkedPosition;
     },
   ) {
+    this.reads = new StreamReadFrames(key, READ_COUNT, BLOCK_MS);
     // A session landed: its parked messages are written in the batch being filled, and the
     // parked cursor follows in the same batch (not once stopped: the cursors went with it).
     if (position !== undefined) {
@@ -129,16 +133,9 @@ export class Inbox {
   private async readLoop(): Promise<void> {
     while (this.running) {
       try {
-        const reply = (await this.redis.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.key,
-          this.lastId,
-        )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const reply = (await this.redis.sendCommand(this.reads.from(this.lastId))) as
+          | [Buffer, [Buffer, Buffer[]][]][]
+          | null;
         this.idle = reply === null;
         if (reply !== null) this.read(reply[0]![1]);
         else if (this.unsetReads > 0)
