@@ -24,7 +24,10 @@
  *
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
- *     [--redis-unix (adds pipit-2-unix)] [--replica (adds pipit-2-wait)]
+ *     [--redis-unix (adds pipit-2-unix)] [--replica (adds pipit-2-wait)] [--detail]
+ *
+ * `--detail` prints under each run each broker process's user and system CPU and context
+ * switches per message, and the Redis commands per message (`INFO commandstats`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,7 @@ import { type BenchOptions, type BenchResult, runBench } from '../src/bench/inde
 import { ensurePipitBuilt, freePort, stopChild, waitForPort } from './harness/brokers.js';
 import { type BenchRedis, startBenchRedis, waitForReplicas } from './harness/cluster-redis.js';
 import { readCpuMs, readRunQueueWaitMs } from './harness/proc-stats.js';
+import { WindowDetail } from './harness/process-detail.js';
 import { median } from './harness/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,6 +63,8 @@ const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix', 'pip
  * in the same rounds: a before/after of the cluster path in one time window.
  */
 let baseDir: string | undefined;
+/** `--detail`: per-process CPU and Redis commands per message under each run. */
+let detail = false;
 
 /** One scenario: the engine's options, and where each role connects on two nodes. */
 interface ClusterScenario {
@@ -103,6 +109,8 @@ const SCENARIOS: readonly ClusterScenario[] = [
 /** A running setup: its client ports and the pids whose CPU counts as the broker's. */
 interface RunningSetup {
   ports: number[];
+  /** The redis-server's TCP port (two nodes over TCP). */
+  redisPort?: number;
   pids: number[];
   stop(): Promise<void>;
 }
@@ -194,6 +202,7 @@ async function startSetup(setup: SetupName): Promise<RunningSetup> {
     await new Promise((r) => setTimeout(r, 1500));
     return {
       ports: [a.port, b.port],
+      redisPort: redis.port || undefined,
       pids: [
         redis.child.pid!,
         ...(replica ? [replica.child.pid!] : []),
@@ -229,6 +238,8 @@ interface Sample {
   runQueueWaitMsPerS?: number;
   /** The same CPU per process (two nodes: redis-server, node A, node B), µs per message. */
   cpuSplitUsPerMsg?: number[];
+  /** `--detail`: the lines printed under the run. */
+  detail?: string[];
   error?: string;
 }
 
@@ -251,21 +262,30 @@ async function runOne(
     let cpu1 = 0;
     let wait0 = 0;
     let wait1 = 0;
+    const names =
+      pids.length === 4
+        ? ['redis', 'replica', 'A', 'B']
+        : pids.length === 3
+          ? ['redis', 'A', 'B']
+          : ['broker'];
+    const details = detail ? new WindowDetail(pids, names, running.redisPort) : undefined;
     const result = await runBench({
       ...sc.options,
       ...placement(sc, running.ports),
       host: HOST,
       durationMs,
       warmupMs,
-      onMeasureStart: () => {
+      onMeasureStart: async () => {
+        await details?.read();
         split0 = pids.map(readCpuMs);
         cpu0 = cpu();
         wait0 = wait();
       },
-      onMeasureEnd: () => {
+      onMeasureEnd: async () => {
         split1 = pids.map(readCpuMs);
         cpu1 = cpu();
         wait1 = wait();
+        await details?.read();
       },
     });
     sample.result = result;
@@ -275,6 +295,7 @@ async function runOne(
         (ms, i) => Math.round(((ms - split0[i]!) * 1000 * 100) / result.delivered) / 100,
       );
     }
+    sample.detail = details?.lines(result.delivered);
     sample.runQueueWaitMsPerS = Math.round((wait1 - wait0) / (durationMs / 1000));
   } catch (err) {
     sample.error = (err as Error).message.split('\n')[0];
@@ -365,9 +386,11 @@ async function main(): Promise<void> {
       base: { type: 'string' },
       'redis-unix': { type: 'boolean', default: false },
       replica: { type: 'boolean', default: false },
+      detail: { type: 'boolean', default: false },
     },
   });
   baseDir = values.base;
+  detail = values.detail;
   const only = (values.only ?? '').split(',').filter(Boolean);
   const isSetup = (o: string): o is SetupName =>
     [...SETUPS, ...EXTRA_SETUPS].includes(o as SetupName);
@@ -404,6 +427,7 @@ async function main(): Promise<void> {
         console.log(
           `round ${round} ${sc.id} ${setup}: ${s.error ?? `${fmt(r!.deliveredPerSec)} msg/s, p99 ${fmt(r!.latency.p99, 2)} ms, ${fmt(s.brokerCpuUsPerMsg, 2)} µs/msg, run-queue wait ${fmt(s.runQueueWaitMsPerS)} ms/s, lost ${r!.lost}${split(s)}`}`,
         );
+        for (const line of s.detail ?? []) console.log(line);
       }
     }
   }

@@ -23,7 +23,7 @@ export function readMemory(pid: number): MemoryStatus {
 let ticksPerSecond: number | undefined;
 
 /** Clock ticks per second (CLK_TCK), 100 when getconf is missing. */
-function clockTicks(): number {
+export function clockTicks(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());

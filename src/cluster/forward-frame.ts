@@ -56,7 +56,8 @@ export class FrameCommand extends Command {
     args: readonly string[],
     private readonly frame: Buffer,
   ) {
-    super('eval', [...args], { replyEncoding: 'utf8' });
+    // Command flattens `args` into an array of its own: no copy here.
+    super('eval', args as string[], { replyEncoding: 'utf8' });
   }
 
   override toWritable(_socket: object): Buffer {

@@ -25,6 +25,7 @@ import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
 import { compareStreamIds, type ParkedPosition, parkedCursor } from './parked-position.js';
+import { StreamReadFrames } from './read-frame.js';
 import { isRemoteNode } from './remote-node.js';
 
 /** Entries read per XREAD. */
@@ -35,10 +36,19 @@ const BLOCK_MS = 1000;
 const RETRY_MS = 200;
 /**
  * Reads whose deliveries wrote nothing to the store (QoS 0, or no persistent subscriber) may
- * leave the position unset for this many reads, or until the inbox is idle: a position that
- * rides along with other writes costs no round trip of its own.
+ * leave the position unset for this many reads and UNSET_MS, or until the inbox is idle: a
+ * position that rides along with other writes costs no round trip of its own.
  */
 const UNSET_READS = 16;
+/**
+ * The least time (ms) a position is left unset by such reads. At 10k msg/s a read holds 1-10
+ * messages, and a commit on the 16th read was a MULTI/SET/EXEC every 1.6-16 ms (the store's
+ * batch machinery on this node, three commands on Redis) for nothing a reader needs now: a
+ * survivor adopting this node's sessions reads what is after the position again, and those
+ * reads delivered nothing to the store, so all it costs is that re-read (at most this long's
+ * entries more). Reads that wrote to the store commit their position at once, as before.
+ */
+const UNSET_MS = 50;
 /**
  * Entries read between two trims of the stream (besides the trim when the inbox goes idle).
  * Why not one per commit: with a persistent subscriber every read commits its position, and
@@ -65,12 +75,16 @@ export class Inbox {
   /** The inbox was cleared when this node claimed its id: read it from the start. */
   private lastId = '0-0';
   private loop: Promise<void> | undefined;
+  /** The XREAD of the inbox, framed once but for the position (read-frame.ts). */
+  private readonly reads: StreamReadFrames;
 
   /** Set while an XTRIM is in flight; `trimTo` then holds the next position to trim to. */
   private trimming = false;
   private trimTo: string | undefined;
   /** Reads delivered since the position was last set (0: it is up to date). */
   private unsetReads = 0;
+  /** When the position was last set (`performance.now()`). */
+  private setAt = 0;
   /** The latest committed position the stream is not yet trimmed to. */
   private committed: string | undefined;
   /** Entries read since the last trim. */
@@ -101,6 +115,7 @@ export class Inbox {
       parked: ParkedPosition;
     },
   ) {
+    this.reads = new StreamReadFrames(key, READ_COUNT, BLOCK_MS);
     // A session landed: its parked messages are written in the batch being filled, and the
     // parked cursor follows in the same batch (not once stopped: the cursors went with it).
     if (position !== undefined) {
@@ -129,16 +144,9 @@ export class Inbox {
   private async readLoop(): Promise<void> {
     while (this.running) {
       try {
-        const reply = (await this.redis.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.key,
-          this.lastId,
-        )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const reply = (await this.redis.sendCommand(this.reads.from(this.lastId))) as
+          | [Buffer, [Buffer, Buffer[]][]][]
+          | null;
         this.idle = reply === null;
         if (reply !== null) this.read(reply[0]![1]);
         else if (this.unsetReads > 0)
@@ -158,7 +166,10 @@ export class Inbox {
     this.handle(entries);
     this.untrimmed += entries.length;
     this.unsetReads++;
-    if (before !== this.position?.mutations() || this.unsetReads >= UNSET_READS) {
+    if (
+      before !== this.position?.mutations() ||
+      (this.unsetReads >= UNSET_READS && performance.now() - this.setAt >= UNSET_MS)
+    ) {
       this.commitPosition();
     }
   }
@@ -199,6 +210,7 @@ export class Inbox {
     if (position === undefined) return;
     const id = this.lastId;
     this.unsetReads = 0;
+    this.setAt = performance.now();
     // Trimmed up to the earliest pin at most: a survivor reads the parked entries again.
     const since = position.parked.since();
     const trimTo = since !== undefined && compareStreamIds(since, id) < 0 ? since : id;

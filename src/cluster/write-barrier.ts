@@ -6,6 +6,9 @@
  * none (a publish no other node wants) waits for nothing and costs no round trip.
  */
 
+/** What a commit with nothing to wait for answers: one promise (callers may compare them). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Tracks one part's batches: the one being filled and the last one sent. */
 export class WriteBarrier {
   private waiting: { promise: Promise<void>; settle: (write: Promise<void>) => void } | undefined;
@@ -36,7 +39,7 @@ export class WriteBarrier {
    * `filling`, else the last one sent (batches on one connection are answered in order).
    */
   commit(filling: boolean): Promise<void> {
-    if (!filling) return this.inFlight ?? Promise.resolve();
+    if (!filling) return this.inFlight ?? SETTLED;
     if (this.waiting === undefined) {
       let settle!: (write: Promise<void>) => void;
       const promise = new Promise<void>((resolve, reject) => {

@@ -91,19 +91,32 @@ export class CommitOrder {
     const commit: Promise<unknown> | undefined =
       wait === undefined ? stored : stored === undefined ? wait : Promise.all([stored, wait]);
     commit?.catch(() => {}); // handled in the chain below, once the earlier acks are out
-    const previous = this.ackTail ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .then(() => commit)
-      .then(
-        () => {
+    // Behind the acknowledgements before it, if any, then its own commit, if it wrote (one of
+    // the two at least, or it went out above). As few promises as that takes: in a cluster
+    // every QoS 1 publish forwarded to another node comes here, 10k times a second.
+    const tail = this.ackTail;
+    const ready =
+      tail === undefined ? commit! : commit === undefined ? tail : tail.then(() => commit);
+    const done = (): void => {
+      if (this.ackTail === next) this.ackTail = undefined;
+    };
+    const next: Promise<void> = ready.then(
+      () => {
+        try {
           this.out.send(packet);
           after?.();
-        },
-        (err: unknown) => this.notDurable(packet, err),
-      )
-      .finally(() => {
-        if (this.ackTail === next) this.ackTail = undefined;
-      });
+        } finally {
+          done();
+        }
+      },
+      (err: unknown) => {
+        try {
+          this.notDurable(packet, err);
+        } finally {
+          done();
+        }
+      },
+    );
     this.ackTail = next;
   }
 

@@ -58,6 +58,8 @@ export class Persistence {
   /** The turn's {@link commitAfterTurn}, while its turn lasts. */
   private turnCommit: Promise<void> | undefined;
   private readonly participants: CommitParticipant[] = [];
+  /** The last {@link commit} with participants: what it waited for, and its promise. */
+  private lastCommit: { parts: Promise<void>[]; promise: Promise<void> } | undefined;
   /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
   private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
 
@@ -118,13 +120,22 @@ export class Persistence {
     return turn;
   }
 
-  /** Commits every mutation so far (group commit in the store, and the participants'). */
+  /**
+   * Commits every mutation so far (group commit in the store, and the participants'). When
+   * the store and every participant answer with the very promises they gave the call before
+   * (the batch being filled, the one in flight, or nothing to wait for), that call's promise
+   * is the answer again: the acknowledgements of one event-loop turn share one, where each
+   * made a `Promise.all` of its own.
+   */
   commit(): Promise<void> {
     if (this.participants.length === 0) return this.store.commit();
-    return Promise.all([
-      this.store.commit(),
-      ...this.participants.map((participant) => participant.commit()),
-    ]).then(() => undefined);
+    const parts = [this.store.commit()];
+    for (const participant of this.participants) parts.push(participant.commit());
+    const last = this.lastCommit;
+    if (last !== undefined && samePromises(last.parts, parts)) return last.promise;
+    const promise = Promise.all(parts).then(() => undefined);
+    this.lastCommit = { parts, promise };
+    return promise;
   }
 
   /**
@@ -333,4 +344,11 @@ export function fromStoredDelivery(stored: StoredDelivery, message: Message): De
     subscriptionIds: stored.subscriptionIds,
     shareFilter: stored.shareFilter,
   };
+}
+
+/** True when both lists hold the same promises, in the same order. */
+function samePromises(a: readonly Promise<void>[], b: readonly Promise<void>[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -76,6 +76,9 @@ function redirected(replies: Reply[]): boolean {
 /** Replies of a Redis that cannot serve for now (loading, failing over, busy, a slot moved). */
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)\b/;
 
+/** What a commit with nothing to wait for answers: one promise, the same each time. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** While full, space is probed at most this often (when someone asks, see `retryIfFull`). */
 const PROBE_INTERVAL_MS = 1000;
 
@@ -135,7 +138,10 @@ export class RedisGroupCommit {
     if (this.commands.length > 0 || this.collect) {
       return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
     }
-    if (this.inFlight.size === 0) return Promise.resolve();
+    // The same promise for the same wait (Persistence.commit compares them): nothing in
+    // flight, or the one batch in flight (most of the time, when any).
+    if (this.inFlight.size === 0) return SETTLED;
+    if (this.inFlight.size === 1) return this.inFlight.values().next().value!;
     return Promise.all([...this.inFlight]).then(() => undefined);
   }
 
