@@ -2,7 +2,7 @@
  * Child process for the Redis store's kill -9 tests (redis-release-kill.test.ts): opens the
  * Redis store at argv[2] and, by argv[3]:
  *
- * - `once`: commits messages 1-6 referenced by queue and inflight entries, then one batch
+ * - `once`: commits messages ONCE_BASE + 1-6 referenced by queue and inflight entries, then one batch
  *   that removes every entry but the one of message 4 (a dequeue, an inflight entry
  *   deleted, one replaced, a queue deleted), and kills itself (SIGKILL) as soon as that
  *   commit resolves: nothing the store would send after it (a later batch) goes out.
@@ -13,22 +13,26 @@
  */
 import { RedisStore } from '../../src/storage/index.js';
 import { delivery, plainMessage } from '../contracts/store-fixtures.js';
+import { ONCE_BASE } from './redis-release-ids.js';
 
 const store = new RedisStore({ url: process.argv[2] ?? '', commandTimeoutMs: 5000 });
 await store.open();
 
 if (process.argv[3] === 'once') {
-  for (let id = 1; id <= 6; id++) store.putMessage(plainMessage(id));
-  store.enqueue('a', 1, delivery(1));
-  store.putInflight('b', { packetId: 1, state: 'publish', delivery: delivery(2) });
-  store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(3) });
-  store.enqueue('d', 1, delivery(5));
-  store.putInflight('d', { packetId: 1, state: 'publish', delivery: delivery(6) });
+  // Ids of the size a cluster node hands out (blocks of 2^24 per node id: above 10^15),
+  // where Lua prints a number with an exponent unless told otherwise.
+  const id = (n: number) => ONCE_BASE + n;
+  for (let n = 1; n <= 6; n++) store.putMessage(plainMessage(id(n)));
+  store.enqueue('a', 1, delivery(id(1)));
+  store.putInflight('b', { packetId: 1, state: 'publish', delivery: delivery(id(2)) });
+  store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(id(3)) });
+  store.enqueue('d', 1, delivery(id(5)));
+  store.putInflight('d', { packetId: 1, state: 'publish', delivery: delivery(id(6)) });
   await store.commit();
   store.dequeue('a', 1);
   store.deleteInflight('b', 1);
-  store.putMessage(plainMessage(4));
-  store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(4) });
+  store.putMessage(plainMessage(id(4)));
+  store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(id(4)) });
   store.deleteQueue('d');
   await store.commit();
   process.stdout.write('committed\n');
