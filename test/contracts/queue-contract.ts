@@ -197,6 +197,32 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
       assert.deepEqual((await store.load()).messages.get(1), plainMessage(1));
     }));
 
+  test('a message whose last entry goes and that an entry then references again, in one batch, keeps its body', () =>
+    withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
+      store.putSession('c', 60, undefined);
+      store.putSession('d', 60, undefined);
+      store.putMessage(plainMessage(1));
+      store.putMessage(plainMessage(2));
+      const seq = enqueue('c', delivery(1));
+      await store.commit();
+      // As a session moves a queued message to inflight: dequeue, then the inflight entry.
+      store.dequeue('c', seq);
+      store.putMessage(plainMessage(1));
+      store.putInflight('c', { packetId: 1, state: 'publish', delivery: delivery(1) });
+      // Queued, dequeued and queued for another session, all in one batch.
+      const seq2 = enqueue('c', delivery(2));
+      store.dequeue('c', seq2);
+      store.putMessage(plainMessage(2));
+      enqueue('d', delivery(2));
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 2);
+      assert.deepEqual((await store.load()).messages.get(1), plainMessage(1));
+      const { messages } = await store.readQueue('d', 0, 10);
+      assert.deepEqual(messages.get(2), plainMessage(2));
+    }));
+
   test('lastMessageId is the highest id ever stored, even after its message is collected', () =>
     withStore(makeStore, async ({ store }) => {
       const enqueue = owner(store);

@@ -1,9 +1,9 @@
 /**
  * The Redis store's key layout on a real 3-master Redis Cluster: one client's keys hash to
- * one slot (also with '{' and '}' in the client id), and every Lua script of the store runs
- * there with the keys the store gives it (no CROSSSLOT), under the untagged prefix of one
- * server. On a Redis Cluster the store runs under a hash-tagged prefix, all in one slot
- * (test/contracts/store-redis-cluster.test.ts; docs/cluster.md, "Redis Cluster").
+ * one slot (also with '{' and '}' in the client id), under the untagged prefix of one server;
+ * and every Lua script of the store runs there under the hash-tagged prefix a Redis Cluster
+ * store has (all in one slot: test/contracts/store-redis-cluster.test.ts; docs/cluster.md,
+ * "Redis Cluster"), including the message hashes the scripts reach by names they build.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +18,8 @@ describe('Redis store keys and scripts on a 3-master Redis Cluster', () => {
   let fixture: RedisClusterFixture;
   let cluster: Cluster;
   const keys = new RedisKeys('pipit:');
+  /** The keys of a store on a Redis Cluster: every one in the slot of the tag `pipit`. */
+  const tagged = new RedisKeys('{pipit}:');
 
   before(async () => {
     fixture = await RedisClusterFixture.start();
@@ -46,36 +48,34 @@ describe('Redis store keys and scripts on a 3-master Redis Cluster', () => {
     }
   });
 
-  it('runs every store script with the keys the store passes it, without CROSSSLOT', async () => {
-    const k = keys.client('a{b}c');
-    assert.deepEqual(await script('pipitDequeue')(k.queue, k.queueMeta, '10'), []);
+  it('runs every store script under the tagged prefix, releasing and collecting message hashes, without CROSSSLOT', async () => {
+    const k = tagged.client('a{b}c');
+    const { released, messagePrefix } = tagged;
+    // Message 42 referenced by one queue entry and one inflight entry.
+    await cluster.hset(tagged.message(42), 'b', 'body', 'r', 2);
+    await cluster.zadd(k.queue, 1, JSON.stringify({ n: 1, b: 4, m: 42 }));
+    const put = script('pipitPutInflight');
     assert.equal(
-      await script('pipitPutInflight')(k.inflight, k.queueMeta, '1', '42', 'p', 'd'),
-      null,
-    );
-    assert.equal(await script('pipitDeleteInflight')(k.inflight, '1'), 42);
-    assert.deepEqual(await script('pipitDeleteQueue')(k.queue, k.queueMeta, k.inflight), []);
-    assert.equal(await script('pipitUnref')(keys.message(42), '1'), 0);
-    assert.equal(await script('pipitSetOwner')(k.session, '1', 'alice'), 0);
-    assert.equal(await script('pipitRaiseLastId')(keys.meta, '5'), 0);
-    assert.equal(await cluster.hget(keys.meta, 'lastId'), '5');
-    assert.equal(
-      await script('pipitDeleteRetainedIfSame')(keys.retained, keys.retainedTopics, 't', 'x'),
+      await put(k.inflight, k.queueMeta, released, '1', '42', 'p', 'd', messagePrefix),
       0,
     );
-  });
-
-  it('spreads messages over the masters (their keys are in slots of their own)', async () => {
-    const slots = new Set<number>();
-    for (let id = 1; id <= 50; id++) {
-      slots.add(Number(await cluster.call('CLUSTER', 'KEYSLOT', keys.message(id))));
-    }
-    const owners = new Set<string>();
-    const ranges = (await cluster.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-    for (const slot of slots) {
-      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-      owners.add(String(range?.[2][1]));
-    }
-    assert.equal(owners.size, 3, 'fifty message keys land on all three masters');
+    assert.equal(
+      await script('pipitDequeue')(k.queue, k.queueMeta, released, '10', messagePrefix),
+      1,
+    );
+    assert.equal(await cluster.hget(tagged.message(42), 'r'), '1');
+    assert.equal(await script('pipitDeleteInflight')(k.inflight, released, '1', messagePrefix), 1);
+    assert.deepEqual(await cluster.smembers(released), ['42']);
+    assert.equal(await script('pipitCollect')(released, messagePrefix), 1);
+    assert.equal(await cluster.exists(tagged.message(42), released), 0);
+    const deleteQueue = script('pipitDeleteQueue');
+    assert.equal(await deleteQueue(k.queue, k.queueMeta, k.inflight, released, messagePrefix), 0);
+    assert.equal(await script('pipitSetOwner')(k.session, '1', 'alice'), 0);
+    assert.equal(await script('pipitRaiseLastId')(tagged.meta, '5'), 0);
+    assert.equal(await cluster.hget(tagged.meta, 'lastId'), '5');
+    assert.equal(
+      await script('pipitDeleteRetainedIfSame')(tagged.retained, tagged.retainedTopics, 't', 'x'),
+      0,
+    );
   });
 });

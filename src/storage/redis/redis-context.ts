@@ -1,7 +1,8 @@
 /**
  * What the Redis store's port parts share: the connection, the key layout, the group commit,
  * the last message id, and message references (a body written with the first reference to
- * it in a batch, references taken back after the scripts that remove entries report them).
+ * it in a batch; references taken back by the scripts that remove entries, in the same step,
+ * and the messages left unreferenced deleted at the end of the batch: redis-scripts.ts).
  */
 
 import type { StoredMessage } from '../../ports/index.js';
@@ -36,6 +37,8 @@ export class RedisContext {
   private bodiesSent = new Set<number>();
   /** Clients already added to the queue index in the current batch. */
   private queuesNoted = new Set<string>();
+  /** A script of the current batch may have released a message (so the batch collects). */
+  private releasing = false;
 
   constructor(
     readonly keys: RedisKeys,
@@ -82,21 +85,12 @@ export class RedisContext {
     batcher.add({ name: 'hincrby', args: [key, 'r', 1] });
   }
 
-  /** Takes back references a script reported (a reply: one id, a list of ids, or nil). */
-  releaseReferences(reply: unknown): void {
-    const ids = Array.isArray(reply) ? reply : reply === null ? [] : [reply];
-    const counts = new Map<number, number>();
-    for (const id of ids) counts.set(Number(id), (counts.get(Number(id)) ?? 0) + 1);
-    const { batcher } = this.conn();
-    for (const [id, n] of counts) {
-      batcher.add({
-        name: 'pipitUnref',
-        args: [this.keys.message(id), n],
-        onReply: (deleted) => {
-          if (deleted === 1) this.messageCount--;
-        },
-      });
-    }
+  /**
+   * Notes that the current batch removes entries (their scripts take the references back):
+   * it ends with `pipitCollect`, which deletes the messages left unreferenced.
+   */
+  noteRelease(): void {
+    this.releasing = true;
   }
 
   /** Adds `clientId` to the index of clients with queue or inflight entries (once per batch). */
@@ -116,12 +110,26 @@ export class RedisContext {
     return (this.current.get(id) ?? this.previous.get(id))?.payload.length ?? 0;
   }
 
-  /** Runs just before each batch is sent: raises the last message id, starts a new window. */
+  /**
+   * Runs just before each batch is sent: raises the last message id, collects the messages
+   * the batch left unreferenced (last, after every entry of the batch took its reference),
+   * starts a new window.
+   */
   beforeSend(): void {
     if (this.ids.last > this.lastIdWritten && this.live !== undefined) {
       this.lastIdWritten = this.ids.last;
       this.live.batcher.add({ name: 'pipitRaiseLastId', args: [this.keys.meta, this.ids.last] });
     }
+    if (this.releasing && this.live !== undefined) {
+      this.live.batcher.add({
+        name: 'pipitCollect',
+        args: [this.keys.released, this.keys.messagePrefix],
+        onReply: (deleted) => {
+          this.messageCount -= Number(deleted);
+        },
+      });
+    }
+    this.releasing = false;
     this.previous = this.current;
     this.current = new Map();
     this.bodiesSent = new Set();

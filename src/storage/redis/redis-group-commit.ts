@@ -47,7 +47,7 @@ export interface RedisGroupCommitOptions {
   logger: Logger;
   /** The server, for messages (the URL without its password). */
   server: string;
-  /** Runs just before a batch is sent (to add the last message id). */
+  /** Runs just before a batch is sent (to add the last message id and the collection). */
   beforeSend(): void;
 }
 
@@ -92,8 +92,6 @@ export class RedisGroupCommit {
   full = false;
   private commands: Command[] = [];
   private waiters: Waiter[] = [];
-  /** A caller asked that the references this batch takes back be taken before it settles. */
-  private collect = false;
   private immediate: NodeJS.Immediate | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
@@ -119,15 +117,6 @@ export class RedisGroupCommit {
     }
   }
 
-  /**
-   * Makes the current batch's `commit()` callers also wait for the references it takes back
-   * (the next batch), so that a message no entry references is gone when they resume.
-   */
-  requestCollect(): void {
-    this.collect = true;
-    this.schedule();
-  }
-
   /** True while commands wait to be sent. */
   get pending(): boolean {
     return this.commands.length > 0;
@@ -135,7 +124,7 @@ export class RedisGroupCommit {
 
   /** Resolves once every command added before the call is committed. */
   commit(): Promise<void> {
-    if (this.commands.length > 0 || this.collect) {
+    if (this.commands.length > 0) {
       return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
     }
     // The same promise for the same wait (Persistence.commit compares them): nothing in
@@ -148,19 +137,18 @@ export class RedisGroupCommit {
   /** Sends the current batch now (reads call this first: Redis runs them after it). */
   flush(): void {
     this.cancelSchedule();
-    if (this.commands.length === 0 && !this.collect && this.waiters.length === 0) return;
+    if (this.commands.length === 0 && this.waiters.length === 0) return;
     this.options.beforeSend();
-    const { commands, waiters, collect } = this;
+    const { commands, waiters } = this;
     this.commands = [];
     this.waiters = [];
-    this.collect = false;
     const earlier = [...this.inFlight];
     const settled = Promise.all([this.send(commands), ...earlier]).then(() => undefined);
     this.inFlight.add(settled);
     settled.then(
       () => {
         this.inFlight.delete(settled);
-        this.settle(waiters, collect);
+        for (const w of waiters) w.resolve();
       },
       (err: Error) => {
         this.inFlight.delete(settled);
@@ -201,17 +189,6 @@ export class RedisGroupCommit {
         },
         () => {},
       );
-  }
-
-  /** The batch and every batch before it are in: resolve, or first take back references. */
-  private settle(waiters: Waiter[], collect: boolean): void {
-    if (collect && this.commands.length > 0) {
-      this.waiters.push(...waiters);
-      this.collect = true;
-      this.flush();
-      return;
-    }
-    for (const w of waiters) w.resolve();
   }
 
   private async send(commands: Command[]): Promise<void> {

@@ -11,12 +11,15 @@
  *   on a cluster: `<prefix>{c:<id>}:s` (session record), `:sub` (subscriptions), `:in`
  *   (inbound QoS 2 ids), `:q` (queue, a sorted set by seq), `:qm` (queued bytes, inflight
  *   order counter), `:f` (inflight entries).
- * - A message is one hash `<prefix>m:<id>` (body and reference count), in a slot of its own,
- *   so a fan-out to many clients spreads over the cluster rather than loading one master.
+ * - A message is one hash `<prefix>m:<id>` (body and reference count). The scripts that
+ *   remove a client's entries reach it by a name they build: on a Redis Cluster that is the
+ *   prefix's slot, as every key is.
  * - Retained messages: `<prefix>{r}:m` (topic -> message) and `<prefix>{r}:t` (the topics in
  *   byte order, for prefix ranges), one slot.
  * - Indexes read at start: `<prefix>sessions` and `<prefix>queues` (sets of client ids),
  *   `<prefix>wills` (client id -> will), `<prefix>meta` (the last message id).
+ * - `<prefix>released`: the ids of messages whose reference count reached 0 in the current
+ *   transaction, deleted at its end if still at 0 (redis-scripts.ts); empty between batches.
  *
  * A client id may hold any character: the tag ends at its first '}', and since no key suffix
  * holds a '}', the last '}' before a suffix still tells every client's keys apart.
@@ -51,6 +54,10 @@ export class RedisKeys {
   readonly meta: string;
   readonly retained: string;
   readonly retainedTopics: string;
+  /** The set of messages released in the current transaction (empty between transactions). */
+  readonly released: string;
+  /** What a message's key starts with (the scripts build a message's key from its id). */
+  readonly messagePrefix: string;
   /** A SCAN pattern that matches every message key (the prefix's glob characters escaped). */
   readonly messagePattern: string;
 
@@ -61,6 +68,8 @@ export class RedisKeys {
     this.meta = `${prefix}meta`;
     this.retained = `${prefix}{r}:m`;
     this.retainedTopics = `${prefix}{r}:t`;
+    this.released = `${prefix}released`;
+    this.messagePrefix = `${prefix}m:`;
     this.messagePattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}m:*`;
   }
 
@@ -79,6 +88,6 @@ export class RedisKeys {
 
   /** The hash of one message (fields `b`: body, `r`: references). */
   message(id: number): string {
-    return `${this.prefix}m:${id}`;
+    return `${this.messagePrefix}${id}`;
   }
 }

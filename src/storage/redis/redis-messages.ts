@@ -1,7 +1,8 @@
 /**
  * The message port of the Redis store: queue and inflight entries in the client's slot, each
- * counting a reference on its message (redis-context.ts), in the current batch. The reads
- * are in redis-queue-reads.ts.
+ * counting a reference on its message (redis-context.ts), in the current batch; the scripts
+ * that remove entries take their references back in the same step (redis-scripts.ts). The
+ * reads are in redis-queue-reads.ts.
  */
 import type {
   LoadedQueue,
@@ -40,17 +41,20 @@ export class RedisMessages {
   }
 
   dequeue(clientId: string, uptoSeq: number): void {
-    const k = this.ctx.keys.client(clientId);
-    this.ctx.conn().batcher.add({
+    const { batcher } = this.ctx.conn();
+    const { keys } = this.ctx;
+    const k = keys.client(clientId);
+    batcher.add({
       name: 'pipitDequeue',
-      args: [k.queue, k.queueMeta, uptoSeq],
-      onReply: (ids) => this.ctx.releaseReferences(ids),
+      args: [k.queue, k.queueMeta, keys.released, uptoSeq, keys.messagePrefix],
     });
+    this.ctx.noteRelease();
   }
 
   putInflight(clientId: string, inflight: StoredInflight): void {
     const { batcher } = this.ctx.conn();
-    const k = this.ctx.keys.client(clientId);
+    const { keys } = this.ctx;
+    const k = keys.client(clientId);
     const d = inflight.delivery;
     this.ctx.addReference(d.messageId);
     batcher.add({
@@ -58,34 +62,38 @@ export class RedisMessages {
       args: [
         k.inflight,
         k.queueMeta,
+        keys.released,
         inflight.packetId,
         d.messageId,
         INFLIGHT_STATE[inflight.state],
         encodeInflightDelivery(d),
+        keys.messagePrefix,
       ],
-      onReply: (id) => this.ctx.releaseReferences(id),
     });
+    this.ctx.noteRelease();
     this.ctx.noteQueue(clientId);
   }
 
   deleteInflight(clientId: string, packetId: number): void {
-    const k = this.ctx.keys.client(clientId);
-    this.ctx.conn().batcher.add({
+    const { batcher } = this.ctx.conn();
+    const { keys } = this.ctx;
+    batcher.add({
       name: 'pipitDeleteInflight',
-      args: [k.inflight, packetId],
-      onReply: (id) => this.ctx.releaseReferences(id),
+      args: [keys.client(clientId).inflight, keys.released, packetId, keys.messagePrefix],
     });
+    this.ctx.noteRelease();
   }
 
   deleteQueue(clientId: string): void {
     const { batcher } = this.ctx.conn();
-    const k = this.ctx.keys.client(clientId);
+    const { keys } = this.ctx;
+    const k = keys.client(clientId);
     batcher.add({
       name: 'pipitDeleteQueue',
-      args: [k.queue, k.queueMeta, k.inflight],
-      onReply: (ids) => this.ctx.releaseReferences(ids),
+      args: [k.queue, k.queueMeta, k.inflight, keys.released, keys.messagePrefix],
     });
-    batcher.add({ name: 'srem', args: [this.ctx.keys.queues, clientId] });
+    this.ctx.noteRelease();
+    batcher.add({ name: 'srem', args: [keys.queues, clientId] });
     this.ctx.forgetQueue(clientId);
   }
 
@@ -100,11 +108,11 @@ export class RedisMessages {
   }
 
   /**
-   * Makes the current batch's commit wait until the references it takes back are taken, so
-   * every message no entry references is gone when it resolves (references are counted, so
-   * there is nothing else to collect).
+   * Nothing to do: each batch that removes entries takes their references back and deletes
+   * the messages left unreferenced before it commits (references are counted, so there is
+   * nothing else to collect).
    */
   gc(): void {
-    this.ctx.conn().batcher.requestCollect();
+    this.ctx.conn();
   }
 }

@@ -1,14 +1,20 @@
 /**
  * The Lua scripts of the Redis store: the read-modify-write steps that must be atomic. Each
- * touches the keys of one slot only (one client's, one message's, or the retained ones), so
- * each is legal on Redis Cluster. ioredis sends a script's text once per connection, then
- * its SHA.
+ * touches the keys of one client (or the retained ones) and the message hashes its entries
+ * reference. On one server any key may be touched; on a Redis Cluster every key of the store
+ * is in the slot of the prefix's hash tag (redis-keys.ts), so a script that reaches a message
+ * hash by a name it builds (not passed in KEYS) stays in the one slot it was sent to.
  *
  * Reference counting: every queue or inflight entry counts one reference on its message's
  * hash (`r`), added in the same transaction as the entry. The scripts that remove entries
- * return the ids of the messages they stopped referencing; the store then takes those
- * references back (`unref`) in its next batch. So a message's count is never below the
- * number of entries that reference it, and a body is deleted only when nothing does.
+ * take their references back in the same step, and add each message whose count reached 0
+ * to the released set; `pipitCollect`, the last command of every batch that released
+ * something, deletes those still at 0 (an entry later in the same batch may have referenced
+ * the message again: its body was not sent again in that batch). So a message's count is
+ * never below the number of entries that reference it, a body is deleted only when nothing
+ * does, and since the whole batch is one MULTI/EXEC, a node killed at any point leaves no
+ * body behind with a count above its entries (the release once rode in the next batch, and
+ * a kill in between leaked the body: docs/cluster.md, "Crash loop").
  */
 import type { RedisClient } from '../../redis/redis-client.js';
 
@@ -17,17 +23,34 @@ interface ScriptDefinition {
   lua: string;
 }
 
-/** Removes queue entries with seq <= ARGV[1]; returns their message ids. */
+/**
+ * Lua: takes back one reference on message `id` (a number or a digit string) under `prefix`;
+ * a message left at 0 goes into the released set `set` (deleted by `pipitCollect`). The
+ * message hash missing (collected while an old entry still named it) is left alone.
+ */
+const RELEASE = `
+local function release(set, prefix, id)
+  if type(id) == 'number' then id = string.format('%.0f', id) end
+  local key = prefix .. id
+  if redis.call('EXISTS', key) == 0 then return end
+  if redis.call('HINCRBY', key, 'r', -1) <= 0 then redis.call('SADD', set, id) end
+end
+`;
+
+/**
+ * Removes queue entries with seq <= ARGV[1] and takes back their references (message prefix
+ * ARGV[2]); returns how many entries went.
+ */
 const dequeue: ScriptDefinition = {
-  numberOfKeys: 2, // queue, queue meta
-  lua: `
+  numberOfKeys: 3, // queue, queue meta, released set
+  lua: `${RELEASE}
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if #gone == 0 then return {} end
+if #gone == 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local ids, bytes = {}, 0
-for i, member in ipairs(gone) do
+local bytes = 0
+for _, member in ipairs(gone) do
   local e = cjson.decode(member)
-  ids[i] = e.m
+  release(KEYS[3], ARGV[2], e.m)
   bytes = bytes + e.b
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then
@@ -35,33 +58,36 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 else
   redis.call('HINCRBY', KEYS[2], 'b', -bytes)
 end
-return ids`,
+return #gone`,
 };
 
-/** Deletes a client's queue and inflight entries; returns the message ids they referenced. */
+/**
+ * Deletes a client's queue and inflight entries and takes back their references (message
+ * prefix ARGV[1]).
+ */
 const deleteQueue: ScriptDefinition = {
-  numberOfKeys: 3, // queue, queue meta, inflight
-  lua: `
-local ids = {}
+  numberOfKeys: 4, // queue, queue meta, inflight, released set
+  lua: `${RELEASE}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  ids[#ids + 1] = cjson.decode(member).m
+  release(KEYS[4], ARGV[1], cjson.decode(member).m)
 end
 for _, value in ipairs(redis.call('HVALS', KEYS[3])) do
-  ids[#ids + 1] = tonumber(string.match(value, '^%d+ (%d+) '))
+  release(KEYS[4], ARGV[1], string.match(value, '^%d+ (%d+) '))
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-return ids`,
+return 0`,
 };
 
 /**
  * Puts an inflight entry `<ord> <message id> <state> <delivery>` under packet id ARGV[1]. The
- * same message keeps its place in send order; another one goes last. Returns the id of the
- * message whose reference this call takes back (the old message of a reused packet id, or
- * the same message: the caller counted a reference it already held), or nil.
+ * same message keeps its place in send order; another one goes last. Takes back the
+ * reference of the entry it replaces (message prefix ARGV[5]): the old message of a reused
+ * packet id, or the same message (the caller counted, earlier in the batch, a reference the
+ * old entry already held, so its count never touches 0 here).
  */
 const putInflight: ScriptDefinition = {
-  numberOfKeys: 2, // inflight, queue meta
-  lua: `
+  numberOfKeys: 3, // inflight, queue meta, released set
+  lua: `${RELEASE}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local ord, released
 if old then
@@ -71,30 +97,41 @@ if old then
 end
 if not ord then ord = redis.call('HINCRBY', KEYS[2], 'o', 1) end
 redis.call('HSET', KEYS[1], ARGV[1], ord .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
-if released then return tonumber(released) end
-return false`,
+if released then release(KEYS[3], ARGV[5], released) end
+return 0`,
 };
 
-/** Deletes the inflight entry of packet id ARGV[1]; returns its message id, or nil. */
+/**
+ * Deletes the inflight entry of packet id ARGV[1] and takes back its reference (message
+ * prefix ARGV[2]); returns 1 when there was one.
+ */
 const deleteInflight: ScriptDefinition = {
-  numberOfKeys: 1, // inflight
-  lua: `
+  numberOfKeys: 2, // inflight, released set
+  lua: `${RELEASE}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
-if not old then return false end
+if not old then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-return tonumber(string.match(old, '^%d+ (%d+) '))`,
+release(KEYS[2], ARGV[2], string.match(old, '^%d+ (%d+) '))
+return 1`,
 };
 
-/** Takes ARGV[1] references back; deletes the message at zero. Returns 1 when a body went. */
-const unref: ScriptDefinition = {
-  numberOfKeys: 1, // message
+/**
+ * Deletes the messages of the released set (message prefix ARGV[1]) still at 0 references,
+ * then empties the set (it is empty between batches). Returns how many bodies went.
+ */
+const collect: ScriptDefinition = {
+  numberOfKeys: 1, // released set
   lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local left = redis.call('HINCRBY', KEYS[1], 'r', -tonumber(ARGV[1]))
-if left > 0 then return 0 end
-local hadBody = redis.call('HEXISTS', KEYS[1], 'b')
+local deleted = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. id
+  if tonumber(redis.call('HGET', key, 'r') or '0') <= 0 then
+    deleted = deleted + redis.call('HEXISTS', key, 'b')
+    redis.call('DEL', key)
+  end
+end
 redis.call('DEL', KEYS[1])
-return hadBody`,
+return deleted`,
 };
 
 /** Records a session's owner (ARGV[1] '1': username ARGV[2]; '0': anonymous) if it exists. */
@@ -133,7 +170,7 @@ export const SCRIPTS = {
   pipitDeleteQueue: deleteQueue,
   pipitPutInflight: putInflight,
   pipitDeleteInflight: deleteInflight,
-  pipitUnref: unref,
+  pipitCollect: collect,
   pipitSetOwner: setOwner,
   pipitRaiseLastId: raiseLastId,
   pipitDeleteRetainedIfSame: deleteRetainedIfSame,

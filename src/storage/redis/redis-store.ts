@@ -204,7 +204,7 @@ export class RedisStore implements BrokerStore {
     return loadState(this);
   }
 
-  /** Makes the current batch's commit also take back the references it releases (see RedisMessages.gc). */
+  /** Nothing to wait for: each batch deletes the messages it leaves unreferenced (RedisMessages.gc). */
   gc(): void {
     this.messages.gc();
   }
