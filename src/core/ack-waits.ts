@@ -17,9 +17,9 @@
  * (router.ts): a wait it gets joins the outer publish's acknowledgement (more waiting, never
  * less).
  *
- * Not covered: a QoS 2 PUBLISH sent again (a reconnect) before its PUBREC went out is
- * answered at once from the session's inbound ids (publish-flow.ts), as it is while a store
- * commit is pending: it does not wait for what the first one waited for.
+ * A QoS 2 PUBLISH sent again (a reconnect) before its PUBREC went out is not routed again:
+ * its PUBREC waits for what the first one waits for, the store's commit and this wait, and
+ * fails with it (SessionRecord.awaitInboundQos2, publish-flow.ts).
  */
 import type { Message } from './message.js';
 

@@ -78,14 +78,21 @@ export class CommitOrder {
    * (`mutationsBefore` is `persistence.mutations` taken before the step), and after every
    * acknowledgement before it. `after` runs right after the packet is sent. `wait`: what else
    * this acknowledgement waits for (a publish's, ack-waits.ts: only it and the ones after it
-   * wait); when it rejects, the acknowledgement fails as for a failed commit.
+   * wait); when it rejects, the acknowledgement fails as for a failed commit. Returns what it
+   * waits for of its own (the store's commit of its step's writes, and `wait`; rejects when
+   * it fails), undefined when that is nothing.
    */
-  ack(packet: Packet, mutationsBefore: number, after?: () => void, wait?: Promise<void>): void {
+  ack(
+    packet: Packet,
+    mutationsBefore: number,
+    after?: () => void,
+    wait?: Promise<unknown>,
+  ): Promise<unknown> | undefined {
     const wrote = this.persistence.mutations !== mutationsBefore;
     if (!wrote && wait === undefined && this.ackTail === undefined) {
       this.out.send(packet);
       after?.();
-      return;
+      return undefined;
     }
     const stored = wrote ? this.persistence.commit() : undefined;
     const commit: Promise<unknown> | undefined =
@@ -118,6 +125,7 @@ export class CommitOrder {
       },
     );
     this.ackTail = next;
+    return commit;
   }
 
   /**

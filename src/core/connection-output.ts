@@ -172,14 +172,20 @@ export abstract class ConnectionOutput extends PacketInput implements DeliveryOu
    * wrote, in order with the others (commit-order.ts). `after` runs right after it is sent.
    * `wait`: what else it waits for (a publish's, ack-waits.ts; only with a store: a
    * subscriber that keeps a message in memory for a session adds one to keep it durable).
+   * Returns what it waits for of its own (CommitOrder.ack), undefined when nothing.
    */
-  sendAck(packet: Packet, mutationsBefore: number, after?: () => void, wait?: Promise<void>): void {
+  sendAck(
+    packet: Packet,
+    mutationsBefore: number,
+    after?: () => void,
+    wait?: Promise<unknown>,
+  ): Promise<unknown> | undefined {
     if (this.core.persistence === undefined) {
       this.send(packet); // nothing to wait for without a store
       after?.();
-      return;
+      return undefined;
     }
-    this.commitOrder().ack(packet, mutationsBefore, after, wait);
+    return this.commitOrder().ack(packet, mutationsBefore, after, wait);
   }
 
   /**

@@ -94,9 +94,15 @@ export interface ClientContext extends ConnectionBasics<ClientServices> {
   /**
    * Sends an acknowledgement once the store has made durable what the step that produced it
    * wrote (commit-order.ts); `mutationsBefore` is `persistence.mutations` before the step.
-   * `wait`: what else it waits for (a publish's, ack-waits.ts).
+   * `wait`: what else it waits for (a publish's, ack-waits.ts). Returns what it waits for of
+   * its own (its step's commit and `wait`; rejects when that fails), undefined when nothing.
    */
-  sendAck(packet: Packet, mutationsBefore: number, after?: () => void, wait?: Promise<void>): void;
+  sendAck(
+    packet: Packet,
+    mutationsBefore: number,
+    after?: () => void,
+    wait?: Promise<unknown>,
+  ): Promise<unknown> | undefined;
   /** `sendAck` of a PUBACK with Success and no properties, without a packet object. */
   sendSuccessPuback(packetId: number, mutationsBefore: number, wait?: Promise<void>): void;
   /** Discards the will (it is not published when the connection ends). */

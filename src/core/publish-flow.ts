@@ -19,8 +19,14 @@ export function handlePublish(conn: ClientContext, packet: PublishPacket): void 
   const topic = checkPublish(conn, packet);
   const session = conn.session!;
   if (packet.qos === 2 && session.inboundQos2.has(packet.packetId!)) {
-    // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not routed again.
-    conn.send({ type: 'pubrec', packetId: packet.packetId! });
+    // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not routed again. The
+    // PUBREC stands for what the first one does: while the first still waits (the store's
+    // commit of its writes, what a subscriber holding it in memory asked: ack-waits.ts; the
+    // client reconnected at once), this one waits for the same and fails with it, after the
+    // acknowledgements before it on this connection.
+    const packetId = packet.packetId!;
+    const first = session.inboundQos2Wait(packetId);
+    conn.sendAck({ type: 'pubrec', packetId }, storeMark(conn), undefined, first);
     return;
   }
   // Receive Maximum is an MQTT 5 limit; a 3.x client may pipeline QoS 2 freely (its 65535
@@ -231,8 +237,21 @@ function acknowledge(
     }
   } else if (packet.qos === 2) {
     // [MQTT-4.3.3-9] remember the id so a resend is not routed twice; failures are not stored.
-    if (reasonCode < 0x80) conn.session!.addInboundQos2(packetId);
-    conn.sendAck({ type: 'pubrec', packetId, reasonCode: code }, mutationsBefore, undefined, wait);
+    if (reasonCode >= 0x80) {
+      conn.sendAck(
+        { type: 'pubrec', packetId, reasonCode: code },
+        mutationsBefore,
+        undefined,
+        wait,
+      );
+      return;
+    }
+    const session = conn.session!;
+    session.addInboundQos2(packetId);
+    const pubrec = { type: 'pubrec', packetId, reasonCode: code } as const;
+    const pending = conn.sendAck(pubrec, mutationsBefore, undefined, wait);
+    // A resend before this PUBREC went out waits for the same (above, handlePublish).
+    if (pending !== undefined) session.awaitInboundQos2(packetId, pending);
   }
 }
 

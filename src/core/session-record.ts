@@ -20,6 +20,8 @@ export class SessionRecord {
   // Created on first use: an idle session holds neither.
   private subs: Map<string, Subscription> | undefined;
   private inboundIds: Set<number> | undefined;
+  /** Inbound QoS 2 ids whose first PUBREC still waits, with what it waits for. */
+  private inboundWaits: Map<number, Promise<unknown>> | undefined;
 
   constructor(clientId: string) {
     this.clientId = clientId;
@@ -46,6 +48,26 @@ export class SessionRecord {
   addInboundQos2(packetId: number): void {
     this.inboundQos2.add(packetId);
     this.persistence?.addInboundQos2(this.clientId, packetId);
+  }
+
+  /**
+   * The first PUBREC of inbound id `packetId` waits for `wait` (the store's commit of its
+   * step, what a subscriber holding the message in memory asked: ack-waits.ts; it rejects
+   * when that fails); a resend of that PUBLISH waits for it too ({@link inboundQos2Wait})
+   * until it settles.
+   */
+  awaitInboundQos2(packetId: number, wait: Promise<unknown>): void {
+    const waits = (this.inboundWaits ??= new Map());
+    waits.set(packetId, wait);
+    const settled = (): void => {
+      if (waits.get(packetId) === wait) waits.delete(packetId);
+    };
+    wait.then(settled, settled);
+  }
+
+  /** What the first PUBREC of inbound id `packetId` still waits for, if anything. */
+  inboundQos2Wait(packetId: number): Promise<unknown> | undefined {
+    return this.inboundWaits?.get(packetId);
   }
 
   /** PUBREL released an inbound QoS 2 id; false when it was not known. */

@@ -47,6 +47,28 @@ class HoldingTarget implements Subscriber {
   }
 }
 
+/** A memory store whose commits wait, while {@link hold} stands, until {@link release}. */
+class GatedStore extends MemoryStore {
+  private gate: Promise<void> | undefined;
+  private opener: (() => void) | undefined;
+
+  hold(): void {
+    this.gate = new Promise<void>((resolve) => {
+      this.opener = resolve;
+    });
+  }
+
+  release(): void {
+    this.gate = undefined;
+    this.opener?.();
+  }
+
+  override commit(): Promise<void> {
+    const gate = this.gate;
+    return gate === undefined ? super.commit() : gate.then(() => super.commit());
+  }
+}
+
 async function setup(): Promise<{ core: BrokerCore; target: HoldingTarget }> {
   const core = new BrokerCore({ clock: new FakeClock(), store: new MemoryStore() });
   await core.start();
@@ -145,6 +167,68 @@ describe('core: per-publish waits of acknowledgements', () => {
     await flush();
     assert.deepEqual(acks(pub.take()), []);
     assert.equal(pub.ended, true);
+  });
+
+  it('[MQTT-4.3.3-9] holds the PUBREC of a QoS 2 PUBLISH resent after a reconnect as long as the first one’s', async () => {
+    const { core, target } = await setup();
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 300 } };
+    const first = new FakeClient(core, 5);
+    first.connect({ clientId: 'pub', ...persistent });
+    first.take();
+    publish(first, { topic: 'held/b', qos: 2, packetId: 7 });
+    await flush();
+    assert.deepEqual(acks(first.take()), [], 'the first PUBREC waits');
+    // The client gives up on the connection and comes back at once, resending (DUP).
+    const again = new FakeClient(core, 5);
+    again.connect({ clientId: 'pub', ...persistent });
+    const [connack] = again.take();
+    assert.ok(connack?.type === 'connack' && connack.sessionPresent, 'session resumed');
+    publish(again, { topic: 'held/b', qos: 2, packetId: 7, dup: true });
+    await flush();
+    assert.equal(target.held.length, 1, 'not routed again');
+    assert.deepEqual(
+      acks(again.take()),
+      [],
+      'the resend’s PUBREC waits for what the first waits for',
+    );
+    target.release();
+    await flush();
+    assert.deepEqual(acks(again.take()), ['pubrec 7 0']);
+  });
+
+  it('[MQTT-4.3.3-9] sends the PUBREC of a resent QoS 2 PUBLISH only once the store committed the first one’s writes', async () => {
+    const store = new GatedStore();
+    const core = new BrokerCore({ clock: new FakeClock(), store });
+    await core.start();
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 300 } };
+    const first = new FakeClient(core, 5);
+    first.connect({ clientId: 'pub', ...persistent });
+    await flush();
+    first.take();
+    store.hold();
+    publish(first, { topic: 'nobody/listens', qos: 2, packetId: 9 });
+    await flush();
+    assert.deepEqual(acks(first.take()), [], 'the first PUBREC waits for the commit');
+    publish(first, { topic: 'nobody/listens', qos: 2, packetId: 9, dup: true });
+    await flush();
+    assert.deepEqual(acks(first.take()), [], 'so does the resend’s, behind it');
+    store.release();
+    await flush();
+    assert.deepEqual(acks(first.take()), ['pubrec 9 16', 'pubrec 9 0']);
+  });
+
+  it('[MQTT-4.3.3-9] fails the PUBREC of a QoS 2 resend with the first one’s when the wait fails (0x97 both)', async () => {
+    const { core, target } = await setup();
+    const pub = client(core, 'pub');
+    publish(pub, { topic: 'held/b', qos: 2, packetId: 3 });
+    publish(pub, { topic: 'held/b', qos: 2, packetId: 3, dup: true });
+    await flush();
+    assert.deepEqual(acks(pub.take()), [], 'both wait');
+    target.fail(new Error('the session moving in could not be read'));
+    await flush();
+    const refused = `pubrec 3 ${ReasonCode.QuotaExceeded}`;
+    assert.deepEqual(acks(pub.take()), [refused, refused], 'not a success for the resend');
+    assert.equal(target.held.length, 1, 'routed once');
   });
 
   it('holds nothing for a message no client publish waits for (the host application’s)', async () => {
