@@ -193,10 +193,11 @@ export class Membership {
     try {
       const renewed = await this.redis.eval(
         RENEW,
-        3,
+        4,
         this.keys.lease(this.id),
         this.keys.members,
         this.keys.instances,
+        this.keys.inbox(this.id),
         this.instance,
         String(this.options.leaseMs),
         String(this.id),
@@ -212,6 +213,11 @@ export class Membership {
           'cluster: lease was lost (Redis restarted?): set again',
         );
         this.events.restored();
+      } else if (renewed === 3) {
+        this.logger.warn(
+          { nodeId: this.id },
+          'cluster: our inbox stream was gone (deleted or evicted?): made again; forwards to this node were refused meanwhile',
+        );
       }
       if (renewed !== 0) this.events.beat();
       await this.checkPeers();
