@@ -60,7 +60,8 @@ export interface OutboxCounters {
   failed: number;
   /**
    * Messages refused because their node had left the cluster (removed after its death while
-   * this node still routed to it): not acknowledged, the publisher sends again. Logged.
+   * this node still routed to it), or its inbox stream was gone (until its next heartbeat
+   * makes it again): not acknowledged, the publisher sends again. Logged.
    */
   refused: number;
   /**
