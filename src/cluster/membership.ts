@@ -19,6 +19,7 @@ import {
 } from './membership-scripts.js';
 import { heldWills, type OrphanWill, orphanWills } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
+import { requireRedisVersion } from './redis-version.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
 export const NODE_ID_COUNT = 256;
@@ -120,9 +121,10 @@ export class Membership {
   /**
    * Claims a node id (the configured one, or the first free one from a random start),
    * clears what a previous holder of that id left, and starts the heartbeat.
-   * @throws Error when the configured id is held, or every id is.
+   * @throws Error when the configured id is held, or every id is, or Redis is too old.
    */
   async join(): Promise<number> {
+    await requireRedisVersion(this.redis);
     const wanted = this.options.nodeId;
     const candidates =
       wanted !== undefined
