@@ -1,11 +1,8 @@
 /**
  * The outbox's Redis commands as RESP frames it builds itself, written to the connection as
- * they are. An EVAL whose last argument is a forwarded batch is framed in the batch's own
+ * they are. An XADD whose last argument is a forwarded batch is framed in the batch's own
  * buffer (batch-builder.ts leaves room in front of it): ioredis would copy the batch into a
  * frame of its own, and its pipeline would copy that frame once more into one write.
- *
- * EVAL (not EVALSHA): the script's ~200 bytes per batch cost less than handling NOSCRIPT after
- * a Redis restart or SCRIPT FLUSH, and Redis compiles it once (its script cache).
  */
 import { Command } from 'ioredis';
 
@@ -15,11 +12,10 @@ const CRLF = '\r\n';
 export const BULK_HEAD_MAX = 1 + 10 + 2;
 
 /**
- * The start of the frame of `EVAL script keys... args... last`: every element but the last,
- * whose length line and bytes the caller writes after it.
+ * The start of the frame of the command `elements... last` (the command's name first): every
+ * element but the last, whose length line and bytes the caller writes after it.
  */
-export function evalHead(script: string, keys: readonly string[], args: readonly string[]): Buffer {
-  const elements = ['EVAL', script, String(keys.length), ...keys, ...args];
+export function commandHead(elements: readonly string[]): Buffer {
   let head = `*${elements.length + 1}${CRLF}`;
   for (const e of elements) head += `$${Buffer.byteLength(e)}${CRLF}${e}${CRLF}`;
   return Buffer.from(head);
@@ -47,17 +43,18 @@ export function frameWith(head: Buffer, last: string): Buffer {
 }
 
 /**
- * A command that writes a frame built beforehand. `args` are the command's arguments as
- * ioredis sees them (a Redis Cluster routes it by its keys), `frame` what goes on the wire
+ * A command that writes a frame built beforehand. `name` and `args` are the command as
+ * ioredis sees it (a Redis Cluster routes it by its keys), `frame` what goes on the wire
  * (written again as it is when ioredis resends it after a reconnection or a MOVED).
  */
 export class FrameCommand extends Command {
   constructor(
+    name: string,
     args: readonly string[],
     private readonly frame: Buffer,
   ) {
     // Command flattens `args` into an array of its own: no copy here.
-    super('eval', args as string[], { replyEncoding: 'utf8' });
+    super(name, args as string[], { replyEncoding: 'utf8' });
   }
 
   override toWritable(_socket: object): Buffer {

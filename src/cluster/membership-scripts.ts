@@ -3,14 +3,35 @@
  * over several keys (a lease, the members set, a node's route table and inbox).
  */
 
-// Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty).
-// Returns 1 renewed, 2 set again, 0 held by another instance.
-export const RENEW = `
+// Makes an empty inbox stream (KEYS[n] in the script that includes it) unless one is there:
+// a forward is a plain `XADD ... NOMKSTREAM` (outbox.ts) that appends only while the stream
+// exists, so a member's inbox must exist from its join on, and never a non-member's (the
+// removal renames or deletes it in the script that takes the node out of `nodes`). A group
+// made and destroyed: the stream is left empty, with no entry id taken and no group.
+// Returns true when it made one.
+const MAKE_INBOX = `
+local function makeInbox(key)
+  if redis.call('EXISTS', key) == 1 then return false end
+  redis.call('XGROUP', 'CREATE', key, 'made', '$', 'MKSTREAM')
+  redis.call('XGROUP', 'DESTROY', key, 'made')
+  return true
+end`;
+
+// Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty, or a
+// survivor removed us after our lease expired): our membership and inbox (KEYS[4]) with it.
+// Returns 1 renewed, 2 set again, 0 held by another instance, 3 renewed but our inbox was
+// missing while we are a member (deleted by hand, or evicted: `maxmemory` without
+// `noeviction`) and is made again: forwards to us were refused until now.
+export const RENEW = `${MAKE_INBOX}
 local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 and makeInbox(KEYS[4]) then return 3 end
+  return 1
+end
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3])
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) return 2
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) makeInbox(KEYS[4]) return 2
 end
 return 0`;
 
@@ -25,8 +46,8 @@ return 0`;
 // renamed to `orphan:<id>:<instance>` (ARGV[4] .. instance, expiring after ARGV[5] ms as a
 // bound on garbage): the acknowledged messages it holds are read by this caller, who adopts
 // the node's sessions. In the same script the node leaves `nodes`, so from here on no
-// forward can add to its inbox (outbox.ts writes only to members): nothing lands behind the
-// rename where no one reads. `recovering:<id>` names the dead instance until that caller
+// forward can add to its inbox (outbox.ts appends only to an existing inbox, NOMKSTREAM, and
+// a member's is made at its join): nothing lands behind the rename where no one reads. `recovering:<id>` names the dead instance until that caller
 // has recovered its sessions (or it expires): meanwhile no other node claims them. The
 // departure is then announced by that caller once it has
 // adopted the sessions and announced their routes (see `departing`), else right here. Until
@@ -91,9 +112,10 @@ return {instance, orphan, wills}`;
 
 // Joins under a node id: clears the stale route table and inbox of a previous holder, unless
 // that holder (a dead instance no survivor removed yet) left an inbox and ARGV[4] = '1': it
-// is renamed as the removal would (ARGV[3] .. instance) for this node to read. Returns
+// is renamed as the removal would (ARGV[3] .. instance) for this node to read. Then the node
+// is a member, with an empty inbox (forwards append only to an existing one). Returns
 // {previous instance, orphan key} ('' for none).
-export const JOIN = `
+export const JOIN = `${MAKE_INBOX}
 local previous = redis.call('HGET', KEYS[4], ARGV[1])
 if not previous then previous = '' end
 local orphan = ''
@@ -105,6 +127,7 @@ end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+makeInbox(KEYS[2])
 return {previous, orphan}`;
 
 // Announces a departure unless the node id has a lease again (a node that was only slow and

@@ -19,6 +19,7 @@ import {
 } from './membership-scripts.js';
 import { heldWills, type OrphanWill, orphanWills } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
+import { requireRedisVersion } from './redis-version.js';
 
 /** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
 export const NODE_ID_COUNT = 256;
@@ -120,9 +121,10 @@ export class Membership {
   /**
    * Claims a node id (the configured one, or the first free one from a random start),
    * clears what a previous holder of that id left, and starts the heartbeat.
-   * @throws Error when the configured id is held, or every id is.
+   * @throws Error when the configured id is held, or every id is, or Redis is too old.
    */
   async join(): Promise<number> {
+    await requireRedisVersion(this.redis);
     const wanted = this.options.nodeId;
     const candidates =
       wanted !== undefined
@@ -193,10 +195,11 @@ export class Membership {
     try {
       const renewed = await this.redis.eval(
         RENEW,
-        3,
+        4,
         this.keys.lease(this.id),
         this.keys.members,
         this.keys.instances,
+        this.keys.inbox(this.id),
         this.instance,
         String(this.options.leaseMs),
         String(this.id),
@@ -212,6 +215,11 @@ export class Membership {
           'cluster: lease was lost (Redis restarted?): set again',
         );
         this.events.restored();
+      } else if (renewed === 3) {
+        this.logger.warn(
+          { nodeId: this.id },
+          'cluster: our inbox stream was gone (deleted or evicted?): made again; forwards to this node were refused meanwhile',
+        );
       }
       if (renewed !== 0) this.events.beat();
       await this.checkPeers();

@@ -27,6 +27,7 @@ import {
   startSharedNode,
   waitForRoute,
 } from './cluster-nodes.js';
+import { joinAs } from './join-as.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** Messages published while the child still reads its inbox, and while it is frozen. */
@@ -164,7 +165,7 @@ describe('cluster: a dead node’s unread inbox', () => {
       message: { id: 1, topic: 't', payload: Buffer.from('x'), qos: 1, retain: false },
     } as unknown as Delivery;
     const node = (nodeId: number) => ({ nodeId }) as unknown as RemoteNode;
-    await r.sadd(keys.members, '1');
+    await joinAs(r, keys, 1);
     outbox.forward(node(1), delivery);
     await outbox.commit();
     assert.equal(await r.xlen(keys.inbox(1)), 1, 'a member’s inbox gets the forward');

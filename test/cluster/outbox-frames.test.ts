@@ -2,8 +2,8 @@
  * The outbox's writes on a real redis-server: each node's batch, encoded as the messages were
  * forwarded and framed around its own bytes (batch-builder.ts, forward-frame.ts), lands as one
  * inbox entry that decodes to exactly what was forwarded, in order, with shared groups merged;
- * a batch that outgrew its first buffer arrives whole; a node that is not a member is refused
- * (not acknowledged); a marker follows the batch of its turn; and a Redis that lost its script
+ * a batch that outgrew its first buffer arrives whole; a node that is not a member (no inbox
+ * stream: it never joined, or was removed) is refused (not acknowledged); a marker follows the batch of its turn; and a Redis that lost its script
  * cache (SCRIPT FLUSH, as after a restart) still takes the writes.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { Outbox } from '../../src/cluster/outbox.js';
 import { RemoteNode } from '../../src/cluster/remote-node.js';
 import { type Delivery, type Message, WriteRefused } from '../../src/core/index.js';
 import type { Logger } from '../../src/ports/index.js';
+import { joinAs } from './join-as.js';
 import { RedisFixture } from './redis-fixture.js';
 
 const quiet: Logger = {
@@ -74,7 +75,7 @@ describe('cluster: the outbox writes framed batches', () => {
 
   before(async () => {
     redis = await RedisFixture.start();
-    await redis.redis.sadd(keys.members, '2', '3');
+    await joinAs(redis.redis, keys, 2, 3);
     connection = redis.redis.duplicate();
     outbox = new Outbox(connection, keys, quiet);
   });
