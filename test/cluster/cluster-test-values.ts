@@ -60,3 +60,11 @@ export const REPLICA_WAIT = { replicas: 1, timeoutMs: 3000 } as const;
  * `WAIT` of {@link REPLICA_WAIT} fits within it and leaves the heartbeats room (options.ts).
  */
 export const REPLICA_WAIT_LEASE = { leaseMs: 10_000, heartbeatMs: 1000 } as const;
+
+/** A persistent v5 client whose connect may wait a whole session move's answer (60 s). */
+export const movingClient = (clientId: string): IClientOptions =>
+  persistentClient(clientId, 60_000);
+
+/** `<prefix>-0` to `<prefix>-<n - 1>`: payloads that say their order. */
+export const numbered = (prefix: string, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${i}`);

@@ -29,12 +29,11 @@ import {
   type TestNode,
   waitForRoute,
 } from './cluster-nodes.js';
-import { persistentClient } from './cluster-test-values.js';
+import { movingClient, numbered } from './cluster-test-values.js';
 import { ControlTap } from './control-tap.js';
 import { RedisFixture } from './redis-fixture.js';
 
 // The move may wait for an answer that never comes: a few leases.
-const persistent = (clientId: string): IClientOptions => persistentClient(clientId, 60_000);
 
 /** Publishes `payloads` to `topic` one at a time, QoS 2 and QoS 1 in turn; resolves once acknowledged. */
 async function publishAll(client: MqttClient, topic: string, payloads: string[]): Promise<void> {
@@ -53,9 +52,6 @@ async function assertEachOnce(subscriber: CollectingClient, expected: string[]):
   const twice = expected.filter((p) => got().filter((q) => q === p).length > 1);
   assert.deepEqual(twice, [], `delivered twice: ${twice.join(', ')}`);
 }
-
-const numbered = (prefix: string, n: number): string[] =>
-  Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe('cluster: the old node dies during a session move', () => {
   let redis: RedisFixture;
@@ -79,7 +75,7 @@ describe('cluster: the old node dies during a session move', () => {
   });
 
   it('lands the session on the new node with what it parked once the old node let go and died before answering: every acknowledged message once [MQTT-3.1.4-3] [MQTT-4.3.3-2]', async () => {
-    const first = await connectCollecting(old.url, persistent('md-sub'));
+    const first = await connectCollecting(old.url, movingClient('md-sub'));
     await first.client.subscribeAsync('md/t', { qos: 2 });
     await endClient(first.client);
     const oldId = Number((await redis.redis.get('pipit:owner:md-sub'))?.split('/')[0]);
@@ -91,7 +87,7 @@ describe('cluster: the old node dies during a session move', () => {
 
     const tap = new ControlTap(next);
     tap.hold((m) => m.t === 'released'); // the old node's answer: lost with it
-    const moving = connectCollecting(next.url, persistent('md-sub'));
+    const moving = connectCollecting(next.url, movingClient('md-sub'));
     await waitFor(() => tap.held.length > 0, 20_000, 'the old node to let go of the session');
     await killNode(old);
     // The old node's route is gone: these reach the new node's stand-in only.
@@ -143,7 +139,7 @@ describe('cluster: a second takeover on a third node while a session moves', () 
   }
 
   it('hands the session on from the new node once it landed there, with what it parked: every acknowledged message once, one owner at a time [MQTT-3.1.4-3] [MQTT-4.3.3-2]', async () => {
-    const first = await connectCollecting(old.url, persistent('mt-sub'));
+    const first = await connectCollecting(old.url, movingClient('mt-sub'));
     await first.client.subscribeAsync('mt/t', { qos: 2 });
     await endClient(first.client);
     await waitForRoute(next, old.nodeId, 'mt/t');
@@ -168,7 +164,7 @@ describe('cluster: a second takeover on a third node while a session moves', () 
 
     // Meanwhile the client connects on a third node.
     let connected = false;
-    const onThird = connectRetrying(third, persistent('mt-sub')).then((c) => {
+    const onThird = connectRetrying(third, movingClient('mt-sub')).then((c) => {
       connected = true;
       return c;
     });

@@ -13,51 +13,31 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IClientOptions, MqttClient } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { connectBytes, RawClient } from '../helpers/raw-client.js';
-import {
-  connectCollecting,
-  startSharedNode,
-  type TestNode,
-  waitForRoute,
-} from './cluster-nodes.js';
-import { persistentClient } from './cluster-test-values.js';
-import { type GatedNode, kill, startGatedNode } from './recovery-fixture.js';
-import { RedisFixture } from './redis-fixture.js';
-
-const persistent = (clientId: string): IClientOptions => persistentClient(clientId, 60_000);
+import { connectCollecting, waitForRoute } from './cluster-nodes.js';
+import { movingClient } from './cluster-test-values.js';
+import { MoveTrio } from './move-trio.js';
+import { kill, startGatedNode } from './recovery-fixture.js';
 
 describe('cluster: a message published on the new node during a session move', () => {
-  let redis: RedisFixture;
-  let old: TestNode;
-  let third: TestNode;
-  let next: GatedNode | undefined;
-  const clients: MqttClient[] = [];
-  const raws: RawClient[] = [];
+  let trio: MoveTrio;
 
   before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    third = await startSharedNode(redis);
+    trio = await MoveTrio.start();
   });
 
-  after(async () => {
-    for (const raw of raws) raw.destroy();
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    if (next) await kill(next.child);
-    await old.close();
-    await third.close();
-    await redis.stop();
-  });
+  after(() => trio.stop());
 
   it('is delivered by the survivor, once, when the new node is killed after its PUBACK [MQTT-3.1.2-5]', async () => {
-    const first = await connectCollecting(old.url, persistent('lp-sub'));
+    const { redis, old, third, clients, raws } = trio;
+    const first = await connectCollecting(old.url, movingClient('lp-sub'));
     await first.client.subscribeAsync('lp/t', { qos: 1 });
     await endClient(first.client);
     await waitForRoute(third, old.nodeId, 'lp/t');
 
-    next = await startGatedNode(redis.url, { GATE_RELEASED: '1', LEASE_MS: '2000' });
+    const next = await startGatedNode(redis.url, { GATE_RELEASED: '1', LEASE_MS: '2000' });
+    trio.next = next;
     const nextId = next.nodeId;
     const publisher = await connectClient(next.url, { protocolVersion: 5, reconnectPeriod: 0 });
     clients.push(publisher);
@@ -89,7 +69,7 @@ describe('cluster: a message published on the new node during a session move', (
       30_000,
       'a survivor to adopt the session',
     );
-    const moved = await connectCollecting(third.url, persistent('lp-sub'));
+    const moved = await connectCollecting(third.url, movingClient('lp-sub'));
     clients.push(moved.client);
     assert.equal(moved.sessionPresent, true);
     const probe = await connectClient(third.url, { protocolVersion: 5 });

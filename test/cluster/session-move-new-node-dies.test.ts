@@ -15,51 +15,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IClientOptions, MqttClient } from 'mqtt';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { connectBytes, RawClient } from '../helpers/raw-client.js';
-import {
-  type CollectingClient,
-  connectCollecting,
-  startSharedNode,
-  type TestNode,
-  waitForRoute,
-} from './cluster-nodes.js';
-import { persistentClient } from './cluster-test-values.js';
+import { type CollectingClient, connectCollecting, waitForRoute } from './cluster-nodes.js';
+import { movingClient, numbered } from './cluster-test-values.js';
 import { ControlTap } from './control-tap.js';
-import { type GatedNode, kill, startGatedNode } from './recovery-fixture.js';
-import { RedisFixture } from './redis-fixture.js';
-
-const persistent = (clientId: string): IClientOptions => persistentClient(clientId, 60_000);
-
-const numbered = (prefix: string, n: number): string[] =>
-  Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+import { MoveTrio } from './move-trio.js';
+import { kill, startGatedNode } from './recovery-fixture.js';
 
 describe('cluster: the new node dies during a session move', () => {
-  let redis: RedisFixture;
-  let old: TestNode;
-  let third: TestNode;
-  let next: GatedNode | undefined;
-  const clients: MqttClient[] = [];
-  const raws: RawClient[] = [];
+  let trio: MoveTrio;
 
   before(async () => {
-    redis = await RedisFixture.start();
-    old = await startSharedNode(redis);
-    third = await startSharedNode(redis);
+    trio = await MoveTrio.start();
   });
 
-  after(async () => {
-    for (const raw of raws) raw.destroy();
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    if (next) await kill(next.child);
-    await old.close();
-    await third.close();
-    await redis.stop();
-  });
+  after(() => trio.stop());
 
   it('delivers what the new node parked, once, from its inbox after it is killed: every QoS 1 message a third node acknowledged [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
-    const first = await connectCollecting(old.url, persistent('nd-sub'));
+    const { redis, old, third, clients, raws } = trio;
+    const first = await connectCollecting(old.url, movingClient('nd-sub'));
     await first.client.subscribeAsync('nd/t', { qos: 1 });
     await endClient(first.client);
     await waitForRoute(third, old.nodeId, 'nd/t');
@@ -73,7 +48,8 @@ describe('cluster: the new node dies during a session move', () => {
 
     // A longer lease: the new node waits three for the answer before it lands the session on
     // its own (then nothing parked is left to read again), and one for the hold.
-    next = await startGatedNode(redis.url, { GATE_RELEASED: '1', LEASE_MS: '4000' });
+    const next = await startGatedNode(redis.url, { GATE_RELEASED: '1', LEASE_MS: '4000' });
+    trio.next = next;
     const nextId = next.nodeId;
     // The third node's marker of the route barrier waits: the old node still holds the session.
     const tap = new ControlTap(third);
@@ -129,7 +105,7 @@ describe('cluster: the new node dies during a session move', () => {
       30_000,
       'a survivor to adopt the session',
     );
-    const moved: CollectingClient = await connectCollecting(third.url, persistent('nd-sub'));
+    const moved: CollectingClient = await connectCollecting(third.url, movingClient('nd-sub'));
     clients.push(moved.client);
     assert.equal(moved.sessionPresent, true);
     const later = numbered('after', 2);
