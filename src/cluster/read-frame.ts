@@ -8,9 +8,9 @@ import { Command } from 'ioredis';
 
 const CRLF = '\r\n';
 
-/** The frame of `XREAD COUNT <count> BLOCK <blockMs> STREAMS <key> <from>`, but `from`. */
-function readHead(key: string, count: number, blockMs: number): string {
-  const elements = ['XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', key];
+/** The RESP frame of `XREAD <args> <from>`, but `from` (its element count includes it). */
+function readHead(args: readonly string[]): string {
+  const elements = ['XREAD', ...args];
   let head = `*${elements.length + 1}${CRLF}`;
   for (const e of elements) head += `$${Buffer.byteLength(e)}${CRLF}${e}${CRLF}`;
   return head;
@@ -18,12 +18,13 @@ function readHead(key: string, count: number, blockMs: number): string {
 
 /** Makes the XREAD commands of one stream, each from a given position. */
 export class StreamReadFrames {
-  private readonly head: string;
+  /** `COUNT <count> BLOCK <blockMs> STREAMS <key>`: the arguments before the position. */
   private readonly fixedArgs: readonly string[];
+  private readonly head: string;
 
   constructor(key: string, count: number, blockMs: number) {
-    this.head = readHead(key, count, blockMs);
     this.fixedArgs = ['COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', key];
+    this.head = readHead(this.fixedArgs);
   }
 
   /**

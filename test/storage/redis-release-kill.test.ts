@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -31,20 +32,16 @@ function runWriter(url: string, mode: 'once' | 'loop', lines = 0): Promise<strin
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const printed: string[] = [];
-    let buffered = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the writer printed only ${printed.length} lines in 60 s`));
     }, 60_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      printed.push(...parts);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      printed.push(line);
       if (mode === 'loop' && printed.length >= lines) child.kill('SIGKILL');
     });
-    child.on('exit', (code, signal) => {
+    // 'close' (not 'exit'): once its output is read to the end.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal !== 'SIGKILL') reject(new Error(`the writer exited on its own (${code})`));
       else resolve(printed);
