@@ -1,5 +1,7 @@
 /*
  * fanin mode: P publishers and 1 subscriber (`mlf/<run>/+`) at a total rate R, QoS 0 or 1.
+ * The subscriber may connect to another broker (--sub-host/--sub-port: a cluster's other
+ * node), so that every message crosses between the two; the clocks still agree (one process).
  * Message k leaves at t0 + k/R from publisher k mod P, so each publisher sends every P/R
  * seconds, publisher i offset by i/P of that period: every message alone at its own time.
  * Paced by polling: the loop sleeps in epoll_wait only while the next due time is more than
@@ -41,7 +43,7 @@ static int connect_all(struct fanin *f, char *err, size_t errlen) {
   const struct options *o = f->o;
   char id[64], topic[64];
   snprintf(id, sizeof id, "mlf-%08x-s", f->tag);
-  f->sub = fanin_open(o, id, err, errlen);
+  f->sub = fanin_open(o, o->sub_host, o->sub_port, id, err, errlen);
   snprintf(topic, sizeof topic, "mlf/%08x/+", f->tag);
   if (f->sub < 0 || fanin_subscribe(f->sub, o, topic, err, errlen) != 0) return -1;
   /* Room for every sequence number the run can send, a bit each. */
@@ -49,7 +51,7 @@ static int connect_all(struct fanin *f, char *err, size_t errlen) {
   for (int i = 0; i < o->publishers; i++) {
     struct publisher *p = &f->pubs[i];
     snprintf(id, sizeof id, "mlf-%08x-p%d", f->tag, i);
-    p->fd = fanin_open(o, id, err, errlen);
+    p->fd = fanin_open(o, o->host, o->port, id, err, errlen);
     if (p->fd < 0) return -1;
     snprintf(topic, sizeof topic, "mlf/%08x/%d", f->tag, i);
     p->len = fanin_encode_publish(p->pkt, o, topic, &p->pid_at, &p->payload_at);
@@ -195,13 +197,15 @@ static void emit_result(struct fanin *f, const uint64_t cpu[4], uint64_t measure
   double secs = f->o->duration_s;
   uint64_t user = cpu[2] - cpu[0], sys = cpu[3] - cpu[1];
   emit("{\"event\":\"result\",\"publishers\":%d,\"qos\":%d,\"payload\":%d,\"rate\":%.1f,"
-       "\"version\":%d,\"seconds\":%.3f,\"sent\":%llu,\"delivered\":%llu,\"sentPerSec\":%.1f,"
+       "\"version\":%d,\"port\":%d,\"subPort\":%d,\"seconds\":%.3f,\"sent\":%llu,"
+       "\"delivered\":%llu,\"sentPerSec\":%.1f,"
        "\"deliveredPerSec\":%.1f,\"latency\":%s,\"lag\":%s,\"totalSent\":%llu,"
        "\"totalDelivered\":%llu,\"lost\":%llu,\"duplicated\":%llu,\"outOfOrder\":%llu,"
        "\"skipped\":%llu,\"writes\":%llu,\"errors\":%llu,"
        "\"cpu\":{\"userMs\":%.3f,\"systemMs\":%.3f,\"percent\":%.1f},"
        "\"interrupted\":%s,\"firstError\":\"%s\"}",
-       f->o->publishers, f->o->qos, f->o->payload, f->o->rate, f->o->version, secs,
+       f->o->publishers, f->o->qos, f->o->payload, f->o->rate, f->o->version, f->o->port,
+       f->o->sub_port, secs,
        (unsigned long long)f->sent_measured, (unsigned long long)f->delivered_measured,
        (double)f->sent_measured / secs, (double)f->delivered_measured / secs, lat, lag,
        (unsigned long long)f->total_sent, (unsigned long long)f->total_received,

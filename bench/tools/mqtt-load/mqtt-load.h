@@ -19,6 +19,8 @@
 struct options {
   const char *host;
   int port;
+  const char *sub_host; /* fanin: the subscriber's broker (another cluster node); --host if NULL */
+  int sub_port;         /* fanin: the subscriber's port; --port if 0 */
   int version;          /* 4 = MQTT 3.1.1, 5 = MQTT 5.0 */
   int keepalive;        /* seconds; 0 = none */
   long count;           /* connect: connections */
