@@ -16,11 +16,12 @@
  * - `spread-pairs-q1`: 100 pairs flat out, each pair on one node, Node generator;
  * - `cross-latency-c-q1/q0`: fan-in 10→1 at 10k msg/s in all, on mqtt-load: each message
  *   alone in its own write at its due time (100 µs apart), the subscriber on B by `--sub-port`;
- *   the tool polls one core (~100% CPU by design), and marks a run client-bound when its
- *   messages left over 1 ms late at the p99. No saturation row runs on it: its QoS 0 has no
- *   flow control (over capacity the excess waits in socket buffers, megabytes on the loopback,
- *   so latency is buffer depth and messages still buffered after the drain count as lost), and
- *   its QoS 1 window counts PUBACKs from node A, which do not bound node B's backlog.
+ *   the tool sleeps to each due time here (`--c-spin-us`, bench/harness/cluster-c-load.ts),
+ *   and marks a run client-bound when its messages left over 1 ms late at the p99. No
+ *   saturation row runs on it: its QoS 0 has no flow control (over capacity the excess waits
+ *   in socket buffers, megabytes on the loopback, so latency is buffer depth and messages
+ *   still buffered after the drain count as lost), and its QoS 1 window counts PUBACKs from
+ *   node A, which do not bound node B's backlog.
  * Nothing is pinned: brokers, Redis and the generator share the machine's cores. Broker CPU
  * counts every broker process and redis-server, and so does their run-queue wait (the time
  * they were runnable but waited for a CPU, /proc/<pid>/schedstat): on a machine busier than
@@ -30,6 +31,7 @@
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
  *     [--redis-unix (adds pipit-2-unix)] [--replica (adds pipit-2-wait)] [--detail]
+ *     [--c-spin-us 0 (mqtt-load's --spin-us: 2000 polls as `npm run bench` does)]
  *
  * `--detail` prints under each run each broker process's user and system CPU and context
  * switches per message, and the Redis commands per message (`INFO commandstats`).
@@ -63,6 +65,8 @@ const HOST = '127.0.0.1';
 let baseDir: string | undefined;
 /** `--detail`: per-process CPU and Redis commands per message under each run. */
 let detail = false;
+/** `--c-spin-us N`: mqtt-load's `--spin-us` (0: it sleeps to each due time; cluster-c-load.ts). */
+let cSpinUs = 0;
 
 interface Sample {
   setup: SetupName;
@@ -111,25 +115,30 @@ async function runOne(
           ? ['redis', 'A', 'B']
           : ['broker'];
     const details = detail ? new WindowDetail(pids, names, running.redisPort) : undefined;
-    const run = await runGenerator(root, sc, {
-      ...sc.options,
-      ...placement(sc, running.ports),
-      host: HOST,
-      durationMs,
-      warmupMs,
-      onMeasureStart: async () => {
-        await details?.read();
-        split0 = pids.map(readCpuMs);
-        cpu0 = cpu();
-        wait0 = wait();
+    const run = await runGenerator(
+      root,
+      sc,
+      {
+        ...sc.options,
+        ...placement(sc, running.ports),
+        host: HOST,
+        durationMs,
+        warmupMs,
+        onMeasureStart: async () => {
+          await details?.read();
+          split0 = pids.map(readCpuMs);
+          cpu0 = cpu();
+          wait0 = wait();
+        },
+        onMeasureEnd: async () => {
+          split1 = pids.map(readCpuMs);
+          cpu1 = cpu();
+          wait1 = wait();
+          await details?.read();
+        },
       },
-      onMeasureEnd: async () => {
-        split1 = pids.map(readCpuMs);
-        cpu1 = cpu();
-        wait1 = wait();
-        await details?.read();
-      },
-    });
+      cSpinUs,
+    );
     const result = run.result;
     sample.result = result;
     sample.sendLagP99Ms = run.sendLagP99Ms;
@@ -239,10 +248,15 @@ async function main(): Promise<void> {
       'redis-unix': { type: 'boolean', default: false },
       replica: { type: 'boolean', default: false },
       detail: { type: 'boolean', default: false },
+      'c-spin-us': { type: 'string', default: '0' },
     },
   });
   baseDir = values.base;
   detail = values.detail;
+  cSpinUs = Number(values['c-spin-us']);
+  if (!(Number.isInteger(cSpinUs) && cSpinUs >= 0 && cSpinUs <= 1e6)) {
+    throw new RangeError('--c-spin-us must be an integer from 0 to 1000000');
+  }
   const only = (values.only ?? '').split(',').filter(Boolean);
   const isSetup = (o: string): o is SetupName =>
     [...SETUPS, ...EXTRA_SETUPS].includes(o as SetupName);
@@ -284,7 +298,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `\nCluster benchmark, ${started}, ${rounds} round(s), ${values.warmup} s warm-up + ${values.duration} s measured, MQTT 3.1.1, 64-byte payloads; medians. Load generators:\n${generatorsLine(scenarios)}`,
+    `\nCluster benchmark, ${started}, ${rounds} round(s), ${values.warmup} s warm-up + ${values.duration} s measured, MQTT 3.1.1, 64-byte payloads; medians. Load generators:\n${generatorsLine(scenarios, cSpinUs)}`,
   );
   report(samples, scenarios, setups);
 }

@@ -17,6 +17,8 @@ export interface CFaninResult {
   /** The publishers' port and the subscriber's (another cluster node's, or the same). */
   port: number;
   subPort: number;
+  /** How close to a due time it polls instead of sleeping (µs; 0: it sleeps to each). */
+  spinUs: number;
   seconds: number;
   /** Sent (by due time) and delivered (by arrival) while measuring. */
   sent: number;
@@ -48,6 +50,11 @@ export interface FaninPlan {
   /** Total msg/s, evenly spaced: publisher i offset by i/P of its period. */
   rate: number;
   qos: 0 | 1;
+  /**
+   * `--spin-us`: how close to a due time it polls instead of sleeping, µs (the tool's default
+   * 2000 when unset: at 10k msg/s it never sleeps; 0: it sleeps to each due time).
+   */
+  spinUs?: number;
 }
 
 const ms3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -100,6 +107,7 @@ export function faninArgs(o: BenchOptions, plan: FaninPlan): string[] {
     ...['--qos', String(plan.qos), '--payload', String(o.payloadSize ?? 64)],
     ...['--warmup', s(o.warmupMs, 2000), '--duration', s(o.durationMs, 10_000)],
     ...['--drain', s(o.drainTimeoutMs, 5000), '--version', String(o.protocolVersion ?? 4)],
+    ...(plan.spinUs === undefined ? [] : ['--spin-us', String(plan.spinUs)]),
   ];
 }
 

@@ -38,18 +38,20 @@ describe('mqtt-load fanin across two Pipit cluster nodes (publishers on A, subsc
   });
   after(() => nodes.stop());
 
-  for (const [qos, version] of [
-    [0, 4],
-    [1, 5],
+  // QoS 0 sleeping to each due time (`--spin-us 0`, as bench:cluster runs it), QoS 1 polling
+  // (the tool's default, as `npm run bench` runs it).
+  for (const [qos, version, spinUs] of [
+    [0, 4, 0],
+    [1, 5, undefined],
   ] as const) {
-    it(`QoS ${qos}, MQTT ${version === 5 ? '5.0' : '3.1.1'}: every message crosses once, in order`, async () => {
+    it(`QoS ${qos}, MQTT ${version === 5 ? '5.0' : '3.1.1'}, --spin-us ${spinUs ?? 'default'}: every message crosses once, in order`, async () => {
       const { a, b } = nodes;
       let connected: [number, number] | undefined;
       const inbox0 = b.broker.cluster!.status().inbox.received;
       // 4 publishers at 2,000 msg/s in all: 0.2 s warm-up + 1 s measured = 2,400 messages.
       const { run, result } = await runCFanin(
         binary,
-        { publishers: 4, rate: 2000, qos },
+        { publishers: 4, rate: 2000, qos, spinUs },
         {
           scenario: 'fanin',
           port: a.port,
@@ -69,6 +71,7 @@ describe('mqtt-load fanin across two Pipit cluster nodes (publishers on A, subsc
       assert.deepEqual(connected, [4, 1], 'the four publishers on A, the subscriber on B');
       assert.equal(run.firstError, '', run.firstError);
       assert.deepEqual([run.port, run.subPort], [a.port, b.port]);
+      assert.equal(run.spinUs, spinUs ?? 2000);
       assert.equal(run.totalSent, 2400);
       assert.equal(run.totalDelivered, 2400);
       assert.equal(run.lost + run.duplicated + run.outOfOrder, 0);
@@ -91,6 +94,12 @@ describe('mqtt-load fanin --sub-host / --sub-port: command line', () => {
     const missing = await runTool(['fanin', '--sub-port']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--sub-port needs a number from 1 to 65535, got ""/);
+  });
+
+  it('--spin-us below 0: exit 2, named', async () => {
+    const r = await runTool(['fanin', '--spin-us', '-1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--spin-us needs a number from 0 to 1e\+06, got "-1"/);
   });
 
   it('--sub-host that is not an IPv4 address: exit 2, named', async () => {

@@ -14,7 +14,8 @@ static const char USAGE[] =
     "                         [--version 4|5] [--keepalive 0] [--timeout-ms 15000] [--half-pause]\n"
     "       mqtt-load fanin   [--host 127.0.0.1] [--port 1883] [--publishers 8] [--rate 10000]\n"
     "                         [--qos 0|1] [--payload 64] [--warmup 2] [--duration 10] [--drain 5]\n"
-    "                         [--window 1000] [--version 4|5] [--sub-host H] [--sub-port N]\n";
+    "                         [--window 1000] [--version 4|5] [--sub-host H] [--sub-port N]\n"
+    "                         [--spin-us 2000]\n";
 
 static int fail(const char *fmt, const char *a) {
   fprintf(stderr, "mqtt-load: ");
@@ -54,6 +55,7 @@ static void set_number(struct options *o, size_t k, double v) {
     case 12: o->drain_s = v; break;
     case 13: o->window = (int)v; break;
     case 14: o->sub_port = (int)v; break;
+    case 15: o->spin_us = (int)v; break;
   }
 }
 
@@ -83,7 +85,7 @@ static int option(struct options *o, int argc, char **argv, int i) {
               {"--publishers", 1, 1000},  {"--rate", 1, 1e7},         {"--qos", 0, 1},
               {"--payload", PAYLOAD_HEADER, 60000}, {"--warmup", 0, 3600}, {"--duration", 0.1, 3600},
               {"--drain", 0, 600},        {"--window", 1, 60000},
-              {"--sub-port", 1, 65535}};
+              {"--sub-port", 1, 65535},   {"--spin-us", 0, 1e6}};
   for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
     if (strcmp(name, nums[k].name) != 0) continue;
     if (number(name, value, nums[k].min, nums[k].max, &v) != 0) return -1;
@@ -98,7 +100,7 @@ int main(int argc, char **argv) {
   struct options o = {.host = "127.0.0.1", .port = 1883, .version = 4, .count = 1000,
                       .in_flight = 50, .timeout_ms = 15000, .publishers = 8, .rate = 10000,
                       .payload = 64, .warmup_s = 2, .duration_s = 10, .drain_s = 5,
-                      .window = 1000};
+                      .window = 1000, .spin_us = 2000};
   if (argc < 2) return fail("%s", "a mode is needed");
   for (int i = 2; i < argc;) {
     int took = option(&o, argc, argv, i);

@@ -35,6 +35,7 @@ struct options {
   double duration_s;    /* fanin: measured */
   double drain_s;       /* fanin: longest wait for the last messages */
   int window;           /* fanin QoS 1: unacknowledged messages per publisher at most */
+  int spin_us;          /* fanin: polls instead of sleeping this close to a due time */
 };
 
 /** Bytes of the payload header: u32 run tag, u32 publisher, u32 sequence, u64 send ns. */
