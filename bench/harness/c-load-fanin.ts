@@ -14,6 +14,11 @@ export interface CFaninResult {
   payload: number;
   rate: number;
   version: 4 | 5;
+  /** The publishers' port and the subscriber's (another cluster node's, or the same). */
+  port: number;
+  subPort: number;
+  /** How close to a due time it polls instead of sleeping (µs; 0: it sleeps to each). */
+  spinUs: number;
   seconds: number;
   /** Sent (by due time) and delivered (by arrival) while measuring. */
   sent: number;
@@ -45,6 +50,11 @@ export interface FaninPlan {
   /** Total msg/s, evenly spaced: publisher i offset by i/P of its period. */
   rate: number;
   qos: 0 | 1;
+  /**
+   * `--spin-us`: how close to a due time it polls instead of sleeping, µs (the tool's default
+   * 2000 when unset: at 10k msg/s it never sleeps; 0: it sleeps to each due time).
+   */
+  spinUs?: number;
 }
 
 const ms3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -67,16 +77,37 @@ function latencyOf(l: LatencySummary): LatencySummary {
   };
 }
 
+/**
+ * Where the publishers and the subscriber connect: `publisherPorts` / `subscriberPorts` as
+ * the Node generator reads them (bench/cluster.bench.ts puts them on two cluster nodes), else
+ * `port`. mqtt-load connects all its publishers to one port and its subscriber to one.
+ * @throws RangeError for more than one port in either list.
+ */
+export function faninPorts(o: BenchOptions): { port: number; subPort: number } {
+  const one = (name: string, ports: readonly number[] | undefined): number => {
+    if (ports !== undefined && ports.length > 1) {
+      throw new RangeError(`mqtt-load fanin takes one port for ${name}, got ${ports.join(',')}`);
+    }
+    return ports?.[0] ?? o.port ?? 1883;
+  };
+  return {
+    port: one('publisherPorts', o.publisherPorts),
+    subPort: one('subscriberPorts', o.subscriberPorts),
+  };
+}
+
 /** The command line of a fanin run. */
 export function faninArgs(o: BenchOptions, plan: FaninPlan): string[] {
   const s = (ms: number | undefined, fallback: number) => String((ms ?? fallback) / 1000);
+  const { port, subPort } = faninPorts(o);
   return [
     'fanin',
-    ...['--host', o.host ?? '127.0.0.1', '--port', String(o.port ?? 1883)],
+    ...['--host', o.host ?? '127.0.0.1', '--port', String(port), '--sub-port', String(subPort)],
     ...['--publishers', String(plan.publishers), '--rate', String(plan.rate)],
     ...['--qos', String(plan.qos), '--payload', String(o.payloadSize ?? 64)],
     ...['--warmup', s(o.warmupMs, 2000), '--duration', s(o.durationMs, 10_000)],
     ...['--drain', s(o.drainTimeoutMs, 5000), '--version', String(o.protocolVersion ?? 4)],
+    ...(plan.spinUs === undefined ? [] : ['--spin-us', String(plan.spinUs)]),
   ];
 }
 
@@ -85,7 +116,7 @@ export function faninResultOf(o: BenchOptions, r: CFaninResult): BenchResult {
   return {
     scenario: 'fanin',
     host: o.host ?? '127.0.0.1',
-    port: o.port ?? 1883,
+    port: r.port,
     protocolVersion: r.version,
     qos: r.qos,
     payloadSize: r.payload,

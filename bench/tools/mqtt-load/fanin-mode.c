@@ -1,12 +1,17 @@
 /*
  * fanin mode: P publishers and 1 subscriber (`mlf/<run>/+`) at a total rate R, QoS 0 or 1.
+ * The subscriber may connect to another broker (--sub-host/--sub-port: a cluster's other
+ * node), so that every message crosses between the two; the clocks still agree (one process).
  * Message k leaves at t0 + k/R from publisher k mod P, so each publisher sends every P/R
  * seconds, publisher i offset by i/P of that period: every message alone at its own time.
- * Paced by polling: the loop sleeps in epoll_wait only while the next due time is more than
- * SPIN_MARGIN_NS away (and then until that margin), and otherwise polls epoll with timeout 0
- * and reads the clock every turn, so a message leaves within one loop turn of its due time
- * and a delivery is read within one turn of its arrival. The tool owns its core: at 10k msg/s
- * (100 µs apart) it never sleeps. A timer's wake-ups on this VM came 3-70 ms late at the p99.
+ * Paced by polling: the loop sleeps in epoll only while the next due time is more than
+ * --spin-us away (2 ms by default; then until that margin), and otherwise polls epoll with
+ * timeout 0 and reads the clock every turn, so a message leaves within one loop turn of its
+ * due time and a delivery is read within one turn of its arrival. The tool owns its core: at
+ * 10k msg/s (100 µs apart) it never sleeps. A timer's wake-ups on this VM came 3-70 ms late
+ * at the p99. With --spin-us 0 it sleeps until each due time instead (ns timeout, 1 ns timer
+ * slack) and wakes for each arrival: on a machine with fewer cores than busy processes (a
+ * cluster's two nodes and Redis on 2 cores) the polling core is taken from the brokers.
  * Each payload carries the run tag, publisher, sequence number and CLOCK_MONOTONIC send
  * time (one process, so the clocks agree); the subscriber checks every sequence (lost,
  * duplicated, out of order) and times the messages sent while measuring.
@@ -23,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fanin.h"
@@ -41,7 +47,7 @@ static int connect_all(struct fanin *f, char *err, size_t errlen) {
   const struct options *o = f->o;
   char id[64], topic[64];
   snprintf(id, sizeof id, "mlf-%08x-s", f->tag);
-  f->sub = fanin_open(o, id, err, errlen);
+  f->sub = fanin_open(o, o->sub_host, o->sub_port, id, err, errlen);
   snprintf(topic, sizeof topic, "mlf/%08x/+", f->tag);
   if (f->sub < 0 || fanin_subscribe(f->sub, o, topic, err, errlen) != 0) return -1;
   /* Room for every sequence number the run can send, a bit each. */
@@ -49,7 +55,7 @@ static int connect_all(struct fanin *f, char *err, size_t errlen) {
   for (int i = 0; i < o->publishers; i++) {
     struct publisher *p = &f->pubs[i];
     snprintf(id, sizeof id, "mlf-%08x-p%d", f->tag, i);
-    p->fd = fanin_open(o, id, err, errlen);
+    p->fd = fanin_open(o, o->host, o->port, id, err, errlen);
     if (p->fd < 0) return -1;
     snprintf(topic, sizeof topic, "mlf/%08x/%d", f->tag, i);
     p->len = fanin_encode_publish(p->pkt, o, topic, &p->pid_at, &p->payload_at);
@@ -104,10 +110,13 @@ static void send_one(struct fanin *f, uint64_t k, uint64_t due) {
   if (t >= f->measure_from && t < f->measure_to) f->sent_measured++;
 }
 
-/** Handles one epoll round (waiting at most `timeout_ms`, -1: until something happens). */
-static void poll_once(struct fanin *f, int timeout_ms) {
+/** Handles one epoll round, waiting at most `timeout_ns` (0: a poll). */
+static void poll_once(struct fanin *f, uint64_t timeout_ns) {
   struct epoll_event evs[64];
-  int n = epoll_wait(f->ep, evs, 64, timeout_ms);
+  /* epoll_pwait2: a timeout in ns, so that --spin-us 0 sleeps until the due time itself. */
+  struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
+                        .tv_nsec = (long)(timeout_ns % 1000000000u)};
+  int n = epoll_pwait2(f->ep, evs, 64, &ts, NULL);
   for (int k = 0; k < n; k++) {
     uint64_t key = evs[k].data.u64;
     if (key == SIGNAL_KEY) {
@@ -133,14 +142,15 @@ static void poll_once(struct fanin *f, int timeout_ms) {
   }
 }
 
-/** Closer than this to the next due time the loop polls instead of sleeping. */
-#define SPIN_MARGIN_NS 2000000u
-
-/** How long epoll_wait may sleep (ms) with `due` next: 0 (poll) within the margin. */
-static int wait_ms(uint64_t due) {
-  uint64_t now = now_ns();
-  if (due <= now + SPIN_MARGIN_NS) return 0;
-  return (int)((due - now - SPIN_MARGIN_NS) / 1000000u);
+/**
+ * How long the loop may sleep (ns) with `due` next: 0 (poll) within --spin-us of it (2 ms by
+ * default). With --spin-us 0 it sleeps until each due time and wakes for each arrival: its
+ * CPU then follows the load, and its timing the scheduler's wake-ups (the lag says how late).
+ */
+static uint64_t wait_ns(const struct fanin *f, uint64_t due) {
+  uint64_t now = now_ns(), margin = (uint64_t)f->o->spin_us * 1000u;
+  if (due <= now + margin) return 0;
+  return due - now - margin;
 }
 
 /**
@@ -167,7 +177,7 @@ static void send_phase(struct fanin *f, uint64_t cpu[4], uint64_t span[2]) {
     if (k >= total && now >= f->measure_to) break;
     uint64_t next = k < total ? f->t0 + k * period : f->measure_to;
     if (!started && next > f->measure_from) next = f->measure_from;
-    poll_once(f, wait_ms(next));
+    poll_once(f, wait_ns(f, next));
   }
   cpu_ns(&cpu[2], &cpu[3]);
   span[1] = now_ns();
@@ -184,7 +194,7 @@ static void drain(struct fanin *f) {
   while (!f->stopped && now_ns() < deadline) {
     int acked = f->o->qos == 0 || f->acks >= f->total_sent;
     if (f->total_received >= f->total_sent && acked) return;
-    poll_once(f, 10);
+    poll_once(f, 10000000u);
   }
 }
 
@@ -195,13 +205,15 @@ static void emit_result(struct fanin *f, const uint64_t cpu[4], uint64_t measure
   double secs = f->o->duration_s;
   uint64_t user = cpu[2] - cpu[0], sys = cpu[3] - cpu[1];
   emit("{\"event\":\"result\",\"publishers\":%d,\"qos\":%d,\"payload\":%d,\"rate\":%.1f,"
-       "\"version\":%d,\"seconds\":%.3f,\"sent\":%llu,\"delivered\":%llu,\"sentPerSec\":%.1f,"
+       "\"version\":%d,\"port\":%d,\"subPort\":%d,\"spinUs\":%d,\"seconds\":%.3f,\"sent\":%llu,"
+       "\"delivered\":%llu,\"sentPerSec\":%.1f,"
        "\"deliveredPerSec\":%.1f,\"latency\":%s,\"lag\":%s,\"totalSent\":%llu,"
        "\"totalDelivered\":%llu,\"lost\":%llu,\"duplicated\":%llu,\"outOfOrder\":%llu,"
        "\"skipped\":%llu,\"writes\":%llu,\"errors\":%llu,"
        "\"cpu\":{\"userMs\":%.3f,\"systemMs\":%.3f,\"percent\":%.1f},"
        "\"interrupted\":%s,\"firstError\":\"%s\"}",
-       f->o->publishers, f->o->qos, f->o->payload, f->o->rate, f->o->version, secs,
+       f->o->publishers, f->o->qos, f->o->payload, f->o->rate, f->o->version, f->o->port,
+       f->o->sub_port, f->o->spin_us, secs,
        (unsigned long long)f->sent_measured, (unsigned long long)f->delivered_measured,
        (double)f->sent_measured / secs, (double)f->delivered_measured / secs, lat, lag,
        (unsigned long long)f->total_sent, (unsigned long long)f->total_received,

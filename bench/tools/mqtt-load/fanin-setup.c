@@ -43,17 +43,20 @@ static uint8_t code_at(const uint8_t *p, size_t skip) {
   return p[header_length(p) + 1 + skip];
 }
 
-int fanin_open(const struct options *o, const char *client_id, char *err, size_t errlen) {
-  int fd = start_connect(o->host, o->port);
+int fanin_open(const struct options *o, const char *host, int port, const char *client_id,
+               char *err, size_t errlen) {
+  int fd = start_connect(host, port);
   if (fd < 0) {
-    snprintf(err, errlen, "%s: connect: %s", client_id, strerror(errno));
+    snprintf(err, errlen, "%s: connect to %s:%d: %s", client_id, host, port,
+             strerror(errno));
     return -1;
   }
   struct pollfd pfd = {.fd = fd, .events = POLLOUT};
   int e = 0;
   socklen_t len = sizeof e;
   if (poll(&pfd, 1, 10000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) || e) {
-    snprintf(err, errlen, "%s: connect: %s", client_id, e ? strerror(e) : "timed out");
+    snprintf(err, errlen, "%s: connect to %s:%d: %s", client_id, host, port,
+             e ? strerror(e) : "timed out");
     close(fd);
     return -1;
   }

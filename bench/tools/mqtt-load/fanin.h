@@ -45,8 +45,12 @@ struct fanin {
   struct histogram latency, lag;
 };
 
-/** Connects and completes the MQTT handshake (blocking); the socket, or -1 and `err`. */
-int fanin_open(const struct options *o, const char *client_id, char *err, size_t errlen);
+/**
+ * Connects to `host`:`port` and completes the MQTT handshake (blocking); the socket, or -1
+ * and `err`.
+ */
+int fanin_open(const struct options *o, const char *host, int port, const char *client_id,
+               char *err, size_t errlen);
 /** Subscribes `fd` to `filter` at the run's QoS and makes it non-blocking; 0 or -1 and `err`. */
 int fanin_subscribe(int fd, const struct options *o, const char *filter, char *err,
                     size_t errlen);

@@ -19,6 +19,8 @@
 struct options {
   const char *host;
   int port;
+  const char *sub_host; /* fanin: the subscriber's broker (another cluster node); --host if NULL */
+  int sub_port;         /* fanin: the subscriber's port; --port if 0 */
   int version;          /* 4 = MQTT 3.1.1, 5 = MQTT 5.0 */
   int keepalive;        /* seconds; 0 = none */
   long count;           /* connect: connections */
@@ -33,6 +35,7 @@ struct options {
   double duration_s;    /* fanin: measured */
   double drain_s;       /* fanin: longest wait for the last messages */
   int window;           /* fanin QoS 1: unacknowledged messages per publisher at most */
+  int spin_us;          /* fanin: polls instead of sleeping this close to a due time */
 };
 
 /** Bytes of the payload header: u32 run tag, u32 publisher, u32 sequence, u64 send ns. */
