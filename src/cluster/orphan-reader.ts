@@ -41,7 +41,13 @@ import { ClusterKeys } from './keys.js';
 import type { MalformedInput } from './malformed.js';
 import type { OrphanInbox } from './membership.js';
 import type { Outbox } from './outbox.js';
-import { compareStreamIds, decodeParked, parkedCursor } from './parked-position.js';
+import {
+  compareStreamIds,
+  decodeParked,
+  type ParkedRange,
+  parkedCursor,
+} from './parked-position.js';
+import { entryExists } from './trim-check.js';
 
 /** Entries read per XRANGE. */
 const PAGE = 512;
@@ -61,11 +67,24 @@ export interface OrphanCounters {
    * for a session that was moving into the dead node (what the node it left queued for it).
    */
   duplicates: number;
+  /**
+   * Ranges of dead nodes' inboxes found trimmed by the senders' cap (`cluster.inboxMaxLength`)
+   * before they were read here: entries after the dead node's position (it had not read
+   * them), or parked entries to read again for a session that was moving into it. Each a
+   * loss of acknowledged messages, logged as an error (Redis 7.0 or later: trim-check.ts).
+   */
+  trimmed: number;
 }
 
 /** Delivers what dead nodes left in their inboxes to the sessions adopted from them. */
 export class OrphanReader {
-  readonly counters: OrphanCounters = { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 };
+  readonly counters: OrphanCounters = {
+    inboxes: 0,
+    messages: 0,
+    takenOver: 0,
+    duplicates: 0,
+    trimmed: 0,
+  };
 
   constructor(
     private readonly core: BrokerCore,
@@ -107,6 +126,7 @@ export class OrphanReader {
         adopted.set(session, held);
         if (parkedIds.has(clientId)) parkedFor.set(session, held);
       }
+      await this.checkTrimmed(orphan.key, committed, parkedFor.size > 0 ? parked : undefined);
       let messages = 0;
       if (parked && committed !== undefined && compareStreamIds(parked.since, committed) < 0) {
         // Read again up to the position, for the sessions whose messages were parked only.
@@ -140,6 +160,42 @@ export class OrphanReader {
       this.logger.error(
         { err: String(err), inbox: orphan.key },
         'cluster: reading a dead node’s inbox failed: messages it held may be lost',
+      );
+    }
+  }
+
+  /**
+   * Were entries to read trimmed off the dead node's inbox by the senders' cap
+   * (trim-check.ts)? The dead node's own trims kept its position and the parked cursor's
+   * (XTRIM MINID keeps the id it is given), and nothing is appended to the stream any more:
+   * one of them gone means the cap reached it, and the entries after it (not read by the dead
+   * node, or parked for sessions adopted here) were lost, unless the cap stopped right at it.
+   * Logged and counted, never thrown: what is left is delivered as ever. No position: the
+   * dead node read nothing and the check cannot tell (not counted).
+   */
+  private async checkTrimmed(
+    key: string,
+    committed: string | undefined,
+    parked: ParkedRange | undefined,
+  ): Promise<void> {
+    const lost = (what: string, after: string, clientIds?: readonly string[]) => {
+      this.counters.trimmed++;
+      this.logger.error(
+        { inbox: key, after, clientIds },
+        `cluster: the inbox cap (cluster.inboxMaxLength) trimmed ${what} of a dead node’s inbox before they were read: messages acknowledged to their publishers are lost`,
+      );
+    };
+    try {
+      if (parked !== undefined && !(await entryExists(this.redis, key, parked.since))) {
+        lost('parked entries', parked.since, parked.clientIds);
+      }
+      if (committed !== undefined && !(await entryExists(this.redis, key, committed))) {
+        lost('entries it had not read', committed);
+      }
+    } catch (err) {
+      this.logger.warn(
+        { err: String(err), inbox: key },
+        'cluster: checking for trimmed entries failed',
       );
     }
   }

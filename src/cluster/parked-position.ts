@@ -60,6 +60,12 @@ function parseStreamId(id: string): [bigint, bigint] | undefined {
   return match ? [BigInt(match[1]!), BigInt(match[2]!)] : undefined;
 }
 
+/** A pin: the position before the entry a stand-in parked first, and that entry's id. */
+interface Pin {
+  readonly since: string;
+  readonly entry: string | undefined;
+}
+
 /** A stand-in as the pins know it. */
 interface Holder {
   readonly clientId: string;
@@ -72,13 +78,17 @@ export class ParkedPosition {
    * delivery (a local publish, a dead node's inbox: nothing of this inbox to pin).
    */
   reading: string | undefined;
-  private readonly pins = new Map<Holder, string>();
+  /** The id of the entry being delivered now (with {@link reading}). */
+  entry: string | undefined;
+  private readonly pins = new Map<Holder, Pin>();
   /** Told when a pin went (the inbox commits again: the cursor follows). */
   onUnpin: (() => void) | undefined;
 
   /** `holder` parked a delivery: pins the entry being read, unless it pinned an earlier one. */
   pin(holder: Holder): void {
-    if (this.reading !== undefined && !this.pins.has(holder)) this.pins.set(holder, this.reading);
+    if (this.reading !== undefined && !this.pins.has(holder)) {
+      this.pins.set(holder, { since: this.reading, entry: this.entry });
+    }
   }
 
   /** `holder`'s parked messages are delivered (or need not be): its pin goes. */
@@ -88,18 +98,34 @@ export class ParkedPosition {
 
   /** The earliest pinned position, or undefined when nothing is pinned. */
   since(): string | undefined {
-    let since: string | undefined;
-    for (const at of this.pins.values()) {
-      if (since === undefined || compareStreamIds(at, since) < 0) since = at;
+    return this.earliest()?.since;
+  }
+
+  /**
+   * The first parked entry of the earliest pin (the entry after {@link since}), or undefined
+   * when nothing is pinned (or it was pinned without one).
+   */
+  earliestEntry(): string | undefined {
+    return this.earliest()?.entry;
+  }
+
+  private earliest(): Pin | undefined {
+    let earliest: Pin | undefined;
+    for (const pin of this.pins.values()) {
+      if (earliest === undefined || compareStreamIds(pin.since, earliest.since) < 0) earliest = pin;
     }
-    return since;
+    return earliest;
+  }
+
+  /** The client ids of the stand-ins holding pins (each once). */
+  clientIds(): string[] {
+    return [...new Set([...this.pins.keys()].map((holder) => holder.clientId))];
   }
 
   /** The parked cursor's value now, or undefined when nothing is pinned. */
   value(): string | undefined {
     const since = this.since();
     if (since === undefined) return undefined;
-    const clientIds = new Set([...this.pins.keys()].map((holder) => holder.clientId));
-    return [since, ...clientIds].join(SEPARATOR);
+    return [since, ...this.clientIds()].join(SEPARATOR);
   }
 }
