@@ -26,6 +26,10 @@
  *   session holds already (what the node it moved from queued for it, as a move's landing
  *   does); then the parked cursor is deleted. Those sessions' held messages are left out
  *   after the position too.
+ * - Trimmed: the senders' cap (`cluster.inboxMaxLength`) may have trimmed entries to read
+ *   here; the dead node's position or the parked cursor's found gone is counted and logged
+ *   as a loss (trim-check.ts). A stand-in here never parks these deliveries (they go to the
+ *   adopted sessions only), so nothing of this inbox is pinned.
  * - Then: the stream and the cursors are deleted. If this node dies meanwhile, the stream
  *   and `recovering:<id>` wait for the survivor that takes the recovery over (they expire
  *   after `max(60 s, 10 x leaseMs)` as a bound on garbage).
@@ -186,8 +190,10 @@ export class OrphanReader {
       );
     };
     try {
-      if (parked !== undefined && !(await entryExists(this.redis, key, parked.since))) {
-        lost('parked entries', parked.since, parked.clientIds);
+      // '0-0': the dead node parked from its first entry on, and nothing before it to look up.
+      const since = parked?.since;
+      if (since !== undefined && since !== '0-0' && !(await entryExists(this.redis, key, since))) {
+        lost('parked entries', since, parked?.clientIds);
       }
       if (committed !== undefined && !(await entryExists(this.redis, key, committed))) {
         lost('entries it had not read', committed);

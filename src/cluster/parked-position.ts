@@ -15,10 +15,11 @@
  * of the stand-ins holding parked messages. The survivor reads the entries between the two
  * positions again for those sessions only, leaving out what a session holds already by
  * message id (orphan-reader.ts); every other session reads on after the inbox position as
- * before, so nothing it had is delivered twice. The stream is not trimmed past a pin. A pin
- * goes when its session landed (the parked messages are written with the next batch, which
- * carries the cursor's deletion) or when the move did not happen (the old node kept the
- * session routed: what was parked reached it too).
+ * before, so nothing it had is delivered twice. This node does not trim the stream past a
+ * pin; the senders' cap may (`cluster.inboxMaxLength`), which is counted and logged
+ * (trim-check.ts). A pin goes when its session landed (the parked messages are written with
+ * the next batch, which carries the cursor's deletion) or when the move did not happen (the
+ * old node kept the session routed: what was parked reached it too).
  */
 
 /** The name of the parked cursor of the inbox position `name` (StoreCursors). */
@@ -75,7 +76,8 @@ interface Holder {
 export class ParkedPosition {
   /**
    * The inbox position before the entry being delivered now; undefined outside the inbox's
-   * delivery (a local publish, a dead node's inbox: nothing of this inbox to pin).
+   * delivery (a local publish: nothing of this inbox to pin; a dead node's inbox never
+   * reaches a stand-in, orphan-reader.ts).
    */
   reading: string | undefined;
   /** The id of the entry being delivered now (with {@link reading}). */

@@ -31,14 +31,15 @@ export interface TrimCounters {
 }
 
 /**
- * The checks of this node's own inbox (see the file comment), on the command connection, one
- * at a time, none on the common path:
+ * The checks of this node's own inbox (see the file comment), on the command connection, none
+ * on the common path:
  * - Unread: after a read of at least `lagEntries` entries (the reader was that far behind,
  *   as far as the cap lets it lag), is the entry it started after still there? If not, the
  *   cap reached the reader, and the entries after that one were trimmed unread, unless the
  *   cap stopped right at it. Sent before any later trim of the reader's own, which could
- *   remove it. A reader that reads on past a gap at most every `lagEntries - 1` entries is
- *   not checked: the cap trims no entry of a backlog shorter than itself.
+ *   remove it. None is missed: once the cap trimmed an unread entry it leaves at least itself
+ *   of unread entries, so the next read holds at least `lagEntries` (a full page at most) and
+ *   starts after an entry gone with them.
  * - Parked: after each of the reader's trims (every TRIM_ENTRIES entries and when idle), is
  *   the first parked entry of the earliest pin still there? Each pin is counted once.
  */
