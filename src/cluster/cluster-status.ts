@@ -78,9 +78,17 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
     })),
     livePeers: [...parts.livePeers].sort((x, y) => x - y),
     outbox: { ...outbox.counters },
-    inbox: { ...(inbox?.counters ?? { received: 0, malformed: 0 }) },
+    inbox: {
+      ...(inbox?.counters ?? { received: 0, malformed: 0, trimmedUnread: 0, trimmedParked: 0 }),
+    },
     orphans: {
-      ...(orphans?.counters ?? { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 }),
+      ...(orphans?.counters ?? {
+        inboxes: 0,
+        messages: 0,
+        takenOver: 0,
+        duplicates: 0,
+        trimmed: 0,
+      }),
     },
     refusedUnreachable: ownership.refusedUnreachable,
     refusedNotReplicated: ownership.refusedNotReplicated,

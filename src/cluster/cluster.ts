@@ -116,7 +116,8 @@ export class ClusterNode {
       this.options.keyPrefix,
     );
     const { replicas } = this;
-    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas);
+    const { inboxMaxLength } = this.options;
+    this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas, inboxMaxLength);
     this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
     persistence?.join(this.outbox);
     persistence?.join(this.localRoutes);
@@ -259,6 +260,7 @@ export class ClusterNode {
         commands: this.commands,
         mutations: () => this.core.persistence?.mutations ?? 0,
         parked: this.parked,
+        maxLength: this.options.inboxMaxLength,
       },
     );
     this.inbox.onMarker = (marker) => this.ownership.moves.barriers.onMarker(marker);

@@ -2,7 +2,7 @@
  * This node's inbox: the stream other nodes forward messages to. A dedicated connection
  * reads it with a blocking XREAD from the last entry read, so a node that lost Redis for a
  * while reads on where it stopped once it is back (what the stream still holds: it keeps
- * the last INBOX_MAX_LENGTH entries). Each message is delivered to this node's subscribers
+ * about the last `cluster.inboxMaxLength` entries). Each message is delivered to this node's subscribers
  * only, through `pipeline.fromNode`, never forwarded again.
  *
  * With a store that nodes share (StoreCursors), the position read up to is set in the store
@@ -27,6 +27,7 @@ import type { Outbox } from './outbox.js';
 import { compareStreamIds, type ParkedPosition, parkedCursor } from './parked-position.js';
 import { StreamReadFrames } from './read-frame.js';
 import { isRemoteNode } from './remote-node.js';
+import { InboxTrimWatch } from './trim-check.js';
 
 /** Entries read per XREAD. */
 const READ_COUNT = 512;
@@ -66,11 +67,28 @@ export interface InboxCounters {
   received: number;
   /** Stream entries that could not be decoded or delivered (skipped, logged throttled). */
   malformed: number;
+  /**
+   * Reads after which the senders' cap (`cluster.inboxMaxLength`) was found to have trimmed
+   * entries this node had not read yet: messages acknowledged to their publishers and lost
+   * (logged as an error; trim-check.ts says how it is told).
+   */
+  trimmedUnread: number;
+  /**
+   * Pins of stand-ins (parked-position.ts) whose entries the cap trimmed: what was parked is
+   * still delivered when the session lands, but had this node died first a survivor could
+   * not have read it again (logged as a warning).
+   */
+  trimmedParked: number;
 }
 
 /** Reads the inbox stream and routes what it holds. */
 export class Inbox {
-  readonly counters: InboxCounters = { received: 0, malformed: 0 };
+  readonly counters: InboxCounters = {
+    received: 0,
+    malformed: 0,
+    trimmedUnread: 0,
+    trimmedParked: 0,
+  };
   private running = false;
   /** The inbox was cleared when this node claimed its id: read it from the start. */
   private lastId = '0-0';
@@ -93,6 +111,8 @@ export class Inbox {
   private idle = false;
   /** The parked cursor is set in the store (deleted once nothing is pinned). */
   private parkedSet = false;
+  /** Looks for entries the senders' cap trimmed before they were read (or while pinned). */
+  private readonly trims: InboxTrimWatch | undefined;
   /** Told of each session-move marker read (session-move.ts), in stream order. */
   onMarker: ((marker: string) => void) | undefined;
 
@@ -113,9 +133,22 @@ export class Inbox {
       mutations: () => number;
       /** The entries stand-ins parked messages from (committed with the position). */
       parked: ParkedPosition;
+      /** The cap of the inbox (`cluster.inboxMaxLength`): a read this long is checked. */
+      maxLength: number;
     },
   ) {
     this.reads = new StreamReadFrames(key, READ_COUNT, BLOCK_MS);
+    this.trims =
+      position &&
+      new InboxTrimWatch(
+        position.commands,
+        key,
+        logger,
+        this.counters,
+        position.parked,
+        Math.min(position.maxLength, READ_COUNT),
+        () => this.running,
+      );
     // A session landed: its parked messages are written in the batch being filled, and the
     // parked cursor follows in the same batch (not once stopped: the cursors went with it).
     if (position !== undefined) {
@@ -163,7 +196,9 @@ export class Inbox {
   /** Delivers a read, then sets the position when the deliveries wrote (or often enough). */
   private read(entries: [Buffer, Buffer[]][]): void {
     const before = this.position?.mutations();
+    const from = this.lastId;
     this.handle(entries);
+    this.trims?.afterRead(from, entries.length);
     this.untrimmed += entries.length;
     this.unsetReads++;
     if (
@@ -179,8 +214,12 @@ export class Inbox {
     try {
       for (const [id, fields] of entries) {
         // A stand-in that parks a delivery of this entry pins the position before it.
-        if (parked !== undefined) parked.reading = this.lastId;
-        this.lastId = id.toString();
+        const entry = id.toString();
+        if (parked !== undefined) {
+          parked.reading = this.lastId;
+          parked.entry = entry;
+        }
+        this.lastId = entry;
         // Each entry on its own: one that cannot be read or delivered is skipped, never the
         // entries after it in this read.
         try {
@@ -193,7 +232,7 @@ export class Inbox {
         }
       }
     } finally {
-      if (parked !== undefined) parked.reading = undefined;
+      if (parked !== undefined) parked.reading = parked.entry = undefined;
     }
   }
 
@@ -261,6 +300,7 @@ export class Inbox {
     const next = this.trimTo;
     this.trimTo = undefined;
     if (next !== undefined) this.trim(next);
+    else this.trims?.afterTrim();
   }
 }
 

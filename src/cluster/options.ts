@@ -69,6 +69,15 @@ export interface ClusterOptions {
    * Default: no waiting.
    */
   wait?: { replicas: number; timeoutMs?: number };
+  /**
+   * The entries a node's inbox stream keeps, about (each forward is `XADD ... MAXLEN ~ n`): a
+   * bound on the Redis memory a slow or stopped reader can make the others fill. Entries the
+   * cap trims before their node read them, or while a moving session's parked messages pin
+   * them, are lost: counted in `status().inbox` and logged (Redis 7.0 or later reports them).
+   * Leave room for the longest session move under peak traffic. 100 to 1000000000; default
+   * 100000.
+   */
+  inboxMaxLength?: number;
 }
 
 /** A Redis server or sentinel: `{ host, port }`. */
@@ -91,6 +100,8 @@ export interface ResolvedClusterOptions {
   readonly redisCluster: RedisHostPort[] | undefined;
   /** `WAIT` after the writes acknowledgements stand behind (undefined: no waiting). */
   readonly wait: { replicas: number; timeoutMs: number } | undefined;
+  /** The approximate cap of each inbox stream (`XADD ... MAXLEN ~`). */
+  readonly inboxMaxLength: number;
 }
 
 /** Default of `wait.timeoutMs`, as the Redis store's. */
@@ -98,6 +109,16 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 1000;
 
 /** Default lease of a node. */
 export const DEFAULT_LEASE_MS = 10_000;
+
+/**
+ * Entries an inbox stream keeps at most (approximately) by default: a bound on Redis memory
+ * (`inboxMaxLength`). What the cap trims before its reader got it is counted and logged
+ * (trim-check.ts), not silent.
+ */
+export const DEFAULT_INBOX_MAX_LENGTH = 100_000;
+
+/** The range of `inboxMaxLength` (the file's schema checks the same). */
+export const INBOX_MAX_LENGTH_RANGE = [100, 1_000_000_000] as const;
 
 /**
  * Applies the defaults and checks the values.
@@ -126,6 +147,17 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     );
   }
   const redisCluster = resolveRedisCluster(options);
+  const inboxMaxLength = options.inboxMaxLength ?? DEFAULT_INBOX_MAX_LENGTH;
+  const [minLength, maxLength] = INBOX_MAX_LENGTH_RANGE;
+  if (
+    !Number.isInteger(inboxMaxLength) ||
+    inboxMaxLength < minLength ||
+    inboxMaxLength > maxLength
+  ) {
+    throw new RangeError(
+      `cluster.inboxMaxLength: ${inboxMaxLength} is not a whole number of entries from ${minLength} to ${maxLength}`,
+    );
+  }
   return {
     url: options.url,
     nodeId,
@@ -136,6 +168,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     sentinel: resolveSentinel(options),
     redisCluster,
     wait: resolveWait(options.wait, leaseMs, heartbeatMs),
+    inboxMaxLength,
   };
 }
 

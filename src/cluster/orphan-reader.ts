@@ -26,6 +26,10 @@
  *   session holds already (what the node it moved from queued for it, as a move's landing
  *   does); then the parked cursor is deleted. Those sessions' held messages are left out
  *   after the position too.
+ * - Trimmed: the senders' cap (`cluster.inboxMaxLength`) may have trimmed entries to read
+ *   here; the dead node's position or the parked cursor's found gone is counted and logged
+ *   as a loss (trim-check.ts). A stand-in here never parks these deliveries (they go to the
+ *   adopted sessions only), so nothing of this inbox is pinned.
  * - Then: the stream and the cursors are deleted. If this node dies meanwhile, the stream
  *   and `recovering:<id>` wait for the survivor that takes the recovery over (they expire
  *   after `max(60 s, 10 x leaseMs)` as a bound on garbage).
@@ -41,7 +45,13 @@ import { ClusterKeys } from './keys.js';
 import type { MalformedInput } from './malformed.js';
 import type { OrphanInbox } from './membership.js';
 import type { Outbox } from './outbox.js';
-import { compareStreamIds, decodeParked, parkedCursor } from './parked-position.js';
+import {
+  compareStreamIds,
+  decodeParked,
+  type ParkedRange,
+  parkedCursor,
+} from './parked-position.js';
+import { entryExists } from './trim-check.js';
 
 /** Entries read per XRANGE. */
 const PAGE = 512;
@@ -61,11 +71,24 @@ export interface OrphanCounters {
    * for a session that was moving into the dead node (what the node it left queued for it).
    */
   duplicates: number;
+  /**
+   * Ranges of dead nodes' inboxes found trimmed by the senders' cap (`cluster.inboxMaxLength`)
+   * before they were read here: entries after the dead node's position (it had not read
+   * them), or parked entries to read again for a session that was moving into it. Each a
+   * loss of acknowledged messages, logged as an error (Redis 7.0 or later: trim-check.ts).
+   */
+  trimmed: number;
 }
 
 /** Delivers what dead nodes left in their inboxes to the sessions adopted from them. */
 export class OrphanReader {
-  readonly counters: OrphanCounters = { inboxes: 0, messages: 0, takenOver: 0, duplicates: 0 };
+  readonly counters: OrphanCounters = {
+    inboxes: 0,
+    messages: 0,
+    takenOver: 0,
+    duplicates: 0,
+    trimmed: 0,
+  };
 
   constructor(
     private readonly core: BrokerCore,
@@ -107,6 +130,7 @@ export class OrphanReader {
         adopted.set(session, held);
         if (parkedIds.has(clientId)) parkedFor.set(session, held);
       }
+      await this.checkTrimmed(orphan.key, committed, parkedFor.size > 0 ? parked : undefined);
       let messages = 0;
       if (parked && committed !== undefined && compareStreamIds(parked.since, committed) < 0) {
         // Read again up to the position, for the sessions whose messages were parked only.
@@ -140,6 +164,44 @@ export class OrphanReader {
       this.logger.error(
         { err: String(err), inbox: orphan.key },
         'cluster: reading a dead node’s inbox failed: messages it held may be lost',
+      );
+    }
+  }
+
+  /**
+   * Were entries to read trimmed off the dead node's inbox by the senders' cap
+   * (trim-check.ts)? The dead node's own trims kept its position and the parked cursor's
+   * (XTRIM MINID keeps the id it is given), and nothing is appended to the stream any more:
+   * one of them gone means the cap reached it, and the entries after it (not read by the dead
+   * node, or parked for sessions adopted here) were lost, unless the cap stopped right at it.
+   * Logged and counted, never thrown: what is left is delivered as ever. No position: the
+   * dead node read nothing and the check cannot tell (not counted).
+   */
+  private async checkTrimmed(
+    key: string,
+    committed: string | undefined,
+    parked: ParkedRange | undefined,
+  ): Promise<void> {
+    const lost = (what: string, after: string, clientIds?: readonly string[]) => {
+      this.counters.trimmed++;
+      this.logger.error(
+        { inbox: key, after, clientIds },
+        `cluster: the inbox cap (cluster.inboxMaxLength) trimmed ${what} of a dead node’s inbox before they were read: messages acknowledged to their publishers are lost`,
+      );
+    };
+    try {
+      // '0-0': the dead node parked from its first entry on, and nothing before it to look up.
+      const since = parked?.since;
+      if (since !== undefined && since !== '0-0' && !(await entryExists(this.redis, key, since))) {
+        lost('parked entries', since, parked?.clientIds);
+      }
+      if (committed !== undefined && !(await entryExists(this.redis, key, committed))) {
+        lost('entries it had not read', committed);
+      }
+    } catch (err) {
+      this.logger.warn(
+        { err: String(err), inbox: key },
+        'cluster: checking for trimmed entries failed',
       );
     }
   }

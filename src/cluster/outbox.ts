@@ -20,12 +20,10 @@ import {
   frameWith,
 } from './forward-frame.js';
 import type { ClusterKeys } from './keys.js';
+import { DEFAULT_INBOX_MAX_LENGTH } from './options.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
 import type { ReplicaWait } from './replica-wait.js';
 import { WriteBarrier } from './write-barrier.js';
-
-/** Entries an inbox stream keeps at most (approximately): a bound on Redis memory. */
-export const INBOX_MAX_LENGTH = 100_000;
 
 /**
  * The start of the XADD that appends a batch (field `m`) or a session move's marker (field
@@ -37,8 +35,8 @@ export const INBOX_MAX_LENGTH = 100_000;
  * not written where no one would read it. One plain command: the Lua wrapper that checked
  * `nodes` first cost Redis ~4.5 µs more per batch (EVAL 19.5 µs, XADD 15 µs).
  */
-function xaddArgs(inbox: string, field: 'm' | 'b'): string[] {
-  return [inbox, 'NOMKSTREAM', 'MAXLEN', '~', String(INBOX_MAX_LENGTH), '*', field];
+function xaddArgs(inbox: string, field: 'm' | 'b', maxLength: number): string[] {
+  return [inbox, 'NOMKSTREAM', 'MAXLEN', '~', String(maxLength), '*', field];
 }
 
 /** One node's way out: its batch being filled and the constant start of its commands. */
@@ -93,7 +91,8 @@ export class Outbox implements ForwardSink {
 
   /**
    * `noteWrite` is told of each forward (an acknowledgement then waits for its XADD); with
-   * `replicas` (`cluster.wait`) it waits for the replicas to have it too.
+   * `replicas` (`cluster.wait`) it waits for the replicas to have it too. `maxLength`: the
+   * cap of each inbox it appends to (`cluster.inboxMaxLength`).
    */
   constructor(
     private readonly redis: RedisClient,
@@ -101,6 +100,7 @@ export class Outbox implements ForwardSink {
     private readonly logger: Logger,
     noteWrite?: () => void,
     private readonly replicas?: ReplicaWait,
+    private readonly maxLength = DEFAULT_INBOX_MAX_LENGTH,
   ) {
     this.barrier = new WriteBarrier(noteWrite);
   }
@@ -137,7 +137,7 @@ export class Outbox implements ForwardSink {
 
   /** The way out to node `nodeId`, made on its first forward. */
   private open(nodeId: number): Outgoing {
-    const args = xaddArgs(this.keys.inbox(nodeId), 'm');
+    const args = xaddArgs(this.keys.inbox(nodeId), 'm', this.maxLength);
     const head = commandHead(['XADD', ...args]);
     const out: Outgoing = {
       builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
@@ -184,7 +184,7 @@ export class Outbox implements ForwardSink {
   /** Sends the pending markers, after the batches. */
   private sendMarkers(writes: Promise<unknown>[]): void {
     for (const [nodeId, marker] of this.markers) {
-      const args = xaddArgs(this.keys.inbox(nodeId), 'b');
+      const args = xaddArgs(this.keys.inbox(nodeId), 'b', this.maxLength);
       const frame = frameWith(commandHead(['XADD', ...args]), marker);
       writes.push(this.send([...args, marker], frame));
     }

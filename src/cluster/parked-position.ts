@@ -15,10 +15,11 @@
  * of the stand-ins holding parked messages. The survivor reads the entries between the two
  * positions again for those sessions only, leaving out what a session holds already by
  * message id (orphan-reader.ts); every other session reads on after the inbox position as
- * before, so nothing it had is delivered twice. The stream is not trimmed past a pin. A pin
- * goes when its session landed (the parked messages are written with the next batch, which
- * carries the cursor's deletion) or when the move did not happen (the old node kept the
- * session routed: what was parked reached it too).
+ * before, so nothing it had is delivered twice. This node does not trim the stream past a
+ * pin; the senders' cap may (`cluster.inboxMaxLength`), which is counted and logged
+ * (trim-check.ts). A pin goes when its session landed (the parked messages are written with
+ * the next batch, which carries the cursor's deletion) or when the move did not happen (the
+ * old node kept the session routed: what was parked reached it too).
  */
 
 /** The name of the parked cursor of the inbox position `name` (StoreCursors). */
@@ -60,6 +61,12 @@ function parseStreamId(id: string): [bigint, bigint] | undefined {
   return match ? [BigInt(match[1]!), BigInt(match[2]!)] : undefined;
 }
 
+/** A pin: the position before the entry a stand-in parked first, and that entry's id. */
+interface Pin {
+  readonly since: string;
+  readonly entry: string | undefined;
+}
+
 /** A stand-in as the pins know it. */
 interface Holder {
   readonly clientId: string;
@@ -69,16 +76,21 @@ interface Holder {
 export class ParkedPosition {
   /**
    * The inbox position before the entry being delivered now; undefined outside the inbox's
-   * delivery (a local publish, a dead node's inbox: nothing of this inbox to pin).
+   * delivery (a local publish: nothing of this inbox to pin; a dead node's inbox never
+   * reaches a stand-in, orphan-reader.ts).
    */
   reading: string | undefined;
-  private readonly pins = new Map<Holder, string>();
+  /** The id of the entry being delivered now (with {@link reading}). */
+  entry: string | undefined;
+  private readonly pins = new Map<Holder, Pin>();
   /** Told when a pin went (the inbox commits again: the cursor follows). */
   onUnpin: (() => void) | undefined;
 
   /** `holder` parked a delivery: pins the entry being read, unless it pinned an earlier one. */
   pin(holder: Holder): void {
-    if (this.reading !== undefined && !this.pins.has(holder)) this.pins.set(holder, this.reading);
+    if (this.reading !== undefined && !this.pins.has(holder)) {
+      this.pins.set(holder, { since: this.reading, entry: this.entry });
+    }
   }
 
   /** `holder`'s parked messages are delivered (or need not be): its pin goes. */
@@ -88,18 +100,34 @@ export class ParkedPosition {
 
   /** The earliest pinned position, or undefined when nothing is pinned. */
   since(): string | undefined {
-    let since: string | undefined;
-    for (const at of this.pins.values()) {
-      if (since === undefined || compareStreamIds(at, since) < 0) since = at;
+    return this.earliest()?.since;
+  }
+
+  /**
+   * The first parked entry of the earliest pin (the entry after {@link since}), or undefined
+   * when nothing is pinned (or it was pinned without one).
+   */
+  earliestEntry(): string | undefined {
+    return this.earliest()?.entry;
+  }
+
+  private earliest(): Pin | undefined {
+    let earliest: Pin | undefined;
+    for (const pin of this.pins.values()) {
+      if (earliest === undefined || compareStreamIds(pin.since, earliest.since) < 0) earliest = pin;
     }
-    return since;
+    return earliest;
+  }
+
+  /** The client ids of the stand-ins holding pins (each once). */
+  clientIds(): string[] {
+    return [...new Set([...this.pins.keys()].map((holder) => holder.clientId))];
   }
 
   /** The parked cursor's value now, or undefined when nothing is pinned. */
   value(): string | undefined {
     const since = this.since();
     if (since === undefined) return undefined;
-    const clientIds = new Set([...this.pins.keys()].map((holder) => holder.clientId));
-    return [since, ...clientIds].join(SEPARATOR);
+    return [since, ...this.clientIds()].join(SEPARATOR);
   }
 }

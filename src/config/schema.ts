@@ -5,6 +5,7 @@
  * the key path and the value that was found.
  */
 import { z } from 'zod';
+import { INBOX_MAX_LENGTH_RANGE } from '../cluster/options.js';
 import { isSupportedHash } from '../hooks/password-hash.js';
 import { normalizeOrigin } from '../transport/ws-origin.js';
 import { bridgesSchema } from './bridge-schema.js';
@@ -255,6 +256,11 @@ const clusterSchema = z
     nodes: redisClusterNodeList().optional(),
     // WAIT after the writes acknowledgements stand behind (forwards, route changes).
     wait: waitSchema().optional(),
+    // The entries each inbox stream keeps, about (XADD MAXLEN ~): src/cluster/options.ts.
+    inboxMaxLength: int(
+      ...INBOX_MAX_LENGTH_RANGE,
+      'a whole number of entries 100-1000000000',
+    ).optional(),
   })
   .superRefine((c, ctx) => {
     for (const { path, message } of clusterWaitProblems(c)) {

@@ -43,6 +43,26 @@ describe('cluster: the parked cursor of an inbox', () => {
     assert.equal(pins.value(), undefined);
   });
 
+  it('knows the first parked entry of the earliest pin (what the inbox cap must not trim)', () => {
+    const pins = new ParkedPosition();
+    const a = { clientId: 'sensor-a' };
+    const b = { clientId: 'sensor-b' };
+    assert.equal(pins.earliestEntry(), undefined);
+    pins.reading = '1700000000000-5';
+    pins.entry = '1700000000000-7';
+    pins.pin(a);
+    pins.reading = '1700000000000-3';
+    pins.entry = '1700000000000-4';
+    pins.pin(b);
+    pins.reading = pins.entry = undefined;
+    assert.equal(pins.earliestEntry(), '1700000000000-4');
+    assert.deepEqual(pins.clientIds(), ['sensor-a', 'sensor-b']);
+    pins.unpin(b);
+    assert.equal(pins.earliestEntry(), '1700000000000-7');
+    pins.unpin(a);
+    assert.equal(pins.earliestEntry(), undefined);
+  });
+
   it('pins nothing outside an inbox read (a local publish, a dead node’s inbox)', () => {
     const pins = new ParkedPosition();
     pins.pin({ clientId: 'local' });
