@@ -17,6 +17,16 @@ local function makeInbox(key)
   return true
 end`;
 
+// Claims a node id's lease (KEYS[1], NX with expiry ARGV[2]) for instance ARGV[1], unless a
+// survivor still recovers that id's dead holder (KEYS[2], `recovering:<id>`): until it has
+// routed the adopted sessions, the dead node's routes stay and the others forward to the
+// node id's inbox, which a new holder would make again and read as its own (dropping what it
+// holds no session for). Returns 1 when claimed.
+export const CLAIM = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`;
+
 // Renews our lease if it is ours; sets it again if it vanished (Redis restarted empty, or a
 // survivor removed us after our lease expired): our membership and inbox (KEYS[4]) with it.
 // Returns 1 renewed, 2 set again, 0 held by another instance, 3 renewed but our inbox was

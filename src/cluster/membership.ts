@@ -11,6 +11,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import {
   ANNOUNCE_LEFT,
+  CLAIM,
   END_RECOVERY,
   JOIN,
   RELEASE,
@@ -119,7 +120,8 @@ export class Membership {
   }
 
   /**
-   * Claims a node id (the configured one, or the first free one from a random start),
+   * Claims a node id (the configured one, or the first free one from a random start that no
+   * survivor recovers: `recovering:<id>`),
    * clears what a previous holder of that id left, and starts the heartbeat.
    * @throws Error when the configured id is held, or every id is, or Redis is too old.
    */
@@ -134,14 +136,25 @@ export class Membership {
             (_, i) => (i + Math.floor(Math.random() * NODE_ID_COUNT)) % NODE_ID_COUNT,
           );
     for (const candidate of candidates) {
-      const taken = await this.redis.set(
-        this.keys.lease(candidate),
-        this.instance,
-        'PX',
-        this.options.leaseMs,
-        'NX',
-      );
-      if (taken === 'OK') {
+      // A free id is skipped while its dead holder is recovered (CLAIM); a configured one not.
+      const taken =
+        wanted !== undefined
+          ? (await this.redis.set(
+              this.keys.lease(candidate),
+              this.instance,
+              'PX',
+              this.options.leaseMs,
+              'NX',
+            )) === 'OK'
+          : (await this.redis.eval(
+              CLAIM,
+              2,
+              this.keys.lease(candidate),
+              this.keys.recovering(candidate),
+              this.instance,
+              String(this.options.leaseMs),
+            )) === 1;
+      if (taken) {
         this.id = candidate;
         break;
       }

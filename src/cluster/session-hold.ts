@@ -173,7 +173,7 @@ export class SessionHolding {
     await this.barriers.run(`${from}:${req}`, `${clientIds.length} sessions handed over`, from);
     core.wills.clear();
     let evicted = 0;
-    for (const clientId of clientIds) if (core.registry.evict(clientId)) evicted++;
+    for (const clientId of clientIds) if (await this.handOver(clientId)) evicted++;
     logger.info({ node: from, sessions: evicted }, 'cluster: sessions handed over');
     await this.commit(undefined);
     await this.answer(from, { t: 'released', req }, undefined);
@@ -191,7 +191,7 @@ export class SessionHolding {
       logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
       session.output.takeOver();
     }
-    if (core.registry.evict(clientId)) {
+    if (await this.handOver(clientId)) {
       logger.info({ clientId, node: from }, 'cluster: session moved to another node');
     }
     await this.commit(clientId);
@@ -201,6 +201,22 @@ export class SessionHolding {
       logger.warn({ err: String(err), clientId }, 'cluster: releasing a moved session failed');
     }
     if (req !== undefined) await this.answer(from, { t: 'released', req }, clientId);
+  }
+
+  /**
+   * The session leaves memory and the router (registry.handOver): what its queue held only in
+   * memory (a store batch that failed, as in a Redis failover) is written to the store first.
+   */
+  private async handOver(clientId: string): Promise<boolean> {
+    try {
+      return await this.parts.core.registry.handOver(clientId);
+    } catch (err) {
+      this.parts.logger.warn(
+        { err: String(err), clientId },
+        'cluster: writing a moved session’s held queue entries failed (they are lost)',
+      );
+      return this.parts.core.registry.evict(clientId);
+    }
   }
 
   /** Everything written of the session is in the store (the other node reads it next). */

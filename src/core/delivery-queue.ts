@@ -35,6 +35,11 @@ export interface DeliveryQueue {
   held(): Delivery[];
   /** Empties the queue's account (the session ended or moved its queue to the store). */
   release(): void;
+  /**
+   * Writes to the store what only memory holds of a stored queue (entries whose batch
+   * failed), before the session leaves this node for another (stored-queue.ts).
+   */
+  storeHeld?(): Promise<void>;
 }
 
 /**

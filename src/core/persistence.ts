@@ -197,7 +197,10 @@ export class Persistence {
     this.store.deleteSubscription(clientId, filter);
   }
 
-  /** Queues a delivery at `seq` (above every seq of the client's queue: StoredQueue numbers them). */
+  /**
+   * Queues a delivery at `seq` (above every seq of the client's queue: StoredQueue numbers
+   * them; or one the store lacks, written again: StoredQueue.storeHeld).
+   */
   enqueue(clientId: string, seq: number, delivery: Delivery): void {
     this.touch();
     this.writeMessage(delivery.message);

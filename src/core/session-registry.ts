@@ -274,6 +274,18 @@ export class SessionRegistry {
   }
 
   /**
+   * {@link evict}, after writing to the store what the session's queue held only in memory
+   * (entries whose store batch failed: stored-queue.ts), for the other node to read there.
+   * The caller commits. False as for evict (a client may have taken it meanwhile).
+   */
+  async handOver(clientId: string): Promise<boolean> {
+    const session = this.byClientId.get(clientId);
+    if (session === undefined || session.output !== undefined) return false;
+    await session.storeHeld();
+    return this.evict(clientId);
+  }
+
+  /**
    * Ends a session: its subscriptions go, its queue's charges go back, its stored state is
    * deleted, and a delayed will is sent now [MQTT-3.1.3-9].
    */

@@ -241,6 +241,11 @@ export class Session extends SessionRecord implements Subscriber {
     this.drain();
   }
 
+  /** Writes what its queue holds only in memory to the store (before it leaves the node). */
+  async storeHeld(): Promise<void> {
+    await this.queue.storeHeld?.();
+  }
+
   /** The connection went away; the session keeps its state. */
   detach(): void {
     this.output = undefined;

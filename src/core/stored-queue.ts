@@ -12,8 +12,10 @@
  * a failed commit are held in memory instead (`unstored`) and delivered from there in their
  * place (by seq), once: a commit reported failed may have landed after all (a `WAIT` answered
  * short), and an entry read from the store, or taken already, is not taken from memory again.
- * Held in memory only: if this node dies (or the session moves to another node) before they
- * are delivered, they are gone, as before.
+ * Held in memory only: if this node dies before they are delivered, they are gone, as
+ * before. A session that moves to another node (a takeover across a cluster, a drain) writes
+ * them to the store again first ({@link StoredQueue.storeHeld}): the other node reads them
+ * there (before, they were lost with the move: the cluster's failover soak found it).
  */
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -167,6 +169,36 @@ export class StoredQueue implements DeliveryQueue {
     this.bufferHead = 0;
     this.unstored.clear();
     this.released = true;
+  }
+
+  /**
+   * Writes the entries held in memory (their batch failed) to the store again, each at its
+   * seq, in the current batch (the caller commits): those the store lacks, read first, since
+   * a batch reported failed may have landed after all (a `WAIT` answered short), and one
+   * written twice would count its message twice. A read that fails leaves them held here
+   * (the caller logs it).
+   */
+  async storeHeld(): Promise<void> {
+    if (this.unstored.size === 0) return;
+    const seqs = [...this.unstored.keys()].sort((a, b) => a - b);
+    const last = seqs[seqs.length - 1]!;
+    const stored = new Set<number>();
+    for (let after = seqs[0]! - 1; after < last; ) {
+      const page = await this.persistence.readQueue(this.clientId, after, PAGE_SIZE);
+      for (const entry of page.entries) stored.add(entry.seq);
+      const next = page.entries.at(-1)?.seq;
+      if (page.end || next === undefined) break;
+      after = next;
+    }
+    for (const seq of seqs) {
+      const delivery = this.unstored.get(seq);
+      // Taken meanwhile, or in the store after all.
+      if (delivery === undefined || stored.has(seq)) continue;
+      this.unstored.delete(seq);
+      this.persistence.enqueue(this.clientId, seq, delivery);
+      // Held again if this batch fails too (and the session is still here).
+      this.confirm({ seq, delivery });
+    }
   }
 
   /** Entries held in memory because their store write failed (inspection and tests). */

@@ -39,7 +39,9 @@ export interface MessageStore extends StorePort {
 
   /**
    * Appends a delivery to the client's queue at position `seq`, which must be above every
-   * seq the queue holds (the session's owner numbers its entries).
+   * seq the queue holds (the session's owner numbers its entries); or puts one back at a
+   * lower `seq` the queue does not hold: an entry whose batch failed, written again before
+   * its session leaves the node (StoredQueue.storeHeld), in its place by seq.
    */
   enqueue(clientId: string, seq: number, delivery: StoredDelivery): void;
   /** Up to `limit` queued entries with seq > `afterSeq`, in order, with their messages. */

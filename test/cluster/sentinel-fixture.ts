@@ -50,12 +50,17 @@ function startOnFreePort(
   return onFreePort(async (port) => ({ child: await startRedisProcess(args(port), ready), port }));
 }
 
-/** How quickly the sentinel fails over. */
+/** How quickly the sentinel fails over, and whether the data servers persist. */
 export interface SentinelTiming {
   /** A master not answering this long is down (`down-after-milliseconds`; default 2000). */
   downAfterMs?: number;
   /** `failover-timeout` (default 10000). */
   failoverTimeoutMs?: number;
+  /**
+   * The data servers with `appendonly yes`, `appendfsync always` (as the crash loop's one
+   * server, and as docs/cluster.md asks of production); default: no persistence.
+   */
+  durable?: boolean;
 }
 
 /** The sentinel's configuration: it watches `mymaster` (quorum 1) and fails over quickly. */
@@ -70,10 +75,14 @@ function sentinelConfig(port: number, master: number, timing: SentinelTiming): s
   ].join('\n');
 }
 
-/** A data server's arguments (each in a fresh directory: a replica writes its first sync's RDB there). */
-function dataServerArgs(port: number, replicaOf?: number): string[] {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  args.push('--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-')));
+/**
+ * A data server's arguments (each in a fresh directory: a replica writes its first sync's RDB
+ * there; a killed master started again as a replica starts from its new master's data).
+ */
+function dataServerArgs(port: number, durable: boolean, replicaOf?: number): string[] {
+  const persistence = durable ? ['yes', '--appendfsync', 'always'] : ['no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly'];
+  args.push(...persistence, '--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-')));
   if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
   return args;
 }
@@ -93,6 +102,7 @@ export class SentinelFixture {
     private readonly children: ChildProcess[],
     /** Filled in as {@link start} starts the processes (the roles at start). */
     readonly ports: { master: number; replica: number; sentinel: number },
+    private readonly durable: boolean,
   ) {}
 
   /** A client of the sentinel (made on first use: its port is known once it started). */
@@ -105,13 +115,14 @@ export class SentinelFixture {
   static async start(timing: SentinelTiming = {}): Promise<SentinelFixture> {
     const children: ChildProcess[] = [];
     const ports = { master: 0, replica: 0, sentinel: 0 };
-    const fixture = new SentinelFixture(children, ports);
+    const durable = timing.durable ?? false;
+    const fixture = new SentinelFixture(children, ports, durable);
     try {
-      const master = await startOnFreePort((p) => dataServerArgs(p), READY);
+      const master = await startOnFreePort((p) => dataServerArgs(p, durable), READY);
       children.push(master.child);
       fixture.servers.set(master.port, master.child);
       ports.master = master.port;
-      const replica = await startOnFreePort((p) => dataServerArgs(p, master.port), READY);
+      const replica = await startOnFreePort((p) => dataServerArgs(p, durable, master.port), READY);
       children.push(replica.child);
       fixture.servers.set(replica.port, replica.child);
       ports.replica = replica.port;
@@ -218,7 +229,10 @@ export class SentinelFixture {
    * the current master's replica; resolves once the sentinel sees it in sync.
    */
   async restartAsReplica(port: number): Promise<void> {
-    const child = await startRedisProcess(dataServerArgs(port, await this.masterPort()), READY);
+    const child = await startRedisProcess(
+      dataServerArgs(port, this.durable, await this.masterPort()),
+      READY,
+    );
     this.children.push(child);
     this.servers.set(port, child);
     await waitFor(

@@ -3,7 +3,9 @@
  * during a failover, a full disk): an entry whose batch the store did not commit is held in
  * memory and delivered in its place, and a page read that failed is read again after a pause.
  * Before, the first was counted and never read back (lost, and the queue stalled waiting for
- * it), the second stalled a connected session until its client connected again.
+ * it), the second stalled a connected session until its client connected again. An entry held
+ * in memory is written to the store when its session moves to another node (before, it was
+ * lost with the move: scripts/soak-cluster-failover.ts found it).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,11 +22,13 @@ class FlakyStore extends MemoryStore {
   failingReads = false;
   /** Queue writes are dropped but commits succeed: a store that loses what it committed. */
   losingWrites = false;
+  /** Writes land but commits report failure (a `WAIT` answered short). */
+  failingCommits = false;
   override enqueue(clientId: string, seq: number, delivery: StoredDelivery): void {
     if (!this.failingWrites && !this.losingWrites) super.enqueue(clientId, seq, delivery);
   }
   override async commit(): Promise<void> {
-    if (this.failingWrites) throw new Error('store unreachable');
+    if (this.failingWrites || this.failingCommits) throw new Error('store unreachable');
     return super.commit();
   }
   override readQueue(...args: Parameters<MemoryStore['readQueue']>) {
@@ -103,6 +107,46 @@ describe('a stored queue when the store fails for a while', () => {
     assert.deepEqual(await receiveAll(back, 1), ['4']);
     assert.equal(core.sessions.get('sub')?.queuedCount, 0);
     core.close();
+  });
+
+  it('entries held in memory are written to the store when their session leaves for another node (a takeover across a cluster, a drain), which sends them', async () => {
+    const store = new FlakyStore();
+    const core = await startCore(store, new FakeClock());
+    await offlineSubscriber(core);
+    await publishQos1(core, '1');
+    store.failingWrites = true;
+    await publishQos1(core, '2 (its batch failed)');
+    store.failingWrites = false;
+    await publishQos1(core, '3');
+    // What src/cluster/session-hold.ts does when another node takes the session: hand it
+    // over (it leaves memory, stays in the store), commit; the other node reads the store.
+    assert.equal(await core.registry.handOver('sub'), true);
+    await core.persistence!.commit();
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(await receiveAll(back, 3), ['1', '2 (its batch failed)', '3']);
+    assert.equal(other.sessions.get('sub')?.queuedCount, 0);
+    other.close();
+  });
+
+  it('an entry whose batch was reported failed but landed is not written again at a hand-over (the store holds it once)', async () => {
+    const store = new FlakyStore();
+    const core = await startCore(store, new FakeClock());
+    await offlineSubscriber(core);
+    store.failingCommits = true;
+    await publishQos1(core, '1 (landed, reported failed)');
+    store.failingCommits = false;
+    await publishQos1(core, '2');
+    // The memory store refuses a seq it holds already: a second write would throw here.
+    assert.equal(await core.registry.handOver('sub'), true);
+    await core.persistence!.commit();
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(await receiveAll(back, 2), ['1 (landed, reported failed)', '2']);
+    assert.equal(other.sessions.get('sub')?.queuedCount, 0);
+    other.close();
   });
 
   it('entries the store lost after committing them (a failover without WAIT) are uncounted and reported, and the queue goes on instead of waiting for them', async () => {

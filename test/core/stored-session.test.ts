@@ -89,7 +89,7 @@ describe('sessions read from the store', () => {
 
     const second = await startCore(store);
     assert.equal(second.sessions.get('sub')?.queuedCount, 3);
-    // The memory store refuses a seq that is not above the last one queued: these two would
+    // The memory store refuses a seq it holds already: these two would
     // throw if the restored queue numbered its entries from 1 again.
     for (const n of ['4', '5']) await publishQos1(second, 'q/a', n);
     assert.equal(second.sessions.get('sub')?.queuedCount, 5);

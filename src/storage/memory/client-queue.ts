@@ -25,12 +25,21 @@ export class ClientQueue {
     return this.queuedCount === 0 && this.inflight.size === 0;
   }
 
-  /** Appends an entry; its seq must be above every queued one (the owner numbers them). */
+  /**
+   * Appends an entry; its seq must be above every queued one (the owner numbers them), or
+   * one the queue does not hold (an entry written again after its batch failed): it goes in
+   * its place. A seq held already is refused (the owner numbered two entries alike).
+   */
   push(entry: QueuedEntry): void {
-    if (entry.seq <= this.lastSeq) {
-      throw new Error(`enqueue: seq ${entry.seq} is not above the last queued seq ${this.lastSeq}`);
+    if (entry.seq > this.lastSeq) {
+      this.queue.push(entry);
+      return;
     }
-    this.queue.push(entry);
+    const at = this.firstAfter(entry.seq - 1);
+    if (at < this.queue.length && this.queue[at].seq === entry.seq) {
+      throw new Error(`enqueue: seq ${entry.seq} is queued already`);
+    }
+    this.queue.splice(at, 0, entry);
   }
 
   /** Entries with seq > afterSeq, at most `limit`. */
