@@ -24,9 +24,17 @@ export class WriteBarrier {
 
   /** The batch being filled was sent as `write` (it rejects when a write failed). */
   sent(write: Promise<void>): void {
-    const tracked: Promise<void> = write.finally(() => {
-      if (this.inFlight === tracked) this.inFlight = undefined;
-    });
+    // then(), not finally(): finally adds two promises of its own per batch (the callback's
+    // result resolved, then the value passed on), and a batch is sent every forwarding turn.
+    const tracked: Promise<void> = write.then(
+      () => {
+        if (this.inFlight === tracked) this.inFlight = undefined;
+      },
+      (err: unknown) => {
+        if (this.inFlight === tracked) this.inFlight = undefined;
+        throw err;
+      },
+    );
     tracked.catch(() => {}); // reported to the waiters, and by the part itself
     this.inFlight = tracked;
     const waiting = this.waiting;

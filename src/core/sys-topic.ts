@@ -6,9 +6,11 @@
 
 /** `$`, the first character of every topic a leading wildcard does not match. */
 const DOLLAR = 0x24;
+/** `String.prototype.charCodeAt` called as a constant: see the note in src/protocol/utf8.ts. */
+const charCodeAt = String.prototype.charCodeAt;
 
 /** True for `$SYS` and every topic under it. One comparison for topics not starting with `$`. */
 export function isSysTopic(topic: string): boolean {
-  if (topic.charCodeAt(0) !== DOLLAR) return false;
+  if (charCodeAt.call(topic, 0) !== DOLLAR) return false;
   return topic === '$SYS' || topic.startsWith('$SYS/');
 }

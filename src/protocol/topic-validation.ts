@@ -11,6 +11,8 @@ const SHARE_PREFIX = '$share/';
 const PLUS = 0x2b;
 const HASH = 0x23;
 const SLASH = 0x2f;
+/** `String.prototype.charCodeAt` called as a constant: see the note in utf8.ts. */
+const charCodeAt = String.prototype.charCodeAt;
 
 function nameError(message: string, specId?: string): MqttError {
   return new MqttError(ReasonCode.TopicNameInvalid, `topic name ${message}`, specId);
@@ -29,7 +31,7 @@ export function topicNameSyntaxError(topic: string, allowEmpty: boolean): MqttEr
     return allowEmpty ? undefined : nameError('is empty', 'MQTT-4.7.3-1');
   }
   for (let i = 0; i < topic.length; i++) {
-    const c = topic.charCodeAt(i);
+    const c = charCodeAt.call(topic, i);
     if (c === PLUS || c === HASH) return nameError('contains a wildcard', 'MQTT-4.7.0-1');
   }
   return undefined;

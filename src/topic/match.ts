@@ -3,6 +3,13 @@ const HASH = 0x23;
 const DOLLAR = 0x24;
 
 /**
+ * String methods called as constants (`charCodeAt.call(s, i)`): per message on the routing
+ * path, and `s.method()` looks the method up on strings of every internal kind, a megamorphic
+ * lookup (a call) each time. See the note in src/protocol/utf8.ts.
+ */
+const { charCodeAt, indexOf, slice } = String.prototype;
+
+/**
  * True when the topic name `topic` matches the topic filter `filter` (MQTT 3.1.1 / 5.0
  * section 4.7). Both are assumed valid (the codec validates them). Allocation-free.
  *
@@ -53,17 +60,17 @@ export function splitLevels(s: string, out: string[]): number {
   let n = 0;
   let start = 0;
   for (;;) {
-    const end = s.indexOf('/', start);
+    const end = indexOf.call(s, '/', start);
     if (end === -1) {
-      out[n++] = s.slice(start);
+      out[n++] = slice.call(s, start);
       return n;
     }
-    out[n++] = s.slice(start, end);
+    out[n++] = slice.call(s, start, end);
     start = end + 1;
   }
 }
 
 /** True when `s` starts with '$' (a topic the leading wildcards never match). */
 export function startsWithDollar(s: string): boolean {
-  return s.charCodeAt(0) === DOLLAR;
+  return charCodeAt.call(s, 0) === DOLLAR;
 }

@@ -3,8 +3,9 @@
  * forwarded and framed around its own bytes (batch-builder.ts, forward-frame.ts), lands as one
  * inbox entry that decodes to exactly what was forwarded, in order, with shared groups merged;
  * a batch that outgrew its first buffer arrives whole; a node that is not a member (no inbox
- * stream: it never joined, or was removed) is refused (not acknowledged); a marker follows the batch of its turn; and a Redis that lost its script
- * cache (SCRIPT FLUSH, as after a restart) still takes the writes.
+ * stream: it never joined, or was removed) is refused (not acknowledged); a marker follows the batch of its turn; a Redis that lost its script
+ * cache (SCRIPT FLUSH, as after a restart) still takes the writes; and a write that fails
+ * fails the commit of its turn's messages.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -157,5 +158,20 @@ describe('cluster: the outbox writes framed batches', () => {
     const entries = await inbox(2);
     assert.equal(entries.length, before + 1);
     assert.equal(decodeBatch(entryData(entries[before]!))[0]!.message.topic, 'after/flush');
+  });
+
+  it('fails the commit of a turn whose write fails (connection closed) and counts its messages', async () => {
+    const closed = redis.redis.duplicate();
+    await closed.ping();
+    closed.disconnect();
+    const lost = new Outbox(closed, keys, quiet);
+    const before = (await inbox(2)).length;
+    const node = new RemoteNode(2, lost);
+    node.deliver(delivery(message('lost/1', Buffer.from('a'))));
+    node.deliver(delivery(message('lost/2', Buffer.from('b'))));
+    await assert.rejects(lost.commit(), /Connection is closed/);
+    assert.equal(lost.counters.failed, 2);
+    assert.equal(lost.counters.refused, 0);
+    assert.equal((await inbox(2)).length, before);
   });
 });
