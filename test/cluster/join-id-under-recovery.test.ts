@@ -17,6 +17,12 @@ import { RedisFixture } from './redis-fixture.js';
 /** The id under recovery, and the only other id with no lease. */
 const RECOVERING = 7;
 const FREE = 9;
+/**
+ * A key prefix of this test's own: a node of another test file that lost its redis-server
+ * and reconnects to this one on the same port (the port freed and taken again) uses the
+ * default prefix and cannot take the free id under this one.
+ */
+const PREFIX = 'jiur:';
 
 describe('cluster: a joining node and the id of a dead node under recovery', () => {
   let redis: RedisFixture;
@@ -32,14 +38,14 @@ describe('cluster: a joining node and the id of a dead node under recovery', () 
   });
 
   it('skips the id a survivor recovers and claims a free one', async () => {
-    const keys = new ClusterKeys('pipit:');
+    const keys = new ClusterKeys(PREFIX);
     // Every other id is held by a live lease (of no node in `nodes`: nothing to recover).
     for (let id = 0; id < NODE_ID_COUNT; id++) {
       if (id === RECOVERING || id === FREE) continue;
       await redis.redis.set(keys.lease(id), `other-${id}`, 'PX', 60_000);
     }
     await redis.redis.set(keys.recovering(RECOVERING), 'dead-instance', 'PX', 60_000);
-    node = await startNode(redis);
+    node = await startNode(redis, { cluster: { url: redis.url, keyPrefix: PREFIX } });
     assert.equal(node.nodeId, FREE);
     assert.equal(await redis.redis.exists(keys.inbox(RECOVERING)), 0, 'no inbox made for it');
   });
