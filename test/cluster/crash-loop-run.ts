@@ -335,5 +335,7 @@ async function lateProbes(
   const late = arrived();
   if (late === 0) return `none of ${sent.length} acknowledged probes arrived within 30 s more`;
   const after = ((Date.now() - sent[0]!.at) / 1000).toFixed(1);
-  return `${late} of ${sent.length} acknowledged probes arrived late, by ${after} s after the first was sent`;
+  const first = sent.find((p) => subscriber.received.has(p.payload))!;
+  const how = subscriber.arrivals.get(first.payload)?.join(', ');
+  return `${late} of ${sent.length} acknowledged probes arrived late, by ${after} s after the first was sent (${first.payload}: ${how})`;
 }
