@@ -148,7 +148,10 @@ export class ClusterNode {
         restored: () => void this.localRoutes.republish(),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
         removed: (node, orphan, instance) => void this.recovery.recover(node, orphan, instance),
-        beat: () => void this.stats.publish(this.nodeId),
+        beat: () => {
+          void this.stats.publish(this.nodeId);
+          void this.remoteRoutes.readAgain(); // the peers' tables whose read failed
+        },
       },
       this.orphans !== undefined,
     );
@@ -243,7 +246,8 @@ export class ClusterNode {
     await new MessageIdBlocks(commands, keys, this.core.messageIds, logger).start(nodeId);
     await this.announcements.listen(nodeId);
     await this.localRoutes.announceAs(nodeId);
-    // Read after subscribing, those of dead nodes under recovery too (membership.ts).
+    // Read after subscribing, those of dead nodes under recovery too (membership.ts); a read
+    // that fails is tried again on each heartbeat (remote-routes.ts).
     const peers = [...this.membership.peers, ...this.membership.departingPeers];
     await Promise.all(peers.map((peer) => this.remoteRoutes.resync(peer)));
     const cursors = this.orphans ? this.core.persistence?.store.cursors : undefined;

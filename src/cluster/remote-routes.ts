@@ -1,8 +1,10 @@
 /**
  * The other nodes' route tables, applied to this node's router: each peer is one
  * RemoteNode subscriber, subscribed here to every filter of its table. Kept current by the
- * `routes` channel's announcements, and read whole (HGETALL) when a peer joins, announces a
- * resync, or our connection to Redis came back.
+ * `routes` channel's announcements, and read whole (HKEYS) when a peer joins, announces a
+ * resync, or our connection to Redis came back. A read that failed is tried again on each
+ * heartbeat until one succeeds ({@link RemoteRoutes.readAgain}): until then that peer's
+ * table here holds only what its announcements told since.
  */
 
 import type { Router } from '../core/index.js';
@@ -20,11 +22,20 @@ import { nodeIdField, optionalStringList, parseJsonObject } from './wire-checks.
 export class RemoteRoutes {
   private readonly nodes = new Map<number, RemoteNode>();
   /**
-   * Per peer whose table is being read: the filters its announcements added (true) or
-   * removed (false) meanwhile. The table read may be older than them (the read and the
-   * announcements travel on different connections): they win over it.
+   * Per peer whose table is being read, one map per read under way: the filters its
+   * announcements added (true) or removed (false) meanwhile. The table read may be older
+   * than them (the read and the announcements travel on different connections): they win
+   * over it. Every read under way notes them: an earlier read that comes back after a later
+   * one started would otherwise undo what was announced since that later one started.
    */
-  private readonly reading = new Map<number, Map<string, boolean>>();
+  private readonly reading = new Map<number, Set<Map<string, boolean>>>();
+  /** Peers whose last table read failed: read again on the next heartbeat. */
+  private readonly unread = new Set<number>();
+  /**
+   * How often each peer left (was dropped): a table read that started before the peer left
+   * is of a table that is gone or going, and must not bring its routes back.
+   */
+  private readonly departures = new Map<number, number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -60,15 +71,25 @@ export class RemoteRoutes {
       return;
     }
     const node = this.nodeFor(change.node);
-    const during = this.reading.get(change.node);
+    const reads = this.reading.get(change.node) ?? [];
     for (const filter of change.add ?? []) {
-      during?.set(filter, true);
+      for (const during of reads) during.set(filter, true);
       this.addFilter(node, filter);
     }
     for (const filter of change.remove ?? []) {
-      during?.set(filter, false);
+      for (const during of reads) during.set(filter, false);
       this.removeFilter(node, filter);
     }
+  }
+
+  /**
+   * Reads again the tables whose last read failed (called on each heartbeat). A peer's
+   * table is read when it joins, and at our own join: a failed read (Redis failing over,
+   * a command timed out) was not tried again, and the routes that peer had then were
+   * missing here for good, while its later announcements were applied.
+   */
+  async readAgain(): Promise<void> {
+    await Promise.all([...this.unread].map((nodeId) => this.resync(nodeId)));
   }
 
   /**
@@ -78,9 +99,15 @@ export class RemoteRoutes {
   async resync(nodeId: number): Promise<boolean> {
     if (nodeId === this.selfId()) return true;
     const during = new Map<string, boolean>();
-    this.reading.set(nodeId, during);
+    let reads = this.reading.get(nodeId);
+    if (reads === undefined) this.reading.set(nodeId, (reads = new Set()));
+    reads.add(during);
+    const departures = this.departures.get(nodeId) ?? 0;
     try {
       const filters = await this.redis.hkeys(this.keys.routes(nodeId));
+      // It left while we read: what we read is its last table, its sessions are elsewhere.
+      if ((this.departures.get(nodeId) ?? 0) !== departures) return true;
+      this.unread.delete(nodeId);
       const node = this.nodeFor(nodeId);
       const wanted = new Set(filters.filter((filter) => this.validFilter(filter, nodeId)));
       for (const [filter, present] of during) {
@@ -92,15 +119,22 @@ export class RemoteRoutes {
       for (const filter of wanted) this.addFilter(node, filter);
       return true;
     } catch (err) {
-      this.logger.warn({ err: String(err), node: nodeId }, 'cluster: reading a route table failed');
+      if ((this.departures.get(nodeId) ?? 0) === departures) this.unread.add(nodeId);
+      this.logger.warn(
+        { err: String(err), node: nodeId },
+        'cluster: reading a route table failed (read again on the next heartbeat)',
+      );
       return false;
     } finally {
-      if (this.reading.get(nodeId) === during) this.reading.delete(nodeId);
+      reads.delete(during);
+      if (reads.size === 0 && this.reading.get(nodeId) === reads) this.reading.delete(nodeId);
     }
   }
 
   /** A peer left: its subscriptions leave the router. */
   drop(nodeId: number): void {
+    this.departures.set(nodeId, (this.departures.get(nodeId) ?? 0) + 1);
+    this.unread.delete(nodeId);
     const node = this.nodes.get(nodeId);
     if (node === undefined) return;
     for (const filter of node.filters) this.router.remove(node, filter);

@@ -189,11 +189,14 @@ export class CrashLoopRun {
   async probe(subscriber: CrashSubscriber, round: number | string): Promise<void> {
     for (const url of this.live()) {
       const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+      const sent: { payload: string; at: number }[] = [];
+      const receivedBefore = subscriber.received.size;
       try {
         for (let n = 0; ; n++) {
           if (n >= 15) {
+            const meanwhile = subscriber.received.size - receivedBefore;
             assert.fail(
-              `probes on ${url} never reached ${subscriber.clientId} (on ${subscriber.node}); ${await this.clusterState()}`,
+              `probes on ${url} never reached ${subscriber.clientId} (on ${subscriber.node}) within 2 s each (${meanwhile} other messages reached it meanwhile; ${await lateProbes(subscriber, sent)}); ${await this.clusterState()}`,
             );
           }
           const payload = `probe-${round}-${url}-${n}`;
@@ -210,6 +213,7 @@ export class CrashLoopRun {
             await new Promise((resolve) => setTimeout(resolve, 200)); // the survivor routes it soon
             continue;
           }
+          sent.push({ payload, at: Date.now() });
           const arrived = await waitFor(() => subscriber.received.has(payload), 2000).then(
             () => true,
             () => false,
@@ -314,4 +318,24 @@ export class CrashLoopRun {
       [...lines, '', ...this.events, '', ...timelines].join('\n'),
     );
   }
+}
+
+/**
+ * Whether the acknowledged probes arrive late (waiting up to 30 s more): a probe that arrives
+ * late was routed (its subscriber's session was behind or stalled); one that never arrives
+ * may have matched nothing on the node it was published on.
+ */
+async function lateProbes(
+  subscriber: CrashSubscriber,
+  sent: readonly { payload: string; at: number }[],
+): Promise<string> {
+  if (sent.length === 0) return 'every probe refused';
+  const arrived = (): number => sent.filter((p) => subscriber.received.has(p.payload)).length;
+  await waitFor(() => arrived() > 0, 30_000).catch(() => {});
+  const late = arrived();
+  if (late === 0) return `none of ${sent.length} acknowledged probes arrived within 30 s more`;
+  const after = ((Date.now() - sent[0]!.at) / 1000).toFixed(1);
+  const first = sent.find((p) => subscriber.received.has(p.payload))!;
+  const how = subscriber.arrivals.get(first.payload)?.join(', ');
+  return `${late} of ${sent.length} acknowledged probes arrived late, by ${after} s after the first was sent (${first.payload}: ${how})`;
 }
