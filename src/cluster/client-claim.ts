@@ -36,8 +36,6 @@ export interface ClaimParts {
   readonly next: SessionLoader | undefined;
   /** Client ids whose owner key this node took (the claim adds to it). */
   readonly owned: Set<string>;
-  /** Client ids whose claim passed without reading the session: the loader's next ask reads it. */
-  readonly passed: Set<string>;
   /** `cluster.wait`: a CONNACK waits for the replicas to have the owner key it took. */
   readonly replicas: ReplicaWait | undefined;
 }
@@ -139,9 +137,9 @@ export class ClientClaims {
       this.parts.owned.add(clientId);
       const landing = arriving;
       arriving = undefined;
-      // A session read here is claimed without asking the loader again.
+      // A session read here is claimed without asking the loader again; otherwise the
+      // registry's next ask finds the client id owned here and reads the session then.
       if (landing !== undefined) await this.land(clientId, landing);
-      else this.parts.passed.add(clientId);
     } catch (err) {
       failure = err;
       throw err;
