@@ -19,7 +19,9 @@ import type { SessionMoves } from './session-move.js';
 
 /**
  * Rounds of read, release and compare-and-set one connect's claim of a client id may take
- * before it is refused (0x88): each lost round means another node claimed it meanwhile.
+ * before it is refused (0x88): each lost round means another node claimed it meanwhile. A
+ * round that asked a live node for the session is always followed by one more read (the key
+ * may be this node's now), which may take the key but asks no node again past this count.
  */
 const CLAIM_ATTEMPTS = 4;
 
@@ -34,8 +36,6 @@ export interface ClaimParts {
   readonly next: SessionLoader | undefined;
   /** Client ids whose owner key this node took (the claim adds to it). */
   readonly owned: Set<string>;
-  /** Client ids whose claim passed without reading the session: the loader's next ask reads it. */
-  readonly passed: Set<string>;
   /** `cluster.wait`: a CONNACK waits for the replicas to have the owner key it took. */
   readonly replicas: ReplicaWait | undefined;
 }
@@ -96,7 +96,7 @@ export class ClientClaims {
     let arriving: ArrivingSession | undefined;
     let failure: unknown;
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (let round = 1; ; round++) {
         const current = await redis.get(key);
         const owner = parseOwner(current);
         const live =
@@ -115,18 +115,20 @@ export class ClientClaims {
           // The session moved on to another node meanwhile: what was parked is its now.
           this.cancelArrival(arriving, 'the session moved on to another node');
           arriving = undefined;
+          if (round > CLAIM_ATTEMPTS) throw this.contended();
           // Before the session is read: a live peer must write its last state and stop writing.
           arriving = await this.requestRelease(clientId, owner.nodeId, clean);
+          // Always read again after a move, even after the last one allowed: the old node may
+          // have handed the key here and let go. Refusing then (as the round count once did)
+          // dropped the stand-in while no node held the session: it sat in the store
+          // unrouted, and what was published for it until its client connected again (on
+          // the old node, the 0x88's sender) matched nothing.
+          continue;
         }
         // Free, ours (handed over by the node that held it, even if its answer never came),
         // or its owner died: taken only if still so (compare-and-set); a stand-in lands.
-        else if (await claimOwner(redis, key, current, this.ownerValue)) break;
-        if (attempt >= CLAIM_ATTEMPTS) {
-          throw new MqttError(
-            ReasonCode.ServerUnavailable,
-            'client id is being claimed by other cluster nodes at the same time; try again',
-          );
-        }
+        if (await claimOwner(redis, key, current, this.ownerValue)) break;
+        if (round >= CLAIM_ATTEMPTS) throw this.contended();
       }
       // A session handed over by a live node is not refused here: it let go of it already;
       // its owner key only rides the next WAIT (counted if short).
@@ -135,9 +137,9 @@ export class ClientClaims {
       this.parts.owned.add(clientId);
       const landing = arriving;
       arriving = undefined;
-      // A session read here is claimed without asking the loader again.
+      // A session read here is claimed without asking the loader again; otherwise the
+      // registry's next ask finds the client id owned here and reads the session then.
       if (landing !== undefined) await this.land(clientId, landing);
-      else this.parts.passed.add(clientId);
     } catch (err) {
       failure = err;
       throw err;
@@ -146,6 +148,14 @@ export class ClientClaims {
       // acknowledgements wait for this landing are refused (sent again), not acknowledged.
       this.cancelArrival(arriving, 'the takeover failed', failure);
     }
+  }
+
+  /** The refusal of a claim that lost its rounds to other nodes' claims (0x88). */
+  private contended(): MqttError {
+    return new MqttError(
+      ReasonCode.ServerUnavailable,
+      'client id is being claimed by other cluster nodes at the same time; try again',
+    );
   }
 
   /**

@@ -42,8 +42,6 @@ import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
 export class ClientOwnership implements SessionLoader {
   /** Client ids whose lock this node took. */
   private readonly owned = new Set<string>();
-  /** Client ids whose ownership check passed: the registry's next ask goes on. */
-  private readonly passed = new Set<string>();
   private readonly control: ControlRequests;
   private readonly checking = new Map<string, Promise<void>>();
   /** Claims of client ids by connects here. */
@@ -89,8 +87,8 @@ export class ClientOwnership implements SessionLoader {
       ask: (nodeId, request, ms) => this.control.ask(nodeId, request, ms),
       disown: (clientId) => this.owned.delete(clientId),
     });
-    const { owned, passed, moves } = this;
-    const parts = { redis, keys, self, logger, moves, next, owned, passed, replicas };
+    const { owned, moves } = this;
+    const parts = { redis, keys, self, logger, moves, next, owned, replicas };
     this.claims = new ClientClaims(parts);
   }
 
@@ -109,7 +107,12 @@ export class ClientOwnership implements SessionLoader {
   }
 
   load(clientId: string, clean = false): Promise<void> | undefined {
-    if (this.passed.delete(clientId) || this.owned.has(clientId)) return this.next?.load(clientId);
+    // Only while the key is still ours: a claim whose client gave up (its connection closed
+    // before the claim ended) took the key and was never asked for again; once another node
+    // took the client id over since (this node let go), the next connect here must ask that
+    // node, not read the session it holds from the store (a mark of the passed check, kept
+    // apart from `owned`, once let it through).
+    if (this.owned.has(clientId)) return this.next?.load(clientId);
     // Concurrent claims of one client id wait for one check (and at most one takeover).
     let checking = this.checking.get(clientId);
     if (checking === undefined) {
