@@ -12,6 +12,7 @@ import {
   type TestBroker,
   waitFor,
 } from '../helpers/broker.js';
+import { movingClient } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** Lease timing short enough for tests of departures (the defaults are 10 s / 2.5 s). */
@@ -173,4 +174,24 @@ export function useTwoSharedNodes(started: (nodes: TwoSharedNodes) => void): {
       return c;
     },
   };
+}
+
+/**
+ * Subscribes a persistent client (`clientId`, QoS 1) to `topic` on the node at `url`, leaves
+ * it offline, and waits until `peer` routes `topic` to that node. Returns the node's id (read
+ * from the client's owner key under the default prefix `pipit:`).
+ */
+export async function leaveSubscriberOn(
+  redis: RedisFixture,
+  url: string,
+  peer: TestBroker,
+  clientId: string,
+  topic: string,
+): Promise<number> {
+  const first = await connectCollecting(url, movingClient(clientId));
+  await first.client.subscribeAsync(topic, { qos: 1 });
+  await endClient(first.client);
+  const nodeId = Number((await redis.redis.get(`pipit:owner:${clientId}`))?.split('/')[0]);
+  await waitForRoute(peer, nodeId, topic);
+  return nodeId;
 }

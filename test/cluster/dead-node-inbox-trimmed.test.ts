@@ -21,9 +21,9 @@ import { capturingLogger } from '../helpers/capturing-logger.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
 import {
   connectCollecting,
+  leaveSubscriberOn,
   startSharedNode,
   type TestNode,
-  waitForRoute,
 } from './cluster-nodes.js';
 import { movingClient, numbered } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
@@ -62,11 +62,13 @@ describe('cluster: a dead node’s inbox trimmed by the cap', () => {
 
   it('counts and logs the loss of the entries trimmed past the dead node’s position, and delivers the rest once', async () => {
     const r = redis.redis;
-    const first = await connectCollecting(doomed.url, movingClient('trimmed-sub'));
-    await first.client.subscribeAsync('trimmed/t', { qos: 1 });
-    await endClient(first.client);
-    const doomedId = Number((await r.get('pipit:owner:trimmed-sub'))?.split('/')[0]);
-    await waitForRoute(survivor, doomedId, 'trimmed/t');
+    const doomedId = await leaveSubscriberOn(
+      redis,
+      doomed.url,
+      survivor,
+      'trimmed-sub',
+      'trimmed/t',
+    );
     const instance = (await r.hget('pipit:instances', String(doomedId)))!;
     const inbox = `pipit:inbox:${doomedId}`;
     const cursor = `pipit:cursor:inbox:${instance}`;

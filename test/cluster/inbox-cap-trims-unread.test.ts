@@ -18,13 +18,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, endClient, waitFor } from '../helpers/broker.js';
 import { type CliNode, killNode, startCliNode } from './cli-node.js';
-import {
-  connectCollecting,
-  startSharedNode,
-  type TestNode,
-  waitForRoute,
-} from './cluster-nodes.js';
-import { movingClient, numbered } from './cluster-test-values.js';
+import { leaveSubscriberOn, startSharedNode, type TestNode } from './cluster-nodes.js';
+import { numbered } from './cluster-test-values.js';
 import { RedisFixture } from './redis-fixture.js';
 
 /** The smallest cap the options take. */
@@ -59,11 +54,7 @@ describe('cluster: the inbox cap trims entries its node has not read', () => {
 
   it('logs the loss when a read finds the entry it read after trimmed away', async () => {
     const r = redis.redis;
-    const first = await connectCollecting(slow.url, movingClient('slow-sub'));
-    await first.client.subscribeAsync('slow/t', { qos: 1 });
-    await endClient(first.client);
-    const slowId = Number((await r.get('pipit:owner:slow-sub'))?.split('/')[0]);
-    await waitForRoute(publisherNode, slowId, 'slow/t');
+    const slowId = await leaveSubscriberOn(redis, slow.url, publisherNode, 'slow-sub', 'slow/t');
     const inbox = `pipit:inbox:${slowId}`;
     const publisher = await connectClient(publisherNode.url, { protocolVersion: 5 });
     const read = numbered('read', 3);
