@@ -1,0 +1,272 @@
+/**
+ * A persistent session's stored state after store batches failed (a Redis master failover, a
+ * full disk): what the session did meanwhile (QoS 2 exchanges moved on or completed, inbound
+ * QoS 2 ids released, queue entries taken) changed memory only, and the store kept the state
+ * before. Once the store works again the session's state is written again (after a pause, or
+ * at once when the session leaves for another node), so that the node that reads it next (an
+ * adopter after this node died, a restart) resends nothing completed. Before, the store kept
+ * completed QoS 2 exchanges as "PUBLISH sent" and the next node resent them with DUP under
+ * packet ids the client had freed: QoS 2 duplicates (the cluster's failover soak,
+ * docs/cluster.md).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BrokerCore } from '../../src/core/index.js';
+import { RESYNC_DELAY_MS } from '../../src/core/session-resync.js';
+import type { Packet } from '../../src/protocol/index.js';
+import { MemoryStore } from '../../src/storage/index.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
+import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+/**
+ * A memory store whose session writes are dropped and whose commits fail while `failing`
+ * (a batch Redis did not take), or whose writes land and commits fail while `failingCommits`
+ * (a `WAIT` answered short).
+ */
+class FlakyStore extends MemoryStore {
+  failing = false;
+  failingCommits = false;
+  override putInflight(...args: Parameters<MemoryStore['putInflight']>): void {
+    if (!this.failing) super.putInflight(...args);
+  }
+  override deleteInflight(...args: Parameters<MemoryStore['deleteInflight']>): void {
+    if (!this.failing) super.deleteInflight(...args);
+  }
+  override addInboundQos2(...args: Parameters<MemoryStore['addInboundQos2']>): void {
+    if (!this.failing) super.addInboundQos2(...args);
+  }
+  override deleteInboundQos2(...args: Parameters<MemoryStore['deleteInboundQos2']>): void {
+    if (!this.failing) super.deleteInboundQos2(...args);
+  }
+  override enqueue(...args: Parameters<MemoryStore['enqueue']>): void {
+    if (!this.failing) super.enqueue(...args);
+  }
+  override dequeue(...args: Parameters<MemoryStore['dequeue']>): void {
+    if (!this.failing) super.dequeue(...args);
+  }
+  override async commit(): Promise<void> {
+    if (this.failing || this.failingCommits) throw new Error('store unreachable');
+    return super.commit();
+  }
+}
+
+async function startCore(store: MemoryStore, clock: FakeClock): Promise<BrokerCore> {
+  const core = new BrokerCore({ options: {}, clock, store, logger: capturingLogger([]) });
+  await core.start();
+  return core;
+}
+
+/** Connects a persistent v5 client (session expiry 1 h); CONNACK taken off. */
+async function connect(core: BrokerCore, clientId: string): Promise<FakeClient> {
+  const client = new FakeClient(core, 5);
+  client.connect({ clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
+  await flush();
+  const connack = client.received.shift();
+  assert.equal(connack?.type, 'connack');
+  return client;
+}
+
+async function subscribe(client: FakeClient, filter: string, qos: 1 | 2): Promise<void> {
+  client.send({
+    type: 'subscribe',
+    packetId: 1,
+    subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+  });
+  await flush();
+  assert.equal(client.take()[0]?.type, 'suback');
+}
+
+/** Publishes from the host; resolves once the store's commit settled (failed or not). */
+async function publishFromHost(core: BrokerCore, payload: string, qos: 1 | 2): Promise<void> {
+  await core.publishFromHost({ topic: 'q/a', payload, qos });
+  await core.persistence!.commit().catch(() => {});
+  await flush();
+}
+
+/** Packets as [type, packet id, DUP] (DUP for PUBLISH only). */
+function summary(packets: Packet[]): [string, number | undefined, boolean?][] {
+  return packets.map((p) =>
+    p.type === 'publish'
+      ? [p.type, p.packetId, p.dup]
+      : [p.type, 'packetId' in p ? (p.packetId as number) : undefined],
+  );
+}
+
+/** The store works again; the pause before sessions are written again passes. */
+async function storeBack(store: FlakyStore, core: BrokerCore, clock: FakeClock): Promise<void> {
+  store.failing = false;
+  store.failingCommits = false;
+  clock.advance(RESYNC_DELAY_MS);
+  await flush();
+  await core.persistence!.commit();
+  await flush();
+}
+
+/**
+ * A subscriber of `q/#` at QoS 2 that received three messages (ids in `ids`), then, while
+ * the store failed, completed the first exchange (PUBREC, PUBREL, PUBCOMP) and took the
+ * second to PUBREL.
+ */
+async function qos2DuringFailure(
+  store: FlakyStore,
+  core: BrokerCore,
+  mode: 'failing' | 'failingCommits',
+): Promise<{ sub: FakeClient; ids: number[] }> {
+  const sub = await connect(core, 'sub');
+  await subscribe(sub, 'q/#', 2);
+  for (const n of ['1', '2', '3']) await publishFromHost(core, n, 2);
+  const ids = publishes(sub.take()).map((p) => p.packetId!);
+  assert.equal(ids.length, 3);
+  store[mode] = true;
+  sub.send({ type: 'pubrec', packetId: ids[0]! });
+  await flush();
+  sub.send({ type: 'pubrec', packetId: ids[1]! });
+  await flush();
+  // A failed commit still sends the PUBREL (inflight.ts whenDurable).
+  assert.deepEqual(summary(sub.take()), [
+    ['pubrel', ids[0]],
+    ['pubrel', ids[1]],
+  ]);
+  sub.send({ type: 'pubcomp', packetId: ids[0]! });
+  await flush();
+  return { sub, ids };
+}
+
+describe('a session whose store batches failed has its stored state written again', () => {
+  it('[MQTT-4.3.3-6] a QoS 2 exchange completed while batches failed is not resent as PUBLISH by the next node; one at PUBREL is resent as PUBREL', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { ids } = await qos2DuringFailure(store, core, 'failing');
+    await storeBack(store, core, clock);
+    // This node dies; another reads the session from the store (an adoption, a restart).
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(summary(back.take()), [
+      ['pubrel', ids[1]],
+      ['publish', ids[2], true],
+    ]);
+    other.close();
+  });
+
+  it('written at once when the session is handed over to another node, without waiting for the pause', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { sub, ids } = await qos2DuringFailure(store, core, 'failing');
+    store.failing = false;
+    sub.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    assert.equal(await core.registry.handOver('sub'), true);
+    await core.persistence!.commit();
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(summary(back.take()), [
+      ['pubrel', ids[1]],
+      ['publish', ids[2], true],
+    ]);
+    other.close();
+  });
+
+  it('writes that landed though their commit was reported failed are written again harmlessly (each entry once)', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { ids } = await qos2DuringFailure(store, core, 'failingCommits');
+    await storeBack(store, core, clock);
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(summary(back.take()), [
+      ['pubrel', ids[1]],
+      ['publish', ids[2], true],
+    ]);
+    other.close();
+  });
+
+  it('[MQTT-4.3.3-12] an inbound QoS 2 id released while batches failed is free on the next node: a PUBLISH under it is a new message', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const sub = await connect(core, 'sub');
+    await subscribe(sub, 'q/#', 1);
+    const pub = await connect(core, 'pub');
+    const send = (payload: string): void =>
+      pub.send({
+        type: 'publish',
+        topic: 'q/a',
+        payload: Buffer.from(payload),
+        qos: 2,
+        retain: false,
+        dup: false,
+        packetId: 7,
+      });
+    send('first');
+    await flush();
+    assert.deepEqual(summary(pub.take()), [['pubrec', 7]]);
+    store.failing = true;
+    pub.send({ type: 'pubrel', packetId: 7 });
+    await flush();
+    // The PUBCOMP waits for the store: its commit failed, the connection is closed.
+    assert.deepEqual(summary(pub.take()), [['disconnect', undefined]]);
+    await storeBack(store, core, clock);
+    // The publisher comes back here and sends its PUBREL again: the id is released already.
+    const again = await connect(core, 'pub');
+    again.send({ type: 'pubrel', packetId: 7 });
+    await flush();
+    assert.deepEqual(summary(again.take()), [['pubcomp', 7]]);
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const subBack = await connect(other, 'sub');
+    subBack.take();
+    const pubBack = await connect(other, 'pub');
+    pubBack.send({
+      type: 'publish',
+      topic: 'q/a',
+      payload: Buffer.from('second'),
+      qos: 2,
+      retain: false,
+      dup: false,
+      packetId: 7,
+    });
+    await flush();
+    await other.persistence!.commit();
+    await flush();
+    assert.deepEqual(
+      publishes(subBack.take()).map((p) => p.payload.toString()),
+      ['second'],
+    );
+    other.close();
+  });
+
+  it('queued messages taken and acknowledged while batches failed are not sent again by the next node', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const sub = await connect(core, 'sub');
+    await subscribe(sub, 'q/#', 1);
+    sub.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    for (const n of ['1', '2']) await publishFromHost(core, n, 1);
+    store.failing = true;
+    const back = await connect(core, 'sub');
+    const got = publishes(back.take());
+    assert.deepEqual(
+      got.map((p) => p.payload.toString()),
+      ['1', '2'],
+    );
+    for (const p of got) back.send({ type: 'puback', packetId: p.packetId! });
+    await flush();
+    await storeBack(store, core, clock);
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const again = await connect(other, 'sub');
+    await flush();
+    assert.deepEqual(summary(again.take()), []);
+    assert.equal(other.sessions.get('sub')?.queuedCount, 0);
+    other.close();
+  });
+});
