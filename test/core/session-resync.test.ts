@@ -11,20 +11,22 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokerCore } from '../../src/core/index.js';
-import { RESYNC_DELAY_MS } from '../../src/core/session-resync.js';
-import type { Packet } from '../../src/protocol/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
-import { capturingLogger } from '../helpers/capturing-logger.js';
-import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
+import { flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import type { Flaky } from '../helpers/resync-scenario.js';
+import {
+  connect,
+  publishFromHost,
+  qos2DuringFailure,
+  startCore,
+  storeBack,
+  subscribe,
+  summary,
+} from '../helpers/resync-scenario.js';
 
-/**
- * A memory store whose session writes are dropped and whose commits fail while `failing`
- * (a batch Redis did not take), or whose writes land and commits fail while `failingCommits`
- * (a `WAIT` answered short).
- */
-class FlakyStore extends MemoryStore {
+/** A memory store whose batches fail on demand (Flaky). */
+class FlakyStore extends MemoryStore implements Flaky {
   failing = false;
   failingCommits = false;
   override putInflight(...args: Parameters<MemoryStore['putInflight']>): void {
@@ -49,88 +51,6 @@ class FlakyStore extends MemoryStore {
     if (this.failing || this.failingCommits) throw new Error('store unreachable');
     return super.commit();
   }
-}
-
-async function startCore(store: MemoryStore, clock: FakeClock): Promise<BrokerCore> {
-  const core = new BrokerCore({ options: {}, clock, store, logger: capturingLogger([]) });
-  await core.start();
-  return core;
-}
-
-/** Connects a persistent v5 client (session expiry 1 h); CONNACK taken off. */
-async function connect(core: BrokerCore, clientId: string): Promise<FakeClient> {
-  const client = new FakeClient(core, 5);
-  client.connect({ clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
-  await flush();
-  const connack = client.received.shift();
-  assert.equal(connack?.type, 'connack');
-  return client;
-}
-
-async function subscribe(client: FakeClient, filter: string, qos: 1 | 2): Promise<void> {
-  client.send({
-    type: 'subscribe',
-    packetId: 1,
-    subscriptions: [{ filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
-  });
-  await flush();
-  assert.equal(client.take()[0]?.type, 'suback');
-}
-
-/** Publishes from the host; resolves once the store's commit settled (failed or not). */
-async function publishFromHost(core: BrokerCore, payload: string, qos: 1 | 2): Promise<void> {
-  await core.publishFromHost({ topic: 'q/a', payload, qos });
-  await core.persistence!.commit().catch(() => {});
-  await flush();
-}
-
-/** Packets as [type, packet id, DUP] (DUP for PUBLISH only). */
-function summary(packets: Packet[]): [string, number | undefined, boolean?][] {
-  return packets.map((p) =>
-    p.type === 'publish'
-      ? [p.type, p.packetId, p.dup]
-      : [p.type, 'packetId' in p ? (p.packetId as number) : undefined],
-  );
-}
-
-/** The store works again; the pause before sessions are written again passes. */
-async function storeBack(store: FlakyStore, core: BrokerCore, clock: FakeClock): Promise<void> {
-  store.failing = false;
-  store.failingCommits = false;
-  clock.advance(RESYNC_DELAY_MS);
-  await flush();
-  await core.persistence!.commit();
-  await flush();
-}
-
-/**
- * A subscriber of `q/#` at QoS 2 that received three messages (ids in `ids`), then, while
- * the store failed, completed the first exchange (PUBREC, PUBREL, PUBCOMP) and took the
- * second to PUBREL.
- */
-async function qos2DuringFailure(
-  store: FlakyStore,
-  core: BrokerCore,
-  mode: 'failing' | 'failingCommits',
-): Promise<{ sub: FakeClient; ids: number[] }> {
-  const sub = await connect(core, 'sub');
-  await subscribe(sub, 'q/#', 2);
-  for (const n of ['1', '2', '3']) await publishFromHost(core, n, 2);
-  const ids = publishes(sub.take()).map((p) => p.packetId!);
-  assert.equal(ids.length, 3);
-  store[mode] = true;
-  sub.send({ type: 'pubrec', packetId: ids[0]! });
-  await flush();
-  sub.send({ type: 'pubrec', packetId: ids[1]! });
-  await flush();
-  // A failed commit still sends the PUBREL (inflight.ts whenDurable).
-  assert.deepEqual(summary(sub.take()), [
-    ['pubrel', ids[0]],
-    ['pubrel', ids[1]],
-  ]);
-  sub.send({ type: 'pubcomp', packetId: ids[0]! });
-  await flush();
-  return { sub, ids };
 }
 
 describe('a session whose store batches failed has its stored state written again', () => {
