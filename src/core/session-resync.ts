@@ -33,6 +33,8 @@ export const RESYNC_DELAY_MS = 1000;
 /** Clients whose stored state is behind memory, and the timer that writes them again. */
 export class SessionResync {
   private readonly dirty = new Set<string>();
+  /** The writes under way, by client id (a hand-over waits for its client's). */
+  private readonly writing = new Map<string, Promise<boolean>>();
   private timer: ReturnType<Clock['setTimeout']> | undefined;
   private running = false;
   private stopped = false;
@@ -61,17 +63,15 @@ export class SessionResync {
 
   /**
    * Writes `clientId`'s stored state again now if it is marked (before its session leaves
-   * this node: the other node reads the store). The caller commits. Rejects when the store
-   * could not be read (the client stays marked).
+   * this node: the other node reads the store), after a write of it under way. The caller
+   * commits. Rejects when the store could not be read (the client stays marked).
    */
   async now(clientId: string): Promise<void> {
-    if (!this.dirty.delete(clientId)) return;
-    const session = this.sessionOf(clientId);
-    if (session?.persistence === undefined) return;
+    await this.writing.get(clientId)?.catch(() => {});
+    if (!this.dirty.has(clientId)) return;
     try {
-      await resyncSession(session, this.persistence);
+      await this.write(clientId);
     } catch (err) {
-      this.dirty.add(clientId);
       this.schedule();
       throw err;
     }
@@ -99,15 +99,10 @@ export class SessionResync {
     try {
       for (const clientId of [...this.dirty]) {
         if (this.stopped) return;
-        if (!this.dirty.delete(clientId)) continue;
-        const session = this.sessionOf(clientId);
-        // Gone from this node: ended (its state deleted), or handed over (written then).
-        if (session?.persistence === undefined) continue;
+        if (!this.dirty.has(clientId)) continue;
         try {
-          await resyncSession(session, this.persistence);
-          written++;
+          if (await this.write(clientId)) written++;
         } catch (err) {
-          this.dirty.add(clientId);
           this.logger.warn(
             { err, clientId, pending: this.dirty.size, retryMs: RESYNC_DELAY_MS },
             'store: writing a session again after failed batches could not read it; retrying',
@@ -125,6 +120,30 @@ export class SessionResync {
       this.running = false;
       this.schedule();
     }
+  }
+
+  /**
+   * Unmarks `clientId` and writes its state again; false when this node holds no persistent
+   * session for it any more (ended: its state deleted; handed over: written then). Marked
+   * again when the store could not be read.
+   */
+  private write(clientId: string): Promise<boolean> {
+    this.dirty.delete(clientId);
+    const session = this.sessionOf(clientId);
+    if (session?.persistence === undefined) return Promise.resolve(false);
+    const done: Promise<boolean> = resyncSession(session, this.persistence)
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.dirty.add(clientId);
+          throw err;
+        },
+      )
+      .finally(() => {
+        if (this.writing.get(clientId) === done) this.writing.delete(clientId);
+      });
+    this.writing.set(clientId, done);
+    return done;
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RESYNC_DELAY_MS } from '../../src/core/session-resync.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import { flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -61,6 +62,25 @@ describe('a session whose store batches failed has its stored state written agai
     const { ids } = await qos2DuringFailure(store, core, 'failing');
     await storeBack(store, core, clock);
     // This node dies; another reads the session from the store (an adoption, a restart).
+    core.close();
+    const other = await startCore(store, new FakeClock());
+    const back = await connect(other, 'sub');
+    assert.deepEqual(summary(back.take()), [
+      ['pubrel', ids[1]],
+      ['publish', ids[2], true],
+    ]);
+    other.close();
+  });
+
+  it('written again after each pause until a batch of it is committed (the store still failing at the first)', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { ids } = await qos2DuringFailure(store, core, 'failing');
+    // The first pause passes with the store still down: that write fails too.
+    clock.advance(RESYNC_DELAY_MS);
+    await flush();
+    await storeBack(store, core, clock);
     core.close();
     const other = await startCore(store, new FakeClock());
     const back = await connect(other, 'sub');
