@@ -62,6 +62,10 @@ export class Persistence {
   private lastCommit: { parts: Promise<void>[]; promise: Promise<void> } | undefined;
   /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
   private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
+  /** Told which clients' writes a failed commit did not keep ({@link onClientWritesFailed}). */
+  private clientsFailed: ((clientIds: ReadonlySet<string>) => void) | undefined;
+  /** The clients whose session state this turn wrote, while its turn lasts. */
+  private clientTurn: { turn: TurnMarker; clientIds: Set<string> } | undefined;
 
   constructor(
     readonly store: BrokerStore,
@@ -121,6 +125,16 @@ export class Persistence {
   }
 
   /**
+   * Calls `listener` with the client ids whose session state (record, subscriptions, inbound
+   * QoS 2 ids, queue, inflight entries) a turn wrote when the store did not commit that
+   * turn's writes: memory went on without the store, which nothing writes again otherwise
+   * (session-resync.ts writes them again).
+   */
+  onClientWritesFailed(listener: (clientIds: ReadonlySet<string>) => void): void {
+    this.clientsFailed = listener;
+  }
+
+  /**
    * Commits every mutation so far (group commit in the store, and the participants'). When
    * the store and every participant answer with the very promises they gave the call before
    * (the batch being filled, the one in flight, or nothing to wait for), that call's promise
@@ -153,11 +167,13 @@ export class Persistence {
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.putSession(clientId, expiryInterval, expiresAt);
   }
 
   setSessionOwner(clientId: string, owner: SessionOwner): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.setSessionOwner(clientId, owner);
   }
 
@@ -181,6 +197,7 @@ export class Persistence {
 
   putSubscription(clientId: string, subscription: SubscriptionRecord): void {
     this.touch();
+    this.noteClient(clientId);
     const stored: StoredSubscription = {
       filter: subscription.filter,
       qos: subscription.qos,
@@ -194,6 +211,7 @@ export class Persistence {
 
   deleteSubscription(clientId: string, filter: string): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.deleteSubscription(clientId, filter);
   }
 
@@ -203,12 +221,14 @@ export class Persistence {
    */
   enqueue(clientId: string, seq: number, delivery: Delivery): void {
     this.touch();
+    this.noteClient(clientId);
     this.writeMessage(delivery.message);
     this.store.enqueue(clientId, seq, toStoredDelivery(delivery));
   }
 
   dequeue(clientId: string, seq: number): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.dequeue(clientId, seq);
   }
 
@@ -239,6 +259,7 @@ export class Persistence {
 
   putInflight(clientId: string, entry: InflightRecord): void {
     this.touch();
+    this.noteClient(clientId);
     this.writeMessage(entry.delivery.message);
     this.store.putInflight(clientId, {
       packetId: entry.packetId,
@@ -249,16 +270,19 @@ export class Persistence {
 
   deleteInflight(clientId: string, packetId: number): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.deleteInflight(clientId, packetId);
   }
 
   addInboundQos2(clientId: string, packetId: number): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.addInboundQos2(clientId, packetId);
   }
 
   deleteInboundQos2(clientId: string, packetId: number): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.deleteInboundQos2(clientId, packetId);
   }
 
@@ -289,6 +313,23 @@ export class Persistence {
   deleteRetained(topic: string): void {
     this.touch();
     this.store.deleteRetained(topic);
+  }
+
+  /**
+   * Notes that this turn wrote `clientId`'s session state: if the store does not commit the
+   * turn, the client is named to the {@link onClientWritesFailed} listener. One watch per
+   * turn (Persistence.onTurnFailure), however many writes.
+   */
+  private noteClient(clientId: string): void {
+    const listener = this.clientsFailed;
+    if (listener === undefined) return;
+    let current = this.clientTurn;
+    if (current === undefined || current.turn.ended) {
+      const clientIds = new Set<string>();
+      current = { turn: this.onTurnFailure(() => listener(clientIds)), clientIds };
+      this.clientTurn = current;
+    }
+    current.clientIds.add(clientId);
   }
 
   /**

@@ -28,6 +28,7 @@ import type { SessionEnvironment } from './session.js';
 import { Session } from './session.js';
 import type { SessionHolder } from './session-holder.js';
 import { claimSession } from './session-owner.js';
+import { SessionResync } from './session-resync.js';
 import type { SubscriptionService } from './subscription-service.js';
 import type { WillVerdict } from './will-verdict.js';
 import type { WillScheduler } from './wills.js';
@@ -92,6 +93,8 @@ export class SessionRegistry {
   /** Makes assigned client ids unique across processes and restarts. */
   private readonly instanceTag: string;
   private closing = false;
+  /** Writes sessions' stored state again after their store batches failed. */
+  private readonly resync: SessionResync | undefined;
 
   constructor(private readonly parts: SessionRegistryParts) {
     this.expiry = new ExpiryIndex(
@@ -104,6 +107,11 @@ export class SessionRegistry {
       0,
     );
     this.instanceTag = Buffer.from(parts.random.bytes(3)).toString('hex');
+    if (parts.persistence !== undefined) {
+      this.resync = new SessionResync(parts.persistence, parts.clock, parts.logger, (id) =>
+        this.byClientId.get(id),
+      );
+    }
   }
 
   /** Sessions by client id (read-only: the registry alone adds and removes them). */
@@ -274,13 +282,15 @@ export class SessionRegistry {
   }
 
   /**
-   * {@link evict}, after writing to the store what the session's queue held only in memory
-   * (entries whose store batch failed: stored-queue.ts), for the other node to read there.
-   * The caller commits. False as for evict (a client may have taken it meanwhile).
+   * {@link evict}, after writing to the store what only memory held of the session (its
+   * state whose store batch failed: session-resync.ts; entries its queue holds: stored-queue.ts),
+   * for the other node to read there. The caller commits. False as for evict (a client may
+   * have taken it meanwhile).
    */
   async handOver(clientId: string): Promise<boolean> {
     const session = this.byClientId.get(clientId);
     if (session === undefined || session.output !== undefined) return false;
+    await this.resync?.now(clientId);
     await session.storeHeld();
     return this.evict(clientId);
   }
@@ -309,10 +319,11 @@ export class SessionRegistry {
     this.closing = true;
   }
 
-  /** Stops the expiry timer and drops waiting wills (stored ones stay stored). */
+  /** Stops the expiry and resync timers and drops waiting wills (stored ones stay stored). */
   stop(): void {
     this.parts.wills.clear();
     this.expiry.stop();
+    this.resync?.stop();
   }
 
   /** A new session for `clientId`, if the memory budget admits it. */

@@ -172,13 +172,18 @@ export class StoredQueue implements DeliveryQueue {
   }
 
   /**
-   * Writes the entries held in memory (their batch failed) to the store again, each at its
-   * seq, in the current batch (the caller commits): those the store lacks, read first, since
-   * a batch reported failed may have landed after all (a `WAIT` answered short), and one
-   * written twice would count its message twice. A read that fails leaves them held here
-   * (the caller logs it).
+   * Writes what only memory knows to the store again, in the current batch (the caller
+   * commits). The entries taken so far are removed again (idempotent: their removal's batch
+   * may have failed, and the store would send them again under new packet ids). The entries
+   * held in memory (their batch failed) are written each at its seq: those the store lacks,
+   * read first, since a batch reported failed may have landed after all (a `WAIT` answered
+   * short), and one written twice would count its message twice. A read that fails leaves
+   * them held here (the caller logs it).
    */
   async storeHeld(): Promise<void> {
+    if (this.shiftedSeq > 0 && !this.released) {
+      this.persistence.dequeue(this.clientId, this.shiftedSeq);
+    }
     if (this.unstored.size === 0) return;
     const seqs = [...this.unstored.keys()].sort((a, b) => a - b);
     const last = seqs[seqs.length - 1]!;

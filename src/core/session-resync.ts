@@ -1,0 +1,226 @@
+/**
+ * Brings a session's stored state back in line with memory after store batches failed.
+ *
+ * A write of a session (an inflight entry moving to "PUBREL sent" or ending, an inbound
+ * QoS 2 id released, a queue entry taken, a subscription) changes memory at once and the
+ * store in the next batch. When that batch fails (a Redis master failover, a full disk),
+ * memory goes on and the store keeps what it held before, and nothing writes it again: the
+ * session's next owner (a node adopting it after this one died, a restart) reads the old
+ * state. A QoS 2 exchange past its PUBREL meanwhile was then resent as PUBLISH with DUP
+ * [MQTT-4.3.3-6], under a packet id its client had freed once the exchange completed, and the
+ * client took it as a new message (the failover soak found it: docs/cluster.md); an inbound
+ * id released meanwhile made a later message under that id look like a resend (it is new
+ * [MQTT-4.3.3-12]), and a queue entry taken meanwhile was sent
+ * again under a new packet id.
+ *
+ * So Persistence names the clients whose writes a failed commit did not keep, and this marks
+ * them and, after a pause (the store is likely still down), reads each one's stored state
+ * and writes what differs from memory: inflight entries (state and message), inflight
+ * entries memory has ended, inbound QoS 2 ids, subscriptions, the queue's taken entries and
+ * its entries held in memory (StoredQueue.storeHeld). Every write is idempotent, so one that
+ * had landed after all (a commit reported failed: a `WAIT` answered short) is harmless, and
+ * the writes go through Persistence: if their batch fails too, the client is marked again.
+ * Only differences are written, and an inflight entry rewritten with its own message counts
+ * no second reference (message-store.ts: a put replaces the entry and its reference).
+ */
+import type { Clock, Logger, StoredSession } from '../ports/index.js';
+import type { Persistence } from './persistence.js';
+import type { Session } from './session.js';
+
+/** Pause before the stored state of sessions whose writes failed is written again. */
+export const RESYNC_DELAY_MS = 1000;
+
+/** Clients whose stored state is behind memory, and the timer that writes them again. */
+export class SessionResync {
+  private readonly dirty = new Set<string>();
+  /** The writes under way, by client id (a hand-over waits for its client's). */
+  private readonly writing = new Map<string, Promise<boolean>>();
+  private timer: ReturnType<Clock['setTimeout']> | undefined;
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private readonly persistence: Persistence,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    /** The session this node holds for a client id, if any. */
+    private readonly sessionOf: (clientId: string) => Session | undefined,
+  ) {
+    persistence.onClientWritesFailed((clientIds) => this.mark(clientIds));
+  }
+
+  /** Clients marked and not yet written again (inspection and tests). */
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /** Marks `clientIds`: their stored state is written again after a pause. */
+  mark(clientIds: Iterable<string>): void {
+    if (this.stopped) return;
+    for (const id of clientIds) this.dirty.add(id);
+    this.schedule();
+  }
+
+  /**
+   * Writes `clientId`'s stored state again now if it is marked (before its session leaves
+   * this node: the other node reads the store), after a write of it under way. The caller
+   * commits. Rejects when the store could not be read (the client stays marked).
+   */
+  async now(clientId: string): Promise<void> {
+    await this.writing.get(clientId)?.catch(() => {});
+    if (!this.dirty.has(clientId)) return;
+    try {
+      await this.write(clientId);
+    } catch (err) {
+      this.schedule();
+      throw err;
+    }
+  }
+
+  /** Stops the timer (the core closes); nothing is written any more. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.running || this.stopped || this.dirty.size === 0) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, RESYNC_DELAY_MS);
+  }
+
+  /** Writes every marked client's state again, one at a time; stops at a failed read. */
+  private async run(): Promise<void> {
+    this.running = true;
+    let written = 0;
+    try {
+      for (const clientId of [...this.dirty]) {
+        if (this.stopped) return;
+        if (!this.dirty.has(clientId)) continue;
+        try {
+          if (await this.write(clientId)) written++;
+        } catch (err) {
+          this.logger.warn(
+            { err, clientId, pending: this.dirty.size, retryMs: RESYNC_DELAY_MS },
+            'store: writing a session again after failed batches could not read it; retrying',
+          );
+          return;
+        }
+      }
+      if (written > 0) {
+        this.logger.info(
+          { sessions: written },
+          'store: sessions written again after failed batches',
+        );
+      }
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+
+  /**
+   * Unmarks `clientId` and writes its state again; false when this node holds no persistent
+   * session for it any more (ended: its state deleted; handed over: written then). Marked
+   * again when the store could not be read.
+   */
+  private write(clientId: string): Promise<boolean> {
+    this.dirty.delete(clientId);
+    const session = this.sessionOf(clientId);
+    if (session?.persistence === undefined) return Promise.resolve(false);
+    const done: Promise<boolean> = resyncSession(session, this.persistence)
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.dirty.add(clientId);
+          throw err;
+        },
+      )
+      .finally(() => {
+        if (this.writing.get(clientId) === done) this.writing.delete(clientId);
+      });
+    this.writing.set(clientId, done);
+    return done;
+  }
+}
+
+/**
+ * Reads `session`'s stored state and writes what differs from memory (in the current batch;
+ * the caller or the next turn commits). A session the store lacks altogether (its record's
+ * batch failed) gets its record and owner written again.
+ */
+export async function resyncSession(session: Session, persistence: Persistence): Promise<void> {
+  const clientId = session.clientId;
+  const loaded = await persistence.loadSession(clientId);
+  // The session left persistence (ended) while the store was read: nothing to write.
+  if (session.persistence !== persistence) return;
+  const stored = loaded?.session;
+  if (stored === undefined) {
+    persistence.putSession(clientId, session.expiryInterval, undefined);
+    if (session.owner !== undefined) persistence.setSessionOwner(clientId, session.owner);
+  }
+  resyncInflight(session, persistence, stored);
+  resyncInbound(session, persistence, stored);
+  resyncSubscriptions(session, persistence, stored);
+  await session.storeHeld();
+}
+
+function resyncInflight(
+  session: Session,
+  persistence: Persistence,
+  stored: StoredSession | undefined,
+): void {
+  const held = new Map((stored?.inflight ?? []).map((e) => [e.packetId, e]));
+  if (session.inflightCount > 0) {
+    for (const entry of session.inflight.values()) {
+      const before = held.get(entry.packetId);
+      held.delete(entry.packetId);
+      if (before?.state === entry.state && before.delivery.messageId === entry.delivery.message.id)
+        continue;
+      persistence.putInflight(session.clientId, entry);
+    }
+  }
+  // Ended in memory (PUBACK, PUBCOMP) while the store kept them.
+  for (const packetId of held.keys()) persistence.deleteInflight(session.clientId, packetId);
+}
+
+function resyncInbound(
+  session: Session,
+  persistence: Persistence,
+  stored: StoredSession | undefined,
+): void {
+  const held = new Set(stored?.inboundQos2 ?? []);
+  for (const id of session.inboundQos2) {
+    if (!held.delete(id)) persistence.addInboundQos2(session.clientId, id);
+  }
+  // Released by PUBREL in memory while the store kept them [MQTT-4.3.3-12].
+  for (const id of held) persistence.deleteInboundQos2(session.clientId, id);
+}
+
+function resyncSubscriptions(
+  session: Session,
+  persistence: Persistence,
+  stored: StoredSession | undefined,
+): void {
+  const held = new Map((stored?.subscriptions ?? []).map((s) => [s.filter, s]));
+  if (session.subscriptionCount > 0) {
+    for (const sub of session.subscriptions.values()) {
+      const before = held.get(sub.filter);
+      held.delete(sub.filter);
+      if (
+        before !== undefined &&
+        before.qos === sub.qos &&
+        before.noLocal === sub.noLocal &&
+        before.retainAsPublished === sub.retainAsPublished &&
+        before.retainHandling === sub.retainHandling &&
+        before.subscriptionId === sub.subscriptionId
+      )
+        continue;
+      persistence.putSubscription(session.clientId, sub);
+    }
+  }
+  for (const filter of held.keys()) persistence.deleteSubscription(session.clientId, filter);
+}
