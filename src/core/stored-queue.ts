@@ -128,6 +128,8 @@ export class StoredQueue implements DeliveryQueue {
     // entry leaves the store alone: they are out of order, and the entries below one that
     // stay (the session's own, still queued for it) must stay stored too; `dequeue(seq)`
     // removed them with it, and a restart or the session's next node lost them.
+    // SessionRegistry.released detaches the session first, which drops the page: there this
+    // finds nothing, and a persistent session's queued shared deliveries stay with it.
     const taken: Delivery[] = [];
     const kept: Entry[] = [];
     for (let i = this.bufferHead; i < this.buffer.length; i++) {
