@@ -78,7 +78,7 @@ for (const [kind, make] of Object.entries(STORES)) {
       }
     });
 
-    it('its shared entries taken from the page in memory (for another member) leave the store one by one, the own ones below them stay [MQTT-4.8.2-4]', async () => {
+    it('its shared entries taken from the page in memory (for another member) leave the store one by one, the own ones below them stay', async () => {
       const { store, restart, cleanup } = await make();
       try {
         const { core, own } = await interleavedQueue(store);

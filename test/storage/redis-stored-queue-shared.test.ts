@@ -20,7 +20,7 @@ after(async () => {
 });
 
 describe('the Redis store, shared entries taken from a stored queue', () => {
-  it('another node reads every own entry, and every message is counted once per entry [MQTT-4.8.2-4]', async () => {
+  it('another node reads every own entry, and every message is counted once per entry', async () => {
     const server = await startRedisServer();
     servers.push(server);
     const redis = new Redis(server.url);
