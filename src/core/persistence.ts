@@ -232,6 +232,13 @@ export class Persistence {
     this.store.dequeue(clientId, seq);
   }
 
+  /** Removes the queued entry at `seq` only (one taken out of order: StoredQueue.takeShared). */
+  removeQueued(clientId: string, seq: number): void {
+    this.touch();
+    this.noteClient(clientId);
+    this.store.removeQueued(clientId, seq);
+  }
+
   /**
    * A page of a stored queue, as deliveries; `end` when the store holds no entry after it (it
    * returned fewer than `limit`, counting those whose message is missing and left out).

@@ -124,7 +124,12 @@ export class StoredQueue implements DeliveryQueue {
   }
 
   takeShared(): Delivery[] {
-    // Stored entries are not redistributed: only the page in memory is looked at.
+    // Stored entries are not redistributed: only the page in memory is looked at. Each shared
+    // entry leaves the store alone: they are out of order, and the entries below one that
+    // stay (the session's own, still queued for it) must stay stored too; `dequeue(seq)`
+    // removed them with it, and a restart or the session's next node lost them.
+    // SessionRegistry.released detaches the session first, which drops the page: there this
+    // finds nothing, and a persistent session's queued shared deliveries stay with it.
     const taken: Delivery[] = [];
     const kept: Entry[] = [];
     for (let i = this.bufferHead; i < this.buffer.length; i++) {
@@ -132,7 +137,7 @@ export class StoredQueue implements DeliveryQueue {
       if (entry.delivery.shareFilter !== undefined) {
         taken.push(entry.delivery);
         this.unstored.delete(entry.seq);
-        this.persistence.dequeue(this.clientId, entry.seq);
+        this.persistence.removeQueued(this.clientId, entry.seq);
         this.count--;
         this.bytes -= entry.delivery.message.payload.length;
         this.budget.countQueued(-1);

@@ -48,6 +48,12 @@ export interface MessageStore extends StorePort {
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuePage>;
   /** Removes queued entries with seq <= `uptoSeq`. */
   dequeue(clientId: string, uptoSeq: number): void;
+  /**
+   * Removes the queued entry at `seq` only (nothing when the queue holds none there): an entry
+   * taken out of order (a shared delivery given to another member, StoredQueue.takeShared)
+   * while entries below it stay queued, which `dequeue` would remove with it.
+   */
+  removeQueued(clientId: string, seq: number): void;
 
   putInflight(clientId: string, inflight: StoredInflight): void;
   deleteInflight(clientId: string, packetId: number): void;

@@ -138,6 +138,81 @@ function runQueueCountsAndGcContract(makeStore: MakeStore): void {
       );
     }));
 
+  test('removeQueued removes the entry at one seq only: those below and above it stay, with their bytes', () =>
+    withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
+      store.putSession('c', 60, undefined);
+      const seqs: number[] = [];
+      for (let id = 1; id <= 5; id++) {
+        store.putMessage(plainMessage(id, 'x'.repeat(id * 10)));
+        seqs.push(enqueue('c', delivery(id)));
+      }
+      // Out of order, as shared entries taken for another member (StoredQueue.takeShared).
+      store.removeQueued('c', seqs[3]);
+      store.removeQueued('c', seqs[1]);
+      store.removeQueued('c', seqs[1]); // already gone: no-op
+      store.removeQueued('c', seqs[4] + 10); // never queued: no-op
+      store.removeQueued('nobody', 1);
+      // Read-your-writes before the commit, as after it.
+      const expected = [seqs[0], seqs[2], seqs[4]];
+      assert.deepEqual(
+        (await store.readQueue('c', 0, 10)).entries.map((e) => e.seq),
+        expected,
+      );
+      await store.commit();
+      assert.deepEqual(
+        (await store.readQueue('c', 0, 10)).entries.map((e) => e.seq),
+        expected,
+      );
+      const [s] = (await store.load()).sessions;
+      assert.equal(s.queuedCount, 3);
+      assert.equal(s.queuedBytes, 10 + 30 + 50);
+      assert.equal((await store.loadQueue('c')).state.lastSeq, seqs[4]);
+      // The first and the last entry too; dequeue goes on over the gaps.
+      store.removeQueued('c', seqs[0]);
+      store.removeQueued('c', seqs[4]);
+      await store.commit();
+      assert.deepEqual(
+        (await store.readQueue('c', 0, 10)).entries.map((e) => e.seq),
+        [seqs[2]],
+      );
+      assert.equal((await store.loadQueue('c')).state.lastSeq, seqs[2]);
+      store.dequeue('c', seqs[4]);
+      await store.commit();
+      const [empty] = (await store.load()).sessions;
+      assert.equal(empty.queuedCount, 0);
+      assert.equal(empty.queuedBytes, 0);
+    }));
+
+  test("removeQueued takes back the entry's reference: its message goes once nothing else references it", () =>
+    withStore(makeStore, async ({ store }) => {
+      const enqueue = owner(store);
+      store.putSession('c', 60, undefined);
+      store.putSession('d', 60, undefined);
+      store.putMessage(plainMessage(1));
+      store.putMessage(plainMessage(2));
+      enqueue('c', delivery(1));
+      const s2 = enqueue('c', delivery(2));
+      const s3 = enqueue('c', delivery(1));
+      const d1 = enqueue('d', delivery(2));
+      await store.commit();
+      store.removeQueued('c', s2); // 2 is still queued for d
+      store.removeQueued('c', s3); // 1 is still queued at c's first entry
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 2, 'both still referenced');
+      store.removeQueued('d', d1); // 2 is unreferenced now
+      store.gc();
+      await store.commit();
+      assert.equal(store.countMessages(), 1);
+      const { entries, messages } = await store.readQueue('c', 0, 10);
+      assert.deepEqual(
+        entries.map((e) => e.delivery.messageId),
+        [1],
+      );
+      assert.deepEqual(messages.get(1), plainMessage(1));
+    }));
+
   test('one message shared by many queues is stored once and read by each', () =>
     withStore(makeStore, async ({ store }) => {
       const enqueue = owner(store);

@@ -62,6 +62,14 @@ export class ClientQueue {
     return removed;
   }
 
+  /** Removes the entry at `seq` and returns it (undefined when none is queued there). */
+  remove(seq: number): QueuedEntry | undefined {
+    const at = this.firstAfter(seq - 1);
+    if (at >= this.queue.length || this.queue[at].seq !== seq) return undefined;
+    if (at === this.head) return this.removeUpTo(seq)[0];
+    return this.queue.splice(at, 1)[0];
+  }
+
   /** Every live entry (for cascading deletes). */
   all(): QueuedEntry[] {
     return this.queue.slice(this.head);

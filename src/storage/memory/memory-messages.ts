@@ -67,6 +67,14 @@ export class MemoryMessages {
     }
   }
 
+  removeQueued(clientId: string, seq: number): void {
+    const queue = this.clients.get(clientId);
+    const entry = queue?.remove(seq);
+    if (queue === undefined || entry === undefined) return;
+    queue.queuedBytes -= this.messages.get(entry.delivery.messageId)?.payload.length ?? 0;
+    this.unref(entry.delivery.messageId);
+  }
+
   putInflight(clientId: string, inflight: StoredInflight): void {
     const map = this.client(clientId).inflight;
     const old = map.get(inflight.packetId);

@@ -142,6 +142,11 @@ export class MemoryStore implements BrokerStore {
     this.messages.dequeue(clientId, uptoSeq);
   }
 
+  removeQueued(clientId: string, seq: number): void {
+    this.check();
+    this.messages.removeQueued(clientId, seq);
+  }
+
   putInflight(clientId: string, inflight: StoredInflight): void {
     this.check();
     this.messages.putInflight(clientId, inflight);

@@ -51,6 +51,17 @@ export class RedisMessages {
     this.ctx.noteRelease();
   }
 
+  removeQueued(clientId: string, seq: number): void {
+    const { batcher } = this.ctx.conn();
+    const { keys } = this.ctx;
+    const k = keys.client(clientId);
+    batcher.add({
+      name: 'pipitRemoveQueued',
+      args: [k.queue, k.queueMeta, keys.released, seq, keys.messagePrefix],
+    });
+    this.ctx.noteRelease();
+  }
+
   putInflight(clientId: string, inflight: StoredInflight): void {
     const { batcher } = this.ctx.conn();
     const { keys } = this.ctx;

@@ -38,15 +38,15 @@ end
 `;
 
 /**
- * Removes queue entries with seq <= ARGV[1] and takes back their references (message prefix
- * ARGV[2]); returns how many entries went.
+ * Lua that removes the queue entries scored from `low` to ARGV[1] (the queue's score is the
+ * seq), takes back their references (message prefix ARGV[2]) and their bytes; returns how
+ * many entries went.
  */
-const dequeue: ScriptDefinition = {
-  numberOfKeys: 3, // queue, queue meta, released set
-  lua: `${RELEASE}
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+function removeQueueRange(low: string): string {
+  return `${RELEASE}
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], ${low}, ARGV[1])
 if #gone == 0 then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ${low}, ARGV[1])
 local bytes = 0
 for _, member in ipairs(gone) do
   local e = cjson.decode(member)
@@ -58,7 +58,19 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 else
   redis.call('HINCRBY', KEYS[2], 'b', -bytes)
 end
-return #gone`,
+return #gone`;
+}
+
+/** Removes queue entries with seq <= ARGV[1] (see removeQueueRange). */
+const dequeue: ScriptDefinition = {
+  numberOfKeys: 3, // queue, queue meta, released set
+  lua: removeQueueRange("'-inf'"),
+};
+
+/** Removes the queue entry with seq ARGV[1] only, if there is one (see removeQueueRange). */
+const removeQueued: ScriptDefinition = {
+  numberOfKeys: 3, // queue, queue meta, released set
+  lua: removeQueueRange('ARGV[1]'),
 };
 
 /**
@@ -167,6 +179,7 @@ return 1`,
 /** The scripts by the command name they are defined under. */
 export const SCRIPTS = {
   pipitDequeue: dequeue,
+  pipitRemoveQueued: removeQueued,
   pipitDeleteQueue: deleteQueue,
   pipitPutInflight: putInflight,
   pipitDeleteInflight: deleteInflight,

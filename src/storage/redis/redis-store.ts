@@ -290,6 +290,9 @@ export class RedisStore implements BrokerStore {
   dequeue(clientId: string, uptoSeq: number): void {
     this.messages.dequeue(clientId, uptoSeq);
   }
+  removeQueued(clientId: string, seq: number): void {
+    this.messages.removeQueued(clientId, seq);
+  }
   putInflight(clientId: string, inflight: StoredInflight): void {
     this.messages.putInflight(clientId, inflight);
   }

@@ -53,6 +53,15 @@ export class SqliteMessages {
     });
   }
 
+  removeQueued(clientId: string, seq: number): void {
+    const { stm, batcher } = this.ctx.conn();
+    const gc = this.ctx.gcCandidates;
+    batcher.run(() => {
+      const id = stm.removeQueued.get(clientId, seq) as number | undefined;
+      if (id !== undefined) gc.add(id);
+    });
+  }
+
   putInflight(clientId: string, inflight: StoredInflight): void {
     const { stm, batcher } = this.ctx.conn();
     const d = inflight.delivery;

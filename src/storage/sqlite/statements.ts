@@ -44,6 +44,7 @@ const SQL = {
        FROM queue q LEFT JOIN messages m ON m.id = q.message_id
        WHERE q.client_id = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`,
   dequeue: 'DELETE FROM queue WHERE client_id = ? AND seq <= ? RETURNING message_id',
+  removeQueued: 'DELETE FROM queue WHERE client_id = ? AND seq = ? RETURNING message_id',
 
   maxOrd: 'SELECT coalesce(max(ord), 0) FROM inflight',
   inflightMessage: 'SELECT message_id FROM inflight WHERE client_id = ? AND packet_id = ?',
@@ -122,6 +123,7 @@ const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
   'deleteAllInflight',
   'loadInboundOf',
   'dequeue',
+  'removeQueued',
   'maxOrd',
   'inflightMessage',
   'deleteInflight',
