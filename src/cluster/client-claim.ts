@@ -206,6 +206,16 @@ export class ClientClaims {
   ): Promise<ArrivingSession | undefined> {
     const { redis, keys, self, moves } = this.parts;
     const moved = await moves.moveFrom(clientId, nodeId, clean);
+    if (moved.kept) {
+      // The client connected to that node again since the hold (this connect is the older
+      // one) [MQTT-3.1.4-3]: the session stays there, routed all along, so what the stand-in
+      // parked reached it too; dropped here, not delivered again.
+      this.cancelArrival(moved.arriving, `its client connected to node ${nodeId} again`);
+      throw new MqttError(
+        ReasonCode.ServerUnavailable,
+        `client id connected to cluster node ${nodeId} again meanwhile, which keeps its session`,
+      );
+    }
     if (moved.answered) return moved.arriving;
     const owner = parseOwner(await redis.get(keys.owner(clientId)));
     if (owner && owner.nodeId === nodeId && (await self.isLive(owner.nodeId, owner.instance))) {

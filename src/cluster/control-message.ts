@@ -8,7 +8,11 @@ import { nodeIdField, optionalStringList, parseJsonObject, stringField } from '.
 /** A request or answer on a node's control channel. */
 export type ControlMessage =
   | { t: 'takeover'; clientId: string; from: number; req: string }
-  | { t: 'released'; req: string }
+  /**
+   * The answer to `takeover`, `release`, `releaseAll`, `adopt`; `kept`: to a `release`, the
+   * session stays on the answering node (its client connected there again since the hold).
+   */
+  | { t: 'released'; req: string; kept?: true }
   /** A draining node hands its sessions over (owner: its owner value, for compare-and-set). */
   | { t: 'adopt'; clientIds: string[]; from: number; owner: string; req: string }
   /**
@@ -35,7 +39,8 @@ export function parseControlMessage(text: string): ControlMessage {
   const req = stringField(m.req, 'req');
   switch (m.t) {
     case 'released':
-      return { t: 'released', req };
+      if (m.kept !== undefined && m.kept !== true) throw new Error('kept is not true');
+      return m.kept ? { t: 'released', req, kept: true } : { t: 'released', req };
     case 'release':
       if (typeof m.clean !== 'boolean') throw new Error('clean is not a boolean');
       return {

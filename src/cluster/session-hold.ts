@@ -5,7 +5,7 @@
  * waits), or let go of it at once; a drain's hand-over of all sessions. SessionMoves adds the
  * asking node's side.
  */
-import type { BrokerCore } from '../core/index.js';
+import type { BrokerCore, Session } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
 import type { ControlMessage } from './control-message.js';
@@ -53,6 +53,13 @@ export class SessionHolding {
   recovery: Promise<void> = Promise.resolve();
   /** Holds read after the asking node gave up on them (nothing done). */
   staleHolds = 0;
+  /** Releases read after the client connected here again since the hold (the session kept). */
+  keptReturned = 0;
+  /**
+   * Sessions held for a move that no connection of their client resumed since (the release
+   * hands only those over). Weak: a session that ends or leaves takes its mark with it.
+   */
+  private readonly heldUnresumed = new WeakSet<Session>();
 
   constructor(protected readonly parts: SessionMoveParts) {
     this.barriers = new RouteBarriers(parts);
@@ -96,10 +103,19 @@ export class SessionHolding {
       logger.info({ clientId, node: from }, 'cluster: session taken over by another node');
       output.takeOver(); // v5: DISCONNECT 0x8E Session taken over [MQTT-3.1.4-3]
     }
-    const kept = core.sessions.has(clientId);
-    if (kept) await this.commit(clientId);
-    else await this.letGo(clientId, from, undefined); // it ended with its connection
+    const session = core.sessions.get(clientId);
+    const kept = session !== undefined;
+    if (kept) {
+      this.heldUnresumed.add(session);
+      await this.commit(clientId);
+    } else await this.letGo(clientId, from, undefined); // it ended with its connection
     await this.answer(from, { t: 'held', req, session: kept }, clientId);
+  }
+
+  /** A client connected here: a session held for a move is resumed (see {@link release}). */
+  connected(clientId: string): void {
+    const session = this.parts.core.sessions.get(clientId);
+    if (session !== undefined) this.heldUnresumed.delete(session);
   }
 
   /**
@@ -111,10 +127,13 @@ export class SessionHolding {
     const { clientId, from, req } = request;
     if (this.parts.core.sessions.has(clientId)) {
       await this.barriers.run(`${from}:${req}`, clientId, from);
-      if (!(await this.handOwnerTo(request))) {
-        // The asking node gave up or died: the session stays here, offline and routed (its messages
-        // are queued for it). The answer only says this node is done with the request.
-        await this.answer(from, { t: 'released', req }, clientId);
+      const handed = await this.handOwnerTo(request);
+      if (handed !== 'handed') {
+        // The asking node gave up or died, or the client came back here: the session stays
+        // here, routed (offline, its messages queued for it; or online). The answer says this
+        // node is done with the request, and whether the asking node should drop its stand-in.
+        const answer = handed === 'returned' ? { kept: true as const } : {};
+        await this.answer(from, { t: 'released', req, ...answer }, clientId);
         return;
       }
     }
@@ -126,13 +145,26 @@ export class SessionHolding {
    * asking one in one compare-and-set (never free in between: a third node's claim asks the
    * new owner, which lands the session first), only while the asking node still waits for it
    * (move-token.ts). A clean start ends the session: its delayed will is sent now, as on one
-   * node's takeover [MQTT-3.1.3-9]. False when the asking node gave up: nothing changed, the
-   * session stays here (the caller keeps it).
+   * node's takeover [MQTT-3.1.3-9]. `stays` when the asking node gave up or died, `returned`
+   * when the client connected here again since the hold: nothing changed, the session stays
+   * here (the caller keeps it).
    */
-  private async handOwnerTo(request: ReleaseRequest): Promise<boolean> {
+  private async handOwnerTo(request: ReleaseRequest): Promise<'handed' | 'stays' | 'returned'> {
     const { core, redis, keys, logger } = this.parts;
     const { clientId, from, owner, clean } = request;
     await this.commit(clientId);
+    const session = core.sessions.get(clientId);
+    if (session !== undefined && !this.heldUnresumed.has(session)) {
+      // The client's newest connection is here [MQTT-3.1.4-3]: handed over now, the session
+      // would reach the asking node without what its client completed here meanwhile, and the
+      // stand-in's copies of those messages would go to it again as new ones (QoS 2 duplicates).
+      this.keptReturned++;
+      logger.info(
+        { clientId, node: from },
+        'cluster: session move: the client connected here again since the hold; the session stays here',
+      );
+      return 'returned';
+    }
     try {
       const handed = await handOwnerOver(redis, keys, clientId, [this.ownerValue, owner]);
       if (handed === 'notWaited') {
@@ -140,14 +172,14 @@ export class SessionHolding {
           { clientId, node: from },
           'cluster: session move: the asking node no longer waits (it gave up); the session stays here',
         );
-        return false;
+        return 'stays';
       }
       if (handed === 'gone') {
         logger.warn(
           { clientId, node: from },
           'cluster: session move: the asking node died (its lease is gone); the session stays here',
         );
-        return false;
+        return 'stays';
       }
       if (handed === 'notOurs') {
         logger.info({ clientId, node: from }, 'cluster: session move: owner key not ours');
@@ -156,7 +188,7 @@ export class SessionHolding {
       logger.warn({ err: String(err), clientId }, 'cluster: handing an owner key over failed');
     }
     if (clean) core.wills.fire(clientId);
-    return true;
+    return 'handed';
   }
 
   /**

@@ -21,8 +21,11 @@
  *    (compare-and-set: the key never goes free in between, so no third node can claim the
  *    client id then, and a kill of S from here on leaves the session to N, not to a survivor),
  *    then lets go (evicts, commits) and answers. It hands the key over only while N still
- *    waits (move-token.ts); if N gave up, S keeps the session, offline and routed, and answers. On a clean start it ends the session instead
- *    of handing it on: a delayed will is sent now [MQTT-3.1.3-9], as on one node.
+ *    waits (move-token.ts); if N gave up, S keeps the session, offline and routed, and answers;
+ *    if the client connected to S again since the hold, S keeps it too and says so (`kept`):
+ *    N drops its stand-in (all it parked reached S) and refuses its connect (0x88). On a
+ *    clean start it ends the session instead of handing it on: a delayed will is sent now
+ *    [MQTT-3.1.3-9], as on one node.
  * 4. N reads the session (with what S queued) and delivers the parked messages it lacks (by
  *    message id). What S gets after it let go was also routed to N: S drops it (no session).
  *    If S's answer does not come (S died after handing the key over, or is slow), N keeps the
@@ -88,6 +91,11 @@ export interface MoveResult {
    * when the release was not answered: the owner key may be ours already).
    */
   readonly arriving?: ArrivingSession | undefined;
+  /**
+   * The node kept the session: its client connected there again since the hold (the move is
+   * abandoned: the stand-in is to be dropped, the old node routed everything it parked).
+   */
+  readonly kept?: boolean;
 }
 
 /** What {@link SessionMoves.status} reports. */
@@ -96,6 +104,8 @@ export interface MoveCounters extends ArrivalCounters {
   barrierTimeouts: number;
   /** Holds read here after the asking node gave up on them: nothing done. */
   staleHolds: number;
+  /** Releases read here after the client connected here again since the hold: the session kept. */
+  keptReturned: number;
 }
 
 /** Both ends of session moves: asking a peer for a session, and handing one over. */
@@ -123,7 +133,8 @@ export class SessionMoves extends SessionHolding {
     if (!held.session) return { answered: true };
     const arriving = await arrivals?.begin(clientId);
     try {
-      return { answered: await this.askRelease(clientId, nodeId, clean), arriving };
+      const answer = await this.askRelease(clientId, nodeId, clean);
+      return { answered: answer !== undefined, arriving, kept: answer?.kept === true };
     } catch (err) {
       if (arriving) this.cancel(arriving, 'the release could not be asked for');
       throw err; // the request could not be sent (Redis unreachable): the claim fails (0x88)
@@ -133,10 +144,14 @@ export class SessionMoves extends SessionHolding {
   /**
    * Step 3 from the new node: says that it waits (move-token.ts), asks for the release and
    * waits for the answer; once it gives up, it withdraws, so that a late release keeps the
-   * session on the old node rather than hand it to a node that no longer waits. True when
-   * answered (the owner key then says where the session is, either way).
+   * session on the old node rather than hand it to a node that no longer waits. The answer,
+   * or undefined without one (the owner key then says where the session is, either way).
    */
-  private async askRelease(clientId: string, nodeId: number, clean: boolean): Promise<boolean> {
+  private async askRelease(
+    clientId: string,
+    nodeId: number,
+    clean: boolean,
+  ): Promise<Extract<ControlMessage, { t: 'released' }> | undefined> {
     const { ask, timeoutMs, redis, keys } = this.parts;
     const from = this.parts.self.nodeId;
     const owner = this.ownerValue;
@@ -151,11 +166,11 @@ export class SessionMoves extends SessionHolding {
     // A node that died after handing the key over never answers: stop waiting once its lease
     // is gone (the owner key then says where the session is) rather than after three leases.
     const answered = await Promise.race([
-      answer.then((a) => a !== undefined),
-      leaseGone(redis, keys, nodeId, () => settled),
+      answer.then((a) => (a?.t === 'released' ? a : undefined)),
+      leaseGone(redis, keys, nodeId, () => settled).then(() => undefined),
     ]);
-    if (!answered) await withdrawMove(redis, keys, clientId, owner);
-    // Answered: the old node took the token with the key, or let go without a session.
+    if (answered === undefined) await withdrawMove(redis, keys, clientId, owner);
+    // Answered: the old node took the token with the key, kept the session, or let go without one.
     else void withdrawMove(redis, keys, clientId, owner).catch(() => {});
     return answered;
   }
@@ -170,6 +185,7 @@ export class SessionMoves extends SessionHolding {
       dropped: arrivals?.dropped ?? 0,
       barrierTimeouts: this.barriers.timeouts,
       staleHolds: this.staleHolds,
+      keptReturned: this.keptReturned,
     };
   }
 

@@ -239,6 +239,7 @@ export class ClientOwnership implements SessionLoader {
    * told to close its connection, after the fact [MQTT-3.1.4-3].
    */
   connected(clientId: string): void {
+    this.moves.connected(clientId); // a session held for a move is not handed over now
     if (this.owned.has(clientId)) return;
     this.owned.add(clientId);
     void this.takeLock(clientId);
