@@ -128,13 +128,7 @@ export class Membership {
   async join(): Promise<number> {
     await requireRedisVersion(this.redis);
     const wanted = this.options.nodeId;
-    const candidates =
-      wanted !== undefined
-        ? [wanted]
-        : Array.from(
-            { length: NODE_ID_COUNT },
-            (_, i) => (i + Math.floor(Math.random() * NODE_ID_COUNT)) % NODE_ID_COUNT,
-          );
+    const candidates = wanted !== undefined ? [wanted] : everyIdFrom(randomNodeId());
     for (const candidate of candidates) {
       // A free id is skipped while its dead holder is recovered (CLAIM); a configured one not.
       const taken =
@@ -405,4 +399,18 @@ export class Membership {
   get orphanTtlMs(): number {
     return Math.max(ORPHAN_MIN_TTL_MS, 10 * this.options.leaseMs);
   }
+}
+
+/** A node id drawn at random: where a join starts looking for a free one. */
+function randomNodeId(): number {
+  return Math.floor(Math.random() * NODE_ID_COUNT);
+}
+
+/**
+ * Every node id once, from `start` on and round (one random start, not one draw per id: a
+ * draw per id left about a third of the ids untried, e^-1 of them, so a join could find
+ * "every id held" while some were free).
+ */
+export function everyIdFrom(start: number): number[] {
+  return Array.from({ length: NODE_ID_COUNT }, (_, i) => (start + i) % NODE_ID_COUNT);
 }

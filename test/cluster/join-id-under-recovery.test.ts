@@ -17,11 +17,7 @@ import { RedisFixture } from './redis-fixture.js';
 /** The id under recovery, and the only other id with no lease. */
 const RECOVERING = 7;
 const FREE = 9;
-/**
- * A key prefix of this test's own: a node of another test file that lost its redis-server
- * and reconnects to this one on the same port (the port freed and taken again) uses the
- * default prefix and cannot take the free id under this one.
- */
+/** A key prefix of this test's own: nothing else on its redis-server can take the free id. */
 const PREFIX = 'jiur:';
 
 describe('cluster: a joining node and the id of a dead node under recovery', () => {
