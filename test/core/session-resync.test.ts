@@ -54,6 +54,26 @@ class FlakyStore extends MemoryStore implements Flaky {
   }
 }
 
+/**
+ * This node dies and another reads the session from the store (an adoption, a restart): it
+ * resends the exchange at PUBREL as PUBREL and the unacknowledged one as PUBLISH with DUP, and
+ * not the exchange completed while batches failed [MQTT-4.3.3-6].
+ */
+async function nextNodeResends(
+  store: FlakyStore,
+  core: Awaited<ReturnType<typeof startCore>>,
+  ids: readonly number[],
+): Promise<void> {
+  core.close();
+  const other = await startCore(store, new FakeClock());
+  const back = await connect(other, 'sub');
+  assert.deepEqual(summary(back.take()), [
+    ['pubrel', ids[1]],
+    ['publish', ids[2], true],
+  ]);
+  other.close();
+}
+
 describe('a session whose store batches failed has its stored state written again', () => {
   it('[MQTT-4.3.3-6] a QoS 2 exchange completed while batches failed is not resent as PUBLISH by the next node; one at PUBREL is resent as PUBREL', async () => {
     const store = new FlakyStore();
@@ -61,15 +81,7 @@ describe('a session whose store batches failed has its stored state written agai
     const core = await startCore(store, clock);
     const { ids } = await qos2DuringFailure(store, core, 'failing');
     await storeBack(store, core, clock);
-    // This node dies; another reads the session from the store (an adoption, a restart).
-    core.close();
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    assert.deepEqual(summary(back.take()), [
-      ['pubrel', ids[1]],
-      ['publish', ids[2], true],
-    ]);
-    other.close();
+    await nextNodeResends(store, core, ids);
   });
 
   it('written again after each pause until a batch of it is committed (the store still failing at the first)', async () => {
@@ -81,14 +93,7 @@ describe('a session whose store batches failed has its stored state written agai
     clock.advance(RESYNC_DELAY_MS);
     await flush();
     await storeBack(store, core, clock);
-    core.close();
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    assert.deepEqual(summary(back.take()), [
-      ['pubrel', ids[1]],
-      ['publish', ids[2], true],
-    ]);
-    other.close();
+    await nextNodeResends(store, core, ids);
   });
 
   it('written at once when the session is handed over to another node, without waiting for the pause', async () => {
@@ -101,14 +106,7 @@ describe('a session whose store batches failed has its stored state written agai
     await flush();
     assert.equal(await core.registry.handOver('sub'), true);
     await core.persistence!.commit();
-    core.close();
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    assert.deepEqual(summary(back.take()), [
-      ['pubrel', ids[1]],
-      ['publish', ids[2], true],
-    ]);
-    other.close();
+    await nextNodeResends(store, core, ids);
   });
 
   it('writes that landed though their commit was reported failed are written again harmlessly (each entry once)', async () => {
@@ -117,14 +115,7 @@ describe('a session whose store batches failed has its stored state written agai
     const core = await startCore(store, clock);
     const { ids } = await qos2DuringFailure(store, core, 'failingCommits');
     await storeBack(store, core, clock);
-    core.close();
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    assert.deepEqual(summary(back.take()), [
-      ['pubrel', ids[1]],
-      ['publish', ids[2], true],
-    ]);
-    other.close();
+    await nextNodeResends(store, core, ids);
   });
 
   it('[MQTT-4.3.3-12] an inbound QoS 2 id released while batches failed is free on the next node: a PUBLISH under it is a new message', async () => {
