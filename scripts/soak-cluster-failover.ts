@@ -36,6 +36,7 @@ import { startCliNode } from '../test/cluster/cli-node.js';
 import type { CrashWindow } from '../test/cluster/crash-loop-clients.js';
 import { CrashLoopRun, type CrashLoopTally } from '../test/cluster/crash-loop-run.js';
 import { SentinelFixture } from '../test/cluster/sentinel-fixture.js';
+import { random } from '../test/durability/harness.js';
 import { waitFor } from '../test/helpers/broker.js';
 import { readReferences, wrongReferences } from '../test/helpers/redis-references.js';
 
@@ -64,17 +65,7 @@ const NODES = 3;
 const heartbeatMs = Math.floor(leaseMs / 12);
 const WAIT_S = 2;
 
-/** A small seeded generator (mulberry32): the same seed, the same schedule. */
-function random(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seed, the same schedule.
 const rng = random(seed);
 
 /** The rounds after (or during) which the master is killed, and how. */
