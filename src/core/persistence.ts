@@ -50,6 +50,15 @@ export interface TurnMarker {
   readonly ended: boolean;
 }
 
+/**
+ * Told the clients whose session writes a failed commit did not keep, and those of them whose
+ * session that commit deleted ({@link Persistence.onClientWritesFailed}).
+ */
+export type ClientWritesFailed = (
+  clientIds: ReadonlySet<string>,
+  deleted: ReadonlySet<string>,
+) => void;
+
 /** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
@@ -63,9 +72,14 @@ export class Persistence {
   /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
   private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
   /** Told which clients' writes a failed commit did not keep ({@link onClientWritesFailed}). */
-  private clientsFailed: ((clientIds: ReadonlySet<string>) => void) | undefined;
-  /** The clients whose session state this turn wrote, while its turn lasts. */
-  private clientTurn: { turn: TurnMarker; clientIds: Set<string> } | undefined;
+  private clientsFailed: ClientWritesFailed | undefined;
+  /**
+   * The clients whose session state this turn wrote, and those of them whose session it
+   * deleted, while its turn lasts.
+   */
+  private clientTurn:
+    | { turn: TurnMarker; clientIds: Set<string>; deleted: Set<string> }
+    | undefined;
 
   constructor(
     readonly store: BrokerStore,
@@ -126,11 +140,12 @@ export class Persistence {
 
   /**
    * Calls `listener` with the client ids whose session state (record, subscriptions, inbound
-   * QoS 2 ids, queue, inflight entries) a turn wrote when the store did not commit that
-   * turn's writes: memory went on without the store, which nothing writes again otherwise
+   * QoS 2 ids, queue, inflight entries, will, the session's deletion) a turn wrote when the
+   * store did not commit that turn's writes, and those of them whose session the turn
+   * deleted: memory went on without the store, which nothing writes again otherwise
    * (session-resync.ts writes them again).
    */
-  onClientWritesFailed(listener: (clientIds: ReadonlySet<string>) => void): void {
+  onClientWritesFailed(listener: ClientWritesFailed): void {
     this.clientsFailed = listener;
   }
 
@@ -180,6 +195,7 @@ export class Persistence {
   /** Removes the session with everything of it: record, subscriptions, will, queue, inflight. */
   deleteSession(clientId: string): void {
     this.touch();
+    this.noteClient(clientId, true);
     this.store.deleteSession(clientId);
     this.store.deleteQueue(clientId);
   }
@@ -295,11 +311,13 @@ export class Persistence {
 
   putWill(clientId: string, will: StoredWill): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.putWill(clientId, will);
   }
 
   deleteWill(clientId: string): void {
     this.touch();
+    this.noteClient(clientId);
     this.store.deleteWill(clientId);
   }
 
@@ -325,18 +343,25 @@ export class Persistence {
   /**
    * Notes that this turn wrote `clientId`'s session state: if the store does not commit the
    * turn, the client is named to the {@link onClientWritesFailed} listener. One watch per
-   * turn (Persistence.onTurnFailure), however many writes.
+   * turn (Persistence.onTurnFailure), however many writes. `deleted`: the write deletes the
+   * client's whole session.
    */
-  private noteClient(clientId: string): void {
+  private noteClient(clientId: string, deleted = false): void {
     const listener = this.clientsFailed;
     if (listener === undefined) return;
     let current = this.clientTurn;
     if (current === undefined || current.turn.ended) {
       const clientIds = new Set<string>();
-      current = { turn: this.onTurnFailure(() => listener(clientIds)), clientIds };
+      const deletedIds = new Set<string>();
+      current = {
+        turn: this.onTurnFailure(() => listener(clientIds, deletedIds)),
+        clientIds,
+        deleted: deletedIds,
+      };
       this.clientTurn = current;
     }
     current.clientIds.add(clientId);
+    if (deleted) current.deleted.add(clientId);
   }
 
   /**

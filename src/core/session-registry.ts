@@ -13,7 +13,7 @@
  * synchronous step that sees the registry as it is: a connection that claimed meanwhile is
  * simply taken over in turn, and the last CONNECT wins, as on one node.
  */
-import type { Clock, Logger, Random } from '../ports/index.js';
+import type { Clock, Logger, Random, StoredWill } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { BudgetAdmission } from './budget-admission.js';
@@ -108,9 +108,13 @@ export class SessionRegistry {
     );
     this.instanceTag = Buffer.from(parts.random.bytes(3)).toString('hex');
     if (parts.persistence !== undefined) {
-      this.resync = new SessionResync(parts.persistence, parts.clock, parts.logger, (id) =>
-        this.byClientId.get(id),
-      );
+      this.resync = new SessionResync(parts.persistence, parts.clock, parts.logger, {
+        sessionOf: (id) => this.byClientId.get(id),
+        heldElsewhere: (id) => this.elsewhere.has(id),
+        willOf: (id) => parts.wills.stored(id) ?? this.byClientId.get(id)?.connectionWill,
+        expiresAt: (session) =>
+          session.output === undefined ? this.expiry.deadline(session) : undefined,
+      });
     }
   }
 
@@ -143,6 +147,12 @@ export class SessionRegistry {
     const client = claimant.client;
     const clientId = client.clientId;
     let session = this.byClientId.get(clientId);
+    if (session === undefined && this.resync?.deleting(clientId) === true) {
+      // Ended here and its deletion's batch failed: deleted again before anything reads the
+      // store, which would bring the old session back (session-resync.ts).
+      const persistence = this.parts.persistence!;
+      return this.resync.now(clientId).then(() => persistence.commit());
+    }
     if (session === undefined && this.loader !== undefined) {
       const loading = this.loader.load(clientId, clean);
       if (loading !== undefined) return loading;
@@ -209,13 +219,17 @@ export class SessionRegistry {
    */
   connected(client: ClientInfo, will: Will | undefined, verdict?: WillVerdict): void {
     if (!this.parts.persistence || !will) return;
-    this.parts.persistence.putWill(client.clientId, {
+    const stored: StoredWill = {
       will,
       // The restored will is authorized as this user: only a verified username counts.
       username: client.usernameVerified ? client.username : undefined,
       listener: client.listener,
       ...(verdict === undefined ? {} : { verdict }),
-    });
+    };
+    this.parts.persistence.putWill(client.clientId, stored);
+    // Kept for session-resync.ts, should this write's batch fail.
+    const session = this.byClientId.get(client.clientId);
+    if (session !== undefined) session.connectionWill = stored;
   }
 
   /**
@@ -233,6 +247,7 @@ export class SessionRegistry {
   ): void {
     if (session.output !== holder) return;
     session.detach();
+    session.connectionWill = undefined;
     for (const delivery of session.takeSharedDeliveries()) {
       // Messages in flight to a shared member that left go to another member.
       if (!this.parts.router.redispatchShared(delivery, session)) session.enqueue(delivery);

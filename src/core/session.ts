@@ -246,6 +246,11 @@ export class Session extends SessionRecord implements Subscriber {
     await this.queue.storeHeld?.();
   }
 
+  /** Calls `reset` then writes the whole queue again (stored-queue.ts `rewrite`). */
+  async rewriteStored(reset: () => void): Promise<void> {
+    await (this.queue.rewrite?.(reset) ?? reset());
+  }
+
   /** The connection went away; the session keeps its state. */
   detach(): void {
     this.output = undefined;
