@@ -1,8 +1,9 @@
 /**
  * What a session is and holds apart from the messages on their way to it: its client id and
  * owner, its expiry, its subscriptions, the inbound QoS 2 ids it has acknowledged, and the
- * store it writes to when it outlives its connection. Session (session.ts) adds the
- * messages: delivery, queue, inflight window and retained backlog.
+ * store it writes to when it outlives its connection. SessionQueue (session-queue.ts) adds
+ * the queue of waiting deliveries, Session (session.ts) the rest of the messages: delivery,
+ * inflight window and retained backlog.
  */
 import type { SessionOwner, StoredWill } from '../ports/index.js';
 import type { Persistence } from './persistence.js';
