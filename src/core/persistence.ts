@@ -12,6 +12,7 @@ import type {
   StoredSession,
   StoredSubscription,
   StoredWill,
+  WriteFence,
 } from '../ports/index.js';
 import {
   type ClientWritesFailed,
@@ -113,12 +114,15 @@ export class Persistence {
     this.store.setSessionOwner(clientId, owner);
   }
 
-  /** Removes the session with everything of it: record, subscriptions, will, queue, inflight. */
-  deleteSession(clientId: string): void {
+  /**
+   * Removes the session with everything of it: record, subscriptions, will, queue, inflight;
+   * with `fence`, only while the fence holds (session-write-guard.ts).
+   */
+  deleteSession(clientId: string, fence?: WriteFence): void {
     this.touch();
     this.turns.noteClient(clientId, true);
-    this.store.deleteSession(clientId);
-    this.store.deleteQueue(clientId);
+    this.store.deleteSession(clientId, fence);
+    this.store.deleteQueue(clientId, fence);
   }
 
   /**
@@ -230,10 +234,11 @@ export class Persistence {
     this.store.deleteInboundQos2(clientId, packetId);
   }
 
-  putWill(clientId: string, will: StoredWill): void {
+  /** Stores the client's will; with `fence`, only while the fence holds. */
+  putWill(clientId: string, will: StoredWill, fence?: WriteFence): void {
     this.touch();
     this.turns.noteClient(clientId);
-    this.store.putWill(clientId, will);
+    this.store.putWill(clientId, will, fence);
   }
 
   deleteWill(clientId: string): void {

@@ -29,6 +29,7 @@ import { Session } from './session.js';
 import type { SessionHolder } from './session-holder.js';
 import { claimSession } from './session-owner.js';
 import { SessionResync } from './session-resync.js';
+import { LOCAL_WRITES, type SessionWriteGuard } from './session-write-guard.js';
 import type { SubscriptionService } from './subscription-service.js';
 import type { WillVerdict } from './will-verdict.js';
 import type { WillScheduler } from './wills.js';
@@ -95,6 +96,8 @@ export class SessionRegistry {
   private closing = false;
   /** Writes sessions' stored state again after their store batches failed. */
   private readonly resync: SessionResync | undefined;
+  /** Whether this node may still write a client's stored session (a cluster's owner keys). */
+  private writeGuard: SessionWriteGuard = LOCAL_WRITES;
 
   constructor(private readonly parts: SessionRegistryParts) {
     this.expiry = new ExpiryIndex(
@@ -114,6 +117,7 @@ export class SessionRegistry {
         willOf: (id) => parts.wills.stored(id) ?? this.byClientId.get(id)?.connectionWill,
         expiresAt: (session) =>
           session.output === undefined ? this.expiry.deadline(session) : undefined,
+        guard: () => this.writeGuard,
       });
     }
   }
@@ -198,6 +202,14 @@ export class SessionRegistry {
   /** Sessions not in memory are asked of `loader` before a claim (per-client loading). */
   loadWith(loader: SessionLoader): void {
     this.loader = loader;
+  }
+
+  /**
+   * The resync of a session whose batch failed writes it only with `guard`'s leave (a
+   * cluster: only while this node owns the client; session-write-guard.ts).
+   */
+  guardWritesWith(guard: SessionWriteGuard): void {
+    this.writeGuard = guard;
   }
 
   /**

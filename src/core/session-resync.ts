@@ -35,10 +35,19 @@
  * connection's will while it is connected, or none (a will cancelled by a resumption
  * [MQTT-3.1.3-9] or discarded would be sent by the next node otherwise). The record's
  * expiresAt (undefined while connected) is written when it differs.
+ *
+ * In a cluster the store is shared, and the client may be another node's by the time its
+ * state is written again (it connected there, its session moved or was taken over): then
+ * nothing is written here, above all not the deletion, which would delete that node's live
+ * session. Every write waits for the leave of a guard the cluster supplies (the client's
+ * owner key names this node: session-write-guard.ts), and the deletion and the will carry a
+ * fence the store checks in the write's atomic step, so that a key taken between the
+ * guard's answer and the write keeps the write out.
  */
-import type { Clock, Logger, StoredSession, StoredWill } from '../ports/index.js';
+import type { Clock, Logger, StoredSession, StoredWill, WriteFence } from '../ports/index.js';
 import type { Persistence } from './persistence.js';
 import type { Session } from './session.js';
+import type { SessionWriteGuard } from './session-write-guard.js';
 
 /** Pause before the stored state of sessions whose writes failed is written again. */
 export const RESYNC_DELAY_MS = 1000;
@@ -53,6 +62,8 @@ export interface ResyncMemory {
   willOf(clientId: string): StoredWill | undefined;
   /** When an offline session expires (ms since the epoch); undefined while connected or never. */
   expiresAt(session: Session): number | undefined;
+  /** Whether this node may still write a client's stored session (session-write-guard.ts). */
+  guard(): SessionWriteGuard;
 }
 
 /** Clients whose stored state is behind memory, and the timer that writes them again. */
@@ -160,7 +171,8 @@ export class SessionResync {
   /**
    * Unmarks `clientId` and writes its state again; false when there was nothing to write
    * (no persistent session here, and none deleted in a failed batch; handed over: written
-   * then). Marked again when the store could not be read.
+   * then) or this node may not write it (another node holds the client now). Marked again
+   * when the store could not be read or the guard could not tell.
    */
   private write(clientId: string): Promise<boolean> {
     this.dirty.delete(clientId);
@@ -170,27 +182,52 @@ export class SessionResync {
       if (deleted) this.deleted.add(clientId);
       throw err;
     };
-    const session = this.memory.sessionOf(clientId);
-    if (session?.persistence === undefined) {
-      // Another node holds it now: the store is that node's to write.
-      if (!deleted || this.memory.heldElsewhere(clientId)) return Promise.resolve(false);
-      // Ended here (or replaced by a session that is not stored): delete it again.
-      this.persistence.deleteSession(clientId);
-      const will = this.memory.willOf(clientId);
-      if (will !== undefined) this.persistence.putWill(clientId, will);
-      return Promise.resolve(true);
-    }
-    const done: Promise<boolean> = resyncSession(session, this.persistence, {
-      deleted,
-      will: () => this.memory.willOf(clientId),
-      expiresAt: this.memory.expiresAt(session),
-    })
-      .then(() => true, remark)
+    const done: Promise<boolean> = this.writeGranted(clientId, deleted)
+      .catch(remark)
       .finally(() => {
         if (this.writing.get(clientId) === done) this.writing.delete(clientId);
       });
     this.writing.set(clientId, done);
     return done;
+  }
+
+  /**
+   * Asks the guard, then writes: the deletion again (no session here), or the session memory
+   * holds. The fence of the guard's grant goes with the writes that would lose another
+   * node's session if they landed on it (the deletion, the will): the store applies them
+   * only while this node still owns the client (session-write-guard.ts).
+   */
+  private async writeGranted(clientId: string, deleted: boolean): Promise<boolean> {
+    const memory = this.memory;
+    // Another node holds it now (or nothing of it is to be written): that node's to write.
+    const nothing = () =>
+      memory.sessionOf(clientId)?.persistence === undefined &&
+      (!deleted || memory.heldElsewhere(clientId));
+    if (nothing()) return false;
+    const grant = await memory.guard().mayWrite(clientId);
+    if (grant === undefined) {
+      this.logger.info(
+        { clientId },
+        'store: a session whose batch failed is held by another node now; not written again here',
+      );
+      return false;
+    }
+    if (nothing()) return false;
+    const session = memory.sessionOf(clientId);
+    if (session?.persistence === undefined) {
+      // Ended here (or replaced by a session that is not stored): delete it again.
+      this.persistence.deleteSession(clientId, grant.fence);
+      const will = memory.willOf(clientId);
+      if (will !== undefined) this.persistence.putWill(clientId, will, grant.fence);
+      return true;
+    }
+    await resyncSession(session, this.persistence, {
+      deleted,
+      fence: grant.fence,
+      will: () => memory.willOf(clientId),
+      expiresAt: memory.expiresAt(session),
+    });
+    return true;
   }
 }
 
@@ -198,6 +235,8 @@ export class SessionResync {
 export interface SessionFacts {
   /** A failed batch deleted the stored session (memory's is another, or a new one). */
   deleted: boolean;
+  /** Checked by the store with the deletion and the will (session-write-guard.ts). */
+  fence?: WriteFence | undefined;
   /** The will the store should hold, if any (asked once the store was read). */
   will: () => StoredWill | undefined;
   /** The record's expiresAt (undefined while connected, or never). */
@@ -218,7 +257,7 @@ export async function resyncSession(
   const clientId = session.clientId;
   let stored: StoredSession | undefined;
   if (facts.deleted) {
-    await session.rewriteStored(() => persistence.deleteSession(clientId));
+    await session.rewriteStored(() => persistence.deleteSession(clientId, facts.fence));
   } else {
     stored = (await persistence.loadSession(clientId))?.session;
   }
@@ -237,7 +276,7 @@ export async function resyncSession(
   // The stored record does not say whether a will is stored: written as memory holds it
   // (idempotent; only for clients whose writes failed).
   const will = facts.will();
-  if (will !== undefined) persistence.putWill(clientId, will);
+  if (will !== undefined) persistence.putWill(clientId, will, facts.fence);
   else if (!facts.deleted) persistence.deleteWill(clientId);
   resyncInflight(session, persistence, stored);
   resyncInbound(session, persistence, stored);
