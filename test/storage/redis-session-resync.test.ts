@@ -11,9 +11,9 @@ import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/storage/index.js';
 import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { FlakyRedisStore } from '../helpers/flaky-redis-store.js';
 import { readReferences, wrongReferences } from '../helpers/redis-references.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
-import type { Flaky } from '../helpers/resync-scenario.js';
 import {
   connect,
   publishFromHost,
@@ -24,44 +24,6 @@ import {
   subscribe,
   summary,
 } from '../helpers/resync-scenario.js';
-
-/** A Redis store whose batches fail on demand (Flaky). */
-class FlakyRedisStore extends RedisStore implements Flaky {
-  failing = false;
-  failingCommits = false;
-  override putInflight(...args: Parameters<RedisStore['putInflight']>): void {
-    if (!this.failing) super.putInflight(...args);
-  }
-  override deleteInflight(...args: Parameters<RedisStore['deleteInflight']>): void {
-    if (!this.failing) super.deleteInflight(...args);
-  }
-  override dequeue(...args: Parameters<RedisStore['dequeue']>): void {
-    if (!this.failing) super.dequeue(...args);
-  }
-  override putSession(...args: Parameters<RedisStore['putSession']>): void {
-    if (!this.failing) super.putSession(...args);
-  }
-  override setSessionOwner(...args: Parameters<RedisStore['setSessionOwner']>): void {
-    if (!this.failing) super.setSessionOwner(...args);
-  }
-  override deleteSession(...args: Parameters<RedisStore['deleteSession']>): void {
-    if (!this.failing) super.deleteSession(...args);
-  }
-  override deleteQueue(...args: Parameters<RedisStore['deleteQueue']>): void {
-    if (!this.failing) super.deleteQueue(...args);
-  }
-  override putSubscription(...args: Parameters<RedisStore['putSubscription']>): void {
-    if (!this.failing) super.putSubscription(...args);
-  }
-  override enqueue(...args: Parameters<RedisStore['enqueue']>): void {
-    if (!this.failing) super.enqueue(...args);
-  }
-  override async commit(): Promise<void> {
-    // The batch is still sent (what was not dropped lands): only the answer fails.
-    if (this.failing || this.failingCommits) throw new Error('store unreachable');
-    return super.commit();
-  }
-}
 
 const servers: RedisServer[] = [];
 after(async () => {

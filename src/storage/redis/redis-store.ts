@@ -131,6 +131,25 @@ export class RedisStore implements BrokerStore {
   }
 
   /**
+   * True when this store is on the Redis server (or Redis Cluster, or Sentinel master) that
+   * `target` names, with the same URL and seeds, and a fenced write (WriteFence) can reach
+   * `key` in its batch's atomic step: a cluster on that Redis fences the store's writes with
+   * its owner keys (src/cluster/takeover.ts).
+   */
+  reachesKeyOf(
+    target: Pick<RedisStoreOptions, 'url' | 'nodes' | 'sentinels' | 'name'>,
+    key: string,
+  ): boolean {
+    const o = this.options;
+    const same =
+      o.url === target.url &&
+      JSON.stringify(o.nodes) === JSON.stringify(target.nodes) &&
+      JSON.stringify(o.sentinels) === JSON.stringify(target.sentinels) &&
+      o.name === target.name;
+    return same && this.ctx.keys.reaches(key);
+  }
+
+  /**
    * The open connection, for tests and maintenance tools (never for the broker).
    * @internal
    */
