@@ -334,6 +334,21 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
    * node asks this one to let go of it first.
    */
   disconnected(clientId: string): void {
+    if (this.core.sessions.has(clientId) || !this.owned.has(clientId)) return;
+    // A session ended here whose deletion's batch failed keeps the key until the resync
+    // deleted it again (mayWrite grants only to the owner; {@link written} lets go then).
+    const settled = this.core.registry.deletionSettled(clientId);
+    if (settled === true) this.letGoOf(clientId);
+    else if (settled !== false) void settled.then((done) => done && this.letGoOf(clientId));
+  }
+
+  /** The resync deleted again the session of `clientId` ended here: the key goes now. */
+  written(clientId: string): void {
+    this.letGoOf(clientId);
+  }
+
+  /** Lets go of `clientId`'s owner key, unless a session of it is here (again). */
+  private letGoOf(clientId: string): void {
     if (this.core.sessions.has(clientId)) return;
     if (!this.owned.delete(clientId)) return;
     this.redis

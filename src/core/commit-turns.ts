@@ -38,8 +38,11 @@ export class CommitTurns {
   private readonly participants: CommitParticipant[] = [];
   /** The last {@link commit} with participants: what it waited for, and its promise. */
   private lastCommit: { parts: Promise<void>[]; promise: Promise<void> } | undefined;
-  /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
-  private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
+  /**
+   * This turn's {@link onTurnFailure} callbacks while its turn lasts, and `told`: settles once
+   * the turn's commit settled and, if it failed, they were called.
+   */
+  private turnWatch: { ended: boolean; failed: (() => void)[]; told: Promise<void> } | undefined;
   /** Told which clients' writes a failed commit did not keep ({@link onClientWritesFailed}). */
   private clientsFailed: ClientWritesFailed | undefined;
   /**
@@ -79,19 +82,42 @@ export class CommitTurns {
   onTurnFailure(failed: () => void): TurnMarker {
     let turn = this.turnWatch;
     if (turn === undefined) {
-      const watch = { ended: false, failed: [] as (() => void)[] };
+      let told = () => {};
+      const watch = {
+        ended: false,
+        failed: [] as (() => void)[],
+        told: new Promise<void>((resolve) => {
+          told = resolve;
+        }),
+      };
       this.turnWatch = watch;
       turn = watch;
       setImmediate(() => {
         watch.ended = true;
         if (this.turnWatch === watch) this.turnWatch = undefined;
-        this.store.commit().catch(() => {
-          for (const fn of watch.failed) fn();
-        });
+        this.store
+          .commit()
+          .catch(() => {
+            for (const fn of watch.failed) fn();
+          })
+          .finally(told);
       });
     }
     turn.failed.push(failed);
     return turn;
+  }
+
+  /**
+   * When this turn deleted `clientId`'s session: a promise that settles once the turn's
+   * commit settled and, if it failed, the {@link onClientWritesFailed} listener was told.
+   * Undefined when this turn deleted no session of the client.
+   */
+  deletionTold(clientId: string): Promise<void> | undefined {
+    const current = this.clientTurn;
+    if (current === undefined || current.turn.ended || !current.deleted.has(clientId)) {
+      return undefined;
+    }
+    return this.turnWatch?.told;
   }
 
   /**

@@ -87,6 +87,14 @@ export class Persistence {
     this.turns.onClientWritesFailed(listener);
   }
 
+  /**
+   * Settles once this turn's deletion of `clientId`'s session is known committed or failed
+   * (a failure told first: CommitTurns.deletionTold); undefined when this turn deleted none.
+   */
+  deletionTold(clientId: string): Promise<void> | undefined {
+    return this.turns.deletionTold(clientId);
+  }
+
   /** Commits every mutation so far, the participants' too (CommitTurns.commit). */
   commit(): Promise<void> {
     return this.turns.commit();

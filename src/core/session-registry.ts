@@ -220,6 +220,21 @@ export class SessionRegistry {
     this.elsewhere.set(clientId, holder);
   }
 
+  /**
+   * Whether `clientId`'s stored session has no deletion left to make here (this node holds no
+   * session for it): true when none is pending; else a promise of it, once the deletion this
+   * turn wrote is known committed (false: its batch failed, and the resync makes it again).
+   * A cluster node keeps the client's owner key until then: the resync's deletion is made
+   * only while this node owns the client (SessionWriteGuard.written tells it when it is).
+   */
+  deletionSettled(clientId: string): boolean | Promise<boolean> {
+    const resync = this.resync;
+    if (resync === undefined) return true;
+    const told = this.parts.persistence?.deletionTold(clientId);
+    if (told === undefined) return !resync.deleting(clientId);
+    return told.then(() => !resync.deleting(clientId));
+  }
+
   /** `holder` no longer holds `clientId` elsewhere. */
   leftElsewhere(clientId: string, holder: SessionHolder): void {
     if (this.elsewhere.get(clientId) === holder) this.elsewhere.delete(clientId);
@@ -316,6 +331,13 @@ export class SessionRegistry {
    */
   async handOver(clientId: string): Promise<boolean> {
     const session = this.byClientId.get(clientId);
+    if (session === undefined && this.resync?.deleting(clientId) === true) {
+      // Ended here, its deletion to be made again: made now, while this node still owns the
+      // client (the caller commits before it lets go), rather than left for the other node
+      // to read the old session.
+      await this.resync.now(clientId);
+      return false;
+    }
     if (session === undefined || session.output !== undefined) return false;
     await this.resync?.now(clientId);
     await session.storeHeld();

@@ -219,6 +219,15 @@ export class SessionResync {
       this.persistence.deleteSession(clientId, grant.fence);
       const will = memory.willOf(clientId);
       if (will !== undefined) this.persistence.putWill(clientId, will, grant.fence);
+      // Committed: the guard may let go of what it kept for the deletion (failed: marked
+      // again, and the next write tells it).
+      this.persistence.commit().then(
+        () => {
+          if (this.deleted.has(clientId) || memory.sessionOf(clientId) !== undefined) return;
+          memory.guard().written?.(clientId);
+        },
+        () => {},
+      );
       return true;
     }
     await resyncSession(session, this.persistence, {

@@ -28,6 +28,13 @@ export interface SessionWriteGuard {
    * told (the cluster's Redis unreachable): the resync tries again later.
    */
   mayWrite(clientId: string): Promise<WriteGrant | undefined>;
+  /**
+   * The deletion of `clientId`'s stored session, made again with this guard's leave for a
+   * client this node holds no session for, is committed: nothing more is to be written for
+   * it here, and what the guard kept for it may go (a cluster node's owner key, kept while
+   * the deletion was pending: SessionRegistry.deletionSettled).
+   */
+  written?(clientId: string): void;
 }
 
 /** One node's store: every write is this node's to make. */

@@ -59,8 +59,9 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
 
   /**
    * `clientId`'s persistent session on A (old/#) ends while A's store fails (a clean start
-   * with no expiry, then gone), and the client goes to B: a new session there (new/#),
-   * offline, with a message queued for it in the store.
+   * with no expiry, then gone), and the client goes to B (which asks A to let go of the
+   * client id first): a new session there (new/#), offline, with a message queued for it in
+   * the store.
    */
   async function endOnAThenMoveToB(clientId: string): Promise<void> {
     const first = await connectCollecting(a.url, persistentClient(clientId));
@@ -76,8 +77,8 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
     clients.push(clean.client);
     await endClient(clean.client);
     await waitFor(() => !a.broker.core.sessions.has(clientId), 5000, 'A to end the session');
+    // A keeps the owner key (its deletion is to be made again): B asks A to let go first.
     const key = `pipit:owner:${clientId}`;
-    await waitFor(async () => (await redis.redis.get(key)) === null, 5000, 'A to let go');
     const onB = await connectCollecting(b.url, { ...persistentClient(clientId), clean: true });
     clients.push(onB.client);
     await onB.client.subscribeAsync('new/#', { qos: 1 });
@@ -120,6 +121,38 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
       'store: a session whose batch failed is held by another node now; not written again here',
     );
     await assertStoredAsBWroteIt(CLIENT);
+  });
+
+  it('[MQTT-3.1.2-4] node A keeps the owner key until it deleted the ended session again, so the client finds none on B', async () => {
+    const clientId = `${CLIENT}-ended`;
+    const key = `pipit:owner:${clientId}`;
+    const first = await connectCollecting(a.url, persistentClient(clientId));
+    clients.push(first.client);
+    await first.client.subscribeAsync('old/#', { qos: 1 });
+    await endClient(first.client);
+    storeA.failing = true;
+    const clean = await connectCollecting(a.url, {
+      ...persistentClient(clientId),
+      clean: true,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    clients.push(clean.client);
+    await endClient(clean.client);
+    await waitFor(() => !a.broker.core.sessions.has(clientId), 5000, 'A to end the session');
+    await storeBackOnA('store: sessions written again after failed batches');
+    // Deleted again with A's leave, then the key goes.
+    await waitFor(async () => (await redis.redis.get(key)) === null, 5000, 'A to let go');
+    const reader = new RedisStore({ url: redis.url });
+    await reader.open();
+    try {
+      assert.equal(await reader.loadSession(clientId), undefined);
+      assert.equal((await reader.loadQueue(clientId)).state.queuedCount, 0);
+    } finally {
+      await reader.close();
+    }
+    const onB = await connectCollecting(b.url, persistentClient(clientId));
+    clients.push(onB.client);
+    assert.equal(onB.sessionPresent, false, 'the ended session does not come back on B');
   });
 
   it("a leave read before the owner key moved: the deletion checks the key again in its own step and leaves B's session be", async () => {
