@@ -109,6 +109,43 @@ describe('a stored queue when the store fails for a while', () => {
     core.close();
   });
 
+  it("an entry queued behind a connected client's full window, in a batch the store did not commit, is still delivered after the client reconnects (it was in memory only)", async () => {
+    const store = new FlakyStore();
+    const core = await startCore(store, new FakeClock());
+    await offlineSubscriber(core);
+    // Receive Maximum 1: the second message waits in the queue's page in memory (its tail),
+    // written to the store in the same turn.
+    const sub = new FakeClient(core, 5);
+    sub.connect({
+      clientId: 'sub',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600, receiveMaximum: 1 },
+    });
+    await flush();
+    await publishQos1(core, '1');
+    store.failingWrites = true;
+    await publishQos1(core, '2 (its batch failed)');
+    await publishQos1(core, '3 (its batch failed)');
+    store.failingWrites = false;
+    assert.deepEqual(
+      publishes(sub.take()).map((p) => p.payload.toString()),
+      ['1'],
+    );
+    // The client goes away before it acknowledged '1' (a Redis failover drops connections too).
+    sub.connection.transportClosed();
+    await flush();
+    await publishQos1(core, '4');
+    const back = await connect(core, 'sub');
+    assert.deepEqual(await receiveAll(back, 4), [
+      '1',
+      '2 (its batch failed)',
+      '3 (its batch failed)',
+      '4',
+    ]);
+    assert.equal(core.sessions.get('sub')?.queuedCount, 0);
+    core.close();
+  });
+
   it('entries held in memory are written to the store when their session leaves for another node (a takeover across a cluster, a drain), which sends them', async () => {
     const store = new FlakyStore();
     const core = await startCore(store, new FakeClock());
