@@ -339,7 +339,7 @@ export class SessionRegistry {
       return false;
     }
     if (session === undefined || session.output !== undefined) return false;
-    await this.resync?.now(clientId);
+    await this.resync?.now(clientId, true);
     await session.storeHeld();
     return this.evict(clientId);
   }

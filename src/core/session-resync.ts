@@ -73,6 +73,8 @@ export class SessionResync {
   private readonly deleted = new Set<string>();
   /** The writes under way, by client id (a hand-over waits for its client's). */
   private readonly writing = new Map<string, Promise<boolean>>();
+  /** Clients the guard refused, logged once (one still held here is asked again). */
+  private readonly refused = new Set<string>();
   private timer: ReturnType<Clock['setTimeout']> | undefined;
   private running = false;
   private stopped = false;
@@ -106,12 +108,17 @@ export class SessionResync {
    * Writes `clientId`'s stored state again now if it is marked (before its session leaves
    * this node: the other node reads the store), after a write of it under way. The caller
    * commits. Rejects when the store could not be read (the client stays marked).
+   * `handingOver`: the session held here is being handed to another node, which reads the
+   * store only once this node let go: written without asking the guard, whose owner key a
+   * move hands to the new node before this node lets go (session-hold.ts), so the guard
+   * refused and the failed batches' writes were lost with the move (inflight entries: the
+   * failover soak lost 76, seed 15).
    */
-  async now(clientId: string): Promise<void> {
+  async now(clientId: string, handingOver = false): Promise<void> {
     await this.writing.get(clientId)?.catch(() => {});
     if (!this.dirty.has(clientId)) return;
     try {
-      await this.write(clientId);
+      await this.write(clientId, handingOver);
     } catch (err) {
       this.schedule();
       throw err;
@@ -174,7 +181,7 @@ export class SessionResync {
    * then) or this node may not write it (another node holds the client now). Marked again
    * when the store could not be read or the guard could not tell.
    */
-  private write(clientId: string): Promise<boolean> {
+  private write(clientId: string, handingOver = false): Promise<boolean> {
     this.dirty.delete(clientId);
     const deleted = this.deleted.delete(clientId);
     const remark = (err: unknown): never => {
@@ -182,7 +189,7 @@ export class SessionResync {
       if (deleted) this.deleted.add(clientId);
       throw err;
     };
-    const done: Promise<boolean> = this.writeGranted(clientId, deleted)
+    const done: Promise<boolean> = this.writeGranted(clientId, deleted, handingOver)
       .catch(remark)
       .finally(() => {
         if (this.writing.get(clientId) === done) this.writing.delete(clientId);
@@ -197,21 +204,39 @@ export class SessionResync {
    * node's session if they landed on it (the deletion, the will): the store applies them
    * only while this node still owns the client (session-write-guard.ts).
    */
-  private async writeGranted(clientId: string, deleted: boolean): Promise<boolean> {
+  private async writeGranted(
+    clientId: string,
+    deleted: boolean,
+    handingOver: boolean,
+  ): Promise<boolean> {
     const memory = this.memory;
     // Another node holds it now (or nothing of it is to be written): that node's to write.
     const nothing = () =>
       memory.sessionOf(clientId)?.persistence === undefined &&
       (!deleted || memory.heldElsewhere(clientId));
-    if (nothing()) return false;
-    const grant = await memory.guard().mayWrite(clientId);
-    if (grant === undefined) {
-      this.logger.info(
-        { clientId },
-        'store: a session whose batch failed is held by another node now; not written again here',
-      );
+    if (nothing()) {
+      this.refused.delete(clientId);
       return false;
     }
+    const held = handingOver && memory.sessionOf(clientId)?.persistence !== undefined;
+    const grant = held ? {} : await memory.guard().mayWrite(clientId);
+    if (grant === undefined) {
+      if (memory.sessionOf(clientId)?.persistence !== undefined) {
+        // Still held here: a move hands the owner key over before this node lets go of the
+        // session, and the hand-over writes it then (handingOver): so it stays marked.
+        this.dirty.add(clientId);
+        if (deleted) this.deleted.add(clientId);
+      }
+      if (!this.refused.has(clientId)) {
+        this.refused.add(clientId);
+        this.logger.info(
+          { clientId },
+          'store: a session whose batch failed is held by another node now; not written again here',
+        );
+      }
+      return false;
+    }
+    this.refused.delete(clientId);
     if (nothing()) return false;
     const session = memory.sessionOf(clientId);
     if (session?.persistence === undefined) {

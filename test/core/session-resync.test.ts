@@ -80,6 +80,42 @@ describe('a session whose store batches failed has its stored state written agai
     await nextNodeResends(store, core, ids);
   });
 
+  it('written at once at a hand-over even when the guard refuses: a move hands the owner key to the new node before this node lets go of the session', async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { sub, ids } = await qos2DuringFailure(store, core, 'failing');
+    store.failing = false;
+    // The owner key names the new node already (session-hold.ts: handOwnerTo, then letGo).
+    core.registry.guardWritesWith({ mayWrite: () => Promise.resolve(undefined) });
+    sub.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    assert.equal(await core.registry.handOver('sub'), true);
+    await core.persistence!.commit();
+    await nextNodeResends(store, core, ids);
+  });
+
+  it("a session the guard refused while it is still held here stays marked, and its hand-over writes it (the resync's pause ran between the key's hand-over and the let go)", async () => {
+    const store = new FlakyStore();
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const { sub, ids } = await qos2DuringFailure(store, core, 'failing');
+    const refusing = {
+      asked: 0,
+      mayWrite() {
+        refusing.asked++;
+        return Promise.resolve(undefined);
+      },
+    };
+    core.registry.guardWritesWith(refusing);
+    await storeBack(store, core, clock, () => refusing.asked > 0);
+    sub.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    assert.equal(await core.registry.handOver('sub'), true);
+    await core.persistence!.commit();
+    await nextNodeResends(store, core, ids);
+  });
+
   it('writes that landed though their commit was reported failed are written again harmlessly (each entry once)', async () => {
     const store = new FlakyStore();
     const clock = new FakeClock();
