@@ -34,6 +34,7 @@ import {
 } from './options.js';
 import { OrphanReader } from './orphan-reader.js';
 import { Outbox } from './outbox.js';
+import { Qos0Receiver } from './qos0-receiver.js';
 import { nodeIdentity } from './owners.js';
 import { ParkedPosition } from './parked-position.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
@@ -60,6 +61,8 @@ export class ClusterNode {
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
+  /** The QoS 0 channel's subscriber (undefined on a Redis Cluster: QoS 0 uses the inbox). */
+  private readonly qos0: Qos0Receiver | undefined;
   private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
   /** Reads dead nodes' inboxes (undefined without a store the nodes share: nothing adopted). */
@@ -118,6 +121,18 @@ export class ClusterNode {
     const { replicas } = this;
     const { inboxMaxLength } = this.options;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas, inboxMaxLength);
+    // QoS 0 forwards on per-node channels (qos0-receiver.ts); on a Redis Cluster they stay on
+    // the inbox stream: a PUBLISH there is broadcast to every shard.
+    if (this.options.redisCluster === undefined) {
+      this.outbox.qos0Channel = true;
+      this.qos0 = new Qos0Receiver(
+        this.options,
+        core.pipeline,
+        this.outbox,
+        logger,
+        this.malformed,
+      );
+    }
     this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
     persistence?.join(this.outbox);
     persistence?.join(this.localRoutes);
@@ -245,6 +260,8 @@ export class ClusterNode {
     const { commands, keys, logger } = this;
     await new MessageIdBlocks(commands, keys, this.core.messageIds, logger).start(nodeId);
     await this.announcements.listen(nodeId);
+    // Subscribed before this node's routes are announced: peers forward only after that.
+    await this.qos0?.start(this.keys.qos0(nodeId));
     await this.localRoutes.announceAs(nodeId);
     // Read after subscribing, those of dead nodes under recovery too (membership.ts); a read
     // that fails is tried again on each heartbeat (remote-routes.ts).
@@ -268,6 +285,8 @@ export class ClusterNode {
       },
     );
     this.inbox.onMarker = (marker) => this.ownership.moves.barriers.onMarker(marker);
+    const { qos0 } = this;
+    if (qos0 !== undefined) this.ownership.moves.barriers.drainQos0 = (ms) => qos0.drain(ms);
     this.inbox.start();
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
@@ -338,6 +357,7 @@ export class ClusterNode {
     }
     this.commands.disconnect();
     this.announcements.stop();
+    this.qos0?.stop();
     this.reader.disconnect();
   }
 
@@ -359,8 +379,8 @@ export class ClusterNode {
     const { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained } = this;
     const { nodeId, peers: livePeers } = this.membership;
     const parts = { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained };
-    const { malformed, replicas } = this;
-    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas });
+    const { malformed, replicas, qos0 } = this;
+    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas, qos0 });
   }
 
   /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */

@@ -1,0 +1,147 @@
+/**
+ * QoS 0 forwards on the per-node QoS 0 channel (src/cluster/qos0-receiver.ts), two nodes in
+ * this process on a real redis-server: delivered in order without touching the inbox stream;
+ * the QoS 0 connection killed (CLIENT KILL), or closed by Redis for an output buffer over its
+ * limit, counted, logged and back, the announcements' connection untouched; what is published
+ * while no one listens counted as unheard on the sender.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { collectUntil, waitFor } from '../helpers/broker.js';
+import { type TestNode, TwoNodes, waitForRoute } from './cluster-nodes.js';
+import type { RedisFixture } from './redis-fixture.js';
+
+/** The ids of the connections named `pipit-<role>` (CLIENT LIST). */
+async function connectionIds(redis: RedisFixture, role: string): Promise<string[]> {
+  const list = (await redis.redis.client('LIST')) as string;
+  return list
+    .split('\n')
+    .filter((line) => line.includes(` name=pipit-${role} `))
+    .map((line) => /^id=(\d+)/.exec(line)![1]!)
+    .sort();
+}
+
+describe('cluster: QoS 0 forwards on the QoS 0 channel', () => {
+  let nodes: TwoNodes;
+  let redis: RedisFixture;
+  let a: TestNode;
+  let b: TestNode;
+
+  before(async () => {
+    nodes = await TwoNodes.start();
+    ({ redis, a, b } = nodes);
+  });
+  after(() => nodes.stop());
+
+  /** Subscribes on b to `topic/#`, QoS 1 (QoS 0 messages stay QoS 0). */
+  async function subscriber(topic: string) {
+    const sub = await nodes.client(b, { protocolVersion: 5 });
+    await sub.subscribeAsync(`${topic}/#`, { qos: 1 });
+    await waitForRoute(a, b.nodeId, `${topic}/#`);
+    return sub;
+  }
+
+  /** Resolves once b's QoS 0 channel has its subscriber again. */
+  async function listening(): Promise<void> {
+    await waitFor(
+      async () => (await redis.redis.pubsub('CHANNELS', `*qos0:${b.nodeId}`)).length === 1,
+      5000,
+      "b's QoS 0 subscriber",
+    );
+  }
+
+  /** Publishes `count` QoS 0 messages and an end from a; resolves with b's payloads. */
+  async function roundTrip(
+    sub: Awaited<ReturnType<typeof subscriber>>,
+    topic: string,
+    count: number,
+  ) {
+    const pub = await nodes.client(a, { protocolVersion: 5 });
+    const got = collectUntil(sub, `${topic}/end`);
+    for (let i = 0; i < count; i++) pub.publish(`${topic}/t`, String(i), { qos: 0 });
+    pub.publish(`${topic}/end`, '', { qos: 0 });
+    return (await got).map((m) => Number(m.payload.toString()));
+  }
+
+  it('delivers QoS 0 messages in order, on the channel, none through the inbox', async () => {
+    const sub = await subscriber('q0order');
+    const xadds = await redis.commandCalls('xadd');
+    const publishes = await redis.commandCalls('publish');
+    const sent = a.broker.cluster!.status().outbox;
+    const received = b.broker.cluster!.status().qos0!.received;
+    // [MQTT-4.6.0-6]: one publisher's messages of one topic and QoS in the order received.
+    assert.deepEqual(
+      await roundTrip(sub, 'q0order', 500),
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    assert.equal(await redis.commandCalls('xadd'), xadds);
+    assert.ok((await redis.commandCalls('publish')) > publishes);
+    const after = a.broker.cluster!.status().outbox;
+    assert.equal(after.qos0Published - sent.qos0Published, 501);
+    assert.equal(after.forwarded, sent.forwarded);
+    assert.equal(after.qos0Unheard, sent.qos0Unheard);
+    assert.equal(b.broker.cluster!.status().qos0!.received - received, 501);
+  });
+
+  it('counts a killed QoS 0 connection and delivers again once it is back', async () => {
+    const sub = await subscriber('q0kill');
+    const announcements = await connectionIds(redis, 'subscriber');
+    const disconnects = b.broker.cluster!.status().qos0!.disconnects;
+    const ids = await connectionIds(redis, 'qos0');
+    assert.equal(ids.length, 2); // a's and b's
+    for (const id of ids) await redis.redis.client('KILL', 'ID', id);
+    await waitFor(() => b.broker.cluster!.status().qos0!.disconnects === disconnects + 1);
+    await listening();
+    assert.deepEqual(
+      await roundTrip(sub, 'q0kill', 20),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    // The announcements' connections are not the ones killed.
+    assert.deepEqual(await connectionIds(redis, 'subscriber'), announcements);
+  });
+
+  it('survives Redis closing it for its output buffer; announcements stay connected', async () => {
+    const sub = await subscriber('q0overflow');
+    const announcements = await connectionIds(redis, 'subscriber');
+    const disconnects = b.broker.cluster!.status().qos0!.disconnects;
+    const [limit] = (
+      (await redis.redis.config('GET', 'client-output-buffer-limit')) as string[]
+    ).slice(1);
+    await redis.redis.config('SET', 'client-output-buffer-limit', 'pubsub 4096 0 0');
+    try {
+      const pub = await nodes.client(a, { protocolVersion: 5 });
+      pub.publish('q0overflow/big', Buffer.alloc(64 * 1024), { qos: 0 });
+      await waitFor(() => b.broker.cluster!.status().qos0!.disconnects === disconnects + 1);
+    } finally {
+      await redis.redis.config('SET', 'client-output-buffer-limit', limit!);
+    }
+    await listening();
+    assert.deepEqual(
+      await roundTrip(sub, 'q0overflow', 20),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    assert.deepEqual(await connectionIds(redis, 'subscriber'), announcements);
+  });
+
+  it('counts QoS 0 messages published while no one listens as unheard', async () => {
+    const sub = await subscriber('q0unheard');
+    const unheard = a.broker.cluster!.status().outbox.qos0Unheard;
+    const connected = String(await redis.redis.client('LIST'))
+      .trim()
+      .split('\n').length;
+    const ids = await connectionIds(redis, 'qos0');
+    // Killed with no room to connect again (maxclients), in one step: no reconnection between.
+    const multi = redis.redis.multi().config('SET', 'maxclients', String(connected - ids.length));
+    for (const id of ids) multi.client('KILL', 'ID', id);
+    await multi.exec();
+    try {
+      const pub = await nodes.client(a, { protocolVersion: 5 });
+      for (let i = 0; i < 3; i++) await pub.publishAsync('q0unheard/t', 'lost', { qos: 0 });
+      await waitFor(() => a.broker.cluster!.status().outbox.qos0Unheard === unheard + 3);
+    } finally {
+      await redis.redis.config('SET', 'maxclients', '10000');
+    }
+    await listening();
+    assert.deepEqual(await roundTrip(sub, 'q0unheard', 5), [0, 1, 2, 3, 4]);
+  });
+});
