@@ -3,8 +3,9 @@
  * node granularity (each peer one subscriber in the router), forwarding (batched per turn
  * to each node's inbox stream), and ownership of client ids with takeover across nodes.
  *
- * Three Redis connections: commands, pub/sub (route announcements and this node's control
- * channel: announcements.ts), and the inbox's blocking reader. Redis going away crashes
+ * Four Redis connections: commands, pub/sub (route announcements and this node's control
+ * channel: announcements.ts), the inbox's blocking reader, and the QoS 0 channel's
+ * subscriber (qos0-receiver.ts; not on a Redis Cluster). Redis going away crashes
  * nothing: commands wait or fail and are logged; when the pub/sub connection is subscribed
  * again (back, or moved to another Redis Cluster node), the node writes its route table
  * again and reads its peers' whole tables and the retained messages.
@@ -34,9 +35,9 @@ import {
 } from './options.js';
 import { OrphanReader } from './orphan-reader.js';
 import { Outbox } from './outbox.js';
-import { Qos0Receiver } from './qos0-receiver.js';
 import { nodeIdentity } from './owners.js';
 import { ParkedPosition } from './parked-position.js';
+import { Qos0Receiver } from './qos0-receiver.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
