@@ -3,7 +3,7 @@
  * this process on a real redis-server: delivered in order without touching the inbox stream;
  * the QoS 0 connection killed (CLIENT KILL), or closed by Redis for an output buffer over its
  * limit, counted, logged and back, the announcements' connection untouched; what is published
- * while no one listens counted as unheard on the sender.
+ * while no one listens counted as unheard on the sender; garbage on the channel skipped.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -143,5 +143,15 @@ describe('cluster: QoS 0 forwards on the QoS 0 channel', () => {
     }
     await listening();
     assert.deepEqual(await roundTrip(sub, 'q0unheard', 5), [0, 1, 2, 3, 4]);
+  });
+
+  it('skips a batch on the channel it cannot decode, counted and logged, and goes on', async () => {
+    const sub = await subscriber('q0garbage');
+    const before = b.broker.cluster!.status();
+    const channel = (await redis.redis.pubsub('CHANNELS', `*qos0:${b.nodeId}`)) as string[];
+    assert.equal(await redis.redis.publish(channel[0]!, Buffer.from([0xff, 0x00, 0x13])), 1);
+    await waitFor(() => b.broker.cluster!.status().qos0!.malformed === before.qos0!.malformed + 1);
+    assert.equal(b.broker.cluster!.status().malformed.inbox, before.malformed.inbox + 1);
+    assert.deepEqual(await roundTrip(sub, 'q0garbage', 5), [0, 1, 2, 3, 4]);
   });
 });
