@@ -123,7 +123,7 @@ export class ClusterNode {
     const { inboxMaxLength } = this.options;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas, inboxMaxLength);
     // QoS 0 forwards on per-node channels (qos0-receiver.ts); on a Redis Cluster they stay on
-    // the inbox stream: a PUBLISH there is broadcast to every shard.
+    // the inbox stream: a PUBLISH there is broadcast to every shard (SPUBLISH not tried).
     if (this.options.redisCluster === undefined) {
       this.outbox.qos0Channel = true;
       this.qos0 = new Qos0Receiver(
