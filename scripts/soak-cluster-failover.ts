@@ -25,9 +25,13 @@
  * Prints progress and a summary; writes the nodes' logs and lost.log to a temporary folder
  * (printed); exits 1 if an acknowledged message was lost, a QoS 2 message arrived twice, a
  * session was lost, a message reached another topic's subscriber, or a probe never reached
- * its subscriber (noted, and the run goes on).
+ * its subscriber (noted, and the run goes on). A failover the sentinel fixture could not
+ * carry out cleanly (no replica streaming before the kill, no promotion, the killed server not
+ * back as an in-sync replica: FailoverIncomplete) stops the run: Redis may have lost keys
+ * (the nodes then log "lease was lost"), so the run is reported invalid, with no tally, and
+ * exits 2.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +39,7 @@ import { Redis } from 'ioredis';
 import { startCliNode } from '../test/cluster/cli-node.js';
 import type { CrashWindow } from '../test/cluster/crash-loop-clients.js';
 import { CrashLoopRun, type CrashLoopTally } from '../test/cluster/crash-loop-run.js';
-import { SentinelFixture } from '../test/cluster/sentinel-fixture.js';
+import { FailoverIncomplete, SentinelFixture } from '../test/cluster/sentinel-fixture.js';
 import { random } from '../test/durability/harness.js';
 import { waitFor } from '../test/helpers/broker.js';
 import { readReferences, wrongReferences } from '../test/helpers/redis-references.js';
@@ -179,6 +183,18 @@ async function probing(step: () => Promise<void>): Promise<void> {
   }
 }
 
+/** The lines of the nodes' logs that say a node found its lease gone from Redis. */
+function leasesLost(): string[] {
+  return readdirSync(dir)
+    .filter((f) => /^node-\d+\.log$/.test(f))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('lease was lost'))
+        .map((line) => `${f}: ${line}`),
+    );
+}
+
 let tally: CrashLoopTally | undefined;
 try {
   await run.startNodes(NODES);
@@ -197,6 +213,24 @@ try {
 } catch (err) {
   failed = err;
   console.log(`soak stopped: ${(err as Error).stack ?? err}`);
+}
+if (failed instanceof FailoverIncomplete) {
+  // Not the broker's doing: Redis itself may have lost acknowledged keys. No tally.
+  await run.stop().catch(() => {});
+  redis.disconnect();
+  await sentinel.stop();
+  const lost = leasesLost();
+  console.log(
+    [
+      `RUN INVALID (seed ${seed}): the sentinel fixture could not complete a failover: ${failed.message}.`,
+      'Redis may have lost keys, so losses, duplicates and lost sessions after it would not be',
+      "the broker's: no tally. Run the seed again (a starved machine makes this likelier).",
+      `Nodes that found their lease gone ("lease was lost"): ${lost.length}`,
+      ...lost.slice(0, 10).map((line) => `  ${line}`),
+      `logs: ${dir}`,
+    ].join('\n'),
+  );
+  process.exit(2);
 }
 try {
   tally = await run.finish();
@@ -248,6 +282,8 @@ const summary = {
   sessionsLost: tally.sessionsLost,
   otherTopic: tally.foreign.length,
   probeFailures: probeFailures.length,
+  // Not counted against the run: a node starved past its lease logs it too.
+  leasesLost: leasesLost().length,
   messageBodies: references.filter((r) => r.body).length,
   bodiesWithWrongCount: wrongCounts.length,
   logs: dir,

@@ -4,7 +4,7 @@ import type { CoreOptions } from './core/index.js';
 import type { HttpServeOptions } from './http/http-listener.js';
 import type { ProcessMetricsOptions } from './metrics/index.js';
 import type { BrokerStore, Clock, Durability, Logger } from './ports/index.js';
-import type { RedisStoreOptions } from './storage/index.js';
+import { RedisStore, type RedisStoreOptions } from './storage/index.js';
 import type { TlsOptions } from './transport/tls-context.js';
 
 /** Options of {@link createBroker}: core limits plus the logger and clock. */
@@ -136,4 +136,20 @@ export function clusterPersistence(
     );
   }
   return persistence;
+}
+
+/**
+ * True when a cluster node's store is the Redis store on the cluster's own Redis (the store
+ * a cluster implies, or one named with the same server), so that the store's fenced writes
+ * can check the cluster's owner keys in their atomic step (WriteFence; src/cluster/takeover.ts
+ * `mayWrite`). A store on another Redis cannot: the cluster's check is then a read before
+ * the write.
+ */
+export function storeOnClusterRedis(
+  store: BrokerStore | undefined,
+  cluster: ClusterOptions,
+): boolean {
+  if (!(store instanceof RedisStore)) return false;
+  const prefix = cluster.keyPrefix ?? (cluster.nodes === undefined ? 'pipit:' : '{pipit}:');
+  return store.reachesKeyOf(cluster, `${prefix}owner:`);
 }

@@ -19,6 +19,7 @@ import {
   checkSysInterval,
   clusterPersistence,
   type ListenerOptions,
+  storeOnClusterRedis,
 } from './broker-options.js';
 import { ClusterNode } from './cluster/index.js';
 import type {
@@ -133,6 +134,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           cluster,
           this.core.logger,
           shared ? new StoredSessionLoader(this.core, shared) : undefined,
+          storeOnClusterRedis(this.store, cluster),
         )
       : undefined;
     this.cluster?.stats.describeAs({ version: packageVersion(), listeners: () => this.addresses });

@@ -93,6 +93,8 @@ export class ClusterNode {
     options: ClusterOptions,
     private readonly logger: Logger,
     next?: SessionLoader,
+    /** `next`'s store is on this Redis: its fenced writes check owner keys (takeover.ts). */
+    storeOnClusterRedis = false,
   ) {
     this.options = resolveClusterOptions(options);
     this.keys = new ClusterKeys(this.options.keyPrefix);
@@ -197,6 +199,7 @@ export class ClusterNode {
           next && new SessionArrivals(core, logger, () => this.localRoutes.commit(), this.parked),
       },
       replicas,
+      storeOnClusterRedis,
     );
     const self = () => this.nodeId;
     const { commands, keys, wills } = this;

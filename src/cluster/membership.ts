@@ -11,19 +11,16 @@ import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
 import {
   ANNOUNCE_LEFT,
-  CLAIM,
   END_RECOVERY,
   JOIN,
   RELEASE,
   REMOVE_TRACES,
   RENEW,
 } from './membership-scripts.js';
+import { claimNodeId, NODE_ID_COUNT } from './node-id-claim.js';
 import { heldWills, type OrphanWill, orphanWills } from './node-wills.js';
 import type { ResolvedClusterOptions } from './options.js';
 import { requireRedisVersion } from './redis-version.js';
-
-/** Number of node ids (0-255): the high bits of message ids (core/message-ids.ts). */
-export const NODE_ID_COUNT = 256;
 
 /** A dead node's inbox, renamed so that only the node that removed it reads it. */
 export interface OrphanInbox {
@@ -120,46 +117,13 @@ export class Membership {
   }
 
   /**
-   * Claims a node id (the configured one, or the first free one from a random start that no
-   * survivor recovers: `recovering:<id>`),
-   * clears what a previous holder of that id left, and starts the heartbeat.
+   * Claims a node id (node-id-claim.ts), clears what a previous holder of that id left, and
+   * starts the heartbeat.
    * @throws Error when the configured id is held, or every id is, or Redis is too old.
    */
   async join(): Promise<number> {
     await requireRedisVersion(this.redis);
-    const wanted = this.options.nodeId;
-    const candidates = wanted !== undefined ? [wanted] : everyIdFrom(randomNodeId());
-    for (const candidate of candidates) {
-      // A free id is skipped while its dead holder is recovered (CLAIM); a configured one not.
-      const taken =
-        wanted !== undefined
-          ? (await this.redis.set(
-              this.keys.lease(candidate),
-              this.instance,
-              'PX',
-              this.options.leaseMs,
-              'NX',
-            )) === 'OK'
-          : (await this.redis.eval(
-              CLAIM,
-              2,
-              this.keys.lease(candidate),
-              this.keys.recovering(candidate),
-              this.instance,
-              String(this.options.leaseMs),
-            )) === 1;
-      if (taken) {
-        this.id = candidate;
-        break;
-      }
-    }
-    if (this.id < 0) {
-      throw new Error(
-        wanted !== undefined
-          ? `cluster node id ${wanted} is held by another live node: choose another or leave nodeId out`
-          : `every cluster node id (0-${NODE_ID_COUNT - 1}) is held by a live node`,
-      );
-    }
+    this.id = await claimNodeId(this.redis, this.keys, this.options, this.instance);
     // A previous holder of this id died: its routes are stale, its inbox is ours to read.
     const [previous, orphan] = (await this.redis.eval(
       JOIN,
@@ -399,18 +363,4 @@ export class Membership {
   get orphanTtlMs(): number {
     return Math.max(ORPHAN_MIN_TTL_MS, 10 * this.options.leaseMs);
   }
-}
-
-/** A node id drawn at random: where a join starts looking for a free one. */
-function randomNodeId(): number {
-  return Math.floor(Math.random() * NODE_ID_COUNT);
-}
-
-/**
- * Every node id once, from `start` on and round (one random start, not one draw per id: a
- * draw per id left about a third of the ids untried, e^-1 of them, so a join could find
- * "every id held" while some were free).
- */
-export function everyIdFrom(start: number): number[] {
-  return Array.from({ length: NODE_ID_COUNT }, (_, i) => (start + i) % NODE_ID_COUNT);
 }

@@ -20,8 +20,9 @@
  * The hold before it has its own word, one key per asking node (`asking:<client id>:<owner>`,
  * so that a third node's takeover does not overwrite the word of a move under way): set before
  * the hold is asked for, deleted once it is answered or given up on (before the client is
- * refused). The old node acts on a hold only while that key exists, so a hold it reads after
- * the asking node gave up closes nothing: the client may have connected to it again meanwhile.
+ * refused). The old node acts on a hold only while that key exists and the asking node's lease
+ * names its instance (one script), so a hold it reads after the asking node gave up, or died,
+ * closes nothing: the client may have connected to it again meanwhile.
  */
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
@@ -35,6 +36,13 @@ if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
+return 1`;
+
+// 1 while the asking word (KEYS[1]) stands and the asking node's lease (KEYS[2]) names its
+// instance (ARGV[1]).
+const HOLD_AWAITED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 return 1`;
 
 // Deletes `moving` (KEYS[1]) only while it names the waiting node (ARGV[1]).
@@ -121,12 +129,29 @@ export async function withdrawHold(
   await redis.del(keys.asking(clientId, ownerValue));
 }
 
-/** True while `ownerValue` still waits for the answer to its hold of `clientId`. */
+/**
+ * True while `ownerValue` still waits for the answer to its hold of `clientId` and is alive
+ * (its lease names its instance). A node killed while it waited leaves its word behind until
+ * the word expires (two waits): a hold read meanwhile, or one that waited here (behind a
+ * recovery or a claim, as through a Redis failover) and acts only now, would close the
+ * connection its client made since on this node and keep the session held for a release
+ * that never comes (the failover soak, seed 14: six clients closed by a hold from a node dead
+ * for 7 s, one of them then delivered the same QoS 2 messages from two nodes, issue #11).
+ */
 export async function holdAwaited(
   redis: RedisClient,
   keys: ClusterKeys,
   clientId: string,
   ownerValue: string,
 ): Promise<boolean> {
-  return (await redis.exists(keys.asking(clientId, ownerValue))) === 1;
+  const node = parseOwner(ownerValue);
+  if (node === undefined) return false; // not an owner value: no node waits
+  const result = await redis.eval(
+    HOLD_AWAITED,
+    2,
+    keys.asking(clientId, ownerValue),
+    keys.lease(node.nodeId),
+    node.instance,
+  );
+  return result === 1;
 }

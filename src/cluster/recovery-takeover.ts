@@ -8,8 +8,9 @@
  */
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ClusterKeys } from './keys.js';
-import { NODE_ID_COUNT, type OrphanInbox } from './membership.js';
+import type { OrphanInbox } from './membership.js';
 import { TAKE_OVER_RECOVERY } from './membership-scripts.js';
+import { NODE_ID_COUNT } from './node-id-claim.js';
 
 /** A dead node's recovery taken over from its recoverer, which died too. */
 export interface TakenOverRecovery {

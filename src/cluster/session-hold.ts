@@ -51,7 +51,7 @@ export class SessionHolding {
   readonly barriers: RouteBarriers;
   /** Settles once the recovery of dead nodes' sessions under way is done. */
   recovery: Promise<void> = Promise.resolve();
-  /** Holds read after the asking node gave up on them (nothing done). */
+  /** Holds read after the asking node gave up on them or died (nothing done). */
   staleHolds = 0;
   /** Releases read after the client connected here again since the hold (the session kept). */
   keptReturned = 0;
@@ -91,11 +91,12 @@ export class SessionHolding {
     const output = core.sessions.get(clientId)?.output;
     if (!awaited || (output !== undefined && output !== found)) {
       // A stale hold (the asking node gave up, its client refused: it may have connected here
-      // again since) closes nothing and answers nothing: nobody waits for it.
+      // again since; or the asking node died) closes nothing and answers nothing: nobody
+      // waits for it.
       this.staleHolds++;
       logger.info(
         { clientId, node: from },
-        'cluster: session move: a hold read after the asking node gave up; nothing done',
+        'cluster: session move: a hold read after the asking node gave up or died; nothing done',
       );
       return;
     }

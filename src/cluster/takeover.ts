@@ -13,7 +13,7 @@
  * set of client ids this node owns.
  */
 
-import type { BrokerCore, SessionLoader } from '../core/index.js';
+import type { BrokerCore, SessionLoader, SessionWriteGuard, WriteGrant } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
 import { awaitsRecovery, ClientClaims } from './client-claim.js';
@@ -38,8 +38,13 @@ import type { ReplicaWait } from './replica-wait.js';
 import type { SessionArrivals } from './session-arrival.js';
 import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
 
+/** Reads of an adopted session's stored state before its adoption is given up. */
+const ADOPT_READS = 4;
+/** The pause before the second read of an adopted session (doubled before each next one). */
+const ADOPT_READ_PAUSE_MS = 250;
+
 /** Ownership of client ids, takeover requests out and in. */
-export class ClientOwnership implements SessionLoader {
+export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   /** Client ids whose lock this node took. */
   private readonly owned = new Set<string>();
   private readonly control: ControlRequests;
@@ -73,6 +78,11 @@ export class ClientOwnership implements SessionLoader {
      * taken without a claim (restored, adopted, moved here) ride its WAITs.
      */
     private readonly replicas?: ReplicaWait,
+    /**
+     * The store is on the cluster's Redis (the store a cluster implies): its fenced writes
+     * check the owner key in their own atomic step ({@link mayWrite}).
+     */
+    private readonly fenceStore = false,
   ) {
     this.control = new ControlRequests(redis, keys, () => self.nodeId);
     this.turns = new ClientTurns(logger, (clientId) => this.checking.get(clientId));
@@ -90,6 +100,9 @@ export class ClientOwnership implements SessionLoader {
     const { owned, moves } = this;
     const parts = { redis, keys, self, logger, moves, next, owned, replicas };
     this.claims = new ClientClaims(parts);
+    // On the store the nodes share, a session is written again after failed batches only
+    // while this node owns its client (mayWrite).
+    if (next !== undefined) core.registry.guardWritesWith(this);
   }
 
   /** Clients refused because Redis was unreachable (0x88). */
@@ -120,6 +133,23 @@ export class ClientOwnership implements SessionLoader {
       this.checking.set(clientId, checking);
     }
     return checking;
+  }
+
+  /**
+   * The write guard of this node's session resync (src/core/session-write-guard.ts): leave
+   * to write `clientId`'s stored session again only while its owner key names this node.
+   * Once it names another node (the client connected there, its session moved or was taken
+   * over), or none (this node let go of it), the stored session is not this node's to write:
+   * a deletion made again then would delete the session another node holds. The key is also
+   * the fence of the leave when the store is on this Redis, so that the store's deletion and
+   * will check it again in the write's own step (a compare-and-delete in Lua: the key may go
+   * to another node between this read and the write). With a store on another Redis there
+   * is no such step: the read here is the only check.
+   */
+  async mayWrite(clientId: string): Promise<WriteGrant | undefined> {
+    const key = this.keys.owner(clientId);
+    if ((await this.redis.get(key)) !== this.ownerValue) return undefined;
+    return { fence: this.fenceStore ? { key, value: this.ownerValue } : undefined };
   }
 
   /**
@@ -281,14 +311,44 @@ export class ClientOwnership implements SessionLoader {
       if (!taken) return false;
       this.replicas?.follow('the owner key of an adopted session', { clientId });
       this.owned.add(clientId);
-      await this.next?.load(clientId);
+      await this.readAdopted(clientId);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);
     } catch (err) {
-      this.logger.warn({ err: String(err), clientId }, 'cluster: adopting a session failed');
+      this.logger.error(
+        { err: String(err), clientId },
+        'cluster: adopting a session failed: what its dead node held for it may be lost',
+      );
     }
     return false;
+  }
+
+  /**
+   * Reads the session whose owner key was just taken here (adoptOne), again after a pause
+   * when the read fails (the store briefly away, as through a Redis failover), up to
+   * {@link ADOPT_READS} times. Given up on, the key is this node's with no session in memory:
+   * nothing routes the session, and the dead node's inbox goes to the sessions adopted only,
+   * so what was acknowledged for it there would be lost; a connect elsewhere still resumes
+   * the stored session (this node's hold finds none and lets go of the key).
+   */
+  private async readAdopted(clientId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.next?.load(clientId);
+        return;
+      } catch (err) {
+        // Taken over meanwhile (no longer ours): the other node reads it.
+        if (attempt >= ADOPT_READS || !this.owned.has(clientId)) throw err;
+        this.logger.warn(
+          { err: String(err), clientId, attempt },
+          'cluster: reading an adopted session failed; reading it again',
+        );
+        await new Promise((resolve) =>
+          setTimeout(resolve, ADOPT_READ_PAUSE_MS * 2 ** (attempt - 1)),
+        );
+      }
+    }
   }
 
   /** Takeovers of sessions here wait for `recovery` (it never rejects) before they let go. */
@@ -309,6 +369,21 @@ export class ClientOwnership implements SessionLoader {
    * node asks this one to let go of it first.
    */
   disconnected(clientId: string): void {
+    if (this.core.sessions.has(clientId) || !this.owned.has(clientId)) return;
+    // A session ended here whose deletion's batch failed keeps the key until the resync
+    // deleted it again (mayWrite grants only to the owner; {@link written} lets go then).
+    const settled = this.core.registry.deletionSettled(clientId);
+    if (settled === true) this.letGoOf(clientId);
+    else if (settled !== false) void settled.then((done) => done && this.letGoOf(clientId));
+  }
+
+  /** The resync deleted again the session of `clientId` ended here: the key goes now. */
+  written(clientId: string): void {
+    this.letGoOf(clientId);
+  }
+
+  /** Lets go of `clientId`'s owner key, unless a session of it is here (again). */
+  private letGoOf(clientId: string): void {
     if (this.core.sessions.has(clientId)) return;
     if (!this.owned.delete(clientId)) return;
     this.redis

@@ -3,7 +3,7 @@
  * messages): a Pipit node writes them, but Redis is shared, so what is read is checked
  * before it is used. Each check throws an Error that says what is wrong.
  */
-import { NODE_ID_COUNT } from './membership.js';
+import { NODE_ID_COUNT } from './node-id-claim.js';
 
 /** Parses `text` as a JSON object. @throws Error when it is not one. */
 export function parseJsonObject(text: string): Record<string, unknown> {

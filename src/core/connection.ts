@@ -221,7 +221,10 @@ export class Connection
   discardWill(): void {
     const handshake = this.shake;
     if (handshake?.will === undefined) return;
-    if (this.connState === 'connected') this.core.persistence?.deleteWill(this.clientInfo.clientId);
+    if (this.connState === 'connected') {
+      this.core.persistence?.deleteWill(this.clientInfo.clientId);
+      if (this.served !== undefined) this.served.connectionWill = undefined;
+    }
     handshake.will = undefined;
   }
 

@@ -40,6 +40,11 @@ export interface DeliveryQueue {
    * failed), before the session leaves this node for another (stored-queue.ts).
    */
   storeHeld?(): Promise<void>;
+  /**
+   * Reads the stored queue, calls `reset` (which deletes it), and writes every entry again
+   * (a session whose deletion's batch failed: stored-queue.ts).
+   */
+  rewrite?(reset: () => void): Promise<void>;
 }
 
 /**

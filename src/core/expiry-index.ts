@@ -40,6 +40,11 @@ export class ExpiryIndex<K> {
     return this.heap.length;
   }
 
+  /** The deadline of `key` (ms since the epoch), or undefined when it has none. */
+  deadline(key: K): number | undefined {
+    return this.entries.get(key)?.at;
+  }
+
   /** Sets (or moves) the deadline of `key`. */
   set(key: K, at: number): void {
     const entry = this.entries.get(key);

@@ -19,6 +19,7 @@ export type { ForwardedScope, RouteObserver, Router } from './router.js';
 export * from './session.js';
 export * from './session-holder.js';
 export * from './session-registry.js';
+export type { SessionWriteGuard, WriteGrant } from './session-write-guard.js';
 export * from './stored-session-loader.js';
 export * from './subscriber.js';
 export * from './subscription.js';

@@ -12,9 +12,18 @@ import type {
   StoredSession,
   StoredSubscription,
   StoredWill,
+  WriteFence,
 } from '../ports/index.js';
+import {
+  type ClientWritesFailed,
+  type CommitParticipant,
+  CommitTurns,
+  type TurnMarker,
+} from './commit-turns.js';
 import type { Delivery, Message } from './message.js';
 import { restoreMessage } from './message.js';
+
+export type { ClientWritesFailed, CommitParticipant, TurnMarker } from './commit-turns.js';
 
 /** One client's stored session with its queue state, and the messages its inflight entries carry. */
 export interface LoadedSession {
@@ -35,37 +44,13 @@ export interface InflightRecord {
 /** A subscription as persistence reads it (a Subscription, by its fields, as above). */
 export type SubscriptionRecord = Readonly<StoredSubscription>;
 
-/**
- * Writes outside the store that an acknowledgement waits for as it waits for the store's
- * (a cluster's forwards to other nodes and its route table).
- */
-export interface CommitParticipant {
-  /** Resolves once everything written so far is written (rejects when a write failed). */
-  commit(): Promise<void>;
-}
-
-/** A turn whose store writes {@link Persistence.onTurnFailure} watches. */
-export interface TurnMarker {
-  /** The turn is over: writes made now belong to the next one. */
-  readonly ended: boolean;
-}
-
 /** The store (the three store ports in one) as the core uses it. */
 export class Persistence {
   /** Increases with every mutation; compare before/after a step to know if it wrote. */
   mutations = 0;
   private commitQueued = false;
-  /** The turn's {@link commitAfterTurn}, while its turn lasts. */
-  private turnCommit: Promise<void> | undefined;
-  private readonly participants: CommitParticipant[] = [];
-  /** The last {@link commit} with participants: what it waited for, and its promise. */
-  private lastCommit: { parts: Promise<void>[]; promise: Promise<void> } | undefined;
-  /** This turn's {@link onTurnFailure} callbacks, while its turn lasts. */
-  private turnWatch: { ended: boolean; failed: (() => void)[] } | undefined;
-  /** Told which clients' writes a failed commit did not keep ({@link onClientWritesFailed}). */
-  private clientsFailed: ((clientIds: ReadonlySet<string>) => void) | undefined;
-  /** The clients whose session state this turn wrote, while its turn lasts. */
-  private clientTurn: { turn: TurnMarker; clientIds: Set<string> } | undefined;
+  /** Commits, failed turns and the clients they concern (commit-turns.ts). */
+  private readonly turns: CommitTurns;
 
   constructor(
     readonly store: BrokerStore,
@@ -75,89 +60,49 @@ export class Persistence {
      * committed and lost since: a Redis failover without a WAIT for replicas); reported here.
      */
     readonly lostQueued: (clientId: string, count: number) => void = () => {},
-  ) {}
+  ) {
+    this.turns = new CommitTurns(store);
+  }
 
   /** True while the store cannot write (disk full): new QoS 1/2 work is refused. */
   get full(): boolean {
     return this.store.full;
   }
 
-  /**
-   * Settles once what this event-loop turn wrote is durable (never rejects: a failed commit
-   * is reported by the acknowledgement that waits for it). [MQTT-4.3.3-9] A QoS 2 copy goes
-   * onward after its inbound packet id is stored, but the id is written after routing (by the
-   * PUBREC's step, perhaps a few microtasks later when a hook is async): a {@link commit}
-   * taken at routing time can find nothing pending yet (a store with no open batch settles at
-   * once) and let the copy out before the id's batch. Taken once the turn's microtasks are
-   * done (one `setImmediate`, shared by every copy of the turn), it covers the id.
-   */
+  /** Settles once what this event-loop turn wrote is durable (CommitTurns.commitAfterTurn). */
   commitAfterTurn(): Promise<void> {
-    this.turnCommit ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.turnCommit = undefined;
-      return this.commit().catch(() => {});
-    });
-    return this.turnCommit;
+    return this.turns.commitAfterTurn();
   }
 
-  /**
-   * Calls `failed` if the store does not commit what this turn wrote (a batch Redis did not
-   * take, a full disk): one store commit looked at per turn, taken once the turn's writes are
-   * all made (as {@link commitAfterTurn}), however many callers. Returns the turn, `ended` once
-   * writes belong to the next one. The store's commit only: a participant's failure (a
-   * forward) says nothing of the store's writes.
-   */
+  /** Calls `failed` if the store does not commit this turn's writes (CommitTurns.onTurnFailure). */
   onTurnFailure(failed: () => void): TurnMarker {
-    let turn = this.turnWatch;
-    if (turn === undefined) {
-      const watch = { ended: false, failed: [] as (() => void)[] };
-      this.turnWatch = watch;
-      turn = watch;
-      setImmediate(() => {
-        watch.ended = true;
-        if (this.turnWatch === watch) this.turnWatch = undefined;
-        this.store.commit().catch(() => {
-          for (const fn of watch.failed) fn();
-        });
-      });
-    }
-    turn.failed.push(failed);
-    return turn;
+    return this.turns.onTurnFailure(failed);
   }
 
   /**
-   * Calls `listener` with the client ids whose session state (record, subscriptions, inbound
-   * QoS 2 ids, queue, inflight entries) a turn wrote when the store did not commit that
-   * turn's writes: memory went on without the store, which nothing writes again otherwise
-   * (session-resync.ts writes them again).
+   * Calls `listener` with the clients whose session writes a failed commit did not keep
+   * (CommitTurns.onClientWritesFailed; session-resync.ts writes them again).
    */
-  onClientWritesFailed(listener: (clientIds: ReadonlySet<string>) => void): void {
-    this.clientsFailed = listener;
+  onClientWritesFailed(listener: ClientWritesFailed): void {
+    this.turns.onClientWritesFailed(listener);
   }
 
   /**
-   * Commits every mutation so far (group commit in the store, and the participants'). When
-   * the store and every participant answer with the very promises they gave the call before
-   * (the batch being filled, the one in flight, or nothing to wait for), that call's promise
-   * is the answer again: the acknowledgements of one event-loop turn share one, where each
-   * made a `Promise.all` of its own.
+   * Settles once this turn's deletion of `clientId`'s session is known committed or failed
+   * (a failure told first: CommitTurns.deletionTold); undefined when this turn deleted none.
    */
+  deletionTold(clientId: string): Promise<void> | undefined {
+    return this.turns.deletionTold(clientId);
+  }
+
+  /** Commits every mutation so far, the participants' too (CommitTurns.commit). */
   commit(): Promise<void> {
-    if (this.participants.length === 0) return this.store.commit();
-    const parts = [this.store.commit()];
-    for (const participant of this.participants) parts.push(participant.commit());
-    const last = this.lastCommit;
-    if (last !== undefined && samePromises(last.parts, parts)) return last.promise;
-    const promise = Promise.all(parts).then(() => undefined);
-    this.lastCommit = { parts, promise };
-    return promise;
+    return this.turns.commit();
   }
 
-  /**
-   * Makes {@link commit} wait for `participant` too; it calls {@link noteWrite} for each write
-   * an acknowledgement must wait for.
-   */
+  /** Makes {@link commit} wait for `participant` too (CommitTurns.join). */
   join(participant: CommitParticipant): void {
-    this.participants.push(participant);
+    this.turns.join(participant);
   }
 
   /** A participant wrote: the step that caused it waits for {@link commit} before its ack. */
@@ -167,21 +112,25 @@ export class Persistence {
 
   putSession(clientId: string, expiryInterval: number, expiresAt: number | undefined): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.putSession(clientId, expiryInterval, expiresAt);
   }
 
   setSessionOwner(clientId: string, owner: SessionOwner): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.setSessionOwner(clientId, owner);
   }
 
-  /** Removes the session with everything of it: record, subscriptions, will, queue, inflight. */
-  deleteSession(clientId: string): void {
+  /**
+   * Removes the session with everything of it: record, subscriptions, will, queue, inflight;
+   * with `fence`, only while the fence holds (session-write-guard.ts).
+   */
+  deleteSession(clientId: string, fence?: WriteFence): void {
     this.touch();
-    this.store.deleteSession(clientId);
-    this.store.deleteQueue(clientId);
+    this.turns.noteClient(clientId, true);
+    this.store.deleteSession(clientId, fence);
+    this.store.deleteQueue(clientId, fence);
   }
 
   /**
@@ -197,7 +146,7 @@ export class Persistence {
 
   putSubscription(clientId: string, subscription: SubscriptionRecord): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     const stored: StoredSubscription = {
       filter: subscription.filter,
       qos: subscription.qos,
@@ -211,7 +160,7 @@ export class Persistence {
 
   deleteSubscription(clientId: string, filter: string): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.deleteSubscription(clientId, filter);
   }
 
@@ -221,21 +170,21 @@ export class Persistence {
    */
   enqueue(clientId: string, seq: number, delivery: Delivery): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.writeMessage(delivery.message);
     this.store.enqueue(clientId, seq, toStoredDelivery(delivery));
   }
 
   dequeue(clientId: string, seq: number): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.dequeue(clientId, seq);
   }
 
   /** Removes the queued entry at `seq` only (one taken out of order: StoredQueue.takeShared). */
   removeQueued(clientId: string, seq: number): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.removeQueued(clientId, seq);
   }
 
@@ -266,7 +215,7 @@ export class Persistence {
 
   putInflight(clientId: string, entry: InflightRecord): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.writeMessage(entry.delivery.message);
     this.store.putInflight(clientId, {
       packetId: entry.packetId,
@@ -277,29 +226,32 @@ export class Persistence {
 
   deleteInflight(clientId: string, packetId: number): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.deleteInflight(clientId, packetId);
   }
 
   addInboundQos2(clientId: string, packetId: number): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.addInboundQos2(clientId, packetId);
   }
 
   deleteInboundQos2(clientId: string, packetId: number): void {
     this.touch();
-    this.noteClient(clientId);
+    this.turns.noteClient(clientId);
     this.store.deleteInboundQos2(clientId, packetId);
   }
 
-  putWill(clientId: string, will: StoredWill): void {
+  /** Stores the client's will; with `fence`, only while the fence holds. */
+  putWill(clientId: string, will: StoredWill, fence?: WriteFence): void {
     this.touch();
-    this.store.putWill(clientId, will);
+    this.turns.noteClient(clientId);
+    this.store.putWill(clientId, will, fence);
   }
 
   deleteWill(clientId: string): void {
     this.touch();
+    this.turns.noteClient(clientId);
     this.store.deleteWill(clientId);
   }
 
@@ -320,23 +272,6 @@ export class Persistence {
   deleteRetained(topic: string): void {
     this.touch();
     this.store.deleteRetained(topic);
-  }
-
-  /**
-   * Notes that this turn wrote `clientId`'s session state: if the store does not commit the
-   * turn, the client is named to the {@link onClientWritesFailed} listener. One watch per
-   * turn (Persistence.onTurnFailure), however many writes.
-   */
-  private noteClient(clientId: string): void {
-    const listener = this.clientsFailed;
-    if (listener === undefined) return;
-    let current = this.clientTurn;
-    if (current === undefined || current.turn.ended) {
-      const clientIds = new Set<string>();
-      current = { turn: this.onTurnFailure(() => listener(clientIds)), clientIds };
-      this.clientTurn = current;
-    }
-    current.clientIds.add(clientId);
   }
 
   /**
@@ -395,11 +330,4 @@ export function fromStoredDelivery(stored: StoredDelivery, message: Message): De
     subscriptionIds: stored.subscriptionIds,
     shareFilter: stored.shareFilter,
   };
-}
-
-/** True when both lists hold the same promises, in the same order. */
-function samePromises(a: readonly Promise<void>[], b: readonly Promise<void>[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,10 +1,11 @@
 /**
  * What a session is and holds apart from the messages on their way to it: its client id and
  * owner, its expiry, its subscriptions, the inbound QoS 2 ids it has acknowledged, and the
- * store it writes to when it outlives its connection. Session (session.ts) adds the
- * messages: delivery, queue, inflight window and retained backlog.
+ * store it writes to when it outlives its connection. SessionQueue (session-queue.ts) adds
+ * the queue of waiting deliveries, Session (session.ts) the rest of the messages: delivery,
+ * inflight window and retained backlog.
  */
-import type { SessionOwner } from '../ports/index.js';
+import type { SessionOwner, StoredWill } from '../ports/index.js';
 import type { Persistence } from './persistence.js';
 import type { Subscription } from './subscription.js';
 
@@ -17,6 +18,11 @@ export class SessionRecord {
   expiryInterval = 0;
   /** Set for persistent sessions when the broker has a store: every change is written. */
   persistence: Persistence | undefined;
+  /**
+   * The will the store holds for the connection now serving the session (written at CONNACK,
+   * deleted when the client discards it), for session-resync.ts to write again.
+   */
+  connectionWill: StoredWill | undefined;
   // Created on first use: an idle session holds neither.
   private subs: Map<string, Subscription> | undefined;
   private inboundIds: Set<number> | undefined;

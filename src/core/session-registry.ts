@@ -13,7 +13,7 @@
  * synchronous step that sees the registry as it is: a connection that claimed meanwhile is
  * simply taken over in turn, and the last CONNECT wins, as on one node.
  */
-import type { Clock, Logger, Random } from '../ports/index.js';
+import type { Clock, Logger, Random, StoredWill } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { BudgetAdmission } from './budget-admission.js';
@@ -29,6 +29,7 @@ import { Session } from './session.js';
 import type { SessionHolder } from './session-holder.js';
 import { claimSession } from './session-owner.js';
 import { SessionResync } from './session-resync.js';
+import { LOCAL_WRITES, type SessionWriteGuard } from './session-write-guard.js';
 import type { SubscriptionService } from './subscription-service.js';
 import type { WillVerdict } from './will-verdict.js';
 import type { WillScheduler } from './wills.js';
@@ -95,6 +96,8 @@ export class SessionRegistry {
   private closing = false;
   /** Writes sessions' stored state again after their store batches failed. */
   private readonly resync: SessionResync | undefined;
+  /** Whether this node may still write a client's stored session (a cluster's owner keys). */
+  private writeGuard: SessionWriteGuard = LOCAL_WRITES;
 
   constructor(private readonly parts: SessionRegistryParts) {
     this.expiry = new ExpiryIndex(
@@ -108,9 +111,14 @@ export class SessionRegistry {
     );
     this.instanceTag = Buffer.from(parts.random.bytes(3)).toString('hex');
     if (parts.persistence !== undefined) {
-      this.resync = new SessionResync(parts.persistence, parts.clock, parts.logger, (id) =>
-        this.byClientId.get(id),
-      );
+      this.resync = new SessionResync(parts.persistence, parts.clock, parts.logger, {
+        sessionOf: (id) => this.byClientId.get(id),
+        heldElsewhere: (id) => this.elsewhere.has(id),
+        willOf: (id) => parts.wills.stored(id) ?? this.byClientId.get(id)?.connectionWill,
+        expiresAt: (session) =>
+          session.output === undefined ? this.expiry.deadline(session) : undefined,
+        guard: () => this.writeGuard,
+      });
     }
   }
 
@@ -143,6 +151,12 @@ export class SessionRegistry {
     const client = claimant.client;
     const clientId = client.clientId;
     let session = this.byClientId.get(clientId);
+    if (session === undefined && this.resync?.deleting(clientId) === true) {
+      // Ended here and its deletion's batch failed: deleted again before anything reads the
+      // store, which would bring the old session back (session-resync.ts).
+      const persistence = this.parts.persistence!;
+      return this.resync.now(clientId).then(() => persistence.commit());
+    }
     if (session === undefined && this.loader !== undefined) {
       const loading = this.loader.load(clientId, clean);
       if (loading !== undefined) return loading;
@@ -191,11 +205,34 @@ export class SessionRegistry {
   }
 
   /**
+   * The resync of a session whose batch failed writes it only with `guard`'s leave (a
+   * cluster: only while this node owns the client; session-write-guard.ts).
+   */
+  guardWritesWith(guard: SessionWriteGuard): void {
+    this.writeGuard = guard;
+  }
+
+  /**
    * `clientId` is held by `holder` elsewhere (a remote node): the next claim of it here takes
    * it over through `holder` first. Ends when the holder let go ({@link leftElsewhere}).
    */
   heldElsewhere(clientId: string, holder: SessionHolder): void {
     this.elsewhere.set(clientId, holder);
+  }
+
+  /**
+   * Whether `clientId`'s stored session has no deletion left to make here (this node holds no
+   * session for it): true when none is pending; else a promise of it, once the deletion this
+   * turn wrote is known committed (false: its batch failed, and the resync makes it again).
+   * A cluster node keeps the client's owner key until then: the resync's deletion is made
+   * only while this node owns the client (SessionWriteGuard.written tells it when it is).
+   */
+  deletionSettled(clientId: string): boolean | Promise<boolean> {
+    const resync = this.resync;
+    if (resync === undefined) return true;
+    const told = this.parts.persistence?.deletionTold(clientId);
+    if (told === undefined) return !resync.deleting(clientId);
+    return told.then(() => !resync.deleting(clientId));
   }
 
   /** `holder` no longer holds `clientId` elsewhere. */
@@ -209,13 +246,17 @@ export class SessionRegistry {
    */
   connected(client: ClientInfo, will: Will | undefined, verdict?: WillVerdict): void {
     if (!this.parts.persistence || !will) return;
-    this.parts.persistence.putWill(client.clientId, {
+    const stored: StoredWill = {
       will,
       // The restored will is authorized as this user: only a verified username counts.
       username: client.usernameVerified ? client.username : undefined,
       listener: client.listener,
       ...(verdict === undefined ? {} : { verdict }),
-    });
+    };
+    this.parts.persistence.putWill(client.clientId, stored);
+    // Kept for session-resync.ts, should this write's batch fail.
+    const session = this.byClientId.get(client.clientId);
+    if (session !== undefined) session.connectionWill = stored;
   }
 
   /**
@@ -233,6 +274,7 @@ export class SessionRegistry {
   ): void {
     if (session.output !== holder) return;
     session.detach();
+    session.connectionWill = undefined;
     for (const delivery of session.takeSharedDeliveries()) {
       // Messages in flight to a shared member that left go to another member.
       if (!this.parts.router.redispatchShared(delivery, session)) session.enqueue(delivery);
@@ -289,6 +331,13 @@ export class SessionRegistry {
    */
   async handOver(clientId: string): Promise<boolean> {
     const session = this.byClientId.get(clientId);
+    if (session === undefined && this.resync?.deleting(clientId) === true) {
+      // Ended here, its deletion to be made again: made now, while this node still owns the
+      // client (the caller commits before it lets go), rather than left for the other node
+      // to read the old session.
+      await this.resync.now(clientId);
+      return false;
+    }
     if (session === undefined || session.output !== undefined) return false;
     await this.resync?.now(clientId);
     await session.storeHeld();

@@ -5,17 +5,13 @@
  */
 import type { QoS } from '../protocol/index.js';
 import type { DeliveryOutput } from './delivery-output.js';
-import type { DeliveryQueue } from './delivery-queue.js';
-import { EMPTY_QUEUE, MemoryQueue } from './delivery-queue.js';
 import type { InflightEntry } from './inflight.js';
 import { InflightWindow } from './inflight.js';
 import type { Delivery, Message } from './message.js';
 import { isExpired } from './message.js';
 import type { Persistence } from './persistence.js';
 import { RetainedBacklog } from './retained-cursor.js';
-import type { SessionEnvironment } from './session-environment.js';
-import { SessionRecord } from './session-record.js';
-import { StoredQueue } from './stored-queue.js';
+import { SessionQueue } from './session-queue.js';
 import type { FanoutCache, Subscriber } from './subscriber.js';
 
 export type { DeliveryOutput } from './delivery-output.js';
@@ -31,21 +27,18 @@ export type { FanoutCache } from './subscriber.js';
 const DRAIN_BATCH = 1024;
 
 /**
- * Per client id state: what it holds (SessionRecord) and the messages on their way to it.
+ * Per client id state: what it holds (SessionRecord), where its deliveries wait
+ * (SessionQueue), and the messages on their way to it.
  */
-export class Session extends SessionRecord implements Subscriber {
+export class Session extends SessionQueue implements Subscriber {
   /** The live connection, if the client is connected here (it also holds the session). */
   output: DeliveryOutput | undefined;
   // Created on first use: an idle session holds none of them.
   private outbound: InflightWindow | undefined;
-  /** Deliveries waiting for the inflight window or for the client to come back. */
-  private queue: DeliveryQueue = EMPTY_QUEUE;
   /** Retained messages of new subscriptions still to be sent (while there are any). */
   private retained: RetainedBacklog | undefined;
   /** Deliveries taken off the queue so far: retained messages go after those queued before. */
   private queueShifts = 0;
-  /** Set once the broker ended the session: nothing is queued for it any more. */
-  private ended = false;
 
   // Scratch fields used by the router to merge overlapping matches of one publish
   // without allocating (see router.ts).
@@ -53,13 +46,6 @@ export class Session extends SessionRecord implements Subscriber {
   matchQos = 0;
   matchRetainAsPublished = false;
   matchSubscriptionIds: number[] | undefined = undefined;
-
-  constructor(
-    clientId: string,
-    private readonly env: SessionEnvironment,
-  ) {
-    super(clientId);
-  }
 
   /** The router's key for its subscriptions: the client id. */
   get subscriberId(): string {
@@ -81,16 +67,6 @@ export class Session extends SessionRecord implements Subscriber {
     return this.outbound?.size ?? 0;
   }
 
-  /** Number of queued deliveries. */
-  get queuedCount(): number {
-    return this.queue.count;
-  }
-
-  /** Payload bytes queued. */
-  get queuedBytes(): number {
-    return this.queue.bytes;
-  }
-
   /**
    * Makes the session persistent: its queue moves to the store (`count`/`bytes` describe
    * what the store already holds for it, after a restart).
@@ -98,39 +74,9 @@ export class Session extends SessionRecord implements Subscriber {
   persistTo(persistence: Persistence, storedCount = 0, storedBytes = 0): void {
     if (this.persistence) return;
     this.persistence = persistence;
-    const held = this.queue.held();
-    this.queue.release();
-    this.queue = new StoredQueue(
-      this.clientId,
-      persistence,
-      this.env.budget,
-      storedCount,
-      storedBytes,
-    );
-    for (const delivery of held) this.queue.push(delivery, true);
+    this.queueToStore(persistence, storedCount, storedBytes);
     this.outbound?.persistAll(persistence);
     this.persistInboundQos2(persistence);
-  }
-
-  /**
-   * Attaches a session restored from the store to its stored queue (nothing is rewritten);
-   * new entries are numbered above `lastSeq`, the highest the store holds.
-   */
-  adoptStore(
-    persistence: Persistence,
-    storedCount: number,
-    storedBytes: number,
-    lastSeq = 0,
-  ): void {
-    this.persistence = persistence;
-    this.queue = new StoredQueue(
-      this.clientId,
-      persistence,
-      this.env.budget,
-      storedCount,
-      storedBytes,
-      lastSeq,
-    );
   }
 
   /** Restores an inflight entry read from the store (resent on the next attach). */
@@ -168,30 +114,6 @@ export class Session extends SessionRecord implements Subscriber {
       this.retained!.queuedBehind(delivery.message.topic);
     }
     this.enqueue(delivery);
-  }
-
-  /**
-   * Puts a delivery at the end of the queue, or drops it (counted) when the queue is full,
-   * when `maxQueuedMessagesTotal` deliveries are queued broker-wide, or when the memory
-   * budget has no room for it.
-   */
-  enqueue(delivery: Delivery): void {
-    if (this.ended) return;
-    const size = delivery.message.payload.length;
-    const env = this.env;
-    if (this.queue.count >= env.maxQueuedMessages || this.queue.bytes + size > env.maxQueuedBytes) {
-      env.dropped(this, delivery, 'queue-full');
-      return;
-    }
-    if (!env.budget.queueHasRoom) {
-      env.dropped(this, delivery, 'queued-total');
-      return;
-    }
-    if (this.queue === EMPTY_QUEUE) this.queue = new MemoryQueue(env.budget);
-    // A persistent session's queue outlives the connection: the budget's durable share.
-    if (!this.queue.push(delivery, this.expiryInterval > 0)) {
-      env.dropped(this, delivery, 'memory-budget');
-    }
   }
 
   /**
@@ -239,11 +161,6 @@ export class Session extends SessionRecord implements Subscriber {
     this.outbound?.markAllForResend();
     this.resendWaiting(output);
     this.drain();
-  }
-
-  /** Writes what its queue holds only in memory to the store (before it leaves the node). */
-  async storeHeld(): Promise<void> {
-    await this.queue.storeHeld?.();
   }
 
   /** The connection went away; the session keeps its state. */
@@ -350,18 +267,6 @@ export class Session extends SessionRecord implements Subscriber {
     this.outbound?.takeShared(taken);
     for (const delivery of this.queue.takeShared()) taken.push(delivery);
     return taken;
-  }
-
-  /** Queued deliveries in order (for persistence and inspection). */
-  queuedDeliveries(): Delivery[] {
-    return this.queue.held();
-  }
-
-  /** The broker ended the session: its queue's charges go back and nothing more is queued. */
-  end(): void {
-    this.ended = true;
-    this.queue.release();
-    this.queue = EMPTY_QUEUE;
   }
 
   /** Resends entries awaiting resend, in order, while the inflight window has room. */

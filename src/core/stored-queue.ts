@@ -211,6 +211,38 @@ export class StoredQueue implements DeliveryQueue {
     }
   }
 
+  /**
+   * The client's stored session was to be deleted (a clean start [MQTT-3.1.2-4]) and the
+   * batch that deleted it failed: the store still holds the old queue, entries this queue
+   * numbered again from 1 among them. Reads this queue's entries (those not taken yet, up to
+   * its last seq: in the store, or held in memory, memory's first), calls `reset` (which
+   * deletes the stored session and queue), and writes them again, so the store holds this
+   * queue and nothing of the old one. A read that fails rejects before anything is written.
+   */
+  async rewrite(reset: () => void): Promise<void> {
+    const entries = new Map<number, Delivery>();
+    for (let after = this.shiftedSeq; after < this.lastSeq; ) {
+      const page = await this.persistence.readQueue(this.clientId, after, PAGE_SIZE);
+      for (const entry of page.entries) {
+        if (entry.seq <= this.lastSeq) entries.set(entry.seq, entry.delivery);
+      }
+      const next = page.entries.at(-1)?.seq;
+      if (page.end || next === undefined) break;
+      after = next;
+    }
+    for (let i = this.bufferHead; i < this.buffer.length; i++) {
+      const entry = this.buffer[i]!;
+      entries.set(entry.seq, entry.delivery);
+    }
+    for (const [seq, delivery] of this.unstored) entries.set(seq, delivery);
+    reset();
+    if (this.released) return;
+    for (const seq of [...entries.keys()].sort((a, b) => a - b)) {
+      if (seq <= this.shiftedSeq) continue; // taken while the store was read
+      this.persistence.enqueue(this.clientId, seq, entries.get(seq)!);
+    }
+  }
+
   /** Entries held in memory because their store write failed (inspection and tests). */
   get unstoredCount(): number {
     return this.unstored.size;

@@ -4,7 +4,7 @@
  * counting across a restart.
  */
 
-import type { Clock, TimerHandle } from '../ports/index.js';
+import type { Clock, StoredWill, TimerHandle } from '../ports/index.js';
 import type { Will } from '../protocol/index.js';
 import type { ClientInfo } from './hooks.js';
 import type { Persistence } from './persistence.js';
@@ -25,6 +25,8 @@ interface PendingWill {
   will: Will;
   client: ClientInfo;
   verdict: WillVerdict | undefined;
+  /** When it falls due (ms since the epoch). */
+  dueAt: number;
   timer: TimerHandle | undefined;
 }
 
@@ -78,14 +80,19 @@ export class WillScheduler {
       this.send(will, client, verdict);
       return;
     }
-    this.persistence?.putWill(client.clientId, {
-      will,
-      username: client.username,
-      listener: client.listener,
-      dueAt,
-      ...(verdict === undefined ? {} : { verdict }),
-    });
+    this.persistence?.putWill(client.clientId, storedWill(client, will, dueAt, verdict));
     this.wait(client, will, dueAt, verdict);
+  }
+
+  /**
+   * `clientId`'s waiting will in its stored form (with its due time), or undefined when none
+   * waits: what the store should hold of it (session-resync.ts writes it again when the
+   * batch of its write failed).
+   */
+  stored(clientId: string): StoredWill | undefined {
+    const entry = this.pending.get(clientId);
+    if (entry === undefined) return undefined;
+    return storedWill(entry.client, entry.will, entry.dueAt, entry.verdict);
   }
 
   /** Puts back a will read from the store, due at `dueAt` (at once if that has passed). */
@@ -144,8 +151,24 @@ export class WillScheduler {
     // A will put back over one already waiting replaces it (one timer per client id).
     const previous = this.pending.get(client.clientId);
     if (previous?.timer) this.clock.clearTimeout(previous.timer);
-    const entry: PendingWill = { will, client, verdict, timer: undefined };
+    const entry: PendingWill = { will, client, verdict, dueAt, timer: undefined };
     entry.timer = this.clock.setTimeout(() => this.fire(client.clientId), dueAt - this.clock.now());
     this.pending.set(client.clientId, entry);
   }
+}
+
+/** A waiting will as the store holds it. */
+function storedWill(
+  client: ClientInfo,
+  will: Will,
+  dueAt: number,
+  verdict: WillVerdict | undefined,
+): StoredWill {
+  return {
+    will,
+    username: client.username,
+    listener: client.listener,
+    dueAt,
+    ...(verdict === undefined ? {} : { verdict }),
+  };
 }

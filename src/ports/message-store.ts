@@ -14,6 +14,7 @@ import type {
   StoredInflight,
   StoredMessage,
   StoredQueueState,
+  WriteFence,
 } from './store-records.js';
 
 /** What {@link MessageStore.loadQueues} reads at start. */
@@ -58,8 +59,11 @@ export interface MessageStore extends StorePort {
   putInflight(clientId: string, inflight: StoredInflight): void;
   deleteInflight(clientId: string, packetId: number): void;
 
-  /** Removes the client's queue and inflight entries (its session ended). */
-  deleteQueue(clientId: string): void;
+  /**
+   * Removes the client's queue and inflight entries (its session ended); with `fence`, only
+   * while the fence holds (WriteFence, as `SessionStore.deleteSession`).
+   */
+  deleteQueue(clientId: string, fence?: WriteFence): void;
 
   /** Every client's queue state, the messages inflight entries reference, the last message id. */
   loadQueues(): Promise<LoadedQueues>;

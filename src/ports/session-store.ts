@@ -11,6 +11,7 @@ import type {
   StoredSessionRecord,
   StoredSubscription,
   StoredWill,
+  WriteFence,
 } from './store-records.js';
 
 /** Sessions, subscriptions, inbound QoS 2 ids and wills. */
@@ -23,14 +24,17 @@ export interface SessionStore extends StorePort {
   setSessionOwner(clientId: string, owner: SessionOwner): void;
   /**
    * Removes the session record with its subscriptions, inbound ids and will. Its queue and
-   * inflight entries belong to the message port (`MessageStore.deleteQueue`).
+   * inflight entries belong to the message port (`MessageStore.deleteQueue`). With `fence`,
+   * only while the fence holds (WriteFence: a cluster node deleting again a session whose
+   * deletion's batch failed, while it still owns the client).
    */
-  deleteSession(clientId: string): void;
+  deleteSession(clientId: string, fence?: WriteFence): void;
   putSubscription(clientId: string, subscription: StoredSubscription): void;
   deleteSubscription(clientId: string, filter: string): void;
   addInboundQos2(clientId: string, packetId: number): void;
   deleteInboundQos2(clientId: string, packetId: number): void;
-  putWill(clientId: string, will: StoredWill): void;
+  /** Stores the client's will; with `fence`, only while the fence holds (WriteFence). */
+  putWill(clientId: string, will: StoredWill, fence?: WriteFence): void;
   deleteWill(clientId: string): void;
 
   /** Every session record (rows of client ids without a record are not sessions). */

@@ -139,3 +139,17 @@ export interface QueuePage {
   entries: QueuedEntry[];
   messages: Map<number, StoredMessage>;
 }
+
+/**
+ * The condition a write of one client's session applies under, in a store that nodes share:
+ * the key `key` of the store's database holds `value` when the write runs, checked in the
+ * same atomic step as the write (a cluster node's owner key naming that node: the write lands
+ * only while the node still owns the client, never over the session another node took since).
+ * A store only one node writes (memory, SQLite) has no such key and applies the write; the
+ * Redis store leaves the write out when the key does not hold `value`, or when it cannot
+ * reach the key in the write's atomic step (another hash slot of a Redis Cluster).
+ */
+export interface WriteFence {
+  readonly key: string;
+  readonly value: string;
+}

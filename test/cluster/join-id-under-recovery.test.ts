@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClusterKeys } from '../../src/cluster/keys.js';
-import { NODE_ID_COUNT } from '../../src/cluster/membership.js';
+import { NODE_ID_COUNT } from '../../src/cluster/node-id-claim.js';
 import type { TestBroker } from '../helpers/broker.js';
 import { startNode } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { everyIdFrom, NODE_ID_COUNT } from '../../src/cluster/membership.js';
+import { everyIdFrom, NODE_ID_COUNT } from '../../src/cluster/node-id-claim.js';
 
 describe('cluster: the node ids a join tries', () => {
   it('are every id once, from the start round to the one before it', () => {

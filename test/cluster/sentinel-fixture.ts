@@ -89,6 +89,27 @@ function dataServerArgs(port: number, durable: boolean, replicaOf?: number): str
 
 const READY = /Ready to accept connections/;
 
+/**
+ * A failover the fixture could not carry out as a clean one: no replica streaming from the
+ * master before the kill, no promotion, or the killed server not back as an in-sync replica.
+ * Redis may then have lost acknowledged keys (a replica behind promoted, or none left to
+ * promote next time), so what a run measures after it says nothing about the broker: a soak
+ * stops and reports itself invalid instead of a tally.
+ */
+export class FailoverIncomplete extends Error {
+  override readonly name = 'FailoverIncomplete';
+}
+
+/** Runs `step`; a failure of it is a {@link FailoverIncomplete} saying `what`. */
+async function failoverStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof FailoverIncomplete) throw err;
+    throw new FailoverIncomplete(`${what}: ${(err as Error).message ?? err}`, { cause: err });
+  }
+}
+
 /** A master, a replica and a sentinel watching them. */
 export class SentinelFixture {
   /** The master name the sentinel knows. */
@@ -190,10 +211,20 @@ export class SentinelFixture {
 
   /**
    * Kills the master the sentinel names now (SIGKILL: what it had not yet sent its replica is
-   * gone); resolves with its port once it exited.
+   * gone); resolves with its port once it exited. Only while a replica streams from it (its
+   * `ROLE` says `connected`): without one, the promotion would be of a replica missing keys
+   * (or none at all), a lost store rather than a failover (throws {@link FailoverIncomplete},
+   * nothing killed).
    */
   async killMaster(): Promise<number> {
     const port = await this.masterPort();
+    await failoverStep('no replica streaming from the master before its kill', () =>
+      waitFor(
+        async () => (await this.streamingReplicas(port)) > 0,
+        30_000,
+        `a replica connected to master ${port}`,
+      ),
+    );
     const child = this.servers.get(port)!;
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
@@ -205,21 +236,23 @@ export class SentinelFixture {
   /** Resolves once the sentinel names a master other than `old` and that server says it is one. */
   async promoted(old: number): Promise<number> {
     let port = old;
-    await waitFor(
-      async () => {
-        port = await this.masterPort();
-        if (port === old) return false;
-        const client = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
-        try {
-          return ((await client.call('ROLE')) as unknown[])[0] === 'master';
-        } catch {
-          return false;
-        } finally {
-          client.disconnect();
-        }
-      },
-      30_000,
-      'the sentinel to promote the replica',
+    await failoverStep('no promotion', () =>
+      waitFor(
+        async () => {
+          port = await this.masterPort();
+          if (port === old) return false;
+          const client = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
+          try {
+            return ((await client.call('ROLE')) as unknown[])[0] === 'master';
+          } catch {
+            return false;
+          } finally {
+            client.disconnect();
+          }
+        },
+        30_000,
+        'the sentinel to promote the replica',
+      ),
     );
     return port;
   }
@@ -229,17 +262,39 @@ export class SentinelFixture {
    * the current master's replica; resolves once the sentinel sees it in sync.
    */
   async restartAsReplica(port: number): Promise<void> {
-    const child = await startRedisProcess(
-      dataServerArgs(port, this.durable, await this.masterPort()),
-      READY,
+    const child = await failoverStep(`${port} not started again`, async () =>
+      startRedisProcess(dataServerArgs(port, this.durable, await this.masterPort()), READY),
     );
     this.children.push(child);
     this.servers.set(port, child);
-    await waitFor(
-      async () => (await this.replicaPorts()).includes(port),
-      30_000,
-      `the sentinel to see ${port} as an in-sync replica`,
+    await failoverStep(`${port} not back as an in-sync replica`, () =>
+      waitFor(
+        async () => (await this.replicaPorts()).includes(port),
+        30_000,
+        `the sentinel to see ${port} as an in-sync replica`,
+      ),
     );
+  }
+
+  /** How many data servers other than `master` say they are its replica, connected to it. */
+  private async streamingReplicas(master: number): Promise<number> {
+    let streaming = 0;
+    for (const port of this.servers.keys()) {
+      if (port === master) continue;
+      const client = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
+      try {
+        // ROLE of a replica: ['slave', host, port, state, offset]; 'connected' once it streams.
+        const role = (await client.call('ROLE')) as unknown[];
+        if (role[0] === 'slave' && Number(role[2]) === master && role[3] === 'connected') {
+          streaming++;
+        }
+      } catch {
+        // Not answering: not a replica to promote.
+      } finally {
+        client.disconnect();
+      }
+    }
+    return streaming;
   }
 
   /** Stops the processes. */

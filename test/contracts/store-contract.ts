@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BrokerStore, StoredMessage } from '../../src/ports/index.js';
 import { runDurableContract } from './durable-contract.js';
+import { runFenceContract } from './fence-contract.js';
 import { runMessageContract } from './message-contract.js';
 import { runQueueContract } from './queue-contract.js';
 import { runRetainedContract } from './retained-contract.js';
@@ -29,6 +30,14 @@ export interface StoreFixture {
   reopen?: () => Promise<InspectableStore>;
   /** Closes whatever is open and removes its files. */
   cleanup(): Promise<void>;
+  /**
+   * A store that nodes share (Redis): the full name of a fence key (WriteFence) for `name`,
+   * and setting it to a value (or deleting it); absent for the stores of one node.
+   */
+  fences?: {
+    key(name: string): string;
+    set(key: string, value: string | undefined): Promise<void>;
+  };
 }
 
 /** Makes a fresh fixture (the store already opened). */
@@ -66,6 +75,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     describe('retained (RetainedStore)', () => runRetainedContract(makeStore));
     describe('the ports together', () => runCompositeContract(makeStore));
     describe('across a reopen', () => runDurableContract(makeStore));
+    describe('fenced writes (WriteFence)', () => runFenceContract(makeStore));
   });
 }
 

@@ -35,5 +35,12 @@ runStoreContract('redis on a Redis Cluster', async (): Promise<StoreFixture> => 
       return current;
     },
     cleanup: () => current.close(),
+    fences: {
+      key: (name: string) => `${prefix}${name}`,
+      set: async (key: string, value: string | undefined) => {
+        if (value === undefined) await current.client.del(key);
+        else await current.client.set(key, value);
+      },
+    },
   };
 });

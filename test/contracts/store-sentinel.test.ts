@@ -39,5 +39,12 @@ runStoreContract('redis through Sentinel', async (): Promise<StoreFixture> => {
       return current;
     },
     cleanup: () => current.close(),
+    fences: {
+      key: (name: string) => `${prefix}${name}`,
+      set: async (key: string, value: string | undefined) => {
+        if (value === undefined) await current.client.del(key);
+        else await current.client.set(key, value);
+      },
+    },
   };
 });

@@ -79,6 +79,13 @@ function redisFixture(server: () => RedisServer | undefined, restart: boolean): 
         return current;
       },
       cleanup: () => current.close(),
+      fences: {
+        key: (name) => `${prefix}${name}`,
+        set: async (key, value) => {
+          if (value === undefined) await current.client.del(key);
+          else await current.client.set(key, value);
+        },
+      },
     };
   };
 }

@@ -12,10 +12,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RESYNC_DELAY_MS } from '../../src/core/session-resync.js';
-import { MemoryStore } from '../../src/storage/index.js';
 import { flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import type { Flaky } from '../helpers/resync-scenario.js';
+import { FlakyStore } from '../helpers/flaky-memory-store.js';
 import {
   connect,
   publishFromHost,
@@ -25,34 +24,6 @@ import {
   subscribe,
   summary,
 } from '../helpers/resync-scenario.js';
-
-/** A memory store whose batches fail on demand (Flaky). */
-class FlakyStore extends MemoryStore implements Flaky {
-  failing = false;
-  failingCommits = false;
-  override putInflight(...args: Parameters<MemoryStore['putInflight']>): void {
-    if (!this.failing) super.putInflight(...args);
-  }
-  override deleteInflight(...args: Parameters<MemoryStore['deleteInflight']>): void {
-    if (!this.failing) super.deleteInflight(...args);
-  }
-  override addInboundQos2(...args: Parameters<MemoryStore['addInboundQos2']>): void {
-    if (!this.failing) super.addInboundQos2(...args);
-  }
-  override deleteInboundQos2(...args: Parameters<MemoryStore['deleteInboundQos2']>): void {
-    if (!this.failing) super.deleteInboundQos2(...args);
-  }
-  override enqueue(...args: Parameters<MemoryStore['enqueue']>): void {
-    if (!this.failing) super.enqueue(...args);
-  }
-  override dequeue(...args: Parameters<MemoryStore['dequeue']>): void {
-    if (!this.failing) super.dequeue(...args);
-  }
-  override async commit(): Promise<void> {
-    if (this.failing || this.failingCommits) throw new Error('store unreachable');
-    return super.commit();
-  }
-}
 
 /**
  * This node dies and another reads the session from the store (an adoption, a restart): it

@@ -9,39 +9,21 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/storage/index.js';
-import { flush } from '../helpers/core-harness.js';
+import { FakeClient, flush, publishes } from '../helpers/core-harness.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { FlakyRedisStore } from '../helpers/flaky-redis-store.js';
 import { readReferences, wrongReferences } from '../helpers/redis-references.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
-import type { Flaky } from '../helpers/resync-scenario.js';
 import {
   connect,
+  publishFromHost,
   qos2DuringFailure,
   receive,
   startCore,
   storeBack,
+  subscribe,
   summary,
 } from '../helpers/resync-scenario.js';
-
-/** A Redis store whose batches fail on demand (Flaky). */
-class FlakyRedisStore extends RedisStore implements Flaky {
-  failing = false;
-  failingCommits = false;
-  override putInflight(...args: Parameters<RedisStore['putInflight']>): void {
-    if (!this.failing) super.putInflight(...args);
-  }
-  override deleteInflight(...args: Parameters<RedisStore['deleteInflight']>): void {
-    if (!this.failing) super.deleteInflight(...args);
-  }
-  override dequeue(...args: Parameters<RedisStore['dequeue']>): void {
-    if (!this.failing) super.dequeue(...args);
-  }
-  override async commit(): Promise<void> {
-    // The batch is still sent (what was not dropped lands): only the answer fails.
-    if (this.failing || this.failingCommits) throw new Error('store unreachable');
-    return super.commit();
-  }
-}
 
 const servers: RedisServer[] = [];
 after(async () => {
@@ -89,3 +71,45 @@ for (const mode of ['failing', 'failingCommits'] as const) {
     });
   });
 }
+
+describe('the Redis store, a clean start whose deletion was lost', () => {
+  it('[MQTT-3.1.2-4] the store holds the new session only: the next core sends none of the old queue, and every message is counted once per entry', async () => {
+    const server = await startRedisServer();
+    servers.push(server);
+    const redis = new Redis(server.url);
+    const store = new FlakyRedisStore({ url: server.url });
+    const clock = new FakeClock();
+    const core = await startCore(store, clock);
+    const sub = await connect(core, 'sub');
+    await subscribe(sub, 'q/#', 1);
+    sub.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    for (const n of ['old-1', 'old-2']) await publishFromHost(core, n, 1);
+    store.failing = true;
+    const clean = new FakeClient(core, 5);
+    clean.connect({ clientId: 'sub', clean: true, properties: { sessionExpiryInterval: 3600 } });
+    await receive(clean, 1);
+    await subscribe(clean, 'r/#', 1);
+    clean.send({ type: 'disconnect', reasonCode: 0 });
+    await flush();
+    await storeBack(store, core, clock, async () => {
+      const stored = await core.persistence!.loadSession('sub');
+      return stored?.session.queuedCount === 0;
+    });
+    await core.publishFromHost({ topic: 'r/a', payload: 'new-1', qos: 1 });
+    await core.persistence!.commit();
+    core.close();
+    await store.close();
+    assert.deepEqual(wrongReferences(await readReferences(redis)), []);
+    const next = new RedisStore({ url: server.url });
+    const other = await startCore(next, new FakeClock());
+    const back = await connect(other, 'sub');
+    const [got] = publishes(await receive(back, 1));
+    assert.equal(got?.payload.toString(), 'new-1');
+    await flush();
+    assert.deepEqual(back.take(), []);
+    other.close();
+    await next.close();
+    redis.disconnect();
+  });
+});

@@ -61,7 +61,14 @@ export class RedisKeys {
   /** A SCAN pattern that matches every message key (the prefix's glob characters escaped). */
   readonly messagePattern: string;
 
-  constructor(readonly prefix: string) {
+  /**
+   * @param onCluster On a Redis Cluster: a key of another hash slot than the prefix's cannot
+   *   be reached in a batch's transaction ({@link reaches}).
+   */
+  constructor(
+    readonly prefix: string,
+    private readonly onCluster = false,
+  ) {
     this.sessions = `${prefix}sessions`;
     this.queues = `${prefix}queues`;
     this.wills = `${prefix}wills`;
@@ -86,8 +93,25 @@ export class RedisKeys {
     };
   }
 
+  /**
+   * True when a script of a batch may touch `key` with the store's keys: always on one
+   * server; on a Redis Cluster when `key` is in the prefix's hash slot (its hash tag).
+   */
+  reaches(key: string): boolean {
+    return !this.onCluster || hashTagOf(key) === hashTagOf(this.prefix);
+  }
+
   /** The hash of one message (fields `b`: body, `r`: references). */
   message(id: number): string {
     return `${this.messagePrefix}${id}`;
   }
+}
+
+/** What Redis hashes of `key`: its first non-empty `{...}`, else the whole key. */
+function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  if (close <= open + 1) return key;
+  return key.slice(open + 1, close);
 }

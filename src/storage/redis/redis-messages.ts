@@ -11,6 +11,7 @@ import type {
   StoredDelivery,
   StoredInflight,
   StoredMessage,
+  WriteFence,
 } from '../../ports/index.js';
 import { encodeInflightDelivery, encodeQueueEntry, INFLIGHT_STATE } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
@@ -95,10 +96,22 @@ export class RedisMessages {
     this.ctx.noteRelease();
   }
 
-  deleteQueue(clientId: string): void {
+  /** With `fence`: one script that deletes only while the fence holds (WriteFence). */
+  deleteQueue(clientId: string, fence?: WriteFence): void {
     const { batcher } = this.ctx.conn();
     const { keys } = this.ctx;
     const k = keys.client(clientId);
+    if (fence !== undefined) {
+      if (!keys.reaches(fence.key)) return;
+      const named = [fence.key, k.queue, k.queueMeta, k.inflight, keys.released, keys.queues];
+      batcher.add({
+        name: 'pipitDeleteQueueIf',
+        args: [...named, fence.value, keys.messagePrefix, clientId],
+      });
+      this.ctx.noteRelease();
+      this.ctx.forgetQueue(clientId);
+      return;
+    }
     batcher.add({
       name: 'pipitDeleteQueue',
       args: [k.queue, k.queueMeta, k.inflight, keys.released, keys.messagePrefix],

@@ -74,20 +74,81 @@ const removeQueued: ScriptDefinition = {
 };
 
 /**
+ * Lua that deletes a client's queue and inflight entries and takes back their references:
+ * the keys and the message prefix named by the Lua expressions given.
+ */
+function deleteQueueLua(
+  queue: string,
+  meta: string,
+  inflight: string,
+  released: string,
+  prefix: string,
+): string {
+  return `
+for _, member in ipairs(redis.call('ZRANGE', ${queue}, 0, -1)) do
+  release(${released}, ${prefix}, cjson.decode(member).m)
+end
+for _, value in ipairs(redis.call('HVALS', ${inflight})) do
+  release(${released}, ${prefix}, string.match(value, '^%d+ (%d+) '))
+end
+redis.call('DEL', ${queue}, ${meta}, ${inflight})`;
+}
+
+/**
  * Deletes a client's queue and inflight entries and takes back their references (message
  * prefix ARGV[1]).
  */
 const deleteQueue: ScriptDefinition = {
   numberOfKeys: 4, // queue, queue meta, inflight, released set
-  lua: `${RELEASE}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  release(KEYS[4], ARGV[1], cjson.decode(member).m)
-end
-for _, value in ipairs(redis.call('HVALS', KEYS[3])) do
-  release(KEYS[4], ARGV[1], string.match(value, '^%d+ (%d+) '))
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  lua: `${RELEASE}${deleteQueueLua('KEYS[1]', 'KEYS[2]', 'KEYS[3]', 'KEYS[4]', 'ARGV[1]')}
 return 0`,
+};
+
+/**
+ * Lua: true when the fence key KEYS[1] holds ARGV[1] (a cluster node's owner key naming it:
+ * WriteFence). Any other type there is not a match (and no error that would fail the batch).
+ */
+const FENCE_HOLDS = `
+local function fenceHolds()
+  return redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1]
+end
+`;
+
+/**
+ * deleteQueue only while the fence holds (KEYS[1] = ARGV[1]); also takes the client id
+ * (ARGV[3]) out of the queues index (KEYS[6]). Returns 1 when it deleted.
+ */
+const deleteQueueIf: ScriptDefinition = {
+  numberOfKeys: 6, // fence, queue, queue meta, inflight, released set, queues index
+  lua: `${RELEASE}${FENCE_HOLDS}
+if not fenceHolds() then return 0 end
+${deleteQueueLua('KEYS[2]', 'KEYS[3]', 'KEYS[4]', 'KEYS[5]', 'ARGV[2]')}
+redis.call('SREM', KEYS[6], ARGV[3])
+return 1`,
+};
+
+/**
+ * Deletes a session record, its subscriptions and inbound ids, and its entries in the
+ * sessions index and the wills hash (client id ARGV[2]), only while the fence holds (KEYS[1]
+ * = ARGV[1]). Returns 1 when it deleted.
+ */
+const deleteSessionIf: ScriptDefinition = {
+  numberOfKeys: 6, // fence, session, subscriptions, inbound, sessions index, wills
+  lua: `${FENCE_HOLDS}
+if not fenceHolds() then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('SREM', KEYS[5], ARGV[2])
+redis.call('HDEL', KEYS[6], ARGV[2])
+return 1`,
+};
+
+/** Stores will ARGV[3] of client ARGV[2] only while the fence holds (KEYS[1] = ARGV[1]). */
+const putWillIf: ScriptDefinition = {
+  numberOfKeys: 2, // fence, wills
+  lua: `${FENCE_HOLDS}
+if not fenceHolds() then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`,
 };
 
 /**
@@ -181,6 +242,9 @@ export const SCRIPTS = {
   pipitDequeue: dequeue,
   pipitRemoveQueued: removeQueued,
   pipitDeleteQueue: deleteQueue,
+  pipitDeleteQueueIf: deleteQueueIf,
+  pipitDeleteSessionIf: deleteSessionIf,
+  pipitPutWillIf: putWillIf,
   pipitPutInflight: putInflight,
   pipitDeleteInflight: deleteInflight,
   pipitCollect: collect,

@@ -7,6 +7,7 @@ import type {
   StoredSessionRecord,
   StoredSubscription,
   StoredWill,
+  WriteFence,
 } from '../../ports/index.js';
 import { decodeSubscription, decodeWill, encodeSubscription, encodeWill } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
@@ -39,9 +40,20 @@ export class RedisSessions {
     });
   }
 
-  deleteSession(clientId: string): void {
+  /**
+   * With `fence`: one script that deletes only while the fence holds (left out when the
+   * fence key is beyond the batch's reach: WriteFence).
+   */
+  deleteSession(clientId: string, fence?: WriteFence): void {
     const { batcher } = this.ctx.conn();
-    const k = this.ctx.keys.client(clientId);
+    const { keys } = this.ctx;
+    const k = keys.client(clientId);
+    if (fence !== undefined) {
+      if (!keys.reaches(fence.key)) return;
+      const named = [fence.key, k.session, k.subscriptions, k.inbound, keys.sessions, keys.wills];
+      batcher.add({ name: 'pipitDeleteSessionIf', args: [...named, fence.value, clientId] });
+      return;
+    }
     batcher.add({ name: 'del', args: [k.session, k.subscriptions, k.inbound] });
     batcher.add({ name: 'srem', args: [this.ctx.keys.sessions, clientId] });
     batcher.add({ name: 'hdel', args: [this.ctx.keys.wills, clientId] });
@@ -69,10 +81,15 @@ export class RedisSessions {
     this.ctx.conn().batcher.add({ name: 'srem', args: [k.inbound, packetId] });
   }
 
-  putWill(clientId: string, will: StoredWill): void {
-    this.ctx
-      .conn()
-      .batcher.add({ name: 'hset', args: [this.ctx.keys.wills, clientId, encodeWill(will)] });
+  putWill(clientId: string, will: StoredWill, fence?: WriteFence): void {
+    const { batcher } = this.ctx.conn();
+    const { keys } = this.ctx;
+    if (fence === undefined) {
+      batcher.add({ name: 'hset', args: [keys.wills, clientId, encodeWill(will)] });
+    } else if (keys.reaches(fence.key)) {
+      const args = [fence.key, keys.wills, fence.value, clientId, encodeWill(will)];
+      batcher.add({ name: 'pipitPutWillIf', args });
+    }
   }
 
   deleteWill(clientId: string): void {

@@ -24,6 +24,7 @@ import {
   type StoredSubscription,
   type StoredWill,
   silentLogger,
+  type WriteFence,
 } from '../../ports/index.js';
 import { checkClusterPrefix, DEFAULT_CLUSTER_PREFIX } from '../../redis/hash-tag.js';
 import { type RedisClient, scanKeys } from '../../redis/redis-client.js';
@@ -97,7 +98,7 @@ export class RedisStore implements BrokerStore {
     this.prefix = options.prefix ?? (onCluster ? DEFAULT_CLUSTER_PREFIX : DEFAULT_PREFIX);
     const problem = onCluster ? checkClusterPrefix(this.prefix) : checkPrefix(this.prefix);
     if (problem !== undefined) throw new Error(`the Redis store: ${problem}`);
-    this.ctx = new RedisContext(new RedisKeys(this.prefix), redactUrl(options.url));
+    this.ctx = new RedisContext(new RedisKeys(this.prefix, onCluster), redactUrl(options.url));
     this.sessions = new RedisSessions(this.ctx);
     this.messages = new RedisMessages(this.ctx);
     this.retained = new RedisRetained(this.ctx);
@@ -127,6 +128,25 @@ export class RedisStore implements BrokerStore {
     if (live === undefined) return undefined;
     const state = live.client.status;
     return state === 'ready' ? undefined : `Redis connection ${state}`;
+  }
+
+  /**
+   * True when this store is on the Redis server (or Redis Cluster, or Sentinel master) that
+   * `target` names, with the same URL and seeds, and a fenced write (WriteFence) can reach
+   * `key` in its batch's atomic step: a cluster on that Redis fences the store's writes with
+   * its owner keys (src/cluster/takeover.ts).
+   */
+  reachesKeyOf(
+    target: Pick<RedisStoreOptions, 'url' | 'nodes' | 'sentinels' | 'name'>,
+    key: string,
+  ): boolean {
+    const o = this.options;
+    const same =
+      o.url === target.url &&
+      JSON.stringify(o.nodes) === JSON.stringify(target.nodes) &&
+      JSON.stringify(o.sentinels) === JSON.stringify(target.sentinels) &&
+      o.name === target.name;
+    return same && this.ctx.keys.reaches(key);
   }
 
   /**
@@ -245,8 +265,8 @@ export class RedisStore implements BrokerStore {
   setSessionOwner(clientId: string, owner: SessionOwner): void {
     this.sessions.setSessionOwner(clientId, owner);
   }
-  deleteSession(clientId: string): void {
-    this.sessions.deleteSession(clientId);
+  deleteSession(clientId: string, fence?: WriteFence): void {
+    this.sessions.deleteSession(clientId, fence);
   }
   putSubscription(clientId: string, subscription: StoredSubscription): void {
     this.sessions.putSubscription(clientId, subscription);
@@ -260,8 +280,8 @@ export class RedisStore implements BrokerStore {
   deleteInboundQos2(clientId: string, packetId: number): void {
     this.sessions.deleteInboundQos2(clientId, packetId);
   }
-  putWill(clientId: string, will: StoredWill): void {
-    this.sessions.putWill(clientId, will);
+  putWill(clientId: string, will: StoredWill, fence?: WriteFence): void {
+    this.sessions.putWill(clientId, will, fence);
   }
   deleteWill(clientId: string): void {
     this.sessions.deleteWill(clientId);
@@ -299,8 +319,8 @@ export class RedisStore implements BrokerStore {
   deleteInflight(clientId: string, packetId: number): void {
     this.messages.deleteInflight(clientId, packetId);
   }
-  deleteQueue(clientId: string): void {
-    this.messages.deleteQueue(clientId);
+  deleteQueue(clientId: string, fence?: WriteFence): void {
+    this.messages.deleteQueue(clientId, fence);
   }
   loadQueues(): Promise<LoadedQueues> {
     return this.messages.loadQueues();
