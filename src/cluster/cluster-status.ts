@@ -22,7 +22,8 @@ export interface ClusterStatus {
   readonly inbox: Readonly<InboxCounters>;
   /**
    * QoS 0 messages received on this node's QoS 0 channel, batches skipped as malformed, and
-   * times its connection was lost (undefined on a Redis Cluster: QoS 0 goes by the inbox).
+   * times its connection was lost (undefined without `cluster.qos0Channel`: QoS 0 goes by
+   * the inbox).
    * What this node sent is in `outbox` (`qos0Published`, `qos0Unheard`).
    */
   readonly qos0: Readonly<Qos0ReceiverCounters> | undefined;

@@ -3,9 +3,9 @@
  * node granularity (each peer one subscriber in the router), forwarding (batched per turn
  * to each node's inbox stream), and ownership of client ids with takeover across nodes.
  *
- * Four Redis connections: commands, pub/sub (route announcements and this node's control
- * channel: announcements.ts), the inbox's blocking reader, and the QoS 0 channel's
- * subscriber (qos0-receiver.ts; not on a Redis Cluster). Redis going away crashes
+ * Three Redis connections: commands, pub/sub (route announcements and this node's control
+ * channel: announcements.ts), and the inbox's blocking reader; a fourth, the QoS 0 channel's
+ * subscriber (qos0-receiver.ts), with `qos0Channel` only. Redis going away crashes
  * nothing: commands wait or fail and are logged; when the pub/sub connection is subscribed
  * again (back, or moved to another Redis Cluster node), the node writes its route table
  * again and reads its peers' whole tables and the retained messages.
@@ -62,7 +62,7 @@ export class ClusterNode {
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
-  /** The QoS 0 channel's subscriber (undefined on a Redis Cluster: QoS 0 uses the inbox). */
+  /** The QoS 0 channel's subscriber (undefined without `qos0Channel`: QoS 0 uses the inbox). */
   private readonly qos0: Qos0Receiver | undefined;
   private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
@@ -124,9 +124,9 @@ export class ClusterNode {
     const { replicas } = this;
     const { inboxMaxLength } = this.options;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas, inboxMaxLength);
-    // QoS 0 forwards on per-node channels (qos0-receiver.ts); on a Redis Cluster they stay on
-    // the inbox stream: a PUBLISH there is broadcast to every shard (SPUBLISH not tried).
-    if (this.options.redisCluster === undefined) {
+    // QoS 0 forwards on per-node channels (qos0-receiver.ts) only when asked: they then keep
+    // their order per topic and QoS only, not with QoS 1/2 (refused on a Redis Cluster).
+    if (this.options.qos0Channel) {
       this.outbox.qos0Channel = true;
       this.qos0 = new Qos0Receiver(
         this.options,

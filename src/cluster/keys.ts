@@ -64,7 +64,7 @@ export class ClusterKeys {
     return `${this.prefix}control:${nodeId}`;
   }
 
-  /** The channel QoS 0 messages are forwarded to node `nodeId` on (not on a Redis Cluster). */
+  /** The channel QoS 0 messages are forwarded to node `nodeId` on (`cluster.qos0Channel`). */
   qos0(nodeId: number): string {
     return `${this.prefix}qos0:${nodeId}`;
   }

@@ -6,10 +6,11 @@
  * subscriptions and shared groups alike travels once, with the groups listed.
  *
  * Order: a publisher's messages are handled in order and appended to one batch per node,
- * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
+ * and a node reads its inbox in order, so order per publisher and topic holds across nodes,
+ * across QoS too (as on one node).
  *
- * QoS 0 messages (the publish's QoS), with `qos0Channel` set (standalone Redis and Sentinel),
- * go in a batch of their own per node, published on that node's channel `qos0:<id>` instead
+ * QoS 0 messages (the publish's QoS), only with `qos0Channel` set (the `cluster.qos0Channel`
+ * option, off by default; never on a Redis Cluster), go in a batch of their own per node, published on that node's channel `qos0:<id>` instead
  * (qos0-receiver.ts): nothing waits for them (no acknowledgement), and a PUBLISH that reached
  * no subscriber (the node died, or its QoS 0 connection is down) is counted and logged, not
  * retried. They keep their order among themselves (one connection, one channel), not with the
@@ -107,8 +108,8 @@ export class Outbox implements ForwardSink {
     qos0Unheard: 0,
   };
   /**
-   * QoS 0 messages go on the nodes' QoS 0 channels (set by the node when its Redis is not a
-   * Redis Cluster: there a PUBLISH reaches every shard; the stream path is kept).
+   * QoS 0 messages go on the nodes' QoS 0 channels (set by the node with the
+   * `cluster.qos0Channel` option; by default they go by the inbox, in order with QoS 1/2).
    */
   qos0Channel = false;
   /** Per node id (a few, reused when a node comes back): kept between flushes. */

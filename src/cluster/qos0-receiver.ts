@@ -7,12 +7,14 @@
  * cost Redis and the two nodes ~17 µs more per lone message than a PUBLISH pushed to a
  * subscriber (bench/tools/q0-transport). Order: a sender's QoS 0 messages to this node go on
  * one connection to one channel, so they come in order; QoS 0 and QoS 1/2 messages travel
- * apart, which MQTT allows: order is required per topic and QoS [MQTT-4.6.0-6].
+ * apart, which MQTT allows: order is required per topic and QoS [MQTT-4.6.0-6]. Hence only
+ * with `cluster.qos0Channel` (off by default): without it QoS 0 goes by the inbox, in order
+ * with QoS 1/2 across nodes as on one node.
  *
  * Not the announcements connection either: Redis closes a subscriber whose output buffer
  * overflows (`client-output-buffer-limit pubsub`), and that must not cost route
  * announcements. What is published while this connection is down (overflow, Redis away) is
- * lost: its senders count it (`status().qos0.unheard`: PUBLISH reached no one), this node
+ * lost: its senders count it (`status().outbox.qos0Unheard`: PUBLISH reached no one), this node
  * counts and logs the outage. ioredis subscribes again when it reconnects.
  */
 import type { MessagePipeline } from '../core/index.js';
