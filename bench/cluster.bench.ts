@@ -31,6 +31,7 @@
  *   node --import tsx bench/cluster.bench.ts [--rounds 3] [--duration 5] [--warmup 1]
  *     [--only pipit-1,pipit-2,cross-fanin-q1,...] [--base DIR (adds pipit-2-base)]
  *     [--redis-unix (adds pipit-2-unix)] [--replica (adds pipit-2-wait)] [--detail]
+ *     [--only ...,pipit-2-q0 (two nodes with cluster.qos0Channel: true)]
  *     [--c-spin-us 0 (mqtt-load's --spin-us: 2000 polls as `npm run bench` does)]
  *
  * `--detail` prints under each run each broker process's user and system CPU and context

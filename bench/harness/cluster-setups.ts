@@ -10,6 +10,8 @@
  * - `pipit-2-wait`: `pipit-2` with a replica of the redis-server and the nodes on
  *   `cluster.wait: { replicas: 1, timeout: 1 }` (what waiting for a replica costs; the
  *   replica's CPU counts as the broker's too);
+ * - `pipit-2-q0`: `pipit-2` with `cluster.qos0Channel: true` (QoS 0 forwards on pub/sub
+ *   channels instead of the inbox streams; named in `--only`);
  * - `aedes-1`: one Aedes, in memory (bench/brokers/aedes-server.mjs);
  * - `aedes-2`: two Aedes nodes as Aedes users cluster them: mqemitter-redis between nodes,
  *   aedes-persistence-redis for their state (bench/brokers/aedes-cluster-server.mjs).
@@ -30,12 +32,18 @@ export type SetupName =
   | 'pipit-2-base'
   | 'pipit-2-unix'
   | 'pipit-2-wait'
+  | 'pipit-2-q0'
   | 'aedes-1'
   | 'aedes-2';
 /** The setups every run has unless `--only` names others. */
 export const SETUPS: readonly SetupName[] = ['pipit-1', 'pipit-2', 'aedes-1', 'aedes-2'];
 /** Setups added by a flag (`--base`, `--redis-unix`, `--replica`), also named in `--only`. */
-export const EXTRA_SETUPS: readonly SetupName[] = ['pipit-2-base', 'pipit-2-unix', 'pipit-2-wait'];
+export const EXTRA_SETUPS: readonly SetupName[] = [
+  'pipit-2-base',
+  'pipit-2-unix',
+  'pipit-2-wait',
+  'pipit-2-q0',
+];
 
 /** Where the processes run from, and the other build of `pipit-2-base`. */
 export interface SetupContext {
@@ -110,13 +118,20 @@ async function startNode(
 }
 
 /**
- * How a two-node Pipit setup joins its Redis: `--cluster URL`, or for `pipit-2-wait` a config
- * file with the same URL and `wait` for one replica, 1 s at most (docs/cluster.md, "Replicas").
+ * How a two-node Pipit setup joins its Redis: `--cluster URL`, or a config file with the same
+ * URL and, for `pipit-2-wait`, `wait` for one replica, 1 s at most (docs/cluster.md,
+ * "Replicas"), for `pipit-2-q0` `qos0Channel: true` (row "forwarding QoS 0").
  */
 function clusterArgs(setup: SetupName, redis: BenchRedis): string[] {
-  if (setup !== 'pipit-2-wait') return ['--cluster', redis.url];
-  const config = join(mkdtempSync(join(tmpdir(), 'pipit-bench-wait-')), 'pipit.yaml');
-  writeFileSync(config, `cluster:\n  url: ${redis.url}\n  wait: { replicas: 1, timeout: 1 }\n`);
+  const extra =
+    setup === 'pipit-2-wait'
+      ? '  wait: { replicas: 1, timeout: 1 }\n'
+      : setup === 'pipit-2-q0'
+        ? '  qos0Channel: true\n'
+        : undefined;
+  if (extra === undefined) return ['--cluster', redis.url];
+  const config = join(mkdtempSync(join(tmpdir(), `pipit-bench-${setup}-`)), 'pipit.yaml');
+  writeFileSync(config, `cluster:\n  url: ${redis.url}\n${extra}`);
   return ['-c', config];
 }
 

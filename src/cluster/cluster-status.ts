@@ -4,6 +4,7 @@ import type { Inbox, InboxCounters } from './inbox.js';
 import type { MalformedCounters, MalformedInput } from './malformed.js';
 import type { OrphanCounters, OrphanReader } from './orphan-reader.js';
 import type { Outbox, OutboxCounters } from './outbox.js';
+import type { Qos0Receiver, Qos0ReceiverCounters } from './qos0-receiver.js';
 import type { RemoteRoutes } from './remote-routes.js';
 import type { ReplicaWait, ReplicaWaitCounters } from './replica-wait.js';
 import type { RetainedSync } from './retained-sync.js';
@@ -19,6 +20,13 @@ export interface ClusterStatus {
   readonly livePeers: number[];
   readonly outbox: Readonly<OutboxCounters>;
   readonly inbox: Readonly<InboxCounters>;
+  /**
+   * QoS 0 messages received on this node's QoS 0 channel, batches skipped as malformed, and
+   * times its connection was lost (undefined without `cluster.qos0Channel`: QoS 0 goes by
+   * the inbox).
+   * What this node sent is in `outbox` (`qos0Published`, `qos0Unheard`).
+   */
+  readonly qos0: Readonly<Qos0ReceiverCounters> | undefined;
   /** Dead nodes' inboxes read here, and the messages delivered from them to adopted sessions. */
   readonly orphans: Readonly<OrphanCounters>;
   /** Clients refused with 0x88 because Redis was unreachable. */
@@ -65,6 +73,7 @@ export interface StatusParts {
   readonly retained: RetainedSync | undefined;
   readonly malformed: MalformedInput;
   readonly replicas: ReplicaWait | undefined;
+  readonly qos0: Qos0Receiver | undefined;
 }
 
 /** The peers and counters as the node of `parts` sees them (copies: later counts change nothing). */
@@ -97,5 +106,6 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
     malformed: { ...parts.malformed.counters },
     moves: ownership.moves.status(),
     replicaWait: parts.replicas ? { ...parts.replicas.counters } : undefined,
+    qos0: parts.qos0 ? { ...parts.qos0.counters } : undefined,
   };
 }

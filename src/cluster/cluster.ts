@@ -4,7 +4,8 @@
  * to each node's inbox stream), and ownership of client ids with takeover across nodes.
  *
  * Three Redis connections: commands, pub/sub (route announcements and this node's control
- * channel: announcements.ts), and the inbox's blocking reader. Redis going away crashes
+ * channel: announcements.ts), and the inbox's blocking reader; a fourth, the QoS 0 channel's
+ * subscriber (qos0-receiver.ts), with `qos0Channel` only. Redis going away crashes
  * nothing: commands wait or fail and are logged; when the pub/sub connection is subscribed
  * again (back, or moved to another Redis Cluster node), the node writes its route table
  * again and reads its peers' whole tables and the retained messages.
@@ -36,6 +37,7 @@ import { OrphanReader } from './orphan-reader.js';
 import { Outbox } from './outbox.js';
 import { nodeIdentity } from './owners.js';
 import { ParkedPosition } from './parked-position.js';
+import { Qos0Receiver } from './qos0-receiver.js';
 import { type TakenOverRecovery, takeOverRecoveries } from './recovery-takeover.js';
 import { connectNode } from './redis-connection.js';
 import { RemoteRoutes } from './remote-routes.js';
@@ -60,6 +62,8 @@ export class ClusterNode {
   private readonly localRoutes: LocalRoutes;
   private readonly remoteRoutes: RemoteRoutes;
   private inbox: Inbox | undefined;
+  /** The QoS 0 channel's subscriber (undefined without `qos0Channel`: QoS 0 uses the inbox). */
+  private readonly qos0: Qos0Receiver | undefined;
   private readonly malformed: MalformedInput;
   private readonly ownership: ClientOwnership;
   /** Reads dead nodes' inboxes (undefined without a store the nodes share: nothing adopted). */
@@ -120,6 +124,18 @@ export class ClusterNode {
     const { replicas } = this;
     const { inboxMaxLength } = this.options;
     this.outbox = new Outbox(this.commands, this.keys, logger, noteWrite, replicas, inboxMaxLength);
+    // QoS 0 forwards on per-node channels (qos0-receiver.ts) only when asked: they then keep
+    // their order per topic and QoS only, not with QoS 1/2 (refused on a Redis Cluster).
+    if (this.options.qos0Channel) {
+      this.outbox.qos0Channel = true;
+      this.qos0 = new Qos0Receiver(
+        this.options,
+        core.pipeline,
+        this.outbox,
+        logger,
+        this.malformed,
+      );
+    }
     this.localRoutes = new LocalRoutes(this.commands, this.keys, logger, noteWrite, replicas);
     persistence?.join(this.outbox);
     persistence?.join(this.localRoutes);
@@ -248,6 +264,8 @@ export class ClusterNode {
     const { commands, keys, logger } = this;
     await new MessageIdBlocks(commands, keys, this.core.messageIds, logger).start(nodeId);
     await this.announcements.listen(nodeId);
+    // Subscribed before this node's routes are announced: peers forward only after that.
+    await this.qos0?.start(this.keys.qos0(nodeId));
     await this.localRoutes.announceAs(nodeId);
     // Read after subscribing, those of dead nodes under recovery too (membership.ts); a read
     // that fails is tried again on each heartbeat (remote-routes.ts).
@@ -271,6 +289,8 @@ export class ClusterNode {
       },
     );
     this.inbox.onMarker = (marker) => this.ownership.moves.barriers.onMarker(marker);
+    const { qos0 } = this;
+    if (qos0 !== undefined) this.ownership.moves.barriers.drainQos0 = (ms) => qos0.drain(ms);
     this.inbox.start();
     if (this.options.advertise !== undefined) {
       await this.commands.hset(this.keys.addresses, String(nodeId), this.options.advertise);
@@ -341,6 +361,7 @@ export class ClusterNode {
     }
     this.commands.disconnect();
     this.announcements.stop();
+    this.qos0?.stop();
     this.reader.disconnect();
   }
 
@@ -362,8 +383,8 @@ export class ClusterNode {
     const { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained } = this;
     const { nodeId, peers: livePeers } = this.membership;
     const parts = { remoteRoutes, outbox, inbox, orphans, ownership, commands, retained };
-    const { malformed, replicas } = this;
-    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas });
+    const { malformed, replicas, qos0 } = this;
+    return clusterStatus({ ...parts, nodeId, livePeers, malformed, replicas, qos0 });
   }
 
   /** Takes over the recoveries a dead `recoverer` was running (recovery-takeover.ts). */

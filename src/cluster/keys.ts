@@ -6,6 +6,7 @@
  * - `routes`       the channel where nodes announce changes of their route tables;
  * - `inbox:<id>`   the stream of messages other nodes forward to a node;
  * - `control:<id>` the channel of requests to a node (takeover) and their answers;
+ * - `qos0:<id>`    the channel QoS 0 messages are forwarded to a node on (qos0-receiver.ts);
  * - `owner:<client id>` which node holds a client id's connection (node id/instance);
  * - `moving:<client id>` the node (node id/instance) waiting for the client id's session to
  *                  move to it from a live node (expires; move-token.ts);
@@ -61,6 +62,11 @@ export class ClusterKeys {
 
   control(nodeId: number): string {
     return `${this.prefix}control:${nodeId}`;
+  }
+
+  /** The channel QoS 0 messages are forwarded to node `nodeId` on (`cluster.qos0Channel`). */
+  qos0(nodeId: number): string {
+    return `${this.prefix}qos0:${nodeId}`;
   }
 
   wills(nodeId: number): string {

@@ -78,6 +78,16 @@ export interface ClusterOptions {
    * 100000.
    */
   inboxMaxLength?: number;
+  /**
+   * Forward QoS 0 messages to other nodes on a per-node Redis pub/sub channel (`qos0:<id>`,
+   * a fourth connection per node) instead of the inbox stream: lower latency and less CPU
+   * per message, but a publisher's QoS 0 and QoS 1/2 messages on one topic may then reach
+   * another node's subscribers in another order than published (order holds per topic and
+   * QoS only, [MQTT-4.6.0-6]), and QoS 0 messages forwarded while the channel's connection
+   * is down are lost (counted). Not on a Redis Cluster (`nodes`): refused there. Default
+   * false: QoS 0 goes by the inbox stream, in order with QoS 1/2 (docs/cluster.md).
+   */
+  qos0Channel?: boolean;
 }
 
 /** A Redis server or sentinel: `{ host, port }`. */
@@ -102,6 +112,8 @@ export interface ResolvedClusterOptions {
   readonly wait: { replicas: number; timeoutMs: number } | undefined;
   /** The approximate cap of each inbox stream (`XADD ... MAXLEN ~`). */
   readonly inboxMaxLength: number;
+  /** QoS 0 forwards on the nodes' QoS 0 channels (qos0-receiver.ts), else on the inbox. */
+  readonly qos0Channel: boolean;
 }
 
 /** Default of `wait.timeoutMs`, as the Redis store's. */
@@ -169,7 +181,31 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     redisCluster,
     wait: resolveWait(options.wait, leaseMs, heartbeatMs),
     inboxMaxLength,
+    qos0Channel: resolveQos0Channel(options.qos0Channel, redisCluster),
   };
+}
+
+/**
+ * `qos0Channel`, checked: a boolean, and not on a Redis Cluster. Refused there rather than
+ * ignored: a PUBLISH on a Redis Cluster goes to every shard, so the channel is not offered
+ * there, and an option asked for that silently did nothing would leave its operator counting
+ * on latency and CPU figures the node does not have.
+ * @throws RangeError naming the option.
+ */
+function resolveQos0Channel(
+  qos0Channel: boolean | undefined,
+  redisCluster: RedisHostPort[] | undefined,
+): boolean {
+  if (qos0Channel === undefined) return false;
+  if (typeof qos0Channel !== 'boolean') {
+    throw new RangeError(`cluster.qos0Channel: ${String(qos0Channel)} is not true or false`);
+  }
+  if (qos0Channel && redisCluster !== undefined) {
+    throw new RangeError(
+      'cluster.qos0Channel: not available on a Redis Cluster (cluster.nodes): a PUBLISH there reaches every shard; QoS 0 goes by the inbox stream',
+    );
+  }
+  return qos0Channel;
 }
 
 /**

@@ -6,7 +6,15 @@
  * subscriptions and shared groups alike travels once, with the groups listed.
  *
  * Order: a publisher's messages are handled in order and appended to one batch per node,
- * and a node reads its inbox in order, so order per publisher and topic holds across nodes.
+ * and a node reads its inbox in order, so order per publisher and topic holds across nodes,
+ * across QoS too (as on one node).
+ *
+ * QoS 0 messages (the publish's QoS), only with `qos0Channel` set (the `cluster.qos0Channel`
+ * option, off by default; never on a Redis Cluster), go in a batch of their own per node, published on that node's channel `qos0:<id>` instead
+ * (qos0-receiver.ts): nothing waits for them (no acknowledgement), and a PUBLISH that reached
+ * no subscriber (the node died, or its QoS 0 connection is down) is counted and logged, not
+ * retried. They keep their order among themselves (one connection, one channel), not with the
+ * node's QoS 1/2 messages, which MQTT allows: order holds per topic and QoS [MQTT-4.6.0-6].
  */
 import { type Delivery, WriteRefused } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
@@ -39,6 +47,9 @@ function xaddArgs(inbox: string, field: 'm' | 'b', maxLength: number): string[] 
   return [inbox, 'NOMKSTREAM', 'MAXLEN', '~', String(maxLength), '*', field];
 }
 
+/** What a turn of QoS 0 batches alone hands the write barrier: nothing to wait for. */
+const SENT: Promise<void> = Promise.resolve();
+
 /** One node's way out: its batch being filled and the constant start of its commands. */
 interface Outgoing {
   readonly builder: BatchBuilder;
@@ -46,7 +57,15 @@ interface Outgoing {
   readonly head: Buffer;
   /** The command's arguments as ioredis sees them (the batch stands in as ''). */
   readonly args: readonly string[];
+  /** A PUBLISH of QoS 0 messages (else an XADD to the node's inbox). */
+  readonly qos0: boolean;
 }
+
+/** The command names ioredis sees. */
+const XADD = 'xadd';
+const PUBLISH = 'publish';
+/** Least time between two log lines about QoS 0 batches nobody heard (ms). */
+const UNHEARD_LOG_MS = 10_000;
 
 /** Counters of forwarding, read by whoever reports them. */
 export interface OutboxCounters {
@@ -67,6 +86,13 @@ export interface OutboxCounters {
    * `cluster.wait` asks had them in time: the publisher sends again. Logged.
    */
   notReplicated: number;
+  /** QoS 0 messages published on other nodes' QoS 0 channels (one per message per node). */
+  qos0Published: number;
+  /**
+   * QoS 0 messages published on a channel no one listened on (the node died, or its QoS 0
+   * connection was down): lost. Logged (at most one line per 10 s).
+   */
+  qos0Unheard: number;
 }
 
 /** Batches deliveries per remote node and writes them once per turn. */
@@ -78,9 +104,21 @@ export class Outbox implements ForwardSink {
     failed: 0,
     refused: 0,
     notReplicated: 0,
+    qos0Published: 0,
+    qos0Unheard: 0,
   };
+  /**
+   * QoS 0 messages go on the nodes' QoS 0 channels (set by the node with the
+   * `cluster.qos0Channel` option; by default they go by the inbox, in order with QoS 1/2).
+   */
+  qos0Channel = false;
   /** Per node id (a few, reused when a node comes back): kept between flushes. */
   private readonly outgoing = new Map<number, Outgoing>();
+  /** The same for the QoS 0 channels. */
+  private readonly outgoingQos0 = new Map<number, Outgoing>();
+  /** QoS 0 messages unheard since the last log line about them, and when that was. */
+  private unheardUnlogged = 0;
+  private unheardLoggedAt = -Infinity;
   /** The nodes whose batch holds messages, in the order of their first forward of the turn. */
   private readonly filled: Outgoing[] = [];
   /** Markers to append after the batches of the next flush: [node id, marker]. */
@@ -124,11 +162,14 @@ export class Outbox implements ForwardSink {
   }
 
   forward(node: RemoteNode, delivery: Delivery): void {
-    const out = this.outgoing.get(node.nodeId) ?? this.open(node.nodeId);
+    const qos0 = this.qos0Channel && delivery.message.qos === 0;
+    const out = qos0
+      ? (this.outgoingQos0.get(node.nodeId) ?? this.openQos0(node.nodeId))
+      : (this.outgoing.get(node.nodeId) ?? this.open(node.nodeId));
     if (out.builder.count === 0) this.filled.push(out);
     // Encoded now: the message is not held until the flush.
     out.builder.add(delivery.message, delivery.shareFilter);
-    this.barrier.wrote();
+    if (!qos0) this.barrier.wrote(); // nothing waits for a QoS 0 message
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -143,8 +184,23 @@ export class Outbox implements ForwardSink {
       builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
       head,
       args: [...args, ''],
+      qos0: false,
     };
     this.outgoing.set(nodeId, out);
+    return out;
+  }
+
+  /** The QoS 0 channel of node `nodeId`, made on its first QoS 0 forward. */
+  private openQos0(nodeId: number): Outgoing {
+    const channel = this.keys.qos0(nodeId);
+    const head = commandHead(['PUBLISH', channel]);
+    const out: Outgoing = {
+      builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
+      head,
+      args: [channel, ''],
+      qos0: true,
+    };
+    this.outgoingQos0.set(nodeId, out);
     return out;
   }
 
@@ -162,18 +218,24 @@ export class Outbox implements ForwardSink {
     const writes: Promise<unknown>[] = [];
     const sizes: number[] = [];
     let count = 0;
+    let batches = 0;
+    // In the order of the turn's first forwards; a node's QoS 0 batch before its marker.
     for (const out of this.filled) {
       const batch = out.builder.finish(2); // room for the frame's final CRLF
-      writes.push(
-        this.send(out.args, frameInPlace(out.head, batch.buffer, batch.start, batch.end)),
-      );
+      const frame = frameInPlace(out.head, batch.buffer, batch.start, batch.end);
+      if (out.qos0) {
+        this.publishQos0(out, frame, batch.count);
+        continue;
+      }
+      writes.push(this.send(out.args, frame));
       sizes.push(batch.count);
       count += batch.count;
+      batches++;
     }
     // One WAIT for the whole turn, after its batches (never one per message or per node).
     const replicated = count > 0 ? this.replicas?.after([...writes]) : undefined;
     replicated?.catch(() => {}); // reported by check() unless a write failed first
-    this.counters.batches += this.filled.length;
+    this.counters.batches += batches;
     this.counters.forwarded += count;
     this.filled.length = 0;
     this.sendMarkers(writes);
@@ -194,6 +256,11 @@ export class Outbox implements ForwardSink {
     const batch = out.builder.finish(2); // room for the frame's final CRLF
     const count = batch.count;
     this.filled.length = 0;
+    if (out.qos0) {
+      this.publishQos0(out, frameInPlace(out.head, batch.buffer, batch.start, batch.end), count);
+      this.barrier.sent(SENT);
+      return;
+    }
     this.counters.batches++;
     this.counters.forwarded += count;
     const write = this.send(out.args, frameInPlace(out.head, batch.buffer, batch.start, batch.end));
@@ -218,8 +285,43 @@ export class Outbox implements ForwardSink {
   }
 
   /** Sends one prepared frame on the outbox's connection (in order with the others). */
-  private send(args: readonly string[], frame: Buffer): Promise<unknown> {
-    return this.redis.sendCommand(new FrameCommand('xadd', args, frame)) as Promise<unknown>;
+  private send(args: readonly string[], frame: Buffer, name = XADD): Promise<unknown> {
+    return this.redis.sendCommand(new FrameCommand(name, args, frame)) as Promise<unknown>;
+  }
+
+  /**
+   * Publishes a QoS 0 batch on its node's channel (same connection, so in order with the
+   * XADDs and markers of the turn). Nothing waits for it: a failure or a PUBLISH that reached
+   * no one is counted and logged.
+   */
+  private publishQos0(out: Outgoing, frame: Buffer, count: number): void {
+    this.counters.qos0Published += count;
+    this.send(out.args, frame, PUBLISH).then(
+      (receivers) => {
+        if (receivers === 0) this.unheard(count, out.args[0]!);
+      },
+      (err: unknown) => {
+        this.counters.failed += count;
+        this.logger.warn(
+          { err: String(err), messages: count },
+          'cluster: publishing QoS 0 messages to another node failed (Redis unreachable?); lost',
+        );
+      },
+    );
+  }
+
+  /** Counts QoS 0 messages no one heard; logs at most one line per UNHEARD_LOG_MS. */
+  private unheard(count: number, channel: string): void {
+    this.counters.qos0Unheard += count;
+    this.unheardUnlogged += count;
+    const now = performance.now();
+    if (now - this.unheardLoggedAt < UNHEARD_LOG_MS) return;
+    this.logger.warn(
+      { channel, messages: this.unheardUnlogged },
+      'cluster: QoS 0 messages published to a node no one listened for (it died, or its QoS 0 connection is down); lost',
+    );
+    this.unheardUnlogged = 0;
+    this.unheardLoggedAt = now;
   }
 
   /**

@@ -33,6 +33,14 @@ export class RouteBarriers {
   private readonly wakers = new Map<string, () => void>();
   /** Route barriers that timed out (a marker missing from a live peer). */
   timeouts = 0;
+  /**
+   * Waits until the QoS 0 messages Redis pushed to this node's QoS 0 connection so far are
+   * routed (qos0-receiver.ts; undefined without it). A peer publishes its QoS 0 batch to this
+   * node before its marker, on one connection, but they reach this node on two: once every
+   * marker is read, this catches up the other, so that a QoS 0 message routed here alone
+   * before the peer applied the new route still finds the session.
+   */
+  drainQos0: ((timeoutMs: number) => Promise<void>) | undefined;
 
   constructor(private readonly parts: RouteBarrierParts) {}
 
@@ -82,7 +90,11 @@ export class RouteBarriers {
       const deadline = Date.now() + BARRIER_LEASES * timeoutMs;
       for (;;) {
         const missing = await this.missingMarkers(expected, got);
-        if (missing.length === 0) return;
+        if (missing.length === 0) {
+          // Only with cluster.qos0Channel; without it QoS 0 came by the inbox, before the markers.
+          if (this.drainQos0 !== undefined) await this.drainQos0(timeoutMs);
+          return;
+        }
         await ask(missing.filter((node) => unheard.has(node)));
         if (Date.now() >= deadline) {
           this.timeouts++;

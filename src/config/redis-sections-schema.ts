@@ -11,7 +11,7 @@ import {
   refineStorageRedis,
 } from './redis-cluster-schema.js';
 import { redisUrl, unixSocketProblems } from './redis-url-schema.js';
-import { int, oneOf, seconds, text } from './schema-fields.js';
+import { bool, int, oneOf, seconds, text } from './schema-fields.js';
 
 /** Redis Sentinel: `host:port` of each sentinel (cluster.sentinels, storage.sentinels). */
 const sentinelList = () =>
@@ -75,6 +75,8 @@ export const clusterSchema = z
       ...INBOX_MAX_LENGTH_RANGE,
       'a whole number of entries 100-1000000000',
     ).optional(),
+    // QoS 0 forwards on per-node pub/sub channels, not the inbox (src/cluster/options.ts).
+    qos0Channel: bool().optional(),
   })
   .superRefine((c, ctx) => {
     for (const { path, message } of clusterWaitProblems(c)) {
@@ -101,6 +103,15 @@ export const clusterSchema = z
         message: 'the Sentinel master name needs cluster.sentinels (host:port of each sentinel)',
         path: ['name'],
         input: c.name,
+      });
+    }
+    if (c.qos0Channel === true && c.nodes !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'not available on a Redis Cluster (cluster.nodes): a PUBLISH there reaches every shard; remove it (QoS 0 goes by the inbox stream)',
+        path: ['qos0Channel'],
+        input: c.qos0Channel,
       });
     }
     if (c.heartbeatMs !== undefined && c.heartbeatMs >= (c.leaseMs ?? 10_000)) {

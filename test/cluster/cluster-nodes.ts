@@ -4,7 +4,7 @@
  */
 import { after, before } from 'node:test';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { type BrokerOptions, createBroker } from '../../src/index.js';
+import { type BrokerOptions, type ClusterOptions, createBroker } from '../../src/index.js';
 import {
   connectClient,
   endClient,
@@ -47,9 +47,11 @@ export class TwoNodes {
     readonly b: TestNode,
   ) {}
 
-  static async start(): Promise<TwoNodes> {
+  /** Starts both nodes with `cluster` over the test defaults (e.g. `{ qos0Channel: true }`). */
+  static async start(cluster: Partial<ClusterOptions> = {}): Promise<TwoNodes> {
     const redis = await RedisFixture.start();
-    return new TwoNodes(redis, await startNode(redis), await startNode(redis));
+    const options = { cluster: { url: redis.url, ...cluster } };
+    return new TwoNodes(redis, await startNode(redis, options), await startNode(redis, options));
   }
 
   /** An MQTT.js client connected to `node`, ended with the nodes. */

@@ -67,7 +67,8 @@ describe('cluster: Redis over a Unix socket', () => {
     // A Unix socket client's addr is the socket's path (a TCP one's is ip:port).
     for (const line of lines) assert.ok(line.includes(` addr=${redis.socketPath}:0 `), line);
     const named = lines.map((line) => line.match(/ name=(pipit-\S+)/)?.[1]).filter(Boolean);
-    // Each node's cluster connections: commands, pub/sub and the inbox reader.
+    // Each node's cluster connections: commands, pub/sub and the inbox reader (no QoS 0
+    // channel's subscriber: cluster.qos0Channel is off by default).
     assert.deepEqual(named.sort(), [
       'pipit-commands',
       'pipit-commands',
