@@ -113,8 +113,11 @@ describe('cluster: a survivor follows the verdict the dead node recorded with ea
         ['vw/marker', 'after'],
       ],
     );
+    // The child's log lines reach this process in their own time: wait for the last one.
+    const verdictLine = /"clientIds":\["vw-old"\][^\n]*without its verdict/;
+    await waitFor(() => verdictLine.test(survivor.output()), 5000, 'the verdict log line');
     const output = survivor.output();
-    assert.match(output, /"clientIds":\["vw-old"\][^\n]*without its verdict/);
+    assert.match(output, verdictLine);
     assert.match(output, /publish denied/);
     await endClient(marker);
     await endClient(watcher.client);
