@@ -79,11 +79,18 @@ function sentinelConfig(port: number, master: number, timing: SentinelTiming): s
  * A data server's arguments (each in a fresh directory: a replica writes its first sync's RDB
  * there; a killed master started again as a replica starts from its new master's data).
  */
-function dataServerArgs(port: number, durable: boolean, replicaOf?: number): string[] {
+function dataServerArgs(
+  port: number,
+  durable: boolean,
+  replicaOf?: number,
+  unpromotable = false,
+): string[] {
   const persistence = durable ? ['yes', '--appendfsync', 'always'] : ['no'];
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly'];
   args.push(...persistence, '--dir', mkdtempSync(join(tmpdir(), 'pipit-sentinel-')));
   if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
+  // Priority 0: the sentinel never promotes it (until it is in sync: restartAsReplica).
+  if (unpromotable) args.push('--replica-priority', '0');
   return args;
 }
 
@@ -262,8 +269,13 @@ export class SentinelFixture {
    * the current master's replica; resolves once the sentinel sees it in sync.
    */
   async restartAsReplica(port: number): Promise<void> {
+    // It starts empty and copies the master: promoted before that (the sentinel took the
+    // master, stalled by the copy's fork on a loaded machine, for down), it would bring an
+    // empty or partial dataset. The failover soak saw it: every node lost its Redis
+    // connections ~14 s after a kill, then found its lease gone. So it is unpromotable
+    // (replica-priority 0) until the sentinel sees it in sync.
     const child = await failoverStep(`${port} not started again`, async () =>
-      startRedisProcess(dataServerArgs(port, this.durable, await this.masterPort()), READY),
+      startRedisProcess(dataServerArgs(port, this.durable, await this.masterPort(), true), READY),
     );
     this.children.push(child);
     this.servers.set(port, child);
@@ -274,6 +286,14 @@ export class SentinelFixture {
         `the sentinel to see ${port} as an in-sync replica`,
       ),
     );
+    const client = new Redis(port, '127.0.0.1', { protocol: 2, lazyConnect: true });
+    try {
+      await failoverStep(`${port} not made promotable`, () =>
+        client.config('SET', 'replica-priority', '100'),
+      );
+    } finally {
+      client.disconnect();
+    }
   }
 
   /** How many data servers other than `master` say they are its replica, connected to it. */
