@@ -16,6 +16,7 @@
 import type { BrokerCore, SessionLoader, SessionWriteGuard, WriteGrant } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
+import { readAdopted } from './adopt-read.js';
 import { awaitsRecovery, ClientClaims } from './client-claim.js';
 import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
@@ -37,11 +38,6 @@ import {
 import type { ReplicaWait } from './replica-wait.js';
 import type { SessionArrivals } from './session-arrival.js';
 import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
-
-/** Reads of an adopted session's stored state before its adoption is given up. */
-const ADOPT_READS = 4;
-/** The pause before the second read of an adopted session (doubled before each next one). */
-const ADOPT_READ_PAUSE_MS = 250;
 
 /** Ownership of client ids, takeover requests out and in. */
 export class ClientOwnership implements SessionLoader, SessionWriteGuard {
@@ -311,7 +307,7 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       if (!taken) return false;
       this.replicas?.follow('the owner key of an adopted session', { clientId });
       this.owned.add(clientId);
-      await this.readAdopted(clientId);
+      await readAdopted(clientId, () => this.next?.load(clientId), this.owned, this.logger);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);
@@ -322,33 +318,6 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       );
     }
     return false;
-  }
-
-  /**
-   * Reads the session whose owner key was just taken here (adoptOne), again after a pause
-   * when the read fails (the store briefly away, as through a Redis failover), up to
-   * {@link ADOPT_READS} times. Given up on, the key is this node's with no session in memory:
-   * nothing routes the session, and the dead node's inbox goes to the sessions adopted only,
-   * so what was acknowledged for it there would be lost; a connect elsewhere still resumes
-   * the stored session (this node's hold finds none and lets go of the key).
-   */
-  private async readAdopted(clientId: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.next?.load(clientId);
-        return;
-      } catch (err) {
-        // Taken over meanwhile (no longer ours): the other node reads it.
-        if (attempt >= ADOPT_READS || !this.owned.has(clientId)) throw err;
-        this.logger.warn(
-          { err: String(err), clientId, attempt },
-          'cluster: reading an adopted session failed; reading it again',
-        );
-        await new Promise((resolve) =>
-          setTimeout(resolve, ADOPT_READ_PAUSE_MS * 2 ** (attempt - 1)),
-        );
-      }
-    }
   }
 
   /** Takeovers of sessions here wait for `recovery` (it never rejects) before they let go. */
