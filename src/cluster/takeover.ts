@@ -25,6 +25,7 @@ import { adoptHandedOver, type HandedOver, type HandOverOutcome } from './drain-
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
+import { type OwnerKeyCounters, OwnerKeysCheck } from './owner-keys-check.js';
 import {
   type AdoptionRecord,
   adoptOwner,
@@ -51,6 +52,8 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   private readonly turns: ClientTurns;
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
+  /** This node's owner keys checked again after Redis came back (owner-keys-check.ts). */
+  private readonly ownerKeys: OwnerKeysCheck;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
   /** What else a draining node hands over with its sessions (its wills: cluster.ts). */
@@ -96,6 +99,18 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
     const { owned, moves } = this;
     const parts = { redis, keys, self, logger, moves, next, owned, replicas };
     this.claims = new ClientClaims(parts);
+    const inTurn = (clientId: string, step: () => Promise<void>) => this.turns.run(clientId, step);
+    const ownerValue = () => this.ownerValue;
+    this.ownerKeys = new OwnerKeysCheck({
+      core,
+      redis,
+      keys,
+      logger,
+      ownerValue,
+      owned,
+      inTurn,
+      replicas,
+    });
     // On the store the nodes share, a session is written again after failed batches only
     // while this node owns its client (mayWrite).
     if (next !== undefined) core.registry.guardWritesWith(this);
@@ -113,6 +128,16 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
 
   private get ownerValue(): string {
     return `${this.self.nodeId}/${this.self.instance}`;
+  }
+
+  /** Redis came back (a failover may have lost owner keys): owner-keys-check.ts. */
+  checkOwnerKeys(): Promise<void> {
+    return this.ownerKeys.run();
+  }
+
+  /** What the checks of the owner keys after a reconnection did. */
+  get ownerKeyCounters(): Readonly<OwnerKeyCounters> {
+    return this.ownerKeys.counters;
   }
 
   load(clientId: string, clean = false): Promise<void> | undefined {
