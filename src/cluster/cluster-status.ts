@@ -4,6 +4,7 @@ import type { Inbox, InboxCounters } from './inbox.js';
 import type { MalformedCounters, MalformedInput } from './malformed.js';
 import type { OrphanCounters, OrphanReader } from './orphan-reader.js';
 import type { Outbox, OutboxCounters } from './outbox.js';
+import type { OwnerKeyCounters } from './owner-keys-check.js';
 import type { Qos0Receiver, Qos0ReceiverCounters } from './qos0-receiver.js';
 import type { RemoteRoutes } from './remote-routes.js';
 import type { ReplicaWait, ReplicaWaitCounters } from './replica-wait.js';
@@ -52,6 +53,12 @@ export interface ClusterStatus {
    * route barriers that timed out on this node.
    */
   readonly moves: Readonly<MoveCounters>;
+  /**
+   * This node's owner keys checked after its Redis connection came back (owner-keys-check.ts):
+   * checks run, keys found gone and written back, sessions let go of because their key named
+   * another node.
+   */
+  readonly ownerKeys: Readonly<OwnerKeyCounters>;
   /**
    * `cluster.wait`: the `WAIT` commands sent after the writes acknowledgements stand behind,
    * and those answered with fewer replicas than asked (undefined without `cluster.wait`).
@@ -105,6 +112,7 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
     retained: retained ? { ...retained.counters } : undefined,
     malformed: { ...parts.malformed.counters },
     moves: ownership.moves.status(),
+    ownerKeys: { ...ownership.ownerKeyCounters },
     replicaWait: parts.replicas ? { ...parts.replicas.counters } : undefined,
     qos0: parts.qos0 ? { ...parts.qos0.counters } : undefined,
   };

@@ -99,7 +99,8 @@ export class ClusterNode {
     this.options = resolveClusterOptions(options);
     this.keys = new ClusterKeys(this.options.keyPrefix);
     this.malformed = new MalformedInput(logger);
-    this.commands = this.connect('commands');
+    // Back after an outage: a failover may have lost owner keys of sessions held here.
+    this.commands = this.connect('commands', () => this.joined && this.ownership.checkOwnerKeys());
     this.announcements = new Announcements(this.options, this.keys, logger, {
       routes: (text) => this.remoteRoutes.apply(text),
       retained: (text) => this.retained?.apply(text),
@@ -163,7 +164,9 @@ export class ClusterNode {
       {
         joined: (node) => void this.remoteRoutes.resync(node),
         left: (node) => this.remoteRoutes.drop(node),
-        restored: () => void this.localRoutes.republish(),
+        // Redis lost its data: the owner keys too (owner-keys-check.ts).
+        restored: () =>
+          void Promise.all([this.localRoutes.republish(), this.ownership.checkOwnerKeys()]),
         orphaned: (node, wills) => this.wills.adopt(node, wills),
         removed: (node, orphan, instance) => void this.recovery.recover(node, orphan, instance),
         beat: () => {
@@ -396,8 +399,9 @@ export class ClusterNode {
     return taken;
   }
 
-  private connect(role: string): RedisClient {
-    return connectNode(this.options, role, this.logger, { error: (e) => (this.lastError = e) });
+  private connect(role: string, ready?: () => unknown): RedisClient {
+    const error = (e: string) => (this.lastError = e);
+    return connectNode(this.options, role, this.logger, { error, ready: () => void ready?.() });
   }
 
   /**

@@ -16,6 +16,7 @@
 import type { BrokerCore, SessionLoader, SessionWriteGuard, WriteGrant } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import { publish, type RedisClient } from '../redis/redis-client.js';
+import { readAdopted } from './adopt-read.js';
 import { awaitsRecovery, ClientClaims } from './client-claim.js';
 import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
@@ -24,6 +25,7 @@ import { adoptHandedOver, type HandedOver, type HandOverOutcome } from './drain-
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
+import { type OwnerKeyCounters, OwnerKeysCheck } from './owner-keys-check.js';
 import {
   type AdoptionRecord,
   adoptOwner,
@@ -38,11 +40,6 @@ import type { ReplicaWait } from './replica-wait.js';
 import type { SessionArrivals } from './session-arrival.js';
 import { leaseGone, RELEASE_LEASES, SessionMoves } from './session-move.js';
 
-/** Reads of an adopted session's stored state before its adoption is given up. */
-const ADOPT_READS = 4;
-/** The pause before the second read of an adopted session (doubled before each next one). */
-const ADOPT_READ_PAUSE_MS = 250;
-
 /** Ownership of client ids, takeover requests out and in. */
 export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   /** Client ids whose lock this node took. */
@@ -55,6 +52,8 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   private readonly turns: ClientTurns;
   /** Owner keys read at start (dead owners), compared when the restored sessions are claimed. */
   private seenAtStart: Map<string, string> | undefined;
+  /** This node's owner keys checked again after Redis came back (owner-keys-check.ts). */
+  private readonly ownerKeys: OwnerKeysCheck;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
   /** What else a draining node hands over with its sessions (its wills: cluster.ts). */
@@ -100,6 +99,18 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
     const { owned, moves } = this;
     const parts = { redis, keys, self, logger, moves, next, owned, replicas };
     this.claims = new ClientClaims(parts);
+    const inTurn = (clientId: string, step: () => Promise<void>) => this.turns.run(clientId, step);
+    const ownerValue = () => this.ownerValue;
+    this.ownerKeys = new OwnerKeysCheck({
+      core,
+      redis,
+      keys,
+      logger,
+      ownerValue,
+      owned,
+      inTurn,
+      replicas,
+    });
     // On the store the nodes share, a session is written again after failed batches only
     // while this node owns its client (mayWrite).
     if (next !== undefined) core.registry.guardWritesWith(this);
@@ -117,6 +128,16 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
 
   private get ownerValue(): string {
     return `${this.self.nodeId}/${this.self.instance}`;
+  }
+
+  /** Redis came back (a failover may have lost owner keys): owner-keys-check.ts. */
+  checkOwnerKeys(): Promise<void> {
+    return this.ownerKeys.run();
+  }
+
+  /** What the checks of the owner keys after a reconnection did. */
+  get ownerKeyCounters(): Readonly<OwnerKeyCounters> {
+    return this.ownerKeys.counters;
   }
 
   load(clientId: string, clean = false): Promise<void> | undefined {
@@ -311,7 +332,7 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       if (!taken) return false;
       this.replicas?.follow('the owner key of an adopted session', { clientId });
       this.owned.add(clientId);
-      await this.readAdopted(clientId);
+      await readAdopted(clientId, () => this.next?.load(clientId), this.owned, this.logger);
       if (this.owned.has(clientId)) return this.core.sessions.has(clientId);
       // Taken over by another node while it was read: let it go again.
       this.core.registry.evict(clientId);
@@ -322,33 +343,6 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       );
     }
     return false;
-  }
-
-  /**
-   * Reads the session whose owner key was just taken here (adoptOne), again after a pause
-   * when the read fails (the store briefly away, as through a Redis failover), up to
-   * {@link ADOPT_READS} times. Given up on, the key is this node's with no session in memory:
-   * nothing routes the session, and the dead node's inbox goes to the sessions adopted only,
-   * so what was acknowledged for it there would be lost; a connect elsewhere still resumes
-   * the stored session (this node's hold finds none and lets go of the key).
-   */
-  private async readAdopted(clientId: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.next?.load(clientId);
-        return;
-      } catch (err) {
-        // Taken over meanwhile (no longer ours): the other node reads it.
-        if (attempt >= ADOPT_READS || !this.owned.has(clientId)) throw err;
-        this.logger.warn(
-          { err: String(err), clientId, attempt },
-          'cluster: reading an adopted session failed; reading it again',
-        );
-        await new Promise((resolve) =>
-          setTimeout(resolve, ADOPT_READ_PAUSE_MS * 2 ** (attempt - 1)),
-        );
-      }
-    }
   }
 
   /** Takeovers of sessions here wait for `recovery` (it never rejects) before they let go. */
