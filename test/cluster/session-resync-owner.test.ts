@@ -58,12 +58,10 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
   }
 
   /**
-   * `clientId`'s persistent session on A (old/#) ends while A's store fails (a clean start
-   * with no expiry, then gone), and the client goes to B (which asks A to let go of the
-   * client id first): a new session there (new/#), offline, with a message queued for it in
-   * the store.
+   * `clientId`'s persistent session on A (old/#) ends while A's store fails: a clean start
+   * with no expiry, then gone. A's store stays failing.
    */
-  async function endOnAThenMoveToB(clientId: string): Promise<void> {
+  async function endOnAWhileFailing(clientId: string): Promise<void> {
     const first = await connectCollecting(a.url, persistentClient(clientId));
     clients.push(first.client);
     await first.client.subscribeAsync('old/#', { qos: 1 });
@@ -77,6 +75,16 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
     clients.push(clean.client);
     await endClient(clean.client);
     await waitFor(() => !a.broker.core.sessions.has(clientId), 5000, 'A to end the session');
+  }
+
+  /**
+   * `clientId`'s persistent session on A (old/#) ends while A's store fails (a clean start
+   * with no expiry, then gone), and the client goes to B (which asks A to let go of the
+   * client id first): a new session there (new/#), offline, with a message queued for it in
+   * the store.
+   */
+  async function endOnAThenMoveToB(clientId: string): Promise<void> {
+    await endOnAWhileFailing(clientId);
     // A keeps the owner key (its deletion is to be made again): B asks A to let go first.
     const key = `pipit:owner:${clientId}`;
     const onB = await connectCollecting(b.url, { ...persistentClient(clientId), clean: true });
@@ -126,19 +134,7 @@ describe('cluster: the resync of a session deleted in a failed batch, after its 
   it('[MQTT-3.1.2-4] node A keeps the owner key until it deleted the ended session again, so the client finds none on B', async () => {
     const clientId = `${CLIENT}-ended`;
     const key = `pipit:owner:${clientId}`;
-    const first = await connectCollecting(a.url, persistentClient(clientId));
-    clients.push(first.client);
-    await first.client.subscribeAsync('old/#', { qos: 1 });
-    await endClient(first.client);
-    storeA.failing = true;
-    const clean = await connectCollecting(a.url, {
-      ...persistentClient(clientId),
-      clean: true,
-      properties: { sessionExpiryInterval: 0 },
-    });
-    clients.push(clean.client);
-    await endClient(clean.client);
-    await waitFor(() => !a.broker.core.sessions.has(clientId), 5000, 'A to end the session');
+    await endOnAWhileFailing(clientId);
     await storeBackOnA('store: sessions written again after failed batches');
     // Deleted again with A's leave, then the key goes.
     await waitFor(async () => (await redis.redis.get(key)) === null, 5000, 'A to let go');
