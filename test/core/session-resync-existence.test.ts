@@ -44,6 +44,16 @@ async function present(core: BrokerCore, clientId: string): Promise<boolean> {
   return connack.sessionPresent;
 }
 
+/** Another node reads `sub`'s session from `store` (an adoption, a restart): what it delivers. */
+async function nextNodeDelivers(store: FlakyStore): Promise<string[]> {
+  const other = await startCore(store, new FakeClock());
+  const back = await connect(other, 'sub');
+  await flush();
+  const payloads = publishes(back.take()).map((p) => p.payload.toString());
+  other.close();
+  return payloads;
+}
+
 /** A persistent subscriber of `q/#` (QoS 1), gone, with `queued` messages waiting for it. */
 async function offlineWithQueue(core: BrokerCore, queued: string[]): Promise<void> {
   const sub = await connect(core, 'sub');
@@ -87,14 +97,7 @@ describe('a session deleted in a failed batch is deleted again', () => {
     assert.equal(stored?.session.queuedCount, 1);
     core.close();
     // Another node reads the session (an adoption, a restart): the new one only.
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    await flush();
-    assert.deepEqual(
-      publishes(back.take()).map((p) => p.payload.toString()),
-      ['new-1'],
-    );
-    other.close();
+    assert.deepEqual(await nextNodeDelivers(store), ['new-1']);
   });
 
   it('[MQTT-3.1.2-4] the old queue is gone though new entries were queued while the batches failed', async () => {
@@ -112,14 +115,7 @@ describe('a session deleted in a failed batch is deleted again', () => {
     await flush();
     await storeBack(store, core, clock);
     core.close();
-    const other = await startCore(store, new FakeClock());
-    const back = await connect(other, 'sub');
-    await flush();
-    assert.deepEqual(
-      publishes(back.take()).map((p) => p.payload.toString()),
-      ['new-1'],
-    );
-    other.close();
+    assert.deepEqual(await nextNodeDelivers(store), ['new-1']);
   });
 
   it('a session ended while batches failed (a clean start with no expiry, then gone) does not come back on the next node', async () => {
