@@ -20,6 +20,8 @@ export interface CommitParticipant {
 export interface TurnMarker {
   /** The turn is over: writes made now belong to the next one. */
   readonly ended: boolean;
+  /** Settles once the turn's commit settled and, if it failed, its failure callbacks ran. */
+  readonly told: Promise<void>;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { DeliveryQueue } from './delivery-queue.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { Delivery } from './message.js';
 import type { Persistence, TurnMarker } from './persistence.js';
+import { UnsettledWrites } from './unsettled-writes.js';
 
 /** How many stored deliveries are read into memory at a time. */
 const PAGE_SIZE = 256;
@@ -62,6 +63,8 @@ export class StoredQueue implements DeliveryQueue {
   private unconfirmed: { turn: TurnMarker; entries: Entry[] } | undefined;
   /** The session ended or moved its queue: a late failure holds nothing more. */
   private released = false;
+  /** Entries whose batch is in flight: a page read waits for them, and never uncounts them. */
+  private readonly inFlight = new UnsettledWrites();
 
   constructor(
     private readonly clientId: string,
@@ -175,6 +178,7 @@ export class StoredQueue implements DeliveryQueue {
     this.buffer = [];
     this.bufferHead = 0;
     this.unstored.clear();
+    this.inFlight.clear();
     this.released = true;
   }
 
@@ -260,6 +264,7 @@ export class StoredQueue implements DeliveryQueue {
     const entries = [entry];
     const turn = this.persistence.onTurnFailure(() => this.holdUnstored(entries));
     this.unconfirmed = { turn, entries };
+    this.inFlight.watch(entries, turn);
   }
 
   /**
@@ -297,32 +302,51 @@ export class StoredQueue implements DeliveryQueue {
   }
 
   private async load(): Promise<boolean> {
-    const from = this.readSeq;
-    // Entries pushed after this are not in the page (written in a later batch).
-    const lastAtRead = this.lastSeq;
-    const page = await this.persistence.readQueue(this.clientId, from, PAGE_SIZE);
-    // The client left while the page was read: keep nothing (it stays stored).
-    if (!this.connected) return false;
-    const stored = page.entries;
-    const upTo = page.end ? lastAtRead : (stored.at(-1)?.seq ?? from);
-    const entries = this.unstored.size === 0 ? stored : this.withUnstored(stored, from, upTo);
-    for (const entry of entries) this.buffer.push(entry);
-    if (entries.length > 0) this.readSeq = entries[entries.length - 1]!.seq;
-    if (page.end) this.uncountLost(lastAtRead);
-    // Entries pushed while the page was read are stored but not in memory: only when the
-    // counts agree is everything in memory, so that new entries may be appended directly.
-    this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
-    return entries.length > 0;
+    for (;;) {
+      // Store-only entries whose batch is in flight are not in a page read now: wait for
+      // their batch first (the read would come back short, and they would wait for the next
+      // push or acknowledgement to be read).
+      const pending = this.inFlight.settledAbove(this.readSeq);
+      if (pending !== undefined) await pending;
+      if (!this.connected) return false;
+      const from = this.readSeq;
+      // Entries pushed after this are not in the page (written in a later batch), nor are
+      // those above `settled` (their batch was still in flight when the read was sent).
+      const lastAtRead = this.lastSeq;
+      const settled = Math.max(from, this.inFlight.settledUpTo(lastAtRead));
+      const page = await this.persistence.readQueue(this.clientId, from, PAGE_SIZE);
+      // The client left while the page was read: keep nothing (it stays stored).
+      if (!this.connected) return false;
+      const stored = page.entries;
+      const upTo = page.end ? lastAtRead : (stored.at(-1)?.seq ?? from);
+      const entries = this.unstored.size === 0 ? stored : this.withUnstored(stored, from, upTo);
+      for (const entry of entries) this.buffer.push(entry);
+      if (entries.length > 0) this.readSeq = entries[entries.length - 1]!.seq;
+      if (page.end) this.uncountLost(lastAtRead, settled);
+      // Entries pushed while the page was read are stored but not in memory: only when the
+      // counts agree is everything in memory, so that new entries may be appended directly.
+      this.tailInMemory = this.count === this.buffer.length - this.bufferHead;
+      if (entries.length > 0 || this.count === 0 || !page.end) return entries.length > 0;
+      // Nothing read, and what is counted was pushed during the read or in flight: read again
+      // once their batches settled.
+      if (this.inFlight.settledAbove(this.readSeq) === undefined) return false;
+    }
   }
 
   /**
-   * A short page: the store holds nothing more up to `lastAtRead`, so every entry counted is in
-   * memory now or was pushed during the read (store-only). More counted than that were lost
+   * A short page: the store holds nothing more up to `lastAtRead` but the entries above
+   * `settled` (their batch in flight at the read), so every entry counted is in memory now,
+   * or in flight, or was pushed during the read (store-only). More counted than that were lost
    * by the store after it committed them (a Redis failover without a `WAIT`): uncounted and
    * reported, or the queue would wait for them forever, sending nothing queued after them.
    */
-  private uncountLost(lastAtRead: number): void {
-    const held = this.buffer.length - this.bufferHead + (this.lastSeq - lastAtRead);
+  private uncountLost(lastAtRead: number, settled: number): void {
+    let inFlight = Math.max(0, lastAtRead - settled);
+    for (let i = this.bufferHead; i < this.buffer.length; i++) {
+      const seq = this.buffer[i]!.seq;
+      if (seq > settled && seq <= lastAtRead) inFlight--;
+    }
+    const held = this.buffer.length - this.bufferHead + (this.lastSeq - lastAtRead) + inFlight;
     const lost = this.count - held;
     if (lost <= 0) return;
     this.count = held;
