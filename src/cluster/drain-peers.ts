@@ -12,7 +12,7 @@ import type { SessionMoves } from './session-move.js';
 /**
  * What goes with the sessions a draining node hands over, besides them: their delayed wills
  * (in the store, and the records of dead nodes' clients' wills it held), neither sent nor
- * cancelled by a drain [MQTT-3.1.3-9] [MQTT-3.1.2-8] (drain-wills.ts, wired in cluster.ts).
+ * cancelled by a drain [MQTT-3.1.3-9] [MQTT-3.1.2-8] (drain-wills.ts, wired in node-wiring.ts).
  */
 export interface HandedOver {
   /**

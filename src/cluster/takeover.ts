@@ -56,7 +56,7 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   private readonly ownerKeys: OwnerKeysCheck;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
-  /** What else a draining node hands over with its sessions (its wills: cluster.ts). */
+  /** What else a draining node hands over with its sessions (its wills: node-wiring.ts). */
   handedOver: HandedOver | undefined;
 
   constructor(

@@ -22,9 +22,9 @@ export class ControlTap {
   constructor(node: TestNode) {
     // The node's handler of its control channel (ClusterNode -> ClientOwnership.onControl).
     const cluster = node.broker.cluster as unknown as {
-      ownership: { onControl(text: string): void };
+      parts: { ownership: { onControl(text: string): void } };
     };
-    const ownership = cluster.ownership;
+    const ownership = cluster.parts.ownership;
     this.deliver = ownership.onControl.bind(ownership);
     ownership.onControl = (text: string) => {
       let message: TappedControl = {};

@@ -66,8 +66,10 @@ const broker = createBroker({
 });
 if (process.env.GATE_RELEASED !== undefined) {
   // The node's handler of its control channel (ClusterNode -> ClientOwnership.onControl).
-  const ownership = (broker.cluster as unknown as { ownership: { onControl(t: string): void } })
-    .ownership;
+  const cluster = broker.cluster as unknown as {
+    parts: { ownership: { onControl(t: string): void } };
+  };
+  const ownership = cluster.parts.ownership;
   const onControl = ownership.onControl.bind(ownership);
   const isReleased = (text: string): boolean => {
     try {
