@@ -188,8 +188,8 @@ export class StoredQueue implements DeliveryQueue {
    * may have failed, and the store would send them again under new packet ids). The entries
    * held in memory (their batch failed) are written each at its seq: those the store lacks,
    * read first, since a batch reported failed may have landed after all (a `WAIT` answered
-   * short), and one written twice would count its message twice. A read that fails leaves
-   * them held here (the caller logs it).
+   * short), and one written twice would count its message twice; they stay held here too
+   * until read back or taken. A read that fails leaves them held here (the caller logs it).
    */
   async storeHeld(): Promise<void> {
     if (this.shiftedSeq > 0 && !this.released) {
@@ -210,9 +210,11 @@ export class StoredQueue implements DeliveryQueue {
       const delivery = this.unstored.get(seq);
       // Taken meanwhile, or in the store after all.
       if (delivery === undefined || stored.has(seq)) continue;
-      this.unstored.delete(seq);
+      // Still held here until a page reads it from the store or it is taken: a page read sent
+      // before this write lands finds it in neither place otherwise, and takes it for lost
+      // (the sentinel failover test lost one so: the session resync runs this while its
+      // client is connected).
       this.persistence.enqueue(this.clientId, seq, delivery);
-      // Held again if this batch fails too (and the session is still here).
       this.confirm({ seq, delivery });
     }
   }

@@ -62,6 +62,25 @@ class SlowCommitStore extends MemoryStore {
   }
 }
 
+/**
+ * A {@link FlakyStore} whose queue reads, while `gatingReads`, see the store as it is when they
+ * are sent but answer only when the test releases them (`answer(i)`), in any order.
+ */
+class GatedReadStore extends FlakyStore {
+  gatingReads = false;
+  readonly gated: (() => void)[] = [];
+  override readQueue(...args: Parameters<MemoryStore['readQueue']>) {
+    const result = super.readQueue(...args);
+    if (!this.gatingReads) return result;
+    return new Promise<Awaited<typeof result>>((resolve) => {
+      this.gated.push(() => void result.then(resolve));
+    });
+  }
+  answer(i: number): void {
+    this.gated[i]!();
+  }
+}
+
 async function startCore(
   store: MemoryStore,
   clock: FakeClock,
@@ -248,6 +267,36 @@ describe('a stored queue when the store fails for a while', () => {
     await flush();
     store.release();
     assert.deepEqual(await receiveAll(back, 2), ['1', '2 (its batch in flight)']);
+    assert.equal(core.sessions.get('sub')?.queuedCount, 0);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('queued messages counted but not in the store')),
+      [],
+    );
+    core.close();
+  });
+
+  it('an entry held in memory that the session resync writes again while a page read is under way is not taken for lost', async () => {
+    const store = new GatedReadStore();
+    const lines: string[] = [];
+    const core = await startCore(store, new FakeClock(), lines);
+    await offlineSubscriber(core);
+    await publishQos1(core, '1');
+    store.failingWrites = true;
+    await publishQos1(core, '2 (its batch failed)');
+    store.failingWrites = false;
+    store.gatingReads = true;
+    // The client is back: its first page read is sent (the store lacks '2' then) ...
+    const back = await connect(core, 'sub');
+    assert.equal(store.gated.length, 1, 'the page read is under way');
+    // ... and the session resync writes '2' again (session-resync.ts), its read answered first.
+    const rewritten = core.sessions.get('sub')!.storeHeld();
+    await flush();
+    store.answer(1);
+    await rewritten;
+    await core.persistence!.commit();
+    store.gatingReads = false;
+    store.answer(0);
+    assert.deepEqual(await receiveAll(back, 2), ['1', '2 (its batch failed)']);
     assert.equal(core.sessions.get('sub')?.queuedCount, 0);
     assert.deepEqual(
       lines.filter((l) => l.startsWith('queued messages counted but not in the store')),
