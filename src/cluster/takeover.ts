@@ -21,6 +21,7 @@ import { awaitsRecovery, ClientClaims } from './client-claim.js';
 import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
+import { FreeClaimGate } from './free-claim-gate.js';
 import { adoptHandedOver, type HandedOver, type HandOverOutcome } from './drain-peers.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
@@ -97,20 +98,25 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       disown: (clientId) => this.owned.delete(clientId),
     });
     const { owned, moves } = this;
-    const parts = { redis, keys, self, logger, moves, next, owned, replicas };
-    this.claims = new ClientClaims(parts);
     const inTurn = (clientId: string, step: () => Promise<void>) => this.turns.run(clientId, step);
     const ownerValue = () => this.ownerValue;
+    const mark = () => keys.ownersChecked(self.nodeId);
     this.ownerKeys = new OwnerKeysCheck({
       core,
       redis,
       keys,
       logger,
       ownerValue,
+      mark,
       owned,
       inTurn,
       replicas,
     });
+    const { counters } = this.ownerKeys;
+    const peers = () => self.peers?.() ?? [];
+    const gate = new FreeClaimGate({ redis, keys, logger, peers, boundMs: timeoutMs, counters });
+    const parts = { redis, keys, self, logger, moves, next, owned, replicas, gate };
+    this.claims = new ClientClaims(parts);
     // On the store the nodes share, a session is written again after failed batches only
     // while this node owns its client (mayWrite).
     if (next !== undefined) core.registry.guardWritesWith(this);
@@ -130,7 +136,10 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
     return `${this.self.nodeId}/${this.self.instance}`;
   }
 
-  /** Redis came back (a failover may have lost owner keys): owner-keys-check.ts. */
+  /**
+   * Redis came back (a failover may have lost owner keys), or this node joined (its mark, for
+   * the other nodes' claims): owner-keys-check.ts.
+   */
   checkOwnerKeys(): Promise<void> {
     return this.ownerKeys.run();
   }
