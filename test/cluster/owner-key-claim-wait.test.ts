@@ -17,6 +17,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { markChecked, readMasterIdentity } from '../../src/cluster/master-identity.js';
 import { endClient, waitFor } from '../helpers/broker.js';
 import {
   type CollectingClient,
@@ -71,17 +72,21 @@ describe('cluster: a claim of an owner key a failover lost, before its holder wr
     }
   }
 
-  /** What a failover that lost `clientId`'s owner key does, with the old node kept off Redis. */
-  async function failOver(clientId: string): Promise<void> {
-    await redis.redis.call('ACL', 'SETUSER', USER, 'off');
-    await redis.redis.del(ownerKey(clientId));
-    // A promotion's new replication id (the data stays: nothing answers on that port).
+  /** A promotion's new replication id (the data stays: nothing answers on that port). */
+  async function promote(): Promise<void> {
     const nowhere = await freePort();
     await redis.redis
       .pipeline()
       .call('REPLICAOF', '127.0.0.1', String(nowhere))
       .call('REPLICAOF', 'NO', 'ONE')
       .exec();
+  }
+
+  /** What a failover that lost `clientId`'s owner key does, with the old node kept off Redis. */
+  async function failOver(clientId: string): Promise<void> {
+    await redis.redis.call('ACL', 'SETUSER', USER, 'off');
+    await redis.redis.del(ownerKey(clientId));
+    await promote();
     // Not this connection (SKIPME yes): the nodes' command, pub/sub, inbox and store connections.
     await redis.redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
     await redis.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
@@ -143,5 +148,31 @@ describe('cluster: a claim of an owner key a failover lost, before its holder wr
     assert.equal(c.sessionPresent, false);
     assert.equal(Number((await redis.redis.get(ownerKey(clientId)))?.split('/')[0]), next.nodeId);
     assert.equal(next.broker.cluster!.status().ownerKeys.claimsWaited, waited);
+  });
+
+  it('marks no check whose master changed while it ran', async () => {
+    const mark = 'pipit:owners-checked:test';
+    const before = await readMasterIdentity(redis.redis, mark);
+    await promote();
+    assert.notEqual(await readMasterIdentity(redis.redis, mark), before);
+    assert.equal(await markChecked(redis.redis, mark, before), false);
+    assert.equal(await redis.redis.get(mark), null);
+    const now = await readMasterIdentity(redis.redis, mark);
+    assert.equal(await markChecked(redis.redis, mark, now), true);
+    assert.equal(await redis.redis.get(mark), now);
+  });
+
+  it('stops waiting for a live peer that did not mark its check within a lease, on that master', async () => {
+    // The old node's mark names no master (a check that failed, a node without marks).
+    await redis.redis.set(`pipit:owners-checked:${old.nodeId}`, 'none');
+    const { claimsWaited, peersExcused } = next.broker.cluster!.status().ownerKeys;
+    const first = await connected(next, 'owner-key-claim-excused-1');
+    assert.equal(first.sessionPresent, false);
+    const counted = next.broker.cluster!.status().ownerKeys;
+    assert.equal(counted.claimsWaited, claimsWaited + 1);
+    assert.equal(counted.peersExcused, peersExcused + 1);
+    // Excused on this master: the next new client id is not held up again.
+    await connected(next, 'owner-key-claim-excused-2');
+    assert.equal(next.broker.cluster!.status().ownerKeys.claimsWaited, claimsWaited + 1);
   });
 });
