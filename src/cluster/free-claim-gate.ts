@@ -68,7 +68,10 @@ interface Excused {
 
 /** What the gate counts, in `status().ownerKeys`. */
 export interface FreeClaimCounters {
-  /** Claims of a free owner key that waited for peers' checks (after a failover or a restart). */
+  /**
+   * Claims of a free owner key (a connect's, or a start's scan before it restores sessions)
+   * that waited for peers' checks (after a failover or a restart).
+   */
   claimsWaited: number;
   /** Peers that had not marked their check within a lease: claims stopped waiting for them. */
   peersExcused: number;
@@ -126,12 +129,26 @@ export class FreeClaimGate {
   }
 
   /**
+   * Waits until every live peer checked its owner keys against the current master (at most
+   * the bound; those still unmarked then are excused): a node starting meanwhile scans the
+   * owner keys for the sessions no live node holds, and restores those from the store
+   * (takeover.ts `heldByPeers`). One read when every mark is in place.
+   */
+  async awaitChecks(): Promise<void> {
+    const deadline = Date.now() + this.parts.boundMs;
+    if ((await this.readUnmarked(0)).peers.size === 0) return;
+    this.parts.counters.claimsWaited++;
+    const late = await this.marked(deadline);
+    if (late !== undefined) this.excuse(late);
+  }
+
+  /**
    * Waits until every live peer (not excused) marked its check for the current master:
    * undefined then; or the peers still unmarked once `deadline` passed.
    */
   private async marked(deadline: number): Promise<Excused | undefined> {
     for (;;) {
-      this.reading ??= this.readUnmarked().finally(() => {
+      this.reading ??= this.readUnmarked(POLL_MS).finally(() => {
         this.reading = undefined;
       });
       const unmarked = await this.reading;
@@ -140,9 +157,9 @@ export class FreeClaimGate {
     }
   }
 
-  /** After {@link POLL_MS}: the master's identity and the live peers not marked for it. */
-  private async readUnmarked(): Promise<Excused> {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  /** After `delayMs`: the master's identity and the live peers not marked for it. */
+  private async readUnmarked(delayMs: number): Promise<Excused> {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const peers = [...this.parts.peers()];
     if (peers.length === 0) return { identity: '', peers: new Set() };
     const marks = peers.map((p) => this.parts.keys.ownersChecked(p));
