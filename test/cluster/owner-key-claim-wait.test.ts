@@ -141,6 +141,42 @@ describe('cluster: a claim of an owner key a failover lost, before its holder wr
     assert.equal(old.broker.core.sessions.has(clientId), false);
   });
 
+  it('a node starting meanwhile waits for the holder to write the key back: it does not restore that session [MQTT-3.1.4-3]', async () => {
+    const clientId = 'owner-key-claim-start';
+    const topic = `${TOPIC}/${clientId}`;
+    const first = await connected(old, clientId);
+    await first.client.subscribeAsync(topic, { qos: 1 });
+    await endClient(first.client);
+    await failOver(clientId);
+    let started: TestNode | undefined;
+    let failed: unknown;
+    const starting = startSharedNode(redis, { cluster: { url: redis.url, ...LEASE } }).then(
+      (node) => (started = node),
+      (err: unknown) => (failed = err),
+    );
+    // The third node joined (its mark written) and scans the owner keys (or, before, restored).
+    const known = [`pipit:owners-checked:${old.nodeId}`, `pipit:owners-checked:${next.nodeId}`];
+    await waitFor(
+      async () =>
+        started !== undefined ||
+        failed !== undefined ||
+        (await redis.redis.keys('pipit:owners-checked:*')).some((k) => !known.includes(k)),
+      20_000,
+      'the third node to join',
+    );
+    await redis.redis.call('ACL', 'SETUSER', USER, 'on');
+    await starting;
+    assert.equal(failed, undefined);
+    const third = started!;
+    try {
+      assert.equal(third.broker.core.sessions.has(clientId), false, 'restored on a second node');
+      assert.equal(Number((await redis.redis.get(ownerKey(clientId)))?.split('/')[0]), old.nodeId);
+      assert.equal(old.broker.core.sessions.has(clientId), true);
+    } finally {
+      await third.close();
+    }
+  });
+
   it('takes a free key at once when every node checked its keys on this master (no failover)', async () => {
     const clientId = 'owner-key-claim-free';
     const waited = next.broker.cluster!.status().ownerKeys.claimsWaited;
