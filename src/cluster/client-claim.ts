@@ -11,6 +11,7 @@ import type { Logger } from '../ports/index.js';
 import { MqttError, ReasonCode } from '../protocol/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { recoveringError } from './dead-node-recovery.js';
+import type { FreeClaimGate } from './free-claim-gate.js';
 import type { ClusterKeys } from './keys.js';
 import { claimOwner, type NodeIdentity, parseOwner, releaseOwner } from './owners.js';
 import type { ReplicaWait } from './replica-wait.js';
@@ -38,6 +39,8 @@ export interface ClaimParts {
   readonly owned: Set<string>;
   /** `cluster.wait`: a CONNACK waits for the replicas to have the owner key it took. */
   readonly replicas: ReplicaWait | undefined;
+  /** Takes a free owner key once the live peers checked theirs after a failover. */
+  readonly gate: FreeClaimGate;
 }
 
 /** True when `nodeId`/`instance` is a dead instance of another node that no survivor removed yet. */
@@ -126,8 +129,15 @@ export class ClientClaims {
           continue;
         }
         // Free, ours (handed over by the node that held it, even if its answer never came),
-        // or its owner died: taken only if still so (compare-and-set); a stand-in lands.
-        if (await claimOwner(redis, key, current, this.ownerValue)) break;
+        // or its owner died: taken only if still so (compare-and-set); a stand-in lands. A
+        // free key may be one a failover lost while a live peer holds the session: taken once
+        // the peers wrote theirs back (free-claim-gate.ts); one written back meanwhile fails
+        // the take, and the next round asks its node.
+        const taken =
+          current === null
+            ? await this.parts.gate.take(key, this.ownerValue)
+            : await claimOwner(redis, key, current, this.ownerValue);
+        if (taken) break;
         if (round >= CLAIM_ATTEMPTS) throw this.contended();
       }
       // A session handed over by a live node is not refused here: it let go of it already;

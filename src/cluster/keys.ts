@@ -31,6 +31,9 @@
  *                  dies too, the survivor that removes it takes the recovery over;
  * - `adopted:<id>` the client ids adopted from dead node `<id>` so far (set): a recovery
  *                  taken over delivers the dead node's inbox to them too;
+ * - `owners-checked:<id>` the Redis master (`<run_id>/<master_replid>`) against which node
+ *                  `<id>` last checked the owner keys of the sessions it holds (written back
+ *                  those a failover lost: master-identity.ts); one per node id, kept;
  * - `idblocks:<id>` how many blocks of message ids were reserved for node id `<id>` so far
  *                  (a count, never deleted: each instance of the node id numbers its
  *                  messages from blocks after those; message-id-blocks.ts).
@@ -113,6 +116,11 @@ export class ClusterKeys {
   /** The count of message id blocks reserved for node id `nodeId` (message-id-blocks.ts). */
   idBlocks(nodeId: number): string {
     return `${this.prefix}idblocks:${nodeId}`;
+  }
+
+  /** The master node `nodeId` last checked its owner keys against (master-identity.ts). */
+  ownersChecked(nodeId: number): string {
+    return `${this.prefix}owners-checked:${nodeId}`;
   }
 
   /** The name of an instance's inbox position in the store (StoreCursors). */

@@ -70,6 +70,8 @@ export async function startNode(
     await commands.hset(keys.addresses, String(nodeId), options.advertise);
   }
   await parts.stats.publish(nodeId);
+  // Marks this node's (empty) owner-key check for this master: claims elsewhere wait for it.
+  await ownership.checkOwnerKeys();
 }
 
 /**

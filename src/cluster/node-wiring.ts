@@ -175,7 +175,7 @@ export function wireNode(
   );
   const stats = new NodeStats(core, commands, keys, options.leaseMs, options.advertise, logger);
   const wills = new NodeWills(core, commands, keys, logger, nodeId, replicas);
-  const identity = nodeIdentity(commands, keys, instance, nodeId);
+  const identity = nodeIdentity(commands, keys, instance, nodeId, () => membership.peers);
   const parked = new ParkedPosition();
   const ownership = new ClientOwnership(
     core,

@@ -9,12 +9,17 @@
  * client again from the store later, under the same ids (the failover soak, seed 14: 36 QoS 2
  * duplicates). The key is the authority: after a reconnection this node writes back the keys
  * that are gone (in one step per key, only while still free: a claim elsewhere that came
- * first wins) and lets go of the sessions whose key names another node now.
+ * first wins) and lets go of the sessions whose key names another node now. Then it marks the
+ * check done for that master (master-identity.ts), which the claims of free keys on the other
+ * nodes wait for (free-claim-gate.ts): the check closes the gap from the holder's side, the
+ * mark from the claiming side.
  */
 import type { BrokerCore } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import type { FreeClaimCounters } from './free-claim-gate.js';
 import type { ClusterKeys } from './keys.js';
+import { markChecked, readMasterIdentity } from './master-identity.js';
 import type { ReplicaWait } from './replica-wait.js';
 
 /** Owner keys checked per pipeline. */
@@ -74,6 +79,8 @@ export interface OwnerCheckParts {
   readonly logger: Logger;
   /** This node's owner value (`<node id>/<instance>`), read when asked. */
   readonly ownerValue: () => string;
+  /** This node's mark of a check done (`owners-checked:<id>`), read when asked. */
+  readonly mark: () => string;
   /** Client ids whose owner key this node took and has not let go of. */
   readonly owned: Set<string>;
   /** Runs `step` in `clientId`'s turn (after the move steps asked before, and this node's claim). */
@@ -82,10 +89,12 @@ export interface OwnerCheckParts {
   readonly replicas: ReplicaWait | undefined;
 }
 
-/** What {@link OwnerKeysCheck} did, for `status().ownerKeys`. */
-export interface OwnerKeyCounters {
-  /** Checks run (after a reconnection or a lost lease). */
+/** What {@link OwnerKeysCheck} (and the claims' gate) did, for `status().ownerKeys`. */
+export interface OwnerKeyCounters extends FreeClaimCounters {
+  /** Checks run (at join, after a reconnection or a lost lease). */
   checks: number;
+  /** Checks marked done for the master they ran against (not: a failover came during one). */
+  marked: number;
   /** Owner keys found gone and written back. */
   reasserted: number;
   /** Sessions let go of here because their owner key named another node. */
@@ -94,7 +103,14 @@ export interface OwnerKeyCounters {
 
 /** The check of this node's owner keys after Redis came back. */
 export class OwnerKeysCheck {
-  readonly counters: OwnerKeyCounters = { checks: 0, reasserted: 0, yielded: 0 };
+  readonly counters: OwnerKeyCounters = {
+    checks: 0,
+    marked: 0,
+    reasserted: 0,
+    yielded: 0,
+    claimsWaited: 0,
+    peersExcused: 0,
+  };
   private running: Promise<void> | undefined;
   private again = false;
 
@@ -125,8 +141,14 @@ export class OwnerKeysCheck {
     this.counters.checks++;
     let found: OwnerKeysChecked;
     try {
+      // Read before any key is written back: the mark then names the master that has them
+      // all (a failover during the check leaves it unmarked, for the next check to mark).
+      const master = await readMasterIdentity(redis, this.parts.mark());
       const value = this.parts.ownerValue();
       found = await reassertOwners(redis, keys, [...owned], value, (id) => owned.has(id));
+      // Marked before the sessions found elsewhere are let go of: a claim elsewhere needs the
+      // keys written back, which are; those let go of are already another node's.
+      if (await markChecked(redis, this.parts.mark(), master)) this.counters.marked++;
     } catch (err) {
       logger.warn(
         { err: String(err) },

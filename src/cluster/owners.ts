@@ -20,6 +20,8 @@ export interface NodeIdentity {
    * the survivor that removes it, which delivers them what its inbox held (dead-node-recovery.ts).
    */
   awaitsRecovery(nodeId: number, instance: string): Promise<boolean>;
+  /** The live peers as of the last heartbeat (free-claim-gate.ts waits for their checks). */
+  peers?(): Iterable<number>;
 }
 
 /** True while node `nodeId`'s lease is held by `instance`. */
@@ -231,6 +233,7 @@ export function nodeIdentity(
   keys: ClusterKeys,
   instance: string,
   nodeId: () => number,
+  peers?: () => Iterable<number>,
 ): NodeIdentity {
   const isLive = async (node: number, held: string): Promise<boolean> =>
     (await redis.get(keys.lease(node))) === held;
@@ -240,6 +243,7 @@ export function nodeIdentity(
     },
     instance,
     isLive,
+    ...(peers && { peers }),
     awaitsRecovery: async (node, held) => {
       const [dead, recovering] = await Promise.all([
         redis.hget(keys.instances, String(node)),

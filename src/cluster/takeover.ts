@@ -22,6 +22,7 @@ import { ClientTurns } from './client-turns.js';
 import { type ControlMessage, parseControlMessage } from './control-message.js';
 import { ControlRequests } from './control-requests.js';
 import { adoptHandedOver, type HandedOver, type HandOverOutcome } from './drain-peers.js';
+import { FreeClaimGate } from './free-claim-gate.js';
 import type { ClusterKeys } from './keys.js';
 import { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -54,6 +55,8 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
   private seenAtStart: Map<string, string> | undefined;
   /** This node's owner keys checked again after Redis came back (owner-keys-check.ts). */
   private readonly ownerKeys: OwnerKeysCheck;
+  /** Free owner keys taken once the live peers checked theirs (free-claim-gate.ts). */
+  private readonly gate: FreeClaimGate;
   /** Both ends of session moves between live nodes. */
   readonly moves: SessionMoves;
   /** What else a draining node hands over with its sessions (its wills: node-wiring.ts). */
@@ -97,20 +100,26 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
       disown: (clientId) => this.owned.delete(clientId),
     });
     const { owned, moves } = this;
-    const parts = { redis, keys, self, logger, moves, next, owned, replicas };
-    this.claims = new ClientClaims(parts);
     const inTurn = (clientId: string, step: () => Promise<void>) => this.turns.run(clientId, step);
     const ownerValue = () => this.ownerValue;
+    const mark = () => keys.ownersChecked(self.nodeId);
     this.ownerKeys = new OwnerKeysCheck({
       core,
       redis,
       keys,
       logger,
       ownerValue,
+      mark,
       owned,
       inTurn,
       replicas,
     });
+    const { counters } = this.ownerKeys;
+    const peers = () => self.peers?.() ?? [];
+    const gate = new FreeClaimGate({ redis, keys, logger, peers, boundMs: timeoutMs, counters });
+    const parts = { redis, keys, self, logger, moves, next, owned, replicas, gate };
+    this.gate = gate;
+    this.claims = new ClientClaims(parts);
     // On the store the nodes share, a session is written again after failed batches only
     // while this node owns its client (mayWrite).
     if (next !== undefined) core.registry.guardWritesWith(this);
@@ -130,7 +139,7 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
     return `${this.self.nodeId}/${this.self.instance}`;
   }
 
-  /** Redis came back (a failover may have lost owner keys): owner-keys-check.ts. */
+  /** Redis came back (owner keys lost in a failover?), or this node joined: owner-keys-check.ts. */
   checkOwnerKeys(): Promise<void> {
     return this.ownerKeys.run();
   }
@@ -178,6 +187,8 @@ export class ClientOwnership implements SessionLoader, SessionWriteGuard {
    * shared store only the sessions no live node holds).
    */
   async heldByPeers(): Promise<Set<string>> {
+    // A live peer's key a failover lost, scanned before its check wrote it back: restored here too.
+    await this.gate.awaitChecks();
     // Sessions of a dead node not yet removed are left for the survivor that removes it.
     const held = async (node: number, i: string) =>
       (await this.self.isLive(node, i)) || awaitsRecovery(this.self, node, i);
