@@ -180,6 +180,23 @@ describe('a full disk', () => {
     }
   });
 
+  test('a batch that failed is reported to a commit taken later in the same round of immediates (as Persistence looks at its turn)', async () => {
+    const { store, done } = await tempStore();
+    try {
+      store.putSession('c', 60, undefined);
+      await store.commit();
+      store.database.exec('DROP TABLE inbound_qos2');
+      store.addInboundQos2('c', 1);
+      // Taken on an immediate after the store's own flush: it found no batch and resolved.
+      const later = await new Promise<{ commit: Promise<void> }>((resolve) =>
+        setImmediate(() => resolve({ commit: store.commit() })),
+      );
+      await assert.rejects(later.commit, /no such table/);
+    } finally {
+      await done();
+    }
+  });
+
   test('another failure rejects with its own error and does not set full', async () => {
     const { store, done } = await tempStore();
     try {

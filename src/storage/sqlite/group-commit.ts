@@ -61,6 +61,12 @@ export class GroupCommit {
   /** Transactions committed. */
   transactions = 0;
   /** Batches rolled back after an error. */
+  /**
+   * The last batch's error, when it failed in this round of `setImmediate` callbacks: a commit
+   * looked at on a later immediate of the round (Persistence's turn watch) finds no batch and
+   * would resolve, as if the writes it watches had landed (redis-group-commit.ts, the same).
+   */
+  private recentError: Error | undefined;
   failedTransactions = 0;
   /** True while the last transaction failed for lack of space. */
   full = false;
@@ -92,11 +98,21 @@ export class GroupCommit {
   /** Resolves when every earlier mutation is durable (per the durability mode). */
   commit(): Promise<void> {
     const batch = this.batch;
-    if (batch === undefined) return Promise.resolve();
+    if (batch === undefined) {
+      return this.recentError === undefined ? Promise.resolve() : Promise.reject(this.recentError);
+    }
     // A failed batch rejects at its flush (next tick), not now: the caller's next writes
     // then start a clean batch instead of joining the failed one.
     if (this.options.durability !== 'fsync' && batch.error === undefined) return Promise.resolve();
     return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+  }
+
+  /** Reports `err` to every {@link commit} until the next round of immediates. */
+  private noteFailure(err: Error): void {
+    this.recentError = err;
+    setImmediate(() => {
+      if (this.recentError === err) this.recentError = undefined;
+    });
   }
 
   /** Commits the current batch now (synchronously) and settles its waiters. */
@@ -122,6 +138,7 @@ export class GroupCommit {
         this.options.logger.error({ err: batch.error }, 'store: a batch of writes was lost');
       }
       for (const w of batch.waiters) w.reject(batch.error);
+      this.noteFailure(batch.error);
       return;
     }
     this.transactions++;
