@@ -74,6 +74,31 @@ describe('cluster: the forwarded-batch format', () => {
     assert.ok(decoded.every((f) => f.message.publisher === undefined && f.message.queueRefs === 0));
   });
 
+  it('writes ASCII and non-ASCII strings of every length the fast paths split on, payloads of views into larger buffers', () => {
+    // Strings up to 23 ASCII characters are copied character by character, longer ones natively,
+    // non-ASCII ones as UTF-8 (src/protocol/utf8.ts): each must come back as it was.
+    const slab = Buffer.alloc(256, 0x5a);
+    slab.write('payload', 100);
+    const batch: ForwardedMessage[] = [];
+    for (const n of [1, 22, 23, 24, 25, 200]) {
+      for (const topic of ['t'.repeat(n), `${'t'.repeat(n - 1)}é`, `${'t'.repeat(n - 1)}😀`]) {
+        batch.push({
+          message: message({ topic, origin: topic, payload: slab.subarray(100, 107) }),
+          shareFilters: [`$share/${topic}/#`],
+        });
+      }
+    }
+    assert.deepEqual(decodeBatch(encodeBatch(batch)).map(wire), batch.map(wire));
+  });
+
+  it('refuses to encode a string longer than its u16 length can say', () => {
+    const topic = 'é'.repeat(32_768); // 65,536 bytes of UTF-8
+    assert.throws(
+      () => encodeBatch([{ message: message({ topic }), shareFilters: undefined }]),
+      RangeError,
+    );
+  });
+
   it('reads an empty batch', () => {
     assert.deepEqual(decodeBatch(encodeBatch([])), []);
   });
