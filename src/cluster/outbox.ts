@@ -224,10 +224,13 @@ export class Outbox implements ForwardSink {
       const batch = out.builder.finish(2); // room for the frame's final CRLF
       const frame = frameInPlace(out.head, batch.buffer, batch.start, batch.end);
       if (out.qos0) {
-        this.publishQos0(out, frame, batch.count);
+        this.publishQos0(out, frame, batch.count, batch.buffer);
         continue;
       }
-      writes.push(this.send(out.args, frame));
+      const write = this.send(out.args, frame);
+      const recycle = () => out.builder.recycle(batch.buffer);
+      write.then(recycle, recycle);
+      writes.push(write);
       sizes.push(batch.count);
       count += batch.count;
       batches++;
@@ -255,21 +258,26 @@ export class Outbox implements ForwardSink {
   private flushOne(out: Outgoing): void {
     const batch = out.builder.finish(2); // room for the frame's final CRLF
     const count = batch.count;
+    const buffer = batch.buffer;
     this.filled.length = 0;
     if (out.qos0) {
-      this.publishQos0(out, frameInPlace(out.head, batch.buffer, batch.start, batch.end), count);
+      this.publishQos0(out, frameInPlace(out.head, buffer, batch.start, batch.end), count, buffer);
       this.barrier.sent(SENT);
       return;
     }
     this.counters.batches++;
     this.counters.forwarded += count;
-    const write = this.send(out.args, frameInPlace(out.head, batch.buffer, batch.start, batch.end));
+    const write = this.send(out.args, frameInPlace(out.head, buffer, batch.start, batch.end));
     this.barrier.sent(
       write.then(
         (value) => {
+          out.builder.recycle(buffer);
           if (value === null) this.refuse(count);
         },
-        (err: unknown) => this.fail(err, count),
+        (err: unknown) => {
+          out.builder.recycle(buffer);
+          this.fail(err, count);
+        },
       ),
     );
   }
@@ -294,13 +302,15 @@ export class Outbox implements ForwardSink {
    * XADDs and markers of the turn). Nothing waits for it: a failure or a PUBLISH that reached
    * no one is counted and logged.
    */
-  private publishQos0(out: Outgoing, frame: Buffer, count: number): void {
+  private publishQos0(out: Outgoing, frame: Buffer, count: number, buffer: Buffer): void {
     this.counters.qos0Published += count;
     this.send(out.args, frame, PUBLISH).then(
       (receivers) => {
+        out.builder.recycle(buffer);
         if (receivers === 0) this.unheard(count, out.args[0]!);
       },
       (err: unknown) => {
+        out.builder.recycle(buffer);
         this.counters.failed += count;
         this.logger.warn(
           { err: String(err), messages: count },

@@ -25,4 +25,10 @@ export {
   validateTopicFilter,
   validateTopicName,
 } from './topic-validation.js';
-export { isValidMqttString, isWellFormedUtf8, mqttStringProblem, utf8Length } from './utf8.js';
+export {
+  isValidMqttString,
+  isWellFormedUtf8,
+  mqttStringProblem,
+  utf8Length,
+  writeUtf8Bytes,
+} from './utf8.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { serialize } from 'node:v8';
 import { decodeBatch, encodeBatch, type ForwardedMessage } from '../../src/cluster/envelope.js';
-import type { Message } from '../../src/core/index.js';
+import { detachPayload, type Message } from '../../src/core/index.js';
 
 function message(overrides: Partial<Message> = {}): Message {
   return {
@@ -74,15 +74,44 @@ describe('cluster: the forwarded-batch format', () => {
     assert.ok(decoded.every((f) => f.message.publisher === undefined && f.message.queueRefs === 0));
   });
 
+  it('writes ASCII and non-ASCII strings of every length the fast paths split on, payloads of views into larger buffers', () => {
+    // Strings up to 23 ASCII characters are copied character by character, longer ones natively,
+    // non-ASCII ones as UTF-8 (src/protocol/utf8.ts): each must come back as it was.
+    const slab = Buffer.alloc(256, 0x5a);
+    slab.write('payload', 100);
+    const batch: ForwardedMessage[] = [];
+    for (const n of [1, 22, 23, 24, 25, 200]) {
+      for (const topic of ['t'.repeat(n), `${'t'.repeat(n - 1)}é`, `${'t'.repeat(n - 1)}😀`]) {
+        batch.push({
+          message: message({ topic, origin: topic, payload: slab.subarray(100, 107) }),
+          shareFilters: [`$share/${topic}/#`],
+        });
+      }
+    }
+    assert.deepEqual(decodeBatch(encodeBatch(batch)).map(wire), batch.map(wire));
+  });
+
+  it('refuses to encode a string longer than its u16 length can say', () => {
+    const topic = 'é'.repeat(32_768); // 65,536 bytes of UTF-8
+    assert.throws(
+      () => encodeBatch([{ message: message({ topic }), shareFilters: undefined }]),
+      RangeError,
+    );
+  });
+
   it('reads an empty batch', () => {
     assert.deepEqual(decodeBatch(encodeBatch([])), []);
   });
 
-  it('copies payloads out of the entry, so the entry is not kept alive by a queued message', () => {
+  it('reads payloads as views of the entry, which a message kept for long does not keep alive', () => {
     const bytes = encodeBatch(full);
     const [first] = decodeBatch(bytes);
+    assert.equal(first!.message.payload.buffer, bytes.buffer); // no copy on the way through
+    // What the core keeps (a queued delivery, a retained message) gets memory of its own.
+    const kept = detachPayload(first!.message);
+    assert.notEqual(kept.payload.buffer, bytes.buffer);
     bytes.fill(0);
-    assert.equal(first!.message.payload.toString(), '21.5');
+    assert.equal(kept.payload.toString(), '21.5');
   });
 
   it('reads batches in the V8 format nodes of the earlier version write (rolling upgrade)', () => {

@@ -131,6 +131,55 @@ describe('cluster: the outbox writes framed batches', () => {
     );
   });
 
+  it('writes each turn into a buffer of its own while earlier writes are under way, and reuses one once answered', async () => {
+    // The frames the outbox hands the connection: a buffer is filled again only after the
+    // command that carried it was answered (batch-builder.ts, recycle).
+    const frames: Buffer[] = [];
+    const send = connection.sendCommand.bind(connection);
+    connection.sendCommand = ((command: { toWritable(socket: object): Buffer }) => {
+      frames.push(command.toWritable({}));
+      return send(command as never);
+    }) as typeof connection.sendCommand;
+    try {
+      const node = two();
+      const before = (await inbox(2)).length;
+      const turn = async (name: string) => {
+        for (let i = 0; i < 50; i++) node.deliver(delivery(message(name, Buffer.alloc(100, i))));
+        await new Promise((resolve) => setImmediate(resolve)); // the turn's flush
+      };
+      // Redis holds the writes (CLIENT PAUSE WRITE) until UNPAUSE: three turns under way at once.
+      await redis.redis.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      try {
+        await turn('paused/1');
+        await turn('paused/2');
+        await turn('paused/3');
+      } finally {
+        await redis.redis.call('CLIENT', 'UNPAUSE');
+      }
+      await outbox.commit();
+      const entries = (await inbox(2)).slice(before);
+      assert.deepEqual(
+        entries.map((e) => [...new Set(decodeBatch(entryData(e)).map((f) => f.message.topic))]),
+        [['paused/1'], ['paused/2'], ['paused/3']],
+      );
+      const under = frames.slice(-3);
+      const overlap = (a: Buffer, b: Buffer) =>
+        a.buffer === b.buffer &&
+        a.byteOffset < b.byteOffset + b.length &&
+        b.byteOffset < a.byteOffset + a.length;
+      assert.ok(!overlap(under[0]!, under[1]!) && !overlap(under[0]!, under[2]!));
+      assert.ok(!overlap(under[1]!, under[2]!));
+      await turn('after');
+      await outbox.commit();
+      const reused = frames[frames.length - 1]!;
+      assert.ok(
+        under.some((f) => f.buffer === reused.buffer && f.byteOffset === reused.byteOffset),
+      );
+    } finally {
+      connection.sendCommand = send;
+    }
+  });
+
   it('refuses a forward to a node that is not a member: the commit rejects, nothing is written', async () => {
     const departed = new RemoteNode(250, outbox);
     departed.deliver(delivery(message('gone', Buffer.from('x'))));
