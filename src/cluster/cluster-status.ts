@@ -95,7 +95,13 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
     livePeers: [...parts.livePeers].sort((x, y) => x - y),
     outbox: { ...outbox.counters },
     inbox: {
-      ...(inbox?.counters ?? { received: 0, malformed: 0, trimmedUnread: 0, trimmedParked: 0 }),
+      ...(inbox?.counters ?? {
+        received: 0,
+        malformed: 0,
+        trimmedUnread: 0,
+        trimmedParked: 0,
+        resent: 0,
+      }),
     },
     orphans: {
       ...(orphans?.counters ?? {
@@ -104,6 +110,7 @@ export function clusterStatus(parts: StatusParts): ClusterStatus {
         takenOver: 0,
         duplicates: 0,
         trimmed: 0,
+        resent: 0,
       }),
     },
     refusedUnreachable: ownership.refusedUnreachable,

@@ -21,6 +21,7 @@
 import type { ForwardedScope, MessagePipeline, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { ResentBatches } from './batch-number.js';
 import { decodeBatch, type ForwardedMessage } from './envelope.js';
 import type { MalformedInput } from './malformed.js';
 import type { Outbox } from './outbox.js';
@@ -79,6 +80,11 @@ export interface InboxCounters {
    * not have read it again (logged as a warning).
    */
   trimmedParked: number;
+  /**
+   * Entries skipped as a batch read already: Redis ran its sender's XADD twice (the reply was
+   * lost with the connection, and ioredis sent it again: batch-number.ts).
+   */
+  resent: number;
 }
 
 /** Reads the inbox stream and routes what it holds. */
@@ -88,7 +94,10 @@ export class Inbox {
     malformed: 0,
     trimmedUnread: 0,
     trimmedParked: 0,
+    resent: 0,
   };
+  /** The batches delivered per sender: a resent one is skipped (batch-number.ts). */
+  private readonly seen = new ResentBatches();
   private running = false;
   /** The inbox was cleared when this node claimed its id: read it from the start. */
   private lastId = '0-0';
@@ -225,7 +234,12 @@ export class Inbox {
         try {
           const marker = markerOf(fields);
           if (marker !== undefined) this.onMarker?.(marker);
-          else this.deliver(decodeBatch(entryData(fields)));
+          else {
+            // [MQTT-4.3.3-2] (3.1.1) [MQTT-4.3.3-10] (5.0): a batch resent is not delivered again.
+            const data = this.seen.fresh(entryData(fields));
+            if (data === undefined) this.counters.resent++;
+            else this.deliver(decodeBatch(data));
+          }
         } catch (err) {
           this.counters.malformed++;
           this.malformed.note('inbox', (err as Error).message, { entry: this.lastId });

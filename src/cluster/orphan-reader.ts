@@ -38,6 +38,7 @@
 import type { BrokerCore, Subscriber } from '../core/index.js';
 import type { Logger, StoreCursors } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { ResentBatches } from './batch-number.js';
 import { decodeBatch } from './envelope.js';
 import { heldMessageIds } from './held-message-ids.js';
 import { entryData, markerOf, routeForwarded } from './inbox.js';
@@ -78,6 +79,12 @@ export interface OrphanCounters {
    * loss of acknowledged messages, logged as an error (Redis 7.0 or later: trim-check.ts).
    */
   trimmed: number;
+  /**
+   * Entries skipped as a batch read already from the same inbox (its sender's XADD ran twice:
+   * batch-number.ts). A resend whose original the dead node read before its position is not
+   * told apart, and is delivered again.
+   */
+  resent: number;
 }
 
 /** Delivers what dead nodes left in their inboxes to the sessions adopted from them. */
@@ -88,6 +95,7 @@ export class OrphanReader {
     takenOver: 0,
     duplicates: 0,
     trimmed: 0,
+    resent: 0,
   };
 
   constructor(
@@ -118,6 +126,8 @@ export class OrphanReader {
     const parkedFor = new Map<Subscriber, ReadonlySet<number>>();
     const name = ClusterKeys.inboxCursor(orphan.instance);
     const parkedName = parkedCursor(name);
+    // One for both reads below: they read one stream in order (the parked entries, then on).
+    const seen = new ResentBatches();
     try {
       const committed = await this.cursors.read(name);
       const parked = decodeParked(await this.cursors.read(parkedName));
@@ -136,13 +146,15 @@ export class OrphanReader {
         // Read again up to the position, for the sessions whose messages were parked only.
         if (parkedFor.size > 0) {
           const range = { after: parked.since, to: committed };
-          messages += await this.readAll(orphan.key, undefined, range, parkedFor);
+          messages += await this.readAll(orphan.key, undefined, range, parkedFor, seen);
         }
         this.cursors.delete(parkedName);
         await this.core.persistence?.store.commit();
       }
       const range = { after: committed, to: '+' };
-      if (adopted.size > 0) messages += await this.readAll(orphan.key, name, range, adopted);
+      if (adopted.size > 0) {
+        messages += await this.readAll(orphan.key, name, range, adopted, seen);
+      }
       // The store only: a forward refused meanwhile fails the whole commit, not these writes.
       await this.core.persistence?.store.commit();
       await this.redis.del(orphan.key);
@@ -216,6 +228,7 @@ export class OrphanReader {
     name: string | undefined,
     range: { after: string | undefined; to: string },
     adopted: ReadonlyMap<Subscriber, ReadonlySet<number>>,
+    seen: ResentBatches,
   ): Promise<number> {
     let messageId = 0;
     const only = (subscriber: Subscriber): boolean => {
@@ -236,8 +249,14 @@ export class OrphanReader {
         // A move's marker was for the dead node's own wait: nothing to deliver.
         if (markerOf(fields) !== undefined) continue;
         try {
+          // [MQTT-4.3.3-2] (3.1.1) [MQTT-4.3.3-10] (5.0): a batch resent is not delivered again.
+          const data = seen.fresh(entryData(fields));
+          if (data === undefined) {
+            this.counters.resent++;
+            continue;
+          }
           // One message at a time: `only` leaves out the sessions that hold its id already.
-          for (const forwarded of decodeBatch(entryData(fields))) {
+          for (const forwarded of decodeBatch(data)) {
             messageId = forwarded.message.id;
             messages += routeForwarded(this.core.pipeline, this.outbox, [forwarded], only);
           }

@@ -20,6 +20,7 @@ import { type Delivery, WriteRefused } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { BatchBuilder } from './batch-builder.js';
+import { BatchNumbers, NUMBER_BYTES } from './batch-number.js';
 import {
   BULK_HEAD_MAX,
   commandHead,
@@ -124,6 +125,8 @@ export class Outbox implements ForwardSink {
   /** Markers to append after the batches of the next flush: [node id, marker]. */
   private readonly markers: [number, string][] = [];
   private scheduled = false;
+  /** Numbers each batch, so that one Redis got twice is delivered once (batch-number.ts). */
+  private readonly numbers = new BatchNumbers();
 
   private readonly barrier: WriteBarrier;
 
@@ -181,7 +184,7 @@ export class Outbox implements ForwardSink {
     const args = xaddArgs(this.keys.inbox(nodeId), 'm', this.maxLength);
     const head = commandHead(['XADD', ...args]);
     const out: Outgoing = {
-      builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
+      builder: new BatchBuilder(head.length + BULK_HEAD_MAX + NUMBER_BYTES),
       head,
       args: [...args, ''],
       qos0: false,
@@ -195,7 +198,7 @@ export class Outbox implements ForwardSink {
     const channel = this.keys.qos0(nodeId);
     const head = commandHead(['PUBLISH', channel]);
     const out: Outgoing = {
-      builder: new BatchBuilder(head.length + BULK_HEAD_MAX),
+      builder: new BatchBuilder(head.length + BULK_HEAD_MAX + NUMBER_BYTES),
       head,
       args: [channel, ''],
       qos0: true,
@@ -222,7 +225,8 @@ export class Outbox implements ForwardSink {
     // In the order of the turn's first forwards; a node's QoS 0 batch before its marker.
     for (const out of this.filled) {
       const batch = out.builder.finish(2); // room for the frame's final CRLF
-      const frame = frameInPlace(out.head, batch.buffer, batch.start, batch.end);
+      const start = this.numbers.stamp(batch.buffer, batch.start);
+      const frame = frameInPlace(out.head, batch.buffer, start, batch.end);
       if (out.qos0) {
         this.publishQos0(out, frame, batch.count, batch.buffer);
         continue;
@@ -259,15 +263,16 @@ export class Outbox implements ForwardSink {
     const batch = out.builder.finish(2); // room for the frame's final CRLF
     const count = batch.count;
     const buffer = batch.buffer;
+    const start = this.numbers.stamp(buffer, batch.start);
     this.filled.length = 0;
     if (out.qos0) {
-      this.publishQos0(out, frameInPlace(out.head, buffer, batch.start, batch.end), count, buffer);
+      this.publishQos0(out, frameInPlace(out.head, buffer, start, batch.end), count, buffer);
       this.barrier.sent(SENT);
       return;
     }
     this.counters.batches++;
     this.counters.forwarded += count;
-    const write = this.send(out.args, frameInPlace(out.head, buffer, batch.start, batch.end));
+    const write = this.send(out.args, frameInPlace(out.head, buffer, start, batch.end));
     this.barrier.sent(
       write.then(
         (value) => {

@@ -20,6 +20,7 @@
 import type { MessagePipeline } from '../core/index.js';
 import type { Logger } from '../ports/index.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { ResentBatches } from './batch-number.js';
 import { decodeBatch } from './envelope.js';
 import { routeForwarded } from './inbox.js';
 import type { MalformedInput } from './malformed.js';
@@ -35,11 +36,23 @@ export interface Qos0ReceiverCounters {
   malformed: number;
   /** Times the connection was lost while subscribed (what was published meanwhile is lost). */
   disconnects: number;
+  /**
+   * Batches skipped as pushed here already: Redis ran their sender's PUBLISH twice (the reply
+   * was lost with the connection, and ioredis sent it again: batch-number.ts).
+   */
+  resent: number;
 }
 
 /** Subscribes to this node's QoS 0 channel and routes what comes on it. */
 export class Qos0Receiver {
-  readonly counters: Qos0ReceiverCounters = { received: 0, malformed: 0, disconnects: 0 };
+  readonly counters: Qos0ReceiverCounters = {
+    received: 0,
+    malformed: 0,
+    disconnects: 0,
+    resent: 0,
+  };
+  /** The batches delivered per sender: a resent one is skipped (QoS 0 is at most once). */
+  private readonly seen = new ResentBatches();
   private readonly redis: RedisClient;
   private channel: string | undefined;
   /** The connection was ready since it was last lost (ioredis closes again per failed attempt). */
@@ -97,10 +110,15 @@ export class Qos0Receiver {
 
   private handle(data: Buffer): void {
     try {
+      const batch = this.seen.fresh(data);
+      if (batch === undefined) {
+        this.counters.resent++;
+        return;
+      }
       this.counters.received += routeForwarded(
         this.pipeline,
         this.outbox,
-        decodeBatch(data),
+        decodeBatch(batch),
         undefined,
       );
     } catch (err) {

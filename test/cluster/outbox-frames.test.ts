@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeBatch, type ForwardedMessage } from '../../src/cluster/envelope.js';
+import { NUMBERED, ResentBatches } from '../../src/cluster/batch-number.js';
+import { decodeBatch as decodeData, type ForwardedMessage } from '../../src/cluster/envelope.js';
 import { entryData, markerOf } from '../../src/cluster/inbox.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { Outbox } from '../../src/cluster/outbox.js';
@@ -26,6 +27,12 @@ const quiet: Logger = {
   debug: () => {},
   child: () => quiet,
 } as unknown as Logger;
+
+/** An entry's data: its sender's number, then the batch (src/cluster/batch-number.ts). */
+function decodeBatch(data: Buffer): ForwardedMessage[] {
+  assert.equal(data[0], NUMBERED);
+  return decodeData(new ResentBatches().fresh(data)!);
+}
 
 let nextId = 1;
 function message(topic: string, payload: Buffer, overrides: Partial<Message> = {}): Message {
