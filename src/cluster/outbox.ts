@@ -30,6 +30,7 @@ import {
 } from './forward-frame.js';
 import type { ClusterKeys } from './keys.js';
 import { DEFAULT_INBOX_MAX_LENGTH } from './options.js';
+import { newOutboxCounters, type OutboxCounters } from './outbox-counters.js';
 import type { ForwardSink, RemoteNode } from './remote-node.js';
 import type { ReplicaWait } from './replica-wait.js';
 import { WriteBarrier } from './write-barrier.js';
@@ -68,46 +69,10 @@ const PUBLISH = 'publish';
 /** Least time between two log lines about QoS 0 batches nobody heard (ms). */
 const UNHEARD_LOG_MS = 10_000;
 
-/** Counters of forwarding, read by whoever reports them. */
-export interface OutboxCounters {
-  /** Messages sent to other nodes' inboxes (one per message per node). */
-  forwarded: number;
-  /** Stream entries (batches) sent. */
-  batches: number;
-  /** Messages whose write failed (Redis unreachable, or it answered an error). Logged. */
-  failed: number;
-  /**
-   * Messages refused because their node had left the cluster (removed after its death while
-   * this node still routed to it), or its inbox stream was gone (until its next heartbeat
-   * makes it again): not acknowledged, the publisher sends again. Logged.
-   */
-  refused: number;
-  /**
-   * Messages written to their node's inbox but not acknowledged because fewer replicas than
-   * `cluster.wait` asks had them in time: the publisher sends again. Logged.
-   */
-  notReplicated: number;
-  /** QoS 0 messages published on other nodes' QoS 0 channels (one per message per node). */
-  qos0Published: number;
-  /**
-   * QoS 0 messages published on a channel no one listened on (the node died, or its QoS 0
-   * connection was down): lost. Logged (at most one line per 10 s).
-   */
-  qos0Unheard: number;
-}
-
 /** Batches deliveries per remote node and writes them once per turn. */
 export class Outbox implements ForwardSink {
   receiving = false;
-  readonly counters: OutboxCounters = {
-    forwarded: 0,
-    batches: 0,
-    failed: 0,
-    refused: 0,
-    notReplicated: 0,
-    qos0Published: 0,
-    qos0Unheard: 0,
-  };
+  readonly counters: OutboxCounters = newOutboxCounters();
   /**
    * QoS 0 messages go on the nodes' QoS 0 channels (set by the node with the
    * `cluster.qos0Channel` option; by default they go by the inbox, in order with QoS 1/2).
