@@ -9,20 +9,10 @@ import { describe, it } from 'node:test';
 import { BatchBuilder, type FinishedBatch } from '../../src/cluster/batch-builder.js';
 import { decodeBatch } from '../../src/cluster/envelope.js';
 import type { Message } from '../../src/core/index.js';
+import { testMessage } from '../helpers/message.js';
 
 function message(topic: string, size: number): Message {
-  return {
-    id: 1,
-    topic,
-    payload: Buffer.alloc(size, 7),
-    qos: 0,
-    retain: false,
-    properties: undefined,
-    expiresAt: undefined,
-    origin: undefined,
-    publisher: undefined,
-    queueRefs: 0,
-  };
+  return testMessage({ topic, payload: Buffer.alloc(size, 7), qos: 0 });
 }
 
 /** A batch of `n` messages of `size` bytes on `topic`. */

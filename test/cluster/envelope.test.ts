@@ -9,21 +9,15 @@ import { describe, it } from 'node:test';
 import { serialize } from 'node:v8';
 import { decodeBatch, encodeBatch, type ForwardedMessage } from '../../src/cluster/envelope.js';
 import { detachPayload, type Message } from '../../src/core/index.js';
+import { testMessage } from '../helpers/message.js';
 
 function message(overrides: Partial<Message> = {}): Message {
-  return {
+  return testMessage({
     id: 0x0102_0304_0506,
     topic: 'sensors/ünïcode/1',
     payload: Buffer.from('21.5'),
-    qos: 1,
-    retain: false,
-    properties: undefined,
-    expiresAt: undefined,
-    origin: undefined,
-    publisher: undefined,
-    queueRefs: 0,
     ...overrides,
-  };
+  });
 }
 
 /** The fields that travel, for comparison (a decoded message has no publisher or refs). */

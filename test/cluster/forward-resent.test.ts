@@ -13,6 +13,7 @@ import type { MqttClient } from 'mqtt';
 import { BatchNumbers, NUMBER_BYTES, ResentBatches } from '../../src/cluster/batch-number.js';
 import { encodeBatch } from '../../src/cluster/envelope.js';
 import { collectUntil, connectClient, endClient, waitFor } from '../helpers/broker.js';
+import { testMessage } from '../helpers/message.js';
 import { type ReplyCutProxy, startReplyCutProxy } from '../helpers/reply-cut-proxy.js';
 import { startNode, type TestNode, waitForRoute } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
@@ -20,18 +21,7 @@ import { RedisFixture } from './redis-fixture.js';
 /** A batch of one QoS 2 message on `topic` (the id unique per call). */
 let nextId = 1;
 function batchOf(topic: string): Buffer {
-  const message = {
-    id: 0x7f00_0000_0000 + nextId++,
-    topic,
-    payload: Buffer.from('p'),
-    qos: 2 as const,
-    retain: false,
-    properties: undefined,
-    expiresAt: undefined,
-    origin: undefined,
-    publisher: undefined,
-    queueRefs: 0,
-  };
+  const message = testMessage({ id: 0x7f00_0000_0000 + nextId++, topic, qos: 2 });
   return encodeBatch([{ message, shareFilters: undefined }]);
 }
 

@@ -15,23 +15,12 @@ import { takeOverRecoveries } from '../../src/cluster/recovery-takeover.js';
 import type { Message } from '../../src/core/index.js';
 import { connectClient, endClient, type TestBroker, waitFor } from '../helpers/broker.js';
 import { capturingLogger } from '../helpers/capturing-logger.js';
+import { testMessage } from '../helpers/message.js';
 import { connectCollecting, startNode, startSharedNode, waitForRoute } from './cluster-nodes.js';
 import { RedisFixture } from './redis-fixture.js';
 
 const message = (overrides: Record<string, unknown> = {}): Message =>
-  ({
-    id: 1,
-    topic: 'hostile/x',
-    payload: Buffer.from('x'),
-    qos: 1,
-    retain: false,
-    properties: undefined,
-    expiresAt: undefined,
-    origin: undefined,
-    publisher: undefined,
-    queueRefs: 0,
-    ...overrides,
-  }) as Message;
+  testMessage({ topic: 'hostile/x', payload: Buffer.from('x'), ...overrides } as Partial<Message>);
 
 describe('cluster: hostile input from Redis', () => {
   let redis: RedisFixture;

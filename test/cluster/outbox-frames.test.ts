@@ -17,6 +17,7 @@ import { Outbox } from '../../src/cluster/outbox.js';
 import { RemoteNode } from '../../src/cluster/remote-node.js';
 import { type Delivery, type Message, WriteRefused } from '../../src/core/index.js';
 import type { Logger } from '../../src/ports/index.js';
+import { testMessage } from '../helpers/message.js';
 import { joinAs } from './join-as.js';
 import { RedisFixture } from './redis-fixture.js';
 
@@ -36,19 +37,7 @@ function decodeBatch(data: Buffer): ForwardedMessage[] {
 
 let nextId = 1;
 function message(topic: string, payload: Buffer, overrides: Partial<Message> = {}): Message {
-  return {
-    id: nextId++,
-    topic,
-    payload,
-    qos: 1,
-    retain: false,
-    properties: undefined,
-    expiresAt: undefined,
-    origin: undefined,
-    publisher: undefined,
-    queueRefs: 0,
-    ...overrides,
-  };
+  return testMessage({ id: nextId++, topic, payload, ...overrides });
 }
 
 function delivery(m: Message, shareFilter?: string): Delivery {
