@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serialize } from 'node:v8';
+import { BatchNumbers, NUMBER_BYTES, NUMBERED } from '../../src/cluster/batch-number.js';
 import { encodeBatch } from '../../src/cluster/envelope.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { adoptOwner } from '../../src/cluster/owners.js';
@@ -59,6 +60,9 @@ describe('cluster: hostile input from Redis', () => {
     const valid = encodeBatch([
       { message: message({ payload: Buffer.from('good') }), shareFilters: undefined },
     ]);
+    const numbered = Buffer.alloc(NUMBER_BYTES + valid.length);
+    valid.copy(numbered, NUMBER_BYTES);
+    new BatchNumbers().stamp(numbered, NUMBER_BYTES);
     const entries: Buffer[][] = [
       [Buffer.from('m'), Buffer.from('garbage, not a batch')],
       [Buffer.from('m'), valid.subarray(0, valid.length - 5)], // truncated
@@ -69,6 +73,9 @@ describe('cluster: hostile input from Redis', () => {
         encodeBatch([{ message: message({ topic: '' }), shareFilters: undefined }]),
       ],
       [Buffer.from('m'), valid, Buffer.from('x'), Buffer.from('y')], // two fields
+      // A batch number's prefix (batch-number.ts) cut short, and one with garbage after it.
+      [Buffer.from('m'), Buffer.from([NUMBERED, 1, 2, 3])],
+      [Buffer.from('m'), Buffer.concat([numbered.subarray(0, NUMBER_BYTES), Buffer.from('junk')])],
       [Buffer.from('m'), valid], // a good one, read in the same XREAD as the garbage
     ];
     const multi = redis.redis.multi();
@@ -76,10 +83,10 @@ describe('cluster: hostile input from Redis', () => {
     await multi.exec();
     await waitFor(() => sub.messages.some((m) => m.payload === 'good'), 5000, 'the good entry');
     const status = target.broker.cluster!.status();
-    assert.equal(status.malformed.inbox, 6);
-    assert.equal(status.inbox.malformed, 6);
+    assert.equal(status.malformed.inbox, 8);
+    assert.equal(status.inbox.malformed, 8);
     const lines = warnings.filter((w) => w === 'cluster: malformed inbox input from Redis skipped');
-    assert.ok(lines.length >= 1 && lines.length < 6, `throttled log lines: ${lines.length}`);
+    assert.ok(lines.length >= 1 && lines.length < 8, `throttled log lines: ${lines.length}`);
     await endClient(sub.client);
     await stillServes('after inbox garbage');
   });
