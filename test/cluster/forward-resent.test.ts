@@ -71,6 +71,30 @@ async function startPair(qos0Channel: boolean) {
   return { redis, proxy, a, b };
 }
 
+/**
+ * Starts the pair before the suite's tests (handing it to `use`) and, after them, ends the
+ * suite's `clients` and stops the pair.
+ */
+function pairHooks(
+  qos0Channel: boolean,
+  clients: MqttClient[],
+  use: (pair: Awaited<ReturnType<typeof startPair>>) => void,
+): void {
+  let pair: Awaited<ReturnType<typeof startPair>> | undefined;
+  before(async () => {
+    pair = await startPair(qos0Channel);
+    use(pair);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => endClient(c, true)));
+    if (pair === undefined) return;
+    await pair.a.close();
+    await pair.b.close();
+    await pair.proxy.close();
+    await pair.redis.stop();
+  });
+}
+
 describe('cluster: a forward resent after its reply was lost is delivered once', () => {
   let redis: RedisFixture;
   let proxy: ReplyCutProxy;
@@ -78,15 +102,8 @@ describe('cluster: a forward resent after its reply was lost is delivered once',
   let b: TestNode;
   const clients: MqttClient[] = [];
 
-  before(async () => {
-    ({ redis, proxy, a, b } = await startPair(false));
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await a.close();
-    await b.close();
-    await proxy.close();
-    await redis.stop();
+  pairHooks(false, clients, (pair) => {
+    ({ redis, proxy, a, b } = pair);
   });
 
   async function client(node: TestNode, clientId: string) {
@@ -176,15 +193,8 @@ describe('cluster: a QoS 0 batch resent on the QoS 0 channel (cluster.qos0Channe
   let b: TestNode;
   const clients: MqttClient[] = [];
 
-  before(async () => {
-    ({ redis, proxy, a, b } = await startPair(true));
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => endClient(c, true)));
-    await a.close();
-    await b.close();
-    await proxy.close();
-    await redis.stop();
+  pairHooks(true, clients, (pair) => {
+    ({ redis, proxy, a, b } = pair);
   });
 
   it('delivers a QoS 0 message whose PUBLISH ran twice at most once', async () => {
